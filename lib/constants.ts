@@ -1,0 +1,82 @@
+/**
+ * Limits and defaults of the log engine, in one place. Every number a caller or an
+ * operator may ask about lives here, named, with the reason it has its value.
+ */
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+/** Kafka's topic name rule: letters, digits, `.`, `_`, `-`; 1–249 chars; not `.` or `..`. */
+export const TOPIC_NAME_PATTERN = /^[a-zA-Z0-9._-]{1,249}$/;
+export const MAX_TOPIC_NAME_LENGTH = 249;
+
+export const MIN_PARTITIONS = 1;
+export const MAX_PARTITIONS = 1024;
+
+/** Topic config defaults (Kafka's where Kafka has one). */
+export const DEFAULT_RETENTION_MS = 7 * DAY;
+/** -1 means unlimited, as Kafka's `retention.bytes`. */
+export const DEFAULT_RETENTION_BYTES = -1;
+export const DEFAULT_MAX_RECORD_BYTES = 1 * MiB;
+/** Upper bound for a topic's `maxRecordBytes`: one record must fit in one HTTP request. */
+export const MAX_RECORD_BYTES_LIMIT = 5 * MiB;
+export const DEFAULT_SEGMENT_BYTES = 8 * MiB;
+/** Flush the tail to a segment once it holds this many unflushed bytes... */
+export const DEFAULT_FLUSH_BYTES = 4 * MiB;
+/** ...or once its oldest unflushed batch is this old. */
+export const DEFAULT_FLUSH_INTERVAL_MS = 5 * MINUTE;
+/** Batches above this size are staged in S3 and committed by pointer (next issue). */
+export const DEFAULT_STAGE_BYTES = 350 * KiB;
+export const DEFAULT_MIN_COMPACTION_LAG_MS = 0;
+export const DEFAULT_DELETE_RETENTION_MS = 1 * DAY;
+
+/**
+ * DynamoDB's item limit is 400 KB; a tail item holds at most this many bytes of encoded
+ * batches, leaving room for its other attributes.
+ */
+export const MAX_TAIL_ITEM_BYTES = 350 * KiB;
+/** TransactWriteItems takes at most 100 actions and 4 MB; stay below both. */
+export const MAX_TRANSACTION_ITEMS = 100;
+export const MAX_TRANSACTION_BYTES = 3_800 * KiB;
+
+/** Lambda's synchronous payload limit; API Gateway passes at most this much. */
+export const MAX_REQUEST_BODY_BYTES = 6 * MiB;
+export const MAX_RECORDS_PER_APPEND = 10_000;
+export const MAX_HEADERS_PER_RECORD = 64;
+export const MAX_HEADER_KEY_BYTES = 256;
+
+/** Read request bounds. */
+export const DEFAULT_READ_MAX_RECORDS = 500;
+export const MAX_READ_MAX_RECORDS = 10_000;
+export const DEFAULT_READ_MAX_BYTES = 1 * MiB;
+export const MAX_READ_MAX_BYTES = 5 * MiB;
+export const MAX_WAIT_MS = 20 * SECOND;
+/** Long-poll head re-reads start at the first value and back off to the second. */
+export const LONG_POLL_MIN_INTERVAL_MS = 25;
+export const LONG_POLL_MAX_INTERVAL_MS = 500;
+
+/** How long a process trusts its cached copy of a topic's metadata. */
+export const TOPIC_CACHE_TTL_MS = 1 * SECOND;
+
+/** Default time an append keeps retrying conflicts and throttles before answering 503. */
+export const DEFAULT_APPEND_DEADLINE_MS = 10 * SECOND;
+/** Seconds a client is told to wait (Retry-After) after a 503 RETRY. */
+export const RETRY_AFTER_SECONDS = 1;
+
+/** Idempotent producers: batches remembered per (producer, partition) for dedup, as Kafka. */
+export const PRODUCER_DEDUP_WINDOW = 5;
+export const MAX_PRODUCER_ID_LENGTH = 128;
+/** Producer state expires this long after its last write (Kafka: 7 days). */
+export const PRODUCER_STATE_TTL_MS = 7 * DAY;
+
+export const MAX_GROUP_NAME_LENGTH = 255;
+export const MAX_GROUP_METADATA_BYTES = 4 * KiB;
+/** TransactWriteItems' limit, so a commit of group offsets is atomic. */
+export const MAX_GROUP_OFFSETS_PER_COMMIT = MAX_TRANSACTION_ITEMS;
+
+/** Offsets are padded to this many digits in sort keys so string order is numeric order. */
+export const OFFSET_DIGITS = 20;
