@@ -1,0 +1,292 @@
+/**
+ * Append: validates records against the topic, chooses each record's partition, encodes
+ * each partition's records once, and hands them to that partition's sequencer. A
+ * multi-partition append commits every partition in parallel; each partition's records
+ * commit atomically, in request order, at contiguous offsets.
+ */
+import type { Clock } from './clock.js';
+import {
+  DEFAULT_APPEND_DEADLINE_MS,
+  MAX_RECORDS_PER_APPEND,
+  MAX_TAIL_ITEM_BYTES,
+  MAX_TRANSACTION_BYTES,
+} from './constants.js';
+import { PayloadTooLargeError, RecordTooLargeError, StrataError, ValidationError } from './errors.js';
+import type { PartitionRef } from './keys.js';
+import { partitionForKey, RoundRobinPartitioner } from './partitioner.js';
+import type { ProducerStamp } from './producer-state.js';
+import { BATCH_HEADER_BYTES, encodeBatch, encodedRecordSize } from './record-batch.js';
+import type { LogRecord, RecordHeader } from './record.js';
+import type { AppendResult, EncodedChunk, PartitionAppend, PartitionSequencer } from './sequencer.js';
+import type { TopicService } from './topics.js';
+import type { TopicMeta } from './ports.js';
+
+/** A record as an append request gives it; `timestamp` defaults to the append time. */
+export interface AppendRecordInput {
+  key: Uint8Array | null;
+  value: Uint8Array | null;
+  headers?: RecordHeader[];
+  timestamp?: number;
+  /** Explicit partition; otherwise murmur2 of the key, or one partition per request for keyless records. */
+  partition?: number;
+}
+
+/** The idempotent-producer fields of a topic-level append: one sequence per partition written. */
+export interface TopicProducerInput {
+  producerId: string;
+  epoch: number;
+  /** First sequence number of this request's batch for each partition it writes to. */
+  sequences: Record<string, number>;
+}
+
+export interface AppendRequest {
+  records: AppendRecordInput[];
+  producer?: TopicProducerInput;
+}
+
+export interface PartitionAppendRequest {
+  records: AppendRecordInput[];
+  producer?: ProducerStamp;
+  expectedOffset?: number;
+}
+
+export interface RecordOffset {
+  partition: number;
+  offset: number;
+}
+
+export interface AppendResponse {
+  offsets: RecordOffset[];
+  /** Per partition written: its offsets and whether the batch was a deduplicated retry. */
+  partitions: { partition: number; baseOffset: number; lastOffset: number; duplicate: boolean }[];
+}
+
+/**
+ * Room left in a record's size estimate for the varint deltas that depend on where it
+ * sits in its batch (offset delta ≤ 3 bytes, timestamp delta ≤ 10 bytes).
+ */
+const PLACEMENT_SLACK_BYTES = 16;
+/** Largest record a tail item holds until S3 staging lands (DynamoDB's 400 KB item limit). */
+const MAX_TAIL_RECORD_BYTES = MAX_TAIL_ITEM_BYTES - BATCH_HEADER_BYTES - PLACEMENT_SLACK_BYTES;
+
+export interface AppenderOptions {
+  deadlineMs?: number;
+}
+
+export class Appender {
+  private readonly keyless = new RoundRobinPartitioner();
+  private readonly deadlineMs: number;
+
+  constructor(
+    private readonly topics: TopicService,
+    private readonly sequencer: (ref: PartitionRef) => PartitionSequencer,
+    private readonly clock: Clock,
+    options: AppenderOptions = {},
+  ) {
+    this.deadlineMs = options.deadlineMs ?? DEFAULT_APPEND_DEADLINE_MS;
+  }
+
+  /** Appends to a topic, choosing partitions; answers each record's partition and offset in request order. */
+  async append(topic: string, request: AppendRequest): Promise<AppendResponse> {
+    const meta = await this.topics.get(topic);
+    checkCount(request.records);
+    const now = this.clock.now();
+    const keylessPartition = this.keyless.next(meta.partitions);
+    const placed = request.records.map((input, index) => {
+      const partition = choosePartition(meta, input, index, keylessPartition);
+      return { partition, record: toRecord(meta, input, index, now) };
+    });
+    const byPartition = new Map<number, LogRecord[]>();
+    for (const { partition, record } of placed) {
+      const list = byPartition.get(partition) ?? [];
+      list.push(record);
+      byPartition.set(partition, list);
+    }
+    const stamps = producerStamps(request.producer, [...byPartition.keys()]);
+    const results = await this.commitAll(meta, byPartition, stamps, undefined);
+    const next = new Map<number, number>();
+    const offsets = placed.map(({ partition }) => {
+      const base = results.get(partition)!.baseOffset;
+      const i = next.get(partition) ?? 0;
+      next.set(partition, i + 1);
+      return { partition, offset: base + i };
+    });
+    return { offsets, partitions: summary(results) };
+  }
+
+  /** Appends to one partition; `expectedOffset` makes it conditional on the high watermark. */
+  async appendToPartition(topic: string, partition: number, request: PartitionAppendRequest): Promise<AppendResponse> {
+    const { meta } = await this.topics.partition(topic, partition);
+    checkCount(request.records);
+    const now = this.clock.now();
+    const records = request.records.map((input, index) => {
+      if (input.partition !== undefined && input.partition !== partition) {
+        throw new ValidationError(
+          `records[${index}].partition is ${input.partition} but the request is for partition ${partition}; drop the field or use POST /v1/topics/${topic}/records`,
+        );
+      }
+      return toRecord(meta, input, index, now);
+    });
+    const stamps = new Map<number, ProducerStamp>(request.producer ? [[partition, request.producer]] : []);
+    const results = await this.commitAll(meta, new Map([[partition, records]]), stamps, request.expectedOffset);
+    const result = results.get(partition)!;
+    return {
+      offsets: records.map((_, i) => ({ partition, offset: result.baseOffset + i })),
+      partitions: summary(results),
+    };
+  }
+
+  private async commitAll(
+    meta: TopicMeta,
+    byPartition: Map<number, LogRecord[]>,
+    stamps: Map<number, ProducerStamp>,
+    expectedOffset: number | undefined,
+  ): Promise<Map<number, AppendResult>> {
+    const deadline = this.clock.now() + this.deadlineMs;
+    const work = [...byPartition].map(([partition, records]) => {
+      const append: PartitionAppend = {
+        ...encodeChunks(records),
+        deadline,
+        ...(stamps.has(partition) ? { producer: stamps.get(partition)! } : {}),
+        ...(expectedOffset !== undefined ? { expectedOffset } : {}),
+      };
+      return { partition, append };
+    });
+    for (const { partition, append } of work) {
+      if (append.bytes > MAX_TRANSACTION_BYTES) {
+        throw new PayloadTooLargeError(
+          `the records for partition ${partition} take ${append.bytes} bytes; one request may carry at most ${MAX_TRANSACTION_BYTES} bytes per partition, split it`,
+        );
+      }
+    }
+    const settled = await Promise.allSettled(
+      work.map(({ partition, append }) =>
+        this.sequencer({ topic: meta.name, topicId: meta.topicId, partition }).append(append),
+      ),
+    );
+    const results = new Map<number, AppendResult>();
+    const failures: { partition: number; error: unknown }[] = [];
+    settled.forEach((outcome, i) => {
+      const partition = work[i]!.partition;
+      if (outcome.status === 'fulfilled') results.set(partition, outcome.value);
+      else failures.push({ partition, error: outcome.reason });
+    });
+    if (failures.length > 0) throw partialFailure(failures, results);
+    return results;
+  }
+}
+
+/** The error of a multi-partition append in which some partitions failed; says which committed. */
+function partialFailure(failures: { partition: number; error: unknown }[], results: Map<number, AppendResult>): unknown {
+  const first = failures[0]!.error;
+  if (results.size === 0 && failures.length === 1) return first;
+  if (!(first instanceof StrataError)) return first;
+  return new StrataError(
+    first.code,
+    first.status,
+    `${first.message} (partitions ${failures.map((f) => f.partition).join(', ')} failed; ${results.size} committed: see "partitions")`,
+    first.retryable,
+    {
+      cause: first,
+      details: {
+        ...first.details,
+        partitions: [
+          ...[...results].map(([partition, r]) => ({ partition, baseOffset: r.baseOffset, lastOffset: r.lastOffset })),
+          ...failures.map(({ partition, error }) => ({
+            partition,
+            error: error instanceof StrataError ? { code: error.code, message: error.message } : { code: 'INTERNAL' },
+          })),
+        ],
+      },
+    },
+  );
+}
+
+function summary(results: Map<number, AppendResult>): AppendResponse['partitions'] {
+  return [...results]
+    .sort(([a], [b]) => a - b)
+    .map(([partition, r]) => ({ partition, baseOffset: r.baseOffset, lastOffset: r.lastOffset, duplicate: r.duplicate }));
+}
+
+function checkCount(records: AppendRecordInput[]): void {
+  if (records.length === 0) throw new ValidationError('records is empty; send at least one record');
+  if (records.length > MAX_RECORDS_PER_APPEND) {
+    throw new ValidationError(`records has ${records.length} entries; send at most ${MAX_RECORDS_PER_APPEND} per request`);
+  }
+}
+
+function choosePartition(meta: TopicMeta, input: AppendRecordInput, index: number, keyless: number): number {
+  if (input.partition !== undefined) {
+    if (!Number.isInteger(input.partition) || input.partition < 0 || input.partition >= meta.partitions) {
+      throw new ValidationError(
+        `records[${index}].partition ${input.partition} does not exist; topic '${meta.name}' has partitions 0..${meta.partitions - 1}`,
+      );
+    }
+    return input.partition;
+  }
+  return input.key ? partitionForKey(input.key, meta.partitions) : keyless;
+}
+
+function toRecord(meta: TopicMeta, input: AppendRecordInput, index: number, now: number): LogRecord {
+  if (input.key === null && meta.config.cleanupPolicy !== 'delete') {
+    throw new ValidationError(
+      `records[${index}] has no key, but topic '${meta.name}' is compacted (cleanupPolicy ${meta.config.cleanupPolicy}); every record needs a key`,
+      { details: { index } },
+    );
+  }
+  const record: LogRecord = {
+    key: input.key,
+    value: input.value,
+    headers: input.headers ?? [],
+    timestamp: input.timestamp ?? now,
+  };
+  const size = encodedRecordSize(record);
+  const limit = Math.min(meta.config.maxRecordBytes, MAX_TAIL_RECORD_BYTES);
+  if (size > limit) throw new RecordTooLargeError(index, size, limit);
+  return record;
+}
+
+/** Maps a topic-level producer's per-partition sequences onto the partitions written. */
+function producerStamps(producer: TopicProducerInput | undefined, partitions: number[]): Map<number, ProducerStamp> {
+  const stamps = new Map<number, ProducerStamp>();
+  if (!producer) return stamps;
+  const missing = partitions.filter((p) => producer.sequences[String(p)] === undefined);
+  if (missing.length > 0) {
+    throw new ValidationError(
+      `producer.sequences has no sequence for partition(s) ${missing.join(', ')} that this request writes to; give one per partition or choose partitions explicitly`,
+    );
+  }
+  for (const p of partitions) {
+    stamps.set(p, { producerId: producer.producerId, epoch: producer.epoch, sequence: producer.sequences[String(p)]! });
+  }
+  return stamps;
+}
+
+/** Encodes a partition's records into batches small enough for one tail item each. */
+export function encodeChunks(records: LogRecord[]): Pick<PartitionAppend, 'chunks' | 'recordCount' | 'bytes'> {
+  const chunks: EncodedChunk[] = [];
+  let bytes = 0;
+  let start = 0;
+  let estimate = BATCH_HEADER_BYTES;
+  const flush = (end: number) => {
+    const slice = records.slice(start, end);
+    const batch = encodeBatch(slice, { baseOffset: start });
+    let min = Infinity;
+    let max = -Infinity;
+    for (const r of slice) {
+      if (r.timestamp < min) min = r.timestamp;
+      if (r.timestamp > max) max = r.timestamp;
+    }
+    chunks.push({ batch, relativeOffset: start, recordCount: slice.length, minTimestamp: min, maxTimestamp: max });
+    bytes += batch.byteLength;
+    start = end;
+    estimate = BATCH_HEADER_BYTES;
+  };
+  records.forEach((record, i) => {
+    const size = encodedRecordSize(record) + PLACEMENT_SLACK_BYTES;
+    if (i > start && estimate + size > MAX_TAIL_ITEM_BYTES) flush(i);
+    estimate += size;
+  });
+  flush(records.length);
+  return { chunks, recordCount: records.length, bytes };
+}

@@ -1,0 +1,410 @@
+/**
+ * The DynamoDB adapter of the LogStore port. It owns the item layout (lib/keys.ts) and
+ * turns DynamoDB's condition failures into domain outcomes here, at the edge of the
+ * engine: a failed append learns the real head and producer state from
+ * `ReturnValuesOnConditionCheckFailure: ALL_OLD` instead of reading them again.
+ */
+import {
+  type AttributeValue,
+  type DynamoDBClient,
+  TransactionCanceledException,
+  ConditionalCheckFailedException,
+} from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { MAX_TRANSACTION_ITEMS, PRODUCER_STATE_TTL_MS } from '../constants.js';
+import { InternalError, ThrottledError, TopicExistsError } from '../errors.js';
+import {
+  DELETED_TOPICS_PK,
+  HEAD_SK,
+  TAIL_PREFIX,
+  TOPICS_PK,
+  deletedTopicSk,
+  groupPk,
+  groupSk,
+  padOffset,
+  partitionPk,
+  producerSk,
+  tailSk,
+  topicSk,
+  type PartitionRef,
+} from '../keys.js';
+import {
+  ZERO_HEAD,
+  type AppendCommit,
+  type AppendOutcome,
+  type GroupOffset,
+  type LogStore,
+  type PartitionHead,
+  type ProducerState,
+  type TailItem,
+  type TopicMeta,
+} from '../ports.js';
+
+type Item = Record<string, unknown>;
+
+/** BatchGetItem takes at most 100 keys. */
+const BATCH_GET_LIMIT = 100;
+/** Upper bound of tail sort keys: above every padded offset, below `HEAD`. */
+const TAIL_SK_MAX = `${TAIL_PREFIX}${'9'.repeat(padOffset(0).length)}`;
+
+export class DynamoLogStore implements LogStore {
+  private readonly doc: DynamoDBDocumentClient;
+
+  constructor(
+    client: DynamoDBClient,
+    private readonly tableName: string,
+  ) {
+    this.doc = DynamoDBDocumentClient.from(client, {
+      marshallOptions: { removeUndefinedValues: true },
+    });
+  }
+
+  async getTopic(name: string): Promise<TopicMeta | undefined> {
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: TOPICS_PK, sk: topicSk(name) }, ConsistentRead: true }),
+    );
+    return out.Item ? toTopicMeta(out.Item) : undefined;
+  }
+
+  async createTopic(meta: TopicMeta): Promise<void> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: TOPICS_PK, sk: topicSk(meta.name), ...meta },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) throw new TopicExistsError(meta.name);
+      throw err;
+    }
+  }
+
+  async updateTopic(meta: TopicMeta, expectedVersion: number): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: TOPICS_PK, sk: topicSk(meta.name), ...meta },
+          ConditionExpression: 'version = :v AND topicId = :id',
+          ExpressionAttributeValues: { ':v': expectedVersion, ':id': meta.topicId },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
+  }
+
+  async deleteTopic(meta: TopicMeta, now: number): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Delete: {
+                TableName: this.tableName,
+                Key: { pk: TOPICS_PK, sk: topicSk(meta.name) },
+                ConditionExpression: 'topicId = :id',
+                ExpressionAttributeValues: { ':id': meta.topicId },
+              },
+            },
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: {
+                  pk: DELETED_TOPICS_PK,
+                  sk: deletedTopicSk(meta.name, meta.topicId),
+                  name: meta.name,
+                  topicId: meta.topicId,
+                  partitions: meta.partitions,
+                  deletedAt: now,
+                },
+              },
+            },
+          ],
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof TransactionCanceledException && reasonCodes(err).includes('ConditionalCheckFailed')) return false;
+      throw err;
+    }
+  }
+
+  async listTopics(): Promise<TopicMeta[]> {
+    const items = await this.queryAll({ pk: TOPICS_PK });
+    return items.map(toTopicMeta);
+  }
+
+  async getHead(ref: PartitionRef): Promise<PartitionHead> {
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: partitionPk(ref), sk: HEAD_SK }, ConsistentRead: true }),
+    );
+    return toHead(out.Item);
+  }
+
+  async getHeads(refs: PartitionRef[]): Promise<PartitionHead[]> {
+    const byPk = new Map<string, PartitionHead>();
+    for (let i = 0; i < refs.length; i += BATCH_GET_LIMIT) {
+      let keys: Item[] | undefined = refs.slice(i, i + BATCH_GET_LIMIT).map((ref) => ({ pk: partitionPk(ref), sk: HEAD_SK }));
+      while (keys && keys.length > 0) {
+        const out = await this.doc.send(
+          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }),
+        );
+        for (const item of out.Responses?.[this.tableName] ?? []) byPk.set(String(item.pk), toHead(item));
+        keys = out.UnprocessedKeys?.[this.tableName]?.Keys as Item[] | undefined;
+      }
+    }
+    return refs.map((ref) => byPk.get(partitionPk(ref)) ?? { ...ZERO_HEAD });
+  }
+
+  async commitAppend(commit: AppendCommit): Promise<AppendOutcome> {
+    const pk = partitionPk(commit.ref);
+    const headCondition =
+      commit.expectedNextOffset === 0 ? 'attribute_not_exists(nextOffset) OR nextOffset = :expected' : 'nextOffset = :expected';
+    const transactItems: NonNullable<TransactWriteCommandInput['TransactItems']> = [
+      {
+        Update: {
+          TableName: this.tableName,
+          Key: { pk, sk: HEAD_SK },
+          UpdateExpression:
+            'SET nextOffset = :next, tailBytes = if_not_exists(tailBytes, :zero) + :bytes, lastAppendAt = :now, ' +
+            'logStartOffset = if_not_exists(logStartOffset, :zero), flushedOffset = if_not_exists(flushedOffset, :zero)',
+          ConditionExpression: headCondition,
+          ExpressionAttributeValues: {
+            ':expected': commit.expectedNextOffset,
+            ':next': commit.nextOffset,
+            ':bytes': commit.appendedBytes,
+            ':now': commit.now,
+            ':zero': 0,
+          },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
+      },
+      ...commit.items.map((item) => ({
+        Put: {
+          TableName: this.tableName,
+          Item: { pk, sk: tailSk(item.lastOffset), ...item },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      })),
+      ...commit.producers.map(({ state, expectedVersion }) => ({
+        Put: {
+          TableName: this.tableName,
+          Item: {
+            pk,
+            sk: producerSk(state.producerId),
+            ...state,
+            ttl: Math.ceil((commit.now + PRODUCER_STATE_TTL_MS) / 1000),
+          },
+          ConditionExpression: expectedVersion === null ? 'attribute_not_exists(pk)' : 'version = :v',
+          ...(expectedVersion === null ? {} : { ExpressionAttributeValues: { ':v': expectedVersion } }),
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+        },
+      })),
+    ];
+    if (transactItems.length > MAX_TRANSACTION_ITEMS) {
+      throw new InternalError(`append transaction has ${transactItems.length} actions, over ${MAX_TRANSACTION_ITEMS}`);
+    }
+    try {
+      await this.doc.send(new TransactWriteCommand({ TransactItems: transactItems, ClientRequestToken: commit.requestToken }));
+      return { ok: true };
+    } catch (err) {
+      if (!(err instanceof TransactionCanceledException)) throw err;
+      return this.appendFailure(err, commit);
+    }
+  }
+
+  /** Reads the cancellation reasons, in the order of the transaction's actions. */
+  private appendFailure(err: TransactionCanceledException, commit: AppendCommit): AppendOutcome {
+    const reasons = err.CancellationReasons ?? [];
+    const codes = reasons.map((r) => r.Code ?? 'None');
+    if (codes.some((c) => c === 'ThrottlingError' || c === 'ProvisionedThroughputExceeded' || c === 'RequestLimitExceeded')) {
+      throw new ThrottledError('DynamoDB throttled the append transaction', { cause: err });
+    }
+    const outcome: AppendOutcome & { ok: false } = {
+      ok: false,
+      producers: new Map(),
+      transactionConflict: codes.includes('TransactionConflict'),
+    };
+    if (codes[0] === 'ConditionalCheckFailed') outcome.head = toHead(rawItem(reasons[0]?.Item));
+    const producerStart = 1 + commit.items.length;
+    commit.producers.forEach(({ state }, i) => {
+      const reason = reasons[producerStart + i];
+      if (reason?.Code === 'ConditionalCheckFailed') {
+        const old = rawItem(reason.Item);
+        outcome.producers.set(state.producerId, old ? toProducerState(old) : null);
+      }
+    });
+    const tailFailed = codes.slice(1, producerStart).some((c) => c === 'ConditionalCheckFailed');
+    if (tailFailed && !outcome.head) {
+      throw new InternalError(`a tail item of ${partitionPk(commit.ref)} already exists below a head at ${commit.expectedNextOffset}`);
+    }
+    if (!outcome.head && outcome.producers.size === 0 && !outcome.transactionConflict) {
+      throw new InternalError(`append transaction cancelled for reasons ${codes.join(',')}`, { cause: err });
+    }
+    return outcome;
+  }
+
+  async getTailItem(ref: PartitionRef, lastOffset: number): Promise<TailItem | undefined> {
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: partitionPk(ref), sk: tailSk(lastOffset) }, ConsistentRead: true }),
+    );
+    return out.Item ? toTailItem(out.Item) : undefined;
+  }
+
+  async getProducerState(ref: PartitionRef, producerId: string): Promise<ProducerState | null> {
+    const out = await this.doc.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { pk: partitionPk(ref), sk: producerSk(producerId) },
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item ? toProducerState(out.Item) : null;
+  }
+
+  async queryTail(ref: PartitionRef, fromOffset: number, limits: { maxItems: number; maxBytes: number }): Promise<TailItem[]> {
+    const items: TailItem[] = [];
+    let bytes = 0;
+    let startKey: Item | undefined;
+    do {
+      const out = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+          ExpressionAttributeValues: { ':pk': partitionPk(ref), ':from': tailSk(fromOffset), ':to': TAIL_SK_MAX },
+          ConsistentRead: true,
+          Limit: limits.maxItems - items.length,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const raw of out.Items ?? []) {
+        const item = toTailItem(raw);
+        items.push(item);
+        bytes += item.data.byteLength;
+      }
+      startKey = out.LastEvaluatedKey;
+    } while (startKey && items.length < limits.maxItems && bytes < limits.maxBytes);
+    return items;
+  }
+
+  async commitGroupOffsets(offsets: GroupOffset[]): Promise<void> {
+    if (offsets.length === 0) return;
+    await this.doc.send(
+      new TransactWriteCommand({
+        TransactItems: offsets.map((o) => ({
+          Put: {
+            TableName: this.tableName,
+            Item: { pk: groupPk(o.group), sk: groupSk(o.topic, o.partition), ...o },
+          },
+        })),
+      }),
+    );
+  }
+
+  async getGroupOffsets(group: string): Promise<GroupOffset[]> {
+    const items = await this.queryAll({ pk: groupPk(group) });
+    return items.map((item) => ({
+      group: String(item.group),
+      topic: String(item.topic),
+      topicId: String(item.topicId),
+      partition: Number(item.partition),
+      offset: Number(item.offset),
+      metadata: item.metadata === undefined || item.metadata === null ? null : String(item.metadata),
+      updatedAt: Number(item.updatedAt),
+    }));
+  }
+
+  private async queryAll(key: { pk: string }): Promise<Item[]> {
+    const items: Item[] = [];
+    let startKey: Item | undefined;
+    do {
+      const out = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': key.pk },
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      items.push(...(out.Items ?? []));
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
+    return items;
+  }
+}
+
+function reasonCodes(err: TransactionCanceledException): string[] {
+  return (err.CancellationReasons ?? []).map((r) => r.Code ?? 'None');
+}
+
+/** CancellationReasons carry raw AttributeValues even through the document client. */
+function rawItem(item: Record<string, AttributeValue> | undefined): Item | undefined {
+  return item && Object.keys(item).length > 0 ? unmarshall(item) : undefined;
+}
+
+function toHead(item: Item | undefined): PartitionHead {
+  if (!item) return { ...ZERO_HEAD };
+  return {
+    nextOffset: Number(item.nextOffset ?? 0),
+    logStartOffset: Number(item.logStartOffset ?? 0),
+    flushedOffset: Number(item.flushedOffset ?? 0),
+    tailBytes: Number(item.tailBytes ?? 0),
+    lastAppendAt: item.lastAppendAt === undefined ? null : Number(item.lastAppendAt),
+  };
+}
+
+function toTopicMeta(item: Item): TopicMeta {
+  return {
+    name: String(item.name),
+    topicId: String(item.topicId),
+    partitions: Number(item.partitions),
+    config: item.config as TopicMeta['config'],
+    createdAt: Number(item.createdAt),
+    updatedAt: Number(item.updatedAt),
+    version: Number(item.version),
+  };
+}
+
+function toTailItem(item: Item): TailItem {
+  return {
+    baseOffset: Number(item.baseOffset),
+    lastOffset: Number(item.lastOffset),
+    recordCount: Number(item.recordCount),
+    data: item.data as Uint8Array,
+    minTimestamp: Number(item.minTimestamp),
+    maxTimestamp: Number(item.maxTimestamp),
+    appendedAt: Number(item.appendedAt),
+    commitId: String(item.commitId ?? ''),
+  };
+}
+
+function toProducerState(item: Item): ProducerState {
+  const batches = (item.batches as Item[] | undefined) ?? [];
+  return {
+    producerId: String(item.producerId),
+    epoch: Number(item.epoch),
+    batches: batches.map((b) => ({
+      firstSequence: Number(b.firstSequence),
+      lastSequence: Number(b.lastSequence),
+      baseOffset: Number(b.baseOffset),
+      lastOffset: Number(b.lastOffset),
+    })),
+    version: Number(item.version),
+    updatedAt: Number(item.updatedAt),
+  };
+}

@@ -1,0 +1,106 @@
+/**
+ * Consumer group offsets: the committed position of a group in each partition, the
+ * offset of the next record the group will process (Kafka's convention). A commit of
+ * several partitions is atomic. Offsets committed for a deleted topic are not returned
+ * for a new topic of the same name.
+ */
+import { z } from 'zod';
+import type { Clock } from './clock.js';
+import { MAX_GROUP_METADATA_BYTES, MAX_GROUP_NAME_LENGTH, MAX_GROUP_OFFSETS_PER_COMMIT } from './constants.js';
+import { ValidationError } from './errors.js';
+import type { GroupOffset, LogStore } from './ports.js';
+import type { TopicService } from './topics.js';
+import { parseOrThrow } from './validation.js';
+
+export const groupNameSchema = z
+  .string()
+  .regex(
+    new RegExp(`^[a-zA-Z0-9._:-]{1,${MAX_GROUP_NAME_LENGTH}}$`),
+    `a group name is 1 to ${MAX_GROUP_NAME_LENGTH} characters from a-z, A-Z, 0-9, ".", "_", ":" and "-"`,
+  );
+
+export interface GroupOffsetInput {
+  topic: string;
+  partition: number;
+  offset: number;
+  metadata?: string | null;
+}
+
+export interface CommittedOffset {
+  topic: string;
+  partition: number;
+  offset: number;
+  metadata: string | null;
+  updatedAt: number;
+}
+
+export class GroupOffsets {
+  constructor(
+    private readonly topics: TopicService,
+    private readonly store: LogStore,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Commits positions atomically; every topic and partition must exist. */
+  async commit(group: string, offsets: GroupOffsetInput[]): Promise<CommittedOffset[]> {
+    parseOrThrow(groupNameSchema, group, 'group');
+    if (offsets.length === 0) throw new ValidationError('offsets is empty; commit at least one position');
+    if (offsets.length > MAX_GROUP_OFFSETS_PER_COMMIT) {
+      throw new ValidationError(`offsets has ${offsets.length} entries; commit at most ${MAX_GROUP_OFFSETS_PER_COMMIT} at once`);
+    }
+    const seen = new Set<string>();
+    const now = this.clock.now();
+    const items: GroupOffset[] = [];
+    for (const [i, o] of offsets.entries()) {
+      const id = `${o.topic}#${o.partition}`;
+      if (seen.has(id)) throw new ValidationError(`offsets[${i}] repeats ${o.topic} partition ${o.partition}; commit each partition once`);
+      seen.add(id);
+      if (!Number.isSafeInteger(o.offset) || o.offset < 0) {
+        throw new ValidationError(`offsets[${i}].offset must be a whole number ≥ 0; got ${o.offset}`);
+      }
+      if (o.metadata && Buffer.byteLength(o.metadata) > MAX_GROUP_METADATA_BYTES) {
+        throw new ValidationError(`offsets[${i}].metadata is over ${MAX_GROUP_METADATA_BYTES} bytes`);
+      }
+      const { meta } = await this.topics.partition(o.topic, o.partition);
+      items.push({
+        group,
+        topic: o.topic,
+        topicId: meta.topicId,
+        partition: o.partition,
+        offset: o.offset,
+        metadata: o.metadata ?? null,
+        updatedAt: now,
+      });
+    }
+    await this.store.commitGroupOffsets(items);
+    return items.map(toCommitted);
+  }
+
+  /** The group's committed positions, optionally for one topic, in topic/partition order. */
+  async fetch(group: string, topic?: string): Promise<CommittedOffset[]> {
+    parseOrThrow(groupNameSchema, group, 'group');
+    const stored = await this.store.getGroupOffsets(group);
+    const live: GroupOffset[] = [];
+    const ids = new Map<string, string | null>();
+    for (const o of stored) {
+      if (topic !== undefined && o.topic !== topic) continue;
+      if (!ids.has(o.topic)) ids.set(o.topic, await this.currentTopicId(o.topic));
+      if (ids.get(o.topic) === o.topicId) live.push(o);
+    }
+    return live
+      .sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition)
+      .map(toCommitted);
+  }
+
+  private async currentTopicId(topic: string): Promise<string | null> {
+    try {
+      return (await this.topics.get(topic)).topicId;
+    } catch {
+      return null;
+    }
+  }
+}
+
+function toCommitted(o: GroupOffset): CommittedOffset {
+  return { topic: o.topic, partition: o.partition, offset: o.offset, metadata: o.metadata, updatedAt: o.updatedAt };
+}

@@ -1,0 +1,69 @@
+/**
+ * DynamoDB key layout (see docs/design.md for why it differs from the first sketch).
+ *
+ * | item            | pk                              | sk                     |
+ * | --------------- | ------------------------------- | ---------------------- |
+ * | topic           | `TOPICS`                        | `T#{topic}`            |
+ * | deleted topic   | `TOPICS_DELETED`                | `T#{topic}#{topicId}`  |
+ * | partition head  | `P#{topic}#{topicId}#{p}`       | `HEAD`                 |
+ * | tail batch item | `P#{topic}#{topicId}#{p}`       | `B#{lastOffset}`       |
+ * | producer state  | `P#{topic}#{topicId}#{p}`       | `PID#{producerId}`     |
+ * | group offset    | `G#{group}`                     | `{topic}#{p}`          |
+ *
+ * Topic ids make a re-created topic a new incarnation: its partitions never see the
+ * items of the deleted one, however late garbage collection removes them.
+ * Tail items are keyed by their *last* offset so that one forward Query from
+ * `B#{offset}` starts at the item that contains `offset`.
+ */
+import { OFFSET_DIGITS } from './constants.js';
+
+/** A partition of one incarnation of a topic. */
+export interface PartitionRef {
+  topic: string;
+  topicId: string;
+  partition: number;
+}
+
+export const TOPICS_PK = 'TOPICS';
+export const DELETED_TOPICS_PK = 'TOPICS_DELETED';
+export const HEAD_SK = 'HEAD';
+export const TAIL_PREFIX = 'B#';
+export const PRODUCER_PREFIX = 'PID#';
+
+/** Zero-pads an offset so that string order is numeric order. */
+export function padOffset(offset: number): string {
+  return offset.toString().padStart(OFFSET_DIGITS, '0');
+}
+
+export function topicSk(topic: string): string {
+  return `T#${topic}`;
+}
+
+export function deletedTopicSk(topic: string, topicId: string): string {
+  return `T#${topic}#${topicId}`;
+}
+
+export function partitionPk(ref: PartitionRef): string {
+  return `P#${ref.topic}#${ref.topicId}#${ref.partition}`;
+}
+
+export function tailSk(lastOffset: number): string {
+  return `${TAIL_PREFIX}${padOffset(lastOffset)}`;
+}
+
+export function producerSk(producerId: string): string {
+  return `${PRODUCER_PREFIX}${producerId}`;
+}
+
+export function groupPk(group: string): string {
+  return `G#${group}`;
+}
+
+export function groupSk(topic: string, partition: number): string {
+  return `${topic}#${partition}`;
+}
+
+/** A stable string id of a partition for in-process maps. */
+export function partitionKey(ref: PartitionRef): string {
+  return partitionPk(ref);
+}

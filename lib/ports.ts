@@ -1,0 +1,152 @@
+/**
+ * The ports through which the engine reaches storage. The engine never imports an AWS
+ * client: adapters (`dynamo-log-store.ts`, `s3-object-store.ts`) implement these, and
+ * tests wrap them to inject faults before or after a real call.
+ */
+import type { PartitionRef } from './keys.js';
+import type { TopicConfig } from './topic-config.js';
+
+/** A topic's metadata item. `version` increases on every change (optimistic locking). */
+export interface TopicMeta {
+  name: string;
+  /** Identifies this incarnation of the name; partition keys include it. */
+  topicId: string;
+  partitions: number;
+  config: TopicConfig;
+  createdAt: number;
+  updatedAt: number;
+  version: number;
+}
+
+/** A partition's head item. A partition that never took an append has the zero head. */
+export interface PartitionHead {
+  /** The high watermark: the offset the next append gets. */
+  nextOffset: number;
+  /** The lowest offset still retained. */
+  logStartOffset: number;
+  /** Offsets below this live in S3 segments; the tail holds the rest. */
+  flushedOffset: number;
+  /** Bytes of tail batches above flushedOffset. */
+  tailBytes: number;
+  /** Append time of the last commit, ms; null before the first. */
+  lastAppendAt: number | null;
+}
+
+export const ZERO_HEAD: PartitionHead = Object.freeze({
+  nextOffset: 0,
+  logStartOffset: 0,
+  flushedOffset: 0,
+  tailBytes: 0,
+  lastAppendAt: null,
+});
+
+/** One tail item: one or more encoded record batches covering [baseOffset, lastOffset]. */
+export interface TailItem {
+  baseOffset: number;
+  lastOffset: number;
+  recordCount: number;
+  /** Concatenated record batches (docs/format.md). */
+  data: Uint8Array;
+  minTimestamp: number;
+  maxTimestamp: number;
+  appendedAt: number;
+  /** The request token of the commit that wrote it: proves which writer's commit applied. */
+  commitId: string;
+}
+
+/** A committed batch of an idempotent producer, remembered to answer retries. */
+export interface ProducerBatch {
+  firstSequence: number;
+  lastSequence: number;
+  baseOffset: number;
+  lastOffset: number;
+}
+
+/** Per (producer, partition) state for deduplication and fencing. */
+export interface ProducerState {
+  producerId: string;
+  epoch: number;
+  /** The most recent batches, oldest first (at most PRODUCER_DEDUP_WINDOW). */
+  batches: ProducerBatch[];
+  /** Increases on every write; the append transaction is conditioned on it. */
+  version: number;
+  updatedAt: number;
+}
+
+/** One atomic append: the head moves from `expectedNextOffset` to `nextOffset`. */
+export interface AppendCommit {
+  ref: PartitionRef;
+  expectedNextOffset: number;
+  nextOffset: number;
+  /** Contiguous items from expectedNextOffset to nextOffset - 1. */
+  items: TailItem[];
+  /** Producer states to write, each conditioned on the version it was validated against. */
+  producers: { state: ProducerState; expectedVersion: number | null }[];
+  appendedBytes: number;
+  now: number;
+  /**
+   * DynamoDB's ClientRequestToken: the same token with the same request is applied at
+   * most once, so a commit whose outcome is unknown can be re-sent safely.
+   */
+  requestToken: string;
+}
+
+/** What a commit attempt learned when it did not apply. */
+export type AppendOutcome =
+  | { ok: true }
+  | {
+      ok: false;
+      /** The current head when the head condition failed. */
+      head?: PartitionHead;
+      /** Current state (null = none) of each producer whose condition failed. */
+      producers: Map<string, ProducerState | null>;
+      /** Another transaction held one of the items: retry after a backoff. */
+      transactionConflict: boolean;
+    };
+
+/** A committed consumer-group position. */
+export interface GroupOffset {
+  group: string;
+  topic: string;
+  topicId: string;
+  partition: number;
+  offset: number;
+  metadata: string | null;
+  updatedAt: number;
+}
+
+/** DynamoDB, as the engine needs it. */
+export interface LogStore {
+  getTopic(name: string): Promise<TopicMeta | undefined>;
+  /** Throws TopicExistsError when the name is taken. */
+  createTopic(meta: TopicMeta): Promise<void>;
+  /** Writes `meta` if the stored version is `expectedVersion`; false when it is not. */
+  updateTopic(meta: TopicMeta, expectedVersion: number): Promise<boolean>;
+  /** Removes the topic and leaves a deletion marker for garbage collection; false if gone. */
+  deleteTopic(meta: TopicMeta, now: number): Promise<boolean>;
+  listTopics(): Promise<TopicMeta[]>;
+
+  getHead(ref: PartitionRef): Promise<PartitionHead>;
+  getHeads(refs: PartitionRef[]): Promise<PartitionHead[]>;
+  commitAppend(commit: AppendCommit): Promise<AppendOutcome>;
+  /** The tail item whose last offset is `lastOffset`, if it exists (strongly consistent). */
+  getTailItem(ref: PartitionRef, lastOffset: number): Promise<TailItem | undefined>;
+  getProducerState(ref: PartitionRef, producerId: string): Promise<ProducerState | null>;
+  /**
+   * Tail items whose lastOffset ≥ `fromOffset`, in offset order, strongly consistent.
+   * Stops after `maxItems` items or about `maxBytes` bytes of data, whichever is first.
+   */
+  queryTail(ref: PartitionRef, fromOffset: number, limits: { maxItems: number; maxBytes: number }): Promise<TailItem[]>;
+
+  commitGroupOffsets(offsets: GroupOffset[]): Promise<void>;
+  getGroupOffsets(group: string): Promise<GroupOffset[]>;
+}
+
+/** S3, as the engine needs it (segments and staged batches use it from the next issue on). */
+export interface ObjectStore {
+  put(key: string, body: Uint8Array): Promise<void>;
+  /** Bytes [start, end] inclusive, or the whole object. */
+  get(key: string, range?: { start: number; end: number }): Promise<Uint8Array>;
+  list(prefix: string): Promise<{ key: string; size: number; lastModified: number }[]>;
+  delete(keys: string[]): Promise<void>;
+}

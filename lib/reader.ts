@@ -1,0 +1,183 @@
+/**
+ * Read: records of one partition from an offset, bounded by count and bytes, with an
+ * optional long-poll. Every read starts from a strongly consistent head, so a record
+ * acknowledged before the read began is always visible (read-your-writes).
+ *
+ *     reader                                DynamoDB
+ *     GetItem HEAD (consistent) ──────────▶ nextOffset = HWM, logStartOffset, flushedOffset
+ *     offset outside [logStart, HWM] → 416
+ *     offset = HWM → wait for an append (notifier, head polling) until waitMs
+ *     Query B#{offset}… (consistent) ─────▶ tail items whose lastOffset ≥ offset
+ *     first record ≠ offset → the items moved (a flush), read the head again
+ *
+ * Records at or above the HWM read at the start are not returned, so `records`,
+ * `nextOffset` and `highWatermark` of one response always agree.
+ */
+import type { Clock } from './clock.js';
+import {
+  DEFAULT_READ_MAX_BYTES,
+  DEFAULT_READ_MAX_RECORDS,
+  LONG_POLL_MAX_INTERVAL_MS,
+  LONG_POLL_MIN_INTERVAL_MS,
+  MAX_READ_MAX_BYTES,
+  MAX_READ_MAX_RECORDS,
+  MAX_TAIL_ITEM_BYTES,
+  MAX_WAIT_MS,
+} from './constants.js';
+import { InternalError, OffsetOutOfRangeError, ValidationError } from './errors.js';
+import { partitionKey, type PartitionRef } from './keys.js';
+import type { AppendNotifier } from './notifier.js';
+import type { LogStore, PartitionHead } from './ports.js';
+import { decodeBatches } from './record-batch.js';
+import type { StoredRecord } from './record.js';
+import type { TopicService } from './topics.js';
+
+export interface ReadRequest {
+  /** First offset wanted; defaults to the log start. */
+  offset?: number;
+  maxRecords?: number;
+  maxBytes?: number;
+  /** Wait up to this long for records when there are none past `offset`. */
+  waitMs?: number;
+}
+
+export interface ReadResult {
+  records: StoredRecord[];
+  /** Where the next read continues. */
+  nextOffset: number;
+  highWatermark: number;
+  logStartOffset: number;
+}
+
+/** What an offset lookup (Kafka's ListOffsets) answers. */
+export interface OffsetLookup {
+  offset: number;
+  /** Timestamp of the record at `offset`, or null when no record is there (yet). */
+  timestamp: number | null;
+}
+
+/** Times a read re-reads the head after the tail moved under it before calling it a bug. */
+const MAX_TAIL_MOVES = 5;
+/** Items per page when a timestamp lookup scans the tail. */
+const LOOKUP_PAGE_ITEMS = 50;
+
+export class Reader {
+  constructor(
+    private readonly topics: TopicService,
+    private readonly store: LogStore,
+    private readonly clock: Clock,
+    private readonly notifier: AppendNotifier,
+  ) {}
+
+  async read(topic: string, partition: number, request: ReadRequest = {}): Promise<ReadResult> {
+    const limits = checkReadRequest(request);
+    const { ref } = await this.topics.partition(topic, partition);
+    const deadline = this.clock.now() + limits.waitMs;
+    let interval = LONG_POLL_MIN_INTERVAL_MS;
+    for (let moves = 0; ; ) {
+      const head = await this.store.getHead(ref);
+      const offset = request.offset ?? head.logStartOffset;
+      if (offset < head.logStartOffset || offset > head.nextOffset) {
+        throw new OffsetOutOfRangeError(offset, head.logStartOffset, head.nextOffset);
+      }
+      if (offset === head.nextOffset) {
+        const remaining = deadline - this.clock.now();
+        if (remaining <= 0) return { records: [], nextOffset: offset, highWatermark: head.nextOffset, logStartOffset: head.logStartOffset };
+        await this.notifier.wait(partitionKey(ref), offset, Math.min(interval, remaining));
+        interval = Math.min(interval * 2, LONG_POLL_MAX_INTERVAL_MS);
+        continue;
+      }
+      const records = await this.readTail(ref, head, offset, limits);
+      if (records[0]?.offset === offset) {
+        return {
+          records,
+          nextOffset: records.at(-1)!.offset + 1,
+          highWatermark: head.nextOffset,
+          logStartOffset: head.logStartOffset,
+        };
+      }
+      if (++moves > MAX_TAIL_MOVES) {
+        throw new InternalError(
+          `offset ${offset} of ${partitionKey(ref)} is below the high watermark ${head.nextOffset} but no tail item holds it`,
+        );
+      }
+    }
+  }
+
+  /** Records from `offset`, below the head's HWM, within the request's bounds. */
+  private async readTail(
+    ref: PartitionRef,
+    head: PartitionHead,
+    offset: number,
+    limits: { maxRecords: number; maxBytes: number },
+  ): Promise<StoredRecord[]> {
+    const items = await this.store.queryTail(ref, offset, {
+      maxItems: Math.max(1, Math.ceil(limits.maxBytes / MAX_TAIL_ITEM_BYTES) + 1),
+      maxBytes: limits.maxBytes,
+    });
+    const records: StoredRecord[] = [];
+    let bytes = 0;
+    for (const item of items) {
+      for (const record of decodeBatches(item.data)) {
+        if (record.offset < offset) continue;
+        if (record.offset >= head.nextOffset || records.length >= limits.maxRecords) return records;
+        const size = recordBytes(record);
+        if (records.length > 0 && bytes + size > limits.maxBytes) return records;
+        if (records.length > 0 && record.offset !== records.at(-1)!.offset + 1) return records;
+        records.push(record);
+        bytes += size;
+      }
+    }
+    return records;
+  }
+
+  /**
+   * Kafka's ListOffsets: `earliest` (the log start), `latest` (the HWM), or the first
+   * offset whose timestamp is ≥ `at` ms (the HWM, with a null timestamp, if none is).
+   */
+  async lookupOffset(topic: string, partition: number, at: 'earliest' | 'latest' | number): Promise<OffsetLookup> {
+    const { ref } = await this.topics.partition(topic, partition);
+    const head = await this.store.getHead(ref);
+    if (at === 'latest') return { offset: head.nextOffset, timestamp: null };
+    const target = at === 'earliest' ? -Infinity : at;
+    let from = head.logStartOffset;
+    while (from < head.nextOffset) {
+      const items = await this.store.queryTail(ref, from, { maxItems: LOOKUP_PAGE_ITEMS, maxBytes: Infinity });
+      if (items.length === 0) break;
+      for (const item of items) {
+        if (item.maxTimestamp < target) continue;
+        for (const record of decodeBatches(item.data)) {
+          if (record.offset >= from && record.offset < head.nextOffset && record.timestamp >= target) {
+            return { offset: record.offset, timestamp: record.timestamp };
+          }
+        }
+      }
+      from = items.at(-1)!.lastOffset + 1;
+    }
+    return { offset: at === 'earliest' ? head.logStartOffset : head.nextOffset, timestamp: null };
+  }
+}
+
+/** Bytes a record counts against `maxBytes`: its key, value and headers. */
+function recordBytes(record: StoredRecord): number {
+  let bytes = (record.key?.byteLength ?? 0) + (record.value?.byteLength ?? 0);
+  for (const h of record.headers) bytes += h.key.length + (h.value?.byteLength ?? 0);
+  return bytes;
+}
+
+function checkReadRequest(request: ReadRequest): { maxRecords: number; maxBytes: number; waitMs: number } {
+  if (request.offset !== undefined) checkInt('offset', request.offset, 0, Number.MAX_SAFE_INTEGER);
+  const maxRecords = request.maxRecords ?? DEFAULT_READ_MAX_RECORDS;
+  const maxBytes = request.maxBytes ?? DEFAULT_READ_MAX_BYTES;
+  const waitMs = request.waitMs ?? 0;
+  checkInt('maxRecords', maxRecords, 1, MAX_READ_MAX_RECORDS);
+  checkInt('maxBytes', maxBytes, 1, MAX_READ_MAX_BYTES);
+  checkInt('waitMs', waitMs, 0, MAX_WAIT_MS);
+  return { maxRecords, maxBytes, waitMs };
+}
+
+function checkInt(name: string, value: number, min: number, max: number): void {
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new ValidationError(`${name} must be a whole number from ${min} to ${max}; got ${value}`);
+  }
+}

@@ -1,0 +1,388 @@
+/**
+ * The sequencer assigns offsets to one partition's appends by conditional writes to
+ * DynamoDB, and coalesces the appends that arrive while a commit is in flight into the
+ * next commit (group commit).
+ *
+ * One commit is one TransactWriteItems:
+ *
+ *     Update HEAD  SET nextOffset = N + n   CONDITION nextOffset = N
+ *     Put    B#…   (the batches, offsets N … N+n-1)   CONDITION attribute_not_exists
+ *     Put    PID#… (idempotent producers)   CONDITION version = v seen
+ *
+ * Timeline of a lost race and of a lost response:
+ *
+ *     writer A                         DynamoDB                      writer B
+ *     commit(N=7, token a) ──────────▶ head 7 → 9  ✓
+ *                                      ◀────────────────────────── commit(N=7, token b)
+ *                                      ✗ ConditionalCheckFailed, ALL_OLD: head = 9
+ *                                      ◀────────────────────────── commit(N=9, token b') ✓
+ *     commit(N=9, token c) ─────────▶ head 9 → 12 ✓
+ *     ✗ response lost (timeout)
+ *     commit(N=9, token c) again ────▶ same token: already applied, success, not re-applied
+ *
+ * An append is acknowledged only after its commit succeeded. A commit whose outcome is
+ * unknown is re-sent unchanged with its ClientRequestToken; a commit that definitely
+ * failed is rebuilt at the head that the failure reported. If the deadline passes
+ * first, every append of the commit fails with 503 RETRY (outcome unknown if the last
+ * attempt's was), and the cached head is forgotten.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Clock } from './clock.js';
+import { MAX_TAIL_ITEM_BYTES, MAX_TRANSACTION_BYTES, MAX_TRANSACTION_ITEMS, RETRY_AFTER_SECONDS } from './constants.js';
+import { OffsetMismatchError, RetryableError, ThrottledError } from './errors.js';
+import { partitionKey, type PartitionRef } from './keys.js';
+import type { AppendNotifier } from './notifier.js';
+import type { AppendCommit, LogStore, ProducerState, TailItem } from './ports.js';
+import { checkSequence, nextProducerState, type ProducerStamp } from './producer-state.js';
+import { withBaseOffset } from './record-batch.js';
+import { backoffDelay, isRetryable, isThrottle, sleep, type RetryPolicy } from './retry.js';
+
+/** Part of an append, encoded once as a batch starting at offset 0. */
+export interface EncodedChunk {
+  /** One record batch (docs/format.md) whose base offset is the chunk's position in the append. */
+  batch: Uint8Array;
+  /** Offset of the chunk's first record relative to the append's first record. */
+  relativeOffset: number;
+  recordCount: number;
+  minTimestamp: number;
+  maxTimestamp: number;
+}
+
+/** One append to one partition, ready to commit. */
+export interface PartitionAppend {
+  chunks: EncodedChunk[];
+  recordCount: number;
+  bytes: number;
+  producer?: ProducerStamp;
+  /** Commit only if the partition's high watermark is exactly this. */
+  expectedOffset?: number;
+  /** Epoch ms after which the append gives up with 503 RETRY. */
+  deadline: number;
+}
+
+export interface AppendResult {
+  baseOffset: number;
+  lastOffset: number;
+  /** True when an idempotent producer's retry matched an already committed batch. */
+  duplicate: boolean;
+}
+
+/** What one commit did, for metrics. */
+export interface CommitStats {
+  ref: PartitionRef;
+  appends: number;
+  records: number;
+  bytes: number;
+  attempts: number;
+  conflicts: number;
+  durationMs: number;
+}
+
+export interface SequencerOptions {
+  retry: RetryPolicy;
+  onCommit?: (stats: CommitStats) => void;
+}
+
+/** Producer states remembered per partition before the oldest is forgotten (and re-read). */
+const PRODUCER_CACHE_SIZE = 10_000;
+
+interface Pending extends PartitionAppend {
+  resolve: (result: AppendResult) => void;
+  reject: (err: unknown) => void;
+  baseOffset?: number;
+}
+
+/** Offsets of one partition, assigned by one in-process commit loop. */
+export class PartitionSequencer {
+  private readonly queue: Pending[] = [];
+  private draining = false;
+  /** The head as last seen; undefined when unknown (first use, or after an unknown outcome). */
+  private nextOffset: number | undefined;
+  private readonly producers = new Map<string, ProducerState | null>();
+  private readonly key: string;
+
+  constructor(
+    private readonly ref: PartitionRef,
+    private readonly store: LogStore,
+    private readonly clock: Clock,
+    private readonly notifier: AppendNotifier,
+    private readonly options: SequencerOptions,
+  ) {
+    this.key = partitionKey(ref);
+  }
+
+  /** Queues an append; resolves once it is committed (or recognised as a duplicate). */
+  append(request: PartitionAppend): Promise<AppendResult> {
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.queue.push({ ...request, resolve, reject });
+      if (!this.draining) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    try {
+      while (this.queue.length > 0) {
+        const group = this.takeGroup();
+        try {
+          await this.commitGroup(group);
+        } catch (err) {
+          for (const p of group) p.reject(err);
+        }
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  /**
+   * The appends of the next commit: as many queued appends as one transaction holds.
+   * A conditional append (expectedOffset) commits alone, and one producer appears at
+   * most once (a transaction cannot write one item twice).
+   */
+  private takeGroup(): Pending[] {
+    const first = this.queue.shift()!;
+    const group = [first];
+    if (first.expectedOffset !== undefined) return group;
+    const producers = new Set<string>(first.producer ? [first.producer.producerId] : []);
+    let bytes = first.bytes;
+    let actions = 1 + first.chunks.length + producers.size;
+    while (this.queue.length > 0) {
+      const next = this.queue[0]!;
+      const pid = next.producer?.producerId;
+      if (next.expectedOffset !== undefined) break;
+      if (pid !== undefined && producers.has(pid)) break;
+      if (bytes + next.bytes > MAX_TRANSACTION_BYTES) break;
+      if (actions + next.chunks.length + (pid ? 1 : 0) > MAX_TRANSACTION_ITEMS) break;
+      this.queue.shift();
+      group.push(next);
+      bytes += next.bytes;
+      actions += next.chunks.length + (pid ? 1 : 0);
+      if (pid !== undefined) producers.add(pid);
+    }
+    return group;
+  }
+
+  private async commitGroup(group: Pending[]): Promise<void> {
+    const started = this.clock.now();
+    let live = group;
+    let attempt = 0;
+    let conflicts = 0;
+    /** The commit last sent when its outcome is unknown: it must be re-sent unchanged. */
+    let inDoubt: AppendCommit | undefined;
+    let lastError: unknown;
+
+    while (live.length > 0) {
+      const now = this.clock.now();
+      const deadline = Math.min(...live.map((p) => p.deadline));
+      if (attempt > 0 && now >= deadline) {
+        this.giveUp(live, inDoubt !== undefined, lastError);
+        return;
+      }
+      let commit: AppendCommit;
+      if (inDoubt) {
+        commit = inDoubt;
+      } else {
+        live = await this.settleProducers(live);
+        if (live.length === 0) return;
+        commit = await this.buildCommit(live, now);
+      }
+      attempt++;
+      let outcome;
+      try {
+        outcome = await this.store.commitAppend(commit);
+      } catch (err) {
+        lastError = err;
+        if (!isRetryable(err)) {
+          this.forget(live);
+          throw err;
+        }
+        // A throttle reported in the cancellation reasons applied nothing; anything else may have.
+        inDoubt = err instanceof ThrottledError ? undefined : commit;
+        await sleep(backoffDelay(this.options.retry, attempt));
+        continue;
+      }
+      if (outcome.ok) {
+        this.committed(live, commit);
+        this.options.onCommit?.({
+          ref: this.ref,
+          appends: live.length,
+          records: commit.nextOffset - commit.expectedNextOffset,
+          bytes: commit.appendedBytes,
+          attempts: attempt,
+          conflicts,
+          durationMs: this.clock.now() - started,
+        });
+        return;
+      }
+      if (inDoubt && outcome.head && (await this.appliedEarlier(inDoubt))) {
+        this.committed(live, inDoubt);
+        return;
+      }
+      // Definitely not applied: learn the real head and producer states, rebuild, retry.
+      inDoubt = undefined;
+      conflicts++;
+      if (outcome.head) {
+        this.nextOffset = outcome.head.nextOffset;
+        const conditional = live[0]?.expectedOffset;
+        if (conditional !== undefined && conditional !== outcome.head.nextOffset) {
+          live[0]!.reject(new OffsetMismatchError(conditional, outcome.head.nextOffset));
+          return;
+        }
+      }
+      for (const [producerId, state] of outcome.producers) this.producers.set(producerId, state);
+      if (outcome.transactionConflict || conflicts > 1) await sleep(backoffDelay(this.options.retry, conflicts));
+    }
+  }
+
+  /**
+   * A re-sent commit found the head moved past its base. Its ClientRequestToken makes
+   * DynamoDB answer success if the first send was applied; this double-checks through
+   * the commit id stamped on the first tail item, in case the token window has passed.
+   */
+  private async appliedEarlier(commit: AppendCommit): Promise<boolean> {
+    const first = commit.items[0];
+    if (!first) return false;
+    const stored = await this.store.getTailItem(commit.ref, first.lastOffset);
+    return stored?.commitId === commit.requestToken;
+  }
+
+  /** Resolves duplicates and rejects fenced or out-of-order producer batches; returns the rest. */
+  private async settleProducers(live: Pending[]): Promise<Pending[]> {
+    const kept: Pending[] = [];
+    for (const p of live) {
+      if (!p.producer) {
+        kept.push(p);
+        continue;
+      }
+      const state = await this.producerState(p.producer.producerId);
+      const decision = checkSequence(state, p.producer, p.recordCount);
+      if (decision.kind === 'accept') kept.push(p);
+      else if (decision.kind === 'duplicate') {
+        p.resolve({ baseOffset: decision.batch.baseOffset, lastOffset: decision.batch.lastOffset, duplicate: true });
+      } else p.reject(decision.error);
+    }
+    return kept;
+  }
+
+  private async producerState(producerId: string): Promise<ProducerState | null> {
+    if (this.producers.has(producerId)) return this.producers.get(producerId)!;
+    const state = await this.store.getProducerState(this.ref, producerId);
+    this.rememberProducer(producerId, state);
+    return state;
+  }
+
+  private rememberProducer(producerId: string, state: ProducerState | null): void {
+    this.producers.delete(producerId);
+    this.producers.set(producerId, state);
+    if (this.producers.size > PRODUCER_CACHE_SIZE) {
+      this.producers.delete(this.producers.keys().next().value!);
+    }
+  }
+
+  /** Lays the appends out from the head: offsets, tail items and producer states. */
+  private async buildCommit(live: Pending[], now: number): Promise<AppendCommit> {
+    const conditional = live[0]!.expectedOffset;
+    const base = conditional ?? this.nextOffset ?? (await this.store.getHead(this.ref)).nextOffset;
+    this.nextOffset ??= base;
+    const requestToken = randomUUID();
+    const items: TailItem[] = [];
+    const producers: AppendCommit['producers'] = [];
+    let cursor = base;
+    let bytes = 0;
+    let current: { parts: Uint8Array[]; size: number; item: TailItem } | undefined;
+    const close = () => {
+      if (!current) return;
+      current.item.data = concat(current.parts, current.size);
+      items.push(current.item);
+      current = undefined;
+    };
+    for (const p of live) {
+      p.baseOffset = cursor;
+      for (const chunk of p.chunks) {
+        const offset = cursor + chunk.relativeOffset;
+        const batch = withBaseOffset(chunk.batch, offset);
+        if (current && current.size + batch.byteLength > MAX_TAIL_ITEM_BYTES) close();
+        current ??= {
+          parts: [],
+          size: 0,
+          item: {
+            baseOffset: offset,
+            lastOffset: offset,
+            recordCount: 0,
+            data: new Uint8Array(0),
+            minTimestamp: chunk.minTimestamp,
+            maxTimestamp: chunk.maxTimestamp,
+            appendedAt: now,
+            commitId: requestToken,
+          },
+        };
+        current.parts.push(batch);
+        current.size += batch.byteLength;
+        current.item.lastOffset = offset + chunk.recordCount - 1;
+        current.item.recordCount += chunk.recordCount;
+        current.item.minTimestamp = Math.min(current.item.minTimestamp, chunk.minTimestamp);
+        current.item.maxTimestamp = Math.max(current.item.maxTimestamp, chunk.maxTimestamp);
+        bytes += batch.byteLength;
+      }
+      if (p.producer) {
+        const state = this.producers.get(p.producer.producerId) ?? null;
+        producers.push({
+          state: nextProducerState(state, p.producer, p.recordCount, cursor, now),
+          expectedVersion: state ? state.version : null,
+        });
+      }
+      cursor += p.recordCount;
+    }
+    close();
+    return {
+      ref: this.ref,
+      expectedNextOffset: base,
+      nextOffset: cursor,
+      items,
+      producers,
+      appendedBytes: bytes,
+      now,
+      requestToken,
+    };
+  }
+
+  private committed(live: Pending[], commit: AppendCommit): void {
+    this.nextOffset = commit.nextOffset;
+    for (const { state } of commit.producers) this.rememberProducer(state.producerId, state);
+    let cursor = commit.expectedNextOffset;
+    for (const p of live) {
+      p.resolve({ baseOffset: cursor, lastOffset: cursor + p.recordCount - 1, duplicate: false });
+      cursor += p.recordCount;
+    }
+    this.notifier.notify(this.key, commit.nextOffset);
+  }
+
+  private giveUp(live: Pending[], outcomeUnknown: boolean, lastError: unknown): void {
+    this.forget(live);
+    const message = outcomeUnknown
+      ? 'the append may or may not have been written (storage did not answer before the deadline); retry it with the same idempotent producer sequence to be sure it is written once'
+      : 'the partition is contended or storage is failing and the append did not commit before the deadline; nothing was written, retry';
+    const error = isThrottle(lastError)
+      ? new ThrottledError('storage throttled the append until the deadline; slow down and retry', { cause: lastError })
+      : new RetryableError(message, RETRY_AFTER_SECONDS, { cause: lastError });
+    for (const p of live) p.reject(error);
+  }
+
+  /** After an unknown outcome, nothing cached about this partition can be trusted. */
+  private forget(live: Pending[]): void {
+    this.nextOffset = undefined;
+    for (const p of live) if (p.producer) this.producers.delete(p.producer.producerId);
+  }
+}
+
+function concat(parts: Uint8Array[], size: number): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(size);
+  let pos = 0;
+  for (const part of parts) {
+    out.set(part, pos);
+    pos += part.byteLength;
+  }
+  return out;
+}
