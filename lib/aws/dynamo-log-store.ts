@@ -22,6 +22,7 @@ import {
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { MAX_TRANSACTION_ITEMS, PRODUCER_STATE_TTL_MS } from '../constants.js';
 import { InternalError, ThrottledError, TopicExistsError } from '../errors.js';
+import { topicConfigSchema } from '../topic-config.js';
 import {
   DELETED_TOPICS_PK,
   HEAD_SK,
@@ -373,7 +374,8 @@ function toTopicMeta(item: Item): TopicMeta {
     name: String(item.name),
     topicId: String(item.topicId),
     partitions: Number(item.partitions),
-    config: item.config as TopicMeta['config'],
+    // Parsing fills in defaults for config fields added after the topic was created.
+    config: topicConfigSchema.parse(item.config ?? {}),
     createdAt: Number(item.createdAt),
     updatedAt: Number(item.updatedAt),
     version: Number(item.version),

@@ -1,0 +1,71 @@
+/**
+ * The append function: every route that writes (records, topics, group offsets).
+ * Thin: parse and validate the request, call the engine, answer.
+ */
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { LogEngine } from '../../lib/engine.js';
+import { topicConfigPatchSchema } from '../../lib/topic-config.js';
+import { parseOrThrow } from '../../lib/validation.js';
+import { partitionAppendSchema, partitionParam, toPartitionAppend, toTopicAppend, topicAppendSchema, groupCommitSchema } from '../shared/codec.js';
+import { createHttpHandler, type HttpHandler, type Operations } from '../shared/dispatch.js';
+import { readEnv } from '../shared/env.js';
+import { json, jsonBody, pathParam, type HttpResponse } from '../shared/http.js';
+import { createObservability, recordCommit, type Observability } from '../shared/observability.js';
+import { createEngine } from '../shared/runtime.js';
+import { groupOffsetsView, topicView } from '../shared/views.js';
+import { z } from 'zod';
+
+const patchTopicSchema = z.object({ config: topicConfigPatchSchema }).strict();
+
+export function appendOperations(engine: LogEngine): Operations {
+  return {
+    'POST /v1/topics': async (event) => json(201, topicView(await engine.topics.create(jsonBody(event)))),
+
+    'PATCH /v1/topics/{topic}': async (event) => {
+      const body = parseOrThrow(patchTopicSchema, jsonBody(event), 'request');
+      return json(200, topicView(await engine.topics.updateConfig(pathParam(event, 'topic'), body.config)));
+    },
+
+    'DELETE /v1/topics/{topic}': async (event) => {
+      await engine.topics.delete(pathParam(event, 'topic'));
+      return noContent();
+    },
+
+    'POST /v1/topics/{topic}/records': async (event) => {
+      const body = parseOrThrow(topicAppendSchema, jsonBody(event), 'append request');
+      return json(200, await engine.appender.append(pathParam(event, 'topic'), toTopicAppend(body)));
+    },
+
+    'POST /v1/topics/{topic}/partitions/{partition}/records': async (event) => {
+      const partition = partitionParam(event.pathParameters?.partition);
+      const body = parseOrThrow(partitionAppendSchema, jsonBody(event), 'append request');
+      return json(200, await engine.appender.appendToPartition(pathParam(event, 'topic'), partition, toPartitionAppend(body)));
+    },
+
+    'PUT /v1/groups/{group}/offsets': async (event) => {
+      const group = pathParam(event, 'group');
+      const body = parseOrThrow(groupCommitSchema, jsonBody(event), 'offset commit');
+      return json(200, groupOffsetsView(group, await engine.groups.commit(group, body.offsets)));
+    },
+  };
+}
+
+export function createAppendHandler(engine: LogEngine, obs: Observability): HttpHandler {
+  return createHttpHandler(appendOperations(engine), obs);
+}
+
+let instance: HttpHandler | undefined;
+
+/** Lambda entry point: builds the engine once per cold start from the environment. */
+export async function handler(event: APIGatewayProxyEventV2): Promise<HttpResponse> {
+  if (!instance) {
+    const obs = createObservability('append');
+    const engine = createEngine(readEnv(), { onCommit: (stats) => recordCommit(obs.metrics, stats) });
+    instance = createAppendHandler(engine, obs);
+  }
+  return instance(event);
+}
+
+function noContent(): HttpResponse {
+  return { statusCode: 204, headers: {}, body: '' };
+}

@@ -1,0 +1,61 @@
+/**
+ * The read function: every route that only reads (records, offsets, topics, groups).
+ * Thin: parse and validate the request, call the engine, answer.
+ */
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { LogEngine } from '../../lib/engine.js';
+import { parseOrThrow } from '../../lib/validation.js';
+import {
+  groupFetchQuerySchema,
+  offsetsQuerySchema,
+  partitionParam,
+  readQuerySchema,
+  toJsonReadResult,
+  toLookupTarget,
+  toReadRequest,
+} from '../shared/codec.js';
+import { createHttpHandler, type HttpHandler, type Operations } from '../shared/dispatch.js';
+import { readEnv } from '../shared/env.js';
+import { json, pathParam, type HttpResponse } from '../shared/http.js';
+import { createObservability, type Observability } from '../shared/observability.js';
+import { createEngine } from '../shared/runtime.js';
+import { groupOffsetsView, topicDescriptionView, topicView } from '../shared/views.js';
+
+export function readOperations(engine: LogEngine): Operations {
+  return {
+    'GET /v1/topics': async () => json(200, { topics: (await engine.topics.list()).map(topicView) }),
+
+    'GET /v1/topics/{topic}': async (event) => json(200, topicDescriptionView(await engine.topics.describe(pathParam(event, 'topic')))),
+
+    'GET /v1/topics/{topic}/partitions/{partition}/records': async (event) => {
+      const partition = partitionParam(event.pathParameters?.partition);
+      const query = parseOrThrow(readQuerySchema, event.queryStringParameters ?? {}, 'query');
+      const result = await engine.reader.read(pathParam(event, 'topic'), partition, toReadRequest(query));
+      return json(200, toJsonReadResult(result, query.encoding));
+    },
+
+    'GET /v1/topics/{topic}/partitions/{partition}/offsets': async (event) => {
+      const partition = partitionParam(event.pathParameters?.partition);
+      const query = parseOrThrow(offsetsQuerySchema, event.queryStringParameters ?? {}, 'query');
+      return json(200, await engine.reader.lookupOffset(pathParam(event, 'topic'), partition, toLookupTarget(query.at)));
+    },
+
+    'GET /v1/groups/{group}/offsets': async (event) => {
+      const group = pathParam(event, 'group');
+      const query = parseOrThrow(groupFetchQuerySchema, event.queryStringParameters ?? {}, 'query');
+      return json(200, groupOffsetsView(group, await engine.groups.fetch(group, query.topic)));
+    },
+  };
+}
+
+export function createReadHandler(engine: LogEngine, obs: Observability): HttpHandler {
+  return createHttpHandler(readOperations(engine), obs);
+}
+
+let instance: HttpHandler | undefined;
+
+/** Lambda entry point: builds the engine once per cold start from the environment. */
+export async function handler(event: APIGatewayProxyEventV2): Promise<HttpResponse> {
+  instance ??= createReadHandler(createEngine(readEnv()), createObservability('read'));
+  return instance(event);
+}

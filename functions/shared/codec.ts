@@ -1,0 +1,223 @@
+/**
+ * The JSON shapes of HTTP API v1 and their conversion to and from the engine's types.
+ * Bytes travel as UTF-8 text or base64 per the request's `encoding`; zod rejects
+ * anything else with a message that names the field.
+ */
+import { z } from 'zod';
+import type { AppendRecordInput, AppendRequest, PartitionAppendRequest } from '../../lib/appender.js';
+import {
+  MAX_HEADER_KEY_BYTES,
+  MAX_HEADERS_PER_RECORD,
+  MAX_PRODUCER_ID_LENGTH,
+  MAX_READ_MAX_BYTES,
+  MAX_READ_MAX_RECORDS,
+  MAX_WAIT_MS,
+} from '../../lib/constants.js';
+import { NotUtf8Error, ValidationError } from '../../lib/errors.js';
+import type { StoredRecord } from '../../lib/record.js';
+import type { ReadRequest, ReadResult } from '../../lib/reader.js';
+
+export const ENCODINGS = ['utf8', 'base64'] as const;
+export type Encoding = (typeof ENCODINGS)[number];
+
+const encodingSchema = z.enum(ENCODINGS, { message: 'encoding is "utf8" or "base64"' }).default('utf8');
+const nonNegativeInt = (name: string) =>
+  z
+    .number({ message: `${name} must be a number` })
+    .int(`${name} must be a whole number`)
+    .min(0, `${name} must be ≥ 0`)
+    .max(Number.MAX_SAFE_INTEGER, `${name} must be at most 2^53 - 1`);
+
+const bytesField = z.string({ message: 'must be a string (UTF-8 text or base64, per encoding) or null' }).nullable();
+
+const recordSchema = z
+  .object({
+    key: bytesField.optional(),
+    value: bytesField,
+    headers: z
+      .record(z.string().min(1, 'header names cannot be empty').max(MAX_HEADER_KEY_BYTES), bytesField)
+      .optional()
+      .refine((h) => !h || Object.keys(h).length <= MAX_HEADERS_PER_RECORD, `at most ${MAX_HEADERS_PER_RECORD} headers`),
+    timestamp: nonNegativeInt('timestamp').optional(),
+    partition: nonNegativeInt('partition').optional(),
+  })
+  .strict();
+
+const producerIdSchema = z
+  .string()
+  .regex(
+    new RegExp(`^[a-zA-Z0-9._:-]{1,${MAX_PRODUCER_ID_LENGTH}}$`),
+    `producerId is 1 to ${MAX_PRODUCER_ID_LENGTH} characters from a-z, A-Z, 0-9, ".", "_", ":" and "-" (a UUID works)`,
+  );
+
+export const topicAppendSchema = z
+  .object({
+    records: z.array(recordSchema, { message: 'records must be an array of records' }),
+    encoding: encodingSchema,
+    producer: z
+      .object({
+        producerId: producerIdSchema,
+        epoch: nonNegativeInt('epoch'),
+        sequences: z.record(z.string().regex(/^\d+$/, 'sequences are keyed by partition number'), nonNegativeInt('sequence')),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export const partitionAppendSchema = z
+  .object({
+    records: z.array(recordSchema, { message: 'records must be an array of records' }),
+    encoding: encodingSchema,
+    producer: z
+      .object({ producerId: producerIdSchema, epoch: nonNegativeInt('epoch'), sequence: nonNegativeInt('sequence') })
+      .strict()
+      .optional(),
+    expectedOffset: nonNegativeInt('expectedOffset').optional(),
+  })
+  .strict();
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const encoder = new TextEncoder();
+const strictDecoder = new TextDecoder('utf-8', { fatal: true });
+
+/** Bytes of a key, value or header value as sent. */
+export function decodeBytes(text: string | null | undefined, encoding: Encoding, field: string): Uint8Array | null {
+  if (text === null || text === undefined) return null;
+  if (encoding === 'utf8') return encoder.encode(text);
+  if (!BASE64.test(text)) throw new ValidationError(`${field} is not valid base64 (standard alphabet, padded)`);
+  return new Uint8Array(Buffer.from(text, 'base64'));
+}
+
+function toRecordInputs(records: z.infer<typeof recordSchema>[], encoding: Encoding): AppendRecordInput[] {
+  return records.map((r, i) => ({
+    key: decodeBytes(r.key, encoding, `records[${i}].key`),
+    value: decodeBytes(r.value, encoding, `records[${i}].value`),
+    headers: Object.entries(r.headers ?? {}).map(([key, value]) => ({
+      key,
+      value: decodeBytes(value, encoding, `records[${i}].headers.${key}`),
+    })),
+    ...(r.timestamp !== undefined ? { timestamp: r.timestamp } : {}),
+    ...(r.partition !== undefined ? { partition: r.partition } : {}),
+  }));
+}
+
+export function toTopicAppend(body: z.infer<typeof topicAppendSchema>): AppendRequest {
+  return {
+    records: toRecordInputs(body.records, body.encoding),
+    ...(body.producer ? { producer: body.producer } : {}),
+  };
+}
+
+export function toPartitionAppend(body: z.infer<typeof partitionAppendSchema>): PartitionAppendRequest {
+  return {
+    records: toRecordInputs(body.records, body.encoding),
+    ...(body.producer ? { producer: body.producer } : {}),
+    ...(body.expectedOffset !== undefined ? { expectedOffset: body.expectedOffset } : {}),
+  };
+}
+
+const queryInt = (name: string, max: number) =>
+  z
+    .string()
+    .regex(/^\d{1,16}$/, `${name} must be a whole number from 0 to ${max}`)
+    .transform(Number)
+    .refine((n) => n <= max, `${name} must be at most ${max}`)
+    .optional();
+
+export const readQuerySchema = z
+  .object({
+    offset: queryInt('offset', Number.MAX_SAFE_INTEGER),
+    maxRecords: queryInt('maxRecords', MAX_READ_MAX_RECORDS),
+    maxBytes: queryInt('maxBytes', MAX_READ_MAX_BYTES),
+    waitMs: queryInt('waitMs', MAX_WAIT_MS),
+    encoding: encodingSchema,
+  })
+  .strict();
+
+export function toReadRequest(query: z.infer<typeof readQuerySchema>): ReadRequest {
+  const request: ReadRequest = {};
+  if (query.offset !== undefined) request.offset = query.offset;
+  if (query.maxRecords !== undefined) request.maxRecords = query.maxRecords;
+  if (query.maxBytes !== undefined) request.maxBytes = query.maxBytes;
+  if (query.waitMs !== undefined) request.waitMs = query.waitMs;
+  return request;
+}
+
+export const offsetsQuerySchema = z
+  .object({
+    at: z
+      .string({ message: 'at is required: earliest, latest, or a timestamp in ms' })
+      .regex(/^(earliest|latest|\d{1,16})$/, 'at is earliest, latest, or a timestamp in ms since the epoch'),
+  })
+  .strict();
+
+export function toLookupTarget(at: string): 'earliest' | 'latest' | number {
+  return at === 'earliest' || at === 'latest' ? at : Number(at);
+}
+
+/** Encodes bytes for a response; utf8 refuses bytes that are not UTF-8 rather than mangle them. */
+function encodeBytes(bytes: Uint8Array | null, encoding: Encoding, offset: number, field: 'key' | 'value' | 'header'): string | null {
+  if (bytes === null) return null;
+  if (encoding === 'base64') return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+  try {
+    return strictDecoder.decode(bytes);
+  } catch {
+    throw new NotUtf8Error(offset, field);
+  }
+}
+
+export interface JsonRecord {
+  offset: number;
+  timestamp: number;
+  key: string | null;
+  value: string | null;
+  headers: Record<string, string | null>;
+}
+
+export function toJsonRecord(record: StoredRecord, encoding: Encoding): JsonRecord {
+  const headers: Record<string, string | null> = {};
+  for (const h of record.headers) headers[h.key] = encodeBytes(h.value, encoding, record.offset, 'header');
+  return {
+    offset: record.offset,
+    timestamp: record.timestamp,
+    key: encodeBytes(record.key, encoding, record.offset, 'key'),
+    value: encodeBytes(record.value, encoding, record.offset, 'value'),
+    headers,
+  };
+}
+
+export function toJsonReadResult(result: ReadResult, encoding: Encoding) {
+  return {
+    records: result.records.map((r) => toJsonRecord(r, encoding)),
+    nextOffset: result.nextOffset,
+    highWatermark: result.highWatermark,
+    logStartOffset: result.logStartOffset,
+  };
+}
+
+export const groupCommitSchema = z
+  .object({
+    offsets: z.array(
+      z
+        .object({
+          topic: z.string().min(1, 'topic is required'),
+          partition: nonNegativeInt('partition'),
+          offset: nonNegativeInt('offset'),
+          metadata: z.string().nullable().optional(),
+        })
+        .strict(),
+      { message: 'offsets must be an array of {topic, partition, offset, metadata?}' },
+    ),
+  })
+  .strict();
+
+export const groupFetchQuerySchema = z.object({ topic: z.string().min(1).optional() }).strict();
+
+/** A path parameter that must be a partition number. */
+export function partitionParam(value: string | undefined): number {
+  if (value === undefined || !/^\d{1,4}$/.test(value)) {
+    throw new ValidationError(`partition must be a whole number from 0 to 1023; got '${String(value).slice(0, 40)}'`);
+  }
+  return Number(value);
+}

@@ -1,0 +1,45 @@
+/**
+ * Typed readers of the functions' environment, called once at cold start. A missing or
+ * malformed variable fails the cold start with a message naming it, not a request later.
+ */
+export interface FunctionEnv {
+  tableName: string;
+  bucketName: string;
+  /** Optional endpoint overrides (the local stack, LocalStack); AWS_ENDPOINT_URL_* also work. */
+  dynamoEndpoint?: string;
+  s3Endpoint?: string;
+  appendDeadlineMs?: number;
+}
+
+export function readEnv(env: NodeJS.ProcessEnv = process.env): FunctionEnv {
+  const result: FunctionEnv = {
+    tableName: required(env, 'STRATA_TABLE_NAME'),
+    bucketName: required(env, 'STRATA_BUCKET_NAME'),
+  };
+  if (env.STRATA_DYNAMODB_ENDPOINT) result.dynamoEndpoint = url(env, 'STRATA_DYNAMODB_ENDPOINT');
+  if (env.STRATA_S3_ENDPOINT) result.s3Endpoint = url(env, 'STRATA_S3_ENDPOINT');
+  if (env.STRATA_APPEND_DEADLINE_MS) result.appendDeadlineMs = positiveInt(env, 'STRATA_APPEND_DEADLINE_MS');
+  return result;
+}
+
+function required(env: NodeJS.ProcessEnv, name: string): string {
+  const value = env[name];
+  if (!value) throw new Error(`environment variable ${name} is not set; the CDK stack sets it (or set it by hand when running a handler yourself)`);
+  return value;
+}
+
+function url(env: NodeJS.ProcessEnv, name: string): string {
+  const value = env[name]!;
+  try {
+    new URL(value);
+  } catch {
+    throw new Error(`environment variable ${name} is '${value}', not a URL (e.g. http://127.0.0.1:8000)`);
+  }
+  return value;
+}
+
+function positiveInt(env: NodeJS.ProcessEnv, name: string): number {
+  const value = Number(env[name]);
+  if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`environment variable ${name} must be a positive whole number; got '${env[name]}'`);
+  return value;
+}

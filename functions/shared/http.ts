@@ -1,0 +1,59 @@
+/**
+ * The HTTP edge shared by the handlers: parsing API Gateway v2 events and answering
+ * with JSON. `errorResponse` is the one place where any thrown value becomes the API's
+ * error body; only a value that is not a StrataError (a bug) becomes a 500.
+ */
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { MAX_REQUEST_BODY_BYTES } from '../../lib/constants.js';
+import { InvalidJsonError, PayloadTooLargeError, RetryableError, StrataError, ThrottledError } from '../../lib/errors.js';
+import { isRetryable, isThrottle } from '../../lib/retry.js';
+
+export type HttpResponse = APIGatewayProxyStructuredResultV2 & { statusCode: number; body: string };
+
+const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
+
+export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResponse {
+  return { statusCode, headers: { ...JSON_HEADERS, ...headers }, body: JSON.stringify(body) };
+}
+
+/** A path parameter of the matched route (API Gateway has already decoded it). */
+export function pathParam(event: APIGatewayProxyEventV2, name: string): string {
+  return event.pathParameters?.[name] ?? '';
+}
+
+/** The body of a request as JSON; 413 over the Lambda payload limit, 400 if not JSON. */
+export function jsonBody(event: APIGatewayProxyEventV2): unknown {
+  const raw = event.body ?? '';
+  const text = event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
+  const bytes = Buffer.byteLength(text);
+  if (bytes > MAX_REQUEST_BODY_BYTES) {
+    throw new PayloadTooLargeError(`the request body is ${bytes} bytes; the limit is ${MAX_REQUEST_BODY_BYTES} (6 MB)`);
+  }
+  if (text.trim() === '') throw new InvalidJsonError('the request has no body; send a JSON object');
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new InvalidJsonError(`the request body is not valid JSON (${(err as Error).message})`);
+  }
+}
+
+/** The error as the API answers it: `{"error": {"code", "message", ...details}}`. */
+export function errorResponse(err: unknown): HttpResponse {
+  const error = asStrataError(err);
+  const headers: Record<string, string> = {};
+  if (error instanceof RetryableError) headers['retry-after'] = String(error.retryAfterSeconds);
+  else if (error.status === 429 || error.status === 503) headers['retry-after'] = '1';
+  return json(error.status, { error: { code: error.code, message: error.message, ...error.details } }, headers);
+}
+
+/** Storage errors that the engine let through become 429/503; anything else is a bug (500). */
+export function asStrataError(err: unknown): StrataError {
+  if (err instanceof StrataError) return err;
+  if (isThrottle(err)) return new ThrottledError('storage is throttling requests; slow down and retry', { cause: err });
+  if (isRetryable(err)) {
+    return new RetryableError('storage is temporarily unavailable; retry', 1, { cause: err });
+  }
+  return new StrataError('INTERNAL', 500, 'internal error: this is a bug in Strata, please report it', false, {
+    cause: err,
+  });
+}

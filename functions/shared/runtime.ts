@@ -1,0 +1,21 @@
+/**
+ * Builds the engine from the function environment: AWS clients (endpoints overridable
+ * for the local stack and LocalStack) and the DynamoDB/S3 adapters.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { DynamoLogStore } from '../../lib/aws/dynamo-log-store.js';
+import { S3ObjectStore } from '../../lib/aws/s3-object-store.js';
+import { LogEngine, type EngineOptions } from '../../lib/engine.js';
+import type { FunctionEnv } from './env.js';
+
+export function createEngine(env: FunctionEnv, extra: Partial<EngineOptions> = {}): LogEngine {
+  const dynamo = new DynamoDBClient(env.dynamoEndpoint ? { endpoint: env.dynamoEndpoint } : {});
+  const s3 = new S3Client(env.s3Endpoint ? { endpoint: env.s3Endpoint, forcePathStyle: true } : {});
+  return new LogEngine({
+    store: new DynamoLogStore(dynamo, env.tableName),
+    objects: new S3ObjectStore(s3, env.bucketName),
+    ...(env.appendDeadlineMs ? { appendDeadlineMs: env.appendDeadlineMs } : {}),
+    ...extra,
+  });
+}

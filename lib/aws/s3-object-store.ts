@@ -1,0 +1,64 @@
+/**
+ * The S3 adapter of the ObjectStore port. Segments and staged batches (next issues)
+ * are immutable objects, so plain PUT, ranged GET, list and batch delete are all the
+ * engine needs; nothing depends on S3 conditional writes.
+ */
+import {
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import type { ObjectStore } from '../ports.js';
+
+/** DeleteObjects takes at most 1000 keys. */
+const DELETE_BATCH = 1000;
+
+export class S3ObjectStore implements ObjectStore {
+  constructor(
+    private readonly client: S3Client,
+    private readonly bucket: string,
+  ) {}
+
+  async put(key: string, body: Uint8Array): Promise<void> {
+    await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body }));
+  }
+
+  async get(key: string, range?: { start: number; end: number }): Promise<Uint8Array> {
+    const out = await this.client.send(
+      new GetObjectCommand({
+        Bucket: this.bucket,
+        Key: key,
+        ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}),
+      }),
+    );
+    return out.Body ? await out.Body.transformToByteArray() : new Uint8Array(0);
+  }
+
+  async list(prefix: string): Promise<{ key: string; size: number; lastModified: number }[]> {
+    const objects: { key: string; size: number; lastModified: number }[] = [];
+    let token: string | undefined;
+    do {
+      const out = await this.client.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }),
+      );
+      for (const o of out.Contents ?? []) {
+        objects.push({ key: o.Key!, size: o.Size ?? 0, lastModified: o.LastModified?.getTime() ?? 0 });
+      }
+      token = out.IsTruncated ? out.NextContinuationToken : undefined;
+    } while (token);
+    return objects;
+  }
+
+  async delete(keys: string[]): Promise<void> {
+    for (let i = 0; i < keys.length; i += DELETE_BATCH) {
+      await this.client.send(
+        new DeleteObjectsCommand({
+          Bucket: this.bucket,
+          Delete: { Objects: keys.slice(i, i + DELETE_BATCH).map((Key) => ({ Key })), Quiet: true },
+        }),
+      );
+    }
+  }
+}

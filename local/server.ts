@@ -1,0 +1,145 @@
+/**
+ * The local HTTP server: serves HTTP API v1 by turning each request into the same API
+ * Gateway v2 event that AWS would send and calling the same handlers. Routes come from
+ * functions/shared/routes.ts, so local and deployed APIs cannot drift apart.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { MAX_REQUEST_BODY_BYTES } from '../lib/constants.js';
+import { PayloadTooLargeError, RouteNotFoundError, StrataError } from '../lib/errors.js';
+import type { HttpHandler } from '../functions/shared/dispatch.js';
+import { errorResponse, type HttpResponse } from '../functions/shared/http.js';
+import { matchRoute, routeKey, type FunctionName } from '../functions/shared/routes.js';
+
+export interface LocalServer {
+  url: string;
+  port: number;
+  server: Server;
+  close(): Promise<void>;
+}
+
+export async function startHttpServer(
+  handlers: Record<FunctionName, HttpHandler>,
+  options: { port: number; host?: string },
+): Promise<LocalServer> {
+  const server = createServer((req, res) => {
+    void serve(handlers, req, res);
+  });
+  server.keepAliveTimeout = 65_000;
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+async function serve(handlers: Record<FunctionName, HttpHandler>, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  let response: HttpResponse;
+  try {
+    const url = new URL(req.url ?? '/', 'http://local');
+    const method = req.method ?? 'GET';
+    const match = matchRoute(method, url.pathname);
+    if (!match) throw new RouteNotFoundError(method, url.pathname);
+    if ('allowed' in match) {
+      throw new StrataError('METHOD_NOT_ALLOWED', 405, `${method} is not allowed on ${url.pathname}; use ${match.allowed.join(' or ')}`, false, {
+        details: { allowed: match.allowed },
+      });
+    }
+    const body = await readBody(req);
+    const event = toEvent(req, url, body, routeKey(match.route), match.pathParameters);
+    response = await handlers[match.route.fn](event);
+  } catch (err) {
+    response = errorResponse(err);
+    if (err instanceof PayloadTooLargeError) res.setHeader('connection', 'close');
+  }
+  res.writeHead(response.statusCode, response.headers as Record<string, string>);
+  res.end(response.body);
+}
+
+/** Reads the body, refusing more than the Lambda payload limit without buffering it all. */
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > MAX_REQUEST_BODY_BYTES) {
+      req.resume();
+      reject(tooLarge(declared));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_REQUEST_BODY_BYTES) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(tooLarge(size));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function tooLarge(bytes: number): PayloadTooLargeError {
+  return new PayloadTooLargeError(`the request body is over ${MAX_REQUEST_BODY_BYTES} bytes (${bytes}); the limit is 6 MB`);
+}
+
+function toEvent(
+  req: IncomingMessage,
+  url: URL,
+  body: string,
+  key: string,
+  pathParameters: Record<string, string>,
+): APIGatewayProxyEventV2 {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
+  }
+  const query: Record<string, string> = {};
+  for (const [name, value] of url.searchParams) query[name] = name in query ? `${query[name]},${value}` : value;
+  const now = new Date();
+  return {
+    version: '2.0',
+    routeKey: key,
+    rawPath: url.pathname,
+    rawQueryString: url.search.slice(1),
+    headers,
+    ...(Object.keys(query).length > 0 ? { queryStringParameters: query } : {}),
+    pathParameters,
+    ...(body.length > 0 ? { body } : {}),
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: 'local',
+      apiId: 'local',
+      domainName: url.host,
+      domainPrefix: 'local',
+      http: {
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        protocol: `HTTP/${req.httpVersion}`,
+        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+        userAgent: headers['user-agent'] ?? '',
+      },
+      requestId: randomUUID(),
+      routeKey: key,
+      stage: '$default',
+      time: now.toISOString(),
+      timeEpoch: now.getTime(),
+    },
+  };
+}

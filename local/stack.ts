@@ -1,0 +1,119 @@
+/**
+ * The whole of Strata on one machine: DynamoDB Local (Amazon's jar) and s3rver as real
+ * emulators, the table and bucket created from the same definition as the CDK stack,
+ * and the HTTP API served by the same handlers as in Lambda. `npm start` runs it with
+ * data under STRATA_DATA_DIR; the tests run it in memory on free ports.
+ */
+import { mkdtemp, mkdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DynamoLogStore } from '../lib/aws/dynamo-log-store.js';
+import { S3ObjectStore } from '../lib/aws/s3-object-store.js';
+import { LogEngine, type EngineOptions } from '../lib/engine.js';
+import { createAppendHandler } from '../functions/append/handler.js';
+import { createReadHandler } from '../functions/read/handler.js';
+import { createObservability } from '../functions/shared/observability.js';
+import {
+  ensureBucket,
+  ensureTable,
+  localDynamoClient,
+  localS3Client,
+  startDynamoDbLocal,
+  startS3rver,
+} from './emulators.js';
+import { startHttpServer } from './server.js';
+
+export const DEFAULT_TABLE_NAME = 'strata';
+export const DEFAULT_BUCKET_NAME = 'strata-local';
+
+export interface LocalStackOptions {
+  /** Where data is kept across restarts; in memory (and a temp dir for S3) when absent. */
+  dataDir?: string;
+  /** HTTP port of the API; 0 picks a free one. */
+  port?: number;
+  host?: string;
+  /** Use emulators that are already running instead of starting them. */
+  dynamoEndpoint?: string;
+  s3Endpoint?: string;
+  dynamoPort?: number;
+  s3Port?: number;
+  tableName?: string;
+  bucketName?: string;
+  engine?: Partial<EngineOptions>;
+}
+
+export interface LocalStack {
+  url: string;
+  port: number;
+  dynamoEndpoint: string;
+  s3Endpoint: string;
+  tableName: string;
+  bucketName: string;
+  engine: LogEngine;
+  stop(): Promise<void>;
+}
+
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+  };
+  try {
+    const tableName = options.tableName ?? DEFAULT_TABLE_NAME;
+    const bucketName = options.bucketName ?? DEFAULT_BUCKET_NAME;
+    let s3Dir: string;
+    if (options.dataDir) {
+      s3Dir = join(options.dataDir, 's3');
+      await mkdir(join(options.dataDir, 'dynamodb'), { recursive: true });
+      await mkdir(s3Dir, { recursive: true });
+    } else {
+      s3Dir = await mkdtemp(join(tmpdir(), 'strata-s3-'));
+      stops.push(() => rm(s3Dir, { recursive: true, force: true }));
+    }
+    const [dynamoEndpoint, s3Endpoint] = await Promise.all([
+      options.dynamoEndpoint ??
+        startDynamoDbLocal({
+          ...(options.dynamoPort !== undefined ? { port: options.dynamoPort } : {}),
+          ...(options.dataDir ? { dataDir: join(options.dataDir, 'dynamodb') } : {}),
+        }).then((d) => {
+          stops.push(d.stop);
+          return d.endpoint;
+        }),
+      options.s3Endpoint ??
+        startS3rver({ directory: s3Dir, ...(options.s3Port !== undefined ? { port: options.s3Port } : {}) }).then((s) => {
+          stops.push(s.stop);
+          return s.endpoint;
+        }),
+    ]);
+    const dynamo = localDynamoClient(dynamoEndpoint);
+    const s3 = localS3Client(s3Endpoint);
+    await Promise.all([ensureTable(dynamo, tableName), ensureBucket(s3, bucketName)]);
+
+    const engine = new LogEngine({
+      store: new DynamoLogStore(dynamo, tableName),
+      objects: new S3ObjectStore(s3, bucketName),
+      ...options.engine,
+    });
+    const server = await startHttpServer(
+      {
+        append: createAppendHandler(engine, createObservability('append')),
+        read: createReadHandler(engine, createObservability('read')),
+      },
+      { port: options.port ?? 0, ...(options.host ? { host: options.host } : {}) },
+    );
+    stops.push(server.close);
+    return {
+      url: server.url,
+      port: server.port,
+      dynamoEndpoint,
+      s3Endpoint,
+      tableName,
+      bucketName,
+      engine,
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
