@@ -50,35 +50,52 @@ const bounded = (name: string, min: number, max: number) =>
 
 export const CLEANUP_POLICIES = ['delete', 'compact', 'compact,delete'] as const;
 
-/** Every field of a topic's config, each with its default. */
+/** Every field of a topic's config and the rule it must follow. */
+const configFields = {
+  /** Records older than this are removed by retention; -1 keeps them forever. */
+  retentionMs: unlimitedOrNonNegative('retentionMs'),
+  /** A partition larger than this loses its oldest segments; -1 = unlimited. */
+  retentionBytes: unlimitedOrNonNegative('retentionBytes'),
+  cleanupPolicy: z.enum(CLEANUP_POLICIES, { message: `cleanupPolicy is one of ${CLEANUP_POLICIES.join(', ')}` }),
+  /** Largest encoded record (key + value + headers) an append accepts. */
+  maxRecordBytes: bounded('maxRecordBytes', 1, MAX_RECORD_BYTES_LIMIT),
+  /** Target size of a segment object on S3. */
+  segmentBytes: bounded('segmentBytes', 64 * KiB, 1 * GiB),
+  /** Flush the tail once this many bytes are unflushed... */
+  flushBytes: bounded('flushBytes', 64 * KiB, 1 * GiB),
+  /** ...or once the oldest unflushed batch is this old. */
+  flushIntervalMs: bounded('flushIntervalMs', 1000, 7 * 24 * 3600 * 1000),
+  /** Append batches above this many bytes are staged in S3 (cost-first: lower it). */
+  stageBytes: bounded('stageBytes', 1 * KiB, MAX_TAIL_ITEM_BYTES),
+  minCompactionLagMs: bounded('minCompactionLagMs', 0, Number.MAX_SAFE_INTEGER),
+  deleteRetentionMs: bounded('deleteRetentionMs', 0, Number.MAX_SAFE_INTEGER),
+};
+
+/** The defaults, Kafka's where Kafka has one. */
+const CONFIG_DEFAULTS = {
+  retentionMs: DEFAULT_RETENTION_MS,
+  retentionBytes: DEFAULT_RETENTION_BYTES,
+  cleanupPolicy: 'delete',
+  maxRecordBytes: DEFAULT_MAX_RECORD_BYTES,
+  segmentBytes: DEFAULT_SEGMENT_BYTES,
+  flushBytes: DEFAULT_FLUSH_BYTES,
+  flushIntervalMs: DEFAULT_FLUSH_INTERVAL_MS,
+  stageBytes: DEFAULT_STAGE_BYTES,
+  minCompactionLagMs: DEFAULT_MIN_COMPACTION_LAG_MS,
+  deleteRetentionMs: DEFAULT_DELETE_RETENTION_MS,
+} as const;
+
+/** A full config: absent fields take their defaults, unknown fields are rejected. */
 export const topicConfigSchema = z
-  .object({
-    /** Records older than this are removed by retention; -1 keeps them forever. */
-    retentionMs: unlimitedOrNonNegative('retentionMs').default(DEFAULT_RETENTION_MS),
-    /** A partition larger than this loses its oldest segments; -1 = unlimited. */
-    retentionBytes: unlimitedOrNonNegative('retentionBytes').default(DEFAULT_RETENTION_BYTES),
-    cleanupPolicy: z
-      .enum(CLEANUP_POLICIES, { message: `cleanupPolicy is one of ${CLEANUP_POLICIES.join(', ')}` })
-      .default('delete'),
-    /** Largest encoded record (key + value + headers) an append accepts. */
-    maxRecordBytes: bounded('maxRecordBytes', 1, MAX_RECORD_BYTES_LIMIT).default(DEFAULT_MAX_RECORD_BYTES),
-    /** Target size of a segment object on S3. */
-    segmentBytes: bounded('segmentBytes', 64 * KiB, 1 * GiB).default(DEFAULT_SEGMENT_BYTES),
-    /** Flush the tail once this many bytes are unflushed... */
-    flushBytes: bounded('flushBytes', 64 * KiB, 1 * GiB).default(DEFAULT_FLUSH_BYTES),
-    /** ...or once the oldest unflushed batch is this old. */
-    flushIntervalMs: bounded('flushIntervalMs', 1000, 7 * 24 * 3600 * 1000).default(DEFAULT_FLUSH_INTERVAL_MS),
-    /** Append batches above this many bytes are staged in S3 (cost-first: lower it). */
-    stageBytes: bounded('stageBytes', 1 * KiB, MAX_TAIL_ITEM_BYTES).default(DEFAULT_STAGE_BYTES),
-    minCompactionLagMs: bounded('minCompactionLagMs', 0, Number.MAX_SAFE_INTEGER).default(DEFAULT_MIN_COMPACTION_LAG_MS),
-    deleteRetentionMs: bounded('deleteRetentionMs', 0, Number.MAX_SAFE_INTEGER).default(DEFAULT_DELETE_RETENTION_MS),
-  })
-  .strict();
+  .object(configFields)
+  .partial()
+  .strict()
+  .transform((given) => ({ ...CONFIG_DEFAULTS, ...given }));
 
 export type TopicConfig = z.infer<typeof topicConfigSchema>;
 
 /** A config change: any subset of the fields, nothing unknown. */
-export const topicConfigPatchSchema = topicConfigSchema.partial().strict();
+export const topicConfigPatchSchema = z.object(configFields).partial().strict();
 export type TopicConfigPatch = z.infer<typeof topicConfigPatchSchema>;
 
 export const createTopicSchema = z

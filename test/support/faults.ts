@@ -1,0 +1,94 @@
+/**
+ * Fault injection at a port: wraps any adapter (LogStore, ObjectStore) so that chosen
+ * calls fail *before* reaching storage (nothing happened) or *after* the real call
+ * succeeded (the work is done but the response is lost, as in a timeout). The engine
+ * must keep every guarantee under both.
+ */
+
+export type FaultMode = 'before' | 'after';
+
+export interface FaultRule {
+  method: string;
+  mode: FaultMode;
+  /** Chance that a call of `method` fails (default 1). */
+  probability?: number;
+  /** Fail at most this many calls (default unlimited). */
+  times?: number;
+}
+
+/** The error an injected fault throws: looks like a network timeout to the retry logic. */
+export class InjectedFault extends Error {
+  readonly $retryable = { throttling: false };
+  constructor(
+    readonly method: string,
+    readonly mode: FaultMode,
+  ) {
+    super(`injected fault ${mode} ${method}`);
+    this.name = 'TimeoutError';
+  }
+}
+
+/** A small seeded PRNG (mulberry32) so that a failing run can be replayed. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export class FaultInjector {
+  readonly injected: { method: string; mode: FaultMode }[] = [];
+  private readonly remaining = new Map<FaultRule, number>();
+  enabled = true;
+
+  constructor(
+    private readonly rules: FaultRule[],
+    private readonly random: () => number = seededRandom(1),
+  ) {
+    for (const rule of rules) this.remaining.set(rule, rule.times ?? Infinity);
+  }
+
+  /** A proxy of `target` whose methods fail according to the rules. */
+  wrap<T extends object>(target: T): T {
+    return new Proxy(target, {
+      get: (obj, prop, receiver) => {
+        const value = Reflect.get(obj, prop, receiver);
+        if (typeof value !== 'function' || typeof prop !== 'string') return value;
+        return async (...args: unknown[]) => {
+          const fault = this.pick(prop);
+          if (fault === 'before') throw this.record(prop, 'before');
+          const result = await (value as (...a: unknown[]) => Promise<unknown>).apply(obj, args);
+          if (fault === 'after') throw this.record(prop, 'after');
+          return result;
+        };
+      },
+    });
+  }
+
+  count(method?: string, mode?: FaultMode): number {
+    return this.injected.filter((f) => (!method || f.method === method) && (!mode || f.mode === mode)).length;
+  }
+
+  private pick(method: string): FaultMode | undefined {
+    if (!this.enabled) return undefined;
+    for (const rule of this.rules) {
+      if (rule.method !== method) continue;
+      const left = this.remaining.get(rule)!;
+      if (left <= 0) continue;
+      if (this.random() < (rule.probability ?? 1)) {
+        this.remaining.set(rule, left - 1);
+        return rule.mode;
+      }
+    }
+    return undefined;
+  }
+
+  private record(method: string, mode: FaultMode): InjectedFault {
+    this.injected.push({ method, mode });
+    return new InjectedFault(method, mode);
+  }
+}
