@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { DynamoLogStore } from '../lib/aws/dynamo-log-store.js';
 import { S3ObjectStore } from '../lib/aws/s3-object-store.js';
 import { LogEngine, type EngineOptions } from '../lib/engine.js';
+import type { LogStore } from '../lib/ports.js';
 import { createAppendHandler } from '../functions/append/handler.js';
 import { createReadHandler } from '../functions/read/handler.js';
 import { createObservability } from '../functions/shared/observability.js';
@@ -40,6 +41,8 @@ export interface LocalStackOptions {
   tableName?: string;
   bucketName?: string;
   engine?: Partial<EngineOptions>;
+  /** Wraps the DynamoDB adapter, e.g. with a fault injector in tests. */
+  wrapStore?: (store: LogStore) => LogStore;
 }
 
 export interface LocalStack {
@@ -90,7 +93,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await Promise.all([ensureTable(dynamo, tableName), ensureBucket(s3, bucketName)]);
 
     const engine = new LogEngine({
-      store: new DynamoLogStore(dynamo, tableName),
+      store: options.wrapStore ? options.wrapStore(new DynamoLogStore(dynamo, tableName)) : new DynamoLogStore(dynamo, tableName),
       objects: new S3ObjectStore(s3, bucketName),
       ...options.engine,
     });

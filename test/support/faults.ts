@@ -14,6 +14,8 @@ export interface FaultRule {
   probability?: number;
   /** Fail at most this many calls (default unlimited). */
   times?: number;
+  /** The error to throw instead of an InjectedFault (e.g. a throttle). */
+  error?: () => Error;
 }
 
 /** The error an injected fault throws: looks like a network timeout to the retry logic. */
@@ -59,10 +61,10 @@ export class FaultInjector {
         const value = Reflect.get(obj, prop, receiver);
         if (typeof value !== 'function' || typeof prop !== 'string') return value;
         return async (...args: unknown[]) => {
-          const fault = this.pick(prop);
-          if (fault === 'before') throw this.record(prop, 'before');
+          const rule = this.pick(prop);
+          if (rule?.mode === 'before') throw this.record(rule, prop);
           const result = await (value as (...a: unknown[]) => Promise<unknown>).apply(obj, args);
-          if (fault === 'after') throw this.record(prop, 'after');
+          if (rule?.mode === 'after') throw this.record(rule, prop);
           return result;
         };
       },
@@ -73,7 +75,7 @@ export class FaultInjector {
     return this.injected.filter((f) => (!method || f.method === method) && (!mode || f.mode === mode)).length;
   }
 
-  private pick(method: string): FaultMode | undefined {
+  private pick(method: string): FaultRule | undefined {
     if (!this.enabled) return undefined;
     for (const rule of this.rules) {
       if (rule.method !== method) continue;
@@ -81,14 +83,22 @@ export class FaultInjector {
       if (left <= 0) continue;
       if (this.random() < (rule.probability ?? 1)) {
         this.remaining.set(rule, left - 1);
-        return rule.mode;
+        return rule;
       }
     }
     return undefined;
   }
 
-  private record(method: string, mode: FaultMode): InjectedFault {
-    this.injected.push({ method, mode });
-    return new InjectedFault(method, mode);
+  private record(rule: FaultRule, method: string): Error {
+    this.injected.push({ method, mode: rule.mode });
+    return rule.error ? rule.error() : new InjectedFault(method, rule.mode);
   }
+}
+
+/** A DynamoDB throttle, as the SDK reports it once its own retries gave up. */
+export function throttleError(): Error {
+  return Object.assign(new Error('Rate of requests exceeds the allowed throughput'), {
+    name: 'ProvisionedThroughputExceededException',
+    $retryable: { throttling: true },
+  });
 }

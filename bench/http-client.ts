@@ -1,0 +1,76 @@
+/**
+ * The benchmark's HTTP client: `node:http` with a keep-alive agent and pre-encoded
+ * bodies. It runs in the same thread as the server it measures, so it must cost as
+ * little as possible: `node:http` skips the web-streams layers that `fetch` (undici)
+ * adds to every request, and a body serialised once is only copied to the socket.
+ */
+import { Agent, request } from 'node:http';
+
+export interface JsonResponse<T> {
+  status: number;
+  body: T;
+}
+
+export class BenchHttpClient {
+  private readonly agent: Agent;
+  private readonly base: URL;
+
+  /** `sockets`: one per concurrent caller, so no request queues inside the agent. */
+  constructor(baseUrl: string, sockets: number) {
+    this.base = new URL(baseUrl);
+    this.agent = new Agent({ keepAlive: true, maxSockets: sockets, maxFreeSockets: sockets });
+  }
+
+  post<T>(path: string, body: Buffer): Promise<JsonResponse<T>> {
+    return this.send<T>('POST', path, body);
+  }
+
+  get<T>(path: string): Promise<JsonResponse<T>> {
+    return this.send<T>('GET', path, undefined);
+  }
+
+  /** Closes the idle keep-alive sockets. */
+  close(): void {
+    this.agent.destroy();
+  }
+
+  private send<T>(method: string, path: string, body: Buffer | undefined): Promise<JsonResponse<T>> {
+    return new Promise((resolve, reject) => {
+      const req = request(
+        {
+          agent: this.agent,
+          host: this.base.hostname,
+          port: this.base.port,
+          method,
+          path,
+          headers: body
+            ? { 'content-type': 'application/json', 'content-length': body.byteLength }
+            : { accept: 'application/json' },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            try {
+              resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as T });
+            } catch (err) {
+              reject(new Error(`${method} ${path} answered ${res.statusCode} with a body that is not JSON: ${text.slice(0, 200)}`, { cause: err }));
+            }
+          });
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+}
+
+/** Throws with the API's error body unless the response has the expected status. */
+export function expectStatus<T>(response: JsonResponse<T>, expected: number, what: string): T {
+  if (response.status !== expected) {
+    throw new Error(`${what} answered ${response.status}, expected ${expected}: ${JSON.stringify(response.body).slice(0, 500)}`);
+  }
+  return response.body;
+}

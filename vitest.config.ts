@@ -1,0 +1,26 @@
+import { configDefaults, defineConfig } from 'vitest/config';
+
+/**
+ * Two cores on the reference machine, and every integration test file talks to the one
+ * DynamoDB Local and s3rver started by the global setup: two workers keep them busy
+ * without starving the Java process.
+ */
+const MAX_WORKERS = 2;
+/** DynamoDB Local answers in milliseconds, but transactions on a cold JVM can take a second. */
+const TEST_TIMEOUT_MS = 30_000;
+/** Hooks may create tables and buckets while the JVM warms up. */
+const HOOK_TIMEOUT_MS = 60_000;
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // The end-to-end suite runs against a started local stack, separately.
+    exclude: [...configDefaults.exclude, 'test/e2e/**'],
+    globalSetup: ['test/support/global-setup.ts'],
+    testTimeout: TEST_TIMEOUT_MS,
+    hookTimeout: HOOK_TIMEOUT_MS,
+    pool: 'forks',
+    fileParallelism: true,
+    maxWorkers: MAX_WORKERS,
+  },
+});
