@@ -134,9 +134,10 @@ export interface LogStore {
   getProducerState(ref: PartitionRef, producerId: string): Promise<ProducerState | null>;
   /**
    * Tail items whose lastOffset ≥ `fromOffset`, in offset order, strongly consistent.
-   * Stops after `maxItems` items or about `maxBytes` bytes of data, whichever is first.
+   * Stops once the items hold `maxRecords` records at or above `fromOffset`, or
+   * `maxBytes` bytes of data, whichever comes first.
    */
-  queryTail(ref: PartitionRef, fromOffset: number, limits: { maxItems: number; maxBytes: number }): Promise<TailItem[]>;
+  queryTail(ref: PartitionRef, fromOffset: number, limits: { maxRecords: number; maxBytes: number }): Promise<TailItem[]>;
 
   commitGroupOffsets(offsets: GroupOffset[]): Promise<void>;
   getGroupOffsets(group: string): Promise<GroupOffset[]>;

@@ -21,7 +21,6 @@ import {
   LONG_POLL_MIN_INTERVAL_MS,
   MAX_READ_MAX_BYTES,
   MAX_READ_MAX_RECORDS,
-  MAX_TAIL_ITEM_BYTES,
   MAX_WAIT_MS,
 } from './constants.js';
 import { InternalError, OffsetOutOfRangeError, ValidationError } from './errors.js';
@@ -58,8 +57,8 @@ export interface OffsetLookup {
 
 /** Times a read re-reads the head after the tail moved under it before calling it a bug. */
 const MAX_TAIL_MOVES = 5;
-/** Items per page when a timestamp lookup scans the tail. */
-const LOOKUP_PAGE_ITEMS = 50;
+/** Bytes per page when a timestamp lookup scans the tail. */
+const LOOKUP_PAGE_BYTES = 4 * 1024 * 1024;
 
 export class Reader {
   constructor(
@@ -111,10 +110,7 @@ export class Reader {
     offset: number,
     limits: { maxRecords: number; maxBytes: number },
   ): Promise<StoredRecord[]> {
-    const items = await this.store.queryTail(ref, offset, {
-      maxItems: Math.max(1, Math.ceil(limits.maxBytes / MAX_TAIL_ITEM_BYTES) + 1),
-      maxBytes: limits.maxBytes,
-    });
+    const items = await this.store.queryTail(ref, offset, limits);
     const records: StoredRecord[] = [];
     let bytes = 0;
     for (const item of items) {
@@ -142,7 +138,7 @@ export class Reader {
     const target = at === 'earliest' ? -Infinity : at;
     let from = head.logStartOffset;
     while (from < head.nextOffset) {
-      const items = await this.store.queryTail(ref, from, { maxItems: LOOKUP_PAGE_ITEMS, maxBytes: Infinity });
+      const items = await this.store.queryTail(ref, from, { maxRecords: Infinity, maxBytes: LOOKUP_PAGE_BYTES });
       if (items.length === 0) break;
       for (const item of items) {
         if (item.maxTimestamp < target) continue;

@@ -52,6 +52,8 @@ import {
 
 type Item = Record<string, unknown>;
 
+/** Items per Query page of the tail (DynamoDB also stops a page at 1 MB). */
+const TAIL_QUERY_PAGE_ITEMS = 100;
 /** BatchGetItem takes at most 100 keys. */
 const BATCH_GET_LIMIT = 100;
 /** Upper bound of tail sort keys: above every padded offset, below `HEAD`. */
@@ -277,9 +279,10 @@ export class DynamoLogStore implements LogStore {
     return out.Item ? toProducerState(out.Item) : null;
   }
 
-  async queryTail(ref: PartitionRef, fromOffset: number, limits: { maxItems: number; maxBytes: number }): Promise<TailItem[]> {
+  async queryTail(ref: PartitionRef, fromOffset: number, limits: { maxRecords: number; maxBytes: number }): Promise<TailItem[]> {
     const items: TailItem[] = [];
     let bytes = 0;
+    let records = 0;
     let startKey: Item | undefined;
     do {
       const out = await this.doc.send(
@@ -288,7 +291,7 @@ export class DynamoLogStore implements LogStore {
           KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
           ExpressionAttributeValues: { ':pk': partitionPk(ref), ':from': tailSk(fromOffset), ':to': TAIL_SK_MAX },
           ConsistentRead: true,
-          Limit: limits.maxItems - items.length,
+          Limit: TAIL_QUERY_PAGE_ITEMS,
           ExclusiveStartKey: startKey,
         }),
       );
@@ -296,9 +299,11 @@ export class DynamoLogStore implements LogStore {
         const item = toTailItem(raw);
         items.push(item);
         bytes += item.data.byteLength;
+        records += item.lastOffset - Math.max(item.baseOffset, fromOffset) + 1;
+        if (records >= limits.maxRecords || bytes >= limits.maxBytes) return items;
       }
       startKey = out.LastEvaluatedKey;
-    } while (startKey && items.length < limits.maxItems && bytes < limits.maxBytes);
+    } while (startKey);
     return items;
   }
 

@@ -98,6 +98,15 @@ describe('append and read', () => {
     expect(small.nextOffset).toBe(1);
   });
 
+  it('fills a read up to maxRecords across many small tail items (regression: a read stopped after four items)', async () => {
+    const { engine } = await createTestEngine();
+    await engine.topics.create({ name: 't', partitions: 1 });
+    for (let i = 0; i < 12; i++) await engine.appender.append('t', { records: [record(`a${i}`), record(`b${i}`)] });
+    const page = await engine.reader.read('t', 0, { offset: 1, maxRecords: 1000 });
+    expect(page.records.map((r) => r.offset)).toEqual(Array.from({ length: 23 }, (_, i) => i + 1));
+    expect(page.nextOffset).toBe(24);
+  });
+
   it('places keyed records by Kafka murmur2 and keeps one request\'s keyless records together', async () => {
     const { engine } = await createTestEngine();
     await engine.topics.create({ name: 't', partitions: 6 });
