@@ -17,6 +17,8 @@ export default defineConfig({
     // The end-to-end suite runs against a started local stack, separately.
     exclude: [...configDefaults.exclude, 'test/e2e/**'],
     globalSetup: ['test/support/global-setup.ts'],
+    // The JSON report lets .ci/run print a plain "N passed, N failed" line.
+    reporters: ['default', ['json', { outputFile: '.tmp/test-results.json' }]],
     testTimeout: TEST_TIMEOUT_MS,
     hookTimeout: HOOK_TIMEOUT_MS,
     pool: 'forks',
