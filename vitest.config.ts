@@ -18,6 +18,12 @@ export default defineConfig({
     exclude: [...configDefaults.exclude, 'test/e2e/**'],
     globalSetup: ['test/support/global-setup.ts'],
     // The JSON report lets .ci/run print a plain "N passed, N failed" line.
+    env: {
+      // The local stack in tests prints no EMF metrics, and the SDK's Node 20 notice is noise here.
+      POWERTOOLS_METRICS_DISABLED: 'true',
+      POWERTOOLS_LOG_LEVEL: 'ERROR',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    },
     reporters: ['default', ['json', { outputFile: '.tmp/test-results.json' }]],
     testTimeout: TEST_TIMEOUT_MS,
     hookTimeout: HOOK_TIMEOUT_MS,

@@ -11,6 +11,8 @@ const DEFAULT_PORT = 4510;
 
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+// The SDK's notice that its 2027 releases need Node 22 is not actionable for `npm start`.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 async function main(): Promise<void> {
   const dataDir = resolve(process.env.STRATA_DATA_DIR || '.data');
