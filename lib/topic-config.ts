@@ -90,7 +90,12 @@ export const topicConfigSchema = z
   .object(configFields)
   .partial()
   .strict()
-  .transform((given) => ({ ...CONFIG_DEFAULTS, ...given }));
+  .transform((given) => ({ ...CONFIG_DEFAULTS, ...definedOnly(given) }));
+
+/** Drops fields set to `undefined`, so that they take their defaults instead. */
+function definedOnly<T extends object>(given: T): Partial<T> {
+  return Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
 
 export type TopicConfig = z.infer<typeof topicConfigSchema>;
 

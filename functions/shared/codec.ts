@@ -30,14 +30,26 @@ const nonNegativeInt = (name: string) =>
 
 const bytesField = z.string({ message: 'must be a string (UTF-8 text or base64, per encoding) or null' }).nullable();
 
+/**
+ * Headers as a JSON object `{"name": "value"}`, or as `[["name", "value"], …]` pairs when
+ * a name repeats (Kafka allows that). Both become an ordered list of pairs; taking the
+ * object's entries before zod sees it keeps a header literally named `__proto__`.
+ */
+const headersSchema = z.preprocess(
+  (h) => (h !== null && typeof h === 'object' && !Array.isArray(h) ? Object.entries(h) : h),
+  z
+    .array(
+      z.tuple([z.string().min(1, 'header names cannot be empty').max(MAX_HEADER_KEY_BYTES), bytesField]),
+      { message: 'headers is an object of name → value, or an array of [name, value] pairs' },
+    )
+    .max(MAX_HEADERS_PER_RECORD, `at most ${MAX_HEADERS_PER_RECORD} headers`),
+);
+
 const recordSchema = z
   .object({
     key: bytesField.optional(),
     value: bytesField,
-    headers: z
-      .record(z.string().min(1, 'header names cannot be empty').max(MAX_HEADER_KEY_BYTES), bytesField)
-      .optional()
-      .refine((h) => !h || Object.keys(h).length <= MAX_HEADERS_PER_RECORD, `at most ${MAX_HEADERS_PER_RECORD} headers`),
+    headers: headersSchema.optional(),
     timestamp: nonNegativeInt('timestamp').optional(),
     partition: nonNegativeInt('partition').optional(),
   })
@@ -84,7 +96,10 @@ const strictDecoder = new TextDecoder('utf-8', { fatal: true });
 /** Bytes of a key, value or header value as sent. */
 export function decodeBytes(text: string | null | undefined, encoding: Encoding, field: string): Uint8Array | null {
   if (text === null || text === undefined) return null;
-  if (encoding === 'utf8') return encoder.encode(text);
+  if (encoding === 'utf8') {
+    if (!text.isWellFormed()) throw new ValidationError(`${field} has a lone surrogate (\\ud800-\\udfff), which is not text; send the bytes with encoding=base64`);
+    return encoder.encode(text);
+  }
   if (!BASE64.test(text)) throw new ValidationError(`${field} is not valid base64 (standard alphabet, padded)`);
   return new Uint8Array(Buffer.from(text, 'base64'));
 }
@@ -93,7 +108,7 @@ function toRecordInputs(records: z.infer<typeof recordSchema>[], encoding: Encod
   return records.map((r, i) => ({
     key: decodeBytes(r.key, encoding, `records[${i}].key`),
     value: decodeBytes(r.value, encoding, `records[${i}].value`),
-    headers: Object.entries(r.headers ?? {}).map(([key, value]) => ({
+    headers: (r.headers ?? []).map(([key, value]) => ({
       key,
       value: decodeBytes(value, encoding, `records[${i}].headers.${key}`),
     })),
@@ -176,8 +191,10 @@ export interface JsonRecord {
 }
 
 export function toJsonRecord(record: StoredRecord, encoding: Encoding): JsonRecord {
-  const headers: Record<string, string | null> = {};
-  for (const h of record.headers) headers[h.key] = encodeBytes(h.value, encoding, record.offset, 'header');
+  // fromEntries defines own properties, so a header named `__proto__` survives.
+  const headers: Record<string, string | null> = Object.fromEntries(
+    record.headers.map((h) => [h.key, encodeBytes(h.value, encoding, record.offset, 'header')]),
+  );
   return {
     offset: record.offset,
     timestamp: record.timestamp,
@@ -217,7 +234,7 @@ export const groupFetchQuerySchema = z.object({ topic: z.string().min(1).optiona
 /** A path parameter that must be a partition number. */
 export function partitionParam(value: string | undefined): number {
   if (value === undefined || !/^\d{1,4}$/.test(value)) {
-    throw new ValidationError(`partition must be a whole number from 0 to 1023; got '${String(value).slice(0, 40)}'`);
+    throw new ValidationError(`partition must be a whole number (0 to the topic's partitions - 1); got '${String(value).slice(0, 40)}'`);
   }
   return Number(value);
 }
