@@ -7,7 +7,7 @@
  * losing a conditional-write race, without touching the CRC. See docs/format.md.
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { crc32c } from '@aws-crypto/crc32c';
+import { crc32c } from './crc32c.js';
 import { CorruptDataError, ValidationError } from './errors.js';
 import type { LogRecord, RecordHeader, StoredRecord } from './record.js';
 
