@@ -16,8 +16,18 @@ const START_TIMEOUT_MS = 45_000;
 const dirs: string[] = [];
 const children: ChildProcess[] = [];
 
+/** Stops a leftover `npm start` gracefully (SIGTERM stops its DynamoDB Local too), then by force. */
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
 afterAll(async () => {
-  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  for (const child of children) await stopChild(child);
   for (const dir of dirs) await rm(dir, { recursive: true, force: true });
 });
 
