@@ -4,12 +4,12 @@
  * DynamoDB Local child), stop cleanly on Ctrl-C, and say what to install without Java.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { findFreePort } from '../../local/emulators.js';
+import { findFreePort, isProcessAlive } from '../../local/emulators.js';
 import { apiClient } from '../support/local-stack.js';
 
 const START_TIMEOUT_MS = 45_000;
@@ -28,7 +28,15 @@ async function stopChild(child: ChildProcess): Promise<void> {
 
 afterAll(async () => {
   for (const child of children) await stopChild(child);
-  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+  for (const dir of dirs) {
+    // A DynamoDB Local orphaned by the SIGKILL (if the test failed before the restart reaped it).
+    const pidfile = join(dir, 'dynamodb', 'dynamodb-local.pid');
+    if (existsSync(pidfile)) {
+      const pid = Number(readFileSync(pidfile, 'utf8'));
+      if (isProcessAlive(pid)) process.kill(pid, 'SIGKILL');
+    }
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 function start(dataDir: string, port: number, env: NodeJS.ProcessEnv = process.env) {
