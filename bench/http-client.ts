@@ -4,7 +4,8 @@
  * little as possible: `node:http` skips the web-streams layers that `fetch` (undici)
  * adds to every request, and a body serialised once is only copied to the socket.
  */
-import { Agent, request } from 'node:http';
+import { Agent, createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 export interface JsonResponse<T> {
   status: number;
@@ -73,4 +74,39 @@ export function expectStatus<T>(response: JsonResponse<T>, expected: number, wha
     throw new Error(`${what} answered ${response.status}, expected ${expected}: ${JSON.stringify(response.body).slice(0, 500)}`);
   }
   return response.body;
+}
+
+export interface NullServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * A server that reads each request body whole and answers a fixed JSON body: the HTTP
+ * work of an append without the append. Driving it with the benchmark's client shows
+ * what the client and Node's HTTP stack cost per request in this process.
+ */
+export async function startNullServer(answer: string): Promise<NullServer> {
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      Buffer.concat(chunks).toString('utf8');
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(answer);
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
 }

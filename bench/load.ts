@@ -21,6 +21,8 @@ export interface LoadResult {
   windowMs: number;
   /** Latency of each of those operations, from its start to its end. */
   latenciesMs: number[];
+  /** Operations each worker finished inside the window: zeros mean starved workers. */
+  perWorker: number[];
   /** Operations that threw (any phase); the first error is kept to explain them. */
   errors: number;
   firstError?: string;
@@ -46,6 +48,7 @@ export async function runClosedLoop(
   const windowStart = started + options.warmupMs;
   const windowEnd = windowStart + options.durationMs;
   const latenciesMs: number[] = [];
+  const perWorker = new Array<number>(options.concurrency).fill(0);
   let errors = 0;
   let firstError: string | undefined;
 
@@ -61,7 +64,10 @@ export async function runClosedLoop(
         continue;
       }
       const end = performance.now();
-      if (end >= windowStart && end <= windowEnd) latenciesMs.push(end - begin);
+      if (end >= windowStart && end <= windowEnd) {
+        latenciesMs.push(end - begin);
+        perWorker[index]!++;
+      }
     }
   };
 
@@ -77,8 +83,36 @@ export async function runClosedLoop(
     operations: latenciesMs.length,
     windowMs: options.durationMs,
     latenciesMs,
+    perWorker,
     errors,
     ...(firstError !== undefined ? { firstError } : {}),
     resources,
+  };
+}
+
+/**
+ * Combines the windows of one workload measured in several rounds: totals add up,
+ * latency samples pool, and resource use averages over the time measured.
+ */
+export function mergeLoadResults(results: LoadResult[]): LoadResult {
+  const windowMs = results.reduce((sum, r) => sum + r.windowMs, 0);
+  const weighted = (pick: (usage: ResourceUsage) => number) =>
+    results.reduce((sum, r) => sum + pick(r.resources) * r.windowMs, 0) / windowMs;
+  const firstError = results.find((r) => r.firstError !== undefined)?.firstError;
+  return {
+    operations: results.reduce((sum, r) => sum + r.operations, 0),
+    windowMs,
+    latenciesMs: results.flatMap((r) => r.latenciesMs),
+    perWorker: results.reduce<number[]>(
+      (sum, r) => r.perWorker.map((n, i) => n + (sum[i] ?? 0)),
+      [],
+    ),
+    errors: results.reduce((sum, r) => sum + r.errors, 0),
+    ...(firstError !== undefined ? { firstError } : {}),
+    resources: {
+      nodeCores: weighted((u) => u.nodeCores),
+      nodeEventLoop: weighted((u) => u.nodeEventLoop),
+      dynamoCores: weighted((u) => u.dynamoCores),
+    },
   };
 }
