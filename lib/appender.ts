@@ -12,7 +12,7 @@ import {
   MAX_TRANSACTION_BYTES,
 } from './constants.js';
 import { PayloadTooLargeError, RecordTooLargeError, StrataError, ValidationError } from './errors.js';
-import type { PartitionRef } from './keys.js';
+import { partitionKey, type PartitionRef } from './keys.js';
 import { partitionForKey, RoundRobinPartitioner } from './partitioner.js';
 import type { ProducerStamp } from './producer-state.js';
 import { BATCH_HEADER_BYTES, encodeBatch, encodedRecordSize } from './record-batch.js';
@@ -71,11 +71,21 @@ const MAX_TAIL_RECORD_BYTES = MAX_TAIL_ITEM_BYTES - BATCH_HEADER_BYTES - PLACEME
 
 export interface AppenderOptions {
   deadlineMs?: number;
+  /**
+   * Called (at most once per partition per FLUSH_TRIGGER_INTERVAL_MS) when this
+   * process's appends took a partition's unflushed tail past the topic's flushBytes.
+   */
+  onFlushDue?: (ref: PartitionRef) => Promise<void> | void;
 }
+
+/** Least time between two flush requests for one partition from one process. */
+const FLUSH_TRIGGER_INTERVAL_MS = 5_000;
 
 export class Appender {
   private readonly keyless = new RoundRobinPartitioner();
   private readonly deadlineMs: number;
+  private readonly onFlushDue: AppenderOptions['onFlushDue'];
+  private readonly lastFlushRequest = new Map<string, number>();
 
   constructor(
     private readonly topics: TopicService,
@@ -84,6 +94,7 @@ export class Appender {
     options: AppenderOptions = {},
   ) {
     this.deadlineMs = options.deadlineMs ?? DEFAULT_APPEND_DEADLINE_MS;
+    this.onFlushDue = options.onFlushDue;
   }
 
   /** Appends to a topic, choosing partitions; answers each record's partition and offset in request order. */
@@ -160,9 +171,13 @@ export class Appender {
       }
     }
     const settled = await Promise.allSettled(
-      work.map(({ partition, append }) =>
-        this.sequencer({ topic: meta.name, topicId: meta.topicId, partition }).append(append),
-      ),
+      work.map(async ({ partition, append }) => {
+        const ref = { topic: meta.name, topicId: meta.topicId, partition };
+        const sequencer = this.sequencer(ref);
+        const result = await sequencer.append(append);
+        if (result.tailBytes >= meta.config.flushBytes) await this.requestFlush(ref, sequencer);
+        return result;
+      }),
     );
     const results = new Map<number, AppendResult>();
     const failures: { partition: number; error: unknown }[] = [];
@@ -173,6 +188,25 @@ export class Appender {
     });
     if (failures.length > 0) throw partialFailure(failures, results);
     return results;
+  }
+
+  /**
+   * Asks for a flush of `ref`, unless this process asked recently. Awaited, so that a
+   * Lambda does not freeze with the request unsent; a failure only delays the flush to
+   * the next scheduled pass, so it never fails the append.
+   */
+  private async requestFlush(ref: PartitionRef, sequencer: PartitionSequencer): Promise<void> {
+    if (!this.onFlushDue) return;
+    const key = partitionKey(ref);
+    const now = this.clock.now();
+    if (now - (this.lastFlushRequest.get(key) ?? -Infinity) < FLUSH_TRIGGER_INTERVAL_MS) return;
+    this.lastFlushRequest.set(key, now);
+    sequencer.flushRequested();
+    try {
+      await this.onFlushDue(ref);
+    } catch {
+      // The trigger logs its own failures; the schedule flushes what a lost trigger left.
+    }
   }
 }
 

@@ -11,7 +11,10 @@
  */
 import { Appender } from './appender.js';
 import { systemClock, type Clock } from './clock.js';
+import { Flusher } from './flusher.js';
 import { GroupOffsets } from './group-offsets.js';
+import { Maintenance } from './maintenance.js';
+import { SegmentReader } from './segment-reader.js';
 import { partitionKey, type PartitionRef } from './keys.js';
 import { AppendNotifier } from './notifier.js';
 import type { LogStore, ObjectStore } from './ports.js';
@@ -22,7 +25,7 @@ import { TopicService } from './topics.js';
 
 export interface EngineOptions {
   store: LogStore;
-  /** S3 (segments, staged batches): used from the segments issue on. */
+  /** S3: segments (and staged batches). Without it nothing is ever flushed. */
   objects?: ObjectStore;
   clock?: Clock;
   retry?: RetryPolicy;
@@ -30,6 +33,8 @@ export interface EngineOptions {
   appendDeadlineMs?: number;
   topicCacheTtlMs?: number;
   onCommit?: (stats: CommitStats) => void;
+  /** Asks for a flush of a partition whose tail passed flushBytes (e.g. invoke the compact function). */
+  onFlushDue?: (ref: PartitionRef) => Promise<void> | void;
 }
 
 export class LogEngine {
@@ -37,6 +42,10 @@ export class LogEngine {
   readonly appender: Appender;
   readonly reader: Reader;
   readonly groups: GroupOffsets;
+  /** Moves tails into S3 segments; absent without an object store. */
+  readonly flusher: Flusher | undefined;
+  /** The compact function's passes (flush today); absent without an object store. */
+  readonly maintenance: Maintenance | undefined;
   private readonly sequencers = new Map<string, PartitionSequencer>();
 
   constructor(options: EngineOptions) {
@@ -58,8 +67,12 @@ export class LogEngine {
     };
     this.appender = new Appender(this.topics, sequencer, clock, {
       deadlineMs: options.appendDeadlineMs ?? retry.deadlineMs,
+      ...(options.onFlushDue ? { onFlushDue: options.onFlushDue } : {}),
     });
-    this.reader = new Reader(this.topics, options.store, clock, notifier);
+    const segments = options.objects ? new SegmentReader(options.store, options.objects) : undefined;
+    this.reader = new Reader(this.topics, options.store, clock, notifier, segments);
+    this.flusher = options.objects ? new Flusher(options.store, options.objects, clock) : undefined;
+    this.maintenance = this.flusher ? new Maintenance(this.topics, options.store, this.flusher) : undefined;
     this.groups = new GroupOffsets(this.topics, options.store, clock);
   }
 }

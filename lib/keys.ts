@@ -7,13 +7,17 @@
  * | deleted topic   | `TOPICS_DELETED`                | `T#{topic}#{topicId}`  |
  * | partition head  | `P#{topic}#{topicId}#{p}`       | `HEAD`                 |
  * | tail batch item | `P#{topic}#{topicId}#{p}`       | `B#{lastOffset}`       |
+ * | segment         | `P#{topic}#{topicId}#{p}`       | `S#{lastOffset}`       |
  * | producer state  | `P#{topic}#{topicId}#{p}`       | `PID#{producerId}`     |
  * | group offset    | `G#{group}`                     | `{topic}#{p}`          |
  *
  * Topic ids make a re-created topic a new incarnation: its partitions never see the
  * items of the deleted one, however late garbage collection removes them.
- * Tail items are keyed by their *last* offset so that one forward Query from
- * `B#{offset}` starts at the item that contains `offset`.
+ * Tail items and segment manifests are keyed by their *last* offset so that one
+ * forward Query from `B#{offset}` (or `S#{offset}`) starts at the item that contains
+ * `offset`.
+ *
+ * S3 keys: `topics/{topic}/{topicId}/{p}/{baseOffset}-{id}.seg` for segments.
  */
 import { OFFSET_DIGITS } from './constants.js';
 
@@ -29,6 +33,7 @@ export const DELETED_TOPICS_PK = 'TOPICS_DELETED';
 export const HEAD_SK = 'HEAD';
 export const TAIL_PREFIX = 'B#';
 export const PRODUCER_PREFIX = 'PID#';
+export const SEGMENT_PREFIX = 'S#';
 
 /** Zero-pads an offset so that string order is numeric order. */
 export function padOffset(offset: number): string {
@@ -49,6 +54,20 @@ export function partitionPk(ref: PartitionRef): string {
 
 export function tailSk(lastOffset: number): string {
   return `${TAIL_PREFIX}${padOffset(lastOffset)}`;
+}
+
+export function segmentSk(lastOffset: number): string {
+  return `${SEGMENT_PREFIX}${padOffset(lastOffset)}`;
+}
+
+/** The S3 key prefix of a partition's objects. */
+export function partitionObjectPrefix(ref: PartitionRef): string {
+  return `topics/${ref.topic}/${ref.topicId}/${ref.partition}/`;
+}
+
+/** The S3 key of a new segment object; `id` makes concurrent flushers' objects distinct. */
+export function segmentObjectKey(ref: PartitionRef, baseOffset: number, id: string): string {
+  return `${partitionObjectPrefix(ref)}${padOffset(baseOffset)}-${id}.seg`;
 }
 
 export function producerSk(producerId: string): string {

@@ -54,6 +54,36 @@ export interface TailItem {
   commitId: string;
 }
 
+/** A segment's manifest item: where its object is and what it holds (docs/format.md). */
+export interface SegmentManifest {
+  baseOffset: number;
+  lastOffset: number;
+  recordCount: number;
+  /** S3 key of the segment object. */
+  key: string;
+  /** Size of the object in bytes. */
+  bytes: number;
+  /** Where the index starts in the object (the end of its batches). */
+  indexPosition: number;
+  /** The sparse index (encodeIndex), copied here so a read needs no footer GET. */
+  index: Uint8Array;
+  maxTimestamp: number;
+  createdAt: number;
+  /** Bumped when compaction rewrites the segment. */
+  generation: number;
+}
+
+/** One flush: a segment replaces the tail below `flushedOffset`. */
+export interface FlushCommit {
+  ref: PartitionRef;
+  manifest: SegmentManifest;
+  /** The head's flushedOffset this flush started from (fences concurrent flushers). */
+  expectedFlushedOffset: number;
+  flushedOffset: number;
+  /** Tail bytes the segment took over (subtracted from the head's tailBytes). */
+  flushedBytes: number;
+}
+
 /** A committed batch of an idempotent producer, remembered to answer retries. */
 export interface ProducerBatch {
   firstSequence: number;
@@ -138,6 +168,13 @@ export interface LogStore {
    * `maxBytes` bytes of data, whichever comes first.
    */
   queryTail(ref: PartitionRef, fromOffset: number, limits: { maxRecords: number; maxBytes: number }): Promise<TailItem[]>;
+
+  /** Segment manifests whose lastOffset ≥ `fromOffset`, in offset order, at most `limit`. */
+  listSegments(ref: PartitionRef, fromOffset: number, limit: number): Promise<SegmentManifest[]>;
+  /** Writes the manifest and moves flushedOffset, if no other flush moved it first; false if fenced. */
+  commitFlush(flush: FlushCommit): Promise<boolean>;
+  /** Deletes tail items (by last offset) that a committed flush made redundant. */
+  deleteTailItems(ref: PartitionRef, lastOffsets: number[]): Promise<void>;
 
   commitGroupOffsets(offsets: GroupOffset[]): Promise<void>;
   getGroupOffsets(group: string): Promise<GroupOffset[]>;

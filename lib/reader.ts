@@ -30,6 +30,8 @@ import type { LogStore, PartitionHead } from './ports.js';
 import { decodeBatches } from './record-batch.js';
 import type { StoredRecord } from './record.js';
 import type { TopicService } from './topics.js';
+import { RecordCollector } from './record-collector.js';
+import type { SegmentReader } from './segment-reader.js';
 
 export interface ReadRequest {
   /** First offset wanted; defaults to the log start. */
@@ -55,7 +57,7 @@ export interface OffsetLookup {
   timestamp: number | null;
 }
 
-/** Times a read re-reads the head after the tail moved under it before calling it a bug. */
+/** Times a read re-reads the head after the items moved under it before calling it a bug. */
 const MAX_TAIL_MOVES = 5;
 /** Bytes per page when a timestamp lookup scans the tail. */
 const LOOKUP_PAGE_BYTES = 4 * 1024 * 1024;
@@ -66,6 +68,7 @@ export class Reader {
     private readonly store: LogStore,
     private readonly clock: Clock,
     private readonly notifier: AppendNotifier,
+    private readonly segments?: SegmentReader,
   ) {}
 
   async read(topic: string, partition: number, request: ReadRequest = {}): Promise<ReadResult> {
@@ -86,45 +89,36 @@ export class Reader {
         interval = Math.min(interval * 2, LONG_POLL_MAX_INTERVAL_MS);
         continue;
       }
-      const records = await this.readTail(ref, head, offset, limits);
-      if (records[0]?.offset === offset) {
-        return {
-          records,
-          nextOffset: records.at(-1)!.offset + 1,
-          highWatermark: head.nextOffset,
-          logStartOffset: head.logStartOffset,
-        };
+      const collector = new RecordCollector(offset, head.nextOffset, limits);
+      if (offset < head.flushedOffset) {
+        if (!this.segments) throw new InternalError('offsets below the flushed offset need an object store; none is configured');
+        const outcome = await this.segments.read(ref, head.flushedOffset, collector);
+        if (outcome === 'done' && collector.records[0]?.offset === offset) {
+          await this.readTail(ref, collector);
+          return result(collector, head);
+        }
+      } else {
+        await this.readTail(ref, collector);
+        if (collector.records[0]?.offset === offset) return result(collector, head);
       }
+      // The items moved under the read (a flush, retention): read the head again.
       if (++moves > MAX_TAIL_MOVES) {
         throw new InternalError(
-          `offset ${offset} of ${partitionKey(ref)} is below the high watermark ${head.nextOffset} but no tail item holds it`,
+          `offset ${offset} of ${partitionKey(ref)} is below the high watermark ${head.nextOffset} but neither a segment nor a tail item holds it`,
         );
       }
     }
   }
 
-  /** Records from `offset`, below the head's HWM, within the request's bounds. */
-  private async readTail(
-    ref: PartitionRef,
-    head: PartitionHead,
-    offset: number,
-    limits: { maxRecords: number; maxBytes: number },
-  ): Promise<StoredRecord[]> {
-    const items = await this.store.queryTail(ref, offset, limits);
-    const records: StoredRecord[] = [];
-    let bytes = 0;
+  /** Continues a read into the DynamoDB tail (strongly consistent), if it has room left. */
+  private async readTail(ref: PartitionRef, collector: RecordCollector): Promise<void> {
+    if (collector.exhausted) return;
+    const items = await this.store.queryTail(ref, collector.next, collector.remaining());
     for (const item of items) {
       for (const record of decodeBatches(item.data)) {
-        if (record.offset < offset) continue;
-        if (record.offset >= head.nextOffset || records.length >= limits.maxRecords) return records;
-        const size = recordBytes(record);
-        if (records.length > 0 && bytes + size > limits.maxBytes) return records;
-        if (records.length > 0 && record.offset !== records.at(-1)!.offset + 1) return records;
-        records.push(record);
-        bytes += size;
+        if (!collector.offer(record)) return;
       }
     }
-    return records;
   }
 
   /**
@@ -154,11 +148,13 @@ export class Reader {
   }
 }
 
-/** Bytes a record counts against `maxBytes`: its key, value and headers. */
-function recordBytes(record: StoredRecord): number {
-  let bytes = (record.key?.byteLength ?? 0) + (record.value?.byteLength ?? 0);
-  for (const h of record.headers) bytes += h.key.length + (h.value?.byteLength ?? 0);
-  return bytes;
+function result(collector: RecordCollector, head: PartitionHead): ReadResult {
+  return {
+    records: collector.records,
+    nextOffset: collector.next,
+    highWatermark: head.nextOffset,
+    logStartOffset: head.logStartOffset,
+  };
 }
 
 function checkReadRequest(request: ReadRequest): { maxRecords: number; maxBytes: number; waitMs: number } {

@@ -65,6 +65,8 @@ export interface AppendResult {
   lastOffset: number;
   /** True when an idempotent producer's retry matched an already committed batch. */
   duplicate: boolean;
+  /** This process's estimate of the partition's unflushed tail bytes after the commit. */
+  tailBytes: number;
 }
 
 /** What one commit did, for metrics. */
@@ -98,6 +100,8 @@ export class PartitionSequencer {
   private draining = false;
   /** The head as last seen; undefined when unknown (first use, or after an unknown outcome). */
   private nextOffset: number | undefined;
+  /** Unflushed tail bytes as last seen plus what this process appended since (flushes not seen). */
+  private tailBytes = 0;
   private readonly producers = new Map<string, ProducerState | null>();
   private readonly key: string;
 
@@ -224,6 +228,7 @@ export class PartitionSequencer {
       conflicts++;
       if (outcome.head) {
         this.nextOffset = outcome.head.nextOffset;
+        this.tailBytes = outcome.head.tailBytes;
         const conditional = live[0]?.expectedOffset;
         if (conditional !== undefined && conditional !== outcome.head.nextOffset) {
           live[0]!.reject(new OffsetMismatchError(conditional, outcome.head.nextOffset));
@@ -259,7 +264,12 @@ export class PartitionSequencer {
       const decision = checkSequence(state, p.producer, p.recordCount);
       if (decision.kind === 'accept') kept.push(p);
       else if (decision.kind === 'duplicate') {
-        p.resolve({ baseOffset: decision.batch.baseOffset, lastOffset: decision.batch.lastOffset, duplicate: true });
+        p.resolve({
+          baseOffset: decision.batch.baseOffset,
+          lastOffset: decision.batch.lastOffset,
+          duplicate: true,
+          tailBytes: this.tailBytes,
+        });
       } else p.reject(decision.error);
     }
     return kept;
@@ -283,7 +293,12 @@ export class PartitionSequencer {
   /** Lays the appends out from the head: offsets, tail items and producer states. */
   private async buildCommit(live: Pending[], now: number): Promise<AppendCommit> {
     const conditional = live[0]!.expectedOffset;
-    const base = conditional ?? this.nextOffset ?? (await this.store.getHead(this.ref)).nextOffset;
+    let base = conditional ?? this.nextOffset;
+    if (base === undefined) {
+      const head = await this.store.getHead(this.ref);
+      base = head.nextOffset;
+      this.tailBytes = head.tailBytes;
+    }
     this.nextOffset ??= base;
     const requestToken = randomUUID();
     const items: TailItem[] = [];
@@ -349,10 +364,11 @@ export class PartitionSequencer {
 
   private committed(live: Pending[], commit: AppendCommit): void {
     this.nextOffset = commit.nextOffset;
+    this.tailBytes += commit.appendedBytes;
     for (const { state } of commit.producers) this.rememberProducer(state.producerId, state);
     let cursor = commit.expectedNextOffset;
     for (const p of live) {
-      p.resolve({ baseOffset: cursor, lastOffset: cursor + p.recordCount - 1, duplicate: false });
+      p.resolve({ baseOffset: cursor, lastOffset: cursor + p.recordCount - 1, duplicate: false, tailBytes: this.tailBytes });
       cursor += p.recordCount;
     }
     this.notifier.notify(this.key, commit.nextOffset);
@@ -367,6 +383,11 @@ export class PartitionSequencer {
       ? new ThrottledError('storage throttled the append until the deadline; slow down and retry', { cause: lastError })
       : new RetryableError(message, RETRY_AFTER_SECONDS, { cause: lastError });
     for (const p of live) p.reject(error);
+  }
+
+  /** Starts counting tail bytes afresh after this process asked for a flush. */
+  flushRequested(): void {
+    this.tailBytes = 0;
   }
 
   /** After an unknown outcome, nothing cached about this partition can be trusted. */

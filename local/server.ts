@@ -20,12 +20,19 @@ export interface LocalServer {
   close(): Promise<void>;
 }
 
+/** A function the server runs for the Lambda Invoke API (`POST /2015-03-31/functions/{name}/invocations`). */
+export type InvokableFunction = (event: unknown) => Promise<unknown>;
+
+const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
+
 export async function startHttpServer(
   handlers: Record<FunctionName, HttpHandler>,
-  options: { port: number; host?: string },
+  options: { port: number; host?: string; functions?: Record<string, InvokableFunction>; onInvokeError?: (err: unknown) => void },
 ): Promise<LocalServer> {
   const server = createServer((req, res) => {
-    void serve(handlers, req, res);
+    const invoke = INVOKE_PATH.exec(new URL(req.url ?? '/', 'http://local').pathname);
+    if (invoke && req.method === 'POST') void serveInvoke(options.functions ?? {}, decodeURIComponent(invoke[1]!), req, res, options.onInvokeError);
+    else void serve(handlers, req, res);
   });
   server.keepAliveTimeout = 65_000;
   const host = options.host ?? '127.0.0.1';
@@ -67,6 +74,49 @@ async function serve(handlers: Record<FunctionName, HttpHandler>, req: IncomingM
   }
   res.writeHead(response.statusCode, response.headers as Record<string, string>);
   res.end(response.body);
+}
+
+/**
+ * The Lambda Invoke API, enough for the SDK's InvokeCommand: `Event` invocations answer
+ * 202 at once and run in the background (as Lambda's async invocations do);
+ * `RequestResponse` answers the function's result.
+ */
+async function serveInvoke(
+  functions: Record<string, InvokableFunction>,
+  name: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+  onError: ((err: unknown) => void) | undefined,
+): Promise<void> {
+  const fn = functions[name.split(':').at(-1)!];
+  const body = await readBody(req).catch(() => '');
+  if (!fn) {
+    res.writeHead(404, { 'content-type': 'application/json', 'x-amzn-errortype': 'ResourceNotFoundException' });
+    res.end(JSON.stringify({ Type: 'User', Message: `Function not found: ${name}` }));
+    return;
+  }
+  let event: unknown;
+  try {
+    event = body ? JSON.parse(body) : {};
+  } catch {
+    res.writeHead(400, { 'content-type': 'application/json', 'x-amzn-errortype': 'InvalidRequestContentException' });
+    res.end(JSON.stringify({ Type: 'User', Message: 'Could not parse request body into json' }));
+    return;
+  }
+  if (req.headers['x-amz-invocation-type'] === 'Event') {
+    res.writeHead(202);
+    res.end();
+    fn(event).catch((err: unknown) => onError?.(err));
+    return;
+  }
+  try {
+    const result = await fn(event);
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(result ?? null));
+  } catch (err) {
+    res.writeHead(200, { 'content-type': 'application/json', 'x-amz-function-error': 'Unhandled' });
+    res.end(JSON.stringify({ errorType: (err as Error).name, errorMessage: (err as Error).message }));
+  }
 }
 
 /** Reads the body, refusing more than the Lambda payload limit without buffering it all. */

@@ -13,7 +13,11 @@ import { LogEngine, type EngineOptions } from '../lib/engine.js';
 import type { LogStore } from '../lib/ports.js';
 import { createAppendHandler } from '../functions/append/handler.js';
 import { createReadHandler } from '../functions/read/handler.js';
+import { createCompactHandler } from '../functions/compact/handler.js';
+import { lambdaFlushTrigger } from '../functions/shared/flush-trigger.js';
 import { createObservability } from '../functions/shared/observability.js';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import type { PartitionRef } from '../lib/keys.js';
 import {
   ensureBucket,
   ensureTable,
@@ -24,7 +28,25 @@ import {
 } from './emulators.js';
 import { startHttpServer } from './server.js';
 
+/** Runs `pass` every `intervalMs`, never two at once, like a scheduled rule with one target. */
+function startSchedule(pass: (event: unknown) => Promise<unknown>, intervalMs: number, onError: (err: unknown) => void) {
+  let running: Promise<unknown> | undefined;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = pass({ source: 'strata.local-schedule', 'detail-type': 'Scheduled Event' })
+      .catch(onError)
+      .finally(() => (running = undefined));
+  }, intervalMs);
+  return async () => {
+    clearInterval(timer);
+    await running;
+  };
+}
+
 export const DEFAULT_TABLE_NAME = 'strata';
+/** The name the append function's trigger invokes, locally as on AWS (STRATA_COMPACT_FUNCTION_NAME). */
+export const COMPACT_FUNCTION_NAME = 'strata-compact';
+const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 export const DEFAULT_BUCKET_NAME = 'strata-local';
 
 export interface LocalStackOptions {
@@ -43,6 +65,8 @@ export interface LocalStackOptions {
   engine?: Partial<EngineOptions>;
   /** Wraps the DynamoDB adapter, e.g. with a fault injector in tests. */
   wrapStore?: (store: LogStore) => LogStore;
+  /** Runs the compact function on this interval, as the EventBridge schedule does; off when absent. */
+  compactIntervalMs?: number;
 }
 
 export interface LocalStack {
@@ -92,19 +116,47 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const s3 = localS3Client(s3Endpoint);
     await Promise.all([ensureTable(dynamo, tableName), ensureBucket(s3, bucketName)]);
 
+    // Appends ask for flushes through the Lambda Invoke API, which this server answers,
+    // so the local stack runs the same trigger code as the append function on AWS.
+    let invokeEndpoint: string | undefined;
+    const compactObs = createObservability('compact');
+    let invoke: ((ref: PartitionRef) => Promise<void>) | undefined;
+    const trigger = (ref: PartitionRef) => {
+      if (!invokeEndpoint) return;
+      invoke ??= lambdaFlushTrigger(
+        new LambdaClient({ endpoint: invokeEndpoint, region: 'us-east-1', credentials: LOCAL_CREDENTIALS }),
+        COMPACT_FUNCTION_NAME,
+        compactObs.logger,
+      );
+      return invoke(ref);
+    };
     const engine = new LogEngine({
+      onFlushDue: trigger,
       store: options.wrapStore ? options.wrapStore(new DynamoLogStore(dynamo, tableName)) : new DynamoLogStore(dynamo, tableName),
       objects: new S3ObjectStore(s3, bucketName),
       ...options.engine,
     });
+    const compact = createCompactHandler(engine, compactObs);
     const server = await startHttpServer(
       {
         append: createAppendHandler(engine, createObservability('append')),
         read: createReadHandler(engine, createObservability('read')),
       },
-      { port: options.port ?? 0, ...(options.host ? { host: options.host } : {}) },
+      {
+        port: options.port ?? 0,
+        ...(options.host ? { host: options.host } : {}),
+        functions: { [COMPACT_FUNCTION_NAME]: compact },
+        onInvokeError: (err) => compactObs.logger.error('compact invocation failed', { error: err as Error }),
+      },
     );
     stops.push(server.close);
+    invokeEndpoint = server.url;
+    if (options.compactIntervalMs) {
+      const schedule = startSchedule(compact, options.compactIntervalMs, (err) =>
+        compactObs.logger.error('scheduled compact pass failed', { error: err as Error }),
+      );
+      stops.push(schedule);
+    }
     return {
       url: server.url,
       port: server.port,

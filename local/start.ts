@@ -8,6 +8,8 @@ import { checkJava } from './emulators.js';
 import { startLocalStack } from './stack.js';
 
 const DEFAULT_PORT = 4510;
+/** How often the local schedule runs the compact function (the CDK default is 5 minutes). */
+const DEFAULT_COMPACT_INTERVAL_MS = 60_000;
 
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
@@ -24,9 +26,11 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   console.log(`Starting Strata (data in ${dataDir}) …`);
+  const compactIntervalMs = Number(process.env.STRATA_COMPACT_INTERVAL_MS || DEFAULT_COMPACT_INTERVAL_MS);
   const stack = await startLocalStack({
     dataDir,
     port,
+    compactIntervalMs,
     ...(process.env.STRATA_DYNAMODB_PORT ? { dynamoPort: parsePort(process.env.STRATA_DYNAMODB_PORT) } : {}),
     ...(process.env.STRATA_S3_PORT ? { s3Port: parsePort(process.env.STRATA_S3_PORT) } : {}),
   });
@@ -49,6 +53,7 @@ Strata is running at ${u}
   DynamoDB Local  ${stack.dynamoEndpoint}  (table ${stack.tableName})
   S3 (s3rver)     ${stack.s3Endpoint}  (bucket ${stack.bucketName})
   data            ${dataDir}
+  compaction      every ${compactIntervalMs / 1000} s (STRATA_COMPACT_INTERVAL_MS), and when a tail passes flushBytes
 
 Try it:
   curl -s -X POST ${u}/v1/topics -H 'content-type: application/json' -d '{"name":"orders","partitions":3}'

@@ -11,7 +11,8 @@ import { createHttpHandler, type HttpHandler, type Operations } from '../shared/
 import { readEnv } from '../shared/env.js';
 import { json, jsonBody, pathParam, type HttpResponse } from '../shared/http.js';
 import { createObservability, recordCommit, type Observability } from '../shared/observability.js';
-import { createEngine } from '../shared/runtime.js';
+import { lambdaFlushTrigger } from '../shared/flush-trigger.js';
+import { createEngine, lambdaClient } from '../shared/runtime.js';
 import { groupOffsetsView, topicView } from '../shared/views.js';
 import { z } from 'zod';
 
@@ -60,7 +61,13 @@ let instance: HttpHandler | undefined;
 export async function handler(event: APIGatewayProxyEventV2): Promise<HttpResponse> {
   if (!instance) {
     const obs = createObservability('append');
-    const engine = createEngine(readEnv(), { onCommit: (stats) => recordCommit(obs.metrics, stats) });
+    const env = readEnv();
+    const engine = createEngine(env, {
+      onCommit: (stats) => recordCommit(obs.metrics, stats),
+      ...(env.compactFunctionName
+        ? { onFlushDue: lambdaFlushTrigger(lambdaClient(env), env.compactFunctionName, obs.logger) }
+        : {}),
+    });
     instance = createAppendHandler(engine, obs);
   }
   return instance(event);

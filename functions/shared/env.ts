@@ -9,6 +9,9 @@ export interface FunctionEnv {
   dynamoEndpoint?: string;
   s3Endpoint?: string;
   appendDeadlineMs?: number;
+  /** The compact function the append function invokes when a tail is due for a flush. */
+  compactFunctionName?: string;
+  lambdaEndpoint?: string;
 }
 
 export function readEnv(env: NodeJS.ProcessEnv = process.env): FunctionEnv {
@@ -18,6 +21,8 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): FunctionEnv {
   };
   if (env.STRATA_DYNAMODB_ENDPOINT) result.dynamoEndpoint = url(env, 'STRATA_DYNAMODB_ENDPOINT');
   if (env.STRATA_S3_ENDPOINT) result.s3Endpoint = url(env, 'STRATA_S3_ENDPOINT');
+  if (env.STRATA_COMPACT_FUNCTION_NAME) result.compactFunctionName = env.STRATA_COMPACT_FUNCTION_NAME;
+  if (env.STRATA_LAMBDA_ENDPOINT) result.lambdaEndpoint = url(env, 'STRATA_LAMBDA_ENDPOINT');
   if (env.STRATA_APPEND_DEADLINE_MS) result.appendDeadlineMs = positiveInt(env, 'STRATA_APPEND_DEADLINE_MS');
   return result;
 }

@@ -3,11 +3,16 @@
  * for the local stack and LocalStack) and the DynamoDB/S3 adapters.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoLogStore } from '../../lib/aws/dynamo-log-store.js';
 import { S3ObjectStore } from '../../lib/aws/s3-object-store.js';
 import { LogEngine, type EngineOptions } from '../../lib/engine.js';
 import type { FunctionEnv } from './env.js';
+
+export function lambdaClient(env: FunctionEnv): LambdaClient {
+  return new LambdaClient(env.lambdaEndpoint ? { endpoint: env.lambdaEndpoint } : {});
+}
 
 export function createEngine(env: FunctionEnv, extra: Partial<EngineOptions> = {}): LogEngine {
   const dynamo = new DynamoDBClient(env.dynamoEndpoint ? { endpoint: env.dynamoEndpoint } : {});

@@ -12,6 +12,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
+  BatchWriteCommand,
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -26,6 +27,7 @@ import { topicConfigSchema } from '../topic-config.js';
 import {
   DELETED_TOPICS_PK,
   HEAD_SK,
+  SEGMENT_PREFIX,
   TAIL_PREFIX,
   TOPICS_PK,
   deletedTopicSk,
@@ -34,6 +36,7 @@ import {
   padOffset,
   partitionPk,
   producerSk,
+  segmentSk,
   tailSk,
   topicSk,
   type PartitionRef,
@@ -42,6 +45,8 @@ import {
   ZERO_HEAD,
   type AppendCommit,
   type AppendOutcome,
+  type FlushCommit,
+  type SegmentManifest,
   type GroupOffset,
   type LogStore,
   type PartitionHead,
@@ -54,10 +59,13 @@ type Item = Record<string, unknown>;
 
 /** Items per Query page of the tail (DynamoDB also stops a page at 1 MB). */
 const TAIL_QUERY_PAGE_ITEMS = 100;
+/** BatchWriteItem takes at most 25 requests. */
+const BATCH_WRITE_LIMIT = 25;
 /** BatchGetItem takes at most 100 keys. */
 const BATCH_GET_LIMIT = 100;
 /** Upper bound of tail sort keys: above every padded offset, below `HEAD`. */
 const TAIL_SK_MAX = `${TAIL_PREFIX}${'9'.repeat(padOffset(0).length)}`;
+const SEGMENT_SK_MAX = `${SEGMENT_PREFIX}${'9'.repeat(padOffset(0).length)}`;
 
 export class DynamoLogStore implements LogStore {
   private readonly doc: DynamoDBDocumentClient;
@@ -291,7 +299,8 @@ export class DynamoLogStore implements LogStore {
           KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
           ExpressionAttributeValues: { ':pk': partitionPk(ref), ':from': tailSk(fromOffset), ':to': TAIL_SK_MAX },
           ConsistentRead: true,
-          Limit: TAIL_QUERY_PAGE_ITEMS,
+          // Every item holds at least one record: never fetch more items than records wanted.
+          Limit: Math.min(TAIL_QUERY_PAGE_ITEMS, Math.max(1, limits.maxRecords - records)),
           ExclusiveStartKey: startKey,
         }),
       );
@@ -305,6 +314,68 @@ export class DynamoLogStore implements LogStore {
       startKey = out.LastEvaluatedKey;
     } while (startKey);
     return items;
+  }
+
+  async listSegments(ref: PartitionRef, fromOffset: number, limit: number): Promise<SegmentManifest[]> {
+    const out = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+        ExpressionAttributeValues: { ':pk': partitionPk(ref), ':from': segmentSk(fromOffset), ':to': SEGMENT_SK_MAX },
+        ConsistentRead: true,
+        Limit: limit,
+      }),
+    );
+    return (out.Items ?? []).map(toManifest);
+  }
+
+  async commitFlush(flush: FlushCommit): Promise<boolean> {
+    const pk = partitionPk(flush.ref);
+    try {
+      await this.doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: { pk, sk: HEAD_SK },
+                UpdateExpression: 'SET flushedOffset = :new, tailBytes = tailBytes - :bytes',
+                ConditionExpression: 'flushedOffset = :old AND nextOffset >= :new',
+                ExpressionAttributeValues: {
+                  ':old': flush.expectedFlushedOffset,
+                  ':new': flush.flushedOffset,
+                  ':bytes': flush.flushedBytes,
+                },
+              },
+            },
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: { pk, sk: segmentSk(flush.manifest.lastOffset), ...flush.manifest },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+          ],
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof TransactionCanceledException && reasonCodes(err).includes('ConditionalCheckFailed')) return false;
+      throw err;
+    }
+  }
+
+  async deleteTailItems(ref: PartitionRef, lastOffsets: number[]): Promise<void> {
+    const pk = partitionPk(ref);
+    for (let i = 0; i < lastOffsets.length; i += BATCH_WRITE_LIMIT) {
+      let requests: Item[] | undefined = lastOffsets
+        .slice(i, i + BATCH_WRITE_LIMIT)
+        .map((last) => ({ DeleteRequest: { Key: { pk, sk: tailSk(last) } } }));
+      while (requests && requests.length > 0) {
+        const out = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }));
+        requests = out.UnprocessedItems?.[this.tableName] as Item[] | undefined;
+      }
+    }
   }
 
   async commitGroupOffsets(offsets: GroupOffset[]): Promise<void> {
@@ -397,6 +468,21 @@ function toTailItem(item: Item): TailItem {
     maxTimestamp: Number(item.maxTimestamp),
     appendedAt: Number(item.appendedAt),
     commitId: String(item.commitId ?? ''),
+  };
+}
+
+function toManifest(item: Item): SegmentManifest {
+  return {
+    baseOffset: Number(item.baseOffset),
+    lastOffset: Number(item.lastOffset),
+    recordCount: Number(item.recordCount),
+    key: String(item.key),
+    bytes: Number(item.bytes),
+    indexPosition: Number(item.indexPosition),
+    index: item.index as Uint8Array,
+    maxTimestamp: Number(item.maxTimestamp),
+    createdAt: Number(item.createdAt),
+    generation: Number(item.generation ?? 0),
   };
 }
 

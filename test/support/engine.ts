@@ -5,9 +5,10 @@
 import { DynamoLogStore } from '../../lib/aws/dynamo-log-store.js';
 import type { Clock } from '../../lib/clock.js';
 import { LogEngine, type EngineOptions } from '../../lib/engine.js';
-import type { LogStore } from '../../lib/ports.js';
+import { S3ObjectStore } from '../../lib/aws/s3-object-store.js';
+import type { LogStore, ObjectStore } from '../../lib/ports.js';
 import { FAST_RETRY } from '../../lib/retry.js';
-import { freshTable, testClients } from './aws.js';
+import { freshBucket, freshTable, testClients } from './aws.js';
 import type { FaultInjector } from './faults.js';
 
 export interface TestEngine {
@@ -18,22 +19,28 @@ export interface TestEngine {
   /** An engine on the store without faults, for final reads. */
   verifier: LogEngine;
   tableName: string;
+  bucket: string;
+  objects: ObjectStore;
+  realObjects: S3ObjectStore;
 }
 
 export async function createTestEngine(
   options: { faults?: FaultInjector; clock?: Clock; engine?: Partial<EngineOptions> } = {},
 ): Promise<TestEngine> {
-  const tableName = await freshTable();
+  const [tableName, bucket] = await Promise.all([freshTable(), freshBucket()]);
   const realStore = new DynamoLogStore(testClients().dynamo, tableName);
+  const realObjects = new S3ObjectStore(testClients().s3, bucket);
   const store = options.faults ? options.faults.wrap<LogStore>(realStore) : realStore;
+  const objects = options.faults ? options.faults.wrap<ObjectStore>(realObjects) : realObjects;
   const engine = new LogEngine({
     store,
+    objects,
     retry: FAST_RETRY,
     ...(options.clock ? { clock: options.clock } : {}),
     ...options.engine,
   });
-  const verifier = new LogEngine({ store: realStore, retry: FAST_RETRY, topicCacheTtlMs: 0 });
-  return { engine, store, realStore, verifier, tableName };
+  const verifier = new LogEngine({ store: realStore, objects: realObjects, retry: FAST_RETRY, topicCacheTtlMs: 0 });
+  return { engine, store, realStore, verifier, tableName, bucket, objects, realObjects };
 }
 
 const encoder = new TextEncoder();

@@ -1,0 +1,163 @@
+/**
+ * Flush: moves a partition's oldest tail items into one immutable S3 segment.
+ *
+ *     flusher                     S3                        DynamoDB
+ *     GetItem HEAD ─────────────────────────────────────▶ flushedOffset F, nextOffset, tailBytes
+ *     Query B#F… ───────────────────────────────────────▶ contiguous items [F, L]
+ *     PUT segment ─────────────▶ topics/…/{F}-{id}.seg
+ *     TransactWrite ────────────────────────────────────▶ Put S#L (manifest)
+ *                                                          Update HEAD flushedOffset = L+1
+ *                                                                 CONDITION flushedOffset = F
+ *     BatchWrite delete B#… ────────────────────────────▶ (the items now below flushedOffset)
+ *
+ * A crash after the PUT leaves an object no manifest names: an orphan that garbage
+ * collection deletes later. A crash after the commit leaves tail items below
+ * flushedOffset: readers never look there (they read segments below flushedOffset),
+ * and the next flush of the partition deletes them. Two flushers racing from the same F
+ * both PUT, one commit wins, the other's object is an orphan.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Clock } from './clock.js';
+import { InternalError } from './errors.js';
+import { partitionPk, segmentObjectKey, type PartitionRef } from './keys.js';
+import type { LogStore, ObjectStore, TailItem, TopicMeta } from './ports.js';
+import { buildSegment, encodeIndex } from './segment-format.js';
+
+export type FlushReason = 'forced' | 'size' | 'age';
+
+export interface FlushResult {
+  /** Segments written and committed by this call. */
+  segments: number;
+  records: number;
+  bytes: number;
+  /** Why the last segment was flushed, or why nothing was. */
+  reason: FlushReason | 'empty' | 'not-due' | 'fenced';
+}
+
+export interface FlushOptions {
+  /** Flush whatever is in the tail, due or not. */
+  force?: boolean;
+  /** Stop after this many segments (bounded work per invocation). */
+  maxSegments?: number;
+}
+
+/** Segments one flush call writes at most, so one invocation stays well inside a Lambda timeout. */
+export const DEFAULT_MAX_SEGMENTS_PER_FLUSH = 8;
+
+export class Flusher {
+  constructor(
+    private readonly store: LogStore,
+    private readonly objects: ObjectStore,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Flushes one partition while its tail is due (size or age), or everything when forced. */
+  async flushPartition(meta: TopicMeta, partition: number, options: FlushOptions = {}): Promise<FlushResult> {
+    const ref: PartitionRef = { topic: meta.name, topicId: meta.topicId, partition };
+    const result: FlushResult = { segments: 0, records: 0, bytes: 0, reason: 'empty' };
+    const maxSegments = options.maxSegments ?? DEFAULT_MAX_SEGMENTS_PER_FLUSH;
+    while (result.segments < maxSegments) {
+      const head = await this.store.getHead(ref);
+      if (head.flushedOffset >= head.nextOffset) {
+        if (result.segments === 0) result.reason = 'empty';
+        break;
+      }
+      const items = contiguous(
+        await this.store.queryTail(ref, head.flushedOffset, { maxRecords: Infinity, maxBytes: meta.config.segmentBytes }),
+        head.flushedOffset,
+        ref,
+      );
+      const reason = this.due(meta, head.tailBytes, items, options.force === true);
+      if (!reason) {
+        if (result.segments === 0) result.reason = 'not-due';
+        break;
+      }
+      const taken = takeUpTo(items, meta.config.segmentBytes);
+      const committed = await this.writeSegment(ref, head.flushedOffset, taken);
+      if (!committed) {
+        result.reason = 'fenced';
+        break;
+      }
+      result.segments++;
+      result.records += committed.records;
+      result.bytes += committed.bytes;
+      result.reason = reason;
+    }
+    return result;
+  }
+
+  /** Why the tail should be flushed now, or undefined if it should wait. */
+  private due(meta: TopicMeta, tailBytes: number, items: TailItem[], force: boolean): FlushReason | undefined {
+    if (items.length === 0) return undefined;
+    if (force) return 'forced';
+    if (tailBytes >= meta.config.flushBytes) return 'size';
+    if (this.clock.now() - items[0]!.appendedAt >= meta.config.flushIntervalMs) return 'age';
+    return undefined;
+  }
+
+  private async writeSegment(
+    ref: PartitionRef,
+    flushedOffset: number,
+    items: TailItem[],
+  ): Promise<{ records: number; bytes: number } | undefined> {
+    const { bytes, meta } = buildSegment(items.map((i) => i.data));
+    const key = segmentObjectKey(ref, meta.baseOffset, randomUUID());
+    await this.objects.put(key, bytes);
+    const tailBytes = items.reduce((sum, i) => sum + i.data.byteLength, 0);
+    const committed = await this.store.commitFlush({
+      ref,
+      expectedFlushedOffset: flushedOffset,
+      flushedOffset: meta.lastOffset + 1,
+      flushedBytes: tailBytes,
+      manifest: {
+        baseOffset: meta.baseOffset,
+        lastOffset: meta.lastOffset,
+        recordCount: meta.recordCount,
+        key,
+        bytes: meta.byteLength,
+        indexPosition: meta.indexPosition,
+        index: encodeIndex(meta.index),
+        maxTimestamp: meta.maxTimestamp,
+        createdAt: this.clock.now(),
+        generation: 0,
+      },
+    });
+    if (!committed) return undefined;
+    await this.store.deleteTailItems(
+      ref,
+      items.map((i) => i.lastOffset),
+    );
+    return { records: meta.recordCount, bytes: tailBytes };
+  }
+}
+
+/**
+ * The items from `from` on without a hole. The first item must start exactly at the
+ * flushed offset: tail items are written whole, at contiguous offsets.
+ */
+function contiguous(items: TailItem[], from: number, ref: PartitionRef): TailItem[] {
+  const kept: TailItem[] = [];
+  let next = from;
+  for (const item of items) {
+    if (item.baseOffset !== next) {
+      if (kept.length === 0) {
+        throw new InternalError(`the tail of ${partitionPk(ref)} starts at ${item.baseOffset}, not at its flushed offset ${from}`);
+      }
+      break;
+    }
+    kept.push(item);
+    next = item.lastOffset + 1;
+  }
+  return kept;
+}
+
+/** The leading items that fit in `maxBytes` (at least one). */
+function takeUpTo(items: TailItem[], maxBytes: number): TailItem[] {
+  let bytes = 0;
+  let n = 0;
+  while (n < items.length && (n === 0 || bytes + items[n]!.data.byteLength <= maxBytes)) {
+    bytes += items[n]!.data.byteLength;
+    n++;
+  }
+  return items.slice(0, n);
+}

@@ -1,0 +1,66 @@
+/**
+ * Collects the records of one read in offset order within its bounds: from `from`,
+ * below `until`, at most `maxRecords`, about `maxBytes` (the first record always fits,
+ * as in Kafka, so a consumer always makes progress). Shared by the tail and segment
+ * paths so both apply exactly the same rules.
+ */
+import type { StoredRecord } from './record.js';
+
+export interface ReadLimits {
+  maxRecords: number;
+  maxBytes: number;
+}
+
+export class RecordCollector {
+  readonly records: StoredRecord[] = [];
+  private bytes = 0;
+  /** True once a bound stopped the read; later records must not be taken. */
+  full = false;
+
+  constructor(
+    private readonly from: number,
+    private readonly until: number,
+    private readonly limits: ReadLimits,
+  ) {}
+
+  /** The offset the next record must have (the read continues there). */
+  get next(): number {
+    const last = this.records.at(-1);
+    return last ? last.offset + 1 : this.from;
+  }
+
+  /** True when nothing more can be taken: a bound was hit or the read reached `until`. */
+  get exhausted(): boolean {
+    return this.full || this.next >= this.until;
+  }
+
+  /** Offers the next record in offset order; returns false when the read is complete. */
+  offer(record: StoredRecord): boolean {
+    if (this.full) return false;
+    if (record.offset < this.next) return true;
+    if (record.offset >= this.until || this.records.length >= this.limits.maxRecords) return this.stop();
+    if (this.records.length > 0 && record.offset !== this.next) return this.stop();
+    const size = recordBytes(record);
+    if (this.records.length > 0 && this.bytes + size > this.limits.maxBytes) return this.stop();
+    this.records.push(record);
+    this.bytes += size;
+    return true;
+  }
+
+  /** Limits left for a continuation of this read (e.g. from segments into the tail). */
+  remaining(): ReadLimits {
+    return { maxRecords: this.limits.maxRecords - this.records.length, maxBytes: Math.max(1, this.limits.maxBytes - this.bytes) };
+  }
+
+  private stop(): false {
+    this.full = true;
+    return false;
+  }
+}
+
+/** Bytes a record counts against `maxBytes`: its key, value and headers. */
+export function recordBytes(record: StoredRecord): number {
+  let bytes = (record.key?.byteLength ?? 0) + (record.value?.byteLength ?? 0);
+  for (const h of record.headers) bytes += h.key.length + (h.value?.byteLength ?? 0);
+  return bytes;
+}

@@ -1,0 +1,74 @@
+/**
+ * Reads flushed records from S3 segments: manifest (DynamoDB) → sparse index (in the
+ * manifest) → one ranged GET per run of index regions. Only the regions that can hold
+ * the wanted records are fetched, never a whole object to read a few records.
+ */
+import type { PartitionRef } from './keys.js';
+import type { LogStore, ObjectStore, SegmentManifest } from './ports.js';
+import { decodeBatch, iterateBatches } from './record-batch.js';
+import type { RecordCollector } from './record-collector.js';
+import { decodeIndex, findRegion, regionRange, regionsForBytes } from './segment-format.js';
+
+/** Manifests fetched per query while a read walks forward through segments. */
+const MANIFEST_PAGE = 10;
+
+/** What a segment read found: `moved` when a segment it needed is gone (retention, compaction). */
+export type SegmentReadOutcome = 'done' | 'moved';
+
+export class SegmentReader {
+  constructor(
+    private readonly store: LogStore,
+    private readonly objects: ObjectStore,
+  ) {}
+
+  /** Offers records from the collector's next offset up to `until` (the flushed offset). */
+  async read(ref: PartitionRef, until: number, collector: RecordCollector): Promise<SegmentReadOutcome> {
+    while (!collector.exhausted && collector.next < until) {
+      const manifests = await this.store.listSegments(ref, collector.next, MANIFEST_PAGE);
+      if (manifests.length === 0) return 'moved';
+      for (const manifest of manifests) {
+        if (manifest.baseOffset > collector.next && collector.records.length === 0) return 'moved';
+        if ((await this.readSegment(manifest, until, collector)) === 'moved') return 'moved';
+        if (collector.exhausted || collector.next >= until) return 'done';
+      }
+    }
+    return 'done';
+  }
+
+  private async readSegment(manifest: SegmentManifest, until: number, collector: RecordCollector): Promise<SegmentReadOutcome> {
+    const meta = { index: decodeIndex(manifest.index), indexPosition: manifest.indexPosition };
+    let region = findRegion(meta.index, collector.next);
+    if (region < 0) return 'done';
+    while (region < meta.index.length && !collector.exhausted && collector.next < until) {
+      const last = regionsForBytes(meta, region, wantedBytes(manifest, collector));
+      const { start, end } = regionRange(meta, region, last);
+      let data: Uint8Array;
+      try {
+        data = await this.objects.get(manifest.key, { start, end: end - 1 });
+      } catch (err) {
+        if (isMissingObject(err)) return 'moved';
+        throw err;
+      }
+      for (const batch of iterateBatches(data)) {
+        if (batch.lastOffset < collector.next) continue;
+        for (const record of decodeBatch(data, batch.position).records) {
+          if (!collector.offer(record)) return 'done';
+        }
+      }
+      region = last + 1;
+    }
+    return 'done';
+  }
+}
+
+/** Bytes worth fetching: the byte bound, or fewer when the record bound will stop the read first. */
+function wantedBytes(manifest: SegmentManifest, collector: RecordCollector): number {
+  const { maxRecords, maxBytes } = collector.remaining();
+  const perRecord = manifest.bytes / Math.max(1, manifest.recordCount);
+  return Math.max(1, Math.min(maxBytes, Math.ceil(maxRecords * perRecord)));
+}
+
+function isMissingObject(err: unknown): boolean {
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } } | null;
+  return !!e && (e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404);
+}

@@ -1,0 +1,175 @@
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { describe, expect, it } from 'vitest';
+import { CorruptDataError } from '../../lib/errors.js';
+import { LogEngine } from '../../lib/engine.js';
+import type { ObjectStore } from '../../lib/ports.js';
+import { FAST_RETRY, sleep } from '../../lib/retry.js';
+import { testClients } from '../support/aws.js';
+import { bytes, createTestEngine, readAll, text } from '../support/engine.js';
+import { FaultInjector, type FaultMode } from '../support/faults.js';
+import { runWorkload } from '../support/workload.js';
+
+const record = (value: string) => ({ key: null, value: bytes(value) });
+
+async function appendValues(engine: LogEngine, topic: string, values: string[], perRequest = 10) {
+  for (let i = 0; i < values.length; i += perRequest) {
+    await engine.appender.appendToPartition(topic, 0, { records: values.slice(i, i + perRequest).map(record) });
+  }
+}
+
+const values = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}-${i}-${'x'.repeat(i % 50)}`);
+
+describe('flush to S3 segments', () => {
+  it('reads back identically records written before and after flushes, across segments and the tail', async () => {
+    const { engine, verifier } = await createTestEngine();
+    const meta = await engine.topics.create({ name: 't', partitions: 1 });
+    const all = [...values('a', 120), ...values('b', 95), ...values('c', 40)];
+    await appendValues(engine, 't', all.slice(0, 120));
+    expect(await engine.flusher!.flushPartition(meta, 0, { force: true })).toMatchObject({ segments: 1, records: 120, reason: 'forced' });
+    await appendValues(engine, 't', all.slice(120, 215), 7);
+    await engine.flusher!.flushPartition(meta, 0, { force: true });
+    await appendValues(engine, 't', all.slice(215));
+
+    const head = (await verifier.topics.describe('t')).partitionStates[0]!;
+    expect(head).toMatchObject({ nextOffset: 255, flushedOffset: 215 });
+    expect((await readAll(verifier, 't', 0)).map((r) => text(r.value))).toEqual(all);
+    for (const [offset, maxRecords] of [[0, 1], [57, 100], [119, 2], [200, 30], [214, 5], [100, 1000]] as const) {
+      const page = await verifier.reader.read('t', 0, { offset, maxRecords });
+      expect(page.records.map((r) => text(r.value))).toEqual(all.slice(offset, Math.min(offset + maxRecords, all.length)));
+      expect(page.nextOffset).toBe(Math.min(offset + maxRecords, all.length));
+    }
+  });
+
+  it('flushes only when the tail is due, by size or by age', async () => {
+    let now = 1_000_000;
+    const { engine } = await createTestEngine({ clock: { now: () => now } });
+    const meta = await engine.topics.create({
+      name: 't',
+      partitions: 1,
+      config: { flushBytes: 64 * 1024, flushIntervalMs: 60_000, segmentBytes: 128 * 1024 },
+    });
+    await appendValues(engine, 't', values('small', 20));
+    expect((await engine.flusher!.flushPartition(meta, 0)).reason).toBe('not-due');
+    now += 60_000;
+    expect(await engine.flusher!.flushPartition(meta, 0)).toMatchObject({ reason: 'age', segments: 1 });
+    await appendValues(engine, 't', Array.from({ length: 100 }, (_, i) => `${i}:${'y'.repeat(1500)}`));
+    // ~150 KB unflushed: one full 128 KiB segment, then the rest is under flushBytes again.
+    const bySize = await engine.flusher!.flushPartition(meta, 0);
+    expect(bySize).toMatchObject({ reason: 'size', segments: 1 });
+    expect(bySize.bytes).toBeLessThanOrEqual(128 * 1024);
+    expect((await engine.flusher!.flushPartition(meta, 0)).reason).toBe('not-due');
+  });
+
+  it('reads a few records of a large segment with ranged GETs, not the whole object', async () => {
+    const { engine, realObjects, realStore } = await createTestEngine();
+    const ranges: number[] = [];
+    const counting: ObjectStore = {
+      put: (k, b) => realObjects.put(k, b),
+      list: (p) => realObjects.list(p),
+      delete: (k) => realObjects.delete(k),
+      get: (k, range) => {
+        ranges.push(range ? range.end - range.start + 1 : Infinity);
+        return realObjects.get(k, range);
+      },
+    };
+    const reader = new LogEngine({ store: realStore, objects: counting, retry: FAST_RETRY });
+    const meta = await engine.topics.create({ name: 't', partitions: 1 });
+    await appendValues(engine, 't', Array.from({ length: 2000 }, (_, i) => `${i}:${'z'.repeat(1000)}`), 100);
+    await engine.flusher!.flushPartition(meta, 0, { force: true });
+    const page = await reader.reader.read('t', 0, { offset: 1500, maxRecords: 3 });
+    expect(page.records.map((r) => text(r.value)!.split(':')[0])).toEqual(['1500', '1501', '1502']);
+    expect(ranges.length).toBeGreaterThan(0);
+    expect(Math.max(...ranges)).toBeLessThan(400 * 1024);
+  });
+
+  it('detects a corrupted byte in a segment instead of returning data', async () => {
+    const { engine, bucket, realStore } = await createTestEngine();
+    const meta = await engine.topics.create({ name: 't', partitions: 1 });
+    await appendValues(engine, 't', values('v', 30));
+    await engine.flusher!.flushPartition(meta, 0, { force: true });
+    const [manifest] = await realStore.listSegments({ topic: 't', topicId: meta.topicId, partition: 0 }, 0, 1);
+    const { s3 } = testClients();
+    const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: manifest!.key }));
+    const data = await object.Body!.transformToByteArray();
+    data[100]! ^= 0x01;
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: manifest!.key, Body: data }));
+    const err = await engine.reader.read('t', 0, { offset: 0 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CorruptDataError);
+    expect(err).toMatchObject({ code: 'CORRUPT_DATA' });
+  });
+
+  it('lets one of two racing flushers win and loses nothing', async () => {
+    const { engine, verifier } = await createTestEngine();
+    const meta = await engine.topics.create({ name: 't', partitions: 1 });
+    const all = values('r', 80);
+    await appendValues(engine, 't', all);
+    const results = await Promise.all([engine.flusher!.flushPartition(meta, 0, { force: true }), verifier.flusher!.flushPartition(meta, 0, { force: true })]);
+    expect(results.map((r) => r.segments).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(1);
+    expect((await readAll(verifier, 't', 0)).map((r) => text(r.value))).toEqual(all);
+  });
+
+  it('wakes a long-poll across a flush', async () => {
+    const { engine } = await createTestEngine();
+    const meta = await engine.topics.create({ name: 't', partitions: 1 });
+    await appendValues(engine, 't', values('before', 10));
+    const waiting = engine.reader.read('t', 0, { offset: 10, waitMs: 10_000 });
+    await sleep(100);
+    await engine.flusher!.flushPartition(meta, 0, { force: true });
+    await engine.appender.appendToPartition('t', 0, { records: [record('after')] });
+    expect((await waiting).records.map((r) => text(r.value))).toEqual(['after']);
+  });
+});
+
+describe('flush under an injected fault at every storage call', () => {
+  const FLUSH_CALLS = ['getHead', 'queryTail', 'put', 'commitFlush', 'deleteTailItems'] as const;
+  const cases = FLUSH_CALLS.flatMap((method) => (['before', 'after'] as FaultMode[]).map((mode) => ({ method, mode })));
+
+  it.each(cases)('$mode $method: a re-run completes the flush and every record reads back', async ({ method, mode }) => {
+    const faults = new FaultInjector([{ method, mode, times: 1 }]);
+    faults.enabled = false;
+    const { engine, verifier } = await createTestEngine({ faults });
+    const meta = await engine.topics.create({ name: 't', partitions: 1 });
+    const all = values('f', 60);
+    await appendValues(engine, 't', all);
+    faults.enabled = true;
+    await engine.flusher!.flushPartition(meta, 0, { force: true }).catch(() => undefined);
+    faults.enabled = false;
+    expect((await readAll(verifier, 't', 0)).map((r) => text(r.value))).toEqual(all);
+    await engine.flusher!.flushPartition(meta, 0, { force: true });
+    const head = (await verifier.topics.describe('t')).partitionStates[0]!;
+    expect(head.flushedOffset).toBe(60);
+    expect((await readAll(verifier, 't', 0)).map((r) => text(r.value))).toEqual(all);
+    expect(faults.count(method, mode)).toBe(1);
+  });
+});
+
+describe('concurrent appends, reads and repeated flushes', () => {
+  it('loses, duplicates, reorders and skips nothing', async () => {
+    const { engine, realStore, realObjects, verifier } = await createTestEngine();
+    const other = new LogEngine({ store: realStore, objects: realObjects, retry: FAST_RETRY });
+    const meta = await engine.topics.create({ name: 'j', partitions: 2 });
+    let running = true;
+    let flushes = 0;
+    const flusher = (async () => {
+      while (running) {
+        for (const p of [0, 1]) flushes += (await other.flusher!.flushPartition(meta, p, { force: true })).segments;
+        await sleep(20);
+      }
+    })();
+    const { history } = await runWorkload({
+      engines: [engine, other],
+      verifier,
+      topic: 'j',
+      partitions: 2,
+      producers: 8,
+      batchesPerProducer: 30,
+      maxRecordsPerBatch: 5,
+      readersPerPartition: 2,
+    });
+    running = false;
+    await flusher;
+    const result = history.check();
+    expect(result.anomalies, result.summary()).toEqual([]);
+    expect(flushes).toBeGreaterThan(3);
+  });
+});
