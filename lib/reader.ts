@@ -126,26 +126,34 @@ export class Reader {
    * offset whose timestamp is ≥ `at` ms (the HWM, with a null timestamp, if none is).
    */
   async lookupOffset(topic: string, partition: number, at: 'earliest' | 'latest' | number): Promise<OffsetLookup> {
+    if (at === 'earliest') {
+      const page = await this.read(topic, partition, { maxRecords: 1 });
+      return { offset: page.logStartOffset, timestamp: page.records[0]?.timestamp ?? null };
+    }
     const { ref } = await this.topics.partition(topic, partition);
     const head = await this.store.getHead(ref);
     if (at === 'latest') return { offset: head.nextOffset, timestamp: null };
-    const target = at === 'earliest' ? -Infinity : at;
-    let from = head.logStartOffset;
+    if (head.logStartOffset < head.flushedOffset && this.segments) {
+      const found = await this.segments.findByTimestamp(ref, at, head.logStartOffset, head.flushedOffset);
+      if (found) return found;
+    }
+    let from = Math.max(head.logStartOffset, head.flushedOffset);
     while (from < head.nextOffset) {
       const items = await this.store.queryTail(ref, from, { maxRecords: Infinity, maxBytes: LOOKUP_PAGE_BYTES });
       if (items.length === 0) break;
       for (const item of items) {
-        if (item.maxTimestamp < target) continue;
+        if (item.maxTimestamp < at) continue;
         for (const record of decodeBatches(item.data)) {
-          if (record.offset >= from && record.offset < head.nextOffset && record.timestamp >= target) {
+          if (record.offset >= from && record.offset < head.nextOffset && record.timestamp >= at) {
             return { offset: record.offset, timestamp: record.timestamp };
           }
         }
       }
       from = items.at(-1)!.lastOffset + 1;
     }
-    return { offset: at === 'earliest' ? head.logStartOffset : head.nextOffset, timestamp: null };
+    return { offset: head.nextOffset, timestamp: null };
   }
+
 }
 
 function result(collector: RecordCollector, head: PartitionHead): ReadResult {

@@ -7,7 +7,7 @@ import type { PartitionRef } from './keys.js';
 import type { LogStore, ObjectStore, SegmentManifest } from './ports.js';
 import { decodeBatch, iterateBatches } from './record-batch.js';
 import type { RecordCollector } from './record-collector.js';
-import { decodeIndex, findRegion, regionRange, regionsForBytes } from './segment-format.js';
+import { decodeIndex, findRegion, findRegionByTimestamp, regionRange, regionsForBytes } from './segment-format.js';
 
 /** Manifests fetched per query while a read walks forward through segments. */
 const MANIFEST_PAGE = 10;
@@ -33,6 +33,42 @@ export class SegmentReader {
       }
     }
     return 'done';
+  }
+
+  /**
+   * The first record in [from, until) whose timestamp is ≥ `timestamp`: segments whose
+   * max timestamp reaches it, then the first index region that does, then one GET.
+   */
+  async findByTimestamp(
+    ref: PartitionRef,
+    timestamp: number,
+    from: number,
+    until: number,
+  ): Promise<{ offset: number; timestamp: number } | undefined> {
+    let cursor = from;
+    while (cursor < until) {
+      const manifests = await this.store.listSegments(ref, cursor, MANIFEST_PAGE);
+      if (manifests.length === 0) return undefined;
+      for (const manifest of manifests) {
+        cursor = manifest.lastOffset + 1;
+        if (manifest.maxTimestamp < timestamp) continue;
+        const meta = { index: decodeIndex(manifest.index), indexPosition: manifest.indexPosition };
+        for (let region = findRegionByTimestamp(meta.index, timestamp); region >= 0 && region < meta.index.length; region++) {
+          if (meta.index[region]!.maxTimestamp < timestamp) continue;
+          const { start, end } = regionRange(meta, region);
+          const data = await this.objects.get(manifest.key, { start, end: end - 1 });
+          for (const batch of iterateBatches(data)) {
+            if (batch.maxTimestamp < timestamp) continue;
+            for (const record of decodeBatch(data, batch.position).records) {
+              if (record.offset >= from && record.offset < until && record.timestamp >= timestamp) {
+                return { offset: record.offset, timestamp: record.timestamp };
+              }
+            }
+          }
+        }
+      }
+    }
+    return undefined;
   }
 
   private async readSegment(manifest: SegmentManifest, until: number, collector: RecordCollector): Promise<SegmentReadOutcome> {

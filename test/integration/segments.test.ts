@@ -108,6 +108,28 @@ describe('flush to S3 segments', () => {
     expect((await readAll(verifier, 't', 0)).map((r) => text(r.value))).toEqual(all);
   });
 
+  it('looks offsets up by timestamp across segments and the tail (first offset with timestamp ≥ T)', async () => {
+    const { engine } = await createTestEngine();
+    const meta = await engine.topics.create({ name: 't', partitions: 1 });
+    // Producer timestamps are not monotonic: 0..99 → ts 1000+10i, except offset 40 has ts 5000.
+    const timestamps = Array.from({ length: 100 }, (_, i) => (i === 40 ? 5000 : 1000 + 10 * i));
+    for (let i = 0; i < 100; i += 10) {
+      await engine.appender.appendToPartition('t', 0, {
+        records: timestamps.slice(i, i + 10).map((timestamp, k) => ({ key: null, value: bytes(`v${i + k}`), timestamp })),
+      });
+      if (i === 30 || i === 60) await engine.flusher!.flushPartition(meta, 0, { force: true });
+    }
+    const model = (t: number) => {
+      const i = timestamps.findIndex((ts) => ts >= t);
+      return i < 0 ? { offset: 100, timestamp: null } : { offset: i, timestamp: timestamps[i] };
+    };
+    for (const t of [0, 1000, 1005, 1395, 1400, 1401, 1700, 1990, 1991, 4999, 5000, 5001]) {
+      expect(await engine.reader.lookupOffset('t', 0, t), `T=${t}`).toEqual(model(t));
+    }
+    expect(await engine.reader.lookupOffset('t', 0, 'earliest')).toEqual({ offset: 0, timestamp: 1000 });
+    expect(await engine.reader.lookupOffset('t', 0, 'latest')).toEqual({ offset: 100, timestamp: null });
+  });
+
   it('wakes a long-poll across a flush', async () => {
     const { engine } = await createTestEngine();
     const meta = await engine.topics.create({ name: 't', partitions: 1 });
