@@ -12,14 +12,15 @@ import {
   MAX_TRANSACTION_BYTES,
 } from './constants.js';
 import { PayloadTooLargeError, RecordTooLargeError, StrataError, ValidationError } from './errors.js';
-import { partitionKey, type PartitionRef } from './keys.js';
+import { randomUUID } from 'node:crypto';
+import { partitionKey, stagedObjectKey, type PartitionRef } from './keys.js';
 import { partitionForKey, RoundRobinPartitioner } from './partitioner.js';
 import type { ProducerStamp } from './producer-state.js';
 import { BATCH_HEADER_BYTES, encodeBatch, encodedRecordSize } from './record-batch.js';
 import type { LogRecord, RecordHeader } from './record.js';
 import type { AppendResult, EncodedChunk, PartitionAppend, PartitionSequencer } from './sequencer.js';
 import type { TopicService } from './topics.js';
-import type { TopicMeta } from './ports.js';
+import type { ObjectStore, TopicMeta } from './ports.js';
 
 /** A record as an append request gives it; `timestamp` defaults to the append time. */
 export interface AppendRecordInput {
@@ -92,6 +93,8 @@ export class Appender {
     private readonly sequencer: (ref: PartitionRef) => PartitionSequencer,
     private readonly clock: Clock,
     options: AppenderOptions = {},
+    /** Where large appends are staged; without it every append must fit DynamoDB items. */
+    private readonly objects?: ObjectStore,
   ) {
     this.deadlineMs = options.deadlineMs ?? DEFAULT_APPEND_DEADLINE_MS;
     this.onFlushDue = options.onFlushDue;
@@ -105,7 +108,7 @@ export class Appender {
     const keylessPartition = this.keyless.next(meta.partitions);
     const placed = request.records.map((input, index) => {
       const partition = choosePartition(meta, input, index, keylessPartition);
-      return { partition, record: toRecord(meta, input, index, now) };
+      return { partition, record: toRecord(meta, input, index, now, this.objects !== undefined) };
     });
     const byPartition = new Map<number, LogRecord[]>();
     for (const { partition, record } of placed) {
@@ -136,7 +139,7 @@ export class Appender {
           `records[${index}].partition is ${input.partition} but the request is for partition ${partition}; drop the field or use POST /v1/topics/${topic}/records`,
         );
       }
-      return toRecord(meta, input, index, now);
+      return toRecord(meta, input, index, now, this.objects !== undefined);
     });
     const stamps = new Map<number, ProducerStamp>(request.producer ? [[partition, request.producer]] : []);
     const results = await this.commitAll(meta, new Map([[partition, records]]), stamps, request.expectedOffset);
@@ -155,13 +158,14 @@ export class Appender {
   ): Promise<Map<number, AppendResult>> {
     const deadline = this.clock.now() + this.deadlineMs;
     const work = [...byPartition].map(([partition, records]) => {
+      const stage = this.objects !== undefined && estimateBytes(records) > meta.config.stageBytes;
       const append: PartitionAppend = {
-        ...encodeChunks(records),
+        ...(stage ? { chunks: [], recordCount: records.length, bytes: 0 } : encodeChunks(records)),
         deadline,
         ...(stamps.has(partition) ? { producer: stamps.get(partition)! } : {}),
         ...(expectedOffset !== undefined ? { expectedOffset } : {}),
       };
-      return { partition, append };
+      return { partition, append, records: stage ? records : undefined };
     });
     for (const { partition, append } of work) {
       if (append.bytes > MAX_TRANSACTION_BYTES) {
@@ -171,8 +175,9 @@ export class Appender {
       }
     }
     const settled = await Promise.allSettled(
-      work.map(async ({ partition, append }) => {
+      work.map(async ({ partition, append, records }) => {
         const ref = { topic: meta.name, topicId: meta.topicId, partition };
+        if (records) Object.assign(append, await this.stage(ref, records));
         const sequencer = this.sequencer(ref);
         const result = await sequencer.append(append);
         if (result.tailBytes >= meta.config.flushBytes) await this.requestFlush(ref, sequencer);
@@ -188,6 +193,19 @@ export class Appender {
     });
     if (failures.length > 0) throw partialFailure(failures, results);
     return results;
+  }
+
+  /**
+   * Uploads a large append's records as one batch (offsets relative to 0) before its
+   * commit. If the commit then fails, the object is an orphan that garbage collection
+   * removes; nothing points at it.
+   */
+  private async stage(ref: PartitionRef, records: LogRecord[]): Promise<Pick<PartitionAppend, 'staged' | 'bytes'>> {
+    const batch = encodeBatch(records, { baseOffset: 0 });
+    const key = stagedObjectKey(ref, randomUUID());
+    await this.objects!.put(key, batch);
+    const { min, max } = timestampRange(records);
+    return { staged: { object: { key, bytes: batch.byteLength }, minTimestamp: min, maxTimestamp: max }, bytes: batch.byteLength };
   }
 
   /**
@@ -261,7 +279,7 @@ function choosePartition(meta: TopicMeta, input: AppendRecordInput, index: numbe
   return input.key ? partitionForKey(input.key, meta.partitions) : keyless;
 }
 
-function toRecord(meta: TopicMeta, input: AppendRecordInput, index: number, now: number): LogRecord {
+function toRecord(meta: TopicMeta, input: AppendRecordInput, index: number, now: number, canStage: boolean): LogRecord {
   if (input.key === null && meta.config.cleanupPolicy !== 'delete') {
     throw new ValidationError(
       `records[${index}] has no key, but topic '${meta.name}' is compacted (cleanupPolicy ${meta.config.cleanupPolicy}); every record needs a key`,
@@ -275,7 +293,7 @@ function toRecord(meta: TopicMeta, input: AppendRecordInput, index: number, now:
     timestamp: input.timestamp ?? now,
   };
   const size = encodedRecordSize(record);
-  const limit = Math.min(meta.config.maxRecordBytes, MAX_TAIL_RECORD_BYTES);
+  const limit = canStage ? meta.config.maxRecordBytes : Math.min(meta.config.maxRecordBytes, MAX_TAIL_RECORD_BYTES);
   if (size > limit) throw new RecordTooLargeError(index, size, limit);
   return record;
 }
@@ -296,6 +314,23 @@ function producerStamps(producer: TopicProducerInput | undefined, partitions: nu
   return stamps;
 }
 
+/** About how many bytes the records take encoded (the staging decision needs no encoding). */
+function estimateBytes(records: LogRecord[]): number {
+  let bytes = BATCH_HEADER_BYTES;
+  for (const r of records) bytes += encodedRecordSize(r) + PLACEMENT_SLACK_BYTES;
+  return bytes;
+}
+
+function timestampRange(records: LogRecord[]): { min: number; max: number } {
+  let min = Infinity;
+  let max = -Infinity;
+  for (const r of records) {
+    if (r.timestamp < min) min = r.timestamp;
+    if (r.timestamp > max) max = r.timestamp;
+  }
+  return { min, max };
+}
+
 /** Encodes a partition's records into batches small enough for one tail item each. */
 export function encodeChunks(records: LogRecord[]): Pick<PartitionAppend, 'chunks' | 'recordCount' | 'bytes'> {
   const chunks: EncodedChunk[] = [];
@@ -305,12 +340,7 @@ export function encodeChunks(records: LogRecord[]): Pick<PartitionAppend, 'chunk
   const flush = (end: number) => {
     const slice = records.slice(start, end);
     const batch = encodeBatch(slice, { baseOffset: start });
-    let min = Infinity;
-    let max = -Infinity;
-    for (const r of slice) {
-      if (r.timestamp < min) min = r.timestamp;
-      if (r.timestamp > max) max = r.timestamp;
-    }
+    const { min, max } = timestampRange(slice);
     chunks.push({ batch, relativeOffset: start, recordCount: slice.length, minTimestamp: min, maxTimestamp: max });
     bytes += batch.byteLength;
     start = end;

@@ -68,9 +68,9 @@ export class LogEngine {
     this.appender = new Appender(this.topics, sequencer, clock, {
       deadlineMs: options.appendDeadlineMs ?? retry.deadlineMs,
       ...(options.onFlushDue ? { onFlushDue: options.onFlushDue } : {}),
-    });
+    }, options.objects);
     const segments = options.objects ? new SegmentReader(options.store, options.objects) : undefined;
-    this.reader = new Reader(this.topics, options.store, clock, notifier, segments);
+    this.reader = new Reader(this.topics, options.store, clock, notifier, segments, options.objects);
     this.flusher = options.objects ? new Flusher(options.store, options.objects, clock) : undefined;
     this.maintenance = this.flusher ? new Maintenance(this.topics, options.store, this.flusher) : undefined;
     this.groups = new GroupOffsets(this.topics, options.store, clock);

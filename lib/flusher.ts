@@ -10,6 +10,9 @@
  *                                                                 CONDITION flushedOffset = F
  *     BatchWrite delete B#… ────────────────────────────▶ (the items now below flushedOffset)
  *
+ * Staged appends (large batches whose tail item points at an S3 object) are copied into
+ * the segment, and their staged objects deleted after the commit.
+ *
  * A crash after the PUT leaves an object no manifest names: an orphan that garbage
  * collection deletes later. A crash after the commit leaves tail items below
  * flushedOffset: readers never look there (they read segments below flushedOffset),
@@ -22,6 +25,7 @@ import { InternalError } from './errors.js';
 import { partitionPk, segmentObjectKey, type PartitionRef } from './keys.js';
 import type { LogStore, ObjectStore, TailItem, TopicMeta } from './ports.js';
 import { buildSegment, encodeIndex } from './segment-format.js';
+import { tailItemBytes, tailItemData } from './staged-batches.js';
 
 export type FlushReason = 'forced' | 'size' | 'age';
 
@@ -100,10 +104,10 @@ export class Flusher {
     flushedOffset: number,
     items: TailItem[],
   ): Promise<{ records: number; bytes: number } | undefined> {
-    const { bytes, meta } = buildSegment(items.map((i) => i.data));
+    const { bytes, meta } = buildSegment(await Promise.all(items.map((i) => tailItemData(i, this.objects))));
     const key = segmentObjectKey(ref, meta.baseOffset, randomUUID());
     await this.objects.put(key, bytes);
-    const tailBytes = items.reduce((sum, i) => sum + i.data.byteLength, 0);
+    const tailBytes = items.reduce((sum, i) => sum + tailItemBytes(i), 0);
     const committed = await this.store.commitFlush({
       ref,
       expectedFlushedOffset: flushedOffset,
@@ -127,6 +131,9 @@ export class Flusher {
       ref,
       items.map((i) => i.lastOffset),
     );
+    // The segment now holds the staged batches; a crash before this leaves orphans for GC.
+    const staged = items.flatMap((i) => (i.staged ? [i.staged.key] : []));
+    if (staged.length > 0) await this.objects.delete(staged);
     return { records: meta.recordCount, bytes: tailBytes };
   }
 }
@@ -155,8 +162,8 @@ function contiguous(items: TailItem[], from: number, ref: PartitionRef): TailIte
 function takeUpTo(items: TailItem[], maxBytes: number): TailItem[] {
   let bytes = 0;
   let n = 0;
-  while (n < items.length && (n === 0 || bytes + items[n]!.data.byteLength <= maxBytes)) {
-    bytes += items[n]!.data.byteLength;
+  while (n < items.length && (n === 0 || bytes + tailItemBytes(items[n]!) <= maxBytes)) {
+    bytes += tailItemBytes(items[n]!);
     n++;
   }
   return items.slice(0, n);

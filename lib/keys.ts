@@ -17,7 +17,8 @@
  * forward Query from `B#{offset}` (or `S#{offset}`) starts at the item that contains
  * `offset`.
  *
- * S3 keys: `topics/{topic}/{topicId}/{p}/{baseOffset}-{id}.seg` for segments.
+ * S3 keys: `topics/{topic}/{topicId}/{p}/{baseOffset}-{id}.seg` for segments,
+ * `topics/{topic}/{topicId}/{p}/staged/{id}.batch` for staged appends.
  */
 import { OFFSET_DIGITS } from './constants.js';
 
@@ -68,6 +69,11 @@ export function partitionObjectPrefix(ref: PartitionRef): string {
 /** The S3 key of a new segment object; `id` makes concurrent flushers' objects distinct. */
 export function segmentObjectKey(ref: PartitionRef, baseOffset: number, id: string): string {
   return `${partitionObjectPrefix(ref)}${padOffset(baseOffset)}-${id}.seg`;
+}
+
+/** The S3 key of an append's staged batches (see TailItem.staged). */
+export function stagedObjectKey(ref: PartitionRef, id: string): string {
+  return `${partitionObjectPrefix(ref)}staged/${id}.batch`;
 }
 
 export function producerSk(producerId: string): string {

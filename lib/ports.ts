@@ -40,18 +40,32 @@ export const ZERO_HEAD: PartitionHead = Object.freeze({
   lastAppendAt: null,
 });
 
-/** One tail item: one or more encoded record batches covering [baseOffset, lastOffset]. */
+/**
+ * One tail item: one or more encoded record batches covering [baseOffset, lastOffset],
+ * held in the item itself or, for a large append, in a staged S3 object it points to.
+ */
 export interface TailItem {
   baseOffset: number;
   lastOffset: number;
   recordCount: number;
-  /** Concatenated record batches (docs/format.md). */
+  /** Concatenated record batches (docs/format.md); empty when `staged`. */
   data: Uint8Array;
+  /**
+   * A staged S3 object holding the batches instead, written before the commit with
+   * offsets relative to 0: the reader adds `baseOffset` (lib/staged-batches.ts).
+   */
+  staged?: StagedObject;
   minTimestamp: number;
   maxTimestamp: number;
   appendedAt: number;
   /** The request token of the commit that wrote it: proves which writer's commit applied. */
   commitId: string;
+}
+
+/** An append's batches, uploaded to S3 before the commit that points at them. */
+export interface StagedObject {
+  key: string;
+  bytes: number;
 }
 
 /** A segment's manifest item: where its object is and what it holds (docs/format.md). */

@@ -26,12 +26,13 @@ import {
 import { InternalError, OffsetOutOfRangeError, ValidationError } from './errors.js';
 import { partitionKey, type PartitionRef } from './keys.js';
 import type { AppendNotifier } from './notifier.js';
-import type { LogStore, PartitionHead } from './ports.js';
+import type { LogStore, ObjectStore, PartitionHead } from './ports.js';
 import { decodeBatches } from './record-batch.js';
 import type { StoredRecord } from './record.js';
 import type { TopicService } from './topics.js';
 import { RecordCollector } from './record-collector.js';
-import type { SegmentReader } from './segment-reader.js';
+import { isMissingObject, type SegmentReader } from './segment-reader.js';
+import { tailItemData } from './staged-batches.js';
 
 export interface ReadRequest {
   /** First offset wanted; defaults to the log start. */
@@ -69,6 +70,7 @@ export class Reader {
     private readonly clock: Clock,
     private readonly notifier: AppendNotifier,
     private readonly segments?: SegmentReader,
+    private readonly objects?: ObjectStore,
   ) {}
 
   async read(topic: string, partition: number, request: ReadRequest = {}): Promise<ReadResult> {
@@ -94,12 +96,12 @@ export class Reader {
         if (!this.segments) throw new InternalError('offsets below the flushed offset need an object store; none is configured');
         const outcome = await this.segments.read(ref, head.flushedOffset, collector);
         if (outcome === 'done' && collector.records[0]?.offset === offset) {
+          // A staged object gone meanwhile only ends this response early: what it has is contiguous.
           await this.readTail(ref, collector);
           return result(collector, head);
         }
-      } else {
-        await this.readTail(ref, collector);
-        if (collector.records[0]?.offset === offset) return result(collector, head);
+      } else if ((await this.readTail(ref, collector)) === 'done' && collector.records[0]?.offset === offset) {
+        return result(collector, head);
       }
       // The items moved under the read (a flush, retention): read the head again.
       if (++moves > MAX_TAIL_MOVES) {
@@ -110,15 +112,26 @@ export class Reader {
     }
   }
 
-  /** Continues a read into the DynamoDB tail (strongly consistent), if it has room left. */
-  private async readTail(ref: PartitionRef, collector: RecordCollector): Promise<void> {
-    if (collector.exhausted) return;
+  /**
+   * Continues a read into the DynamoDB tail (strongly consistent), if it has room left.
+   * `moved` when a staged object was deleted under it (a flush took its item).
+   */
+  private async readTail(ref: PartitionRef, collector: RecordCollector): Promise<'done' | 'moved'> {
+    if (collector.exhausted) return 'done';
     const items = await this.store.queryTail(ref, collector.next, collector.remaining());
     for (const item of items) {
-      for (const record of decodeBatches(item.data)) {
-        if (!collector.offer(record)) return;
+      let data: Uint8Array;
+      try {
+        data = await tailItemData(item, this.objects);
+      } catch (err) {
+        if (isMissingObject(err)) return 'moved';
+        throw err;
+      }
+      for (const record of decodeBatches(data)) {
+        if (!collector.offer(record)) return 'done';
       }
     }
+    return 'done';
   }
 
   /**
@@ -143,7 +156,7 @@ export class Reader {
       if (items.length === 0) break;
       for (const item of items) {
         if (item.maxTimestamp < at) continue;
-        for (const record of decodeBatches(item.data)) {
+        for (const record of decodeBatches(await tailItemData(item, this.objects))) {
           if (record.offset >= from && record.offset < head.nextOffset && record.timestamp >= at) {
             return { offset: record.offset, timestamp: record.timestamp };
           }

@@ -104,7 +104,8 @@ function wantedBytes(manifest: SegmentManifest, collector: RecordCollector): num
   return Math.max(1, Math.min(maxBytes, Math.ceil(maxRecords * perRecord)));
 }
 
-function isMissingObject(err: unknown): boolean {
+/** True when S3 says the object is not there (deleted by a flush, retention or GC). */
+export function isMissingObject(err: unknown): boolean {
   const e = err as { name?: string; $metadata?: { httpStatusCode?: number } } | null;
   return !!e && (e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404);
 }

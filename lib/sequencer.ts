@@ -32,7 +32,7 @@ import { MAX_TAIL_ITEM_BYTES, MAX_TRANSACTION_BYTES, MAX_TRANSACTION_ITEMS, RETR
 import { OffsetMismatchError, RetryableError, ThrottledError } from './errors.js';
 import { partitionKey, type PartitionRef } from './keys.js';
 import type { AppendNotifier } from './notifier.js';
-import type { AppendCommit, LogStore, ProducerState, TailItem } from './ports.js';
+import type { AppendCommit, LogStore, ProducerState, StagedObject, TailItem } from './ports.js';
 import { checkSequence, nextProducerState, type ProducerStamp } from './producer-state.js';
 import { withBaseOffset } from './record-batch.js';
 import { backoffDelay, isRetryable, isThrottle, sleep, type RetryPolicy } from './retry.js';
@@ -48,9 +48,17 @@ export interface EncodedChunk {
   maxTimestamp: number;
 }
 
-/** One append to one partition, ready to commit. */
+/** An append whose batches were uploaded to S3 before the commit (large appends). */
+export interface StagedAppend {
+  object: StagedObject;
+  minTimestamp: number;
+  maxTimestamp: number;
+}
+
+/** One append to one partition, ready to commit: its batches inline (chunks) or staged. */
 export interface PartitionAppend {
   chunks: EncodedChunk[];
+  staged?: StagedAppend;
   recordCount: number;
   bytes: number;
   producer?: ProducerStamp;
@@ -83,6 +91,14 @@ export interface CommitStats {
 export interface SequencerOptions {
   retry: RetryPolicy;
   onCommit?: (stats: CommitStats) => void;
+}
+
+/** What a pointer to a staged object adds to a transaction, at most (keys, offsets, S3 key). */
+const STAGED_POINTER_BYTES = 1024;
+
+/** Transaction actions and bytes an append adds to a group commit. */
+function footprint(p: PartitionAppend): { actions: number; bytes: number } {
+  return p.staged ? { actions: 1, bytes: STAGED_POINTER_BYTES } : { actions: p.chunks.length, bytes: p.bytes };
 }
 
 /** Producer states remembered per partition before the oldest is forgotten (and re-read). */
@@ -149,19 +165,20 @@ export class PartitionSequencer {
     const group = [first];
     if (first.expectedOffset !== undefined) return group;
     const producers = new Set<string>(first.producer ? [first.producer.producerId] : []);
-    let bytes = first.bytes;
-    let actions = 1 + first.chunks.length + producers.size;
+    let { bytes, actions } = footprint(first);
+    actions += 1 + producers.size;
     while (this.queue.length > 0) {
       const next = this.queue[0]!;
       const pid = next.producer?.producerId;
+      const more = footprint(next);
       if (next.expectedOffset !== undefined) break;
       if (pid !== undefined && producers.has(pid)) break;
-      if (bytes + next.bytes > MAX_TRANSACTION_BYTES) break;
-      if (actions + next.chunks.length + (pid ? 1 : 0) > MAX_TRANSACTION_ITEMS) break;
+      if (bytes + more.bytes > MAX_TRANSACTION_BYTES) break;
+      if (actions + more.actions + (pid ? 1 : 0) > MAX_TRANSACTION_ITEMS) break;
       this.queue.shift();
       group.push(next);
-      bytes += next.bytes;
-      actions += next.chunks.length + (pid ? 1 : 0);
+      bytes += more.bytes;
+      actions += more.actions + (pid ? 1 : 0);
       if (pid !== undefined) producers.add(pid);
     }
     return group;
@@ -314,6 +331,21 @@ export class PartitionSequencer {
     };
     for (const p of live) {
       p.baseOffset = cursor;
+      if (p.staged) {
+        close();
+        items.push({
+          baseOffset: cursor,
+          lastOffset: cursor + p.recordCount - 1,
+          recordCount: p.recordCount,
+          data: new Uint8Array(0),
+          staged: p.staged.object,
+          minTimestamp: p.staged.minTimestamp,
+          maxTimestamp: p.staged.maxTimestamp,
+          appendedAt: now,
+          commitId: requestToken,
+        });
+        bytes += p.staged.object.bytes;
+      }
       for (const chunk of p.chunks) {
         const offset = cursor + chunk.relativeOffset;
         const batch = withBaseOffset(chunk.batch, offset);

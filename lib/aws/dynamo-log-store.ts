@@ -23,6 +23,7 @@ import {
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { MAX_TRANSACTION_ITEMS, PRODUCER_STATE_TTL_MS } from '../constants.js';
 import { InternalError, ThrottledError, TopicExistsError } from '../errors.js';
+import { tailItemBytes } from '../staged-batches.js';
 import { topicConfigSchema } from '../topic-config.js';
 import {
   DELETED_TOPICS_PK,
@@ -207,7 +208,8 @@ export class DynamoLogStore implements LogStore {
       ...commit.items.map((item) => ({
         Put: {
           TableName: this.tableName,
-          Item: { pk, sk: tailSk(item.lastOffset), ...item },
+          // A staged item's batches are in S3; an empty `data` attribute is left out.
+          Item: { pk, sk: tailSk(item.lastOffset), ...item, data: item.staged ? undefined : item.data },
           ConditionExpression: 'attribute_not_exists(pk)',
         },
       })),
@@ -307,7 +309,7 @@ export class DynamoLogStore implements LogStore {
       for (const raw of out.Items ?? []) {
         const item = toTailItem(raw);
         items.push(item);
-        bytes += item.data.byteLength;
+        bytes += tailItemBytes(item);
         records += item.lastOffset - Math.max(item.baseOffset, fromOffset) + 1;
         if (records >= limits.maxRecords || bytes >= limits.maxBytes) return items;
       }
@@ -463,7 +465,8 @@ function toTailItem(item: Item): TailItem {
     baseOffset: Number(item.baseOffset),
     lastOffset: Number(item.lastOffset),
     recordCount: Number(item.recordCount),
-    data: item.data as Uint8Array,
+    data: (item.data as Uint8Array | undefined) ?? new Uint8Array(0),
+    ...(item.staged ? { staged: { key: String((item.staged as Item).key), bytes: Number((item.staged as Item).bytes) } } : {}),
     minTimestamp: Number(item.minTimestamp),
     maxTimestamp: Number(item.maxTimestamp),
     appendedAt: Number(item.appendedAt),
