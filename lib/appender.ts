@@ -16,7 +16,7 @@ import { randomUUID } from 'node:crypto';
 import { partitionKey, stagedObjectKey, type PartitionRef } from './keys.js';
 import { partitionForKey, RoundRobinPartitioner } from './partitioner.js';
 import type { ProducerStamp } from './producer-state.js';
-import { BATCH_HEADER_BYTES, encodeBatch, encodedRecordSize } from './record-batch.js';
+import { BATCH_HEADER_BYTES, encodeBatch, encodedRecordSize, type Compression } from './record-batch.js';
 import type { LogRecord, RecordHeader } from './record.js';
 import type { AppendResult, EncodedChunk, PartitionAppend, PartitionSequencer } from './sequencer.js';
 import type { TopicService } from './topics.js';
@@ -160,7 +160,7 @@ export class Appender {
     const work = [...byPartition].map(([partition, records]) => {
       const stage = this.objects !== undefined && estimateBytes(records) > meta.config.stageBytes;
       const append: PartitionAppend = {
-        ...(stage ? { chunks: [], recordCount: records.length, bytes: 0 } : encodeChunks(records)),
+        ...(stage ? { chunks: [], recordCount: records.length, bytes: 0 } : encodeChunks(records, meta.config.compression)),
         deadline,
         ...(stamps.has(partition) ? { producer: stamps.get(partition)! } : {}),
         ...(expectedOffset !== undefined ? { expectedOffset } : {}),
@@ -177,7 +177,7 @@ export class Appender {
     const settled = await Promise.allSettled(
       work.map(async ({ partition, append, records }) => {
         const ref = { topic: meta.name, topicId: meta.topicId, partition };
-        if (records) Object.assign(append, await this.stage(ref, records));
+        if (records) Object.assign(append, await this.stage(ref, records, meta.config.compression));
         const sequencer = this.sequencer(ref);
         const result = await sequencer.append(append);
         if (result.tailBytes >= meta.config.flushBytes) await this.requestFlush(ref, sequencer);
@@ -200,8 +200,12 @@ export class Appender {
    * commit. If the commit then fails, the object is an orphan that garbage collection
    * removes; nothing points at it.
    */
-  private async stage(ref: PartitionRef, records: LogRecord[]): Promise<Pick<PartitionAppend, 'staged' | 'bytes'>> {
-    const batch = encodeBatch(records, { baseOffset: 0 });
+  private async stage(
+    ref: PartitionRef,
+    records: LogRecord[],
+    compression: Compression,
+  ): Promise<Pick<PartitionAppend, 'staged' | 'bytes'>> {
+    const batch = encodeBatch(records, { baseOffset: 0, compression });
     const key = stagedObjectKey(ref, randomUUID());
     await this.objects!.put(key, batch);
     const { min, max } = timestampRange(records);
@@ -332,14 +336,17 @@ function timestampRange(records: LogRecord[]): { min: number; max: number } {
 }
 
 /** Encodes a partition's records into batches small enough for one tail item each. */
-export function encodeChunks(records: LogRecord[]): Pick<PartitionAppend, 'chunks' | 'recordCount' | 'bytes'> {
+export function encodeChunks(
+  records: LogRecord[],
+  compression: Compression = 'none',
+): Pick<PartitionAppend, 'chunks' | 'recordCount' | 'bytes'> {
   const chunks: EncodedChunk[] = [];
   let bytes = 0;
   let start = 0;
   let estimate = BATCH_HEADER_BYTES;
   const flush = (end: number) => {
     const slice = records.slice(start, end);
-    const batch = encodeBatch(slice, { baseOffset: start });
+    const batch = encodeBatch(slice, { baseOffset: start, compression });
     const { min, max } = timestampRange(slice);
     chunks.push({ batch, relativeOffset: start, recordCount: slice.length, minTimestamp: min, maxTimestamp: max });
     bytes += batch.byteLength;

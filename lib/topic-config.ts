@@ -49,6 +49,7 @@ const bounded = (name: string, min: number, max: number) =>
     .max(max, `${name} must be at most ${max}`);
 
 export const CLEANUP_POLICIES = ['delete', 'compact', 'compact,delete'] as const;
+export const COMPRESSIONS = ['none', 'gzip'] as const;
 
 /** Every field of a topic's config and the rule it must follow. */
 const configFields = {
@@ -67,6 +68,8 @@ const configFields = {
   flushIntervalMs: bounded('flushIntervalMs', 1000, 7 * 24 * 3600 * 1000),
   /** Append batches above this many bytes are staged in S3 (cost-first: lower it). */
   stageBytes: bounded('stageBytes', 1 * KiB, MAX_TAIL_ITEM_BYTES),
+  /** Per-batch compression of appended records (readers decompress transparently). */
+  compression: z.enum(COMPRESSIONS, { message: `compression is one of ${COMPRESSIONS.join(', ')}` }),
   minCompactionLagMs: bounded('minCompactionLagMs', 0, Number.MAX_SAFE_INTEGER),
   deleteRetentionMs: bounded('deleteRetentionMs', 0, Number.MAX_SAFE_INTEGER),
 };
@@ -81,6 +84,7 @@ const CONFIG_DEFAULTS = {
   flushBytes: DEFAULT_FLUSH_BYTES,
   flushIntervalMs: DEFAULT_FLUSH_INTERVAL_MS,
   stageBytes: DEFAULT_STAGE_BYTES,
+  compression: 'none',
   minCompactionLagMs: DEFAULT_MIN_COMPACTION_LAG_MS,
   deleteRetentionMs: DEFAULT_DELETE_RETENTION_MS,
 } as const;

@@ -196,6 +196,26 @@ describe('concurrent appends, reads and repeated flushes', () => {
   });
 });
 
+describe('compression', () => {
+  it('stores gzip batches smaller and reads them back identically from the tail, staged objects and segments', async () => {
+    const { engine, verifier } = await createTestEngine();
+    // Requests of 50 records stay inline in the tail; the one of 200 is staged in S3.
+    const plain = await engine.topics.create({ name: 'plain', partitions: 1, config: { stageBytes: 10_000 } });
+    const gzip = await engine.topics.create({ name: 'gz', partitions: 1, config: { stageBytes: 10_000, compression: 'gzip' } });
+    const sent = Array.from({ length: 300 }, (_, i) => JSON.stringify({ order: i, customer: `c-${i % 7}`, status: 'created', note: 'n'.repeat(100) }));
+    for (const topic of ['plain', 'gz']) {
+      await appendValues(engine, topic, sent.slice(0, 100), 50);
+      await engine.appender.appendToPartition(topic, 0, { records: sent.slice(100).map(record) });
+    }
+    const [plainState, gzState] = await Promise.all(['plain', 'gz'].map(async (t) => (await verifier.topics.describe(t)).partitionStates[0]!));
+    expect(gzState!.tailBytes).toBeLessThan(plainState!.tailBytes / 3);
+    expect((await readAll(verifier, 'gz', 0)).map((r) => text(r.value))).toEqual(sent);
+    await engine.flusher!.flushPartition(gzip, 0, { force: true });
+    await engine.flusher!.flushPartition(plain, 0, { force: true });
+    expect((await readAll(verifier, 'gz', 0)).map((r) => text(r.value))).toEqual(sent);
+  });
+});
+
 describe('S3-staged large batches', () => {
   it('appends records up to maxRecordBytes through S3 and reads them back before and after a flush', async () => {
     const { engine, verifier, realObjects } = await createTestEngine();

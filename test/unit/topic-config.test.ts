@@ -26,6 +26,7 @@ const DEFAULTS = {
   flushBytes: 4 * MiB,
   flushIntervalMs: 5 * 60 * 1000,
   stageBytes: 350 * KiB,
+  compression: 'none',
   minCompactionLagMs: 0,
   deleteRetentionMs: 1 * DAY_MS,
 };
