@@ -3,7 +3,7 @@ import type { CommittedOffset } from '../../lib/group-offsets.js';
 import type { TopicMeta } from '../../lib/ports.js';
 import type { TopicDescription } from '../../lib/topics.js';
 
-export function topicView(meta: TopicMeta) {
+export function topicView(meta: Omit<TopicMeta, 'version'>) {
   return {
     name: meta.name,
     topicId: meta.topicId,
@@ -16,12 +16,7 @@ export function topicView(meta: TopicMeta) {
 
 export function topicDescriptionView(d: TopicDescription) {
   return {
-    name: d.name,
-    topicId: d.topicId,
-    partitions: d.partitions,
-    config: d.config,
-    createdAt: d.createdAt,
-    updatedAt: d.updatedAt,
+    ...topicView(d),
     partitionStates: d.partitionStates.map((p) => ({
       partition: p.partition,
       highWatermark: p.nextOffset,

@@ -7,7 +7,7 @@ import { FAST_RETRY, sleep } from '../../lib/retry.js';
 import { testClients } from '../support/aws.js';
 import { bytes, createTestEngine, readAll, text } from '../support/engine.js';
 import { FaultInjector, type FaultMode } from '../support/faults.js';
-import { runWorkload } from '../support/workload.js';
+import { runWorkload, startFlushLoop } from '../support/workload.js';
 
 const record = (value: string) => ({ key: null, value: bytes(value) });
 
@@ -170,14 +170,7 @@ describe('concurrent appends, reads and repeated flushes', () => {
     const { engine, realStore, realObjects, verifier } = await createTestEngine();
     const other = new LogEngine({ store: realStore, objects: realObjects, retry: FAST_RETRY });
     const meta = await engine.topics.create({ name: 'j', partitions: 2 });
-    let running = true;
-    let flushes = 0;
-    const flusher = (async () => {
-      while (running) {
-        for (const p of [0, 1]) flushes += (await other.flusher!.flushPartition(meta, p, { force: true })).segments;
-        await sleep(20);
-      }
-    })();
+    const flushLoop = startFlushLoop(other, meta);
     const { history } = await runWorkload({
       engines: [engine, other],
       verifier,
@@ -188,8 +181,7 @@ describe('concurrent appends, reads and repeated flushes', () => {
       maxRecordsPerBatch: 5,
       readersPerPartition: 2,
     });
-    running = false;
-    await flusher;
+    const flushes = await flushLoop.stop();
     const result = history.check();
     expect(result.anomalies, result.summary()).toEqual([]);
     expect(flushes).toBeGreaterThan(3);
@@ -242,13 +234,7 @@ describe('S3-staged large batches', () => {
     const { engine, realStore, realObjects, verifier } = await createTestEngine();
     const other = new LogEngine({ store: realStore, objects: realObjects, retry: FAST_RETRY });
     const meta = await engine.topics.create({ name: 's', partitions: 2, config: { stageBytes: 1024 } });
-    let running = true;
-    const flusher = (async () => {
-      while (running) {
-        for (const p of [0, 1]) await other.flusher!.flushPartition(meta, p, { force: true });
-        await sleep(30);
-      }
-    })();
+    const flushLoop = startFlushLoop(other, meta, 30);
     const { history } = await runWorkload({
       engines: [engine, other],
       verifier,
@@ -259,8 +245,7 @@ describe('S3-staged large batches', () => {
       maxRecordsPerBatch: 40,
       readersPerPartition: 1,
     });
-    running = false;
-    await flusher;
+    await flushLoop.stop();
     const result = history.check();
     expect(result.anomalies, result.summary()).toEqual([]);
   });

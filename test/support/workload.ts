@@ -5,6 +5,7 @@
  * appends), readers poll every partition meanwhile, and a final read covers everything.
  */
 import type { LogEngine } from '../../lib/engine.js';
+import type { TopicMeta } from '../../lib/ports.js';
 import { StrataError } from '../../lib/errors.js';
 import { partitionForKey } from '../../lib/partitioner.js';
 import { sleep } from '../../lib/retry.js';
@@ -149,4 +150,26 @@ async function sendWithRetries(
       await sleep(2);
     }
   }
+}
+
+/**
+ * Flushes every partition of a topic over and over (forced) while a workload runs, so
+ * that reads race with flushes. `stop()` ends the loop and returns the segments written.
+ */
+export function startFlushLoop(engine: LogEngine, meta: TopicMeta, intervalMs = 20): { stop(): Promise<number> } {
+  let running = true;
+  let segments = 0;
+  const loop = (async () => {
+    while (running) {
+      for (let p = 0; p < meta.partitions; p++) segments += (await engine.flusher!.flushPartition(meta, p, { force: true })).segments;
+      await sleep(intervalMs);
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      return segments;
+    },
+  };
 }
