@@ -58,8 +58,13 @@ import {
 
 type Item = Record<string, unknown>;
 
-/** Items per Query page of the tail (DynamoDB also stops a page at 1 MB). */
-const TAIL_QUERY_PAGE_ITEMS = 100;
+/**
+ * Items per Query page of the tail: small first (ten 350 KiB items already fill
+ * DynamoDB's 1 MB page, and DynamoDB Local reads `Limit` items before cutting the page),
+ * growing for tails of small items.
+ */
+const TAIL_QUERY_FIRST_PAGE_ITEMS = 10;
+const TAIL_QUERY_MAX_PAGE_ITEMS = 100;
 /** BatchWriteItem takes at most 25 requests. */
 const BATCH_WRITE_LIMIT = 25;
 /** BatchGetItem takes at most 100 keys. */
@@ -294,6 +299,7 @@ export class DynamoLogStore implements LogStore {
     let bytes = 0;
     let records = 0;
     let startKey: Item | undefined;
+    let pageItems = TAIL_QUERY_FIRST_PAGE_ITEMS;
     do {
       const out = await this.doc.send(
         new QueryCommand({
@@ -302,10 +308,11 @@ export class DynamoLogStore implements LogStore {
           ExpressionAttributeValues: { ':pk': partitionPk(ref), ':from': tailSk(fromOffset), ':to': TAIL_SK_MAX },
           ConsistentRead: true,
           // Every item holds at least one record: never fetch more items than records wanted.
-          Limit: Math.min(TAIL_QUERY_PAGE_ITEMS, Math.max(1, limits.maxRecords - records)),
+          Limit: Math.min(pageItems, Math.max(1, limits.maxRecords - records)),
           ExclusiveStartKey: startKey,
         }),
       );
+      pageItems = Math.min(TAIL_QUERY_MAX_PAGE_ITEMS, pageItems * 4);
       for (const raw of out.Items ?? []) {
         const item = toTailItem(raw);
         items.push(item);
