@@ -30,12 +30,27 @@ export class BenchHttpClient {
     return this.send<T>('GET', path, undefined);
   }
 
+  /** A GET whose body is left unparsed, for a caller that times its own parsing. */
+  getBytes(path: string): Promise<{ status: number; body: Buffer }> {
+    return this.exchange('GET', path, undefined);
+  }
+
   /** Closes the idle keep-alive sockets. */
   close(): void {
     this.agent.destroy();
   }
 
-  private send<T>(method: string, path: string, body: Buffer | undefined): Promise<JsonResponse<T>> {
+  private async send<T>(method: string, path: string, body: Buffer | undefined): Promise<JsonResponse<T>> {
+    const response = await this.exchange(method, path, body);
+    const text = response.body.toString('utf8');
+    try {
+      return { status: response.status, body: JSON.parse(text) as T };
+    } catch (err) {
+      throw new Error(`${method} ${path} answered ${response.status} with a body that is not JSON: ${text.slice(0, 200)}`, { cause: err });
+    }
+  }
+
+  private exchange(method: string, path: string, body: Buffer | undefined): Promise<{ status: number; body: Buffer }> {
     return new Promise((resolve, reject) => {
       const req = request(
         {
@@ -51,14 +66,7 @@ export class BenchHttpClient {
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            try {
-              resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as T });
-            } catch (err) {
-              reject(new Error(`${method} ${path} answered ${res.statusCode} with a body that is not JSON: ${text.slice(0, 200)}`, { cause: err }));
-            }
-          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
           res.on('error', reject);
         },
       );

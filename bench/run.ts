@@ -4,6 +4,10 @@
  * regenerates their sections of docs/benchmarks.md and the JSON under bench/results/.
  * A benchmark, not a test: it reports what it measures, it does not pass or fail.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
@@ -12,10 +16,13 @@ import { parseArgs } from 'node:util';
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 process.env.POWERTOOLS_LOG_LEVEL = 'WARN';
 
-const { checkJava, localDynamoClient } = await import('../local/emulators.js');
-const { startLocalStack } = await import('../local/stack.js');
+const { checkJava, localDynamoClient, localS3Client, startS3rver } = await import('../local/emulators.js');
+const { DEFAULT_BUCKET_NAME, startLocalStack } = await import('../local/stack.js');
+const { S3ObjectStore } = await import('../lib/aws/s3-object-store.js');
 const { appendTables, CommitRecorder, runAppendBench } = await import('./append.js');
 const { latencyTables, runLatencyBench } = await import('./latency.js');
+const { CallMeter, MeteredObjectStore, meteredLogStore } = await import('./metered-stores.js');
+const { runSegmentBench, segmentTables } = await import('./segments.js');
 const { machineInfo, machineLine, renderMarkdown, renderText, writeJson, writeSection } = await import('./report.js');
 const { ResourceMeter } = await import('./resources.js');
 const { resetTable } = await import('./table.js');
@@ -25,10 +32,26 @@ const SECOND = 1000;
 const FULL = { rounds: 5, warmupMs: 1 * SECOND, durationMs: 10 * SECOND, latencySamples: 200 };
 const QUICK = { rounds: 3, warmupMs: SECOND / 2, durationMs: 3 * SECOND, latencySamples: 50 };
 const CONCURRENCY_LEVELS = [1, 4, 16];
+/**
+ * The S3 suites: rounds of fill → flush → catch-up read on `fillMiB` of values, and the
+ * staged-append suites at `levels`, measured like the append suites.
+ */
+const FULL_SEGMENTS = {
+  rounds: 2,
+  fillMiB: 256,
+  staged: { levels: [1, 4], rounds: 3, warmupMs: 1 * SECOND, durationMs: 6 * SECOND },
+};
+const QUICK_SEGMENTS = {
+  rounds: 2,
+  fillMiB: 32,
+  staged: { levels: [1, 4], rounds: 2, warmupMs: SECOND / 2, durationMs: 2 * SECOND },
+};
 
 const DOCS_PATH = fileURLToPath(new URL('../docs/benchmarks.md', import.meta.url));
 const RESULTS_PATH = fileURLToPath(new URL('./results/append.json', import.meta.url));
+const SEGMENTS_RESULTS_PATH = fileURLToPath(new URL('./results/segments.json', import.meta.url));
 const APPEND_SECTION = 'append';
+const SEGMENTS_SECTION = 'segments';
 
 const DOCS_HEADER = `# Benchmarks
 
@@ -54,11 +77,24 @@ async function main(): Promise<void> {
   const settings = quick ? QUICK : FULL;
   const machine = machineInfo();
   const log = (line: string) => console.log(line);
+  const started = performance.now();
 
   await checkJava();
   log(`Strata benchmarks${quick ? ' (quick)' : ''}: ${machineLine(machine)}`);
   const commits = new CommitRecorder();
-  const stack = await startLocalStack({ port: 0, engine: { onCommit: commits.onCommit } });
+  // s3rver is started here rather than by the stack so that the engine's object store
+  // can be wrapped: the S3 suites time the engine's storage calls and replay its GETs.
+  const s3Dir = await mkdtemp(join(tmpdir(), 'strata-bench-s3-'));
+  const s3rver = await startS3rver({ directory: s3Dir });
+  const calls = new CallMeter();
+  const s3 = localS3Client(s3rver.endpoint);
+  const rawS3 = localS3Client(s3rver.endpoint);
+  const stack = await startLocalStack({
+    port: 0,
+    s3Endpoint: s3rver.endpoint,
+    engine: { onCommit: commits.onCommit, objects: new MeteredObjectStore(new S3ObjectStore(s3, DEFAULT_BUCKET_NAME), calls) },
+    wrapStore: (store) => meteredLogStore(store, calls),
+  });
   const dynamo = localDynamoClient(stack.dynamoEndpoint);
   const emptyTable = () => resetTable(dynamo, stack.tableName);
   try {
@@ -71,24 +107,50 @@ async function main(): Promise<void> {
     await emptyTable();
     const latency = await runLatencyBench(stack.url, { samples: settings.latencySamples }, log);
 
+    log('\nS3 segments: flush, catch-up read, staged appends');
+    const segments = await runSegmentBench(
+      {
+        url: stack.url,
+        engine: stack.engine,
+        dynamo,
+        tableName: stack.tableName,
+        s3: rawS3,
+        bucketName: stack.bucketName,
+        calls,
+        meter: new ResourceMeter(),
+        resetTable: emptyTable,
+        log,
+      },
+      quick ? QUICK_SEGMENTS : FULL_SEGMENTS,
+    );
+
     const tables = [...appendTables(append), ...latencyTables(latency)];
+    const s3Tables = segmentTables(segments);
     log('');
-    for (const table of tables) log(`${renderText(table)}\n`);
+    for (const table of [...tables, ...s3Tables]) log(`${renderText(table)}\n`);
 
     const command = quick ? 'npm run bench -- --quick' : 'npm run bench';
-    const section = [
-      `### Append (\`${command}\`)`,
-      '',
-      `Measured on ${machineLine(machine)}.`,
-      '',
-      ...tables.map((t) => `${renderMarkdown(t)}\n`),
-    ].join('\n');
-    await writeSection(DOCS_PATH, APPEND_SECTION, section, DOCS_HEADER);
+    const minutes = (performance.now() - started) / 60_000;
+    const section = (title: string, sectionTables: typeof tables) =>
+      [
+        `### ${title} (\`${command}\`)`,
+        '',
+        `Measured on ${machineLine(machine)}; the whole run took ${minutes.toFixed(1)} minutes.`,
+        '',
+        ...sectionTables.map((t) => `${renderMarkdown(t)}\n`),
+      ].join('\n');
+    await writeSection(DOCS_PATH, APPEND_SECTION, section('Append', tables), DOCS_HEADER);
+    await writeSection(DOCS_PATH, SEGMENTS_SECTION, section('S3 segments and staged appends', s3Tables), DOCS_HEADER);
     await writeJson(RESULTS_PATH, { command, quick, machine, append, latency });
-    log(`Wrote ${DOCS_PATH} and ${RESULTS_PATH}`);
+    await writeJson(SEGMENTS_RESULTS_PATH, { command, quick, machine, segments });
+    log(`Wrote ${DOCS_PATH}, ${RESULTS_PATH} and ${SEGMENTS_RESULTS_PATH} (${minutes.toFixed(1)} minutes)`);
   } finally {
     dynamo.destroy();
+    s3.destroy();
+    rawS3.destroy();
     await stack.stop();
+    await s3rver.stop();
+    await rm(s3Dir, { recursive: true, force: true });
   }
 }
 
