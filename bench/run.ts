@@ -23,6 +23,7 @@ const { appendTables, CommitRecorder, runAppendBench } = await import('./append.
 const { latencyTables, runLatencyBench } = await import('./latency.js');
 const { CallMeter, MeteredObjectStore, meteredLogStore } = await import('./metered-stores.js');
 const { runSegmentBench, segmentTables } = await import('./segments.js');
+const { compressionTables, runCompressionBench } = await import('./compression.js');
 const { machineInfo, machineLine, renderMarkdown, renderText, writeJson, writeSection } = await import('./report.js');
 const { ResourceMeter } = await import('./resources.js');
 const { resetTable } = await import('./table.js');
@@ -52,6 +53,8 @@ const RESULTS_PATH = fileURLToPath(new URL('./results/append.json', import.meta.
 const SEGMENTS_RESULTS_PATH = fileURLToPath(new URL('./results/segments.json', import.meta.url));
 const APPEND_SECTION = 'append';
 const SEGMENTS_SECTION = 'segments';
+const COMPRESSION_SECTION = 'compression';
+const COMPRESSION_RESULTS_PATH = fileURLToPath(new URL('./results/compression.json', import.meta.url));
 
 const DOCS_HEADER = `# Benchmarks
 
@@ -72,8 +75,24 @@ one partition's group commit can get out of this DynamoDB Local.
 `;
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({
+    options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } },
+  });
   const quick = values.quick === true;
+  const compressionCommand = quick ? 'npm run bench -- --quick' : 'npm run bench';
+  const compression = runCompressionBench({ minMs: quick ? 300 : 1000 });
+  const compressionSection = [
+    `### Compression (\`${compressionCommand}\` or \`npm run bench -- --only compression\`)`,
+    '',
+    `Measured on ${machineLine(machineInfo())}.`,
+    '',
+    ...compressionTables(compression).map((t) => `${renderMarkdown(t)}\n`),
+  ].join('\n');
+  for (const table of compressionTables(compression)) console.log(`${renderText(table)}\n`);
+  await writeSection(DOCS_PATH, COMPRESSION_SECTION, compressionSection, DOCS_HEADER);
+  await writeJson(COMPRESSION_RESULTS_PATH, { command: compressionCommand, quick, compression });
+  if (values.only === 'compression') return;
+  if (values.only !== undefined) throw new Error(`--only takes 'compression'; got '${values.only}'`);
   const settings = quick ? QUICK : FULL;
   const machine = machineInfo();
   const log = (line: string) => console.log(line);
