@@ -10,8 +10,9 @@ import {
   MAX_RECORDS_PER_APPEND,
   MAX_TAIL_ITEM_BYTES,
   MAX_TRANSACTION_BYTES,
+  RETRY_AFTER_SECONDS,
 } from './constants.js';
-import { PayloadTooLargeError, RecordTooLargeError, StrataError, ValidationError } from './errors.js';
+import { PayloadTooLargeError, RecordTooLargeError, RetryableError, StrataError, ValidationError } from './errors.js';
 import { randomUUID } from 'node:crypto';
 import { partitionKey, stagedObjectKey, type PartitionRef } from './keys.js';
 import { partitionForKey, RoundRobinPartitioner } from './partitioner.js';
@@ -67,7 +68,7 @@ export interface AppendResponse {
  * sits in its batch (offset delta ≤ 3 bytes, timestamp delta ≤ 10 bytes).
  */
 const PLACEMENT_SLACK_BYTES = 16;
-/** Largest record a tail item holds until S3 staging lands (DynamoDB's 400 KB item limit). */
+/** Largest record a tail item holds (DynamoDB's 400 KB item limit): the limit without an object store to stage in. */
 const MAX_TAIL_RECORD_BYTES = MAX_TAIL_ITEM_BYTES - BATCH_HEADER_BYTES - PLACEMENT_SLACK_BYTES;
 
 export interface AppenderOptions {
@@ -236,7 +237,17 @@ export class Appender {
 function partialFailure(failures: { partition: number; error: unknown }[], results: Map<number, AppendResult>): unknown {
   const first = failures[0]!.error;
   if (results.size === 0 && failures.length === 1) return first;
-  if (!(first instanceof StrataError)) return first;
+  // Some partitions committed: the answer must say which, whatever the first error was.
+  const known = failures.find((f) => f.error instanceof StrataError)?.error as StrataError | undefined;
+  const base = known ?? new RetryableError('storage failed for some partitions; see "partitions"', RETRY_AFTER_SECONDS, { cause: first });
+  return annotate(base, failures, results);
+}
+
+function annotate(
+  first: StrataError,
+  failures: { partition: number; error: unknown }[],
+  results: Map<number, AppendResult>,
+): StrataError {
   return new StrataError(
     first.code,
     first.status,

@@ -29,7 +29,7 @@ export const DEFAULT_SEGMENT_BYTES = 8 * MiB;
 export const DEFAULT_FLUSH_BYTES = 4 * MiB;
 /** ...or once its oldest unflushed batch is this old. */
 export const DEFAULT_FLUSH_INTERVAL_MS = 5 * MINUTE;
-/** Batches above this size are staged in S3 and committed by pointer (next issue). */
+/** Appends above this size are staged in S3 and committed by pointer. */
 export const DEFAULT_STAGE_BYTES = 350 * KiB;
 export const DEFAULT_MIN_COMPACTION_LAG_MS = 0;
 export const DEFAULT_DELETE_RETENTION_MS = 1 * DAY;

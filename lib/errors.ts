@@ -2,7 +2,8 @@
  * Every error the engine raises on purpose is a {@link StrataError}: a stable string
  * `code` that clients can switch on, the HTTP `status` it maps to at the edge, whether a
  * retry of the same request may succeed, and the values a caller needs to act on it.
- * `toErrorBody` (in `http-errors.ts`) turns any thrown value into the API's error body.
+ * `errorResponse` (in `functions/shared/http.ts`) turns any thrown value into the API's
+ * error body.
  */
 
 export interface StrataErrorOptions {

@@ -14,9 +14,9 @@
  * the segment, and their staged objects deleted after the commit.
  *
  * A crash after the PUT leaves an object no manifest names: an orphan that garbage
- * collection deletes later. A crash after the commit leaves tail items below
- * flushedOffset: readers never look there (they read segments below flushedOffset),
- * and the next flush of the partition deletes them. Two flushers racing from the same F
+ * collection deletes later. A crash after the commit leaves tail items (and staged
+ * objects) below flushedOffset: readers never look there (they read segments below
+ * flushedOffset); garbage collection (the compaction issue) removes them. Two flushers racing from the same F
  * both PUT, one commit wins, the other's object is an orphan.
  */
 import { randomUUID } from 'node:crypto';
@@ -62,10 +62,7 @@ export class Flusher {
     const maxSegments = options.maxSegments ?? DEFAULT_MAX_SEGMENTS_PER_FLUSH;
     while (result.segments < maxSegments) {
       const head = await this.store.getHead(ref);
-      if (head.flushedOffset >= head.nextOffset) {
-        if (result.segments === 0) result.reason = 'empty';
-        break;
-      }
+      if (head.flushedOffset >= head.nextOffset) break;
       const items = contiguous(
         await this.store.queryTail(ref, head.flushedOffset, { maxRecords: Infinity, maxBytes: meta.config.segmentBytes }),
         head.flushedOffset,

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import type { Clock } from './clock.js';
 import { MAX_GROUP_METADATA_BYTES, MAX_GROUP_NAME_LENGTH, MAX_GROUP_OFFSETS_PER_COMMIT } from './constants.js';
-import { ValidationError } from './errors.js';
+import { TopicNotFoundError, ValidationError } from './errors.js';
 import type { GroupOffset, LogStore } from './ports.js';
 import type { TopicService } from './topics.js';
 import { parseOrThrow } from './validation.js';
@@ -95,8 +95,10 @@ export class GroupOffsets {
   private async currentTopicId(topic: string): Promise<string | null> {
     try {
       return (await this.topics.get(topic)).topicId;
-    } catch {
-      return null;
+    } catch (err) {
+      // Only a topic that is gone drops its offsets; a storage error must not look like "no offsets".
+      if (err instanceof TopicNotFoundError) return null;
+      throw err;
     }
   }
 }

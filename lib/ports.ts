@@ -194,7 +194,7 @@ export interface LogStore {
   getGroupOffsets(group: string): Promise<GroupOffset[]>;
 }
 
-/** S3, as the engine needs it (segments and staged batches use it from the next issue on). */
+/** S3, as the engine needs it: segments and staged batches. */
 export interface ObjectStore {
   put(key: string, body: Uint8Array): Promise<void>;
   /** Bytes [start, end] inclusive, or the whole object. */

@@ -139,6 +139,17 @@ export class Reader {
    * offset whose timestamp is ≥ `at` ms (the HWM, with a null timestamp, if none is).
    */
   async lookupOffset(topic: string, partition: number, at: 'earliest' | 'latest' | number): Promise<OffsetLookup> {
+    for (let moves = 0; ; moves++) {
+      try {
+        return await this.lookupOnce(topic, partition, at);
+      } catch (err) {
+        // A flush or retention deleted an object under the scan: start again from the head.
+        if (!isMissingObject(err) || moves >= MAX_TAIL_MOVES) throw err;
+      }
+    }
+  }
+
+  private async lookupOnce(topic: string, partition: number, at: 'earliest' | 'latest' | number): Promise<OffsetLookup> {
     if (at === 'earliest') {
       const page = await this.read(topic, partition, { maxRecords: 1 });
       return { offset: page.logStartOffset, timestamp: page.records[0]?.timestamp ?? null };

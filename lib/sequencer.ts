@@ -200,30 +200,35 @@ export class PartitionSequencer {
         this.giveUp(live, inDoubt !== undefined, lastError);
         return;
       }
-      let commit: AppendCommit;
-      if (inDoubt) {
-        commit = inDoubt;
-      } else {
-        live = await this.settleProducers(live);
-        if (live.length === 0) return;
-        commit = await this.buildCommit(live, now);
-      }
-      attempt++;
+      let commit: AppendCommit | undefined;
       let outcome;
+      let applied = false;
       try {
+        if (inDoubt) {
+          commit = inDoubt;
+        } else {
+          live = await this.settleProducers(live);
+          if (live.length === 0) return;
+          commit = await this.buildCommit(live, now);
+        }
+        attempt++;
         outcome = await this.store.commitAppend(commit);
+        applied = outcome.ok || (inDoubt !== undefined && outcome.head !== undefined && (await this.appliedEarlier(inDoubt)));
       } catch (err) {
         lastError = err;
         if (!isRetryable(err)) {
           this.forget(live);
           throw err;
         }
-        // A throttle reported in the cancellation reasons applied nothing; anything else may have.
-        inDoubt = err instanceof ThrottledError ? undefined : commit;
+        // Reads (head, producer state, the in-doubt check) change nothing, and a throttle
+        // (DynamoDB refused the request) applied nothing; a commit that failed otherwise
+        // may have applied, so it is re-sent unchanged. A commit in doubt stays in doubt.
+        if (commit && !inDoubt && !isThrottle(err)) inDoubt = commit;
+        attempt = Math.max(attempt, 1);
         await sleep(backoffDelay(this.options.retry, attempt));
         continue;
       }
-      if (outcome.ok) {
+      if (applied || outcome.ok) {
         this.committed(live, commit);
         this.options.onCommit?.({
           ref: this.ref,
@@ -234,10 +239,6 @@ export class PartitionSequencer {
           conflicts,
           durationMs: this.clock.now() - started,
         });
-        return;
-      }
-      if (inDoubt && outcome.head && (await this.appliedEarlier(inDoubt))) {
-        this.committed(live, inDoubt);
         return;
       }
       // Definitely not applied: learn the real head and producer states, rebuild, retry.
@@ -277,8 +278,13 @@ export class PartitionSequencer {
         kept.push(p);
         continue;
       }
-      const state = await this.producerState(p.producer.producerId);
-      const decision = checkSequence(state, p.producer, p.recordCount);
+      let decision = checkSequence(await this.producerState(p.producer.producerId), p.producer, p.recordCount);
+      if (decision.kind !== 'accept') {
+        // Another process may have committed this producer's later batches (or a new
+        // epoch): decide again on the stored state before answering with an error.
+        this.producers.delete(p.producer.producerId);
+        decision = checkSequence(await this.producerState(p.producer.producerId), p.producer, p.recordCount);
+      }
       if (decision.kind === 'accept') kept.push(p);
       else if (decision.kind === 'duplicate') {
         p.resolve({
@@ -411,7 +417,7 @@ export class PartitionSequencer {
     const message = outcomeUnknown
       ? 'the append may or may not have been written (storage did not answer before the deadline); retry it with the same idempotent producer sequence to be sure it is written once'
       : 'the partition is contended or storage is failing and the append did not commit before the deadline; nothing was written, retry';
-    const error = isThrottle(lastError)
+    const error = !outcomeUnknown && isThrottle(lastError)
       ? new ThrottledError('storage throttled the append until the deadline; slow down and retry', { cause: lastError })
       : new RetryableError(message, RETRY_AFTER_SECONDS, { cause: lastError });
     for (const p of live) p.reject(error);

@@ -31,7 +31,7 @@ export async function startHttpServer(
 ): Promise<LocalServer> {
   const server = createServer((req, res) => {
     const invoke = INVOKE_PATH.exec(new URL(req.url ?? '/', 'http://local').pathname);
-    if (invoke && req.method === 'POST') void serveInvoke(options.functions ?? {}, decodeURIComponent(invoke[1]!), req, res, options.onInvokeError);
+    if (invoke && req.method === 'POST') void serveInvoke(options.functions ?? {}, invoke[1]!, req, res, options.onInvokeError);
     else void serve(handlers, req, res);
   });
   server.keepAliveTimeout = 65_000;
@@ -88,7 +88,8 @@ async function serveInvoke(
   res: ServerResponse,
   onError: ((err: unknown) => void) | undefined,
 ): Promise<void> {
-  const fn = functions[name.split(':').at(-1)!];
+  // Names are matched as sent (percent-encoded or not); a bad one is simply not found.
+  const fn = functions[name.split(':').at(-1)!] ?? functions[safeDecode(name).split(':').at(-1)!];
   const body = await readBody(req).catch(() => '');
   if (!fn) {
     res.writeHead(404, { 'content-type': 'application/json', 'x-amzn-errortype': 'ResourceNotFoundException' });
@@ -116,6 +117,14 @@ async function serveInvoke(
   } catch (err) {
     res.writeHead(200, { 'content-type': 'application/json', 'x-amz-function-error': 'Unhandled' });
     res.end(JSON.stringify({ errorType: (err as Error).name, errorMessage: (err as Error).message }));
+  }
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
   }
 }
 

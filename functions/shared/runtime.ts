@@ -14,9 +14,21 @@ export function lambdaClient(env: FunctionEnv): LambdaClient {
   return new LambdaClient(env.lambdaEndpoint ? { endpoint: env.lambdaEndpoint } : {});
 }
 
+/**
+ * A hung request must not hold a partition's group-commit queue until the Lambda times
+ * out: each request gives up well inside the append deadline and is retried.
+ */
+const REQUEST_HANDLER = { connectionTimeout: 1_000, requestTimeout: 5_000 };
+
 export function createEngine(env: FunctionEnv, extra: Partial<EngineOptions> = {}): LogEngine {
-  const dynamo = new DynamoDBClient(env.dynamoEndpoint ? { endpoint: env.dynamoEndpoint } : {});
-  const s3 = new S3Client(env.s3Endpoint ? { endpoint: env.s3Endpoint, forcePathStyle: true } : {});
+  const dynamo = new DynamoDBClient({
+    requestHandler: REQUEST_HANDLER,
+    ...(env.dynamoEndpoint ? { endpoint: env.dynamoEndpoint } : {}),
+  });
+  const s3 = new S3Client({
+    requestHandler: REQUEST_HANDLER,
+    ...(env.s3Endpoint ? { endpoint: env.s3Endpoint, forcePathStyle: true } : {}),
+  });
   return new LogEngine({
     store: new DynamoLogStore(dynamo, env.tableName),
     objects: new S3ObjectStore(s3, env.bucketName),

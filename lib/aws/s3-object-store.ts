@@ -1,6 +1,6 @@
 /**
- * The S3 adapter of the ObjectStore port. Segments and staged batches (next issues)
- * are immutable objects, so plain PUT, ranged GET, list and batch delete are all the
+ * The S3 adapter of the ObjectStore port. Segments and staged batches are immutable
+ * objects, so plain PUT, ranged GET, list and batch delete are all the
  * engine needs; nothing depends on S3 conditional writes.
  */
 import {

@@ -242,6 +242,19 @@ describe('idempotent producer', () => {
     expect((await verifier.reader.read('t', 0)).highWatermark).toBe(1);
   });
 
+  it('accepts the next sequence in a process whose cached producer state is stale (regression: a false OUT_OF_ORDER_SEQUENCE)', async () => {
+    const { engine, verifier } = await createTestEngine();
+    await engine.topics.create({ name: 't', partitions: 1 });
+    await engine.appender.appendToPartition('t', 0, { records: [record('a')], producer: producer(0) });
+    await verifier.appender.appendToPartition('t', 0, { records: [record('b')], producer: producer(1) });
+    const third = await engine.appender.appendToPartition('t', 0, { records: [record('c')], producer: producer(2) });
+    expect(third.offsets).toEqual([{ partition: 0, offset: 2 }]);
+    // And a retry of the batch the other process committed is answered from the stored state.
+    const retry = await engine.appender.appendToPartition('t', 0, { records: [record('b')], producer: producer(1) });
+    expect(retry.offsets).toEqual([{ partition: 0, offset: 1 }]);
+    expect((await verifier.reader.read('t', 0)).records.map((r) => text(r.value))).toEqual(['a', 'b', 'c']);
+  });
+
   it('rejects a sequence gap, an old epoch and a stale overlapping sequence with their own codes', async () => {
     const { engine } = await createTestEngine();
     await engine.topics.create({ name: 't', partitions: 1 });
