@@ -59,12 +59,13 @@ import {
 type Item = Record<string, unknown>;
 
 /**
- * Items per Query page of the tail: small first (ten 350 KiB items already fill
- * DynamoDB's 1 MB page, and DynamoDB Local reads `Limit` items before cutting the page),
- * growing for tails of small items.
+ * Items per Query page of the tail: ten first, then as many as fill about one DynamoDB
+ * page (1 MB) given the sizes just seen. A larger Limit gains nothing on DynamoDB and
+ * costs on DynamoDB Local, which reads `Limit` items before cutting the page at 1 MB.
  */
 const TAIL_QUERY_FIRST_PAGE_ITEMS = 10;
 const TAIL_QUERY_MAX_PAGE_ITEMS = 100;
+const DYNAMODB_PAGE_BYTES = 1_000_000;
 /** BatchWriteItem takes at most 25 requests. */
 const BATCH_WRITE_LIMIT = 25;
 /** BatchGetItem takes at most 100 keys. */
@@ -312,13 +313,20 @@ export class DynamoLogStore implements LogStore {
           ExclusiveStartKey: startKey,
         }),
       );
-      pageItems = Math.min(TAIL_QUERY_MAX_PAGE_ITEMS, pageItems * 4);
+      let pageBytes = 0;
       for (const raw of out.Items ?? []) {
         const item = toTailItem(raw);
         items.push(item);
-        bytes += tailItemBytes(item);
+        pageBytes += tailItemBytes(item);
         records += item.lastOffset - Math.max(item.baseOffset, fromOffset) + 1;
-        if (records >= limits.maxRecords || bytes >= limits.maxBytes) return items;
+        if (records >= limits.maxRecords || bytes + pageBytes >= limits.maxBytes) return items;
+      }
+      bytes += pageBytes;
+      // Size the next page to about one DynamoDB page (1 MB) of items like these.
+      const count = out.Items?.length ?? 0;
+      if (count > 0) {
+        const perItem = Math.max(1, pageBytes / count);
+        pageItems = Math.min(TAIL_QUERY_MAX_PAGE_ITEMS, Math.max(1, Math.ceil(DYNAMODB_PAGE_BYTES / perItem)));
       }
       startKey = out.LastEvaluatedKey;
     } while (startKey);
