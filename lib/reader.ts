@@ -8,7 +8,11 @@
  *     offset outside [logStart, HWM] → 416
  *     offset = HWM → wait for an append (notifier, head polling) until waitMs
  *     Query B#{offset}… (consistent) ─────▶ tail items whose lastOffset ≥ offset
- *     first record ≠ offset → the items moved (a flush), read the head again
+ *     no item or segment covers offset → the items moved (a flush, retention), read the head again
+ *
+ * Offsets of a compacted topic have gaps: a read returns the records that remain and a
+ * `nextOffset` past the gap, so a consumer that always continues from `nextOffset`
+ * (never from last offset + 1) skips nothing.
  *
  * Records at or above the HWM read at the start are not returned, so `records`,
  * `nextOffset` and `highWatermark` of one response always agree.
@@ -92,18 +96,17 @@ export class Reader {
         continue;
       }
       const collector = new RecordCollector(offset, head.nextOffset, limits);
+      let outcome: 'done' | 'moved';
       if (offset < head.flushedOffset) {
         if (!this.segments) throw new InternalError('offsets below the flushed offset need an object store; none is configured');
-        const outcome = await this.segments.read(ref, head.flushedOffset, collector);
-        if (outcome === 'done' && collector.records[0]?.offset === offset) {
-          // A staged object gone meanwhile only ends this response early: what it has is contiguous.
-          await this.readTail(ref, collector);
-          return result(collector, head);
-        }
-      } else if ((await this.readTail(ref, collector)) === 'done' && collector.records[0]?.offset === offset) {
-        return result(collector, head);
+        outcome = await this.segments.read(ref, head.flushedOffset, collector);
+        if (outcome === 'done') outcome = await this.readTail(ref, collector);
+      } else {
+        outcome = await this.readTail(ref, collector);
       }
-      // The items moved under the read (a flush, retention): read the head again.
+      // What the collector vouches for (every offset below `next`) is returned even when
+      // the items moved further on; a read that got nowhere reads the head again.
+      if (outcome === 'done' || collector.next > offset) return result(collector, head);
       if (++moves > MAX_TAIL_MOVES) {
         throw new InternalError(
           `offset ${offset} of ${partitionKey(ref)} is below the high watermark ${head.nextOffset} but neither a segment nor a tail item holds it`,
@@ -114,12 +117,15 @@ export class Reader {
 
   /**
    * Continues a read into the DynamoDB tail (strongly consistent), if it has room left.
-   * `moved` when a staged object was deleted under it (a flush took its item).
+   * Tail items are contiguous and never compacted: `moved` when the item holding the next
+   * offset is gone (a flush deleted it, or its staged object, under the read).
    */
   private async readTail(ref: PartitionRef, collector: RecordCollector): Promise<'done' | 'moved'> {
     if (collector.exhausted) return 'done';
     const items = await this.store.queryTail(ref, collector.next, collector.remaining());
+    if (items.length === 0) return 'moved';
     for (const item of items) {
+      if (item.baseOffset > collector.next) return 'moved';
       let data: Uint8Array;
       try {
         data = await tailItemData(item, this.objects);
@@ -130,6 +136,8 @@ export class Reader {
       for (const record of decodeBatches(data)) {
         if (!collector.offer(record)) return 'done';
       }
+      collector.advanceTo(item.lastOffset + 1);
+      if (collector.exhausted) return 'done';
     }
     return 'done';
   }

@@ -65,9 +65,14 @@ export interface BatchHeader {
 }
 
 export interface EncodeBatchOptions {
-  /** Offset of the first record; record i gets `baseOffset + i`. */
+  /** Offset of the first record; record i gets `baseOffset + i` unless `offsetDeltas` says otherwise. */
   baseOffset: number;
   compression?: Compression;
+  /**
+   * Each record's offset minus `baseOffset`, strictly increasing from 0: a compacted batch
+   * keeps its records' original offsets and leaves gaps where records were removed.
+   */
+  offsetDeltas?: number[];
 }
 
 /** Where a record sits in its batch: the varint deltas its size depends on. */
@@ -87,7 +92,9 @@ export function encodeBatch(records: LogRecord[], options: EncodeBatchOptions): 
   if (COMPRESSION_CODES[compression] === undefined) {
     throw new ValidationError(`unknown compression '${String(compression)}'; use 'none' or 'gzip'`);
   }
-  const lastOffsetDelta = records.length - 1;
+  const deltas = options.offsetDeltas ?? records.map((_, i) => i);
+  checkOffsetDeltas(deltas, records.length);
+  const lastOffsetDelta = deltas[deltas.length - 1]!;
   checkOffsetRange(baseOffset, lastOffsetDelta);
 
   const baseTimestamp = first.timestamp;
@@ -102,7 +109,7 @@ export function encodeBatch(records: LogRecord[], options: EncodeBatchOptions): 
       throw new ValidationError(`record ${i} has timestamp ${timestamp}; timestamps must be safe integers (ms)`);
     }
     if (timestamp > maxTimestamp) maxTimestamp = timestamp;
-    const body = recordBodySize(record, i, baseTimestamp, headerKeyBytes);
+    const body = recordBodySize(record, deltas[i]!, baseTimestamp, headerKeyBytes);
     bodySizes[i] = body;
     recordsBytes += varintSize(body) + body;
   }
@@ -111,7 +118,7 @@ export function encodeBatch(records: LogRecord[], options: EncodeBatchOptions): 
   }
 
   const plain = new Uint8Array(BATCH_HEADER_BYTES + recordsBytes);
-  writeRecords(plain, BATCH_HEADER_BYTES, records, baseTimestamp, bodySizes, headerKeyBytes);
+  writeRecords(plain, BATCH_HEADER_BYTES, records, deltas, baseTimestamp, bodySizes, headerKeyBytes);
 
   let batch = plain;
   if (compression === 'gzip') {
@@ -256,6 +263,16 @@ export function uncompressedBatchBytes(records: LogRecord[]): number {
   return bytes;
 }
 
+function checkOffsetDeltas(deltas: number[], count: number): void {
+  if (deltas.length !== count) throw new ValidationError(`${deltas.length} offset deltas for ${count} records`);
+  for (let i = 0; i < deltas.length; i++) {
+    const d = deltas[i]!;
+    if (!Number.isSafeInteger(d) || d > INT32_MAX || (i === 0 ? d !== 0 : d <= deltas[i - 1]!)) {
+      throw new ValidationError(`offset deltas must start at 0 and strictly increase; delta ${i} is ${d}`);
+    }
+  }
+}
+
 function checkOffsetRange(baseOffset: number, lastOffsetDelta: number): void {
   if (!Number.isSafeInteger(baseOffset) || baseOffset < 0) {
     throw new ValidationError(`baseOffset ${baseOffset} must be a non-negative safe integer`);
@@ -313,6 +330,7 @@ function writeRecords(
   buf: Uint8Array,
   start: number,
   records: LogRecord[],
+  deltas: number[],
   baseTimestamp: number,
   bodySizes: number[],
   headerKeyBytes: number[],
@@ -324,7 +342,7 @@ function writeRecords(
     pos = writeVarint(buf, pos, bodySizes[i]!);
     buf[pos++] = 0;
     pos = writeVarlong(buf, pos, record.timestamp, baseTimestamp);
-    pos = writeVarint(buf, pos, i);
+    pos = writeVarint(buf, pos, deltas[i]!);
     pos = writeBytesField(buf, pos, record.key);
     pos = writeBytesField(buf, pos, record.value);
     const { headers } = record;
@@ -350,6 +368,7 @@ function writeBytesField(buf: Uint8Array, pos: number, bytes: Uint8Array | null)
 function decodeRecords(section: Uint8Array, header: BatchHeader): StoredRecord[] {
   const cursor = new Cursor(section, header);
   const records = new Array<StoredRecord>(header.recordCount);
+  let previousDelta = -1;
   for (let i = 0; i < header.recordCount; i++) {
     const length = cursor.readVarint();
     const end = cursor.pos + length;
@@ -360,6 +379,8 @@ function decodeRecords(section: Uint8Array, header: BatchHeader): StoredRecord[]
     if (offsetDelta < 0 || header.baseOffset + offsetDelta > header.lastOffset) {
       cursor.fail(`record ${i} has offset delta ${offsetDelta} outside the batch`);
     }
+    if (offsetDelta <= previousDelta) cursor.fail(`record ${i} has offset delta ${offsetDelta}, not above the previous ${previousDelta}`);
+    previousDelta = offsetDelta;
     const key = cursor.readBytesField();
     const value = cursor.readBytesField();
     const headerCount = cursor.readVarint();

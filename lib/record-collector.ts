@@ -3,6 +3,10 @@
  * below `until`, at most `maxRecords`, about `maxBytes` (the first record always fits,
  * as in Kafka, so a consumer always makes progress). Shared by the tail and segment
  * paths so both apply exactly the same rules.
+ *
+ * Offsets may have gaps: key compaction removes records but keeps the others' offsets.
+ * The sources vouch for coverage instead (a tail item or a segment manifest covers a
+ * whole offset range), and call {@link advanceTo} when they have offered all of a range.
  */
 import type { StoredRecord } from './record.js';
 
@@ -14,6 +18,7 @@ export interface ReadLimits {
 export class RecordCollector {
   readonly records: StoredRecord[] = [];
   private bytes = 0;
+  private position: number;
   /** True once a bound stopped the read; later records must not be taken. */
   full = false;
 
@@ -21,12 +26,26 @@ export class RecordCollector {
     private readonly from: number,
     private readonly until: number,
     private readonly limits: ReadLimits,
-  ) {}
+  ) {
+    this.position = from;
+  }
 
-  /** The offset the next record must have (the read continues there). */
+  /** Where the read continues: every offset below it was offered (or does not exist). */
   get next(): number {
-    const last = this.records.at(-1);
-    return last ? last.offset + 1 : this.from;
+    return this.position;
+  }
+
+  /** The offset the read started from. */
+  get start(): number {
+    return this.from;
+  }
+
+  /**
+   * A source offered every record it holds below `offset` (the end of a segment, or of a
+   * compacted gap): the read continues there. Ignored once a bound stopped the read.
+   */
+  advanceTo(offset: number): void {
+    if (!this.full) this.position = Math.max(this.position, Math.min(offset, this.until));
   }
 
   /** True when nothing more can be taken: a bound was hit or the read reached `until`. */
@@ -39,11 +58,11 @@ export class RecordCollector {
     if (this.full) return false;
     if (record.offset < this.next) return true;
     if (record.offset >= this.until || this.records.length >= this.limits.maxRecords) return this.stop();
-    if (this.records.length > 0 && record.offset !== this.next) return this.stop();
     const size = recordBytes(record);
     if (this.records.length > 0 && this.bytes + size > this.limits.maxBytes) return this.stop();
     this.records.push(record);
     this.bytes += size;
+    this.position = record.offset + 1;
     return true;
   }
 

@@ -21,14 +21,21 @@ export class SegmentReader {
     private readonly objects: ObjectStore,
   ) {}
 
-  /** Offers records from the collector's next offset up to `until` (the flushed offset). */
+  /**
+   * Offers records from the collector's next offset up to `until` (the flushed offset).
+   * Manifests cover contiguous offset ranges (compaction keeps a segment's range when it
+   * removes records), so a manifest that starts above the next offset means the segments
+   * changed under the read (retention): `moved`.
+   */
   async read(ref: PartitionRef, until: number, collector: RecordCollector): Promise<SegmentReadOutcome> {
     while (!collector.exhausted && collector.next < until) {
       const manifests = await this.store.listSegments(ref, collector.next, MANIFEST_PAGE);
       if (manifests.length === 0) return 'moved';
       for (const manifest of manifests) {
-        if (manifest.baseOffset > collector.next && collector.records.length === 0) return 'moved';
+        if (manifest.baseOffset > collector.next) return 'moved';
         if ((await this.readSegment(manifest, until, collector)) === 'moved') return 'moved';
+        if (collector.full) return 'done';
+        collector.advanceTo(manifest.lastOffset + 1);
         if (collector.exhausted || collector.next >= until) return 'done';
       }
     }
@@ -73,6 +80,7 @@ export class SegmentReader {
 
   private async readSegment(manifest: SegmentManifest, until: number, collector: RecordCollector): Promise<SegmentReadOutcome> {
     const meta = { index: decodeIndex(manifest.index), indexPosition: manifest.indexPosition };
+    // An empty index: compaction removed every record of this range (no object at all).
     let region = findRegion(meta.index, collector.next);
     if (region < 0) return 'done';
     while (region < meta.index.length && !collector.exhausted && collector.next < until) {
