@@ -77,6 +77,17 @@ export const MAX_GROUP_NAME_LENGTH = 255;
 export const MAX_GROUP_METADATA_BYTES = 4 * KiB;
 /** TransactWriteItems' limit, so a commit of group offsets is atomic. */
 export const MAX_GROUP_OFFSETS_PER_COMMIT = MAX_TRANSACTION_ITEMS;
+/** Consumer group leases: a member that does not heartbeat within its session timeout is removed. */
+export const DEFAULT_SESSION_TIMEOUT_MS = 10 * SECOND;
+export const MIN_SESSION_TIMEOUT_MS = 1 * SECOND;
+export const MAX_SESSION_TIMEOUT_MS = 5 * MINUTE;
+/** Members heartbeat this many times per session timeout (Kafka's advice: 3). */
+export const HEARTBEATS_PER_SESSION = 3;
+/** One group's state is one DynamoDB item (400 KB): members and their assignments must fit. */
+export const MAX_GROUP_MEMBERS = 500;
+export const MAX_MEMBER_ID_LENGTH = 128;
+/** A group nobody joined for this long loses its membership item (DynamoDB TTL); offsets stay. */
+export const GROUP_STATE_TTL_MS = 7 * DAY;
 
 /** Offsets are padded to this many digits in sort keys so string order is numeric order. */
 export const OFFSET_DIGITS = 20;

@@ -12,6 +12,7 @@
 import { Appender } from './appender.js';
 import { systemClock, type Clock } from './clock.js';
 import { Flusher } from './flusher.js';
+import { GroupMembership } from './group-membership.js';
 import { GroupOffsets } from './group-offsets.js';
 import { Maintenance } from './maintenance.js';
 import { SegmentReader } from './segment-reader.js';
@@ -42,6 +43,7 @@ export class LogEngine {
   readonly appender: Appender;
   readonly reader: Reader;
   readonly groups: GroupOffsets;
+  readonly membership: GroupMembership;
   /** Moves tails into S3 segments; absent without an object store. */
   readonly flusher: Flusher | undefined;
   /** The compact function's passes (flush today); absent without an object store. */
@@ -74,5 +76,6 @@ export class LogEngine {
     this.flusher = options.objects ? new Flusher(options.store, options.objects, clock) : undefined;
     this.maintenance = this.flusher ? new Maintenance(this.topics, options.store, this.flusher) : undefined;
     this.groups = new GroupOffsets(this.topics, options.store, clock);
+    this.membership = new GroupMembership(this.topics, options.store, clock, retry);
   }
 }

@@ -249,3 +249,63 @@ export class InternalError extends StrataError {
     super('INTERNAL', 500, message, false, options);
   }
 }
+
+/**
+ * Group heartbeat, leave or fenced offset commit: the member is not in the group — its
+ * session expired without a heartbeat, or it left. Its partitions may already belong to
+ * another member. Join again (POST /v1/groups/{group}/members).
+ */
+export class UnknownMemberError extends StrataError {
+  constructor(
+    readonly group: string,
+    readonly memberId: string,
+  ) {
+    super(
+      'UNKNOWN_MEMBER',
+      409,
+      `member '${memberId}' is not in group '${group}' (its session expired or it left); join the group again`,
+      false,
+      { details: { memberId } },
+    );
+  }
+}
+
+/**
+ * Fenced offset commit: the commit names a generation older than the group's current
+ * one, so the group rebalanced and the member's partitions may have moved. Heartbeat to
+ * get the new assignment; progress on partitions the member lost is not committed.
+ */
+export class StaleGenerationError extends StrataError {
+  constructor(
+    readonly group: string,
+    readonly generation: number,
+    readonly currentGeneration: number,
+  ) {
+    super(
+      'STALE_GENERATION',
+      409,
+      `group '${group}' is at generation ${currentGeneration}, not ${generation}: it rebalanced; heartbeat for the new assignment and commit only partitions you still own`,
+      false,
+      { details: { generation, currentGeneration } },
+    );
+  }
+}
+
+/** Fenced offset commit: the partition is not assigned to this member in this generation. */
+export class PartitionNotAssignedError extends StrataError {
+  constructor(
+    readonly group: string,
+    readonly memberId: string,
+    readonly topic: string,
+    readonly partition: number,
+    readonly generation: number,
+  ) {
+    super(
+      'PARTITION_NOT_ASSIGNED',
+      409,
+      `${topic} partition ${partition} is not assigned to member '${memberId}' of group '${group}' in generation ${generation}; commit only the partitions the group gave you`,
+      false,
+      { details: { memberId, topic, partition, generation } },
+    );
+  }
+}

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import type { Clock } from './clock.js';
 import { MAX_GROUP_METADATA_BYTES, MAX_GROUP_NAME_LENGTH, MAX_GROUP_OFFSETS_PER_COMMIT } from './constants.js';
-import { TopicNotFoundError, ValidationError } from './errors.js';
+import { PartitionNotAssignedError, StaleGenerationError, TopicNotFoundError, UnknownMemberError, ValidationError } from './errors.js';
 import type { GroupOffset, LogStore } from './ports.js';
 import type { TopicService } from './topics.js';
 import { parseOrThrow } from './validation.js';
@@ -26,6 +26,12 @@ export interface GroupOffsetInput {
   metadata?: string | null;
 }
 
+/** The member and generation a fenced commit is made for. */
+export interface CommitFence {
+  memberId: string;
+  generation: number;
+}
+
 export interface CommittedOffset {
   topic: string;
   partition: number;
@@ -41,8 +47,14 @@ export class GroupOffsets {
     private readonly clock: Clock,
   ) {}
 
-  /** Commits positions atomically; every topic and partition must exist. */
-  async commit(group: string, offsets: GroupOffsetInput[]): Promise<CommittedOffset[]> {
+  /**
+   * Commits positions atomically; every topic and partition must exist. With `fence`
+   * (a member of the group and the generation it was given), the commit applies only if
+   * the group is still at that generation and every partition is that member's in it:
+   * a member that lost its partitions in a rebalance (a zombie) cannot move the group's
+   * position behind the new owner's back.
+   */
+  async commit(group: string, offsets: GroupOffsetInput[], fence?: CommitFence): Promise<CommittedOffset[]> {
     parseOrThrow(groupNameSchema, group, 'group');
     if (offsets.length === 0) throw new ValidationError('offsets is empty; commit at least one position');
     if (offsets.length > MAX_GROUP_OFFSETS_PER_COMMIT) {
@@ -72,7 +84,23 @@ export class GroupOffsets {
         updatedAt: now,
       });
     }
-    await this.store.commitGroupOffsets(items);
+    if (!fence) {
+      await this.store.commitGroupOffsets(items);
+      return items.map(toCommitted);
+    }
+    const state = await this.store.getGroupState(group);
+    if (!state || !state.members.some((m) => m.memberId === fence.memberId)) throw new UnknownMemberError(group, fence.memberId);
+    if (state.generation !== fence.generation) throw new StaleGenerationError(group, fence.generation, state.generation);
+    const owned = new Set((state.assignments[fence.memberId] ?? []).map((p) => `${p.topic}#${p.partition}`));
+    for (const o of items) {
+      if (!owned.has(`${o.topic}#${o.partition}`)) {
+        throw new PartitionNotAssignedError(group, fence.memberId, o.topic, o.partition, fence.generation);
+      }
+    }
+    if (!(await this.store.commitGroupOffsets(items, { group, generation: fence.generation }))) {
+      const current = await this.store.getGroupState(group);
+      throw new StaleGenerationError(group, fence.generation, current?.generation ?? 0);
+    }
     return items.map(toCommitted);
   }
 

@@ -10,6 +10,7 @@
  * | segment         | `P#{topic}#{topicId}#{p}`       | `S#{lastOffset}`       |
  * | producer state  | `P#{topic}#{topicId}#{p}`       | `PID#{producerId}`     |
  * | group offset    | `G#{group}`                     | `{topic}#{p}`          |
+ * | group members   | `GM#{group}`                    | `STATE`                |
  *
  * Topic ids make a re-created topic a new incarnation: its partitions never see the
  * items of the deleted one, however late garbage collection removes them.
@@ -83,6 +84,13 @@ export function producerSk(producerId: string): string {
 export function groupPk(group: string): string {
   return `G#${group}`;
 }
+
+/** The one item holding a group's members, generation and assignment (lib/group-membership.ts). */
+export function groupStatePk(group: string): string {
+  return `GM#${group}`;
+}
+
+export const GROUP_STATE_SK = 'STATE';
 
 export function groupSk(topic: string, partition: number): string {
   return `${topic}#${partition}`;

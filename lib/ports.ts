@@ -3,6 +3,7 @@
  * client: adapters (`dynamo-log-store.ts`, `s3-object-store.ts`) implement these, and
  * tests wrap them to inject faults before or after a real call.
  */
+import type { GroupState } from './group-assignment.js';
 import type { PartitionRef } from './keys.js';
 import type { TopicConfig } from './topic-config.js';
 
@@ -159,6 +160,12 @@ export interface GroupOffset {
   updatedAt: number;
 }
 
+/** A commit of group offsets is applied only while the group is at this generation. */
+export interface GroupFence {
+  group: string;
+  generation: number;
+}
+
 /** DynamoDB, as the engine needs it. */
 export interface LogStore {
   getTopic(name: string): Promise<TopicMeta | undefined>;
@@ -190,8 +197,17 @@ export interface LogStore {
   /** Deletes tail items (by last offset) that a committed flush made redundant. */
   deleteTailItems(ref: PartitionRef, lastOffsets: number[]): Promise<void>;
 
-  commitGroupOffsets(offsets: GroupOffset[]): Promise<void>;
+  /**
+   * Writes the offsets atomically. With `fence`, only if the group's membership item is
+   * still at that generation; false (nothing written) when it is not.
+   */
+  commitGroupOffsets(offsets: GroupOffset[], fence?: GroupFence): Promise<boolean>;
   getGroupOffsets(group: string): Promise<GroupOffset[]>;
+
+  /** A group's membership item (strongly consistent), null when it has none. */
+  getGroupState(group: string): Promise<GroupState | null>;
+  /** Writes the membership item if the stored version is `expectedVersion` (0: absent); false if not. */
+  putGroupState(state: GroupState, expectedVersion: number, ttlSeconds: number): Promise<boolean>;
 }
 
 /** S3, as the engine needs it: segments and staged batches. */

@@ -13,7 +13,7 @@ import { json, jsonBody, pathParam, type HttpResponse } from '../shared/http.js'
 import { createObservability, recordCommit, type Observability } from '../shared/observability.js';
 import { lambdaFlushTrigger } from '../shared/flush-trigger.js';
 import { createEngine, lambdaClient } from '../shared/runtime.js';
-import { groupOffsetsView, topicView } from '../shared/views.js';
+import { groupOffsetsView, membershipView, topicView } from '../shared/views.js';
 import { z } from 'zod';
 
 const patchTopicSchema = z.object({ config: topicConfigPatchSchema }).strict();
@@ -46,7 +46,19 @@ export function appendOperations(engine: LogEngine): Operations {
     'PUT /v1/groups/{group}/offsets': async (event) => {
       const group = pathParam(event, 'group');
       const body = parseOrThrow(groupCommitSchema, jsonBody(event), 'offset commit');
-      return json(200, groupOffsetsView(group, await engine.groups.commit(group, body.offsets)));
+      const fence = body.memberId !== undefined && body.generation !== undefined ? { memberId: body.memberId, generation: body.generation } : undefined;
+      return json(200, groupOffsetsView(group, await engine.groups.commit(group, body.offsets, fence)));
+    },
+
+    'POST /v1/groups/{group}/members': async (event) =>
+      json(200, membershipView(await engine.membership.join(pathParam(event, 'group'), jsonBody(event)))),
+
+    'POST /v1/groups/{group}/members/{memberId}/heartbeat': async (event) =>
+      json(200, membershipView(await engine.membership.heartbeat(pathParam(event, 'group'), pathParam(event, 'memberId')))),
+
+    'DELETE /v1/groups/{group}/members/{memberId}': async (event) => {
+      await engine.membership.leave(pathParam(event, 'group'), pathParam(event, 'memberId'));
+      return noContent();
     },
   };
 }

@@ -19,7 +19,7 @@ import { readEnv } from '../shared/env.js';
 import { json, pathParam, type HttpResponse } from '../shared/http.js';
 import { createObservability, type Observability } from '../shared/observability.js';
 import { createEngine } from '../shared/runtime.js';
-import { groupOffsetsView, topicDescriptionView, topicView } from '../shared/views.js';
+import { groupDescriptionView, groupOffsetsView, topicDescriptionView, topicView } from '../shared/views.js';
 
 export function readOperations(engine: LogEngine): Operations {
   return {
@@ -39,6 +39,8 @@ export function readOperations(engine: LogEngine): Operations {
       const query = parseOrThrow(offsetsQuerySchema, event.queryStringParameters ?? {}, 'query');
       return json(200, await engine.reader.lookupOffset(pathParam(event, 'topic'), partition, toLookupTarget(query.at)));
     },
+
+    'GET /v1/groups/{group}': async (event) => json(200, groupDescriptionView(await engine.membership.describe(pathParam(event, 'group')))),
 
     'GET /v1/groups/{group}/offsets': async (event) => {
       const group = pathParam(event, 'group');

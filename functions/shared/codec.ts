@@ -230,8 +230,15 @@ export const groupCommitSchema = z
         .strict(),
       { message: 'offsets must be an array of {topic, partition, offset, metadata?}' },
     ),
+    /** A member's commit: fenced by the generation its assignment came with. */
+    memberId: z.string().min(1).optional(),
+    generation: nonNegativeInt('generation').optional(),
   })
-  .strict();
+  .strict()
+  .refine((b) => (b.memberId === undefined) === (b.generation === undefined), {
+    message: 'memberId and generation go together: send both (a group member) or neither (an unfenced commit)',
+    path: ['generation'],
+  });
 
 export const groupFetchQuerySchema = z.object({ topic: z.string().min(1).optional() }).strict();
 

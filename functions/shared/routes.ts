@@ -24,6 +24,10 @@ export const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/v1/topics/{topic}/partitions/{partition}/offsets', fn: 'read' },
   { method: 'GET', path: '/v1/groups/{group}/offsets', fn: 'read' },
   { method: 'PUT', path: '/v1/groups/{group}/offsets', fn: 'append' },
+  { method: 'GET', path: '/v1/groups/{group}', fn: 'read' },
+  { method: 'POST', path: '/v1/groups/{group}/members', fn: 'append' },
+  { method: 'POST', path: '/v1/groups/{group}/members/{memberId}/heartbeat', fn: 'append' },
+  { method: 'DELETE', path: '/v1/groups/{group}/members/{memberId}', fn: 'append' },
 ];
 
 /** `METHOD /path/{param}`: API Gateway's routeKey. */

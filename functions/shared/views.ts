@@ -1,4 +1,5 @@
 /** JSON views of engine objects, shared by the handlers so each route answers the same shape. */
+import type { GroupDescription, Membership } from '../../lib/group-membership.js';
 import type { CommittedOffset } from '../../lib/group-offsets.js';
 import type { TopicMeta } from '../../lib/ports.js';
 import type { TopicDescription } from '../../lib/topics.js';
@@ -30,4 +31,32 @@ export function topicDescriptionView(d: TopicDescription) {
 
 export function groupOffsetsView(group: string, offsets: CommittedOffset[]) {
   return { group, offsets };
+}
+
+export function membershipView(m: Membership) {
+  return {
+    group: m.group,
+    memberId: m.memberId,
+    generation: m.generation,
+    assignment: m.assignment,
+    sessionTimeoutMs: m.sessionTimeoutMs,
+    heartbeatIntervalMs: m.heartbeatIntervalMs,
+    members: m.members,
+  };
+}
+
+export function groupDescriptionView(d: GroupDescription) {
+  return {
+    group: d.group,
+    generation: d.generation,
+    members: d.members.map((m) => ({
+      memberId: m.memberId,
+      clientId: m.clientId,
+      topics: m.topics,
+      joinedAt: m.joinedAt,
+      expiresAt: m.expiresAt,
+      sessionTimeoutMs: m.sessionTimeoutMs,
+      assignment: m.assignment,
+    })),
+  };
 }

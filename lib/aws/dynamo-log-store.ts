@@ -21,6 +21,7 @@ import {
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { GroupMember, GroupState } from '../group-assignment.js';
 import { MAX_TRANSACTION_ITEMS, PRODUCER_STATE_TTL_MS } from '../constants.js';
 import { InternalError, ThrottledError, TopicExistsError } from '../errors.js';
 import { tailItemBytes } from '../staged-batches.js';
@@ -32,8 +33,10 @@ import {
   TAIL_PREFIX,
   TOPICS_PK,
   deletedTopicSk,
+  GROUP_STATE_SK,
   groupPk,
   groupSk,
+  groupStatePk,
   padOffset,
   partitionPk,
   producerSk,
@@ -48,6 +51,7 @@ import {
   type AppendOutcome,
   type FlushCommit,
   type SegmentManifest,
+  type GroupFence,
   type GroupOffset,
   type LogStore,
   type PartitionHead,
@@ -395,18 +399,68 @@ export class DynamoLogStore implements LogStore {
     }
   }
 
-  async commitGroupOffsets(offsets: GroupOffset[]): Promise<void> {
-    if (offsets.length === 0) return;
-    await this.doc.send(
-      new TransactWriteCommand({
-        TransactItems: offsets.map((o) => ({
-          Put: {
-            TableName: this.tableName,
-            Item: { pk: groupPk(o.group), sk: groupSk(o.topic, o.partition), ...o },
+  async commitGroupOffsets(offsets: GroupOffset[], fence?: GroupFence): Promise<boolean> {
+    if (offsets.length === 0) return true;
+    const puts: NonNullable<TransactWriteCommandInput['TransactItems']> = offsets.map((o) => ({
+      Put: {
+        TableName: this.tableName,
+        Item: { pk: groupPk(o.group), sk: groupSk(o.topic, o.partition), ...o },
+      },
+    }));
+    const check = fence
+      ? [
+          {
+            ConditionCheck: {
+              TableName: this.tableName,
+              Key: { pk: groupStatePk(fence.group), sk: GROUP_STATE_SK },
+              ConditionExpression: 'generation = :g',
+              ExpressionAttributeValues: { ':g': fence.generation },
+            },
           },
-        })),
-      }),
+        ]
+      : [];
+    try {
+      await this.doc.send(new TransactWriteCommand({ TransactItems: [...check, ...puts] }));
+      return true;
+    } catch (err) {
+      if (fence && err instanceof TransactionCanceledException && reasonCodes(err)[0] === 'ConditionalCheckFailed') return false;
+      throw err;
+    }
+  }
+
+  async getGroupState(group: string): Promise<GroupState | null> {
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: groupStatePk(group), sk: GROUP_STATE_SK }, ConsistentRead: true }),
     );
+    if (!out.Item) return null;
+    const item = out.Item;
+    return {
+      group: String(item.group),
+      generation: Number(item.generation),
+      members: (item.members as GroupMember[] | undefined) ?? [],
+      assignments: (item.assignments as GroupState['assignments'] | undefined) ?? {},
+      partitionCounts: (item.partitionCounts as GroupState['partitionCounts'] | undefined) ?? {},
+      version: Number(item.version),
+      updatedAt: Number(item.updatedAt),
+    };
+  }
+
+  async putGroupState(state: GroupState, expectedVersion: number, ttlSeconds: number): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: groupStatePk(state.group), sk: GROUP_STATE_SK, ...state, ttl: ttlSeconds },
+          ...(expectedVersion === 0
+            ? { ConditionExpression: 'attribute_not_exists(pk)' }
+            : { ConditionExpression: 'version = :v', ExpressionAttributeValues: { ':v': expectedVersion } }),
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
   }
 
   async getGroupOffsets(group: string): Promise<GroupOffset[]> {

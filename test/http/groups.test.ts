@@ -1,0 +1,90 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalStack } from '../../local/stack.js';
+import { apiClient, startTestStack } from '../support/local-stack.js';
+
+/** A clock the test moves by hand: lease expiry without sleeping. */
+const clock = { t: 1_700_000_000_000, now() { return this.t; } };
+
+let stack: LocalStack;
+let api: ReturnType<typeof apiClient>;
+
+beforeAll(async () => {
+  stack = await startTestStack({ engine: { clock, topicCacheTtlMs: 0 } });
+  api = apiClient(stack.url);
+  await api('POST', '/v1/topics', { name: 'events', partitions: 6 });
+});
+afterAll(async () => stack?.stop());
+
+function expectError(res: { status: number; body: { error: { code: string; message: string } } }, status: number, code: string) {
+  expect(res.status, JSON.stringify(res.body)).toBe(status);
+  expect(res.body.error.code).toBe(code);
+}
+
+const partitions = (body: { assignment: { partition: number }[] }) => body.assignment.map((p) => p.partition);
+
+describe('consumer group membership', () => {
+  it('shares partitions between members, rebalances on join, leave and lease expiry', async () => {
+    const a = await api('POST', '/v1/groups/g1/members', { topics: ['events'], sessionTimeoutMs: 3000, clientId: 'a' });
+    expect(a.status).toBe(200);
+    expect(a.body).toMatchObject({ generation: 1, members: 1, sessionTimeoutMs: 3000, heartbeatIntervalMs: 1000 });
+    expect(partitions(a.body)).toEqual([0, 1, 2, 3, 4, 5]);
+
+    const b = await api('POST', '/v1/groups/g1/members', { topics: ['events'], sessionTimeoutMs: 3000 });
+    expect(b.body.generation).toBe(2);
+    const aNow = await api('POST', `/v1/groups/g1/members/${a.body.memberId}/heartbeat`);
+    expect(aNow.body.generation).toBe(2);
+    expect(partitions(aNow.body)).toHaveLength(3);
+    // Sticky: A keeps part of what it had, and the two shares cover all six, once.
+    expect([...partitions(aNow.body), ...partitions(b.body)].sort()).toEqual([0, 1, 2, 3, 4, 5]);
+
+    // B stops heartbeating; once its lease passes, A's next heartbeat takes everything back.
+    clock.t += 2000;
+    await api('POST', `/v1/groups/g1/members/${a.body.memberId}/heartbeat`);
+    clock.t += 2000;
+    const alone = await api('POST', `/v1/groups/g1/members/${a.body.memberId}/heartbeat`);
+    expect(alone.body).toMatchObject({ generation: 3, members: 1 });
+    expect(partitions(alone.body)).toEqual([0, 1, 2, 3, 4, 5]);
+    expectError(await api('POST', `/v1/groups/g1/members/${b.body.memberId}/heartbeat`), 409, 'UNKNOWN_MEMBER');
+
+    const described = await api('GET', '/v1/groups/g1');
+    expect(described.body).toMatchObject({ group: 'g1', generation: 3, members: [{ memberId: a.body.memberId, clientId: 'a', topics: ['events'] }] });
+
+    expect((await api('DELETE', `/v1/groups/g1/members/${a.body.memberId}`)).status).toBe(204);
+    expect((await api('GET', '/v1/groups/g1')).body).toMatchObject({ generation: 4, members: [] });
+    expectError(await api('DELETE', `/v1/groups/g1/members/${a.body.memberId}`), 409, 'UNKNOWN_MEMBER');
+  });
+
+  it('a rejoin with the same memberId renews the lease without a rebalance', async () => {
+    const first = await api('POST', '/v1/groups/g2/members', { topics: ['events'], memberId: 'm-1' });
+    const again = await api('POST', '/v1/groups/g2/members', { topics: ['events'], memberId: 'm-1' });
+    expect(again.body).toMatchObject({ memberId: 'm-1', generation: first.body.generation, members: 1 });
+  });
+
+  it('fences commits: a member of an older generation, a partition it does not own, an unknown member', async () => {
+    const a = (await api('POST', '/v1/groups/g3/members', { topics: ['events'] })).body;
+    const commit = (memberId: string, generation: number, partition: number, offset = 5) =>
+      api('PUT', '/v1/groups/g3/offsets', { memberId, generation, offsets: [{ topic: 'events', partition, offset }] });
+    expect((await commit(a.memberId, a.generation, 4)).status).toBe(200);
+
+    const b = (await api('POST', '/v1/groups/g3/members', { topics: ['events'] })).body;
+    // A is a zombie of generation 1 until it heartbeats: nothing it commits lands.
+    const zombie = await commit(a.memberId, a.generation, b.assignment[0].partition, 99);
+    expectError(zombie, 409, 'STALE_GENERATION');
+    expect(zombie.body.error).toMatchObject({ generation: a.generation, currentGeneration: b.generation });
+    const fetched = await api('GET', '/v1/groups/g3/offsets?topic=events');
+    expect(fetched.body.offsets.find((o: { partition: number }) => o.partition === b.assignment[0].partition)?.offset ?? 0).not.toBe(99);
+
+    const aNow = (await api('POST', `/v1/groups/g3/members/${a.memberId}/heartbeat`)).body;
+    expectError(await commit(a.memberId, aNow.generation, b.assignment[0].partition), 409, 'PARTITION_NOT_ASSIGNED');
+    expect((await commit(a.memberId, aNow.generation, aNow.assignment[0].partition)).status).toBe(200);
+    expectError(await commit('nobody', aNow.generation, 0), 409, 'UNKNOWN_MEMBER');
+    expectError(await api('PUT', '/v1/groups/g3/offsets', { memberId: a.memberId, offsets: [{ topic: 'events', partition: 0, offset: 1 }] }), 400, 'VALIDATION');
+  });
+
+  it('validates join requests and unknown topics', async () => {
+    expectError(await api('POST', '/v1/groups/g4/members', { topics: [] }), 400, 'VALIDATION');
+    expectError(await api('POST', '/v1/groups/g4/members', { topics: ['events'], sessionTimeoutMs: 10 }), 400, 'VALIDATION');
+    expectError(await api('POST', '/v1/groups/g4/members', { topics: ['nope'] }), 404, 'TOPIC_NOT_FOUND');
+    expectError(await api('POST', '/v1/groups/bad%20name/members', { topics: ['events'] }), 400, 'VALIDATION');
+  });
+});
