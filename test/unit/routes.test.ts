@@ -19,7 +19,7 @@ function expectMatch(result: ReturnType<typeof matchRoute>): RouteMatch {
 }
 
 describe('ROUTES', () => {
-  it('lists the eleven routes of API v1', () => {
+  it('lists the fifteen routes of API v1', () => {
     expect(ROUTES.map(routeKey)).toEqual([
       'POST /v1/topics',
       'GET /v1/topics',
@@ -32,6 +32,10 @@ describe('ROUTES', () => {
       'GET /v1/topics/{topic}/partitions/{partition}/offsets',
       'GET /v1/groups/{group}/offsets',
       'PUT /v1/groups/{group}/offsets',
+      'GET /v1/groups/{group}',
+      'POST /v1/groups/{group}/members',
+      'POST /v1/groups/{group}/members/{memberId}/heartbeat',
+      'DELETE /v1/groups/{group}/members/{memberId}',
     ]);
   });
 
