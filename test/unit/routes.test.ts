@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { ROUTES, matchRoute, routeKey, type Route, type RouteMatch } from '../../functions/shared/routes.js';
 
-const SAMPLE_PARAMS: Record<string, string> = { topic: 'orders', partition: '3', group: 'billing' };
+const SAMPLE_PARAMS: Record<string, string> = { topic: 'orders', partition: '3', group: 'billing', memberId: 'm-1' };
 
 /** The path of `route` with each `{param}` replaced by its sample value. */
 function samplePath(route: Route): string {
@@ -130,7 +130,7 @@ describe('matchRoute', () => {
       '/v1/topics/orders/partitions',
       '/v1/topics/orders/partitions/0',
       '/v1/topics/orders/partitions/0/records/extra',
-      '/v1/groups/billing',
+      '/v1/groups/billing/members/m-1/heartbeat/extra',
       '/v1/groups/billing/offsets/orders',
       'v1/topics',
       '/V1/TOPICS',
