@@ -17,7 +17,7 @@
  * read but not committed are delivered again to B. Delivery is at-least-once.
  */
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Clock } from './clock.js';
 import {
   DEFAULT_SESSION_TIMEOUT_MS,

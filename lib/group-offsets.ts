@@ -4,7 +4,7 @@
  * several partitions is atomic. Offsets committed for a deleted topic are not returned
  * for a new topic of the same name.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Clock } from './clock.js';
 import { MAX_GROUP_METADATA_BYTES, MAX_GROUP_NAME_LENGTH, MAX_GROUP_OFFSETS_PER_COMMIT } from './constants.js';
 import { PartitionNotAssignedError, StaleGenerationError, TopicNotFoundError, UnknownMemberError, ValidationError } from './errors.js';

@@ -2,7 +2,7 @@
  * Topic names and configuration: the rules (Kafka's where Kafka has them), the
  * defaults, and the zod schemas that enforce them for untrusted input.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   DEFAULT_DELETE_RETENTION_MS,
   DEFAULT_FLUSH_BYTES,

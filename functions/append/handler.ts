@@ -14,7 +14,7 @@ import { createObservability, recordCommit, type Observability } from '../shared
 import { lambdaFlushTrigger } from '../shared/flush-trigger.js';
 import { createEngine, lambdaClient } from '../shared/runtime.js';
 import { groupOffsetsView, membershipView, topicView } from '../shared/views.js';
-import { z } from 'zod';
+import * as z from 'zod';
 
 const patchTopicSchema = z.object({ config: topicConfigPatchSchema }).strict();
 

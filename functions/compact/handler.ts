@@ -5,7 +5,7 @@
  * threshold. Retention, compaction and garbage collection join these passes in the
  * compaction issue.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { LogEngine } from '../../lib/engine.js';
 import { InternalError } from '../../lib/errors.js';
 import type { PartitionPass } from '../../lib/maintenance.js';

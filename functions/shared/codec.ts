@@ -3,7 +3,7 @@
  * Bytes travel as UTF-8 text or base64 per the request's `encoding`; zod rejects
  * anything else with a message that names the field.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AppendRecordInput, AppendRequest, PartitionAppendRequest } from '../../lib/appender.js';
 import {
   MAX_HEADER_KEY_BYTES,
