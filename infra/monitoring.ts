@@ -1,0 +1,201 @@
+/**
+ * The CloudWatch dashboard and alarms of a Strata deployment. The dashboard graphs the
+ * EMF metrics the functions emit (functions/shared/observability.ts, dispatch.ts,
+ * compact/handler.ts: namespace `Strata`, dimensions `service` and, for HTTP
+ * requests, `route`) next to the AWS service metrics; the alarms use the service
+ * metrics, which exist whether or not a function ran.
+ */
+import { Duration } from 'aws-cdk-lib';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { METRICS_NAMESPACE } from '../functions/shared/observability.js';
+import type { FunctionId } from './function-bundling.js';
+
+/**
+ * The EMF metric names the dashboard graphs, by the function that emits them. A test
+ * (test/infra/monitoring.test.ts) checks that the functions' code emits each of them.
+ */
+export const EMF_METRICS = {
+  /** Every HTTP request, per `service` and `route` (functions/shared/dispatch.ts). */
+  http: ['Latency', 'Status2xx', 'Status4xx', 'Status5xx'],
+  /** Every group commit of the append function (functions/shared/observability.ts). */
+  commit: ['CommitRecords', 'CommitBytes', 'CommitAppends', 'CommitConflicts', 'CommitAttempts', 'CommitLatency'],
+  /** Every compact pass (functions/compact/handler.ts). */
+  flush: ['FlushSegments', 'FlushRecords', 'FlushBytes'],
+} as const;
+
+export interface MonitoringAlarmOptions {
+  /** API Gateway 5xx answers in 5 minutes that raise the alarm. @default 5 */
+  apiServerErrors?: number;
+  /** DynamoDB throttle events (read + write) in 5 minutes that raise the alarm. @default 10 */
+  dynamoThrottles?: number;
+  /**
+   * The compact function has not been invoked for this long: flushes, retention and
+   * compaction have stopped and the DynamoDB tail grows. Keep it far below the tail
+   * items' TTL. @default 30 minutes
+   */
+  compactStalledAfter?: Duration;
+}
+
+export interface MonitoringProps extends MonitoringAlarmOptions {
+  functions: Record<FunctionId, lambda.IFunction>;
+  api: apigwv2.IHttpApi;
+  table: dynamodb.ITable;
+  deadLetterQueue: sqs.IQueue;
+  /** Actions (e.g. an SNS topic) for every alarm, on ALARM and on OK. */
+  alarmActions?: cloudwatch.IAlarmAction[];
+  dashboardName?: string;
+}
+
+const FIVE_MINUTES = Duration.minutes(5);
+const ONE_MINUTE = Duration.minutes(1);
+
+export class StrataMonitoring extends Construct {
+  readonly dashboard: cloudwatch.Dashboard;
+  readonly alarms: cloudwatch.Alarm[] = [];
+
+  constructor(scope: Construct, id: string, props: MonitoringProps) {
+    super(scope, id);
+    const fns = props.functions;
+
+    for (const [name, fn] of Object.entries(fns) as [FunctionId, lambda.IFunction][]) {
+      this.alarm(`${capitalize(name)}Errors`, fn.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' }), 1,
+        `The ${name} function failed (a crash or a timeout, not an HTTP error answer): see its log group.`);
+      this.alarm(`${capitalize(name)}Throttles`, fn.metricThrottles({ period: FIVE_MINUTES, statistic: 'Sum' }), 1,
+        `Lambda throttled the ${name} function: raise its reserved concurrency or the account limit.`);
+    }
+
+    this.alarm('ApiServerErrors', props.api.metricServerError({ period: FIVE_MINUTES, statistic: 'Sum' }), props.apiServerErrors ?? 5,
+      'The API answered 5xx (503 RETRY included: appends that did not commit before their deadline). A 500 is a bug.');
+
+    const dynamoThrottles = new cloudwatch.MathExpression({
+      expression: 'FILL(r, 0) + FILL(w, 0)',
+      usingMetrics: {
+        r: props.table.metric('ReadThrottleEvents', { statistic: 'Sum', period: FIVE_MINUTES }),
+        w: props.table.metric('WriteThrottleEvents', { statistic: 'Sum', period: FIVE_MINUTES }),
+      },
+      label: 'DynamoDB throttle events',
+      period: FIVE_MINUTES,
+    });
+    this.alarm('DynamoThrottles', dynamoThrottles, props.dynamoThrottles ?? 10,
+      'DynamoDB throttled reads or writes: a hot partition key (one Strata partition above ~1 MB/s of appends) or an account limit.');
+
+    this.alarm('DeadLetterQueueDepth',
+      props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: FIVE_MINUTES, statistic: 'Maximum' }), 1,
+      'A compact invocation (scheduled or asked for by append) failed after its retries: the event is in the dead-letter queue.');
+
+    const stalledAfter = props.compactStalledAfter ?? Duration.minutes(30);
+    const periods = Math.max(1, Math.round(stalledAfter.toMinutes() / FIVE_MINUTES.toMinutes()));
+    this.alarms.push(
+      new cloudwatch.Alarm(this, 'CompactStalled', {
+        alarmDescription: `The compact function has not run for ${stalledAfter.toMinutes()} minutes: tails are not flushed to S3. Check the schedule rule and the function.`,
+        metric: fns.compact.metricInvocations({ period: FIVE_MINUTES, statistic: 'Sum' }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        evaluationPeriods: periods,
+        datapointsToAlarm: periods,
+        // No invocation means no data point at all: that is exactly the stall.
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      }),
+    );
+
+    for (const alarm of this.alarms) {
+      for (const action of props.alarmActions ?? []) {
+        alarm.addAlarmAction(action);
+        alarm.addOkAction(action);
+      }
+    }
+
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      ...(props.dashboardName ? { dashboardName: props.dashboardName } : {}),
+      defaultInterval: Duration.hours(3),
+    });
+    this.dashboard.addWidgets(
+      graph('API requests and errors (API Gateway)', [
+        props.api.metricCount({ period: ONE_MINUTE, statistic: 'Sum' }),
+        props.api.metricClientError({ period: ONE_MINUTE, statistic: 'Sum' }),
+        props.api.metricServerError({ period: ONE_MINUTE, statistic: 'Sum' }),
+      ]),
+      graph('API latency p50 / p99 (API Gateway)', [
+        props.api.metricLatency({ period: ONE_MINUTE, statistic: 'p50' }),
+        props.api.metricLatency({ period: ONE_MINUTE, statistic: 'p99' }),
+      ]),
+      graph('Append latency p99 per route (ms)', [search('Latency', 'append', 'p99')]),
+      graph('Read latency p99 per route (ms, long-polls included)', [search('Latency', 'read', 'p99')]),
+    );
+    this.dashboard.addWidgets(
+      graph('Answers by status class', EMF_METRICS.http.filter((m) => m.startsWith('Status')).map((m) => search(m, undefined, 'Sum'))),
+      graph('Appended records and bytes per minute', [search('CommitRecords', 'append', 'Sum')], [search('CommitBytes', 'append', 'Sum')]),
+      graph('Group commits: conflicts and attempts (retries = attempts - commits)', [
+        search('CommitConflicts', 'append', 'Sum'),
+        search('CommitAttempts', 'append', 'Sum'),
+        search('CommitAppends', 'append', 'Sum'),
+      ]),
+      graph('Commit latency p50 / p99 (ms)', [search('CommitLatency', 'append', 'p50'), search('CommitLatency', 'append', 'p99')]),
+    );
+    this.dashboard.addWidgets(
+      graph('Flushed to S3: segments and records', [compactMetric('FlushSegments'), compactMetric('FlushRecords')], [compactMetric('FlushBytes')]),
+      graph('Compact runs and duration', [fns.compact.metricInvocations({ period: FIVE_MINUTES, statistic: 'Sum' })],
+        [fns.compact.metricDuration({ period: FIVE_MINUTES, statistic: 'Maximum' })]),
+      graph('Lambda errors and throttles', Object.values(fns).flatMap((fn) => [
+        fn.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' }),
+        fn.metricThrottles({ period: FIVE_MINUTES, statistic: 'Sum' }),
+      ])),
+      graph('DynamoDB throttles and dead letters', [dynamoThrottles],
+        [props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: FIVE_MINUTES, statistic: 'Maximum' })]),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24, height: 4 }),
+    );
+  }
+
+  private alarm(id: string, metric: cloudwatch.IMetric, threshold: number, description: string): void {
+    this.alarms.push(
+      new cloudwatch.Alarm(this, id, {
+        alarmDescription: description,
+        metric,
+        threshold,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+    );
+  }
+}
+
+/**
+ * One line per route of an HTTP request's EMF metric (dimensions `service` and `route`): a SEARCH expression, so routes
+ * added to functions/shared/routes.ts appear without touching the dashboard.
+ */
+function search(metricName: string, service: FunctionId | undefined, statistic: string): cloudwatch.MathExpression {
+  const serviceFilter = service ? ` service="${service}"` : '';
+  return new cloudwatch.MathExpression({
+    expression: `SEARCH('{${METRICS_NAMESPACE},route,service} MetricName="${metricName}"${serviceFilter}', '${statistic}', 60)`,
+    usingMetrics: {},
+    label: '',
+    period: ONE_MINUTE,
+  });
+}
+
+/** A compact pass's metric: dimension `service` only (no route). */
+function compactMetric(metricName: (typeof EMF_METRICS.flush)[number]): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName,
+    dimensionsMap: { service: 'compact' },
+    statistic: 'Sum',
+    period: FIVE_MINUTES,
+  });
+}
+
+function graph(title: string, left: cloudwatch.IMetric[], right: cloudwatch.IMetric[] = []): cloudwatch.GraphWidget {
+  return new cloudwatch.GraphWidget({ title, left, right, width: 6, height: 6 });
+}
+
+function capitalize(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}

@@ -1,0 +1,387 @@
+/**
+ * `StrataLog`: the whole of Strata as one CDK construct. A DynamoDB table (the same
+ * definition as the local stack's), an S3 bucket for segments, the append, read and
+ * compact functions, an HTTP API with one route per entry of functions/shared/routes.ts
+ * (IAM auth unless told otherwise), the compaction schedule with retries and a
+ * dead-letter queue, and a dashboard with alarms.
+ *
+ * @example
+ * const log = new StrataLog(stack, 'Log', { alarmActions: [new SnsAction(topic)] });
+ * log.grantInvokeApi(myService.role);  // lets a role call the API with SigV4
+ */
+import { Annotations, type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { ROUTES } from '../functions/shared/routes.js';
+import { BUNDLE_OPTIONS, FUNCTION_IDS, functionEntry, PROJECT_ROOT, type FunctionId } from './function-bundling.js';
+import { StrataMonitoring, type MonitoringAlarmOptions } from './monitoring.js';
+import { FUNCTION_PERMISSIONS, OBJECT_PREFIX } from './permissions.js';
+import { TABLE_DEFINITION } from './table-definition.js';
+
+/**
+ * Who may call the API.
+ * - `iam` (the default): SigV4-signed requests from principals allowed
+ *   `execute-api:Invoke` (see `grantInvokeApi`).
+ * - `jwt`: a bearer token from an OIDC issuer (Cognito, Auth0, ...).
+ * - `none`: anyone who knows the URL. Only when asked for, with the reason, which is
+ *   recorded as the acknowledgement of the cdk-nag finding it raises.
+ */
+export type StrataAuth =
+  | { type: 'iam' }
+  | { type: 'jwt'; issuer: string; audience: string[]; identitySource?: string[] }
+  | { type: 'none'; reason: string };
+
+export interface StrataFunctionOptions {
+  /** MB; CPU grows with it. @default 1024 */
+  memorySize?: number;
+  /** @default 29 s for append and read (under API Gateway's 30 s), 5 minutes for compact */
+  timeout?: Duration;
+  /** Reserved concurrency; unreserved (the account's pool) by default. */
+  reservedConcurrency?: number;
+}
+
+export interface StrataLogProps {
+  /**
+   * What happens to the table and the bucket when they leave the stack. RETAIN keeps the
+   * data; DESTROY also turns deletion protection off (empty the bucket first: CloudFormation
+   * cannot delete a bucket that holds objects). @default RemovalPolicy.RETAIN
+   */
+  removalPolicy?: RemovalPolicy;
+  /** DynamoDB deletion protection. @default true unless removalPolicy is DESTROY */
+  deletionProtection?: boolean;
+  /** @default { type: 'iam' } */
+  auth?: StrataAuth;
+  /** Stage-wide request rate (per second) and burst. @default 1000 / 2000 */
+  throttle?: { rateLimit: number; burstLimit: number };
+  /** When the compact function runs (flush, retention, compaction). @default every 5 minutes */
+  compactionSchedule?: events.Schedule;
+  /** Per-function memory, timeout and reserved concurrency. */
+  functions?: Partial<Record<FunctionId, StrataFunctionOptions>>;
+  /** Powertools log level of the functions. @default INFO */
+  logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  /** Retention of the functions' and the API's log groups. @default one month */
+  logRetention?: logs.RetentionDays;
+  /** Where S3 server access logs of the segment bucket go; none by default (see infra/README.md). */
+  serverAccessLogsBucket?: s3.IBucket;
+  /** Actions (an SNS topic, ...) for every alarm. */
+  alarmActions?: cloudwatch.IAlarmAction[];
+  /** Alarm thresholds. */
+  alarms?: MonitoringAlarmOptions;
+}
+
+const HTTP_TIMEOUT = Duration.seconds(29);
+const DEFAULTS: Record<FunctionId, Required<Omit<StrataFunctionOptions, 'reservedConcurrency'>>> = {
+  append: { memorySize: 1024, timeout: HTTP_TIMEOUT },
+  read: { memorySize: 1024, timeout: HTTP_TIMEOUT },
+  compact: { memorySize: 1024, timeout: Duration.minutes(5) },
+};
+/** Retries of an asynchronous compact invocation (scheduled or from append) before the DLQ. */
+const COMPACT_RETRY_ATTEMPTS = 2;
+const COMPACT_MAX_EVENT_AGE = Duration.hours(1);
+
+export class StrataLog extends Construct {
+  readonly table: dynamodb.Table;
+  readonly bucket: s3.Bucket;
+  readonly functions: Record<FunctionId, nodejs.NodejsFunction>;
+  readonly api: apigwv2.HttpApi;
+  /** Failed asynchronous compact invocations (after their retries). */
+  readonly deadLetterQueue: sqs.Queue;
+  readonly schedule: events.Rule;
+  readonly monitoring: StrataMonitoring;
+  /** The API's base URL, e.g. `https://abc123.execute-api.eu-west-1.amazonaws.com`. */
+  readonly url: string;
+
+  constructor(scope: Construct, id: string, props: StrataLogProps = {}) {
+    super(scope, id);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const auth = props.auth ?? { type: 'iam' };
+    const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+    // Log groups hold no state worth keeping once the stack is gone.
+    const logRemoval = RemovalPolicy.DESTROY;
+
+    this.table = new dynamodb.Table(this, 'Table', {
+      partitionKey: { name: TABLE_DEFINITION.partitionKey.name, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: TABLE_DEFINITION.sortKey.name, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: TABLE_DEFINITION.timeToLiveAttribute,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: TABLE_DEFINITION.pointInTimeRecovery },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      deletionProtection: props.deletionProtection ?? removalPolicy !== RemovalPolicy.DESTROY,
+      removalPolicy,
+    });
+
+    this.bucket = new s3.Bucket(this, 'Segments', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      versioned: false,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      lifecycleRules: [{ id: 'abort-incomplete-multipart-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) }],
+      ...(props.serverAccessLogsBucket
+        ? { serverAccessLogsBucket: props.serverAccessLogsBucket, serverAccessLogsPrefix: 'strata-segments/' }
+        : {}),
+      removalPolicy,
+    });
+    if (!props.serverAccessLogsBucket) {
+      Validations.of(this.bucket).acknowledge({
+        id: 'AwsSolutions-S1',
+        reason:
+          'Server access logs are opt-in (serverAccessLogsBucket): only the three functions\' roles can reach the bucket, ' +
+          'and a log object per request would multiply the PUTs of a busy log. Use CloudTrail S3 data events for an audit trail.',
+      });
+    }
+
+    this.deadLetterQueue = new sqs.Queue(this, 'CompactDeadLetters', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself the dead-letter queue of the compact function and of the schedule rule\'s target.',
+    });
+
+    const fnOptions = (fn: FunctionId) => ({ ...DEFAULTS[fn], ...props.functions?.[fn] });
+    const compact = this.createFunction('compact', fnOptions('compact'), props, logRetention, logRemoval, {
+      deadLetterQueue: this.deadLetterQueue,
+      retryAttempts: COMPACT_RETRY_ATTEMPTS,
+      maxEventAge: COMPACT_MAX_EVENT_AGE,
+    });
+    const append = this.createFunction('append', fnOptions('append'), props, logRetention, logRemoval, {});
+    const read = this.createFunction('read', fnOptions('read'), props, logRetention, logRemoval, {});
+    this.functions = { append, read, compact };
+
+    for (const fn of FUNCTION_IDS) this.grantStorage(fn, this.functions[fn]);
+    // Asynchronous flush requests (InvocationType Event) on the unqualified function only:
+    // `grantInvoke` would also allow every version and alias (`arn:...:function:name:*`).
+    append.addEnvironment('STRATA_COMPACT_FUNCTION_NAME', compact.functionName);
+    append.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [compact.functionArn] }));
+
+    this.schedule = new events.Rule(this, 'CompactSchedule', {
+      description: 'Runs the Strata compact function: flushes due tails to S3 segments, retention, compaction',
+      schedule: props.compactionSchedule ?? events.Schedule.rate(Duration.minutes(5)),
+      targets: [
+        new targets.LambdaFunction(compact, {
+          retryAttempts: COMPACT_RETRY_ATTEMPTS,
+          maxEventAge: COMPACT_MAX_EVENT_AGE,
+          deadLetterQueue: this.deadLetterQueue,
+        }),
+      ],
+    });
+
+    this.api = this.createApi(auth, props, logRetention, logRemoval);
+    this.url = this.api.apiEndpoint;
+
+    this.monitoring = new StrataMonitoring(this, 'Monitoring', {
+      functions: this.functions,
+      api: this.api,
+      table: this.table,
+      deadLetterQueue: this.deadLetterQueue,
+      ...(props.alarmActions ? { alarmActions: props.alarmActions } : {}),
+      ...props.alarms,
+    });
+  }
+
+  /**
+   * Lets a principal call every route of the API with SigV4 (`execute-api:Invoke` on
+   * this API's routes). Only meaningful with the default IAM auth.
+   */
+  grantInvokeApi(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['execute-api:Invoke'],
+      resourceArns: [this.apiRoutesArn()],
+    });
+  }
+
+  /** `arn:aws:execute-api:{region}:{account}:{apiId}/*`: every stage, method and path of this API. */
+  apiRoutesArn(): string {
+    return Stack.of(this).formatArn({ service: 'execute-api', resource: this.api.apiId, resourceName: '*' });
+  }
+
+  private createFunction(
+    fn: FunctionId,
+    options: StrataFunctionOptions & { memorySize: number; timeout: Duration },
+    props: StrataLogProps,
+    logRetention: logs.RetentionDays,
+    logRemoval: RemovalPolicy,
+    extra: Partial<nodejs.NodejsFunctionProps>,
+  ): nodejs.NodejsFunction {
+    const logGroup = new logs.LogGroup(this, `${capitalize(fn)}Logs`, { retention: logRetention, removalPolicy: logRemoval });
+    // A role per function, with logs scoped to its own log group: the managed
+    // AWSLambdaBasicExecutionRole would allow writing to every log group of the account.
+    const role = new iam.Role(this, `${capitalize(fn)}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Strata ${fn} function`,
+    });
+    logGroup.grantWrite(role);
+    const created = new nodejs.NodejsFunction(this, `${capitalize(fn)}Function`, {
+      description: `Strata ${fn} function`,
+      entry: functionEntry(fn),
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: `${PROJECT_ROOT}package-lock.json`,
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: options.memorySize,
+      timeout: options.timeout,
+      ...(options.reservedConcurrency !== undefined ? { reservedConcurrentExecutions: options.reservedConcurrency } : {}),
+      role,
+      logGroup,
+      environment: {
+        STRATA_TABLE_NAME: this.table.tableName,
+        STRATA_BUCKET_NAME: this.bucket.bucketName,
+        POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      bundling: {
+        forceDockerBundling: false,
+        minify: BUNDLE_OPTIONS.minify,
+        sourceMap: BUNDLE_OPTIONS.sourcemap,
+        sourcesContent: BUNDLE_OPTIONS.sourcesContent,
+        target: BUNDLE_OPTIONS.target,
+        format: nodejs.OutputFormat.ESM,
+        mainFields: [...BUNDLE_OPTIONS.mainFields],
+        externalModules: [...BUNDLE_OPTIONS.external],
+        banner: BUNDLE_OPTIONS.banner,
+      },
+      ...extra,
+    });
+    created.node.addDependency(role);
+    Validations.of(created).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason:
+        'Pinned to nodejs22.x (ARCHITECTURE.md section 8): the bundles are built, measured and tested for Node 22; ' +
+        'move to a newer runtime deliberately, with the bundle target in infra/function-bundling.ts.',
+    });
+    return created;
+  }
+
+  /** The table and bucket actions of permissions.ts, on this table and this bucket's keys only. */
+  private grantStorage(fn: FunctionId, target: nodejs.NodejsFunction): void {
+    const permissions = FUNCTION_PERMISSIONS[fn];
+    target.addToRolePolicy(new iam.PolicyStatement({ actions: [...permissions.table], resources: [this.table.tableArn] }));
+    for (const grant of permissions.objects) {
+      target.addToRolePolicy(
+        new iam.PolicyStatement({ actions: [...grant.actions], resources: [this.bucket.arnForObjects(grant.pattern)] }),
+      );
+      Validations.of(target.role!).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${this.logicalIdOf(this.bucket)}.Arn>/${grant.pattern}]`,
+        reason:
+          `Object keys embed the topic, topic id and partition (topics/{topic}/{topicId}/{p}/...), so the ${fn} function ` +
+          `is granted ${grant.actions.join(', ')} on the key pattern ${grant.pattern} of this bucket only, never the whole bucket.`,
+      });
+    }
+    if (permissions.listObjects) {
+      target.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['s3:ListBucket'],
+          resources: [this.bucket.bucketArn],
+          conditions: { StringLike: { 's3:prefix': [`${OBJECT_PREFIX}*`] } },
+        }),
+      );
+    }
+  }
+
+  private createApi(auth: StrataAuth, props: StrataLogProps, logRetention: logs.RetentionDays, logRemoval: RemovalPolicy): apigwv2.HttpApi {
+    const authorizer = apiAuthorizer(auth);
+    const integrations = {
+      append: new HttpLambdaIntegration('AppendIntegration', this.functions.append),
+      read: new HttpLambdaIntegration('ReadIntegration', this.functions.read),
+    };
+    const api = new apigwv2.HttpApi(this, 'Api', {
+      description: 'Strata HTTP API v1',
+      createDefaultStage: false,
+      defaultAuthorizer: authorizer,
+      // Unknown paths reach the read function, which answers 404 ROUTE_NOT_FOUND in the
+      // API's error format instead of API Gateway's `{"message":"Not Found"}`.
+      defaultIntegration: integrations.read,
+    });
+    for (const route of ROUTES) {
+      api.addRoutes({
+        path: route.path,
+        methods: [apigwv2.HttpMethod[route.method]],
+        integration: integrations[route.fn],
+        authorizer,
+      });
+    }
+
+    const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', { retention: logRetention, removalPolicy: logRemoval });
+    const throttle = props.throttle ?? { rateLimit: 1000, burstLimit: 2000 };
+    new apigwv2.HttpStage(this, 'Stage', {
+      httpApi: api,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle,
+      accessLogSettings: {
+        destination: new apigwv2.LogGroupLogDestination(accessLogs),
+        format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
+      },
+    });
+
+    if (auth.type === 'none') {
+      Annotations.of(this).addWarningV2('strata:open-api', `The Strata API has no authorization: anyone with its URL can read and write. Reason given: ${auth.reason}`);
+      for (const child of api.node.findAll()) {
+        if (child instanceof apigwv2.CfnRoute) {
+          Validations.of(child).acknowledge({ id: 'AwsSolutions-APIG4', reason: `Open API asked for explicitly (auth: none): ${auth.reason}` });
+        }
+      }
+    }
+    return api;
+  }
+
+  private logicalIdOf(construct: Construct): string {
+    return Stack.of(this).getLogicalId(construct.node.defaultChild as CfnElement);
+  }
+}
+
+function apiAuthorizer(auth: StrataAuth): apigwv2.IHttpRouteAuthorizer {
+  switch (auth.type) {
+    case 'iam':
+      return new HttpIamAuthorizer();
+    case 'jwt':
+      if (!auth.issuer.startsWith('https://')) throw new Error(`StrataLog auth.jwt.issuer must be an https:// URL; got '${auth.issuer}'`);
+      if (auth.audience.length === 0) throw new Error('StrataLog auth.jwt.audience must name at least one audience (client id)');
+      return new HttpJwtAuthorizer('JwtAuthorizer', auth.issuer, {
+        jwtAudience: auth.audience,
+        ...(auth.identitySource ? { identitySource: auth.identitySource } : {}),
+      });
+    case 'none':
+      if (!auth.reason?.trim()) throw new Error("StrataLog auth { type: 'none' } needs a reason: the API would be open to anyone with its URL");
+      return new apigwv2.HttpNoneAuthorizer();
+  }
+}
+
+/** One JSON line per request in the access log group. */
+const ACCESS_LOG_FIELDS = {
+  requestId: '$context.requestId',
+  ip: '$context.identity.sourceIp',
+  caller: '$context.identity.caller',
+  user: '$context.identity.user',
+  requestTime: '$context.requestTime',
+  routeKey: '$context.routeKey',
+  status: '$context.status',
+  responseLength: '$context.responseLength',
+  latencyMs: '$context.responseLatency',
+  integrationLatencyMs: '$context.integrationLatency',
+  integrationError: '$context.integrationErrorMessage',
+  authorizerError: '$context.authorizer.error',
+};
+
+function capitalize(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}

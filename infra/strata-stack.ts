@@ -1,0 +1,69 @@
+/**
+ * The stack of `infra/app.ts`: one StrataLog and its endpoints as outputs. Kept apart
+ * from the app so the tests synthesize exactly what `cdk deploy` deploys.
+ */
+import { CfnOutput, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { Construct } from 'constructs';
+import { StrataLog, type StrataLogProps } from './strata-log.js';
+
+export interface StrataStackProps extends StackProps {
+  log?: StrataLogProps;
+  /** Subscribes this address to an SNS topic that every alarm notifies. */
+  alarmEmail?: string;
+}
+
+export class StrataStack extends Stack {
+  readonly log: StrataLog;
+  readonly alarmTopic: sns.Topic | undefined;
+
+  constructor(scope: Construct, id: string, props: StrataStackProps = {}) {
+    super(scope, id, props);
+    let alarmActions = props.log?.alarmActions;
+    if (props.alarmEmail) {
+      this.alarmTopic = new sns.Topic(this, 'Alarms', { displayName: 'Strata alarms', enforceSSL: true });
+      this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+      Validations.of(this.alarmTopic).acknowledge({
+        id: 'AwsSolutions-SNS2',
+        reason:
+          'Alarm notifications carry no data of the log. CloudWatch cannot publish to a topic encrypted with the AWS-managed ' +
+          'SNS key, and a customer-managed key would cost $1/month for a topic that is idle unless something is wrong.',
+      });
+      alarmActions = [...(alarmActions ?? []), new actions.SnsAction(this.alarmTopic)];
+    }
+    this.log = new StrataLog(this, 'Log', { ...props.log, ...(alarmActions ? { alarmActions } : {}) });
+
+    const outputs: Record<string, [string, string]> = {
+      ApiUrl: [this.log.url, 'Base URL of the HTTP API (sign requests with SigV4, service execute-api)'],
+      TableName: [this.log.table.tableName, 'DynamoDB table'],
+      BucketName: [this.log.bucket.bucketName, 'S3 bucket of segments and staged batches'],
+      AppendFunctionName: [this.log.functions.append.functionName, 'Append function'],
+      ReadFunctionName: [this.log.functions.read.functionName, 'Read function'],
+      CompactFunctionName: [this.log.functions.compact.functionName, 'Compact function (flush, retention, compaction)'],
+      DeadLetterQueueUrl: [this.log.deadLetterQueue.queueUrl, 'Failed compact invocations'],
+      DashboardName: [this.log.monitoring.dashboard.dashboardName, 'CloudWatch dashboard'],
+      ApiInvokeArn: [this.log.apiRoutesArn(), 'Resource to allow execute-api:Invoke on, for callers of the API'],
+    };
+    for (const [name, [value, description]] of Object.entries(outputs)) new CfnOutput(this, name, { value, description });
+  }
+}
+
+/** Reads the app's context (`-c removalPolicy=destroy -c alarmEmail=ops@example.com`). */
+export function stackPropsFromContext(scope: Construct): StrataStackProps {
+  const get = (key: string): string | undefined => {
+    const value: unknown = scope.node.tryGetContext(key);
+    return value === undefined || value === null || value === '' ? undefined : String(value);
+  };
+  const removal = get('removalPolicy') ?? 'retain';
+  if (removal !== 'retain' && removal !== 'destroy') {
+    throw new Error(`context removalPolicy must be 'retain' or 'destroy'; got '${removal}'`);
+  }
+  const alarmEmail = get('alarmEmail');
+  return {
+    description: 'Strata: a serverless partitioned, replayable log on DynamoDB, S3 and Lambda',
+    log: { removalPolicy: removal === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN },
+    ...(alarmEmail ? { alarmEmail } : {}),
+  };
+}
