@@ -91,3 +91,19 @@ export const GROUP_STATE_TTL_MS = 7 * DAY;
 
 /** Offsets are padded to this many digits in sort keys so string order is numeric order. */
 export const OFFSET_DIGITS = 20;
+
+/**
+ * Maintenance (functions/compact). Objects that leave the log (retention, compaction)
+ * and orphans (crashed flushes, compactions, staged appends) are deleted only after this
+ * grace period: a reader mid-read finishes, and an upload is never mistaken for an orphan
+ * before its commit (appends give up after seconds, flushes after one Lambda timeout).
+ */
+export const DEFAULT_OBJECT_GRACE_MS = 20 * MINUTE;
+/** Segments one retention transaction drops (one head update + a garbage item + these ≤ 100 actions). */
+export const MAX_RETENTION_SEGMENTS_PER_COMMIT = 90;
+/** Segments one compaction swap replaces (each a conditional delete in one transaction). */
+export const MAX_COMPACTION_GROUP_SEGMENTS = 50;
+/** Bytes of segments one compaction pass reads, so one invocation stays inside a Lambda timeout. */
+export const MAX_COMPACTION_PASS_BYTES = 256 * MiB;
+/** Objects and items one garbage collection pass deletes per partition (more waits for the next pass). */
+export const MAX_GC_DELETES_PER_PASS = 1000;

@@ -9,6 +9,8 @@
  * | tail batch item | `P#{topic}#{topicId}#{p}`       | `B#{lastOffset}`       |
  * | segment         | `P#{topic}#{topicId}#{p}`       | `S#{lastOffset}`       |
  * | producer state  | `P#{topic}#{topicId}#{p}`       | `PID#{producerId}`     |
+ * | partition stats | `P#{topic}#{topicId}#{p}`       | `STATS`                |
+ * | garbage objects | `P#{topic}#{topicId}#{p}`       | `X#{id}`               |
  * | group offset    | `G#{group}`                     | `{topic}#{p}`          |
  * | group members   | `GM#{group}`                    | `STATE`                |
  *
@@ -36,6 +38,12 @@ export const HEAD_SK = 'HEAD';
 export const TAIL_PREFIX = 'B#';
 export const PRODUCER_PREFIX = 'PID#';
 export const SEGMENT_PREFIX = 'S#';
+export const STATS_SK = 'STATS';
+export const GARBAGE_PREFIX = 'X#';
+
+export function garbageSk(id: string): string {
+  return `${GARBAGE_PREFIX}${id}`;
+}
 
 /** Zero-pads an offset so that string order is numeric order. */
 export function padOffset(offset: number): string {
@@ -62,9 +70,14 @@ export function segmentSk(lastOffset: number): string {
   return `${SEGMENT_PREFIX}${padOffset(lastOffset)}`;
 }
 
+/** The S3 key prefix of all objects of one topic incarnation. */
+export function topicObjectPrefix(topic: string, topicId: string): string {
+  return `topics/${topic}/${topicId}/`;
+}
+
 /** The S3 key prefix of a partition's objects. */
 export function partitionObjectPrefix(ref: PartitionRef): string {
-  return `topics/${ref.topic}/${ref.topicId}/${ref.partition}/`;
+  return `${topicObjectPrefix(ref.topic, ref.topicId)}${ref.partition}/`;
 }
 
 /** The S3 key of a new segment object; `id` makes concurrent flushers' objects distinct. */

@@ -84,8 +84,63 @@ export interface SegmentManifest {
   index: Uint8Array;
   maxTimestamp: number;
   createdAt: number;
-  /** Bumped when compaction rewrites the segment. */
+  /**
+   * 0 for a segment as flushed ("dirty"); key compaction writes its output at one more
+   * than the highest generation it replaced, and the swap is conditioned on the
+   * generations it read.
+   */
   generation: number;
+  /** Timestamp of the oldest tombstone a compacted segment kept (null: none, or not compacted yet). */
+  oldestTombstone?: number | null;
+}
+
+/**
+ * S3 objects that left the log (retention, compaction) but that a reader may still be
+ * reading: garbage collection deletes them once `deleteAfter` has passed.
+ */
+export interface GarbageBatch {
+  id: string;
+  keys: string[];
+  createdAt: number;
+  deleteAfter: number;
+}
+
+/** Retention: the oldest segments leave the log and logStartOffset moves past them. */
+export interface RetentionCommit {
+  ref: PartitionRef;
+  /** The head's logStartOffset the pass read (fences concurrent retention passes). */
+  expectedLogStartOffset: number;
+  logStartOffset: number;
+  /** Manifests to delete, each conditioned on the key and generation read. */
+  dropped: SegmentManifest[];
+  garbage: GarbageBatch | null;
+}
+
+/** Key compaction: one new segment replaces consecutive ones, over exactly their offsets. */
+export interface CompactionCommit {
+  ref: PartitionRef;
+  /** The manifests read, oldest first: each must still be there with the same key and generation. */
+  replaced: SegmentManifest[];
+  /** Covers replaced[0].baseOffset to the last one's lastOffset (so it takes that one's item). */
+  output: SegmentManifest;
+  garbage: GarbageBatch | null;
+}
+
+/** What the maintenance passes last did to a partition (`GET /v1/topics/{topic}`). */
+export interface PartitionStats {
+  segments: number;
+  segmentBytes: number;
+  lastCompactionAt: number | null;
+  lastRetentionAt: number | null;
+  updatedAt: number;
+}
+
+/** A deleted topic incarnation whose items and objects garbage collection still has to remove. */
+export interface DeletedTopic {
+  name: string;
+  topicId: string;
+  partitions: number;
+  deletedAt: number;
 }
 
 /** One flush: a segment replaces the tail below `flushedOffset`. */
@@ -190,7 +245,7 @@ export interface LogStore {
    */
   queryTail(ref: PartitionRef, fromOffset: number, limits: { maxRecords: number; maxBytes: number }): Promise<TailItem[]>;
 
-  /** Segment manifests whose lastOffset ≥ `fromOffset`, in offset order, at most `limit`. */
+  /** Segment manifests whose lastOffset ≥ `fromOffset`, in offset order, at most `limit` (Infinity: all). */
   listSegments(ref: PartitionRef, fromOffset: number, limit: number): Promise<SegmentManifest[]>;
   /** Writes the manifest and moves flushedOffset, if no other flush moved it first; false if fenced. */
   commitFlush(flush: FlushCommit): Promise<boolean>;
@@ -201,6 +256,24 @@ export interface LogStore {
    * Writes the offsets atomically. With `fence`, only if the group's membership item is
    * still at that generation; false (nothing written) when it is not.
    */
+  /** Drops the oldest segments; false when the head or a manifest changed since they were read. */
+  commitRetention(commit: RetentionCommit): Promise<boolean>;
+  /** Swaps compacted segments in; false when a replaced manifest changed since it was read. */
+  commitCompaction(commit: CompactionCommit): Promise<boolean>;
+  listGarbage(ref: PartitionRef): Promise<GarbageBatch[]>;
+  deleteGarbage(ref: PartitionRef, ids: string[]): Promise<void>;
+  /** Tail items whose lastOffset < `below` (left by a flush that crashed before its deletes), at most `limit`. */
+  listTailBelow(ref: PartitionRef, below: number, limit: number): Promise<TailItem[]>;
+  /** Keys of the staged objects that tail items point at. */
+  listStagedKeys(ref: PartitionRef): Promise<string[]>;
+  getPartitionStats(refs: PartitionRef[]): Promise<(PartitionStats | undefined)[]>;
+  putPartitionStats(ref: PartitionRef, stats: PartitionStats): Promise<void>;
+  listDeletedTopics(): Promise<DeletedTopic[]>;
+  /** Deletes up to `limit` items of a partition (any kind); returns how many it deleted. */
+  deletePartitionItems(ref: PartitionRef, limit: number): Promise<number>;
+  /** Removes the deletion marker once everything of the incarnation is gone. */
+  forgetDeletedTopic(topic: DeletedTopic): Promise<void>;
+
   commitGroupOffsets(offsets: GroupOffset[], fence?: GroupFence): Promise<boolean>;
   getGroupOffsets(group: string): Promise<GroupOffset[]>;
 

@@ -28,11 +28,14 @@ import { tailItemBytes } from '../staged-batches.js';
 import { topicConfigSchema } from '../topic-config.js';
 import {
   DELETED_TOPICS_PK,
+  GARBAGE_PREFIX,
   HEAD_SK,
+  STATS_SK,
   SEGMENT_PREFIX,
   TAIL_PREFIX,
   TOPICS_PK,
   deletedTopicSk,
+  garbageSk,
   GROUP_STATE_SK,
   groupPk,
   groupSk,
@@ -49,7 +52,12 @@ import {
   ZERO_HEAD,
   type AppendCommit,
   type AppendOutcome,
+  type CompactionCommit,
+  type DeletedTopic,
   type FlushCommit,
+  type GarbageBatch,
+  type PartitionStats,
+  type RetentionCommit,
   type SegmentManifest,
   type GroupFence,
   type GroupOffset,
@@ -338,16 +346,23 @@ export class DynamoLogStore implements LogStore {
   }
 
   async listSegments(ref: PartitionRef, fromOffset: number, limit: number): Promise<SegmentManifest[]> {
-    const out = await this.doc.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-        ExpressionAttributeValues: { ':pk': partitionPk(ref), ':from': segmentSk(fromOffset), ':to': SEGMENT_SK_MAX },
-        ConsistentRead: true,
-        Limit: limit,
-      }),
-    );
-    return (out.Items ?? []).map(toManifest);
+    const manifests: SegmentManifest[] = [];
+    let startKey: Item | undefined;
+    do {
+      const out = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+          ExpressionAttributeValues: { ':pk': partitionPk(ref), ':from': segmentSk(fromOffset), ':to': SEGMENT_SK_MAX },
+          ConsistentRead: true,
+          ...(Number.isFinite(limit) ? { Limit: limit - manifests.length } : {}),
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      manifests.push(...(out.Items ?? []).map(toManifest));
+      startKey = out.LastEvaluatedKey;
+    } while (startKey && manifests.length < limit);
+    return manifests;
   }
 
   async commitFlush(flush: FlushCommit): Promise<boolean> {
@@ -388,15 +403,7 @@ export class DynamoLogStore implements LogStore {
 
   async deleteTailItems(ref: PartitionRef, lastOffsets: number[]): Promise<void> {
     const pk = partitionPk(ref);
-    for (let i = 0; i < lastOffsets.length; i += BATCH_WRITE_LIMIT) {
-      let requests: Item[] | undefined = lastOffsets
-        .slice(i, i + BATCH_WRITE_LIMIT)
-        .map((last) => ({ DeleteRequest: { Key: { pk, sk: tailSk(last) } } }));
-      while (requests && requests.length > 0) {
-        const out = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }));
-        requests = out.UnprocessedItems?.[this.tableName] as Item[] | undefined;
-      }
-    }
+    await this.batchDelete(lastOffsets.map((last) => ({ pk, sk: tailSk(last) })));
   }
 
   async commitGroupOffsets(offsets: GroupOffset[], fence?: GroupFence): Promise<boolean> {
@@ -476,16 +483,196 @@ export class DynamoLogStore implements LogStore {
     }));
   }
 
-  private async queryAll(key: { pk: string }): Promise<Item[]> {
+  async commitRetention(commit: RetentionCommit): Promise<boolean> {
+    const pk = partitionPk(commit.ref);
+    return this.transactConditional([
+      {
+        Update: {
+          TableName: this.tableName,
+          Key: { pk, sk: HEAD_SK },
+          UpdateExpression: 'SET logStartOffset = :new',
+          ConditionExpression: 'logStartOffset = :old AND flushedOffset >= :new',
+          ExpressionAttributeValues: { ':old': commit.expectedLogStartOffset, ':new': commit.logStartOffset },
+        },
+      },
+      ...commit.dropped.map((m) => this.deleteManifest(pk, m)),
+      ...this.garbagePut(pk, commit.garbage),
+    ]);
+  }
+
+  async commitCompaction(commit: CompactionCommit): Promise<boolean> {
+    const pk = partitionPk(commit.ref);
+    const last = commit.replaced.at(-1);
+    if (!last || last.lastOffset !== commit.output.lastOffset || commit.replaced[0]!.baseOffset !== commit.output.baseOffset) {
+      throw new InternalError(`a compacted segment must cover exactly the segments it replaces (${partitionPk(commit.ref)})`);
+    }
+    return this.transactConditional([
+      ...commit.replaced.slice(0, -1).map((m) => this.deleteManifest(pk, m)),
+      {
+        Put: {
+          TableName: this.tableName,
+          Item: { pk, sk: segmentSk(commit.output.lastOffset), ...commit.output },
+          ConditionExpression: '#key = :key AND generation = :gen',
+          ExpressionAttributeNames: { '#key': 'key' },
+          ExpressionAttributeValues: { ':key': last.key, ':gen': last.generation },
+        },
+      },
+      ...this.garbagePut(pk, commit.garbage),
+    ]);
+  }
+
+  async listGarbage(ref: PartitionRef): Promise<GarbageBatch[]> {
+    const items = await this.queryAll({ pk: partitionPk(ref), skPrefix: GARBAGE_PREFIX });
+    return items.map((item) => ({
+      id: String(item.id),
+      keys: ((item.keys as unknown[] | undefined) ?? []).map(String),
+      createdAt: Number(item.createdAt),
+      deleteAfter: Number(item.deleteAfter),
+    }));
+  }
+
+  async deleteGarbage(ref: PartitionRef, ids: string[]): Promise<void> {
+    await this.batchDelete(ids.map((id) => ({ pk: partitionPk(ref), sk: garbageSk(id) })));
+  }
+
+  async listTailBelow(ref: PartitionRef, below: number, limit: number): Promise<TailItem[]> {
+    if (below <= 0) return [];
+    const out = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+        ExpressionAttributeValues: { ':pk': partitionPk(ref), ':from': tailSk(0), ':to': tailSk(below - 1) },
+        ConsistentRead: true,
+        Limit: limit,
+      }),
+    );
+    return (out.Items ?? []).map(toTailItem);
+  }
+
+  async listStagedKeys(ref: PartitionRef): Promise<string[]> {
+    const items = await this.queryAll({
+      pk: partitionPk(ref),
+      skPrefix: TAIL_PREFIX,
+      projection: { ProjectionExpression: '#staged', ExpressionAttributeNames: { '#staged': 'staged' } },
+    });
+    return items.flatMap((item) => (item.staged ? [String((item.staged as Item).key)] : []));
+  }
+
+  async getPartitionStats(refs: PartitionRef[]): Promise<(PartitionStats | undefined)[]> {
+    const byPk = new Map<string, PartitionStats>();
+    for (let i = 0; i < refs.length; i += BATCH_GET_LIMIT) {
+      let keys: Item[] | undefined = refs.slice(i, i + BATCH_GET_LIMIT).map((ref) => ({ pk: partitionPk(ref), sk: STATS_SK }));
+      while (keys && keys.length > 0) {
+        const out = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys } } }));
+        for (const item of out.Responses?.[this.tableName] ?? []) {
+          byPk.set(String(item.pk), {
+            segments: Number(item.segments ?? 0),
+            segmentBytes: Number(item.segmentBytes ?? 0),
+            lastCompactionAt: item.lastCompactionAt == null ? null : Number(item.lastCompactionAt),
+            lastRetentionAt: item.lastRetentionAt == null ? null : Number(item.lastRetentionAt),
+            updatedAt: Number(item.updatedAt ?? 0),
+          });
+        }
+        keys = out.UnprocessedKeys?.[this.tableName]?.Keys as Item[] | undefined;
+      }
+    }
+    return refs.map((ref) => byPk.get(partitionPk(ref)));
+  }
+
+  async putPartitionStats(ref: PartitionRef, stats: PartitionStats): Promise<void> {
+    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { pk: partitionPk(ref), sk: STATS_SK, ...stats } }));
+  }
+
+  async listDeletedTopics(): Promise<DeletedTopic[]> {
+    const items = await this.queryAll({ pk: DELETED_TOPICS_PK });
+    return items.map((item) => ({
+      name: String(item.name),
+      topicId: String(item.topicId),
+      partitions: Number(item.partitions),
+      deletedAt: Number(item.deletedAt),
+    }));
+  }
+
+  async deletePartitionItems(ref: PartitionRef, limit: number): Promise<number> {
+    const out = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': partitionPk(ref) },
+        ProjectionExpression: 'pk, sk',
+        Limit: limit,
+      }),
+    );
+    const keys = (out.Items ?? []).map((item) => ({ pk: item.pk, sk: item.sk }));
+    await this.batchDelete(keys);
+    return keys.length;
+  }
+
+  async forgetDeletedTopic(topic: DeletedTopic): Promise<void> {
+    await this.batchDelete([{ pk: DELETED_TOPICS_PK, sk: deletedTopicSk(topic.name, topic.topicId) }]);
+  }
+
+  private deleteManifest(pk: string, m: SegmentManifest) {
+    return {
+      Delete: {
+        TableName: this.tableName,
+        Key: { pk, sk: segmentSk(m.lastOffset) },
+        ConditionExpression: '#key = :key AND generation = :gen',
+        ExpressionAttributeNames: { '#key': 'key' },
+        ExpressionAttributeValues: { ':key': m.key, ':gen': m.generation },
+      },
+    };
+  }
+
+  private garbagePut(pk: string, garbage: GarbageBatch | null) {
+    if (!garbage || garbage.keys.length === 0) return [];
+    return [{ Put: { TableName: this.tableName, Item: { pk, sk: garbageSk(garbage.id), ...garbage } } }];
+  }
+
+  /** Runs a maintenance transaction; false when a condition failed or another transaction held an item. */
+  private async transactConditional(items: NonNullable<TransactWriteCommandInput['TransactItems']>): Promise<boolean> {
+    if (items.length > MAX_TRANSACTION_ITEMS) {
+      throw new InternalError(`maintenance transaction has ${items.length} actions, over ${MAX_TRANSACTION_ITEMS}`);
+    }
+    try {
+      await this.doc.send(new TransactWriteCommand({ TransactItems: items }));
+      return true;
+    } catch (err) {
+      if (!(err instanceof TransactionCanceledException)) throw err;
+      const codes = reasonCodes(err);
+      if (codes.some((c) => c === 'ThrottlingError' || c === 'ProvisionedThroughputExceeded' || c === 'RequestLimitExceeded')) {
+        throw new ThrottledError('DynamoDB throttled a maintenance transaction', { cause: err });
+      }
+      if (codes.includes('ConditionalCheckFailed') || codes.includes('TransactionConflict')) return false;
+      throw err;
+    }
+  }
+
+  private async batchDelete(keys: Item[]): Promise<void> {
+    for (let i = 0; i < keys.length; i += BATCH_WRITE_LIMIT) {
+      let requests: Item[] | undefined = keys.slice(i, i + BATCH_WRITE_LIMIT).map((Key) => ({ DeleteRequest: { Key } }));
+      while (requests && requests.length > 0) {
+        const out = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }));
+        requests = out.UnprocessedItems?.[this.tableName] as Item[] | undefined;
+      }
+    }
+  }
+
+  private async queryAll(key: {
+    pk: string;
+    skPrefix?: string;
+    projection?: { ProjectionExpression: string; ExpressionAttributeNames: Record<string, string> };
+  }): Promise<Item[]> {
     const items: Item[] = [];
     let startKey: Item | undefined;
     do {
       const out = await this.doc.send(
         new QueryCommand({
           TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': key.pk },
+          KeyConditionExpression: key.skPrefix ? 'pk = :pk AND begins_with(sk, :prefix)' : 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': key.pk, ...(key.skPrefix ? { ':prefix': key.skPrefix } : {}) },
           ConsistentRead: true,
+          ...key.projection,
           ExclusiveStartKey: startKey,
         }),
       );
@@ -555,6 +742,7 @@ function toManifest(item: Item): SegmentManifest {
     maxTimestamp: Number(item.maxTimestamp),
     createdAt: Number(item.createdAt),
     generation: Number(item.generation ?? 0),
+    oldestTombstone: item.oldestTombstone == null ? null : Number(item.oldestTombstone),
   };
 }
 

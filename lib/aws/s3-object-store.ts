@@ -36,19 +36,25 @@ export class S3ObjectStore implements ObjectStore {
     return out.Body ? await out.Body.transformToByteArray() : new Uint8Array(0);
   }
 
+  /**
+   * Pages with StartAfter (the last key seen) rather than ContinuationToken: the same
+   * pages on S3, and s3rver (the local emulator) cannot make continuation tokens on
+   * Node 20, so a ContinuationToken listing stops working past 1,000 keys there.
+   */
   async list(prefix: string): Promise<{ key: string; size: number; lastModified: number }[]> {
     const objects: { key: string; size: number; lastModified: number }[] = [];
-    let token: string | undefined;
-    do {
+    let startAfter: string | undefined;
+    for (;;) {
       const out = await this.client.send(
-        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }),
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ...(startAfter ? { StartAfter: startAfter } : {}) }),
       );
-      for (const o of out.Contents ?? []) {
+      const contents = out.Contents ?? [];
+      for (const o of contents) {
         objects.push({ key: o.Key!, size: o.Size ?? 0, lastModified: o.LastModified?.getTime() ?? 0 });
       }
-      token = out.IsTruncated ? out.NextContinuationToken : undefined;
-    } while (token);
-    return objects;
+      if (!out.IsTruncated || contents.length === 0) return objects;
+      startAfter = contents.at(-1)!.Key!;
+    }
   }
 
   async delete(keys: string[]): Promise<void> {
