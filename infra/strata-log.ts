@@ -150,10 +150,6 @@ export class StrataLog extends Construct {
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is itself the dead-letter queue of the compact function and of the schedule rule\'s target.',
-    });
 
     const fnOptions = (fn: FunctionId) => ({ ...DEFAULTS[fn], ...props.functions?.[fn] });
     const compact = this.createFunction('compact', fnOptions('compact'), props, logRetention, logRemoval, {
