@@ -1,0 +1,126 @@
+/**
+ * The construct's props: what each one changes in the template, the errors of the ones
+ * that would be unsafe or meaningless, and the link between the dashboard and the
+ * metrics the functions really emit. Synthesized without bundling (fast).
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as events from 'aws-cdk-lib/aws-events';
+import { describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../../infra/function-bundling.js';
+import { EMF_METRICS } from '../../infra/monitoring.js';
+import { StrataLog } from '../../infra/strata-log.js';
+import { stackPropsFromContext } from '../../infra/strata-stack.js';
+import { synthStrata, unacknowledgedFindings } from './synth.js';
+
+type Resources = Record<string, { Properties: Record<string, any>; DeletionPolicy?: string }>;
+
+function resources(template: Template, type: string): Resources {
+  return template.findResources(type) as Resources;
+}
+
+describe('StrataLog props', () => {
+  it('opens the API only when asked, with a reason that acknowledges the cdk-nag finding', () => {
+    const { app, template } = synthStrata({ log: { auth: { type: 'none', reason: 'demo stack behind a VPN for a workshop' } } });
+    for (const route of Object.values(resources(template, 'AWS::ApiGatewayV2::Route'))) {
+      expect(route.Properties.AuthorizationType).toBe('NONE');
+    }
+    expect(unacknowledgedFindings(app)).toEqual([]);
+  });
+
+  it('refuses an open API without a reason', () => {
+    const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'S');
+    expect(() => new StrataLog(stack, 'Log', { auth: { type: 'none', reason: ' ' } })).toThrow(/needs a reason/);
+  });
+
+  it('uses a JWT authorizer on every route with auth jwt', () => {
+    const { template } = synthStrata({
+      log: { auth: { type: 'jwt', issuer: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc', audience: ['client-1'] } },
+    });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'JWT',
+      JwtConfiguration: { Issuer: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc', Audience: ['client-1'] },
+    });
+    for (const route of Object.values(resources(template, 'AWS::ApiGatewayV2::Route'))) {
+      expect(route.Properties.AuthorizationType).toBe('JWT');
+    }
+  });
+
+  it('rejects a JWT issuer that is not https and an empty audience', () => {
+    const stack = () => new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'S');
+    expect(() => new StrataLog(stack(), 'Log', { auth: { type: 'jwt', issuer: 'http://idp', audience: ['a'] } })).toThrow(/https/);
+    expect(() => new StrataLog(stack(), 'Log', { auth: { type: 'jwt', issuer: 'https://idp', audience: [] } })).toThrow(/audience/);
+  });
+
+  it('DESTROY deletes the table and bucket with the stack and turns deletion protection off', () => {
+    const { template } = synthStrata({ log: { removalPolicy: RemovalPolicy.DESTROY } });
+    const [table] = Object.values(resources(template, 'AWS::DynamoDB::Table'));
+    expect(table!.DeletionPolicy).toBe('Delete');
+    expect(table!.Properties.DeletionProtectionEnabled).toBe(false);
+    expect(Object.values(resources(template, 'AWS::S3::Bucket'))[0]!.DeletionPolicy).toBe('Delete');
+  });
+
+  it('sets memory, timeout, reserved concurrency, throttling, schedule and alarm thresholds', () => {
+    const { stack, template } = synthStrata({
+      log: {
+        functions: { read: { memorySize: 2048, timeout: Duration.seconds(25), reservedConcurrency: 50 } },
+        throttle: { rateLimit: 50, burstLimit: 100 },
+        compactionSchedule: events.Schedule.rate(Duration.minutes(1)),
+        alarms: { apiServerErrors: 1, compactStalledAfter: Duration.minutes(10) },
+      },
+    });
+    const read = resources(template, 'AWS::Lambda::Function')[stack.getLogicalId(stack.log.functions.read.node.defaultChild as never)]!;
+    expect(read.Properties).toMatchObject({ MemorySize: 2048, Timeout: 25, ReservedConcurrentExecutions: 50 });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', { DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 } });
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 minute)' });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: '5xx', Threshold: 1 });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Invocations', EvaluationPeriods: 2 });
+  });
+
+  it('notifies an e-mail address of every alarm through an SSL-only SNS topic, cdk-nag clean', () => {
+    const { app, template } = synthStrata({ alarmEmail: 'ops@example.com' });
+    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+    const topicId = Object.keys(resources(template, 'AWS::SNS::Topic'))[0]!;
+    for (const alarm of Object.values(resources(template, 'AWS::CloudWatch::Alarm'))) {
+      expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
+    }
+    expect(unacknowledgedFindings(app)).toEqual([]);
+  });
+});
+
+describe('the app context', () => {
+  it('reads removalPolicy and alarmEmail, and rejects an unknown removal policy', () => {
+    const app = new App({ context: { removalPolicy: 'destroy', alarmEmail: 'a@b.c' } });
+    expect(stackPropsFromContext(app)).toMatchObject({ alarmEmail: 'a@b.c', log: { removalPolicy: RemovalPolicy.DESTROY } });
+    expect(stackPropsFromContext(new App()).log?.removalPolicy).toBe(RemovalPolicy.RETAIN);
+    expect(() => stackPropsFromContext(new App({ context: { removalPolicy: 'keep' } }))).toThrow(/retain' or 'destroy'/);
+  });
+});
+
+describe('the dashboard', () => {
+  /** Every metric name the functions emit: `addMetric('Name'` and the `Status${n}xx` family. */
+  function emittedMetricNames(): Set<string> {
+    const names = new Set<string>();
+    const walk = (dir: string): void => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const file = join(dir, entry.name);
+        if (entry.isDirectory()) walk(file);
+        else if (file.endsWith('.ts')) {
+          const source = readFileSync(file, 'utf8');
+          for (const m of source.matchAll(/addMetric\(\s*'([A-Za-z0-9]+)'/g)) names.add(m[1]!);
+          if (/addMetric\(\s*`Status\$\{/.test(source)) for (const c of [2, 3, 4, 5]) names.add(`Status${c}xx`);
+        }
+      }
+    };
+    walk(join(PROJECT_ROOT, 'functions'));
+    walk(join(PROJECT_ROOT, 'lib'));
+    return names;
+  }
+
+  it('graphs only metric names that the functions emit', () => {
+    const emitted = emittedMetricNames();
+    for (const name of Object.values(EMF_METRICS).flat()) expect(emitted.has(name), `${name} is not emitted by any function`).toBe(true);
+  });
+});
