@@ -24,6 +24,7 @@ const { latencyTables, runLatencyBench } = await import('./latency.js');
 const { CallMeter, MeteredObjectStore, meteredLogStore } = await import('./metered-stores.js');
 const { runSegmentBench, segmentTables } = await import('./segments.js');
 const { compressionTables, runCompressionBench } = await import('./compression.js');
+const { bundleTables, runBundleBench } = await import('./bundles.js');
 const { machineInfo, machineLine, renderMarkdown, renderText, writeJson, writeSection } = await import('./report.js');
 const { ResourceMeter } = await import('./resources.js');
 const { resetTable } = await import('./table.js');
@@ -55,6 +56,10 @@ const APPEND_SECTION = 'append';
 const SEGMENTS_SECTION = 'segments';
 const COMPRESSION_SECTION = 'compression';
 const COMPRESSION_RESULTS_PATH = fileURLToPath(new URL('./results/compression.json', import.meta.url));
+const BUNDLES_SECTION = 'bundles';
+const BUNDLES_RESULTS_PATH = fileURLToPath(new URL('./results/bundles.json', import.meta.url));
+/** Suites that `--only` can run by themselves (they need no local stack). */
+const ONLY_SUITES = ['compression', 'bundles'];
 
 const DOCS_HEADER = `# Benchmarks
 
@@ -79,6 +84,10 @@ async function main(): Promise<void> {
     options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } },
   });
   const quick = values.quick === true;
+  if (values.only !== undefined && !ONLY_SUITES.includes(values.only)) {
+    throw new Error(`--only takes one of ${ONLY_SUITES.map((s) => `'${s}'`).join(', ')}; got '${values.only}'`);
+  }
+  if (values.only === 'bundles') return runBundles(quick);
   const compressionCommand = quick ? 'npm run bench -- --quick' : 'npm run bench';
   const compression = runCompressionBench({ minMs: quick ? 300 : 1000 });
   const compressionSection = [
@@ -92,7 +101,7 @@ async function main(): Promise<void> {
   await writeSection(DOCS_PATH, COMPRESSION_SECTION, compressionSection, DOCS_HEADER);
   await writeJson(COMPRESSION_RESULTS_PATH, { command: compressionCommand, quick, compression });
   if (values.only === 'compression') return;
-  if (values.only !== undefined) throw new Error(`--only takes 'compression'; got '${values.only}'`);
+  await runBundles(quick);
   const settings = quick ? QUICK : FULL;
   const machine = machineInfo();
   const log = (line: string) => console.log(line);
@@ -171,6 +180,26 @@ async function main(): Promise<void> {
     await s3rver.stop();
     await rm(s3Dir, { recursive: true, force: true });
   }
+}
+
+/** The bundles suite: sizes and module-init times of the functions' bundles. */
+async function runBundles(quick: boolean): Promise<void> {
+  const runs = quick ? 5 : 15;
+  const command = quick ? 'npm run bench -- --quick --only bundles' : 'npm run bench -- --only bundles';
+  console.log(`function bundles (${runs} cold imports each)`);
+  const bundles = await runBundleBench({ runs }, (line) => console.log(line));
+  const tables = bundleTables(bundles, runs);
+  for (const table of tables) console.log(`${renderText(table)}\n`);
+  const machine = machineInfo();
+  const section = [
+    `### Function bundles (\`${command}\`)`,
+    '',
+    `Measured on ${machineLine(machine)}. Bundled with the options the StrataLog construct uses (infra/function-bundling.ts).`,
+    '',
+    ...tables.map((t) => `${renderMarkdown(t)}\n`),
+  ].join('\n');
+  await writeSection(DOCS_PATH, BUNDLES_SECTION, section, DOCS_HEADER);
+  await writeJson(BUNDLES_RESULTS_PATH, { command, quick, machine, bundles });
 }
 
 main().catch((err: unknown) => {

@@ -43,7 +43,7 @@ export interface NagFinding {
 export function unacknowledgedFindings(scope: IConstruct): NagFinding[] {
   const report = new AwsSolutionsChecks().validateScope(scope);
   return report.violations.flatMap((v) =>
-    v.violatingResources.map((r) => ({ rule: v.ruleName, path: r.constructPath ?? r.resourceLogicalId, description: v.description })),
+    v.violatingResources.map((r) => ({ rule: v.ruleName, path: r.constructPath ?? r.resourceLogicalId ?? '?', description: v.description })),
   );
 }
 
