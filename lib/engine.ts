@@ -14,7 +14,7 @@ import { systemClock, type Clock } from './clock.js';
 import { Flusher } from './flusher.js';
 import { GroupMembership } from './group-membership.js';
 import { GroupOffsets } from './group-offsets.js';
-import { Maintenance } from './maintenance.js';
+import { Maintenance, type MaintenanceOptions } from './maintenance.js';
 import { SegmentReader } from './segment-reader.js';
 import { partitionKey, type PartitionRef } from './keys.js';
 import { AppendNotifier } from './notifier.js';
@@ -36,6 +36,8 @@ export interface EngineOptions {
   onCommit?: (stats: CommitStats) => void;
   /** Asks for a flush of a partition whose tail passed flushBytes (e.g. invoke the compact function). */
   onFlushDue?: (ref: PartitionRef) => Promise<void> | void;
+  /** Grace period and bounds of retention, compaction and garbage collection. */
+  maintenance?: MaintenanceOptions;
 }
 
 export class LogEngine {
@@ -46,7 +48,7 @@ export class LogEngine {
   readonly membership: GroupMembership;
   /** Moves tails into S3 segments; absent without an object store. */
   readonly flusher: Flusher | undefined;
-  /** The compact function's passes (flush today); absent without an object store. */
+  /** The compact function's passes (flush, retention, compaction, GC); absent without an object store. */
   readonly maintenance: Maintenance | undefined;
   private readonly sequencers = new Map<string, PartitionSequencer>();
 
@@ -74,7 +76,10 @@ export class LogEngine {
     const segments = options.objects ? new SegmentReader(options.store, options.objects) : undefined;
     this.reader = new Reader(this.topics, options.store, clock, notifier, segments, options.objects);
     this.flusher = options.objects ? new Flusher(options.store, options.objects, clock) : undefined;
-    this.maintenance = this.flusher ? new Maintenance(this.topics, options.store, this.flusher) : undefined;
+    this.maintenance =
+      this.flusher && options.objects
+        ? new Maintenance(this.topics, options.store, options.objects, this.flusher, clock, options.maintenance)
+        : undefined;
     this.groups = new GroupOffsets(this.topics, options.store, clock);
     this.membership = new GroupMembership(this.topics, options.store, clock, retry);
   }

@@ -1,45 +1,133 @@
 /**
- * The compact function's work, one pass at a time: today, flushing tails that are due
- * into S3 segments; retention, key compaction and garbage collection join it in the
- * compaction issue. A scheduled pass visits every partition with unflushed records; an
- * asynchronous invocation for one partition (from append, when its tail passed the
- * flush threshold) visits only that one. Both are safe to run twice at once: flushes
- * are fenced by a conditional write.
+ * The compact function's work for one partition, in one bounded pass: flush the tail
+ * when due, retention, key compaction, garbage collection, then the partition's stats.
+ * Every step is conditioned on what it read, so a duplicated or retried invocation
+ * (Lambda's asynchronous delivery is at least once) or two passes at once lose nothing:
+ * the loser of a race finds its condition failed and leaves the work to the next pass.
+ *
+ * The scheduled run lists the partitions with work to do and, given a `dispatch`, fans
+ * out one asynchronous invocation per partition (the compact function invokes itself);
+ * without one (tests, `npm run compact`) it runs them inline. A pass that stopped at its
+ * bound reports `more`, and the handler invokes itself again for that partition.
  */
-import type { Flusher, FlushResult } from './flusher.js';
-import type { LogStore } from './ports.js';
+import type { Clock } from './clock.js';
+import { Compactor, type CompactionOptions, type CompactionResult } from './compactor.js';
+import { DEFAULT_OBJECT_GRACE_MS } from './constants.js';
+import { TopicNotFoundError } from './errors.js';
+import { DEFAULT_MAX_SEGMENTS_PER_FLUSH, type Flusher, type FlushResult } from './flusher.js';
+import { GarbageCollector, type DeletedTopicsResult, type GcResult } from './garbage-collector.js';
+import type { PartitionRef } from './keys.js';
+import type { LogStore, ObjectStore, PartitionHead } from './ports.js';
+import { Retention, type RetentionResult } from './retention.js';
 import { refsOf, type TopicService } from './topics.js';
 
 export interface PartitionPass {
   topic: string;
   partition: number;
   flush: FlushResult;
+  retention: RetentionResult;
+  compaction: CompactionResult;
+  gc: GcResult;
+  /** True when some step stopped at its bound or lost a race: run the partition again. */
+  more: boolean;
+}
+
+export interface MaintenanceOptions {
+  /** How long objects that left the log, and orphans, are kept before deletion. */
+  graceMs?: number;
+  compaction?: CompactionOptions;
+}
+
+export interface ScheduledRun {
+  /** Partitions run inline (no dispatch) or handed to `dispatch`. */
+  passes: PartitionPass[];
+  dispatched: PartitionRef[];
+  deletedTopics: DeletedTopicsResult;
 }
 
 export class Maintenance {
+  readonly retention: Retention;
+  readonly compactor: Compactor;
+  readonly gc: GarbageCollector;
+
   constructor(
     private readonly topics: TopicService,
     private readonly store: LogStore,
+    objects: ObjectStore,
     private readonly flusher: Flusher,
-  ) {}
-
-  /** One partition: flush while due. */
-  async runPartition(topic: string, partition: number): Promise<PartitionPass> {
-    const { meta } = await this.topics.partition(topic, partition);
-    return { topic, partition, flush: await this.flusher.flushPartition(meta, partition) };
+    private readonly clock: Clock,
+    private readonly options: MaintenanceOptions = {},
+  ) {
+    const graceMs = options.graceMs ?? DEFAULT_OBJECT_GRACE_MS;
+    this.retention = new Retention(store, clock, graceMs);
+    this.compactor = new Compactor(store, objects, clock, graceMs);
+    this.gc = new GarbageCollector(store, objects, clock, graceMs);
   }
 
-  /** Every partition of every topic that holds unflushed records. */
-  async runAll(): Promise<PartitionPass[]> {
-    const passes: PartitionPass[] = [];
+  /** One bounded pass over one partition. A topic deleted meanwhile is nothing to do. */
+  async runPartition(topic: string, partition: number): Promise<PartitionPass | undefined> {
+    let meta;
+    try {
+      meta = (await this.topics.partition(topic, partition)).meta;
+    } catch (err) {
+      if (err instanceof TopicNotFoundError) return undefined;
+      throw err;
+    }
+    const ref: PartitionRef = { topic: meta.name, topicId: meta.topicId, partition };
+    const flush = await this.flusher.flushPartition(meta, partition);
+    let head = await this.store.getHead(ref);
+    let manifests = await this.store.listSegments(ref, 0, Infinity);
+    const retention = await this.retention.apply(meta, ref, head, manifests);
+    if (retention.segments > 0) manifests = manifests.filter((m) => m.baseOffset >= retention.logStartOffset);
+    const compaction = await this.compactor.compact(meta, ref, manifests, this.options.compaction);
+    if (compaction.segmentsIn > 0 || retention.segments > 0) {
+      head = await this.store.getHead(ref);
+      manifests = await this.store.listSegments(ref, 0, Infinity);
+    }
+    const gc = await this.gc.collectPartition(ref, head);
+    const [previous] = await this.store.getPartitionStats([ref]);
+    const now = this.clock.now();
+    await this.store.putPartitionStats(ref, {
+      segments: manifests.length,
+      segmentBytes: manifests.reduce((n, m) => n + m.bytes, 0),
+      lastCompactionAt: compaction.ran ? now : (previous?.lastCompactionAt ?? null),
+      lastRetentionAt: retention.segments > 0 ? now : (previous?.lastRetentionAt ?? null),
+      updatedAt: now,
+    });
+    const more =
+      flush.reason === 'fenced' ||
+      flush.segments >= DEFAULT_MAX_SEGMENTS_PER_FLUSH ||
+      retention.fenced ||
+      compaction.more ||
+      gc.more;
+    return { topic, partition, flush, retention, compaction, gc, more };
+  }
+
+  /**
+   * The scheduled run: every partition with records (something to flush, retain, compact
+   * or collect), dispatched or run inline, and a bounded step of deleted-topic cleanup.
+   */
+  async runAll(dispatch?: (ref: PartitionRef) => Promise<void>): Promise<ScheduledRun> {
+    const run: ScheduledRun = { passes: [], dispatched: [], deletedTopics: await this.gc.collectDeletedTopics() };
     for (const meta of await this.topics.list()) {
       const refs = refsOf(meta);
       const heads = await this.store.getHeads(refs);
       for (const [partition, head] of heads.entries()) {
-        if (head.flushedOffset >= head.nextOffset) continue;
-        passes.push({ topic: meta.name, partition, flush: await this.flusher.flushPartition(meta, partition) });
+        if (!hasWork(head)) continue;
+        if (dispatch) {
+          await dispatch(refs[partition]!);
+          run.dispatched.push(refs[partition]!);
+        } else {
+          const pass = await this.runPartition(meta.name, partition);
+          if (pass) run.passes.push(pass);
+        }
       }
     }
-    return passes;
+    return run;
   }
+}
+
+/** A partition that never took an append has nothing to maintain. */
+function hasWork(head: PartitionHead): boolean {
+  return head.nextOffset > head.logStartOffset || head.flushedOffset > 0;
 }

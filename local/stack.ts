@@ -14,10 +14,9 @@ import type { LogStore } from '../lib/ports.js';
 import { createAppendHandler } from '../functions/append/handler.js';
 import { createReadHandler } from '../functions/read/handler.js';
 import { createCompactHandler } from '../functions/compact/handler.js';
-import { lambdaFlushTrigger } from '../functions/shared/flush-trigger.js';
+import { lambdaFlushTrigger, type PartitionInvoker } from '../functions/shared/flush-trigger.js';
 import { createObservability } from '../functions/shared/observability.js';
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import type { PartitionRef } from '../lib/keys.js';
 import {
   ensureBucket,
   ensureTable,
@@ -46,7 +45,7 @@ function startSchedule(pass: (event: unknown) => Promise<unknown>, intervalMs: n
 export const DEFAULT_TABLE_NAME = 'strata';
 /** The name the append function's trigger invokes, locally as on AWS (STRATA_COMPACT_FUNCTION_NAME). */
 export const COMPACT_FUNCTION_NAME = 'strata-compact';
-const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 export const DEFAULT_BUCKET_NAME = 'strata-local';
 
 export interface LocalStackOptions {
@@ -120,15 +119,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // so the local stack runs the same trigger code as the append function on AWS.
     let invokeEndpoint: string | undefined;
     const compactObs = createObservability('compact');
-    let invoke: ((ref: PartitionRef) => Promise<void>) | undefined;
-    const trigger = (ref: PartitionRef) => {
+    let invoke: PartitionInvoker | undefined;
+    const trigger: PartitionInvoker = async (ref, continuation) => {
       if (!invokeEndpoint) return;
       invoke ??= lambdaFlushTrigger(
         new LambdaClient({ endpoint: invokeEndpoint, region: 'us-east-1', credentials: LOCAL_CREDENTIALS }),
         COMPACT_FUNCTION_NAME,
         compactObs.logger,
       );
-      return invoke(ref);
+      return invoke(ref, continuation);
     };
     const engine = new LogEngine({
       onFlushDue: trigger,
@@ -136,7 +135,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       objects: new S3ObjectStore(s3, bucketName),
       ...options.engine,
     });
-    const compact = createCompactHandler(engine, compactObs);
+    // As on AWS: the scheduled run fans out one asynchronous invocation per partition.
+    const compact = createCompactHandler(engine, compactObs, { dispatch: trigger });
     const server = await startHttpServer(
       {
         append: createAppendHandler(engine, createObservability('append')),

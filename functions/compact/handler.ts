@@ -1,56 +1,131 @@
 /**
- * The compact function. The EventBridge schedule invokes it with a scheduled event: it
- * flushes every partition whose tail is due. The append function invokes it
- * asynchronously with `{ topic, partition }` when one partition's tail passed its flush
- * threshold. Retention, compaction and garbage collection join these passes in the
- * compaction issue.
+ * The compact function: flush, retention, key compaction and garbage collection
+ * (lib/maintenance.ts).
+ *
+ * - A scheduled event (EventBridge, every 5 minutes by default) cleans up deleted topics
+ *   a bounded step and fans out: one asynchronous invocation of this function per
+ *   partition with records (`{topic, partition}`), so no invocation walks every partition.
+ * - `{topic, partition}` runs one bounded pass over that partition (the append function
+ *   sends the same event when a tail passed its flush threshold). A pass that stopped at
+ *   its bound invokes the function again for the partition (`continuation`, at most
+ *   MAX_CONTINUATIONS in a row; the schedule picks up the rest).
+ *
+ * - `{"inline": true}` runs every partition in this invocation (`npm run compact`).
+ *
+ * Duplicated or retried invocations are harmless: every step is conditioned on what it read.
  */
-import * as z from 'zod';
+import { z } from 'zod';
 import type { LogEngine } from '../../lib/engine.js';
 import { InternalError } from '../../lib/errors.js';
-import type { PartitionPass } from '../../lib/maintenance.js';
+import type { PartitionPass, ScheduledRun } from '../../lib/maintenance.js';
 import { readEnv } from '../shared/env.js';
+import { lambdaFlushTrigger, type PartitionInvoker } from '../shared/flush-trigger.js';
 import { createObservability, MetricUnit, type Observability } from '../shared/observability.js';
-import { createEngine } from '../shared/runtime.js';
+import { createEngine, lambdaClient } from '../shared/runtime.js';
+
+/** Self-invocations in a row for one partition before leaving the rest to the schedule. */
+export const MAX_CONTINUATIONS = 10;
 
 /** An asynchronous invocation for one partition. */
-export const partitionEventSchema = z.object({ topic: z.string().min(1), partition: z.number().int().min(0) });
+export const partitionEventSchema = z.object({
+  topic: z.string().min(1),
+  partition: z.number().int().min(0),
+  continuation: z.number().int().min(0).optional(),
+});
 export type PartitionEvent = z.infer<typeof partitionEventSchema>;
 
+/** `{"inline": true}`: the scheduled run without the fan-out, every partition in this invocation (`npm run compact`). */
+export const inlineEventSchema = z.object({ inline: z.literal(true) });
+
 export interface CompactResult {
+  /** Partitions passed over in this invocation. */
   partitions: number;
+  /** Partitions handed to other invocations (the scheduled fan-out, or a continuation). */
+  dispatched: number;
+  /** Flushed segments, records and tail bytes. */
   segments: number;
   records: number;
   bytes: number;
+  retainedSegments: number;
+  compactedSegments: number;
+  recordsRemoved: number;
+  gcObjects: number;
+  deletedTopicsRemoved: number;
 }
 
-export function createCompactHandler(engine: LogEngine, obs: Observability) {
+export interface CompactDeps {
+  /** Invokes this function asynchronously for a partition; without it the scheduled run works inline. */
+  dispatch?: PartitionInvoker;
+}
+
+export function createCompactHandler(engine: LogEngine, obs: Observability, deps: CompactDeps = {}) {
   return async (event: unknown): Promise<CompactResult> => {
     const maintenance = engine.maintenance;
     if (!maintenance) throw new InternalError('the compact function needs an object store (STRATA_BUCKET_NAME)');
     const one = partitionEventSchema.safeParse(event);
-    const passes: PartitionPass[] = one.success
-      ? [await maintenance.runPartition(one.data.topic, one.data.partition)]
-      : await maintenance.runAll();
-    const result = {
-      partitions: passes.length,
-      segments: passes.reduce((n, p) => n + p.flush.segments, 0),
-      records: passes.reduce((n, p) => n + p.flush.records, 0),
-      bytes: passes.reduce((n, p) => n + p.flush.bytes, 0),
-    };
-    obs.metrics.addMetric('FlushSegments', MetricUnit.Count, result.segments);
-    obs.metrics.addMetric('FlushRecords', MetricUnit.Count, result.records);
-    obs.metrics.addMetric('FlushBytes', MetricUnit.Bytes, result.bytes);
-    obs.metrics.publishStoredMetrics();
+    let passes: PartitionPass[];
+    let dispatched = 0;
+    let run: ScheduledRun | undefined;
+    if (one.success) {
+      const { topic, partition, continuation = 0 } = one.data;
+      const pass = await maintenance.runPartition(topic, partition);
+      passes = pass ? [pass] : [];
+      if (pass?.more && deps.dispatch && continuation < MAX_CONTINUATIONS) {
+        const meta = await engine.topics.get(topic);
+        await deps.dispatch({ topic, topicId: meta.topicId, partition }, continuation + 1);
+        dispatched = 1;
+      }
+    } else {
+      const inline = inlineEventSchema.safeParse(event).success;
+      run = await maintenance.runAll(deps.dispatch && !inline ? (ref) => deps.dispatch!(ref) : undefined);
+      passes = run.passes;
+      dispatched = run.dispatched.length;
+    }
+    const result = summarize(passes, dispatched, run);
+    emitMetrics(obs, result);
     obs.logger.info('compact pass', { trigger: one.success ? 'partition' : 'schedule', ...result });
     return result;
   };
+}
+
+function summarize(passes: PartitionPass[], dispatched: number, run: ScheduledRun | undefined): CompactResult {
+  const sum = (f: (p: PartitionPass) => number) => passes.reduce((n, p) => n + f(p), 0);
+  return {
+    partitions: passes.length,
+    dispatched,
+    segments: sum((p) => p.flush.segments),
+    records: sum((p) => p.flush.records),
+    bytes: sum((p) => p.flush.bytes),
+    retainedSegments: sum((p) => p.retention.segments),
+    compactedSegments: sum((p) => p.compaction.segmentsIn),
+    recordsRemoved: sum((p) => p.compaction.recordsRemoved),
+    gcObjects: sum((p) => p.gc.objects) + (run?.deletedTopics.objects ?? 0),
+    deletedTopicsRemoved: run?.deletedTopics.topics ?? 0,
+  };
+}
+
+function emitMetrics(obs: Observability, r: CompactResult): void {
+  obs.metrics.addMetric('FlushSegments', MetricUnit.Count, r.segments);
+  obs.metrics.addMetric('FlushRecords', MetricUnit.Count, r.records);
+  obs.metrics.addMetric('FlushBytes', MetricUnit.Bytes, r.bytes);
+  obs.metrics.addMetric('RetentionSegments', MetricUnit.Count, r.retainedSegments);
+  obs.metrics.addMetric('CompactionSegments', MetricUnit.Count, r.compactedSegments);
+  obs.metrics.addMetric('CompactionRecordsRemoved', MetricUnit.Count, r.recordsRemoved);
+  obs.metrics.addMetric('GcObjectsDeleted', MetricUnit.Count, r.gcObjects);
+  obs.metrics.addMetric('PartitionsDispatched', MetricUnit.Count, r.dispatched);
+  obs.metrics.publishStoredMetrics();
 }
 
 let instance: ReturnType<typeof createCompactHandler> | undefined;
 
 /** Lambda entry point: builds the engine once per cold start from the environment. */
 export async function handler(event: unknown): Promise<CompactResult> {
-  instance ??= createCompactHandler(createEngine(readEnv()), createObservability('compact'));
+  if (!instance) {
+    const env = readEnv();
+    const obs = createObservability('compact');
+    // The function invokes itself: its own name, as Lambda sets it.
+    const self = process.env.AWS_LAMBDA_FUNCTION_NAME ?? env.compactFunctionName;
+    instance = createCompactHandler(createEngine(env), obs, self ? { dispatch: lambdaFlushTrigger(lambdaClient(env), self, obs.logger) } : {});
+  }
   return instance(event);
 }

@@ -1,0 +1,140 @@
+/**
+ * Garbage collection: removes what the log no longer references, never what it does.
+ *
+ * Per partition, in this order:
+ *   1. garbage items whose grace period has passed: the objects that retention and
+ *      compaction took out of the log (a reader mid-read had the grace period to finish);
+ *   2. tail items below flushedOffset, left by a flush that crashed between its commit
+ *      and its deletes (readers never look there), with their staged objects;
+ *   3. orphans: objects under the partition's prefix that no manifest, garbage item or
+ *      tail item references and that are older than the grace period (crashed flushes
+ *      and compactions, staged appends whose commit failed). The references are read
+ *      manifests first, then garbage items: a swap commits both at once, so an object
+ *      leaving the manifests is already in a garbage item when the second read runs.
+ *
+ * Deleted topics, once the grace period has passed since the deletion: every item and
+ * object of the incarnation goes, then its marker.
+ * Every step is idempotent and bounded (MAX_GC_DELETES_PER_PASS); what is left waits for
+ * the next pass.
+ */
+import type { Clock } from './clock.js';
+import { MAX_GC_DELETES_PER_PASS } from './constants.js';
+import { partitionObjectPrefix, topicObjectPrefix, type PartitionRef } from './keys.js';
+import type { DeletedTopic, LogStore, ObjectStore, PartitionHead } from './ports.js';
+
+export interface GcResult {
+  /** Objects deleted (garbage past its grace period, orphans, staged objects of leftover items). */
+  objects: number;
+  /** DynamoDB items deleted (leftover tail items, garbage items). */
+  items: number;
+  /** True when the pass stopped at its bound: the next run continues. */
+  more: boolean;
+}
+
+export interface DeletedTopicsResult {
+  topics: number;
+  items: number;
+  objects: number;
+  more: boolean;
+}
+
+export class GarbageCollector {
+  constructor(
+    private readonly store: LogStore,
+    private readonly objects: ObjectStore,
+    private readonly clock: Clock,
+    private readonly graceMs: number,
+  ) {}
+
+  async collectPartition(ref: PartitionRef, head: PartitionHead): Promise<GcResult> {
+    const result: GcResult = { objects: 0, items: 0, more: false };
+    const now = this.clock.now();
+
+    // 1. Objects out of the log for longer than the grace period.
+    const due = (await this.store.listGarbage(ref)).filter((g) => g.deleteAfter <= now).slice(0, MAX_GC_DELETES_PER_PASS);
+    for (const batch of due) {
+      await this.objects.delete(batch.keys);
+      await this.store.deleteGarbage(ref, [batch.id]);
+      result.objects += batch.keys.length;
+      result.items += 1;
+    }
+
+    // 2. Tail items a crashed flush left below flushedOffset.
+    const leftovers = await this.store.listTailBelow(ref, head.flushedOffset, MAX_GC_DELETES_PER_PASS);
+    if (leftovers.length > 0) {
+      const staged = leftovers.flatMap((i) => (i.staged ? [i.staged.key] : []));
+      await this.store.deleteTailItems(
+        ref,
+        leftovers.map((i) => i.lastOffset),
+      );
+      if (staged.length > 0) await this.objects.delete(staged);
+      result.items += leftovers.length;
+      result.objects += staged.length;
+      if (leftovers.length >= MAX_GC_DELETES_PER_PASS) result.more = true;
+    }
+
+    // 3. Orphans older than the grace period.
+    const old = (await this.objects.list(partitionObjectPrefix(ref))).filter((o) => o.lastModified <= now - this.graceMs);
+    if (old.length > 0) {
+      const referenced = new Set<string>();
+      for (const m of await this.store.listSegments(ref, 0, Infinity)) if (m.key) referenced.add(m.key);
+      for (const g of await this.store.listGarbage(ref)) for (const key of g.keys) referenced.add(key);
+      if (old.some((o) => o.key.includes('/staged/'))) {
+        for (const key of await this.store.listStagedKeys(ref)) referenced.add(key);
+      }
+      const orphans = old.filter((o) => !referenced.has(o.key)).map((o) => o.key);
+      const batch = orphans.slice(0, MAX_GC_DELETES_PER_PASS);
+      if (batch.length > 0) await this.objects.delete(batch);
+      result.objects += batch.length;
+      if (orphans.length > batch.length) result.more = true;
+    }
+    return result;
+  }
+
+  /** Removes deleted topics' items and objects, a bounded amount per call. */
+  async collectDeletedTopics(): Promise<DeletedTopicsResult> {
+    const result: DeletedTopicsResult = { topics: 0, items: 0, objects: 0, more: false };
+    let budget = MAX_GC_DELETES_PER_PASS;
+    // After the grace period: appends that saw the topic in a cache just before it went are over.
+    const settled = (await this.store.listDeletedTopics()).filter((t) => t.deletedAt <= this.clock.now() - this.graceMs);
+    for (const topic of settled) {
+      if (budget <= 0) {
+        result.more = true;
+        break;
+      }
+      const done = await this.removeTopic(topic, result, () => budget, (n) => (budget -= n));
+      if (done) {
+        await this.store.forgetDeletedTopic(topic);
+        result.topics++;
+      } else {
+        result.more = true;
+      }
+    }
+    return result;
+  }
+
+  /** True once nothing of the incarnation is left. */
+  private async removeTopic(
+    topic: DeletedTopic,
+    result: DeletedTopicsResult,
+    budget: () => number,
+    spend: (n: number) => void,
+  ): Promise<boolean> {
+    for (let partition = 0; partition < topic.partitions; partition++) {
+      const ref: PartitionRef = { topic: topic.name, topicId: topic.topicId, partition };
+      for (;;) {
+        if (budget() <= 0) return false;
+        const deleted = await this.store.deletePartitionItems(ref, Math.min(budget(), 100));
+        result.items += deleted;
+        spend(deleted);
+        if (deleted === 0) break;
+      }
+    }
+    const objects = (await this.objects.list(topicObjectPrefix(topic.name, topic.topicId))).map((o) => o.key);
+    const batch = objects.slice(0, Math.max(0, budget()));
+    if (batch.length > 0) await this.objects.delete(batch);
+    result.objects += batch.length;
+    spend(batch.length);
+    return batch.length === objects.length;
+  }
+}
