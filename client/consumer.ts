@@ -1,0 +1,401 @@
+/**
+ * The consumer: an async iterator over a topic's records, fed by one long-poll read
+ * loop per partition. Alone it reads the partitions it is given from a start position;
+ * in a group it reads the partitions the group assigns it and commits its progress.
+ *
+ * @example
+ * const consumer = strata.subscribe('orders', { group: 'billing' });
+ * for await (const record of consumer) {
+ *   await bill(record.value);            // committed automatically after this returns
+ * }
+ *
+ * Delivery is at-least-once. A record counts as processed once the loop asks for the
+ * next one (or calls `commit()`), and positions are committed every
+ * `autoCommitIntervalMs` and on close. What can repeat:
+ * - records processed since the last commit, after a crash: the next owner starts from
+ *   the committed offset;
+ * - records a member read of a partition the group has just moved, between the
+ *   rebalance and its next heartbeat (at most one heartbeat interval): its commits of
+ *   that partition are refused (STALE_GENERATION), the new owner reads from the
+ *   committed offset.
+ * Nothing is skipped: a committed offset is always one past a record that was processed.
+ *
+ * Backpressure: a partition's loop stops reading while `maxBufferedRecords` records wait
+ * to be consumed. Reads continue from each response's `nextOffset` (a compacted topic has
+ * gaps; segments and the DynamoDB tail are paged through by the server).
+ */
+import { OffsetOutOfRangeError, StaleGenerationError, StrataError, UnknownMemberError } from '../lib/errors.js';
+import { ClientClosedError } from './errors.js';
+import type { ConsumedRecord } from './records.js';
+import type { Membership, Strata } from './strata.js';
+
+export interface SubscribeOptions {
+  /** Consume as a member of this consumer group (shared partitions, committed offsets). */
+  group?: string;
+  /**
+   * Where to start: an offset, `earliest` or `latest`. In a group it applies only to
+   * partitions the group has no committed offset for. Default `earliest`.
+   */
+  fromOffset?: number | 'earliest' | 'latest';
+  /** Start at the first record with a timestamp ≥ this (ms); instead of `fromOffset`. */
+  fromTimestamp?: number;
+  /** Without a group: only these partitions (default all). */
+  partitions?: number[];
+  /** false: end the iteration once every partition reached the high watermark seen when it started. Default true. */
+  follow?: boolean;
+  /** Long-poll wait of each read, ms (max 20 000). Default 10 000. */
+  waitMs?: number;
+  /** Records per read. Default 500. */
+  maxRecords?: number;
+  /** Reads pause while this many records wait to be consumed. Default 1000. */
+  maxBufferedRecords?: number;
+  /** Commit processed positions every autoCommitIntervalMs and on close (group only). Default true. */
+  autoCommit?: boolean;
+  autoCommitIntervalMs?: number;
+  /** Group lease: heartbeats every third of it; a silent member is removed after it. Default 10 000. */
+  sessionTimeoutMs?: number;
+  /** Shown by `describeGroup`. */
+  clientId?: string;
+  /** A retryable failure (network, 503) surfaces after being retried this long. Default 60 000. */
+  maxRetryTimeMs?: number;
+  /** Called when partitions are given to this consumer (also the first time), with the offset each starts from. */
+  onPartitionsAssigned?: (partitions: number[], startOffsets: Record<number, number>) => void;
+  /** Called when partitions are taken away; their unconsumed buffered records are dropped. */
+  onPartitionsRevoked?: (partitions: number[]) => void;
+}
+
+interface Fetcher {
+  partition: number;
+  position: number;
+  /** Stop when the position reaches it (follow: false). */
+  endOffset: number | undefined;
+  abort: AbortController;
+  stopped: boolean;
+  done: boolean;
+}
+
+const DEFAULT_WAIT_MS = 10_000;
+
+export class Consumer implements AsyncIterableIterator<ConsumedRecord> {
+  private readonly fetchers = new Map<number, Fetcher>();
+  private readonly queue: ConsumedRecord[] = [];
+  private readonly dataWaiters: (() => void)[] = [];
+  private readonly spaceWaiters: (() => void)[] = [];
+  /** partition → offset of the next record to process (uncommitted progress). */
+  private readonly consumed = new Map<number, number>();
+  private lastDelivered: ConsumedRecord | undefined;
+  private failure: unknown;
+  private started: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
+  private closed = false;
+  private membership: Membership | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private lastCommitAt = 0;
+  private groupTask: Promise<void> = Promise.resolve();
+  private readonly follow: boolean;
+  private readonly opts: Required<Pick<SubscribeOptions, 'waitMs' | 'maxRecords' | 'maxBufferedRecords' | 'autoCommitIntervalMs' | 'maxRetryTimeMs'>>;
+
+  constructor(
+    private readonly strata: Strata,
+    readonly topic: string,
+    private readonly options: SubscribeOptions = {},
+  ) {
+    this.follow = options.follow ?? true;
+    this.opts = {
+      waitMs: options.waitMs ?? DEFAULT_WAIT_MS,
+      maxRecords: options.maxRecords ?? 500,
+      maxBufferedRecords: options.maxBufferedRecords ?? 1000,
+      autoCommitIntervalMs: options.autoCommitIntervalMs ?? 5000,
+      maxRetryTimeMs: options.maxRetryTimeMs ?? 60_000,
+    };
+    if (options.group === undefined && options.autoCommit) throw new RangeError('autoCommit needs a group');
+    if (options.group !== undefined && options.partitions) throw new RangeError('partitions are chosen by the group; drop partitions or group');
+  }
+
+  /** The group member id, once joined. */
+  get memberId(): string | undefined {
+    return this.membership?.memberId;
+  }
+
+  get generation(): number | undefined {
+    return this.membership?.generation;
+  }
+
+  /** The partitions this consumer reads now. */
+  get assignment(): number[] {
+    return [...this.fetchers.keys()].sort((a, b) => a - b);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  async next(): Promise<IteratorResult<ConsumedRecord>> {
+    this.markProcessed();
+    this.started ??= this.start();
+    try {
+      await this.started;
+    } catch (err) {
+      await this.close({ commit: false });
+      throw err;
+    }
+    for (;;) {
+      if (this.failure !== undefined) {
+        const err = this.failure;
+        await this.close({ commit: false });
+        throw err;
+      }
+      const record = this.queue.shift();
+      if (record) {
+        this.spaceWaiters.splice(0).forEach((w) => w());
+        this.lastDelivered = record;
+        return { value: record, done: false };
+      }
+      if (this.closed) return { value: undefined, done: true };
+      if (!this.follow && this.fetchers.size > 0 && [...this.fetchers.values()].every((f) => f.done)) {
+        await this.close();
+        return { value: undefined, done: true };
+      }
+      await new Promise<void>((resolve) => this.dataWaiters.push(resolve));
+    }
+  }
+
+  /** `break` out of a for-await loop ends here: commit (group) and leave. */
+  async return(): Promise<IteratorResult<ConsumedRecord>> {
+    await this.close();
+    return { value: undefined, done: true };
+  }
+
+  /**
+   * Commits the group's position after every record handed out so far, including the
+   * one being processed. In a group the commit is fenced by the generation: after a
+   * rebalance it throws StaleGenerationError and progress on moved partitions is lost
+   * (those records will be delivered again to their new owner).
+   */
+  async commit(): Promise<void> {
+    this.markProcessed();
+    await this.commitConsumed(true);
+  }
+
+  /**
+   * Stops reading. By default commits processed positions and leaves the group, so its
+   * partitions move to the other members at once. `{ commit: false, leave: false }`
+   * stops as a crash would (tests use it to kill a member).
+   */
+  async close(options: { commit?: boolean; leave?: boolean } = {}): Promise<void> {
+    this.closing ??= this.shutdown(options.commit ?? true, options.leave ?? true);
+    return this.closing;
+  }
+
+  private async shutdown(commit: boolean, leave: boolean): Promise<void> {
+    if (this.heartbeatTimer) clearTimeout(this.heartbeatTimer);
+    this.heartbeatTimer = undefined;
+    this.closed = true;
+    for (const f of this.fetchers.values()) this.stopFetcher(f);
+    this.dataWaiters.splice(0).forEach((w) => w());
+    this.spaceWaiters.splice(0).forEach((w) => w());
+    await this.groupTask.catch(() => undefined);
+    if (this.options.group !== undefined && this.membership) {
+      if (commit && (this.options.autoCommit ?? true)) {
+        this.markProcessed();
+        await this.commitConsumed(false).catch(() => undefined);
+      }
+      if (leave) await this.strata.leaveGroup(this.options.group, this.membership.memberId).catch(() => undefined);
+    }
+  }
+
+  private markProcessed(): void {
+    const r = this.lastDelivered;
+    if (!r) return;
+    this.lastDelivered = undefined;
+    if (this.fetchers.has(r.partition)) this.consumed.set(r.partition, r.offset + 1);
+  }
+
+  private async start(): Promise<void> {
+    if (this.options.group === undefined) {
+      const partitions = this.options.partitions ?? range((await this.strata.describeTopic(this.topic)).partitions);
+      await this.assign(partitions, new Map());
+      return;
+    }
+    const membership = await this.join();
+    await this.applyMembership(membership);
+    this.scheduleHeartbeat();
+  }
+
+  private join(memberId?: string): Promise<Membership> {
+    return this.strata.joinGroup(this.options.group!, {
+      topics: [this.topic],
+      ...(memberId ? { memberId } : {}),
+      ...(this.options.clientId !== undefined ? { clientId: this.options.clientId } : {}),
+      ...(this.options.sessionTimeoutMs !== undefined ? { sessionTimeoutMs: this.options.sessionTimeoutMs } : {}),
+    });
+  }
+
+  /** Adopts a generation: stops revoked partitions, starts the new ones from their committed offsets. */
+  private async applyMembership(m: Membership): Promise<void> {
+    const previous = this.membership;
+    this.membership = m;
+    const wanted = new Set(m.assignment.filter((a) => a.topic === this.topic).map((a) => a.partition));
+    // A new member id (the old lease ran out) owns nothing from before.
+    const rejoined = previous !== undefined && previous.memberId !== m.memberId;
+    const revoked = [...this.fetchers.keys()].filter((p) => rejoined || !wanted.has(p));
+    if (revoked.length > 0) {
+      for (const p of revoked) {
+        this.stopFetcher(this.fetchers.get(p)!);
+        this.fetchers.delete(p);
+        this.consumed.delete(p);
+      }
+      this.dropQueued(new Set(revoked));
+      this.options.onPartitionsRevoked?.(revoked);
+    }
+    const added = [...wanted].filter((p) => !this.fetchers.has(p)).sort((a, b) => a - b);
+    if (added.length > 0 || !previous) {
+      const committed = new Map((await this.strata.fetchOffsets(this.options.group!, this.topic)).map((o) => [o.partition, o.offset]));
+      if (this.closed || this.membership !== m) return;
+      await this.assign(added, committed);
+    }
+  }
+
+  private async assign(partitions: number[], committed: Map<number, number>): Promise<void> {
+    const description = !this.follow ? await this.strata.describeTopic(this.topic) : undefined;
+    const starts = await Promise.all(partitions.map((p) => (committed.has(p) ? committed.get(p)! : this.initialPosition(p))));
+    if (this.closed) return;
+    for (const [i, p] of partitions.entries()) {
+      const endOffset = description?.partitionStates.find((s) => s.partition === p)?.highWatermark;
+      const f: Fetcher = { partition: p, position: starts[i]!, endOffset, abort: new AbortController(), stopped: false, done: false };
+      this.fetchers.set(p, f);
+      void this.fetchLoop(f);
+    }
+    if (partitions.length > 0) this.options.onPartitionsAssigned?.(partitions, Object.fromEntries(partitions.map((p, i) => [p, starts[i]!])));
+    this.dataWaiters.splice(0).forEach((w) => w());
+  }
+
+  private async initialPosition(partition: number): Promise<number> {
+    if (this.options.fromTimestamp !== undefined) return (await this.strata.lookupOffset(this.topic, partition, this.options.fromTimestamp)).offset;
+    const from = this.options.fromOffset ?? 'earliest';
+    if (typeof from === 'number') return from;
+    return (await this.strata.lookupOffset(this.topic, partition, from)).offset;
+  }
+
+  private async fetchLoop(f: Fetcher): Promise<void> {
+    let failingSince: number | undefined;
+    let attempt = 0;
+    while (!f.stopped) {
+      if (f.endOffset !== undefined && f.position >= f.endOffset) break;
+      while (this.queue.length >= this.opts.maxBufferedRecords && !f.stopped) await new Promise<void>((r) => this.spaceWaiters.push(r));
+      if (f.stopped) break;
+      try {
+        const result = await this.strata.read(this.topic, f.partition, {
+          offset: f.position,
+          maxRecords: this.opts.maxRecords,
+          waitMs: f.endOffset !== undefined ? 0 : this.opts.waitMs,
+          signal: f.abort.signal,
+        });
+        failingSince = undefined;
+        attempt = 0;
+        if (f.stopped) break;
+        for (const r of result.records) this.queue.push(r);
+        // Compaction leaves gaps: continue from what the server says, never offset + count.
+        f.position = result.nextOffset;
+        if (result.records.length > 0) this.dataWaiters.splice(0).forEach((w) => w());
+        if (f.endOffset !== undefined && result.records.length === 0 && f.position >= result.highWatermark) break;
+      } catch (err) {
+        if (f.stopped) break;
+        if (err instanceof OffsetOutOfRangeError) {
+          // Retention removed the records below logStartOffset; a position above the
+          // high watermark belongs to a deleted and re-created topic. Start again in range.
+          f.position = f.position < err.logStartOffset ? err.logStartOffset : err.highWatermark;
+          continue;
+        }
+        const now = Date.now();
+        failingSince ??= now;
+        if (!(err instanceof StrataError && err.retryable) || now - failingSince > this.opts.maxRetryTimeMs) {
+          this.fail(err);
+          break;
+        }
+        await sleep(Math.random() * Math.min(5000, 100 * 2 ** Math.min(attempt++, 10)));
+      }
+    }
+    f.done = true;
+    this.dataWaiters.splice(0).forEach((w) => w());
+  }
+
+  private stopFetcher(f: Fetcher): void {
+    f.stopped = true;
+    f.abort.abort(new ClientClosedError('consumer'));
+  }
+
+  private dropQueued(partitions: Set<number>): void {
+    const kept = this.queue.filter((r) => !partitions.has(r.partition));
+    this.queue.length = 0;
+    this.queue.push(...kept);
+    if (this.lastDelivered && partitions.has(this.lastDelivered.partition)) this.lastDelivered = undefined;
+    this.spaceWaiters.splice(0).forEach((w) => w());
+  }
+
+  private fail(err: unknown): void {
+    this.failure ??= err;
+    this.dataWaiters.splice(0).forEach((w) => w());
+  }
+
+  private async commitConsumed(throwOnError: boolean): Promise<void> {
+    const group = this.options.group;
+    if (group === undefined) {
+      if (throwOnError) throw new RangeError('commit() needs a group: subscribe with { group }');
+      return;
+    }
+    const m = this.membership;
+    if (!m || this.consumed.size === 0) return;
+    const offsets = [...this.consumed.entries()].map(([partition, offset]) => ({ topic: this.topic, partition, offset }));
+    try {
+      await this.strata.commitOffsets(group, offsets, { memberId: m.memberId, generation: m.generation });
+      for (const o of offsets) if (this.consumed.get(o.partition) === o.offset) this.consumed.delete(o.partition);
+      this.lastCommitAt = Date.now();
+    } catch (err) {
+      if (throwOnError) throw err;
+    }
+  }
+
+  private scheduleHeartbeat(): void {
+    if (this.closed || !this.membership) return;
+    this.heartbeatTimer = setTimeout(() => {
+      this.groupTask = this.heartbeatOnce().finally(() => this.scheduleHeartbeat());
+    }, this.membership.heartbeatIntervalMs);
+  }
+
+  /** One group tick: commit what was processed (if due), heartbeat, adopt a new generation. */
+  private async heartbeatOnce(): Promise<void> {
+    const group = this.options.group!;
+    const m = this.membership!;
+    try {
+      if ((this.options.autoCommit ?? true) && Date.now() - this.lastCommitAt >= this.opts.autoCommitIntervalMs) {
+        await this.commitConsumed(true).catch((err: unknown) => {
+          if (!(err instanceof StaleGenerationError || err instanceof UnknownMemberError)) throw err;
+        });
+      }
+      if (this.closed) return;
+      let next: Membership;
+      try {
+        next = await this.strata.heartbeat(group, m.memberId);
+      } catch (err) {
+        if (!(err instanceof UnknownMemberError)) throw err;
+        // The lease ran out (a long pause, a partition): everything may have moved.
+        next = await this.join();
+      }
+      if (this.closed) return;
+      if (next.generation !== m.generation || next.memberId !== m.memberId) await this.applyMembership(next);
+      else this.membership = next;
+    } catch (err) {
+      if (err instanceof StrataError && err.retryable) return;
+      this.fail(err);
+    }
+  }
+}
+
+function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

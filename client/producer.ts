@@ -1,0 +1,376 @@
+/**
+ * The producer: batches records per partition, sends each batch with one request, and
+ * retries what may be retried. Idempotent by default, so that a retry after a lost
+ * answer never writes a record twice.
+ *
+ * How a record travels:
+ *
+ *     send() ─▶ partition (explicit > murmur2(key) > sticky) ─▶ that partition's queue
+ *     queue  ─▶ a batch once it holds batchRecords / batchBytes, or lingerMs passed
+ *     batch  ─▶ POST …/partitions/{p}/records with producer {producerId, epoch, sequence}
+ *
+ * Ordering and idempotence: each batch gets the partition's next sequence number when it
+ * is sent, and keeps it across retries, so the server answers a retry of a batch it
+ * already committed with the original offsets (DUPLICATE, not a second write). With
+ * up to `maxInFlightPerPartition` batches in flight, a batch whose answer is an error
+ * waits until the batch before it has settled, then:
+ *
+ * | previous batch | this batch's error                      | then                          |
+ * | -------------- | --------------------------------------- | ----------------------------- |
+ * | failed         | any                                     | fail (never land after a gap) |
+ * | ok             | OUT_OF_ORDER_SEQUENCE (it arrived first)| retry                         |
+ * | ok             | retryable (503, 429, timeout, network)  | retry until deliveryTimeoutMs |
+ * | ok             | anything else (4xx)                     | fail                          |
+ *
+ * After a failure the partition starts a new epoch at sequence 0 once nothing is in
+ * flight, so later sends are accepted again.
+ */
+import { randomUUID } from 'node:crypto';
+import { StrataError } from '../lib/errors.js';
+import { partitionForKey } from '../lib/partitioner.js';
+import { ClientClosedError, ConnectionError } from './errors.js';
+import { allText, recordSize, toBytes, toWire, type ProducerRecord, type RecordMetadata } from './records.js';
+import type { AppendResult, Strata } from './strata.js';
+
+export interface ProducerOptions {
+  /** How long a partial batch waits for more records. Default 5 ms. */
+  lingerMs?: number;
+  /** Most records in one request. Default 1000 (the server takes up to 10 000). */
+  batchRecords?: number;
+  /** Most bytes of records in one request. Default 1 MiB (requests are at most 6 MB). */
+  batchBytes?: number;
+  /** Requests in flight per partition; order is kept for any value. Default 1, at most 5. */
+  maxInFlightPerPartition?: number;
+  /** Deduplicate retries with producer id, epoch and sequence numbers. Default true. */
+  idempotent?: boolean;
+  /** Producer id; default a random UUID per producer. */
+  producerId?: string;
+  /**
+   * First epoch. Default 0 for a random id; for a given `producerId`, the current time in
+   * ms, so that a restarted producer with the same id fences its previous instance.
+   */
+  epoch?: number;
+  /** A send fails once its batch has been retried for this long. Default 120 000 ms. */
+  deliveryTimeoutMs?: number;
+  /** Backoff between retries (full jitter). Defaults 50 and 2000 ms. */
+  retryBaseDelayMs?: number;
+  retryMaxDelayMs?: number;
+  /** send() waits while this many bytes are queued or in flight. Default 32 MiB. */
+  maxBufferedBytes?: number;
+}
+
+const MAX_IN_FLIGHT = 5;
+const MAX_BATCH_RECORDS = 10_000;
+const MAX_BATCH_BYTES = 4 * 1024 * 1024;
+
+interface Pending {
+  record: ProducerRecord;
+  size: number;
+  resolve: (m: RecordMetadata) => void;
+  reject: (e: unknown) => void;
+}
+
+interface Batch {
+  items: Pending[];
+  bytes: number;
+  epoch: number;
+  sequence: number;
+  /** Resolves true when the batch committed, false when it failed. Never rejects. */
+  settled: Promise<boolean>;
+}
+
+interface PartitionQueue {
+  topic: string;
+  partition: number;
+  pending: Pending[];
+  pendingBytes: number;
+  timer: NodeJS.Timeout | undefined;
+  lingerDue: boolean;
+  inFlight: number;
+  epoch: number;
+  nextSequence: number;
+  /** A batch failed: start a new epoch before the next send. */
+  needsNewEpoch: boolean;
+  /**
+   * A batch of this epoch was acknowledged. Until then one batch at a time: the server
+   * takes any first sequence from a producer it has no state for, so a second batch
+   * overtaking the first would be accepted ahead of it.
+   */
+  acked: boolean;
+  lastSettled: Promise<boolean>;
+}
+
+export class Producer {
+  readonly producerId: string;
+  private readonly idempotent: boolean;
+  private readonly lingerMs: number;
+  private readonly batchRecords: number;
+  private readonly batchBytes: number;
+  private readonly maxInFlight: number;
+  private readonly deliveryTimeoutMs: number;
+  private readonly baseDelayMs: number;
+  private readonly maxDelayMs: number;
+  private readonly maxBufferedBytes: number;
+  private readonly firstEpoch: number;
+  private readonly queues = new Map<string, PartitionQueue>();
+  private readonly partitionCounts = new Map<string, Promise<number>>();
+  private readonly sticky = new Map<string, number>();
+  private readonly outstanding = new Set<Promise<unknown>>();
+  private bufferedBytes = 0;
+  private spaceWaiters: (() => void)[] = [];
+  private flushing = 0;
+  private closed = false;
+
+  constructor(
+    private readonly strata: Strata,
+    options: ProducerOptions = {},
+  ) {
+    this.idempotent = options.idempotent ?? true;
+    this.producerId = options.producerId ?? randomUUID();
+    this.firstEpoch = options.epoch ?? (options.producerId !== undefined ? Date.now() : 0);
+    this.lingerMs = options.lingerMs ?? 5;
+    this.batchRecords = clamp(options.batchRecords ?? 1000, 1, MAX_BATCH_RECORDS, 'batchRecords');
+    this.batchBytes = clamp(options.batchBytes ?? 1024 * 1024, 1, MAX_BATCH_BYTES, 'batchBytes');
+    this.maxInFlight = clamp(options.maxInFlightPerPartition ?? 1, 1, MAX_IN_FLIGHT, 'maxInFlightPerPartition');
+    this.deliveryTimeoutMs = options.deliveryTimeoutMs ?? 120_000;
+    this.baseDelayMs = options.retryBaseDelayMs ?? 50;
+    this.maxDelayMs = options.retryMaxDelayMs ?? 2000;
+    this.maxBufferedBytes = options.maxBufferedBytes ?? 32 * 1024 * 1024;
+  }
+
+  /**
+   * Queues records for `topic`; resolves, in the order given, with where each landed once
+   * all are acknowledged. Rejects with the engine's error if a record could not be
+   * written (then none of the records after it in the same partition were written either).
+   */
+  async send(topic: string, records: ProducerRecord | ProducerRecord[]): Promise<RecordMetadata[]> {
+    if (this.closed) throw new ClientClosedError('producer');
+    const list = Array.isArray(records) ? records : [records];
+    const partitions = await this.partitionsOf(topic, list);
+    const promises: Promise<RecordMetadata>[] = [];
+    for (const [i, record] of list.entries()) {
+      const size = recordSize(record);
+      while (this.bufferedBytes > 0 && this.bufferedBytes + size > this.maxBufferedBytes) {
+        await new Promise<void>((resolve) => this.spaceWaiters.push(resolve));
+      }
+      if (this.closed) throw new ClientClosedError('producer');
+      promises.push(this.enqueue(topic, partitions[i]!, record, size));
+    }
+    const all = Promise.all(promises);
+    const tracked = all.catch(() => undefined);
+    this.outstanding.add(tracked);
+    void tracked.finally(() => this.outstanding.delete(tracked));
+    return all;
+  }
+
+  /** Sends every queued record now and waits until all are acknowledged or failed. */
+  async flush(): Promise<void> {
+    this.flushing += 1;
+    try {
+      for (const q of this.queues.values()) this.drain(q);
+      while (this.outstanding.size > 0) await Promise.all([...this.outstanding]);
+    } finally {
+      this.flushing -= 1;
+    }
+  }
+
+  /** Flushes, then refuses further sends. */
+  async close(): Promise<void> {
+    await this.flush();
+    this.closed = true;
+    for (const w of this.spaceWaiters.splice(0)) w();
+  }
+
+  private async partitionsOf(topic: string, records: ProducerRecord[]): Promise<number[]> {
+    let count: number | undefined;
+    const out: number[] = [];
+    for (const r of records) {
+      if (r.partition !== undefined) {
+        out.push(r.partition);
+        continue;
+      }
+      count ??= await this.partitionCount(topic);
+      if (r.key !== undefined && r.key !== null) out.push(partitionForKey(toBytes(r.key), count));
+      else {
+        // Kafka's sticky partitioner: keyless records fill one partition's batch, then move on.
+        let p = this.sticky.get(topic);
+        if (p === undefined || p >= count) {
+          p = Math.floor(Math.random() * count);
+          this.sticky.set(topic, p);
+        }
+        out.push(p);
+      }
+    }
+    return out;
+  }
+
+  private partitionCount(topic: string): Promise<number> {
+    let p = this.partitionCounts.get(topic);
+    if (!p) {
+      p = this.strata.describeTopic(topic).then((d) => d.partitions);
+      p.catch(() => this.partitionCounts.delete(topic));
+      this.partitionCounts.set(topic, p);
+    }
+    return p;
+  }
+
+  private enqueue(topic: string, partition: number, record: ProducerRecord, size: number): Promise<RecordMetadata> {
+    const q = this.queue(topic, partition);
+    return new Promise<RecordMetadata>((resolve, reject) => {
+      q.pending.push({ record, size, resolve, reject });
+      q.pendingBytes += size;
+      this.bufferedBytes += size;
+      if (q.pending.length >= this.batchRecords || q.pendingBytes >= this.batchBytes || this.flushing > 0 || this.lingerMs === 0) this.drain(q);
+      else q.timer ??= setTimeout(() => {
+        q.timer = undefined;
+        q.lingerDue = true;
+        this.drain(q);
+      }, this.lingerMs);
+    });
+  }
+
+  private queue(topic: string, partition: number): PartitionQueue {
+    const key = `${topic}\u0000${partition}`;
+    let q = this.queues.get(key);
+    if (!q) {
+      q = {
+        topic,
+        partition,
+        pending: [],
+        pendingBytes: 0,
+        timer: undefined,
+        lingerDue: false,
+        inFlight: 0,
+        epoch: this.firstEpoch,
+        nextSequence: 0,
+        needsNewEpoch: false,
+        acked: false,
+        lastSettled: Promise.resolve(true),
+      };
+      this.queues.set(key, q);
+    }
+    return q;
+  }
+
+  /** Sends as many batches of `q` as its in-flight limit and the batching rules allow. */
+  private drain(q: PartitionQueue): void {
+    const limit = () => (q.acked || !this.idempotent ? this.maxInFlight : 1);
+    while (q.pending.length > 0 && q.inFlight < limit()) {
+      const full = q.pending.length >= this.batchRecords || q.pendingBytes >= this.batchBytes;
+      if (!full && !q.lingerDue && this.flushing === 0 && this.lingerMs > 0) break;
+      if (q.needsNewEpoch) {
+        if (q.inFlight > 0) break;
+        q.epoch += 1;
+        q.nextSequence = 0;
+        q.needsNewEpoch = false;
+        q.acked = false;
+        q.lastSettled = Promise.resolve(true);
+      }
+      const items: Pending[] = [];
+      let bytes = 0;
+      while (q.pending.length > 0 && items.length < this.batchRecords && (items.length === 0 || bytes + q.pending[0]!.size <= this.batchBytes)) {
+        const p = q.pending.shift()!;
+        items.push(p);
+        bytes += p.size;
+      }
+      q.pendingBytes -= bytes;
+      q.lingerDue = false;
+      if (this.sticky.get(q.topic) === q.partition) this.sticky.delete(q.topic);
+      this.dispatch(q, items, bytes);
+    }
+    if (q.pending.length > 0 && !q.timer && q.inFlight < limit()) {
+      q.timer = setTimeout(() => {
+        q.timer = undefined;
+        q.lingerDue = true;
+        this.drain(q);
+      }, this.lingerMs);
+    }
+  }
+
+  private dispatch(q: PartitionQueue, items: Pending[], bytes: number): void {
+    const previous = q.lastSettled;
+    let settle!: (ok: boolean) => void;
+    const batch: Batch = {
+      items,
+      bytes,
+      epoch: q.epoch,
+      sequence: q.nextSequence,
+      settled: new Promise<boolean>((resolve) => (settle = resolve)),
+    };
+    q.nextSequence += items.length;
+    q.lastSettled = batch.settled;
+    q.inFlight += 1;
+    // A batch completes (and frees its in-flight slot) only after the one before it: so
+    // at most maxInFlight batches are ever unsettled, all within the server's window of
+    // PRODUCER_DEDUP_WINDOW remembered batches, and sends resolve in order.
+    void this.deliver(q, batch, previous)
+      .then(async (result) => {
+        await previous;
+        return result;
+      })
+      .then(
+        (result) => {
+          for (const [i, p] of batch.items.entries()) p.resolve({ topic: q.topic, partition: q.partition, offset: result.offsets[i]!.offset });
+          if (batch.epoch === q.epoch) q.acked = true;
+          settle(true);
+        },
+        (err: unknown) => {
+          for (const p of batch.items) p.reject(err);
+          q.needsNewEpoch = this.idempotent;
+          settle(false);
+        },
+      )
+      .finally(() => {
+        q.inFlight -= 1;
+        this.bufferedBytes -= bytes;
+        for (const w of this.spaceWaiters.splice(0)) w();
+        this.drain(q);
+      });
+  }
+
+  private async deliver(q: PartitionQueue, batch: Batch, previous: Promise<boolean>): Promise<AppendResult> {
+    const deadline = Date.now() + this.deliveryTimeoutMs;
+    const records = batch.items.map((p) => p.record);
+    const encoding = allText(records) ? 'utf8' : 'base64';
+    const body = {
+      records: toWire(records, encoding, false),
+      encoding,
+      ...(this.idempotent ? { producer: { producerId: this.producerId, epoch: batch.epoch, sequence: batch.sequence } } : {}),
+    };
+    const path = `/v1/topics/${encodeURIComponent(q.topic)}/partitions/${q.partition}/records`;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const result = await this.strata.transport.request<AppendResult>('POST', path, { body });
+        // A batch that committed after its predecessor failed would break order; with
+        // sequence numbers the server refuses it, this only guards the non-idempotent path.
+        return result;
+      } catch (err) {
+        const previousOk = await previous;
+        if (!previousOk) {
+          throw new StrataError('PREVIOUS_BATCH_FAILED', 0, `not written: an earlier batch to ${q.topic} partition ${q.partition} failed, and order is kept`, false, { cause: err });
+        }
+        if (!this.mayRetry(err) || Date.now() >= deadline) throw err;
+        const ceiling = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** Math.min(attempt, 20));
+        const retryAfterMs = ((err as { retryAfterSeconds?: number }).retryAfterSeconds ?? 0) * 1000;
+        await sleep(Math.max(Math.random() * ceiling, Math.min(retryAfterMs, this.maxDelayMs)));
+      }
+    }
+  }
+
+  /** Idempotent: anything that may succeed later. Otherwise only what surely wrote nothing. */
+  private mayRetry(err: unknown): boolean {
+    if (!(err instanceof StrataError)) return false;
+    if (this.idempotent) return err.retryable || err.code === 'OUT_OF_ORDER_SEQUENCE';
+    if (err.code === 'THROTTLED') return true;
+    return err instanceof ConnectionError && (err.cause as { cause?: { code?: string } })?.cause?.code === 'ECONNREFUSED';
+  }
+}
+
+function clamp(value: number, min: number, max: number, name: string): number {
+  if (!Number.isInteger(value) || value < min || value > max) throw new RangeError(`${name} must be a whole number from ${min} to ${max}; got ${value}`);
+  return value;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

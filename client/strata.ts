@@ -1,0 +1,213 @@
+/**
+ * The Strata client: one object per application, holding the connection settings. It
+ * makes producers and consumers and answers the administrative calls (topics, offsets,
+ * groups) directly.
+ *
+ * @example
+ * const strata = new Strata({ url: 'http://127.0.0.1:4510' });
+ * await strata.createTopic('orders', { partitions: 3 });
+ * const producer = strata.producer();
+ * await producer.send('orders', [{ key: 'customer-1', value: 'created' }]);
+ * await producer.close();
+ * for await (const record of strata.subscribe('orders', { group: 'billing' })) {
+ *   console.log(record.partition, record.offset, record.value?.toString());
+ * }
+ */
+import type { TopicConfig } from '../lib/topic-config.js';
+import { Consumer, type SubscribeOptions } from './consumer.js';
+import { Producer, type ProducerOptions } from './producer.js';
+import { allText, fromWire, toWire, type ConsumedRecord, type ProducerRecord, type WireReadRecord } from './records.js';
+import { Transport, type TransportOptions } from './transport.js';
+
+export type StrataOptions = TransportOptions;
+
+export interface TopicInfo {
+  name: string;
+  topicId: string;
+  partitions: number;
+  config: TopicConfig;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface PartitionState {
+  partition: number;
+  highWatermark: number;
+  logStartOffset: number;
+  flushedOffset: number;
+  tailBytes: number;
+  lastAppendAt: number | null;
+  [more: string]: unknown;
+}
+
+export interface TopicDescription extends TopicInfo {
+  partitionStates: PartitionState[];
+}
+
+export interface AppendResult {
+  offsets: { partition: number; offset: number }[];
+  partitions: { partition: number; baseOffset: number; lastOffset: number; duplicate: boolean }[];
+}
+
+export interface ReadOptions {
+  offset?: number;
+  maxRecords?: number;
+  maxBytes?: number;
+  /** Long-poll: wait up to this long for a record past `offset` (max 20 000). */
+  waitMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface ReadResult {
+  records: ConsumedRecord[];
+  /** Where the next read starts. Not always `offset + records.length`: compaction leaves gaps. */
+  nextOffset: number;
+  highWatermark: number;
+  logStartOffset: number;
+}
+
+export interface CommittedOffset {
+  topic: string;
+  partition: number;
+  offset: number;
+  metadata: string | null;
+  updatedAt: number;
+}
+
+export interface OffsetCommit {
+  topic: string;
+  partition: number;
+  offset: number;
+  metadata?: string | null;
+}
+
+export interface Membership {
+  group: string;
+  memberId: string;
+  generation: number;
+  assignment: { topic: string; partition: number }[];
+  sessionTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  members: number;
+}
+
+export interface GroupDescription {
+  group: string;
+  generation: number;
+  members: {
+    memberId: string;
+    clientId: string;
+    topics: string[];
+    joinedAt: number;
+    expiresAt: number;
+    sessionTimeoutMs: number;
+    assignment: { topic: string; partition: number }[];
+  }[];
+}
+
+const enc = encodeURIComponent;
+
+export class Strata {
+  /** @internal */
+  readonly transport: Transport;
+
+  constructor(options: StrataOptions) {
+    this.transport = new Transport(options);
+  }
+
+  get url(): string {
+    return this.transport.baseUrl;
+  }
+
+  createTopic(name: string, options: { partitions?: number; config?: Partial<TopicConfig> } = {}): Promise<TopicInfo> {
+    return this.transport.request('POST', '/v1/topics', { body: { name, partitions: options.partitions ?? 1, ...(options.config ? { config: options.config } : {}) } });
+  }
+
+  async listTopics(): Promise<TopicInfo[]> {
+    return (await this.transport.request<{ topics: TopicInfo[] }>('GET', '/v1/topics')).topics;
+  }
+
+  describeTopic(name: string): Promise<TopicDescription> {
+    return this.transport.request('GET', `/v1/topics/${enc(name)}`);
+  }
+
+  updateTopicConfig(name: string, config: Partial<TopicConfig>): Promise<TopicInfo> {
+    return this.transport.request('PATCH', `/v1/topics/${enc(name)}`, { body: { config } });
+  }
+
+  async deleteTopic(name: string): Promise<void> {
+    await this.transport.request('DELETE', `/v1/topics/${enc(name)}`);
+  }
+
+  /**
+   * One append request, as sent: no batching, no retry. With `partition`, to that
+   * partition (and `expectedOffset` makes it conditional); else partitioned per record.
+   */
+  append(topic: string, records: ProducerRecord[], options: { partition?: number; expectedOffset?: number; producer?: { producerId: string; epoch: number; sequence: number } } = {}): Promise<AppendResult> {
+    const encoding = allText(records) ? 'utf8' : 'base64';
+    const body: Record<string, unknown> = { records: toWire(records, encoding, options.partition === undefined), encoding };
+    if (options.expectedOffset !== undefined) body.expectedOffset = options.expectedOffset;
+    if (options.producer) body.producer = options.producer;
+    const path = options.partition === undefined ? `/v1/topics/${enc(topic)}/records` : `/v1/topics/${enc(topic)}/partitions/${options.partition}/records`;
+    return this.transport.request('POST', path, { body });
+  }
+
+  /** One read of a partition from `offset` (default the log start). */
+  async read(topic: string, partition: number, options: ReadOptions = {}): Promise<ReadResult> {
+    const result = await this.transport.request<{ records: WireReadRecord[]; nextOffset: number; highWatermark: number; logStartOffset: number }>(
+      'GET',
+      `/v1/topics/${enc(topic)}/partitions/${partition}/records`,
+      {
+        query: { offset: options.offset, maxRecords: options.maxRecords, maxBytes: options.maxBytes, waitMs: options.waitMs, encoding: 'base64' },
+        extraTimeoutMs: options.waitMs ?? 0,
+        ...(options.signal ? { signal: options.signal } : {}),
+      },
+    );
+    return { ...result, records: result.records.map((r) => fromWire(topic, partition, r)) };
+  }
+
+  /** Kafka's ListOffsets: `earliest`, `latest`, or the first offset with a timestamp ≥ T. */
+  lookupOffset(topic: string, partition: number, at: 'earliest' | 'latest' | number): Promise<{ offset: number; timestamp: number | null }> {
+    return this.transport.request('GET', `/v1/topics/${enc(topic)}/partitions/${partition}/offsets`, { query: { at } });
+  }
+
+  /**
+   * Commits group positions atomically (the offset of the next record to process). With
+   * `fence`, as a group member: refused with STALE_GENERATION once the group rebalanced.
+   */
+  async commitOffsets(group: string, offsets: OffsetCommit[], fence?: { memberId: string; generation: number }): Promise<CommittedOffset[]> {
+    const body = { offsets, ...(fence ?? {}) };
+    return (await this.transport.request<{ offsets: CommittedOffset[] }>('PUT', `/v1/groups/${enc(group)}/offsets`, { body })).offsets;
+  }
+
+  async fetchOffsets(group: string, topic?: string): Promise<CommittedOffset[]> {
+    return (await this.transport.request<{ offsets: CommittedOffset[] }>('GET', `/v1/groups/${enc(group)}/offsets`, { query: { topic } })).offsets;
+  }
+
+  describeGroup(group: string): Promise<GroupDescription> {
+    return this.transport.request('GET', `/v1/groups/${enc(group)}`);
+  }
+
+  /** Group membership, as the consumer uses it; exposed for custom consumers. */
+  joinGroup(group: string, request: { topics: string[]; memberId?: string; clientId?: string; sessionTimeoutMs?: number }): Promise<Membership> {
+    return this.transport.request('POST', `/v1/groups/${enc(group)}/members`, { body: request });
+  }
+
+  heartbeat(group: string, memberId: string): Promise<Membership> {
+    return this.transport.request('POST', `/v1/groups/${enc(group)}/members/${enc(memberId)}/heartbeat`);
+  }
+
+  async leaveGroup(group: string, memberId: string): Promise<void> {
+    await this.transport.request('DELETE', `/v1/groups/${enc(group)}/members/${enc(memberId)}`);
+  }
+
+  /** A batching, retrying, idempotent producer. Close it to flush. */
+  producer(options: ProducerOptions = {}): Producer {
+    return new Producer(this, options);
+  }
+
+  /** A consumer of a topic: `for await (const record of consumer)`. */
+  subscribe(topic: string, options: SubscribeOptions = {}): Consumer {
+    return new Consumer(this, topic, options);
+  }
+}

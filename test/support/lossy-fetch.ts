@@ -1,0 +1,55 @@
+/**
+ * Fault injection at the client's transport: a `fetch` that really sends the request,
+ * then, for the requests a rule picks, throws as if the connection broke before the
+ * answer arrived. The server has applied the request; the client cannot know. This is
+ * the "timeout after commit" an idempotent producer must survive without duplicates.
+ */
+import { seededRandom } from './faults.js';
+
+export interface LossyFetchOptions {
+  /** Which requests may lose their response (default: every append). */
+  matches?: (method: string, url: URL) => boolean;
+  /** Probability that a matching request's response is lost. */
+  lossRate: number;
+  /** Probability that a matching request fails before it is sent (nothing applied). */
+  failBeforeRate?: number;
+  seed?: number;
+}
+
+export interface LossyFetch {
+  fetch: typeof fetch;
+  /** Responses thrown away after the server answered. */
+  lost: number;
+  /** Requests failed before being sent. */
+  failedBefore: number;
+  enabled: boolean;
+}
+
+const isAppend = (method: string, url: URL) => method === 'POST' && url.pathname.endsWith('/records');
+
+export function lossyFetch(options: LossyFetchOptions): LossyFetch {
+  const random = seededRandom(options.seed ?? 7);
+  const matches = options.matches ?? isAppend;
+  const state: LossyFetch = {
+    lost: 0,
+    failedBefore: 0,
+    enabled: true,
+    fetch: async (input, init) => {
+      const url = new URL(input instanceof Request ? input.url : String(input));
+      const method = init?.method ?? 'GET';
+      const picked = state.enabled && matches(method, url);
+      if (picked && random() < (options.failBeforeRate ?? 0)) {
+        state.failedBefore += 1;
+        throw new TypeError('fetch failed (injected: connection refused before sending)');
+      }
+      const response = await fetch(input, init);
+      if (picked && random() < options.lossRate) {
+        await response.arrayBuffer();
+        state.lost += 1;
+        throw new TypeError('fetch failed (injected: response lost after the server answered)');
+      }
+      return response;
+    },
+  };
+  return state;
+}
