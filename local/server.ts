@@ -8,10 +8,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { MAX_REQUEST_BODY_BYTES } from '../lib/constants.js';
-import { PayloadTooLargeError, RouteNotFoundError, StrataError } from '../lib/errors.js';
+import { PayloadTooLargeError } from '../lib/errors.js';
 import type { HttpHandler } from '../functions/shared/dispatch.js';
 import { errorResponse, type HttpResponse } from '../functions/shared/http.js';
-import { matchRoute, routeKey, type FunctionName } from '../functions/shared/routes.js';
+import { matchRoute, routeKey, unmatchedRouteError, type FunctionName } from '../functions/shared/routes.js';
 
 export interface LocalServer {
   url: string;
@@ -59,12 +59,7 @@ async function serve(handlers: Record<FunctionName, HttpHandler>, req: IncomingM
     const url = new URL(req.url ?? '/', 'http://local');
     const method = req.method ?? 'GET';
     const match = matchRoute(method, url.pathname);
-    if (!match) throw new RouteNotFoundError(method, url.pathname);
-    if ('allowed' in match) {
-      throw new StrataError('METHOD_NOT_ALLOWED', 405, `${method} is not allowed on ${url.pathname}; use ${match.allowed.join(' or ')}`, false, {
-        details: { allowed: match.allowed },
-      });
-    }
+    if (!match || 'allowed' in match) throw unmatchedRouteError(method, url.pathname);
     const body = await readBody(req);
     const event = toEvent(req, url, body, routeKey(match.route), match.pathParameters);
     response = await handlers[match.route.fn](event);

@@ -4,9 +4,9 @@
  * and records request latency and status per route as EMF metrics.
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { RouteNotFoundError } from '../../lib/errors.js';
 import { asStrataError, errorResponse, type HttpResponse } from './http.js';
 import { MetricUnit, type Observability } from './observability.js';
+import { unmatchedRouteError } from './routes.js';
 
 export type Operation = (event: APIGatewayProxyEventV2) => Promise<HttpResponse>;
 export type Operations = Record<string, Operation>;
@@ -18,7 +18,8 @@ export function createHttpHandler(operations: Operations, obs: Observability): H
     const operation = operations[event.routeKey];
     let response: HttpResponse;
     try {
-      if (!operation) throw new RouteNotFoundError(event.requestContext?.http?.method ?? '?', event.rawPath ?? event.routeKey);
+      // On AWS, requests that match no route reach the `$default` route.
+      if (!operation) throw unmatchedRouteError(event.requestContext?.http?.method ?? '?', event.rawPath ?? event.routeKey);
       response = await operation(event);
     } catch (err) {
       const error = asStrataError(err);

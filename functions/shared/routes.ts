@@ -3,6 +3,8 @@
  * API Gateway route per entry; the local server matches requests against the same
  * table, so both expose exactly the same API.
  */
+import { RouteNotFoundError, StrataError } from '../../lib/errors.js';
+
 export type FunctionName = 'append' | 'read';
 
 export interface Route {
@@ -54,6 +56,21 @@ export function matchRoute(method: string, path: string): RouteMatch | { allowed
     allowed.push(route.method);
   }
   return allowed.length > 0 ? { allowed } : undefined;
+}
+
+/**
+ * The error for a request that no route serves: 405 METHOD_NOT_ALLOWED (with the
+ * allowed methods) when the path exists, else 404 ROUTE_NOT_FOUND. The local server
+ * answers with it, and so do the functions for API Gateway's `$default` route.
+ */
+export function unmatchedRouteError(method: string, path: string): StrataError {
+  const match = matchRoute(method, path);
+  if (match && 'allowed' in match) {
+    return new StrataError('METHOD_NOT_ALLOWED', 405, `${method} is not allowed on ${path}; use ${match.allowed.join(' or ')}`, false, {
+      details: { allowed: match.allowed },
+    });
+  }
+  return new RouteNotFoundError(method, path);
 }
 
 function matchPath(template: string[], segments: string[]): Record<string, string> | undefined {
