@@ -1,0 +1,186 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Strata, type Consumer, type ConsumedRecord } from '../../client/index.js';
+import type { LocalStack } from '../../local/stack.js';
+import { History } from '../support/history.js';
+import { startTestStack } from '../support/local-stack.js';
+
+let stack: LocalStack;
+let strata: Strata;
+
+beforeAll(async () => {
+  stack = await startTestStack();
+  strata = new Strata({ url: stack.url });
+});
+afterAll(async () => stack?.stop());
+
+async function produce(topic: string, values: string[], partitions: number) {
+  const producer = strata.producer({ lingerMs: 1 });
+  const metas = await producer.send(topic, values.map((value, i) => ({ value, partition: i % partitions })));
+  await producer.close();
+  return metas;
+}
+
+/** Resolves once `predicate` holds, checked every 20 ms (group state changes on heartbeats, not on events we see). */
+async function waitFor(predicate: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Each partition owned by exactly one of the consumers. */
+function stable(consumers: Consumer[], partitions: number): boolean {
+  const owned = consumers.flatMap((c) => c.assignment).sort((a, b) => a - b);
+  return owned.length === partitions && owned.every((p, i) => p === i);
+}
+
+/** Resolves once `predicate` holds, checked whenever `tick` is called (no polling sleeps). */
+function until(predicate: () => boolean): { promise: Promise<void>; tick: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, tick: () => predicate() && resolve() };
+}
+
+describe('consumer', () => {
+  it('reads every partition from an offset, a timestamp, or the end, and stops at the end without follow', async () => {
+    await strata.createTopic('plain', { partitions: 2 });
+    await produce('plain', Array.from({ length: 30 }, (_, i) => `p${i}`), 2);
+    const all: ConsumedRecord[] = [];
+    for await (const r of strata.subscribe('plain', { follow: false, maxRecords: 4 })) all.push(r);
+    expect(all).toHaveLength(30);
+    for (const p of [0, 1]) {
+      const offsets = all.filter((r) => r.partition === p).map((r) => r.offset);
+      expect(offsets).toEqual(Array.from({ length: 15 }, (_, i) => i));
+    }
+    const fromTen: ConsumedRecord[] = [];
+    for await (const r of strata.subscribe('plain', { follow: false, fromOffset: 10, partitions: [1] })) fromTen.push(r);
+    expect(fromTen.map((r) => r.value!.toString())).toEqual(['p21', 'p23', 'p25', 'p27', 'p29']);
+    const future: ConsumedRecord[] = [];
+    for await (const r of strata.subscribe('plain', { follow: false, fromTimestamp: Date.now() + 60_000 })) future.push(r);
+    expect(future).toEqual([]);
+  });
+
+  it('long-polls: a record appended after the consumer caught up arrives without polling delay', async () => {
+    await strata.createTopic('live', { partitions: 1 });
+    const consumer = strata.subscribe('live', { fromOffset: 'latest', waitMs: 5000 });
+    const first = consumer.next();
+    await new Promise((r) => setTimeout(r, 100));
+    const started = performance.now();
+    await strata.append('live', [{ value: 'now' }]);
+    const got = await first;
+    expect(got.value!.value!.toString()).toBe('now');
+    expect(performance.now() - started).toBeLessThan(1000);
+    await consumer.close();
+  });
+
+  it('resumes a group from its committed offset after a crash', async () => {
+    await strata.createTopic('resume', { partitions: 2 });
+    const values = Array.from({ length: 200 }, (_, i) => `v${i}`);
+    await produce('resume', values, 2);
+
+    const first = strata.subscribe('resume', { group: 'resumers', sessionTimeoutMs: 1000, autoCommit: false, maxRecords: 10 });
+    const seenBefore: ConsumedRecord[] = [];
+    for await (const r of first) {
+      seenBefore.push(r);
+      if (seenBefore.length === 60) await first.commit();
+      if (seenBefore.length === 80) {
+        // A crash: no commit of the last 20, no leave; the lease has to run out.
+        await first.close({ commit: false, leave: false });
+      }
+    }
+    const committed = await strata.fetchOffsets('resumers', 'resume');
+    expect(committed.reduce((n, o) => n + o.offset, 0)).toBe(60);
+
+    // The new member first shares the group with the dead one, until its lease runs out.
+    const second = strata.subscribe('resume', { group: 'resumers', sessionTimeoutMs: 1000 });
+    const starts: Record<number, number> = {};
+    const seenAfter: ConsumedRecord[] = [];
+    for await (const r of second) {
+      starts[r.partition] ??= r.offset;
+      seenAfter.push(r);
+      if (seenAfter.length === 140) break;
+    }
+    // The crashed member processed 20 records it did not commit: they come again, from
+    // exactly the committed offsets (no skip).
+    for (const o of committed) expect(starts[o.partition]).toBe(o.offset);
+    const processed = new Set([...seenBefore, ...seenAfter].map((r) => r.value!.toString()));
+    expect(processed.size).toBe(200);
+    expect(seenAfter).toHaveLength(140);
+  });
+
+  it('a group of 3 over 6 partitions rebalances when one is killed; every record processed at least once, none skipped', async () => {
+    const topic = 'shared';
+    await strata.createTopic(topic, { partitions: 6 });
+    const history = new History();
+    const processed = new Map<string, number>();
+    const perConsumer = new Map<string, number>();
+    const total = 900;
+    const done = until(() => processed.size === total);
+    const consumers: { name: string; consumer: Consumer; run: Promise<void> }[] = [];
+
+    const start = (name: string) => {
+      const consumer = strata.subscribe(topic, {
+        group: 'workers',
+        sessionTimeoutMs: 1000,
+        autoCommitIntervalMs: 0,
+        maxRecords: 20,
+        waitMs: 500,
+        clientId: name,
+        onPartitionsAssigned: (partitions, startOffsets) => {
+          for (const p of partitions) {
+            history.resetConsumer(name, p);
+            history.poll({ process: name, partition: p, fromOffset: startOffsets[p]!, records: [] });
+          }
+        },
+      });
+      const run = (async () => {
+        for await (const r of consumer) {
+          const value = r.value!.toString();
+          history.poll({ process: name, partition: r.partition, fromOffset: r.offset, records: [{ offset: r.offset, value }] });
+          processed.set(value, (processed.get(value) ?? 0) + 1);
+          perConsumer.set(name, (perConsumer.get(name) ?? 0) + 1);
+          done.tick();
+        }
+      })();
+      consumers.push({ name, consumer, run });
+    };
+    for (const name of ['c1', 'c2', 'c3']) start(name);
+
+    const producer = strata.producer({ lingerMs: 2 });
+    const sendRange = async (from: number, to: number) => {
+      const sends: Promise<void>[] = [];
+      for (let i = from; i < to; i++) {
+        const value = `w${i}`;
+        const handle = history.invokeSend({ process: 'producer', partition: i % 6, value });
+        sends.push(producer.send(topic, { value, partition: i % 6 }).then(([m]) => handle.ok(m!.offset), () => handle.info()));
+      }
+      await Promise.all(sends);
+    };
+    await waitFor(() => stable(consumers.map((c) => c.consumer), 6) && consumers.every((c) => c.consumer.assignment.length === 2));
+    await sendRange(0, 300);
+    // c2 dies holding records it processed but did not commit.
+    await waitFor(() => processed.size >= 150 && (perConsumer.get('c2') ?? 0) > 0);
+    const victim = consumers.find((c) => c.name === 'c2')!;
+    await victim.consumer.close({ commit: false, leave: false });
+    await victim.run;
+    await sendRange(300, total);
+    await producer.close();
+    await done.promise;
+
+    const survivors = consumers.filter((c) => c.name !== 'c2');
+    await waitFor(() => stable(survivors.map((c) => c.consumer), 6));
+    for (const c of survivors) await c.consumer.close();
+    await Promise.all(survivors.map((c) => c.run));
+
+    for (let p = 0; p < 6; p++) {
+      const page = await strata.read(topic, p, { offset: 0, maxRecords: 1000 });
+      history.finalRead(p, page.records.map((r) => ({ offset: r.offset, value: r.value!.toString() })));
+    }
+    const result = history.check();
+    expect(result.valid, result.summary()).toBe(true);
+    expect(processed.size).toBe(total);
+    const group = await strata.describeGroup('workers');
+    expect(group.members).toEqual([]);
+  });
+});
