@@ -27,7 +27,22 @@ export interface TopicDescription {
   config: TopicConfig;
   createdAt: number;
   updatedAt: number;
-  partitionStates: (PartitionHead & { partition: number })[];
+  partitionStates: PartitionState[];
+}
+
+/**
+ * One partition as describe shows it: the head (exact, strongly consistent) and what the
+ * last maintenance pass counted (segments change only in those passes and in flushes).
+ */
+export interface PartitionState extends PartitionHead {
+  partition: number;
+  /** Segments on S3 and their bytes, as of the last maintenance pass. */
+  segments: number;
+  segmentBytes: number;
+  /** Segment bytes plus the unflushed tail. */
+  bytes: number;
+  lastCompactionAt: number | null;
+  lastRetentionAt: number | null;
 }
 
 /** How many times a config change re-reads and retries after a concurrent change. */
@@ -93,7 +108,7 @@ export class TopicService {
     this.cache.delete(name);
     const meta = await this.get(name);
     const refs = refsOf(meta);
-    const heads = await this.store.getHeads(refs);
+    const [heads, stats] = await Promise.all([this.store.getHeads(refs), this.store.getPartitionStats(refs)]);
     return {
       name: meta.name,
       topicId: meta.topicId,
@@ -101,7 +116,18 @@ export class TopicService {
       config: meta.config,
       createdAt: meta.createdAt,
       updatedAt: meta.updatedAt,
-      partitionStates: heads.map((head, partition) => ({ partition, ...head })),
+      partitionStates: heads.map((head, partition) => {
+        const s = stats[partition];
+        return {
+          partition,
+          ...head,
+          segments: s?.segments ?? 0,
+          segmentBytes: s?.segmentBytes ?? 0,
+          bytes: (s?.segmentBytes ?? 0) + head.tailBytes,
+          lastCompactionAt: s?.lastCompactionAt ?? null,
+          lastRetentionAt: s?.lastRetentionAt ?? null,
+        };
+      }),
     };
   }
 

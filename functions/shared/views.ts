@@ -25,6 +25,11 @@ export function topicDescriptionView(d: TopicDescription) {
       flushedOffset: p.flushedOffset,
       tailBytes: p.tailBytes,
       lastAppendAt: p.lastAppendAt,
+      bytes: p.bytes,
+      segments: p.segments,
+      segmentBytes: p.segmentBytes,
+      lastCompactionAt: p.lastCompactionAt,
+      lastRetentionAt: p.lastRetentionAt,
     })),
   };
 }
