@@ -26,11 +26,13 @@ export interface ApiResponse {
   body: any;
 }
 
-/** A minimal JSON client of the API for tests. */
-export function apiClient(baseUrl: string) {
-  return async (method: string, path: string, body?: unknown, init: { raw?: string } = {}): Promise<ApiResponse> => {
+export type ApiClient = (method: string, path: string, body?: unknown, init?: { raw?: string }) => Promise<ApiResponse>;
+
+/** A minimal JSON client of the API for tests; `fetchImpl` may sign requests (test/e2e). */
+export function apiClient(baseUrl: string, fetchImpl: typeof fetch = fetch): ApiClient {
+  return async (method, path, body, init = {}) => {
     const payload = init.raw ?? (body === undefined ? undefined : JSON.stringify(body));
-    const response = await fetch(`${baseUrl}${path}`, {
+    const response = await fetchImpl(`${baseUrl}${path}`, {
       method,
       headers: payload === undefined ? {} : { 'content-type': 'application/json' },
       ...(payload === undefined ? {} : { body: payload }),

@@ -1,0 +1,51 @@
+/**
+ * The HTTP API contract against a running Strata: a stack deployed with `npx cdk deploy`
+ * or `npm run deploy:local` (LocalStack), or `npm start`. Configured by the environment
+ * (test/e2e/target.ts); skips itself when STRATA_E2E_URL is not set.
+ *
+ *   STRATA_E2E_URL=https://abc123.execute-api.eu-west-1.amazonaws.com npm run test:e2e
+ *   STRATA_E2E_URL=http://127.0.0.1:4510 npm run test:e2e
+ */
+import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { describeHttpContract } from '../support/http-contract.js';
+import { apiClient, type ApiClient } from '../support/local-stack.js';
+import { signedFetch } from './sigv4.js';
+import { readTarget } from './target.js';
+
+const target = readTarget();
+
+describe.skipIf(!target)(`Strata at ${target?.url ?? '(STRATA_E2E_URL not set)'}`, () => {
+  let api: ApiClient;
+
+  beforeAll(async () => {
+    const t = target!;
+    if (t.auth === 'sigv4') {
+      const credentials = fromNodeProviderChain();
+      try {
+        await credentials();
+      } catch (err) {
+        throw new Error(
+          `STRATA_E2E_AUTH is sigv4 but no AWS credentials were found (${(err as Error).message}); ` +
+            'set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or STRATA_E2E_AUTH=none for an open endpoint',
+        );
+      }
+      api = apiClient(t.url, signedFetch(credentials, t.region));
+    } else {
+      api = apiClient(t.url);
+    }
+    const probe = await api('GET', '/v1/topics');
+    if (probe.status !== 200) {
+      throw new Error(`GET ${t.url}/v1/topics answered ${probe.status} ${JSON.stringify(probe.body)}; is this a Strata API, and are the credentials allowed execute-api:Invoke?`);
+    }
+  });
+
+  it.runIf(target?.enforcesIam)('refuses unsigned requests (IAM authorization on every route)', async () => {
+    for (const [method, path] of [['GET', '/v1/topics'], ['POST', '/v1/topics'], ['GET', '/v2/everything']] as const) {
+      const res = await fetch(`${target!.url}${path}`, { method });
+      expect(res.status, `${method} ${path}`).toBe(403);
+    }
+  });
+
+  describeHttpContract(() => api, { prefix: target?.prefix ?? '' });
+});
