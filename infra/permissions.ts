@@ -36,25 +36,27 @@ export interface FunctionPermissions {
 
 export const FUNCTION_PERMISSIONS: Record<FunctionId, FunctionPermissions> = {
   // Topic create/patch/delete, appends (head update, tail put, producer state), group
-  // offset commits; reads back a head, a tail item or a producer state after a conflict.
-  // Writes a staged batch to S3 before committing a large append; never reads one.
+  // offset commits (fenced by a ConditionCheck on the group's generation) and group
+  // membership (join, heartbeat, leave); reads back a head, a tail item, a producer or
+  // group state. Writes a staged batch to S3 before committing a large append; never reads one.
   append: {
-    table: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+    table: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'],
     objects: [{ actions: ['s3:PutObject'], pattern: OBJECT_PATTERNS.staged }],
     listObjects: false,
   },
-  // Topic list/describe (Query, BatchGetItem of heads), record reads (GetItem of the
-  // head, Query of the tail and manifests), group offsets (Query); segments and staged
-  // batches from S3. Writes nothing.
+  // Topic list/describe (Query, BatchGetItem of heads and partition stats), record reads
+  // (GetItem of the head, Query of the tail and manifests), group state (GetItem) and
+  // offsets (Query); segments and staged batches from S3. Writes nothing.
   read: {
     table: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'],
     objects: [{ actions: ['s3:GetObject'], pattern: OBJECT_PATTERNS.all }],
     listObjects: false,
   },
-  // Flush: heads (GetItem, BatchGetItem), topics and tails (Query), the flush commit
-  // (UpdateItem + PutItem), removal of flushed tail items (BatchWriteItem). Retention,
-  // compaction and GC delete manifests and topic markers (DeleteItem) and list, read,
-  // write and delete segment objects.
+  // Flush: heads and partition stats (GetItem, BatchGetItem), topics and tails (Query),
+  // the flush commit (UpdateItem + PutItem), removal of flushed tail items
+  // (BatchWriteItem). Retention and compaction commits (UpdateItem, PutItem, DeleteItem
+  // of manifests), garbage records and deleted topics' items (Query, BatchWriteItem);
+  // list, read, write and delete segment and staged objects.
   compact: {
     table: [
       'dynamodb:GetItem',
