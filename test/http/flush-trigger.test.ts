@@ -56,3 +56,32 @@ describe('the local stack flushes on its own', () => {
     expect(await readEverything('aged')).toEqual(['old', 'older']);
   });
 });
+
+describe('the local stack compacts on its own', () => {
+  it('a compacted topic shrinks to its live keys on the schedule (fan-out through the Lambda Invoke API)', async () => {
+    await api('POST', '/v1/topics', {
+      name: 'profiles',
+      partitions: 2,
+      config: { cleanupPolicy: 'compact', flushIntervalMs: 1000, deleteRetentionMs: 0 },
+    });
+    const latest = new Map<string, string | null>();
+    for (let round = 0; round < 5; round++) {
+      const records = Array.from({ length: 8 }, (_, i) => ({ key: `user-${i}`, value: i === 7 && round === 4 ? null : `v${round}` }));
+      for (const r of records) latest.set(r.key, r.value);
+      expect((await api('POST', '/v1/topics/profiles/records', { records })).status).toBe(200);
+    }
+    const live = [...latest.entries()].filter(([, v]) => v !== null);
+    const readKeys = async () => {
+      const all: { key: string; value: string }[] = [];
+      for (const p of [0, 1]) {
+        const page = await api('GET', `/v1/topics/profiles/partitions/${p}/records?offset=0&maxRecords=10000`);
+        all.push(...page.body.records);
+      }
+      return all;
+    };
+    const compacted = await waitFor(readKeys, (records) => records.length === live.length, 30_000);
+    expect(new Map(compacted.map((r) => [r.key, r.value]))).toEqual(new Map(live));
+    const described = (await api('GET', '/v1/topics/profiles')).body.partitionStates;
+    for (const p of described) expect(p).toMatchObject({ segments: expect.any(Number), lastCompactionAt: expect.any(Number) });
+  }, 40_000);
+});
