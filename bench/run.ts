@@ -24,6 +24,7 @@ const { latencyTables, runLatencyBench } = await import('./latency.js');
 const { CallMeter, MeteredObjectStore, meteredLogStore } = await import('./metered-stores.js');
 const { runSegmentBench, segmentTables } = await import('./segments.js');
 const { compressionTables, runCompressionBench } = await import('./compression.js');
+const { compactionTables, runCompactionBench } = await import('./compaction.js');
 const { bundleTables, runBundleBench } = await import('./bundles.js');
 const { machineInfo, machineLine, renderMarkdown, renderText, writeJson, writeSection } = await import('./report.js');
 const { ResourceMeter } = await import('./resources.js');
@@ -49,6 +50,12 @@ const QUICK_SEGMENTS = {
   staged: { levels: [1, 4], rounds: 2, warmupMs: SECOND / 2, durationMs: 2 * SECOND },
 };
 
+/** Key compaction: rounds on a partition of `fillMiB` of values. */
+const FULL_COMPACTION = { rounds: 2, fillMiB: 64 };
+const QUICK_COMPACTION = { rounds: 1, fillMiB: 16 };
+const COMPACTION_SECTION = 'compaction';
+const COMPACTION_RESULTS_PATH = fileURLToPath(new URL('./results/compaction.json', import.meta.url));
+
 const DOCS_PATH = fileURLToPath(new URL('../docs/benchmarks.md', import.meta.url));
 const RESULTS_PATH = fileURLToPath(new URL('./results/append.json', import.meta.url));
 const SEGMENTS_RESULTS_PATH = fileURLToPath(new URL('./results/segments.json', import.meta.url));
@@ -59,7 +66,7 @@ const COMPRESSION_RESULTS_PATH = fileURLToPath(new URL('./results/compression.js
 const BUNDLES_SECTION = 'bundles';
 const BUNDLES_RESULTS_PATH = fileURLToPath(new URL('./results/bundles.json', import.meta.url));
 /** Suites that `--only` can run by themselves (they need no local stack). */
-const ONLY_SUITES = ['compression', 'bundles'];
+const ONLY_SUITES = ['compression', 'bundles', 'compaction'];
 
 const DOCS_HEADER = `# Benchmarks
 
@@ -88,6 +95,7 @@ async function main(): Promise<void> {
     throw new Error(`--only takes one of ${ONLY_SUITES.map((s) => `'${s}'`).join(', ')}; got '${values.only}'`);
   }
   if (values.only === 'bundles') return runBundles(quick);
+  if (values.only === 'compaction') return runCompaction(quick);
   const compressionCommand = quick ? 'npm run bench -- --quick' : 'npm run bench';
   const compression = runCompressionBench({ minMs: quick ? 300 : 1000 });
   const compressionSection = [
@@ -172,6 +180,7 @@ async function main(): Promise<void> {
     await writeJson(RESULTS_PATH, { command, quick, machine, append, latency });
     await writeJson(SEGMENTS_RESULTS_PATH, { command, quick, machine, segments });
     log(`Wrote ${DOCS_PATH}, ${RESULTS_PATH} and ${SEGMENTS_RESULTS_PATH} (${minutes.toFixed(1)} minutes)`);
+    await runCompaction(quick);
   } finally {
     dynamo.destroy();
     s3.destroy();
@@ -180,6 +189,25 @@ async function main(): Promise<void> {
     await s3rver.stop();
     await rm(s3Dir, { recursive: true, force: true });
   }
+}
+
+/** The compaction suite: its own emulators, so it also runs alone (`--only compaction`). */
+async function runCompaction(quick: boolean): Promise<void> {
+  const command = quick ? 'npm run bench -- --quick --only compaction' : 'npm run bench -- --only compaction';
+  console.log('\nkey compaction');
+  const compaction = await runCompactionBench(quick ? QUICK_COMPACTION : FULL_COMPACTION, (line) => console.log(line));
+  const tables = compactionTables(compaction);
+  for (const table of tables) console.log(`${renderText(table)}\n`);
+  const machine = machineInfo();
+  const section = [
+    `### Key compaction (\`${command}\`, also part of \`npm run bench\`)`,
+    '',
+    `Measured on ${machineLine(machine)}.`,
+    '',
+    ...tables.map((t) => `${renderMarkdown(t)}\n`),
+  ].join('\n');
+  await writeSection(DOCS_PATH, COMPACTION_SECTION, section, DOCS_HEADER);
+  await writeJson(COMPACTION_RESULTS_PATH, { command, quick, machine, compaction });
 }
 
 /** The bundles suite: sizes and module-init times of the functions' bundles. */

@@ -8,6 +8,9 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { parseArgs } from 'node:util';
 import { COMPACT_FUNCTION_NAME, LOCAL_CREDENTIALS } from './stack.js';
 
+// The SDK's notice that its 2027 releases need Node 22 is not actionable here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const { values } = parseArgs({
   options: { topic: { type: 'string' }, partition: { type: 'string' }, url: { type: 'string' } },
 });
