@@ -14,7 +14,7 @@
  *
  * Duplicated or retried invocations are harmless: every step is conditioned on what it read.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { LogEngine } from '../../lib/engine.js';
 import { InternalError } from '../../lib/errors.js';
 import type { PartitionPass, ScheduledRun } from '../../lib/maintenance.js';
