@@ -1,0 +1,87 @@
+/** The pure rules of retention and compaction: which segments a pass takes. */
+import { describe, expect, it } from 'vitest';
+import { cleanRange } from '../../lib/compactor.js';
+import type { PartitionHead, SegmentManifest, TopicMeta } from '../../lib/ports.js';
+import { expiredSegments } from '../../lib/retention.js';
+import { defaultTopicConfig, type TopicConfig } from '../../lib/topic-config.js';
+
+function segment(baseOffset: number, lastOffset: number, extra: Partial<SegmentManifest> = {}): SegmentManifest {
+  return {
+    baseOffset,
+    lastOffset,
+    recordCount: lastOffset - baseOffset + 1,
+    key: `seg-${baseOffset}`,
+    bytes: 1000,
+    indexPosition: 900,
+    index: new Uint8Array(0),
+    maxTimestamp: 0,
+    createdAt: 0,
+    generation: 0,
+    ...extra,
+  };
+}
+
+function topic(config: Partial<TopicConfig>): TopicMeta {
+  return { name: 't', topicId: 'id', partitions: 1, config: { ...defaultTopicConfig(), ...config }, createdAt: 0, updatedAt: 0, version: 1 };
+}
+
+const head = (extra: Partial<PartitionHead> = {}): PartitionHead => ({
+  nextOffset: 40,
+  logStartOffset: 0,
+  flushedOffset: 30,
+  tailBytes: 0,
+  lastAppendAt: 0,
+  ...extra,
+});
+
+describe('expiredSegments (retention)', () => {
+  const segments = [segment(0, 9, { maxTimestamp: 100 }), segment(10, 19, { maxTimestamp: 200 }), segment(20, 29, { maxTimestamp: 300 })];
+
+  it('by time: the leading segments whose newest record is older than retentionMs', () => {
+    expect(expiredSegments(topic({ retentionMs: 100 }), head(), segments, 250).map((s) => s.baseOffset)).toEqual([0]);
+    expect(expiredSegments(topic({ retentionMs: 100 }), head(), segments, 301).map((s) => s.baseOffset)).toEqual([0, 10]);
+    expect(expiredSegments(topic({ retentionMs: -1 }), head(), segments, 10_000)).toEqual([]);
+  });
+
+  it('stops at the first segment it keeps, even if a later one is older', () => {
+    const unordered = [segment(0, 9, { maxTimestamp: 500 }), segment(10, 19, { maxTimestamp: 100 })];
+    expect(expiredSegments(topic({ retentionMs: 100 }), head({ flushedOffset: 20 }), unordered, 300)).toEqual([]);
+  });
+
+  it('by size: while the partition, tail included, stays at or above retentionBytes without the segment', () => {
+    const config = topic({ retentionMs: -1, retentionBytes: 2000 });
+    expect(expiredSegments(config, head(), segments, 0).map((s) => s.baseOffset)).toEqual([0]);
+    expect(expiredSegments(config, head({ tailBytes: 1000 }), segments, 0).map((s) => s.baseOffset)).toEqual([0, 10]);
+    expect(expiredSegments(topic({ retentionMs: -1, retentionBytes: 3000 }), head(), segments, 0)).toEqual([]);
+  });
+
+  it('never drops a segment at or above the flushed offset', () => {
+    expect(expiredSegments(topic({ retentionMs: 0 }), head({ flushedOffset: 20 }), segments, 10_000).map((s) => s.baseOffset)).toEqual([0, 10]);
+  });
+});
+
+describe('cleanRange (compaction)', () => {
+  it('takes the cleanable segments up to the last dirty one', () => {
+    const segments = [segment(0, 9, { generation: 1 }), segment(10, 19), segment(20, 29, { generation: 2 }), segment(30, 39, { maxTimestamp: 99 })];
+    const range = cleanRange(segments, 50, 0, Infinity);
+    expect(range.segments.map((s) => s.baseOffset)).toEqual([0, 10]);
+    expect(range.truncated).toBe(false);
+  });
+
+  it('does nothing when no cleanable segment is dirty and no kept tombstone is due', () => {
+    const clean = [segment(0, 9, { generation: 1, oldestTombstone: 40 }), segment(10, 19, { generation: 1 })];
+    expect(cleanRange(clean, 100, 39, Infinity).segments).toEqual([]);
+    expect(cleanRange(clean, 100, 40, Infinity).segments.map((s) => s.baseOffset)).toEqual([0]);
+  });
+
+  it('stops at the budget and says that dirty segments are left', () => {
+    const segments = [segment(0, 9), segment(10, 19), segment(20, 29)];
+    const range = cleanRange(segments, 100, 0, 2000);
+    expect(range.segments.map((s) => s.baseOffset)).toEqual([0, 10]);
+    expect(range.truncated).toBe(true);
+  });
+
+  it('takes at least one dirty segment however small the budget', () => {
+    expect(cleanRange([segment(0, 9, { bytes: 5000 })], 100, 0, 1).segments).toHaveLength(1);
+  });
+});
