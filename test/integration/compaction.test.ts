@@ -299,11 +299,14 @@ describe('garbage collection', () => {
 describe('maintenance under faults and races', () => {
   /** The calls of one maintenance pass, on both ports. */
   const STEPS = [
+    'getHead',
     'listSegments',
     'commitRetention',
     'commitCompaction',
     'listGarbage',
     'deleteGarbage',
+    'listTailBelow',
+    'getPartitionStats',
     'putPartitionStats',
     'get',
     'put',
