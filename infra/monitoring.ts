@@ -24,8 +24,17 @@ export const EMF_METRICS = {
   http: ['Latency', 'Status2xx', 'Status4xx', 'Status5xx'],
   /** Every group commit of the append function (functions/shared/observability.ts). */
   commit: ['CommitRecords', 'CommitBytes', 'CommitAppends', 'CommitConflicts', 'CommitAttempts', 'CommitLatency'],
-  /** Every compact pass (functions/compact/handler.ts). */
-  flush: ['FlushSegments', 'FlushRecords', 'FlushBytes'],
+  /** Every compact invocation (functions/compact/handler.ts): flush, retention, compaction, GC, fan-out. */
+  compact: [
+    'FlushSegments',
+    'FlushRecords',
+    'FlushBytes',
+    'RetentionSegments',
+    'CompactionSegments',
+    'CompactionRecordsRemoved',
+    'GcObjectsDeleted',
+    'PartitionsDispatched',
+  ],
 } as const;
 
 export interface MonitoringAlarmOptions {
@@ -139,8 +148,15 @@ export class StrataMonitoring extends Construct {
     );
     this.dashboard.addWidgets(
       graph('Flushed to S3: segments and records', [compactMetric('FlushSegments'), compactMetric('FlushRecords')], [compactMetric('FlushBytes')]),
-      graph('Compact runs and duration', [fns.compact.metricInvocations({ period: FIVE_MINUTES, statistic: 'Sum' })],
-        [fns.compact.metricDuration({ period: FIVE_MINUTES, statistic: 'Maximum' })]),
+      graph('Retention, key compaction and GC', [
+        compactMetric('RetentionSegments'),
+        compactMetric('CompactionSegments'),
+        compactMetric('GcObjectsDeleted'),
+      ], [compactMetric('CompactionRecordsRemoved')]),
+      graph('Compact invocations, fan-out and duration', [
+        fns.compact.metricInvocations({ period: FIVE_MINUTES, statistic: 'Sum' }),
+        compactMetric('PartitionsDispatched'),
+      ], [fns.compact.metricDuration({ period: FIVE_MINUTES, statistic: 'Maximum' })]),
       graph('Lambda errors and throttles', Object.values(fns).flatMap((fn) => [
         fn.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' }),
         fn.metricThrottles({ period: FIVE_MINUTES, statistic: 'Sum' }),
@@ -182,7 +198,7 @@ function search(metricName: string, service: FunctionId | undefined, statistic: 
 }
 
 /** A compact pass's metric: dimension `service` only (no route). */
-function compactMetric(metricName: (typeof EMF_METRICS.flush)[number]): cloudwatch.Metric {
+function compactMetric(metricName: (typeof EMF_METRICS.compact)[number]): cloudwatch.Metric {
   return new cloudwatch.Metric({
     namespace: METRICS_NAMESPACE,
     metricName,

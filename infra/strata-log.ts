@@ -166,6 +166,13 @@ export class StrataLog extends Construct {
     // `grantInvoke` would also allow every version and alias (`arn:...:function:name:*`).
     append.addEnvironment('STRATA_COMPACT_FUNCTION_NAME', compact.functionName);
     append.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [compact.functionArn] }));
+    // The compact function fans a scheduled run out to one invocation per partition and
+    // continues a pass that hit its bound by invoking itself. A policy of its own: in the
+    // role's default policy, which the function depends on, its own ARN would be a cycle.
+    new iam.Policy(this, 'CompactSelfInvoke', {
+      roles: [compact.role!],
+      statements: [new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [compact.functionArn] })],
+    });
 
     this.schedule = new events.Rule(this, 'CompactSchedule', {
       description: 'Runs the Strata compact function: flushes due tails to S3 segments, retention, compaction',

@@ -230,6 +230,8 @@ describe('least privilege', () => {
     }
     if (fn === 'compact') {
       allowed.push({ Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [logicalId(synth.stack.log.deadLetterQueue), 'Arn'] } });
+      // Fan-out and continuations: it invokes itself (unqualified ARN only).
+      allowed.push({ Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: { 'Fn::GetAtt': [logicalId(synth.stack.log.functions.compact), 'Arn'] } });
     }
     expect(statements).toHaveLength(allowed.length);
     expect(statements).toEqual(expect.arrayContaining(allowed.map((s) => expect.objectContaining(s as object))));
@@ -311,7 +313,7 @@ describe('monitoring', () => {
 
   it('graphs the EMF metrics of namespace Strata on the dashboard', () => {
     const body = JSON.stringify(only('AWS::CloudWatch::Dashboard').Properties.DashboardBody);
-    for (const metric of ['Latency', 'Status5xx', 'CommitRecords', 'CommitConflicts', 'CommitLatency', 'FlushBytes']) {
+    for (const metric of ['Latency', 'Status5xx', 'CommitRecords', 'CommitConflicts', 'CommitLatency', 'FlushBytes', 'GcObjectsDeleted']) {
       expect(body).toContain(metric);
     }
     expect(body).toContain('{Strata,route,service}');
