@@ -26,6 +26,7 @@ const { runSegmentBench, segmentTables } = await import('./segments.js');
 const { compressionTables, runCompressionBench } = await import('./compression.js');
 const { compactionTables, runCompactionBench } = await import('./compaction.js');
 const { bundleTables, runBundleBench } = await import('./bundles.js');
+const { producerTables, runProducerBench } = await import('./producer.js');
 const { machineInfo, machineLine, renderMarkdown, renderText, writeJson, writeSection } = await import('./report.js');
 const { ResourceMeter } = await import('./resources.js');
 const { resetTable } = await import('./table.js');
@@ -66,7 +67,12 @@ const COMPRESSION_RESULTS_PATH = fileURLToPath(new URL('./results/compression.js
 const BUNDLES_SECTION = 'bundles';
 const BUNDLES_RESULTS_PATH = fileURLToPath(new URL('./results/bundles.json', import.meta.url));
 /** Suites that `--only` can run by themselves (they need no local stack). */
-const ONLY_SUITES = ['compression', 'bundles', 'compaction'];
+const ONLY_SUITES = ['compression', 'bundles', 'compaction', 'producer'];
+const PRODUCER_SECTION = 'producer';
+const PRODUCER_RESULTS_PATH = fileURLToPath(new URL('./results/producer.json', import.meta.url));
+/** Client producer vs raw HTTP: records per row, batch sizes, partitions. */
+const FULL_PRODUCER = { records: 40_000, batchRecords: [100, 300], partitions: [1, 4], rounds: 3 };
+const QUICK_PRODUCER = { records: 10_000, batchRecords: [100, 300], partitions: [1, 4], rounds: 2 };
 
 const DOCS_HEADER = `# Benchmarks
 
@@ -96,6 +102,7 @@ async function main(): Promise<void> {
   }
   if (values.only === 'bundles') return runBundles(quick);
   if (values.only === 'compaction') return runCompaction(quick);
+  if (values.only === 'producer') return runProducer(quick);
   const compressionCommand = quick ? 'npm run bench -- --quick' : 'npm run bench';
   const compression = runCompressionBench({ minMs: quick ? 300 : 1000 });
   const compressionSection = [
@@ -208,6 +215,36 @@ async function runCompaction(quick: boolean): Promise<void> {
   ].join('\n');
   await writeSection(DOCS_PATH, COMPACTION_SECTION, section, DOCS_HEADER);
   await writeJson(COMPACTION_RESULTS_PATH, { command, quick, machine, compaction });
+}
+
+/** The producer suite: the client library's producer against raw HTTP appends (own local stack). */
+async function runProducer(quick: boolean): Promise<void> {
+  const command = quick ? 'npm run bench -- --quick --only producer' : 'npm run bench -- --only producer';
+  await checkJava();
+  console.log('\nclient producer vs raw HTTP append');
+  const stack = await startLocalStack({ port: 0 });
+  const dynamo = localDynamoClient(stack.dynamoEndpoint);
+  try {
+    const producer = await runProducerBench(
+      { url: stack.url, resetTable: () => resetTable(dynamo, stack.tableName), log: (line) => console.log(line) },
+      quick ? QUICK_PRODUCER : FULL_PRODUCER,
+    );
+    const tables = producerTables(producer);
+    for (const table of tables) console.log(`${renderText(table)}\n`);
+    const machine = machineInfo();
+    const section = [
+      `### Client producer (\`${command}\`)`,
+      '',
+      `Measured on ${machineLine(machine)}.`,
+      '',
+      ...tables.map((t) => `${renderMarkdown(t)}\n`),
+    ].join('\n');
+    await writeSection(DOCS_PATH, PRODUCER_SECTION, section, DOCS_HEADER);
+    await writeJson(PRODUCER_RESULTS_PATH, { command, quick, machine, producer });
+  } finally {
+    dynamo.destroy();
+    await stack.stop();
+  }
 }
 
 /** The bundles suite: sizes and module-init times of the functions' bundles. */

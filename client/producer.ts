@@ -115,9 +115,12 @@ export class Producer {
   private readonly queues = new Map<string, PartitionQueue>();
   private readonly partitionCounts = new Map<string, Promise<number>>();
   private readonly sticky = new Map<string, number>();
-  private readonly outstanding = new Set<Promise<unknown>>();
+  private readonly knownCounts = new Map<string, number>();
+  private readonly idleWaiters: (() => void)[] = [];
   private bufferedBytes = 0;
-  private spaceWaiters: (() => void)[] = [];
+  /** Bytes of sends let in by grantSpace that have not enqueued yet. */
+  private reservedBytes = 0;
+  private spaceWaiters: { bytes: number; resolve: () => void; reject: (err: unknown) => void }[] = [];
   private flushing = 0;
   private closed = false;
 
@@ -143,24 +146,28 @@ export class Producer {
    * all are acknowledged. Rejects with the engine's error if a record could not be
    * written (then none of the records after it in the same partition were written either).
    */
-  async send(topic: string, records: ProducerRecord | ProducerRecord[]): Promise<RecordMetadata[]> {
-    if (this.closed) throw new ClientClosedError('producer');
+  send(topic: string, records: ProducerRecord | ProducerRecord[]): Promise<RecordMetadata[]> {
+    if (this.closed) return Promise.reject(new ClientClosedError('producer'));
     const list = Array.isArray(records) ? records : [records];
-    const partitions = await this.partitionsOf(topic, list);
-    const promises: Promise<RecordMetadata>[] = [];
-    for (const [i, record] of list.entries()) {
-      const size = recordSize(record);
-      while (this.bufferedBytes > 0 && this.bufferedBytes + size > this.maxBufferedBytes) {
-        await new Promise<void>((resolve) => this.spaceWaiters.push(resolve));
-      }
-      if (this.closed) throw new ClientClosedError('producer');
-      promises.push(this.enqueue(topic, partitions[i]!, record, size));
+    const count = this.knownCounts.get(topic);
+    // While the topic's partition count is being fetched, every send to it waits, so
+    // that a later send cannot overtake an earlier one.
+    if (count === undefined && (this.partitionCounts.has(topic) || list.some((r) => r.partition === undefined))) {
+      return this.partitionCount(topic).then(() => this.send(topic, records));
     }
-    const all = Promise.all(promises);
-    const tracked = all.catch(() => undefined);
-    this.outstanding.add(tracked);
-    void tracked.finally(() => this.outstanding.delete(tracked));
-    return all;
+    const sizes = list.map(recordSize);
+    const bytes = sizes.reduce((a, b) => a + b, 0);
+    const enqueueAll = (granted = 0) => {
+      this.reservedBytes -= granted;
+      const promises = list.map((record, i) => this.enqueue(topic, this.choosePartition(topic, record, count), record, sizes[i]!));
+      return promises.length === 1 ? promises[0]!.then((m) => [m]) : Promise.all(promises);
+    };
+    // Backpressure: wait, in call order, while the buffer is full (one call may overshoot it).
+    const used = this.bufferedBytes + this.reservedBytes;
+    if (this.spaceWaiters.length > 0 || (used > 0 && used + bytes > this.maxBufferedBytes)) {
+      return new Promise<void>((resolve, reject) => this.spaceWaiters.push({ bytes, resolve, reject })).then(() => enqueueAll(bytes));
+    }
+    return enqueueAll();
   }
 
   /** Sends every queued record now and waits until all are acknowledged or failed. */
@@ -168,7 +175,7 @@ export class Producer {
     this.flushing += 1;
     try {
       for (const q of this.queues.values()) this.drain(q);
-      while (this.outstanding.size > 0) await Promise.all([...this.outstanding]);
+      while (!this.isIdle()) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
     } finally {
       this.flushing -= 1;
     }
@@ -178,36 +185,49 @@ export class Producer {
   async close(): Promise<void> {
     await this.flush();
     this.closed = true;
-    for (const w of this.spaceWaiters.splice(0)) w();
+    for (const w of this.spaceWaiters.splice(0)) w.reject(new ClientClosedError('producer'));
   }
 
-  private async partitionsOf(topic: string, records: ProducerRecord[]): Promise<number[]> {
-    let count: number | undefined;
-    const out: number[] = [];
-    for (const r of records) {
-      if (r.partition !== undefined) {
-        out.push(r.partition);
-        continue;
-      }
-      count ??= await this.partitionCount(topic);
-      if (r.key !== undefined && r.key !== null) out.push(partitionForKey(toBytes(r.key), count));
-      else {
-        // Kafka's sticky partitioner: keyless records fill one partition's batch, then move on.
-        let p = this.sticky.get(topic);
-        if (p === undefined || p >= count) {
-          p = Math.floor(Math.random() * count);
-          this.sticky.set(topic, p);
-        }
-        out.push(p);
-      }
+  private isIdle(): boolean {
+    if (this.spaceWaiters.length > 0 || this.reservedBytes > 0) return false;
+    for (const q of this.queues.values()) if (q.pending.length > 0 || q.inFlight > 0) return false;
+    return true;
+  }
+
+  /** Lets waiting sends in, oldest first, as far as the freed space goes. */
+  private grantSpace(): void {
+    let granted = 0;
+    while (this.spaceWaiters.length > granted) {
+      const w = this.spaceWaiters[granted]!;
+      // Granted bytes count at once (reservedBytes), before the woken send enqueues them.
+      const used = this.bufferedBytes + this.reservedBytes;
+      if (used > 0 && used + w.bytes > this.maxBufferedBytes) break;
+      this.reservedBytes += w.bytes;
+      w.resolve();
+      granted += 1;
     }
-    return out;
+    if (granted > 0) this.spaceWaiters.splice(0, granted);
+  }
+
+  private choosePartition(topic: string, r: ProducerRecord, count: number | undefined): number {
+    if (r.partition !== undefined) return r.partition;
+    if (r.key !== undefined && r.key !== null) return partitionForKey(toBytes(r.key), count!);
+    // Kafka's sticky partitioner: keyless records fill one partition's batch, then move on.
+    let p = this.sticky.get(topic);
+    if (p === undefined || p >= count!) {
+      p = Math.floor(Math.random() * count!);
+      this.sticky.set(topic, p);
+    }
+    return p;
   }
 
   private partitionCount(topic: string): Promise<number> {
     let p = this.partitionCounts.get(topic);
     if (!p) {
-      p = this.strata.describeTopic(topic).then((d) => d.partitions);
+      p = this.strata.describeTopic(topic).then((d) => {
+        this.knownCounts.set(topic, d.partitions);
+        return d.partitions;
+      });
       p.catch(() => this.partitionCounts.delete(topic));
       this.partitionCounts.set(topic, p);
     }
@@ -266,13 +286,14 @@ export class Producer {
         q.acked = false;
         q.lastSettled = Promise.resolve(true);
       }
-      const items: Pending[] = [];
+      // One splice per batch: shift() per record is quadratic on a long queue.
+      let n = 0;
       let bytes = 0;
-      while (q.pending.length > 0 && items.length < this.batchRecords && (items.length === 0 || bytes + q.pending[0]!.size <= this.batchBytes)) {
-        const p = q.pending.shift()!;
-        items.push(p);
-        bytes += p.size;
+      while (n < q.pending.length && n < this.batchRecords && (n === 0 || bytes + q.pending[n]!.size <= this.batchBytes)) {
+        bytes += q.pending[n]!.size;
+        n += 1;
       }
+      const items = q.pending.splice(0, n);
       q.pendingBytes -= bytes;
       q.lingerDue = false;
       if (this.sticky.get(q.topic) === q.partition) this.sticky.delete(q.topic);
@@ -323,8 +344,9 @@ export class Producer {
       .finally(() => {
         q.inFlight -= 1;
         this.bufferedBytes -= bytes;
-        for (const w of this.spaceWaiters.splice(0)) w();
+        this.grantSpace();
         this.drain(q);
+        if (this.isIdle()) for (const w of this.idleWaiters.splice(0)) w();
       });
   }
 

@@ -45,6 +45,18 @@ describe('producer', () => {
     }
   });
 
+  it('applies backpressure when the buffer is full and still keeps call order', async () => {
+    await strata.createTopic('pressure', { partitions: 1 });
+    const producer = strata.producer({ lingerMs: 1, batchRecords: 10, maxBufferedBytes: 4096 });
+    const value = 'y'.repeat(300);
+    const sends = Array.from({ length: 300 }, (_, i) => producer.send('pressure', { value: `${i}:${value}` }));
+    const offsets = (await Promise.all(sends)).map(([m]) => m!.offset);
+    await producer.close();
+    expect(offsets).toEqual(offsets.map((_, i) => i));
+    const read = await strata.read('pressure', 0, { offset: 0, maxRecords: 1000 });
+    expect(read.records.map((r) => Number(r.value!.toString().split(':')[0]))).toEqual(offsets);
+  });
+
   it('sends keyed records to the partition Kafka would choose, and bytes as bytes', async () => {
     await strata.createTopic('keyed', { partitions: 4 });
     const producer = strata.producer({ lingerMs: 0 });
