@@ -8,12 +8,14 @@ import { join } from 'node:path';
 import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../infra/function-bundling.js';
 import { EMF_METRICS } from '../../infra/monitoring.js';
 import { StrataLog } from '../../infra/strata-log.js';
 import { stackPropsFromContext } from '../../infra/strata-stack.js';
-import { synthStrata, unacknowledgedFindings } from './synth.js';
+import { removeSynthesized, synthStrata, unacknowledgedFindings } from './synth.js';
+
+afterAll(removeSynthesized);
 
 type Resources = Record<string, { Properties: Record<string, any>; DeletionPolicy?: string }>;
 

@@ -14,7 +14,7 @@ import { ROUTES, routeKey } from '../../functions/shared/routes.js';
 import { BUNDLE_BUDGET_BYTES, BUNDLE_FILE, FUNCTION_IDS, type FunctionId } from '../../infra/function-bundling.js';
 import { FUNCTION_PERMISSIONS } from '../../infra/permissions.js';
 import { TABLE_DEFINITION } from '../../infra/table-definition.js';
-import { acknowledgements, synthStrata, unacknowledgedFindings, type Synthesized } from './synth.js';
+import { acknowledgements, removeSynthesized, synthStrata, unacknowledgedFindings, type Synthesized } from './synth.js';
 
 const run = promisify(execFile);
 
@@ -25,6 +25,7 @@ beforeAll(() => {
   synth = synthStrata({}, { bundle: true });
   template = synth.template;
 });
+afterAll(removeSynthesized);
 
 type Resources = Record<string, { Properties: Record<string, any>; DeletionPolicy?: string; UpdateReplacePolicy?: string }>;
 

@@ -3,7 +3,7 @@
  * `cdk synth` would, with or without bundling the functions (bundling takes a few
  * seconds; the property variants skip it through CDK's bundling-stacks context).
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Validations, type Stack } from 'aws-cdk-lib';
@@ -20,8 +20,16 @@ export interface Synthesized {
   outdir: string;
 }
 
+const outdirs: string[] = [];
+
+/** Removes every cloud assembly this test file synthesized (call it in afterAll). */
+export function removeSynthesized(): void {
+  for (const dir of outdirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
 export function synthStrata(props: StrataStackProps = {}, options: { bundle?: boolean } = {}): Synthesized {
   const outdir = mkdtempSync(join(tmpdir(), 'strata-cdk-'));
+  outdirs.push(outdir);
   const app = new App({
     outdir,
     // `[]` skips asset bundling (a placeholder asset); '**' bundles every stack.
