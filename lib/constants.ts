@@ -45,6 +45,12 @@ export const MAX_TRANSACTION_BYTES = 3_800 * KiB;
 
 /** Lambda's synchronous payload limit; API Gateway passes at most this much. */
 export const MAX_REQUEST_BODY_BYTES = 6 * MiB;
+/**
+ * Largest response body a read sends: Lambda's 6 MB response limit, less room for the
+ * status and headers around the body. A read whose records would not fit stops early and
+ * says where to continue (`nextOffset`): 5 MiB of values as base64 is about 7 MB.
+ */
+export const MAX_RESPONSE_BODY_BYTES = 6 * MiB - 16 * KiB;
 export const MAX_RECORDS_PER_APPEND = 10_000;
 export const MAX_HEADERS_PER_RECORD = 64;
 export const MAX_HEADER_KEY_BYTES = 256;

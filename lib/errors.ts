@@ -178,6 +178,27 @@ export class PayloadTooLargeError extends StrataError {
   }
 }
 
+/**
+ * Read: the first record alone, as encoded for the response, does not fit in a Lambda
+ * response (6 MB): typically a record of several MiB read as base64.
+ */
+export class ResponseTooLargeError extends StrataError {
+  constructor(
+    readonly offset: number,
+    readonly bytes: number,
+    readonly maxBytes: number,
+  ) {
+    super(
+      'RESPONSE_TOO_LARGE',
+      413,
+      `the record at offset ${offset} is ${bytes} bytes once encoded, over the ${maxBytes}-byte response limit; ` +
+        'read it with encoding=utf8 if it is text (base64 adds a third), or through the engine API',
+      false,
+      { details: { offset, bytes, maxBytes } },
+    );
+  }
+}
+
 /** Append: one record's encoded size is over the topic's `maxRecordBytes`. */
 export class RecordTooLargeError extends StrataError {
   constructor(

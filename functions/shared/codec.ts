@@ -11,9 +11,10 @@ import {
   MAX_PRODUCER_ID_LENGTH,
   MAX_READ_MAX_BYTES,
   MAX_READ_MAX_RECORDS,
+  MAX_RESPONSE_BODY_BYTES,
   MAX_WAIT_MS,
 } from '../../lib/constants.js';
-import { NotUtf8Error, ValidationError } from '../../lib/errors.js';
+import { NotUtf8Error, ResponseTooLargeError, ValidationError } from '../../lib/errors.js';
 import type { StoredRecord } from '../../lib/record.js';
 import type { ReadRequest, ReadResult } from '../../lib/reader.js';
 
@@ -208,13 +209,35 @@ export function toJsonRecord(record: StoredRecord, encoding: Encoding): JsonReco
   };
 }
 
-export function toJsonReadResult(result: ReadResult, encoding: Encoding) {
-  return {
-    records: result.records.map((r) => toJsonRecord(r, encoding)),
-    nextOffset: result.nextOffset,
-    highWatermark: result.highWatermark,
-    logStartOffset: result.logStartOffset,
-  };
+/**
+ * A read's JSON response, cut to fit in a Lambda response: records are kept in order while
+ * the body stays within `maxBodyBytes` (counted as Lambda will carry it: the body is a JSON
+ * string inside the invocation's JSON, so quotes and backslashes count twice); the read
+ * then continues from the first record left out. The first record always goes, or 413.
+ */
+export function toJsonReadResult(result: ReadResult, encoding: Encoding, maxBodyBytes = MAX_RESPONSE_BODY_BYTES) {
+  const envelope = { records: [] as JsonRecord[], nextOffset: result.nextOffset, highWatermark: result.highWatermark, logStartOffset: result.logStartOffset };
+  let bytes = carriedBytes(JSON.stringify(envelope));
+  for (const record of result.records) {
+    const json = toJsonRecord(record, encoding);
+    const size = carriedBytes(JSON.stringify(json)) + 1;
+    if (bytes + size > maxBodyBytes) {
+      if (envelope.records.length === 0) throw new ResponseTooLargeError(record.offset, size, maxBodyBytes);
+      envelope.nextOffset = record.offset;
+      break;
+    }
+    envelope.records.push(json);
+    bytes += size;
+  }
+  return envelope;
+}
+
+/** Bytes of a JSON text once carried inside another JSON string (quotes and backslashes escaped). */
+function carriedBytes(text: string): number {
+  let escapes = 0;
+  for (let i = text.indexOf('"'); i !== -1; i = text.indexOf('"', i + 1)) escapes++;
+  for (let i = text.indexOf('\\'); i !== -1; i = text.indexOf('\\', i + 1)) escapes++;
+  return Buffer.byteLength(text) + escapes;
 }
 
 export const groupCommitSchema = z

@@ -6,6 +6,7 @@ import {
   partitionAppendSchema,
   partitionParam,
   readQuerySchema,
+  toJsonReadResult,
   toJsonRecord,
   toLookupTarget,
   toPartitionAppend,
@@ -562,5 +563,31 @@ describe('headers', () => {
   it('rejects a lone surrogate in utf8 text instead of storing U+FFFD', () => {
     const body = topicAppendSchema.parse(JSON.parse('{"records":[{"value":"\\ud800"}]}'));
     expect(() => toTopicAppend(body)).toThrow(/lone surrogate/);
+  });
+});
+
+describe('read responses fit in a Lambda response', () => {
+  const record = (offset: number, value: string) => ({ offset, timestamp: 0, key: null, value: new TextEncoder().encode(value), headers: [] });
+  const result = (records: ReturnType<typeof record>[]) => ({ records, nextOffset: 10, highWatermark: 10, logStartOffset: 0 });
+
+  it('keeps the records that fit and continues from the first one left out', () => {
+    const records = [record(3, 'a'.repeat(300)), record(5, 'b'.repeat(300)), record(8, 'c'.repeat(300))];
+    const json = toJsonReadResult(result(records), 'utf8', 1000);
+    expect(json.records.map((r) => r.offset)).toEqual([3, 5]);
+    expect(json.nextOffset).toBe(8);
+    expect(JSON.stringify(JSON.stringify(json)).length).toBeLessThanOrEqual(1000 + 2);
+    expect(toJsonReadResult(result(records), 'utf8').nextOffset).toBe(10);
+  });
+
+  it('counts the escaping Lambda adds around the body', () => {
+    const quoted = [record(0, '"'.repeat(300)), record(1, '"'.repeat(300))];
+    // Each value is 300 quotes: 600 bytes as JSON, 1,200 once the body is itself a JSON string.
+    expect(toJsonReadResult(result(quoted), 'utf8', 1500).records).toHaveLength(1);
+  });
+
+  it('answers 413 RESPONSE_TOO_LARGE when the first record alone does not fit', () => {
+    expect(() => toJsonReadResult(result([record(7, 'x'.repeat(2000))]), 'base64', 1000)).toThrow(
+      expect.objectContaining({ code: 'RESPONSE_TOO_LARGE', status: 413, offset: 7 }),
+    );
   });
 });
