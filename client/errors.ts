@@ -84,7 +84,7 @@ function classFor(code: string): ErrorClass | undefined {
 const probedCodes = new Map<ErrorClass, string | undefined>();
 /** The code a class passes to StrataError, learned by reading its source once. */
 function codeOf(cls: ErrorClass): string | undefined {
-  if (!probedCodes.has(cls)) probedCodes.set(cls, /super\(\s*'([A-Z_]+)'/.exec(cls.toString())?.[1]);
+  if (!probedCodes.has(cls)) probedCodes.set(cls, /super\(\s*["'`]([A-Z][A-Z0-9_]+)["'`]/.exec(cls.toString())?.[1]);
   return probedCodes.get(cls);
 }
 
