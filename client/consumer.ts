@@ -41,7 +41,10 @@ export interface SubscribeOptions {
   fromTimestamp?: number;
   /** Without a group: only these partitions (default all). */
   partitions?: number[];
-  /** false: end the iteration once every partition reached the high watermark seen when it started. Default true. */
+  /**
+   * false: end the iteration once every partition reached the high watermark seen when
+   * its reading started (in a group: the partitions assigned so far). Default true.
+   */
   follow?: boolean;
   /** Long-poll wait of each read, ms (max 20 000). Default 10 000. */
   waitMs?: number;
@@ -175,6 +178,22 @@ export class Consumer implements AsyncIterableIterator<ConsumedRecord> {
   async commit(): Promise<void> {
     this.markProcessed();
     await this.commitConsumed(true);
+  }
+
+  /**
+   * Moves a partition this consumer reads to `offset`: records of it already buffered
+   * are dropped and the next one delivered is the first at or after `offset`. In a group
+   * the new position is committed like any other progress once a record is processed.
+   */
+  seek(partition: number, offset: number): void {
+    const f = this.fetchers.get(partition);
+    if (!f) throw new RangeError(`partition ${partition} is not read by this consumer (it reads ${this.assignment.join(', ') || 'none yet'})`);
+    this.stopFetcher(f);
+    this.dropQueued(new Set([partition]));
+    this.consumed.delete(partition);
+    const next: Fetcher = { partition, position: offset, endOffset: f.endOffset, abort: new AbortController(), stopped: false, done: false };
+    this.fetchers.set(partition, next);
+    void this.fetchLoop(next);
   }
 
   /**

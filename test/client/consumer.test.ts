@@ -61,6 +61,18 @@ describe('consumer', () => {
     expect(future).toEqual([]);
   });
 
+  it('seeks a partition back and delivers from there', async () => {
+    await strata.createTopic('seekable', { partitions: 1 });
+    await produce('seekable', ['a', 'b', 'c', 'd'], 1);
+    const consumer = strata.subscribe('seekable', { follow: false });
+    const seen: string[] = [];
+    for await (const r of consumer) {
+      seen.push(r.value!.toString());
+      if (seen.length === 3) consumer.seek(0, 1);
+    }
+    expect(seen).toEqual(['a', 'b', 'c', 'b', 'c', 'd']);
+  });
+
   it('long-polls: a record appended after the consumer caught up arrives without polling delay', async () => {
     await strata.createTopic('live', { partitions: 1 });
     const consumer = strata.subscribe('live', { fromOffset: 'latest', waitMs: 5000 });
