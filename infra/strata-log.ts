@@ -26,6 +26,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ROUTES } from '../functions/shared/routes.js';
+import { topicConfigPatchSchema, type TopicConfigPatch } from '../lib/topic-config.js';
 import { BUNDLE_OPTIONS, FUNCTION_IDS, functionEntry, PROJECT_ROOT, type FunctionId } from './function-bundling.js';
 import { StrataMonitoring, type MonitoringAlarmOptions } from './monitoring.js';
 import { FUNCTION_PERMISSIONS, OBJECT_PREFIX } from './permissions.js';
@@ -70,6 +71,12 @@ export interface StrataLogProps {
   compactionSchedule?: events.Schedule;
   /** Per-function memory, timeout and reserved concurrency. */
   functions?: Partial<Record<FunctionId, StrataFunctionOptions>>;
+  /**
+   * Settings every new topic gets unless its create request says otherwise (any subset of
+   * a topic's config: `retentionMs`, `retentionBytes`, `cleanupPolicy`, `compression`, …).
+   * @default the built-in defaults (README, "Limits and defaults")
+   */
+  topicDefaults?: TopicConfigPatch;
   /** Powertools log level of the functions. @default INFO */
   logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   /** Retention of the functions' and the API's log groups. @default one month */
@@ -158,6 +165,10 @@ export class StrataLog extends Construct {
       maxEventAge: COMPACT_MAX_EVENT_AGE,
     });
     const append = this.createFunction('append', fnOptions('append'), props, logRetention, logRemoval, {});
+    if (props.topicDefaults && Object.keys(props.topicDefaults).length > 0) {
+      // Topics are created by the append function only.
+      append.addEnvironment('STRATA_TOPIC_DEFAULTS', JSON.stringify(validTopicDefaults(props.topicDefaults)));
+    }
     const read = this.createFunction('read', fnOptions('read'), props, logRetention, logRemoval, {});
     this.functions = { append, read, compact };
 
@@ -350,6 +361,16 @@ export class StrataLog extends Construct {
   private logicalIdOf(construct: Construct): string {
     return Stack.of(this).getLogicalId(construct.node.defaultChild as CfnElement);
   }
+}
+
+/** The props' topic defaults, validated as the function will at cold start (a bad value fails the synth, not a deploy). */
+function validTopicDefaults(defaults: TopicConfigPatch): TopicConfigPatch {
+  const parsed = topicConfigPatchSchema.safeParse(defaults);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new Error(`StrataLog topicDefaults are not valid topic settings: ${issues}`);
+  }
+  return parsed.data;
 }
 
 function apiAuthorizer(auth: StrataAuth): apigwv2.IHttpRouteAuthorizer {

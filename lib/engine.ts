@@ -22,6 +22,7 @@ import type { LogStore, ObjectStore } from './ports.js';
 import { Reader } from './reader.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 import { PartitionSequencer, type CommitStats } from './sequencer.js';
+import type { TopicConfigPatch } from './topic-config.js';
 import { TopicService } from './topics.js';
 
 export interface EngineOptions {
@@ -33,6 +34,8 @@ export interface EngineOptions {
   /** How long an append keeps retrying before 503 RETRY. */
   appendDeadlineMs?: number;
   topicCacheTtlMs?: number;
+  /** Defaults for new topics' config (a deployment's retention, say); a request's own settings win. */
+  topicDefaults?: TopicConfigPatch;
   onCommit?: (stats: CommitStats) => void;
   /** Asks for a flush of a partition whose tail passed flushBytes (e.g. invoke the compact function). */
   onFlushDue?: (ref: PartitionRef) => Promise<void> | void;
@@ -56,7 +59,7 @@ export class LogEngine {
     const clock = options.clock ?? systemClock;
     const notifier = new AppendNotifier();
     const retry = options.retry ?? DEFAULT_RETRY;
-    this.topics = new TopicService(options.store, clock, options.topicCacheTtlMs);
+    this.topics = new TopicService(options.store, clock, options.topicCacheTtlMs, options.topicDefaults);
     const sequencer = (ref: PartitionRef) => {
       const key = partitionKey(ref);
       let s = this.sequencers.get(key);

@@ -15,6 +15,7 @@ import {
   topicConfigSchema,
   topicNameSchema,
   type TopicConfig,
+  type TopicConfigPatch,
 } from './topic-config.js';
 import { parseOrThrow } from './validation.js';
 import { RETRY_AFTER_SECONDS } from './constants.js';
@@ -55,11 +56,13 @@ export class TopicService {
     private readonly store: LogStore,
     private readonly clock: Clock,
     private readonly cacheTtlMs = TOPIC_CACHE_TTL_MS,
+    /** A deployment's defaults for new topics' config; a request's own settings win. */
+    private readonly configDefaults: TopicConfigPatch = {},
   ) {}
 
   /** Creates a topic from an untrusted request body `{name, partitions, config}`. */
   async create(request: unknown): Promise<TopicMeta> {
-    const parsed = parseOrThrow(createTopicSchema, request, 'topic');
+    const parsed = parseOrThrow(createTopicSchema, this.withConfigDefaults(request), 'topic');
     const now = this.clock.now();
     const meta: TopicMeta = {
       name: parsed.name,
@@ -73,6 +76,14 @@ export class TopicService {
     await this.store.createTopic(meta);
     this.cache.set(meta.name, { meta, expiresAt: now + this.cacheTtlMs });
     return meta;
+  }
+
+  /** The request with the deployment's config defaults under its own config (left alone when malformed: validation says why). */
+  private withConfigDefaults(request: unknown): unknown {
+    if (Object.keys(this.configDefaults).length === 0 || !isPlainObject(request)) return request;
+    const config = request.config;
+    if (config !== undefined && !isPlainObject(config)) return request;
+    return { ...request, config: { ...this.configDefaults, ...config } };
   }
 
   /** The topic's metadata (cached briefly); TopicNotFoundError if it does not exist. */
@@ -170,4 +181,8 @@ function checkName(name: string): void {
   if (!result.success) {
     throw new ValidationError(`invalid topic name '${name.slice(0, 300)}': ${result.error.issues[0]?.message}`);
   }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -2,6 +2,8 @@
  * Typed readers of the functions' environment, called once at cold start. A missing or
  * malformed variable fails the cold start with a message naming it, not a request later.
  */
+import { topicConfigPatchSchema, type TopicConfigPatch } from '../../lib/topic-config.js';
+
 export interface FunctionEnv {
   tableName: string;
   bucketName: string;
@@ -12,6 +14,8 @@ export interface FunctionEnv {
   /** The compact function the append function invokes when a tail is due for a flush. */
   compactFunctionName?: string;
   lambdaEndpoint?: string;
+  /** Defaults for new topics' config (STRATA_TOPIC_DEFAULTS, JSON), e.g. a deployment-wide retention. */
+  topicDefaults?: TopicConfigPatch;
 }
 
 export function readEnv(env: NodeJS.ProcessEnv = process.env): FunctionEnv {
@@ -24,7 +28,24 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): FunctionEnv {
   if (env.STRATA_COMPACT_FUNCTION_NAME) result.compactFunctionName = env.STRATA_COMPACT_FUNCTION_NAME;
   if (env.STRATA_LAMBDA_ENDPOINT) result.lambdaEndpoint = url(env, 'STRATA_LAMBDA_ENDPOINT');
   if (env.STRATA_APPEND_DEADLINE_MS) result.appendDeadlineMs = positiveInt(env, 'STRATA_APPEND_DEADLINE_MS');
+  if (env.STRATA_TOPIC_DEFAULTS) result.topicDefaults = topicDefaults(env, 'STRATA_TOPIC_DEFAULTS');
   return result;
+}
+
+/** A JSON object of topic config settings, validated like a PATCH of a topic's config. */
+export function topicDefaults(env: NodeJS.ProcessEnv, name: string): TopicConfigPatch {
+  let value: unknown;
+  try {
+    value = JSON.parse(env[name]!);
+  } catch {
+    throw new Error(`environment variable ${name} must be a JSON object of topic settings, e.g. {"retentionMs":86400000}; got '${env[name]}'`);
+  }
+  const parsed = topicConfigPatchSchema.safeParse(value);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new Error(`environment variable ${name} has invalid topic settings: ${issues}`);
+  }
+  return parsed.data;
 }
 
 function required(env: NodeJS.ProcessEnv, name: string): string {

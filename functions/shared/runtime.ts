@@ -33,6 +33,7 @@ export function createEngine(env: FunctionEnv, extra: Partial<EngineOptions> = {
     store: new DynamoLogStore(dynamo, env.tableName),
     objects: new S3ObjectStore(s3, env.bucketName),
     ...(env.appendDeadlineMs ? { appendDeadlineMs: env.appendDeadlineMs } : {}),
+    ...(env.topicDefaults ? { topicDefaults: env.topicDefaults } : {}),
     ...extra,
   });
 }

@@ -92,6 +92,22 @@ describe('StrataLog props', () => {
   });
 });
 
+describe('StrataLog topicDefaults', () => {
+  it('reach the append function as STRATA_TOPIC_DEFAULTS', () => {
+    const { stack, template } = synthStrata({ log: { topicDefaults: { retentionMs: 86_400_000, compression: 'gzip' } } });
+    const fns = resources(template, 'AWS::Lambda::Function');
+    const append = fns[stack.getLogicalId(stack.log.functions.append.node.defaultChild as never)]!;
+    expect(JSON.parse(append.Properties.Environment.Variables.STRATA_TOPIC_DEFAULTS)).toEqual({ retentionMs: 86_400_000, compression: 'gzip' });
+    const read = fns[stack.getLogicalId(stack.log.functions.read.node.defaultChild as never)]!;
+    expect(read.Properties.Environment.Variables.STRATA_TOPIC_DEFAULTS).toBeUndefined();
+  });
+
+  it('fail the synth when a setting is not valid', () => {
+    const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'S');
+    expect(() => new StrataLog(stack, 'Log', { topicDefaults: { retentionMs: -5 } })).toThrow(/topicDefaults are not valid.*retentionMs/);
+  });
+});
+
 describe('the app context', () => {
   it('reads removalPolicy and alarmEmail, and rejects an unknown removal policy', () => {
     const app = new App({ context: { removalPolicy: 'destroy', alarmEmail: 'a@b.c' } });
