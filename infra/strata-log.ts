@@ -26,6 +26,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ROUTES } from '../functions/shared/routes.js';
+import { MAX_WAIT_MS } from '../lib/constants.js';
 import { topicConfigPatchSchema, type TopicConfigPatch } from '../lib/topic-config.js';
 import { BUNDLE_OPTIONS, FUNCTION_IDS, functionEntry, PROJECT_ROOT, type FunctionId } from './function-bundling.js';
 import { StrataMonitoring, type MonitoringAlarmOptions } from './monitoring.js';
@@ -89,6 +90,8 @@ export interface StrataLogProps {
   alarms?: MonitoringAlarmOptions;
 }
 
+/** API Gateway HTTP APIs wait at most 30 s for an integration. */
+const API_GATEWAY_TIMEOUT_SECONDS = 30;
 const HTTP_TIMEOUT = Duration.seconds(29);
 const DEFAULTS: Record<FunctionId, Required<Omit<StrataFunctionOptions, 'reservedConcurrency'>>> = {
   append: { memorySize: 1024, timeout: HTTP_TIMEOUT },
@@ -159,6 +162,7 @@ export class StrataLog extends Construct {
     });
 
     const fnOptions = (fn: FunctionId) => ({ ...DEFAULTS[fn], ...props.functions?.[fn] });
+    this.checkHttpTimeouts(fnOptions('append').timeout, fnOptions('read').timeout);
     const compact = this.createFunction('compact', fnOptions('compact'), props, logRetention, logRemoval, {
       deadLetterQueue: this.deadLetterQueue,
       retryAttempts: COMPACT_RETRY_ATTEMPTS,
@@ -283,6 +287,19 @@ export class StrataLog extends Construct {
         'move to a newer runtime deliberately, with the bundle target in infra/function-bundling.ts.',
     });
     return created;
+  }
+
+  /** Timeouts that cannot work behind API Gateway, said at synth rather than found in production. */
+  private checkHttpTimeouts(append: Duration, read: Duration): void {
+    const warn = (id: string, message: string) => Annotations.of(this).addWarningV2(id, message);
+    for (const [fn, timeout] of [['append', append], ['read', read]] as const) {
+      if (timeout.toSeconds() > API_GATEWAY_TIMEOUT_SECONDS) {
+        warn(`strata:${fn}-timeout`, `the ${fn} function's timeout (${timeout.toSeconds()} s) is longer than API Gateway waits (${API_GATEWAY_TIMEOUT_SECONDS} s): callers get a 503 while it keeps running`);
+      }
+    }
+    if (read.toSeconds() * 1000 <= MAX_WAIT_MS) {
+      warn('strata:read-timeout', `the read function's timeout (${read.toSeconds()} s) is not longer than the longest long-poll (waitMs ${MAX_WAIT_MS}): such reads time out`);
+    }
   }
 
   /** The table and bucket actions of permissions.ts, on this table and this bucket's keys only. */

@@ -6,7 +6,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../infra/function-bundling.js';
@@ -89,6 +89,22 @@ describe('StrataLog props', () => {
       expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
     }
     expect(unacknowledgedFindings(app)).toEqual([]);
+  });
+});
+
+describe('StrataLog function timeouts', () => {
+  it('warn at synth when API Gateway or the longest long-poll cannot fit', () => {
+    const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'S');
+    new StrataLog(stack, 'Log', { functions: { append: { timeout: Duration.seconds(60) }, read: { timeout: Duration.seconds(15) } } });
+    const warnings = Annotations.fromStack(stack).findWarning('*', Match.anyValue()).map((w) => String(w.entry.data));
+    expect(warnings.some((w) => /append function's timeout \(60 s\) is longer than API Gateway waits/.test(w))).toBe(true);
+    expect(warnings.some((w) => /read function's timeout \(15 s\) is not longer than the longest long-poll/.test(w))).toBe(true);
+  });
+
+  it('do not warn with the defaults', () => {
+    const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'S');
+    new StrataLog(stack, 'Log');
+    expect(Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('timeout'))).toEqual([]);
   });
 });
 
