@@ -243,7 +243,7 @@ export class Producer {
       if (q.pending.length >= this.batchRecords || q.pendingBytes >= this.batchBytes || this.flushing > 0 || this.lingerMs === 0) this.drain(q);
       else q.timer ??= setTimeout(() => {
         q.timer = undefined;
-        q.lingerDue = true;
+        q.lingerDue = q.pending.length > 0;
         this.drain(q);
       }, this.lingerMs);
     });
@@ -302,7 +302,7 @@ export class Producer {
     if (q.pending.length > 0 && !q.timer && q.inFlight < limit()) {
       q.timer = setTimeout(() => {
         q.timer = undefined;
-        q.lingerDue = true;
+        q.lingerDue = q.pending.length > 0;
         this.drain(q);
       }, this.lingerMs);
     }

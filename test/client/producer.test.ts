@@ -120,6 +120,22 @@ describe('producer', () => {
   });
 });
 
+describe('producer without idempotence', () => {
+  it('sends without producer stamps and does not retry an append whose outcome is unknown', async () => {
+    await strata.createTopic('plain-producer', { partitions: 1 });
+    const faults = lossyFetch({ lossRate: 1, seed: 3 });
+    const client = new Strata({ url: stack.url, fetch: faults.fetch });
+    const producer = client.producer({ idempotent: false, lingerMs: 0 });
+    await expect(producer.send('plain-producer', { value: 'once' })).rejects.toMatchObject({ code: 'CONNECTION', retryable: true });
+    faults.enabled = false;
+    await producer.close();
+    // The lost answer was for a committed append: a retry would have written it twice.
+    const read = await strata.read('plain-producer', 0, { offset: 0 });
+    expect(read.records.map((r) => r.value!.toString())).toEqual(['once']);
+    expect(faults.lost).toBe(1);
+  });
+});
+
 describe('client errors', () => {
   it('surfaces the engine error classes with their details', async () => {
     const err = await strata.describeTopic('missing').catch((e: unknown) => e);
