@@ -17,6 +17,8 @@ import { createCompactHandler } from '../functions/compact/handler.js';
 import { lambdaFlushTrigger, type PartitionInvoker } from '../functions/shared/flush-trigger.js';
 import { createObservability } from '../functions/shared/observability.js';
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
 import {
   ensureBucket,
   ensureTable,
@@ -66,6 +68,11 @@ export interface LocalStackOptions {
   wrapStore?: (store: LogStore) => LogStore;
   /** Runs the compact function on this interval, as the EventBridge schedule does; off when absent. */
   compactIntervalMs?: number;
+  /**
+   * Called with the SDK clients once the table and bucket exist, before any request is
+   * served: where `npm start` installs SDK middleware (local/chaos.ts).
+   */
+  instrumentClients?: (clients: { dynamo: DynamoDBClient; s3: S3Client }) => void;
 }
 
 export interface LocalStack {
@@ -114,6 +121,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const dynamo = localDynamoClient(dynamoEndpoint);
     const s3 = localS3Client(s3Endpoint);
     await Promise.all([ensureTable(dynamo, tableName), ensureBucket(s3, bucketName)]);
+    options.instrumentClients?.({ dynamo, s3 });
 
     // Appends ask for flushes through the Lambda Invoke API, which this server answers,
     // so the local stack runs the same trigger code as the append function on AWS.
