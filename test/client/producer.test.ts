@@ -70,11 +70,11 @@ describe('producer', () => {
     expect(read.records[0]!.key!.toString()).toBe('customer-1');
   });
 
-  it('loses no record and duplicates none when responses are lost after the commit', async () => {
+  it('loses no record and duplicates none when answers are lost or time out after the commit', async () => {
     const topic = 'lossy';
     await strata.createTopic(topic, { partitions: 3 });
-    const faults = lossyFetch({ lossRate: 0.3, failBeforeRate: 0.05, seed: 11 });
-    const client = new Strata({ url: stack.url, fetch: faults.fetch });
+    const faults = lossyFetch({ lossRate: 0.25, timeoutRate: 0.05, failBeforeRate: 0.05, seed: 11 });
+    const client = new Strata({ url: stack.url, fetch: faults.fetch, requestTimeoutMs: 200 });
     const producer = client.producer({ lingerMs: 2, batchRecords: 25, maxInFlightPerPartition: 5, retryBaseDelayMs: 1, retryMaxDelayMs: 20 });
     const history = new History();
     const sends: Promise<void>[] = [];
@@ -101,6 +101,7 @@ describe('producer', () => {
     expect(result.counts.acked).toBe(1500);
     expect(faults.lost).toBeGreaterThan(10);
     expect(faults.failedBefore).toBeGreaterThan(0);
+    expect(faults.timedOut).toBeGreaterThan(0);
     // Exactly the 1500 values, each once, in send order per partition.
     for (const p of [0, 1, 2]) {
       const values = (await readPartition(strata, topic, p)).map((r) => Number(r.value.slice(2)));

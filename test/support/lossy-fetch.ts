@@ -11,6 +11,11 @@ export interface LossyFetchOptions {
   matches?: (method: string, url: URL) => boolean;
   /** Probability that a matching request's response is lost. */
   lossRate: number;
+  /**
+   * Probability that a matching request's answer never comes: the request is applied,
+   * then the client waits until its own timeout aborts it (RequestTimeoutError).
+   */
+  timeoutRate?: number;
   /** Probability that a matching request fails before it is sent (nothing applied). */
   failBeforeRate?: number;
   seed?: number;
@@ -22,6 +27,8 @@ export interface LossyFetch {
   lost: number;
   /** Requests failed before being sent. */
   failedBefore: number;
+  /** Answers withheld until the client timed out. */
+  timedOut: number;
   enabled: boolean;
 }
 
@@ -33,6 +40,7 @@ export function lossyFetch(options: LossyFetchOptions): LossyFetch {
   const state: LossyFetch = {
     lost: 0,
     failedBefore: 0,
+    timedOut: 0,
     enabled: true,
     fetch: async (input, init) => {
       const url = new URL(input instanceof Request ? input.url : String(input));
@@ -43,6 +51,14 @@ export function lossyFetch(options: LossyFetchOptions): LossyFetch {
         throw new TypeError('fetch failed (injected: connection refused before sending)');
       }
       const response = await fetch(input, init);
+      if (picked && random() < (options.timeoutRate ?? 0)) {
+        await response.arrayBuffer();
+        state.timedOut += 1;
+        const signal = init?.signal;
+        if (!signal) throw new Error('lossyFetch timeoutRate needs a request with a signal');
+        await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
+        throw signal.reason;
+      }
       if (picked && random() < options.lossRate) {
         await response.arrayBuffer();
         state.lost += 1;
