@@ -207,6 +207,36 @@ describe('retention', () => {
     expect(described.lastRetentionAt).toBe(start + 14 * MINUTE + 1);
   });
 
+  it('a reader whose segment vanishes mid-read (retention and GC between its head read and its GET) gets 416 with the new log start', async () => {
+    const clock = testClock(Date.now());
+    const t = await createTestEngine({ clock, engine: { maintenance: { graceMs: 0 } } });
+    const meta = await t.engine.topics.create({ name: 'vanish', config: { retentionMs: MINUTE } });
+    await put(t.engine, 'vanish', Array.from({ length: 5 }, (_, i) => ({ key: `k${i}`, value: `old-${i}` })));
+    await t.engine.flusher!.flushPartition(meta, 0, { force: true });
+    clock.t += 2 * MINUTE;
+    await put(t.engine, 'vanish', [{ key: 'new', value: 'fresh' }]);
+    await t.engine.flusher!.flushPartition(meta, 0, { force: true });
+    // The reader's first GET runs retention and GC (grace 0) just before it reaches S3.
+    let raced = false;
+    const racingObjects = new Proxy(t.realObjects, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (prop !== 'get') return typeof value === 'function' ? value.bind(target) : value;
+        return async (...args: Parameters<typeof target.get>) => {
+          if (!raced) {
+            raced = true;
+            await t.engine.maintenance!.runPartition('vanish', 0);
+          }
+          return target.get(...args);
+        };
+      },
+    });
+    const reader = new LogEngine({ store: t.realStore, objects: racingObjects, clock, topicCacheTtlMs: 0 });
+    await expect(reader.reader.read('vanish', 0, { offset: 2 })).rejects.toMatchObject({ code: 'OFFSET_OUT_OF_RANGE', logStartOffset: 5, highWatermark: 6 });
+    expect(raced).toBe(true);
+    expect(view((await reader.reader.read('vanish', 0, { offset: 5 })).records)).toEqual([{ offset: 5, key: 'new', value: 'fresh' }]);
+  });
+
   it('drops the oldest segments while the partition stays over retentionBytes without them', async () => {
     const clock = testClock();
     const t = await createTestEngine({ clock });
