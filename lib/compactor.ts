@@ -4,9 +4,11 @@
  *
  *     1. the cleanable segments: the leading ones whose newest record is older than
  *        minCompactionLagMs; "dirty" ones have generation 0 (flushed, never compacted)
- *     2. offset map: key → latest offset, from the dirty cleanable segments (at most
- *        MAX_COMPACTION_PASS_BYTES of them per pass)
- *     3. rewrite every cleanable segment up to the last one mapped, in offset order: a
+ *     2. offset map: key → latest offset, from the dirty cleanable segments (at most half
+ *        of MAX_COMPACTION_PASS_BYTES)
+ *     3. rewrite every cleanable segment up to the last one mapped, in offset order (at
+ *        most the other half per pass; a cursor in the partition's stats says where the
+ *        next pass continues the round, so no pass grows with the log): a
  *        record stays if no later record of its key is in the map; a tombstone (null
  *        value) also goes once it is deleteRetentionMs old. Consecutive small outputs
  *        merge into one segment of up to segmentBytes.
@@ -47,11 +49,15 @@ export interface CompactionResult {
   more: boolean;
   /** True when the pass had anything to do. */
   ran: boolean;
+  /** Where the next pass continues this round (null: the round is over or none began). */
+  cursor: CompactionCursor | null;
 }
 
 export interface CompactionOptions {
-  /** Bytes of segments one pass reads at most. */
+  /** Bytes of segments one pass reads at most (half for the offset map, half for the rewrite). */
   maxPassBytes?: number;
+  /** Where the previous pass left this round. */
+  cursor?: CompactionCursor | null;
 }
 
 /** A segment as compaction filtered it. */
@@ -74,22 +80,23 @@ export class Compactor {
 
   /** One compaction pass over a partition; `manifests` are all of its segments, oldest first. */
   async compact(meta: TopicMeta, ref: PartitionRef, manifests: SegmentManifest[], options: CompactionOptions = {}): Promise<CompactionResult> {
-    const result: CompactionResult = { segmentsIn: 0, segmentsOut: 0, bytesIn: 0, bytesOut: 0, recordsRemoved: 0, more: false, ran: false };
+    const result: CompactionResult = { segmentsIn: 0, segmentsOut: 0, bytesIn: 0, bytesOut: 0, recordsRemoved: 0, more: false, ran: false, cursor: null };
     if (!meta.config.cleanupPolicy.split(',').includes('compact')) return result;
     const now = this.clock.now();
     const budget = options.maxPassBytes ?? MAX_COMPACTION_PASS_BYTES;
-    const range = cleanRange(manifests, now - meta.config.minCompactionLagMs, now - meta.config.deleteRetentionMs, budget);
-    if (range.segments.length === 0) return result;
+    const plan = planCompaction(manifests, now - meta.config.minCompactionLagMs, now - meta.config.deleteRetentionMs, budget, options.cursor ?? null);
+    result.cursor = plan.cursor;
+    if (plan.rewrite.length === 0) return result;
     result.ran = true;
-    result.more = range.truncated;
+    result.more = plan.truncated || plan.cursor !== null;
 
-    // The dirty segments are read twice (map, then rewrite): keep their bytes from the first.
+    // The dirty segments are read twice (map, then rewrite): keep the bytes of those rewritten now.
+    const rewriting = new Set(plan.rewrite.map((m) => m.key));
     const cache = new Map<string, Uint8Array>();
     const latest = new Map<string, number>();
-    for (const m of range.segments) {
-      if (m.generation !== 0 || m.recordCount === 0) continue;
+    for (const m of plan.mapSegments) {
       const data = await this.objects.get(m.key);
-      cache.set(m.key, data);
+      if (rewriting.has(m.key)) cache.set(m.key, data);
       for (const record of segmentRecords(data, m)) {
         if (record.key) latest.set(keyString(record.key), record.offset);
       }
@@ -98,19 +105,19 @@ export class Compactor {
     const tombstoneHorizon = now - meta.config.deleteRetentionMs;
     let group: Filtered[] = [];
     let groupBytes = 0;
-    for (const m of range.segments) {
+    for (const m of plan.rewrite) {
       const data = m.recordCount === 0 ? new Uint8Array(0) : (cache.get(m.key) ?? (await this.objects.get(m.key)));
       cache.delete(m.key);
       const filtered = filterSegment(m, data, latest, tombstoneHorizon);
       if (group.length > 0 && (groupBytes + filtered.bytes > meta.config.segmentBytes || group.length >= MAX_COMPACTION_GROUP_SEGMENTS)) {
-        if (!(await this.commitGroup(meta, ref, group, result))) return { ...result, more: true };
+        if (!(await this.commitGroup(meta, ref, group, result))) return lostRace(result, group, plan.roundEnd);
         group = [];
         groupBytes = 0;
       }
       group.push(filtered);
       groupBytes += filtered.bytes;
     }
-    if (group.length > 0 && !(await this.commitGroup(meta, ref, group, result))) return { ...result, more: true };
+    if (group.length > 0 && !(await this.commitGroup(meta, ref, group, result))) return lostRace(result, group, plan.roundEnd);
     return result;
   }
 
@@ -172,36 +179,92 @@ export class Compactor {
   }
 }
 
+/** A swap lost a race: the next pass retries the round from the group that failed. */
+function lostRace(result: CompactionResult, group: Filtered[], roundEnd: number): CompactionResult {
+  return { ...result, more: true, cursor: { offset: group[0]!.manifest.baseOffset, roundEnd } };
+}
+
+/** Where a compaction round that did not fit in one pass continues (kept in the partition's stats). */
+export interface CompactionCursor {
+  /** Segments below this offset were rewritten in this round. */
+  offset: number;
+  /** The round: the last offset of the last segment it compacts (the map's end). */
+  roundEnd: number;
+}
+
+export interface CompactionPlan {
+  /** The dirty segments the offset map is built from. */
+  mapSegments: SegmentManifest[];
+  /** The segments this pass rewrites, in offset order. */
+  rewrite: SegmentManifest[];
+  /** Where the next pass continues this round, or null when this pass ends it. */
+  cursor: CompactionCursor | null;
+  /** True when due segments are left beyond this round (the map's budget). */
+  truncated: boolean;
+  /** The round's last offset (-1 when there is nothing to do). */
+  roundEnd: number;
+}
+
 /**
- * The segments one pass rewrites: the leading cleanable ones (newest record older than
- * the lag), up to the last dirty one that fits the budget. Empty when none is dirty and
- * no kept tombstone has expired.
+ * What one pass does, within `budget` bytes of segments read: a round compacts the
+ * leading cleanable segments (newest record older than the lag) up to the last due one
+ * (dirty, or holding an expired tombstone) whose dirty bytes fit half the budget (the
+ * offset map); the pass rewrites the round from the cursor for at most the other half,
+ * and leaves a cursor when the round goes on. A cursor of another round (new dirty
+ * segments changed its end) is ignored: the round starts over, which is always safe.
  */
-export function cleanRange(
+export function planCompaction(
   manifests: SegmentManifest[],
   lagHorizon: number,
   tombstoneHorizon: number,
   budget: number,
-): { segments: SegmentManifest[]; truncated: boolean } {
+  cursor: CompactionCursor | null = null,
+): CompactionPlan {
+  const none: CompactionPlan = { mapSegments: [], rewrite: [], cursor: null, truncated: false, roundEnd: -1 };
   const cleanable: SegmentManifest[] = [];
   for (const m of manifests) {
     if (m.maxTimestamp > lagHorizon) break;
     cleanable.push(m);
   }
+  const half = budget / 2;
   let end = -1;
-  let bytes = 0;
+  let mapBytes = 0;
   let truncated = false;
   for (let i = 0; i < cleanable.length; i++) {
     const m = cleanable[i]!;
-    const due = m.generation === 0 || (m.oldestTombstone != null && m.oldestTombstone <= tombstoneHorizon);
-    if (bytes + m.bytes > budget && end >= 0) {
-      truncated = cleanable.slice(i).some((n) => n.generation === 0);
+    const dirty = m.generation === 0 && m.recordCount > 0;
+    if (dirty && mapBytes > 0 && mapBytes + m.bytes > half) {
+      truncated = cleanable.slice(i).some((n) => isDue(n, tombstoneHorizon));
       break;
     }
-    bytes += m.bytes;
-    if (due) end = i;
+    if (dirty) mapBytes += m.bytes;
+    if (isDue(m, tombstoneHorizon)) end = i;
   }
-  return { segments: cleanable.slice(0, end + 1), truncated };
+  if (end < 0) return none;
+  const round = cleanable.slice(0, end + 1);
+  const roundEnd = round.at(-1)!.lastOffset;
+  const from = cursor && cursor.roundEnd === roundEnd ? cursor.offset : 0;
+  const rest = round.filter((m) => m.baseOffset >= from);
+  if (rest.length === 0) return { ...none, truncated };
+  const rewrite: SegmentManifest[] = [];
+  let bytes = 0;
+  for (const m of rest) {
+    if (rewrite.length > 0 && bytes + m.bytes > half) break;
+    rewrite.push(m);
+    bytes += m.bytes;
+  }
+  const next = rest[rewrite.length];
+  return {
+    mapSegments: round.filter((m) => m.generation === 0 && m.recordCount > 0),
+    rewrite,
+    cursor: next ? { offset: next.baseOffset, roundEnd } : null,
+    truncated,
+    roundEnd,
+  };
+}
+
+function isDue(m: SegmentManifest, tombstoneHorizon: number): boolean {
+  return m.generation === 0 || (m.oldestTombstone != null && m.oldestTombstone <= tombstoneHorizon);
 }
 
 /** The records of a whole segment object (its batches end where its index starts). */

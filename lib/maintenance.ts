@@ -74,18 +74,21 @@ export class Maintenance {
       throw err;
     }
     const ref: PartitionRef = { topic: meta.name, topicId: meta.topicId, partition };
+    const [previous] = await this.store.getPartitionStats([ref]);
     const flush = await this.flusher.flushPartition(meta, partition);
     let head = await this.store.getHead(ref);
     let manifests = await this.store.listSegments(ref, 0, Infinity);
     const retention = await this.retention.apply(meta, ref, head, manifests);
     if (retention.segments > 0) manifests = manifests.filter((m) => m.baseOffset >= retention.logStartOffset);
-    const compaction = await this.compactor.compact(meta, ref, manifests, this.options.compaction);
+    const compaction = await this.compactor.compact(meta, ref, manifests, {
+      ...this.options.compaction,
+      cursor: previous?.compactionCursor ?? null,
+    });
     if (compaction.segmentsIn > 0 || retention.segments > 0) {
       head = await this.store.getHead(ref);
       manifests = await this.store.listSegments(ref, 0, Infinity);
     }
     const gc = await this.gc.collectPartition(ref, head);
-    const [previous] = await this.store.getPartitionStats([ref]);
     const now = this.clock.now();
     await this.store.putPartitionStats(ref, {
       segments: manifests.length,
@@ -93,6 +96,7 @@ export class Maintenance {
       lastCompactionAt: compaction.ran ? now : (previous?.lastCompactionAt ?? null),
       lastRetentionAt: retention.segments > 0 ? now : (previous?.lastRetentionAt ?? null),
       updatedAt: now,
+      compactionCursor: compaction.cursor,
     });
     const more =
       flush.reason === 'fenced' ||

@@ -133,6 +133,8 @@ export interface PartitionStats {
   lastCompactionAt: number | null;
   lastRetentionAt: number | null;
   updatedAt: number;
+  /** Where a compaction round spanning several passes continues (lib/compactor.ts). */
+  compactionCursor: { offset: number; roundEnd: number } | null;
 }
 
 /** A deleted topic incarnation whose items and objects garbage collection still has to remove. */

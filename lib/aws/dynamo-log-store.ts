@@ -571,6 +571,10 @@ export class DynamoLogStore implements LogStore {
             lastCompactionAt: item.lastCompactionAt == null ? null : Number(item.lastCompactionAt),
             lastRetentionAt: item.lastRetentionAt == null ? null : Number(item.lastRetentionAt),
             updatedAt: Number(item.updatedAt ?? 0),
+            compactionCursor:
+              item.compactionCursor == null
+                ? null
+                : { offset: Number((item.compactionCursor as Item).offset), roundEnd: Number((item.compactionCursor as Item).roundEnd) },
           });
         }
         keys = out.UnprocessedKeys?.[this.tableName]?.Keys as Item[] | undefined;

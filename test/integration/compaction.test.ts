@@ -98,6 +98,37 @@ describe('key compaction', () => {
     expect(await manifestKeys(t, 'table')).toEqual(after);
   });
 
+  it('spreads a round over bounded passes with a cursor when the log is larger than one pass may read', async () => {
+    const clock = testClock();
+    const t = await createTestEngine({ clock, engine: { maintenance: { graceMs: GRACE_MS, compaction: { maxPassBytes: 40 * 1024 } } } });
+    const meta = await t.engine.topics.create({ name: 'long', config: { cleanupPolicy: 'compact', segmentBytes: 64 * 1024 } });
+    const log: { offset: number; key: string; value: string | null }[] = [];
+    const write = async (records: Put[]) => {
+      const offsets = await put(t.engine, 'long', records);
+      records.forEach((r, i) => log.push({ offset: offsets[i]!, ...r }));
+      await t.engine.flusher!.flushPartition(meta, 0, { force: true });
+    };
+    // Ten ~8 KB segments of distinct keys, compacted once (all clean), then one dirty segment
+    // that overwrites a key of every one of them.
+    for (let s = 0; s < 10; s++) await write(Array.from({ length: 8 }, (_, i) => ({ key: `s${s}-k${i}`, value: `v1-${'x'.repeat(1000)}` })));
+    clock.t += 1;
+    while ((await t.engine.maintenance!.runPartition('long', 0))!.more);
+    await write(Array.from({ length: 10 }, (_, s) => ({ key: `s${s}-k0`, value: 'v2' })));
+    clock.t += 1;
+    const passes = [];
+    for (let i = 0; i < 20; i++) {
+      const pass = (await t.engine.maintenance!.runPartition('long', 0))!;
+      passes.push(pass.compaction);
+      if (!pass.more) break;
+    }
+    // Each pass read at most its budget; the round took several passes and removed every old k0.
+    expect(passes.length).toBeGreaterThan(2);
+    for (const p of passes) expect(p.bytesIn).toBeLessThanOrEqual(40 * 1024);
+    expect(passes.reduce((n, p) => n + p.recordsRemoved, 0)).toBe(10);
+    expect(view(await readAll(t.verifier, 'long', 0))).toEqual(latestPerKey(log));
+    expect((await t.verifier.topics.describe('long')).partitionStates[0]!.lastCompactionAt).toBe(clock.t);
+  });
+
   it('keeps tombstones for deleteRetentionMs, then drops them', async () => {
     const clock = testClock();
     const t = await createTestEngine({ clock });

@@ -1,6 +1,6 @@
 /** The pure rules of retention and compaction: which segments a pass takes. */
 import { describe, expect, it } from 'vitest';
-import { cleanRange } from '../../lib/compactor.js';
+import { planCompaction } from '../../lib/compactor.js';
 import type { PartitionHead, SegmentManifest, TopicMeta } from '../../lib/ports.js';
 import { expiredSegments } from '../../lib/retention.js';
 import { defaultTopicConfig, type TopicConfig } from '../../lib/topic-config.js';
@@ -60,28 +60,51 @@ describe('expiredSegments (retention)', () => {
   });
 });
 
-describe('cleanRange (compaction)', () => {
-  it('takes the cleanable segments up to the last dirty one', () => {
+describe('planCompaction', () => {
+  const keys = (ms: SegmentManifest[]) => ms.map((m) => m.baseOffset);
+
+  it('maps the dirty cleanable segments and rewrites the round up to the last due one', () => {
     const segments = [segment(0, 9, { generation: 1 }), segment(10, 19), segment(20, 29, { generation: 2 }), segment(30, 39, { maxTimestamp: 99 })];
-    const range = cleanRange(segments, 50, 0, Infinity);
-    expect(range.segments.map((s) => s.baseOffset)).toEqual([0, 10]);
-    expect(range.truncated).toBe(false);
+    const plan = planCompaction(segments, 50, 0, Infinity);
+    expect(keys(plan.mapSegments)).toEqual([10]);
+    expect(keys(plan.rewrite)).toEqual([0, 10]);
+    expect(plan).toMatchObject({ cursor: null, truncated: false, roundEnd: 19 });
   });
 
   it('does nothing when no cleanable segment is dirty and no kept tombstone is due', () => {
     const clean = [segment(0, 9, { generation: 1, oldestTombstone: 40 }), segment(10, 19, { generation: 1 })];
-    expect(cleanRange(clean, 100, 39, Infinity).segments).toEqual([]);
-    expect(cleanRange(clean, 100, 40, Infinity).segments.map((s) => s.baseOffset)).toEqual([0]);
+    expect(planCompaction(clean, 100, 39, Infinity).rewrite).toEqual([]);
+    const due = planCompaction(clean, 100, 40, Infinity);
+    expect(keys(due.rewrite)).toEqual([0]);
+    expect(due.mapSegments).toEqual([]);
   });
 
-  it('stops at the budget and says that dirty segments are left', () => {
+  it('bounds the map to half the budget and says that due segments are left', () => {
     const segments = [segment(0, 9), segment(10, 19), segment(20, 29)];
-    const range = cleanRange(segments, 100, 0, 2000);
-    expect(range.segments.map((s) => s.baseOffset)).toEqual([0, 10]);
-    expect(range.truncated).toBe(true);
+    const plan = planCompaction(segments, 100, 0, 4000);
+    expect(keys(plan.mapSegments)).toEqual([0, 10]);
+    expect(plan.truncated).toBe(true);
   });
 
   it('takes at least one dirty segment however small the budget', () => {
-    expect(cleanRange([segment(0, 9, { bytes: 5000 })], 100, 0, 1).segments).toHaveLength(1);
+    expect(planCompaction([segment(0, 9, { bytes: 5000 })], 100, 0, 1).rewrite).toHaveLength(1);
+  });
+
+  it('rewrites a long clean prefix in windows of half the budget, continuing from the cursor', () => {
+    const segments = [...Array.from({ length: 6 }, (_, i) => segment(i * 10, i * 10 + 9, { generation: 1 })), segment(60, 69)];
+    const first = planCompaction(segments, 100, 0, 4000);
+    expect(keys(first.mapSegments)).toEqual([60]);
+    expect(keys(first.rewrite)).toEqual([0, 10]);
+    expect(first.cursor).toEqual({ offset: 20, roundEnd: 69 });
+    const second = planCompaction(segments, 100, 0, 4000, first.cursor);
+    expect(keys(second.rewrite)).toEqual([20, 30]);
+    const last = planCompaction(segments, 100, 0, 4000, { offset: 60, roundEnd: 69 });
+    expect(keys(last.rewrite)).toEqual([60]);
+    expect(last.cursor).toBeNull();
+  });
+
+  it('starts the round over when the cursor belongs to another round', () => {
+    const segments = [segment(0, 9, { generation: 1 }), segment(10, 19), segment(20, 29)];
+    expect(keys(planCompaction(segments, 100, 0, Infinity, { offset: 10, roundEnd: 19 }).rewrite)).toEqual([0, 10, 20]);
   });
 });
