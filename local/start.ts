@@ -4,6 +4,7 @@
  * a SIGKILL the next start kills the orphaned DynamoDB Local and reopens the same data.
  */
 import { resolve } from 'node:path';
+import { chaosSpecFromEnv, installChaos, type ChaosSpec } from './chaos.js';
 import { checkJava } from './emulators.js';
 import { startLocalStack } from './stack.js';
 
@@ -19,7 +20,9 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 async function main(): Promise<void> {
   const dataDir = resolve(process.env.STRATA_DATA_DIR || '.data');
   const port = parsePort(process.env.PORT);
+  let chaos: ChaosSpec | undefined;
   try {
+    chaos = chaosSpecFromEnv(process.env.STRATA_CHAOS);
     await checkJava();
   } catch (err) {
     console.error(`\n✖ ${(err as Error).message}\n`);
@@ -33,7 +36,10 @@ async function main(): Promise<void> {
     compactIntervalMs,
     ...(process.env.STRATA_DYNAMODB_PORT ? { dynamoPort: parsePort(process.env.STRATA_DYNAMODB_PORT) } : {}),
     ...(process.env.STRATA_S3_PORT ? { s3Port: parsePort(process.env.STRATA_S3_PORT) } : {}),
+    // The chaos suite (test/chaos/) makes the real DynamoDB and S3 calls fail on purpose.
+    ...(chaos ? { instrumentClients: (clients) => void installChaos(clients, chaos) } : {}),
   });
+  if (chaos) console.log(`Chaos: injecting faults into ${chaos.services.join(' and ')} calls (STRATA_CHAOS)`);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

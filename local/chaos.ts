@@ -1,0 +1,201 @@
+/**
+ * Chaos for the local stack: an AWS SDK middleware that makes real DynamoDB and S3 calls
+ * fail, hang or throttle, so that the engine meets the faults it meets on AWS without any
+ * service being mocked. `npm start` installs it on its clients when STRATA_CHAOS holds a
+ * spec (the chaos suite, test/chaos/, sets it); nothing else uses it.
+ *
+ * Each call draws once from a seeded PRNG and gets at most one fault:
+ *
+ *     before    ──▶ throw a 500 (InternalServerError / InternalError)      nothing happened
+ *     throttle  ──▶ throw ThrottlingException / SlowDown (throttling)     nothing happened
+ *     after     ──▶ next(args) ✓ then throw TimeoutError or a 500         it happened, the
+ *                                                                         caller cannot tell
+ *     latency   ──▶ sleep, then next(args); or next(args), then sleep     it happened, late
+ *
+ * The middleware sits in the `initialize` step, outside the SDK's own retries, so the
+ * engine's retry and in-doubt logic sees every fault. Every injected fault is appended
+ * at once to `logFile` (one line each, written synchronously), so the counts survive
+ * the SIGKILLs of the chaos schedule; the call totals are appended every second.
+ *
+ * @example
+ * STRATA_CHAOS='{"seed":7,"before":0.02,"after":0.02,"throttle":0.01,"latency":0.05,"logFile":"/tmp/faults.log"}' npm start
+ */
+import { closeSync, openSync, writeSync } from 'node:fs';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
+import * as z from 'zod';
+
+export type ChaosService = 'dynamodb' | 's3';
+export type ChaosKind = 'before' | 'after' | 'throttle' | 'latency';
+export const CHAOS_KINDS: readonly ChaosKind[] = ['before', 'after', 'throttle', 'latency'];
+
+const probability = z.number().min(0).max(1);
+
+/** The STRATA_CHAOS spec: per-call probabilities of each fault kind (their sum at most 1). */
+export const chaosSpecSchema = z
+  .object({
+    /** Seeds the PRNG, so a run's fault sequence per call order is reproducible. */
+    seed: z.number().int().default(1),
+    before: probability.default(0),
+    after: probability.default(0),
+    throttle: probability.default(0),
+    latency: probability.default(0),
+    /** Injected latency is drawn uniformly from [min, max] ms. */
+    latencyMs: z.tuple([z.number().int().min(0), z.number().int().min(0)]).default([20, 500]),
+    /** Services to inject into (default both). */
+    services: z.array(z.enum(['dynamodb', 's3'])).default(['dynamodb', 's3']),
+    /** Where each injected fault is logged, one line each: `<ms> <pid> <service> <kind> <command>`. */
+    logFile: z.string().optional(),
+  })
+  .strict()
+  .refine((s) => s.before + s.after + s.throttle + s.latency <= 1, 'before + after + throttle + latency must be at most 1')
+  .refine((s) => s.latencyMs[0] <= s.latencyMs[1], 'latencyMs is [min, max] with min ≤ max');
+
+export type ChaosSpec = z.infer<typeof chaosSpecSchema>;
+
+/** Reads STRATA_CHAOS; undefined when unset or empty. Throws a clear message when malformed. */
+export function chaosSpecFromEnv(value: string | undefined): ChaosSpec | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(value);
+  } catch (err) {
+    throw new Error(`STRATA_CHAOS must be a JSON object (${(err as Error).message})`);
+  }
+  const parsed = chaosSpecSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new Error(`STRATA_CHAOS is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(spec)'}: ${i.message}`).join('; ')}`);
+  }
+  return parsed.data;
+}
+
+/** What the middleware did, as counters of this process. */
+export interface ChaosCounters {
+  calls: Record<ChaosService, number>;
+  injected: Record<ChaosService, Record<ChaosKind, number>>;
+}
+
+export interface Chaos {
+  counters: ChaosCounters;
+  /** Stops logging (the middleware stays, injecting nothing more once disabled). */
+  close(): void;
+  enabled: boolean;
+}
+
+/** How often the running call totals are appended to the log file. */
+const CALLS_LOG_INTERVAL_MS = 1_000;
+
+/** Installs the fault middleware on both clients; returns its counters. */
+export function installChaos(clients: { dynamo: DynamoDBClient; s3: S3Client }, spec: ChaosSpec): Chaos {
+  const random = mulberry32(spec.seed);
+  const fd = spec.logFile === undefined ? undefined : openSync(spec.logFile, 'a');
+  const zero = () => ({ before: 0, after: 0, throttle: 0, latency: 0 });
+  const counters: ChaosCounters = { calls: { dynamodb: 0, s3: 0 }, injected: { dynamodb: zero(), s3: zero() } };
+  const log = (line: string) => {
+    if (fd !== undefined) writeSync(fd, `${Date.now()} ${process.pid} ${line}\n`);
+  };
+  const chaos: Chaos = {
+    counters,
+    enabled: true,
+    close: () => {
+      clearInterval(timer);
+      logCalls();
+      if (fd !== undefined) closeSync(fd);
+    },
+  };
+  const logCalls = () => log(`calls dynamodb=${counters.calls.dynamodb} s3=${counters.calls.s3}`);
+  const timer = setInterval(logCalls, CALLS_LOG_INTERVAL_MS);
+  timer.unref();
+
+  const pick = (): ChaosKind | undefined => {
+    const r = random();
+    let acc = 0;
+    for (const kind of CHAOS_KINDS) {
+      acc += spec[kind];
+      if (r < acc) return kind;
+    }
+    return undefined;
+  };
+  const install = (service: ChaosService, stack: DynamoDBClient['middlewareStack'] | S3Client['middlewareStack']) => {
+    const active = spec.services.includes(service);
+    (stack as DynamoDBClient['middlewareStack']).add(
+      (next, context) => async (args) => {
+        counters.calls[service] += 1;
+        const kind = active && chaos.enabled ? pick() : undefined;
+        if (kind === undefined) return next(args);
+        const command = context.commandName ?? 'unknown';
+        counters.injected[service][kind] += 1;
+        log(`${service} ${kind} ${command}`);
+        switch (kind) {
+          case 'before':
+            throw serverError(service, command);
+          case 'throttle':
+            throw throttleError(service, command);
+          case 'latency': {
+            const ms = spec.latencyMs[0] + Math.floor(random() * (spec.latencyMs[1] - spec.latencyMs[0] + 1));
+            if (random() < 0.5) {
+              await sleep(ms);
+              return next(args);
+            }
+            const result = await next(args);
+            await sleep(ms);
+            return result;
+          }
+          case 'after': {
+            const result = await next(args);
+            // A streamed body (S3 GetObject) nobody will read must not hold its socket.
+            (result.output as { Body?: { destroy?: () => void } } | undefined)?.Body?.destroy?.();
+            throw random() < 0.5 ? timeoutError(command) : serverError(service, command);
+          }
+        }
+      },
+      { step: 'initialize', name: 'strataChaosMiddleware', priority: 'high' },
+    );
+  };
+  install('dynamodb', clients.dynamo.middlewareStack);
+  install('s3', clients.s3.middlewareStack);
+  return chaos;
+}
+
+/** A 5xx as the service answers it: the SDK marks it retryable. */
+function serverError(service: ChaosService, command: string): Error {
+  const name = service === 'dynamodb' ? 'InternalServerError' : 'InternalError';
+  return Object.assign(new Error(`chaos: injected ${name} on ${command}`), {
+    name,
+    $fault: 'server',
+    $metadata: { httpStatusCode: 500 },
+    $retryable: {},
+  });
+}
+
+/** A throttle as the service answers it: DynamoDB's 400 ThrottlingException, S3's 503 SlowDown. */
+function throttleError(service: ChaosService, command: string): Error {
+  const [name, status] = service === 'dynamodb' ? ['ThrottlingException', 400] : ['SlowDown', 503];
+  return Object.assign(new Error(`chaos: injected ${name} on ${command}`), {
+    name,
+    $fault: 'client',
+    $metadata: { httpStatusCode: status },
+    $retryable: { throttling: true },
+  });
+}
+
+/** What the SDK throws when a socket times out after the request went out. */
+function timeoutError(command: string): Error {
+  return Object.assign(new Error(`chaos: injected timeout after ${command} was sent`), { name: 'TimeoutError' });
+}
+
+/** A small seeded PRNG (mulberry32), as in test/support/faults.ts. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

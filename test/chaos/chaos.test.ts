@@ -1,0 +1,50 @@
+/**
+ * The chaos suite (issue 8, part 3): the local stack in its own process under a mixed
+ * workload while a fault schedule SIGKILLs it and makes DynamoDB and S3 fail, hang and
+ * throttle; then Jepsen's queue checks. `npm test` runs a 60-second slice;
+ * `npm run test:chaos` runs it for STRATA_CHAOS_DURATION_MS (10 minutes) at full scale.
+ * Each run writes its figures to .tmp/chaos/ (docs/reliability.md quotes them).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { findFreePort } from '../../local/emulators.js';
+import { runChaos } from './run-chaos.js';
+
+const SLICE_DURATION_MS = 60_000;
+const durationMs = Number(process.env.STRATA_CHAOS_DURATION_MS || SLICE_DURATION_MS);
+const fullRun = durationMs > SLICE_DURATION_MS;
+/** Startup, the drain after the faults stop, and the checks. */
+const OVERHEAD_MS = 300_000;
+
+describe('chaos', () => {
+  it(
+    `keeps every queue property through SIGKILLs and injected DynamoDB/S3 faults (${durationMs / 1000} s)`,
+    async () => {
+      const dataDir = await mkdtemp(join(tmpdir(), 'strata-chaos-'));
+      try {
+        const report = await runChaos({
+          durationMs,
+          seed: Number(process.env.STRATA_CHAOS_SEED || 1),
+          dataDir,
+          port: await findFreePort(),
+          upMs: [10_000, 20_000],
+          scale: fullRun ? 1 : 0.5,
+          log: (line) => console.log(line),
+        });
+        console.log(JSON.stringify({ operations: report.operations, faults: report.faults.injected, kills: report.schedule.kills, anomalies: report.anomalies }, null, 2));
+        console.log(report.summaries.join('\n'));
+        expect(report.anomalyCount, report.summaries.join('\n')).toBe(0);
+        expect(report.schedule.kills).toBeGreaterThanOrEqual(2);
+        const injected = Object.values(report.faults.injected).flatMap((k) => Object.values(k));
+        expect(injected.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+        expect(report.operations.acked).toBeGreaterThan(0.5 * report.operations.sends);
+        if (fullRun) expect(report.operations.total).toBeGreaterThanOrEqual(100_000);
+      } finally {
+        await rm(dataDir, { recursive: true, force: true });
+      }
+    },
+    durationMs + OVERHEAD_MS,
+  );
+});

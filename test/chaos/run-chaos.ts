@@ -1,0 +1,383 @@
+/**
+ * The chaos run: the local stack in its own process under a mixed workload while a fault
+ * schedule SIGKILLs and restarts it and, inside it, makes DynamoDB and S3 calls fail,
+ * hang and throttle (local/chaos.ts); then Jepsen's queue checks over the whole history.
+ *
+ *     t=0        start (profile 1) ─ create topics ─ start every actor
+ *     t≈up₁      SIGKILL ─ down 0–2 s ─ start on the same data and port (profile 2)
+ *     …          (profiles rotate: mixed, errors, throttle, latency, in-doubt)
+ *     t=duration SIGKILL ─ start without faults ─ stop sending (producers flush)
+ *                ─ readers and the group catch up to the high watermarks ─ final reads
+ *                ─ check: chaos-log strictly; chaos-compact and chaos-retention with the
+ *                  records compaction and retention may remove marked `info`
+ *
+ * Topics: `chaos-log` (4 partitions, delete policy, small flushBytes/segmentBytes so
+ * flushes run all the time), `chaos-compact` (compacted, 30 keys) and `chaos-retention`
+ * (retentionMs 30 s). The schedule runs the compact function every second.
+ */
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ChaosSpec } from '../../local/chaos.js';
+import { seededRandom } from '../support/faults.js';
+import { ANOMALY_TYPES, History, type CheckResult, type SendHandle } from '../support/history.js';
+import {
+  bump,
+  GroupMember,
+  idempotentProducer,
+  keyOfValue,
+  mustRequest,
+  rawAppender,
+  rawReader,
+  sleep,
+  type OutcomeCounts,
+  type RunFlags,
+  type TopicSpec,
+} from './actors.js';
+import { readFaultLog, type FaultTally } from './fault-log.js';
+import { ServerProcess } from './server-process.js';
+
+export interface ChaosOptions {
+  /** How long faults are injected (the drain and the checks come after). */
+  durationMs: number;
+  seed: number;
+  dataDir: string;
+  port: number;
+  /** How long each server incarnation lives before its SIGKILL: uniform in [min, max]. */
+  upMs: [number, number];
+  /** Workload size: 1 for the full run; the slice in `npm test` uses less. */
+  scale: number;
+  log: (line: string) => void;
+}
+
+/** The fault profiles the incarnations rotate through (per-call probabilities). */
+export const FAULT_PROFILES: (Partial<ChaosSpec> & { name: string })[] = [
+  { name: 'mixed', before: 0.02, after: 0.02, throttle: 0.02, latency: 0.05, latencyMs: [20, 800] },
+  { name: 'errors', before: 0.05, after: 0.05 },
+  { name: 'throttle', throttle: 0.15 },
+  { name: 'latency', latency: 0.3, latencyMs: [50, 1500] },
+  { name: 'in-doubt', after: 0.12 },
+];
+
+const KiB = 1024;
+const SMALL = { flushBytes: 64 * KiB, flushIntervalMs: 1_000, segmentBytes: 64 * KiB };
+const LOG: TopicSpec = { name: 'chaos-log', partitions: 4, keys: 64, padBytes: 60 };
+const COMPACT: TopicSpec = { name: 'chaos-compact', partitions: 2, keys: 30, padBytes: 200 };
+const RETENTION: TopicSpec = { name: 'chaos-retention', partitions: 2, keys: 1, padBytes: 200 };
+/** Long enough that the last segments outlive the drain, short enough that older ones go during the run. */
+const RETENTION_MS = 30_000;
+const GROUP = 'chaos-group';
+const COMPACT_INTERVAL_MS = 1_000;
+const DRAIN_TIMEOUT_MS = 180_000;
+
+export interface ChaosReport {
+  startedAt: string;
+  options: { durationMs: number; seed: number; upMs: [number, number]; scale: number };
+  wallMs: number;
+  operations: {
+    total: number;
+    sends: number;
+    acked: number;
+    failed: number;
+    unknown: number;
+    polls: number;
+    polledRecords: number;
+    byTopic: Record<string, CheckResult['counts']>;
+  };
+  schedule: { incarnations: { profile: string; upMs: number; downMs: number }[]; kills: number; downtimeMs: number };
+  faults: FaultTally;
+  outcomes: OutcomeCounts;
+  group: { committed: Record<number, number>; highWatermarks: Record<number, number>; delivered: number; consumerFailures: string[] };
+  /** What the producers were told, before compaction and retention marked removable records `info`. */
+  sendOutcomes: Record<string, { ok: number; fail: number; info: number }>;
+  /** The partitions after the run: flushes, segments, compaction and retention at work. */
+  partitionStates: Record<string, unknown[]>;
+  anomalies: Record<string, number>;
+  anomalyCount: number;
+  summaries: string[];
+}
+
+/**
+ * A send recorder whose outcomes are replayed into a History after the final read, for
+ * topics where compaction or retention may legitimately remove acknowledged records.
+ */
+class SendLog {
+  readonly sends: { process: string; partition: number; value: string; status: 'ok' | 'fail' | 'info' | 'pending'; offset?: number }[] = [];
+  invokeSend = (op: { process: string; partition: number; value: string }): SendHandle => {
+    const s: SendLog['sends'][number] = { ...op, status: 'pending' };
+    this.sends.push(s);
+    return {
+      ok: (offset) => Object.assign(s, { status: 'ok', offset }),
+      fail: () => (s.status = 'fail'),
+      info: () => (s.status = 'info'),
+    };
+  };
+  outcomes(): { ok: number; fail: number; info: number } {
+    const o = { ok: 0, fail: 0, info: 0 };
+    for (const s of this.sends) o[s.status === 'pending' ? 'info' : s.status] += 1;
+    return o;
+  }
+  /** Replays into `history`, in send order; `removable` sends acknowledged at an offset are `info`. */
+  replay(history: History, removable: (s: SendLog['sends'][number]) => boolean): void {
+    for (const s of this.sends) {
+      const h = history.invokeSend(s);
+      if (s.status === 'ok' && !removable(s)) h.ok(s.offset!);
+      else if (s.status === 'fail') h.fail();
+      else if (s.status !== 'pending') h.info();
+    }
+  }
+}
+
+export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
+  const started = Date.now();
+  const random = seededRandom(options.seed);
+  const faultLog = join(options.dataDir, 'chaos-faults.log');
+  const server = new ServerProcess({ dataDir: options.dataDir, port: options.port, compactIntervalMs: COMPACT_INTERVAL_MS });
+  const url = server.url;
+  const incarnations: ChaosReport['schedule']['incarnations'] = [];
+  let downtimeMs = 0;
+  let profileIndex = 0;
+  const nextProfile = (): Partial<ChaosSpec> & { name: string } => FAULT_PROFILES[profileIndex++ % FAULT_PROFILES.length]!;
+  const spec = (p: Partial<ChaosSpec> & { name: string }): Partial<ChaosSpec> => {
+    const { name: _name, ...rates } = p;
+    return { ...rates, seed: options.seed * 1000 + incarnations.length, logFile: faultLog };
+  };
+
+  const flags: RunFlags = { stopSending: false, readTargets: undefined, stopReading: false };
+  const outcomes: OutcomeCounts = {};
+  const extra: OutcomeCounts = {};
+  const logHistory = new History();
+  const compactHistory = new History();
+  const retentionHistory = new History();
+  const compactSends = new SendLog();
+  const retentionSends = new SendLog();
+  const viaLog = (sends: SendLog, h: History) => ({ invokeSend: sends.invokeSend, poll: h.poll.bind(h), resetConsumer: h.resetConsumer.bind(h) });
+  const members: GroupMember[] = [];
+
+  try {
+    let profile = nextProfile();
+    await server.start(spec(profile));
+    let upSince = Date.now();
+    options.log(`chaos: server up at ${url} (profile ${profile.name})`);
+    for (const [topic, config] of [
+      [LOG, SMALL],
+      [COMPACT, { ...SMALL, cleanupPolicy: 'compact', minCompactionLagMs: 0 }],
+      [RETENTION, { ...SMALL, retentionMs: RETENTION_MS }],
+    ] as const) {
+      await mustRequest(url, 'POST', '/v1/topics', { name: topic.name, partitions: topic.partitions, config }, [409]);
+    }
+
+    const rnd = (i: number) => seededRandom(options.seed * 7919 + i);
+    const n = (count: number) => Math.max(1, Math.round(count * options.scale));
+    const common = { url, flags, outcomes, anomalies: extra };
+    const senders: Promise<void>[] = [];
+    const readers: Promise<void>[] = [];
+    for (let i = 0; i < n(3); i++) {
+      senders.push(rawAppender({ ...common, name: `raw-${i}`, topic: LOG, history: logHistory, random: rnd(i), keyedShare: 0.3, maxBatch: 8 }));
+    }
+    for (let i = 0; i < n(2); i++) {
+      senders.push(idempotentProducer({ ...common, name: `idem-${i}`, topic: LOG, history: logHistory, random: rnd(100 + i), window: 100 }));
+    }
+    senders.push(idempotentProducer({ ...common, name: 'idem-compact', topic: COMPACT, history: viaLog(compactSends, compactHistory) as unknown as History, random: rnd(200), window: 40 }));
+    senders.push(rawAppender({ ...common, name: 'raw-compact', topic: COMPACT, history: viaLog(compactSends, compactHistory) as unknown as History, random: rnd(201), keyedShare: 1, maxBatch: 6 }));
+    senders.push(rawAppender({ ...common, name: 'raw-retention', topic: RETENTION, history: viaLog(retentionSends, retentionHistory) as unknown as History, random: rnd(300), keyedShare: 0, maxBatch: 8 }));
+    for (const [topic, history] of [[LOG, logHistory], [COMPACT, compactHistory], [RETENTION, retentionHistory]] as const) {
+      for (let p = 0; p < topic.partitions; p++) {
+        readers.push(rawReader({ url, flags, outcomes, name: `reader-${topic.name}-${p}`, topic: topic.name, partition: p, history, random: rnd(400 + p), waitMs: 1_000 }));
+      }
+    }
+    for (let i = 0; i < 2; i++) {
+      members.push(new GroupMember({ url, name: `member-${i}`, group: GROUP, topic: LOG.name, history: logHistory, outcomes, anomalies: extra }));
+    }
+
+    // The fault schedule.
+    const end = started + options.durationMs;
+    while (Date.now() < end) {
+      const upMs = options.upMs[0] + Math.floor(random() * (options.upMs[1] - options.upMs[0]));
+      await sleep(Math.max(0, Math.min(upMs, end - Date.now())));
+      const downMs = Math.floor(random() * 2_000);
+      await server.kill();
+      incarnations.push({ profile: profile.name, upMs: Date.now() - upSince, downMs });
+      const downAt = Date.now();
+      await sleep(downMs);
+      if (Date.now() >= end) break;
+      profile = nextProfile();
+      await server.start(spec(profile));
+      upSince = Date.now();
+      downtimeMs += upSince - downAt;
+      options.log(`chaos: SIGKILL #${server.kills}, up again after ${upSince - downAt} ms (profile ${profile.name})`);
+    }
+
+    // Heal: one last start without faults, then drain.
+    const healAt = Date.now();
+    await server.start(undefined);
+    downtimeMs += Date.now() - healAt;
+    options.log('chaos: healed (no faults); draining');
+    flags.stopSending = true;
+    await Promise.all(senders);
+
+    const highWatermarks = new Map<string, number>();
+    const logStarts = new Map<string, number>();
+    const partitionStates: Record<string, unknown[]> = {};
+    for (const topic of [LOG, COMPACT, RETENTION]) {
+      const d = await mustRequest(url, 'GET', `/v1/topics/${topic.name}`);
+      partitionStates[topic.name] = d.body.partitionStates;
+      for (const s of d.body.partitionStates as { partition: number; highWatermark: number; logStartOffset: number }[]) {
+        highWatermarks.set(`${topic.name}/${s.partition}`, s.highWatermark);
+        logStarts.set(`${topic.name}/${s.partition}`, s.logStartOffset);
+      }
+    }
+    flags.readTargets = highWatermarks;
+    const drained = await Promise.race([Promise.all(readers).then(() => true), sleep(DRAIN_TIMEOUT_MS).then(() => false)]);
+    if (!drained) {
+      bump(outcomes, 'readers still behind at drain timeout');
+      flags.stopReading = true;
+      await Promise.all(readers);
+    }
+    const groupDeadline = Date.now() + DRAIN_TIMEOUT_MS;
+    const groupCaughtUp = () =>
+      Array.from({ length: LOG.partitions }, (_, p) => p).every((p) => {
+        const hw = highWatermarks.get(`${LOG.name}/${p}`)!;
+        return members.some((m) => m.delivered.get(p)?.has(hw - 1)) || hw === 0;
+      });
+    while (!groupCaughtUp() && Date.now() < groupDeadline) await sleep(200);
+    // Commit while both are still members: a leave rebalances, and fences the other's commit.
+    await Promise.all(members.map((m) => m.commit()));
+    for (const m of members) await m.close();
+
+    // Final reads, on the healed server.
+    const finalRecords = new Map<string, { offset: number; value: string }[]>();
+    for (const topic of [LOG, COMPACT, RETENTION]) {
+      const history = topic === LOG ? logHistory : topic === COMPACT ? compactHistory : retentionHistory;
+      for (let p = 0; p < topic.partitions; p++) {
+        const key = `${topic.name}/${p}`;
+        const hw = highWatermarks.get(key)!;
+        let offset = topic === LOG ? 0 : logStarts.get(key)!;
+        const records: { offset: number; value: string }[] = [];
+        while (offset < hw) {
+          const page = await mustRequest(url, 'GET', `/v1/topics/${topic.name}/partitions/${p}/records?offset=${offset}&maxRecords=10000`, undefined, [416]);
+          if (page.kind === 'error') {
+            // Retention moved the log start since the describe: start there.
+            offset = page.body.error.logStartOffset;
+            logStarts.set(key, offset);
+            records.length = 0;
+            continue;
+          }
+          for (const r of page.body.records) records.push({ offset: r.offset, value: r.value });
+          if (page.body.nextOffset <= offset) break;
+          offset = page.body.nextOffset;
+        }
+        history.finalRead(p, records);
+        finalRecords.set(key, records);
+      }
+    }
+
+    // Liveness: once healed, maintenance catches up (every tail flushed, the compacted
+    // topic compacted after the heal) however the faults interrupted its passes.
+    const maintenanceDeadline = Date.now() + 60_000;
+    for (;;) {
+      const stalled: string[] = [];
+      for (const topic of [LOG, COMPACT, RETENTION]) {
+        const d = await mustRequest(url, 'GET', `/v1/topics/${topic.name}`);
+        partitionStates[topic.name] = d.body.partitionStates;
+        for (const s of d.body.partitionStates as { partition: number; highWatermark: number; flushedOffset: number; lastCompactionAt: number | null }[]) {
+          if (s.flushedOffset < s.highWatermark) stalled.push(`${topic.name}/${s.partition} flushed to ${s.flushedOffset} of ${s.highWatermark}`);
+          if (topic === COMPACT && (s.lastCompactionAt ?? 0) < healAt) stalled.push(`${topic.name}/${s.partition} not compacted since the heal`);
+        }
+      }
+      if (stalled.length === 0) break;
+      if (Date.now() > maintenanceDeadline) {
+        bump(extra, 'maintenance-stalled', stalled.length);
+        options.log(`chaos: maintenance stalled: ${stalled.join('; ')}`);
+        break;
+      }
+      await sleep(1_000);
+    }
+
+    // Compaction may remove an acknowledged record once a later record of its key exists.
+    const latestByKey = new Map<string, number>();
+    const noteLatest = (partition: number, value: string, offset: number) => {
+      const k = `${partition}/${keyOfValue(value)}`;
+      latestByKey.set(k, Math.max(latestByKey.get(k) ?? -1, offset));
+    };
+    for (const s of compactSends.sends) if (s.status === 'ok') noteLatest(s.partition, s.value, s.offset!);
+    for (let p = 0; p < COMPACT.partitions; p++) for (const r of finalRecords.get(`${COMPACT.name}/${p}`)!) noteLatest(p, r.value, r.offset);
+    compactSends.replay(compactHistory, (s) => s.offset! < latestByKey.get(`${s.partition}/${keyOfValue(s.value)}`)!);
+    // Retention removes whole segments below the log start; above it nothing may be missing.
+    retentionSends.replay(retentionHistory, (s) => s.offset! < logStarts.get(`${RETENTION.name}/${s.partition}`)!);
+    for (let p = 0; p < RETENTION.partitions; p++) {
+      const key = `${RETENTION.name}/${p}`;
+      const records = finalRecords.get(key)!;
+      const expected = highWatermarks.get(key)! - logStarts.get(key)!;
+      const contiguous = records.every((r, i) => r.offset === logStarts.get(key)! + i);
+      if (records.length !== expected || !contiguous) bump(extra, 'retention-gap');
+    }
+
+    // The group: every offset below its committed position was delivered to some member.
+    const committed: Record<number, number> = {};
+    const groupOffsets = await mustRequest(url, 'GET', `/v1/groups/${GROUP}/offsets?topic=${LOG.name}`);
+    for (const o of groupOffsets.body.offsets as { partition: number; offset: number }[]) committed[o.partition] = o.offset;
+    let delivered = 0;
+    for (let p = 0; p < LOG.partitions; p++) {
+      const seen = new Set<number>();
+      for (const m of members) for (const o of m.delivered.get(p) ?? []) seen.add(o);
+      delivered += seen.size;
+      const c = committed[p] ?? 0;
+      if (c > highWatermarks.get(`${LOG.name}/${p}`)!) bump(extra, 'group-commit-beyond-high-watermark');
+      for (let o = 0; o < c; o++) if (!seen.has(o)) bump(extra, 'group-gap');
+    }
+
+    const results = { [LOG.name]: logHistory.check(), [COMPACT.name]: compactHistory.check({ allowGaps: true }), [RETENTION.name]: retentionHistory.check({ allowGaps: true }) };
+    const anomalies: Record<string, number> = Object.fromEntries(ANOMALY_TYPES.map((t) => [t, 0]));
+    for (const r of Object.values(results)) for (const t of ANOMALY_TYPES) anomalies[t]! += r.anomalyCounts[t];
+    for (const [k, v] of Object.entries(extra)) anomalies[k] = v;
+    const counts = Object.values(results).map((r) => r.counts);
+    const sum = (f: (c: CheckResult['counts']) => number) => counts.reduce((a, c) => a + f(c), 0);
+    const report: ChaosReport = {
+      startedAt: new Date(started).toISOString(),
+      options: { durationMs: options.durationMs, seed: options.seed, upMs: options.upMs, scale: options.scale },
+      wallMs: Date.now() - started,
+      operations: {
+        total: sum((c) => c.sends + c.polls),
+        sends: sum((c) => c.sends),
+        acked: sum((c) => c.acked),
+        failed: sum((c) => c.failed),
+        unknown: sum((c) => c.unknown),
+        polls: sum((c) => c.polls),
+        polledRecords: sum((c) => c.polledRecords),
+        byTopic: Object.fromEntries(Object.entries(results).map(([t, r]) => [t, r.counts])),
+      },
+      schedule: { incarnations, kills: server.kills, downtimeMs },
+      faults: readFaultLog(faultLog),
+      outcomes,
+      group: {
+        committed,
+        highWatermarks: Object.fromEntries(Array.from({ length: LOG.partitions }, (_, p) => [p, highWatermarks.get(`${LOG.name}/${p}`)!])),
+        delivered,
+        consumerFailures: members.flatMap((m) => m.failures),
+      },
+      sendOutcomes: {
+        [LOG.name]: { ok: results[LOG.name]!.counts.acked, fail: results[LOG.name]!.counts.failed, info: results[LOG.name]!.counts.unknown },
+        [COMPACT.name]: compactSends.outcomes(),
+        [RETENTION.name]: retentionSends.outcomes(),
+      },
+      partitionStates,
+      anomalies,
+      anomalyCount: Object.values(anomalies).reduce((a, b) => a + b, 0),
+      summaries: Object.entries(results).map(([t, r]) => `${t}: ${r.summary(5)}`),
+    };
+    mkdirSync('.tmp/chaos', { recursive: true });
+    writeFileSync(join('.tmp/chaos', `report-${options.durationMs / 1000}s.json`), JSON.stringify(report, null, 2));
+    return report;
+  } finally {
+    flags.stopSending = true;
+    flags.stopReading = true;
+    await Promise.all(members.map((m) => m.close().catch(() => undefined)));
+    await server.stop().catch(() => undefined);
+    server.reapOrphans();
+    // The server's output and the fault log outlive the data directory, for a failed run.
+    mkdirSync('.tmp/chaos', { recursive: true });
+    for (const file of ['server.log', 'chaos-faults.log']) {
+      if (existsSync(join(options.dataDir, file))) copyFileSync(join(options.dataDir, file), join('.tmp/chaos', file));
+    }
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * The local stack as the chaos suite runs it: `local/start.ts` (what `npm start` runs) in
+ * a separate process on a fixed port and data directory, killed with SIGKILL and started
+ * again on the same data, each incarnation with its own STRATA_CHAOS fault profile.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isProcessAlive } from '../../local/emulators.js';
+import type { ChaosSpec } from '../../local/chaos.js';
+
+/** DynamoDB Local's JVM and tsx start in a few seconds; two cores under load take longer. */
+const START_TIMEOUT_MS = 90_000;
+const STOP_TIMEOUT_MS = 15_000;
+
+export interface ServerProcessOptions {
+  dataDir: string;
+  port: number;
+  compactIntervalMs: number;
+}
+
+export class ServerProcess {
+  private child: ChildProcess | undefined;
+  private exited: Promise<void> | undefined;
+  private output = '';
+  /** Incarnations started so far. */
+  starts = 0;
+  kills = 0;
+
+  constructor(private readonly options: ServerProcessOptions) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${this.options.port}`;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** Starts an incarnation with the given fault profile (none: no STRATA_CHAOS); resolves once it serves. */
+  async start(chaos: Partial<ChaosSpec> | undefined): Promise<void> {
+    if (this.child) throw new Error('the server is already running');
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      STRATA_DATA_DIR: this.options.dataDir,
+      PORT: String(this.options.port),
+      STRATA_COMPACT_INTERVAL_MS: String(this.options.compactIntervalMs),
+      // Injected faults make the engine log errors by design; they go to server.log.
+      POWERTOOLS_LOG_LEVEL: process.env.STRATA_CHAOS_SERVER_LOG_LEVEL ?? 'ERROR',
+    };
+    if (chaos) env.STRATA_CHAOS = JSON.stringify(chaos);
+    else delete env.STRATA_CHAOS;
+    const child = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts'], {
+      cwd: process.cwd(),
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child = child;
+    this.starts += 1;
+    this.output = '';
+    const logFile = join(this.options.dataDir, 'server.log');
+    appendFileSync(logFile, `--- start #${this.starts} pid ${child.pid} ${new Date().toISOString()} STRATA_CHAOS=${env.STRATA_CHAOS ?? ''}\n`);
+    const keep = (d: Buffer) => {
+      this.output = (this.output + d.toString()).slice(-20_000);
+      appendFileSync(logFile, d);
+    };
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
+    this.exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the server did not start:\n${this.output}`)), START_TIMEOUT_MS);
+      const onData = () => {
+        if (this.output.includes('Strata is running at')) {
+          clearTimeout(timer);
+          child.stdout!.off('data', onData);
+          resolve();
+        }
+      };
+      child.stdout!.on('data', onData);
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        reject(new Error(`the server exited (${signal ?? code}) while starting:\n${this.output}`));
+      });
+    }).catch(async (err: unknown) => {
+      await this.kill();
+      throw err;
+    });
+  }
+
+  /** SIGKILL: no cleanup runs, DynamoDB Local is orphaned until the next start reaps it. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    this.kills += 1;
+    child.kill('SIGKILL');
+    await this.exited;
+    this.child = undefined;
+  }
+
+  /** SIGTERM: a clean stop (emulators closed); SIGKILL if it hangs. */
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+    await this.exited;
+    clearTimeout(timer);
+    this.child = undefined;
+  }
+
+  /** Kills a DynamoDB Local left behind by a SIGKILL that no restart reaped. */
+  reapOrphans(): void {
+    const pidfile = join(this.options.dataDir, 'dynamodb', 'dynamodb-local.pid');
+    if (!existsSync(pidfile)) return;
+    const pid = Number(readFileSync(pidfile, 'utf8'));
+    if (Number.isSafeInteger(pid) && pid > 0 && isProcessAlive(pid)) process.kill(pid, 'SIGKILL');
+  }
+
+  lastOutput(): string {
+    return this.output;
+  }
+}
