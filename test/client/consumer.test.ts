@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Strata, type Consumer, type ConsumedRecord } from '../../client/index.js';
+import { Strata, StrataError, type Consumer, type ConsumedRecord } from '../../client/index.js';
 import type { LocalStack } from '../../local/stack.js';
 import { History } from '../support/history.js';
 import { startTestStack } from '../support/local-stack.js';
@@ -152,6 +152,40 @@ describe('consumer', () => {
     const processed = new Set([...seenBefore, ...seenAfter].map((r) => r.value!.toString()));
     expect(processed.size).toBe(200);
     expect(seenAfter).toHaveLength(140);
+  });
+
+  it('fences a zombie: a member whose heartbeats stopped cannot commit after the group moved on', async () => {
+    await strata.createTopic('zombies', { partitions: 2 });
+    await produce('zombies', Array.from({ length: 100 }, (_, i) => `z${i}`), 2);
+    let dropHeartbeats = false;
+    const zombieClient = new Strata({
+      url: stack.url,
+      fetch: (input, init) =>
+        dropHeartbeats && String(input instanceof Request ? input.url : input).endsWith('/heartbeat')
+          ? Promise.reject(new TypeError('fetch failed (injected: heartbeat lost)'))
+          : fetch(input, init),
+    });
+    const a = zombieClient.subscribe('zombies', { group: 'z', sessionTimeoutMs: 1000, autoCommit: false });
+    for (let i = 0; i < 10; i++) await a.next();
+    await a.commit();
+    expect((await strata.fetchOffsets('z', 'zombies')).reduce((n, o) => n + o.offset, 0)).toBe(10);
+
+    // A keeps processing, but nobody hears from it: its lease runs out and B takes over.
+    dropHeartbeats = true;
+    for (let i = 0; i < 10; i++) await a.next();
+    const b = strata.subscribe('zombies', { group: 'z', sessionTimeoutMs: 1000, autoCommit: false });
+    const firstOfB = b.next();
+    await waitFor(() => b.assignment.length === 2);
+    const err = await a.commit().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StrataError);
+    expect(['UNKNOWN_MEMBER', 'STALE_GENERATION']).toContain((err as StrataError).code);
+    expect((await strata.fetchOffsets('z', 'zombies')).reduce((n, o) => n + o.offset, 0)).toBe(10);
+    // B starts where the group's last legitimate commit left it.
+    const committed = new Map((await strata.fetchOffsets('z', 'zombies')).map((o) => [o.partition, o.offset]));
+    const first = (await firstOfB).value!;
+    expect(first.offset).toBe(committed.get(first.partition) ?? 0);
+    await a.close({ commit: false, leave: false });
+    await b.close();
   });
 
   it('a group of 3 over 6 partitions rebalances when one is killed; every record processed at least once, none skipped', async () => {
