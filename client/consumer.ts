@@ -214,6 +214,8 @@ export class Consumer implements AsyncIterableIterator<ConsumedRecord> {
     this.dataWaiters.splice(0).forEach((w) => w());
     this.spaceWaiters.splice(0).forEach((w) => w());
     await this.groupTask.catch(() => undefined);
+    // A join still in flight would leave a member behind until its lease ran out.
+    await this.started?.catch(() => undefined);
     if (this.options.group !== undefined && this.membership) {
       if (commit && (this.options.autoCommit ?? true)) {
         this.markProcessed();
