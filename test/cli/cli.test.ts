@@ -3,7 +3,7 @@
  * builds it, spawned as a child process with pipes (not a terminal) against the local
  * stack.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -83,6 +83,27 @@ describe('strata CLI', () => {
     expect(produced.stderr).not.toContain(ESC);
     expect(consumed.stderr).not.toContain(ESC);
     expect((await readFile(path)).equals(file)).toBe(true);
+  });
+
+  // `script` (util-linux) gives the child a pseudo-terminal, as a person's shell would.
+  const hasScript = spawnSync('script', ['--version']).status === 0;
+  it.skipIf(!hasScript)('shows a progress bar with records/s and MB/s on a terminal', async () => {
+    await strata(['topics', 'create', 'cli-tty']);
+    const path = join(workDir, 'tty.txt');
+    await writeFile(path, Array.from({ length: 2000 }, (_, i) => `line ${i}\n`).join(''));
+    const command = [process.execPath, bin, '--url', stack.url, 'produce', 'cli-tty', '--file', path].map((a) => `'${a}'`).join(' ');
+    // Asynchronous: the server under test runs in this process.
+    const run = await new Promise<{ status: number | null; stdout: string }>((resolve, reject) => {
+      const child = spawn('script', ['-qec', command, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const out: Buffer[] = [];
+      child.stdout.on('data', (d: Buffer) => out.push(d));
+      child.on('error', reject);
+      child.on('close', (status) => resolve({ status, stdout: Buffer.concat(out).toString() }));
+    });
+    expect(run.status, run.stdout).toBe(0);
+    const screen = run.stdout.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '\n');
+    expect(screen).toMatch(/produce cli-tty \[.*\] 100% \| 2000 records \| [\d,]+ rec\/s \| [\d.]+ MB\/s/);
+    expect(screen).toContain('produced 2000 record(s)');
   });
 
   it('produces JSON lines with keys and headers, consumes as JSON from an offset, shows offsets', async () => {
