@@ -129,6 +129,11 @@ export class Consumer implements AsyncIterableIterator<ConsumedRecord> {
     return [...this.fetchers.keys()].sort((a, b) => a - b);
   }
 
+  /** Records read and waiting to be consumed (bounded by maxBufferedRecords plus one read). */
+  get bufferedRecords(): number {
+    return this.queue.length;
+  }
+
   [Symbol.asyncIterator](): this {
     return this;
   }

@@ -94,6 +94,23 @@ describe('consumer', () => {
     expect(consumed.some((r) => r.offset < flushedOffset) && consumed.some((r) => r.offset >= flushedOffset)).toBe(true);
   });
 
+  it('stops reading while maxBufferedRecords wait to be consumed (backpressure)', async () => {
+    await strata.createTopic('slow-reader', { partitions: 1 });
+    await produce('slow-reader', Array.from({ length: 500 }, (_, i) => `s${i}`), 1);
+    const consumer = strata.subscribe('slow-reader', { maxRecords: 5, maxBufferedRecords: 10 });
+    await consumer.next();
+    // Give the read loop time to overrun if it would; it must not.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(consumer.bufferedRecords).toBeGreaterThan(0);
+    expect(consumer.bufferedRecords).toBeLessThanOrEqual(10 + 5);
+    let n = 1;
+    for await (const r of consumer) {
+      void r;
+      if (++n === 500) break;
+    }
+    expect(n).toBe(500);
+  });
+
   it('seeks a partition back and delivers from there', async () => {
     await strata.createTopic('seekable', { partitions: 1 });
     await produce('seekable', ['a', 'b', 'c', 'd'], 1);
