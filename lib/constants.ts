@@ -111,5 +111,7 @@ export const MAX_RETENTION_SEGMENTS_PER_COMMIT = 90;
 export const MAX_COMPACTION_GROUP_SEGMENTS = 50;
 /** Bytes of segments one compaction pass reads, so one invocation stays inside a Lambda timeout. */
 export const MAX_COMPACTION_PASS_BYTES = 256 * MiB;
+/** How often the schedule visits a partition with nothing due, to look for orphans. */
+export const ORPHAN_SCAN_INTERVAL_MS = 1 * HOUR;
 /** Objects and items one garbage collection pass deletes per partition (more waits for the next pass). */
 export const MAX_GC_DELETES_PER_PASS = 1000;

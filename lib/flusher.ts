@@ -63,11 +63,15 @@ export class Flusher {
     while (result.segments < maxSegments) {
       const head = await this.store.getHead(ref);
       if (head.flushedOffset >= head.nextOffset) break;
-      const items = contiguous(
-        await this.store.queryTail(ref, head.flushedOffset, { maxRecords: Infinity, maxBytes: meta.config.segmentBytes }),
-        head.flushedOffset,
-        ref,
-      );
+      const tail = await this.store.queryTail(ref, head.flushedOffset, { maxRecords: Infinity, maxBytes: meta.config.segmentBytes });
+      if (tail.length > 0 && tail[0]!.baseOffset > head.flushedOffset) {
+        // Another flusher committed and deleted the items since the head was read: let it have them.
+        if ((await this.store.getHead(ref)).flushedOffset !== head.flushedOffset) {
+          result.reason = 'fenced';
+          break;
+        }
+      }
+      const items = contiguous(tail, head.flushedOffset, ref);
       const reason = this.due(meta, head.tailBytes, items, options.force === true);
       if (!reason) {
         if (result.segments === 0) result.reason = 'not-due';

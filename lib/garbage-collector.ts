@@ -29,6 +29,8 @@ export interface GcResult {
   items: number;
   /** True when the pass stopped at its bound: the next run continues. */
   more: boolean;
+  /** When the next garbage item left in place becomes due (null: none left). */
+  nextGarbageAt: number | null;
 }
 
 export interface DeletedTopicsResult {
@@ -47,11 +49,16 @@ export class GarbageCollector {
   ) {}
 
   async collectPartition(ref: PartitionRef, head: PartitionHead): Promise<GcResult> {
-    const result: GcResult = { objects: 0, items: 0, more: false };
+    const result: GcResult = { objects: 0, items: 0, more: false, nextGarbageAt: null };
     const now = this.clock.now();
 
     // 1. Objects out of the log for longer than the grace period.
-    const due = (await this.store.listGarbage(ref)).filter((g) => g.deleteAfter <= now).slice(0, MAX_GC_DELETES_PER_PASS);
+    const garbage = await this.store.listGarbage(ref);
+    const allDue = garbage.filter((g) => g.deleteAfter <= now);
+    const due = allDue.slice(0, MAX_GC_DELETES_PER_PASS);
+    if (allDue.length > due.length) result.more = true;
+    const waiting = garbage.filter((g) => g.deleteAfter > now).map((g) => g.deleteAfter);
+    if (waiting.length > 0) result.nextGarbageAt = Math.min(...waiting);
     for (const batch of due) {
       await this.objects.delete(batch.keys);
       await this.store.deleteGarbage(ref, [batch.id]);

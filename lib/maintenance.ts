@@ -12,12 +12,12 @@
  */
 import type { Clock } from './clock.js';
 import { Compactor, type CompactionOptions, type CompactionResult } from './compactor.js';
-import { DEFAULT_OBJECT_GRACE_MS } from './constants.js';
+import { DEFAULT_OBJECT_GRACE_MS, ORPHAN_SCAN_INTERVAL_MS } from './constants.js';
 import { TopicNotFoundError } from './errors.js';
 import { DEFAULT_MAX_SEGMENTS_PER_FLUSH, type Flusher, type FlushResult } from './flusher.js';
 import { GarbageCollector, type DeletedTopicsResult, type GcResult } from './garbage-collector.js';
 import type { PartitionRef } from './keys.js';
-import type { LogStore, ObjectStore, PartitionHead } from './ports.js';
+import type { LogStore, ObjectStore, PartitionHead, PartitionStats, SegmentManifest, TopicMeta } from './ports.js';
 import { Retention, type RetentionResult } from './retention.js';
 import { refsOf, type TopicService } from './topics.js';
 
@@ -42,6 +42,8 @@ export interface ScheduledRun {
   /** Partitions run inline (no dispatch) or handed to `dispatch`. */
   passes: PartitionPass[];
   dispatched: PartitionRef[];
+  /** Partitions with records and nothing due until a later run. */
+  skipped: number;
   deletedTopics: DeletedTopicsResult;
 }
 
@@ -90,6 +92,12 @@ export class Maintenance {
     }
     const gc = await this.gc.collectPartition(ref, head);
     const now = this.clock.now();
+    const more =
+      flush.reason === 'fenced' ||
+      flush.segments >= DEFAULT_MAX_SEGMENTS_PER_FLUSH ||
+      retention.fenced ||
+      compaction.more ||
+      gc.more;
     await this.store.putPartitionStats(ref, {
       segments: manifests.length,
       segmentBytes: manifests.reduce((n, m) => n + m.bytes, 0),
@@ -97,13 +105,8 @@ export class Maintenance {
       lastRetentionAt: retention.segments > 0 ? now : (previous?.lastRetentionAt ?? null),
       updatedAt: now,
       compactionCursor: compaction.cursor,
+      nextDueAt: more ? now : nextDueAt(meta, manifests, gc.nextGarbageAt, now),
     });
-    const more =
-      flush.reason === 'fenced' ||
-      flush.segments >= DEFAULT_MAX_SEGMENTS_PER_FLUSH ||
-      retention.fenced ||
-      compaction.more ||
-      gc.more;
     return { topic, partition, flush, retention, compaction, gc, more };
   }
 
@@ -112,12 +115,17 @@ export class Maintenance {
    * or collect), dispatched or run inline, and a bounded step of deleted-topic cleanup.
    */
   async runAll(dispatch?: (ref: PartitionRef) => Promise<void>): Promise<ScheduledRun> {
-    const run: ScheduledRun = { passes: [], dispatched: [], deletedTopics: await this.gc.collectDeletedTopics() };
+    const run: ScheduledRun = { passes: [], dispatched: [], skipped: 0, deletedTopics: await this.gc.collectDeletedTopics() };
+    const now = this.clock.now();
     for (const meta of await this.topics.list()) {
       const refs = refsOf(meta);
-      const heads = await this.store.getHeads(refs);
+      const [heads, stats] = await Promise.all([this.store.getHeads(refs), this.store.getPartitionStats(refs)]);
       for (const [partition, head] of heads.entries()) {
-        if (!hasWork(head)) continue;
+        if (!hasRecords(head)) continue;
+        if (isSettled(meta, head, stats[partition], now)) {
+          run.skipped++;
+          continue;
+        }
         if (dispatch) {
           await dispatch(refs[partition]!);
           run.dispatched.push(refs[partition]!);
@@ -132,6 +140,37 @@ export class Maintenance {
 }
 
 /** A partition that never took an append has nothing to maintain. */
-function hasWork(head: PartitionHead): boolean {
+function hasRecords(head: PartitionHead): boolean {
   return head.nextOffset > head.logStartOffset || head.flushedOffset > 0;
+}
+
+/**
+ * Nothing to do until the last pass's `nextDueAt`: no append since that pass, nothing
+ * unflushed, no config change. Such a partition is skipped by the schedule, so an idle
+ * partition costs one pass an hour (the orphan scan) instead of one every 5 minutes.
+ */
+function isSettled(meta: TopicMeta, head: PartitionHead, stats: PartitionStats | undefined, now: number): boolean {
+  if (!stats || stats.nextDueAt === null || now >= stats.nextDueAt) return false;
+  if (head.flushedOffset < head.nextOffset) return false;
+  return (head.lastAppendAt ?? 0) <= stats.updatedAt && meta.updatedAt <= stats.updatedAt;
+}
+
+/**
+ * When the partition next has time-based work, if nothing is appended meanwhile: a
+ * segment past retention, a dirty segment past the compaction lag, a tombstone past
+ * deleteRetentionMs, garbage past its grace period, or the hourly orphan scan.
+ */
+export function nextDueAt(meta: TopicMeta, manifests: SegmentManifest[], nextGarbageAt: number | null, now: number): number {
+  const { cleanupPolicy, retentionMs, minCompactionLagMs, deleteRetentionMs } = meta.config;
+  const due = [now + ORPHAN_SCAN_INTERVAL_MS];
+  if (nextGarbageAt !== null) due.push(nextGarbageAt);
+  const policies = cleanupPolicy.split(',');
+  if (policies.includes('delete') && retentionMs >= 0 && manifests[0]) due.push(manifests[0].maxTimestamp + retentionMs + 1);
+  if (policies.includes('compact')) {
+    for (const m of manifests) {
+      if (m.generation === 0 && m.recordCount > 0) due.push(m.maxTimestamp + minCompactionLagMs);
+      if (m.oldestTombstone != null) due.push(m.oldestTombstone + deleteRetentionMs);
+    }
+  }
+  return Math.max(now, Math.min(...due));
 }

@@ -135,6 +135,8 @@ export interface PartitionStats {
   updatedAt: number;
   /** Where a compaction round spanning several passes continues (lib/compactor.ts). */
   compactionCursor: { offset: number; roundEnd: number } | null;
+  /** Until then the schedule may skip the partition if nothing is appended (lib/maintenance.ts). */
+  nextDueAt: number | null;
 }
 
 /** A deleted topic incarnation whose items and objects garbage collection still has to remove. */

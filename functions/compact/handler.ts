@@ -42,6 +42,8 @@ export interface CompactResult {
   partitions: number;
   /** Partitions handed to other invocations (the scheduled fan-out, or a continuation). */
   dispatched: number;
+  /** Partitions the schedule left alone: nothing appended and nothing due since their last pass. */
+  skipped: number;
   /** Flushed segments, records and tail bytes. */
   segments: number;
   records: number;
@@ -93,6 +95,7 @@ function summarize(passes: PartitionPass[], dispatched: number, run: ScheduledRu
   return {
     partitions: passes.length,
     dispatched,
+    skipped: run?.skipped ?? 0,
     segments: sum((p) => p.flush.segments),
     records: sum((p) => p.flush.records),
     bytes: sum((p) => p.flush.bytes),

@@ -571,6 +571,7 @@ export class DynamoLogStore implements LogStore {
             lastCompactionAt: item.lastCompactionAt == null ? null : Number(item.lastCompactionAt),
             lastRetentionAt: item.lastRetentionAt == null ? null : Number(item.lastRetentionAt),
             updatedAt: Number(item.updatedAt ?? 0),
+            nextDueAt: item.nextDueAt == null ? null : Number(item.nextDueAt),
             compactionCursor:
               item.compactionCursor == null
                 ? null

@@ -7,8 +7,8 @@ import { bytes, createTestEngine } from '../support/engine.js';
 
 const SCHEDULED_EVENT = { 'detail-type': 'Scheduled Event', source: 'aws.events', detail: {} };
 
-async function setup() {
-  const t = await createTestEngine();
+async function setup(clock?: { now(): number }) {
+  const t = await createTestEngine(clock ? { clock } : {});
   const dispatched: { ref: PartitionRef; continuation: number | undefined }[] = [];
   const handler = createCompactHandler(t.engine, createObservability('compact'), {
     dispatch: async (ref, continuation) => {
@@ -42,6 +42,29 @@ describe('compact function', () => {
     expect(dispatched.at(-1)).toMatchObject({ ref: { topic: 'big', partition: 0 }, continuation: 1 });
     expect(await handler({ topic: 'big', partition: 0, continuation: MAX_CONTINUATIONS })).toMatchObject({ segments: 8, dispatched: 0 });
     expect(dispatched).toHaveLength(1);
+  });
+
+  it('skips partitions with nothing appended and nothing due since their last pass, until something is', async () => {
+    const clock = { t: Date.now(), now: () => clock.t };
+    const { engine, handler, dispatched } = await setup(clock);
+    await engine.topics.create({ name: 'quiet', partitions: 2, config: { retentionMs: 3_600_000 * 5 } });
+    await engine.appender.appendToPartition('quiet', 0, { records: [{ key: null, value: bytes('a') }] });
+    await engine.appender.appendToPartition('quiet', 1, { records: [{ key: null, value: bytes('b') }] });
+    clock.t += 1;
+    // The first runs flush and settle both partitions (an unflushed tail is never skipped).
+    expect(await handler({ inline: true })).toMatchObject({ partitions: 2, skipped: 0 });
+    await engine.flusher!.flushPartition(await engine.topics.get('quiet'), 0, { force: true });
+    await engine.flusher!.flushPartition(await engine.topics.get('quiet'), 1, { force: true });
+    clock.t += 1;
+    await handler({ inline: true });
+    expect(await handler(SCHEDULED_EVENT)).toMatchObject({ dispatched: 0, skipped: 2 });
+    // An append wakes its partition up; the hourly orphan scan wakes both.
+    clock.t += 1;
+    await engine.appender.appendToPartition('quiet', 1, { records: [{ key: null, value: bytes('c') }] });
+    expect(await handler(SCHEDULED_EVENT)).toMatchObject({ dispatched: 1, skipped: 1 });
+    expect(dispatched.at(-1)!.ref.partition).toBe(1);
+    clock.t += 3_600_000;
+    expect(await handler(SCHEDULED_EVENT)).toMatchObject({ dispatched: 2, skipped: 0 });
   });
 
   it('does nothing for a partition of a topic deleted meanwhile (a late or duplicated invocation)', async () => {

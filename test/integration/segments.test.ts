@@ -108,6 +108,35 @@ describe('flush to S3 segments', () => {
     expect((await readAll(verifier, 't', 0)).map((r) => text(r.value))).toEqual(all);
   });
 
+  it('regression: a flusher whose tail was flushed and deleted by another after its head read is fenced, not an internal error', async () => {
+    const { engine, verifier, realStore, realObjects } = await createTestEngine();
+    const meta = await engine.topics.create({ name: 't', partitions: 1 });
+    const all = values('f', 40);
+    await appendValues(engine, 't', all);
+    await engine.flusher!.flushPartition(meta, 0, { force: true });
+    await appendValues(engine, 't', values('g', 40));
+    // The slow flusher read the head; the fast one flushes everything before the slow one's Query.
+    let raced = false;
+    const slowStore = new Proxy(realStore, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (prop !== 'queryTail') return typeof value === 'function' ? value.bind(target) : value;
+        return async (...args: Parameters<typeof target.queryTail>) => {
+          if (!raced) {
+            raced = true;
+            await verifier.flusher!.flushPartition(meta, 0, { force: true });
+            await appendValues(engine, 't', values('h', 10));
+          }
+          return target.queryTail(...args);
+        };
+      },
+    });
+    const { Flusher } = await import('../../lib/flusher.js');
+    const slow = await new Flusher(slowStore, realObjects, { now: () => Date.now() }).flushPartition(meta, 0, { force: true });
+    expect(slow.reason).toBe('fenced');
+    expect((await readAll(verifier, 't', 0)).map((r) => text(r.value))).toEqual([...all, ...values('g', 40), ...values('h', 10)]);
+  });
+
   it('looks offsets up by timestamp across segments and the tail (first offset with timestamp ≥ T)', async () => {
     const { engine } = await createTestEngine();
     const meta = await engine.topics.create({ name: 't', partitions: 1 });
