@@ -1,0 +1,104 @@
+/**
+ * The chaos middleware (local/chaos.ts) against the real emulators: each fault kind does
+ * what the chaos suite counts on, and the engine's retry rules read the errors as the
+ * service's own.
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { chaosSpecFromEnv, chaosSpecSchema, installChaos, type ChaosSpec } from '../../local/chaos.js';
+import { localDynamoClient, localS3Client } from '../../local/emulators.js';
+import { isRetryable, isThrottle } from '../../lib/retry.js';
+import { freshBucket, freshTable } from '../support/aws.js';
+import { readFaultLog } from './fault-log.js';
+
+const dirs: string[] = [];
+afterAll(async () => {
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+});
+
+/** Fresh clients with the middleware installed (it stays on a client for good). */
+async function chaosClients(spec: Partial<ChaosSpec>) {
+  const dynamo = localDynamoClient(inject('dynamoEndpoint'));
+  const s3 = localS3Client(inject('s3Endpoint'));
+  const dir = await mkdtemp(join(tmpdir(), 'strata-chaos-mw-'));
+  dirs.push(dir);
+  const logFile = join(dir, 'faults.log');
+  const chaos = installChaos({ dynamo, s3 }, chaosSpecSchema.parse({ ...spec, logFile }));
+  return { dynamo, s3, chaos, logFile, table: await freshTable(), bucket: await freshBucket() };
+}
+
+const item = (table: string, pk: string) =>
+  new PutItemCommand({ TableName: table, Item: { pk: { S: pk }, sk: { S: 'x' } } });
+const get = (table: string, pk: string) => new GetItemCommand({ TableName: table, Key: { pk: { S: pk }, sk: { S: 'x' } } });
+
+describe('chaos middleware', () => {
+  it('fails a call before it is made: nothing is written, and the error is retryable', async () => {
+    const c = await chaosClients({ before: 1, services: ['dynamodb'] });
+    const err = await c.dynamo.send(item(c.table, 'a')).catch((e: unknown) => e);
+    expect(isRetryable(err)).toBe(true);
+    expect(isThrottle(err)).toBe(false);
+    c.chaos.enabled = false;
+    expect((await c.dynamo.send(get(c.table, 'a'))).Item).toBeUndefined();
+  });
+
+  it('fails a call after it was made: the write happened, the caller sees a retryable error', async () => {
+    const c = await chaosClients({ after: 1 });
+    const err = await c.dynamo.send(item(c.table, 'b')).catch((e: unknown) => e);
+    expect(isRetryable(err)).toBe(true);
+    const s3err = await c.s3.send(new PutObjectCommand({ Bucket: c.bucket, Key: 'k', Body: 'v' })).catch((e: unknown) => e);
+    expect(isRetryable(s3err)).toBe(true);
+    c.chaos.enabled = false;
+    expect((await c.dynamo.send(get(c.table, 'b'))).Item).toBeDefined();
+    const body = await (await c.s3.send(new GetObjectCommand({ Bucket: c.bucket, Key: 'k' }))).Body!.transformToString();
+    expect(body).toBe('v');
+  });
+
+  it('throttles as DynamoDB and S3 do, before the call', async () => {
+    const c = await chaosClients({ throttle: 1 });
+    const err = await c.dynamo.send(item(c.table, 'c')).catch((e: unknown) => e);
+    expect(isThrottle(err)).toBe(true);
+    const s3err = await c.s3.send(new PutObjectCommand({ Bucket: c.bucket, Key: 'k', Body: 'v' })).catch((e: unknown) => e);
+    expect(isThrottle(s3err)).toBe(true);
+    c.chaos.enabled = false;
+    expect((await c.dynamo.send(get(c.table, 'c'))).Item).toBeUndefined();
+  });
+
+  it('adds latency and still makes the call', async () => {
+    const c = await chaosClients({ latency: 1, latencyMs: [150, 150] });
+    const started = Date.now();
+    await c.dynamo.send(item(c.table, 'd'));
+    expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+    c.chaos.enabled = false;
+    expect((await c.dynamo.send(get(c.table, 'd'))).Item).toBeDefined();
+  });
+
+  it('logs every injected fault at once, so the counts survive a SIGKILL', async () => {
+    const c = await chaosClients({ before: 0.5, throttle: 0.5, services: ['dynamodb'] });
+    for (let i = 0; i < 20; i++) await c.dynamo.send(get(c.table, `e${i}`)).catch(() => undefined);
+    await c.s3.send(new PutObjectCommand({ Bucket: c.bucket, Key: 'k', Body: 'v' }));
+    const tally = readFaultLog(c.logFile);
+    expect(tally.injected.dynamodb.before + tally.injected.dynamodb.throttle).toBe(20);
+    expect(tally.injected.s3).toEqual({ before: 0, after: 0, throttle: 0, latency: 0 });
+    expect(tally.byCommand['dynamodb before GetItemCommand']).toBe(tally.injected.dynamodb.before);
+    c.chaos.close();
+    // freshTable and freshBucket use other clients: only these 21 calls went through it.
+    expect(readFaultLog(c.logFile).calls).toEqual({ dynamodb: 20, s3: 1 });
+    const lines = (await readFile(c.logFile, 'utf8')).split('\n').filter((l) => l !== '' && !l.includes(' calls '));
+    expect(lines).toHaveLength(20);
+  });
+
+  it('refuses a malformed STRATA_CHAOS with the field at fault', () => {
+    expect(chaosSpecFromEnv(undefined)).toBeUndefined();
+    expect(chaosSpecFromEnv('')).toBeUndefined();
+    expect(() => chaosSpecFromEnv('{')).toThrow(/STRATA_CHAOS must be a JSON object/);
+    expect(() => chaosSpecFromEnv('{"before":2}')).toThrow(/before/);
+    expect(() => chaosSpecFromEnv('{"before":0.6,"after":0.6}')).toThrow(/at most 1/);
+    expect(() => chaosSpecFromEnv('{"bogus":1}')).toThrow(/bogus|Unrecognized/);
+    expect(chaosSpecFromEnv('{"seed":3,"after":0.1}')).toMatchObject({ seed: 3, after: 0.1, before: 0, services: ['dynamodb', 's3'] });
+  });
+});
+
