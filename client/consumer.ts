@@ -24,6 +24,7 @@
  * to be consumed. Reads continue from each response's `nextOffset` (a compacted topic has
  * gaps; segments and the DynamoDB tail are paged through by the server).
  */
+import { randomUUID } from 'node:crypto';
 import { OffsetOutOfRangeError, StaleGenerationError, StrataError, UnknownMemberError } from '../lib/errors.js';
 import { ClientClosedError } from './errors.js';
 import type { ConsumedRecord } from './records.js';
@@ -59,7 +60,10 @@ export interface SubscribeOptions {
   sessionTimeoutMs?: number;
   /** Shown by `describeGroup`. */
   clientId?: string;
-  /** A retryable failure (network, 503) surfaces after being retried this long. Default 60 000. */
+  /**
+   * A retryable failure (network, timeout, 503, throttling) of a read, a group join or an
+   * offset lookup surfaces after being retried this long. Default 60 000.
+   */
   maxRetryTimeMs?: number;
   /** Called when partitions are given to this consumer (also the first time), with the offset each starts from. */
   onPartitionsAssigned?: (partitions: number[], startOffsets: Record<number, number>) => void;
@@ -95,6 +99,8 @@ export class Consumer implements AsyncIterableIterator<ConsumedRecord> {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private lastCommitAt = 0;
   private groupTask: Promise<void> = Promise.resolve();
+  /** The current generation's new partitions could not be started yet (a retryable error): the next heartbeat tries again. */
+  private assignmentPending = false;
   private readonly follow: boolean;
   private readonly opts: Required<Pick<SubscribeOptions, 'waitMs' | 'maxRecords' | 'maxBufferedRecords' | 'autoCommitIntervalMs' | 'maxRetryTimeMs'>>;
 
@@ -239,22 +245,45 @@ export class Consumer implements AsyncIterableIterator<ConsumedRecord> {
 
   private async start(): Promise<void> {
     if (this.options.group === undefined) {
-      const partitions = this.options.partitions ?? range((await this.strata.describeTopic(this.topic)).partitions);
-      await this.assign(partitions, new Map());
+      const partitions = this.options.partitions ?? range((await this.retrying(() => this.strata.describeTopic(this.topic))).partitions);
+      await this.retrying(() => this.assign(partitions, new Map()));
       return;
     }
-    const membership = await this.join();
-    await this.applyMembership(membership);
+    const membership = await this.retrying(this.joiner());
+    await this.retrying(() => this.applyMembership(membership));
     this.scheduleHeartbeat();
   }
 
-  private join(memberId?: string): Promise<Membership> {
-    return this.strata.joinGroup(this.options.group!, {
-      topics: [this.topic],
-      ...(memberId ? { memberId } : {}),
-      ...(this.options.clientId !== undefined ? { clientId: this.options.clientId } : {}),
-      ...(this.options.sessionTimeoutMs !== undefined ? { sessionTimeoutMs: this.options.sessionTimeoutMs } : {}),
-    });
+  /**
+   * A join under a member id chosen here, so that retrying it after a lost answer renews
+   * the same member instead of adding a second one that would hold partitions until its
+   * lease ran out.
+   */
+  private joiner(): () => Promise<Membership> {
+    const memberId = randomUUID();
+    return () =>
+      this.strata.joinGroup(this.options.group!, {
+        topics: [this.topic],
+        memberId,
+        ...(this.options.clientId !== undefined ? { clientId: this.options.clientId } : {}),
+        ...(this.options.sessionTimeoutMs !== undefined ? { sessionTimeoutMs: this.options.sessionTimeoutMs } : {}),
+      });
+  }
+
+  /**
+   * Runs `call` again on retryable errors (throttling, 503, network) with full-jitter
+   * backoff until it has failed for maxRetryTimeMs, or the consumer closes.
+   */
+  private async retrying<T>(call: () => Promise<T>): Promise<T> {
+    const since = Date.now();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await call();
+      } catch (err) {
+        if (this.closed || !(err instanceof StrataError && err.retryable) || Date.now() - since > this.opts.maxRetryTimeMs) throw err;
+        await sleep(backoffMs(attempt));
+      }
+    }
   }
 
   /** Adopts a generation: stops revoked partitions, starts the new ones from their committed offsets. */
@@ -276,10 +305,13 @@ export class Consumer implements AsyncIterableIterator<ConsumedRecord> {
     }
     const added = [...wanted].filter((p) => !this.fetchers.has(p)).sort((a, b) => a - b);
     if (added.length > 0 || !previous) {
+      // Until the new partitions are started, the next heartbeat applies this generation again.
+      this.assignmentPending = true;
       const committed = new Map((await this.strata.fetchOffsets(this.options.group!, this.topic)).map((o) => [o.partition, o.offset]));
       if (this.closed || this.membership !== m) return;
       await this.assign(added, committed);
     }
+    this.assignmentPending = false;
   }
 
   private async assign(partitions: number[], committed: Map<number, number>): Promise<void> {
@@ -339,7 +371,7 @@ export class Consumer implements AsyncIterableIterator<ConsumedRecord> {
           this.fail(err);
           break;
         }
-        await sleep(Math.random() * Math.min(5000, 100 * 2 ** Math.min(attempt++, 10)));
+        await sleep(backoffMs(attempt++));
       }
     }
     f.done = true;
@@ -406,16 +438,21 @@ export class Consumer implements AsyncIterableIterator<ConsumedRecord> {
       } catch (err) {
         if (!(err instanceof UnknownMemberError)) throw err;
         // The lease ran out (a long pause, a partition): everything may have moved.
-        next = await this.join();
+        next = await this.joiner()();
       }
       if (this.closed) return;
-      if (next.generation !== m.generation || next.memberId !== m.memberId) await this.applyMembership(next);
+      if (next.generation !== m.generation || next.memberId !== m.memberId || this.assignmentPending) await this.applyMembership(next);
       else this.membership = next;
     } catch (err) {
       if (err instanceof StrataError && err.retryable) return;
       this.fail(err);
     }
   }
+}
+
+/** Full jitter: uniform in [0, min(5 s, 100 ms × 2^attempt)). */
+function backoffMs(attempt: number): number {
+  return Math.random() * Math.min(5000, 100 * 2 ** Math.min(attempt, 10));
 }
 
 function range(n: number): number[] {

@@ -279,4 +279,64 @@ describe('consumer', () => {
     const group = await strata.describeGroup('workers');
     expect(group.members).toEqual([]);
   });
+
+  // Regression (chaos suite): a member whose first join met a throttle failed for good,
+  // and a member whose new partitions' committed offsets could not be fetched at a
+  // rebalance never read those partitions.
+  it('a group member rides out throttling, 503s and lost answers while joining and while taking over partitions', async () => {
+    const topic = 'bumpy';
+    await strata.createTopic(topic, { partitions: 2 });
+    await produce(topic, Array.from({ length: 40 }, (_, i) => `b${i}`), 2);
+    const injected = { joinLost: 0, joinThrottled: 0, offsetsRefused: 0 };
+    let failJoins = 2;
+    let failOffsetFetches = 2;
+    const errorAnswer = (status: number, code: string) =>
+      new Response(JSON.stringify({ error: { code, message: 'injected' } }), { status, headers: { 'content-type': 'application/json' } });
+    const bumpy = new Strata({
+      url: stack.url,
+      fetch: async (input, init) => {
+        const url = new URL(input instanceof Request ? input.url : String(input));
+        const method = init?.method ?? 'GET';
+        if (method === 'POST' && url.pathname.endsWith('/members') && failJoins > 0) {
+          failJoins -= 1;
+          if (injected.joinLost === 0) {
+            // Applied by the server, answer lost: the retry must renew the same member.
+            await (await fetch(input, init)).arrayBuffer();
+            injected.joinLost += 1;
+            throw new TypeError('fetch failed (injected: join answer lost)');
+          }
+          injected.joinThrottled += 1;
+          return errorAnswer(429, 'THROTTLED');
+        }
+        if (method === 'GET' && url.pathname.endsWith('/offsets') && url.pathname.startsWith('/v1/groups/') && failOffsetFetches > 0) {
+          failOffsetFetches -= 1;
+          injected.offsetsRefused += 1;
+          return errorAnswer(503, 'RETRY');
+        }
+        return fetch(input, init);
+      },
+    });
+    const a = bumpy.subscribe(topic, { group: 'bumpy', sessionTimeoutMs: 2000, autoCommitIntervalMs: 100 });
+    const seen = new Set<string>();
+    while (seen.size < 40) seen.add((await a.next()).value!.value!.toString());
+    expect(injected).toEqual({ joinLost: 1, joinThrottled: 1, offsetsRefused: 2 });
+    expect((await strata.describeGroup('bumpy')).members).toHaveLength(1);
+
+    // B joins and takes a partition; when B leaves, A takes it back while its offset fetch fails.
+    const b = strata.subscribe(topic, { group: 'bumpy', sessionTimeoutMs: 2000 });
+    void b.next();
+    await waitFor(() => a.assignment.length === 1 && b.assignment.length === 1);
+    const moved = b.assignment[0]!;
+    failOffsetFetches = 1;
+    await b.close();
+    await produce(topic, Array.from({ length: 10 }, (_, i) => `c${i}`), 2);
+    const later = new Set<string>();
+    while (later.size < 10) {
+      const r = (await a.next()).value!;
+      if (r.value!.toString().startsWith('c')) later.add(r.value!.toString());
+    }
+    expect(injected.offsetsRefused).toBe(3);
+    expect(a.assignment).toContain(moved);
+    await a.close();
+  });
 });
