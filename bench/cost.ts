@@ -23,6 +23,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const { checkJava } = await import('../local/emulators.js');
 const { startLocalStack } = await import('../local/stack.js');
+const { ORPHAN_SCAN_INTERVAL_MS } = await import('../lib/constants.js');
 const { UsageMeter, diffUsage } = await import('./usage-meter.js');
 const { DAYS_PER_MONTH, GIB, HOURS_PER_MONTH, HTTP_API_METERING_BYTES, PRICES, PRICES_AS_OF, PRICES_REGION } = await import('./prices.js');
 const { machineInfo, machineLine, renderMarkdown, renderText, writeJson } = await import('./report.js');
@@ -44,6 +45,8 @@ const ALARMS = 10;
 const DASHBOARDS = 1;
 /** The schedule's default: every 5 minutes. */
 const SCHEDULED_RUNS_PER_MONTH = 12 * HOURS_PER_MONTH;
+/** A settled partition (nothing appended or due) is visited by the schedule once per orphan scan. */
+const IDLE_PASSES_PER_MONTH = (HOURS_PER_MONTH * 3_600_000) / ORPHAN_SCAN_INTERVAL_MS;
 /** The reference throughputs the comparison is made at, in MiB/s sustained. */
 const THROUGHPUTS_MIB_PER_SEC = [0.01, 0.1, 1, 10];
 
@@ -236,7 +239,7 @@ async function main(): Promise<void> {
       variants,
       idle: {
         perPassPerPartition: idlePerPass,
-        monthlyPerPartition: idlePerPass.total * SCHEDULED_RUNS_PER_MONTH,
+        monthlyPerPartition: idlePerPass.total * IDLE_PASSES_PER_MONTH,
         monthlyFixed:
           SCHEDULED_RUNS_PER_MONTH * (PRICES.lambdaRequest.usd + 0.1 * LAMBDA_MEMORY_GB * PRICES.lambdaArmGbSecond.usd) +
           ALARMS * PRICES.cloudWatchAlarmMonth.usd +
@@ -367,7 +370,7 @@ function costTables(r: Result): ReportTable[] {
     rows: [
       [`schedule: ${SCHEDULED_RUNS_PER_MONTH.toLocaleString('en-US')} compact invocations (every 5 min)`, usd(SCHEDULED_RUNS_PER_MONTH * (PRICES.lambdaRequest.usd + 0.1 * LAMBDA_MEMORY_GB * PRICES.lambdaArmGbSecond.usd))],
       [`CloudWatch: ${ALARMS} alarms, ${DASHBOARDS} dashboard`, usd(ALARMS * PRICES.cloudWatchAlarmMonth.usd + DASHBOARDS * PRICES.cloudWatchDashboardMonth.usd)],
-      ['per partition holding data: one maintenance pass every 5 minutes (measured)', usd(r.idle.monthlyPerPartition)],
+      [`per partition holding data: ${IDLE_PASSES_PER_MONTH} maintenance passes (hourly orphan scan; settled partitions are skipped by the other runs; measured)`, usd(r.idle.monthlyPerPartition)],
       ['API Gateway, DynamoDB on-demand, SQS, S3 requests with no traffic', '$0'],
       ['Kinesis on-demand, per stream', usd(PRICES.kinesisOnDemandStreamHour.usd * HOURS_PER_MONTH)],
       ['Kinesis provisioned, per shard (24 h retention)', usd(PRICES.kinesisShardHour.usd * HOURS_PER_MONTH)],
