@@ -188,7 +188,7 @@ interface Slice {
   verified: boolean;
 }
 
-interface Payload {
+export interface Payload {
   /** JSON request bodies, ready to write to a socket. */
   bodies: Buffer[];
   /** The encoded batch of one request's records: the bytes a tail item holds. */
@@ -197,18 +197,62 @@ interface Payload {
   answer: string;
 }
 
-function makePayload(): Payload {
-  const variants = Array.from({ length: BODY_VARIANTS }, () =>
-    Array.from({ length: RECORDS_PER_REQUEST }, () => randomBytes(VALUE_BYTES)),
-  );
-  const bodies = variants.map((values) =>
-    Buffer.from(JSON.stringify({ records: values.map((v) => ({ value: v.toString('base64') })), encoding: 'base64' })),
+/** `variants` distinct request bodies of `records` random values of `valueBytes` each. */
+export function makePayload(records = RECORDS_PER_REQUEST, valueBytes = VALUE_BYTES, variants = BODY_VARIANTS): Payload {
+  const values = Array.from({ length: variants }, () => Array.from({ length: records }, () => randomBytes(valueBytes)));
+  const bodies = values.map((list) =>
+    Buffer.from(JSON.stringify({ records: list.map((v) => ({ value: v.toString('base64') })), encoding: 'base64' })),
   );
   const now = Date.now();
-  const records: LogRecord[] = variants[0]!.map((value) => ({ key: null, value, headers: [], timestamp: now }));
-  const offsets = records.map((_, offset) => ({ partition: 0, offset }));
+  const logRecords: LogRecord[] = values[0]!.map((value) => ({ key: null, value, headers: [], timestamp: now }));
+  const offsets = logRecords.map((_, offset) => ({ partition: 0, offset }));
   const answer = JSON.stringify({ offsets, partitions: [{ partition: 0, baseOffset: 0, lastOffset: offsets.length - 1, duplicate: false }] });
-  return { bodies, batch: encodeBatch(records, { baseOffset: 0 }), answer };
+  return { bodies, batch: encodeBatch(logRecords, { baseOffset: 0 }), answer };
+}
+
+/** A Strata topic under load: worker `w` appends one body to partition `w % partitions`. */
+export interface StrataTarget {
+  append: (worker: number) => Promise<void>;
+  /** Every partition's high watermark equals the records its clients saw acknowledged. */
+  highWatermarkMatches: () => Promise<boolean>;
+}
+
+/**
+ * Creates topic `name` (the table was just emptied) with appends that never trigger a
+ * flush, and counts what its clients saw acknowledged per partition.
+ */
+export async function createStrataTarget(
+  client: BenchHttpClient,
+  name: string,
+  partitions: number,
+  recordsPerRequest: number,
+  nextBody: () => Buffer,
+): Promise<StrataTarget> {
+  const config = { flushBytes: NO_TRIGGERED_FLUSH_BYTES };
+  expectStatus(await client.post('/v1/topics', Buffer.from(JSON.stringify({ name, partitions, config }))), 201, 'create topic');
+  const acknowledged = new Array<number>(partitions).fill(0);
+  return {
+    append: async (worker) => {
+      const partition = worker % partitions;
+      const answer = expectStatus(
+        await client.post<{ offsets: unknown[] }>(`/v1/topics/${name}/partitions/${partition}/records`, nextBody()),
+        200,
+        'append',
+      );
+      if (answer.offsets.length !== recordsPerRequest) {
+        throw new Error(`append answered ${answer.offsets.length} offsets for ${recordsPerRequest} records`);
+      }
+      acknowledged[partition]! += recordsPerRequest;
+    },
+    highWatermarkMatches: async () => {
+      for (let partition = 0; partition < partitions; partition++) {
+        const path = `/v1/topics/${name}/partitions/${partition}/offsets?at=latest`;
+        const latest = expectStatus(await client.get<{ offset: number }>(path), 200, 'offset lookup');
+        if (latest.offset !== acknowledged[partition]) return false;
+      }
+      return true;
+    },
+  };
 }
 
 export async function runAppendBench(ctx: AppendBenchContext, options: AppendBenchOptions): Promise<AppendBenchResult> {
@@ -223,26 +267,7 @@ export async function runAppendBench(ctx: AppendBenchContext, options: AppendBen
   const calibration = await calibrateClient(ctx, options.levels, payload.answer, nextPayload);
 
   const client = new BenchHttpClient(ctx.url, maxConcurrency);
-  /** A fresh topic per measurement (the table was just emptied); counts what its clients saw acknowledged. */
-  const strataTopic = async (name: string) => {
-    const config = { flushBytes: NO_TRIGGERED_FLUSH_BYTES };
-    expectStatus(await client.post('/v1/topics', Buffer.from(JSON.stringify({ name, partitions: 1, config }))), 201, 'create topic');
-    const path = `/v1/topics/${name}/partitions/0`;
-    let acknowledged = 0;
-    return {
-      append: async () => {
-        const answer = expectStatus(await client.post<{ offsets: unknown[] }>(`${path}/records`, nextPayload()), 200, 'append');
-        if (answer.offsets.length !== RECORDS_PER_REQUEST) {
-          throw new Error(`append answered ${answer.offsets.length} offsets for ${RECORDS_PER_REQUEST} records`);
-        }
-        acknowledged += RECORDS_PER_REQUEST;
-      },
-      highWatermarkMatches: async () => {
-        const latest = expectStatus(await client.get<{ offset: number }>(`${path}/offsets?at=latest`), 200, 'offset lookup');
-        return latest.offset === acknowledged;
-      },
-    };
-  };
+  const strataTopic = (name: string) => createStrataTarget(client, name, 1, RECORDS_PER_REQUEST, nextPayload);
   const rawCommitter = (name: string, batchesPerCommit: number, contended: boolean) =>
     new RawCommitter(doc, {
       tableName: ctx.tableName,

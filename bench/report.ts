@@ -77,10 +77,10 @@ function markers(name: string): { start: string; end: string } {
 
 /**
  * Replaces the generated section `name` of the markdown file at `path` with `body`;
- * appends the section if the file lacks it, and creates the file with `header` first
- * if it does not exist.
+ * appends the section if the file lacks it (or, with `first`, puts it before the other
+ * generated sections), and creates the file with `header` first if it does not exist.
  */
-export async function writeSection(path: string, name: string, body: string, header: string): Promise<void> {
+export async function writeSection(path: string, name: string, body: string, header: string, options: { first?: boolean } = {}): Promise<void> {
   const { start, end } = markers(name);
   const section = `${start}\n${body.trim()}\n${end}`;
   const current = existsSync(path) ? await readFile(path, 'utf8') : `${header.trim()}\n`;
@@ -92,7 +92,11 @@ export async function writeSection(path: string, name: string, body: string, hea
   } else if (from >= 0 || to >= 0) {
     throw new Error(`${path} has only one of the markers ${start} and ${end}; fix the file by hand`);
   } else {
-    next = `${current.trimEnd()}\n\n${section}\n`;
+    const firstSection = options.first ? current.indexOf('<!-- bench:') : -1;
+    next =
+      firstSection >= 0
+        ? `${current.slice(0, firstSection)}${section}\n\n${current.slice(firstSection)}`
+        : `${current.trimEnd()}\n\n${section}\n`;
   }
   await mkdir(dirname(path), { recursive: true });
   await writeFile(path, next);

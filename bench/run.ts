@@ -1,10 +1,11 @@
 /**
- * `npm run bench` (`npm run bench -- --quick` for a shorter run): starts the local stack
- * once and runs every suite against the same DynamoDB Local, prints the tables, and
- * regenerates their sections of docs/benchmarks.md and the JSON under bench/results/.
+ * `npm run bench` (`npm run bench -- --quick` for a shorter run, `--only a,b` for some
+ * suites): runs every suite in one process against the same emulators, prints the
+ * tables, and regenerates their sections of docs/benchmarks.md, the charts under
+ * docs/charts/, the summary at the top, and the JSON under bench/results/.
  * A benchmark, not a test: it reports what it measures, it does not pass or fail.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -20,22 +21,36 @@ const { checkJava, localDynamoClient, localS3Client, startS3rver } = await impor
 const { DEFAULT_BUCKET_NAME, startLocalStack } = await import('../local/stack.js');
 const { S3ObjectStore } = await import('../lib/aws/s3-object-store.js');
 const { appendTables, CommitRecorder, runAppendBench } = await import('./append.js');
-const { latencyTables, runLatencyBench } = await import('./latency.js');
+const { caseLabel, runShapeBench, SHAPE_CASES, shapeTables } = await import('./append-shapes.js');
+const { LATENCY_LABELS, latencyTables, runLatencyBench } = await import('./latency.js');
 const { CallMeter, MeteredObjectStore, meteredLogStore } = await import('./metered-stores.js');
 const { runSegmentBench, segmentTables } = await import('./segments.js');
 const { compressionTables, runCompressionBench } = await import('./compression.js');
 const { compactionTables, runCompactionBench } = await import('./compaction.js');
 const { bundleTables, runBundleBench } = await import('./bundles.js');
 const { producerTables, runProducerBench } = await import('./producer.js');
+const { groupedBarChart, percentileChart } = await import('./charts.js');
+const { buildSummary } = await import('./summary.js');
 const { machineInfo, machineLine, renderMarkdown, renderText, writeJson, writeSection } = await import('./report.js');
 const { ResourceMeter } = await import('./resources.js');
 const { resetTable } = await import('./table.js');
 
+import type { AppendBenchResult } from './append.js';
+import type { ShapeBenchResult } from './append-shapes.js';
+import type { LatencyBenchResult } from './latency.js';
+import type { ReportTable } from './report.js';
+
 const SECOND = 1000;
-/** Per suite and level: `durationMs` measured in `rounds` windows, each after `warmupMs`. */
-const FULL = { rounds: 5, warmupMs: 1 * SECOND, durationMs: 10 * SECOND, latencySamples: 200 };
-const QUICK = { rounds: 3, warmupMs: SECOND / 2, durationMs: 3 * SECOND, latencySamples: 50 };
+/** Per level: `durationMs` measured in `rounds` windows, each after `warmupMs`. */
+const FULL_APPEND = { rounds: 5, warmupMs: 1 * SECOND, durationMs: 10 * SECOND };
+const QUICK_APPEND = { rounds: 2, warmupMs: SECOND / 2, durationMs: 2 * SECOND };
 const CONCURRENCY_LEVELS = [1, 4, 16];
+/** Record sizes and eight partitions; the quick run keeps the C=16 cases (one and eight partitions). */
+const FULL_SHAPES = { cases: SHAPE_CASES, rounds: 2, warmupMs: SECOND / 2, durationMs: 4 * SECOND };
+const QUICK_SHAPES = { cases: SHAPE_CASES.filter((c) => c.concurrency === 16), rounds: 1, warmupMs: SECOND / 4, durationMs: 1.5 * SECOND };
+/** p999 needs at least 1,000 samples (MIN_SAMPLES_FOR_P999). */
+const FULL_LATENCY = { samples: 1000 };
+const QUICK_LATENCY = { samples: 50 };
 /**
  * The S3 suites: rounds of fill → flush → catch-up read on `fillMiB` of values, and the
  * staged-append suites at `levels`, measured like the append suites.
@@ -46,84 +61,155 @@ const FULL_SEGMENTS = {
   staged: { levels: [1, 4], rounds: 3, warmupMs: 1 * SECOND, durationMs: 6 * SECOND },
 };
 const QUICK_SEGMENTS = {
-  rounds: 2,
-  fillMiB: 32,
-  staged: { levels: [1, 4], rounds: 2, warmupMs: SECOND / 2, durationMs: 2 * SECOND },
+  rounds: 1,
+  fillMiB: 24,
+  staged: { levels: [1, 4], rounds: 1, warmupMs: SECOND / 2, durationMs: 1.5 * SECOND },
 };
-
 /** Key compaction: rounds on a partition of `fillMiB` of values. */
 const FULL_COMPACTION = { rounds: 2, fillMiB: 64 };
-const QUICK_COMPACTION = { rounds: 1, fillMiB: 16 };
-const COMPACTION_SECTION = 'compaction';
-const COMPACTION_RESULTS_PATH = fileURLToPath(new URL('./results/compaction.json', import.meta.url));
-
-const DOCS_PATH = fileURLToPath(new URL('../docs/benchmarks.md', import.meta.url));
-const RESULTS_PATH = fileURLToPath(new URL('./results/append.json', import.meta.url));
-const SEGMENTS_RESULTS_PATH = fileURLToPath(new URL('./results/segments.json', import.meta.url));
-const APPEND_SECTION = 'append';
-const SEGMENTS_SECTION = 'segments';
-const COMPRESSION_SECTION = 'compression';
-const COMPRESSION_RESULTS_PATH = fileURLToPath(new URL('./results/compression.json', import.meta.url));
-const BUNDLES_SECTION = 'bundles';
-const BUNDLES_RESULTS_PATH = fileURLToPath(new URL('./results/bundles.json', import.meta.url));
-/** Suites that `--only` can run by themselves (they need no local stack). */
-const ONLY_SUITES = ['compression', 'bundles', 'compaction', 'producer'];
-const PRODUCER_SECTION = 'producer';
-const PRODUCER_RESULTS_PATH = fileURLToPath(new URL('./results/producer.json', import.meta.url));
+const QUICK_COMPACTION = { rounds: 1, fillMiB: 12 };
 /** Client producer vs raw HTTP: records per row, batch sizes, partitions. */
 const FULL_PRODUCER = { records: 40_000, batchRecords: [100, 300], partitions: [1, 4], rounds: 3 };
-const QUICK_PRODUCER = { records: 10_000, batchRecords: [100, 300], partitions: [1, 4], rounds: 2 };
+const QUICK_PRODUCER = { records: 6_000, batchRecords: [100], partitions: [1, 4], rounds: 1 };
+
+/** Every suite, in the order a full run takes them. */
+const SUITES = ['compression', 'bundles', 'append', 'latency', 'shapes', 'segments', 'compaction', 'producer'] as const;
+type SuiteName = (typeof SUITES)[number];
+/** The suites that share one local stack (and its metered stores). */
+const STACK_SUITES: readonly SuiteName[] = ['append', 'latency', 'shapes', 'segments'];
+
+const DOCS_PATH = fileURLToPath(new URL('../docs/benchmarks.md', import.meta.url));
+const CHARTS_DIR = fileURLToPath(new URL('../docs/charts/', import.meta.url));
+const RESULTS_DIR = fileURLToPath(new URL('./results', import.meta.url));
 
 const DOCS_HEADER = `# Benchmarks
 
-Generated by \`npm run bench\` (about four minutes on 2 cores) or \`npm run bench -- --quick\`
-(about a minute and a half, noisier). One process starts the local stack (DynamoDB Local in memory, s3rver,
-the HTTP API) and runs every suite against the same DynamoDB Local; the sections below
-are rewritten on every run, the raw numbers go to \`bench/results/\`.
+Generated by \`npm run bench\` (about twelve minutes on 2 cores) or \`npm run bench -- --quick\`
+(under two minutes, noisier); \`npm run bench -- --only append,latency\` runs some suites
+(${SUITES.join(', ')}). One process starts the emulators (DynamoDB Local in memory,
+s3rver) and the HTTP API and runs every suite against them; the sections below, the charts
+in docs/charts/ and the summary are rewritten on every run, the raw numbers go to
+\`bench/results/\`.
 
 **DynamoDB Local is not DynamoDB.** It is a Java program over SQLite on the same machine
 as the client, with none of DynamoDB's latency, partitioning or throttling. The absolute
-numbers do not transfer to AWS; the ratios (Strata against the raw DynamoDB primitive it
-is built on, measured in the same run, and group commit's speedup with concurrency) are
-what these benchmarks are for. One difference matters for reading them: DynamoDB Local
-writes each TransactWriteItems under a table-wide write lock, so raw transactions on
-independent keys scale only as far as the work outside that lock goes, not linearly as
-on DynamoDB. Above C=1, compare Strata with "C requests per tx, 1 in flight": the most
-one partition's group commit can get out of this DynamoDB Local.
+numbers do not transfer to AWS; the ratios (Strata against the raw DynamoDB or S3
+primitive it is built on, measured in the same run) are what these benchmarks are for.
+One difference matters for reading them: DynamoDB Local writes each TransactWriteItems
+under a table-wide write lock, so raw transactions on independent keys scale only as far
+as the work outside that lock goes, not linearly as on DynamoDB. Above C=1, compare
+Strata with "C requests per tx, 1 in flight": the most one partition's group commit can
+get out of this DynamoDB Local.
 `;
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } },
-  });
-  const quick = values.quick === true;
-  if (values.only !== undefined && !ONLY_SUITES.includes(values.only)) {
-    throw new Error(`--only takes one of ${ONLY_SUITES.map((s) => `'${s}'`).join(', ')}; got '${values.only}'`);
-  }
-  if (values.only === 'bundles') return runBundles(quick);
-  if (values.only === 'compaction') return runCompaction(quick);
-  if (values.only === 'producer') return runProducer(quick);
-  const compressionCommand = quick ? 'npm run bench -- --quick' : 'npm run bench';
-  const compression = runCompressionBench({ minMs: quick ? 300 : 1000 });
-  const compressionSection = [
-    `### Compression (\`${compressionCommand}\` or \`npm run bench -- --only compression\`)`,
-    '',
-    `Measured on ${machineLine(machineInfo())}.`,
-    '',
-    ...compressionTables(compression).map((t) => `${renderMarkdown(t)}\n`),
-  ].join('\n');
-  for (const table of compressionTables(compression)) console.log(`${renderText(table)}\n`);
-  await writeSection(DOCS_PATH, COMPRESSION_SECTION, compressionSection, DOCS_HEADER);
-  await writeJson(COMPRESSION_RESULTS_PATH, { command: compressionCommand, quick, compression });
-  if (values.only === 'compression') return;
-  await runBundles(quick);
-  const settings = quick ? QUICK : FULL;
-  const machine = machineInfo();
-  const log = (line: string) => console.log(line);
-  const started = performance.now();
+interface Chart {
+  /** File name under docs/charts/. */
+  file: string;
+  alt: string;
+  svg: string;
+}
 
+/** One suite's output: its section of docs/benchmarks.md, its charts and its JSON. */
+interface Section {
+  name: SuiteName;
+  title: string;
+  tables: ReportTable[];
+  charts?: Chart[];
+  /** Lines between the "Measured on" line and the charts. */
+  intro?: string[];
+  result: unknown;
+}
+
+interface RunContext {
+  quick: boolean;
+  /** The command that reproduces this run. */
+  command: string;
+  log: (line: string) => void;
+}
+
+async function publish(ctx: RunContext, section: Section): Promise<void> {
+  for (const table of section.tables) ctx.log(`${renderText(table)}\n`);
+  const machine = machineInfo();
+  await mkdir(CHARTS_DIR, { recursive: true });
+  for (const chart of section.charts ?? []) await writeFile(join(CHARTS_DIR, chart.file), chart.svg);
+  const body = [
+    `### ${section.title} (\`${ctx.command}\`)`,
+    '',
+    `Measured on ${machineLine(machine)}.`,
+    ...(section.intro ?? []),
+    '',
+    ...(section.charts ?? []).map((c) => `![${c.alt}](charts/${c.file})\n`),
+    ...section.tables.map((t) => `${renderMarkdown(t)}\n`),
+  ].join('\n');
+  await writeSection(DOCS_PATH, section.name, body, DOCS_HEADER);
+  await writeJson(join(RESULTS_DIR, `${section.name}.json`), { command: ctx.command, quick: ctx.quick, machine, [section.name]: section.result });
+}
+
+async function publishSummary(ctx: RunContext): Promise<void> {
+  const summary = buildSummary(RESULTS_DIR);
+  if (!summary) return;
+  ctx.log(renderText(summary.table));
+  await mkdir(CHARTS_DIR, { recursive: true });
+  await writeFile(join(CHARTS_DIR, 'summary.svg'), summary.chart);
+  const body = ['## Summary', '', '![Strata over the raw primitives](charts/summary.svg)', '', renderMarkdown(summary.table), ''].join('\n');
+  await writeSection(DOCS_PATH, 'summary', body, DOCS_HEADER, { first: true });
+}
+
+function appendCharts(result: AppendBenchResult): Chart[] {
+  const levels = [...new Set(result.measurements.map((m) => m.concurrency))].sort((a, b) => a - b);
+  const series = (suite: AppendBenchResult['measurements'][number]['suite'], name: string) => ({
+    name,
+    values: levels.map((c) => result.measurements.find((m) => m.suite === suite && m.concurrency === c)?.mibPerSec ?? Number.NaN),
+  });
+  return [
+    {
+      file: 'append.svg',
+      alt: 'Append goodput by concurrency: Strata vs raw TransactWriteItems',
+      svg: groupedBarChart({
+        title: 'Append goodput, 100 × 1 KiB per request, one partition',
+        unit: 'MiB/s of record values',
+        categories: levels.map((c) => `C=${c}`),
+        series: [series('strata-http', 'Strata via HTTP'), series('raw-independent', 'raw, independent tx'), series('raw-grouped', 'raw, C requests per tx')],
+      }),
+    },
+  ];
+}
+
+function shapeCharts(result: ShapeBenchResult): Chart[] {
+  return [
+    {
+      file: 'append-shapes.svg',
+      alt: 'Append goodput by record size and partitions: Strata vs raw',
+      svg: groupedBarChart({
+        title: 'Append goodput by record size and partitions',
+        unit: 'MB/s of record values',
+        categories: result.measurements.map(caseLabel),
+        series: [
+          { name: 'Strata via HTTP', values: result.measurements.map((m) => m.strata.mbPerSec) },
+          { name: 'raw TransactWriteItems', values: result.measurements.map((m) => m.raw.mbPerSec) },
+        ],
+      }),
+    },
+  ];
+}
+
+function latencyCharts(result: LatencyBenchResult): Chart[] {
+  return [
+    {
+      file: 'latency.svg',
+      alt: 'Append and append-to-consume latency percentiles',
+      svg: percentileChart({
+        title: `Latency, one ${result.config.valueBytes} B record at a time (${result.config.samples} samples each)`,
+        series: result.curves.map((c) => ({ name: LATENCY_LABELS[c.measure], points: c.points })),
+      }),
+    },
+  ];
+}
+
+/** The suites that run against one shared local stack, with metered stores for the S3 suites. */
+async function runStackSuites(ctx: RunContext, suites: Set<SuiteName>): Promise<void> {
+  const { quick, log } = ctx;
   await checkJava();
-  log(`Strata benchmarks${quick ? ' (quick)' : ''}: ${machineLine(machine)}`);
   const commits = new CommitRecorder();
   // s3rver is started here rather than by the stack so that the engine's object store
   // can be wrapped: the S3 suites time the engine's storage calls and replay its GETs.
@@ -141,53 +227,36 @@ async function main(): Promise<void> {
   const dynamo = localDynamoClient(stack.dynamoEndpoint);
   const emptyTable = () => resetTable(dynamo, stack.tableName);
   try {
-    log('\nappend throughput');
-    const append = await runAppendBench(
-      { url: stack.url, dynamo, tableName: stack.tableName, meter: new ResourceMeter(), commits, resetTable: emptyTable, log },
-      { levels: CONCURRENCY_LEVELS, rounds: settings.rounds, warmupMs: settings.warmupMs, durationMs: settings.durationMs },
-    );
-    log('\nappend → long-poll latency');
-    await emptyTable();
-    const latency = await runLatencyBench(stack.url, { samples: settings.latencySamples }, log);
-
-    log('\nS3 segments: flush, catch-up read, staged appends');
-    const segments = await runSegmentBench(
-      {
-        url: stack.url,
-        engine: stack.engine,
-        dynamo,
-        tableName: stack.tableName,
-        s3: rawS3,
-        bucketName: stack.bucketName,
-        calls,
-        meter: new ResourceMeter(),
-        resetTable: emptyTable,
-        log,
-      },
-      quick ? QUICK_SEGMENTS : FULL_SEGMENTS,
-    );
-
-    const tables = [...appendTables(append), ...latencyTables(latency)];
-    const s3Tables = segmentTables(segments);
-    log('');
-    for (const table of [...tables, ...s3Tables]) log(`${renderText(table)}\n`);
-
-    const command = quick ? 'npm run bench -- --quick' : 'npm run bench';
-    const minutes = (performance.now() - started) / 60_000;
-    const section = (title: string, sectionTables: typeof tables) =>
-      [
-        `### ${title} (\`${command}\`)`,
-        '',
-        `Measured on ${machineLine(machine)}; the whole run took ${minutes.toFixed(1)} minutes.`,
-        '',
-        ...sectionTables.map((t) => `${renderMarkdown(t)}\n`),
-      ].join('\n');
-    await writeSection(DOCS_PATH, APPEND_SECTION, section('Append', tables), DOCS_HEADER);
-    await writeSection(DOCS_PATH, SEGMENTS_SECTION, section('S3 segments and staged appends', s3Tables), DOCS_HEADER);
-    await writeJson(RESULTS_PATH, { command, quick, machine, append, latency });
-    await writeJson(SEGMENTS_RESULTS_PATH, { command, quick, machine, segments });
-    log(`Wrote ${DOCS_PATH}, ${RESULTS_PATH} and ${SEGMENTS_RESULTS_PATH} (${minutes.toFixed(1)} minutes)`);
-    await runCompaction(quick);
+    if (suites.has('append')) {
+      log('\nappend throughput');
+      const append = await runAppendBench(
+        { url: stack.url, dynamo, tableName: stack.tableName, meter: new ResourceMeter(), commits, resetTable: emptyTable, log },
+        { levels: CONCURRENCY_LEVELS, ...(quick ? QUICK_APPEND : FULL_APPEND) },
+      );
+      await publish(ctx, { name: 'append', title: 'Append', tables: appendTables(append), charts: appendCharts(append), result: append });
+    }
+    if (suites.has('latency')) {
+      log('\nappend → long-poll latency');
+      await emptyTable();
+      const latency = await runLatencyBench(stack.url, { dynamo, tableName: stack.tableName }, quick ? QUICK_LATENCY : FULL_LATENCY, log);
+      await publish(ctx, { name: 'latency', title: 'Latency', tables: latencyTables(latency), charts: latencyCharts(latency), result: latency });
+    }
+    if (suites.has('shapes')) {
+      log('\nappend goodput by record size and partitions');
+      const shapes = await runShapeBench(
+        { url: stack.url, dynamo, tableName: stack.tableName, meter: new ResourceMeter(), resetTable: emptyTable, log },
+        quick ? QUICK_SHAPES : FULL_SHAPES,
+      );
+      await publish(ctx, { name: 'shapes', title: 'Append by record size and partitions', tables: shapeTables(shapes), charts: shapeCharts(shapes), result: shapes });
+    }
+    if (suites.has('segments')) {
+      log('\nS3 segments: flush, catch-up read, staged appends');
+      const segments = await runSegmentBench(
+        { url: stack.url, engine: stack.engine, dynamo, tableName: stack.tableName, s3: rawS3, bucketName: stack.bucketName, calls, meter: new ResourceMeter(), resetTable: emptyTable, log },
+        quick ? QUICK_SEGMENTS : FULL_SEGMENTS,
+      );
+      await publish(ctx, { name: 'segments', title: 'S3 segments and staged appends', tables: segmentTables(segments), result: segments });
+    }
   } finally {
     dynamo.destroy();
     s3.destroy();
@@ -198,73 +267,68 @@ async function main(): Promise<void> {
   }
 }
 
-/** The compaction suite: its own emulators, so it also runs alone (`--only compaction`). */
-async function runCompaction(quick: boolean): Promise<void> {
-  const command = quick ? 'npm run bench -- --quick --only compaction' : 'npm run bench -- --only compaction';
-  console.log('\nkey compaction');
-  const compaction = await runCompactionBench(quick ? QUICK_COMPACTION : FULL_COMPACTION, (line) => console.log(line));
-  const tables = compactionTables(compaction);
-  for (const table of tables) console.log(`${renderText(table)}\n`);
-  const machine = machineInfo();
-  const section = [
-    `### Key compaction (\`${command}\`, also part of \`npm run bench\`)`,
-    '',
-    `Measured on ${machineLine(machine)}.`,
-    '',
-    ...tables.map((t) => `${renderMarkdown(t)}\n`),
-  ].join('\n');
-  await writeSection(DOCS_PATH, COMPACTION_SECTION, section, DOCS_HEADER);
-  await writeJson(COMPACTION_RESULTS_PATH, { command, quick, machine, compaction });
-}
-
 /** The producer suite: the client library's producer against raw HTTP appends (own local stack). */
-async function runProducer(quick: boolean): Promise<void> {
-  const command = quick ? 'npm run bench -- --quick --only producer' : 'npm run bench -- --only producer';
+async function runProducer(ctx: RunContext): Promise<void> {
   await checkJava();
-  console.log('\nclient producer vs raw HTTP append');
+  ctx.log('\nclient producer vs raw HTTP append');
   const stack = await startLocalStack({ port: 0 });
   const dynamo = localDynamoClient(stack.dynamoEndpoint);
   try {
     const producer = await runProducerBench(
-      { url: stack.url, resetTable: () => resetTable(dynamo, stack.tableName), log: (line) => console.log(line) },
-      quick ? QUICK_PRODUCER : FULL_PRODUCER,
+      { url: stack.url, resetTable: () => resetTable(dynamo, stack.tableName), log: ctx.log },
+      ctx.quick ? QUICK_PRODUCER : FULL_PRODUCER,
     );
-    const tables = producerTables(producer);
-    for (const table of tables) console.log(`${renderText(table)}\n`);
-    const machine = machineInfo();
-    const section = [
-      `### Client producer (\`${command}\`)`,
-      '',
-      `Measured on ${machineLine(machine)}.`,
-      '',
-      ...tables.map((t) => `${renderMarkdown(t)}\n`),
-    ].join('\n');
-    await writeSection(DOCS_PATH, PRODUCER_SECTION, section, DOCS_HEADER);
-    await writeJson(PRODUCER_RESULTS_PATH, { command, quick, machine, producer });
+    await publish(ctx, { name: 'producer', title: 'Client producer', tables: producerTables(producer), result: producer });
   } finally {
     dynamo.destroy();
     await stack.stop();
   }
 }
 
-/** The bundles suite: sizes and module-init times of the functions' bundles. */
-async function runBundles(quick: boolean): Promise<void> {
-  const runs = quick ? 5 : 15;
-  const command = quick ? 'npm run bench -- --quick --only bundles' : 'npm run bench -- --only bundles';
-  console.log(`function bundles (${runs} cold imports each)`);
-  const bundles = await runBundleBench({ runs }, (line) => console.log(line));
-  const tables = bundleTables(bundles, runs);
-  for (const table of tables) console.log(`${renderText(table)}\n`);
-  const machine = machineInfo();
-  const section = [
-    `### Function bundles (\`${command}\`)`,
-    '',
-    `Measured on ${machineLine(machine)}. Bundled with the options the StrataLog construct uses (infra/function-bundling.ts).`,
-    '',
-    ...tables.map((t) => `${renderMarkdown(t)}\n`),
-  ].join('\n');
-  await writeSection(DOCS_PATH, BUNDLES_SECTION, section, DOCS_HEADER);
-  await writeJson(BUNDLES_RESULTS_PATH, { command, quick, machine, bundles });
+function parseSuites(only: string | undefined): Set<SuiteName> {
+  if (only === undefined) return new Set(SUITES);
+  const names = only.split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = names.filter((n) => !(SUITES as readonly string[]).includes(n));
+  if (names.length === 0 || unknown.length > 0) {
+    throw new Error(`--only takes suite names separated by commas, from ${SUITES.join(', ')}; got '${only}'`);
+  }
+  return new Set(names as SuiteName[]);
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } } });
+  const quick = values.quick === true;
+  const suites = parseSuites(values.only);
+  const command = ['npm run bench', ...(quick || values.only ? ['--'] : []), ...(quick ? ['--quick'] : []), ...(values.only ? [`--only ${values.only}`] : [])].join(' ');
+  const ctx: RunContext = { quick, command, log: (line) => console.log(line) };
+  const started = performance.now();
+  ctx.log(`Strata benchmarks${quick ? ' (quick)' : ''}: ${[...suites].join(', ')} on ${machineLine(machineInfo())}`);
+
+  if (suites.has('compression')) {
+    const compression = runCompressionBench({ minMs: quick ? 300 : 1000 });
+    await publish(ctx, { name: 'compression', title: 'Compression', tables: compressionTables(compression), result: compression });
+  }
+  if (suites.has('bundles')) {
+    const runs = quick ? 5 : 15;
+    ctx.log(`function bundles (${runs} cold imports each)`);
+    const bundles = await runBundleBench({ runs }, ctx.log);
+    await publish(ctx, {
+      name: 'bundles',
+      title: 'Function bundles',
+      intro: ['Bundled with the options the StrataLog construct uses (infra/function-bundling.ts).'],
+      tables: bundleTables(bundles, runs),
+      result: bundles,
+    });
+  }
+  if (STACK_SUITES.some((s) => suites.has(s))) await runStackSuites(ctx, suites);
+  if (suites.has('compaction')) {
+    ctx.log('\nkey compaction');
+    const compaction = await runCompactionBench(quick ? QUICK_COMPACTION : FULL_COMPACTION, ctx.log);
+    await publish(ctx, { name: 'compaction', title: 'Key compaction', tables: compactionTables(compaction), result: compaction });
+  }
+  if (suites.has('producer')) await runProducer(ctx);
+  await publishSummary(ctx);
+  ctx.log(`\nWrote ${DOCS_PATH}, docs/charts/ and bench/results/ in ${((performance.now() - started) / 60_000).toFixed(1)} minutes`);
 }
 
 main().catch((err: unknown) => {

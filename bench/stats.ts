@@ -8,8 +8,13 @@ export interface LatencySummary {
   mean: number;
   p50: number;
   p99: number;
+  /** NaN below MIN_SAMPLES_FOR_P999 samples: there the nearest rank is the maximum. */
+  p999: number;
   max: number;
 }
+
+/** Fewer samples than this make p999 the maximum under another name: it is left out. */
+export const MIN_SAMPLES_FOR_P999 = 1000;
 
 /**
  * The nearest-rank percentile of ascending `sorted` samples: always a value that was
@@ -30,6 +35,7 @@ export function summarize(samples: readonly number[]): LatencySummary {
     mean: sorted.length === 0 ? Number.NaN : total / sorted.length,
     p50: percentile(sorted, 50),
     p99: percentile(sorted, 99),
+    p999: sorted.length >= MIN_SAMPLES_FOR_P999 ? percentile(sorted, 99.9) : Number.NaN,
     max: sorted.length === 0 ? Number.NaN : sorted[sorted.length - 1]!,
   };
 }
