@@ -66,6 +66,17 @@ export function niceMax(value: number): number {
   return 10 * power;
 }
 
+/** Vertical grid lines at the ticks of a horizontal value axis, their labels, and the unit under them. */
+function valueAxis(max: number, x: (v: number) => number, top: number, bottom: number, unitX: number, unit: string): string[] {
+  const out: string[] = [];
+  for (const t of ticks(max)) {
+    out.push(line(x(t), top, x(t), bottom, COLORS.grid));
+    out.push(text(x(t), bottom + 16, tickLabel(t), 'text-anchor="middle" font-size="11"'));
+  }
+  out.push(text(unitX, bottom + 34, unit, 'text-anchor="middle" font-size="11"'));
+  return out;
+}
+
 function ticks(max: number): number[] {
   const step = max / 5;
   return Array.from({ length: 6 }, (_, i) => i * step);
@@ -87,11 +98,7 @@ export function barChart(options: { title: string; unit: string; bars: Bar[]; re
   const x = (v: number) => labelW + (Math.max(0, v) / max) * plotW;
   const body = [text(12, 22, options.title, 'font-size="15" font-weight="600"')];
   const bottom = top + bars.length * ROW;
-  for (const t of ticks(max)) {
-    body.push(line(x(t), top, x(t), bottom, COLORS.grid));
-    body.push(text(x(t), bottom + 16, tickLabel(t), 'text-anchor="middle" font-size="11"'));
-  }
-  body.push(text(labelW + plotW / 2, bottom + 34, options.unit, 'text-anchor="middle" font-size="11"'));
+  body.push(...valueAxis(max, x, top, bottom, labelW + plotW / 2, options.unit));
   bars.forEach((bar, i) => {
     const y = top + i * ROW;
     const color = bar.met === undefined ? COLORS.neutral : bar.met ? COLORS.met : COLORS.missed;
@@ -130,11 +137,7 @@ export function groupedBarChart(options: { title: string; unit: string; categori
     body.push(`<rect x="${lx}" y="${TITLE_H - 2}" width="12" height="12" fill="${SERIES_COLORS[i % SERIES_COLORS.length]}"/>`);
     body.push(text(lx + 17, TITLE_H + 8, s.name, 'font-size="11"'));
   });
-  for (const t of ticks(max)) {
-    body.push(line(x(t), top, x(t), bottom, COLORS.grid));
-    body.push(text(x(t), bottom + 16, tickLabel(t), 'text-anchor="middle" font-size="11"'));
-  }
-  body.push(text(labelW + plotW / 2, bottom + 34, options.unit, 'text-anchor="middle" font-size="11"'));
+  body.push(...valueAxis(max, x, top, bottom, labelW + plotW / 2, options.unit));
   categories.forEach((category, c) => {
     const y = top + c * groupH;
     body.push(text(labelW - 8, y + groupH / 2 + 3, category, 'text-anchor="end"'));
