@@ -1,0 +1,85 @@
+/**
+ * The generated part of docs/reliability.md: a chaos run's figures (operations, faults
+ * injected, kills, anomalies) as markdown tables, written between the
+ * `<!-- bench:chaos:start -->` markers by `npm run test:chaos` (a full run), so that the
+ * document always quotes the run that produced it.
+ */
+import { fileURLToPath } from 'node:url';
+import { machineInfo, machineLine, renderMarkdown, writeSection, type ReportTable } from '../../bench/report.js';
+import { EXTRA_CHECKS, type ChaosReport } from './run-chaos.js';
+
+export const RELIABILITY_DOC = fileURLToPath(new URL('../../docs/reliability.md', import.meta.url));
+const SECTION = 'chaos';
+const HEADER = '# Reliability';
+
+const n = (value: number) => value.toLocaleString('en-US');
+
+export function reliabilityTables(report: ChaosReport): ReportTable[] {
+  const { operations, faults, schedule, sendOutcomes } = report;
+  const anomalies: Record<string, number> = { ...report.anomalies };
+  for (const k of EXTRA_CHECKS) anomalies[k] ??= 0;
+  const topics = Object.entries(operations.byTopic);
+  const told = (topic: string) => sendOutcomes[topic] ?? { ok: 0, fail: 0, info: 0 };
+  const kinds = ['before', 'after', 'throttle', 'latency'] as const;
+  const services = ['dynamodb', 's3'] as const;
+  return [
+    {
+      title: 'Operations',
+      columns: ['topic', 'sends', 'acknowledged', 'refused or failed', 'no answer', 'checked as must be present', 'polls', 'records polled'],
+      rows: [
+        ...topics.map(([topic, c]) => [topic, n(c.sends), n(told(topic).ok), n(told(topic).fail), n(told(topic).info), n(c.acked), n(c.polls), n(c.polledRecords)]),
+        [
+          '**all**',
+          n(operations.sends),
+          n(topics.reduce((a, [t]) => a + told(t).ok, 0)),
+          n(topics.reduce((a, [t]) => a + told(t).fail, 0)),
+          n(topics.reduce((a, [t]) => a + told(t).info, 0)),
+          n(operations.acked),
+          n(operations.polls),
+          n(operations.polledRecords),
+        ],
+      ],
+      notes: [
+        `${n(operations.total)} operations (sends + polls) checked.`,
+        '"acknowledged", "refused or failed" and "no answer" are what the clients were told ("no answer": the server was killed or the request timed out; the record may or may not be in the log, and the checker accepts either).',
+        '"checked as must be present": acknowledged records the final read must hold at their offsets. On chaos-compact and chaos-retention that excludes acknowledged records compaction (a later record of the key exists) or retention (below the log start) may legitimately remove; those are checked as "may be present" (still no duplicate, no phantom, no skip).',
+      ],
+    },
+    {
+      title: 'Faults injected inside the server (SDK middleware, local/chaos.ts)',
+      columns: ['service', ...kinds.map((k) => `${k}`), 'calls seen'],
+      rows: services.map((s) => [s, ...kinds.map((k) => n(faults.injected[s][k])), n(faults.calls[s])]),
+      notes: [
+        '"before": the call fails without reaching the service; "after": the service applied it, then the caller gets an error (the outcome is unknown to it); "throttle": a throttling error before the call; "latency": the call is delayed.',
+        '"calls seen" is a lower bound (each process reports its totals once a second; the last second before a SIGKILL is lost).',
+      ],
+    },
+    {
+      title: 'Server process',
+      columns: ['incarnation', 'fault profile', 'up (s)', 'down after SIGKILL (s)'],
+      rows: schedule.incarnations.map((inc, i) => [String(i + 1), inc.profile, (inc.upMs / 1000).toFixed(1), (inc.downMs / 1000).toFixed(1)]),
+      notes: [`${schedule.kills} SIGKILLs; ${(schedule.downtimeMs / 1000).toFixed(1)} s without a server in all. After the last kill the server comes back without faults (the heal) and the checks run.`],
+    },
+    {
+      title: 'Anomalies found',
+      columns: ['check', 'count'],
+      rows: Object.entries(anomalies).map(([check, count]) => [check, String(count)]),
+      notes: ['Jepsen\'s queue checks over the whole history, plus this suite\'s own: retention gaps, group gaps and commits past the high watermark, and liveness after the heal (tails flushed, compacted partitions compacted, the group committed to the end).'],
+    },
+  ];
+}
+
+/** Rewrites the chaos section of docs/reliability.md with this run's figures. */
+export async function writeReliabilitySection(report: ChaosReport, command: string): Promise<void> {
+  const { options } = report;
+  const body = [
+    `### Latest run (\`${command}\`)`,
+    '',
+    `Measured on ${machineLine(machineInfo(new Date(report.startedAt)))}: faults for ${options.durationMs / 1000} s ` +
+      `(seed ${options.seed}, workload scale ${options.scale}), ${(report.wallMs / 1000).toFixed(0)} s in all with the drain and the checks. ` +
+      `Anomalies: **${report.anomalyCount}**.`,
+    '',
+    ...reliabilityTables(report).map((t) => `${renderMarkdown(t)}\n`),
+  ].join('\n');
+  await writeSection(RELIABILITY_DOC, SECTION, body, HEADER);
+}
