@@ -66,6 +66,28 @@ export function niceMax(value: number): number {
   return 10 * power;
 }
 
+/** Rough width of 11 px text: enough to lay out a legend without measuring fonts. */
+const CHAR_W = 6.2;
+
+/** A swatch and a name per series from `x0`, wrapped onto more rows when the next would not fit. */
+function legend(names: string[], x0: number): { elements: string[]; height: number } {
+  const elements: string[] = [];
+  let lx = x0;
+  let row = 0;
+  names.forEach((name, i) => {
+    const w = 17 + name.length * CHAR_W + 24;
+    if (lx > x0 && lx + w > WIDTH - 10) {
+      lx = x0;
+      row += 1;
+    }
+    const y = TITLE_H + row * 18;
+    elements.push(`<rect x="${lx.toFixed(1)}" y="${y - 2}" width="12" height="12" fill="${SERIES_COLORS[i % SERIES_COLORS.length]}"/>`);
+    elements.push(text(lx + 17, y + 8, name, 'font-size="11"'));
+    lx += w;
+  });
+  return { elements, height: (row + 1) * 18 };
+}
+
 /** Vertical grid lines at the ticks of a horizontal value axis, their labels, and the unit under them. */
 function valueAxis(max: number, x: (v: number) => number, top: number, bottom: number, unitX: number, unit: string): string[] {
   const out: string[] = [];
@@ -126,17 +148,14 @@ export function groupedBarChart(options: { title: string; unit: string; categori
   const plotW = WIDTH - labelW - 70;
   const barH = 12;
   const groupH = series.length * barH + 10;
-  const top = TITLE_H + 24;
+  const key = legend(series.map((s) => s.name), labelW);
+  const top = TITLE_H + key.height + 8;
   const bottom = top + categories.length * groupH;
   const height = bottom + 44;
   const max = niceMax(Math.max(...series.flatMap((s) => s.values.filter(Number.isFinite))));
   const x = (v: number) => labelW + (Math.max(0, v) / max) * plotW;
   const body = [text(12, 22, options.title, 'font-size="15" font-weight="600"')];
-  series.forEach((s, i) => {
-    const lx = labelW + i * 170;
-    body.push(`<rect x="${lx}" y="${TITLE_H - 2}" width="12" height="12" fill="${SERIES_COLORS[i % SERIES_COLORS.length]}"/>`);
-    body.push(text(lx + 17, TITLE_H + 8, s.name, 'font-size="11"'));
-  });
+  body.push(...key.elements);
   body.push(...valueAxis(max, x, top, bottom, labelW + plotW / 2, options.unit));
   categories.forEach((category, c) => {
     const y = top + c * groupH;
@@ -161,7 +180,8 @@ export function groupedBarChart(options: { title: string; unit: string; categori
 export function percentileChart(options: { title: string; series: CurveSeries[] }): string {
   const left = 64;
   const plotW = WIDTH - left - 30;
-  const top = TITLE_H + 26;
+  const key = legend(options.series.map((s) => s.name), left);
+  const top = TITLE_H + key.height + 10;
   const plotH = 250;
   const bottom = top + plotH;
   const height = bottom + 48;
@@ -172,11 +192,7 @@ export function percentileChart(options: { title: string; series: CurveSeries[] 
   const px = (p: number) => left + ((p >= 100 ? maxX : nines(p)) / maxX) * plotW;
   const py = (ms: number) => bottom - (ms / maxY) * plotH;
   const body = [text(12, 22, options.title, 'font-size="15" font-weight="600"')];
-  options.series.forEach((s, i) => {
-    const lx = left + i * 240;
-    body.push(`<rect x="${lx}" y="${TITLE_H - 2}" width="12" height="12" fill="${SERIES_COLORS[i % SERIES_COLORS.length]}"/>`);
-    body.push(text(lx + 17, TITLE_H + 8, s.name, 'font-size="11"'));
-  });
+  body.push(...key.elements);
   for (const t of ticks(maxY)) {
     body.push(line(left, py(t), left + plotW, py(t), COLORS.grid));
     body.push(text(left - 6, py(t) + 4, tickLabel(t), 'text-anchor="end" font-size="11"'));

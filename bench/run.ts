@@ -43,7 +43,7 @@ import type { ReportTable } from './report.js';
 const SECOND = 1000;
 /** Per level: `durationMs` measured in `rounds` windows, each after `warmupMs`. */
 const FULL_APPEND = { rounds: 5, warmupMs: 1 * SECOND, durationMs: 10 * SECOND };
-const QUICK_APPEND = { rounds: 2, warmupMs: SECOND / 2, durationMs: 2 * SECOND };
+const QUICK_APPEND = { rounds: 2, warmupMs: SECOND / 2, durationMs: 1.5 * SECOND };
 const CONCURRENCY_LEVELS = [1, 4, 16];
 /** Record sizes and eight partitions; the quick run keeps the C=16 cases (one and eight partitions). */
 const FULL_SHAPES = { cases: SHAPE_CASES, rounds: 2, warmupMs: SECOND / 2, durationMs: 4 * SECOND };
