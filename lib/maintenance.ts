@@ -90,23 +90,33 @@ export class Maintenance {
       head = await this.store.getHead(ref);
       manifests = await this.store.listSegments(ref, 0, Infinity);
     }
-    const gc = await this.gc.collectPartition(ref, head);
-    const now = this.clock.now();
+    const writeStats = (more: boolean, nextGarbageAt: number | null) => {
+      const now = this.clock.now();
+      return this.store.putPartitionStats(ref, {
+        segments: manifests.length,
+        segmentBytes: manifests.reduce((n, m) => n + m.bytes, 0),
+        lastCompactionAt: compaction.ran ? now : (previous?.lastCompactionAt ?? null),
+        lastRetentionAt: retention.segments > 0 ? now : (previous?.lastRetentionAt ?? null),
+        updatedAt: now,
+        compactionCursor: compaction.cursor,
+        nextDueAt: more ? now : nextDueAt(meta, manifests, nextGarbageAt, now),
+      });
+    };
+    let gc;
+    try {
+      gc = await this.gc.collectPartition(ref, head);
+    } catch (err) {
+      // What the pass did before garbage collection failed still shows; the next run is due at once.
+      await writeStats(true, null).catch(() => undefined);
+      throw err;
+    }
     const more =
       flush.reason === 'fenced' ||
       flush.segments >= DEFAULT_MAX_SEGMENTS_PER_FLUSH ||
       retention.fenced ||
       compaction.more ||
       gc.more;
-    await this.store.putPartitionStats(ref, {
-      segments: manifests.length,
-      segmentBytes: manifests.reduce((n, m) => n + m.bytes, 0),
-      lastCompactionAt: compaction.ran ? now : (previous?.lastCompactionAt ?? null),
-      lastRetentionAt: retention.segments > 0 ? now : (previous?.lastRetentionAt ?? null),
-      updatedAt: now,
-      compactionCursor: compaction.cursor,
-      nextDueAt: more ? now : nextDueAt(meta, manifests, gc.nextGarbageAt, now),
-    });
+    await writeStats(more, gc.nextGarbageAt);
     return { topic, partition, flush, retention, compaction, gc, more };
   }
 

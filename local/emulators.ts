@@ -371,6 +371,7 @@ async function removePidFileIfOwned(pidFile: string, pid: number): Promise<void>
 
 /** Runs s3rver in this process; it stores buckets as plain files under `directory`. */
 export async function startS3rver(opts: S3rverOptions): Promise<S3rverHandle> {
+  await removeIncompleteS3rverObjects(opts.directory);
   const host = opts.host ?? DEFAULT_HOST;
   const server = new S3rver({ port: opts.port ?? 0, address: host, directory: opts.directory, silent: true });
   // With port 0 the OS picks the port; run() resolves with the bound address.
@@ -455,4 +456,55 @@ function errorName(error: unknown): string | undefined {
 
 function isErrnoException(error: unknown): error is NodeJS.ErrnoException {
   return error instanceof Error && 'code' in error;
+}
+
+const S3RVER_OBJECT = '._S3rver_object';
+const S3RVER_METADATA = '._S3rver_metadata.json';
+const S3RVER_MD5 = '._S3rver_object.md5';
+
+/**
+ * S3 never shows a PUT that did not finish; s3rver writes an object as three files (the
+ * bytes, an .md5, the metadata JSON) and a process killed in between leaves some of them.
+ * A truncated metadata file makes s3rver answer 500 to every GET of the object and every
+ * listing that reaches it, for good. So before s3rver starts on a directory kept across
+ * restarts (`npm start` after a kill, the chaos suite), an object whose metadata is missing
+ * or unreadable is removed (its PUT was never acknowledged: s3rver writes the metadata
+ * last, before it answers), and an .md5 that is not one is dropped (s3rver recomputes it).
+ * Returns the keys' file stems removed, for the log.
+ */
+export async function removeIncompleteS3rverObjects(directory: string): Promise<string[]> {
+  const removed: string[] = [];
+  let entries;
+  try {
+    entries = await readdir(directory, { recursive: true, withFileTypes: true });
+  } catch (error) {
+    if (isErrnoException(error) && error.code === 'ENOENT') return removed;
+    throw error;
+  }
+  const files = new Set(entries.filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name)));
+  const stems = new Set<string>();
+  for (const file of files) {
+    for (const suffix of [S3RVER_OBJECT, S3RVER_METADATA, S3RVER_MD5]) {
+      if (file.endsWith(suffix)) stems.add(file.slice(0, -suffix.length));
+    }
+  }
+  for (const stem of stems) {
+    const metadata = `${stem}${S3RVER_METADATA}`;
+    let complete = files.has(`${stem}${S3RVER_OBJECT}`) && files.has(metadata);
+    if (complete) {
+      try {
+        JSON.parse(await readFile(metadata, 'utf8'));
+      } catch {
+        complete = false;
+      }
+    }
+    if (!complete) {
+      await Promise.all([S3RVER_OBJECT, S3RVER_METADATA, S3RVER_MD5].map((suffix) => rm(`${stem}${suffix}`, { force: true })));
+      removed.push(path.relative(directory, stem));
+      continue;
+    }
+    const md5 = `${stem}${S3RVER_MD5}`;
+    if (files.has(md5) && !/^[0-9a-f]{32}$/.test((await readFile(md5, 'utf8')).trim())) await rm(md5, { force: true });
+  }
+  return removed;
 }

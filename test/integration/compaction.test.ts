@@ -431,6 +431,28 @@ describe('maintenance under faults and races', () => {
     }
   }
 
+  // Regression (chaos suite): when garbage collection failed on every run (s3rver could
+  // not list a prefix), the pass never wrote its stats, so the compaction it had done
+  // never showed and the partition looked stalled.
+  it('a pass whose garbage collection fails still records what it flushed and compacted', async () => {
+    const clock = testClock(Date.now());
+    const faults = new FaultInjector([{ method: 'list', mode: 'before', times: 100 }]);
+    faults.enabled = false;
+    const t = await createTestEngine({ clock, faults, engine: { maintenance: { graceMs: GRACE_MS } } });
+    const meta = await t.engine.topics.create({ name: 'gcfail', config: { cleanupPolicy: 'compact' } });
+    for (let i = 0; i < 3; i++) {
+      await put(t.engine, 'gcfail', [{ key: 'k', value: `v${i}` }]);
+      await t.engine.flusher!.flushPartition(meta, 0, { force: true });
+    }
+    clock.t += 1000;
+    faults.enabled = true;
+    await expect(t.engine.maintenance!.runPartition('gcfail', 0)).rejects.toThrow(/injected/);
+    const state = (await t.verifier.topics.describe('gcfail')).partitionStates[0]!;
+    expect(state.lastCompactionAt).toBe(clock.t);
+    expect(state.segments).toBe(1);
+    expect(view(await readAll(t.verifier, 'gcfail', 0, 0))).toEqual([{ offset: 2, key: 'k', value: 'v2' }]);
+  });
+
   it('a duplicated invocation is harmless: two passes at once lose nothing', async () => {
     const clock = testClock(Date.now());
     const t = await createTestEngine({ clock, engine: { maintenance: { graceMs: GRACE_MS } } });

@@ -19,6 +19,12 @@ export interface LossyFetchOptions {
   /** Probability that a matching request fails before it is sent (nothing applied). */
   failBeforeRate?: number;
   seed?: number;
+  /**
+   * The first matching requests get each fault kind whose rate is above 0 once, in the
+   * order before, timeout, loss; the rates apply after that. How many requests a test
+   * makes depends on batching and timing, so without this a kind may never be drawn.
+   */
+  eachKindFirst?: boolean;
 }
 
 export interface LossyFetch {
@@ -37,6 +43,13 @@ const isAppend = (method: string, url: URL) => method === 'POST' && url.pathname
 export function lossyFetch(options: LossyFetchOptions): LossyFetch {
   const random = seededRandom(options.seed ?? 7);
   const matches = options.matches ?? isAppend;
+  const forced: ('before' | 'timeout' | 'loss')[] = options.eachKindFirst
+    ? [
+        ...((options.failBeforeRate ?? 0) > 0 ? (['before'] as const) : []),
+        ...((options.timeoutRate ?? 0) > 0 ? (['timeout'] as const) : []),
+        ...(options.lossRate > 0 ? (['loss'] as const) : []),
+      ]
+    : [];
   const state: LossyFetch = {
     lost: 0,
     failedBefore: 0,
@@ -46,12 +59,13 @@ export function lossyFetch(options: LossyFetchOptions): LossyFetch {
       const url = new URL(input instanceof Request ? input.url : String(input));
       const method = init?.method ?? 'GET';
       const picked = state.enabled && matches(method, url);
-      if (picked && random() < (options.failBeforeRate ?? 0)) {
+      const force = picked ? forced.shift() : undefined;
+      if (force === 'before' || (picked && !force && random() < (options.failBeforeRate ?? 0))) {
         state.failedBefore += 1;
         throw new TypeError('fetch failed (injected: connection refused before sending)');
       }
       const response = await fetch(input, init);
-      if (picked && random() < (options.timeoutRate ?? 0)) {
+      if (force === 'timeout' || (picked && !force && random() < (options.timeoutRate ?? 0))) {
         await response.arrayBuffer();
         state.timedOut += 1;
         const signal = init?.signal;
@@ -59,7 +73,7 @@ export function lossyFetch(options: LossyFetchOptions): LossyFetch {
         await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
         throw signal.reason;
       }
-      if (picked && random() < options.lossRate) {
+      if (force === 'loss' || (picked && !force && random() < options.lossRate)) {
         await response.arrayBuffer();
         state.lost += 1;
         throw new TypeError('fetch failed (injected: response lost after the server answered)');
