@@ -6,6 +6,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -371,6 +372,7 @@ async function removePidFileIfOwned(pidFile: string, pid: number): Promise<void>
 
 /** Runs s3rver in this process; it stores buckets as plain files under `directory`. */
 export async function startS3rver(opts: S3rverOptions): Promise<S3rverHandle> {
+  hardenS3rverPuts();
   await removeIncompleteS3rverObjects(opts.directory);
   const host = opts.host ?? DEFAULT_HOST;
   const server = new S3rver({ port: opts.port ?? 0, address: host, directory: opts.directory, silent: true });
@@ -507,4 +509,56 @@ export async function removeIncompleteS3rverObjects(directory: string): Promise<
     if (files.has(md5) && !/^[0-9a-f]{32}$/.test((await readFile(md5, 'utf8')).trim())) await rm(md5, { force: true });
   }
   return removed;
+}
+
+interface S3rverStoredObject {
+  bucket: string;
+  key: string;
+  content: Buffer | NodeJS.ReadableStream;
+  metadata: Record<string, string>;
+}
+
+interface S3rverFilesystemStore {
+  getResourcePath(bucket: string, key: string, resource: string): string;
+  putMetadata(bucket: string, key: string, metadata: Record<string, string>, md5: string): Promise<void>;
+  putObject(object: S3rverStoredObject): Promise<{ size: number; md5: string }>;
+}
+
+let s3rverHardened = false;
+
+/**
+ * s3rver's PUT races its own DELETE: a delete removes a key's directory once it is empty,
+ * and a PUT into that directory between its mkdir and its write fails with ENOENT on a
+ * write stream that has no error listener, which takes the whole process down (it runs
+ * in ours). S3 has no directories; this PUT writes the bytes in one call and, when the
+ * directory vanished under it, makes it again and retries. Then it writes the metadata
+ * as s3rver does (last, so removeIncompleteS3rverObjects can tell a finished PUT).
+ */
+function hardenS3rverPuts(): void {
+  if (s3rverHardened) return;
+  s3rverHardened = true;
+  const require = createRequire(import.meta.url);
+  const store = require('s3rver/lib/stores/filesystem.js') as { prototype: S3rverFilesystemStore };
+  store.prototype.putObject = async function putObject(this: S3rverFilesystemStore, object: S3rverStoredObject) {
+    const content = Buffer.isBuffer(object.content) ? object.content : await readAll(object.content);
+    const objectPath = this.getResourcePath(object.bucket, object.key, 'object');
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await mkdir(path.dirname(objectPath), { recursive: true });
+        await writeFile(objectPath, content);
+        break;
+      } catch (error) {
+        if (!(isErrnoException(error) && error.code === 'ENOENT') || attempt >= 5) throw error;
+      }
+    }
+    const md5 = createHash('md5').update(content).digest('hex');
+    await this.putMetadata(object.bucket, object.key, object.metadata, md5);
+    return { size: content.length, md5 };
+  };
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+  return Buffer.concat(chunks);
 }

@@ -8,7 +8,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ensureBucket, findFreePort, localS3Client, removeIncompleteS3rverObjects, startS3rver } from '../../local/emulators.js';
@@ -65,6 +65,30 @@ describe('s3rver directories kept across kills', () => {
     }
     // Nothing left to remove the next time.
     expect(await removeIncompleteS3rverObjects(dir)).toEqual([]);
+  });
+
+  // Regression (CI): a DELETE removed a key's emptied directory while a PUT into it was
+  // between its mkdir and its write; the ENOENT on s3rver's write stream had no listener
+  // and took the test process down.
+  it('take PUTs racing DELETEs in the same prefix without losing one', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'strata-s3rver-race-'));
+    dirs.push(dir);
+    const server = await startS3rver({ directory: dir });
+    const s3 = localS3Client(server.endpoint);
+    try {
+      await ensureBucket(s3, BUCKET);
+      const key = (i: number) => `topics/r/0/staged/${i}.batch`;
+      for (let i = 0; i < 300; i++) {
+        await Promise.all([
+          s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key(i), Body: `batch ${i}` })),
+          i > 0 ? s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: key(i - 1) })) : undefined,
+        ]);
+      }
+      expect(await list(s3)).toEqual([key(299)]);
+    } finally {
+      s3.destroy();
+      await server.stop();
+    }
   });
 
   it('leave a directory that does not exist yet alone', async () => {
