@@ -145,43 +145,75 @@ export class Reader {
   /**
    * Kafka's ListOffsets: `earliest` (the log start), `latest` (the HWM), or the first
    * offset whose timestamp is ≥ `at` ms (the HWM, with a null timestamp, if none is).
+   * A search that finds the segments or the tail moved under it starts again from the
+   * head, as a read does, so it never answers past a record that exists.
    */
   async lookupOffset(topic: string, partition: number, at: 'earliest' | 'latest' | number): Promise<OffsetLookup> {
-    for (let moves = 0; ; moves++) {
-      try {
-        return await this.lookupOnce(topic, partition, at);
-      } catch (err) {
-        // A flush or retention deleted an object under the scan: start again from the head.
-        if (!isMissingObject(err) || moves >= MAX_TAIL_MOVES) throw err;
-      }
-    }
-  }
-
-  private async lookupOnce(topic: string, partition: number, at: 'earliest' | 'latest' | number): Promise<OffsetLookup> {
     if (at === 'earliest') {
       const page = await this.read(topic, partition, { maxRecords: 1 });
       return { offset: page.logStartOffset, timestamp: page.records[0]?.timestamp ?? null };
     }
     const { ref } = await this.topics.partition(topic, partition);
-    const head = await this.store.getHead(ref);
-    if (at === 'latest') return { offset: head.nextOffset, timestamp: null };
-    if (head.logStartOffset < head.flushedOffset && this.segments) {
+    for (let moves = 0; ; ) {
+      const head = await this.store.getHead(ref);
+      if (at === 'latest') return { offset: head.nextOffset, timestamp: null };
+      const found = await this.findByTimestamp(ref, head, at);
+      if (found !== 'moved') return found;
+      if (++moves > MAX_TAIL_MOVES) {
+        throw new InternalError(
+          `a timestamp lookup of ${partitionKey(ref)} found the segments or the tail moved ${MAX_TAIL_MOVES} times after reading the head`,
+        );
+      }
+    }
+  }
+
+  /**
+   * The first record below the head's HWM whose timestamp is ≥ `at`: segments in
+   * [logStart, flushedOffset), then the tail from flushedOffset. A flush that commits
+   * between the head read and the tail Query moves records out of the tail; the Query
+   * then no longer starts at flushedOffset, and trusting it would skip them:
+   *
+   *     lookup                                    flush (any process)
+   *     GetItem HEAD ─▶ flushedOffset F, HWM N
+   *     segments [logStart, F): nothing ≥ at
+   *                                               segment [F, G) written, HEAD flushedOffset = G
+   *                                               tail items [F, G) deleted
+   *     Query B#{F}… ─▶ first item at G, or none
+   *     → `moved`: read the head again (the records of [F, G) are in a segment now)
+   *
+   * Tail items are contiguous, so an item starting above the next wanted offset, or no
+   * item below N, means the same. A staged object gone under the scan, or a segment
+   * dropped or deleted (`SegmentReader.findByTimestamp`), is `moved` too.
+   */
+  private async findByTimestamp(ref: PartitionRef, head: PartitionHead, at: number): Promise<OffsetLookup | 'moved'> {
+    if (head.logStartOffset < head.flushedOffset) {
+      if (!this.segments) throw new InternalError('offsets below the flushed offset need an object store; none is configured');
       const found = await this.segments.findByTimestamp(ref, at, head.logStartOffset, head.flushedOffset);
-      if (found) return found;
+      if (found !== 'none') return found;
     }
     let from = Math.max(head.logStartOffset, head.flushedOffset);
     while (from < head.nextOffset) {
       const items = await this.store.queryTail(ref, from, { maxRecords: Infinity, maxBytes: LOOKUP_PAGE_BYTES });
-      if (items.length === 0) break;
+      if (items.length === 0) return 'moved';
       for (const item of items) {
-        if (item.maxTimestamp < at) continue;
-        for (const record of decodeBatches(await tailItemData(item, this.objects))) {
-          if (record.offset >= from && record.offset < head.nextOffset && record.timestamp >= at) {
-            return { offset: record.offset, timestamp: record.timestamp };
+        if (item.baseOffset > from) return 'moved';
+        if (item.maxTimestamp >= at) {
+          let data: Uint8Array;
+          try {
+            data = await tailItemData(item, this.objects);
+          } catch (err) {
+            if (isMissingObject(err)) return 'moved';
+            throw err;
+          }
+          for (const record of decodeBatches(data)) {
+            if (record.offset >= from && record.offset < head.nextOffset && record.timestamp >= at) {
+              return { offset: record.offset, timestamp: record.timestamp };
+            }
           }
         }
+        from = item.lastOffset + 1;
+        if (from >= head.nextOffset) break;
       }
-      from = items.at(-1)!.lastOffset + 1;
     }
     return { offset: head.nextOffset, timestamp: null };
   }

@@ -15,6 +15,9 @@ const MANIFEST_PAGE = 10;
 /** What a segment read found: `moved` when a segment it needed is gone (retention, compaction). */
 export type SegmentReadOutcome = 'done' | 'moved';
 
+/** What a timestamp search found: the first record at or after the timestamp, `none`, or `moved` (search again from the head). */
+export type TimestampSearch = { offset: number; timestamp: number } | 'none' | 'moved';
+
 export class SegmentReader {
   constructor(
     private readonly store: LogStore,
@@ -45,37 +48,51 @@ export class SegmentReader {
   /**
    * The first record in [from, until) whose timestamp is ≥ `timestamp`: segments whose
    * max timestamp reaches it, then the first index region that does, then one GET.
+   * `none` when no record in the range reaches it; `moved` when the segments changed
+   * under the search (retention dropped a manifest it needed, an object is gone), as in
+   * `read`: the caller reads the head again rather than answer from a later segment.
    */
-  async findByTimestamp(
-    ref: PartitionRef,
-    timestamp: number,
-    from: number,
-    until: number,
-  ): Promise<{ offset: number; timestamp: number } | undefined> {
+  async findByTimestamp(ref: PartitionRef, timestamp: number, from: number, until: number): Promise<TimestampSearch> {
     let cursor = from;
     while (cursor < until) {
       const manifests = await this.store.listSegments(ref, cursor, MANIFEST_PAGE);
-      if (manifests.length === 0) return undefined;
+      if (manifests.length === 0) return 'moved';
       for (const manifest of manifests) {
+        if (manifest.baseOffset > cursor) return 'moved';
+        if (manifest.maxTimestamp >= timestamp) {
+          const found = await this.searchSegment(manifest, timestamp, from, until);
+          if (found !== 'none') return found;
+        }
         cursor = manifest.lastOffset + 1;
-        if (manifest.maxTimestamp < timestamp) continue;
-        const meta = { index: decodeIndex(manifest.index), indexPosition: manifest.indexPosition };
-        for (let region = findRegionByTimestamp(meta.index, timestamp); region >= 0 && region < meta.index.length; region++) {
-          if (meta.index[region]!.maxTimestamp < timestamp) continue;
-          const { start, end } = regionRange(meta, region);
-          const data = await this.objects.get(manifest.key, { start, end: end - 1 });
-          for (const batch of iterateBatches(data)) {
-            if (batch.maxTimestamp < timestamp) continue;
-            for (const record of decodeBatch(data, batch.position).records) {
-              if (record.offset >= from && record.offset < until && record.timestamp >= timestamp) {
-                return { offset: record.offset, timestamp: record.timestamp };
-              }
-            }
+        if (cursor >= until) return 'none';
+      }
+    }
+    return 'none';
+  }
+
+  /** The first record of one segment in [from, until) whose timestamp is ≥ `timestamp`. */
+  private async searchSegment(manifest: SegmentManifest, timestamp: number, from: number, until: number): Promise<TimestampSearch> {
+    const meta = { index: decodeIndex(manifest.index), indexPosition: manifest.indexPosition };
+    for (let region = findRegionByTimestamp(meta.index, timestamp); region >= 0 && region < meta.index.length; region++) {
+      if (meta.index[region]!.maxTimestamp < timestamp) continue;
+      const { start, end } = regionRange(meta, region);
+      let data: Uint8Array;
+      try {
+        data = await this.objects.get(manifest.key, { start, end: end - 1 });
+      } catch (err) {
+        if (isMissingObject(err)) return 'moved';
+        throw err;
+      }
+      for (const batch of iterateBatches(data)) {
+        if (batch.maxTimestamp < timestamp) continue;
+        for (const record of decodeBatch(data, batch.position).records) {
+          if (record.offset >= from && record.offset < until && record.timestamp >= timestamp) {
+            return { offset: record.offset, timestamp: record.timestamp };
           }
         }
       }
     }
-    return undefined;
+    return 'none';
   }
 
   private async readSegment(manifest: SegmentManifest, until: number, collector: RecordCollector): Promise<SegmentReadOutcome> {

@@ -159,6 +159,39 @@ describe('flush to S3 segments', () => {
     expect(await engine.reader.lookupOffset('t', 0, 'latest')).toEqual({ offset: 100, timestamp: null });
   });
 
+  it('a timestamp lookup racing a flush does not skip the flushed records', async () => {
+    const { engine, verifier, realStore, realObjects } = await createTestEngine();
+    const meta = await engine.topics.create({ name: 't', partitions: 1 });
+    // Offsets 0..9 (ts 1000+10i) in a segment, 10..19 (ts 2000+10i) in the tail.
+    const appendAt = (base: number, n: number, ts: (i: number) => number) =>
+      engine.appender.appendToPartition('t', 0, {
+        records: Array.from({ length: n }, (_, i) => ({ key: null, value: bytes(`v${base + i}`), timestamp: ts(i) })),
+      });
+    await appendAt(0, 10, (i) => 1000 + 10 * i);
+    await engine.flusher!.flushPartition(meta, 0, { force: true });
+    await appendAt(10, 10, (i) => 2000 + 10 * i);
+    // The lookup read the head (flushedOffset 10) and scanned the segments; another process
+    // flushes 10..19 into a segment and deletes their tail items before the lookup's Query.
+    let raced = false;
+    const racingStore = new Proxy(realStore, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (prop !== 'queryTail') return typeof value === 'function' ? value.bind(target) : value;
+        return async (...args: Parameters<typeof target.queryTail>) => {
+          if (!raced) {
+            raced = true;
+            await verifier.flusher!.flushPartition(meta, 0, { force: true });
+          }
+          return target.queryTail(...args);
+        };
+      },
+    });
+    const reader = new LogEngine({ store: racingStore, objects: realObjects, retry: FAST_RETRY });
+    expect(await reader.reader.lookupOffset('t', 0, 2050)).toEqual({ offset: 15, timestamp: 2050 });
+    expect(raced).toBe(true);
+    expect((await verifier.topics.describe('t')).partitionStates[0]).toMatchObject({ flushedOffset: 20, nextOffset: 20 });
+  });
+
   it('wakes a long-poll across a flush', async () => {
     const { engine } = await createTestEngine();
     const meta = await engine.topics.create({ name: 't', partitions: 1 });
