@@ -36,7 +36,7 @@ import { segmentObjectKey, type PartitionRef } from './keys.js';
 import type { LogStore, ObjectStore, SegmentManifest, TopicMeta } from './ports.js';
 import { decodeBatch, encodeBatch, iterateBatches } from './record-batch.js';
 import type { StoredRecord } from './record.js';
-import { buildSegment, encodeIndex } from './segment-format.js';
+import { buildSegment, encodeIndex, type BuildSegmentOptions } from './segment-format.js';
 
 export interface CompactionResult {
   /** Segments read and rewritten (or marked clean) by committed swaps. */
@@ -76,6 +76,8 @@ export class Compactor {
     private readonly objects: ObjectStore,
     private readonly clock: Clock,
     private readonly graceMs: number,
+    /** How the outputs are built: the index interval (SEGMENT_INDEX_INTERVAL_BYTES by default). */
+    private readonly segment: Pick<BuildSegmentOptions, 'indexIntervalBytes'> = {},
   ) {}
 
   /** One compaction pass over a partition; `manifests` are all of its segments, oldest first. */
@@ -140,7 +142,7 @@ export class Compactor {
       if (batches.length === 0) {
         output = emptyManifest(first, last, now, generation);
       } else {
-        const { bytes, meta: seg } = buildSegment(batches);
+        const { bytes, meta: seg } = buildSegment(batches, this.segment);
         written = segmentObjectKey(ref, first.baseOffset, randomUUID());
         await this.objects.put(written, bytes);
         output = {

@@ -41,6 +41,13 @@ export interface EngineOptions {
   onFlushDue?: (ref: PartitionRef) => Promise<void> | void;
   /** Grace period and bounds of retention, compaction and garbage collection. */
   maintenance?: MaintenanceOptions;
+  /**
+   * Bytes of batches per index region of the segments flushes and compactions write
+   * (Kafka's `index.interval.bytes`; SEGMENT_INDEX_INTERVAL_BYTES by default). Smaller
+   * makes a read fetch less before its offset and the footer's index larger; the manifest
+   * item holds at most MAX_MANIFEST_INDEX_ENTRIES entries whatever it is.
+   */
+  segmentIndexIntervalBytes?: number;
 }
 
 export class LogEngine {
@@ -78,10 +85,11 @@ export class LogEngine {
     }, options.objects);
     const segments = options.objects ? new SegmentReader(options.store, options.objects) : undefined;
     this.reader = new Reader(this.topics, options.store, clock, notifier, segments, options.objects);
-    this.flusher = options.objects ? new Flusher(options.store, options.objects, clock) : undefined;
+    const indexIntervalBytes = options.segmentIndexIntervalBytes;
+    this.flusher = options.objects ? new Flusher(options.store, options.objects, clock, { indexIntervalBytes }) : undefined;
     this.maintenance =
       this.flusher && options.objects
-        ? new Maintenance(this.topics, options.store, options.objects, this.flusher, clock, options.maintenance)
+        ? new Maintenance(this.topics, options.store, options.objects, this.flusher, clock, { indexIntervalBytes, ...options.maintenance })
         : undefined;
     this.groups = new GroupOffsets(this.topics, options.store, clock);
     this.membership = new GroupMembership(this.topics, options.store, clock, retry);

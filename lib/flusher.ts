@@ -24,7 +24,7 @@ import type { Clock } from './clock.js';
 import { InternalError } from './errors.js';
 import { partitionPk, segmentObjectKey, type PartitionRef } from './keys.js';
 import type { LogStore, ObjectStore, TailItem, TopicMeta } from './ports.js';
-import { buildSegment, encodeIndex } from './segment-format.js';
+import { buildSegment, encodeIndex, type BuildSegmentOptions } from './segment-format.js';
 import { tailItemBytes, tailItemData } from './staged-batches.js';
 
 export type FlushReason = 'forced' | 'size' | 'age';
@@ -53,6 +53,8 @@ export class Flusher {
     private readonly store: LogStore,
     private readonly objects: ObjectStore,
     private readonly clock: Clock,
+    /** How the segments are built: the index interval (SEGMENT_INDEX_INTERVAL_BYTES by default). */
+    private readonly segment: Pick<BuildSegmentOptions, 'indexIntervalBytes'> = {},
   ) {}
 
   /** Flushes one partition while its tail is due (size or age), or everything when forced. */
@@ -105,7 +107,7 @@ export class Flusher {
     flushedOffset: number,
     items: TailItem[],
   ): Promise<{ records: number; bytes: number } | undefined> {
-    const { bytes, meta } = buildSegment(await Promise.all(items.map((i) => tailItemData(i, this.objects))));
+    const { bytes, meta } = buildSegment(await Promise.all(items.map((i) => tailItemData(i, this.objects))), this.segment);
     const key = segmentObjectKey(ref, meta.baseOffset, randomUUID());
     await this.objects.put(key, bytes);
     const tailBytes = items.reduce((sum, i) => sum + tailItemBytes(i), 0);

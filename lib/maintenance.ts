@@ -36,6 +36,8 @@ export interface MaintenanceOptions {
   /** How long objects that left the log, and orphans, are kept before deletion. */
   graceMs?: number;
   compaction?: CompactionOptions;
+  /** Bytes of batches per index region of the segments compaction writes (the engine's segmentIndexIntervalBytes). */
+  indexIntervalBytes?: number;
 }
 
 export interface ScheduledRun {
@@ -62,7 +64,7 @@ export class Maintenance {
   ) {
     const graceMs = options.graceMs ?? DEFAULT_OBJECT_GRACE_MS;
     this.retention = new Retention(store, clock, graceMs);
-    this.compactor = new Compactor(store, objects, clock, graceMs);
+    this.compactor = new Compactor(store, objects, clock, graceMs, { indexIntervalBytes: options.indexIntervalBytes });
     this.gc = new GarbageCollector(store, objects, clock, graceMs);
   }
 
