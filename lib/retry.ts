@@ -62,13 +62,19 @@ const TRANSIENT_NAMES = new Set([
   'EPIPE',
   'ETIMEDOUT',
   'EAI_AGAIN',
+  // Network errors the AWS SDK itself retries (@smithy NODEJS_NETWORK_ERROR_CODES): after
+  // an SDK-internal attempt that was applied, one of these can be the error we see.
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
 ]);
 
 interface ErrorLike {
   name?: string;
   code?: string;
   $retryable?: unknown;
-  $metadata?: { httpStatusCode?: number };
+  $metadata?: { httpStatusCode?: number; attempts?: number };
+  cause?: unknown;
 }
 
 /** True when the storage service asked us to slow down. */
@@ -88,6 +94,33 @@ export function isRetryable(err: unknown): boolean {
   if (TRANSIENT_NAMES.has(e.name ?? '') || TRANSIENT_NAMES.has(e.code ?? '')) return true;
   const status = e.$metadata?.httpStatusCode;
   return status !== undefined && status >= 500;
+}
+
+/**
+ * How many attempts the AWS SDK made inside the one `send()` that failed with `err` (or
+ * with an error it caused): the SDK retries inside `send()` and throws only the last
+ * attempt's error, with the count in `$metadata.attempts`. 1 when nothing says more.
+ */
+export function sdkAttempts(err: unknown): number {
+  let attempts = 1;
+  for (let e = err as ErrorLike | null | undefined, depth = 0; e && depth < 8; e = e.cause as ErrorLike | undefined, depth++) {
+    attempts = Math.max(attempts, e.$metadata?.attempts ?? 1);
+  }
+  return attempts;
+}
+
+/**
+ * True unless the failure proves that the write was not applied. Only a throttle on the
+ * only attempt proves it: a throttle is a refusal, but when the SDK made several attempts
+ * an earlier one may have been applied and its answer lost (a timeout), and the throttle
+ * we see is just the last attempt's error.
+ *
+ *     attempt 1 ──▶ applied ✓ ──✗ answer lost (TimeoutError)      SDK retries, same token
+ *     attempt 2 ──▶ ThrottlingException                           SDK retries
+ *     attempt 3 ──▶ ThrottlingException ──▶ thrown: attempts = 3   the write happened
+ */
+export function mayHaveApplied(err: unknown): boolean {
+  return !isThrottle(err) || sdkAttempts(err) > 1;
 }
 
 export function sleep(ms: number): Promise<void> {

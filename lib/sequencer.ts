@@ -35,7 +35,7 @@ import type { AppendNotifier } from './notifier.js';
 import type { AppendCommit, LogStore, ProducerState, StagedObject, TailItem } from './ports.js';
 import { checkSequence, nextProducerState, type ProducerStamp } from './producer-state.js';
 import { withBaseOffset } from './record-batch.js';
-import { backoffDelay, isRetryable, isThrottle, sleep, type RetryPolicy } from './retry.js';
+import { backoffDelay, isRetryable, isThrottle, mayHaveApplied, sleep, type RetryPolicy } from './retry.js';
 
 /** Part of an append, encoded once as a batch starting at offset 0. */
 export interface EncodedChunk {
@@ -221,9 +221,11 @@ export class PartitionSequencer {
           throw err;
         }
         // Reads (head, producer state, the in-doubt check) change nothing, and a throttle
-        // (DynamoDB refused the request) applied nothing; a commit that failed otherwise
-        // may have applied, so it is re-sent unchanged. A commit in doubt stays in doubt.
-        if (commit && !inDoubt && !isThrottle(err)) inDoubt = commit;
+        // of the SDK's only attempt (DynamoDB refused the request) applied nothing; a
+        // commit that failed otherwise may have applied (a throttle after the SDK's own
+        // retries may follow an attempt that was applied and timed out), so it is re-sent
+        // unchanged. A commit in doubt stays in doubt.
+        if (commit && !inDoubt && mayHaveApplied(err)) inDoubt = commit;
         attempt = Math.max(attempt, 1);
         await sleep(backoffDelay(this.options.retry, attempt));
         continue;

@@ -1,24 +1,39 @@
 /**
- * Chaos for the local stack: an AWS SDK middleware that makes real DynamoDB and S3 calls
+ * Chaos for the local stack: AWS SDK middleware that makes real DynamoDB and S3 calls
  * fail, hang or throttle, so that the engine meets the faults it meets on AWS without any
  * service being mocked. `npm start` installs it on its clients when STRATA_CHAOS holds a
  * spec (the chaos suite, test/chaos/, sets it); nothing else uses it.
  *
- * Each call draws once from a seeded PRNG and gets at most one fault:
+ * Faults are injected at two points of the SDK's middleware stack:
+ *
+ *     send() ─▶ [call faults: initialize] ─▶ SDK retry loop ─┬─▶ [attempt faults: inside
+ *                                                           │    the retries] ─▶ HTTP
+ *                                                           └── up to maxAttempts times
+ *
+ * Call faults sit outside the SDK's retries, so the engine's own retry and in-doubt logic
+ * sees every one. Each call draws once from a seeded PRNG and gets at most one:
  *
  *     before    ──▶ throw a 500 (InternalServerError / InternalError)      nothing happened
  *     throttle  ──▶ throw ThrottlingException / SlowDown (throttling)     nothing happened
  *     after     ──▶ next(args) ✓ then throw TimeoutError or a 500         it happened, the
  *                                                                         caller cannot tell
  *     latency   ──▶ sleep, then next(args); or next(args), then sleep     it happened, late
+ *     lostThenThrottled ──▶ attempt 1 applied ✓, its answer lost (TimeoutError); every
+ *                           later attempt of the call throttled: the caller gets a
+ *                           throttle ($metadata.attempts > 1) for a write that happened
  *
- * The middleware sits in the `initialize` step, outside the SDK's own retries, so the
- * engine's retry and in-doubt logic sees every fault. Every injected fault is appended
- * at once to `logFile` (one line each, written synchronously), so the counts survive
- * the SIGKILLs of the chaos schedule; the call totals are appended every second.
+ * Attempt faults sit inside the SDK's retry loop (one draw per attempt), so the SDK
+ * retries them itself, with the same ClientRequestToken, and throws only the last one:
+ *
+ *     attemptBefore / attemptThrottle ──▶ this attempt fails before it is sent
+ *     attemptAfter                    ──▶ this attempt is applied, its answer lost
+ *
+ * Every injected fault is appended at once to `logFile` (one line each, written
+ * synchronously), so the counts survive the SIGKILLs of the chaos schedule; the call
+ * totals are appended every second.
  *
  * @example
- * STRATA_CHAOS='{"seed":7,"before":0.02,"after":0.02,"throttle":0.01,"latency":0.05,"logFile":"/tmp/faults.log"}' npm start
+ * STRATA_CHAOS='{"seed":7,"before":0.02,"after":0.02,"throttle":0.01,"latency":0.05,"attemptAfter":0.02,"logFile":"/tmp/faults.log"}' npm start
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -26,12 +41,18 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import * as z from 'zod';
 
 export type ChaosService = 'dynamodb' | 's3';
-export type ChaosKind = 'before' | 'after' | 'throttle' | 'latency';
-export const CHAOS_KINDS: readonly ChaosKind[] = ['before', 'after', 'throttle', 'latency'];
+/** Faults drawn once per call, outside the SDK's retries. */
+export type CallKind = 'before' | 'after' | 'throttle' | 'latency' | 'lostThenThrottled';
+/** Faults drawn once per attempt, inside the SDK's retries. */
+export type AttemptKind = 'attemptBefore' | 'attemptAfter' | 'attemptThrottle';
+export type ChaosKind = CallKind | AttemptKind;
+export const CALL_KINDS: readonly CallKind[] = ['before', 'after', 'throttle', 'latency', 'lostThenThrottled'];
+export const ATTEMPT_KINDS: readonly AttemptKind[] = ['attemptBefore', 'attemptAfter', 'attemptThrottle'];
+export const CHAOS_KINDS: readonly ChaosKind[] = [...CALL_KINDS, ...ATTEMPT_KINDS];
 
 const probability = z.number().min(0).max(1);
 
-/** The STRATA_CHAOS spec: per-call probabilities of each fault kind (their sum at most 1). */
+/** The STRATA_CHAOS spec: per-call and per-attempt probabilities of each fault kind. */
 export const chaosSpecSchema = z
   .object({
     /** Seeds the PRNG, so a run's fault sequence per call order is reproducible. */
@@ -40,15 +61,24 @@ export const chaosSpecSchema = z
     after: probability.default(0),
     throttle: probability.default(0),
     latency: probability.default(0),
+    lostThenThrottled: probability.default(0),
+    attemptBefore: probability.default(0),
+    attemptAfter: probability.default(0),
+    attemptThrottle: probability.default(0),
     /** Injected latency is drawn uniformly from [min, max] ms. */
     latencyMs: z.tuple([z.number().int().min(0), z.number().int().min(0)]).default([20, 500]),
     /** Services to inject into (default both). */
     services: z.array(z.enum(['dynamodb', 's3'])).default(['dynamodb', 's3']),
+    /** Only these SDK commands (e.g. "TransactWriteItemsCommand"); default every command. */
+    commands: z.array(z.string().min(1)).optional(),
+    /** Injects at most this many faults in all (default no limit): a scripted fault in tests. */
+    limit: z.number().int().min(0).optional(),
     /** Where each injected fault is logged, one line each: `<ms> <pid> <service> <kind> <command>`. */
     logFile: z.string().optional(),
   })
   .strict()
-  .refine((s) => s.before + s.after + s.throttle + s.latency <= 1, 'before + after + throttle + latency must be at most 1')
+  .refine((s) => CALL_KINDS.reduce((sum, k) => sum + s[k], 0) <= 1, 'before + after + throttle + latency + lostThenThrottled must be at most 1')
+  .refine((s) => ATTEMPT_KINDS.reduce((sum, k) => sum + s[k], 0) <= 1, 'attemptBefore + attemptAfter + attemptThrottle must be at most 1')
   .refine((s) => s.latencyMs[0] <= s.latencyMs[1], 'latencyMs is [min, max] with min ≤ max');
 
 export type ChaosSpec = z.infer<typeof chaosSpecSchema>;
@@ -85,12 +115,19 @@ export interface Chaos {
 /** How often the running call totals are appended to the log file. */
 const CALLS_LOG_INTERVAL_MS = 1_000;
 
+/** Marks a call chosen for `lostThenThrottled`, for the attempt middleware of the same call. */
+const LOST_THEN_THROTTLED = Symbol('strataChaosLostThenThrottled');
+
+type Stack = DynamoDBClient['middlewareStack'];
+type ChaosContext = { commandName?: string; [LOST_THEN_THROTTLED]?: { attempts: number } };
+
 /** Installs the fault middleware on both clients; returns its counters. */
 export function installChaos(clients: { dynamo: DynamoDBClient; s3: S3Client }, spec: ChaosSpec): Chaos {
   const random = mulberry32(spec.seed);
   const fd = spec.logFile === undefined ? undefined : openSync(spec.logFile, 'a');
-  const zero = () => ({ before: 0, after: 0, throttle: 0, latency: 0 });
+  const zero = () => Object.fromEntries(CHAOS_KINDS.map((k) => [k, 0])) as Record<ChaosKind, number>;
   const counters: ChaosCounters = { calls: { dynamodb: 0, s3: 0 }, injected: { dynamodb: zero(), s3: zero() } };
+  let injectedTotal = 0;
   const log = (line: string) => {
     if (fd !== undefined) writeSync(fd, `${Date.now()} ${process.pid} ${line}\n`);
   };
@@ -107,25 +144,34 @@ export function installChaos(clients: { dynamo: DynamoDBClient; s3: S3Client }, 
   const timer = setInterval(logCalls, CALLS_LOG_INTERVAL_MS);
   timer.unref();
 
-  const pick = (): ChaosKind | undefined => {
+  const pick = <K extends ChaosKind>(kinds: readonly K[]): K | undefined => {
     const r = random();
     let acc = 0;
-    for (const kind of CHAOS_KINDS) {
+    for (const kind of kinds) {
       acc += spec[kind];
       if (r < acc) return kind;
     }
     return undefined;
   };
-  const install = (service: ChaosService, stack: DynamoDBClient['middlewareStack'] | S3Client['middlewareStack']) => {
-    const active = spec.services.includes(service);
-    (stack as DynamoDBClient['middlewareStack']).add(
+  const eligible = (service: ChaosService, command: string) =>
+    chaos.enabled &&
+    spec.services.includes(service) &&
+    (spec.commands === undefined || spec.commands.includes(command)) &&
+    (spec.limit === undefined || injectedTotal < spec.limit);
+  const record = (service: ChaosService, kind: ChaosKind, command: string) => {
+    injectedTotal += 1;
+    counters.injected[service][kind] += 1;
+    log(`${service} ${kind} ${command}`);
+  };
+
+  const install = (service: ChaosService, stack: Stack) => {
+    stack.add(
       (next, context) => async (args) => {
         counters.calls[service] += 1;
-        const kind = active && chaos.enabled ? pick() : undefined;
-        if (kind === undefined) return next(args);
         const command = context.commandName ?? 'unknown';
-        counters.injected[service][kind] += 1;
-        log(`${service} ${kind} ${command}`);
+        const kind = eligible(service, command) ? pick(CALL_KINDS) : undefined;
+        if (kind === undefined) return next(args);
+        record(service, kind, command);
         switch (kind) {
           case 'before':
             throw serverError(service, command);
@@ -143,18 +189,56 @@ export function installChaos(clients: { dynamo: DynamoDBClient; s3: S3Client }, 
           }
           case 'after': {
             const result = await next(args);
-            // A streamed body (S3 GetObject) nobody will read must not hold its socket.
-            (result.output as { Body?: { destroy?: () => void } } | undefined)?.Body?.destroy?.();
+            discardBody(result.output);
             throw random() < 0.5 ? timeoutError(command) : serverError(service, command);
           }
+          case 'lostThenThrottled':
+            // The attempt middleware below plays the script on each attempt of this call.
+            (context as ChaosContext)[LOST_THEN_THROTTLED] = { attempts: 0 };
+            return next(args);
         }
       },
       { step: 'initialize', name: 'strataChaosMiddleware', priority: 'high' },
     );
+    // Inside the SDK's retry loop (finalizeRequest, high) and outside the deserializer:
+    // once per attempt, seeing the service's answer as the caller would.
+    stack.add(
+      (next, context) => async (args) => {
+        const command = context.commandName ?? 'unknown';
+        const script = (context as ChaosContext)[LOST_THEN_THROTTLED];
+        if (script) {
+          script.attempts += 1;
+          if (script.attempts > 1) throw throttleError(service, command);
+          const result = await next(args).catch((err: unknown) => ({ output: undefined, err }));
+          discardBody(result.output);
+          throw timeoutError(command);
+        }
+        const kind = eligible(service, command) ? pick(ATTEMPT_KINDS) : undefined;
+        if (kind === undefined) return next(args);
+        record(service, kind, command);
+        switch (kind) {
+          case 'attemptBefore':
+            throw serverError(service, command);
+          case 'attemptThrottle':
+            throw throttleError(service, command);
+          case 'attemptAfter': {
+            const result = await next(args).catch((err: unknown) => ({ output: undefined, err }));
+            discardBody(result.output);
+            throw random() < 0.5 ? timeoutError(command) : serverError(service, command);
+          }
+        }
+      },
+      { step: 'deserialize', name: 'strataChaosAttemptMiddleware', priority: 'high' },
+    );
   };
   install('dynamodb', clients.dynamo.middlewareStack);
-  install('s3', clients.s3.middlewareStack);
+  install('s3', clients.s3.middlewareStack as unknown as Stack);
   return chaos;
+}
+
+/** A streamed body (S3 GetObject) nobody will read must not hold its socket. */
+function discardBody(output: unknown): void {
+  (output as { Body?: { destroy?: () => void } } | undefined)?.Body?.destroy?.();
 }
 
 /** A 5xx as the service answers it: the SDK marks it retryable. */

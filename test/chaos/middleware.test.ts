@@ -11,7 +11,7 @@ import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { chaosSpecFromEnv, chaosSpecSchema, installChaos, type ChaosSpec } from '../../local/chaos.js';
 import { localDynamoClient, localS3Client } from '../../local/emulators.js';
-import { isRetryable, isThrottle } from '../../lib/retry.js';
+import { isRetryable, isThrottle, mayHaveApplied, sdkAttempts } from '../../lib/retry.js';
 import { freshBucket, freshTable } from '../support/aws.js';
 import { readFaultLog } from './fault-log.js';
 
@@ -76,13 +76,43 @@ describe('chaos middleware', () => {
     expect((await c.dynamo.send(get(c.table, 'd'))).Item).toBeDefined();
   });
 
+  it('lostThenThrottled: the first attempt is applied and its answer lost, the SDK\'s retries are throttled', async () => {
+    const c = await chaosClients({ lostThenThrottled: 1, services: ['dynamodb'] });
+    const err = await c.dynamo.send(item(c.table, 'f')).catch((e: unknown) => e);
+    // What the caller sees is a throttle, but not the refusal of a throttle on a single attempt.
+    expect(isThrottle(err)).toBe(true);
+    expect(sdkAttempts(err)).toBeGreaterThan(1);
+    expect(mayHaveApplied(err)).toBe(true);
+    c.chaos.enabled = false;
+    expect((await c.dynamo.send(get(c.table, 'f'))).Item).toBeDefined();
+    expect(c.chaos.counters.injected.dynamodb.lostThenThrottled).toBe(1);
+  });
+
+  it('injects inside the SDK\'s retry loop: a throttled attempt is retried by the SDK itself', async () => {
+    const c = await chaosClients({ attemptThrottle: 1, limit: 1, services: ['dynamodb'] });
+    await c.dynamo.send(item(c.table, 'g'));
+    expect(c.chaos.counters.injected.dynamodb.attemptThrottle).toBe(1);
+    expect((await c.dynamo.send(get(c.table, 'g'))).Item).toBeDefined();
+  });
+
+  it('attemptAfter: every attempt applied and its answer lost; the caller sees the last one', async () => {
+    const c = await chaosClients({ attemptAfter: 1, services: ['dynamodb'], commands: ['PutItemCommand'] });
+    const err = await c.dynamo.send(item(c.table, 'h')).catch((e: unknown) => e);
+    expect(isRetryable(err)).toBe(true);
+    // Every attempt the SDK made was applied and lost (this SDK makes 4 by default).
+    expect(sdkAttempts(err)).toBeGreaterThan(1);
+    expect(c.chaos.counters.injected.dynamodb.attemptAfter).toBe(sdkAttempts(err));
+    // GetItem is not among the chaos commands: it goes through untouched.
+    expect((await c.dynamo.send(get(c.table, 'h'))).Item).toBeDefined();
+  });
+
   it('logs every injected fault at once, so the counts survive a SIGKILL', async () => {
     const c = await chaosClients({ before: 0.5, throttle: 0.5, services: ['dynamodb'] });
     for (let i = 0; i < 20; i++) await c.dynamo.send(get(c.table, `e${i}`)).catch(() => undefined);
     await c.s3.send(new PutObjectCommand({ Bucket: c.bucket, Key: 'k', Body: 'v' }));
     const tally = readFaultLog(c.logFile);
     expect(tally.injected.dynamodb.before + tally.injected.dynamodb.throttle).toBe(20);
-    expect(tally.injected.s3).toEqual({ before: 0, after: 0, throttle: 0, latency: 0 });
+    expect(Object.values(tally.injected.s3).every((n) => n === 0)).toBe(true);
     expect(tally.byCommand['dynamodb before GetItemCommand']).toBe(tally.injected.dynamodb.before);
     c.chaos.close();
     // freshTable and freshBucket use other clients: only these 21 calls went through it.
@@ -97,6 +127,7 @@ describe('chaos middleware', () => {
     expect(() => chaosSpecFromEnv('{')).toThrow(/STRATA_CHAOS must be a JSON object/);
     expect(() => chaosSpecFromEnv('{"before":2}')).toThrow(/before/);
     expect(() => chaosSpecFromEnv('{"before":0.6,"after":0.6}')).toThrow(/at most 1/);
+    expect(() => chaosSpecFromEnv('{"attemptAfter":0.6,"attemptThrottle":0.6}')).toThrow(/attemptAfter.*at most 1/);
     expect(() => chaosSpecFromEnv('{"bogus":1}')).toThrow(/bogus|Unrecognized/);
     expect(chaosSpecFromEnv('{"seed":3,"after":0.1}')).toMatchObject({ seed: 3, after: 0.1, before: 0, services: ['dynamodb', 's3'] });
   });

@@ -6,6 +6,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { machineInfo, machineLine, renderMarkdown, writeSection, type ReportTable } from '../../bench/report.js';
+import { CHAOS_KINDS } from '../../local/chaos.js';
 import { EXTRA_CHECKS, type ChaosReport } from './run-chaos.js';
 
 export const RELIABILITY_DOC = fileURLToPath(new URL('../../docs/reliability.md', import.meta.url));
@@ -20,7 +21,7 @@ export function reliabilityTables(report: ChaosReport): ReportTable[] {
   for (const k of EXTRA_CHECKS) anomalies[k] ??= 0;
   const topics = Object.entries(operations.byTopic);
   const told = (topic: string) => sendOutcomes[topic] ?? { ok: 0, fail: 0, info: 0 };
-  const kinds = ['before', 'after', 'throttle', 'latency'] as const;
+  const kinds = CHAOS_KINDS;
   const services = ['dynamodb', 's3'] as const;
   return [
     {
@@ -50,7 +51,8 @@ export function reliabilityTables(report: ChaosReport): ReportTable[] {
       columns: ['service', ...kinds.map((k) => `${k}`), 'calls seen'],
       rows: services.map((s) => [s, ...kinds.map((k) => n(faults.injected[s][k])), n(faults.calls[s])]),
       notes: [
-        '"before": the call fails without reaching the service; "after": the service applied it, then the caller gets an error (the outcome is unknown to it); "throttle": a throttling error before the call; "latency": the call is delayed.',
+        'Per call, outside the SDK\'s retries: "before": the call fails without reaching the service; "after": the service applied it, then the caller gets an error (the outcome is unknown to it); "throttle": a throttling error before the call; "latency": the call is delayed; "lostThenThrottled": the first attempt is applied and its answer lost, every retry the SDK makes is throttled, so the caller sees a throttle for a write that happened.',
+        'Per attempt, inside the SDK\'s retries (the SDK retries them itself with the same ClientRequestToken and throws only the last): "attemptBefore" (a 500 before sending), "attemptAfter" (applied, answer lost), "attemptThrottle".',
         '"calls seen" is a lower bound (each process reports its totals once a second; the last second before a SIGKILL is lost).',
       ],
     },

@@ -1,4 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
+import { chaosSpecSchema, installChaos, type ChaosSpec } from '../../local/chaos.js';
+import { localDynamoClient, localS3Client } from '../../local/emulators.js';
+import { DynamoLogStore } from '../../lib/aws/dynamo-log-store.js';
 import { LogEngine } from '../../lib/engine.js';
 import { FAST_RETRY } from '../../lib/retry.js';
 import { bytes, createTestEngine, readAll, text } from '../support/engine.js';
@@ -74,5 +77,49 @@ describe('concurrent appends under random faults before and after every storage 
     expect(faults.count('commitAppend', 'after')).toBeGreaterThan(5);
     expect(faults.count('commitAppend', 'before')).toBeGreaterThan(5);
     expect(result.counts.acked).toBeGreaterThan(0.8 * result.counts.sends);
+  });
+});
+
+/**
+ * Faults inside the SDK's own retry loop (local/chaos.ts `lostThenThrottled`): the first
+ * attempt of the append transaction is applied and its answer lost, every attempt the
+ * SDK makes after it is throttled, and `send()` throws the last throttle.
+ */
+describe('append whose applied SDK attempt is followed by throttled retries', () => {
+  async function chaosEngine(spec: Partial<ChaosSpec>, options: { appendDeadlineMs?: number } = {}) {
+    const { engine: setup, realStore, verifier, tableName } = await createTestEngine();
+    await setup.topics.create({ name: 't', partitions: 1 });
+    const dynamo = localDynamoClient(inject('dynamoEndpoint'));
+    const chaos = installChaos(
+      { dynamo, s3: localS3Client(inject('s3Endpoint')) },
+      chaosSpecSchema.parse({ services: ['dynamodb'], commands: ['TransactWriteItemsCommand'], ...spec }),
+    );
+    const engine = new LogEngine({ store: new DynamoLogStore(dynamo, tableName), retry: FAST_RETRY, ...options });
+    return { engine, chaos, realStore, verifier };
+  }
+
+  it('a throttle after an applied SDK attempt does not write the append twice', async () => {
+    const { engine, chaos, verifier } = await chaosEngine({ lostThenThrottled: 1, limit: 1 });
+    const result = await engine.appender.appendToPartition('t', 0, { records: [{ key: null, value: bytes('once') }] });
+    expect(chaos.counters.injected.dynamodb.lostThenThrottled).toBe(1);
+    expect(result.offsets).toEqual([{ partition: 0, offset: 0 }]);
+    expect((await readAll(verifier, 't', 0)).map((r) => text(r.value))).toEqual(['once']);
+  });
+
+  it('a conditional append whose applied attempt was followed by throttles is acknowledged, not 409', async () => {
+    const { engine, chaos, verifier } = await chaosEngine({ lostThenThrottled: 1, limit: 1 });
+    const result = await engine.appender.appendToPartition('t', 0, { records: [{ key: null, value: bytes('once') }], expectedOffset: 0 });
+    expect(chaos.counters.injected.dynamodb.lostThenThrottled).toBe(1);
+    expect(result.offsets).toEqual([{ partition: 0, offset: 0 }]);
+    expect((await readAll(verifier, 't', 0)).map((r) => text(r.value))).toEqual(['once']);
+  });
+
+  it('an append throttled to its deadline after an applied attempt answers 503 outcome unknown, not 429', async () => {
+    const { engine, verifier } = await chaosEngine({ lostThenThrottled: 1 }, { appendDeadlineMs: 1_500 });
+    const err = await engine.appender.appendToPartition('t', 0, { records: [{ key: null, value: bytes('maybe') }] }).catch((e: unknown) => e);
+    // The write happened: a 429 would tell the caller that nothing was written.
+    expect(err).toMatchObject({ status: 503, code: 'RETRY' });
+    expect((err as Error).message).toMatch(/may or may not have been written/);
+    expect((await readAll(verifier, 't', 0)).map((r) => text(r.value))).toEqual(['maybe']);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, it, expect, afterEach, vi } from 'vitest';
 import fc from 'fast-check';
-import { DEFAULT_RETRY, FAST_RETRY, backoffDelay, isRetryable, isThrottle, type RetryPolicy } from '../../lib/retry.js';
+import { DEFAULT_RETRY, FAST_RETRY, backoffDelay, isRetryable, isThrottle, mayHaveApplied, sdkAttempts, type RetryPolicy } from '../../lib/retry.js';
 import {
   CorruptDataError,
   InternalError,
@@ -215,5 +215,40 @@ describe('isRetryable and isThrottle', () => {
       expect(isRetryable(err)).toBe(false);
       expect(isThrottle(err)).toBe(false);
     });
+  });
+});
+
+describe('network errors the AWS SDK retries itself', () => {
+  // After an SDK-internal attempt that was applied, one of these can be the last error:
+  // classed as permanent, an applied append came back as a 500.
+  it.each(['EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN'])('classifies %s as retryable, not a throttle', (code) => {
+    const err = Object.assign(new Error(`connect ${code}`), { code });
+    expect(isRetryable(err)).toBe(true);
+    expect(isThrottle(err)).toBe(false);
+  });
+});
+
+describe('mayHaveApplied', () => {
+  const throttle = (attempts?: number) =>
+    Object.assign(new Error('slow down'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400, ...(attempts ? { attempts } : {}) } });
+
+  it('holds a throttle on the only attempt as a refusal', () => {
+    expect(mayHaveApplied(throttle())).toBe(false);
+    expect(mayHaveApplied(throttle(1))).toBe(false);
+  });
+
+  it('holds a throttle after several SDK attempts as in doubt: an earlier attempt may have been applied', () => {
+    expect(sdkAttempts(throttle(3))).toBe(3);
+    expect(mayHaveApplied(throttle(3))).toBe(true);
+  });
+
+  it('reads the attempts through a StrataError that wraps the SDK error', () => {
+    expect(mayHaveApplied(new ThrottledError('DynamoDB throttled the append transaction', { cause: throttle(2) }))).toBe(true);
+    expect(mayHaveApplied(new ThrottledError('DynamoDB throttled the append transaction', { cause: throttle(1) }))).toBe(false);
+  });
+
+  it('holds every other failure as in doubt', () => {
+    expect(mayHaveApplied(Object.assign(new Error('t'), { name: 'TimeoutError' }))).toBe(true);
+    expect(mayHaveApplied(Object.assign(new Error('500'), { name: 'InternalServerError', $metadata: { httpStatusCode: 500 } }))).toBe(true);
   });
 });
