@@ -20,12 +20,18 @@
  *   committed offset.
  * Nothing is skipped: a committed offset is always one past a record that was processed.
  *
+ * A topic deleted and re-created under the consumer is a new log (a new `topicId`): a
+ * position in the old one means nothing there. When a read answers from a new
+ * incarnation, or a commit is refused with TOPIC_INCARNATION_MISMATCH, the partition
+ * starts again from `fromOffset`/`fromTimestamp` (the reset policy) in the new topic, and
+ * what was processed of the old one is not committed.
+ *
  * Backpressure: a partition's loop stops reading while `maxBufferedRecords` records wait
  * to be consumed. Reads continue from each response's `nextOffset` (a compacted topic has
  * gaps; segments and the DynamoDB tail are paged through by the server).
  */
 import { randomUUID } from 'node:crypto';
-import { OffsetOutOfRangeError, StaleGenerationError, StrataError, UnknownMemberError } from '../lib/errors.js';
+import { OffsetOutOfRangeError, StaleGenerationError, StrataError, TopicIncarnationMismatchError, UnknownMemberError } from '../lib/errors.js';
 import { ClientClosedError } from './errors.js';
 import type { ConsumedRecord } from './records.js';
 import type { Membership, Strata } from './strata.js';
@@ -35,7 +41,8 @@ export interface SubscribeOptions {
   group?: string;
   /**
    * Where to start: an offset, `earliest` or `latest`. In a group it applies only to
-   * partitions the group has no committed offset for. Default `earliest`.
+   * partitions the group has no committed offset for. Default `earliest`. It is also where
+   * a partition starts again when its topic was deleted and re-created.
    */
   fromOffset?: number | 'earliest' | 'latest';
   /** Start at the first record with a timestamp ≥ this (ms); instead of `fromOffset`. */
@@ -74,6 +81,10 @@ export interface SubscribeOptions {
 interface Fetcher {
   partition: number;
   position: number;
+  /** The incarnation of the topic `position` belongs to; unknown until the first read answers. */
+  topicId: string | undefined;
+  /** Start again from the reset policy before the next read (the topic was re-created). */
+  restart: boolean;
   /** Stop when the position reaches it (follow: false). */
   endOffset: number | undefined;
   abort: AbortController;
@@ -88,8 +99,10 @@ export class Consumer implements AsyncIterableIterator<ConsumedRecord> {
   private readonly queue: ConsumedRecord[] = [];
   private readonly dataWaiters: (() => void)[] = [];
   private readonly spaceWaiters: (() => void)[] = [];
-  /** partition → offset of the next record to process (uncommitted progress). */
-  private readonly consumed = new Map<number, number>();
+  /** partition → offset of the next record to process (uncommitted progress) and the topic incarnation it is in. */
+  private readonly consumed = new Map<number, { offset: number; topicId: string | undefined }>();
+  /** The incarnation each queued record was read from. */
+  private readonly incarnation = new WeakMap<ConsumedRecord, string>();
   private lastDelivered: ConsumedRecord | undefined;
   private failure: unknown;
   private started: Promise<void> | undefined;
@@ -184,7 +197,9 @@ export class Consumer implements AsyncIterableIterator<ConsumedRecord> {
    * Commits the group's position after every record handed out so far, including the
    * one being processed. In a group the commit is fenced by the generation: after a
    * rebalance it throws StaleGenerationError and progress on moved partitions is lost
-   * (those records will be delivered again to their new owner).
+   * (those records will be delivered again to their new owner). Progress in a topic that
+   * has since been deleted and re-created is not committed: those partitions start again
+   * from the reset policy, and the rest is committed.
    */
   async commit(): Promise<void> {
     this.markProcessed();
@@ -202,7 +217,7 @@ export class Consumer implements AsyncIterableIterator<ConsumedRecord> {
     this.stopFetcher(f);
     this.dropQueued(new Set([partition]));
     this.consumed.delete(partition);
-    const next: Fetcher = { partition, position: offset, endOffset: f.endOffset, abort: new AbortController(), stopped: false, done: false };
+    const next: Fetcher = { ...this.newFetcher(partition, offset, f.endOffset), topicId: f.topicId };
     this.fetchers.set(partition, next);
     void this.fetchLoop(next);
   }
@@ -240,7 +255,7 @@ export class Consumer implements AsyncIterableIterator<ConsumedRecord> {
     const r = this.lastDelivered;
     if (!r) return;
     this.lastDelivered = undefined;
-    if (this.fetchers.has(r.partition)) this.consumed.set(r.partition, r.offset + 1);
+    if (this.fetchers.has(r.partition)) this.consumed.set(r.partition, { offset: r.offset + 1, topicId: this.incarnation.get(r) });
   }
 
   private async start(): Promise<void> {
@@ -307,25 +322,30 @@ export class Consumer implements AsyncIterableIterator<ConsumedRecord> {
     if (added.length > 0 || !previous) {
       // Until the new partitions are started, the next heartbeat applies this generation again.
       this.assignmentPending = true;
-      const committed = new Map((await this.strata.fetchOffsets(this.options.group!, this.topic)).map((o) => [o.partition, o.offset]));
+      const committed = new Map((await this.strata.fetchOffsets(this.options.group!, this.topic)).map((o) => [o.partition, o] as const));
       if (this.closed || this.membership !== m) return;
       await this.assign(added, committed);
     }
     this.assignmentPending = false;
   }
 
-  private async assign(partitions: number[], committed: Map<number, number>): Promise<void> {
+  private async assign(partitions: number[], committed: Map<number, { offset: number; topicId: string }>): Promise<void> {
     const description = !this.follow ? await this.strata.describeTopic(this.topic) : undefined;
-    const starts = await Promise.all(partitions.map((p) => (committed.has(p) ? committed.get(p)! : this.initialPosition(p))));
+    const starts = await Promise.all(partitions.map((p) => committed.get(p)?.offset ?? this.initialPosition(p)));
     if (this.closed) return;
     for (const [i, p] of partitions.entries()) {
       const endOffset = description?.partitionStates.find((s) => s.partition === p)?.highWatermark;
-      const f: Fetcher = { partition: p, position: starts[i]!, endOffset, abort: new AbortController(), stopped: false, done: false };
+      // A committed offset is a position in the incarnation it was committed for.
+      const f: Fetcher = { ...this.newFetcher(p, starts[i]!, endOffset), topicId: committed.get(p)?.topicId };
       this.fetchers.set(p, f);
       void this.fetchLoop(f);
     }
     if (partitions.length > 0) this.options.onPartitionsAssigned?.(partitions, Object.fromEntries(partitions.map((p, i) => [p, starts[i]!])));
     this.dataWaiters.splice(0).forEach((w) => w());
+  }
+
+  private newFetcher(partition: number, position: number, endOffset: number | undefined): Fetcher {
+    return { partition, position, topicId: undefined, restart: false, endOffset, abort: new AbortController(), stopped: false, done: false };
   }
 
   private async initialPosition(partition: number): Promise<number> {
@@ -343,6 +363,8 @@ export class Consumer implements AsyncIterableIterator<ConsumedRecord> {
       while (this.queue.length >= this.opts.maxBufferedRecords && !f.stopped) await new Promise<void>((r) => this.spaceWaiters.push(r));
       if (f.stopped) break;
       try {
+        if (f.restart) await this.restartPosition(f);
+        if (f.stopped) break;
         const result = await this.strata.read(this.topic, f.partition, {
           offset: f.position,
           maxRecords: this.opts.maxRecords,
@@ -352,13 +374,24 @@ export class Consumer implements AsyncIterableIterator<ConsumedRecord> {
         failingSince = undefined;
         attempt = 0;
         if (f.stopped) break;
-        for (const r of result.records) this.queue.push(r);
+        if (f.topicId !== undefined && result.topicId !== undefined && result.topicId !== f.topicId) {
+          // The topic was deleted and re-created: the position belongs to the old log.
+          this.restartPartition(f.partition, result.topicId);
+          continue;
+        }
+        f.topicId ??= result.topicId;
+        for (const r of result.records) {
+          if (result.topicId !== undefined) this.incarnation.set(r, result.topicId);
+          this.queue.push(r);
+        }
         // Compaction leaves gaps: continue from what the server says, never offset + count.
         f.position = result.nextOffset;
         if (result.records.length > 0) this.dataWaiters.splice(0).forEach((w) => w());
         if (f.endOffset !== undefined && result.records.length === 0 && f.position >= result.highWatermark) break;
       } catch (err) {
         if (f.stopped) break;
+        // A restart aborted the read: start over from the new position.
+        if (f.restart && err instanceof ClientClosedError) continue;
         if (err instanceof OffsetOutOfRangeError) {
           // Retention removed the records below logStartOffset; a position above the
           // high watermark belongs to a deleted and re-created topic. Start again in range.
@@ -376,6 +409,36 @@ export class Consumer implements AsyncIterableIterator<ConsumedRecord> {
     }
     f.done = true;
     this.dataWaiters.splice(0).forEach((w) => w());
+  }
+
+  /**
+   * Starts a partition again from the reset policy in incarnation `topicId` of the topic:
+   * what was read or processed of the old incarnation is dropped, not committed. The
+   * partition's loop finds the new position before its next read.
+   */
+  private restartPartition(partition: number, topicId: string): void {
+    const f = this.fetchers.get(partition);
+    this.consumed.delete(partition);
+    if (!f || f.restart) return;
+    this.dropQueued(new Set([partition]));
+    f.restart = true;
+    f.topicId = topicId;
+    // A long poll on the old incarnation would only end at its timeout.
+    if (!f.stopped) {
+      const old = f.abort;
+      f.abort = new AbortController();
+      old.abort(new ClientClosedError('read of a re-created topic'));
+    }
+  }
+
+  private async restartPosition(f: Fetcher): Promise<void> {
+    const position = await this.initialPosition(f.partition);
+    // follow: false ends at the new topic's high watermark, not the old one's.
+    const endOffset = f.endOffset !== undefined ? (await this.strata.lookupOffset(this.topic, f.partition, 'latest')).offset : undefined;
+    if (f.stopped) return;
+    f.position = position;
+    f.endOffset = endOffset;
+    f.restart = false;
   }
 
   private stopFetcher(f: Fetcher): void {
@@ -404,12 +467,24 @@ export class Consumer implements AsyncIterableIterator<ConsumedRecord> {
     }
     const m = this.membership;
     if (!m || this.consumed.size === 0) return;
-    const offsets = [...this.consumed.entries()].map(([partition, offset]) => ({ topic: this.topic, partition, offset }));
+    const entries = [...this.consumed.entries()];
+    const offsets = entries.map(([partition, c]) => ({ topic: this.topic, partition, offset: c.offset, ...(c.topicId !== undefined ? { topicId: c.topicId } : {}) }));
     try {
       await this.strata.commitOffsets(group, offsets, { memberId: m.memberId, generation: m.generation });
-      for (const o of offsets) if (this.consumed.get(o.partition) === o.offset) this.consumed.delete(o.partition);
+      for (const [p, c] of entries) if (this.consumed.get(p) === c) this.consumed.delete(p);
       this.lastCommitAt = Date.now();
     } catch (err) {
+      if (err instanceof TopicIncarnationMismatchError) {
+        // Positions in a deleted incarnation: those partitions start again in the new
+        // topic; the rest (read from the new one already) is committed.
+        let restarted = 0;
+        for (const [p, c] of entries) {
+          if (c.topicId === err.currentTopicId || this.consumed.get(p) !== c) continue;
+          this.restartPartition(p, err.currentTopicId);
+          restarted++;
+        }
+        if (restarted > 0) return this.commitConsumed(throwOnError);
+      }
       if (throwOnError) throw err;
     }
   }

@@ -67,6 +67,7 @@ const CLASS_BY_CODE: ReadonlyMap<string, ErrorClass> = new Map(
     UNKNOWN_MEMBER: engineErrors.UnknownMemberError,
     STALE_GENERATION: engineErrors.StaleGenerationError,
     PARTITION_NOT_ASSIGNED: engineErrors.PartitionNotAssignedError,
+    TOPIC_INCARNATION_MISMATCH: engineErrors.TopicIncarnationMismatchError,
   }),
 );
 

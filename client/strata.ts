@@ -59,6 +59,8 @@ export interface ReadOptions {
 }
 
 export interface ReadResult {
+  /** The incarnation of the topic the records come from: it changes when the topic is deleted and re-created. */
+  topicId: string;
   records: ConsumedRecord[];
   /** Where the next read starts. Not always `offset + records.length`: compaction leaves gaps. */
   nextOffset: number;
@@ -68,6 +70,8 @@ export interface ReadResult {
 
 export interface CommittedOffset {
   topic: string;
+  /** The incarnation of the topic the offset belongs to. */
+  topicId: string;
   partition: number;
   offset: number;
   metadata: string | null;
@@ -79,6 +83,12 @@ export interface OffsetCommit {
   partition: number;
   offset: number;
   metadata?: string | null;
+  /**
+   * The `topicId` of the read the position comes from. With it, a commit made after the
+   * topic was deleted and re-created is refused (TopicIncarnationMismatchError) instead
+   * of moving the new topic's position; the consumer always sends it.
+   */
+  topicId?: string;
 }
 
 export interface Membership {
@@ -154,7 +164,7 @@ export class Strata {
 
   /** One read of a partition from `offset` (default the log start). */
   async read(topic: string, partition: number, options: ReadOptions = {}): Promise<ReadResult> {
-    const result = await this.transport.request<{ records: WireReadRecord[]; nextOffset: number; highWatermark: number; logStartOffset: number }>(
+    const result = await this.transport.request<{ topicId: string; records: WireReadRecord[]; nextOffset: number; highWatermark: number; logStartOffset: number }>(
       'GET',
       `/v1/topics/${enc(topic)}/partitions/${partition}/records`,
       {
@@ -174,6 +184,8 @@ export class Strata {
   /**
    * Commits group positions atomically (the offset of the next record to process). With
    * `fence`, as a group member: refused with STALE_GENERATION once the group rebalanced.
+   * A position carrying the `topicId` of a read is refused with TOPIC_INCARNATION_MISMATCH
+   * once the topic was deleted and re-created.
    */
   async commitOffsets(group: string, offsets: OffsetCommit[], fence?: { memberId: string; generation: number }): Promise<CommittedOffset[]> {
     const body = { offsets, ...(fence ?? {}) };

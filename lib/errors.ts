@@ -330,3 +330,28 @@ export class PartitionNotAssignedError extends StrataError {
     );
   }
 }
+
+/**
+ * Offset commit: the positions were read from an earlier incarnation of the topic (the
+ * `topicId` the commit carries), and the topic has since been deleted and re-created under
+ * the same name. Offsets of one incarnation mean nothing in another: stored against the
+ * new topic they would make the group skip its first records. Nothing is committed; start
+ * the partitions again from your reset policy (e.g. `earliest`) and commit what you read
+ * from the new topic.
+ */
+export class TopicIncarnationMismatchError extends StrataError {
+  constructor(
+    readonly topic: string,
+    readonly topicId: string,
+    readonly currentTopicId: string,
+  ) {
+    super(
+      'TOPIC_INCARNATION_MISMATCH',
+      409,
+      `topic '${topic}' was deleted and re-created: these offsets were read from its incarnation ${topicId}, it is now ${currentTopicId}; ` +
+        'restart the partitions from your reset policy (e.g. earliest) and commit positions read from the new topic',
+      false,
+      { details: { topic, topicId, currentTopicId } },
+    );
+  }
+}

@@ -1,13 +1,31 @@
 /**
  * Consumer group offsets: the committed position of a group in each partition, the
  * offset of the next record the group will process (Kafka's convention). A commit of
- * several partitions is atomic. Offsets committed for a deleted topic are not returned
- * for a new topic of the same name.
+ * several partitions is atomic. Offsets belong to one incarnation of a topic (its
+ * `topicId`): offsets committed for a deleted topic are not returned for a new topic of
+ * the same name, and a commit of positions read from a deleted incarnation is refused:
+ *
+ *     consumer                  topic 'orders'          group offsets
+ *     read 0..9 of id A ──────▶ (incarnation A)
+ *                               deleted, re-created B
+ *                               20 records appended
+ *     commit 10, topicId A ───────────────────────────▶ refused: TOPIC_INCARNATION_MISMATCH
+ *     (restarts from its reset policy: B's 0..19, none skipped)
+ *
+ * Stored with the caller's topicId, a commit that races a re-creation after the check
+ * lands on the old incarnation, which the new one never reads.
  */
 import * as z from 'zod';
 import type { Clock } from './clock.js';
 import { MAX_GROUP_METADATA_BYTES, MAX_GROUP_NAME_LENGTH, MAX_GROUP_OFFSETS_PER_COMMIT } from './constants.js';
-import { PartitionNotAssignedError, StaleGenerationError, TopicNotFoundError, UnknownMemberError, ValidationError } from './errors.js';
+import {
+  PartitionNotAssignedError,
+  StaleGenerationError,
+  TopicIncarnationMismatchError,
+  TopicNotFoundError,
+  UnknownMemberError,
+  ValidationError,
+} from './errors.js';
 import type { GroupOffset, LogStore } from './ports.js';
 import type { TopicService } from './topics.js';
 import { parseOrThrow } from './validation.js';
@@ -24,6 +42,11 @@ export interface GroupOffsetInput {
   partition: number;
   offset: number;
   metadata?: string | null;
+  /**
+   * The incarnation of the topic the position was read from (a read's `topicId`). A
+   * consumer always sends it; without it the position applies to the topic as it is now.
+   */
+  topicId?: string;
 }
 
 /** The member and generation a fenced commit is made for. */
@@ -34,6 +57,8 @@ export interface CommitFence {
 
 export interface CommittedOffset {
   topic: string;
+  /** The incarnation of the topic the offset belongs to. */
+  topicId: string;
   partition: number;
   offset: number;
   metadata: string | null;
@@ -52,7 +77,8 @@ export class GroupOffsets {
    * (a member of the group and the generation it was given), the commit applies only if
    * the group is still at that generation and every partition is that member's in it:
    * a member that lost its partitions in a rebalance (a zombie) cannot move the group's
-   * position behind the new owner's back.
+   * position behind the new owner's back. A position carrying the `topicId` of an
+   * earlier incarnation of its topic is refused (TopicIncarnationMismatchError).
    */
   async commit(group: string, offsets: GroupOffsetInput[], fence?: CommitFence): Promise<CommittedOffset[]> {
     parseOrThrow(groupNameSchema, group, 'group');
@@ -74,10 +100,11 @@ export class GroupOffsets {
         throw new ValidationError(`offsets[${i}].metadata is over ${MAX_GROUP_METADATA_BYTES} bytes`);
       }
       const { meta } = await this.topics.partition(o.topic, o.partition);
+      if (o.topicId !== undefined && o.topicId !== meta.topicId) throw new TopicIncarnationMismatchError(o.topic, o.topicId, meta.topicId);
       items.push({
         group,
         topic: o.topic,
-        topicId: meta.topicId,
+        topicId: o.topicId ?? meta.topicId,
         partition: o.partition,
         offset: o.offset,
         metadata: o.metadata ?? null,
@@ -132,5 +159,5 @@ export class GroupOffsets {
 }
 
 function toCommitted(o: GroupOffset): CommittedOffset {
-  return { topic: o.topic, partition: o.partition, offset: o.offset, metadata: o.metadata, updatedAt: o.updatedAt };
+  return { topic: o.topic, topicId: o.topicId, partition: o.partition, offset: o.offset, metadata: o.metadata, updatedAt: o.updatedAt };
 }

@@ -48,6 +48,8 @@ export interface ReadRequest {
 }
 
 export interface ReadResult {
+  /** The incarnation of the topic the records come from (a re-created topic gets a new one). */
+  topicId: string;
   records: StoredRecord[];
   /** Where the next read continues. */
   nextOffset: number;
@@ -90,7 +92,7 @@ export class Reader {
       }
       if (offset === head.nextOffset) {
         const remaining = deadline - this.clock.now();
-        if (remaining <= 0) return { records: [], nextOffset: offset, highWatermark: head.nextOffset, logStartOffset: head.logStartOffset };
+        if (remaining <= 0) return { topicId: ref.topicId, records: [], nextOffset: offset, highWatermark: head.nextOffset, logStartOffset: head.logStartOffset };
         await this.notifier.wait(partitionKey(ref), offset, Math.min(interval, remaining));
         interval = Math.min(interval * 2, LONG_POLL_MAX_INTERVAL_MS);
         continue;
@@ -106,7 +108,7 @@ export class Reader {
       }
       // What the collector vouches for (every offset below `next`) is returned even when
       // the items moved further on; a read that got nowhere reads the head again.
-      if (outcome === 'done' || collector.next > offset) return result(collector, head);
+      if (outcome === 'done' || collector.next > offset) return result(ref, collector, head);
       if (++moves > MAX_TAIL_MOVES) {
         throw new InternalError(
           `offset ${offset} of ${partitionKey(ref)} is below the high watermark ${head.nextOffset} but neither a segment nor a tail item holds it`,
@@ -220,8 +222,9 @@ export class Reader {
 
 }
 
-function result(collector: RecordCollector, head: PartitionHead): ReadResult {
+function result(ref: PartitionRef, collector: RecordCollector, head: PartitionHead): ReadResult {
   return {
+    topicId: ref.topicId,
     records: collector.records,
     nextOffset: collector.next,
     highWatermark: head.nextOffset,

@@ -216,7 +216,13 @@ export function toJsonRecord(record: StoredRecord, encoding: Encoding): JsonReco
  * then continues from the first record left out. The first record always goes, or 413.
  */
 export function toJsonReadResult(result: ReadResult, encoding: Encoding, maxBodyBytes = MAX_RESPONSE_BODY_BYTES) {
-  const envelope = { records: [] as JsonRecord[], nextOffset: result.nextOffset, highWatermark: result.highWatermark, logStartOffset: result.logStartOffset };
+  const envelope = {
+    topicId: result.topicId,
+    records: [] as JsonRecord[],
+    nextOffset: result.nextOffset,
+    highWatermark: result.highWatermark,
+    logStartOffset: result.logStartOffset,
+  };
   let bytes = carriedBytes(JSON.stringify(envelope));
   for (const record of result.records) {
     const json = toJsonRecord(record, encoding);
@@ -249,9 +255,11 @@ export const groupCommitSchema = z
           partition: nonNegativeInt('partition'),
           offset: nonNegativeInt('offset'),
           metadata: z.string().nullable().optional(),
+          /** The incarnation the positions were read from (a read's `topicId`): refused if the topic was re-created since. */
+          topicId: z.string().min(1, 'topicId must not be empty').optional(),
         })
         .strict(),
-      { message: 'offsets must be an array of {topic, partition, offset, metadata?}' },
+      { message: 'offsets must be an array of {topic, partition, offset, metadata?, topicId?}' },
     ),
     /** A member's commit: fenced by the generation its assignment came with. */
     memberId: z.string().min(1).optional(),

@@ -339,4 +339,46 @@ describe('consumer', () => {
     expect(a.assignment).toContain(moved);
     await a.close();
   });
+
+  // Regression (issue 12, finding 4): positions read before the topic was deleted and
+  // re-created were committed against the new incarnation, so the group skipped the new
+  // topic's first records; and the consumer itself read on from its old position.
+  it('a group consumer whose topic is re-created under it commits nothing of the old incarnation and restarts from its reset policy', async () => {
+    const topic = 'phoenix';
+    await strata.createTopic(topic, { partitions: 1 });
+    await produce(topic, Array.from({ length: 10 }, (_, i) => `old${i}`), 1);
+    const a = strata.subscribe(topic, { group: 'phoenix', autoCommit: false, sessionTimeoutMs: 2000 });
+    for (let i = 0; i < 10; i++) await a.next();
+    // a waits in a long poll past old9 while the topic is deleted and re-created.
+    await strata.deleteTopic(topic);
+    await strata.createTopic(topic, { partitions: 1 });
+    const fresh = Array.from({ length: 20 }, (_, i) => `new${i}`);
+    await produce(topic, fresh, 1);
+
+    await a.commit();
+    expect(await strata.fetchOffsets('phoenix', topic)).toEqual([]);
+    const after: string[] = [];
+    while (after.at(-1) !== 'new19') after.push((await a.next()).value!.value!.toString());
+    expect(after).toEqual(fresh);
+    await a.commit();
+    expect(await strata.fetchOffsets('phoenix', topic)).toMatchObject([{ partition: 0, offset: 20 }]);
+    await a.close();
+  });
+
+  it('a consumer reading a topic that is re-created under it starts the new incarnation from its reset policy, not from its old position', async () => {
+    const topic = 'phoenix-solo';
+    await strata.createTopic(topic, { partitions: 1 });
+    await produce(topic, Array.from({ length: 10 }, (_, i) => `old${i}`), 1);
+    const c = strata.subscribe(topic, { waitMs: 5000 });
+    for (let i = 0; i < 10; i++) await c.next();
+    // c waits in a long poll past old9 while the topic is deleted and re-created.
+    await strata.deleteTopic(topic);
+    await strata.createTopic(topic, { partitions: 1 });
+    const fresh = Array.from({ length: 20 }, (_, i) => `new${i}`);
+    await produce(topic, fresh, 1);
+    const after: string[] = [];
+    while (after.at(-1) !== 'new19') after.push((await c.next()).value!.value!.toString());
+    expect(after).toEqual(fresh);
+    await c.close();
+  });
 });

@@ -81,6 +81,37 @@ describe('consumer group membership', () => {
     expectError(await api('PUT', '/v1/groups/g3/offsets', { memberId: a.memberId, offsets: [{ topic: 'events', partition: 0, offset: 1 }] }), 400, 'VALIDATION');
   });
 
+  // Regression (issue 12, finding 4): a commit made with positions read before the topic
+  // was deleted and re-created was stored against the new incarnation, so a restarted
+  // consumer skipped the new topic's records below that offset.
+  it('refuses an offset commit carrying the old incarnation of a re-created topic', async () => {
+    await api('POST', '/v1/topics', { name: 'reborn', partitions: 1 });
+    await api('POST', '/v1/topics/reborn/records', { records: [{ value: 'a' }, { value: 'b' }, { value: 'c' }] });
+    const read = await api('GET', '/v1/topics/reborn/partitions/0/records?offset=0');
+    const oldId = read.body.topicId;
+    expect(oldId).toBe((await api('GET', '/v1/topics/reborn')).body.topicId);
+    const m = (await api('POST', '/v1/groups/g5/members', { topics: ['reborn'] })).body;
+
+    expect((await api('DELETE', '/v1/topics/reborn')).status).toBe(204);
+    const newId = (await api('POST', '/v1/topics', { name: 'reborn', partitions: 1 })).body.topicId;
+    await api('POST', '/v1/topics/reborn/records', { records: [{ value: 'x' }] });
+
+    const commit = (topicId: string, offset: number, fence = true) =>
+      api('PUT', '/v1/groups/g5/offsets', {
+        ...(fence ? { memberId: m.memberId, generation: m.generation } : {}),
+        offsets: [{ topic: 'reborn', partition: 0, offset, topicId }],
+      });
+    const refused = await commit(oldId, read.body.nextOffset);
+    expectError(refused, 409, 'TOPIC_INCARNATION_MISMATCH');
+    expect(refused.body.error).toMatchObject({ topic: 'reborn', topicId: oldId, currentTopicId: newId });
+    expectError(await commit(oldId, read.body.nextOffset, false), 409, 'TOPIC_INCARNATION_MISMATCH');
+    expect((await api('GET', '/v1/groups/g5/offsets?topic=reborn')).body.offsets).toEqual([]);
+
+    // The new incarnation's own positions commit, and the answer says which incarnation they belong to.
+    expect((await commit(newId, 1)).status).toBe(200);
+    expect((await api('GET', '/v1/groups/g5/offsets?topic=reborn')).body.offsets).toMatchObject([{ partition: 0, offset: 1, topicId: newId }]);
+  });
+
   it('validates join requests and unknown topics', async () => {
     expectError(await api('POST', '/v1/groups/g4/members', { topics: [] }), 400, 'VALIDATION');
     expectError(await api('POST', '/v1/groups/g4/members', { topics: ['events'], sessionTimeoutMs: 10 }), 400, 'VALIDATION');

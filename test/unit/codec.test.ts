@@ -568,7 +568,7 @@ describe('headers', () => {
 
 describe('read responses fit in a Lambda response', () => {
   const record = (offset: number, value: string) => ({ offset, timestamp: 0, key: null, value: new TextEncoder().encode(value), headers: [] });
-  const result = (records: ReturnType<typeof record>[]) => ({ records, nextOffset: 10, highWatermark: 10, logStartOffset: 0 });
+  const result = (records: ReturnType<typeof record>[]) => ({ topicId: 't1', records, nextOffset: 10, highWatermark: 10, logStartOffset: 0 });
 
   it('keeps the records that fit and continues from the first one left out', () => {
     const records = [record(3, 'a'.repeat(300)), record(5, 'b'.repeat(300)), record(8, 'c'.repeat(300))];
