@@ -17,13 +17,17 @@
  * collection deletes later. A crash after the commit leaves tail items (and staged
  * objects) below flushedOffset: readers never look there (they read segments below
  * flushedOffset); garbage collection (the compaction issue) removes them. Two flushers racing from the same F
- * both PUT, one commit wins, the other's object is an orphan.
+ * both PUT, one commit wins, the other deletes its object at once (GC's orphan scan is the
+ * backstop). A commit that meets an append on the head item is cancelled with
+ * TransactionConflict, having written nothing: the flusher sends it again, at most
+ * FLUSH_COMMIT_ATTEMPTS times, then reports `conflict` and deletes its object.
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from './clock.js';
 import { InternalError } from './errors.js';
 import { partitionPk, segmentObjectKey, type PartitionRef } from './keys.js';
-import type { LogStore, ObjectStore, TailItem, TopicMeta } from './ports.js';
+import type { FlushCommit, FlushCommitOutcome, LogStore, ObjectStore, TailItem, TopicMeta } from './ports.js';
+import { backoffDelay, DEFAULT_RETRY, sleep } from './retry.js';
 import { buildSegment, encodeIndex, type BuildSegmentOptions } from './segment-format.js';
 import { tailItemBytes, tailItemData } from './staged-batches.js';
 
@@ -34,8 +38,11 @@ export interface FlushResult {
   segments: number;
   records: number;
   bytes: number;
-  /** Why the last segment was flushed, or why nothing was. */
-  reason: FlushReason | 'empty' | 'not-due' | 'fenced';
+  /**
+   * Why the last segment was flushed, or why nothing was: `fenced` when another flusher
+   * committed first, `conflict` when appends kept the head item busy through every attempt.
+   */
+  reason: FlushReason | 'empty' | 'not-due' | 'fenced' | 'conflict';
 }
 
 export interface FlushOptions {
@@ -47,6 +54,9 @@ export interface FlushOptions {
 
 /** Segments one flush call writes at most, so one invocation stays well inside a Lambda timeout. */
 export const DEFAULT_MAX_SEGMENTS_PER_FLUSH = 8;
+
+/** Attempts of one flush commit that keeps meeting appends on the head item (TransactionConflict). */
+export const FLUSH_COMMIT_ATTEMPTS = 5;
 
 export class Flusher {
   constructor(
@@ -81,8 +91,8 @@ export class Flusher {
       }
       const taken = takeUpTo(items, meta.config.segmentBytes);
       const committed = await this.writeSegment(ref, head.flushedOffset, taken);
-      if (!committed) {
-        result.reason = 'fenced';
+      if (committed === 'fenced' || committed === 'conflict') {
+        result.reason = committed;
         break;
       }
       result.segments++;
@@ -106,12 +116,12 @@ export class Flusher {
     ref: PartitionRef,
     flushedOffset: number,
     items: TailItem[],
-  ): Promise<{ records: number; bytes: number } | undefined> {
+  ): Promise<{ records: number; bytes: number } | 'fenced' | 'conflict'> {
     const { bytes, meta } = buildSegment(await Promise.all(items.map((i) => tailItemData(i, this.objects))), this.segment);
     const key = segmentObjectKey(ref, meta.baseOffset, randomUUID());
     await this.objects.put(key, bytes);
     const tailBytes = items.reduce((sum, i) => sum + tailItemBytes(i), 0);
-    const committed = await this.store.commitFlush({
+    const commit: FlushCommit = {
       ref,
       expectedFlushedOffset: flushedOffset,
       flushedOffset: meta.lastOffset + 1,
@@ -128,8 +138,14 @@ export class Flusher {
         createdAt: this.clock.now(),
         generation: 0,
       },
-    });
-    if (!committed) return undefined;
+    };
+    const outcome = await this.commit(commit);
+    if (outcome !== 'committed') {
+      const landed = await this.landed(commit).catch(() => undefined);
+      // Nothing names the object: delete it now rather than leave a segment-sized orphan for GC.
+      if (landed === false) await this.objects.delete([key]).catch(() => undefined);
+      if (!landed) return outcome;
+    }
     await this.store.deleteTailItems(
       ref,
       items.map((i) => i.lastOffset),
@@ -138,6 +154,29 @@ export class Flusher {
     const staged = items.flatMap((i) => (i.staged ? [i.staged.key] : []));
     if (staged.length > 0) await this.objects.delete(staged);
     return { records: meta.recordCount, bytes: tailBytes };
+  }
+
+  /**
+   * Sends the commit, and again while it is cancelled by a TransactionConflict (an append
+   * held the head item; nothing was written): at most FLUSH_COMMIT_ATTEMPTS times, with
+   * the retry module's full-jitter backoff between them.
+   */
+  private async commit(commit: FlushCommit): Promise<FlushCommitOutcome> {
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await this.store.commitFlush(commit);
+      if (outcome !== 'conflict' || attempt >= FLUSH_COMMIT_ATTEMPTS) return outcome;
+      await sleep(backoffDelay(DEFAULT_RETRY, attempt - 1));
+    }
+  }
+
+  /**
+   * Whether a commit reported lost did land: its manifest names its object (an SDK retry
+   * of a commit that had been applied fails its condition). Checked before the object is
+   * deleted, since deleting a committed segment would lose its records.
+   */
+  private async landed(commit: FlushCommit): Promise<boolean> {
+    const [manifest] = await this.store.listSegments(commit.ref, commit.manifest.lastOffset, 1);
+    return manifest?.key === commit.manifest.key;
   }
 }
 

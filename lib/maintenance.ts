@@ -114,6 +114,7 @@ export class Maintenance {
     }
     const more =
       flush.reason === 'fenced' ||
+      flush.reason === 'conflict' ||
       flush.segments >= DEFAULT_MAX_SEGMENTS_PER_FLUSH ||
       retention.fenced ||
       compaction.more ||

@@ -158,6 +158,14 @@ export interface FlushCommit {
   flushedBytes: number;
 }
 
+/**
+ * How a flush commit ended. `fenced`: another flusher moved flushedOffset first (the
+ * condition failed). `conflict`: DynamoDB cancelled the transaction because another one
+ * (an append, which updates the same head item) was running at the same moment; nothing
+ * was written and the same commit may be sent again.
+ */
+export type FlushCommitOutcome = 'committed' | 'fenced' | 'conflict';
+
 /** A committed batch of an idempotent producer, remembered to answer retries. */
 export interface ProducerBatch {
   firstSequence: number;
@@ -251,8 +259,8 @@ export interface LogStore {
 
   /** Segment manifests whose lastOffset ≥ `fromOffset`, in offset order, at most `limit` (Infinity: all). */
   listSegments(ref: PartitionRef, fromOffset: number, limit: number): Promise<SegmentManifest[]>;
-  /** Writes the manifest and moves flushedOffset, if no other flush moved it first; false if fenced. */
-  commitFlush(flush: FlushCommit): Promise<boolean>;
+  /** Writes the manifest and moves flushedOffset, if no other flush moved it first. */
+  commitFlush(flush: FlushCommit): Promise<FlushCommitOutcome>;
   /** Deletes tail items (by last offset) that a committed flush made redundant. */
   deleteTailItems(ref: PartitionRef, lastOffsets: number[]): Promise<void>;
 

@@ -55,6 +55,7 @@ import {
   type CompactionCommit,
   type DeletedTopic,
   type FlushCommit,
+  type FlushCommitOutcome,
   type GarbageBatch,
   type PartitionStats,
   type RetentionCommit,
@@ -365,7 +366,7 @@ export class DynamoLogStore implements LogStore {
     return manifests;
   }
 
-  async commitFlush(flush: FlushCommit): Promise<boolean> {
+  async commitFlush(flush: FlushCommit): Promise<FlushCommitOutcome> {
     const pk = partitionPk(flush.ref);
     try {
       await this.doc.send(
@@ -394,9 +395,13 @@ export class DynamoLogStore implements LogStore {
           ],
         }),
       );
-      return true;
+      return 'committed';
     } catch (err) {
-      if (err instanceof TransactionCanceledException && reasonCodes(err).includes('ConditionalCheckFailed')) return false;
+      if (!(err instanceof TransactionCanceledException)) throw err;
+      const codes = reasonCodes(err);
+      if (codes.includes('ConditionalCheckFailed')) return 'fenced';
+      // An append held the head item: nothing was written, the flusher may send the commit again.
+      if (codes.includes('TransactionConflict')) return 'conflict';
       throw err;
     }
   }

@@ -2,15 +2,17 @@
  * Retention, key compaction and garbage collection (functions/compact → lib/maintenance.ts)
  * against DynamoDB Local and s3rver, with an injected clock for every time-based rule.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
+import { DynamoLogStore } from '../../lib/aws/dynamo-log-store.js';
 import { OffsetOutOfRangeError } from '../../lib/errors.js';
 import { LogEngine } from '../../lib/engine.js';
 import { Flusher } from '../../lib/flusher.js';
 import { partitionObjectPrefix } from '../../lib/keys.js';
 import type { StoredRecord } from '../../lib/record.js';
-import { sleep } from '../../lib/retry.js';
+import { FAST_RETRY, sleep } from '../../lib/retry.js';
+import { localDynamoClient } from '../../local/emulators.js';
 import { bytes, createTestEngine, readAll, text, type TestEngine } from '../support/engine.js';
-import { FaultInjector, type FaultMode } from '../support/faults.js';
+import { FaultInjector, loseFlushCommits, type FaultMode } from '../support/faults.js';
 import { History } from '../support/history.js';
 import { startFlushLoop } from '../support/workload.js';
 
@@ -451,6 +453,67 @@ describe('maintenance under faults and races', () => {
     expect(state.lastCompactionAt).toBe(clock.t);
     expect(state.segments).toBe(1);
     expect(view(await readAll(t.verifier, 'gcfail', 0, 0))).toEqual([{ offset: 2, key: 'k', value: 'v2' }]);
+  });
+
+  /**
+   * A partition with work for every step: an expired segment, two dirty segments with
+   * the same keys, an old orphan and a due tail. `hot` is an engine on its own DynamoDB
+   * client whose flush commits lose `conflicts` times to an append (issue 12, finding 6).
+   */
+  async function hotPartition(conflicts: number) {
+    const clock = testClock(Date.now());
+    const t = await createTestEngine({ clock, engine: { maintenance: { graceMs: GRACE_MS } } });
+    const meta = await t.engine.topics.create({ name: 'hot', config: { cleanupPolicy: 'compact,delete', retentionMs: 30 * MINUTE } });
+    const ref = { topic: 'hot', topicId: meta.topicId, partition: 0 };
+    const log: string[] = [];
+    const write = async (key: string, value: string) => {
+      await put(t.engine, 'hot', [{ key, value }]);
+      log.push(value);
+    };
+    await write('old', 'expires');
+    await t.engine.flusher!.flushPartition(meta, 0, { force: true });
+    clock.t += 31 * MINUTE;
+    for (let i = 0; i < 2; i++) {
+      await write('k', `dirty-${i}`);
+      await t.engine.flusher!.flushPartition(meta, 0, { force: true });
+    }
+    await write('tail', 'due by age');
+    await t.realObjects.put(`${partitionObjectPrefix(ref)}orphan.seg`, bytes('x'));
+    // The tail is due by age, and the orphan (s3rver stamps the real time) is past the grace period.
+    clock.t += 6 * MINUTE;
+    const client = localDynamoClient(inject('dynamoEndpoint'));
+    const lost = loseFlushCommits(client, { times: conflicts, interpose: () => write('tail', `appended-${log.length}`) });
+    const hot = new LogEngine({ store: new DynamoLogStore(client, t.tableName), objects: t.realObjects, clock, retry: FAST_RETRY, maintenance: { graceMs: GRACE_MS } });
+    return { t, clock, ref, log, lost, hot };
+  }
+
+  // Regression (issue 12, finding 6): the flush commit's TransactionConflict was rethrown,
+  // so on a hot partition every pass failed before retention, compaction, GC and stats,
+  // and each left a segment-sized orphan object.
+  it('a flush that loses to an append does not abort retention, compaction and GC', async () => {
+    const { t, clock, ref, log, lost, hot } = await hotPartition(Infinity);
+    const pass = (await hot.maintenance!.runPartition('hot', 0))!;
+    expect(lost.lost).toBeGreaterThan(1); // the commit was retried
+    expect(pass.flush).toMatchObject({ segments: 0, reason: 'conflict' });
+    expect(pass.retention.segments).toBe(1);
+    expect(pass.compaction.segmentsIn).toBe(2);
+    expect(pass.gc.objects).toBe(1); // the old orphan
+    expect(pass.more).toBe(true);
+    const state = (await t.verifier.topics.describe('hot')).partitionStates[0]!;
+    expect(state).toMatchObject({ lastRetentionAt: clock.t, lastCompactionAt: clock.t, flushedOffset: 3 });
+    // The segment the lost commits wrote is gone at once: every object is a manifest's or garbage.
+    const garbage = (await t.realStore.listGarbage(ref)).flatMap((g) => g.keys);
+    expect(await objectKeys(t, 'hot')).toEqual([...(await manifestKeys(t, 'hot')), ...garbage].sort());
+    expect((await readAll(t.verifier, 'hot', 0, 1)).map((r) => text(r.value))).toEqual(log.slice(2));
+  });
+
+  it('a flush commit that loses once to an append is retried and commits', async () => {
+    const { t, log, lost, hot } = await hotPartition(1);
+    const pass = (await hot.maintenance!.runPartition('hot', 0))!;
+    expect(lost.lost).toBe(1);
+    expect(pass.flush).toMatchObject({ segments: 1, reason: 'age' });
+    expect((await t.verifier.topics.describe('hot')).partitionStates[0]!.flushedOffset).toBe(4);
+    expect((await readAll(t.verifier, 'hot', 0, 1)).map((r) => text(r.value))).toEqual(log.slice(2));
   });
 
   it('a duplicated invocation is harmless: two passes at once lose nothing', async () => {

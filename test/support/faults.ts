@@ -2,8 +2,10 @@
  * Fault injection at a port: wraps any adapter (LogStore, ObjectStore) so that chosen
  * calls fail *before* reaching storage (nothing happened) or *after* the real call
  * succeeded (the work is done but the response is lost, as in a timeout). The engine
- * must keep every guarantee under both.
+ * must keep every guarantee under both. A few answers a port cannot fake are given at
+ * the SDK client instead, in the shape AWS returns them (loseFlushCommits).
  */
+import { TransactionCanceledException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 
 export type FaultMode = 'before' | 'after';
 
@@ -101,4 +103,35 @@ export function throttleError(): Error {
     name: 'ProvisionedThroughputExceededException',
     $retryable: { throttling: true },
   });
+}
+
+/**
+ * Makes `client`'s flush commits (the TransactWriteItems that moves a head's
+ * flushedOffset) lose to a concurrent append, `times` times: `interpose` runs first (an
+ * append through another client), then the commit is cancelled with TransactionConflict
+ * without reaching DynamoDB, as DynamoDB cancels a transaction that meets another one on
+ * the head item. DynamoDB Local serializes transactions and never answers
+ * TransactionConflict (0 conflicts at 16 contended writers in docs/benchmarks.md), so the
+ * cancellation is given here in the shape AWS returns.
+ */
+export function loseFlushCommits(client: DynamoDBClient, options: { times: number; interpose: () => Promise<void> }): { lost: number } {
+  const state = { lost: 0 };
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const input = args.input as { TransactItems?: { Update?: { UpdateExpression?: string } }[] };
+      const isFlush = input.TransactItems?.some((i) => i.Update?.UpdateExpression?.includes('flushedOffset = :new')) ?? false;
+      if (!isFlush || state.lost >= options.times) return next(args);
+      state.lost++;
+      await options.interpose();
+      throw new TransactionCanceledException({
+        message: 'Transaction cancelled, please refer cancellation reasons for specific reasons [TransactionConflict, None]',
+        $metadata: { httpStatusCode: 400 },
+        CancellationReasons: input.TransactItems!.map((_, i) =>
+          i === 0 ? { Code: 'TransactionConflict', Message: 'Transaction is ongoing for the item' } : { Code: 'None' },
+        ),
+      });
+    },
+    { step: 'initialize', name: 'loseFlushCommits' },
+  );
+  return state;
 }
