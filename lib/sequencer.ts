@@ -244,18 +244,22 @@ export class PartitionSequencer {
         return;
       }
       // Definitely not applied: learn the real head and producer states, rebuild, retry.
+      // The producer states come first: a conditional append whose producer state moved
+      // may be the retry of a batch another process committed (this process's cache was
+      // stale), and is then a duplicate to answer with its offsets, not a mismatch.
       inDoubt = undefined;
       conflicts++;
+      for (const [producerId, state] of outcome.producers) this.producers.set(producerId, state);
       if (outcome.head) {
         this.nextOffset = outcome.head.nextOffset;
         this.tailBytes = outcome.head.tailBytes;
         const conditional = live[0]?.expectedOffset;
-        if (conditional !== undefined && conditional !== outcome.head.nextOffset) {
+        const producerMoved = live[0]?.producer !== undefined && outcome.producers.has(live[0].producer.producerId);
+        if (conditional !== undefined && conditional !== outcome.head.nextOffset && !producerMoved) {
           live[0]!.reject(new OffsetMismatchError(conditional, outcome.head.nextOffset));
           return;
         }
       }
-      for (const [producerId, state] of outcome.producers) this.producers.set(producerId, state);
       if (outcome.transactionConflict || conflicts > 1) await sleep(backoffDelay(this.options.retry, conflicts));
     }
   }

@@ -255,6 +255,20 @@ describe('idempotent producer', () => {
     expect((await verifier.reader.read('t', 0)).records.map((r) => text(r.value))).toEqual(['a', 'b', 'c']);
   });
 
+  it('answers the retry of a committed idempotent conditional append as a duplicate in a process with a stale cache, not 409', async () => {
+    const { engine, verifier } = await createTestEngine();
+    await engine.topics.create({ name: 't', partitions: 1 });
+    // `engine` caches the producer's state after sequence 0 ...
+    await engine.appender.appendToPartition('t', 0, { records: [record('a')], producer: producer(0) });
+    // ... another process commits sequence 1 conditionally; its answer is lost ...
+    const first = await verifier.appender.appendToPartition('t', 0, { records: [record('b')], producer: producer(1), expectedOffset: 1 });
+    // ... and the producer's retry reaches `engine`, whose cache says sequence 1 is next.
+    const retry = await engine.appender.appendToPartition('t', 0, { records: [record('b')], producer: producer(1), expectedOffset: 1 });
+    expect(retry.offsets).toEqual(first.offsets);
+    expect(retry.partitions[0]!.duplicate).toBe(true);
+    expect((await verifier.reader.read('t', 0)).records.map((r) => text(r.value))).toEqual(['a', 'b']);
+  });
+
   it('rejects a sequence gap, an old epoch and a stale overlapping sequence with their own codes', async () => {
     const { engine } = await createTestEngine();
     await engine.topics.create({ name: 't', partitions: 1 });
