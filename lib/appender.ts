@@ -15,7 +15,7 @@ import {
 import { PayloadTooLargeError, RecordTooLargeError, RetryableError, StrataError, ValidationError } from './errors.js';
 import { randomUUID } from 'node:crypto';
 import { partitionKey, stagedObjectKey, type PartitionRef } from './keys.js';
-import { partitionForKey, RoundRobinPartitioner } from './partitioner.js';
+import { murmur2, partitionForKey, RoundRobinPartitioner, toPositive } from './partitioner.js';
 import type { ProducerStamp } from './producer-state.js';
 import { BATCH_HEADER_BYTES, encodeBatch, encodedRecordSize, type Compression } from './record-batch.js';
 import type { LogRecord, RecordHeader } from './record.js';
@@ -106,7 +106,9 @@ export class Appender {
     const meta = await this.topics.get(topic);
     checkCount(request.records);
     const now = this.clock.now();
-    const keylessPartition = this.keyless.next(meta.partitions);
+    const keylessPartition = request.records.some((r) => r.key === null && r.partition === undefined)
+      ? keylessPartitionOf(meta, request.producer, this.keyless)
+      : -1;
     const placed = request.records.map((input, index) => {
       const partition = choosePartition(meta, input, index, keylessPartition);
       return { partition, record: toRecord(meta, input, index, now, this.objects !== undefined) };
@@ -311,6 +313,29 @@ function toRecord(meta: TopicMeta, input: AppendRecordInput, index: number, now:
   const limit = canStage ? meta.config.maxRecordBytes : Math.min(meta.config.maxRecordBytes, MAX_TAIL_RECORD_BYTES);
   if (size > limit) throw new RecordTooLargeError(index, size, limit);
   return record;
+}
+
+/**
+ * The partition of a request's keyless records. A plain request takes the next one
+ * round-robin. An idempotent request takes one that depends only on what its retries
+ * repeat (producer id, epoch and sequences), among the partitions it gives a sequence
+ * for: a retry then lands where the first attempt did and is answered as a duplicate,
+ * where a round-robin choice would write it again on another partition whose sequence
+ * is also next (and leave the first partition's sequence behind).
+ */
+function keylessPartitionOf(meta: TopicMeta, producer: TopicProducerInput | undefined, roundRobin: RoundRobinPartitioner): number {
+  if (!producer) return roundRobin.next(meta.partitions);
+  const candidates = Object.keys(producer.sequences)
+    .filter((p) => /^\d+$/.test(p) && Number(p) < meta.partitions)
+    .map(Number)
+    .sort((a, b) => a - b);
+  if (candidates.length === 0) {
+    throw new ValidationError(
+      `producer.sequences gives no sequence for a partition of topic '${meta.name}' (partitions 0..${meta.partitions - 1}); keyless records of an idempotent append go to one of the partitions it gives a sequence for`,
+    );
+  }
+  const seed = `${producer.producerId}\u0000${producer.epoch}\u0000${candidates.map((p) => `${p}:${producer.sequences[String(p)]}`).join(',')}`;
+  return candidates[toPositive(murmur2(new TextEncoder().encode(seed))) % candidates.length]!;
 }
 
 /** Maps a topic-level producer's per-partition sequences onto the partitions written. */

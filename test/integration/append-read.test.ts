@@ -288,6 +288,44 @@ describe('idempotent producer', () => {
     expect((await engine.reader.read('t', 0)).records.map((r) => text(r.value))).toEqual(['a', 'b', 'n']);
   });
 
+  it('writes a retried idempotent topic-level append of keyless records once (regression: once per partition)', async () => {
+    const { engine, verifier } = await createTestEngine();
+    await engine.topics.create({ name: 't', partitions: 3 });
+    const request = { records: [record('once')], producer: { producerId: 'p', epoch: 0, sequences: { '0': 0, '1': 0, '2': 0 } } };
+    const first = await engine.appender.append('t', request);
+    // The same request again, as a producer retries a request whose answer it lost.
+    for (let i = 0; i < 3; i++) {
+      const retry = await engine.appender.append('t', request);
+      expect(retry.offsets).toEqual(first.offsets);
+      expect(retry.partitions.every((p) => p.duplicate)).toBe(true);
+    }
+    const all = await Promise.all([0, 1, 2].map((p) => readAll(verifier, 't', p)));
+    expect(all.flat().map((r) => text(r.value))).toEqual(['once']);
+    // The next batch on that partition is written, not taken for a duplicate of the first.
+    const partition = first.offsets[0]!.partition;
+    const next = await engine.appender.append('t', {
+      records: [record('next')],
+      producer: { producerId: 'p', epoch: 0, sequences: { [String(partition)]: 1 } },
+    });
+    expect(next.offsets).toEqual([{ partition, offset: 1 }]);
+    expect(next.partitions[0]!.duplicate).toBe(false);
+  });
+
+  it('spreads idempotent keyless appends over the partitions they give sequences for, and refuses none given', async () => {
+    const { engine } = await createTestEngine();
+    await engine.topics.create({ name: 't', partitions: 4 });
+    const seen = new Set<number>();
+    for (let seq = 0; seq < 16; seq++) {
+      const sequences = { '0': seq, '1': seq, '2': seq, '3': seq };
+      const r = await engine.appender.append('t', { records: [record(`v${seq}`)], producer: { producerId: `p${seq}`, epoch: 0, sequences } });
+      seen.add(r.offsets[0]!.partition);
+    }
+    expect(seen.size).toBeGreaterThan(1);
+    await expect(
+      engine.appender.append('t', { records: [record('x')], producer: { producerId: 'p', epoch: 0, sequences: { '9': 0 } } }),
+    ).rejects.toThrow(/no sequence for a partition of topic 't'/);
+  });
+
   it('needs a sequence for every partition a topic-level append writes to', async () => {
     const { engine } = await createTestEngine();
     await engine.topics.create({ name: 't', partitions: 2 });
