@@ -25,6 +25,18 @@ export const DEFAULT_MAX_RECORD_BYTES = 1 * MiB;
 /** Upper bound for a topic's `maxRecordBytes`: one record must fit in one HTTP request. */
 export const MAX_RECORD_BYTES_LIMIT = 5 * MiB;
 export const DEFAULT_SEGMENT_BYTES = 8 * MiB;
+/** Upper bound for a topic's `segmentBytes`. */
+export const MAX_SEGMENT_BYTES = 1024 * MiB;
+/**
+ * Index entries a segment's manifest item holds at most (32 bytes each: 64 KiB). The
+ * footer keeps the full index; a segment with more regions gets a coarse copy in its
+ * manifest (coarsenIndex), so the item stays far below DynamoDB's 400 KB whatever the
+ * segment's size and index interval, and a page of 10 manifests fits one 1 MB Query
+ * page. At the default 64 KiB interval, segments up to 128 MiB keep their full index;
+ * a 1 GiB segment's coarse regions are about 512 KiB, what a read may fetch before its
+ * offset.
+ */
+export const MAX_MANIFEST_INDEX_ENTRIES = 2048;
 /** Flush the tail to a segment once it holds this many unflushed bytes... */
 export const DEFAULT_FLUSH_BYTES = 4 * MiB;
 /** ...or once its oldest unflushed batch is this old. */
@@ -70,6 +82,15 @@ export const TOPIC_CACHE_TTL_MS = 1 * SECOND;
 
 /** Default time an append keeps retrying conflicts and throttles before answering 503. */
 export const DEFAULT_APPEND_DEADLINE_MS = 10 * SECOND;
+/**
+ * Longest append deadline allowed. Every re-send of a commit in doubt happens before the
+ * deadline, and must fall inside DynamoDB's 10-minute ClientRequestToken window, which is
+ * what answers the re-send of an applied commit with success; the second guard (the
+ * commitId of the commit's first tail item) stops working once a flush has moved that
+ * item to S3, which can happen a second after the commit (the least flushIntervalMs).
+ * A minute keeps the re-sends far inside the window, and past any request a client waits on.
+ */
+export const MAX_APPEND_DEADLINE_MS = 60 * SECOND;
 /** Seconds a client is told to wait (Retry-After) after a 503 RETRY. */
 export const RETRY_AFTER_SECONDS = 1;
 

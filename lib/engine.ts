@@ -17,6 +17,7 @@ import { GroupOffsets } from './group-offsets.js';
 import { Maintenance, type MaintenanceOptions } from './maintenance.js';
 import { SegmentReader } from './segment-reader.js';
 import { partitionKey, type PartitionRef } from './keys.js';
+import { MAX_APPEND_DEADLINE_MS } from './constants.js';
 import { AppendNotifier } from './notifier.js';
 import type { LogStore, ObjectStore } from './ports.js';
 import { Reader } from './reader.js';
@@ -66,6 +67,12 @@ export class LogEngine {
     const clock = options.clock ?? systemClock;
     const notifier = new AppendNotifier();
     const retry = options.retry ?? DEFAULT_RETRY;
+    const deadlineMs = options.appendDeadlineMs ?? retry.deadlineMs;
+    if (!Number.isSafeInteger(deadlineMs) || deadlineMs <= 0 || deadlineMs > MAX_APPEND_DEADLINE_MS) {
+      throw new RangeError(
+        `the append deadline must be a whole number of ms from 1 to ${MAX_APPEND_DEADLINE_MS} (a commit in doubt is re-sent only inside DynamoDB's 10-minute idempotency window); got ${deadlineMs}`,
+      );
+    }
     this.topics = new TopicService(options.store, clock, options.topicCacheTtlMs, options.topicDefaults);
     const sequencer = (ref: PartitionRef) => {
       const key = partitionKey(ref);
@@ -80,7 +87,7 @@ export class LogEngine {
       return s;
     };
     this.appender = new Appender(this.topics, sequencer, clock, {
-      deadlineMs: options.appendDeadlineMs ?? retry.deadlineMs,
+      deadlineMs,
       ...(options.onFlushDue ? { onFlushDue: options.onFlushDue } : {}),
     }, options.objects);
     const segments = options.objects ? new SegmentReader(options.store, options.objects) : undefined;
@@ -91,7 +98,7 @@ export class LogEngine {
       this.flusher && options.objects
         ? new Maintenance(this.topics, options.store, options.objects, this.flusher, clock, { indexIntervalBytes, ...options.maintenance })
         : undefined;
-    this.groups = new GroupOffsets(this.topics, options.store, clock);
+    this.groups = new GroupOffsets(this.topics, options.store, clock, retry);
     this.membership = new GroupMembership(this.topics, options.store, clock, retry);
   }
 }

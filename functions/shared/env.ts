@@ -2,6 +2,7 @@
  * Typed readers of the functions' environment, called once at cold start. A missing or
  * malformed variable fails the cold start with a message naming it, not a request later.
  */
+import { MAX_APPEND_DEADLINE_MS } from '../../lib/constants.js';
 import { topicConfigPatchSchema, type TopicConfigPatch } from '../../lib/topic-config.js';
 
 export interface FunctionEnv {
@@ -27,7 +28,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): FunctionEnv {
   if (env.STRATA_S3_ENDPOINT) result.s3Endpoint = url(env, 'STRATA_S3_ENDPOINT');
   if (env.STRATA_COMPACT_FUNCTION_NAME) result.compactFunctionName = env.STRATA_COMPACT_FUNCTION_NAME;
   if (env.STRATA_LAMBDA_ENDPOINT) result.lambdaEndpoint = url(env, 'STRATA_LAMBDA_ENDPOINT');
-  if (env.STRATA_APPEND_DEADLINE_MS) result.appendDeadlineMs = positiveInt(env, 'STRATA_APPEND_DEADLINE_MS');
+  if (env.STRATA_APPEND_DEADLINE_MS) result.appendDeadlineMs = positiveInt(env, 'STRATA_APPEND_DEADLINE_MS', MAX_APPEND_DEADLINE_MS);
   if (env.STRATA_TOPIC_DEFAULTS) result.topicDefaults = topicDefaults(env, 'STRATA_TOPIC_DEFAULTS');
   return result;
 }
@@ -64,8 +65,10 @@ function url(env: NodeJS.ProcessEnv, name: string): string {
   return value;
 }
 
-function positiveInt(env: NodeJS.ProcessEnv, name: string): number {
+function positiveInt(env: NodeJS.ProcessEnv, name: string, max = Number.MAX_SAFE_INTEGER): number {
   const value = Number(env[name]);
-  if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`environment variable ${name} must be a positive whole number; got '${env[name]}'`);
+  if (!Number.isSafeInteger(value) || value <= 0 || value > max) {
+    throw new Error(`environment variable ${name} must be a whole number from 1 to ${max}; got '${env[name]}'`);
+  }
   return value;
 }

@@ -5,6 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readEnv } from '../../functions/shared/env.js';
+import { MAX_APPEND_DEADLINE_MS } from '../../lib/constants.js';
+import { LogEngine } from '../../lib/engine.js';
+import type { LogStore } from '../../lib/ports.js';
 import type { LocalStack } from '../../local/stack.js';
 import { apiClient, startTestStack, type ApiClient } from '../support/local-stack.js';
 
@@ -47,5 +50,22 @@ describe('STRATA_TOPIC_DEFAULTS', () => {
     expect(() => readEnv({ ...base, STRATA_TOPIC_DEFAULTS: 'retention=1d' })).toThrow(/STRATA_TOPIC_DEFAULTS must be a JSON object/);
     expect(() => readEnv({ ...base, STRATA_TOPIC_DEFAULTS: '{"retention":1}' })).toThrow(/STRATA_TOPIC_DEFAULTS has invalid topic settings/);
     expect(() => readEnv({ ...base, STRATA_TOPIC_DEFAULTS: '{"cleanupPolicy":"sometimes"}' })).toThrow(/cleanupPolicy/);
+  });
+});
+
+describe('STRATA_APPEND_DEADLINE_MS', () => {
+  const base = { STRATA_TABLE_NAME: 't', STRATA_BUCKET_NAME: 'b' };
+
+  it('is read in ms up to MAX_APPEND_DEADLINE_MS', () => {
+    expect(readEnv({ ...base, STRATA_APPEND_DEADLINE_MS: '20000' }).appendDeadlineMs).toBe(20_000);
+    expect(readEnv({ ...base, STRATA_APPEND_DEADLINE_MS: String(MAX_APPEND_DEADLINE_MS) }).appendDeadlineMs).toBe(MAX_APPEND_DEADLINE_MS);
+  });
+
+  // Past the bound, a commit in doubt could be re-sent after a flush moved the tail item
+  // that proves it was applied, outside the window in which DynamoDB answers it itself.
+  it('refuses a deadline past the bound at cold start (regression: appliedEarlier stopped working)', () => {
+    expect(() => readEnv({ ...base, STRATA_APPEND_DEADLINE_MS: String(MAX_APPEND_DEADLINE_MS + 1) })).toThrow(/STRATA_APPEND_DEADLINE_MS must be a whole number from 1 to 60000/);
+    expect(() => readEnv({ ...base, STRATA_APPEND_DEADLINE_MS: '900000' })).toThrow(/from 1 to/);
+    expect(() => new LogEngine({ store: {} as LogStore, appendDeadlineMs: 900_000 })).toThrow(/append deadline must be a whole number of ms from 1 to 60000/);
   });
 });
