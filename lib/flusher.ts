@@ -11,7 +11,9 @@
  *     BatchWrite delete B#… ────────────────────────────▶ (the items now below flushedOffset)
  *
  * Staged appends (large batches whose tail item points at an S3 object) are copied into
- * the segment, and their staged objects deleted after the commit.
+ * the segment, and their staged objects deleted after the commit. So a flusher that finds
+ * a staged object gone re-reads the head: if flushedOffset moved past where it started,
+ * another flusher committed those items first, and it is fenced.
  *
  * A crash after the PUT leaves an object no manifest names: an orphan that garbage
  * collection deletes later. A crash after the commit leaves tail items (and staged
@@ -29,6 +31,7 @@ import { partitionPk, segmentObjectKey, type PartitionRef } from './keys.js';
 import type { FlushCommit, FlushCommitOutcome, LogStore, ObjectStore, TailItem, TopicMeta } from './ports.js';
 import { backoffDelay, DEFAULT_RETRY, sleep } from './retry.js';
 import { buildSegment, encodeIndex, type BuildSegmentOptions } from './segment-format.js';
+import { isMissingObject } from './segment-reader.js';
 import { tailItemBytes, tailItemData } from './staged-batches.js';
 
 export type FlushReason = 'forced' | 'size' | 'age';
@@ -117,7 +120,9 @@ export class Flusher {
     flushedOffset: number,
     items: TailItem[],
   ): Promise<{ records: number; bytes: number } | 'fenced' | 'conflict'> {
-    const { bytes, meta } = buildSegment(await Promise.all(items.map((i) => tailItemData(i, this.objects))), this.segment);
+    const data = await this.itemsData(ref, flushedOffset, items);
+    if (data === 'fenced') return 'fenced';
+    const { bytes, meta } = buildSegment(data, this.segment);
     const key = segmentObjectKey(ref, meta.baseOffset, randomUUID());
     await this.objects.put(key, bytes);
     const tailBytes = items.reduce((sum, i) => sum + tailItemBytes(i), 0);
@@ -154,6 +159,17 @@ export class Flusher {
     const staged = items.flatMap((i) => (i.staged ? [i.staged.key] : []));
     if (staged.length > 0) await this.objects.delete(staged);
     return { records: meta.recordCount, bytes: tailBytes };
+  }
+
+  /** The items' batches, staged ones fetched from S3; 'fenced' when another flusher took the items first. */
+  private async itemsData(ref: PartitionRef, flushedOffset: number, items: TailItem[]): Promise<Uint8Array[] | 'fenced'> {
+    try {
+      return await Promise.all(items.map((i) => tailItemData(i, this.objects)));
+    } catch (err) {
+      // The winner's flush deleted the staged objects after its commit (or GC removed them since).
+      if (isMissingObject(err) && (await this.store.getHead(ref)).flushedOffset > flushedOffset) return 'fenced';
+      throw err;
+    }
   }
 
   /**

@@ -2,6 +2,7 @@ import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { CorruptDataError } from '../../lib/errors.js';
 import { LogEngine } from '../../lib/engine.js';
+import { Flusher } from '../../lib/flusher.js';
 import type { ObjectStore } from '../../lib/ports.js';
 import { FAST_RETRY, sleep } from '../../lib/retry.js';
 import { testClients } from '../support/aws.js';
@@ -135,6 +136,36 @@ describe('flush to S3 segments', () => {
     const slow = await new Flusher(slowStore, realObjects, { now: () => Date.now() }).flushPartition(meta, 0, { force: true });
     expect(slow.reason).toBe('fenced');
     expect((await readAll(verifier, 't', 0)).map((r) => text(r.value))).toEqual([...all, ...values('g', 40), ...values('h', 10)]);
+  });
+
+  // Regression (issue 12): the loser of two flushers over a staged item failed with
+  // NoSuchKey on the staged object the winner's flush had deleted, instead of being fenced.
+  it('a staged item flushed by a racing flusher fences the loser instead of failing on NoSuchKey', async () => {
+    const { engine, verifier, realStore, realObjects } = await createTestEngine();
+    const meta = await engine.topics.create({ name: 's', partitions: 1, config: { stageBytes: 1024 } });
+    const sent = ['small', `staged:${'S'.repeat(4000)}`];
+    await appendValues(engine, 's', sent, 1);
+    expect((await realObjects.list('topics/s/')).some((o) => o.key.includes('/staged/'))).toBe(true);
+    // The slow flusher has read the head and the tail; the fast one flushes everything before its GET of the staged object.
+    let raced = false;
+    const slowObjects: ObjectStore = {
+      put: (k, b) => realObjects.put(k, b),
+      list: (p) => realObjects.list(p),
+      delete: (k) => realObjects.delete(k),
+      get: async (k, range) => {
+        if (!raced && k.includes('/staged/')) {
+          raced = true;
+          await verifier.flusher!.flushPartition(meta, 0, { force: true });
+        }
+        return realObjects.get(k, range);
+      },
+    };
+    const slow = await new Flusher(realStore, slowObjects, { now: () => Date.now() }).flushPartition(meta, 0, { force: true });
+    expect(raced).toBe(true);
+    expect(slow).toMatchObject({ reason: 'fenced', segments: 0 });
+    expect((await readAll(verifier, 's', 0)).map((r) => text(r.value))).toEqual(sent);
+    const manifests = await realStore.listSegments({ topic: 's', topicId: meta.topicId, partition: 0 }, 0, Infinity);
+    expect((await realObjects.list('topics/s/')).map((o) => o.key)).toEqual(manifests.map((m) => m.key));
   });
 
   it('looks offsets up by timestamp across segments and the tail (first offset with timestamp ≥ T)', async () => {
