@@ -17,16 +17,18 @@
  */
 import * as z from 'zod';
 import type { Clock } from './clock.js';
-import { MAX_GROUP_METADATA_BYTES, MAX_GROUP_NAME_LENGTH, MAX_GROUP_OFFSETS_PER_COMMIT } from './constants.js';
+import { MAX_GROUP_METADATA_BYTES, MAX_GROUP_NAME_LENGTH, MAX_GROUP_OFFSETS_PER_COMMIT, RETRY_AFTER_SECONDS } from './constants.js';
 import {
   PartitionNotAssignedError,
+  RetryableError,
   StaleGenerationError,
   TopicIncarnationMismatchError,
   TopicNotFoundError,
   UnknownMemberError,
   ValidationError,
 } from './errors.js';
-import type { GroupOffset, LogStore } from './ports.js';
+import type { GroupCommitOutcome, GroupOffset, LogStore } from './ports.js';
+import { backoffDelay, DEFAULT_RETRY, sleep, type RetryPolicy } from './retry.js';
 import type { TopicService } from './topics.js';
 import { parseOrThrow } from './validation.js';
 
@@ -65,11 +67,20 @@ export interface CommittedOffset {
   updatedAt: number;
 }
 
+/**
+ * How many times a commit is tried when another write holds one of its items: a
+ * heartbeat, join or leave writing the group item its fence checks, or a commit of the
+ * same partitions. Each try is a new transaction (nothing of a lost one is written), so
+ * retrying cannot commit twice; after the last one the commit answers 503 RETRY.
+ */
+const COMMIT_ATTEMPTS = 20;
+
 export class GroupOffsets {
   constructor(
     private readonly topics: TopicService,
     private readonly store: LogStore,
     private readonly clock: Clock,
+    private readonly retry: RetryPolicy = DEFAULT_RETRY,
   ) {}
 
   /**
@@ -111,10 +122,26 @@ export class GroupOffsets {
         updatedAt: now,
       });
     }
-    if (!fence) {
-      await this.store.commitGroupOffsets(items);
-      return items.map(toCommitted);
+    for (let attempt = 1; ; attempt++) {
+      const outcome = fence ? await this.commitFenced(group, items, fence) : await this.store.commitGroupOffsets(items);
+      if (outcome === 'committed') return items.map(toCommitted);
+      if (outcome === 'fenced') {
+        const current = await this.store.getGroupState(group);
+        throw new StaleGenerationError(group, fence!.generation, current?.generation ?? 0);
+      }
+      if (attempt >= COMMIT_ATTEMPTS) {
+        throw new RetryableError(`group '${group}' is being written too often to commit its offsets (${attempt} tries lost to concurrent writes); retry`, RETRY_AFTER_SECONDS);
+      }
+      await sleep(backoffDelay(this.retry, attempt - 1));
     }
+  }
+
+  /**
+   * One try of a fenced commit: the member, generation and assignment are checked on the
+   * group item as it is now (a retry after a conflict sees what the concurrent write did),
+   * then the transaction re-checks the generation as it writes.
+   */
+  private async commitFenced(group: string, items: GroupOffset[], fence: CommitFence): Promise<GroupCommitOutcome> {
     const state = await this.store.getGroupState(group);
     if (!state || !state.members.some((m) => m.memberId === fence.memberId)) throw new UnknownMemberError(group, fence.memberId);
     if (state.generation !== fence.generation) throw new StaleGenerationError(group, fence.generation, state.generation);
@@ -124,11 +151,7 @@ export class GroupOffsets {
         throw new PartitionNotAssignedError(group, fence.memberId, o.topic, o.partition, fence.generation);
       }
     }
-    if (!(await this.store.commitGroupOffsets(items, { group, generation: fence.generation }))) {
-      const current = await this.store.getGroupState(group);
-      throw new StaleGenerationError(group, fence.generation, current?.generation ?? 0);
-    }
-    return items.map(toCommitted);
+    return this.store.commitGroupOffsets(items, { group, generation: fence.generation });
   }
 
   /** The group's committed positions, optionally for one topic, in topic/partition order. */

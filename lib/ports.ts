@@ -233,6 +233,14 @@ export interface GroupFence {
   generation: number;
 }
 
+/**
+ * What a commit of group offsets did: `committed`; `fenced` (the group is no longer at
+ * the fence's generation); `conflict` (another write held one of the items, e.g. a
+ * heartbeat on the group item or a commit of the same partition: retry after a backoff).
+ * Nothing is written unless `committed`.
+ */
+export type GroupCommitOutcome = 'committed' | 'fenced' | 'conflict';
+
 /** DynamoDB, as the engine needs it. */
 export interface LogStore {
   getTopic(name: string): Promise<TopicMeta | undefined>;
@@ -264,10 +272,6 @@ export interface LogStore {
   /** Deletes tail items (by last offset) that a committed flush made redundant. */
   deleteTailItems(ref: PartitionRef, lastOffsets: number[]): Promise<void>;
 
-  /**
-   * Writes the offsets atomically. With `fence`, only if the group's membership item is
-   * still at that generation; false (nothing written) when it is not.
-   */
   /** Drops the oldest segments; false when the head or a manifest changed since they were read. */
   commitRetention(commit: RetentionCommit): Promise<boolean>;
   /** Swaps compacted segments in; false when a replaced manifest changed since it was read. */
@@ -286,12 +290,21 @@ export interface LogStore {
   /** Removes the deletion marker once everything of the incarnation is gone. */
   forgetDeletedTopic(topic: DeletedTopic): Promise<void>;
 
-  commitGroupOffsets(offsets: GroupOffset[], fence?: GroupFence): Promise<boolean>;
+  /**
+   * Writes the offsets atomically. With `fence`, only if the group's membership item is
+   * still at that generation: `fenced` (nothing written) when it is not; `conflict`
+   * (nothing written) when another write held one of the items.
+   */
+  commitGroupOffsets(offsets: GroupOffset[], fence?: GroupFence): Promise<GroupCommitOutcome>;
   getGroupOffsets(group: string): Promise<GroupOffset[]>;
 
   /** A group's membership item (strongly consistent), null when it has none. */
   getGroupState(group: string): Promise<GroupState | null>;
-  /** Writes the membership item if the stored version is `expectedVersion` (0: absent); false if not. */
+  /**
+   * Writes the membership item if the stored version is `expectedVersion` (0: absent);
+   * false if not, or if another write (a commit's transaction) held the item: read it
+   * again and retry.
+   */
   putGroupState(state: GroupState, expectedVersion: number, ttlSeconds: number): Promise<boolean>;
 }
 

@@ -8,6 +8,7 @@ import {
   type AttributeValue,
   type DynamoDBClient,
   TransactionCanceledException,
+  TransactionConflictException,
   ConditionalCheckFailedException,
 } from '@aws-sdk/client-dynamodb';
 import {
@@ -60,6 +61,7 @@ import {
   type PartitionStats,
   type RetentionCommit,
   type SegmentManifest,
+  type GroupCommitOutcome,
   type GroupFence,
   type GroupOffset,
   type LogStore,
@@ -411,8 +413,8 @@ export class DynamoLogStore implements LogStore {
     await this.batchDelete(lastOffsets.map((last) => ({ pk, sk: tailSk(last) })));
   }
 
-  async commitGroupOffsets(offsets: GroupOffset[], fence?: GroupFence): Promise<boolean> {
-    if (offsets.length === 0) return true;
+  async commitGroupOffsets(offsets: GroupOffset[], fence?: GroupFence): Promise<GroupCommitOutcome> {
+    if (offsets.length === 0) return 'committed';
     const puts: NonNullable<TransactWriteCommandInput['TransactItems']> = offsets.map((o) => ({
       Put: {
         TableName: this.tableName,
@@ -433,9 +435,16 @@ export class DynamoLogStore implements LogStore {
       : [];
     try {
       await this.doc.send(new TransactWriteCommand({ TransactItems: [...check, ...puts] }));
-      return true;
+      return 'committed';
     } catch (err) {
-      if (fence && err instanceof TransactionCanceledException && reasonCodes(err)[0] === 'ConditionalCheckFailed') return false;
+      if (!(err instanceof TransactionCanceledException)) throw err;
+      const codes = reasonCodes(err);
+      if (codes.some((c) => c === 'ThrottlingError' || c === 'ProvisionedThroughputExceeded' || c === 'RequestLimitExceeded')) {
+        throw new ThrottledError('DynamoDB throttled an offset commit', { cause: err });
+      }
+      if (fence && codes[0] === 'ConditionalCheckFailed') return 'fenced';
+      // A heartbeat or join writing the group item, or another commit of the same partitions.
+      if (codes.includes('TransactionConflict')) return 'conflict';
       throw err;
     }
   }
@@ -470,7 +479,8 @@ export class DynamoLogStore implements LogStore {
       );
       return true;
     } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
+      // TransactionConflict: an offset commit's transaction held the item (its fence check).
+      if (err instanceof ConditionalCheckFailedException || err instanceof TransactionConflictException) return false;
       throw err;
     }
   }

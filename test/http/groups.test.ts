@@ -1,5 +1,8 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { groupPk, groupStatePk } from '../../lib/keys.js';
 import type { LocalStack } from '../../local/stack.js';
+import { loseToConcurrentWrite } from '../support/dynamo-conflicts.js';
 import { apiClient, startTestStack } from '../support/local-stack.js';
 
 /** A clock the test moves by hand: lease expiry without sleeping. */
@@ -7,9 +10,11 @@ const clock = { t: 1_700_000_000_000, now() { return this.t; } };
 
 let stack: LocalStack;
 let api: ReturnType<typeof apiClient>;
+/** The stack's DynamoDB client, to make its writes lose to concurrent ones. */
+let dynamo: DynamoDBClient;
 
 beforeAll(async () => {
-  stack = await startTestStack({ engine: { clock, topicCacheTtlMs: 0 } });
+  stack = await startTestStack({ engine: { clock, topicCacheTtlMs: 0 }, instrumentClients: (clients) => (dynamo = clients.dynamo) });
   api = apiClient(stack.url);
   await api('POST', '/v1/topics', { name: 'events', partitions: 6 });
 });
@@ -110,6 +115,65 @@ describe('consumer group membership', () => {
     // The new incarnation's own positions commit, and the answer says which incarnation they belong to.
     expect((await commit(newId, 1)).status).toBe(200);
     expect((await api('GET', '/v1/groups/g5/offsets?topic=reborn')).body.offsets).toMatchObject([{ partition: 0, offset: 1, topicId: newId }]);
+  });
+
+  // Regression (issue 12): on DynamoDB a commit's transaction that meets a membership
+  // write on the group item is cancelled with TransactionConflict, and a membership write
+  // that meets a commit's transaction fails with TransactionConflictException; both were
+  // rethrown as they came and answered 500 INTERNAL.
+  it('a commit racing a heartbeat is retried, not a 500', async () => {
+    const m = (await api('POST', '/v1/groups/g6/members', { topics: ['events'] })).body;
+    const race = loseToConcurrentWrite(dynamo, {
+      command: 'TransactWriteItemsCommand',
+      pk: groupStatePk('g6'),
+      interpose: () => api('POST', `/v1/groups/g6/members/${m.memberId}/heartbeat`),
+    });
+    const res = await api('PUT', '/v1/groups/g6/offsets', { memberId: m.memberId, generation: m.generation, offsets: [{ topic: 'events', partition: 0, offset: 7 }] });
+    race.armed = false;
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(race.lost).toBe(1);
+    expect((await api('GET', '/v1/groups/g6/offsets?topic=events')).body.offsets).toMatchObject([{ partition: 0, offset: 7 }]);
+  });
+
+  it('a heartbeat racing a commit is retried, not a 500', async () => {
+    const m = (await api('POST', '/v1/groups/g7/members', { topics: ['events'] })).body;
+    const race = loseToConcurrentWrite(dynamo, {
+      command: 'PutItemCommand',
+      pk: groupStatePk('g7'),
+      interpose: () => api('PUT', '/v1/groups/g7/offsets', { memberId: m.memberId, generation: m.generation, offsets: [{ topic: 'events', partition: 1, offset: 3 }] }),
+    });
+    const res = await api('POST', `/v1/groups/g7/members/${m.memberId}/heartbeat`);
+    race.armed = false;
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(race.lost).toBe(1);
+    expect(res.body).toMatchObject({ memberId: m.memberId, generation: m.generation });
+  });
+
+  it('an unfenced commit racing another commit is retried, not a 500', async () => {
+    const race = loseToConcurrentWrite(dynamo, {
+      command: 'TransactWriteItemsCommand',
+      pk: groupPk('g8'),
+      interpose: () => api('PUT', '/v1/groups/g8/offsets', { offsets: [{ topic: 'events', partition: 2, offset: 1 }] }),
+    });
+    const res = await api('PUT', '/v1/groups/g8/offsets', { offsets: [{ topic: 'events', partition: 2, offset: 5 }] });
+    race.armed = false;
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(race.lost).toBe(1);
+    expect((await api('GET', '/v1/groups/g8/offsets?topic=events')).body.offsets).toMatchObject([{ partition: 2, offset: 5 }]);
+  });
+
+  it('a commit and a heartbeat that keep losing to concurrent writes answer 503 RETRY, not a 500', async () => {
+    const m = (await api('POST', '/v1/groups/g9/members', { topics: ['events'] })).body;
+    const commits = loseToConcurrentWrite(dynamo, { command: 'TransactWriteItemsCommand', pk: groupStatePk('g9'), interpose: async () => {}, times: 1000 });
+    const commit = await api('PUT', '/v1/groups/g9/offsets', { memberId: m.memberId, generation: m.generation, offsets: [{ topic: 'events', partition: 0, offset: 1 }] });
+    commits.armed = false;
+    expectError(commit, 503, 'RETRY');
+    expect(commit.headers.get('retry-after')).toBe('1');
+    const heartbeats = loseToConcurrentWrite(dynamo, { command: 'PutItemCommand', pk: groupStatePk('g9'), interpose: async () => {}, times: 1000 });
+    const heartbeat = await api('POST', `/v1/groups/g9/members/${m.memberId}/heartbeat`);
+    heartbeats.armed = false;
+    expectError(heartbeat, 503, 'RETRY');
+    expect((await api('GET', '/v1/groups/g9/offsets?topic=events')).body.offsets).toEqual([]);
   });
 
   it('validates join requests and unknown topics', async () => {
