@@ -36,7 +36,7 @@ import { segmentObjectKey, type PartitionRef } from './keys.js';
 import type { LogStore, ObjectStore, SegmentManifest, TopicMeta } from './ports.js';
 import { decodeBatch, encodeBatch, iterateBatches } from './record-batch.js';
 import type { StoredRecord } from './record.js';
-import { buildSegment, encodeIndex, type BuildSegmentOptions } from './segment-format.js';
+import { buildSegment, manifestIndex, type BuildSegmentOptions } from './segment-format.js';
 
 export interface CompactionResult {
   /** Segments read and rewritten (or marked clean) by committed swaps. */
@@ -152,7 +152,7 @@ export class Compactor {
           key: written,
           bytes: seg.byteLength,
           indexPosition: seg.indexPosition,
-          index: encodeIndex(seg.index),
+          index: manifestIndex(seg),
           maxTimestamp: seg.maxTimestamp,
           createdAt: now,
           generation,

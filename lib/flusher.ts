@@ -30,7 +30,7 @@ import { InternalError } from './errors.js';
 import { partitionPk, segmentObjectKey, type PartitionRef } from './keys.js';
 import type { FlushCommit, FlushCommitOutcome, LogStore, ObjectStore, TailItem, TopicMeta } from './ports.js';
 import { backoffDelay, DEFAULT_RETRY, sleep } from './retry.js';
-import { buildSegment, encodeIndex, type BuildSegmentOptions } from './segment-format.js';
+import { buildSegment, manifestIndex, type BuildSegmentOptions } from './segment-format.js';
 import { isMissingObject } from './segment-reader.js';
 import { tailItemBytes, tailItemData } from './staged-batches.js';
 
@@ -138,7 +138,7 @@ export class Flusher {
         key,
         bytes: meta.byteLength,
         indexPosition: meta.indexPosition,
-        index: encodeIndex(meta.index),
+        index: manifestIndex(meta),
         maxTimestamp: meta.maxTimestamp,
         createdAt: this.clock.now(),
         generation: 0,

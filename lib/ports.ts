@@ -80,7 +80,12 @@ export interface SegmentManifest {
   bytes: number;
   /** Where the index starts in the object (the end of its batches). */
   indexPosition: number;
-  /** The sparse index (encodeIndex), copied here so a read needs no footer GET. */
+  /**
+   * The sparse index (manifestIndex), copied here so a read needs no footer GET: the
+   * footer's index, coarsened to at most MAX_MANIFEST_INDEX_ENTRIES regions so the item
+   * stays far below DynamoDB's 400 KB. Manifests written before the bound hold the full
+   * index; both are read the same way.
+   */
   index: Uint8Array;
   maxTimestamp: number;
   createdAt: number;

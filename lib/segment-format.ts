@@ -2,10 +2,13 @@
  * The segment object: an immutable S3 object holding a partition's flushed records. Its
  * data section is the tail items' batches copied as they are (a flush never re-encodes),
  * followed by a sparse index and a fixed-size trailer. The index is also stored in the
- * segment's manifest item, so a reader goes manifest → index → one ranged GET and never
- * reads the footer; the footer makes the object self-describing for recovery, debugging
- * and garbage collection. Layout and rules: docs/format.md, "Segment objects".
+ * segment's manifest item, coarsened to at most MAX_MANIFEST_INDEX_ENTRIES regions so the
+ * item fits DynamoDB whatever the segment's size (manifestIndex), so a reader goes
+ * manifest → index → one ranged GET and never reads the footer; the footer, with the full
+ * index, makes the object self-describing for recovery, debugging and garbage collection.
+ * Layout and rules: docs/format.md, "Segment objects".
  */
+import { MAX_MANIFEST_INDEX_ENTRIES } from './constants.js';
 import { crc32c } from './crc32c.js';
 import { CorruptDataError, InternalError, ValidationError } from './errors.js';
 import { decodeBatch, iterateBatches, type BatchHeader } from './record-batch.js';
@@ -19,9 +22,10 @@ export const SEGMENT_TRAILER_BYTES = 64;
 /** Fixed size of one index entry: four int64 fields. */
 export const SEGMENT_INDEX_ENTRY_BYTES = 32;
 /**
- * Default bytes of batches an index entry covers. 64 KiB keeps the index of a 1 GiB
- * segment at 16 Ki entries (512 KiB) while a ranged GET for one offset fetches about
- * 64 KiB more than it needs at worst.
+ * Default bytes of batches an index entry covers. 64 KiB keeps the footer index of a
+ * 1 GiB segment at 16 Ki entries (512 KiB) while a ranged GET for one offset fetches about
+ * 64 KiB more than it needs at worst (in segments up to 128 MiB, whose manifests hold the
+ * full index; see MAX_MANIFEST_INDEX_ENTRIES).
  */
 export const SEGMENT_INDEX_INTERVAL_BYTES = 64 * 1024;
 
@@ -140,7 +144,55 @@ export function buildSegment(
   return { bytes, meta };
 }
 
-/** The index alone, as stored in the manifest item. */
+/**
+ * The index bytes a segment's manifest item stores: the index, coarsened to at most
+ * MAX_MANIFEST_INDEX_ENTRIES regions ({@link coarsenIndex}). The full index would not fit
+ * a DynamoDB item past a few hundred MiB of segment (32 bytes per 64 KiB region).
+ */
+export function manifestIndex(meta: Pick<SegmentMeta, 'index' | 'indexPosition'>): Uint8Array {
+  return encodeIndex(coarsenIndex(meta, MAX_MANIFEST_INDEX_ENTRIES));
+}
+
+/**
+ * The index with at most `maxEntries` regions: the index itself when it is that small,
+ * otherwise runs of consecutive regions merged into coarse ones. The batches' bytes are
+ * cut into `maxEntries` equal slices, and the regions that start in one slice make one
+ * coarse region, so each holds less than `indexPosition / maxEntries` bytes plus one
+ * region. A coarse region is still a run of whole batches (the first region's
+ * firstOffset and position, the last one's lastOffset, the largest maxTimestamp), so
+ * findRegion, findRegionByTimestamp, regionRange and regionsForBytes work on it
+ * unchanged; a read through it just fetches up to one coarse region before its offset.
+ *
+ * @example
+ * // A 1 GiB segment at the 64 KiB interval: 16,384 regions → 2,048 of 512 KiB.
+ * coarsenIndex(meta, 2048);
+ */
+export function coarsenIndex(meta: Pick<SegmentMeta, 'index' | 'indexPosition'>, maxEntries: number): IndexEntry[] {
+  const { index, indexPosition } = meta;
+  if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) {
+    throw new InternalError(`an index needs room for at least one entry, not ${maxEntries}`);
+  }
+  if (index.length <= maxEntries) return index;
+  const coarse: IndexEntry[] = [];
+  let open: IndexEntry | undefined;
+  let openSlice = -1;
+  for (const entry of index) {
+    // Positions increase, so slices do too; every position is below indexPosition.
+    const slice = Math.min(maxEntries - 1, Math.floor((entry.position * maxEntries) / indexPosition));
+    if (open !== undefined && slice === openSlice) {
+      open.lastOffset = entry.lastOffset;
+      open.maxTimestamp = Math.max(open.maxTimestamp, entry.maxTimestamp);
+      continue;
+    }
+    if (open !== undefined) coarse.push(open);
+    open = { ...entry };
+    openSlice = slice;
+  }
+  coarse.push(open!);
+  return coarse;
+}
+
+/** The index alone, as stored in the manifest item (see {@link manifestIndex}). */
 export function encodeIndex(entries: IndexEntry[]): Uint8Array {
   const bytes = new Uint8Array(entries.length * SEGMENT_INDEX_ENTRY_BYTES);
   writeIndex(bytes, 0, entries);

@@ -1,13 +1,16 @@
 /**
  * Reads flushed records from S3 segments: manifest (DynamoDB) → sparse index (in the
  * manifest) → one ranged GET per run of index regions. Only the regions that can hold
- * the wanted records are fetched, never a whole object to read a few records.
+ * the wanted records are fetched, never a whole object to read a few records. A large
+ * segment's manifest holds a coarse index (at most MAX_MANIFEST_INDEX_ENTRIES regions,
+ * docs/format.md): a read through it fetches up to one coarse region before its offset
+ * rather than GET the footer's full index first.
  */
 import type { PartitionRef } from './keys.js';
 import type { LogStore, ObjectStore, SegmentManifest } from './ports.js';
 import { decodeBatch, iterateBatches } from './record-batch.js';
 import type { RecordCollector } from './record-collector.js';
-import { decodeIndex, findRegion, findRegionByTimestamp, regionRange, regionsForBytes } from './segment-format.js';
+import { decodeIndex, findRegion, findRegionByTimestamp, regionRange, regionsForBytes, type SegmentMeta } from './segment-format.js';
 
 /** Manifests fetched per query while a read walks forward through segments. */
 const MANIFEST_PAGE = 10;
@@ -101,7 +104,9 @@ export class SegmentReader {
     let region = findRegion(meta.index, collector.next);
     if (region < 0) return 'done';
     while (region < meta.index.length && !collector.exhausted && collector.next < until) {
-      const last = regionsForBytes(meta, region, wantedBytes(manifest, collector));
+      // Count the bytes of the first region below the next offset too, so one GET still
+      // reaches the wanted bytes when the read starts inside a (coarse) region.
+      const last = regionsForBytes(meta, region, bytesBelow(meta, region, collector.next) + wantedBytes(manifest, collector));
       const { start, end } = regionRange(meta, region, last);
       let data: Uint8Array;
       try {
@@ -120,6 +125,18 @@ export class SegmentReader {
     }
     return 'done';
   }
+}
+
+/**
+ * About how many bytes of `region` hold offsets below `offset`, taking its offsets as
+ * spread evenly over its bytes: what a read that starts inside the region skips.
+ */
+function bytesBelow(meta: Pick<SegmentMeta, 'index' | 'indexPosition'>, region: number, offset: number): number {
+  const entry = meta.index[region]!;
+  if (offset <= entry.firstOffset) return 0;
+  const { start, end } = regionRange(meta, region);
+  const below = Math.min(offset, entry.lastOffset + 1) - entry.firstOffset;
+  return Math.floor(((end - start) * below) / (entry.lastOffset - entry.firstOffset + 1));
 }
 
 /** Bytes worth fetching: the byte bound, or fewer when the record bound will stop the read first. */

@@ -15,6 +15,7 @@ import {
   DEFAULT_STAGE_BYTES,
   MAX_PARTITIONS,
   MAX_RECORD_BYTES_LIMIT,
+  MAX_SEGMENT_BYTES,
   MAX_TAIL_ITEM_BYTES,
   MIN_PARTITIONS,
   TOPIC_NAME_PATTERN,
@@ -61,7 +62,7 @@ const configFields = {
   /** Largest encoded record (key + value + headers) an append accepts. */
   maxRecordBytes: bounded('maxRecordBytes', 1, MAX_RECORD_BYTES_LIMIT),
   /** Target size of a segment object on S3. */
-  segmentBytes: bounded('segmentBytes', 64 * KiB, 1 * GiB),
+  segmentBytes: bounded('segmentBytes', 64 * KiB, MAX_SEGMENT_BYTES),
   /** Flush the tail once this many bytes are unflushed... */
   flushBytes: bounded('flushBytes', 64 * KiB, 1 * GiB),
   /** ...or once the oldest unflushed batch is this old. */

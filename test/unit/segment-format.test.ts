@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { decodeBatches, encodeBatch, iterateBatches, type Compression } from '../../lib/record-batch.js';
 import { CorruptDataError, ValidationError } from '../../lib/errors.js';
 import type { LogRecord, StoredRecord } from '../../lib/record.js';
+import { MAX_MANIFEST_INDEX_ENTRIES } from '../../lib/constants.js';
 import {
   SEGMENT_INDEX_ENTRY_BYTES,
   SEGMENT_INDEX_INTERVAL_BYTES,
@@ -10,10 +11,12 @@ import {
   SEGMENT_TRAILER_BYTES,
   SEGMENT_VERSION,
   buildSegment,
+  coarsenIndex,
   decodeIndex,
   encodeIndex,
   findRegion,
   findRegionByTimestamp,
+  manifestIndex,
   readFooter,
   readTrailer,
   regionRange,
@@ -389,6 +392,124 @@ describe('regionRange and regionsForBytes', () => {
           expect(regionsForBytes(random, from, maxBytes)).toBe(model);
         },
       ),
+    );
+  });
+});
+
+describe('coarsenIndex and manifestIndex', () => {
+  it('keeps an index within the bound as it is', () => {
+    const { meta } = buildSegment(uniformSpecs(50, 3, 200).map(batchOf), { indexIntervalBytes: 1 });
+    expect(meta.index).toHaveLength(50);
+    expect(coarsenIndex(meta, 50)).toBe(meta.index);
+    expect(manifestIndex(meta)).toEqual(encodeIndex(meta.index));
+  });
+
+  it('merges runs of regions into at most maxEntries regions of equal bytes', () => {
+    // 100 batches of the same size (offsets 100..199), one region each.
+    const { meta } = buildSegment(uniformSpecs(100, 1, 100, 100).map(batchOf), { indexIntervalBytes: 1 });
+    const batchBytes = meta.indexPosition / 100;
+    expect(meta.index.map((e) => e.position)).toEqual(meta.index.map((_, k) => k * batchBytes));
+    const coarse = coarsenIndex(meta, 10);
+    expect(coarse).toEqual(
+      Array.from({ length: 10 }, (_, k) => ({
+        firstOffset: 100 + 10 * k,
+        lastOffset: 109 + 10 * k,
+        position: 10 * k * batchBytes,
+        maxTimestamp: T0 + 10 * k + 9,
+      })),
+    );
+    const thirty = coarsenIndex(meta, 30);
+    expect(thirty).toHaveLength(30);
+    expect(new Set(thirty.map((e) => e.lastOffset - e.firstOffset + 1))).toEqual(new Set([3, 4]));
+    expect(coarsenIndex(meta, 1)).toEqual([{ firstOffset: 100, lastOffset: 199, position: 0, maxTimestamp: T0 + 99 }]);
+    expect(() => coarsenIndex(meta, 0)).toThrow();
+  });
+
+  it('keeps the manifest of a 1 GiB segment within its bound, whatever the interval', () => {
+    const GiB = 1024 ** 3;
+    for (const interval of [SEGMENT_INDEX_INTERVAL_BYTES, 4096]) {
+      const regions = GiB / interval;
+      const meta = {
+        indexPosition: GiB,
+        index: Array.from({ length: regions }, (_, k) => ({ firstOffset: k * 10, lastOffset: k * 10 + 9, position: k * interval, maxTimestamp: T0 + k })),
+      };
+      expect(regions * SEGMENT_INDEX_ENTRY_BYTES).toBeGreaterThan(400 * 1024);
+      const bytes = manifestIndex(meta);
+      expect(bytes.byteLength).toBeLessThanOrEqual(MAX_MANIFEST_INDEX_ENTRIES * SEGMENT_INDEX_ENTRY_BYTES);
+      expect(bytes.byteLength).toBeLessThanOrEqual(64 * 1024);
+      const coarse = decodeIndex(bytes);
+      // Each coarse region holds about 1 GiB / MAX_MANIFEST_INDEX_ENTRIES: what a read may fetch before its offset.
+      const largest = Math.max(...coarse.map((_, k) => regionRange({ ...meta, index: coarse }, k)).map(({ start, end }) => end - start));
+      expect(largest).toBe(GiB / MAX_MANIFEST_INDEX_ENTRIES);
+    }
+  });
+
+  it('never exceeds its bound, and reads through it find every offset and timestamp', () => {
+    const batchArb = fc.record({
+      gap: fc.oneof(fc.constant(0), fc.nat({ max: 20 })),
+      records: fc.array(fc.record({ valueBytes: fc.nat({ max: 2000 }), timestamp: fc.integer({ min: T0 - 1000, max: T0 + 1000 }) }), {
+        minLength: 1,
+        maxLength: 4,
+      }),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(batchArb, { minLength: 1, maxLength: 60 }),
+        fc.integer({ min: 1, max: 5000 }),
+        fc.integer({ min: 1, max: 25 }),
+        fc.integer({ min: T0 - 1100, max: T0 + 1100 }),
+        (batchShapes, interval, maxEntries, probeTimestamp) => {
+          let next = 0;
+          const specs: BatchSpec[] = batchShapes.map((shape) => {
+            const spec = { baseOffset: next + shape.gap, records: shape.records };
+            next = spec.baseOffset + shape.records.length;
+            return spec;
+          });
+          const { bytes, meta } = buildSegment(specs.map(batchOf), { indexIntervalBytes: interval });
+          const index = decodeIndex(encodeIndex(coarsenIndex(meta, maxEntries)));
+          const coarse = { index, indexPosition: meta.indexPosition };
+
+          // Bounded, and a valid index (decodeIndex checks the order) of whole regions of the full one.
+          expect(index.length).toBeLessThanOrEqual(maxEntries);
+          if (meta.index.length <= maxEntries) expect(index).toEqual(meta.index);
+          const boundaries = new Set(meta.index.map((e) => e.position));
+          expect(index.every((e) => boundaries.has(e.position))).toBe(true);
+          expect(index[0]!.firstOffset).toBe(meta.baseOffset);
+          expect(index.at(-1)!.lastOffset).toBe(meta.lastOffset);
+          expect(Math.max(...index.map((e) => e.maxTimestamp))).toBe(meta.maxTimestamp);
+          if (meta.index.length > maxEntries) {
+            const slice = meta.indexPosition / maxEntries;
+            const largestFine = Math.max(...meta.index.map((_, k) => regionRange(meta, k)).map(({ start, end }) => end - start));
+            index.forEach((_, k) => {
+              const { start, end } = regionRange(coarse, k);
+              expect(end - start).toBeLessThan(slice + largestFine);
+            });
+          }
+
+          // A read from any offset finds the first record at or above it in the one region findRegion picks.
+          const records = decodeBatches(bytes.subarray(0, meta.indexPosition));
+          const regionRecords = (k: number) => {
+            const { start, end } = regionRange(coarse, k);
+            return decodeBatches(bytes.subarray(start, end));
+          };
+          for (let offset = meta.baseOffset - 1; offset <= meta.lastOffset + 1; offset++) {
+            const expected = records.find((r) => r.offset >= offset);
+            const region = findRegion(index, offset);
+            if (expected === undefined) expect(region).toBe(-1);
+            else expect(regionRecords(region).find((r) => r.offset >= offset)?.offset).toBe(expected.offset);
+          }
+          // A timestamp lookup's first region holds a record that reaches the timestamp.
+          const region = findRegionByTimestamp(index, probeTimestamp);
+          const reaches = records.some((r) => r.timestamp >= probeTimestamp);
+          expect(region >= 0).toBe(reaches);
+          if (reaches) {
+            const before = index.slice(0, region).flatMap((_, k) => regionRecords(k));
+            expect(before.some((r) => r.timestamp >= probeTimestamp)).toBe(false);
+            expect(regionRecords(region).some((r) => r.timestamp >= probeTimestamp)).toBe(true);
+          }
+        },
+      ),
+      { numRuns: 100 },
     );
   });
 });
