@@ -69,10 +69,21 @@ export class Retention {
 /**
  * The leading segments that retention drops: while the oldest is past `retentionMs`, or
  * the partition (segments and tail) stays at or above `retentionBytes` without it.
+ *
+ * The size is the head's tail bytes plus the segments below its flushedOffset. The pass
+ * reads the head before the manifests, so a flush in between adds a manifest whose bytes
+ * the head still counts in tailBytes:
+ *
+ *     pass                         flusher
+ *     GetItem HEAD ──▶ flushedOffset F, tailBytes T (the tail [F, L])
+ *                                  commit S#L, flushedOffset = L+1
+ *     Query S# ──▶ …, S#L          (S#L's bytes are in T too)
+ *
+ * Counting S#L as well would drop one segment more than the policy allows.
  */
 export function expiredSegments(meta: TopicMeta, head: PartitionHead, manifests: SegmentManifest[], now: number): SegmentManifest[] {
   const { retentionMs, retentionBytes } = meta.config;
-  let size = head.tailBytes + manifests.reduce((sum, m) => sum + m.bytes, 0);
+  let size = head.tailBytes + manifests.reduce((sum, m) => sum + (m.lastOffset < head.flushedOffset ? m.bytes : 0), 0);
   const expired: SegmentManifest[] = [];
   for (const m of manifests) {
     if (m.lastOffset >= head.flushedOffset) break;

@@ -290,6 +290,49 @@ describe('retention', () => {
     expect((await t.verifier.topics.describe('sized')).partitionStates[0]!.logStartOffset).toBe(left[0]!.baseOffset);
   });
 
+  // Regression (issue 12, finding 8): the pass read the head, then the manifests; a flush
+  // in between counted the new segment twice (in the head's tailBytes and as a manifest),
+  // so retention by size dropped one segment more than the policy allows.
+  it('retention by size racing a flush keeps the segment the policy allows', async () => {
+    const clock = testClock();
+    const t = await createTestEngine({ clock });
+    const meta = await t.engine.topics.create({ name: 'sized', config: { retentionMs: -1 } });
+    const ref = { topic: 'sized', topicId: meta.topicId, partition: 0 };
+    const records = Array.from({ length: 4 }, (_, j) => ({ key: `k${j}`, value: 'x'.repeat(250) }));
+    for (let i = 0; i < 5; i++) {
+      await put(t.engine, 'sized', records);
+      await t.engine.flusher!.flushPartition(meta, 0, { force: true });
+    }
+    await put(t.engine, 'sized', records); // the tail, not due: the pass itself does not flush it
+    const sizes = (await t.realStore.listSegments(ref, 0, Infinity)).map((m) => m.bytes);
+    const total = sizes.reduce((a, b) => a + b, 0) + (await t.realStore.getHead(ref)).tailBytes;
+    // Segments and tail of about one size b: the policy drops two segments and keeps 4 b ≥ total − 2.5 b.
+    const retentionBytes = Math.round(total - 2.5 * sizes[0]!);
+    await t.engine.topics.updateConfig('sized', { retentionBytes });
+    // Another process flushes the tail between the pass's head read and its manifest read.
+    let raced = false;
+    const racing = new Proxy(t.realStore, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (prop !== 'listSegments') return typeof value === 'function' ? value.bind(target) : value;
+        return async (...args: Parameters<typeof target.listSegments>) => {
+          if (!raced) {
+            raced = true;
+            expect((await t.verifier.flusher!.flushPartition(meta, 0, { force: true })).segments).toBe(1);
+          }
+          return target.listSegments(...args);
+        };
+      },
+    });
+    const engine = new LogEngine({ store: racing, objects: t.realObjects, clock });
+    const pass = (await engine.maintenance!.runPartition('sized', 0))!;
+    expect(raced).toBe(true);
+    expect(pass.flush.segments).toBe(0);
+    const left = await t.realStore.listSegments(ref, 0, Infinity);
+    expect(left.reduce((n, m) => n + m.bytes, 0)).toBeGreaterThanOrEqual(retentionBytes);
+    expect(pass.retention.segments).toBe(2);
+  });
+
   it('never drops anything from a compact-only topic', async () => {
     const clock = testClock();
     const t = await createTestEngine({ clock });

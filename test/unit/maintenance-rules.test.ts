@@ -55,6 +55,12 @@ describe('expiredSegments (retention)', () => {
     expect(expiredSegments(topic({ retentionMs: -1, retentionBytes: 3000 }), head(), segments, 0)).toEqual([]);
   });
 
+  it('by size: a segment flushed after the head was read (at or above its flushedOffset) is not counted twice', () => {
+    // The head still counts the segment [20, 29] in its tailBytes.
+    const config = topic({ retentionMs: -1, retentionBytes: 2000 });
+    expect(expiredSegments(config, head({ flushedOffset: 20, tailBytes: 1000 }), segments, 0).map((s) => s.baseOffset)).toEqual([0]);
+  });
+
   it('never drops a segment at or above the flushed offset', () => {
     expect(expiredSegments(topic({ retentionMs: 0 }), head({ flushedOffset: 20 }), segments, 10_000).map((s) => s.baseOffset)).toEqual([0, 10]);
   });
