@@ -15,7 +15,7 @@ import {
 import { PayloadTooLargeError, RecordTooLargeError, RetryableError, StrataError, ValidationError } from './errors.js';
 import { randomUUID } from 'node:crypto';
 import { partitionKey, stagedObjectKey, type PartitionRef } from './keys.js';
-import { murmur2, partitionForKey, RoundRobinPartitioner, toPositive } from './partitioner.js';
+import { idempotentKeylessPartition, partitionForKey, RoundRobinPartitioner } from './partitioner.js';
 import type { ProducerStamp } from './producer-state.js';
 import { BATCH_HEADER_BYTES, encodeBatch, encodedRecordSize, type Compression } from './record-batch.js';
 import type { LogRecord, RecordHeader } from './record.js';
@@ -325,17 +325,13 @@ function toRecord(meta: TopicMeta, input: AppendRecordInput, index: number, now:
  */
 function keylessPartitionOf(meta: TopicMeta, producer: TopicProducerInput | undefined, roundRobin: RoundRobinPartitioner): number {
   if (!producer) return roundRobin.next(meta.partitions);
-  const candidates = Object.keys(producer.sequences)
-    .filter((p) => /^\d+$/.test(p) && Number(p) < meta.partitions)
-    .map(Number)
-    .sort((a, b) => a - b);
-  if (candidates.length === 0) {
+  const partition = idempotentKeylessPartition(producer.producerId, producer.epoch, producer.sequences, meta.partitions);
+  if (partition === undefined) {
     throw new ValidationError(
       `producer.sequences gives no sequence for a partition of topic '${meta.name}' (partitions 0..${meta.partitions - 1}); keyless records of an idempotent append go to one of the partitions it gives a sequence for`,
     );
   }
-  const seed = `${producer.producerId}\u0000${producer.epoch}\u0000${candidates.map((p) => `${p}:${producer.sequences[String(p)]}`).join(',')}`;
-  return candidates[toPositive(murmur2(new TextEncoder().encode(seed))) % candidates.length]!;
+  return partition;
 }
 
 /** Maps a topic-level producer's per-partition sequences onto the partitions written. */

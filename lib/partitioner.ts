@@ -53,6 +53,29 @@ export function partitionForKey(key: Uint8Array, partitions: number): number {
 }
 
 /**
+ * The partition of the keyless records of an idempotent topic-level append: one of the
+ * partitions `sequences` names (below `partitions`), picked by murmur2 of the producer
+ * id, epoch and sequences, which is all a retry of the request repeats. Undefined when
+ * `sequences` names none of the topic's partitions.
+ *
+ * @example idempotentKeylessPartition('p-1', 0, { '0': 12, '1': 3 }, 4) // 0 or 1, the same on every retry
+ */
+export function idempotentKeylessPartition(
+  producerId: string,
+  epoch: number,
+  sequences: Record<string, number>,
+  partitions: number,
+): number | undefined {
+  const candidates = Object.keys(sequences)
+    .filter((p) => /^\d+$/.test(p) && Number(p) < partitions)
+    .map(Number)
+    .sort((a, b) => a - b);
+  if (candidates.length === 0) return undefined;
+  const seed = `${producerId}\u0000${epoch}\u0000${candidates.map((p) => `${p}:${sequences[String(p)]}`).join(',')}`;
+  return candidates[toPositive(murmur2(new TextEncoder().encode(seed))) % candidates.length];
+}
+
+/**
  * Picks the partition for the keyless records of one request. One instance per process:
  * the counter starts at a random value so concurrent Lambda instances spread their
  * keyless traffic instead of all starting at partition 0.

@@ -16,6 +16,7 @@ import { createReadHandler } from '../functions/read/handler.js';
 import { createCompactHandler } from '../functions/compact/handler.js';
 import { lambdaFlushTrigger, type PartitionInvoker } from '../functions/shared/flush-trigger.js';
 import { createObservability } from '../functions/shared/observability.js';
+import type { HttpHandler } from '../functions/shared/dispatch.js';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -44,6 +45,13 @@ function startSchedule(pass: (event: unknown) => Promise<unknown>, intervalMs: n
   };
 }
 
+/** One handler per engine, taking requests in turn. */
+function roundRobin(handlers: HttpHandler[]): HttpHandler {
+  if (handlers.length === 1) return handlers[0]!;
+  let next = 0;
+  return (event) => handlers[next++ % handlers.length]!(event);
+}
+
 export const DEFAULT_TABLE_NAME = 'strata';
 /** The name the append function's trigger invokes, locally as on AWS (STRATA_COMPACT_FUNCTION_NAME). */
 export const COMPACT_FUNCTION_NAME = 'strata-compact';
@@ -64,6 +72,13 @@ export interface LocalStackOptions {
   tableName?: string;
   bucketName?: string;
   engine?: Partial<EngineOptions>;
+  /**
+   * Serves requests from this many independent engines, round-robin (default 1). Each
+   * has its own topic, head and producer caches, group-commit queues and in-process
+   * wake-ups, as separate Lambda execution environments do, so a retry can reach an
+   * engine that never saw the first attempt.
+   */
+  engines?: number;
   /** Wraps the DynamoDB adapter, e.g. with a fault injector in tests. */
   wrapStore?: (store: LogStore) => LogStore;
   /** Runs the compact function on this interval, as the EventBridge schedule does; off when absent. */
@@ -137,18 +152,18 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       );
       return invoke(ref, continuation);
     };
-    const engine = new LogEngine({
-      onFlushDue: trigger,
-      store: options.wrapStore ? options.wrapStore(new DynamoLogStore(dynamo, tableName)) : new DynamoLogStore(dynamo, tableName),
-      objects: new S3ObjectStore(s3, bucketName),
-      ...options.engine,
-    });
+    const engineCount = options.engines ?? 1;
+    if (!Number.isInteger(engineCount) || engineCount < 1) throw new Error(`engines must be a whole number ≥ 1; got ${engineCount}`);
+    const store = options.wrapStore ? options.wrapStore(new DynamoLogStore(dynamo, tableName)) : new DynamoLogStore(dynamo, tableName);
+    const objects = new S3ObjectStore(s3, bucketName);
+    const engines = Array.from({ length: engineCount }, () => new LogEngine({ onFlushDue: trigger, store, objects, ...options.engine }));
+    const engine = engines[0]!;
     // As on AWS: the scheduled run fans out one asynchronous invocation per partition.
     const compact = createCompactHandler(engine, compactObs, { dispatch: trigger });
     const server = await startHttpServer(
       {
-        append: createAppendHandler(engine, createObservability('append')),
-        read: createReadHandler(engine, createObservability('read')),
+        append: roundRobin(engines.map((e) => createAppendHandler(e, createObservability('append')))),
+        read: roundRobin(engines.map((e) => createReadHandler(e, createObservability('read')))),
       },
       {
         port: options.port ?? 0,

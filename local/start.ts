@@ -36,6 +36,8 @@ async function main(): Promise<void> {
     compactIntervalMs,
     ...(process.env.STRATA_DYNAMODB_PORT ? { dynamoPort: parsePort(process.env.STRATA_DYNAMODB_PORT) } : {}),
     ...(process.env.STRATA_S3_PORT ? { s3Port: parsePort(process.env.STRATA_S3_PORT) } : {}),
+    // Requests served by several independent engines, as by separate Lambda environments.
+    ...(process.env.STRATA_LOCAL_ENGINES ? { engines: parseEngines(process.env.STRATA_LOCAL_ENGINES) } : {}),
     // The chaos suite (test/chaos/) makes the real DynamoDB and S3 calls fail on purpose.
     ...(chaos ? { instrumentClients: (clients) => void installChaos(clients, chaos) } : {}),
   });
@@ -68,6 +70,15 @@ Try it:
   curl -s '${u}/v1/topics/orders/partitions/0/records?offset=0&waitMs=5000'
 
 Press Ctrl-C to stop.`);
+}
+
+function parseEngines(value: string): number {
+  const engines = Number(value);
+  if (!Number.isInteger(engines) || engines < 1 || engines > 64) {
+    console.error(`✖ STRATA_LOCAL_ENGINES must be a whole number from 1 to 64; got '${value}'`);
+    process.exit(1);
+  }
+  return engines;
 }
 
 function parsePort(value: string | undefined): number {

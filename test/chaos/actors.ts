@@ -12,7 +12,7 @@
  */
 import { Strata } from '../../client/index.js';
 import type { Consumer } from '../../client/consumer.js';
-import { partitionForKey } from '../../lib/partitioner.js';
+import { idempotentKeylessPartition, partitionForKey } from '../../lib/partitioner.js';
 import type { History, SendHandle } from '../support/history.js';
 
 /** Stops every actor's loop when set. */
@@ -224,6 +224,181 @@ export async function idempotentProducer(opts: {
 }
 
 /**
+ * Until a request gets a definitive answer (200 or a 4xx), sends it again unchanged, as
+ * an idempotent client retries: 5xx, lost connections and refused connections (the
+ * server is down) are retried. Gives up with the last answer when sending stops and
+ * `maxTries` is spent.
+ */
+async function sendUntilAnswered(url: string, path: string, body: unknown, flags: RunFlags, outcomes: OutcomeCounts, label: string): Promise<RawResult> {
+  for (let tries = 0; ; tries++) {
+    const r = await rawRequest(url, 'POST', path, body);
+    if (r.kind === 'ok' || (r.kind === 'error' && r.status < 500)) return r;
+    bump(outcomes, `${label} retried ${r.kind === 'error' ? `${r.status} ${r.body?.error?.code ?? ''}` : r.kind === 'lost' ? r.why : 'connection refused'}`);
+    if (flags.stopSending && tries >= 20) return r;
+    await sleep(r.kind === 'refused' ? 200 : 50);
+  }
+}
+
+/**
+ * Idempotent topic-level appends of keyless records over plain HTTP (no client library):
+ * one sequence per partition in every request, and every request retried unchanged
+ * until it is answered. The server picks the partition from what the request repeats, so
+ * each retry must land where the first attempt did and be answered as a duplicate.
+ */
+export async function keylessIdempotentAppender(opts: {
+  url: string;
+  name: string;
+  topic: TopicSpec;
+  history: History;
+  flags: RunFlags;
+  outcomes: OutcomeCounts;
+  anomalies: OutcomeCounts;
+  random: () => number;
+  maxBatch: number;
+}): Promise<void> {
+  const { topic, history, random } = opts;
+  const producerId = `${opts.name}-${Date.now()}`;
+  const sequences: Record<string, number> = Object.fromEntries(Array.from({ length: topic.partitions }, (_, p) => [String(p), 0]));
+  let n = 0;
+  while (!opts.flags.stopSending) {
+    const count = 1 + Math.floor(random() * opts.maxBatch);
+    const partition = idempotentKeylessPartition(producerId, 0, sequences, topic.partitions)!;
+    const sends = Array.from({ length: count }, () => {
+      const value = makeValue(topic, undefined, `${opts.name}:${n++}`);
+      return { partition, value, handle: history.invokeSend({ process: opts.name, partition, value }) };
+    });
+    const body = { records: sends.map((s) => ({ value: s.value })), producer: { producerId, epoch: 0, sequences: { ...sequences } } };
+    const r = await sendUntilAnswered(opts.url, `/v1/topics/${topic.name}/records`, body, opts.flags, opts.outcomes, 'keyless-idem');
+    if (r.kind === 'ok') {
+      bump(opts.outcomes, `keyless-idem 200${r.body.partitions?.[0]?.duplicate ? ' duplicate' : ''}`);
+      const offsets = r.body.offsets as { partition: number; offset: number }[];
+      sends.forEach((s, i) => {
+        if (offsets[i]!.partition !== s.partition) bump(opts.anomalies, 'wrong-partition');
+        s.handle.ok(offsets[i]!.offset);
+      });
+      sequences[String(partition)]! += count;
+      continue;
+    }
+    if (r.kind === 'error' && r.status < 500) {
+      bump(opts.outcomes, `keyless-idem ${r.status} ${r.body?.error?.code ?? ''}`);
+      for (const s of sends) s.handle.fail();
+      // The partition's sequence is where it was; nothing was written.
+      continue;
+    }
+    for (const s of sends) s.handle.info();
+    return;
+  }
+}
+
+/**
+ * Event-sourcing writers: idempotent conditional appends to one partition. Each reads the
+ * high watermark, appends with `expectedOffset` set to it and its producer's next
+ * sequence, and retries the same request until it is answered: a 200 must put the batch
+ * exactly at `expectedOffset` (a duplicate answers the original offsets, which were
+ * there too); 409 OFFSET_MISMATCH wrote nothing, and the writer reads the head again.
+ * Several writers on separate engines make the retries meet stale producer caches.
+ */
+export async function conditionalWriter(opts: {
+  url: string;
+  name: string;
+  topic: TopicSpec;
+  partition: number;
+  history: History;
+  flags: RunFlags;
+  outcomes: OutcomeCounts;
+  anomalies: OutcomeCounts;
+  random: () => number;
+  maxBatch: number;
+}): Promise<void> {
+  const { topic, history, random, partition } = opts;
+  const producerId = `${opts.name}-${Date.now()}`;
+  let sequence = 0;
+  let n = 0;
+  while (!opts.flags.stopSending) {
+    const head = await rawRequest(opts.url, 'GET', `/v1/topics/${topic.name}/partitions/${partition}/offsets?at=latest`);
+    if (head.kind !== 'ok') {
+      await sleep(100);
+      continue;
+    }
+    const expectedOffset = head.body.offset as number;
+    const count = 1 + Math.floor(random() * opts.maxBatch);
+    const sends = Array.from({ length: count }, () => {
+      const value = makeValue(topic, undefined, `${opts.name}:${n++}`);
+      return { value, handle: history.invokeSend({ process: opts.name, partition, value }) };
+    });
+    const body = { records: sends.map((s) => ({ value: s.value })), expectedOffset, producer: { producerId, epoch: 0, sequence } };
+    const r = await sendUntilAnswered(opts.url, `/v1/topics/${topic.name}/partitions/${partition}/records`, body, opts.flags, opts.outcomes, 'conditional');
+    if (r.kind === 'ok') {
+      bump(opts.outcomes, `conditional 200${r.body.partitions?.[0]?.duplicate ? ' duplicate' : ''}`);
+      const offsets = r.body.offsets as { offset: number }[];
+      if (offsets[0]!.offset !== expectedOffset) bump(opts.anomalies, 'conditional-wrong-offset');
+      sends.forEach((s, i) => s.handle.ok(offsets[i]!.offset));
+      sequence += count;
+      continue;
+    }
+    if (r.kind === 'error' && r.status < 500) {
+      const code = r.body?.error?.code ?? '';
+      bump(opts.outcomes, `conditional ${r.status} ${code}`);
+      for (const s of sends) s.handle.fail();
+      // Any refusal but the expected one (another writer won the offset) is a protocol error.
+      if (code !== 'OFFSET_MISMATCH' && code !== 'THROTTLED') bump(opts.anomalies, 'conditional-refused');
+      continue;
+    }
+    for (const s of sends) s.handle.info();
+    return;
+  }
+}
+
+/**
+ * Timestamp lookups racing flushes, compaction and retention: reads one record at a
+ * random offset, then asks for the first offset whose timestamp is at least that
+ * record's. The answer must not be past the record (that would skip it), and the record
+ * it names must exist with a timestamp at least the one asked for.
+ */
+export async function timestampLooker(opts: {
+  url: string;
+  name: string;
+  topic: TopicSpec;
+  flags: RunFlags;
+  outcomes: OutcomeCounts;
+  anomalies: OutcomeCounts;
+  random: () => number;
+}): Promise<void> {
+  const { topic, random } = opts;
+  const base = `/v1/topics/${topic.name}/partitions`;
+  while (!opts.flags.stopSending) {
+    const partition = Math.floor(random() * topic.partitions);
+    const start = await rawRequest(opts.url, 'GET', `${base}/${partition}/records?maxRecords=1`);
+    if (start.kind !== 'ok' || start.body.highWatermark <= start.body.logStartOffset) {
+      await sleep(200);
+      continue;
+    }
+    const { logStartOffset, highWatermark } = start.body as { logStartOffset: number; highWatermark: number };
+    const at = logStartOffset + Math.floor(random() * (highWatermark - logStartOffset));
+    const probe = await rawRequest(opts.url, 'GET', `${base}/${partition}/records?offset=${at}&maxRecords=1`);
+    const record = probe.kind === 'ok' ? (probe.body.records[0] as { offset: number; timestamp: number } | undefined) : undefined;
+    if (!record) {
+      await sleep(50);
+      continue;
+    }
+    const lookup = await rawRequest(opts.url, 'GET', `${base}/${partition}/offsets?at=${record.timestamp}`);
+    if (lookup.kind !== 'ok') {
+      bump(opts.outcomes, `lookup ${lookup.kind === 'error' ? `${lookup.status} ${lookup.body?.error?.code ?? ''}` : lookup.kind}`);
+      await sleep(100);
+      continue;
+    }
+    bump(opts.outcomes, 'lookup 200');
+    const found = lookup.body as { offset: number; timestamp: number | null };
+    if (found.offset > record.offset) {
+      bump(opts.anomalies, 'timestamp-lookup-skip');
+      continue;
+    }
+    if (found.timestamp === null || found.timestamp < record.timestamp) bump(opts.anomalies, 'timestamp-lookup-wrong');
+    await sleep(20);
+  }
+}
+
+/**
  * Long-polls one partition from offset 0 (or the log start), recording each answer as a
  * poll. After an OFFSET_OUT_OF_RANGE (retention passed it) it starts again at the log
  * start, recorded as a reset.
@@ -367,4 +542,133 @@ export class GroupMember {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * A topic deleted and re-created under a live consumer group: every `everyMs` the topic
+ * goes and comes back as a new incarnation, which then takes appends, while one group
+ * member consumes and commits throughout. Values carry their incarnation. A position
+ * committed in an old incarnation must never be applied to a new one: in the final
+ * incarnation the group must deliver every acknowledged record, and commit only below
+ * what it delivered there.
+ */
+export class RecreatedTopic {
+  /** Incarnation number → partition → offset → value, acknowledged by the server. */
+  readonly acked = new Map<number, Map<number, Map<number, string>>>();
+  /** Incarnation number (from the value) → partition → offset → value, delivered by the consumer. */
+  readonly delivered = new Map<number, Map<number, Map<number, string>>>();
+  incarnation = 0;
+  private closed = false;
+  private consumer: Consumer | undefined;
+  readonly writing: Promise<void>;
+  readonly consuming: Promise<void>;
+
+  constructor(
+    private readonly opts: {
+      url: string;
+      topic: TopicSpec;
+      config: Record<string, unknown>;
+      group: string;
+      flags: RunFlags;
+      outcomes: OutcomeCounts;
+      random: () => number;
+      everyMs: number;
+    },
+  ) {
+    this.writing = this.write();
+    this.consuming = this.consume();
+  }
+
+  private static slot(map: Map<number, Map<number, Map<number, string>>>, inc: number, partition: number): Map<number, string> {
+    let byPartition = map.get(inc);
+    if (!byPartition) map.set(inc, (byPartition = new Map()));
+    let offsets = byPartition.get(partition);
+    if (!offsets) byPartition.set(partition, (offsets = new Map()));
+    return offsets;
+  }
+
+  private async write(): Promise<void> {
+    const { url, topic, random } = this.opts;
+    let n = 0;
+    for (;;) {
+      await mustRequest(url, 'POST', '/v1/topics', { name: topic.name, partitions: topic.partitions, config: this.opts.config }, [409]);
+      bump(this.opts.outcomes, 'recreate created');
+      // Past every engine's topic cache (1 s): an append now goes to this incarnation.
+      await sleep(2_000);
+      const until = Date.now() + this.opts.everyMs;
+      while (Date.now() < until && !this.opts.flags.stopSending) {
+        const partition = Math.floor(random() * topic.partitions);
+        const values = Array.from({ length: 1 + Math.floor(random() * 4) }, () => `${this.incarnation}|recreate:${n++}|${'x'.repeat(topic.padBytes)}`);
+        const r = await rawRequest(url, 'POST', `/v1/topics/${topic.name}/partitions/${partition}/records`, { records: values.map((value) => ({ value })) });
+        if (r.kind === 'ok') {
+          const slot = RecreatedTopic.slot(this.acked, this.incarnation, partition);
+          (r.body.offsets as { offset: number }[]).forEach((o, i) => slot.set(o.offset, values[i]!));
+        } else await sleep(100);
+      }
+      if (this.opts.flags.stopSending) return;
+      await mustRequest(url, 'DELETE', `/v1/topics/${topic.name}`, undefined, [404]);
+      bump(this.opts.outcomes, 'recreate deleted');
+      this.incarnation += 1;
+    }
+  }
+
+  private async consume(): Promise<void> {
+    const strata = new Strata({ url: this.opts.url, requestTimeoutMs: REQUEST_TIMEOUT_MS });
+    while (!this.closed) {
+      const consumer = strata.subscribe(this.opts.topic.name, {
+        group: this.opts.group,
+        waitMs: 1_000,
+        sessionTimeoutMs: 6_000,
+        autoCommitIntervalMs: 1_000,
+        maxRetryTimeMs: 180_000,
+      });
+      this.consumer = consumer;
+      try {
+        for await (const r of consumer) {
+          const value = r.value!.toString('utf8');
+          RecreatedTopic.slot(this.delivered, Number(keyOfValue(value)), r.partition).set(r.offset, value);
+        }
+      } catch (err) {
+        bump(this.opts.outcomes, `recreate consumer failed ${(err as { code?: string }).code ?? (err as Error).name}`);
+        await consumer.close({ commit: false }).catch(() => undefined);
+        if (!this.closed) await sleep(500);
+      }
+    }
+  }
+
+  /** Acknowledged records of the current incarnation that the consumer has not delivered. */
+  undelivered(): number {
+    let missing = 0;
+    for (const [partition, offsets] of this.acked.get(this.incarnation) ?? []) {
+      const seen = this.delivered.get(this.incarnation)?.get(partition);
+      for (const [offset, value] of offsets) if (seen?.get(offset) !== value) missing += 1;
+    }
+    return missing;
+  }
+
+  /**
+   * Offsets the group committed in the current incarnation that are past its high
+   * watermark or below which something was not delivered in this incarnation: a position
+   * carried over from an old one.
+   */
+  async badCommits(): Promise<number> {
+    await this.consumer?.commit().catch(() => undefined);
+    const described = await mustRequest(this.opts.url, 'GET', `/v1/topics/${this.opts.topic.name}`);
+    const highWatermarks = new Map((described.body.partitionStates as { partition: number; highWatermark: number }[]).map((s) => [s.partition, s.highWatermark]));
+    const committed = await mustRequest(this.opts.url, 'GET', `/v1/groups/${this.opts.group}/offsets?topic=${this.opts.topic.name}`);
+    let bad = 0;
+    for (const o of committed.body.offsets as { partition: number; offset: number }[]) {
+      if (o.offset > (highWatermarks.get(o.partition) ?? 0)) bad += 1;
+      const seen = this.delivered.get(this.incarnation)?.get(o.partition);
+      for (let offset = 0; offset < Math.min(o.offset, highWatermarks.get(o.partition) ?? 0); offset++) if (!seen?.has(offset)) bad += 1;
+    }
+    return bad;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.writing.catch(() => undefined);
+    await this.consumer?.close().catch(() => undefined);
+    await this.consuming.catch(() => undefined);
+  }
 }

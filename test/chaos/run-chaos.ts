@@ -12,8 +12,13 @@
  *                  records compaction and retention may remove marked `info`
  *
  * Topics: `chaos-log` (4 partitions, delete policy, small flushBytes/segmentBytes so
- * flushes run all the time), `chaos-compact` (compacted, 30 keys) and `chaos-retention`
- * (retentionMs 30 s). The schedule runs the compact function every second.
+ * flushes run all the time), `chaos-compact` (compacted, 30 keys), `chaos-retention`
+ * (retentionMs 30 s) and `chaos-conditional` (idempotent conditional appends racing).
+ * `chaos-recreate` is deleted and re-created every 12 s under a live consumer group.
+ * On chaos-log, beside raw appenders and the client's producers: keyless idempotent
+ * topic-level appends retried unchanged, and timestamp lookups racing the flushes. The
+ * schedule runs the compact function every second, and the server spreads requests over
+ * two engines (as separate Lambda environments), so retries meet stale caches.
  */
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,13 +27,17 @@ import { seededRandom } from '../support/faults.js';
 import { ANOMALY_TYPES, History, type CheckResult, type SendHandle } from '../support/history.js';
 import {
   bump,
+  conditionalWriter,
   GroupMember,
   idempotentProducer,
+  keylessIdempotentAppender,
+  RecreatedTopic,
   keyOfValue,
   mustRequest,
   rawAppender,
   rawReader,
   sleep,
+  timestampLooker,
   type OutcomeCounts,
   type RunFlags,
   type TopicSpec,
@@ -51,11 +60,13 @@ export interface ChaosOptions {
 
 /** The fault profiles the incarnations rotate through (per-call probabilities). */
 export const FAULT_PROFILES: (Partial<ChaosSpec> & { name: string })[] = [
-  { name: 'mixed', before: 0.02, after: 0.02, throttle: 0.02, latency: 0.05, latencyMs: [20, 800] },
+  { name: 'mixed', before: 0.02, after: 0.02, throttle: 0.02, latency: 0.05, lostThenThrottled: 0.01, attemptAfter: 0.01, attemptThrottle: 0.02, latencyMs: [20, 800] },
   { name: 'errors', before: 0.05, after: 0.05 },
   { name: 'throttle', throttle: 0.15 },
   { name: 'latency', latency: 0.3, latencyMs: [50, 1500] },
   { name: 'in-doubt', after: 0.12 },
+  // Inside the SDK's own retries: an attempt applied and lost, then throttles (finding 2 of issue 12).
+  { name: 'sdk-retries', lostThenThrottled: 0.04, attemptAfter: 0.04, attemptThrottle: 0.06, attemptBefore: 0.02 },
 ];
 
 const KiB = 1024;
@@ -63,6 +74,13 @@ const SMALL = { flushBytes: 64 * KiB, flushIntervalMs: 1_000, segmentBytes: 64 *
 const LOG: TopicSpec = { name: 'chaos-log', partitions: 4, keys: 64, padBytes: 60 };
 const COMPACT: TopicSpec = { name: 'chaos-compact', partitions: 2, keys: 30, padBytes: 200 };
 const RETENTION: TopicSpec = { name: 'chaos-retention', partitions: 2, keys: 1, padBytes: 200 };
+/** Event-sourcing writers race idempotent conditional appends on it. */
+const CONDITIONAL: TopicSpec = { name: 'chaos-conditional', partitions: 1, keys: 1, padBytes: 100 };
+/** Deleted and re-created every RECREATE_EVERY_MS under a live consumer group. */
+const RECREATE: TopicSpec = { name: 'chaos-recreate', partitions: 2, keys: 1, padBytes: 50 };
+const RECREATE_EVERY_MS = 12_000;
+/** The server serves requests from this many engines, as separate Lambda environments (STRATA_LOCAL_ENGINES). */
+const SERVER_ENGINES = 2;
 /** Long enough that the last segments outlive the drain, short enough that older ones go during the run. */
 const RETENTION_MS = 30_000;
 const GROUP = 'chaos-group';
@@ -77,6 +95,12 @@ export const EXTRA_CHECKS = [
   'group-delivery-unassigned',
   'group-stalled',
   'maintenance-stalled',
+  'conditional-wrong-offset',
+  'conditional-refused',
+  'timestamp-lookup-skip',
+  'timestamp-lookup-wrong',
+  'recreate-undelivered',
+  'recreate-bad-commit',
 ] as const;
 
 export interface ChaosReport {
@@ -141,7 +165,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const started = Date.now();
   const random = seededRandom(options.seed);
   const faultLog = join(options.dataDir, 'chaos-faults.log');
-  const server = new ServerProcess({ dataDir: options.dataDir, port: options.port, compactIntervalMs: COMPACT_INTERVAL_MS });
+  const server = new ServerProcess({ dataDir: options.dataDir, port: options.port, compactIntervalMs: COMPACT_INTERVAL_MS, engines: SERVER_ENGINES });
   const url = server.url;
   const incarnations: ChaosReport['schedule']['incarnations'] = [];
   let downtimeMs = 0;
@@ -158,10 +182,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const logHistory = new History();
   const compactHistory = new History();
   const retentionHistory = new History();
+  const conditionalHistory = new History();
   const compactSends = new SendLog();
   const retentionSends = new SendLog();
   const viaLog = (sends: SendLog, h: History) => ({ invokeSend: sends.invokeSend, poll: h.poll.bind(h), resetConsumer: h.resetConsumer.bind(h) });
   const members: GroupMember[] = [];
+  let recreated: RecreatedTopic | undefined;
 
   try {
     let profile = nextProfile();
@@ -172,6 +198,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       [LOG, SMALL],
       [COMPACT, { ...SMALL, cleanupPolicy: 'compact', minCompactionLagMs: 0 }],
       [RETENTION, { ...SMALL, retentionMs: RETENTION_MS }],
+      [CONDITIONAL, SMALL],
     ] as const) {
       await mustRequest(url, 'POST', '/v1/topics', { name: topic.name, partitions: topic.partitions, config }, [409]);
     }
@@ -190,7 +217,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     senders.push(idempotentProducer({ ...common, name: 'idem-compact', topic: COMPACT, history: viaLog(compactSends, compactHistory) as unknown as History, random: rnd(200), window: 40 }));
     senders.push(rawAppender({ ...common, name: 'raw-compact', topic: COMPACT, history: viaLog(compactSends, compactHistory) as unknown as History, random: rnd(201), keyedShare: 1, maxBatch: 6 }));
     senders.push(rawAppender({ ...common, name: 'raw-retention', topic: RETENTION, history: viaLog(retentionSends, retentionHistory) as unknown as History, random: rnd(300), keyedShare: 0, maxBatch: 8 }));
-    for (const [topic, history] of [[LOG, logHistory], [COMPACT, compactHistory], [RETENTION, retentionHistory]] as const) {
+    for (let i = 0; i < n(2); i++) {
+      senders.push(keylessIdempotentAppender({ ...common, name: `keyless-idem-${i}`, topic: LOG, history: logHistory, random: rnd(500 + i), maxBatch: 5 }));
+    }
+    for (let i = 0; i < 2; i++) {
+      senders.push(conditionalWriter({ ...common, name: `conditional-${i}`, topic: CONDITIONAL, partition: 0, history: conditionalHistory, random: rnd(600 + i), maxBatch: 3 }));
+    }
+    senders.push(timestampLooker({ ...common, name: 'lookup', topic: LOG, random: rnd(700) }));
+    recreated = new RecreatedTopic({ url, topic: RECREATE, config: SMALL, group: `${GROUP}-recreate`, flags, outcomes, random: rnd(800), everyMs: RECREATE_EVERY_MS });
+    senders.push(recreated.writing);
+    for (const [topic, history] of [[LOG, logHistory], [COMPACT, compactHistory], [RETENTION, retentionHistory], [CONDITIONAL, conditionalHistory]] as const) {
       for (let p = 0; p < topic.partitions; p++) {
         readers.push(rawReader({ url, flags, outcomes, name: `reader-${topic.name}-${p}`, topic: topic.name, partition: p, history, random: rnd(400 + p), waitMs: 1_000 }));
       }
@@ -217,7 +253,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       options.log(`chaos: SIGKILL #${server.kills}, up again after ${upSince - downAt} ms (profile ${profile.name})`);
     }
 
-    // Heal: one last start without faults, then drain.
+    // Heal: one last start without faults, then drain. A restart that finished after the
+    // end of the fault window left a faulty incarnation running: it goes first.
+    if (server.pid !== undefined) {
+      await server.kill();
+      incarnations.push({ profile: profile.name, upMs: Date.now() - upSince, downMs: 0 });
+    }
     const healAt = Date.now();
     await server.start(undefined);
     downtimeMs += Date.now() - healAt;
@@ -228,7 +269,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const highWatermarks = new Map<string, number>();
     const logStarts = new Map<string, number>();
     const partitionStates: Record<string, unknown[]> = {};
-    for (const topic of [LOG, COMPACT, RETENTION]) {
+    for (const topic of [LOG, COMPACT, RETENTION, CONDITIONAL]) {
       const d = await mustRequest(url, 'GET', `/v1/topics/${topic.name}`);
       partitionStates[topic.name] = d.body.partitionStates;
       for (const s of d.body.partitionStates as { partition: number; highWatermark: number; logStartOffset: number }[]) {
@@ -269,14 +310,26 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     }
     for (const m of members) await m.close();
 
+    // The re-created topic: its group delivers the whole last incarnation, and commits
+    // nothing carried over from an earlier one.
+    const recreateDeadline = Date.now() + DRAIN_TIMEOUT_MS;
+    while (recreated!.undelivered() > 0 && Date.now() < recreateDeadline) await sleep(200);
+    if (recreated!.undelivered() > 0) bump(extra, 'recreate-undelivered', recreated!.undelivered());
+    const badCommits = await recreated!.badCommits();
+    if (badCommits > 0) bump(extra, 'recreate-bad-commit', badCommits);
+    options.log(`chaos: ${recreated!.incarnation + 1} incarnations of ${RECREATE.name}`);
+    await recreated!.close();
+
     // Final reads, on the healed server.
     const finalRecords = new Map<string, { offset: number; value: string }[]>();
-    for (const topic of [LOG, COMPACT, RETENTION]) {
-      const history = topic === LOG ? logHistory : topic === COMPACT ? compactHistory : retentionHistory;
+    const histories = new Map<TopicSpec, History>([[LOG, logHistory], [COMPACT, compactHistory], [RETENTION, retentionHistory], [CONDITIONAL, conditionalHistory]]);
+    for (const [topic, history] of histories) {
+      // Nothing removes records of the delete-policy topics without retention: read from 0.
+      const strict = topic === LOG || topic === CONDITIONAL;
       for (let p = 0; p < topic.partitions; p++) {
         const key = `${topic.name}/${p}`;
         const hw = highWatermarks.get(key)!;
-        let offset = topic === LOG ? 0 : logStarts.get(key)!;
+        let offset = strict ? 0 : logStarts.get(key)!;
         const records: { offset: number; value: string }[] = [];
         while (offset < hw) {
           const page = await mustRequest(url, 'GET', `/v1/topics/${topic.name}/partitions/${p}/records?offset=${offset}&maxRecords=10000`, undefined, [416]);
@@ -319,7 +372,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const maintenanceDeadline = Date.now() + 60_000;
     for (;;) {
       const stalled: string[] = [];
-      for (const topic of [LOG, COMPACT, RETENTION]) {
+      for (const topic of [LOG, COMPACT, RETENTION, CONDITIONAL]) {
         const d = await mustRequest(url, 'GET', `/v1/topics/${topic.name}`);
         partitionStates[topic.name] = d.body.partitionStates;
         for (const s of d.body.partitionStates as { partition: number; highWatermark: number; flushedOffset: number }[]) {
@@ -370,7 +423,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       for (let o = 0; o < c; o++) if (!seen.has(o)) bump(extra, 'group-gap');
     }
 
-    const results = { [LOG.name]: logHistory.check(), [COMPACT.name]: compactHistory.check({ allowGaps: true }), [RETENTION.name]: retentionHistory.check({ allowGaps: true }) };
+    const results = {
+      [LOG.name]: logHistory.check(),
+      [COMPACT.name]: compactHistory.check({ allowGaps: true }),
+      [RETENTION.name]: retentionHistory.check({ allowGaps: true }),
+      [CONDITIONAL.name]: conditionalHistory.check(),
+    };
     const anomalies: Record<string, number> = Object.fromEntries(ANOMALY_TYPES.map((t) => [t, 0]));
     for (const r of Object.values(results)) for (const t of ANOMALY_TYPES) anomalies[t]! += r.anomalyCounts[t];
     for (const k of EXTRA_CHECKS) anomalies[k] = 0;
@@ -404,6 +462,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         [LOG.name]: { ok: results[LOG.name]!.counts.acked, fail: results[LOG.name]!.counts.failed, info: results[LOG.name]!.counts.unknown },
         [COMPACT.name]: compactSends.outcomes(),
         [RETENTION.name]: retentionSends.outcomes(),
+        [CONDITIONAL.name]: { ok: results[CONDITIONAL.name]!.counts.acked, fail: results[CONDITIONAL.name]!.counts.failed, info: results[CONDITIONAL.name]!.counts.unknown },
       },
       partitionStates,
       anomalies,
@@ -417,6 +476,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     flags.stopSending = true;
     flags.stopReading = true;
     await Promise.all(members.map((m) => m.close().catch(() => undefined)));
+    await recreated?.close();
     await server.stop().catch(() => undefined);
     server.reapOrphans();
     // The server's output and the fault log outlive the data directory, for a failed run.

@@ -17,6 +17,8 @@ export interface ServerProcessOptions {
   dataDir: string;
   port: number;
   compactIntervalMs: number;
+  /** Independent engines serving requests (STRATA_LOCAL_ENGINES); default 1. */
+  engines?: number;
 }
 
 export class ServerProcess {
@@ -45,6 +47,7 @@ export class ServerProcess {
       STRATA_DATA_DIR: this.options.dataDir,
       PORT: String(this.options.port),
       STRATA_COMPACT_INTERVAL_MS: String(this.options.compactIntervalMs),
+      STRATA_LOCAL_ENGINES: String(this.options.engines ?? 1),
       // Injected faults make the engine log errors by design; they go to server.log.
       POWERTOOLS_LOG_LEVEL: process.env.STRATA_CHAOS_SERVER_LOG_LEVEL ?? 'ERROR',
     };

@@ -56,6 +56,28 @@ describe('regression: a 5 MiB read as base64 exceeded the 6 MB Lambda response l
   });
 });
 
+describe('regression: the same idempotent keyless topic-level append, sent three times, was written once per partition', () => {
+  it('writes it once, whichever engine each retry reaches', async () => {
+    // Two engines taking requests in turn, as separate Lambda environments would.
+    const two = await startTestStack({ engines: 2 });
+    try {
+      const api2 = apiClient(two.url);
+      await api2('POST', '/v1/topics', { name: 'keyless', partitions: 3 });
+      const body = { records: [{ value: 'once' }], producer: { producerId: 'p-1', epoch: 0, sequences: { '0': 0, '1': 0, '2': 0 } } };
+      const answers = [];
+      for (let i = 0; i < 3; i++) answers.push(await api2('POST', '/v1/topics/keyless/records', body));
+      expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
+      expect(new Set(answers.map((a) => JSON.stringify(a.body.offsets))).size).toBe(1);
+      expect(answers.slice(1).every((a) => a.body.partitions[0].duplicate)).toBe(true);
+      const described = await api2('GET', '/v1/topics/keyless');
+      const total = described.body.partitionStates.reduce((n: number, p: { highWatermark: number }) => n + p.highWatermark, 0);
+      expect(total).toBe(1);
+    } finally {
+      await two.stop();
+    }
+  });
+});
+
 describe('HTTP API v1 when storage fails', () => {
   it('answers 503 RETRY with Retry-After when appends cannot commit before the deadline', async () => {
     const faults = new FaultInjector([{ method: 'commitAppend', mode: 'before' }]);
