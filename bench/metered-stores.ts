@@ -80,7 +80,7 @@ export class MeteredObjectStore implements ObjectStore {
     return this.meter.time('S3 LIST', () => this.inner.list(prefix));
   }
 
-  delete(keys: string[]): Promise<void> {
+  delete(keys: string[]): Promise<string[]> {
     return this.meter.time('S3 DELETE', () => this.inner.delete(keys));
   }
 }

@@ -15,7 +15,9 @@
  * Deleted topics, once the grace period has passed since the deletion: every item and
  * object of the incarnation goes, then its marker.
  * Every step is idempotent and bounded (MAX_GC_DELETES_PER_PASS); what is left waits for
- * the next pass.
+ * the next pass. S3 answers DeleteObjects per key: what references an object it did not
+ * delete stays (its garbage item, the deleted topic's marker), so the next run tries
+ * again; a staged object or orphan it did not delete is an orphan for the next scan.
  */
 import type { Clock } from './clock.js';
 import { MAX_GC_DELETES_PER_PASS } from './constants.js';
@@ -60,9 +62,14 @@ export class GarbageCollector {
     const waiting = garbage.filter((g) => g.deleteAfter > now).map((g) => g.deleteAfter);
     if (waiting.length > 0) result.nextGarbageAt = Math.min(...waiting);
     for (const batch of due) {
-      await this.objects.delete(batch.keys);
+      const failed = await this.objects.delete(batch.keys);
+      result.objects += batch.keys.length - failed.length;
+      if (failed.length > 0) {
+        // The item is all that names the objects left: it stays, due again at the next run.
+        result.nextGarbageAt = now;
+        continue;
+      }
       await this.store.deleteGarbage(ref, [batch.id]);
-      result.objects += batch.keys.length;
       result.items += 1;
     }
 
@@ -74,9 +81,10 @@ export class GarbageCollector {
         ref,
         leftovers.map((i) => i.lastOffset),
       );
-      if (staged.length > 0) await this.objects.delete(staged);
+      // A staged object S3 did not delete is now an orphan: the orphan scan retries it.
+      const failed = staged.length > 0 ? await this.objects.delete(staged) : [];
       result.items += leftovers.length;
-      result.objects += staged.length;
+      result.objects += staged.length - failed.length;
       if (leftovers.length >= MAX_GC_DELETES_PER_PASS) result.more = true;
     }
 
@@ -91,8 +99,8 @@ export class GarbageCollector {
       }
       const orphans = old.filter((o) => !referenced.has(o.key)).map((o) => o.key);
       const batch = orphans.slice(0, MAX_GC_DELETES_PER_PASS);
-      if (batch.length > 0) await this.objects.delete(batch);
-      result.objects += batch.length;
+      const failed = batch.length > 0 ? await this.objects.delete(batch) : [];
+      result.objects += batch.length - failed.length;
       if (orphans.length > batch.length) result.more = true;
     }
     return result;
@@ -139,9 +147,10 @@ export class GarbageCollector {
     }
     const objects = (await this.objects.list(topicObjectPrefix(topic.name, topic.topicId))).map((o) => o.key);
     const batch = objects.slice(0, Math.max(0, budget()));
-    if (batch.length > 0) await this.objects.delete(batch);
-    result.objects += batch.length;
+    const failed = batch.length > 0 ? await this.objects.delete(batch) : [];
+    result.objects += batch.length - failed.length;
     spend(batch.length);
-    return batch.length === objects.length;
+    // The marker is the only way back to the incarnation's objects: it stays while any is left.
+    return batch.length === objects.length && failed.length === 0;
   }
 }

@@ -319,5 +319,10 @@ export interface ObjectStore {
   /** Bytes [start, end] inclusive, or the whole object. */
   get(key: string, range?: { start: number; end: number }): Promise<Uint8Array>;
   list(prefix: string): Promise<{ key: string; size: number; lastModified: number }[]>;
-  delete(keys: string[]): Promise<void>;
+  /**
+   * Deletes the objects (a key already gone counts as deleted) and returns the keys it
+   * could not delete, which are still there: S3's DeleteObjects answers 200 for the
+   * request and reports failures per key.
+   */
+  delete(keys: string[]): Promise<string[]>;
 }

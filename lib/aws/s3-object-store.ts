@@ -57,14 +57,18 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  async delete(keys: string[]): Promise<void> {
+  /** Quiet DeleteObjects: the response lists only the keys S3 failed to delete (`Errors`). */
+  async delete(keys: string[]): Promise<string[]> {
+    const failed: string[] = [];
     for (let i = 0; i < keys.length; i += DELETE_BATCH) {
-      await this.client.send(
+      const out = await this.client.send(
         new DeleteObjectsCommand({
           Bucket: this.bucket,
           Delete: { Objects: keys.slice(i, i + DELETE_BATCH).map((Key) => ({ Key })), Quiet: true },
         }),
       );
+      for (const error of out.Errors ?? []) if (error.Key) failed.push(error.Key);
     }
+    return failed;
   }
 }

@@ -4,15 +4,16 @@
  */
 import { describe, expect, inject, it } from 'vitest';
 import { DynamoLogStore } from '../../lib/aws/dynamo-log-store.js';
+import { S3ObjectStore } from '../../lib/aws/s3-object-store.js';
 import { OffsetOutOfRangeError } from '../../lib/errors.js';
 import { LogEngine } from '../../lib/engine.js';
 import { Flusher } from '../../lib/flusher.js';
 import { partitionObjectPrefix } from '../../lib/keys.js';
 import type { StoredRecord } from '../../lib/record.js';
 import { FAST_RETRY, sleep } from '../../lib/retry.js';
-import { localDynamoClient } from '../../local/emulators.js';
+import { localDynamoClient, localS3Client } from '../../local/emulators.js';
 import { bytes, createTestEngine, readAll, text, type TestEngine } from '../support/engine.js';
-import { FaultInjector, loseFlushCommits, type FaultMode } from '../support/faults.js';
+import { failObjectDeletes, FaultInjector, loseFlushCommits, type FaultMode } from '../support/faults.js';
 import { History } from '../support/history.js';
 import { startFlushLoop } from '../support/workload.js';
 
@@ -399,6 +400,65 @@ describe('garbage collection', () => {
     }
     expect(await t.realObjects.list(`topics/doomed/${meta.topicId}/`)).toEqual([]);
     expect(view(await readAll(t.verifier, 'doomed', 0))).toEqual([{ offset: 0, key: 'new', value: 'life' }]);
+  });
+  /** An engine on the test's table and bucket whose DeleteObjects fails for the keys `failing` picks. */
+  function failingDeletes(t: TestEngine, clock: { now: () => number }, failing: (key: string) => boolean) {
+    const s3 = localS3Client(inject('s3Endpoint'));
+    const deletes = failObjectDeletes(s3, failing);
+    const engine = new LogEngine({ store: t.realStore, objects: new S3ObjectStore(s3, t.bucket), clock, maintenance: { graceMs: GRACE_MS } });
+    return { engine, deletes };
+  }
+
+  // Regression (issue 12, lesser): the S3 adapter ignored DeleteObjects' per-key Errors, so
+  // GC dropped the garbage record of an object still in the bucket.
+  it('GC keeps the garbage record of an object DeleteObjects failed to delete', async () => {
+    const clock = testClock(Date.now());
+    const t = await createTestEngine({ clock, engine: { maintenance: { graceMs: GRACE_MS } } });
+    const meta = await t.engine.topics.create({ name: 'leak', config: { retentionMs: 15 * MINUTE } });
+    const ref = { topic: 'leak', topicId: meta.topicId, partition: 0 };
+    await put(t.engine, 'leak', [{ key: 'a', value: 'expires' }]);
+    await t.engine.flusher!.flushPartition(meta, 0, { force: true });
+    const [expired] = await manifestKeys(t, 'leak');
+    clock.t += 16 * MINUTE;
+    await put(t.engine, 'leak', [{ key: 'b', value: 'stays' }]);
+    await t.engine.flusher!.flushPartition(meta, 0, { force: true });
+    expect((await t.engine.maintenance!.runPartition('leak', 0))!.retention.segments).toBe(1);
+    expect((await t.realStore.listGarbage(ref)).flatMap((g) => g.keys)).toEqual([expired]);
+    clock.t += GRACE_MS + 1;
+
+    const { engine, deletes } = failingDeletes(t, clock, (key) => key === expired);
+    const pass = (await engine.maintenance!.runPartition('leak', 0))!;
+    expect(deletes.kept).toContain(expired);
+    expect((await t.realStore.listGarbage(ref)).flatMap((g) => g.keys)).toEqual([expired]);
+    expect(pass.gc.objects).toBe(0);
+    expect(await objectKeys(t, 'leak')).toContain(expired);
+    expect(pass.gc.nextGarbageAt).toBeLessThanOrEqual(clock.t); // due again at the next run
+
+    // Once S3 deletes it, the record goes with it.
+    expect((await t.engine.maintenance!.runPartition('leak', 0))!.gc.objects).toBe(1);
+    expect(await t.realStore.listGarbage(ref)).toEqual([]);
+    expect(await objectKeys(t, 'leak')).toEqual(await manifestKeys(t, 'leak'));
+  });
+
+  it('a deleted topic keeps its marker while DeleteObjects fails to delete one of its objects', async () => {
+    const clock = testClock(Date.now());
+    const t = await createTestEngine({ clock, engine: { maintenance: { graceMs: GRACE_MS } } });
+    const meta = await t.engine.topics.create({ name: 'doomed', config: { stageBytes: 1024 } });
+    await put(t.engine, 'doomed', [{ key: 'a', value: 'x'.repeat(3000) }]);
+    await t.engine.flusher!.flushPartition(meta, 0, { force: true });
+    await t.engine.topics.delete('doomed');
+    clock.t += GRACE_MS + 1;
+    const [segment] = (await t.realObjects.list(`topics/doomed/${meta.topicId}/`)).map((o) => o.key);
+
+    const { engine, deletes } = failingDeletes(t, clock, (key) => key === segment);
+    const run = await engine.maintenance!.runAll();
+    expect(deletes.kept).toEqual([segment]);
+    expect(run.deletedTopics).toMatchObject({ topics: 0, more: true });
+    expect((await t.realStore.listDeletedTopics()).map((d) => d.topicId)).toEqual([meta.topicId]);
+
+    expect((await t.engine.maintenance!.runAll()).deletedTopics.topics).toBe(1);
+    expect(await t.realStore.listDeletedTopics()).toEqual([]);
+    expect(await t.realObjects.list(`topics/doomed/${meta.topicId}/`)).toEqual([]);
   });
 });
 

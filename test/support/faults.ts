@@ -3,9 +3,11 @@
  * calls fail *before* reaching storage (nothing happened) or *after* the real call
  * succeeded (the work is done but the response is lost, as in a timeout). The engine
  * must keep every guarantee under both. A few answers a port cannot fake are given at
- * the SDK client instead, in the shape AWS returns them (loseFlushCommits).
+ * the SDK client instead, in the shape AWS returns them (loseFlushCommits,
+ * failObjectDeletes).
  */
 import { TransactionCanceledException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
 
 export type FaultMode = 'before' | 'after';
 
@@ -132,6 +134,35 @@ export function loseFlushCommits(client: DynamoDBClient, options: { times: numbe
       });
     },
     { step: 'initialize', name: 'loseFlushCommits' },
+  );
+  return state;
+}
+
+/**
+ * Makes `client`'s DeleteObjects leave the keys `failing` picks in place and report them
+ * in the response's per-key `Errors`, as S3 does for a key it could not delete (the
+ * request as a whole succeeds with 200). Returns the keys it kept.
+ */
+export function failObjectDeletes(client: S3Client, failing: (key: string) => boolean): { kept: string[] } {
+  const state = { kept: [] as string[] };
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const input = args.input as { Delete?: { Objects?: { Key: string }[] } };
+      const objects = input.Delete?.Objects;
+      if (!objects) return next(args);
+      const kept = objects.filter((o) => failing(o.Key)).map((o) => o.Key);
+      if (kept.length === 0) return next(args);
+      state.kept.push(...kept);
+      const rest = objects.filter((o) => !failing(o.Key));
+      const result =
+        rest.length > 0
+          ? await next({ ...args, input: { ...input, Delete: { ...input.Delete, Objects: rest } } as typeof args.input })
+          : { output: { $metadata: { httpStatusCode: 200 } }, response: {} };
+      const output = result.output as { Errors?: { Key?: string; Code?: string; Message?: string }[] };
+      output.Errors = [...(output.Errors ?? []), ...kept.map((Key) => ({ Key, Code: 'AccessDenied', Message: 'Access Denied' }))];
+      return result;
+    },
+    { step: 'initialize', name: 'failObjectDeletes' },
   );
   return state;
 }
