@@ -68,6 +68,7 @@ const CLASS_BY_CODE: ReadonlyMap<string, ErrorClass> = new Map(
     STALE_GENERATION: engineErrors.StaleGenerationError,
     PARTITION_NOT_ASSIGNED: engineErrors.PartitionNotAssignedError,
     TOPIC_INCARNATION_MISMATCH: engineErrors.TopicIncarnationMismatchError,
+    GROUP_TOO_LARGE: engineErrors.GroupTooLargeError,
   }),
 );
 

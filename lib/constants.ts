@@ -110,8 +110,17 @@ export const MIN_SESSION_TIMEOUT_MS = 1 * SECOND;
 export const MAX_SESSION_TIMEOUT_MS = 5 * MINUTE;
 /** Members heartbeat this many times per session timeout (Kafka's advice: 3). */
 export const HEARTBEATS_PER_SESSION = 3;
-/** One group's state is one DynamoDB item (400 KB): members and their assignments must fit. */
+/** Members one group holds (Kafka's group.max.size is unlimited by default; one item bounds ours). */
 export const MAX_GROUP_MEMBERS = 500;
+/**
+ * One group's state (members, their topics, and the owner of every subscribed partition)
+ * is one DynamoDB item, at most 400 KB. A membership change whose state would be larger
+ * than this, serialized as JSON (never smaller than DynamoDB's size of the item), is
+ * refused with GROUP_TOO_LARGE; the rest of the 400 KB is room for the item's keys and
+ * TTL. About 1,280 subscribed partitions of topics with 249-character names fit, or
+ * 9,900 of 6-character names, less what the members' own entries take.
+ */
+export const MAX_GROUP_STATE_BYTES = 350 * KiB;
 export const MAX_MEMBER_ID_LENGTH = 128;
 /** A group nobody joined for this long loses its membership item (DynamoDB TTL); offsets stay. */
 export const GROUP_STATE_TTL_MS = 7 * DAY;

@@ -355,3 +355,28 @@ export class TopicIncarnationMismatchError extends StrataError {
     );
   }
 }
+
+/**
+ * Group join (or any membership change): the group's members and the assignment of every
+ * partition they subscribe to are one DynamoDB item, and with this change it would be
+ * larger than MAX_GROUP_STATE_BYTES (DynamoDB's items are at most 400 KB). Nothing is
+ * written. Use fewer members or fewer topics per member, topics with fewer partitions or
+ * shorter names, or split the group into several groups.
+ */
+export class GroupTooLargeError extends StrataError {
+  constructor(
+    readonly group: string,
+    readonly bytes: number,
+    readonly maxBytes: number,
+    readonly members: number,
+  ) {
+    super(
+      'GROUP_TOO_LARGE',
+      409,
+      `group '${group}' would need ${bytes} bytes for its ${members} members and the assignment of their partitions, over the ${maxBytes}-byte limit of one group (one DynamoDB item); ` +
+        'use fewer members or fewer topics per member, topics with fewer partitions or shorter names, or split the group into several groups',
+      false,
+      { details: { bytes, maxBytes, members } },
+    );
+  }
+}

@@ -24,12 +24,13 @@ import {
   GROUP_STATE_TTL_MS,
   HEARTBEATS_PER_SESSION,
   MAX_GROUP_MEMBERS,
+  MAX_GROUP_STATE_BYTES,
   MAX_MEMBER_ID_LENGTH,
   MAX_SESSION_TIMEOUT_MS,
   MIN_SESSION_TIMEOUT_MS,
   RETRY_AFTER_SECONDS,
 } from './constants.js';
-import { RetryableError, TopicNotFoundError, UnknownMemberError, ValidationError } from './errors.js';
+import { GroupTooLargeError, RetryableError, TopicNotFoundError, UnknownMemberError, ValidationError } from './errors.js';
 import {
   emptyGroupState,
   partitionCountsChanged,
@@ -103,7 +104,8 @@ export class GroupMembership {
   /**
    * Adds a member (a new id unless `memberId` is given) and rebalances, or renews the
    * lease of a member that is already in, e.g. a client retrying a join whose answer
-   * it lost.
+   * it lost. Refused with GroupTooLargeError when the group would no longer fit in its
+   * one item (MAX_GROUP_STATE_BYTES).
    */
   async join(group: string, request: unknown): Promise<Membership> {
     parseOrThrow(groupNameSchema, group, 'group');
@@ -204,6 +206,8 @@ export class GroupMembership {
       membershipChanged = (await change(state, now)) || membershipChanged;
       const counts = await this.partitionCounts(subscribedTopics(state.members));
       if (membershipChanged || partitionCountsChanged(state, counts)) rebalance(state, counts);
+      const bytes = serializedBytes(state);
+      if (bytes > MAX_GROUP_STATE_BYTES) throw new GroupTooLargeError(group, bytes, MAX_GROUP_STATE_BYTES, state.members.length);
       state.version = expectedVersion + 1;
       state.updatedAt = now;
       const lastExpiry = Math.max(now, ...state.members.map((m) => m.expiresAt));
@@ -226,4 +230,13 @@ export class GroupMembership {
     }
     return counts;
   }
+}
+
+/**
+ * The group's state as JSON, in bytes: never less than DynamoDB's size of the item (JSON
+ * quotes every name and string and spells numbers in full; DynamoDB counts names, values
+ * and a byte or three per element), so a state within MAX_GROUP_STATE_BYTES fits in it.
+ */
+function serializedBytes(state: GroupState): number {
+  return Buffer.byteLength(JSON.stringify(state));
 }

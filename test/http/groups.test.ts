@@ -5,8 +5,12 @@ import type { LocalStack } from '../../local/stack.js';
 import { loseToConcurrentWrite } from '../support/dynamo-conflicts.js';
 import { apiClient, startTestStack } from '../support/local-stack.js';
 
-/** A clock the test moves by hand: lease expiry without sleeping. */
-const clock = { t: 1_700_000_000_000, now() { return this.t; } };
+/**
+ * A clock the test moves by hand: lease expiry without sleeping. It starts at the real
+ * time: the group item's TTL is computed from it, and DynamoDB Local deletes items whose
+ * TTL has passed (from a clock in 2023, the group item vanished mid-test at random).
+ */
+const clock = { t: Date.now(), now() { return this.t; } };
 
 let stack: LocalStack;
 let api: ReturnType<typeof apiClient>;
@@ -174,6 +178,28 @@ describe('consumer group membership', () => {
     heartbeats.armed = false;
     expectError(heartbeat, 503, 'RETRY');
     expect((await api('GET', '/v1/groups/g9/offsets?topic=events')).body.offsets).toEqual([]);
+  });
+
+  // Regression (issue 12): the group's members and the assignment of every partition are
+  // one DynamoDB item, and nothing bounded it: a join that took it past 400 KB failed in
+  // DynamoDB (ValidationException) and answered 500 INTERNAL.
+  it('refuses a join that would outgrow the group item (400 KB) with GROUP_TOO_LARGE, not a 500', async () => {
+    // Each assigned partition costs its topic's name: 1024 partitions of a 249-character name is ~280 KB.
+    const big = (c: string) => `${c}-${'x'.repeat(247)}`;
+    for (const name of [big('a'), big('b')]) expect((await api('POST', '/v1/topics', { name, partitions: 1024 })).status).toBe(201);
+    const a = await api('POST', '/v1/groups/g10/members', { topics: [big('a')] });
+    expect(a.status, JSON.stringify(a.body)).toBe(200);
+
+    const refused = await api('POST', '/v1/groups/g10/members', { topics: [big('b')] });
+    expectError(refused, 409, 'GROUP_TOO_LARGE');
+    expect(refused.body.error.message).toMatch(/split the group/);
+    expect(refused.body.error).toMatchObject({ maxBytes: 350 * 1024 });
+    expect(refused.body.error.bytes).toBeGreaterThan(350 * 1024);
+    // Nothing changed: the member in the group keeps its lease and its assignment.
+    const heartbeat = await api('POST', `/v1/groups/g10/members/${a.body.memberId}/heartbeat`);
+    expect(heartbeat.status).toBe(200);
+    expect(heartbeat.body).toMatchObject({ generation: a.body.generation, members: 1 });
+    expect(heartbeat.body.assignment).toHaveLength(1024);
   });
 
   it('validates join requests and unknown topics', async () => {
