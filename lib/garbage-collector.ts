@@ -5,7 +5,8 @@
  *   1. garbage items whose grace period has passed: the objects that retention and
  *      compaction took out of the log (a reader mid-read had the grace period to finish);
  *   2. tail items below flushedOffset, left by a flush that crashed between its commit
- *      and its deletes (readers never look there), with their staged objects;
+ *      and its deletes (readers never look there), with their staged objects, read
+ *      across Query pages up to the bound;
  *   3. orphans: objects under the partition's prefix that no manifest, garbage item or
  *      tail item references and that are older than the grace period (crashed flushes
  *      and compactions, staged appends whose commit failed). The references are read

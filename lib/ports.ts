@@ -283,8 +283,12 @@ export interface LogStore {
   commitCompaction(commit: CompactionCommit): Promise<boolean>;
   listGarbage(ref: PartitionRef): Promise<GarbageBatch[]>;
   deleteGarbage(ref: PartitionRef, ids: string[]): Promise<void>;
-  /** Tail items whose lastOffset < `below` (left by a flush that crashed before its deletes), at most `limit`. */
-  listTailBelow(ref: PartitionRef, below: number, limit: number): Promise<TailItem[]>;
+  /**
+   * Tail items whose lastOffset < `below` (left by a flush that crashed before its
+   * deletes), at most `limit`, across as many Query pages as that takes: their keys and
+   * staged objects only, not their data (up to 350 KB an item).
+   */
+  listTailBelow(ref: PartitionRef, below: number, limit: number): Promise<Pick<TailItem, 'lastOffset' | 'staged'>[]>;
   /** Keys of the staged objects that tail items point at. */
   listStagedKeys(ref: PartitionRef): Promise<string[]>;
   getPartitionStats(refs: PartitionRef[]): Promise<(PartitionStats | undefined)[]>;

@@ -550,18 +550,34 @@ export class DynamoLogStore implements LogStore {
     await this.batchDelete(ids.map((id) => ({ pk: partitionPk(ref), sk: garbageSk(id) })));
   }
 
-  async listTailBelow(ref: PartitionRef, below: number, limit: number): Promise<TailItem[]> {
+  async listTailBelow(ref: PartitionRef, below: number, limit: number): Promise<Pick<TailItem, 'lastOffset' | 'staged'>[]> {
     if (below <= 0) return [];
-    const out = await this.doc.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-        ExpressionAttributeValues: { ':pk': partitionPk(ref), ':from': tailSk(0), ':to': tailSk(below - 1) },
-        ConsistentRead: true,
-        Limit: limit,
-      }),
-    );
-    return (out.Items ?? []).map(toTailItem);
+    const items: Pick<TailItem, 'lastOffset' | 'staged'>[] = [];
+    let startKey: Item | undefined;
+    // A page stops at 1 MB of items read (three or four full tail items): follow LastEvaluatedKey up to `limit`.
+    do {
+      const out = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+          ExpressionAttributeValues: { ':pk': partitionPk(ref), ':from': tailSk(0), ':to': tailSk(below - 1) },
+          ProjectionExpression: 'lastOffset, #staged',
+          ExpressionAttributeNames: { '#staged': 'staged' },
+          ConsistentRead: true,
+          Limit: limit - items.length,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of out.Items ?? []) {
+        const staged = item.staged as Item | undefined;
+        items.push({
+          lastOffset: Number(item.lastOffset),
+          ...(staged ? { staged: { key: String(staged.key), bytes: Number(staged.bytes) } } : {}),
+        });
+      }
+      startKey = out.LastEvaluatedKey;
+    } while (startKey && items.length < limit);
+    return items;
   }
 
   async listStagedKeys(ref: PartitionRef): Promise<string[]> {

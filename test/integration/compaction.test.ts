@@ -5,6 +5,7 @@
 import { describe, expect, inject, it } from 'vitest';
 import { DynamoLogStore } from '../../lib/aws/dynamo-log-store.js';
 import { S3ObjectStore } from '../../lib/aws/s3-object-store.js';
+import { systemClock } from '../../lib/clock.js';
 import { OffsetOutOfRangeError } from '../../lib/errors.js';
 import { LogEngine } from '../../lib/engine.js';
 import { Flusher } from '../../lib/flusher.js';
@@ -376,6 +377,25 @@ describe('garbage collection', () => {
     pass = (await t.engine.maintenance!.runPartition('gc', 0))!;
     expect(await objectKeys(t, 'gc')).toEqual(await manifestKeys(t, 'gc'));
     expect(view(await readAll(t.verifier, 'gc', 0)).map((r) => r.key)).toEqual(['a', 'b']);
+  });
+
+  // Regression (issue 12, lesser): GC read the leftover tail items with a single Query,
+  // whose page stops at 1 MB, and did not ask for another pass.
+  it('GC collects garbage beyond the first Query page', async () => {
+    const t = await createTestEngine();
+    const meta = await t.engine.topics.create({ name: 'big', config: { maxRecordBytes: 400 * 1024 } });
+    const ref = { topic: 'big', topicId: meta.topicId, partition: 0 };
+    // Six inline tail items of 300 KB: 1.8 MB, past one Query page.
+    for (let i = 0; i < 6; i++) await put(t.engine, 'big', [{ key: `k${i}`, value: `${i}`.padEnd(300 * 1024, '.') }]);
+    // A flush that crashed after its commit, before deleting the tail items.
+    const crashing = new FaultInjector([{ method: 'deleteTailItems', mode: 'before', times: 1 }]);
+    await expect(new Flusher(crashing.wrap(t.realStore), t.realObjects, systemClock).flushPartition(meta, 0, { force: true })).rejects.toThrow(/injected/);
+    expect(await t.realStore.queryTail(ref, 0, { maxRecords: Infinity, maxBytes: Infinity })).toHaveLength(6);
+
+    const pass = (await t.engine.maintenance!.runPartition('big', 0))!;
+    expect(await t.realStore.queryTail(ref, 0, { maxRecords: Infinity, maxBytes: Infinity })).toHaveLength(0);
+    expect(pass.gc.items).toBe(6);
+    expect((await readAll(t.verifier, 'big', 0)).map((r) => text(r.value)![0])).toEqual(['0', '1', '2', '3', '4', '5']);
   });
 
   it('removes every item and object of a deleted topic once the grace period has passed', async () => {
