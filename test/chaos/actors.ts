@@ -33,6 +33,8 @@ export function bump(counts: OutcomeCounts, key: string, by = 1): void {
 }
 
 const REQUEST_TIMEOUT_MS = 15_000;
+/** The outcome counter of records whose request found no server listening. */
+export const REFUSED_RECORDS = 'records refused (server down)';
 
 export type RawResult =
   | { kind: 'ok'; status: number; body: any }
@@ -148,6 +150,8 @@ function settleRaw(
   }
   if (r.kind === 'refused') {
     bump(outcomes, 'raw connection refused');
+    // Sends that never reached a server (it was down): the workload's sanity check leaves them out.
+    bump(outcomes, REFUSED_RECORDS, sends.length);
     for (const s of sends) s.handle.fail();
     return;
   }

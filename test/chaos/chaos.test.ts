@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findFreePort } from '../../local/emulators.js';
 import { writeReliabilitySection } from './reliability-doc.js';
+import { REFUSED_RECORDS } from './actors.js';
 import { runChaos } from './run-chaos.js';
 
 const SLICE_DURATION_MS = 60_000;
@@ -49,7 +50,9 @@ describe('chaos', () => {
         expect(report.schedule.kills).toBeGreaterThanOrEqual(2);
         const injected = Object.values(report.faults.injected).flatMap((k) => Object.values(k));
         expect(injected.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
-        expect(report.operations.acked).toBeGreaterThan(0.5 * report.operations.sends);
+        // Most sends that reached a server were acknowledged (a slow restart refuses many more).
+        const reached = report.operations.sends - (report.outcomes[REFUSED_RECORDS] ?? 0);
+        expect(report.operations.acked).toBeGreaterThan(0.5 * reached);
         if (fullRun) expect(report.operations.total).toBeGreaterThanOrEqual(100_000);
       } finally {
         await rm(dataDir, { recursive: true, force: true });
