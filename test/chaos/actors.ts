@@ -28,6 +28,18 @@ export interface RunFlags {
 /** Client-visible outcomes, by kind, counted over all actors. */
 export type OutcomeCounts = Record<string, number>;
 
+/** What every sending actor is given: where to send, what to record, when to stop. */
+export interface SenderOptions {
+  url: string;
+  name: string;
+  topic: TopicSpec;
+  history: History;
+  flags: RunFlags;
+  outcomes: OutcomeCounts;
+  anomalies: OutcomeCounts;
+  random: () => number;
+}
+
 export function bump(counts: OutcomeCounts, key: string, by = 1): void {
   counts[key] = (counts[key] ?? 0) + by;
 }
@@ -99,15 +111,7 @@ export function keyOfValue(value: string): string {
  * Non-idempotent appends over plain HTTP, one request at a time: to one partition, or
  * topic-level with keys (murmur2 decides the partition, which the answer must confirm).
  */
-export async function rawAppender(opts: {
-  url: string;
-  name: string;
-  topic: TopicSpec;
-  history: History;
-  flags: RunFlags;
-  outcomes: OutcomeCounts;
-  anomalies: OutcomeCounts;
-  random: () => number;
+export async function rawAppender(opts: SenderOptions & {
   /** Share of requests that are topic-level keyed appends (compacted topics: all). */
   keyedShare: number;
   maxBatch: number;
@@ -186,15 +190,7 @@ function settleRaw(
  * picks the partition) and waits for them, over and over. Every send it was told failed
  * is `info`: its batch may have been written before the producer gave up.
  */
-export async function idempotentProducer(opts: {
-  url: string;
-  name: string;
-  topic: TopicSpec;
-  history: History;
-  flags: RunFlags;
-  outcomes: OutcomeCounts;
-  anomalies: OutcomeCounts;
-  random: () => number;
+export async function idempotentProducer(opts: SenderOptions & {
   window: number;
 }): Promise<void> {
   const { topic, history, random } = opts;
@@ -249,15 +245,7 @@ async function sendUntilAnswered(url: string, path: string, body: unknown, flags
  * until it is answered. The server picks the partition from what the request repeats, so
  * each retry must land where the first attempt did and be answered as a duplicate.
  */
-export async function keylessIdempotentAppender(opts: {
-  url: string;
-  name: string;
-  topic: TopicSpec;
-  history: History;
-  flags: RunFlags;
-  outcomes: OutcomeCounts;
-  anomalies: OutcomeCounts;
-  random: () => number;
+export async function keylessIdempotentAppender(opts: SenderOptions & {
   maxBatch: number;
 }): Promise<void> {
   const { topic, history, random } = opts;
@@ -273,25 +261,41 @@ export async function keylessIdempotentAppender(opts: {
     });
     const body = { records: sends.map((s) => ({ value: s.value })), producer: { producerId, epoch: 0, sequences: { ...sequences } } };
     const r = await sendUntilAnswered(opts.url, `/v1/topics/${topic.name}/records`, body, opts.flags, opts.outcomes, 'keyless-idem');
-    if (r.kind === 'ok') {
-      bump(opts.outcomes, `keyless-idem 200${r.body.partitions?.[0]?.duplicate ? ' duplicate' : ''}`);
-      const offsets = r.body.offsets as { partition: number; offset: number }[];
-      sends.forEach((s, i) => {
-        if (offsets[i]!.partition !== s.partition) bump(opts.anomalies, 'wrong-partition');
-        s.handle.ok(offsets[i]!.offset);
-      });
+    const answer = settleAnswered(r, sends, 'keyless-idem', opts.outcomes);
+    if (answer.kind === 'unknown') return;
+    if (answer.kind === 'ok') {
+      if (answer.offsets.some((o) => o.partition !== partition)) bump(opts.anomalies, 'wrong-partition');
       sequences[String(partition)]! += count;
-      continue;
     }
-    if (r.kind === 'error' && r.status < 500) {
-      bump(opts.outcomes, `keyless-idem ${r.status} ${r.body?.error?.code ?? ''}`);
-      for (const s of sends) s.handle.fail();
-      // The partition's sequence is where it was; nothing was written.
-      continue;
-    }
-    for (const s of sends) s.handle.info();
-    return;
+    // Refused: nothing was written, and the partition's sequence is where it was.
   }
+}
+
+/**
+ * Settles the sends of a request that was retried until answered: a 200 acknowledges
+ * each at its offset, a 4xx fails them all (nothing written), anything else (sending
+ * stopped first) leaves them unknown.
+ */
+function settleAnswered(
+  r: RawResult,
+  sends: { handle: SendHandle }[],
+  label: string,
+  outcomes: OutcomeCounts,
+): { kind: 'ok'; offsets: { partition: number; offset: number }[] } | { kind: 'refused'; code: string } | { kind: 'unknown' } {
+  if (r.kind === 'ok') {
+    bump(outcomes, `${label} 200${r.body.partitions?.[0]?.duplicate ? ' duplicate' : ''}`);
+    const offsets = r.body.offsets as { partition: number; offset: number }[];
+    sends.forEach((s, i) => s.handle.ok(offsets[i]!.offset));
+    return { kind: 'ok', offsets };
+  }
+  if (r.kind === 'error' && r.status < 500) {
+    const code = r.body?.error?.code ?? '';
+    bump(outcomes, `${label} ${r.status} ${code}`);
+    for (const s of sends) s.handle.fail();
+    return { kind: 'refused', code };
+  }
+  for (const s of sends) s.handle.info();
+  return { kind: 'unknown' };
 }
 
 /**
@@ -302,16 +306,8 @@ export async function keylessIdempotentAppender(opts: {
  * there too); 409 OFFSET_MISMATCH wrote nothing, and the writer reads the head again.
  * Several writers on separate engines make the retries meet stale producer caches.
  */
-export async function conditionalWriter(opts: {
-  url: string;
-  name: string;
-  topic: TopicSpec;
+export async function conditionalWriter(opts: SenderOptions & {
   partition: number;
-  history: History;
-  flags: RunFlags;
-  outcomes: OutcomeCounts;
-  anomalies: OutcomeCounts;
-  random: () => number;
   maxBatch: number;
 }): Promise<void> {
   const { topic, history, random, partition } = opts;
@@ -332,24 +328,15 @@ export async function conditionalWriter(opts: {
     });
     const body = { records: sends.map((s) => ({ value: s.value })), expectedOffset, producer: { producerId, epoch: 0, sequence } };
     const r = await sendUntilAnswered(opts.url, `/v1/topics/${topic.name}/partitions/${partition}/records`, body, opts.flags, opts.outcomes, 'conditional');
-    if (r.kind === 'ok') {
-      bump(opts.outcomes, `conditional 200${r.body.partitions?.[0]?.duplicate ? ' duplicate' : ''}`);
-      const offsets = r.body.offsets as { offset: number }[];
-      if (offsets[0]!.offset !== expectedOffset) bump(opts.anomalies, 'conditional-wrong-offset');
-      sends.forEach((s, i) => s.handle.ok(offsets[i]!.offset));
+    const answer = settleAnswered(r, sends, 'conditional', opts.outcomes);
+    if (answer.kind === 'unknown') return;
+    if (answer.kind === 'ok') {
+      if (answer.offsets[0]!.offset !== expectedOffset) bump(opts.anomalies, 'conditional-wrong-offset');
       sequence += count;
-      continue;
-    }
-    if (r.kind === 'error' && r.status < 500) {
-      const code = r.body?.error?.code ?? '';
-      bump(opts.outcomes, `conditional ${r.status} ${code}`);
-      for (const s of sends) s.handle.fail();
+    } else if (answer.code !== 'OFFSET_MISMATCH' && answer.code !== 'THROTTLED') {
       // Any refusal but the expected one (another writer won the offset) is a protocol error.
-      if (code !== 'OFFSET_MISMATCH' && code !== 'THROTTLED') bump(opts.anomalies, 'conditional-refused');
-      continue;
+      bump(opts.anomalies, 'conditional-refused');
     }
-    for (const s of sends) s.handle.info();
-    return;
   }
 }
 
