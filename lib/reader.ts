@@ -30,7 +30,7 @@ import {
 import { InternalError, OffsetOutOfRangeError, ValidationError } from './errors.js';
 import { partitionKey, type PartitionRef } from './keys.js';
 import type { AppendNotifier } from './notifier.js';
-import type { LogStore, ObjectStore, PartitionHead } from './ports.js';
+import type { LogStore, ObjectStore, PartitionHead, TailItem } from './ports.js';
 import { decodeBatches } from './record-batch.js';
 import type { StoredRecord } from './record.js';
 import type { TopicService } from './topics.js';
@@ -122,20 +122,25 @@ export class Reader {
    * Tail items are contiguous and never compacted: `moved` when the item holding the next
    * offset is gone (a flush deleted it, or its staged object, under the read).
    */
+  /** A tail item's records; `moved` when its staged object is gone (a flush moved it under the read). */
+  private async itemRecords(item: TailItem): Promise<StoredRecord[] | 'moved'> {
+    try {
+      return decodeBatches(await tailItemData(item, this.objects));
+    } catch (err) {
+      if (isMissingObject(err)) return 'moved';
+      throw err;
+    }
+  }
+
   private async readTail(ref: PartitionRef, collector: RecordCollector): Promise<'done' | 'moved'> {
     if (collector.exhausted) return 'done';
     const items = await this.store.queryTail(ref, collector.next, collector.remaining());
     if (items.length === 0) return 'moved';
     for (const item of items) {
       if (item.baseOffset > collector.next) return 'moved';
-      let data: Uint8Array;
-      try {
-        data = await tailItemData(item, this.objects);
-      } catch (err) {
-        if (isMissingObject(err)) return 'moved';
-        throw err;
-      }
-      for (const record of decodeBatches(data)) {
+      const records = await this.itemRecords(item);
+      if (records === 'moved') return 'moved';
+      for (const record of records) {
         if (!collector.offer(record)) return 'done';
       }
       collector.advanceTo(item.lastOffset + 1);
@@ -200,14 +205,9 @@ export class Reader {
       for (const item of items) {
         if (item.baseOffset > from) return 'moved';
         if (item.maxTimestamp >= at) {
-          let data: Uint8Array;
-          try {
-            data = await tailItemData(item, this.objects);
-          } catch (err) {
-            if (isMissingObject(err)) return 'moved';
-            throw err;
-          }
-          for (const record of decodeBatches(data)) {
+          const records = await this.itemRecords(item);
+          if (records === 'moved') return 'moved';
+          for (const record of records) {
             if (record.offset >= from && record.offset < head.nextOffset && record.timestamp >= at) {
               return { offset: record.offset, timestamp: record.timestamp };
             }
