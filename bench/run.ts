@@ -1,10 +1,14 @@
 /**
  * `npm run bench` (`npm run bench -- --quick` for a shorter run, `--only a,b` for some
- * suites): runs every suite in one process against the same emulators, prints the
+ * suites, `--contention-baseline` to save the engine's K=1 contention latencies as
+ * "today's path" for later runs' aims): runs every suite in one process against the same
+ * emulators (the contention suite with its own worker processes), prints the
  * tables, and regenerates their sections of docs/benchmarks.md, the charts under
  * docs/charts/, the summary at the top, and the JSON under bench/results/.
  * A benchmark, not a test: it reports what it measures, it does not pass or fail.
  */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,11 +38,17 @@ const { buildSummary } = await import('./summary.js');
 const { machineInfo, machineLine, renderMarkdown, renderText, writeJson, writeSection } = await import('./report.js');
 const { ResourceMeter } = await import('./resources.js');
 const { resetTable } = await import('./table.js');
+const { formatNumber, formatRatio } = await import('./stats.js');
+const { BATCH_SHAPE, SINGLE_RECORD_SHAPE } = await import('./contention-modes.js');
+const { runContentionBench } = await import('./contention.js');
+const { baselineOf, checkAims, contentionCharts, contentionTables, latencyReference } = await import('./contention-report.js');
+const { DEFAULT_LATENCY_MODEL, describeLatencyModel } = await import('./latency-model.js');
 
 import type { AppendBenchResult } from './append.js';
 import type { ShapeBenchResult } from './append-shapes.js';
 import type { LatencyBenchResult } from './latency.js';
 import type { ReportTable } from './report.js';
+import type { ContentionBaseline } from './contention-report.js';
 
 const SECOND = 1000;
 /** Per level: `durationMs` measured in `rounds` windows, each after `warmupMs`. */
@@ -72,8 +82,16 @@ const QUICK_COMPACTION = { rounds: 1, fillMiB: 12 };
 const FULL_PRODUCER = { records: 40_000, batchRecords: [100, 300], partitions: [1, 4], rounds: 3 };
 const QUICK_PRODUCER = { records: 6_000, batchRecords: [100], partitions: [1, 4], rounds: 1 };
 
+/**
+ * Contention (issue 13): K worker processes, one request at a time each, on one partition,
+ * through the AWS latency model; per K and mode `durationMs` after `warmupMs`.
+ */
+const FULL_CONTENTION = { levels: [1, 2, 4, 8, 16, 32, 64], warmupMs: 1 * SECOND, durationMs: 8 * SECOND, poolWarmupMs: 2 * SECOND };
+const QUICK_CONTENTION = { levels: [1, 8, 32], warmupMs: SECOND / 2, durationMs: 2 * SECOND, poolWarmupMs: 1 * SECOND };
+const CONTENTION_MODES_RUN = ['engine', 'raw', 'optimistic-raw'];
+
 /** Every suite, in the order a full run takes them. */
-const SUITES = ['compression', 'bundles', 'append', 'latency', 'shapes', 'segments', 'compaction', 'producer'] as const;
+const SUITES = ['compression', 'bundles', 'append', 'latency', 'shapes', 'segments', 'compaction', 'producer', 'contention'] as const;
 type SuiteName = (typeof SUITES)[number];
 /** The suites that share one local stack (and its metered stores). */
 const STACK_SUITES: readonly SuiteName[] = ['append', 'latency', 'shapes', 'segments'];
@@ -81,6 +99,8 @@ const STACK_SUITES: readonly SuiteName[] = ['append', 'latency', 'shapes', 'segm
 const DOCS_PATH = fileURLToPath(new URL('../docs/benchmarks.md', import.meta.url));
 const CHARTS_DIR = fileURLToPath(new URL('../docs/charts/', import.meta.url));
 const RESULTS_DIR = fileURLToPath(new URL('./results', import.meta.url));
+/** The engine's K=1 latencies saved by `--contention-baseline`: "today's path" for later runs' aims. */
+const CONTENTION_BASELINE_PATH = join(RESULTS_DIR, 'contention-baseline.json');
 
 const DOCS_HEADER = `# Benchmarks
 
@@ -122,6 +142,8 @@ interface Section {
 
 interface RunContext {
   quick: boolean;
+  /** Save this run's engine K=1 latencies as the contention baseline. */
+  saveContentionBaseline: boolean;
   /** The command that reproduces this run. */
   command: string;
   log: (line: string) => void;
@@ -285,6 +307,54 @@ async function runProducer(ctx: RunContext): Promise<void> {
   }
 }
 
+/** The contention suite (issue 13): its own DynamoDB Local and worker processes. */
+async function runContention(ctx: RunContext): Promise<void> {
+  ctx.log('\ncontention: K processes on one partition');
+  const shapes = [SINGLE_RECORD_SHAPE, BATCH_SHAPE];
+  const contention = await runContentionBench(
+    { ...(ctx.quick ? QUICK_CONTENTION : FULL_CONTENTION), shapes, modes: CONTENTION_MODES_RUN, poolWarmupMode: 'raw', latencyModel: DEFAULT_LATENCY_MODEL },
+    ctx.log,
+  );
+  const baseline = existsSync(CONTENTION_BASELINE_PATH) ? (JSON.parse(readFileSync(CONTENTION_BASELINE_PATH, 'utf8')) as ContentionBaseline) : undefined;
+  const reference = latencyReference(contention.points, baseline);
+  const aims = checkAims(contention.points, reference);
+  const { consumedCapacity: cc } = contention;
+  await publish(ctx, {
+    name: 'contention',
+    title: 'Contention: K processes on one partition (issue 13)',
+    intro: [
+      'Each of K worker processes stands for one Lambda environment: one engine (or one raw client), one request at a time, so no request is grouped with another process\'s; all append to partition 0 of one topic on one in-memory DynamoDB Local.',
+      `AWS latency model (bench/latency-model.ts), in every worker's DynamoDB client: ${describeLatencyModel(DEFAULT_LATENCY_MODEL)}. AWS documents single-digit-millisecond DynamoDB latency and in-region GetItem/PutItem from Lambda measures ~4–6 ms at p50; a transaction performs two underlying reads or writes per item (AWS docs, "Amazon DynamoDB Transactions: How it works"), hence about twice a single write. No throttling is injected.`,
+      `Consumed capacity: DynamoDB Local ${cc.reportedByDynamoDbLocal ? 'returned' : '**did not always return**'} ConsumedCapacity on answered writes (${formatNumber(cc.answeredWrites)} writes, ${formatNumber(cc.unreportedWrites)} without); reported over counted-from-item-sizes: ${formatRatio(cc.reportedOverCounted)}. Failed writes report none and are counted from their items.`,
+      `Windows of ${contention.config.durationMs / SECOND} s after ${contention.config.warmupMs / SECOND} s of warm-up per mode and K, on an emptied table; before the first, every worker process ran ${contention.config.poolWarmupMode} for ${contention.config.poolWarmupMs / SECOND} s per shape. Today's path for the latency aim: ${reference?.label ?? 'none measured'}; \`npm run bench -- --only contention --contention-baseline\` on the commit before a redesign saves the engine's K=1 latencies as that reference (bench/results/contention-baseline.json).`,
+    ],
+    tables: contentionTables({
+      points: contention.points,
+      shapes,
+      aims,
+      latencyModel: describeLatencyModel(DEFAULT_LATENCY_MODEL),
+      modeLabels: contention.modeLabels,
+    }),
+    charts: contentionCharts(contention.points, shapes),
+    result: { ...contention, aims, reference },
+  });
+  if (ctx.saveContentionBaseline) {
+    const saved = baselineOf(contention.points, { savedAt: new Date().toISOString(), commit: gitCommit(), command: ctx.command });
+    if (saved) {
+      await writeJson(CONTENTION_BASELINE_PATH, saved);
+      ctx.log(`Saved the engine's K=1 latencies as the contention baseline: ${CONTENTION_BASELINE_PATH}`);
+    }
+  }
+}
+
+function gitCommit(): string {
+  try {
+    return execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
 function parseSuites(only: string | undefined): Set<SuiteName> {
   if (only === undefined) return new Set(SUITES);
   const names = only.split(',').map((s) => s.trim()).filter(Boolean);
@@ -296,11 +366,15 @@ function parseSuites(only: string | undefined): Set<SuiteName> {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } } });
+  const { values } = parseArgs({
+    options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, 'contention-baseline': { type: 'boolean', default: false } },
+  });
   const quick = values.quick === true;
+  const saveContentionBaseline = values['contention-baseline'] === true;
   const suites = parseSuites(values.only);
-  const command = ['npm run bench', ...(quick || values.only ? ['--'] : []), ...(quick ? ['--quick'] : []), ...(values.only ? [`--only ${values.only}`] : [])].join(' ');
-  const ctx: RunContext = { quick, command, log: (line) => console.log(line) };
+  const flags = [...(quick ? ['--quick'] : []), ...(values.only ? [`--only ${values.only}`] : []), ...(saveContentionBaseline ? ['--contention-baseline'] : [])];
+  const command = ['npm run bench', ...(flags.length > 0 ? ['--', ...flags] : [])].join(' ');
+  const ctx: RunContext = { quick, saveContentionBaseline, command, log: (line) => console.log(line) };
   const started = performance.now();
   ctx.log(`Strata benchmarks${quick ? ' (quick)' : ''}: ${[...suites].join(', ')} on ${machineLine(machineInfo())}`);
 
@@ -327,6 +401,7 @@ async function main(): Promise<void> {
     await publish(ctx, { name: 'compaction', title: 'Key compaction', tables: compactionTables(compaction), result: compaction });
   }
   if (suites.has('producer')) await runProducer(ctx);
+  if (suites.has('contention')) await runContention(ctx);
   await publishSummary(ctx);
   ctx.log(`\nWrote ${DOCS_PATH}, docs/charts/ and bench/results/ in ${((performance.now() - started) / 60_000).toFixed(1)} minutes`);
 }

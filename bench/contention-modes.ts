@@ -1,0 +1,259 @@
+/**
+ * The ways of appending to one partition that the contention suite compares, by name.
+ * A worker process opens one mode per measurement, as a Lambda environment would hold
+ * one engine, and sends one request at a time through it; the harness knows modes only
+ * by name, so a new sequencing design is measured by adding an entry here.
+ *
+ * - `engine`: the real LogEngine on a DynamoLogStore, `appender.appendToPartition`:
+ *   whatever the engine's sequencing is at the time of the run.
+ * - `raw`: the conflict-free primitive by hand: `UpdateItem ADD nextOffset :n` on a head
+ *   item answers the reserved range (never a condition failure), then a `PutItem` of the
+ *   records' item under `attribute_not_exists(pk)`, as large as the engine's tail item.
+ * - `optimistic-raw`: today's commit by hand (bench/raw-commit.ts's contended shape): one
+ *   TransactWriteItems of the head update conditioned on the head last seen and the
+ *   tail item; a lost race is re-sent at the head the failure returned.
+ *
+ * Every mode gives up after the append deadline with a 503 (RetryableError), as the
+ * engine does, so a starved request ends and is counted.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import {
+  GetItemCommand,
+  PutItemCommand,
+  TransactionCanceledException,
+  TransactWriteItemsCommand,
+  UpdateItemCommand,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import type { AppendRecordInput } from '../lib/appender.js';
+import { DynamoLogStore } from '../lib/aws/dynamo-log-store.js';
+import { LogEngine } from '../lib/engine.js';
+import { RetryableError } from '../lib/errors.js';
+import { HEAD_SK, tailSk } from '../lib/keys.js';
+import { encodeBatch } from '../lib/record-batch.js';
+import { backoffDelay, DEFAULT_RETRY, sleep } from '../lib/retry.js';
+
+/** What one request appends. */
+export interface ContentionShape {
+  name: string;
+  recordsPerRequest: number;
+  valueBytes: number;
+}
+
+export const SINGLE_RECORD_SHAPE: ContentionShape = { name: 'single', recordsPerRequest: 1, valueBytes: 1024 };
+export const BATCH_SHAPE: ContentionShape = { name: 'batch', recordsPerRequest: 100, valueBytes: 1024 };
+
+/** One measurement's place in the table. */
+export interface ModeScope {
+  tableName: string;
+  /** Unique per measurement: the topic's name, the raw modes' partition key. */
+  scope: string;
+  shape: ContentionShape;
+  /** How long a request keeps retrying before it fails with 503. */
+  deadlineMs: number;
+}
+
+/** One worker's environment of a mode: one request at a time. */
+export interface ContentionAppender {
+  /** Resolves once the request's records are acknowledged; throws a 503 at the deadline. */
+  append(): Promise<void>;
+}
+
+export interface ContentionMode {
+  /** For the report. */
+  label: string;
+  /** In the harness, once per measurement, before any worker starts (e.g. create the topic). */
+  prepare?(dynamo: DynamoDBClient, scope: ModeScope): Promise<void>;
+  /** In a worker: its environment, warm across its requests (cached heads, topic metadata). */
+  open(dynamo: DynamoDBClient, scope: ModeScope): Promise<ContentionAppender>;
+  /** In the harness afterwards: the records the partition's head says were appended. */
+  storedRecords(dynamo: DynamoDBClient, scope: ModeScope): Promise<number>;
+}
+
+/** Distinct request payloads a worker rotates through. */
+const PAYLOAD_VARIANTS = 4;
+/**
+ * The largest flushBytes a topic takes (as bench/append.ts's NO_TRIGGERED_FLUSH_BYTES):
+ * no append asks for a flush, which on AWS another function would run.
+ */
+const NO_TRIGGERED_FLUSH_BYTES = 1024 * 1024 * 1024;
+const PARTITION = 0;
+
+function topicName(scope: ModeScope): string {
+  return `contention-${scope.scope}`;
+}
+
+function rawPk(scope: ModeScope): string {
+  return `BENCH#contention#${scope.scope}`;
+}
+
+function recordInputs(shape: ContentionShape): AppendRecordInput[][] {
+  return Array.from({ length: PAYLOAD_VARIANTS }, () =>
+    Array.from({ length: shape.recordsPerRequest }, () => ({ key: null, value: randomBytes(shape.valueBytes) })),
+  );
+}
+
+/** The request's records encoded once, as the engine's tail item holds them. */
+function encodedBatch(shape: ContentionShape): Uint8Array {
+  const now = Date.now();
+  const records = Array.from({ length: shape.recordsPerRequest }, () => ({ key: null, value: randomBytes(shape.valueBytes), headers: [], timestamp: now }));
+  return encodeBatch(records, { baseOffset: 0 });
+}
+
+async function headNextOffset(dynamo: DynamoDBClient, tableName: string, pk: string): Promise<number> {
+  const out = await dynamo.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: pk }, sk: { S: HEAD_SK } }, ConsistentRead: true }));
+  return Number(out.Item?.nextOffset?.N ?? 0);
+}
+
+/** The attributes of the engine's tail item for records [base, base + count), in the low-level shape. */
+function tailItem(pk: string, base: number, count: number, data: Uint8Array, now: number) {
+  const n = (value: number) => ({ N: String(value) });
+  return {
+    pk: { S: pk },
+    sk: { S: tailSk(base + count - 1) },
+    baseOffset: n(base),
+    lastOffset: n(base + count - 1),
+    recordCount: n(count),
+    data: { B: data },
+    minTimestamp: n(now),
+    maxTimestamp: n(now),
+    appendedAt: n(now),
+    commitId: { S: randomUUID() },
+  };
+}
+
+const engineMode: ContentionMode = {
+  label: 'engine (LogEngine.appendToPartition)',
+  async prepare(dynamo, scope) {
+    const engine = new LogEngine({ store: new DynamoLogStore(dynamo, scope.tableName) });
+    await engine.topics.create({ name: topicName(scope), partitions: 1, config: { flushBytes: NO_TRIGGERED_FLUSH_BYTES } });
+  },
+  async open(dynamo, scope) {
+    const engine = new LogEngine({ store: new DynamoLogStore(dynamo, scope.tableName), appendDeadlineMs: scope.deadlineMs });
+    const payloads = recordInputs(scope.shape);
+    const topic = topicName(scope);
+    let next = 0;
+    return {
+      async append() {
+        const records = payloads[next++ % payloads.length]!;
+        await engine.appender.appendToPartition(topic, PARTITION, { records });
+      },
+    };
+  },
+  async storedRecords(dynamo, scope) {
+    const store = new DynamoLogStore(dynamo, scope.tableName);
+    const meta = await store.getTopic(topicName(scope));
+    if (!meta) return 0;
+    return (await store.getHead({ topic: meta.name, topicId: meta.topicId, partition: PARTITION })).nextOffset;
+  },
+};
+
+const rawMode: ContentionMode = {
+  label: 'raw: UpdateItem ADD + conditional PutItem',
+  async open(dynamo, scope) {
+    const pk = rawPk(scope);
+    const count = scope.shape.recordsPerRequest;
+    const data = encodedBatch(scope.shape);
+    return {
+      async append() {
+        const reserved = await dynamo.send(
+          new UpdateItemCommand({
+            TableName: scope.tableName,
+            Key: { pk: { S: pk }, sk: { S: HEAD_SK } },
+            UpdateExpression: 'ADD nextOffset :n',
+            ExpressionAttributeValues: { ':n': { N: String(count) } },
+            ReturnValues: 'UPDATED_NEW',
+          }),
+        );
+        const next = Number(reserved.Attributes?.nextOffset?.N);
+        if (!Number.isSafeInteger(next)) throw new Error(`UpdateItem ADD answered no nextOffset: ${JSON.stringify(reserved.Attributes)}`);
+        await dynamo.send(
+          new PutItemCommand({
+            TableName: scope.tableName,
+            Item: tailItem(pk, next - count, count, data, Date.now()),
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        );
+      },
+    };
+  },
+  storedRecords: (dynamo, scope) => headNextOffset(dynamo, scope.tableName, rawPk(scope)),
+};
+
+const optimisticRawMode: ContentionMode = {
+  label: 'optimistic raw: conditional TransactWriteItems',
+  async open(dynamo, scope) {
+    const pk = rawPk(scope);
+    const count = scope.shape.recordsPerRequest;
+    const data = encodedBatch(scope.shape);
+    /** The head this environment last saw: warm across requests, like the engine's. */
+    let known = 0;
+    const attempt = async (expected: number): Promise<{ ok: true } | { ok: false; head?: number }> => {
+      const now = Date.now();
+      try {
+        await dynamo.send(
+          new TransactWriteItemsCommand({
+            ClientRequestToken: randomUUID(),
+            TransactItems: [
+              {
+                Update: {
+                  TableName: scope.tableName,
+                  Key: { pk: { S: pk }, sk: { S: HEAD_SK } },
+                  UpdateExpression:
+                    'SET nextOffset = :next, tailBytes = if_not_exists(tailBytes, :zero) + :bytes, lastAppendAt = :now, ' +
+                    'logStartOffset = if_not_exists(logStartOffset, :zero), flushedOffset = if_not_exists(flushedOffset, :zero)',
+                  ConditionExpression: expected === 0 ? 'attribute_not_exists(nextOffset) OR nextOffset = :expected' : 'nextOffset = :expected',
+                  ExpressionAttributeValues: {
+                    ':expected': { N: String(expected) },
+                    ':next': { N: String(expected + count) },
+                    ':bytes': { N: String(data.byteLength) },
+                    ':now': { N: String(now) },
+                    ':zero': { N: '0' },
+                  },
+                  ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+                },
+              },
+              { Put: { TableName: scope.tableName, Item: tailItem(pk, expected, count, data, now), ConditionExpression: 'attribute_not_exists(pk)' } },
+            ],
+          }),
+        );
+        return { ok: true };
+      } catch (err) {
+        if (!(err instanceof TransactionCanceledException)) throw err;
+        const head = err.CancellationReasons?.[0];
+        if (head?.Code === 'ConditionalCheckFailed') return { ok: false, head: Number(head.Item?.nextOffset?.N ?? 0) };
+        return { ok: false };
+      }
+    };
+    return {
+      async append() {
+        const deadline = Date.now() + scope.deadlineMs;
+        for (let failures = 0; ; ) {
+          const outcome = await attempt(known);
+          if (outcome.ok) {
+            known += count;
+            return;
+          }
+          failures++;
+          if (outcome.head !== undefined) known = outcome.head;
+          if (Date.now() >= deadline) throw new RetryableError('the partition is contended and the append did not commit before the deadline', 1);
+          // The sequencer's policy: re-send at once after a first lost race, back off after more.
+          if (outcome.head === undefined || failures > 1) await sleep(backoffDelay(DEFAULT_RETRY, failures));
+        }
+      },
+    };
+  },
+  storedRecords: (dynamo, scope) => headNextOffset(dynamo, scope.tableName, rawPk(scope)),
+};
+
+export const CONTENTION_MODES: Readonly<Record<string, ContentionMode>> = Object.freeze({
+  engine: engineMode,
+  raw: rawMode,
+  'optimistic-raw': optimisticRawMode,
+});
+
+export function contentionMode(name: string): ContentionMode {
+  const mode = CONTENTION_MODES[name];
+  if (!mode) throw new Error(`unknown contention mode '${name}'; known: ${Object.keys(CONTENTION_MODES).join(', ')}`);
+  return mode;
+}

@@ -1,0 +1,402 @@
+/**
+ * The contention suite's numbers, free of I/O: the workers' reports of one measurement
+ * merged into a point, issue 13's aims checked against the points, and the tables and
+ * charts of docs/benchmarks.md. Everything here is computed from the measured data;
+ * nothing is judged by hand.
+ */
+import { groupedBarChart } from './charts.js';
+import { addCallUsage, emptyCallUsage, type CallUsage } from './contention-meter.js';
+import type { LatencyModelStats } from './latency-model.js';
+import type { ReportTable } from './report.js';
+import { formatMs, formatNumber, formatPercent, formatRatio, summarize, type LatencySummary } from './stats.js';
+
+/** The mode whose figures the aims judge: the engine, whatever its sequencing is at the time of the run. */
+export const CANDIDATE_MODE = 'engine';
+/** The conflict-free primitive the candidate is set against. */
+export const PRIMITIVE_MODE = 'raw';
+/** Today's commit done by hand: the latency reference when no baseline of the engine was saved. */
+export const TODAY_BY_HAND_MODE = 'optimistic-raw';
+
+/** Issue 13's aims. */
+export const AIMS = Object.freeze({
+  /** At every K, the candidate's acks/s over the primitive's. */
+  minRawRatio: 0.8,
+  /** The K at which the tail and the cost per ack are judged. */
+  highK: 32,
+  /** At highK: p99 at most this many times p50 (and no 503). */
+  maxP99OverP50: 3,
+  /** Write units per ack at highK at most this many times those at K=1. */
+  maxUnitsGrowth: 1.2,
+  /** p50 at K=1 at most this many times today's path's. */
+  maxK1LatencyRatio: 1.1,
+  /** Fewer acknowledged requests than this make p99 the maximum under another name: the tail aim is not met. */
+  minTailSamples: 100,
+});
+
+/** DynamoDB's throughput of one partition, which bounds the writes to one item: write units per second. */
+export const PARTITION_WRITE_UNITS_PER_SEC = 1000;
+
+/** What one worker process measured in one measurement. */
+export interface WorkerReport {
+  /** Requests acknowledged inside the window. */
+  acks: number;
+  records: number;
+  /** Requests acknowledged over the whole run (warm-up and drain too): checked against the head. */
+  totalRecords: number;
+  /** Latency of each acknowledged request that started inside the window, ms. */
+  latenciesMs: number[];
+  /** Requests that started inside the window and failed with a 503 (the deadline passed), a 429, or another error. */
+  unavailable: number;
+  throttled: number;
+  errors: number;
+  firstError?: string;
+  /** DynamoDB calls sent inside the window and their units. */
+  usage: CallUsage;
+  /** CPU time of the process during the window. */
+  cpuMs: number;
+  /** What the latency model added to this worker's calls (warm-up included). */
+  latencyModel: LatencyModelStats;
+}
+
+export interface PointMeta {
+  mode: string;
+  shape: string;
+  recordsPerRequest: number;
+  concurrency: number;
+  windowMs: number;
+}
+
+export interface ContentionPoint extends PointMeta {
+  acks: number;
+  records: number;
+  acksPerSec: number;
+  recordsPerSec: number;
+  latencyMs: LatencySummary;
+  callsPerAck: number;
+  callsPerAckByOperation: Record<string, number>;
+  /** Billed: reported by DynamoDB for answered writes, counted from items for failed ones. */
+  writeUnitsPerAck: number;
+  failedWriteUnitsPerAck: number;
+  /** Counted from items for every write: the cross-check of the reported units. */
+  countedWriteUnitsPerAck: number;
+  readUnitsPerAck: number;
+  writes: number;
+  /** Answered writes without ConsumedCapacity in the answer. */
+  unreportedWrites: number;
+  unavailable: number;
+  throttled: number;
+  errors: number;
+  firstError?: string;
+  /** Fewest and most acks of one worker; starved workers acknowledged nothing. */
+  workerAcks: [number, number];
+  starvedWorkers: number;
+  /** The most-written item's write units per second (on AWS, a partition serves ~1,000). */
+  hottestItemUnitsPerSec: number;
+  /** Delay the latency model actually added over what it modelled (timers fire late on a busy machine). */
+  modelAddedOverModelled: number;
+  /** CPU of the workers together and of DynamoDB Local, in cores. */
+  workerCores: number;
+  dynamoCores: number;
+  /** Records the partition's head holds after the run, and whether they equal those acknowledged. */
+  storedRecords: number;
+  verified: boolean;
+}
+
+function perAck(value: number, acks: number): number {
+  return acks > 0 ? value / acks : Number.NaN;
+}
+
+/** Merges the workers' reports of one measurement. */
+export function aggregatePoint(meta: PointMeta, reports: readonly WorkerReport[], extra: { dynamoCores: number; storedRecords: number }): ContentionPoint {
+  const usage = reports.reduce((sum, r) => addCallUsage(sum, r.usage), emptyCallUsage());
+  const acks = reports.reduce((n, r) => n + r.acks, 0);
+  const records = reports.reduce((n, r) => n + r.records, 0);
+  const totalRecords = reports.reduce((n, r) => n + r.totalRecords, 0);
+  const seconds = meta.windowMs / 1000;
+  const perWorker = reports.map((r) => r.acks);
+  const calls = Object.values(usage.calls).reduce((n, c) => n + c, 0);
+  const firstError = reports.find((r) => r.firstError !== undefined)?.firstError;
+  return {
+    ...meta,
+    acks,
+    records,
+    acksPerSec: acks / seconds,
+    recordsPerSec: records / seconds,
+    latencyMs: summarize(reports.flatMap((r) => r.latenciesMs)),
+    callsPerAck: perAck(calls, acks),
+    callsPerAckByOperation: Object.fromEntries(Object.entries(usage.calls).map(([op, n]) => [op, perAck(n, acks)])),
+    writeUnitsPerAck: perAck(usage.writeUnits, acks),
+    failedWriteUnitsPerAck: perAck(usage.failedWriteUnits, acks),
+    countedWriteUnitsPerAck: perAck(usage.countedWriteUnits, acks),
+    readUnitsPerAck: perAck(usage.readUnits, acks),
+    writes: usage.writes,
+    unreportedWrites: usage.unreportedWrites,
+    unavailable: reports.reduce((n, r) => n + r.unavailable, 0),
+    throttled: reports.reduce((n, r) => n + r.throttled, 0),
+    errors: reports.reduce((n, r) => n + r.errors, 0),
+    ...(firstError !== undefined ? { firstError } : {}),
+    workerAcks: [Math.min(...perWorker), Math.max(...perWorker)],
+    starvedWorkers: perWorker.filter((n) => n === 0).length,
+    hottestItemUnitsPerSec: Math.max(0, ...Object.values(usage.items)) / seconds,
+    modelAddedOverModelled:
+      reports.reduce((n, r) => n + r.latencyModel.addedMs, 0) / reports.reduce((n, r) => n + r.latencyModel.modelledMs, 0),
+    workerCores: reports.reduce((n, r) => n + r.cpuMs, 0) / meta.windowMs,
+    dynamoCores: extra.dynamoCores,
+    storedRecords: extra.storedRecords,
+    verified: extra.storedRecords === totalRecords,
+  };
+}
+
+/** The p50 at K=1 that "today's path" had, per shape, and where it comes from. */
+export interface LatencyReference {
+  label: string;
+  p50ByShape: Record<string, number>;
+}
+
+/** A saved run of the candidate at K=1: what today's path was before a redesign. */
+export interface ContentionBaseline {
+  savedAt: string;
+  commit: string;
+  command: string;
+  mode: string;
+  p50ByShape: Record<string, number>;
+  p99ByShape: Record<string, number>;
+}
+
+/** The candidate's K=1 latencies of this run, to save as the baseline of later runs. */
+export function baselineOf(points: readonly ContentionPoint[], meta: { savedAt: string; commit: string; command: string }): ContentionBaseline | undefined {
+  const k1 = points.filter((p) => p.mode === CANDIDATE_MODE && p.concurrency === 1);
+  if (k1.length === 0) return undefined;
+  return {
+    ...meta,
+    mode: CANDIDATE_MODE,
+    p50ByShape: Object.fromEntries(k1.map((p) => [p.shape, p.latencyMs.p50])),
+    p99ByShape: Object.fromEntries(k1.map((p) => [p.shape, p.latencyMs.p99])),
+  };
+}
+
+/**
+ * Today's path's K=1 latency: the saved baseline of the engine when there is one, else
+ * this run's conditional transaction by hand (TODAY_BY_HAND_MODE).
+ */
+export function latencyReference(points: readonly ContentionPoint[], baseline?: ContentionBaseline): LatencyReference | undefined {
+  if (baseline) {
+    return { label: `the engine saved as baseline on ${baseline.savedAt.slice(0, 10)} (commit ${baseline.commit.slice(0, 8)})`, p50ByShape: baseline.p50ByShape };
+  }
+  const k1 = points.filter((p) => p.mode === TODAY_BY_HAND_MODE && p.concurrency === 1);
+  if (k1.length === 0) return undefined;
+  return { label: `${TODAY_BY_HAND_MODE} at K=1 in this run (today's commit by hand; no engine baseline saved)`, p50ByShape: Object.fromEntries(k1.map((p) => [p.shape, p.latencyMs.p50])) };
+}
+
+export interface AimCheck {
+  aim: string;
+  shape: string;
+  /** The figures the verdict rests on. */
+  measured: string;
+  /** undefined: not measured in this run (a mode or a K missing). */
+  met: boolean | undefined;
+}
+
+function find(points: readonly ContentionPoint[], mode: string, shape: string, k: number): ContentionPoint | undefined {
+  return points.find((p) => p.mode === mode && p.shape === shape && p.concurrency === k);
+}
+
+/** Issue 13's aims for the candidate mode, per shape, from the points measured. */
+export function checkAims(points: readonly ContentionPoint[], reference?: LatencyReference): AimCheck[] {
+  const shapes = [...new Set(points.map((p) => p.shape))];
+  const checks: AimCheck[] = [];
+  const notMeasured = (aim: string, shape: string, what: string): AimCheck => ({ aim, shape, measured: `not measured (${what})`, met: undefined });
+  for (const shape of shapes) {
+    const levels = [...new Set(points.filter((p) => p.shape === shape).map((p) => p.concurrency))].sort((a, b) => a - b);
+
+    const rawAim = `acks/s ≥ ${AIMS.minRawRatio.toFixed(2)}× ${PRIMITIVE_MODE} at every K`;
+    const ratios = levels.flatMap((k) => {
+      const c = find(points, CANDIDATE_MODE, shape, k);
+      const r = find(points, PRIMITIVE_MODE, shape, k);
+      return c && r ? [{ k, ratio: c.acksPerSec / r.acksPerSec }] : [];
+    });
+    if (ratios.length === 0) checks.push(notMeasured(rawAim, shape, `needs ${CANDIDATE_MODE} and ${PRIMITIVE_MODE}`));
+    else {
+      const worst = ratios.reduce((a, b) => (b.ratio < a.ratio ? b : a));
+      checks.push({
+        aim: rawAim,
+        shape,
+        measured: `${ratios.map((r) => `K=${r.k} ${formatRatio(r.ratio)}`).join(', ')}; lowest ${formatRatio(worst.ratio)} at K=${worst.k}`,
+        met: ratios.every((r) => r.ratio >= AIMS.minRawRatio),
+      });
+    }
+
+    const tailAim = `at K=${AIMS.highK}: p99 ≤ ${AIMS.maxP99OverP50}× p50 and no 503`;
+    const high = find(points, CANDIDATE_MODE, shape, AIMS.highK);
+    if (!high) checks.push(notMeasured(tailAim, shape, `no ${CANDIDATE_MODE} point at K=${AIMS.highK}`));
+    else {
+      const ratio = high.latencyMs.p99 / high.latencyMs.p50;
+      const enough = high.latencyMs.count >= AIMS.minTailSamples;
+      checks.push({
+        aim: tailAim,
+        shape,
+        measured:
+          `p50 ${formatMs(high.latencyMs.p50)} ms, p99 ${formatMs(high.latencyMs.p99)} ms (${formatRatio(ratio)}), ${high.unavailable} × 503` +
+          (enough ? '' : `; only ${high.latencyMs.count} acks sampled, fewer than the ${AIMS.minTailSamples} a p99 needs`),
+        met: enough && ratio <= AIMS.maxP99OverP50 && high.unavailable === 0,
+      });
+    }
+
+    const unitsAim = `write units per ack at K=${AIMS.highK} ≤ ${AIMS.maxUnitsGrowth.toFixed(2)}× K=1`;
+    const one = find(points, CANDIDATE_MODE, shape, 1);
+    if (!one || !high) checks.push(notMeasured(unitsAim, shape, `needs ${CANDIDATE_MODE} at K=1 and K=${AIMS.highK}`));
+    else {
+      const growth = high.writeUnitsPerAck / one.writeUnitsPerAck;
+      checks.push({
+        aim: unitsAim,
+        shape,
+        measured: `K=1 ${formatNumber(one.writeUnitsPerAck, 1)}, K=${AIMS.highK} ${formatNumber(high.writeUnitsPerAck, 1)} WCU/ack (${formatRatio(growth)})`,
+        met: growth <= AIMS.maxUnitsGrowth,
+      });
+    }
+
+    const latencyAim = `p50 at K=1 ≤ ${AIMS.maxK1LatencyRatio.toFixed(2)}× today's path`;
+    const today = reference?.p50ByShape[shape];
+    if (!one || today === undefined || !Number.isFinite(today)) checks.push(notMeasured(latencyAim, shape, one ? 'no reference for today\'s path' : `no ${CANDIDATE_MODE} point at K=1`));
+    else {
+      const ratio = one.latencyMs.p50 / today;
+      checks.push({
+        aim: latencyAim,
+        shape,
+        measured: `${formatMs(one.latencyMs.p50)} ms vs ${formatMs(today)} ms (${formatRatio(ratio)}), today's path: ${reference!.label}`,
+        met: ratio <= AIMS.maxK1LatencyRatio,
+      });
+    }
+  }
+  return checks;
+}
+
+function verdict(met: boolean | undefined): string {
+  return met === undefined ? '–' : met ? 'met' : '**not met**';
+}
+
+/** How a shape is described in titles. */
+export function shapeTitle(shape: { name: string; recordsPerRequest: number; valueBytes: number }): string {
+  const kib = shape.valueBytes / 1024;
+  return shape.recordsPerRequest === 1 ? `single ${kib} KiB records` : `batches of ${shape.recordsPerRequest} records of ${kib} KiB`;
+}
+
+function callsText(point: ContentionPoint): string {
+  const parts = Object.entries(point.callsPerAckByOperation)
+    .sort((a, b) => b[1] - a[1])
+    .map(([op, n]) => `${op} ${formatNumber(n, 2)}`);
+  return `${formatNumber(point.callsPerAck, 2)} (${parts.join(', ')})`;
+}
+
+export interface ContentionTablesInput {
+  points: readonly ContentionPoint[];
+  shapes: readonly { name: string; recordsPerRequest: number; valueBytes: number }[];
+  aims: readonly AimCheck[];
+  latencyModel: string;
+  /** Mode name → its label. */
+  modeLabels: Record<string, string>;
+}
+
+export function contentionTables(input: ContentionTablesInput): ReportTable[] {
+  const { points, aims } = input;
+  const tables: ReportTable[] = [];
+  for (const shape of input.shapes) {
+    const rows = points
+      .filter((p) => p.shape === shape.name)
+      .sort((a, b) => a.concurrency - b.concurrency)
+      .map((p) => [
+        p.mode,
+        String(p.concurrency),
+        formatNumber(p.acksPerSec, 0),
+        formatNumber(p.recordsPerSec, 0),
+        formatMs(p.latencyMs.p50),
+        formatMs(p.latencyMs.p99),
+        formatMs(p.latencyMs.p999),
+        callsText(p),
+        formatNumber(p.writeUnitsPerAck, 1),
+        formatNumber(p.failedWriteUnitsPerAck, 1),
+        String(p.unavailable),
+        String(p.errors + p.throttled),
+        `${p.workerAcks[0]}–${p.workerAcks[1]}`,
+        `${formatNumber(p.hottestItemUnitsPerSec, 0)}${p.hottestItemUnitsPerSec > PARTITION_WRITE_UNITS_PER_SEC ? ' (over)' : ''}`,
+        formatRatio(p.modelAddedOverModelled),
+        formatPercent(p.workerCores),
+        formatPercent(p.dynamoCores),
+        p.verified ? 'yes' : '**no**',
+      ]);
+    tables.push({
+      title: `Contention, ${shapeTitle(shape)}: K processes append to one partition, one request at a time each`,
+      columns: ['mode', 'K', 'acks/s', 'records/s', 'p50 ms', 'p99 ms', 'p999 ms', 'DDB calls/ack', 'WCU/ack', 'failed WCU/ack', '503', 'errors', 'acks per worker', 'hottest item WCU/s', 'model delay added/asked', 'workers CPU', 'DDB Local CPU', 'head = acks'],
+      rows,
+    });
+  }
+  const last = tables.at(-1);
+  if (last) {
+    last.notes = [
+      `Modes: ${Object.entries(input.modeLabels).map(([name, label]) => `${name} = ${label}`).join('; ')}.`,
+      `Latency model, injected by SDK middleware into every worker's DynamoDB client (bench/latency-model.ts): ${input.latencyModel}. The local call's own time comes on top.`,
+      'acks/s: requests acknowledged inside the window; records/s = acks × records per request. Latency: acknowledged requests that started inside the window, to their end (p999 needs 1,000 samples).',
+      'WCU/ack: write units of the calls sent inside the window over the acks of the window, as billed: DynamoDB\'s ConsumedCapacity for answered writes, and for failed ones (a failed condition, a cancelled transaction: their exceptions report none) 1 unit per KB of each item, rounded up, twice inside a transaction (bench/write-units.ts). "failed WCU/ack" is that second part: the price of lost races.',
+      `hottest item WCU/s: write units per second on the most-written item (the head), counted from item sizes. On AWS one item lives in one partition, which serves about ${formatNumber(PARTITION_WRITE_UNITS_PER_SEC)} write units per second: "(over)" would be throttled there. The suite injects no throttling.`,
+      '503: requests started inside the window that gave up at the append deadline (10 s), whenever they ended. acks per worker: the fewest and most one process got (0 = starved). head = acks: the partition\'s head after the run equals the records acknowledged over the whole run.',
+      'model delay added/asked: the delay the latency model\'s sleeps actually added over the delay it modelled (timers fire late on a busy machine; the model shortens its sleeps by the lateness it observes).',
+      'CPU in shares of one core; the workers and DynamoDB Local share this machine\'s cores, so at high K the figures say as much about the machine as about the design: compare modes at the same K.',
+    ];
+  }
+
+  const modes = [...new Set(points.map((p) => p.mode))].filter((m) => m !== PRIMITIVE_MODE);
+  const levels = [...new Set(points.map((p) => p.concurrency))].sort((a, b) => a - b);
+  const ratioRows = levels.map((k) => [
+    `K=${k}`,
+    ...input.shapes.flatMap((shape) =>
+      modes.map((mode) => {
+        const m = find(points, mode, shape.name, k);
+        const r = find(points, PRIMITIVE_MODE, shape.name, k);
+        return m && r ? formatRatio(m.acksPerSec / r.acksPerSec) : '–';
+      }),
+    ),
+  ]);
+  tables.push({
+    title: `acks/s over ${PRIMITIVE_MODE} at the same K`,
+    columns: ['K', ...input.shapes.flatMap((shape) => modes.map((mode) => `${mode}, ${shape.name}`))],
+    rows: ratioRows,
+  });
+
+  tables.push({
+    title: 'Issue 13 aims, for the engine',
+    columns: ['aim', 'shape', 'measured', 'met'],
+    rows: aims.map((a) => [a.aim, a.shape, a.measured, verdict(a.met)]),
+    notes: ['Computed from this run\'s figures. "–": the run did not measure what the aim needs (a mode or a K left out).'],
+  });
+  return tables;
+}
+
+export interface ContentionChart {
+  file: string;
+  alt: string;
+  svg: string;
+}
+
+/** acks/s and p99 against K, one bar per mode, for each shape. */
+export function contentionCharts(points: readonly ContentionPoint[], shapes: readonly { name: string; recordsPerRequest: number; valueBytes: number }[]): ContentionChart[] {
+  const modes = [...new Set(points.map((p) => p.mode))];
+  return shapes.flatMap((shape) => {
+    const own = points.filter((p) => p.shape === shape.name);
+    const levels = [...new Set(own.map((p) => p.concurrency))].sort((a, b) => a - b);
+    const series = (pick: (p: ContentionPoint) => number) =>
+      modes.map((mode) => ({ name: mode, values: levels.map((k) => { const p = find(own, mode, shape.name, k); return p ? pick(p) : Number.NaN; }) }));
+    const categories = levels.map((k) => `K=${k}`);
+    return [
+      {
+        file: `contention-acks-${shape.name}.svg`,
+        alt: `Acknowledged appends per second by number of processes, ${shapeTitle(shape)}`,
+        svg: groupedBarChart({ title: `Acks/s vs K processes on one partition, ${shapeTitle(shape)}`, unit: 'acknowledged requests per second', categories, series: series((p) => p.acksPerSec) }),
+      },
+      {
+        file: `contention-p99-${shape.name}.svg`,
+        alt: `p99 append latency by number of processes, ${shapeTitle(shape)}`,
+        svg: groupedBarChart({ title: `p99 latency vs K processes on one partition, ${shapeTitle(shape)}`, unit: 'ms', categories, series: series((p) => p.latencyMs.p99) }),
+      },
+    ];
+  });
+}

@@ -1,0 +1,151 @@
+/**
+ * One contention worker: a process that stands for one Lambda environment of the append
+ * function. It holds one DynamoDB client (with the AWS latency model and the call meter
+ * installed) and, for each measurement the harness sends over IPC, opens the named mode
+ * (bench/contention-modes.ts) and sends ONE request at a time through it, so nothing can
+ * be grouped with another worker's request: every request races the other processes for
+ * the partition's head, as concurrent Lambda invocations do.
+ *
+ * Started by bench/contention.ts (bundled with esbuild, `node contention-worker.mjs`);
+ * the messages are below. All workers of a measurement share one clock (this machine's)
+ * and start at the same epoch time, warm up, then measure a window:
+ *
+ *     startAt ── warm-up ──▶ windowStart ── measured ──▶ windowEnd ── drain ──▶ report
+ *                            acks: requests ending here   the request in flight finishes
+ *                            latency, 503s: requests      (bounded by the append deadline)
+ *                            starting here, wherever
+ *                            they end
+ *                            calls, units: sent here
+ */
+import { performance } from 'node:perf_hooks';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { StrataError } from '../lib/errors.js';
+import { isThrottle } from '../lib/retry.js';
+import { CallMeterMiddleware, emptyCallUsage, hottestItems } from './contention-meter.js';
+import { contentionMode, type ContentionShape } from './contention-modes.js';
+import type { WorkerReport } from './contention-report.js';
+import { installLatencyModel, type LatencyModel } from './latency-model.js';
+
+/** One measurement, as the harness asks it of each of its K workers. */
+export interface WorkerPoint {
+  mode: string;
+  shape: ContentionShape;
+  endpoint: string;
+  tableName: string;
+  scope: string;
+  deadlineMs: number;
+  latencyModel: LatencyModel;
+  /** Epoch ms at which every worker starts its first request. */
+  startAt: number;
+  warmupMs: number;
+  durationMs: number;
+}
+
+export type ToWorker = { type: 'run'; point: WorkerPoint } | { type: 'exit' };
+export type FromWorker = { type: 'ready' } | { type: 'report'; report: WorkerReport } | { type: 'failed'; message: string };
+
+const LOCAL_REGION = 'us-east-1';
+/** DynamoDB Local runs with -sharedDb: any credentials reach the same tables. */
+const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+/** As the functions' clients (functions/shared/runtime.ts): a hung call is retried, not waited on. */
+const REQUEST_HANDLER = { connectionTimeout: 1_000, requestTimeout: 5_000 };
+/** Item keys per worker reported for the hottest-item rate: the head is always among them. */
+const HOT_ITEMS_REPORTED = 5;
+/** Pause after an error other than a 503, so that a persistent failure does not spin. */
+const ERROR_PAUSE_MS = 10;
+
+const now = () => performance.timeOrigin + performance.now();
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+type Outcome = 'ok' | 'unavailable' | 'throttled' | 'errors';
+
+function classify(err: unknown): Outcome {
+  if (err instanceof StrataError) return err.status === 503 ? 'unavailable' : err.status === 429 ? 'throttled' : 'errors';
+  return isThrottle(err) ? 'throttled' : 'errors';
+}
+
+async function runPoint(point: WorkerPoint): Promise<WorkerReport> {
+  const client = new DynamoDBClient({ endpoint: point.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, requestHandler: REQUEST_HANDLER });
+  const meter = new CallMeterMiddleware(now);
+  meter.install(client);
+  const modelStats = installLatencyModel(client, point.latencyModel);
+  try {
+    const appender = await contentionMode(point.mode).open(client, {
+      tableName: point.tableName,
+      scope: point.scope,
+      shape: point.shape,
+      deadlineMs: point.deadlineMs,
+    });
+    const windowStart = point.startAt + point.warmupMs;
+    const windowEnd = windowStart + point.durationMs;
+    meter.setWindow(windowStart, windowEnd);
+    const report: WorkerReport = {
+      acks: 0,
+      records: 0,
+      totalRecords: 0,
+      latenciesMs: [],
+      unavailable: 0,
+      throttled: 0,
+      errors: 0,
+      usage: emptyCallUsage(),
+      cpuMs: 0,
+      latencyModel: modelStats,
+    };
+    let cpuAtStart: NodeJS.CpuUsage | undefined;
+    const cpuTimers = [
+      setTimeout(() => (cpuAtStart = process.cpuUsage()), windowStart - now()),
+      setTimeout(() => {
+        const used = process.cpuUsage(cpuAtStart);
+        report.cpuMs = (used.user + used.system) / 1000;
+      }, windowEnd - now()),
+    ];
+    await sleep(point.startAt - now());
+    while (now() < windowEnd) {
+      const begin = now();
+      let outcome: Outcome = 'ok';
+      try {
+        await appender.append();
+      } catch (err) {
+        outcome = classify(err);
+        if (outcome !== 'unavailable') report.firstError ??= err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+      }
+      const end = now();
+      const startedInside = begin >= windowStart && begin < windowEnd;
+      if (outcome === 'ok') {
+        report.totalRecords += point.shape.recordsPerRequest;
+        if (end >= windowStart && end < windowEnd) {
+          report.acks++;
+          report.records += point.shape.recordsPerRequest;
+        }
+        if (startedInside) report.latenciesMs.push(end - begin);
+      } else if (startedInside) report[outcome]++;
+      if (outcome === 'errors' || outcome === 'throttled') await sleep(ERROR_PAUSE_MS);
+    }
+    for (const timer of cpuTimers) clearTimeout(timer);
+    if (cpuAtStart && report.cpuMs === 0) {
+      const used = process.cpuUsage(cpuAtStart);
+      report.cpuMs = (used.user + used.system) / 1000;
+    }
+    report.usage = { ...meter.usage(), items: hottestItems(meter.usage().items, HOT_ITEMS_REPORTED) };
+    return report;
+  } finally {
+    client.destroy();
+  }
+}
+
+function send(message: FromWorker): void {
+  process.send?.(message);
+}
+
+process.on('message', (message: ToWorker) => {
+  if (message.type === 'exit') process.exit(0);
+  if (message.type === 'run') {
+    runPoint(message.point).then(
+      (report) => send({ type: 'report', report }),
+      (err: unknown) => send({ type: 'failed', message: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
+    );
+  }
+});
+// The harness went away: so does its worker.
+process.on('disconnect', () => process.exit(0));
+send({ type: 'ready' });

@@ -1,0 +1,295 @@
+/**
+ * Contention on one partition as it happens on AWS (issue 13): a Lambda environment
+ * serves one request at a time, so K concurrent appends to a partition come from K
+ * processes, each with its own engine, racing each other on the partition's head. No
+ * process can group another's request into its commit.
+ *
+ * The harness starts DynamoDB Local in memory and a pool of worker processes
+ * (bench/contention-worker.ts, bundled once with esbuild as a Lambda bundle is), then for
+ * each shape, each K and each mode: empties the table, lets the mode prepare (create its
+ * topic), and has K workers append to partition 0 for the window, each through a DynamoDB
+ * client whose calls take AWS's time (bench/latency-model.ts). The workers report their
+ * acks, latencies, DynamoDB calls and write units (bench/contention-meter.ts) over IPC;
+ * bench/contention-report.ts merges them and checks the aims.
+ *
+ * The modes run one after another at each K, so a drift of this shared machine hits
+ * them alike rather than the one that happened to run during it.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+import { BUNDLE_OPTIONS } from '../infra/function-bundling.js';
+import { DEFAULT_APPEND_DEADLINE_MS } from '../lib/constants.js';
+import { checkJava, ensureTable, localDynamoClient, startDynamoDbLocal } from '../local/emulators.js';
+import { contentionMode, CONTENTION_MODES, type ContentionShape } from './contention-modes.js';
+import { aggregatePoint, type ContentionPoint, type WorkerReport } from './contention-report.js';
+import type { FromWorker, ToWorker, WorkerPoint } from './contention-worker.js';
+import { describeLatencyModel, type LatencyModel } from './latency-model.js';
+import { ResourceMeter } from './resources.js';
+import { formatMs, formatNumber } from './stats.js';
+import { resetTable } from './table.js';
+
+export interface ContentionOptions {
+  /** K: worker processes appending at once. */
+  levels: number[];
+  shapes: ContentionShape[];
+  /** Names in CONTENTION_MODES, run in this order at each K. */
+  modes: string[];
+  warmupMs: number;
+  durationMs: number;
+  /**
+   * Before the first measurement, every worker runs `poolWarmupMode` in every shape this
+   * long, not measured: a fresh process runs the SDK unoptimised (measured: a cold worker
+   * made 3 requests a second where a warm one made 35), and K=32's workers would
+   * otherwise be cold where K=1's worker is warm. A mode without lost races, so that no
+   * starved request holds the warm-up until its deadline.
+   */
+  poolWarmupMs: number;
+  poolWarmupMode: string;
+  latencyModel: LatencyModel;
+}
+
+export interface ContentionBenchResult {
+  config: Omit<ContentionOptions, 'latencyModel'> & { deadlineMs: number; latencyModel: LatencyModel & { description: string } };
+  modeLabels: Record<string, string>;
+  points: ContentionPoint[];
+  consumedCapacity: {
+    /** Whether every answered write of the run carried ConsumedCapacity (DynamoDB Local's answer). */
+    reportedByDynamoDbLocal: boolean;
+    answeredWrites: number;
+    unreportedWrites: number;
+    /** Reported units over units counted from item sizes, for the answered writes of every point. */
+    reportedOverCounted: number;
+  };
+}
+
+const TABLE_NAME = 'strata-contention';
+const WORKER_ENTRY = fileURLToPath(new URL('./contention-worker.ts', import.meta.url));
+const WORKER_BUNDLE = 'contention-worker.mjs';
+/** Time between sending a measurement and its start: every worker gets the message and opens its mode. */
+const START_LEAD_MS = 300;
+const START_LEAD_PER_WORKER_MS = 10;
+/** A request in flight at the window's end runs to its deadline at most; then the worker reports. */
+const REPORT_GRACE_MS = 15_000;
+const READY_TIMEOUT_MS = 120_000;
+const EXIT_GRACE_MS = 5_000;
+
+/** Bundles the worker as the construct bundles a function, for this Node version: a fresh process starts in ~0.1 s instead of ~1 s under tsx. */
+async function bundleWorker(dir: string): Promise<string> {
+  const outfile = join(dir, WORKER_BUNDLE);
+  await esbuild.build({
+    entryPoints: [WORKER_ENTRY],
+    outfile,
+    bundle: true,
+    platform: BUNDLE_OPTIONS.platform,
+    format: BUNDLE_OPTIONS.format,
+    target: `node${process.versions.node.split('.')[0]}`,
+    minify: false,
+    sourcemap: 'inline',
+    mainFields: [...BUNDLE_OPTIONS.mainFields],
+    banner: { js: BUNDLE_OPTIONS.banner },
+    logLevel: 'silent',
+  });
+  // esbuild keeps a service process for further builds; this run makes no more.
+  await esbuild.stop();
+  return outfile;
+}
+
+/** Worker processes, started once and reused by every measurement. */
+class WorkerPool {
+  private readonly workers: ChildProcess[] = [];
+
+  private constructor() {}
+
+  static async start(bundle: string, size: number): Promise<WorkerPool> {
+    const pool = new WorkerPool();
+    const ready: Promise<void>[] = [];
+    for (let i = 0; i < size; i++) {
+      const child = fork(bundle, [], {
+        execArgv: ['--enable-source-maps'],
+        env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      });
+      pool.workers.push(child);
+      ready.push(pool.next(child, READY_TIMEOUT_MS).then((m) => {
+        if (m.type !== 'ready') throw new Error(`worker ${i} sent ${m.type} before ready`);
+      }));
+    }
+    try {
+      await Promise.all(ready);
+    } catch (err) {
+      await pool.stop();
+      throw err;
+    }
+    return pool;
+  }
+
+  /** Runs one measurement on the first `points.length` workers; resolves with their reports. */
+  async run(points: WorkerPoint[], timeoutMs: number): Promise<WorkerReport[]> {
+    if (points.length > this.workers.length) throw new Error(`${points.length} workers asked of a pool of ${this.workers.length}`);
+    return Promise.all(
+      points.map(async (point, i) => {
+        const child = this.workers[i]!;
+        const answer = this.next(child, timeoutMs);
+        child.send({ type: 'run', point } satisfies ToWorker);
+        const message = await answer;
+        if (message.type === 'report') return message.report;
+        throw new Error(`worker ${i} failed: ${message.type === 'failed' ? message.message : message.type}`);
+      }),
+    );
+  }
+
+  /** Sends every worker away; kills those that have not left after a grace period. */
+  async stop(): Promise<void> {
+    await Promise.all(
+      this.workers.map(async (child) => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+        if (child.connected) child.send({ type: 'exit' } satisfies ToWorker);
+        const timer = setTimeout(() => child.kill('SIGKILL'), EXIT_GRACE_MS);
+        await exited;
+        clearTimeout(timer);
+      }),
+    );
+  }
+
+  /** The worker's next message, or an error if it exits or stays silent for `timeoutMs`. */
+  private next(child: ChildProcess, timeoutMs: number): Promise<FromWorker> {
+    return new Promise((resolve, reject) => {
+      const done = () => {
+        clearTimeout(timer);
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+      };
+      const onMessage = (message: FromWorker) => {
+        done();
+        resolve(message);
+      };
+      const onExit = (code: number | null, signal: string | null) => {
+        done();
+        reject(new Error(`worker ${child.pid} exited (${signal ?? `code ${code}`})`));
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`worker ${child.pid} did not answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      child.on('message', onMessage);
+      child.once('exit', onExit);
+    });
+  }
+}
+
+export async function runContentionBench(options: ContentionOptions, log: (line: string) => void): Promise<ContentionBenchResult> {
+  for (const mode of [...options.modes, options.poolWarmupMode]) contentionMode(mode);
+  await checkJava();
+  const size = Math.max(...options.levels);
+  const dir = await mkdtemp(join(tmpdir(), 'strata-contention-'));
+  const dynamoLocal = await startDynamoDbLocal();
+  const dynamo = localDynamoClient(dynamoLocal.endpoint);
+  let pool: WorkerPool | undefined;
+  try {
+    await ensureTable(dynamo, TABLE_NAME);
+    const resources = new ResourceMeter();
+    log(`  latency model: ${describeLatencyModel(options.latencyModel)}; starting ${size} worker processes`);
+    const workers = await WorkerPool.start(await bundleWorker(dir), size);
+    pool = workers;
+    let serial = 0;
+    /** One measurement: K workers on an emptied table; the reports, DynamoDB Local's CPU and the head's count. */
+    const measure = async (shape: ContentionShape, k: number, modeName: string, warmupMs: number, durationMs: number) => {
+      const mode = contentionMode(modeName);
+      const scope = { tableName: TABLE_NAME, scope: `${++serial}-${modeName}-${shape.name}-k${k}`, shape, deadlineMs: DEFAULT_APPEND_DEADLINE_MS };
+      await resetTable(dynamo, TABLE_NAME);
+      await mode.prepare?.(dynamo, scope);
+      const startAt = Date.now() + START_LEAD_MS + k * START_LEAD_PER_WORKER_MS;
+      const point: WorkerPoint = {
+        mode: modeName,
+        shape,
+        endpoint: dynamoLocal.endpoint,
+        tableName: TABLE_NAME,
+        scope: scope.scope,
+        deadlineMs: scope.deadlineMs,
+        latencyModel: options.latencyModel,
+        startAt,
+        warmupMs,
+        durationMs,
+      };
+      // DynamoDB Local's CPU over the same window as the workers'.
+      const windowStart = startAt + warmupMs;
+      let stopMeter: (() => { dynamoCores: number }) | undefined;
+      let dynamoCores = Number.NaN;
+      const meterTimers = [
+        setTimeout(() => (stopMeter = resources.start()), windowStart - Date.now()),
+        setTimeout(() => (dynamoCores = stopMeter?.().dynamoCores ?? Number.NaN), windowStart + durationMs - Date.now()),
+      ];
+      try {
+        const timeoutMs = startAt - Date.now() + warmupMs + durationMs + scope.deadlineMs + REPORT_GRACE_MS;
+        const reports = await workers.run(Array.from({ length: k }, () => point), timeoutMs);
+        return { reports, dynamoCores, storedRecords: await mode.storedRecords(dynamo, scope) };
+      } finally {
+        for (const timer of meterTimers) clearTimeout(timer);
+      }
+    };
+    if (options.poolWarmupMs > 0) {
+      log(`  warming ${size} workers: ${options.poolWarmupMode} in every shape for ${options.poolWarmupMs / 1000} s`);
+      for (const shape of options.shapes) await measure(shape, size, options.poolWarmupMode, 0, options.poolWarmupMs);
+    }
+    const points: ContentionPoint[] = [];
+    let answeredWrites = 0;
+    let unreportedWrites = 0;
+    let answeredReported = 0;
+    let answeredCounted = 0;
+    for (const shape of options.shapes) {
+      for (const k of options.levels) {
+        for (const modeName of options.modes) {
+          const { reports, dynamoCores, storedRecords } = await measure(shape, k, modeName, options.warmupMs, options.durationMs);
+          const result = aggregatePoint(
+            { mode: modeName, shape: shape.name, recordsPerRequest: shape.recordsPerRequest, concurrency: k, windowMs: options.durationMs },
+            reports,
+            { dynamoCores, storedRecords },
+          );
+          for (const { usage } of reports) {
+            answeredWrites += usage.writes - usage.failedWrites;
+            unreportedWrites += usage.unreportedWrites;
+            answeredReported += usage.writeUnits - usage.failedWriteUnits;
+            answeredCounted += usage.countedWriteUnits - usage.failedWriteUnits;
+          }
+          points.push(result);
+          log(
+            `  ${shape.name.padEnd(6)} K=${String(k).padStart(2)} ${modeName.padEnd(14)} ${formatNumber(result.acksPerSec, 0).padStart(6)} acks/s ` +
+              `p50 ${formatMs(result.latencyMs.p50)} p99 ${formatMs(result.latencyMs.p99)} ms, ${formatNumber(result.writeUnitsPerAck, 1)} WCU/ack, ` +
+              `${result.unavailable} × 503${result.errors > 0 ? `, ${result.errors} errors (${result.firstError})` : ''}${result.verified ? '' : ', HEAD ≠ ACKS'}`,
+          );
+        }
+      }
+    }
+    return {
+      config: {
+        levels: options.levels,
+        shapes: options.shapes,
+        modes: options.modes,
+        warmupMs: options.warmupMs,
+        durationMs: options.durationMs,
+        poolWarmupMs: options.poolWarmupMs,
+        poolWarmupMode: options.poolWarmupMode,
+        deadlineMs: DEFAULT_APPEND_DEADLINE_MS,
+        latencyModel: { ...options.latencyModel, description: describeLatencyModel(options.latencyModel) },
+      },
+      modeLabels: Object.fromEntries(options.modes.map((m) => [m, CONTENTION_MODES[m]!.label])),
+      points,
+      consumedCapacity: {
+        reportedByDynamoDbLocal: answeredWrites > 0 && unreportedWrites === 0,
+        answeredWrites,
+        unreportedWrites,
+        reportedOverCounted: answeredReported / answeredCounted,
+      },
+    };
+  } finally {
+    await pool?.stop();
+    dynamo.destroy();
+    await dynamoLocal.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,309 @@
+/**
+ * The contention suite's pure parts: the AWS latency model's delays, DynamoDB's
+ * write-unit arithmetic, the merging of the workers' reports, and issue 13's aims
+ * judged from the points (bench/latency-model.ts, bench/write-units.ts,
+ * bench/contention-report.ts).
+ */
+import { describe, expect, it } from 'vitest';
+import { addCallUsage, emptyCallUsage, hottestItems, type CallUsage } from '../../bench/contention-meter.js';
+import {
+  aggregatePoint,
+  AIMS,
+  baselineOf,
+  checkAims,
+  contentionCharts,
+  contentionTables,
+  latencyReference,
+  type ContentionPoint,
+  type WorkerReport,
+} from '../../bench/contention-report.js';
+import {
+  afterDelay,
+  DEFAULT_LATENCY_MODEL,
+  describeLatencyModel,
+  modelDelays,
+  NO_LATENCY_MODEL,
+  PER_CALL_MS,
+  TimerCalibration,
+  TRANSACT_WRITE_EXTRA_MS,
+} from '../../bench/latency-model.js';
+import { itemBytes, itemWrites, numberBytes, reportedUnits, writeUnits } from '../../bench/write-units.js';
+
+describe('latency model', () => {
+  it('adds 6 ms per call and 6 ms more per TransactWriteItems, half before and half after', () => {
+    expect(PER_CALL_MS).toBe(6);
+    expect(TRANSACT_WRITE_EXTRA_MS).toBe(6);
+    expect(modelDelays(DEFAULT_LATENCY_MODEL, 'GetItemCommand')).toEqual({ beforeMs: 3, afterMs: 3 });
+    expect(modelDelays(DEFAULT_LATENCY_MODEL, 'UpdateItemCommand')).toEqual({ beforeMs: 3, afterMs: 3 });
+    expect(modelDelays(DEFAULT_LATENCY_MODEL, 'TransactWriteItemsCommand')).toEqual({ beforeMs: 6, afterMs: 6 });
+    expect(modelDelays(NO_LATENCY_MODEL, 'TransactWriteItemsCommand')).toEqual({ beforeMs: 0, afterMs: 0 });
+    expect(modelDelays({ perCallMs: 8, transactWriteExtraMs: 2, beforeShare: 0.25 }, 'TransactWriteItemsCommand')).toEqual({ beforeMs: 2.5, afterMs: 7.5 });
+  });
+
+  it('shortens the sleep after the call by what the sleep before it overslept, never below zero', () => {
+    const delays = { beforeMs: 3, afterMs: 3 };
+    expect(afterDelay(delays, 3)).toBe(3);
+    expect(afterDelay(delays, 4.5)).toBe(1.5);
+    expect(afterDelay(delays, 9)).toBe(0);
+  });
+
+  it('learns how late timers fire and asks that much less, but never less than 1 ms', () => {
+    const timers = new TimerCalibration();
+    expect(timers.request(3)).toBe(3);
+    timers.observe(3, 5);
+    expect(timers.lateness).toBeCloseTo(0.2, 10);
+    expect(timers.request(3)).toBeCloseTo(2.8, 10);
+    for (let i = 0; i < 200; i++) timers.observe(3, 5);
+    expect(timers.lateness).toBeCloseTo(2, 3);
+    expect(timers.request(6)).toBeCloseTo(4, 3);
+    expect(timers.request(2)).toBe(1);
+    expect(timers.request(0)).toBe(0);
+  });
+
+  it('describes itself in one line for the report', () => {
+    expect(describeLatencyModel(DEFAULT_LATENCY_MODEL)).toBe('+6 ms per call, +6 ms more per TransactWriteItems, half before and half after the real call');
+    expect(describeLatencyModel(NO_LATENCY_MODEL)).toMatch(/^none/);
+  });
+});
+
+describe('write units', () => {
+  it('sizes numbers by significant digits and items by names plus values', () => {
+    expect(numberBytes('0')).toBe(1);
+    expect(numberBytes('7')).toBe(2);
+    expect(numberBytes('1234')).toBe(3);
+    expect(numberBytes('-12345')).toBe(4);
+    expect(numberBytes('1200')).toBe(2);
+    expect(numberBytes('0.0012')).toBe(2);
+    expect(itemBytes({ pk: { S: 'ab' }, n: { N: '1234' }, b: { B: new Uint8Array(10) }, t: { BOOL: true } })).toBe(2 + 2 + 1 + 3 + 1 + 10 + 1 + 1);
+    expect(itemBytes({ m: { M: { a: { S: 'x' } } }, l: { L: [{ N: '1' }, { NULL: true }] } })).toBe(1 + (3 + 1 + 1 + 1) + 1 + (3 + 1 + 2 + 1 + 1));
+  });
+
+  it('costs 1 unit per KB rounded up, at least 1', () => {
+    expect([0, 1, 1024, 1025, 3000, 103_500].map(writeUnits)).toEqual([1, 1, 1, 2, 3, 102]);
+  });
+
+  it('counts a transaction twice per item and keys every item written', () => {
+    const head = { pk: { S: 'p' }, sk: { S: 'HEAD' } };
+    const tail = { pk: { S: 'p' }, sk: { S: 'B#9' }, data: { B: new Uint8Array(1500) } };
+    expect(itemWrites('PutItemCommand', { Item: tail })).toEqual([{ key: 'p|B#9', units: 2 }]);
+    expect(itemWrites('UpdateItemCommand', { Key: head, ExpressionAttributeValues: { ':n': { N: '100' } } })).toEqual([{ key: 'p|HEAD', units: 1 }]);
+    expect(itemWrites('TransactWriteItemsCommand', { TransactItems: [{ Update: { Key: head } }, { Put: { Item: tail } }] })).toEqual([
+      { key: 'p|HEAD', units: 2 },
+      { key: 'p|B#9', units: 4 },
+    ]);
+    expect(itemWrites('GetItemCommand', { Key: head })).toEqual([]);
+  });
+
+  it('reads the units of a ConsumedCapacity answer, one entry or a list', () => {
+    expect(reportedUnits({ TableName: 't', CapacityUnits: 3 })).toBe(3);
+    expect(reportedUnits([{ CapacityUnits: 4 }, { WriteCapacityUnits: 2 }])).toBe(6);
+    expect(reportedUnits(undefined)).toBeUndefined();
+  });
+});
+
+function usage(fields: Partial<CallUsage>): CallUsage {
+  return { ...emptyCallUsage(), ...fields };
+}
+
+function report(fields: Partial<WorkerReport>): WorkerReport {
+  return {
+    acks: 0,
+    records: 0,
+    totalRecords: 0,
+    latenciesMs: [],
+    unavailable: 0,
+    throttled: 0,
+    errors: 0,
+    usage: emptyCallUsage(),
+    cpuMs: 0,
+    latencyModel: { calls: 0, modelledMs: 0, addedMs: 0 },
+    ...fields,
+  };
+}
+
+describe('call usage', () => {
+  it('adds calls, units and per-item units, and keeps the hottest items', () => {
+    const sum = addCallUsage(usage({ calls: { PutItem: 1 }, writeUnits: 2, items: { a: 1, b: 5 } }), usage({ calls: { PutItem: 2, GetItem: 1 }, writeUnits: 3, items: { a: 9 } }));
+    expect(sum.calls).toEqual({ PutItem: 3, GetItem: 1 });
+    expect(sum.writeUnits).toBe(5);
+    expect(hottestItems(sum.items, 1)).toEqual({ a: 10 });
+  });
+});
+
+describe('aggregatePoint', () => {
+  const meta = { mode: 'engine', shape: 'single', recordsPerRequest: 1, concurrency: 2, windowMs: 2000 };
+
+  it('adds the workers up, pools their latencies and divides costs by acks', () => {
+    const point = aggregatePoint(
+      meta,
+      [
+        report({
+          acks: 30,
+          records: 30,
+          totalRecords: 40,
+          latenciesMs: Array.from({ length: 30 }, (_, i) => i + 1),
+          usage: usage({ calls: { TransactWriteItems: 45 }, writeUnits: 300, failedWriteUnits: 90, writes: 45, failedWrites: 15, items: { 'p|HEAD': 90 } }),
+          cpuMs: 500,
+          latencyModel: { calls: 45, modelledMs: 540, addedMs: 594 },
+          unavailable: 1,
+        }),
+        report({
+          acks: 0,
+          totalRecords: 0,
+          latenciesMs: [],
+          usage: usage({ calls: { TransactWriteItems: 5, GetItem: 10 }, writeUnits: 30, failedWriteUnits: 30, writes: 5, failedWrites: 5, items: { 'p|HEAD': 10 } }),
+          cpuMs: 300,
+          latencyModel: { calls: 15, modelledMs: 120, addedMs: 132 },
+          firstError: 'boom',
+          errors: 2,
+        }),
+      ],
+      { dynamoCores: 0.5, storedRecords: 40 },
+    );
+    expect(point.acks).toBe(30);
+    expect(point.acksPerSec).toBe(15);
+    expect(point.recordsPerSec).toBe(15);
+    // Nearest rank over the 30 pooled samples 1..30: p50 is the 15th, p99 the 30th.
+    expect(point.latencyMs.p50).toBe(15);
+    expect(point.latencyMs.p99).toBe(30);
+    expect(point.latencyMs.p999).toBeNaN();
+    expect(point.callsPerAck).toBeCloseTo(60 / 30, 10);
+    expect(point.callsPerAckByOperation).toEqual({ TransactWriteItems: 50 / 30, GetItem: 10 / 30 });
+    expect(point.writeUnitsPerAck).toBeCloseTo(330 / 30, 10);
+    expect(point.failedWriteUnitsPerAck).toBeCloseTo(120 / 30, 10);
+    expect(point.workerAcks).toEqual([0, 30]);
+    expect(point.starvedWorkers).toBe(1);
+    expect(point.hottestItemUnitsPerSec).toBe(50);
+    expect(point.modelAddedOverModelled).toBeCloseTo(726 / 660, 10);
+    expect(point.workerCores).toBeCloseTo(0.4, 10);
+    expect(point.unavailable).toBe(1);
+    expect(point.errors).toBe(2);
+    expect(point.firstError).toBe('boom');
+    expect(point.verified).toBe(true);
+  });
+
+  it('leaves per-ack figures undefined without acks and flags a head that differs from the acks', () => {
+    const point = aggregatePoint(meta, [report({ totalRecords: 3 })], { dynamoCores: Number.NaN, storedRecords: 5 });
+    expect(point.callsPerAck).toBeNaN();
+    expect(point.writeUnitsPerAck).toBeNaN();
+    expect(point.latencyMs.p50).toBeNaN();
+    expect(point.verified).toBe(false);
+  });
+});
+
+/** A point with the figures the aims read; the rest is filler. */
+function point(mode: string, shape: string, k: number, fields: { acksPerSec: number; p50?: number; p99?: number; wcu?: number; unavailable?: number }): ContentionPoint {
+  const p50 = fields.p50 ?? 20;
+  return {
+    mode,
+    shape,
+    recordsPerRequest: 1,
+    concurrency: k,
+    windowMs: 1000,
+    acks: fields.acksPerSec,
+    records: fields.acksPerSec,
+    acksPerSec: fields.acksPerSec,
+    recordsPerSec: fields.acksPerSec,
+    latencyMs: { count: 100, mean: p50, p50, p99: fields.p99 ?? 2 * p50, p999: Number.NaN, max: 3 * p50 },
+    callsPerAck: 1,
+    callsPerAckByOperation: { TransactWriteItems: 1 },
+    writeUnitsPerAck: fields.wcu ?? 6,
+    failedWriteUnitsPerAck: 0,
+    countedWriteUnitsPerAck: fields.wcu ?? 6,
+    readUnitsPerAck: 0,
+    writes: 100,
+    unreportedWrites: 0,
+    unavailable: fields.unavailable ?? 0,
+    throttled: 0,
+    errors: 0,
+    workerAcks: [1, 1],
+    starvedWorkers: 0,
+    hottestItemUnitsPerSec: 1200,
+    modelAddedOverModelled: 1.1,
+    workerCores: 0.5,
+    dynamoCores: 0.5,
+    storedRecords: 1,
+    verified: true,
+  };
+}
+
+describe('checkAims', () => {
+  const points = [
+    point('engine', 'single', 1, { acksPerSec: 45, p50: 21, wcu: 6 }),
+    point('raw', 'single', 1, { acksPerSec: 50 }),
+    point('optimistic-raw', 'single', 1, { acksPerSec: 50, p50: 20 }),
+    point('engine', 'single', 32, { acksPerSec: 100, p50: 30, p99: 120, wcu: 9, unavailable: 2 }),
+    point('raw', 'single', 32, { acksPerSec: 1000 }),
+  ];
+
+  it('judges the engine against raw at every K, its tail and its cost at K=32, and its K=1 latency against today\'s path', () => {
+    const aims = checkAims(points, latencyReference(points));
+    const byAim = (prefix: string) => aims.find((a) => a.aim.startsWith(prefix))!;
+    expect(aims).toHaveLength(4);
+    expect(byAim('acks/s')).toMatchObject({ shape: 'single', met: false });
+    expect(byAim('acks/s').measured).toBe('K=1 0.90×, K=32 0.10×; lowest 0.10× at K=32');
+    expect(byAim('at K=32')).toMatchObject({ met: false, measured: 'p50 30.0 ms, p99 120 ms (4.00×), 2 × 503' });
+    expect(byAim('write units')).toMatchObject({ met: false, measured: 'K=1 6.0, K=32 9.0 WCU/ack (1.50×)' });
+    expect(byAim('p50 at K=1')).toMatchObject({ met: true });
+    expect(byAim('p50 at K=1').measured).toMatch(/^21\.0 ms vs 20\.0 ms \(1\.05×\), today's path: optimistic-raw at K=1 in this run/);
+  });
+
+  it('meets the aims exactly at their bounds', () => {
+    const atBounds = [
+      point('engine', 'batch', 1, { acksPerSec: 80, p50: 22, wcu: 10 }),
+      point('raw', 'batch', 1, { acksPerSec: 100 }),
+      point('engine', 'batch', 32, { acksPerSec: 80, p50: 10, p99: 10 * AIMS.maxP99OverP50, wcu: 10 * AIMS.maxUnitsGrowth }),
+      point('raw', 'batch', 32, { acksPerSec: 100 }),
+    ];
+    const aims = checkAims(atBounds, { label: 'baseline', p50ByShape: { batch: 20 } });
+    expect(aims.map((a) => a.met)).toEqual([true, true, true, true]);
+  });
+
+  it('does not take a p99 of too few acks as a met tail', () => {
+    const few = point('engine', 'single', 32, { acksPerSec: 2, p50: 10, p99: 10 });
+    few.latencyMs.count = AIMS.minTailSamples - 1;
+    const tail = checkAims([few]).find((a) => a.aim.startsWith('at K=32'))!;
+    expect(tail.met).toBe(false);
+    expect(tail.measured).toMatch(/only 99 acks sampled/);
+  });
+
+  it('says "not measured" when the run lacks a mode or a K', () => {
+    const aims = checkAims([point('engine', 'single', 1, { acksPerSec: 10 })]);
+    expect(aims.map((a) => a.met)).toEqual([undefined, undefined, undefined, undefined]);
+    expect(aims[0]!.measured).toMatch(/^not measured/);
+  });
+
+  it('takes today\'s path from a saved baseline of the engine before this run\'s hand-made transaction', () => {
+    const baseline = baselineOf(points, { savedAt: '2026-11-24T10:00:00.000Z', commit: '0123456789abcdef', command: 'npm run bench' })!;
+    expect(baseline.p50ByShape).toEqual({ single: 21 });
+    const reference = latencyReference(points, baseline)!;
+    expect(reference.label).toBe('the engine saved as baseline on 2026-11-24 (commit 01234567)');
+    expect(reference.p50ByShape).toEqual({ single: 21 });
+    expect(latencyReference([point('raw', 'single', 1, { acksPerSec: 1 })])).toBeUndefined();
+  });
+});
+
+describe('contention report', () => {
+  const shapes = [{ name: 'single', recordsPerRequest: 1, valueBytes: 1024 }];
+  const points = [point('engine', 'single', 1, { acksPerSec: 45 }), point('raw', 'single', 1, { acksPerSec: 50 })];
+
+  it('prints one table per shape, the ratios over raw and the aims', () => {
+    const tables = contentionTables({ points, shapes, aims: checkAims(points), latencyModel: 'model', modeLabels: { engine: 'E', raw: 'R' } });
+    expect(tables.map((t) => t.title)).toEqual([
+      'Contention, single 1 KiB records: K processes append to one partition, one request at a time each',
+      'acks/s over raw at the same K',
+      'Issue 13 aims, for the engine',
+    ]);
+    expect(tables[0]!.rows).toHaveLength(2);
+    expect(tables[0]!.rows[0]!.slice(0, 3)).toEqual(['engine', '1', '45']);
+    // 1,200 WCU/s on the head is over what one partition serves.
+    expect(tables[0]!.rows[0]).toContain('1,200 (over)');
+    expect(tables[1]!.rows).toEqual([['K=1', '0.90×']]);
+  });
+
+  it('draws acks/s and p99 against K for every shape', () => {
+    const charts = contentionCharts(points, shapes);
+    expect(charts.map((c) => c.file)).toEqual(['contention-acks-single.svg', 'contention-p99-single.svg']);
+    expect(charts[0]!.svg.startsWith('<svg')).toBe(true);
+  });
+});
