@@ -122,14 +122,19 @@ function tailItem(pk: string, base: number, count: number, data: Uint8Array, now
   };
 }
 
-const engineMode: ContentionMode = {
-  label: 'engine (LogEngine.appendToPartition)',
+/** The real engine with the given sequencing (docs/design.md), or its default. */
+const engineMode = (sequencing?: 'optimistic' | 'reserve'): ContentionMode => ({
+  label: `engine (LogEngine.appendToPartition${sequencing ? `, sequencing: ${sequencing}` : ''})`,
   async prepare(dynamo, scope) {
     const engine = new LogEngine({ store: new DynamoLogStore(dynamo, scope.tableName) });
     await engine.topics.create({ name: topicName(scope), partitions: 1, config: { flushBytes: NO_TRIGGERED_FLUSH_BYTES } });
   },
   async open(dynamo, scope) {
-    const engine = new LogEngine({ store: new DynamoLogStore(dynamo, scope.tableName), appendDeadlineMs: scope.deadlineMs });
+    const engine = new LogEngine({
+      store: new DynamoLogStore(dynamo, scope.tableName),
+      appendDeadlineMs: scope.deadlineMs,
+      ...(sequencing ? { sequencing } : {}),
+    });
     const payloads = recordInputs(scope.shape);
     const topic = topicName(scope);
     let next = 0;
@@ -141,12 +146,13 @@ const engineMode: ContentionMode = {
     };
   },
   async storedRecords(dynamo, scope) {
-    const store = new DynamoLogStore(dynamo, scope.tableName);
-    const meta = await store.getTopic(topicName(scope));
-    if (!meta) return 0;
-    return (await store.getHead({ topic: meta.name, topicId: meta.topicId, partition: PARTITION })).nextOffset;
+    // The high watermark: the end of the contiguous prefix (with reservations, the
+    // counter also counts offsets reserved by requests still in flight at the end).
+    const engine = new LogEngine({ store: new DynamoLogStore(dynamo, scope.tableName) });
+    const described = await engine.topics.describe(topicName(scope)).catch(() => undefined);
+    return described?.partitionStates[PARTITION]?.highWatermark ?? 0;
   },
-};
+});
 
 const rawMode: ContentionMode = {
   label: 'raw: UpdateItem ADD + conditional PutItem',
@@ -247,7 +253,9 @@ const optimisticRawMode: ContentionMode = {
 };
 
 export const CONTENTION_MODES: Readonly<Record<string, ContentionMode>> = Object.freeze({
-  engine: engineMode,
+  engine: engineMode(),
+  'engine-optimistic': engineMode('optimistic'),
+  'engine-reserve': engineMode('reserve'),
   raw: rawMode,
   'optimistic-raw': optimisticRawMode,
 });

@@ -10,8 +10,10 @@ import type { LatencyModelStats } from './latency-model.js';
 import type { ReportTable } from './report.js';
 import { formatMs, formatNumber, formatPercent, formatRatio, summarize, type LatencySummary } from './stats.js';
 
-/** The mode whose figures the aims judge: the engine, whatever its sequencing is at the time of the run. */
-export const CANDIDATE_MODE = 'engine';
+/** The mode whose figures the aims judge: the engine with the reserving sequencer (issue 13). */
+export const CANDIDATE_MODE = 'engine-reserve';
+/** Today's path: the engine with the optimistic sequencer, measured in the same run. */
+export const TODAY_MODE = 'engine-optimistic';
 /** The conflict-free primitive the candidate is set against. */
 export const PRIMITIVE_MODE = 'raw';
 /** Today's commit done by hand: the latency reference when no baseline of the engine was saved. */
@@ -176,10 +178,15 @@ export function baselineOf(points: readonly ContentionPoint[], meta: { savedAt: 
 }
 
 /**
- * Today's path's K=1 latency: the saved baseline of the engine when there is one, else
- * this run's conditional transaction by hand (TODAY_BY_HAND_MODE).
+ * Today's path's K=1 latency: the optimistic engine measured in this run when it was;
+ * else the saved baseline of the engine, else this run's conditional transaction by
+ * hand (TODAY_BY_HAND_MODE).
  */
 export function latencyReference(points: readonly ContentionPoint[], baseline?: ContentionBaseline): LatencyReference | undefined {
+  const today = points.filter((p) => p.mode === TODAY_MODE && p.concurrency === 1);
+  if (today.length > 0) {
+    return { label: `${TODAY_MODE} at K=1 in this run (today's path)`, p50ByShape: Object.fromEntries(today.map((p) => [p.shape, p.latencyMs.p50])) };
+  }
   if (baseline) {
     return { label: `the engine saved as baseline on ${baseline.savedAt.slice(0, 10)} (commit ${baseline.commit.slice(0, 8)})`, p50ByShape: baseline.p50ByShape };
   }

@@ -88,7 +88,8 @@ const QUICK_PRODUCER = { records: 6_000, batchRecords: [100], partitions: [1, 4]
  */
 const FULL_CONTENTION = { levels: [1, 2, 4, 8, 16, 32, 64], warmupMs: 1 * SECOND, durationMs: 8 * SECOND, poolWarmupMs: 2 * SECOND };
 const QUICK_CONTENTION = { levels: [1, 8, 32], warmupMs: SECOND / 2, durationMs: 2 * SECOND, poolWarmupMs: 1 * SECOND };
-const CONTENTION_MODES_RUN = ['engine', 'raw', 'optimistic-raw'];
+/** Today's path and the reserving sequencer (issue 13), beside the raw primitives they are built on. */
+const CONTENTION_MODES_RUN = ['engine-optimistic', 'engine-reserve', 'raw', 'optimistic-raw'];
 
 /** Every suite, in the order a full run takes them. */
 const SUITES = ['compression', 'bundles', 'append', 'latency', 'shapes', 'segments', 'compaction', 'producer', 'contention'] as const;

@@ -91,6 +91,14 @@ export const DEFAULT_APPEND_DEADLINE_MS = 10 * SECOND;
  * A minute keeps the re-sends far inside the window, and past any request a client waits on.
  */
 export const MAX_APPEND_DEADLINE_MS = 60 * SECOND;
+/**
+ * Reserved offsets that no writer filled for this long are sealed with voids by whoever
+ * meets them (docs/design.md, "reserve, fill, seal"). Far above a fill's latency (ms),
+ * well inside the append deadline, so writers waiting behind a dead one still answer.
+ */
+export const SEAL_AFTER_MS = 2 * SECOND;
+/** A writer moves the head's committedOffset up once it lags the writer's end by this many offsets. */
+export const COMMIT_ADVANCE_RECORDS = 16;
 /** Seconds a client is told to wait (Retry-After) after a 503 RETRY. */
 export const RETRY_AFTER_SECONDS = 1;
 

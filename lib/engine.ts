@@ -17,12 +17,14 @@ import { GroupOffsets } from './group-offsets.js';
 import { Maintenance, type MaintenanceOptions } from './maintenance.js';
 import { SegmentReader } from './segment-reader.js';
 import { partitionKey, type PartitionRef } from './keys.js';
-import { MAX_APPEND_DEADLINE_MS } from './constants.js';
+import { MAX_APPEND_DEADLINE_MS, SEAL_AFTER_MS } from './constants.js';
 import { AppendNotifier } from './notifier.js';
 import type { LogStore, ObjectStore } from './ports.js';
 import { Reader } from './reader.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
-import { PartitionSequencer, type CommitStats } from './sequencer.js';
+import { ReservingSequencer } from './reserving-sequencer.js';
+import { Sealer } from './sealer.js';
+import { OptimisticSequencer, type CommitStats, type PartitionSequencer } from './sequencer.js';
 import type { TopicConfigPatch } from './topic-config.js';
 import { TopicService } from './topics.js';
 
@@ -49,6 +51,16 @@ export interface EngineOptions {
    * item holds at most MAX_MANIFEST_INDEX_ENTRIES entries whatever it is.
    */
   segmentIndexIntervalBytes?: number;
+  /**
+   * How appends get their offsets (docs/design.md): `optimistic` (default for now)
+   * commits each group with one transaction conditioned on the head, which collapses
+   * under writers in separate processes; `reserve` reserves a range with the head's
+   * atomic counter and fills it, so independent writers never cancel each other. The
+   * default moves to `reserve` once the chaos and multi-process suites check it (issue 13).
+   */
+  sequencing?: 'reserve' | 'optimistic';
+  /** Reserved offsets left unfilled this long are sealed (SEAL_AFTER_MS by default). */
+  sealAfterMs?: number;
 }
 
 export class LogEngine {
@@ -62,6 +74,8 @@ export class LogEngine {
   /** The compact function's passes (flush, retention, compaction, GC); absent without an object store. */
   readonly maintenance: Maintenance | undefined;
   private readonly sequencers = new Map<string, PartitionSequencer>();
+  /** Finds the contiguous prefix of a tail and seals its stale gaps (reads, flushes, appends). */
+  readonly sealer: Sealer;
 
   constructor(options: EngineOptions) {
     const clock = options.clock ?? systemClock;
@@ -73,15 +87,19 @@ export class LogEngine {
         `the append deadline must be a whole number of ms from 1 to ${MAX_APPEND_DEADLINE_MS} (a commit in doubt is re-sent only inside DynamoDB's 10-minute idempotency window); got ${deadlineMs}`,
       );
     }
-    this.topics = new TopicService(options.store, clock, options.topicCacheTtlMs, options.topicDefaults);
+    this.sealer = new Sealer(options.store, clock, { sealAfterMs: options.sealAfterMs ?? SEAL_AFTER_MS });
+    this.topics = new TopicService(options.store, clock, options.topicCacheTtlMs, options.topicDefaults, (ref, head) =>
+      this.sealer.highWatermark(ref, head),
+    );
     const sequencer = (ref: PartitionRef) => {
       const key = partitionKey(ref);
       let s = this.sequencers.get(key);
       if (!s) {
-        s = new PartitionSequencer(ref, options.store, clock, notifier, {
-          retry,
-          ...(options.onCommit ? { onCommit: options.onCommit } : {}),
-        });
+        const sequencerOptions = { retry, ...(options.onCommit ? { onCommit: options.onCommit } : {}) };
+        s =
+          options.sequencing === 'reserve'
+            ? new ReservingSequencer(ref, options.store, clock, notifier, this.sealer, sequencerOptions)
+            : new OptimisticSequencer(ref, options.store, clock, notifier, sequencerOptions);
         this.sequencers.set(key, s);
       }
       return s;
@@ -91,9 +109,9 @@ export class LogEngine {
       ...(options.onFlushDue ? { onFlushDue: options.onFlushDue } : {}),
     }, options.objects);
     const segments = options.objects ? new SegmentReader(options.store, options.objects) : undefined;
-    this.reader = new Reader(this.topics, options.store, clock, notifier, segments, options.objects);
+    this.reader = new Reader(this.topics, options.store, clock, notifier, this.sealer, segments, options.objects);
     const indexIntervalBytes = options.segmentIndexIntervalBytes;
-    this.flusher = options.objects ? new Flusher(options.store, options.objects, clock, { indexIntervalBytes }) : undefined;
+    this.flusher = options.objects ? new Flusher(options.store, options.objects, clock, { indexIntervalBytes }, this.sealer) : undefined;
     this.maintenance =
       this.flusher && options.objects
         ? new Maintenance(this.topics, options.store, options.objects, this.flusher, clock, { indexIntervalBytes, ...options.maintenance })

@@ -28,7 +28,8 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from './clock.js';
 import { InternalError } from './errors.js';
 import { partitionPk, segmentObjectKey, type PartitionRef } from './keys.js';
-import type { FlushCommit, FlushCommitOutcome, LogStore, ObjectStore, TailItem, TopicMeta } from './ports.js';
+import type { FlushCommit, FlushCommitOutcome, LogStore, ObjectStore, SegmentManifest, TailItem, TopicMeta } from './ports.js';
+import type { Gap, Sealer } from './sealer.js';
 import { backoffDelay, DEFAULT_RETRY, sleep } from './retry.js';
 import { buildSegment, manifestIndex, type BuildSegmentOptions } from './segment-format.js';
 import { isMissingObject } from './segment-reader.js';
@@ -68,6 +69,8 @@ export class Flusher {
     private readonly clock: Clock,
     /** How the segments are built: the index interval (SEGMENT_INDEX_INTERVAL_BYTES by default). */
     private readonly segment: Pick<BuildSegmentOptions, 'indexIntervalBytes'> = {},
+    /** Seals a stale gap at the flushed offset (reserved offsets nobody filled); without it the flush waits. */
+    private readonly sealer?: Sealer,
   ) {}
 
   /** Flushes one partition while its tail is due (size or age), or everything when forced. */
@@ -79,12 +82,25 @@ export class Flusher {
       const head = await this.store.getHead(ref);
       if (head.flushedOffset >= head.nextOffset) break;
       const tail = await this.store.queryTail(ref, head.flushedOffset, { maxRecords: Infinity, maxBytes: meta.config.segmentBytes });
-      if (tail.length > 0 && tail[0]!.baseOffset > head.flushedOffset) {
+      if (tail.length === 0 || tail[0]!.baseOffset > head.flushedOffset) {
         // Another flusher committed and deleted the items since the head was read: let it have them.
         if ((await this.store.getHead(ref)).flushedOffset !== head.flushedOffset) {
           result.reason = 'fenced';
           break;
         }
+        // Or the offsets at the flushed offset are reserved and not filled (yet): only the
+        // contiguous prefix may be flushed. A gap old enough is sealed, then flushed as one.
+        const gap: Gap = {
+          start: head.flushedOffset,
+          end: tail[0]?.baseOffset ?? head.nextOffset,
+          reservedBy: tail[0]?.appendedAt ?? head.lastAppendAt ?? 0,
+        };
+        if (this.sealer?.isStale(gap)) {
+          await this.sealer.seal(ref, gap);
+          continue;
+        }
+        if (result.segments === 0) result.reason = 'not-due';
+        break;
       }
       const items = contiguous(tail, head.flushedOffset, ref);
       const reason = this.due(meta, head.tailBytes, items, options.force === true);
@@ -120,20 +136,23 @@ export class Flusher {
     flushedOffset: number,
     items: TailItem[],
   ): Promise<{ records: number; bytes: number } | 'fenced' | 'conflict'> {
-    const data = await this.itemsData(ref, flushedOffset, items);
+    const filled = items.filter((i) => !i.void);
+    const data = await this.itemsData(ref, flushedOffset, filled);
     if (data === 'fenced') return 'fenced';
-    const { bytes, meta } = buildSegment(data, this.segment);
-    const key = segmentObjectKey(ref, meta.baseOffset, randomUUID());
-    await this.objects.put(key, bytes);
+    const lastOffset = items.at(-1)!.lastOffset;
     const tailBytes = items.reduce((sum, i) => sum + tailItemBytes(i), 0);
-    const commit: FlushCommit = {
-      ref,
-      expectedFlushedOffset: flushedOffset,
-      flushedOffset: meta.lastOffset + 1,
-      flushedBytes: tailBytes,
-      manifest: {
-        baseOffset: meta.baseOffset,
-        lastOffset: meta.lastOffset,
+    // The manifest covers the items' whole range: voids (sealed offsets) are gaps in it,
+    // as compaction's are; a range of voids alone needs no object.
+    let manifest: SegmentManifest;
+    if (data.length === 0) {
+      manifest = { ...EMPTY_SEGMENT, baseOffset: flushedOffset, lastOffset, createdAt: this.clock.now() };
+    } else {
+      const { bytes, meta } = buildSegment(data, this.segment);
+      const key = segmentObjectKey(ref, meta.baseOffset, randomUUID());
+      await this.objects.put(key, bytes);
+      manifest = {
+        baseOffset: flushedOffset,
+        lastOffset,
         recordCount: meta.recordCount,
         key,
         bytes: meta.byteLength,
@@ -142,13 +161,21 @@ export class Flusher {
         maxTimestamp: meta.maxTimestamp,
         createdAt: this.clock.now(),
         generation: 0,
-      },
+      };
+    }
+    const key = manifest.key;
+    const commit: FlushCommit = {
+      ref,
+      expectedFlushedOffset: flushedOffset,
+      flushedOffset: lastOffset + 1,
+      flushedBytes: tailBytes,
+      manifest,
     };
     const outcome = await this.commit(commit);
     if (outcome !== 'committed') {
       const landed = await this.landed(commit).catch(() => undefined);
       // Nothing names the object: delete it now rather than leave a segment-sized orphan for GC.
-      if (landed === false) await this.objects.delete([key]).catch(() => undefined);
+      if (landed === false && key) await this.objects.delete([key]).catch(() => undefined);
       if (!landed) return outcome;
     }
     await this.store.deleteTailItems(
@@ -158,7 +185,7 @@ export class Flusher {
     // The segment now holds the staged batches; a crash before this leaves orphans for GC.
     const staged = items.flatMap((i) => (i.staged ? [i.staged.key] : []));
     if (staged.length > 0) await this.objects.delete(staged);
-    return { records: meta.recordCount, bytes: tailBytes };
+    return { records: manifest.recordCount, bytes: tailBytes };
   }
 
   /** The items' batches, staged ones fetched from S3; 'fenced' when another flusher took the items first. */
@@ -196,9 +223,21 @@ export class Flusher {
   }
 }
 
+/** A segment manifest for offsets that hold no records (only voids): no object. */
+const EMPTY_SEGMENT: Omit<SegmentManifest, 'baseOffset' | 'lastOffset' | 'createdAt'> = {
+  recordCount: 0,
+  key: '',
+  bytes: 0,
+  indexPosition: 0,
+  index: new Uint8Array(0),
+  maxTimestamp: -1,
+  generation: 0,
+  oldestTombstone: null,
+};
+
 /**
- * The items from `from` on without a hole. The first item must start exactly at the
- * flushed offset: tail items are written whole, at contiguous offsets.
+ * The items from `from` on up to the first gap (reserved offsets not filled yet). The
+ * first item must start exactly at the flushed offset (the caller saw to it).
  */
 function contiguous(items: TailItem[], from: number, ref: PartitionRef): TailItem[] {
   const kept: TailItem[] = [];

@@ -19,10 +19,22 @@ export interface TopicMeta {
   version: number;
 }
 
-/** A partition's head item. A partition that never took an append has the zero head. */
+/**
+ * A partition's head item. A partition that never took an append has the zero head.
+ *
+ * Offsets are reserved by an atomic counter (`nextOffset`) and then filled by the
+ * writers that reserved them (docs/design.md, "reserve, fill, seal"): the high
+ * watermark is the end of the contiguous prefix of filled or sealed offsets, at least
+ * `committedOffset` (and `flushedOffset`), at most `nextOffset`.
+ */
 export interface PartitionHead {
-  /** The high watermark: the offset the next append gets. */
+  /** The reservation counter: the offset the next reservation gets. */
   nextOffset: number;
+  /**
+   * A lower bound of the high watermark, moved forward now and then by writers that saw
+   * the prefix complete; on a head written before reservations, `nextOffset`.
+   */
+  committedOffset: number;
   /** The lowest offset still retained. */
   logStartOffset: number;
   /** Offsets below this live in S3 segments; the tail holds the rest. */
@@ -31,10 +43,17 @@ export interface PartitionHead {
   tailBytes: number;
   /** Append time of the last commit, ms; null before the first. */
   lastAppendAt: number | null;
+  /**
+   * The last reservation's request token and first offset: lets a writer whose
+   * reservation answer was lost find its range, unless another reservation came since.
+   */
+  lastReservation: { token: string; base: number } | null;
 }
 
 export const ZERO_HEAD: PartitionHead = Object.freeze({
   nextOffset: 0,
+  committedOffset: 0,
+  lastReservation: null,
   logStartOffset: 0,
   flushedOffset: 0,
   tailBytes: 0,
@@ -61,6 +80,11 @@ export interface TailItem {
   appendedAt: number;
   /** The request token of the commit that wrote it: proves which writer's commit applied. */
   commitId: string;
+  /**
+   * A void: the offsets were reserved but never filled, and a sealer (or the writer that
+   * gave them up) closed them. No records; readers skip it like a compaction gap.
+   */
+  void?: true;
 }
 
 /** An append's batches, uploaded to S3 before the commit that points at them. */
@@ -221,6 +245,40 @@ export type AppendOutcome =
       transactionConflict: boolean;
     };
 
+/** A reservation of `count` offsets at the head of a partition (docs/design.md, reserve, fill, seal). */
+export interface ReserveRequest {
+  ref: PartitionRef;
+  count: number;
+  /** Tail bytes the fill will add (the head's tailBytes counts reserved bytes). */
+  bytes: number;
+  now: number;
+  /** Identifies the reservation on the head, for a writer whose answer was lost. */
+  token: string;
+  /** Reserve only if the counter is exactly this (a conditional append). */
+  expectedOffset?: number;
+}
+
+/** What a reservation got: its first offset, and the head right after it. */
+export type ReserveOutcome = { ok: true; base: number; head: PartitionHead } | { ok: false; head: PartitionHead };
+
+/** The fill of a reserved range: its tail items and producer states, in one write. */
+export interface FillCommit {
+  ref: PartitionRef;
+  /** Items covering exactly the reserved range, in offset order. */
+  items: TailItem[];
+  producers: { state: ProducerState; expectedVersion: number | null }[];
+  requestToken: string;
+}
+
+/**
+ * How a fill ended. Not ok: `taken` holds what already sits at one of the fill's keys
+ * (a void: a sealer closed the range; or this fill itself, applied by an earlier send);
+ * `producers` the current state of each producer whose condition failed.
+ */
+export type FillOutcome =
+  | { ok: true }
+  | { ok: false; taken: TailItem[]; producers: Map<string, ProducerState | null>; transactionConflict: boolean };
+
 /** A committed consumer-group position. */
 export interface GroupOffset {
   group: string;
@@ -260,6 +318,18 @@ export interface LogStore {
   getHead(ref: PartitionRef): Promise<PartitionHead>;
   getHeads(refs: PartitionRef[]): Promise<PartitionHead[]>;
   commitAppend(commit: AppendCommit): Promise<AppendOutcome>;
+  /** Reserves offsets with the head's atomic counter (never conflicts unless `expectedOffset`). */
+  reserve(request: ReserveRequest): Promise<ReserveOutcome>;
+  /** Writes a reserved range's items (and producer states) if none of their keys is taken. */
+  fill(commit: FillCommit): Promise<FillOutcome>;
+  /**
+   * Puts a void on each of the offsets' keys (at most MAX_TRANSACTION_ITEMS) in one
+   * transaction, if none is taken; otherwise writes nothing and answers the items that
+   * hold the taken keys.
+   */
+  sealOffsets(ref: PartitionRef, offsets: number[], now: number): Promise<{ sealed: boolean; taken: TailItem[] }>;
+  /** Moves committedOffset forward to `offset` (never back); false when it already was there. */
+  advanceCommitted(ref: PartitionRef, offset: number): Promise<boolean>;
   /** The tail item whose last offset is `lastOffset`, if it exists (strongly consistent). */
   getTailItem(ref: PartitionRef, lastOffset: number): Promise<TailItem | undefined>;
   getProducerState(ref: PartitionRef, producerId: string): Promise<ProducerState | null>;

@@ -35,6 +35,7 @@ import { decodeBatches } from './record-batch.js';
 import type { StoredRecord } from './record.js';
 import type { TopicService } from './topics.js';
 import { RecordCollector } from './record-collector.js';
+import { committedFloor, type PrefixScan, type Sealer } from './sealer.js';
 import { isMissingObject, type SegmentReader } from './segment-reader.js';
 import { tailItemData } from './staged-batches.js';
 
@@ -75,6 +76,7 @@ export class Reader {
     private readonly store: LogStore,
     private readonly clock: Clock,
     private readonly notifier: AppendNotifier,
+    private readonly sealer: Sealer,
     private readonly segments?: SegmentReader,
     private readonly objects?: ObjectStore,
   ) {}
@@ -85,7 +87,7 @@ export class Reader {
     const deadline = this.clock.now() + limits.waitMs;
     let interval = LONG_POLL_MIN_INTERVAL_MS;
     for (let moves = 0; ; ) {
-      const head = await this.store.getHead(ref);
+      const { head, prefix } = await this.view(ref);
       const offset = request.offset ?? head.logStartOffset;
       if (offset < head.logStartOffset || offset > head.nextOffset) {
         throw new OffsetOutOfRangeError(offset, head.logStartOffset, head.nextOffset);
@@ -102,9 +104,9 @@ export class Reader {
       if (offset < head.flushedOffset) {
         if (!this.segments) throw new InternalError('offsets below the flushed offset need an object store; none is configured');
         outcome = await this.segments.read(ref, head.flushedOffset, collector);
-        if (outcome === 'done') outcome = await this.readTail(ref, collector);
+        if (outcome === 'done') outcome = await this.readTail(ref, collector, prefix);
       } else {
-        outcome = await this.readTail(ref, collector);
+        outcome = await this.readTail(ref, collector, prefix);
       }
       // What the collector vouches for (every offset below `next`) is returned even when
       // the items moved further on; a read that got nowhere reads the head again.
@@ -118,10 +120,21 @@ export class Reader {
   }
 
   /**
-   * Continues a read into the DynamoDB tail (strongly consistent), if it has room left.
-   * Tail items are contiguous and never compacted: `moved` when the item holding the next
-   * offset is gone (a flush deleted it, or its staged object, under the read).
+   * The head as a reader sees it, with `nextOffset` the high watermark: the end of the
+   * contiguous prefix of filled (or sealed) offsets, since offsets are reserved before
+   * they are filled and a reader must never pass one that may still be written. Below
+   * the committed floor the prefix is known; a read from there or above scans it (and
+   * keeps the items for the read), sealing a stale gap: a reader waiting behind a dead
+   * writer would otherwise wait for the next writer or flush to do it.
    */
+  private async view(ref: PartitionRef): Promise<{ head: PartitionHead; prefix?: PrefixScan & { from: number } }> {
+    const head = await this.store.getHead(ref);
+    const floor = committedFloor(head);
+    if (floor >= head.nextOffset) return { head };
+    const prefix = await this.sealer.settle(ref, floor, head);
+    return { head: { ...head, nextOffset: prefix.end }, prefix: { ...prefix, from: floor } };
+  }
+
   /** A tail item's records; `moved` when its staged object is gone (a flush moved it under the read). */
   private async itemRecords(item: TailItem): Promise<StoredRecord[] | 'moved'> {
     try {
@@ -132,12 +145,26 @@ export class Reader {
     }
   }
 
-  private async readTail(ref: PartitionRef, collector: RecordCollector): Promise<'done' | 'moved'> {
+  /**
+   * Continues a read into the DynamoDB tail (strongly consistent), if it has room left:
+   * the prefix's items when the view scanned them, else a Query. Below the high
+   * watermark the items are contiguous: `moved` when the item holding the next offset is
+   * gone (a flush deleted it, or its staged object, under the read). A void is a gap.
+   */
+  private async readTail(ref: PartitionRef, collector: RecordCollector, prefix?: PrefixScan & { from: number }): Promise<'done' | 'moved'> {
     if (collector.exhausted) return 'done';
-    const items = await this.store.queryTail(ref, collector.next, collector.remaining());
+    const items =
+      prefix && collector.next >= prefix.from
+        ? prefix.items.filter((i) => i.lastOffset >= collector.next)
+        : await this.store.queryTail(ref, collector.next, collector.remaining());
     if (items.length === 0) return 'moved';
     for (const item of items) {
+      if (collector.exhausted) return 'done';
       if (item.baseOffset > collector.next) return 'moved';
+      if (item.void) {
+        collector.advanceTo(item.lastOffset + 1);
+        continue;
+      }
       const records = await this.itemRecords(item);
       if (records === 'moved') return 'moved';
       for (const record of records) {
@@ -162,7 +189,7 @@ export class Reader {
     }
     const { ref } = await this.topics.partition(topic, partition);
     for (let moves = 0; ; ) {
-      const head = await this.store.getHead(ref);
+      const { head } = await this.view(ref);
       if (at === 'latest') return { offset: head.nextOffset, timestamp: null };
       const found = await this.findByTimestamp(ref, head, at);
       if (found !== 'moved') return found;
@@ -204,7 +231,7 @@ export class Reader {
       if (items.length === 0) return 'moved';
       for (const item of items) {
         if (item.baseOffset > from) return 'moved';
-        if (item.maxTimestamp >= at) {
+        if (item.maxTimestamp >= at && !item.void) {
           const records = await this.itemRecords(item);
           if (records === 'moved') return 'moved';
           for (const record of records) {

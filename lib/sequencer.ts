@@ -33,7 +33,8 @@ import { OffsetMismatchError, RetryableError, ThrottledError } from './errors.js
 import { partitionKey, type PartitionRef } from './keys.js';
 import type { AppendNotifier } from './notifier.js';
 import type { AppendCommit, LogStore, ProducerState, StagedObject, TailItem } from './ports.js';
-import { checkSequence, nextProducerState, type ProducerStamp } from './producer-state.js';
+import { ProducerCache } from './producer-cache.js';
+import { nextProducerState, type ProducerStamp } from './producer-state.js';
 import { withBaseOffset } from './record-batch.js';
 import { backoffDelay, isRetryable, isThrottle, mayHaveApplied, sleep, type RetryPolicy } from './retry.js';
 
@@ -101,35 +102,21 @@ function footprint(p: PartitionAppend): { actions: number; bytes: number } {
   return p.staged ? { actions: 1, bytes: STAGED_POINTER_BYTES } : { actions: p.chunks.length, bytes: p.bytes };
 }
 
-/** Producer states remembered per partition before the oldest is forgotten (and re-read). */
-const PRODUCER_CACHE_SIZE = 10_000;
-
-interface Pending extends PartitionAppend {
+export interface Pending extends PartitionAppend {
   resolve: (result: AppendResult) => void;
   reject: (err: unknown) => void;
   baseOffset?: number;
 }
 
-/** Offsets of one partition, assigned by one in-process commit loop. */
-export class PartitionSequencer {
+/**
+ * Offsets of one partition, assigned by one in-process commit loop: appends queued while
+ * a commit is in flight share the next one (group commit). How a group commits is the
+ * subclass's: {@link OptimisticSequencer} (one conditional transaction on the head) or
+ * ReservingSequencer (lib/reserving-sequencer.ts: reserve, fill, seal).
+ */
+export abstract class PartitionSequencer {
   private readonly queue: Pending[] = [];
   private draining = false;
-  /** The head as last seen; undefined when unknown (first use, or after an unknown outcome). */
-  private nextOffset: number | undefined;
-  /** Unflushed tail bytes as last seen plus what this process appended since (flushes not seen). */
-  private tailBytes = 0;
-  private readonly producers = new Map<string, ProducerState | null>();
-  private readonly key: string;
-
-  constructor(
-    private readonly ref: PartitionRef,
-    private readonly store: LogStore,
-    private readonly clock: Clock,
-    private readonly notifier: AppendNotifier,
-    private readonly options: SequencerOptions,
-  ) {
-    this.key = partitionKey(ref);
-  }
 
   /** Queues an append; resolves once it is committed (or recognised as a duplicate). */
   append(request: PartitionAppend): Promise<AppendResult> {
@@ -138,6 +125,12 @@ export class PartitionSequencer {
       if (!this.draining) void this.drain();
     });
   }
+
+  /** Starts counting tail bytes afresh after this process asked for a flush. */
+  abstract flushRequested(): void;
+
+  /** Commits one group; settles every append of it (resolve or reject), or throws to reject them all. */
+  protected abstract commitGroup(group: Pending[]): Promise<void>;
 
   private async drain(): Promise<void> {
     this.draining = true;
@@ -183,8 +176,30 @@ export class PartitionSequencer {
     }
     return group;
   }
+}
 
-  private async commitGroup(group: Pending[]): Promise<void> {
+/** The optimistic sequencer: each group is one transaction conditioned on the head's counter. */
+export class OptimisticSequencer extends PartitionSequencer {
+  /** The head as last seen; undefined when unknown (first use, or after an unknown outcome). */
+  private nextOffset: number | undefined;
+  /** Unflushed tail bytes as last seen plus what this process appended since (flushes not seen). */
+  private tailBytes = 0;
+  private readonly producers: ProducerCache;
+  private readonly key: string;
+
+  constructor(
+    private readonly ref: PartitionRef,
+    private readonly store: LogStore,
+    private readonly clock: Clock,
+    private readonly notifier: AppendNotifier,
+    private readonly options: SequencerOptions,
+  ) {
+    super();
+    this.key = partitionKey(ref);
+    this.producers = new ProducerCache(ref, store);
+  }
+
+  protected async commitGroup(group: Pending[]): Promise<void> {
     const started = this.clock.now();
     let live = group;
     let attempt = 0;
@@ -207,7 +222,7 @@ export class PartitionSequencer {
         if (inDoubt) {
           commit = inDoubt;
         } else {
-          live = await this.settleProducers(live);
+          live = await this.producers.settle(live, this.tailBytes);
           if (live.length === 0) return;
           commit = await this.buildCommit(live, now);
         }
@@ -249,7 +264,7 @@ export class PartitionSequencer {
       // stale), and is then a duplicate to answer with its offsets, not a mismatch.
       inDoubt = undefined;
       conflicts++;
-      for (const [producerId, state] of outcome.producers) this.producers.set(producerId, state);
+      for (const [producerId, state] of outcome.producers) this.producers.remember(producerId, state);
       if (outcome.head) {
         this.nextOffset = outcome.head.nextOffset;
         this.tailBytes = outcome.head.tailBytes;
@@ -276,49 +291,6 @@ export class PartitionSequencer {
     return stored?.commitId === commit.requestToken;
   }
 
-  /** Resolves duplicates and rejects fenced or out-of-order producer batches; returns the rest. */
-  private async settleProducers(live: Pending[]): Promise<Pending[]> {
-    const kept: Pending[] = [];
-    for (const p of live) {
-      if (!p.producer) {
-        kept.push(p);
-        continue;
-      }
-      let decision = checkSequence(await this.producerState(p.producer.producerId), p.producer, p.recordCount);
-      if (decision.kind !== 'accept') {
-        // Another process may have committed this producer's later batches (or a new
-        // epoch): decide again on the stored state before answering with an error.
-        this.producers.delete(p.producer.producerId);
-        decision = checkSequence(await this.producerState(p.producer.producerId), p.producer, p.recordCount);
-      }
-      if (decision.kind === 'accept') kept.push(p);
-      else if (decision.kind === 'duplicate') {
-        p.resolve({
-          baseOffset: decision.batch.baseOffset,
-          lastOffset: decision.batch.lastOffset,
-          duplicate: true,
-          tailBytes: this.tailBytes,
-        });
-      } else p.reject(decision.error);
-    }
-    return kept;
-  }
-
-  private async producerState(producerId: string): Promise<ProducerState | null> {
-    if (this.producers.has(producerId)) return this.producers.get(producerId)!;
-    const state = await this.store.getProducerState(this.ref, producerId);
-    this.rememberProducer(producerId, state);
-    return state;
-  }
-
-  private rememberProducer(producerId: string, state: ProducerState | null): void {
-    this.producers.delete(producerId);
-    this.producers.set(producerId, state);
-    if (this.producers.size > PRODUCER_CACHE_SIZE) {
-      this.producers.delete(this.producers.keys().next().value!);
-    }
-  }
-
   /** Lays the appends out from the head: offsets, tail items and producer states. */
   private async buildCommit(live: Pending[], now: number): Promise<AppendCommit> {
     const conditional = live[0]!.expectedOffset;
@@ -330,77 +302,14 @@ export class PartitionSequencer {
     }
     this.nextOffset ??= base;
     const requestToken = randomUUID();
-    const items: TailItem[] = [];
-    const producers: AppendCommit['producers'] = [];
-    let cursor = base;
-    let bytes = 0;
-    let current: { parts: Uint8Array[]; size: number; item: TailItem } | undefined;
-    const close = () => {
-      if (!current) return;
-      current.item.data = concat(current.parts, current.size);
-      items.push(current.item);
-      current = undefined;
-    };
-    for (const p of live) {
-      p.baseOffset = cursor;
-      if (p.staged) {
-        close();
-        items.push({
-          baseOffset: cursor,
-          lastOffset: cursor + p.recordCount - 1,
-          recordCount: p.recordCount,
-          data: new Uint8Array(0),
-          staged: p.staged.object,
-          minTimestamp: p.staged.minTimestamp,
-          maxTimestamp: p.staged.maxTimestamp,
-          appendedAt: now,
-          commitId: requestToken,
-        });
-        bytes += p.staged.object.bytes;
-      }
-      for (const chunk of p.chunks) {
-        const offset = cursor + chunk.relativeOffset;
-        const batch = withBaseOffset(chunk.batch, offset);
-        if (current && current.size + batch.byteLength > MAX_TAIL_ITEM_BYTES) close();
-        current ??= {
-          parts: [],
-          size: 0,
-          item: {
-            baseOffset: offset,
-            lastOffset: offset,
-            recordCount: 0,
-            data: new Uint8Array(0),
-            minTimestamp: chunk.minTimestamp,
-            maxTimestamp: chunk.maxTimestamp,
-            appendedAt: now,
-            commitId: requestToken,
-          },
-        };
-        current.parts.push(batch);
-        current.size += batch.byteLength;
-        current.item.lastOffset = offset + chunk.recordCount - 1;
-        current.item.recordCount += chunk.recordCount;
-        current.item.minTimestamp = Math.min(current.item.minTimestamp, chunk.minTimestamp);
-        current.item.maxTimestamp = Math.max(current.item.maxTimestamp, chunk.maxTimestamp);
-        bytes += batch.byteLength;
-      }
-      if (p.producer) {
-        const state = this.producers.get(p.producer.producerId) ?? null;
-        producers.push({
-          state: nextProducerState(state, p.producer, p.recordCount, cursor, now),
-          expectedVersion: state ? state.version : null,
-        });
-      }
-      cursor += p.recordCount;
-    }
-    close();
+    const laid = layOut(live, base, now, requestToken, (id) => this.producers.cached(id));
     return {
       ref: this.ref,
       expectedNextOffset: base,
-      nextOffset: cursor,
-      items,
-      producers,
-      appendedBytes: bytes,
+      nextOffset: base + laid.records,
+      items: laid.items,
+      producers: laid.producers,
+      appendedBytes: laid.bytes,
       now,
       requestToken,
     };
@@ -409,7 +318,7 @@ export class PartitionSequencer {
   private committed(live: Pending[], commit: AppendCommit): void {
     this.nextOffset = commit.nextOffset;
     this.tailBytes += commit.appendedBytes;
-    for (const { state } of commit.producers) this.rememberProducer(state.producerId, state);
+    for (const { state } of commit.producers) this.producers.remember(state.producerId, state);
     let cursor = commit.expectedNextOffset;
     for (const p of live) {
       p.resolve({ baseOffset: cursor, lastOffset: cursor + p.recordCount - 1, duplicate: false, tailBytes: this.tailBytes });
@@ -429,7 +338,6 @@ export class PartitionSequencer {
     for (const p of live) p.reject(error);
   }
 
-  /** Starts counting tail bytes afresh after this process asked for a flush. */
   flushRequested(): void {
     this.tailBytes = 0;
   }
@@ -437,8 +345,92 @@ export class PartitionSequencer {
   /** After an unknown outcome, nothing cached about this partition can be trusted. */
   private forget(live: Pending[]): void {
     this.nextOffset = undefined;
-    for (const p of live) if (p.producer) this.producers.delete(p.producer.producerId);
+    for (const p of live) if (p.producer) this.producers.forget(p.producer.producerId);
   }
+}
+
+/** An append as laid out in tail items: its offsets are set on it (`baseOffset`). */
+export interface LaidOutAppend extends PartitionAppend {
+  baseOffset?: number;
+}
+
+/**
+ * Lays appends out from `base`, in order: their batches re-stamped at their offsets and
+ * packed into tail items of at most MAX_TAIL_ITEM_BYTES (a staged append is one pointer
+ * item), and the producer states they move to. Sets each append's `baseOffset`.
+ */
+export function layOut(
+  live: LaidOutAppend[],
+  base: number,
+  now: number,
+  requestToken: string,
+  producerState: (producerId: string) => ProducerState | null,
+): { items: TailItem[]; producers: AppendCommit['producers']; records: number; bytes: number } {
+  const items: TailItem[] = [];
+  const producers: AppendCommit['producers'] = [];
+  let cursor = base;
+  let bytes = 0;
+  let current: { parts: Uint8Array[]; size: number; item: TailItem } | undefined;
+  const close = () => {
+    if (!current) return;
+    current.item.data = concat(current.parts, current.size);
+    items.push(current.item);
+    current = undefined;
+  };
+  for (const p of live) {
+    p.baseOffset = cursor;
+    if (p.staged) {
+      close();
+      items.push({
+        baseOffset: cursor,
+        lastOffset: cursor + p.recordCount - 1,
+        recordCount: p.recordCount,
+        data: new Uint8Array(0),
+        staged: p.staged.object,
+        minTimestamp: p.staged.minTimestamp,
+        maxTimestamp: p.staged.maxTimestamp,
+        appendedAt: now,
+        commitId: requestToken,
+      });
+      bytes += p.staged.object.bytes;
+    }
+    for (const chunk of p.chunks) {
+      const offset = cursor + chunk.relativeOffset;
+      const batch = withBaseOffset(chunk.batch, offset);
+      if (current && current.size + batch.byteLength > MAX_TAIL_ITEM_BYTES) close();
+      current ??= {
+        parts: [],
+        size: 0,
+        item: {
+          baseOffset: offset,
+          lastOffset: offset,
+          recordCount: 0,
+          data: new Uint8Array(0),
+          minTimestamp: chunk.minTimestamp,
+          maxTimestamp: chunk.maxTimestamp,
+          appendedAt: now,
+          commitId: requestToken,
+        },
+      };
+      current.parts.push(batch);
+      current.size += batch.byteLength;
+      current.item.lastOffset = offset + chunk.recordCount - 1;
+      current.item.recordCount += chunk.recordCount;
+      current.item.minTimestamp = Math.min(current.item.minTimestamp, chunk.minTimestamp);
+      current.item.maxTimestamp = Math.max(current.item.maxTimestamp, chunk.maxTimestamp);
+      bytes += batch.byteLength;
+    }
+    if (p.producer) {
+      const state = producerState(p.producer.producerId);
+      producers.push({
+        state: nextProducerState(state, p.producer, p.recordCount, cursor, now),
+        expectedVersion: state ? state.version : null,
+      });
+    }
+    cursor += p.recordCount;
+  }
+  close();
+  return { items, producers, records: cursor - base, bytes };
 }
 
 function concat(parts: Uint8Array[], size: number): Uint8Array {

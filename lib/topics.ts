@@ -37,6 +37,8 @@ export interface TopicDescription {
  */
 export interface PartitionState extends PartitionHead {
   partition: number;
+  /** The end of the contiguous prefix of filled offsets: where a consumer that read everything is. */
+  highWatermark: number;
   /** Segments on S3 and their bytes, as of the last maintenance pass. */
   segments: number;
   segmentBytes: number;
@@ -58,6 +60,8 @@ export class TopicService {
     private readonly cacheTtlMs = TOPIC_CACHE_TTL_MS,
     /** A deployment's defaults for new topics' config; a request's own settings win. */
     private readonly configDefaults: TopicConfigPatch = {},
+    /** The high watermark of a partition given its head (the sealer's scan); the counter by default. */
+    private readonly highWatermark: (ref: PartitionRef, head: PartitionHead) => Promise<number> = async (_ref, head) => head.nextOffset,
   ) {}
 
   /** Creates a topic from an untrusted request body `{name, partitions, config}`. */
@@ -120,6 +124,7 @@ export class TopicService {
     const meta = await this.get(name);
     const refs = refsOf(meta);
     const [heads, stats] = await Promise.all([this.store.getHeads(refs), this.store.getPartitionStats(refs)]);
+    const highWatermarks = await Promise.all(heads.map((head, partition) => this.highWatermark(refs[partition]!, head)));
     return {
       name: meta.name,
       topicId: meta.topicId,
@@ -132,6 +137,7 @@ export class TopicService {
         return {
           partition,
           ...head,
+          highWatermark: highWatermarks[partition]!,
           segments: s?.segments ?? 0,
           segmentBytes: s?.segmentBytes ?? 0,
           bytes: (s?.segmentBytes ?? 0) + head.tailBytes,

@@ -6,6 +6,7 @@
 import { resolve } from 'node:path';
 import { chaosSpecFromEnv, installChaos, type ChaosSpec } from './chaos.js';
 import { checkJava } from './emulators.js';
+import { sequencing } from '../functions/shared/env.js';
 import { startLocalStack } from './stack.js';
 
 const DEFAULT_PORT = 4510;
@@ -38,6 +39,7 @@ async function main(): Promise<void> {
     ...(process.env.STRATA_S3_PORT ? { s3Port: parsePort(process.env.STRATA_S3_PORT) } : {}),
     // Requests served by several independent engines, as by separate Lambda environments.
     ...(process.env.STRATA_LOCAL_ENGINES ? { engines: parseEngines(process.env.STRATA_LOCAL_ENGINES) } : {}),
+    ...(process.env.STRATA_SEQUENCING ? { engine: { sequencing: parseSequencing(process.env.STRATA_SEQUENCING) } } : {}),
     // The chaos suite (test/chaos/) makes the real DynamoDB and S3 calls fail on purpose.
     ...(chaos ? { instrumentClients: (clients) => void installChaos(clients, chaos) } : {}),
   });
@@ -70,6 +72,15 @@ Try it:
   curl -s '${u}/v1/topics/orders/partitions/0/records?offset=0&waitMs=5000'
 
 Press Ctrl-C to stop.`);
+}
+
+function parseSequencing(value: string): 'optimistic' | 'reserve' {
+  try {
+    return sequencing({ STRATA_SEQUENCING: value }, 'STRATA_SEQUENCING');
+  } catch (err) {
+    console.error(`✖ ${(err as Error).message}`);
+    process.exit(1);
+  }
 }
 
 function parseEngines(value: string): number {

@@ -17,6 +17,8 @@ export interface FunctionEnv {
   lambdaEndpoint?: string;
   /** Defaults for new topics' config (STRATA_TOPIC_DEFAULTS, JSON), e.g. a deployment-wide retention. */
   topicDefaults?: TopicConfigPatch;
+  /** How appends get their offsets (STRATA_SEQUENCING: optimistic or reserve; docs/design.md). */
+  sequencing?: 'optimistic' | 'reserve';
 }
 
 export function readEnv(env: NodeJS.ProcessEnv = process.env): FunctionEnv {
@@ -30,6 +32,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): FunctionEnv {
   if (env.STRATA_LAMBDA_ENDPOINT) result.lambdaEndpoint = url(env, 'STRATA_LAMBDA_ENDPOINT');
   if (env.STRATA_APPEND_DEADLINE_MS) result.appendDeadlineMs = positiveInt(env, 'STRATA_APPEND_DEADLINE_MS', MAX_APPEND_DEADLINE_MS);
   if (env.STRATA_TOPIC_DEFAULTS) result.topicDefaults = topicDefaults(env, 'STRATA_TOPIC_DEFAULTS');
+  if (env.STRATA_SEQUENCING) result.sequencing = sequencing(env, 'STRATA_SEQUENCING');
   return result;
 }
 
@@ -47,6 +50,15 @@ export function topicDefaults(env: NodeJS.ProcessEnv, name: string): TopicConfig
     throw new Error(`environment variable ${name} has invalid topic settings: ${issues}`);
   }
   return parsed.data;
+}
+
+/** One of the engine's sequencing modes. */
+export function sequencing(env: NodeJS.ProcessEnv, name: string): 'optimistic' | 'reserve' {
+  const value = env[name];
+  if (value !== 'optimistic' && value !== 'reserve') {
+    throw new Error(`environment variable ${name} must be 'optimistic' or 'reserve' (docs/design.md); got '${value}'`);
+  }
+  return value;
 }
 
 function required(env: NodeJS.ProcessEnv, name: string): string {

@@ -34,6 +34,7 @@ export function createEngine(env: FunctionEnv, extra: Partial<EngineOptions> = {
     objects: new S3ObjectStore(s3, env.bucketName),
     ...(env.appendDeadlineMs ? { appendDeadlineMs: env.appendDeadlineMs } : {}),
     ...(env.topicDefaults ? { topicDefaults: env.topicDefaults } : {}),
+    ...(env.sequencing ? { sequencing: env.sequencing } : {}),
     ...extra,
   });
 }

@@ -20,7 +20,7 @@ export function topicDescriptionView(d: TopicDescription) {
     ...topicView(d),
     partitionStates: d.partitionStates.map((p) => ({
       partition: p.partition,
-      highWatermark: p.nextOffset,
+      highWatermark: p.highWatermark,
       logStartOffset: p.logStartOffset,
       flushedOffset: p.flushedOffset,
       tailBytes: p.tailBytes,

@@ -19,8 +19,10 @@ import {
   PutCommand,
   QueryCommand,
   TransactWriteCommand,
+  UpdateCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
+import { randomUUID } from 'node:crypto';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { GroupMember, GroupState } from '../group-assignment.js';
 import { MAX_TRANSACTION_ITEMS, PRODUCER_STATE_TTL_MS } from '../constants.js';
@@ -53,6 +55,10 @@ import {
   ZERO_HEAD,
   type AppendCommit,
   type AppendOutcome,
+  type FillCommit,
+  type FillOutcome,
+  type ReserveOutcome,
+  type ReserveRequest,
   type CompactionCommit,
   type DeletedTopic,
   type FlushCommit,
@@ -205,15 +211,18 @@ export class DynamoLogStore implements LogStore {
 
   async commitAppend(commit: AppendCommit): Promise<AppendOutcome> {
     const pk = partitionPk(commit.ref);
+    // Optimistic commits and reservations may meet on one partition: an optimistic commit
+    // applies only when no reservation is outstanding (committedOffset = nextOffset).
     const headCondition =
-      commit.expectedNextOffset === 0 ? 'attribute_not_exists(nextOffset) OR nextOffset = :expected' : 'nextOffset = :expected';
+      (commit.expectedNextOffset === 0 ? '(attribute_not_exists(nextOffset) OR nextOffset = :expected)' : 'nextOffset = :expected') +
+      ' AND (attribute_not_exists(committedOffset) OR committedOffset = :expected)';
     const transactItems: NonNullable<TransactWriteCommandInput['TransactItems']> = [
       {
         Update: {
           TableName: this.tableName,
           Key: { pk, sk: HEAD_SK },
           UpdateExpression:
-            'SET nextOffset = :next, tailBytes = if_not_exists(tailBytes, :zero) + :bytes, lastAppendAt = :now, ' +
+            'SET nextOffset = :next, committedOffset = :next, tailBytes = if_not_exists(tailBytes, :zero) + :bytes, lastAppendAt = :now, ' +
             'logStartOffset = if_not_exists(logStartOffset, :zero), flushedOffset = if_not_exists(flushedOffset, :zero)',
           ConditionExpression: headCondition,
           ExpressionAttributeValues: {
@@ -290,6 +299,160 @@ export class DynamoLogStore implements LogStore {
       throw new InternalError(`append transaction cancelled for reasons ${codes.join(',')}`, { cause: err });
     }
     return outcome;
+  }
+
+  /**
+   * `ADD` to the counter, no condition on it (unless conditional): concurrent writers are
+   * serialised by DynamoDB, never cancelled. A head written before reservations (no
+   * committedOffset) gets committedOffset = nextOffset first: the optimistic protocol
+   * only ever committed contiguously.
+   */
+  async reserve(request: ReserveRequest): Promise<ReserveOutcome> {
+    const key = { pk: partitionPk(request.ref), sk: HEAD_SK };
+    const values: Item = {
+      ':n': request.count,
+      ':bytes': request.bytes,
+      ':now': request.now,
+      ':token': request.token,
+      ':zero': 0,
+    };
+    let condition = '(attribute_exists(committedOffset) OR attribute_not_exists(nextOffset))';
+    if (request.expectedOffset !== undefined) {
+      condition += request.expectedOffset === 0 ? ' AND (attribute_not_exists(nextOffset) OR nextOffset = :expected)' : ' AND nextOffset = :expected';
+      values[':expected'] = request.expectedOffset;
+    }
+    for (let migrated = false; ; migrated = true) {
+      try {
+        const out = await this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: key,
+            UpdateExpression:
+              'SET nextOffset = if_not_exists(nextOffset, :zero) + :n, committedOffset = if_not_exists(committedOffset, :zero), ' +
+              'tailBytes = if_not_exists(tailBytes, :zero) + :bytes, lastAppendAt = :now, ' +
+              'lastReservationToken = :token, lastReservationCount = :n, ' +
+              'logStartOffset = if_not_exists(logStartOffset, :zero), flushedOffset = if_not_exists(flushedOffset, :zero)',
+            ConditionExpression: condition,
+            ExpressionAttributeValues: values,
+            ReturnValues: 'ALL_NEW',
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        );
+        const head = toHead(out.Attributes);
+        return { ok: true, base: head.nextOffset - request.count, head };
+      } catch (err) {
+        if (!(err instanceof ConditionalCheckFailedException)) throw err;
+        const old = err.Item ? unmarshall(err.Item) : undefined;
+        if (!migrated && old && old.committedOffset === undefined && old.nextOffset !== undefined) {
+          await this.doc
+            .send(
+              new UpdateCommand({
+                TableName: this.tableName,
+                Key: key,
+                UpdateExpression: 'SET committedOffset = nextOffset',
+                ConditionExpression: 'attribute_not_exists(committedOffset)',
+              }),
+            )
+            .catch((e: unknown) => {
+              if (!(e instanceof ConditionalCheckFailedException)) throw e;
+            });
+          continue;
+        }
+        return { ok: false, head: toHead(old) };
+      }
+    }
+  }
+
+  async fill(commit: FillCommit): Promise<FillOutcome> {
+    const pk = partitionPk(commit.ref);
+    const puts = commit.items.map((item) => ({
+      TableName: this.tableName,
+      Item: { pk, sk: tailSk(item.lastOffset), ...item, data: item.staged || item.void ? undefined : item.data },
+      ConditionExpression: 'attribute_not_exists(pk)',
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+    }));
+    if (puts.length === 1 && commit.producers.length === 0) {
+      try {
+        await this.doc.send(new PutCommand(puts[0]!));
+        return { ok: true };
+      } catch (err) {
+        if (!(err instanceof ConditionalCheckFailedException)) throw err;
+        return { ok: false, taken: err.Item ? [toTailItem(unmarshall(err.Item))] : [], producers: new Map(), transactionConflict: false };
+      }
+    }
+    const transactItems: NonNullable<TransactWriteCommandInput['TransactItems']> = [
+      ...puts.map((Put) => ({ Put })),
+      ...commit.producers.map(({ state, expectedVersion }) => ({
+        Put: {
+          TableName: this.tableName,
+          Item: { pk, sk: producerSk(state.producerId), ...state, ttl: Math.ceil((state.updatedAt + PRODUCER_STATE_TTL_MS) / 1000) },
+          ConditionExpression: expectedVersion === null ? 'attribute_not_exists(pk)' : 'version = :v',
+          ...(expectedVersion === null ? {} : { ExpressionAttributeValues: { ':v': expectedVersion } }),
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+        },
+      })),
+    ];
+    if (transactItems.length > MAX_TRANSACTION_ITEMS) {
+      throw new InternalError(`fill transaction has ${transactItems.length} actions, over ${MAX_TRANSACTION_ITEMS}`);
+    }
+    try {
+      await this.doc.send(new TransactWriteCommand({ TransactItems: transactItems, ClientRequestToken: commit.requestToken }));
+      return { ok: true };
+    } catch (err) {
+      if (!(err instanceof TransactionCanceledException)) throw err;
+      const reasons = err.CancellationReasons ?? [];
+      const codes = reasons.map((r) => r.Code ?? 'None');
+      if (codes.some((c) => c === 'ThrottlingError' || c === 'ProvisionedThroughputExceeded' || c === 'RequestLimitExceeded')) {
+        throw new ThrottledError('DynamoDB throttled the fill transaction', { cause: err });
+      }
+      const taken: TailItem[] = [];
+      const producers = new Map<string, ProducerState | null>();
+      reasons.forEach((reason, i) => {
+        if (reason.Code !== 'ConditionalCheckFailed') return;
+        const old = rawItem(reason.Item);
+        if (i < puts.length) {
+          if (old) taken.push(toTailItem(old));
+        } else {
+          producers.set(commit.producers[i - puts.length]!.state.producerId, old ? toProducerState(old) : null);
+        }
+      });
+      const transactionConflict = codes.includes('TransactionConflict');
+      if (taken.length === 0 && producers.size === 0 && !transactionConflict) {
+        throw new InternalError(`fill transaction cancelled for reasons ${codes.join(',')}`, { cause: err });
+      }
+      return { ok: false, taken, producers, transactionConflict };
+    }
+  }
+
+  async sealOffsets(ref: PartitionRef, offsets: number[], now: number): Promise<{ sealed: boolean; taken: TailItem[] }> {
+    if (offsets.length === 0) return { sealed: true, taken: [] };
+    if (offsets.length > MAX_TRANSACTION_ITEMS) throw new InternalError(`a seal takes at most ${MAX_TRANSACTION_ITEMS} offsets; got ${offsets.length}`);
+    const outcome = await this.fill({
+      ref,
+      items: offsets.map((offset) => voidItem(offset, offset, now)),
+      producers: [],
+      requestToken: randomUUID(),
+    });
+    if (outcome.ok) return { sealed: true, taken: [] };
+    return { sealed: false, taken: outcome.taken };
+  }
+
+  async advanceCommitted(ref: PartitionRef, offset: number): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: partitionPk(ref), sk: HEAD_SK },
+          UpdateExpression: 'SET committedOffset = :offset',
+          ConditionExpression: 'committedOffset < :offset AND nextOffset >= :offset',
+          ExpressionAttributeValues: { ':offset': offset },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
   }
 
   async getTailItem(ref: PartitionRef, lastOffset: number): Promise<TailItem | undefined> {
@@ -728,10 +891,30 @@ function rawItem(item: Record<string, AttributeValue> | undefined): Item | undef
   return item && Object.keys(item).length > 0 ? unmarshall(item) : undefined;
 }
 
+/** A void over [baseOffset, lastOffset]: reserved offsets that will never hold records. */
+export function voidItem(baseOffset: number, lastOffset: number, now: number): TailItem {
+  return {
+    baseOffset,
+    lastOffset,
+    recordCount: 0,
+    data: new Uint8Array(0),
+    minTimestamp: now,
+    maxTimestamp: now,
+    appendedAt: now,
+    commitId: 'void',
+    void: true,
+  };
+}
+
 function toHead(item: Item | undefined): PartitionHead {
   if (!item) return { ...ZERO_HEAD };
+  const nextOffset = Number(item.nextOffset ?? 0);
+  const token = item.lastReservationToken;
   return {
-    nextOffset: Number(item.nextOffset ?? 0),
+    nextOffset,
+    // A head written before reservations: every offset below nextOffset was committed.
+    committedOffset: Number(item.committedOffset ?? nextOffset),
+    lastReservation: token === undefined ? null : { token: String(token), base: nextOffset - Number(item.lastReservationCount ?? 0) },
     logStartOffset: Number(item.logStartOffset ?? 0),
     flushedOffset: Number(item.flushedOffset ?? 0),
     tailBytes: Number(item.tailBytes ?? 0),
@@ -763,6 +946,7 @@ function toTailItem(item: Item): TailItem {
     maxTimestamp: Number(item.maxTimestamp),
     appendedAt: Number(item.appendedAt),
     commitId: String(item.commitId ?? ''),
+    ...(item.void ? { void: true as const } : {}),
   };
 }
 

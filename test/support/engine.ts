@@ -10,6 +10,7 @@ import type { LogStore, ObjectStore } from '../../lib/ports.js';
 import { FAST_RETRY } from '../../lib/retry.js';
 import { freshBucket, freshTable, testClients } from './aws.js';
 import type { FaultInjector } from './faults.js';
+import { recordVoids } from './voids.js';
 
 export interface TestEngine {
   engine: LogEngine;
@@ -22,6 +23,10 @@ export interface TestEngine {
   bucket: string;
   objects: ObjectStore;
   realObjects: S3ObjectStore;
+  /** The real store, recording the offsets it seals: what more engines on this table should use. */
+  recordingStore: LogStore;
+  /** Offsets sealed with voids per partition of `topic`, for History.check({ voids }). */
+  voids(topic: string): Map<number, Set<number>>;
 }
 
 export async function createTestEngine(
@@ -30,7 +35,8 @@ export async function createTestEngine(
   const [tableName, bucket] = await Promise.all([freshTable(), freshBucket()]);
   const realStore = new DynamoLogStore(testClients().dynamo, tableName);
   const realObjects = new S3ObjectStore(testClients().s3, bucket);
-  const store = options.faults ? options.faults.wrap<LogStore>(realStore) : realStore;
+  const recorder = recordVoids(realStore);
+  const store = options.faults ? options.faults.wrap<LogStore>(recorder.store) : recorder.store;
   const objects = options.faults ? options.faults.wrap<ObjectStore>(realObjects) : realObjects;
   const engine = new LogEngine({
     store,
@@ -40,7 +46,7 @@ export async function createTestEngine(
     ...options.engine,
   });
   const verifier = new LogEngine({ store: realStore, objects: realObjects, retry: FAST_RETRY, topicCacheTtlMs: 0 });
-  return { engine, store, realStore, verifier, tableName, bucket, objects, realObjects };
+  return { engine, store, realStore, verifier, tableName, bucket, objects, realObjects, recordingStore: recorder.store, voids: recorder.voids };
 }
 
 const encoder = new TextEncoder();

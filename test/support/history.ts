@@ -90,6 +90,12 @@ export interface CheckOptions {
    * contiguity, and gaps in the final read itself are not reported.
    */
   allowGaps?: boolean;
+  /**
+   * Offsets that hold a void, per partition: reserved and sealed, never filled
+   * (docs/design.md, "reserve, fill, seal"). They are legitimate gaps, and only they:
+   * any other gap is still a lost write, and a poll that skips one is not a skip.
+   */
+  voids?: ReadonlyMap<number, ReadonlySet<number>>;
 }
 
 /**
@@ -216,7 +222,7 @@ export class History {
     const ids = [...this.partitions.keys()].sort((a, b) => a - b);
     for (const id of ids) {
       const p = this.partitions.get(id);
-      if (p !== undefined) checkPartition(id, p, this.sendsByValue, allowGaps, anomalies);
+      if (p !== undefined) checkPartition(id, p, this.sendsByValue, allowGaps, anomalies, options.voids?.get(id));
     }
     const counts = this.counts();
     const anomalyCounts = Object.fromEntries(ANOMALY_TYPES.map((t) => [t, 0])) as Record<AnomalyType, number>;
@@ -278,14 +284,26 @@ interface OffsetUniverse {
   existingIn(lo: number, hi: number): { count: number; first: number };
 }
 
-function contiguousUniverse(min: number, max: number): OffsetUniverse {
+/** Every offset in [min, max] exists, but the voids. */
+function contiguousUniverse(min: number, max: number, voids: ReadonlySet<number> = new Set()): OffsetUniverse {
   return {
     existingIn(lo, hi) {
-      const from = Math.max(lo, min);
+      let from = Math.max(lo, min);
       const to = Math.min(hi, max + 1);
-      return { count: Math.max(0, to - from), first: from };
+      let count = Math.max(0, to - from);
+      if (voids.size > 0) {
+        for (let o = from; o < to; o++) if (voids.has(o)) count--;
+        while (from < to && voids.has(from)) from++;
+      }
+      return { count, first: from };
     },
   };
+}
+
+/** True when every offset of [lo, hi) is a void. */
+function allVoid(voids: ReadonlySet<number>, lo: number, hi: number): boolean {
+  for (let o = lo; o < hi; o++) if (!voids.has(o)) return false;
+  return true;
 }
 
 function sortedUniverse(sorted: readonly number[]): OffsetUniverse {
@@ -335,6 +353,7 @@ function checkPartition(
   sendsByValue: ReadonlyMap<string, SendRecord>,
   allowGaps: boolean,
   out: Anomaly[],
+  voids: ReadonlySet<number> = new Set(),
 ): void {
   const final = p.finalRead;
   /** offset → every value observed there (polls, final read) or acknowledged there. */
@@ -370,7 +389,7 @@ function checkPartition(
           offsets: [prev, r.offset],
           detail: `final read went from offset ${prev} to ${r.offset}`,
         });
-      } else if (!allowGaps && prev !== undefined && r.offset > prev + 1) {
+      } else if (!allowGaps && prev !== undefined && r.offset > prev + 1 && !allVoid(voids, prev + 1, r.offset)) {
         out.push({
           type: 'lost-write',
           partition,
@@ -397,7 +416,7 @@ function checkPartition(
   if (allowGaps) {
     universe = final === undefined ? EMPTY_UNIVERSE : sortedUniverse([...finalOffsets].sort((a, b) => a - b));
   } else {
-    universe = minSeen <= maxSeen ? contiguousUniverse(minSeen, maxSeen) : EMPTY_UNIVERSE;
+    universe = minSeen <= maxSeen ? contiguousUniverse(minSeen, maxSeen, voids) : EMPTY_UNIVERSE;
   }
   for (const [process, events] of p.consumers) checkConsumer(partition, process, events, universe, out);
 

@@ -9,6 +9,7 @@ import { addCallUsage, emptyCallUsage, hottestItems, type CallUsage } from '../.
 import {
   aggregatePoint,
   AIMS,
+  CANDIDATE_MODE,
   baselineOf,
   checkAims,
   contentionCharts,
@@ -229,10 +230,10 @@ function point(mode: string, shape: string, k: number, fields: { acksPerSec: num
 
 describe('checkAims', () => {
   const points = [
-    point('engine', 'single', 1, { acksPerSec: 45, p50: 21, wcu: 6 }),
+    point(CANDIDATE_MODE, 'single', 1, { acksPerSec: 45, p50: 21, wcu: 6 }),
     point('raw', 'single', 1, { acksPerSec: 50 }),
     point('optimistic-raw', 'single', 1, { acksPerSec: 50, p50: 20 }),
-    point('engine', 'single', 32, { acksPerSec: 100, p50: 30, p99: 120, wcu: 9, unavailable: 2 }),
+    point(CANDIDATE_MODE, 'single', 32, { acksPerSec: 100, p50: 30, p99: 120, wcu: 9, unavailable: 2 }),
     point('raw', 'single', 32, { acksPerSec: 1000 }),
   ];
 
@@ -250,9 +251,9 @@ describe('checkAims', () => {
 
   it('meets the aims exactly at their bounds', () => {
     const atBounds = [
-      point('engine', 'batch', 1, { acksPerSec: 80, p50: 22, wcu: 10 }),
+      point(CANDIDATE_MODE, 'batch', 1, { acksPerSec: 80, p50: 22, wcu: 10 }),
       point('raw', 'batch', 1, { acksPerSec: 100 }),
-      point('engine', 'batch', 32, { acksPerSec: 80, p50: 10, p99: 10 * AIMS.maxP99OverP50, wcu: 10 * AIMS.maxUnitsGrowth }),
+      point(CANDIDATE_MODE, 'batch', 32, { acksPerSec: 80, p50: 10, p99: 10 * AIMS.maxP99OverP50, wcu: 10 * AIMS.maxUnitsGrowth }),
       point('raw', 'batch', 32, { acksPerSec: 100 }),
     ];
     const aims = checkAims(atBounds, { label: 'baseline', p50ByShape: { batch: 20 } });
@@ -260,7 +261,7 @@ describe('checkAims', () => {
   });
 
   it('does not take a p99 of too few acks as a met tail', () => {
-    const few = point('engine', 'single', 32, { acksPerSec: 2, p50: 10, p99: 10 });
+    const few = point(CANDIDATE_MODE, 'single', 32, { acksPerSec: 2, p50: 10, p99: 10 });
     few.latencyMs.count = AIMS.minTailSamples - 1;
     const tail = checkAims([few]).find((a) => a.aim.startsWith('at K=32'))!;
     expect(tail.met).toBe(false);
@@ -268,7 +269,7 @@ describe('checkAims', () => {
   });
 
   it('says "not measured" when the run lacks a mode or a K', () => {
-    const aims = checkAims([point('engine', 'single', 1, { acksPerSec: 10 })]);
+    const aims = checkAims([point(CANDIDATE_MODE, 'single', 1, { acksPerSec: 10 })]);
     expect(aims.map((a) => a.met)).toEqual([undefined, undefined, undefined, undefined]);
     expect(aims[0]!.measured).toMatch(/^not measured/);
   });
@@ -285,17 +286,17 @@ describe('checkAims', () => {
 
 describe('contention report', () => {
   const shapes = [{ name: 'single', recordsPerRequest: 1, valueBytes: 1024 }];
-  const points = [point('engine', 'single', 1, { acksPerSec: 45 }), point('raw', 'single', 1, { acksPerSec: 50 })];
+  const points = [point(CANDIDATE_MODE, 'single', 1, { acksPerSec: 45 }), point('raw', 'single', 1, { acksPerSec: 50 })];
 
   it('prints one table per shape, the ratios over raw and the aims', () => {
-    const tables = contentionTables({ points, shapes, aims: checkAims(points), latencyModel: 'model', modeLabels: { engine: 'E', raw: 'R' } });
+    const tables = contentionTables({ points, shapes, aims: checkAims(points), latencyModel: 'model', modeLabels: { [CANDIDATE_MODE]: 'E', raw: 'R' } });
     expect(tables.map((t) => t.title)).toEqual([
       'Contention, single 1 KiB records: K processes append to one partition, one request at a time each',
       'acks/s over raw at the same K',
       'Issue 13 aims, for the engine',
     ]);
     expect(tables[0]!.rows).toHaveLength(2);
-    expect(tables[0]!.rows[0]!.slice(0, 3)).toEqual(['engine', '1', '45']);
+    expect(tables[0]!.rows[0]!.slice(0, 3)).toEqual([CANDIDATE_MODE, '1', '45']);
     // 1,200 WCU/s on the head is over what one partition serves.
     expect(tables[0]!.rows[0]).toContain('1,200 (over)');
     expect(tables[1]!.rows).toEqual([['K=1', '0.90×']]);

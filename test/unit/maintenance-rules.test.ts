@@ -27,6 +27,8 @@ function topic(config: Partial<TopicConfig>): TopicMeta {
 
 const head = (extra: Partial<PartitionHead> = {}): PartitionHead => ({
   nextOffset: 40,
+  committedOffset: 40,
+  lastReservation: null,
   logStartOffset: 0,
   flushedOffset: 30,
   tailBytes: 0,

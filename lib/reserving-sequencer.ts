@@ -1,0 +1,248 @@
+/**
+ * The reserving sequencer: offsets come from the head's atomic counter, so independent
+ * writers (one per Lambda environment) never cancel each other (docs/design.md,
+ * "reserve, fill, seal").
+ *
+ *     writer                          DynamoDB
+ *     UpdateItem HEAD ADD n ────────▶ range [R-n, R), head (committedOffset C) ALL_NEW
+ *     Put B#{last} (+ producer) ────▶ item, CONDITION the key is free        ┐ in
+ *     Query [C, base) ──────────────▶ every offset below base held?           ┘ parallel
+ *     (a gap older than sealAfterMs: seal it; a younger one: wait and query again)
+ *     ack: the range is filled and everything before it is readable
+ *
+ * What can go wrong, and what the writer answers:
+ *
+ * - the fill finds a void on one of its keys: a sealer closed the range (the writer was
+ *   too slow); nothing of it was written, the writer reserves again inside its deadline;
+ * - the fill finds its own item (a re-send after a lost answer): applied;
+ * - the fill loses a producer condition (a concurrent retry of the same batch, on
+ *   another engine, filled first): the writer voids its own range and decides again on
+ *   the stored state (a duplicate answers the original offsets);
+ * - the reservation's answer is lost: the head's lastReservation names it while no
+ *   other reservation came since; otherwise the range is a gap that gets sealed, and the
+ *   writer reserves again (a gap costs latency, never a duplicate: nothing was filled).
+ *
+ * A writer never acknowledges before its range is filled and everything below it is
+ * held by an item or a void, so an acknowledged record is readable by the next read.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Clock } from './clock.js';
+import { COMMIT_ADVANCE_RECORDS, RETRY_AFTER_SECONDS } from './constants.js';
+import { OffsetMismatchError, RetryableError, ThrottledError } from './errors.js';
+import { partitionKey, type PartitionRef } from './keys.js';
+import type { AppendNotifier } from './notifier.js';
+import type { FillCommit, LogStore, PartitionHead, ReserveOutcome } from './ports.js';
+import { ProducerCache } from './producer-cache.js';
+import { backoffDelay, isRetryable, isThrottle, mayHaveApplied, sleep } from './retry.js';
+import { committedFloor, type Sealer } from './sealer.js';
+import { layOut, PartitionSequencer, type Pending, type SequencerOptions } from './sequencer.js';
+
+/** How long a writer waits between two looks at a gap below its range, at first and at most (ms). */
+const PREFIX_POLL_MIN_MS = 2;
+const PREFIX_POLL_MAX_MS = 50;
+
+type Reserved = { base: number; head: PartitionHead; token: string };
+
+export class ReservingSequencer extends PartitionSequencer {
+  /** Where this process's last acknowledged group ended: the prefix is known complete up to it. */
+  private ackedEnd = -1;
+  private tailBytes = 0;
+  private readonly producers: ProducerCache;
+  private readonly key: string;
+
+  constructor(
+    private readonly ref: PartitionRef,
+    private readonly store: LogStore,
+    private readonly clock: Clock,
+    private readonly notifier: AppendNotifier,
+    private readonly sealer: Sealer,
+    private readonly options: SequencerOptions,
+  ) {
+    super();
+    this.key = partitionKey(ref);
+    this.producers = new ProducerCache(ref, store);
+  }
+
+  flushRequested(): void {
+    this.tailBytes = 0;
+  }
+
+  protected async commitGroup(group: Pending[]): Promise<void> {
+    const started = this.clock.now();
+    const deadline = Math.min(...group.map((p) => p.deadline));
+    let live = group;
+    let attempts = 0;
+    let conflicts = 0;
+    let lastError: unknown;
+
+    while (live.length > 0) {
+      if (attempts > 0 && this.clock.now() >= deadline) return this.giveUp(live, false, lastError);
+      attempts++;
+      let reserved: Reserved | { mismatch: PartitionHead };
+      try {
+        live = await this.producers.settle(live, this.tailBytes);
+        if (live.length === 0) return;
+        reserved = await this.reserve(live);
+      } catch (err) {
+        lastError = err;
+        if (!isRetryable(err)) throw err;
+        await sleep(backoffDelay(this.options.retry, attempts));
+        continue;
+      }
+      if ('mismatch' in reserved) {
+        // A conditional append whose producer's state this process has stale may be the
+        // retry of a batch another process committed: a duplicate, not a mismatch.
+        const conditional = live[0]!;
+        if (conditional.producer) {
+          this.producers.forget(conditional.producer.producerId);
+          if ((await this.producers.settle([conditional], this.tailBytes).catch(() => [conditional])).length === 0) return;
+        }
+        conditional.reject(new OffsetMismatchError(conditional.expectedOffset!, reserved.mismatch.nextOffset));
+        return;
+      }
+      const { base, head } = reserved;
+      const laid = layOut(live, base, this.clock.now(), reserved.token, (id) => this.producers.cached(id));
+      const end = base + laid.records;
+      const commit: FillCommit = { ref: this.ref, items: laid.items, producers: laid.producers, requestToken: reserved.token };
+      const from = Math.max(head.committedOffset, head.flushedOffset, this.ackedEnd === base ? base : -1);
+      // The look below the range goes out with the fill: an uncontended append waits for neither twice.
+      const [fill, scanned] = await Promise.all([
+        this.fill(commit, deadline),
+        from >= base ? base : this.sealer.scan(this.ref, from, base, head.lastAppendAt).then((s) => s.end, () => from),
+      ]);
+      if (fill === 'timeout') return this.giveUp(live, true, lastError);
+      if (fill !== 'ok') {
+        conflicts++;
+        // Our own range, given up: void it now rather than leave a gap to wait for.
+        if (fill === 'producer-moved') await this.sealer.close(this.ref, base, end).catch(() => undefined);
+        continue;
+      }
+      if (!(await this.waitForPrefix(scanned, base, head, deadline))) return this.giveUp(live, true, lastError);
+      if (end - committedFloor(head) >= COMMIT_ADVANCE_RECORDS) {
+        // Readers and writers scan from committedOffset: move it up now and then, not on
+        // every append; before the answer, since a Lambda freezes once it has answered.
+        await this.store.advanceCommitted(this.ref, end).catch(() => undefined);
+      }
+      this.options.onCommit?.({
+        ref: this.ref,
+        appends: live.length,
+        records: laid.records,
+        bytes: laid.bytes,
+        attempts,
+        conflicts,
+        durationMs: this.clock.now() - started,
+      });
+      this.acknowledge(live, laid.producers, base, end, head);
+      return;
+    }
+  }
+
+  /**
+   * Reserves the group's offsets; `mismatch` (with the head) when a conditional append's
+   * expected offset is not the counter. A reservation whose answer was lost is found
+   * through the head's lastReservation, or left as a gap for a sealer (throws to retry).
+   */
+  private async reserve(live: Pending[]): Promise<Reserved | { mismatch: PartitionHead }> {
+    const count = live.reduce((n, p) => n + p.recordCount, 0);
+    const bytes = live.reduce((n, p) => n + p.bytes, 0);
+    const token = randomUUID();
+    const expectedOffset = live[0]!.expectedOffset;
+    let outcome: ReserveOutcome;
+    try {
+      outcome = await this.store.reserve({
+        ref: this.ref,
+        count,
+        bytes,
+        now: this.clock.now(),
+        token,
+        ...(expectedOffset !== undefined ? { expectedOffset } : {}),
+      });
+    } catch (err) {
+      if (!isRetryable(err) || !mayHaveApplied(err)) throw err;
+      const head = await this.store.getHead(this.ref);
+      if (head.lastReservation?.token !== token) throw err;
+      outcome = { ok: true, base: head.lastReservation.base, head };
+    }
+    if (!outcome.ok) return { mismatch: outcome.head };
+    this.tailBytes = outcome.head.tailBytes;
+    return { base: outcome.base, head: outcome.head, token };
+  }
+
+  /**
+   * Sends the fill until it is answered. 'lost': a sealer's void holds one of its keys
+   * (nothing of it was written); 'producer-moved': a producer's state changed since it
+   * was read (nothing written); 'timeout': the deadline passed while the outcome was
+   * unknown. An answer lost in between is settled by what the keys hold.
+   */
+  private async fill(commit: FillCommit, deadline: number): Promise<'ok' | 'lost' | 'producer-moved' | 'timeout'> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const outcome = await this.store.fill(commit);
+        if (outcome.ok) return 'ok';
+        if (outcome.taken.length > 0) {
+          // Our own items: an earlier send of this fill was applied. A void: a sealer won.
+          return outcome.taken.every((item) => item.commitId === commit.requestToken) ? 'ok' : 'lost';
+        }
+        if (outcome.producers.size > 0) {
+          for (const [producerId, state] of outcome.producers) this.producers.remember(producerId, state);
+          return 'producer-moved';
+        }
+        // A transaction conflict: nothing was written; send it again.
+      } catch (err) {
+        if (!isRetryable(err)) throw err;
+      }
+      if (this.clock.now() >= deadline) return 'timeout';
+      await sleep(backoffDelay(this.options.retry, attempt));
+    }
+  }
+
+  /**
+   * Waits until every offset below `base` is held, from `from` (known held below it),
+   * sealing gaps once they are stale. False when the deadline passed first.
+   */
+  private async waitForPrefix(from: number, base: number, head: PartitionHead, deadline: number): Promise<boolean> {
+    let known = from;
+    let pause = PREFIX_POLL_MIN_MS;
+    while (known < base) {
+      try {
+        const scan = await this.sealer.scan(this.ref, known, base, head.lastAppendAt);
+        known = scan.end;
+        if (known >= base) return true;
+        if (scan.gap && this.sealer.isStale(scan.gap)) {
+          await this.sealer.seal(this.ref, scan.gap);
+          continue;
+        }
+      } catch (err) {
+        if (!isRetryable(err)) throw err;
+      }
+      if (this.clock.now() >= deadline) return false;
+      await sleep(pause);
+      pause = Math.min(pause * 2, PREFIX_POLL_MAX_MS);
+    }
+    return true;
+  }
+
+  private acknowledge(live: Pending[], producers: FillCommit['producers'], base: number, end: number, head: PartitionHead): void {
+    this.ackedEnd = end;
+    this.tailBytes = Math.max(this.tailBytes, head.tailBytes);
+    for (const { state } of producers) this.producers.remember(state.producerId, state);
+    let cursor = base;
+    for (const p of live) {
+      p.resolve({ baseOffset: cursor, lastOffset: cursor + p.recordCount - 1, duplicate: false, tailBytes: this.tailBytes });
+      cursor += p.recordCount;
+    }
+    this.notifier.notify(this.key, end);
+  }
+
+  private giveUp(live: Pending[], maybeWritten: boolean, lastError: unknown): void {
+    for (const p of live) if (p.producer) this.producers.forget(p.producer.producerId);
+    const message = maybeWritten
+      ? 'the append may or may not have been written (storage did not answer before the deadline); retry it with the same idempotent producer sequence to be sure it is written once'
+      : 'storage is failing and the append did not commit before the deadline; nothing was written, retry';
+    const error =
+      !maybeWritten && isThrottle(lastError)
+        ? new ThrottledError('storage throttled the append until the deadline; slow down and retry', { cause: lastError })
+        : new RetryableError(message, RETRY_AFTER_SECONDS, { cause: lastError });
+    for (const p of live) p.reject(error);
+  }
+}
