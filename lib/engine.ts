@@ -19,11 +19,11 @@ import { SegmentReader } from './segment-reader.js';
 import { partitionKey, type PartitionRef } from './keys.js';
 import { MAX_APPEND_DEADLINE_MS, SEAL_AFTER_MS } from './constants.js';
 import { AppendNotifier } from './notifier.js';
-import type { LogStore, ObjectStore } from './ports.js';
+import type { LogStore, ObjectStore, PartitionHead } from './ports.js';
 import { Reader } from './reader.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 import { ReservingSequencer } from './reserving-sequencer.js';
-import { Sealer } from './sealer.js';
+import { committedFloor, Sealer } from './sealer.js';
 import { OptimisticSequencer, type CommitStats, type PartitionSequencer } from './sequencer.js';
 import type { TopicConfigPatch } from './topic-config.js';
 import { TopicService } from './topics.js';
@@ -95,7 +95,14 @@ export class LogEngine {
       const key = partitionKey(ref);
       let s = this.sequencers.get(key);
       if (!s) {
-        const sequencerOptions = { retry, ...(options.onCommit ? { onCommit: options.onCommit } : {}) };
+        const sequencerOptions = {
+          retry,
+          ...(options.onCommit ? { onCommit: options.onCommit } : {}),
+          catchUp: async (r: PartitionRef, head: PartitionHead) => {
+            const prefix = await this.sealer.settle(r, committedFloor(head), head);
+            if (prefix.end > head.committedOffset) await options.store.advanceCommitted(r, prefix.end);
+          },
+        };
         s =
           options.sequencing === 'reserve'
             ? new ReservingSequencer(ref, options.store, clock, notifier, this.sealer, sequencerOptions)

@@ -32,7 +32,7 @@ import { MAX_TAIL_ITEM_BYTES, MAX_TRANSACTION_BYTES, MAX_TRANSACTION_ITEMS, RETR
 import { OffsetMismatchError, RetryableError, ThrottledError } from './errors.js';
 import { partitionKey, type PartitionRef } from './keys.js';
 import type { AppendNotifier } from './notifier.js';
-import type { AppendCommit, LogStore, ProducerState, StagedObject, TailItem } from './ports.js';
+import type { AppendCommit, LogStore, PartitionHead, ProducerState, StagedObject, TailItem } from './ports.js';
 import { ProducerCache } from './producer-cache.js';
 import { nextProducerState, type ProducerStamp } from './producer-state.js';
 import { withBaseOffset } from './record-batch.js';
@@ -92,6 +92,12 @@ export interface CommitStats {
 export interface SequencerOptions {
   retry: RetryPolicy;
   onCommit?: (stats: CommitStats) => void;
+  /**
+   * For the optimistic sequencer on a partition that reserving writers also append to
+   * (a deploy switching sequencing): moves the head's committedOffset up to the end of
+   * the contiguous prefix, which an optimistic commit needs to equal the counter.
+   */
+  catchUp?: (ref: PartitionRef, head: PartitionHead) => Promise<void>;
 }
 
 /** What a pointer to a staged object adds to a transaction, at most (keys, offsets, S3 key). */
@@ -274,6 +280,10 @@ export class OptimisticSequencer extends PartitionSequencer {
           live[0]!.reject(new OffsetMismatchError(conditional, outcome.head.nextOffset));
           return;
         }
+      }
+      if (outcome.head && outcome.head.committedOffset < outcome.head.nextOffset && this.options.catchUp) {
+        // Reservations below the counter: the commit waits for them to be filled or sealed.
+        await this.options.catchUp(this.ref, outcome.head);
       }
       if (outcome.transactionConflict || conflicts > 1) await sleep(backoffDelay(this.options.retry, conflicts));
     }

@@ -232,4 +232,14 @@ describe('reserve, fill, seal', () => {
     expect(result.offsets[0]!.offset).toBe(3);
     expect((await readAll(t.verifier, 't', 0)).map((r) => text(r.value))).toEqual(['o0', 'o1', 'o2', 'r']);
   });
+
+  it('an optimistic writer after reserving ones catches committedOffset up instead of losing every race (a deploy switching sequencing)', async () => {
+    const { recordingStore, verifier, append } = await setup();
+    // Fewer than COMMIT_ADVANCE_RECORDS appends: committedOffset stays behind the counter.
+    for (let i = 0; i < 3; i++) await append(`r${i}`);
+    const optimistic = new LogEngine({ store: recordingStore, retry: FAST_RETRY, sequencing: 'optimistic' });
+    const result = await optimistic.appender.appendToPartition('t', 0, { records: [{ key: null, value: bytes('o') }] });
+    expect(result.offsets[0]!.offset).toBe(3);
+    expect((await readAll(verifier, 't', 0)).map((r) => text(r.value))).toEqual(['r0', 'r1', 'r2', 'o']);
+  });
 });
