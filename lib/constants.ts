@@ -97,8 +97,11 @@ export const MAX_APPEND_DEADLINE_MS = 60 * SECOND;
  * well inside the append deadline, so writers waiting behind a dead one still answer.
  */
 export const SEAL_AFTER_MS = 2 * SECOND;
-/** A writer moves the head's committedOffset up once it lags the writer's end by this many offsets. */
-export const COMMIT_ADVANCE_RECORDS = 16;
+/**
+ * Each writer moves the head's committedOffset up once every this many of its appends:
+ * one head write per that many appends, and a prefix scan of about that many items.
+ */
+export const COMMIT_ADVANCE_EVERY = 16;
 /** Seconds a client is told to wait (Retry-After) after a 503 RETRY. */
 export const RETRY_AFTER_SECONDS = 1;
 

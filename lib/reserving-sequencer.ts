@@ -27,7 +27,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from './clock.js';
-import { COMMIT_ADVANCE_RECORDS, RETRY_AFTER_SECONDS } from './constants.js';
+import { COMMIT_ADVANCE_EVERY, RETRY_AFTER_SECONDS } from './constants.js';
 import { OffsetMismatchError, RetryableError, ThrottledError } from './errors.js';
 import { partitionKey, type PartitionRef } from './keys.js';
 import type { AppendNotifier } from './notifier.js';
@@ -37,15 +37,20 @@ import { backoffDelay, isRetryable, isThrottle, mayHaveApplied, sleep } from './
 import { committedFloor, type Sealer } from './sealer.js';
 import { layOut, PartitionSequencer, type Pending, type SequencerOptions } from './sequencer.js';
 
-/** How long a writer waits between two looks at a gap below its range, at first and at most (ms). */
-const PREFIX_POLL_MIN_MS = 2;
-const PREFIX_POLL_MAX_MS = 50;
+/**
+ * How long a writer waits between two looks at a gap below its range, at first and at
+ * most (ms): about one DynamoDB round trip, in which the writer of the gap fills it.
+ */
+const PREFIX_POLL_MIN_MS = 8;
+const PREFIX_POLL_MAX_MS = 100;
 
 type Reserved = { base: number; head: PartitionHead; token: string };
 
 export class ReservingSequencer extends PartitionSequencer {
   /** Where this process's last acknowledged group ended: the prefix is known complete up to it. */
   private ackedEnd = -1;
+  /** Groups this process acknowledged since it last moved committedOffset up. */
+  private sinceAdvance = 0;
   private tailBytes = 0;
   private readonly producers: ProducerCache;
   private readonly key: string;
@@ -104,11 +109,20 @@ export class ReservingSequencer extends PartitionSequencer {
       const laid = layOut(live, base, this.clock.now(), reserved.token, (id) => this.producers.cached(id));
       const end = base + laid.records;
       const commit: FillCommit = { ref: this.ref, items: laid.items, producers: laid.producers, requestToken: reserved.token };
-      const from = Math.max(head.committedOffset, head.flushedOffset, this.ackedEnd === base ? base : -1);
+      const floor = committedFloor(head);
+      const from = Math.max(floor, this.ackedEnd === base ? base : -1);
+      // Readers and writers scan from committedOffset, so each process moves it up once
+      // every COMMIT_ADVANCE_EVERY of its groups (all together: once every that many
+      // appends, whatever the number of writers): with the fill when the prefix below is
+      // already known (no round trip added), else after waiting for it.
+      const due = ++this.sinceAdvance >= COMMIT_ADVANCE_EVERY;
+      const advance = due && from >= base && base > floor;
+      if (advance) this.sinceAdvance = 0;
       // The look below the range goes out with the fill: an uncontended append waits for neither twice.
       const [fill, scanned] = await Promise.all([
         this.fill(commit, deadline),
-        from >= base ? base : this.sealer.scan(this.ref, from, base, head.lastAppendAt).then((s) => s.end, () => from),
+        from >= base ? base : this.sealer.scan(this.ref, from, base, head.lastAppendAt, { trustGaps: true }).then((s) => s.end, () => from),
+        advance ? this.store.advanceCommitted(this.ref, base).catch(() => false) : false,
       ]);
       if (fill === 'timeout') return this.giveUp(live, true, lastError);
       if (fill !== 'ok') {
@@ -118,9 +132,9 @@ export class ReservingSequencer extends PartitionSequencer {
         continue;
       }
       if (!(await this.waitForPrefix(scanned, base, head, deadline))) return this.giveUp(live, true, lastError);
-      if (end - committedFloor(head) >= COMMIT_ADVANCE_RECORDS) {
-        // Readers and writers scan from committedOffset: move it up now and then, not on
-        // every append; before the answer, since a Lambda freezes once it has answered.
+      if (due && !advance && end > floor) {
+        // Before the answer: a Lambda freezes once it has answered.
+        this.sinceAdvance = 0;
         await this.store.advanceCommitted(this.ref, end).catch(() => undefined);
       }
       this.options.onCommit?.({
@@ -205,7 +219,7 @@ export class ReservingSequencer extends PartitionSequencer {
     let pause = PREFIX_POLL_MIN_MS;
     while (known < base) {
       try {
-        const scan = await this.sealer.scan(this.ref, known, base, head.lastAppendAt);
+        const scan = await this.sealer.scan(this.ref, known, base, head.lastAppendAt, { trustGaps: true });
         known = scan.end;
         if (known >= base) return true;
         if (scan.gap && this.sealer.isStale(scan.gap)) {

@@ -44,6 +44,15 @@ export interface PrefixScan {
   gap?: Gap;
 }
 
+export interface ScanOptions {
+  /**
+   * Take a young gap for one without asking the head whether a flush moved its items (a
+   * writer polling for its predecessors; readers must ask, or they would answer from a
+   * stale high watermark).
+   */
+  trustGaps?: boolean;
+}
+
 export interface SealerOptions {
   /** A gap is sealed once it is at least this old (ms). */
   sealAfterMs: number;
@@ -72,7 +81,7 @@ export class Sealer {
    * committed or flushed offset) up to at most `until` (the reservation counter).
    * `lastReservedAt` dates a gap with no item after it.
    */
-  async scan(ref: PartitionRef, from: number, until: number, lastReservedAt: number | null): Promise<PrefixScan> {
+  async scan(ref: PartitionRef, from: number, until: number, lastReservedAt: number | null, options: ScanOptions = {}): Promise<PrefixScan> {
     const items: TailItem[] = [];
     let end = from;
     while (end < until) {
@@ -92,6 +101,9 @@ export class Sealer {
       gap ??= { start: end, end: until, reservedBy: lastReservedAt ?? 0 };
       // Not every gap is one: a flush may have moved the items to a segment (and deleted
       // them) since the head was read. Offsets below the flushed offset are all held.
+      // A writer waiting for its predecessors sees gaps all the time: it asks only before
+      // sealing one (a flush racing it costs it latency, never a wrong answer).
+      if (options.trustGaps && !this.isStale(gap)) return { end, items, gap };
       const { flushedOffset } = await this.store.getHead(ref);
       if (flushedOffset > end) {
         items.length = 0;

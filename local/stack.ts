@@ -4,6 +4,7 @@
  * and the HTTP API served by the same handlers as in Lambda. `npm start` runs it with
  * data under STRATA_DATA_DIR; the tests run it in memory on free ports.
  */
+import { appendFileSync } from 'node:fs';
 import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,6 +46,22 @@ function startSchedule(pass: (event: unknown) => Promise<unknown>, intervalMs: n
   };
 }
 
+/** The store, appending each sealed offset to `file` once the seal applied. */
+function logVoids(store: LogStore, file: string): LogStore {
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (prop !== 'sealOffsets') return typeof value === 'function' ? value.bind(target) : value;
+      return async (...args: Parameters<LogStore['sealOffsets']>) => {
+        const outcome = await target.sealOffsets(...args);
+        const [ref, offsets] = args;
+        if (outcome.sealed) appendFileSync(file, `${ref.topic} ${ref.partition} ${offsets.join(' ')}\n`);
+        return outcome;
+      };
+    },
+  });
+}
+
 /** One handler per engine, taking requests in turn. */
 function roundRobin(handlers: HttpHandler[]): HttpHandler {
   if (handlers.length === 1) return handlers[0]!;
@@ -79,6 +96,12 @@ export interface LocalStackOptions {
    * engine that never saw the first attempt.
    */
   engines?: number;
+  /**
+   * Appends every offset sealed with a void to this file (`<topic> <partition> <offset>…`
+   * a line, written synchronously): lets the chaos suite tell a sealed gap from a lost
+   * write across SIGKILLs (docs/design.md, "reserve, fill, seal").
+   */
+  voidLog?: string;
   /** Wraps the DynamoDB adapter, e.g. with a fault injector in tests. */
   wrapStore?: (store: LogStore) => LogStore;
   /** Runs the compact function on this interval, as the EventBridge schedule does; off when absent. */
@@ -154,7 +177,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     };
     const engineCount = options.engines ?? 1;
     if (!Number.isInteger(engineCount) || engineCount < 1) throw new Error(`engines must be a whole number ≥ 1; got ${engineCount}`);
-    const store = options.wrapStore ? options.wrapStore(new DynamoLogStore(dynamo, tableName)) : new DynamoLogStore(dynamo, tableName);
+    const base: LogStore = options.voidLog ? logVoids(new DynamoLogStore(dynamo, tableName), options.voidLog) : new DynamoLogStore(dynamo, tableName);
+    const store = options.wrapStore ? options.wrapStore(base) : base;
     const objects = new S3ObjectStore(s3, bucketName);
     const engines = Array.from({ length: engineCount }, () => new LogEngine({ onFlushDue: trigger, store, objects, ...options.engine }));
     const engine = engines[0]!;

@@ -40,6 +40,8 @@ async function main(): Promise<void> {
     // Requests served by several independent engines, as by separate Lambda environments.
     ...(process.env.STRATA_LOCAL_ENGINES ? { engines: parseEngines(process.env.STRATA_LOCAL_ENGINES) } : {}),
     ...(process.env.STRATA_SEQUENCING ? { engine: { sequencing: parseSequencing(process.env.STRATA_SEQUENCING) } } : {}),
+    // The chaos suite's record of sealed gaps (local/stack.ts, voidLog).
+    ...(process.env.STRATA_VOID_LOG ? { voidLog: process.env.STRATA_VOID_LOG } : {}),
     // The chaos suite (test/chaos/) makes the real DynamoDB and S3 calls fail on purpose.
     ...(chaos ? { instrumentClients: (clients) => void installChaos(clients, chaos) } : {}),
   });

@@ -36,6 +36,8 @@ describe('chaos', () => {
           port: await findFreePort(),
           upMs: [10_000, 20_000],
           scale: fullRun ? 1 : 0.5,
+          // STRATA_CHAOS_SEQUENCING=reserve runs the server with the reserving sequencer (issue 13).
+          ...(process.env.STRATA_CHAOS_SEQUENCING ? { sequencing: process.env.STRATA_CHAOS_SEQUENCING as 'optimistic' | 'reserve' } : {}),
           log: (line) => console.log(line),
         });
         console.log(JSON.stringify({ operations: report.operations, faults: report.faults.injected, kills: report.schedule.kills, anomalies: report.anomalies }, null, 2));

@@ -19,6 +19,10 @@ export interface ServerProcessOptions {
   compactIntervalMs: number;
   /** Independent engines serving requests (STRATA_LOCAL_ENGINES); default 1. */
   engines?: number;
+  /** The engines' sequencing (STRATA_SEQUENCING); the engine's default when absent. */
+  sequencing?: 'optimistic' | 'reserve';
+  /** Where the server logs the offsets it seals (STRATA_VOID_LOG). */
+  voidLog?: string;
 }
 
 export class ServerProcess {
@@ -48,6 +52,8 @@ export class ServerProcess {
       PORT: String(this.options.port),
       STRATA_COMPACT_INTERVAL_MS: String(this.options.compactIntervalMs),
       STRATA_LOCAL_ENGINES: String(this.options.engines ?? 1),
+      ...(this.options.sequencing ? { STRATA_SEQUENCING: this.options.sequencing } : {}),
+      ...(this.options.voidLog ? { STRATA_VOID_LOG: this.options.voidLog } : {}),
       // Injected faults make the engine log errors by design; they go to server.log.
       POWERTOOLS_LOG_LEVEL: process.env.STRATA_CHAOS_SERVER_LOG_LEVEL ?? 'ERROR',
     };

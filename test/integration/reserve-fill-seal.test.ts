@@ -235,7 +235,7 @@ describe('reserve, fill, seal', () => {
 
   it('an optimistic writer after reserving ones catches committedOffset up instead of losing every race (a deploy switching sequencing)', async () => {
     const { recordingStore, verifier, append } = await setup();
-    // Fewer than COMMIT_ADVANCE_RECORDS appends: committedOffset stays behind the counter.
+    // Fewer than COMMIT_ADVANCE_EVERY appends: committedOffset stays behind the counter.
     for (let i = 0; i < 3; i++) await append(`r${i}`);
     const optimistic = new LogEngine({ store: recordingStore, retry: FAST_RETRY, sequencing: 'optimistic' });
     const result = await optimistic.appender.appendToPartition('t', 0, { records: [{ key: null, value: bytes('o') }] });
