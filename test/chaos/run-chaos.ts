@@ -323,9 +323,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     for (;;) {
       await Promise.all(members.map((m) => m.commit()));
       const offsets = (await mustRequest(url, 'GET', `/v1/groups/${GROUP}/offsets?topic=${LOG.name}`)).body.offsets as { partition: number; offset: number }[];
-      const behind = Array.from({ length: LOG.partitions }, (_, p) => p).filter(
-        (p) => (offsets.find((o) => o.partition === p)?.offset ?? 0) < highWatermarks.get(`${LOG.name}/${p}`)!,
-      );
+      // A consumer commits one past the last record it processed: offsets above it that
+      // are all voids (sealed, no records) have nothing to process, and count as reached.
+      const sealed = readVoidLog(voidLog).get(LOG.name);
+      const behind = Array.from({ length: LOG.partitions }, (_, p) => p).filter((p) => {
+        const committedAt = offsets.find((o) => o.partition === p)?.offset ?? 0;
+        const end = highWatermarks.get(`${LOG.name}/${p}`)!;
+        for (let o = committedAt; o < end; o++) if (!sealed?.get(p)?.has(o)) return true;
+        return false;
+      });
       if (behind.length === 0) break;
       if (Date.now() > groupDeadline) {
         bump(extra, 'group-stalled', behind.length);
