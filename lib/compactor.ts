@@ -33,7 +33,7 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from './clock.js';
 import { MAX_COMPACTION_GROUP_SEGMENTS, MAX_COMPACTION_PASS_BYTES } from './constants.js';
 import { segmentObjectKey, type PartitionRef } from './keys.js';
-import type { LogStore, ObjectStore, SegmentManifest, TopicMeta } from './ports.js';
+import { emptyManifest, type LogStore, type ObjectStore, type SegmentManifest, type TopicMeta } from './ports.js';
 import { decodeBatch, encodeBatch, iterateBatches } from './record-batch.js';
 import type { StoredRecord } from './record.js';
 import { buildSegment, manifestIndex, type BuildSegmentOptions } from './segment-format.js';
@@ -140,7 +140,7 @@ export class Compactor {
     } else {
       const batches = group.flatMap((f) => f.batches);
       if (batches.length === 0) {
-        output = emptyManifest(first, last, now, generation);
+        output = emptyManifest(first.baseOffset, last.lastOffset, now, generation);
       } else {
         const { bytes, meta: seg } = buildSegment(batches, this.segment);
         written = segmentObjectKey(ref, first.baseOffset, randomUUID());
@@ -314,22 +314,6 @@ function keeps(record: StoredRecord, latest: Map<string, number>, tombstoneHoriz
 /** A map key for the bytes of a record key (latin1 maps every byte to one char: no collisions). */
 function keyString(key: Uint8Array): string {
   return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
-}
-
-function emptyManifest(first: SegmentManifest, last: SegmentManifest, now: number, generation: number): SegmentManifest {
-  return {
-    baseOffset: first.baseOffset,
-    lastOffset: last.lastOffset,
-    recordCount: 0,
-    key: '',
-    bytes: 0,
-    indexPosition: 0,
-    index: new Uint8Array(0),
-    maxTimestamp: -1,
-    createdAt: now,
-    generation,
-    oldestTombstone: null,
-  };
 }
 
 function minOrNull(values: (number | null)[]): number | null {

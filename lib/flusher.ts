@@ -28,7 +28,7 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from './clock.js';
 import { InternalError } from './errors.js';
 import { partitionPk, segmentObjectKey, type PartitionRef } from './keys.js';
-import type { FlushCommit, FlushCommitOutcome, LogStore, ObjectStore, SegmentManifest, TailItem, TopicMeta } from './ports.js';
+import { emptyManifest, type FlushCommit, type FlushCommitOutcome, type LogStore, type ObjectStore, type SegmentManifest, type TailItem, type TopicMeta } from './ports.js';
 import type { Gap, Sealer } from './sealer.js';
 import { backoffDelay, DEFAULT_RETRY, sleep } from './retry.js';
 import { buildSegment, manifestIndex, type BuildSegmentOptions } from './segment-format.js';
@@ -145,7 +145,7 @@ export class Flusher {
     // as compaction's are; a range of voids alone needs no object.
     let manifest: SegmentManifest;
     if (data.length === 0) {
-      manifest = { ...EMPTY_SEGMENT, baseOffset: flushedOffset, lastOffset, createdAt: this.clock.now() };
+      manifest = emptyManifest(flushedOffset, lastOffset, this.clock.now(), 0);
     } else {
       const { bytes, meta } = buildSegment(data, this.segment);
       const key = segmentObjectKey(ref, meta.baseOffset, randomUUID());
@@ -222,18 +222,6 @@ export class Flusher {
     return manifest?.key === commit.manifest.key;
   }
 }
-
-/** A segment manifest for offsets that hold no records (only voids): no object. */
-const EMPTY_SEGMENT: Omit<SegmentManifest, 'baseOffset' | 'lastOffset' | 'createdAt'> = {
-  recordCount: 0,
-  key: '',
-  bytes: 0,
-  indexPosition: 0,
-  index: new Uint8Array(0),
-  maxTimestamp: -1,
-  generation: 0,
-  oldestTombstone: null,
-};
 
 /**
  * The items from `from` on up to the first gap (reserved offsets not filled yet). The

@@ -123,6 +123,23 @@ export interface SegmentManifest {
   oldestTombstone?: number | null;
 }
 
+/** A segment over [baseOffset, lastOffset] with no records (all removed, or all voids): no object. */
+export function emptyManifest(baseOffset: number, lastOffset: number, createdAt: number, generation: number): SegmentManifest {
+  return {
+    baseOffset,
+    lastOffset,
+    recordCount: 0,
+    key: '',
+    bytes: 0,
+    indexPosition: 0,
+    index: new Uint8Array(0),
+    maxTimestamp: -1,
+    createdAt,
+    generation,
+    oldestTombstone: null,
+  };
+}
+
 /**
  * S3 objects that left the log (retention, compaction) but that a reader may still be
  * reading: garbage collection deletes them once `deleteAfter` has passed.
