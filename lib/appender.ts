@@ -5,6 +5,7 @@
  * commit atomically, in request order, at contiguous offsets.
  */
 import type { Clock } from './clock.js';
+import { isRetryable } from './retry.js';
 import {
   DEFAULT_APPEND_DEADLINE_MS,
   MAX_RECORDS_PER_APPEND,
@@ -263,12 +264,22 @@ function annotate(
           ...[...results].map(([partition, r]) => ({ partition, baseOffset: r.baseOffset, lastOffset: r.lastOffset })),
           ...failures.map(({ partition, error }) => ({
             partition,
-            error: error instanceof StrataError ? { code: error.code, message: error.message } : { code: 'INTERNAL' },
+            error: partitionError(error),
           })),
         ],
       },
     },
   );
+}
+
+/**
+ * How one failed partition of a multi-partition append is reported: a storage error the
+ * engine did not wrap (a staged batch's S3 PUT, say) is RETRY when retrying may succeed,
+ * not INTERNAL, which says "a bug".
+ */
+function partitionError(error: unknown): { code: string; message?: string } {
+  if (error instanceof StrataError) return { code: error.code, message: error.message };
+  return isRetryable(error) ? { code: 'RETRY', message: 'storage failed for this partition; retry' } : { code: 'INTERNAL' };
 }
 
 function summary(results: Map<number, AppendResult>): AppendResponse['partitions'] {

@@ -140,3 +140,26 @@ describe.each([
     expect((await readAll(verifier, 't', 0)).map((r) => text(r.value))).toEqual(['maybe']);
   });
 });
+
+describe('regression: a multi-partition append reported a retryable storage failure of one partition as INTERNAL', () => {
+  it('reports the partition whose staged batch could not be uploaded as RETRY, and the other as committed', async () => {
+    const faults = new FaultInjector([{ method: 'put', mode: 'before', times: 1 }]);
+    const { engine, verifier } = await createTestEngine({ faults });
+    faults.enabled = false;
+    await engine.topics.create({ name: 't', partitions: 2, config: { stageBytes: 1024 } });
+    faults.enabled = true;
+    // Partition 0's records pass stageBytes (staged in S3 first); partition 1's do not.
+    const err = await engine.appender
+      .append('t', {
+        records: [
+          { key: null, value: bytes('x'.repeat(4096)), partition: 0 },
+          { key: null, value: bytes('small'), partition: 1 },
+        ],
+      })
+      .catch((e: unknown) => e);
+    const partitions = (err as { details?: { partitions?: { partition: number; error?: { code: string }; baseOffset?: number }[] } }).details?.partitions;
+    expect(partitions?.find((p) => p.partition === 0)?.error?.code).toBe('RETRY');
+    expect(partitions?.find((p) => p.partition === 1)?.baseOffset).toBe(0);
+    expect((await readAll(verifier, 't', 1)).map((r) => text(r.value))).toEqual(['small']);
+  });
+});
