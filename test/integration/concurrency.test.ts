@@ -16,8 +16,11 @@ describe.each([
   { partitions: 3, sequencing: 'reserve' as const },
 ])('concurrent appends to $partitions partition(s), $sequencing', ({ partitions, sequencing }) => {
   it('loses, duplicates, reorders and skips nothing', async () => {
-    const { engine, recordingStore, verifier, voids } = await createTestEngine({ engine: { sequencing } });
-    const others = [0, 1].map(() => new LogEngine({ store: recordingStore, retry: FAST_RETRY, sequencing }));
+    // Every send must be acknowledged: a deadline far past what losing races on a loaded
+    // two-core machine takes (the optimistic sequencer under three engines is exactly that).
+    const deadline = { appendDeadlineMs: 45_000 };
+    const { engine, recordingStore, verifier, voids } = await createTestEngine({ engine: { sequencing, ...deadline } });
+    const others = [0, 1].map(() => new LogEngine({ store: recordingStore, retry: FAST_RETRY, sequencing, ...deadline }));
     await engine.topics.create({ name: 'jepsen', partitions });
 
     const { history } = await runWorkload({
@@ -36,5 +39,5 @@ describe.each([
     expect(result.counts.acked).toBe(result.counts.sends);
     expect(result.counts.sends).toBeGreaterThan(320);
     expect(result.counts.polls).toBeGreaterThan(0);
-  });
+  }, 120_000);
 });
