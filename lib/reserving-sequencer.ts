@@ -29,10 +29,9 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from './clock.js';
 import { COMMIT_ADVANCE_EVERY, RETRY_AFTER_SECONDS } from './constants.js';
 import { OffsetMismatchError, RetryableError, ThrottledError } from './errors.js';
-import { partitionKey, type PartitionRef } from './keys.js';
+import type { PartitionRef } from './keys.js';
 import type { AppendNotifier } from './notifier.js';
 import type { FillCommit, LogStore, PartitionHead, ReserveOutcome } from './ports.js';
-import { ProducerCache } from './producer-cache.js';
 import { backoffDelay, isRetryable, isThrottle, mayHaveApplied, sleep } from './retry.js';
 import { committedFloor, type Sealer } from './sealer.js';
 import { layOut, PartitionSequencer, type Pending, type SequencerOptions } from './sequencer.js';
@@ -52,20 +51,16 @@ export class ReservingSequencer extends PartitionSequencer {
   /** Groups this process acknowledged since it last moved committedOffset up. */
   private sinceAdvance = 0;
   private tailBytes = 0;
-  private readonly producers: ProducerCache;
-  private readonly key: string;
 
   constructor(
-    private readonly ref: PartitionRef,
-    private readonly store: LogStore,
-    private readonly clock: Clock,
-    private readonly notifier: AppendNotifier,
+    ref: PartitionRef,
+    store: LogStore,
+    clock: Clock,
+    notifier: AppendNotifier,
     private readonly sealer: Sealer,
-    private readonly options: SequencerOptions,
+    options: SequencerOptions,
   ) {
-    super();
-    this.key = partitionKey(ref);
-    this.producers = new ProducerCache(ref, store);
+    super(ref, store, clock, notifier, options);
   }
 
   flushRequested(): void {

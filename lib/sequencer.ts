@@ -123,6 +123,21 @@ export interface Pending extends PartitionAppend {
 export abstract class PartitionSequencer {
   private readonly queue: Pending[] = [];
   private draining = false;
+  /** The partition's idempotent-producer states as this process last saw them. */
+  protected readonly producers: ProducerCache;
+  /** The notifier's key of the partition. */
+  protected readonly key: string;
+
+  constructor(
+    protected readonly ref: PartitionRef,
+    protected readonly store: LogStore,
+    protected readonly clock: Clock,
+    protected readonly notifier: AppendNotifier,
+    protected readonly options: SequencerOptions,
+  ) {
+    this.key = partitionKey(ref);
+    this.producers = new ProducerCache(ref, store);
+  }
 
   /** Queues an append; resolves once it is committed (or recognised as a duplicate). */
   append(request: PartitionAppend): Promise<AppendResult> {
@@ -190,20 +205,6 @@ export class OptimisticSequencer extends PartitionSequencer {
   private nextOffset: number | undefined;
   /** Unflushed tail bytes as last seen plus what this process appended since (flushes not seen). */
   private tailBytes = 0;
-  private readonly producers: ProducerCache;
-  private readonly key: string;
-
-  constructor(
-    private readonly ref: PartitionRef,
-    private readonly store: LogStore,
-    private readonly clock: Clock,
-    private readonly notifier: AppendNotifier,
-    private readonly options: SequencerOptions,
-  ) {
-    super();
-    this.key = partitionKey(ref);
-    this.producers = new ProducerCache(ref, store);
-  }
 
   protected async commitGroup(group: Pending[]): Promise<void> {
     const started = this.clock.now();
