@@ -17,21 +17,9 @@
  * ended when the window closed (a starved request can retry for its whole deadline).
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DYNAMODB_OPERATIONS } from './usage-meter.js';
 import { itemWrites, reportedUnits } from './write-units.js';
 
-/** DynamoDB operations that can report consumed capacity, and which units they consume. */
-const CAPACITY_KINDS: Record<string, 'read' | 'write'> = {
-  GetItemCommand: 'read',
-  BatchGetItemCommand: 'read',
-  QueryCommand: 'read',
-  ScanCommand: 'read',
-  TransactGetItemsCommand: 'read',
-  PutItemCommand: 'write',
-  UpdateItemCommand: 'write',
-  DeleteItemCommand: 'write',
-  BatchWriteItemCommand: 'write',
-  TransactWriteItemsCommand: 'write',
-};
 
 export interface CallUsage {
   /** Calls by operation (`TransactWriteItems`, `GetItem`, …). */
@@ -96,7 +84,7 @@ export class CallMeterMiddleware {
     client.middlewareStack.add(
       (next, context) => async (args) => {
         const input = args.input as { ReturnConsumedCapacity?: string };
-        if (CAPACITY_KINDS[context.commandName ?? ''] && input.ReturnConsumedCapacity === undefined) input.ReturnConsumedCapacity = 'TOTAL';
+        if (DYNAMODB_OPERATIONS[context.commandName ?? ''] && input.ReturnConsumedCapacity === undefined) input.ReturnConsumedCapacity = 'TOTAL';
         return next(args);
       },
       { step: 'initialize', name: 'benchAskCapacity', override: true },
@@ -107,7 +95,7 @@ export class CallMeterMiddleware {
         const sentAt = this.now();
         if (sentAt < this.window.start || sentAt >= this.window.end) return next(args);
         const name = context.commandName ?? 'unknown';
-        const kind = CAPACITY_KINDS[name];
+        const kind = DYNAMODB_OPERATIONS[name];
         const usage = this.counted;
         const operation = name.replace(/Command$/, '');
         usage.calls[operation] = (usage.calls[operation] ?? 0) + 1;

@@ -12,7 +12,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 
 /** DynamoDB operations that can report consumed capacity, and which units they consume. */
-const DYNAMODB_OPERATIONS: Record<string, 'read' | 'write'> = {
+export const DYNAMODB_OPERATIONS: Record<string, 'read' | 'write'> = {
   GetItemCommand: 'read',
   BatchGetItemCommand: 'read',
   QueryCommand: 'read',

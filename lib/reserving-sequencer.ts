@@ -27,12 +27,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from './clock.js';
-import { COMMIT_ADVANCE_EVERY, RETRY_AFTER_SECONDS } from './constants.js';
-import { OffsetMismatchError, RetryableError, ThrottledError } from './errors.js';
+import { COMMIT_ADVANCE_EVERY } from './constants.js';
+import { OffsetMismatchError } from './errors.js';
 import type { PartitionRef } from './keys.js';
 import type { AppendNotifier } from './notifier.js';
 import type { FillCommit, LogStore, PartitionHead, ReserveOutcome } from './ports.js';
-import { backoffDelay, isRetryable, isThrottle, mayHaveApplied, sleep } from './retry.js';
+import { backoffDelay, isRetryable, mayHaveApplied, sleep } from './retry.js';
 import { committedFloor, type Sealer } from './sealer.js';
 import { layOut, PartitionSequencer, type Pending, type SequencerOptions } from './sequencer.js';
 
@@ -141,7 +141,7 @@ export class ReservingSequencer extends PartitionSequencer {
         conflicts,
         durationMs: this.clock.now() - started,
       });
-      this.acknowledge(live, laid.producers, base, end, head);
+      this.acknowledge(live, laid.producers, base, end);
       return;
     }
   }
@@ -231,9 +231,8 @@ export class ReservingSequencer extends PartitionSequencer {
     return true;
   }
 
-  private acknowledge(live: Pending[], producers: FillCommit['producers'], base: number, end: number, head: PartitionHead): void {
+  private acknowledge(live: Pending[], producers: FillCommit['producers'], base: number, end: number): void {
     this.ackedEnd = end;
-    this.tailBytes = Math.max(this.tailBytes, head.tailBytes);
     for (const { state } of producers) this.producers.remember(state.producerId, state);
     let cursor = base;
     for (const p of live) {
@@ -241,17 +240,5 @@ export class ReservingSequencer extends PartitionSequencer {
       cursor += p.recordCount;
     }
     this.notifier.notify(this.key, end);
-  }
-
-  private giveUp(live: Pending[], maybeWritten: boolean, lastError: unknown): void {
-    for (const p of live) if (p.producer) this.producers.forget(p.producer.producerId);
-    const message = maybeWritten
-      ? 'the append may or may not have been written (storage did not answer before the deadline); retry it with the same idempotent producer sequence to be sure it is written once'
-      : 'storage is failing and the append did not commit before the deadline; nothing was written, retry';
-    const error =
-      !maybeWritten && isThrottle(lastError)
-        ? new ThrottledError('storage throttled the append until the deadline; slow down and retry', { cause: lastError })
-        : new RetryableError(message, RETRY_AFTER_SECONDS, { cause: lastError });
-    for (const p of live) p.reject(error);
   }
 }

@@ -78,14 +78,8 @@ export class SegmentReader {
     const meta = { index: decodeIndex(manifest.index), indexPosition: manifest.indexPosition };
     for (let region = findRegionByTimestamp(meta.index, timestamp); region >= 0 && region < meta.index.length; region++) {
       if (meta.index[region]!.maxTimestamp < timestamp) continue;
-      const { start, end } = regionRange(meta, region);
-      let data: Uint8Array;
-      try {
-        data = await this.objects.get(manifest.key, { start, end: end - 1 });
-      } catch (err) {
-        if (isMissingObject(err)) return 'moved';
-        throw err;
-      }
+      const data = await this.getRange(manifest, regionRange(meta, region));
+      if (data === 'moved') return 'moved';
       for (const batch of iterateBatches(data)) {
         if (batch.maxTimestamp < timestamp) continue;
         for (const record of decodeBatch(data, batch.position).records) {
@@ -98,6 +92,16 @@ export class SegmentReader {
     return 'none';
   }
 
+  /** Bytes [start, end) of the segment's object; `moved` when the object is gone (retention, compaction). */
+  private async getRange(manifest: SegmentManifest, { start, end }: { start: number; end: number }): Promise<Uint8Array | 'moved'> {
+    try {
+      return await this.objects.get(manifest.key, { start, end: end - 1 });
+    } catch (err) {
+      if (isMissingObject(err)) return 'moved';
+      throw err;
+    }
+  }
+
   private async readSegment(manifest: SegmentManifest, until: number, collector: RecordCollector): Promise<SegmentReadOutcome> {
     const meta = { index: decodeIndex(manifest.index), indexPosition: manifest.indexPosition };
     // An empty index: compaction removed every record of this range (no object at all).
@@ -107,14 +111,8 @@ export class SegmentReader {
       // Count the bytes of the first region below the next offset too, so one GET still
       // reaches the wanted bytes when the read starts inside a (coarse) region.
       const last = regionsForBytes(meta, region, bytesBelow(meta, region, collector.next) + wantedBytes(manifest, collector));
-      const { start, end } = regionRange(meta, region, last);
-      let data: Uint8Array;
-      try {
-        data = await this.objects.get(manifest.key, { start, end: end - 1 });
-      } catch (err) {
-        if (isMissingObject(err)) return 'moved';
-        throw err;
-      }
+      const data = await this.getRange(manifest, regionRange(meta, region, last));
+      if (data === 'moved') return 'moved';
       for (const batch of iterateBatches(data)) {
         if (batch.lastOffset < collector.next) continue;
         for (const record of decodeBatch(data, batch.position).records) {

@@ -150,6 +150,26 @@ export abstract class PartitionSequencer {
   /** Starts counting tail bytes afresh after this process asked for a flush. */
   abstract flushRequested(): void;
 
+  /**
+   * Fails the group at its deadline: 503 RETRY, saying whether the append may have been
+   * written; 429 THROTTLED when storage throttled a write that certainly applied nothing.
+   */
+  protected giveUp(live: Pending[], outcomeUnknown: boolean, lastError: unknown): void {
+    this.forgetProducers(live);
+    const message = outcomeUnknown
+      ? 'the append may or may not have been written (storage did not answer before the deadline); retry it with the same idempotent producer sequence to be sure it is written once'
+      : 'the partition is contended or storage is failing and the append did not commit before the deadline; nothing was written, retry';
+    const error = !outcomeUnknown && isThrottle(lastError)
+      ? new ThrottledError('storage throttled the append until the deadline; slow down and retry', { cause: lastError })
+      : new RetryableError(message, RETRY_AFTER_SECONDS, { cause: lastError });
+    for (const p of live) p.reject(error);
+  }
+
+  /** After an unknown outcome, the producer states cached for these appends cannot be trusted. */
+  protected forgetProducers(live: Pending[]): void {
+    for (const p of live) if (p.producer) this.producers.forget(p.producer.producerId);
+  }
+
   /** Commits one group; settles every append of it (resolve or reject), or throws to reject them all. */
   protected abstract commitGroup(group: Pending[]): Promise<void>;
 
@@ -338,17 +358,6 @@ export class OptimisticSequencer extends PartitionSequencer {
     this.notifier.notify(this.key, commit.nextOffset);
   }
 
-  private giveUp(live: Pending[], outcomeUnknown: boolean, lastError: unknown): void {
-    this.forget(live);
-    const message = outcomeUnknown
-      ? 'the append may or may not have been written (storage did not answer before the deadline); retry it with the same idempotent producer sequence to be sure it is written once'
-      : 'the partition is contended or storage is failing and the append did not commit before the deadline; nothing was written, retry';
-    const error = !outcomeUnknown && isThrottle(lastError)
-      ? new ThrottledError('storage throttled the append until the deadline; slow down and retry', { cause: lastError })
-      : new RetryableError(message, RETRY_AFTER_SECONDS, { cause: lastError });
-    for (const p of live) p.reject(error);
-  }
-
   flushRequested(): void {
     this.tailBytes = 0;
   }
@@ -356,7 +365,12 @@ export class OptimisticSequencer extends PartitionSequencer {
   /** After an unknown outcome, nothing cached about this partition can be trusted. */
   private forget(live: Pending[]): void {
     this.nextOffset = undefined;
-    for (const p of live) if (p.producer) this.producers.forget(p.producer.producerId);
+    this.forgetProducers(live);
+  }
+
+  protected override giveUp(live: Pending[], outcomeUnknown: boolean, lastError: unknown): void {
+    this.nextOffset = undefined;
+    super.giveUp(live, outcomeUnknown, lastError);
   }
 }
 

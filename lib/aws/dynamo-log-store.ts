@@ -243,20 +243,7 @@ export class DynamoLogStore implements LogStore {
           ConditionExpression: 'attribute_not_exists(pk)',
         },
       })),
-      ...commit.producers.map(({ state, expectedVersion }) => ({
-        Put: {
-          TableName: this.tableName,
-          Item: {
-            pk,
-            sk: producerSk(state.producerId),
-            ...state,
-            ttl: Math.ceil((commit.now + PRODUCER_STATE_TTL_MS) / 1000),
-          },
-          ConditionExpression: expectedVersion === null ? 'attribute_not_exists(pk)' : 'version = :v',
-          ...(expectedVersion === null ? {} : { ExpressionAttributeValues: { ':v': expectedVersion } }),
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
-        },
-      })),
+      ...commit.producers.map((p) => this.producerPut(pk, p)),
     ];
     if (transactItems.length > MAX_TRANSACTION_ITEMS) {
       throw new InternalError(`append transaction has ${transactItems.length} actions, over ${MAX_TRANSACTION_ITEMS}`);
@@ -273,8 +260,8 @@ export class DynamoLogStore implements LogStore {
   /** Reads the cancellation reasons, in the order of the transaction's actions. */
   private appendFailure(err: TransactionCanceledException, commit: AppendCommit): AppendOutcome {
     const reasons = err.CancellationReasons ?? [];
-    const codes = reasons.map((r) => r.Code ?? 'None');
-    if (codes.some((c) => c === 'ThrottlingError' || c === 'ProvisionedThroughputExceeded' || c === 'RequestLimitExceeded')) {
+    const codes = reasonCodes(err);
+    if (throttled(codes)) {
       throw new ThrottledError('DynamoDB throttled the append transaction', { cause: err });
     }
     const outcome: AppendOutcome & { ok: false } = {
@@ -382,15 +369,7 @@ export class DynamoLogStore implements LogStore {
     }
     const transactItems: NonNullable<TransactWriteCommandInput['TransactItems']> = [
       ...puts.map((Put) => ({ Put })),
-      ...commit.producers.map(({ state, expectedVersion }) => ({
-        Put: {
-          TableName: this.tableName,
-          Item: { pk, sk: producerSk(state.producerId), ...state, ttl: Math.ceil((state.updatedAt + PRODUCER_STATE_TTL_MS) / 1000) },
-          ConditionExpression: expectedVersion === null ? 'attribute_not_exists(pk)' : 'version = :v',
-          ...(expectedVersion === null ? {} : { ExpressionAttributeValues: { ':v': expectedVersion } }),
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
-        },
-      })),
+      ...commit.producers.map((p) => this.producerPut(pk, p)),
     ];
     if (transactItems.length > MAX_TRANSACTION_ITEMS) {
       throw new InternalError(`fill transaction has ${transactItems.length} actions, over ${MAX_TRANSACTION_ITEMS}`);
@@ -401,8 +380,8 @@ export class DynamoLogStore implements LogStore {
     } catch (err) {
       if (!(err instanceof TransactionCanceledException)) throw err;
       const reasons = err.CancellationReasons ?? [];
-      const codes = reasons.map((r) => r.Code ?? 'None');
-      if (codes.some((c) => c === 'ThrottlingError' || c === 'ProvisionedThroughputExceeded' || c === 'RequestLimitExceeded')) {
+      const codes = reasonCodes(err);
+      if (throttled(codes)) {
         throw new ThrottledError('DynamoDB throttled the fill transaction', { cause: err });
       }
       const taken: TailItem[] = [];
@@ -453,6 +432,22 @@ export class DynamoLogStore implements LogStore {
       if (err instanceof ConditionalCheckFailedException) return false;
       throw err;
     }
+  }
+
+  /**
+   * The put of a producer's new state in an append or fill transaction, conditioned on
+   * the version it was decided on; its TTL runs from the state's last write.
+   */
+  private producerPut(pk: string, { state, expectedVersion }: { state: ProducerState; expectedVersion: number | null }) {
+    return {
+      Put: {
+        TableName: this.tableName,
+        Item: { pk, sk: producerSk(state.producerId), ...state, ttl: Math.ceil((state.updatedAt + PRODUCER_STATE_TTL_MS) / 1000) },
+        ConditionExpression: expectedVersion === null ? 'attribute_not_exists(pk)' : 'version = :v',
+        ...(expectedVersion === null ? {} : { ExpressionAttributeValues: { ':v': expectedVersion } }),
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+      },
+    };
   }
 
   async getTailItem(ref: PartitionRef, lastOffset: number): Promise<TailItem | undefined> {
@@ -602,7 +597,7 @@ export class DynamoLogStore implements LogStore {
     } catch (err) {
       if (!(err instanceof TransactionCanceledException)) throw err;
       const codes = reasonCodes(err);
-      if (codes.some((c) => c === 'ThrottlingError' || c === 'ProvisionedThroughputExceeded' || c === 'RequestLimitExceeded')) {
+      if (throttled(codes)) {
         throw new ThrottledError('DynamoDB throttled an offset commit', { cause: err });
       }
       if (fence && codes[0] === 'ConditionalCheckFailed') return 'fenced';
@@ -839,7 +834,7 @@ export class DynamoLogStore implements LogStore {
     } catch (err) {
       if (!(err instanceof TransactionCanceledException)) throw err;
       const codes = reasonCodes(err);
-      if (codes.some((c) => c === 'ThrottlingError' || c === 'ProvisionedThroughputExceeded' || c === 'RequestLimitExceeded')) {
+      if (throttled(codes)) {
         throw new ThrottledError('DynamoDB throttled a maintenance transaction', { cause: err });
       }
       if (codes.includes('ConditionalCheckFailed') || codes.includes('TransactionConflict')) return false;
@@ -884,6 +879,11 @@ export class DynamoLogStore implements LogStore {
 
 function reasonCodes(err: TransactionCanceledException): string[] {
   return (err.CancellationReasons ?? []).map((r) => r.Code ?? 'None');
+}
+
+/** True when DynamoDB cancelled a transaction because it throttled one of its items. */
+function throttled(codes: string[]): boolean {
+  return codes.some((c) => c === 'ThrottlingError' || c === 'ProvisionedThroughputExceeded' || c === 'RequestLimitExceeded');
 }
 
 /** CancellationReasons carry raw AttributeValues even through the document client. */
