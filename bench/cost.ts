@@ -10,7 +10,12 @@
  * and their duration (the HTTP request time measured by the client: an upper bound of the
  * billed duration) and API Gateway requests, then prices them (bench/prices.ts) per GiB
  * ingested, read once and retained 24 h or 7 days, next to Kinesis Data Streams for the
- * same workload, and writes docs/cost.md and bench/results/cost.json.
+ * same workload.
+ *
+ * Then, with the stack stopped, the write units per append of each sequencer when K
+ * independent writers share one partition (bench/sequencer-cost.ts, on the contention
+ * suite's worker processes), wasted attempts included. It writes docs/cost.md and
+ * bench/results/cost.json.
  */
 import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -27,8 +32,12 @@ const { ORPHAN_SCAN_INTERVAL_MS } = await import('../lib/constants.js');
 const { UsageMeter, diffUsage } = await import('./usage-meter.js');
 const { DAYS_PER_MONTH, GIB, HOURS_PER_MONTH, HTTP_API_METERING_BYTES, PRICES, PRICES_AS_OF, PRICES_REGION } = await import('./prices.js');
 const { machineInfo, machineLine, renderMarkdown, renderText, writeJson } = await import('./report.js');
+const { formatUsd } = await import('./stats.js');
+const { BATCH_SHAPE, SINGLE_RECORD_SHAPE } = await import('./contention-modes.js');
+const { appendCostTables, runSequencerCost } = await import('./sequencer-cost.js');
 type Usage = import('./usage-meter.js').Usage;
 type ReportTable = import('./report.js').ReportTable;
+type SequencerCostResult = import('./sequencer-cost.js').SequencerCostResult;
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
@@ -49,6 +58,13 @@ const SCHEDULED_RUNS_PER_MONTH = 12 * HOURS_PER_MONTH;
 const IDLE_PASSES_PER_MONTH = (HOURS_PER_MONTH * 3_600_000) / ORPHAN_SCAN_INTERVAL_MS;
 /** The reference throughputs the comparison is made at, in MiB/s sustained. */
 const THROUGHPUTS_MIB_PER_SEC = [0.01, 0.1, 1, 10];
+/**
+ * Write units per append by sequencer (bench/sequencer-cost.ts): per mode and K, a window
+ * of `durationMs` after `warmupMs`. The quick windows are short (a few acks at K=32) to keep
+ * the section under two minutes.
+ */
+const FULL_SEQUENCERS = { warmupMs: 1000, durationMs: 8000, poolWarmupMs: 2000 };
+const QUICK_SEQUENCERS = { warmupMs: 500, durationMs: 2000, poolWarmupMs: 1000 };
 
 const DOCS_PATH = fileURLToPath(new URL('../docs/cost.md', import.meta.url));
 const RESULTS_PATH = fileURLToPath(new URL('./results/cost.json', import.meta.url));
@@ -84,8 +100,6 @@ function price(phase: Phase): CostBreakdown {
 function scale(c: CostBreakdown, factor: number): CostBreakdown {
   return { dynamo: c.dynamo * factor, s3: c.s3 * factor, lambda: c.lambda * factor, api: c.api * factor, total: c.total * factor };
 }
-
-const usd = (v: number) => (v === 0 ? '$0' : v >= 100 ? `$${v.toFixed(0)}` : v >= 1 ? `$${v.toFixed(2)}` : `$${v.toPrecision(3)}`);
 
 /** One way to configure a topic, measured through every phase. */
 interface VariantSpec {
@@ -207,15 +221,10 @@ async function runVariant(stack: Stack, meter: Meter, spec: VariantSpec, ingestM
   };
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
-  const quick = values.quick === true;
-  const ingestMiB = quick ? 16 : 64;
-  const command = quick ? 'npm run cost -- --quick' : 'npm run cost';
-  await checkJava();
+/** The workload's phases on the local stack, then an idle maintenance pass per partition. */
+async function measureStack(ingestMiB: number, log: (line: string) => void): Promise<{ variants: Variant[]; idle: Phase }> {
   const meter = new UsageMeter();
   const stack = await startLocalStack({ port: 0, instrumentClients: (clients) => meter.install(clients) });
-  const log = (line: string) => console.log(line);
   try {
     const variants: Variant[] = [];
     for (const spec of VARIANTS) variants.push(await runVariant(stack, meter, spec, ingestMiB, log));
@@ -230,31 +239,47 @@ async function main(): Promise<void> {
       idle.lambdaMs += performance.now() - started;
     }
     idle.usage = diffUsage(meter.snapshot(), before);
-    const idlePerPass = scale(price(idle), 1 / PARTITIONS);
-    const result: Result = {
-      command,
-      quick,
-      machine: machineInfo(),
-      workload: { ingestMiB, partitions: PARTITIONS, recordsPerRequest: RECORDS_PER_REQUEST, valueBytes: VALUE_BYTES, concurrency: CONCURRENCY, segmentBytes: SEGMENT_BYTES },
-      variants,
-      idle: {
-        perPassPerPartition: idlePerPass,
-        monthlyPerPartition: idlePerPass.total * IDLE_PASSES_PER_MONTH,
-        monthlyFixed:
-          SCHEDULED_RUNS_PER_MONTH * (PRICES.lambdaRequest.usd + 0.1 * LAMBDA_MEMORY_GB * PRICES.lambdaArmGbSecond.usd) +
-          ALARMS * PRICES.cloudWatchAlarmMonth.usd +
-          DASHBOARDS * PRICES.cloudWatchDashboardMonth.usd,
-        usagePerPass: { dynamo: scaleCalls(idle.usage.dynamo.calls, 1 / PARTITIONS), s3: scaleCalls(idle.usage.s3.calls, 1 / PARTITIONS) },
-      },
-    };
-    const tables = costTables(result);
-    for (const t of tables) log(`\n${renderText(t)}`);
-    await writeFile(DOCS_PATH, renderDoc(result, tables));
-    await writeJson(RESULTS_PATH, result);
-    log(`\nWrote ${DOCS_PATH} and ${RESULTS_PATH}`);
+    return { variants, idle };
   } finally {
     await stack.stop();
   }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
+  const quick = values.quick === true;
+  const ingestMiB = quick ? 16 : 64;
+  const command = quick ? 'npm run cost -- --quick' : 'npm run cost';
+  const log = (line: string) => console.log(line);
+  await checkJava();
+  const { variants, idle } = await measureStack(ingestMiB, log);
+  // After the stack has stopped: the harness starts its own DynamoDB Local and K worker processes.
+  log('\nwrite units per append, by sequencer: K processes on one partition');
+  const sequencers = await runSequencerCost({ shapes: [SINGLE_RECORD_SHAPE, BATCH_SHAPE], ...(quick ? QUICK_SEQUENCERS : FULL_SEQUENCERS) }, log);
+  const idlePerPass = scale(price(idle), 1 / PARTITIONS);
+  const result: Result = {
+    command,
+    quick,
+    machine: machineInfo(),
+    workload: { ingestMiB, partitions: PARTITIONS, recordsPerRequest: RECORDS_PER_REQUEST, valueBytes: VALUE_BYTES, concurrency: CONCURRENCY, segmentBytes: SEGMENT_BYTES },
+    variants,
+    idle: {
+      perPassPerPartition: idlePerPass,
+      monthlyPerPartition: idlePerPass.total * IDLE_PASSES_PER_MONTH,
+      monthlyFixed:
+        SCHEDULED_RUNS_PER_MONTH * (PRICES.lambdaRequest.usd + 0.1 * LAMBDA_MEMORY_GB * PRICES.lambdaArmGbSecond.usd) +
+        ALARMS * PRICES.cloudWatchAlarmMonth.usd +
+        DASHBOARDS * PRICES.cloudWatchDashboardMonth.usd,
+      usagePerPass: { dynamo: scaleCalls(idle.usage.dynamo.calls, 1 / PARTITIONS), s3: scaleCalls(idle.usage.s3.calls, 1 / PARTITIONS) },
+    },
+    sequencers,
+  };
+  const tables = costTables(result);
+  const sequencerTables = appendCostTables(sequencers);
+  for (const t of [...tables, ...sequencerTables]) log(`\n${renderText(t)}`);
+  await writeFile(DOCS_PATH, renderDoc(result, tables, sequencerTables));
+  await writeJson(RESULTS_PATH, result);
+  log(`\nWrote ${DOCS_PATH} and ${RESULTS_PATH}`);
 }
 
 /** Reads every partition from offset 0 to its high watermark over HTTP. */
@@ -290,6 +315,8 @@ type Result = {
     usagePerPass: { dynamo: Record<string, number>; s3: Record<string, number> };
   };
   machine: ReturnType<typeof machineInfo>;
+  /** Write units per append by sequencer, K independent writers on one partition. */
+  sequencers: SequencerCostResult;
 };
 
 /** Kinesis Data Streams for the same workload (1 KiB records, one standard consumer). */
@@ -324,13 +351,13 @@ function costTables(r: Result): ReportTable[] {
     columns: ['topic config', 'ingest (append + flush)', 'read once, tail', 'read once, segments', 'retain 24 h', 'retain 7 days', 'ingest + read tail + 24 h', 'ingest + read segments + 7 days'],
     rows: r.variants.map(({ spec, strata: s }) => [
       spec.name,
-      usd(s.ingest),
-      usd(s.readTail),
-      usd(s.readSegments),
-      usd(s.retain24h),
-      usd(s.retain7d),
-      usd(s.ingest + s.readTail + s.retain24h),
-      usd(s.ingest + s.readSegments + s.retain7d),
+      formatUsd(s.ingest),
+      formatUsd(s.readTail),
+      formatUsd(s.readSegments),
+      formatUsd(s.retain24h),
+      formatUsd(s.retain7d),
+      formatUsd(s.ingest + s.readTail + s.retain24h),
+      formatUsd(s.ingest + s.readSegments + s.retain7d),
     ]),
     notes: [
       ...r.variants.map((v) => `${v.spec.name}: ${v.spec.description}.`),
@@ -348,18 +375,18 @@ function costTables(r: Result): ReportTable[] {
         `${rate} MiB/s`,
         k1.gibPerMonth.toFixed(0),
         ...r.variants.flatMap(({ strata: s }) => [
-          usd(fixed + k1.gibPerMonth * (s.ingest + s.readTail + s.retain24h)),
-          usd(fixed + k1.gibPerMonth * (s.ingest + s.readSegments + s.retain7d)),
+          formatUsd(fixed + k1.gibPerMonth * (s.ingest + s.readTail + s.retain24h)),
+          formatUsd(fixed + k1.gibPerMonth * (s.ingest + s.readSegments + s.retain7d)),
         ]),
-        usd(k1.onDemand),
-        usd(k7.onDemand),
-        usd(k1.provisioned),
-        usd(k7.provisioned),
+        formatUsd(k1.onDemand),
+        formatUsd(k7.onDemand),
+        formatUsd(k1.provisioned),
+        formatUsd(k7.provisioned),
         String(k1.shards),
       ];
     }),
     notes: [
-      `Strata includes its idle cost (${usd(fixed)} a month for ${r.workload.partitions} partitions); "24 h" reads the tail as it arrives, "7 days" reads the segments once.`,
+      `Strata includes its idle cost (${formatUsd(fixed)} a month for ${r.workload.partitions} partitions); "24 h" reads the tail as it arrives, "7 days" reads the segments once.`,
       'Kinesis on-demand: stream-hours + GB in + GB out (+ extended retention); provisioned: one shard per 1,000 records/s + PUT payload units (+ extended retention shard-hours); a standard (shared-throughput) consumer.',
       'Not in either: data transfer out of AWS, CloudWatch Logs volume, the client side.',
     ],
@@ -368,15 +395,15 @@ function costTables(r: Result): ReportTable[] {
     title: 'Idle: a deployed Strata with no traffic, per month',
     columns: ['item', '$ per month'],
     rows: [
-      [`schedule: ${SCHEDULED_RUNS_PER_MONTH.toLocaleString('en-US')} compact invocations (every 5 min)`, usd(SCHEDULED_RUNS_PER_MONTH * (PRICES.lambdaRequest.usd + 0.1 * LAMBDA_MEMORY_GB * PRICES.lambdaArmGbSecond.usd))],
-      [`CloudWatch: ${ALARMS} alarms, ${DASHBOARDS} dashboard`, usd(ALARMS * PRICES.cloudWatchAlarmMonth.usd + DASHBOARDS * PRICES.cloudWatchDashboardMonth.usd)],
-      [`per partition holding data: ${IDLE_PASSES_PER_MONTH} maintenance passes (hourly orphan scan; settled partitions are skipped by the other runs; measured)`, usd(r.idle.monthlyPerPartition)],
+      [`schedule: ${SCHEDULED_RUNS_PER_MONTH.toLocaleString('en-US')} compact invocations (every 5 min)`, formatUsd(SCHEDULED_RUNS_PER_MONTH * (PRICES.lambdaRequest.usd + 0.1 * LAMBDA_MEMORY_GB * PRICES.lambdaArmGbSecond.usd))],
+      [`CloudWatch: ${ALARMS} alarms, ${DASHBOARDS} dashboard`, formatUsd(ALARMS * PRICES.cloudWatchAlarmMonth.usd + DASHBOARDS * PRICES.cloudWatchDashboardMonth.usd)],
+      [`per partition holding data: ${IDLE_PASSES_PER_MONTH} maintenance passes (hourly orphan scan; settled partitions are skipped by the other runs; measured)`, formatUsd(r.idle.monthlyPerPartition)],
       ['API Gateway, DynamoDB on-demand, SQS, S3 requests with no traffic', '$0'],
-      ['Kinesis on-demand, per stream', usd(PRICES.kinesisOnDemandStreamHour.usd * HOURS_PER_MONTH)],
-      ['Kinesis provisioned, per shard (24 h retention)', usd(PRICES.kinesisShardHour.usd * HOURS_PER_MONTH)],
+      ['Kinesis on-demand, per stream', formatUsd(PRICES.kinesisOnDemandStreamHour.usd * HOURS_PER_MONTH)],
+      ['Kinesis provisioned, per shard (24 h retention)', formatUsd(PRICES.kinesisShardHour.usd * HOURS_PER_MONTH)],
     ],
     notes: [
-      `One idle pass of one partition made ${callList({ ...r.idle.usagePerPass.dynamo, ...r.idle.usagePerPass.s3 })}: ${usd(r.idle.perPassPerPartition.total)} (DynamoDB ${usd(r.idle.perPassPerPartition.dynamo)}, S3 ${usd(r.idle.perPassPerPartition.s3)}, Lambda ${usd(r.idle.perPassPerPartition.lambda)}).`,
+      `One idle pass of one partition made ${callList({ ...r.idle.usagePerPass.dynamo, ...r.idle.usagePerPass.s3 })}: ${formatUsd(r.idle.perPassPerPartition.total)} (DynamoDB ${formatUsd(r.idle.perPassPerPartition.dynamo)}, S3 ${formatUsd(r.idle.perPassPerPartition.s3)}, Lambda ${formatUsd(r.idle.perPassPerPartition.lambda)}).`,
       'The scheduled root invocation is taken as 100 ms; stored data costs its storage on top (S3 $0.023 per GB-month).',
     ],
   };
@@ -396,11 +423,11 @@ function costTables(r: Result): ReportTable[] {
           per(p.usage.dynamo.readUnits),
           per(p.usage.s3.put),
           per(p.usage.s3.get),
-          usd(c.dynamo),
-          usd(c.s3),
-          usd(c.lambda),
-          usd(c.api),
-          usd(c.total),
+          formatUsd(c.dynamo),
+          formatUsd(c.s3),
+          formatUsd(c.lambda),
+          formatUsd(c.api),
+          formatUsd(c.total),
         ];
       }),
     }),
@@ -413,7 +440,7 @@ function costTables(r: Result): ReportTable[] {
   return [perGib, comparison, idle, ...perPhase];
 }
 
-function renderDoc(r: Result, tables: ReportTable[]): string {
+function renderDoc(r: Result, tables: ReportTable[], sequencerTables: ReportTable[]): string {
   const priceRows = Object.values(PRICES).map((p) => `| ${p.unit} | ${p.usd >= 0.001 || p.usd === 0 ? `$${p.usd}` : `$${(p.usd * 1e6).toPrecision(4)} per million`} | ${p.source} |`);
   return [
     '# Cost model',
@@ -426,6 +453,16 @@ function renderDoc(r: Result, tables: ReportTable[]): string {
     'for the same workload.',
     '',
     ...tables.map((t) => renderMarkdown(t) + '\n'),
+    '## Write units per append, by sequencer',
+    '',
+    'What DynamoDB bills per acknowledged append when K independent writers (K Lambda environments, one',
+    'request at a time each, so no group commit across them) append to one partition: the optimistic',
+    'sequencer (the default), the reserving one (`sequencing: \'reserve\'`, docs/design.md, issue 13), and',
+    'the conflict-free primitive they are set against. Measured with the contention suite\'s worker processes',
+    'and call meter (bench/sequencer-cost.ts); the units are counted from the requests and their item sizes,',
+    'failed writes included, as the notes say.',
+    '',
+    ...sequencerTables.map((t) => renderMarkdown(t) + '\n'),
     `## Prices (${PRICES_REGION}, as of ${PRICES_AS_OF})`,
     '',
     'List prices, on-demand, without the free tier. They were taken from these pages as the team',

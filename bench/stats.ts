@@ -61,3 +61,10 @@ export function formatMs(value: number): string {
 export function formatPercent(fraction: number): string {
   return Number.isFinite(fraction) ? `${Math.round(fraction * 100)}%` : '–';
 }
+
+/** Dollars with about three significant figures: `$0`, `$0.0652`, `$2.08`, `$554`; NaN prints as a dash. */
+export function formatUsd(value: number): string {
+  if (!Number.isFinite(value)) return '–';
+  if (value === 0) return '$0';
+  return value >= 100 ? `$${value.toFixed(0)}` : value >= 1 ? `$${value.toFixed(2)}` : `$${value.toPrecision(3)}`;
+}
