@@ -98,6 +98,15 @@ export const MAX_APPEND_DEADLINE_MS = 60 * SECOND;
  */
 export const SEAL_AFTER_MS = 2 * SECOND;
 /**
+ * How long a void outlives the flush that moved its offsets to a segment (ms). A void is
+ * what makes a late fill of its key fail; a flush that deleted it would let that fill
+ * land below flushedOffset, where no read looks, and its writer acknowledge records no
+ * one can read (found by the reserve model, test/integration/reserve-model.test.ts).
+ * Every fill is sent inside its append's deadline (at most MAX_APPEND_DEADLINE_MS); ten
+ * times that covers a request the SDK is still retrying. GC deletes the void afterwards.
+ */
+export const VOID_KEEP_MS = 10 * MAX_APPEND_DEADLINE_MS;
+/**
  * Each writer moves the head's committedOffset up once every this many of its appends:
  * one head write per that many appends, and a prefix scan of about that many items.
  */

@@ -21,9 +21,10 @@
  * again; a staged object or orphan it did not delete is an orphan for the next scan.
  */
 import type { Clock } from './clock.js';
-import { MAX_GC_DELETES_PER_PASS } from './constants.js';
+import { MAX_GC_DELETES_PER_PASS, VOID_KEEP_MS } from './constants.js';
 import { partitionObjectPrefix, topicObjectPrefix, type PartitionRef } from './keys.js';
 import type { DeletedTopic, LogStore, ObjectStore, PartitionHead } from './ports.js';
+import { voidExpired } from './sealer.js';
 
 export interface GcResult {
   /** Objects deleted (garbage past its grace period, orphans, staged objects of leftover items). */
@@ -74,8 +75,12 @@ export class GarbageCollector {
       result.items += 1;
     }
 
-    // 2. Tail items a crashed flush left below flushedOffset.
-    const leftovers = await this.store.listTailBelow(ref, head.flushedOffset, MAX_GC_DELETES_PER_PASS);
+    // 2. Tail items a crashed flush left below flushedOffset, and the voids flushes keep
+    //    until no late fill can come (VOID_KEEP_MS).
+    const below = await this.store.listTailBelow(ref, head.flushedOffset, MAX_GC_DELETES_PER_PASS);
+    const leftovers = below.filter((i) => !i.void || voidExpired(i, now));
+    const keptVoids = below.filter((i) => i.void && !voidExpired(i, now)).map((i) => i.appendedAt + VOID_KEEP_MS);
+    if (keptVoids.length > 0) result.nextGarbageAt = Math.min(result.nextGarbageAt ?? Infinity, ...keptVoids);
     if (leftovers.length > 0) {
       const staged = leftovers.flatMap((i) => (i.staged ? [i.staged.key] : []));
       await this.store.deleteTailItems(
@@ -86,7 +91,7 @@ export class GarbageCollector {
       const failed = staged.length > 0 ? await this.objects.delete(staged) : [];
       result.items += leftovers.length;
       result.objects += staged.length - failed.length;
-      if (leftovers.length >= MAX_GC_DELETES_PER_PASS) result.more = true;
+      if (below.length >= MAX_GC_DELETES_PER_PASS) result.more = true;
     }
 
     // 3. Orphans older than the grace period.

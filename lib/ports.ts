@@ -87,6 +87,9 @@ export interface TailItem {
   void?: true;
 }
 
+/** Where a tail item is, without its records: what a look at the contiguous prefix needs. */
+export type TailExtent = Pick<TailItem, 'baseOffset' | 'lastOffset' | 'appendedAt' | 'void'>;
+
 /** An append's batches, uploaded to S3 before the commit that points at them. */
 export interface StagedObject {
   key: string;
@@ -356,6 +359,12 @@ export interface LogStore {
    * `maxBytes` bytes of data, whichever comes first.
    */
   queryTail(ref: PartitionRef, fromOffset: number, limits: { maxRecords: number; maxBytes: number }): Promise<TailItem[]>;
+  /**
+   * Where the tail items (voids included) holding offsets in [fromOffset, until) are, in
+   * offset order, strongly consistent: their offsets and ages, not their records. A
+   * writer's look at its predecessors reads bytes per item, whatever their batches hold.
+   */
+  tailExtents(ref: PartitionRef, fromOffset: number, until: number): Promise<TailExtent[]>;
 
   /** Segment manifests whose lastOffset ≥ `fromOffset`, in offset order, at most `limit` (Infinity: all). */
   listSegments(ref: PartitionRef, fromOffset: number, limit: number): Promise<SegmentManifest[]>;
@@ -375,7 +384,7 @@ export interface LogStore {
    * deletes), at most `limit`, across as many Query pages as that takes: their keys and
    * staged objects only, not their data (up to 350 KB an item).
    */
-  listTailBelow(ref: PartitionRef, below: number, limit: number): Promise<Pick<TailItem, 'lastOffset' | 'staged'>[]>;
+  listTailBelow(ref: PartitionRef, below: number, limit: number): Promise<Pick<TailItem, 'lastOffset' | 'staged' | 'appendedAt' | 'void'>[]>;
   /** Keys of the staged objects that tail items point at. */
   listStagedKeys(ref: PartitionRef): Promise<string[]>;
   getPartitionStats(refs: PartitionRef[]): Promise<(PartitionStats | undefined)[]>;

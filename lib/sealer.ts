@@ -19,9 +19,9 @@
  * (its last offset) is at or above `o` and either taken by the void or below the chunk.
  */
 import type { Clock } from './clock.js';
-import { MAX_TRANSACTION_ITEMS } from './constants.js';
+import { MAX_TRANSACTION_ITEMS, VOID_KEEP_MS } from './constants.js';
 import type { PartitionRef } from './keys.js';
-import type { LogStore, PartitionHead, TailItem } from './ports.js';
+import type { LogStore, PartitionHead, TailExtent, TailItem } from './ports.js';
 
 /** A gap in the tail: offsets [start, end) reserved but held by no item. */
 export interface Gap {
@@ -32,17 +32,20 @@ export interface Gap {
 }
 
 /** What a scan of the tail found from `from` on. */
-export interface PrefixScan {
+export interface Prefix<T extends TailExtent> {
   /** Every offset in [from, end) is held by an item, a void, or a segment. */
   end: number;
   /**
    * The tail items of the prefix, in offset order (voids included), from the flushed
    * offset when a flush moved the start of the range to a segment during the scan.
    */
-  items: TailItem[];
+  items: T[];
   /** The first gap below `until`, if the prefix stops short of it. */
   gap?: Gap;
 }
+
+/** A scan with the items' records. */
+export type PrefixScan = Prefix<TailItem>;
 
 export interface ScanOptions {
   /**
@@ -66,10 +69,33 @@ export function committedFloor(head: Pick<PartitionHead, 'committedOffset' | 'fl
   return Math.max(head.committedOffset, head.flushedOffset);
 }
 
+/**
+ * True when a void below flushedOffset may go: no late fill of its key can come any more
+ * (VOID_KEEP_MS since it was written).
+ */
+export function voidExpired(item: Pick<TailItem, 'appendedAt'>, now: number): boolean {
+  return now - item.appendedAt >= VOID_KEEP_MS;
+}
+
 /** Bytes a prefix scan reads per Query at most (the items are read for their offsets). */
 const SCAN_PAGE_BYTES = 1024 * 1024;
 
+/**
+ * A gap is stale once it is older than this many of this process's recent DynamoDB round
+ * trips, if that is more than `sealAfterMs`. When DynamoDB answers slowly (throttling,
+ * the SDK's retries, an overloaded emulator), a live writer's reserve and fill take as
+ * long: sealing it on a fixed clock would make it reserve again, adding load exactly
+ * when there is too much (measured: at 32 writers on one saturated DynamoDB Local, fills
+ * of 1–2.6 s, sealed at 2 s, appends gave up at their deadline).
+ */
+const SEAL_AFTER_ROUND_TRIPS = 10;
+/** Weight of the newest round trip in the running estimate. */
+const ROUND_TRIP_WEIGHT = 0.2;
+
 export class Sealer {
+  /** A running estimate of this process's DynamoDB round trip (ms). */
+  private roundTripMs = 0;
+
   constructor(
     private readonly store: LogStore,
     private readonly clock: Clock,
@@ -78,16 +104,48 @@ export class Sealer {
 
   /**
    * The contiguous prefix from `from` (an offset known to be covered below, e.g. the
-   * committed or flushed offset) up to at most `until` (the reservation counter).
-   * `lastReservedAt` dates a gap with no item after it.
+   * committed or flushed offset) up to at most `until` (the reservation counter), with
+   * its items. `lastReservedAt` dates a gap with no item after it.
    */
-  async scan(ref: PartitionRef, from: number, until: number, lastReservedAt: number | null, options: ScanOptions = {}): Promise<PrefixScan> {
-    const items: TailItem[] = [];
+  scan(ref: PartitionRef, from: number, until: number, lastReservedAt: number | null, options: ScanOptions = {}): Promise<PrefixScan> {
+    return this.walk(ref, from, until, lastReservedAt, options, async (end) => ({
+      items: await this.store.queryTail(ref, end, { maxRecords: until - end, maxBytes: SCAN_PAGE_BYTES }),
+      complete: false,
+    }));
+  }
+
+  /**
+   * The same prefix, from the items' offsets alone (TailExtent): what a writer waiting
+   * for its predecessors, or a high watermark, needs. One Query reads a few bytes per
+   * item, whatever their batches hold.
+   */
+  extent(ref: PartitionRef, from: number, until: number, lastReservedAt: number | null, options: ScanOptions = {}): Promise<Prefix<TailExtent>> {
+    return this.walk(ref, from, until, lastReservedAt, options, async (end) => ({
+      items: await this.store.tailExtents(ref, end, until),
+      complete: true,
+    }));
+  }
+
+  /**
+   * Follows the items from `from`: `fetch(end)` answers the items from `end` on, and
+   * whether they are all there are below `until`.
+   */
+  private async walk<T extends TailExtent>(
+    ref: PartitionRef,
+    from: number,
+    until: number,
+    lastReservedAt: number | null,
+    options: ScanOptions,
+    fetch: (end: number) => Promise<{ items: T[]; complete: boolean }>,
+  ): Promise<Prefix<T>> {
+    const items: T[] = [];
     let end = from;
     while (end < until) {
-      const page = await this.store.queryTail(ref, end, { maxRecords: until - end, maxBytes: SCAN_PAGE_BYTES });
+      const asked = this.clock.now();
+      const page = await fetch(end);
+      this.observeRoundTrip(this.clock.now() - asked);
       let gap: Gap | undefined;
-      for (const item of page) {
+      for (const item of page.items) {
         if (item.lastOffset < end) continue;
         if (item.baseOffset > end) {
           gap = { start: end, end: Math.min(item.baseOffset, until), reservedBy: item.appendedAt };
@@ -97,7 +155,8 @@ export class Sealer {
         end = item.lastOffset + 1;
         if (end >= until) break;
       }
-      if (!gap && page.length > 0) continue;
+      if (end >= until) break;
+      if (!gap && !page.complete && page.items.length > 0) continue;
       gap ??= { start: end, end: until, reservedBy: lastReservedAt ?? 0 };
       // Not every gap is one: a flush may have moved the items to a segment (and deleted
       // them) since the head was read. Offsets below the flushed offset are all held.
@@ -119,12 +178,22 @@ export class Sealer {
   async highWatermark(ref: PartitionRef, head: PartitionHead): Promise<number> {
     const from = committedFloor(head);
     if (from >= head.nextOffset) return from;
-    return (await this.scan(ref, from, head.nextOffset, head.lastAppendAt)).end;
+    return (await this.extent(ref, from, head.nextOffset, head.lastAppendAt)).end;
   }
 
   /** True when the gap has waited long enough to be sealed. */
   isStale(gap: Gap): boolean {
-    return this.clock.now() - gap.reservedBy >= this.options.sealAfterMs;
+    return this.clock.now() - gap.reservedBy >= Math.max(this.options.sealAfterMs, SEAL_AFTER_ROUND_TRIPS * this.roundTripMs);
+  }
+
+  /** A DynamoDB call of this process took `ms`: what a live writer's calls take too. */
+  observeRoundTrip(ms: number): void {
+    this.roundTripMs += ROUND_TRIP_WEIGHT * (ms - this.roundTripMs);
+  }
+
+  /** The running estimate of a round trip (ms). */
+  get roundTrip(): number {
+    return this.roundTripMs;
   }
 
   /**
@@ -153,7 +222,7 @@ export class Sealer {
    */
   async close(ref: PartitionRef, start: number, end: number): Promise<void> {
     for (let from = start; from < end; ) {
-      const scan = await this.scan(ref, from, end, null);
+      const scan = await this.extent(ref, from, end, null);
       if (!scan.gap) return;
       await this.seal(ref, scan.gap);
       from = scan.end;

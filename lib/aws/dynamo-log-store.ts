@@ -73,6 +73,7 @@ import {
   type LogStore,
   type PartitionHead,
   type ProducerState,
+  type TailExtent,
   type TailItem,
   type TopicMeta,
 } from '../ports.js';
@@ -506,6 +507,40 @@ export class DynamoLogStore implements LogStore {
     return items;
   }
 
+  /**
+   * One Query, projected to the offsets: DynamoDB still reads (and bills) whole items,
+   * a page ending at 1 MB of them, but answers a few bytes per item. The key range ends
+   * at `until - 1`: no item straddles `until` when it is a range's base or the counter.
+   */
+  async tailExtents(ref: PartitionRef, fromOffset: number, until: number): Promise<TailExtent[]> {
+    const extents: TailExtent[] = [];
+    if (until <= fromOffset) return extents;
+    let startKey: Item | undefined;
+    do {
+      const out = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+          ExpressionAttributeValues: { ':pk': partitionPk(ref), ':from': tailSk(fromOffset), ':to': tailSk(until - 1) },
+          ProjectionExpression: 'baseOffset, lastOffset, appendedAt, #void',
+          ExpressionAttributeNames: { '#void': 'void' },
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of out.Items ?? []) {
+        extents.push({
+          baseOffset: Number(item.baseOffset),
+          lastOffset: Number(item.lastOffset),
+          appendedAt: Number(item.appendedAt),
+          ...(item.void ? { void: true as const } : {}),
+        });
+      }
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
+    return extents;
+  }
+
   async listSegments(ref: PartitionRef, fromOffset: number, limit: number): Promise<SegmentManifest[]> {
     const manifests: SegmentManifest[] = [];
     let startKey: Item | undefined;
@@ -708,9 +743,9 @@ export class DynamoLogStore implements LogStore {
     await this.batchDelete(ids.map((id) => ({ pk: partitionPk(ref), sk: garbageSk(id) })));
   }
 
-  async listTailBelow(ref: PartitionRef, below: number, limit: number): Promise<Pick<TailItem, 'lastOffset' | 'staged'>[]> {
+  async listTailBelow(ref: PartitionRef, below: number, limit: number): Promise<Pick<TailItem, 'lastOffset' | 'staged' | 'appendedAt' | 'void'>[]> {
     if (below <= 0) return [];
-    const items: Pick<TailItem, 'lastOffset' | 'staged'>[] = [];
+    const items: Pick<TailItem, 'lastOffset' | 'staged' | 'appendedAt' | 'void'>[] = [];
     let startKey: Item | undefined;
     // A page stops at 1 MB of items read (three or four full tail items): follow LastEvaluatedKey up to `limit`.
     do {
@@ -719,8 +754,8 @@ export class DynamoLogStore implements LogStore {
           TableName: this.tableName,
           KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
           ExpressionAttributeValues: { ':pk': partitionPk(ref), ':from': tailSk(0), ':to': tailSk(below - 1) },
-          ProjectionExpression: 'lastOffset, #staged',
-          ExpressionAttributeNames: { '#staged': 'staged' },
+          ProjectionExpression: 'lastOffset, appendedAt, #staged, #void',
+          ExpressionAttributeNames: { '#staged': 'staged', '#void': 'void' },
           ConsistentRead: true,
           Limit: limit - items.length,
           ExclusiveStartKey: startKey,
@@ -730,7 +765,9 @@ export class DynamoLogStore implements LogStore {
         const staged = item.staged as Item | undefined;
         items.push({
           lastOffset: Number(item.lastOffset),
+          appendedAt: Number(item.appendedAt),
           ...(staged ? { staged: { key: String(staged.key), bytes: Number(staged.bytes) } } : {}),
+          ...(item.void ? { void: true as const } : {}),
         });
       }
       startKey = out.LastEvaluatedKey;
