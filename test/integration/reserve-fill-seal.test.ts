@@ -6,6 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import type { Clock } from '../../lib/clock.js';
+import { VOID_KEEP_MS } from '../../lib/constants.js';
 import { LogEngine } from '../../lib/engine.js';
 import { HEAD_SK, partitionPk, type PartitionRef } from '../../lib/keys.js';
 import type { LogStore, TailItem } from '../../lib/ports.js';
@@ -17,8 +19,8 @@ import { bytes, createTestEngine, readAll, text } from '../support/engine.js';
 /** Short enough for tests, far above a fill's latency on DynamoDB Local. */
 const SEAL_AFTER_MS = 300;
 
-async function setup() {
-  const t = await createTestEngine({ engine: { sequencing: 'reserve', sealAfterMs: SEAL_AFTER_MS } });
+async function setup(options: { clock?: Clock } = {}) {
+  const t = await createTestEngine({ ...options, engine: { sequencing: 'reserve', sealAfterMs: SEAL_AFTER_MS } });
   const meta = await t.engine.topics.create({ name: 't', partitions: 1, config: { flushIntervalMs: 1000 } });
   const ref: PartitionRef = { topic: 't', topicId: meta.topicId, partition: 0 };
   const append = (value: string, engine: LogEngine = t.engine) =>
@@ -27,8 +29,8 @@ async function setup() {
 }
 
 /** A writer that reserves `count` offsets and stops there (killed before its fill). */
-async function reserveOnly(store: LogStore, ref: PartitionRef, count: number): Promise<number> {
-  const outcome = await store.reserve({ ref, count, bytes: 100, now: Date.now(), token: randomUUID() });
+async function reserveOnly(store: LogStore, ref: PartitionRef, count: number, now = Date.now()): Promise<number> {
+  const outcome = await store.reserve({ ref, count, bytes: 100, now, token: randomUUID() });
   if (!outcome.ok) throw new Error('reservation refused');
   return outcome.base;
 }
@@ -169,6 +171,89 @@ describe('reserve, fill, seal', () => {
       [3, 'c'],
     ]);
     expect(page.nextOffset).toBe(4);
+  });
+
+  /*
+   * Regression (de3b740; found by the reserve model): a flush deleted the voids it moved
+   * to a segment, so their keys were free again below flushedOffset, where no read looks.
+   *
+   *     writer B (stalls)            HEAD, tail                     engine A's flusher
+   *     ADD R += 1 → [1, 2) ───────▶ R 2
+   *     … past sealAfterMs …         void B#1 ◀──────────────────── seal [1, 2)
+   *                                  F 0 → 2, delete B#0 ◀───────── flush [0, 2)
+   *                                  (before: delete B#1, the void, too)
+   *     Put B#1 (late) ────────────▶ ✗ the void: lost; B reserves [2, 3) and acks 2
+   *                                  (before: ✓, ack 1; a read from 0 returns offset 0 alone)
+   */
+  it("a writer that stalls past the seal while a flush runs is acknowledged only where its records read back (regression: the flush freed the voids' keys)", async () => {
+    const { engine, recordingStore, realStore, verifier, meta, ref, append } = await setup();
+    await append('first');
+    // Writer B's first fill waits until engine A's forced flush has sealed its range and flushed across it.
+    let stalledAt: number | undefined;
+    let flushedBeforeFill = 0;
+    const stalling = new Proxy(recordingStore, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (prop !== 'fill') return typeof value === 'function' ? value.bind(target) : value;
+        return async (commit: Parameters<LogStore['fill']>[0]) => {
+          if (stalledAt === undefined) {
+            stalledAt = commit.items[0]!.baseOffset;
+            const end = commit.items.at(-1)!.lastOffset + 1;
+            // The flusher seals once the gap is stale to it (sealAfterMs, or more on a slow emulator).
+            for (let tries = 0; tries < 20 && flushedBeforeFill < end; tries++) {
+              await sleep(SEAL_AFTER_MS);
+              await engine.flusher!.flushPartition(meta, 0, { force: true });
+              flushedBeforeFill = (await realStore.getHead(ref)).flushedOffset;
+            }
+          }
+          return target.fill(commit);
+        };
+      },
+    });
+    const writer = new LogEngine({ store: stalling, retry: FAST_RETRY, sealAfterMs: SEAL_AFTER_MS, sequencing: 'reserve' });
+    const result = await writer.appender.appendToPartition('t', 0, { records: [{ key: null, value: bytes('late') }] });
+    expect(stalledAt).toBe(1);
+    expect(flushedBeforeFill).toBe(2);
+    const late = result.offsets[0]!.offset;
+    // Every acknowledged record reads back at its offset; the sealed one reads as a gap.
+    expect((await readAll(verifier, 't', 0)).map((r) => [r.offset, text(r.value)])).toEqual([
+      [0, 'first'],
+      [late, 'late'],
+    ]);
+    expect(late).toBeGreaterThan(1);
+    expect((await realStore.getTailItem(ref, 1))?.void).toBe(true);
+  });
+
+  it('a flush keeps the voids it moved to a segment for VOID_KEEP_MS, so late fills still lose; GC deletes them after', async () => {
+    const clock = { t: Date.now(), now: () => clock.t };
+    const { engine, realStore, verifier, meta, ref, append } = await setup({ clock });
+    await append('first');
+    const dead = await reserveOnly(realStore, ref, 2, clock.t);
+    clock.t += SEAL_AFTER_MS;
+    const sealedAt = clock.t;
+    await engine.flusher!.flushPartition(meta, 0, { force: true });
+    expect((await realStore.getHead(ref)).flushedOffset).toBe(3);
+    // The record went to the segment and its tail item was deleted; the voids stay.
+    expect(await realStore.listTailBelow(ref, 3, 10)).toEqual([
+      { lastOffset: 1, appendedAt: sealedAt, void: true },
+      { lastOffset: 2, appendedAt: sealedAt, void: true },
+    ]);
+
+    // While they are kept, GC leaves them and says when they are due.
+    clock.t = sealedAt + VOID_KEEP_MS - 1;
+    const early = (await engine.maintenance!.runPartition('t', 0))!;
+    expect(early.gc).toMatchObject({ items: 0, nextGarbageAt: sealedAt + VOID_KEEP_MS });
+    expect(await realStore.listTailBelow(ref, 3, 10)).toHaveLength(2);
+    const late = await realStore.fill(fillOf(ref, dead, ['late', 'late']));
+    expect(late.ok === false && late.taken.every((i) => i.void)).toBe(true);
+
+    clock.t = sealedAt + VOID_KEEP_MS;
+    const due = (await engine.maintenance!.runPartition('t', 0))!;
+    expect(due.gc).toMatchObject({ items: 2, nextGarbageAt: null });
+    expect(await realStore.listTailBelow(ref, 3, 10)).toEqual([]);
+    const page = await verifier.reader.read('t', 0, { offset: 0 });
+    expect(page.records.map((r) => [r.offset, text(r.value)])).toEqual([[0, 'first']]);
+    expect(page.nextOffset).toBe(3);
   });
 
   it('a long-poll reader behind a dead writer seals the gap and returns the records above it', async () => {
