@@ -12,7 +12,7 @@ type Sequencing = 'optimistic' | 'reserve';
 /** Every LogStore call that an append makes, per sequencing (docs/design.md). */
 const APPEND_CALLS: Record<Sequencing, readonly string[]> = {
   optimistic: ['getTopic', 'getHead', 'getProducerState', 'commitAppend', 'getTailItem'],
-  reserve: ['getTopic', 'reserve', 'fill', 'queryTail', 'getProducerState', 'getHead'],
+  reserve: ['getTopic', 'reserve', 'fill', 'tailExtents', 'getProducerState', 'getHead'],
 };
 /** Calls made only on a path of doubt (the in-doubt check of a commit, the lookup of a lost reservation). */
 const IN_DOUBT_CALLS = new Set(['getTailItem', 'reserve:getHead']);
@@ -59,7 +59,7 @@ describe.each(SEQUENCINGS)('append under a single injected fault (%s)', (sequenc
 describe.each(SEQUENCINGS)('concurrent appends under random faults before and after every storage call (%s)', (sequencing) => {
   const commitCall = sequencing === 'optimistic' ? 'commitAppend' : 'fill';
   it('keeps every acknowledged record exactly once, in order, and readers skip nothing', async () => {
-    const rules: FaultRule[] = [...new Set([...APPEND_CALLS[sequencing], 'queryTail', 'sealOffsets'])].flatMap((method) =>
+    const rules: FaultRule[] = [...new Set([...APPEND_CALLS[sequencing], 'queryTail', 'tailExtents', 'sealOffsets'])].flatMap((method) =>
       MODES.map((mode) => ({ method, mode, probability: method === commitCall || method === 'reserve' ? 0.1 : 0.03 })),
     );
     const faults = new FaultInjector(rules);
