@@ -78,6 +78,15 @@ export interface StrataLogProps {
    * @default the built-in defaults (README, "Limits and defaults")
    */
   topicDefaults?: TopicConfigPatch;
+  /**
+   * How appends get their offsets (docs/design.md). A Lambda environment serves one
+   * request at a time, so concurrent appends to a partition come from separate
+   * environments: 'reserve' (reserve, fill, seal) gives each its offsets from an atomic
+   * counter and never cancels one; 'optimistic' (one conditional transaction per append)
+   * makes them race, and the losers pay and retry (docs/benchmarks.md, contention).
+   * Either can be switched to on a live stack. @default 'reserve'
+   */
+  sequencing?: 'optimistic' | 'reserve';
   /** Powertools log level of the functions. @default INFO */
   logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   /** Retention of the functions' and the API's log groups. @default one month */
@@ -169,6 +178,9 @@ export class StrataLog extends Construct {
       maxEventAge: COMPACT_MAX_EVENT_AGE,
     });
     const append = this.createFunction('append', fnOptions('append'), props, logRetention, logRemoval, {});
+    // Appends are sequenced by the append function only (reads and flushes work the same
+    // with either sequencer).
+    append.addEnvironment('STRATA_SEQUENCING', props.sequencing ?? 'reserve');
     if (props.topicDefaults && Object.keys(props.topicDefaults).length > 0) {
       // Topics are created by the append function only.
       append.addEnvironment('STRATA_TOPIC_DEFAULTS', JSON.stringify(validTopicDefaults(props.topicDefaults)));

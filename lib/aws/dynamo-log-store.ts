@@ -513,52 +513,22 @@ export class DynamoLogStore implements LogStore {
    * at `until - 1`: no item straddles `until` when it is a range's base or the counter.
    */
   async tailExtents(ref: PartitionRef, fromOffset: number, until: number): Promise<TailExtent[]> {
-    const extents: TailExtent[] = [];
-    if (until <= fromOffset) return extents;
-    let startKey: Item | undefined;
-    do {
-      const out = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-          ExpressionAttributeValues: { ':pk': partitionPk(ref), ':from': tailSk(fromOffset), ':to': tailSk(until - 1) },
-          ProjectionExpression: 'baseOffset, lastOffset, appendedAt, #void',
-          ExpressionAttributeNames: { '#void': 'void' },
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of out.Items ?? []) {
-        extents.push({
-          baseOffset: Number(item.baseOffset),
-          lastOffset: Number(item.lastOffset),
-          appendedAt: Number(item.appendedAt),
-          ...(item.void ? { void: true as const } : {}),
-        });
-      }
-      startKey = out.LastEvaluatedKey;
-    } while (startKey);
-    return extents;
+    if (until <= fromOffset) return [];
+    const items = await this.queryAll({
+      pk: partitionPk(ref),
+      skRange: { from: tailSk(fromOffset), to: tailSk(until - 1) },
+      projection: { ProjectionExpression: 'baseOffset, lastOffset, appendedAt, #void', ExpressionAttributeNames: { '#void': 'void' } },
+    });
+    return items.map((item) => ({
+      baseOffset: Number(item.baseOffset),
+      lastOffset: Number(item.lastOffset),
+      appendedAt: Number(item.appendedAt),
+      ...(item.void ? { void: true as const } : {}),
+    }));
   }
 
   async listSegments(ref: PartitionRef, fromOffset: number, limit: number): Promise<SegmentManifest[]> {
-    const manifests: SegmentManifest[] = [];
-    let startKey: Item | undefined;
-    do {
-      const out = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-          ExpressionAttributeValues: { ':pk': partitionPk(ref), ':from': segmentSk(fromOffset), ':to': SEGMENT_SK_MAX },
-          ConsistentRead: true,
-          ...(Number.isFinite(limit) ? { Limit: limit - manifests.length } : {}),
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      manifests.push(...(out.Items ?? []).map(toManifest));
-      startKey = out.LastEvaluatedKey;
-    } while (startKey && manifests.length < limit);
-    return manifests;
+    return (await this.queryAll({ pk: partitionPk(ref), skRange: { from: segmentSk(fromOffset), to: SEGMENT_SK_MAX }, limit })).map(toManifest);
   }
 
   async commitFlush(flush: FlushCommit): Promise<FlushCommitOutcome> {
@@ -745,34 +715,22 @@ export class DynamoLogStore implements LogStore {
 
   async listTailBelow(ref: PartitionRef, below: number, limit: number): Promise<Pick<TailItem, 'lastOffset' | 'staged' | 'appendedAt' | 'void'>[]> {
     if (below <= 0) return [];
-    const items: Pick<TailItem, 'lastOffset' | 'staged' | 'appendedAt' | 'void'>[] = [];
-    let startKey: Item | undefined;
-    // A page stops at 1 MB of items read (three or four full tail items): follow LastEvaluatedKey up to `limit`.
-    do {
-      const out = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-          ExpressionAttributeValues: { ':pk': partitionPk(ref), ':from': tailSk(0), ':to': tailSk(below - 1) },
-          ProjectionExpression: 'lastOffset, appendedAt, #staged, #void',
-          ExpressionAttributeNames: { '#staged': 'staged', '#void': 'void' },
-          ConsistentRead: true,
-          Limit: limit - items.length,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of out.Items ?? []) {
-        const staged = item.staged as Item | undefined;
-        items.push({
-          lastOffset: Number(item.lastOffset),
-          appendedAt: Number(item.appendedAt),
-          ...(staged ? { staged: { key: String(staged.key), bytes: Number(staged.bytes) } } : {}),
-          ...(item.void ? { void: true as const } : {}),
-        });
-      }
-      startKey = out.LastEvaluatedKey;
-    } while (startKey && items.length < limit);
-    return items;
+    // A page stops at 1 MB of items read (three or four full tail items): queryAll follows LastEvaluatedKey up to `limit`.
+    const items = await this.queryAll({
+      pk: partitionPk(ref),
+      skRange: { from: tailSk(0), to: tailSk(below - 1) },
+      projection: { ProjectionExpression: 'lastOffset, appendedAt, #staged, #void', ExpressionAttributeNames: { '#staged': 'staged', '#void': 'void' } },
+      limit,
+    });
+    return items.map((item) => {
+      const staged = item.staged as Item | undefined;
+      return {
+        lastOffset: Number(item.lastOffset),
+        appendedAt: Number(item.appendedAt),
+        ...(staged ? { staged: { key: String(staged.key), bytes: Number(staged.bytes) } } : {}),
+        ...(item.void ? { void: true as const } : {}),
+      };
+    });
   }
 
   async listStagedKeys(ref: PartitionRef): Promise<string[]> {
@@ -889,27 +847,40 @@ export class DynamoLogStore implements LogStore {
     }
   }
 
+  /**
+   * The items of a partition key (those whose sort key starts with `skPrefix`, or lies in
+   * `skRange`), strongly consistent, across as many Query pages as it takes, at most `limit`.
+   */
   private async queryAll(key: {
     pk: string;
     skPrefix?: string;
+    skRange?: { from: string; to: string };
     projection?: { ProjectionExpression: string; ExpressionAttributeNames: Record<string, string> };
+    limit?: number;
   }): Promise<Item[]> {
     const items: Item[] = [];
+    const limit = key.limit ?? Infinity;
+    const [condition, values] = key.skRange
+      ? ['pk = :pk AND sk BETWEEN :from AND :to', { ':from': key.skRange.from, ':to': key.skRange.to }]
+      : key.skPrefix
+        ? ['pk = :pk AND begins_with(sk, :prefix)', { ':prefix': key.skPrefix }]
+        : ['pk = :pk', {}];
     let startKey: Item | undefined;
     do {
       const out = await this.doc.send(
         new QueryCommand({
           TableName: this.tableName,
-          KeyConditionExpression: key.skPrefix ? 'pk = :pk AND begins_with(sk, :prefix)' : 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': key.pk, ...(key.skPrefix ? { ':prefix': key.skPrefix } : {}) },
+          KeyConditionExpression: condition,
+          ExpressionAttributeValues: { ':pk': key.pk, ...values },
           ConsistentRead: true,
           ...key.projection,
+          ...(Number.isFinite(limit) ? { Limit: limit - items.length } : {}),
           ExclusiveStartKey: startKey,
         }),
       );
       items.push(...(out.Items ?? []));
       startKey = out.LastEvaluatedKey;
-    } while (startKey);
+    } while (startKey && items.length < limit);
     return items;
   }
 }

@@ -108,6 +108,17 @@ describe('StrataLog function timeouts', () => {
   });
 });
 
+describe('StrataLog sequencing', () => {
+  it('reaches the append function as STRATA_SEQUENCING, reserve by default', () => {
+    for (const [props, expected] of [[{}, 'reserve'], [{ sequencing: 'optimistic' as const }, 'optimistic']] as const) {
+      const { stack, template } = synthStrata({ log: props });
+      const fns = resources(template, 'AWS::Lambda::Function');
+      const append = fns[stack.getLogicalId(stack.log.functions.append.node.defaultChild as never)]!;
+      expect(append.Properties.Environment.Variables.STRATA_SEQUENCING).toBe(expected);
+    }
+  });
+});
+
 describe('StrataLog topicDefaults', () => {
   it('reach the append function as STRATA_TOPIC_DEFAULTS', () => {
     const { stack, template } = synthStrata({ log: { topicDefaults: { retentionMs: 86_400_000, compression: 'gzip' } } });
