@@ -36,11 +36,14 @@ describe('chaos', () => {
           port: await findFreePort(),
           upMs: [10_000, 20_000],
           scale: fullRun ? 1 : 0.5,
+          // Append workers: separate processes with their own engines, as Lambda environments (STRATA_CHAOS_PROCESSES).
+          appendProcesses: Number(process.env.STRATA_CHAOS_PROCESSES || (fullRun ? 4 : 2)),
           // STRATA_CHAOS_SEQUENCING=reserve runs the server with the reserving sequencer (issue 13).
           ...(process.env.STRATA_CHAOS_SEQUENCING ? { sequencing: process.env.STRATA_CHAOS_SEQUENCING as 'optimistic' | 'reserve' } : {}),
           log: (line) => console.log(line),
         });
-        console.log(JSON.stringify({ operations: report.operations, faults: report.faults.injected, kills: report.schedule.kills, anomalies: report.anomalies }, null, 2));
+        const { details: _details, outcomes: workerOutcomes, ...workers } = report.workers;
+        console.log(JSON.stringify({ operations: report.operations, faults: report.faults.injected, kills: report.schedule.kills, workers: { ...workers, faults: workers.faults.injected }, workerOutcomes, anomalies: report.anomalies }, null, 2));
         console.log(report.summaries.join('\n'));
         // A full run documents itself, anomalies and all, before the verdict.
         if (fullRun) {
@@ -55,6 +58,11 @@ describe('chaos', () => {
         // Most sends that reached a server were acknowledged (a slow restart refuses many more).
         const reached = report.operations.sends - (report.outcomes[REFUSED_RECORDS] ?? 0);
         expect(report.operations.acked).toBeGreaterThan(0.5 * reached);
+        // The append worker processes wrote beside the server, and were killed doing so.
+        if (report.workers.processes > 0) {
+          expect(report.workers.acked).toBeGreaterThan(0);
+          expect(report.workers.kills.parent).toBeGreaterThan(0);
+        }
         if (fullRun) expect(report.operations.total).toBeGreaterThanOrEqual(100_000);
       } finally {
         await rm(dataDir, { recursive: true, force: true });

@@ -62,6 +62,7 @@ export function reliabilityTables(report: ChaosReport): ReportTable[] {
       rows: schedule.incarnations.map((inc, i) => [String(i + 1), inc.profile, (inc.upMs / 1000).toFixed(1), (inc.downMs / 1000).toFixed(1)]),
       notes: [`${schedule.kills} SIGKILLs; ${(schedule.downtimeMs / 1000).toFixed(1)} s without a server in all. After the last kill the server comes back without faults (the heal) and the checks run.`],
     },
+    workersTable(report),
     {
       title: 'Anomalies found',
       columns: ['check', 'count'],
@@ -69,6 +70,43 @@ export function reliabilityTables(report: ChaosReport): ReportTable[] {
       notes: ['Jepsen\'s queue checks over the whole history, plus this suite\'s own: retention gaps, group gaps and commits past the high watermark, and liveness after the heal (tails flushed, compacted partitions compacted, the group committed to the end).'],
     },
   ];
+}
+
+/** The append worker processes beside the server: what they sent and were told, how they died. */
+function workersTable(report: ChaosReport): ReportTable {
+  const w = report.workers;
+  const crashes = Object.values(w.kills.crashPoints).reduce((a, b) => a + b, 0);
+  const injected = (['dynamodb', 's3'] as const).flatMap((s) => CHAOS_KINDS.map((k) => w.faults.injected[s][k]));
+  const list = (o: Record<string, number>) =>
+    Object.entries(o)
+      .filter(([, v]) => v > 0)
+      .map(([k, v]) => `${k} ${n(v)}`)
+      .join(', ') || 'none';
+  return {
+    title: 'Append worker processes (test/support/append-worker.ts, on chaos-log beside the server)',
+    columns: ['processes', 'incarnations', 'requests', 'records sent', 'acknowledged', 'refused', 'no answer', 'in flight at a kill', 'SIGKILLs', 'crash points', 'seals announced', 'SDK faults injected'],
+    rows: [
+      [
+        String(w.processes),
+        n(w.incarnations),
+        n(w.requests),
+        n(w.sends),
+        n(w.acked),
+        n(w.refused),
+        n(w.unknown),
+        n(w.inFlightAtKill),
+        n(w.kills.parent + w.kills.atStop),
+        n(crashes),
+        n(w.seals),
+        n(injected.reduce((a, b) => a + b, 0)),
+      ],
+    ],
+    notes: [
+      `Requests: plain ${n(w.byKind.plain)}, idempotent ${n(w.byKind.idempotent)}, conditional ${n(w.byKind.conditional)} (one to three partitions each). Their records are in the chaos-log rows above, checked with the HTTP actors' records.`,
+      `"SIGKILLs": by the run, one worker every ${w.killEveryMs.map((ms) => ms / 1000).join('–')} s${w.kills.atStop > 0 ? ` (${w.kills.atStop} at the stop)` : ''}; "crash points": workers killing themselves at a named point (${list(w.kills.crashPoints)}); ${n(w.stalls)} stalls of 0.1–1.5 s. "in flight at a kill": records of requests a kill left unanswered (no answer: may or may not be in the log).`,
+      `Each incarnation took the server incarnation's fault profile when it started (${list(w.byProfile)}), with its own seed; faults injected: ${list(Object.fromEntries(CHAOS_KINDS.map((k) => [k, w.faults.injected.dynamodb[k] + w.faults.injected.s3[k]])))}.`,
+    ],
+  };
 }
 
 /** Rewrites the chaos section of docs/reliability.md with this run's figures. */

@@ -19,10 +19,18 @@
  * topic-level appends retried unchanged, and timestamp lookups racing the flushes. The
  * schedule runs the compact function every second, and the server spreads requests over
  * two engines (as separate Lambda environments), so retries meet stale caches.
+ *
+ * Beside the server, append worker processes (./append-workers.ts) write to `chaos-log`
+ * through the same DynamoDB Local and s3rver, each with its own engine and one request
+ * at a time, as Lambda environments do; they are SIGKILLed at random (and kill themselves
+ * at crash points, between reserve and fill among them), and their sends and outcomes go
+ * into the same History as the HTTP actors'.
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChaosSpec } from '../../local/chaos.js';
+import { findFreePort } from '../../local/emulators.js';
+import { DEFAULT_BUCKET_NAME, DEFAULT_TABLE_NAME } from '../../local/stack.js';
 import { seededRandom } from '../support/faults.js';
 import { ANOMALY_TYPES, History, type CheckResult, type SendHandle } from '../support/history.js';
 import {
@@ -42,6 +50,7 @@ import {
   type RunFlags,
   type TopicSpec,
 } from './actors.js';
+import { AppendWorkers, WORKER_CHECKS, type WorkerFaultProfile, type WorkerFigures } from './append-workers.js';
 import { readFaultLog, type FaultTally } from './fault-log.js';
 import { ServerProcess } from './server-process.js';
 
@@ -55,8 +64,10 @@ export interface ChaosOptions {
   upMs: [number, number];
   /** Workload size: 1 for the full run; the slice in `npm test` uses less. */
   scale: number;
-  /** The server's sequencing (docs/design.md); the engine's default when absent. */
+  /** The server's and the append workers' sequencing (docs/design.md); the engine's default when absent. */
   sequencing?: 'optimistic' | 'reserve';
+  /** Append worker processes alive at any time beside the server (0: none). */
+  appendProcesses: number;
   log: (line: string) => void;
 }
 
@@ -88,6 +99,10 @@ const RETENTION_MS = 30_000;
 const GROUP = 'chaos-group';
 const COMPACT_INTERVAL_MS = 1_000;
 const DRAIN_TIMEOUT_MS = 180_000;
+/** One of the append worker processes is SIGKILLed this often (uniform in [min, max] ms). */
+const WORKER_KILL_EVERY_MS: [number, number] = [3_000, 8_000];
+/** The workers' pause between two requests: about as busy as one HTTP appender each. */
+const WORKER_THINK_MS: [number, number] = [0, 20];
 /** This suite's checks beyond Jepsen's queue properties (counted in `extra`, reported even at 0). */
 export const EXTRA_CHECKS = [
   'wrong-partition',
@@ -103,6 +118,7 @@ export const EXTRA_CHECKS = [
   'timestamp-lookup-wrong',
   'recreate-undelivered',
   'recreate-bad-commit',
+  ...WORKER_CHECKS,
 ] as const;
 
 export interface ChaosReport {
@@ -121,6 +137,8 @@ export interface ChaosReport {
   };
   schedule: { incarnations: { profile: string; upMs: number; downMs: number }[]; kills: number; downtimeMs: number };
   faults: FaultTally;
+  /** The append worker processes: what they sent and were told, their kills, and the faults injected in them. */
+  workers: WorkerFigures & { faults: FaultTally };
   outcomes: OutcomeCounts;
   group: { committed: Record<number, number>; highWatermarks: Record<number, number>; delivered: number; consumerFailures: string[] };
   /** What the producers were told, before compaction and retention marked removable records `info`. */
@@ -163,11 +181,14 @@ class SendLog {
   }
 }
 
-/** The server's log of sealed offsets: topic → partition → offsets. */
-function readVoidLog(file: string): Map<string, Map<number, Set<number>>> {
+/**
+ * Sealed offsets, topic → partition → offsets: the server's log (seals that applied) and
+ * the workers' (seals announced before they were sent, which may have applied).
+ */
+function readVoidLog(...files: string[]): Map<string, Map<number, Set<number>>> {
   const voids = new Map<string, Map<number, Set<number>>>();
-  if (!existsSync(file)) return voids;
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
+  const lines = files.flatMap((file) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n') : []));
+  for (const line of lines) {
     const [topic, partition, ...offsets] = line.trim().split(' ');
     if (!topic || partition === undefined) continue;
     let byPartition = voids.get(topic);
@@ -184,7 +205,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const random = seededRandom(options.seed);
   const faultLog = join(options.dataDir, 'chaos-faults.log');
   const voidLog = join(options.dataDir, 'chaos-voids.log');
+  const workerFaultLog = join(options.dataDir, 'chaos-worker-faults.log');
+  const workerVoidLog = join(options.dataDir, 'chaos-worker-voids.log');
+  const sealedOffsets = () => readVoidLog(voidLog, workerVoidLog);
+  // Fixed emulator ports: the append workers' endpoints stay valid across the server's restarts.
+  const [dynamoPort, s3Port] = [await findFreePort(), await findFreePort()];
   const server = new ServerProcess({
+    dynamoPort,
+    s3Port,
     dataDir: options.dataDir,
     port: options.port,
     compactIntervalMs: COMPACT_INTERVAL_MS,
@@ -197,6 +225,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   let downtimeMs = 0;
   let profileIndex = 0;
   const nextProfile = (): Partial<ChaosSpec> & { name: string } => FAULT_PROFILES[profileIndex++ % FAULT_PROFILES.length]!;
+  /** The running incarnation's profile (the last one while the server is down; none once healed): new workers take it. */
+  let currentProfile: WorkerFaultProfile | undefined;
   const spec = (p: Partial<ChaosSpec> & { name: string }): Partial<ChaosSpec> => {
     const { name: _name, ...rates } = p;
     return { ...rates, seed: options.seed * 1000 + incarnations.length, logFile: faultLog };
@@ -214,9 +244,29 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const viaLog = (sends: SendLog, h: History) => ({ invokeSend: sends.invokeSend, poll: h.poll.bind(h), resetConsumer: h.resetConsumer.bind(h) });
   const members: GroupMember[] = [];
   let recreated: RecreatedTopic | undefined;
+  const workers = new AppendWorkers({
+    processes: options.appendProcesses,
+    seed: options.seed,
+    dynamoEndpoint: server.dynamoEndpoint,
+    s3Endpoint: server.s3Endpoint,
+    tableName: DEFAULT_TABLE_NAME,
+    bucket: DEFAULT_BUCKET_NAME,
+    topic: LOG,
+    history: logHistory,
+    anomalies: extra,
+    ...(options.sequencing ? { sequencing: options.sequencing } : {}),
+    profile: () => currentProfile,
+    killEveryMs: WORKER_KILL_EVERY_MS,
+    thinkMs: WORKER_THINK_MS,
+    faultLog: workerFaultLog,
+    voidLog: workerVoidLog,
+    logFile: join(options.dataDir, 'workers.log'),
+    log: options.log,
+  });
 
   try {
     let profile = nextProfile();
+    currentProfile = profile;
     await server.start(spec(profile));
     let upSince = Date.now();
     options.log(`chaos: server up at ${url} (profile ${profile.name})`);
@@ -250,6 +300,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       senders.push(conditionalWriter({ ...common, name: `conditional-${i}`, topic: CONDITIONAL, partition: 0, history: conditionalHistory, random: rnd(600 + i), maxBatch: 3 }));
     }
     senders.push(timestampLooker({ ...common, name: 'lookup', topic: LOG, random: rnd(700) }));
+    if (options.appendProcesses > 0) await workers.start();
     recreated = new RecreatedTopic({ url, topic: RECREATE, config: SMALL, group: `${GROUP}-recreate`, flags, outcomes, random: rnd(800), everyMs: RECREATE_EVERY_MS });
     senders.push(recreated.writing);
     for (const [topic, history] of [[LOG, logHistory], [COMPACT, compactHistory], [RETENTION, retentionHistory], [CONDITIONAL, conditionalHistory]] as const) {
@@ -273,6 +324,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       await sleep(downMs);
       if (Date.now() >= end) break;
       profile = nextProfile();
+      currentProfile = profile;
       await server.start(spec(profile));
       upSince = Date.now();
       downtimeMs += upSince - downAt;
@@ -286,11 +338,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       incarnations.push({ profile: profile.name, upMs: Date.now() - upSince, downMs: 0 });
     }
     const healAt = Date.now();
+    currentProfile = undefined;
     await server.start(undefined);
     downtimeMs += Date.now() - healAt;
     options.log('chaos: healed (no faults); draining');
     flags.stopSending = true;
-    await Promise.all(senders);
+    await Promise.all([...senders, workers.stop()]);
 
     const highWatermarks = new Map<string, number>();
     const logStarts = new Map<string, number>();
@@ -325,7 +378,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       const offsets = (await mustRequest(url, 'GET', `/v1/groups/${GROUP}/offsets?topic=${LOG.name}`)).body.offsets as { partition: number; offset: number }[];
       // A consumer commits one past the last record it processed: offsets above it that
       // are all voids (sealed, no records) have nothing to process, and count as reached.
-      const sealed = readVoidLog(voidLog).get(LOG.name);
+      const sealed = sealedOffsets().get(LOG.name);
       const behind = Array.from({ length: LOG.partitions }, (_, p) => p).filter((p) => {
         const committedAt = offsets.find((o) => o.partition === p)?.offset ?? 0;
         const end = highWatermarks.get(`${LOG.name}/${p}`)!;
@@ -424,7 +477,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
     // Offsets sealed with voids (reserved, never filled): the only gaps a delete-policy
     // topic may have; a group or a retention check must not count them as missing.
-    const voids = readVoidLog(voidLog);
+    const voids = sealedOffsets();
     const isVoid = (topic: string, partition: number, offset: number) => voids.get(topic)?.get(partition)?.has(offset) ?? false;
 
     // Compaction may remove an acknowledged record once a later record of its key exists.
@@ -492,6 +545,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       },
       schedule: { incarnations, kills: server.kills, downtimeMs },
       faults: readFaultLog(faultLog),
+      workers: { ...workers.figures, faults: readFaultLog(workerFaultLog) },
       outcomes,
       group: {
         committed,
@@ -508,7 +562,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       partitionStates,
       anomalies,
       anomalyCount: Object.values(anomalies).reduce((a, b) => a + b, 0),
-      summaries: Object.entries(results).map(([t, r]) => `${t}: ${r.summary(5)}`),
+      summaries: [...Object.entries(results).map(([t, r]) => `${t}: ${r.summary(5)}`), ...workers.figures.details],
     };
     mkdirSync('.tmp/chaos', { recursive: true });
     writeFileSync(join('.tmp/chaos', `report-${options.durationMs / 1000}s.json`), JSON.stringify(report, null, 2));
@@ -518,11 +572,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     flags.stopReading = true;
     await Promise.all(members.map((m) => m.close().catch(() => undefined)));
     await recreated?.close();
+    await workers.kill();
     await server.stop().catch(() => undefined);
     server.reapOrphans();
     // The server's output and the fault log outlive the data directory, for a failed run.
     mkdirSync('.tmp/chaos', { recursive: true });
-    for (const file of ['server.log', 'chaos-faults.log', 'chaos-voids.log']) {
+    for (const file of ['server.log', 'chaos-faults.log', 'chaos-voids.log', 'workers.log', 'chaos-worker-faults.log', 'chaos-worker-voids.log']) {
       if (existsSync(join(options.dataDir, file))) copyFileSync(join(options.dataDir, file), join('.tmp/chaos', file));
     }
   }

@@ -23,6 +23,13 @@ export interface ServerProcessOptions {
   sequencing?: 'optimistic' | 'reserve';
   /** Where the server logs the offsets it seals (STRATA_VOID_LOG). */
   voidLog?: string;
+  /**
+   * Fixed emulator ports (STRATA_DYNAMODB_PORT, STRATA_S3_PORT), the same for every
+   * incarnation, so processes beside the server (the chaos run's append workers) keep
+   * their endpoints across restarts; free ports picked per start when absent.
+   */
+  dynamoPort?: number;
+  s3Port?: number;
 }
 
 export class ServerProcess {
@@ -37,6 +44,15 @@ export class ServerProcess {
 
   get url(): string {
     return `http://127.0.0.1:${this.options.port}`;
+  }
+
+  /** The emulators' endpoints (with fixed ports only). */
+  get dynamoEndpoint(): string {
+    return `http://127.0.0.1:${this.options.dynamoPort}`;
+  }
+
+  get s3Endpoint(): string {
+    return `http://127.0.0.1:${this.options.s3Port}`;
   }
 
   get pid(): number | undefined {
@@ -54,6 +70,8 @@ export class ServerProcess {
       STRATA_LOCAL_ENGINES: String(this.options.engines ?? 1),
       ...(this.options.sequencing ? { STRATA_SEQUENCING: this.options.sequencing } : {}),
       ...(this.options.voidLog ? { STRATA_VOID_LOG: this.options.voidLog } : {}),
+      ...(this.options.dynamoPort ? { STRATA_DYNAMODB_PORT: String(this.options.dynamoPort) } : {}),
+      ...(this.options.s3Port ? { STRATA_S3_PORT: String(this.options.s3Port) } : {}),
       // Injected faults make the engine log errors by design; they go to server.log.
       POWERTOOLS_LOG_LEVEL: process.env.STRATA_CHAOS_SERVER_LOG_LEVEL ?? 'ERROR',
     };
