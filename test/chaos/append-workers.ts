@@ -106,6 +106,8 @@ export interface WorkerFigures {
   processes: number;
   killEveryMs: [number, number];
   incarnations: number;
+  /** From spawn to the worker's "ready" (tsx, the SDK, the engine), over every incarnation. */
+  startupMs: { mean: number; max: number };
   byProfile: Record<string, number>;
   requests: number;
   byKind: Record<AppendKind, number>;
@@ -133,6 +135,7 @@ interface Pending {
 interface Worker {
   name: string;
   slot: number;
+  spawnedAt: number;
   child: ChildProcess;
   ready: boolean;
   stopping: boolean;
@@ -150,6 +153,7 @@ export class AppendWorkers {
   private readonly workers = new Set<Worker>();
   private readonly generations = new Map<number, number>();
   private readonly random: () => number;
+  private readyCount = 0;
   private stopping = false;
   private killer: Promise<void> | undefined;
   private wake: (() => void) | undefined;
@@ -161,6 +165,7 @@ export class AppendWorkers {
       processes: options.processes,
       killEveryMs: options.killEveryMs,
       incarnations: 0,
+      startupMs: { mean: 0, max: 0 },
       byProfile: {},
       requests: 0,
       byKind: { plain: 0, idempotent: 0, conditional: 0 },
@@ -249,9 +254,14 @@ export class AppendWorkers {
   private onEvent(w: Worker, event: WorkerEvent): void {
     const f = this.figures;
     switch (event.t) {
-      case 'ready':
+      case 'ready': {
         w.ready = true;
+        const ms = Date.now() - w.spawnedAt;
+        this.readyCount += 1;
+        f.startupMs.mean = Math.round(f.startupMs.mean + (ms - f.startupMs.mean) / this.readyCount);
+        f.startupMs.max = Math.max(f.startupMs.max, ms);
         return;
+      }
       case 'send': {
         const records = event.records.map((r) => ({
           partition: r.partition,
@@ -355,6 +365,7 @@ export class AppendWorkers {
     const w: Worker = {
       name,
       slot,
+      spawnedAt: Date.now(),
       child,
       ready: false,
       stopping: false,

@@ -84,11 +84,12 @@ function workersTable(report: ChaosReport): ReportTable {
       .join(', ') || 'none';
   return {
     title: 'Append worker processes (test/support/append-worker.ts, on chaos-log beside the server)',
-    columns: ['processes', 'incarnations', 'requests', 'records sent', 'acknowledged', 'refused', 'no answer', 'in flight at a kill', 'SIGKILLs', 'crash points', 'seals announced', 'SDK faults injected'],
+    columns: ['processes', 'incarnations', 'start to ready (s, mean)', 'requests', 'records sent', 'acknowledged', 'refused', 'no answer', 'in flight at a kill', 'SIGKILLs', 'crash points', 'seals announced', 'SDK faults injected'],
     rows: [
       [
         String(w.processes),
         n(w.incarnations),
+        (w.startupMs.mean / 1000).toFixed(1),
         n(w.requests),
         n(w.sends),
         n(w.acked),

@@ -100,7 +100,7 @@ const GROUP = 'chaos-group';
 const COMPACT_INTERVAL_MS = 1_000;
 const DRAIN_TIMEOUT_MS = 180_000;
 /** One of the append worker processes is SIGKILLed this often (uniform in [min, max] ms). */
-const WORKER_KILL_EVERY_MS: [number, number] = [3_000, 8_000];
+const WORKER_KILL_EVERY_MS: [number, number] = [4_000, 10_000];
 /** The workers' pause between two requests: about as busy as one HTTP appender each. */
 const WORKER_THINK_MS: [number, number] = [0, 20];
 /** This suite's checks beyond Jepsen's queue properties (counted in `extra`, reported even at 0). */
