@@ -25,8 +25,8 @@ import { formatNumber, formatRatio, formatUsd } from './stats.js';
 
 /** The modes measured (bench/contention-modes.ts), in the order of the table's rows, with their row labels. */
 export const SEQUENCER_MODES: Readonly<Record<string, string>> = Object.freeze({
-  'engine-optimistic': 'optimistic (default)',
-  'engine-reserve': 'reserve',
+  'engine-optimistic': 'optimistic (engine default)',
+  'engine-reserve': 'reserve (deployed default)',
   [PRIMITIVE_MODE]: 'raw primitive',
 });
 

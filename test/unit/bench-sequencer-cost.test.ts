@@ -81,12 +81,12 @@ describe('appendCosts', () => {
     };
     const [single, batch] = appendCostTables(result);
     expect(single!.title).toContain('single 1 KiB records');
-    expect(single!.rows[0]!.slice(0, 4)).toEqual(['reserve', '1', '4 (few)', '3.1']);
-    expect(single!.rows[1]).toEqual(['optimistic (default)', '8', '10', '20.0', '6.0', '14.0', '70.0%', '6.67×', '$20.97', '0.5', '$0.262']);
-    expect(batch!.rows).toEqual([['reserve', '32', '0', '–', '–', '–', '–', '–', '–', '–', '–']]);
+    expect(single!.rows[0]!.slice(0, 4)).toEqual(['reserve (deployed default)', '1', '4 (few)', '3.1']);
+    expect(single!.rows[1]).toEqual(['optimistic (engine default)', '8', '10', '20.0', '6.0', '14.0', '70.0%', '6.67×', '$20.97', '0.5', '$0.262']);
+    expect(batch!.rows).toEqual([['reserve (deployed default)', '32', '0', '–', '–', '–', '–', '–', '–', '–', '–']]);
     const notes = batch!.notes!.join('\n');
     expect(notes).toContain('bench/write-units.ts');
     expect(notes).toContain('twice per action of a TransactWriteItems');
-    expect(notes).toContain('70 writes in it (reserve, batch, K=32)');
+    expect(notes).toContain('70 writes in it (reserve (deployed default), batch, K=32)');
   });
 });
