@@ -46,17 +46,21 @@ function startSchedule(pass: (event: unknown) => Promise<unknown>, intervalMs: n
   };
 }
 
-/** The store, appending each sealed offset to `file` once the seal applied. */
+/**
+ * The store, appending the offsets of each seal to `file` before it is sent: a seal
+ * applied whose answer is lost (a fault after the call, a SIGKILL while it is in flight)
+ * is logged too, so the file holds every offset that may hold a void (and some that a
+ * lost race left filled, which no check takes for a gap).
+ */
 function logVoids(store: LogStore, file: string): LogStore {
   return new Proxy(store, {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver);
       if (prop !== 'sealOffsets') return typeof value === 'function' ? value.bind(target) : value;
-      return async (...args: Parameters<LogStore['sealOffsets']>) => {
-        const outcome = await target.sealOffsets(...args);
+      return (...args: Parameters<LogStore['sealOffsets']>) => {
         const [ref, offsets] = args;
-        if (outcome.sealed) appendFileSync(file, `${ref.topic} ${ref.partition} ${offsets.join(' ')}\n`);
-        return outcome;
+        appendFileSync(file, `${ref.topic} ${ref.partition} ${offsets.join(' ')}\n`);
+        return target.sealOffsets(...args);
       };
     },
   });
@@ -97,9 +101,10 @@ export interface LocalStackOptions {
    */
   engines?: number;
   /**
-   * Appends every offset sealed with a void to this file (`<topic> <partition> <offset>…`
-   * a line, written synchronously): lets the chaos suite tell a sealed gap from a lost
-   * write across SIGKILLs (docs/design.md, "reserve, fill, seal").
+   * Appends every offset a seal is sent for to this file (`<topic> <partition> <offset>…`
+   * a line, written synchronously before the call, so a seal whose answer a fault or a
+   * SIGKILL loses is there too): lets the chaos suite tell a sealed gap from a lost write
+   * across SIGKILLs (docs/design.md, "reserve, fill, seal").
    */
   voidLog?: string;
   /** Wraps the DynamoDB adapter, e.g. with a fault injector in tests. */

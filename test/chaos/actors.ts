@@ -232,7 +232,10 @@ export async function idempotentProducer(opts: SenderOptions & {
 async function sendUntilAnswered(url: string, path: string, body: unknown, flags: RunFlags, outcomes: OutcomeCounts, label: string): Promise<RawResult> {
   for (let tries = 0; ; tries++) {
     const r = await rawRequest(url, 'POST', path, body);
-    if (r.kind === 'ok' || (r.kind === 'error' && r.status < 500)) return r;
+    // A 429 is no answer either: an earlier attempt may have been applied (its answer lost),
+    // and this one was throttled before it could find out; taken as a refusal, the next
+    // batch reused the sequence and was answered as a duplicate of this one.
+    if (r.kind === 'ok' || (r.kind === 'error' && r.status < 500 && r.status !== 429)) return r;
     bump(outcomes, `${label} retried ${r.kind === 'error' ? `${r.status} ${r.body?.error?.code ?? ''}` : r.kind === 'lost' ? r.why : 'connection refused'}`);
     if (flags.stopSending && tries >= 20) return r;
     await sleep(r.kind === 'refused' ? 200 : 50);

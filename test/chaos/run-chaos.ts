@@ -99,8 +99,12 @@ const RETENTION_MS = 30_000;
 const GROUP = 'chaos-group';
 const COMPACT_INTERVAL_MS = 1_000;
 const DRAIN_TIMEOUT_MS = 180_000;
-/** One of the append worker processes is SIGKILLed this often (uniform in [min, max] ms). */
-const WORKER_KILL_EVERY_MS: [number, number] = [4_000, 10_000];
+/**
+ * One of the append worker processes is SIGKILLed this often (uniform in [min, max] ms).
+ * Each replacement costs a second or two of CPU to start (tsx, the SDK), taken from the
+ * server and DynamoDB Local on two cores; crash points kill some more.
+ */
+const WORKER_KILL_EVERY_MS: [number, number] = [6_000, 14_000];
 /** The workers' pause between two requests: about as busy as one HTTP appender each. */
 const WORKER_THINK_MS: [number, number] = [0, 20];
 /** This suite's checks beyond Jepsen's queue properties (counted in `extra`, reported even at 0). */
@@ -182,8 +186,8 @@ class SendLog {
 }
 
 /**
- * Sealed offsets, topic → partition → offsets: the server's log (seals that applied) and
- * the workers' (seals announced before they were sent, which may have applied).
+ * Offsets that may hold voids, topic → partition → offsets: every seal the server
+ * (STRATA_VOID_LOG) and the append workers sent, each logged before it was sent.
  */
 function readVoidLog(...files: string[]): Map<string, Map<number, Set<number>>> {
   const voids = new Map<string, Map<number, Set<number>>>();
@@ -364,11 +368,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       await Promise.all(readers);
     }
     const groupDeadline = Date.now() + DRAIN_TIMEOUT_MS;
-    const groupCaughtUp = () =>
-      Array.from({ length: LOG.partitions }, (_, p) => p).every((p) => {
-        const hw = highWatermarks.get(`${LOG.name}/${p}`)!;
-        return members.some((m) => m.delivered.get(p)?.has(hw - 1)) || hw === 0;
+    // Caught up: the last record below the high watermark was delivered. Voids at the end
+    // of a partition (sealed, no record) are never delivered: the last record is below them.
+    const groupCaughtUp = () => {
+      const sealed = sealedOffsets().get(LOG.name);
+      return Array.from({ length: LOG.partitions }, (_, p) => p).every((p) => {
+        let last = highWatermarks.get(`${LOG.name}/${p}`)! - 1;
+        while (last >= 0 && sealed?.get(p)?.has(last)) last -= 1;
+        return last < 0 || members.some((m) => m.delivered.get(p)?.has(last));
       });
+    };
     while (!groupCaughtUp() && Date.now() < groupDeadline) await sleep(200);
     // Liveness: the healed group commits up to every high watermark. Commit while both
     // are still members (a leave rebalances and fences the other's commit); a commit
