@@ -117,7 +117,8 @@ export async function writeReliabilitySection(report: ChaosReport, command: stri
     `### Latest run (\`${command}\`)`,
     '',
     `Measured on ${machineLine(machineInfo(new Date(report.startedAt)))}: faults for ${options.durationMs / 1000} s ` +
-      `(seed ${options.seed}, workload scale ${options.scale}), ${(report.wallMs / 1000).toFixed(0)} s in all with the drain and the checks. ` +
+      `(seed ${options.seed}, workload scale ${options.scale}, sequencing ${options.sequencing ?? 'optimistic (the default)'}), ` +
+      `${(report.wallMs / 1000).toFixed(0)} s in all with the drain and the checks. ` +
       `Anomalies: **${report.anomalyCount}**.`,
     '',
     ...reliabilityTables(report).map((t) => `${renderMarkdown(t)}\n`),
