@@ -28,27 +28,19 @@
  * `padBytes` (largeShare 0: no record is staged in S3), so the value a reader polls is
  * known from the announced id.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
-import path from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import type { ChaosSpec } from '../../local/chaos.js';
 import { seededRandom } from '../support/faults.js';
 import type { History, SendHandle } from '../support/history.js';
 import { DEFAULT_CRASH_POINTS, DEFAULT_STALL_POINTS, DEFAULT_WORKLOAD } from '../support/multi-process.js';
-import { WORKER_CONFIG_ENV, type AppendKind, type StallSpec, type WorkerConfig, type WorkerEvent } from '../support/worker-protocol.js';
+import { type AppendKind, type StallSpec, type WorkerConfig, type WorkerEvent } from '../support/worker-protocol.js';
+import { spawnWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
 import { bump, type OutcomeCounts, type TopicSpec } from './actors.js';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const REPO_ROOT = path.resolve(here, '../..');
-const WORKER_ENTRY = path.join(REPO_ROOT, 'test/support/append-worker.ts');
 
 /** How long the first workers may take to start (tsx and the SDK, beside a busy server). */
 const START_TIMEOUT_MS = 60_000;
 /** How long a worker may take to finish its request once told to stop (append deadline, resends). */
 const STOP_TIMEOUT_MS = 45_000;
-const STDERR_TAIL_CHARS = 4_000;
 const DETAIL_LIMIT = 20;
 
 /**
@@ -137,20 +129,7 @@ interface Pending {
   records: { partition: number; handle: SendHandle }[];
 }
 
-interface Worker {
-  name: string;
-  slot: number;
-  spawnedAt: number;
-  child: ChildProcess;
-  ready: boolean;
-  stopping: boolean;
-  killedBy: 'parent' | 'stop' | undefined;
-  crashPoint: string | undefined;
-  pending: Map<number, Pending>;
-  stderr: string;
-  errors: string[];
-  exited: Promise<void>;
-}
+type Worker = WorkerProcess<Pending>;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
@@ -361,57 +340,26 @@ export class AppendWorkers {
       engineHookOption: 'testHooks',
       engine: o.sequencing ? { sequencing: o.sequencing } : {},
     };
-    const env: NodeJS.ProcessEnv = { ...process.env, [WORKER_CONFIG_ENV]: JSON.stringify(config), POWERTOOLS_LOG_LEVEL: 'ERROR' };
     const { name: _profileName, ...rates } = profile ?? { name: 'none' };
-    if (Object.keys(rates).length > 0) env.STRATA_CHAOS = JSON.stringify({ ...rates, seed: config.seed, logFile: o.faultLog });
-    else delete env.STRATA_CHAOS;
-    const child = spawn(process.execPath, ['--import', 'tsx', WORKER_ENTRY], { cwd: REPO_ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
-    const w: Worker = {
-      name,
-      slot,
-      spawnedAt: Date.now(),
-      child,
-      ready: false,
-      stopping: false,
-      killedBy: undefined,
-      crashPoint: undefined,
-      pending: new Map(),
-      stderr: '',
-      errors: [],
-      exited: Promise.resolve(),
-    };
+    const w = spawnWorkerProcess<Pending>(slot, {
+      config,
+      faults: rates,
+      faultLog: o.faultLog,
+      env: { POWERTOOLS_LOG_LEVEL: 'ERROR' },
+      onEvent: (worker, event) => this.onEvent(worker, event),
+      onStderr: (chunk) => appendFileSync(o.logFile, chunk),
+      onExit: (exited, { expected, why }) => {
+        this.workers.delete(exited);
+        const killed = exited.killedBy !== undefined || exited.crashPoint !== undefined;
+        if (killed) for (const p of exited.pending.values()) this.figures.inFlightAtKill += p.records.length;
+        if (!expected) {
+          appendFileSync(o.logFile, `${why}\n`);
+          this.anomaly('worker-failed', why);
+        }
+        if (!this.stopping) this.spawn(slot);
+      },
+    });
     this.workers.add(w);
-    appendFileSync(o.logFile, `--- ${name} pid ${child.pid} ${new Date().toISOString()} profile ${profile?.name ?? 'none'}\n`);
-    child.stdin!.on('error', () => undefined);
-    child.stderr!.on('data', (d: Buffer) => {
-      w.stderr = (w.stderr + d.toString()).slice(-STDERR_TAIL_CHARS);
-      appendFileSync(o.logFile, d);
-    });
-    const lines = createInterface({ input: child.stdout! });
-    lines.on('line', (line) => {
-      let event: WorkerEvent;
-      try {
-        event = JSON.parse(line) as WorkerEvent;
-      } catch {
-        w.errors.push(`not a protocol line: ${line.slice(0, 200)}`);
-        return;
-      }
-      this.onEvent(w, event);
-    });
-    // Judged once stdout has ended too, so every line the worker wrote is in.
-    const exit = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (code, signal) => resolve([code, signal])));
-    const drained = new Promise<void>((resolve) => lines.once('close', () => resolve()));
-    w.exited = Promise.all([exit, drained]).then(([[code, signal]]) => {
-      this.workers.delete(w);
-      const killed = w.killedBy !== undefined || w.crashPoint !== undefined;
-      if (killed) for (const p of w.pending.values()) this.figures.inFlightAtKill += p.records.length;
-      const expected = (w.killedBy !== undefined && signal === 'SIGKILL') || w.crashPoint !== undefined || (code === 0 && w.stopping);
-      if (!expected) {
-        const why = `${name} exited with ${signal ?? code}: ${[...w.errors, w.stderr.trim()].join(' | ').slice(-1_500)}`;
-        appendFileSync(o.logFile, `${why}\n`);
-        this.anomaly('worker-failed', why);
-      }
-      if (!this.stopping) this.spawn(slot);
-    });
+    appendFileSync(o.logFile, `--- ${name} pid ${w.child.pid} ${new Date().toISOString()} profile ${profile?.name ?? 'none'}\n`);
   }
 }

@@ -27,11 +27,8 @@
  * process announces a seal before sending it, so the offsets that may hold voids are
  * known, and a gap anywhere else is still an anomaly.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DynamoLogStore } from '../../lib/aws/dynamo-log-store.js';
 import { S3ObjectStore } from '../../lib/aws/s3-object-store.js';
 import { LogEngine } from '../../lib/engine.js';
@@ -44,8 +41,8 @@ import { readFaultLog } from '../chaos/fault-log.js';
 import { seededRandom } from './faults.js';
 import { ANOMALY_TYPES, History, type CheckResult, type SendHandle } from './history.js';
 import { CrashPoints, installWorkerMiddleware } from './worker-faults.js';
+import { REPO_ROOT, spawnWorkerProcess, type WorkerProcess as SpawnedWorker } from './worker-process.js';
 import {
-  WORKER_CONFIG_ENV,
   announceSeals,
   isHotId,
   keyOfId,
@@ -246,13 +243,8 @@ const DRAIN_TIMEOUT_MS = 90_000;
 const READ_WAIT_MS = 1_000;
 const READ_MAX_RECORDS = 200;
 const FINAL_PAGE_RECORDS = 10_000;
-/** Stderr kept per worker, for the report of a worker that failed. */
-const STDERR_TAIL_CHARS = 4_000;
 const DETAIL_LIMIT = 40;
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const REPO_ROOT = path.resolve(here, '../..');
-const WORKER_ENTRY = path.join(here, 'append-worker.ts');
 
 interface SendEntry {
   process: string;
@@ -269,20 +261,7 @@ interface RequestEntry {
   expectedOffset?: number;
 }
 
-interface WorkerProcess {
-  name: string;
-  slot: number;
-  profile: string;
-  child: ChildProcess;
-  ready: boolean;
-  stopping: boolean;
-  killedBy: 'parent' | 'stop' | undefined;
-  crashPoint: string | undefined;
-  pending: Map<number, RequestEntry>;
-  stderr: string;
-  errors: string[];
-  exited: Promise<void>;
-}
+type WorkerProcess = SpawnedWorker<RequestEntry>;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
@@ -485,51 +464,19 @@ export async function runMultiProcess(options: MultiProcessOptions): Promise<Mul
       engine: options.engine ?? {},
     };
     const { name: _profileName, ...rates } = profile;
-    const env: NodeJS.ProcessEnv = { ...process.env, [WORKER_CONFIG_ENV]: JSON.stringify(config) };
-    if (Object.keys(rates).length > 0) env.STRATA_CHAOS = JSON.stringify({ ...rates, seed: config.seed, logFile: faultLog });
-    else delete env.STRATA_CHAOS;
-    const child = spawn(process.execPath, ['--import', 'tsx', WORKER_ENTRY], { cwd: REPO_ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
-    const w: WorkerProcess = {
-      name,
-      slot,
-      profile: profile.name,
-      child,
-      ready: false,
-      stopping: false,
-      killedBy: undefined,
-      crashPoint: undefined,
-      pending: new Map(),
-      stderr: '',
-      errors: [],
-      exited: Promise.resolve(),
-    };
+    const w = spawnWorkerProcess<RequestEntry>(slot, {
+      config,
+      faults: rates,
+      faultLog,
+      onEvent,
+      onExit: (exited, { expected, why }) => {
+        workers.delete(exited);
+        if (exited.killedBy !== undefined || exited.crashPoint !== undefined) report.told.inFlightAtKill += exited.pending.size;
+        if (!expected) anomaly('worker-failed', why);
+        if (!stopping) spawnWorker(slot);
+      },
+    });
     workers.add(w);
-    child.stdin!.on('error', () => undefined);
-    child.stderr!.on('data', (d: Buffer) => (w.stderr = (w.stderr + d.toString()).slice(-STDERR_TAIL_CHARS)));
-    const lines = createInterface({ input: child.stdout! });
-    lines.on('line', (line) => {
-      let event: WorkerEvent;
-      try {
-        event = JSON.parse(line) as WorkerEvent;
-      } catch {
-        w.errors.push(`not a protocol line: ${line.slice(0, 200)}`);
-        return;
-      }
-      onEvent(w, event);
-    });
-    // The exit is judged once stdout has ended too, so every line the worker wrote is in.
-    const exit = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (code, signal) => resolve([code, signal])));
-    const drained = new Promise<void>((resolve) => lines.once('close', () => resolve()));
-    w.exited = Promise.all([exit, drained]).then(([[code, signal]]) => {
-      workers.delete(w);
-      const inFlight = w.pending.size;
-      if (w.killedBy !== undefined || w.crashPoint !== undefined) report.told.inFlightAtKill += inFlight;
-      const expected = (w.killedBy !== undefined && signal === 'SIGKILL') || w.crashPoint !== undefined || (code === 0 && w.stopping);
-      if (!expected) {
-        anomaly('worker-failed', `${w.name} exited with ${signal ?? code}: ${[...w.errors, w.stderr.trim()].join(' | ').slice(-1_500)}`);
-      }
-      if (!stopping) spawnWorker(slot);
-    });
     return w;
   };
 
