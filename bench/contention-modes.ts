@@ -20,18 +20,18 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import {
   GetItemCommand,
   PutItemCommand,
-  TransactionCanceledException,
   TransactWriteItemsCommand,
   UpdateItemCommand,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import type { AppendRecordInput } from '../lib/appender.js';
 import { DynamoLogStore } from '../lib/aws/dynamo-log-store.js';
-import { LogEngine } from '../lib/engine.js';
+import { LogEngine, type EngineOptions } from '../lib/engine.js';
 import { RetryableError } from '../lib/errors.js';
 import { HEAD_SK, tailSk } from '../lib/keys.js';
 import { encodeBatch } from '../lib/record-batch.js';
 import { backoffDelay, DEFAULT_RETRY, sleep } from '../lib/retry.js';
+import { cancelledCommit } from './raw-commit.js';
 
 /** What one request appends. */
 export interface ContentionShape {
@@ -122,19 +122,18 @@ function tailItem(pk: string, base: number, count: number, data: Uint8Array, now
   };
 }
 
+/** An engine on the scope's table. */
+const engineOn = (dynamo: DynamoDBClient, scope: ModeScope, options: Partial<EngineOptions> = {}) =>
+  new LogEngine({ store: new DynamoLogStore(dynamo, scope.tableName), ...options });
+
 /** The real engine with the given sequencing (docs/design.md), or its default. */
 const engineMode = (sequencing?: 'optimistic' | 'reserve'): ContentionMode => ({
   label: `engine (LogEngine.appendToPartition${sequencing ? `, sequencing: ${sequencing}` : ''})`,
   async prepare(dynamo, scope) {
-    const engine = new LogEngine({ store: new DynamoLogStore(dynamo, scope.tableName) });
-    await engine.topics.create({ name: topicName(scope), partitions: 1, config: { flushBytes: NO_TRIGGERED_FLUSH_BYTES } });
+    await engineOn(dynamo, scope).topics.create({ name: topicName(scope), partitions: 1, config: { flushBytes: NO_TRIGGERED_FLUSH_BYTES } });
   },
   async open(dynamo, scope) {
-    const engine = new LogEngine({
-      store: new DynamoLogStore(dynamo, scope.tableName),
-      appendDeadlineMs: scope.deadlineMs,
-      ...(sequencing ? { sequencing } : {}),
-    });
+    const engine = engineOn(dynamo, scope, { appendDeadlineMs: scope.deadlineMs, ...(sequencing ? { sequencing } : {}) });
     const payloads = recordInputs(scope.shape);
     const topic = topicName(scope);
     let next = 0;
@@ -148,8 +147,7 @@ const engineMode = (sequencing?: 'optimistic' | 'reserve'): ContentionMode => ({
   async storedRecords(dynamo, scope) {
     // The high watermark: the end of the contiguous prefix (with reservations, the
     // counter also counts offsets reserved by requests still in flight at the end).
-    const engine = new LogEngine({ store: new DynamoLogStore(dynamo, scope.tableName) });
-    const described = await engine.topics.describe(topicName(scope)).catch(() => undefined);
+    const described = await engineOn(dynamo, scope).topics.describe(topicName(scope)).catch(() => undefined);
     return described?.partitionStates[PARTITION]?.highWatermark ?? 0;
   },
 });
@@ -225,10 +223,7 @@ const optimisticRawMode: ContentionMode = {
         );
         return { ok: true };
       } catch (err) {
-        if (!(err instanceof TransactionCanceledException)) throw err;
-        const head = err.CancellationReasons?.[0];
-        if (head?.Code === 'ConditionalCheckFailed') return { ok: false, head: Number(head.Item?.nextOffset?.N ?? 0) };
-        return { ok: false };
+        return cancelledCommit(err);
       }
     };
     return {

@@ -60,6 +60,22 @@ export interface WorkerReport {
   latencyModel: LatencyModelStats;
 }
 
+/** A worker's report before its first request. */
+export function emptyWorkerReport(latencyModel: LatencyModelStats = { calls: 0, modelledMs: 0, addedMs: 0 }): WorkerReport {
+  return {
+    acks: 0,
+    records: 0,
+    totalRecords: 0,
+    latenciesMs: [],
+    unavailable: 0,
+    throttled: 0,
+    errors: 0,
+    usage: emptyCallUsage(),
+    cpuMs: 0,
+    latencyModel,
+  };
+}
+
 export interface PointMeta {
   mode: string;
   shape: string;

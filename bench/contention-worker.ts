@@ -21,9 +21,9 @@ import { performance } from 'node:perf_hooks';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { StrataError } from '../lib/errors.js';
 import { isThrottle } from '../lib/retry.js';
-import { CallMeterMiddleware, emptyCallUsage, hottestItems } from './contention-meter.js';
+import { CallMeterMiddleware, hottestItems } from './contention-meter.js';
 import { contentionMode, type ContentionShape } from './contention-modes.js';
-import type { WorkerReport } from './contention-report.js';
+import { emptyWorkerReport, type WorkerReport } from './contention-report.js';
 import { installLatencyModel, type LatencyModel } from './latency-model.js';
 
 /** One measurement, as the harness asks it of each of its K workers. */
@@ -79,18 +79,7 @@ async function runPoint(point: WorkerPoint): Promise<WorkerReport> {
     const windowStart = point.startAt + point.warmupMs;
     const windowEnd = windowStart + point.durationMs;
     meter.setWindow(windowStart, windowEnd);
-    const report: WorkerReport = {
-      acks: 0,
-      records: 0,
-      totalRecords: 0,
-      latenciesMs: [],
-      unavailable: 0,
-      throttled: 0,
-      errors: 0,
-      usage: emptyCallUsage(),
-      cpuMs: 0,
-      latencyModel: modelStats,
-    };
+    const report: WorkerReport = emptyWorkerReport(modelStats);
     let cpuAtStart: NodeJS.CpuUsage | undefined;
     const cpuTimers = [
       setTimeout(() => (cpuAtStart = process.cpuUsage()), windowStart - now()),

@@ -173,12 +173,21 @@ export class RawCommitter {
       );
       return { ok: true };
     } catch (err) {
-      if (!(err instanceof TransactionCanceledException)) throw err;
-      const head = err.CancellationReasons?.[0];
-      if (head?.Code === 'ConditionalCheckFailed') return { ok: false, head: Number(head.Item?.nextOffset?.N ?? 0) };
-      return { ok: false };
+      return cancelledCommit(err);
     }
   }
+}
+
+/**
+ * What a cancelled commit of the head (its first action) and the batch says: the head's
+ * nextOffset when its condition failed, nothing for a transaction conflict. Rethrows
+ * anything but a cancellation.
+ */
+export function cancelledCommit(err: unknown): { ok: false; head?: number } {
+  if (!(err instanceof TransactionCanceledException)) throw err;
+  const head = err.CancellationReasons?.[0];
+  if (head?.Code === 'ConditionalCheckFailed') return { ok: false, head: Number(head.Item?.nextOffset?.N ?? 0) };
+  return { ok: false };
 }
 
 /** Packs `count` copies of a batch into tail items of at most MAX_TAIL_ITEM_BYTES, as the sequencer does. */

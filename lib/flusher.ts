@@ -29,7 +29,7 @@ import type { Clock } from './clock.js';
 import { InternalError } from './errors.js';
 import { partitionPk, segmentObjectKey, type PartitionRef } from './keys.js';
 import { emptyManifest, type FlushCommit, type FlushCommitOutcome, type LogStore, type ObjectStore, type SegmentManifest, type TailItem, type TopicMeta } from './ports.js';
-import { voidExpired, type Gap, type Sealer } from './sealer.js';
+import { voidExpiresAt, type Gap, type Sealer } from './sealer.js';
 import { backoffDelay, DEFAULT_RETRY, sleep } from './retry.js';
 import { buildSegment, manifestIndex, type BuildSegmentOptions } from './segment-format.js';
 import { isMissingObject } from './segment-reader.js';
@@ -181,7 +181,7 @@ export class Flusher {
     // A void stays a while: it is what makes a late fill of its key fail (VOID_KEEP_MS).
     await this.store.deleteTailItems(
       ref,
-      items.filter((i) => !i.void || voidExpired(i, this.clock.now())).map((i) => i.lastOffset),
+      items.filter((i) => !i.void || voidExpiresAt(i) <= this.clock.now()).map((i) => i.lastOffset),
     );
     // The segment now holds the staged batches; a crash before this leaves orphans for GC.
     const staged = items.flatMap((i) => (i.staged ? [i.staged.key] : []));

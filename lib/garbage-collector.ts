@@ -21,10 +21,10 @@
  * again; a staged object or orphan it did not delete is an orphan for the next scan.
  */
 import type { Clock } from './clock.js';
-import { MAX_GC_DELETES_PER_PASS, VOID_KEEP_MS } from './constants.js';
+import { MAX_GC_DELETES_PER_PASS } from './constants.js';
 import { partitionObjectPrefix, topicObjectPrefix, type PartitionRef } from './keys.js';
 import type { DeletedTopic, LogStore, ObjectStore, PartitionHead } from './ports.js';
-import { voidExpired } from './sealer.js';
+import { voidExpiresAt } from './sealer.js';
 
 export interface GcResult {
   /** Objects deleted (garbage past its grace period, orphans, staged objects of leftover items). */
@@ -78,9 +78,9 @@ export class GarbageCollector {
     // 2. Tail items a crashed flush left below flushedOffset, and the voids flushes keep
     //    until no late fill can come (VOID_KEEP_MS).
     const below = await this.store.listTailBelow(ref, head.flushedOffset, MAX_GC_DELETES_PER_PASS);
-    const leftovers = below.filter((i) => !i.void || voidExpired(i, now));
-    const keptVoids = below.filter((i) => i.void && !voidExpired(i, now)).map((i) => i.appendedAt + VOID_KEEP_MS);
-    if (keptVoids.length > 0) result.nextGarbageAt = Math.min(result.nextGarbageAt ?? Infinity, ...keptVoids);
+    const kept = below.filter((i) => i.void && voidExpiresAt(i) > now);
+    const leftovers = below.filter((i) => !kept.includes(i));
+    if (kept.length > 0) result.nextGarbageAt = Math.min(result.nextGarbageAt ?? Infinity, ...kept.map(voidExpiresAt));
     if (leftovers.length > 0) {
       const staged = leftovers.flatMap((i) => (i.staged ? [i.staged.key] : []));
       await this.store.deleteTailItems(

@@ -44,7 +44,8 @@ import { layOut, PartitionSequencer, type Pending, type SequencerOptions } from 
 const PREFIX_POLL_MIN_MS = 8;
 const PREFIX_POLL_MAX_MS = 100;
 
-type Reserved = { base: number; head: PartitionHead; token: string };
+/** A reservation: offsets [base, end), the head it left, the token that names it. */
+type Reserved = { base: number; end: number; head: PartitionHead; token: string };
 
 export class ReservingSequencer extends PartitionSequencer {
   /**
@@ -106,15 +107,14 @@ export class ReservingSequencer extends PartitionSequencer {
         conditional.reject(new OffsetMismatchError(conditional.expectedOffset!, reserved.mismatch.nextOffset));
         return;
       }
-      const { base, head } = reserved;
+      const { base, end, head } = reserved;
       if (this.clock.now() >= deadline) {
         // Too late to fill: a fill sent now could land after the appends were answered
         // (in a Lambda, after the environment thawed). Close the range for the writers behind it.
-        await this.sealer.close(this.ref, base, base + live.reduce((n, p) => n + p.recordCount, 0)).catch(() => undefined);
+        await this.sealer.close(this.ref, base, end).catch(() => undefined);
         return this.giveUp(live, false, lastError);
       }
       const laid = layOut(live, base, this.clock.now(), reserved.token, (id) => this.producers.cached(id));
-      const end = base + laid.records;
       const commit: FillCommit = { ref: this.ref, items: laid.items, producers: laid.producers, requestToken: reserved.token };
       const floor = committedFloor(head);
       const from = Math.max(floor, Math.min(this.knownPrefix, base));
@@ -139,7 +139,7 @@ export class ReservingSequencer extends PartitionSequencer {
       // The look below the range comes after the fill, not with it: by then the writers
       // that reserved before this one have filled too, so one Query usually settles it
       // (sent with the fill, it found them still filling, and polled: 4.0 DynamoDB calls
-      // per ack at 8 writers against 3.2 after it, docs/benchmarks.md).
+      // per ack at 8 writers against 3.2 after it, docs/design.md).
       if (!(await this.waitForPrefix(from, base, head, deadline))) return this.giveUp(live, true, lastError);
       if (due && !advance && end > floor) {
         // Before the answer: a Lambda freezes once it has answered.
@@ -190,7 +190,7 @@ export class ReservingSequencer extends PartitionSequencer {
     this.sealer.observeRoundTrip(this.clock.now() - asked);
     if (!outcome.ok) return { mismatch: outcome.head };
     this.tailBytes = outcome.head.tailBytes;
-    return { base: outcome.base, head: outcome.head, token };
+    return { base: outcome.base, end: outcome.base + count, head: outcome.head, token };
   }
 
   /**

@@ -70,11 +70,11 @@ export function committedFloor(head: Pick<PartitionHead, 'committedOffset' | 'fl
 }
 
 /**
- * True when a void below flushedOffset may go: no late fill of its key can come any more
- * (VOID_KEEP_MS since it was written).
+ * When a void below flushedOffset may go: no late fill of its key can come any more
+ * (VOID_KEEP_MS after it was written).
  */
-export function voidExpired(item: Pick<TailItem, 'appendedAt'>, now: number): boolean {
-  return now - item.appendedAt >= VOID_KEEP_MS;
+export function voidExpiresAt(item: Pick<TailItem, 'appendedAt'>): number {
+  return item.appendedAt + VOID_KEEP_MS;
 }
 
 /** Bytes a prefix scan reads per Query at most (the items are read for their offsets). */

@@ -14,6 +14,7 @@ import {
   checkAims,
   contentionCharts,
   contentionTables,
+  emptyWorkerReport,
   latencyReference,
   type ContentionPoint,
   type WorkerReport,
@@ -107,19 +108,7 @@ function usage(fields: Partial<CallUsage>): CallUsage {
 }
 
 function report(fields: Partial<WorkerReport>): WorkerReport {
-  return {
-    acks: 0,
-    records: 0,
-    totalRecords: 0,
-    latenciesMs: [],
-    unavailable: 0,
-    throttled: 0,
-    errors: 0,
-    usage: emptyCallUsage(),
-    cpuMs: 0,
-    latencyModel: { calls: 0, modelledMs: 0, addedMs: 0 },
-    ...fields,
-  };
+  return { ...emptyWorkerReport(), ...fields };
 }
 
 describe('call usage', () => {
