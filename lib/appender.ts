@@ -22,7 +22,8 @@ import { BATCH_HEADER_BYTES, encodeBatch, encodedRecordSize, type Compression } 
 import type { LogRecord, RecordHeader } from './record.js';
 import type { AppendResult, EncodedChunk, PartitionAppend, PartitionSequencer } from './sequencer.js';
 import type { TopicService } from './topics.js';
-import type { ObjectStore, TopicMeta } from './ports.js';
+import type { TopicMeta } from './ports.js';
+import type { StagedStores } from './staging.js';
 
 /** A record as an append request gives it; `timestamp` defaults to the append time. */
 export interface AppendRecordInput {
@@ -95,8 +96,8 @@ export class Appender {
     private readonly sequencer: (ref: PartitionRef) => PartitionSequencer,
     private readonly clock: Clock,
     options: AppenderOptions = {},
-    /** Where large appends are staged; without it every append must fit DynamoDB items. */
-    private readonly objects?: ObjectStore,
+    /** Where large appends are staged (the main store or the staging tier's); without a store every append must fit DynamoDB items. */
+    private readonly staging?: StagedStores,
   ) {
     this.deadlineMs = options.deadlineMs ?? DEFAULT_APPEND_DEADLINE_MS;
     this.onFlushDue = options.onFlushDue;
@@ -112,7 +113,7 @@ export class Appender {
       : -1;
     const placed = request.records.map((input, index) => {
       const partition = choosePartition(meta, input, index, keylessPartition);
-      return { partition, record: toRecord(meta, input, index, now, this.objects !== undefined) };
+      return { partition, record: toRecord(meta, input, index, now, this.canStage()) };
     });
     const byPartition = new Map<number, LogRecord[]>();
     for (const { partition, record } of placed) {
@@ -143,7 +144,7 @@ export class Appender {
           `records[${index}].partition is ${input.partition} but the request is for partition ${partition}; drop the field or use POST /v1/topics/${topic}/records`,
         );
       }
-      return toRecord(meta, input, index, now, this.objects !== undefined);
+      return toRecord(meta, input, index, now, this.canStage());
     });
     const stamps = new Map<number, ProducerStamp>(request.producer ? [[partition, request.producer]] : []);
     const results = await this.commitAll(meta, new Map([[partition, records]]), stamps, request.expectedOffset);
@@ -162,7 +163,7 @@ export class Appender {
   ): Promise<Map<number, AppendResult>> {
     const deadline = this.clock.now() + this.deadlineMs;
     const work = [...byPartition].map(([partition, records]) => {
-      const stage = this.objects !== undefined && estimateBytes(records) > meta.config.stageBytes;
+      const stage = this.canStage() && estimateBytes(records) > meta.config.stageBytes;
       const append: PartitionAppend = {
         ...(stage ? { chunks: [], recordCount: records.length, bytes: 0 } : encodeChunks(records, meta.config.compression)),
         deadline,
@@ -199,10 +200,16 @@ export class Appender {
     return results;
   }
 
+  /** Whether an append may be staged: the engine has a store to stage in. */
+  private canStage(): boolean {
+    return this.staging?.forWrites() !== undefined;
+  }
+
   /**
    * Uploads a large append's records as one batch (offsets relative to 0) before its
-   * commit. If the commit then fails, the object is an orphan that garbage collection
-   * removes; nothing points at it.
+   * commit, to the staging tier's store when there is one (the item records which). If
+   * the commit then fails, the object is an orphan that garbage collection removes;
+   * nothing points at it.
    */
   private async stage(
     ref: PartitionRef,
@@ -211,9 +218,11 @@ export class Appender {
   ): Promise<Pick<PartitionAppend, 'staged' | 'bytes'>> {
     const batch = encodeBatch(records, { baseOffset: 0, compression });
     const key = stagedObjectKey(ref, randomUUID());
-    await this.objects!.put(key, batch);
+    const target = this.staging!.forWrites()!;
+    await target.objects.put(key, batch);
     const { min, max } = timestampRange(records);
-    return { staged: { object: { key, bytes: batch.byteLength }, minTimestamp: min, maxTimestamp: max }, bytes: batch.byteLength };
+    const object = { key, bytes: batch.byteLength, ...(target.store ? { store: target.store } : {}) };
+    return { staged: { object, minTimestamp: min, maxTimestamp: max }, bytes: batch.byteLength };
   }
 
   /**

@@ -24,6 +24,7 @@ import { Reader } from './reader.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 import { ReservingSequencer } from './reserving-sequencer.js';
 import { committedFloor, Sealer } from './sealer.js';
+import { StagedStores, type StagingOptions } from './staging.js';
 import { OptimisticSequencer, type CommitStats, type PartitionSequencer } from './sequencer.js';
 import type { TopicConfigPatch } from './topic-config.js';
 import { TopicService } from './topics.js';
@@ -32,6 +33,12 @@ export interface EngineOptions {
   store: LogStore;
   /** S3: segments (and staged batches). Without it nothing is ever flushed. */
   objects?: ObjectStore;
+  /**
+   * The staging tier (lib/staging.ts): a second store (S3 Express One Zone on AWS) for
+   * the batches of staged appends, which topics' `stageBytes` chooses; segments stay in
+   * `objects`. Needs `objects`: the flushes copy what is staged there into segments.
+   */
+  staging?: StagingOptions;
   clock?: Clock;
   retry?: RetryPolicy;
   /** How long an append keeps retrying before 503 RETRY. */
@@ -111,17 +118,23 @@ export class LogEngine {
       }
       return s;
     };
+    if (options.staging && !options.objects) {
+      throw new Error('a staging store needs the main object store (objects): flushes copy what is staged into segments there');
+    }
+    const staged = new StagedStores(options.objects, options.staging);
     this.appender = new Appender(this.topics, sequencer, clock, {
       deadlineMs,
       ...(options.onFlushDue ? { onFlushDue: options.onFlushDue } : {}),
-    }, options.objects);
+    }, staged);
     const segments = options.objects ? new SegmentReader(options.store, options.objects) : undefined;
-    this.reader = new Reader(this.topics, options.store, clock, notifier, this.sealer, segments, options.objects);
+    this.reader = new Reader(this.topics, options.store, clock, notifier, this.sealer, segments, staged);
     const indexIntervalBytes = options.segmentIndexIntervalBytes;
-    this.flusher = options.objects ? new Flusher(options.store, options.objects, clock, { indexIntervalBytes }, this.sealer) : undefined;
+    this.flusher = options.objects
+      ? new Flusher(options.store, options.objects, clock, { indexIntervalBytes }, this.sealer, options.staging)
+      : undefined;
     this.maintenance =
       this.flusher && options.objects
-        ? new Maintenance(this.topics, options.store, options.objects, this.flusher, clock, { indexIntervalBytes, ...options.maintenance })
+        ? new Maintenance(this.topics, options.store, options.objects, this.flusher, clock, { indexIntervalBytes, ...options.maintenance }, options.staging)
         : undefined;
     this.groups = new GroupOffsets(this.topics, options.store, clock, retry);
     this.membership = new GroupMembership(this.topics, options.store, clock, retry);

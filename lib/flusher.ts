@@ -34,6 +34,7 @@ import { backoffDelay, DEFAULT_RETRY, sleep } from './retry.js';
 import { buildSegment, manifestIndex, type BuildSegmentOptions } from './segment-format.js';
 import { isMissingObject } from './segment-reader.js';
 import { tailItemBytes, tailItemData } from './staged-batches.js';
+import { StagedStores, type StagingOptions } from './staging.js';
 
 export type FlushReason = 'forced' | 'size' | 'age';
 
@@ -63,6 +64,9 @@ export const DEFAULT_MAX_SEGMENTS_PER_FLUSH = 8;
 export const FLUSH_COMMIT_ATTEMPTS = 5;
 
 export class Flusher {
+  /** Where staged items' batches are: `objects`, or the staging store for items that name it. */
+  private readonly staged: StagedStores;
+
   constructor(
     private readonly store: LogStore,
     private readonly objects: ObjectStore,
@@ -71,7 +75,11 @@ export class Flusher {
     private readonly segment: Pick<BuildSegmentOptions, 'indexIntervalBytes'> = {},
     /** Seals a stale gap at the flushed offset (reserved offsets nobody filled); without it the flush waits. */
     private readonly sealer?: Sealer,
-  ) {}
+    /** The staging tier's store, where items that name it are staged (lib/staging.ts); segments still go to `objects`. */
+    staging?: StagingOptions,
+  ) {
+    this.staged = new StagedStores(objects, staging);
+  }
 
   /** Flushes one partition while its tail is due (size or age), or everything when forced. */
   async flushPartition(meta: TopicMeta, partition: number, options: FlushOptions = {}): Promise<FlushResult> {
@@ -184,15 +192,15 @@ export class Flusher {
       items.filter((i) => !i.void || voidExpiresAt(i) <= this.clock.now()).map((i) => i.lastOffset),
     );
     // The segment now holds the staged batches; a crash before this leaves orphans for GC.
-    const staged = items.flatMap((i) => (i.staged ? [i.staged.key] : []));
-    if (staged.length > 0) await this.objects.delete(staged);
+    const staged = StagedStores.stagedOf(items);
+    if (staged.length > 0) await this.staged.delete(staged);
     return { records: manifest.recordCount, bytes: tailBytes };
   }
 
   /** The items' batches, staged ones fetched from S3; 'fenced' when another flusher took the items first. */
   private async itemsData(ref: PartitionRef, flushedOffset: number, items: TailItem[]): Promise<Uint8Array[] | 'fenced'> {
     try {
-      return await Promise.all(items.map((i) => tailItemData(i, this.objects)));
+      return await Promise.all(items.map((i) => tailItemData(i, this.staged)));
     } catch (err) {
       // The winner's flush deleted the staged objects after its commit (or GC removed them since).
       if (isMissingObject(err) && (await this.store.getHead(ref)).flushedOffset > flushedOffset) return 'fenced';

@@ -25,6 +25,7 @@ import { MAX_GC_DELETES_PER_PASS } from './constants.js';
 import { partitionObjectPrefix, topicObjectPrefix, type PartitionRef } from './keys.js';
 import type { DeletedTopic, LogStore, ObjectStore, PartitionHead } from './ports.js';
 import { voidExpiresAt } from './sealer.js';
+import { StagedStores, type StagingOptions } from './staging.js';
 
 export interface GcResult {
   /** Objects deleted (garbage past its grace period, orphans, staged objects of leftover items). */
@@ -45,12 +46,19 @@ export interface DeletedTopicsResult {
 }
 
 export class GarbageCollector {
+  /** Where staged objects are: the main store, and the staging tier's when there is one. */
+  private readonly staged: StagedStores;
+
   constructor(
     private readonly store: LogStore,
     private readonly objects: ObjectStore,
     private readonly clock: Clock,
     private readonly graceMs: number,
-  ) {}
+    /** The staging tier's store (lib/staging.ts): its orphans and leftovers are collected too. */
+    staging?: StagingOptions,
+  ) {
+    this.staged = new StagedStores(objects, staging);
+  }
 
   async collectPartition(ref: PartitionRef, head: PartitionHead): Promise<GcResult> {
     const result: GcResult = { objects: 0, items: 0, more: false, nextGarbageAt: null };
@@ -82,20 +90,20 @@ export class GarbageCollector {
     const leftovers = below.filter((i) => !kept.includes(i));
     if (kept.length > 0) result.nextGarbageAt = Math.min(result.nextGarbageAt ?? Infinity, ...kept.map(voidExpiresAt));
     if (leftovers.length > 0) {
-      const staged = leftovers.flatMap((i) => (i.staged ? [i.staged.key] : []));
+      const staged = StagedStores.stagedOf(leftovers);
       await this.store.deleteTailItems(
         ref,
         leftovers.map((i) => i.lastOffset),
       );
       // A staged object S3 did not delete is now an orphan: the orphan scan retries it.
-      const failed = staged.length > 0 ? await this.objects.delete(staged) : [];
+      const failed = staged.length > 0 ? await this.staged.delete(staged) : [];
       result.items += leftovers.length;
       result.objects += staged.length - failed.length;
       if (below.length >= MAX_GC_DELETES_PER_PASS) result.more = true;
     }
 
-    // 3. Orphans older than the grace period.
-    const old = (await this.objects.list(partitionObjectPrefix(ref))).filter((o) => o.lastModified <= now - this.graceMs);
+    // 3. Orphans older than the grace period, in the main store and the staging tier's.
+    const old = (await this.listAll(partitionObjectPrefix(ref))).filter((o) => o.lastModified <= now - this.graceMs);
     if (old.length > 0) {
       const referenced = new Set<string>();
       for (const m of await this.store.listSegments(ref, 0, Infinity)) if (m.key) referenced.add(m.key);
@@ -103,9 +111,9 @@ export class GarbageCollector {
       if (old.some((o) => o.key.includes('/staged/'))) {
         for (const key of await this.store.listStagedKeys(ref)) referenced.add(key);
       }
-      const orphans = old.filter((o) => !referenced.has(o.key)).map((o) => o.key);
+      const orphans = old.filter((o) => !referenced.has(o.key));
       const batch = orphans.slice(0, MAX_GC_DELETES_PER_PASS);
-      const failed = batch.length > 0 ? await this.objects.delete(batch) : [];
+      const failed = batch.length > 0 ? await deleteListed(batch) : [];
       result.objects += batch.length - failed.length;
       if (orphans.length > batch.length) result.more = true;
     }
@@ -151,12 +159,31 @@ export class GarbageCollector {
         if (deleted === 0) break;
       }
     }
-    const objects = (await this.objects.list(topicObjectPrefix(topic.name, topic.topicId))).map((o) => o.key);
+    const objects = await this.listAll(topicObjectPrefix(topic.name, topic.topicId));
     const batch = objects.slice(0, Math.max(0, budget()));
-    const failed = batch.length > 0 ? await this.objects.delete(batch) : [];
+    const failed = batch.length > 0 ? await deleteListed(batch) : [];
     result.objects += batch.length - failed.length;
     spend(batch.length);
     // The marker is the only way back to the incarnation's objects: it stays while any is left.
     return batch.length === objects.length && failed.length === 0;
   }
+  /** The objects under `prefix` in the main store and in the staging tier's, each with the store it is in. */
+  private async listAll(prefix: string): Promise<ListedObject[]> {
+    const lists = await Promise.all(this.staged.all().map(async ({ objects }) => (await objects.list(prefix)).map((o) => ({ ...o, objects }))));
+    return lists.flat();
+  }
+}
+
+/** An object a listing found, and the store it is in. */
+interface ListedObject {
+  key: string;
+  lastModified: number;
+  objects: ObjectStore;
+}
+
+/** Deletes listed objects from their stores; returns the keys not deleted, as ObjectStore.delete does. */
+async function deleteListed(listed: ListedObject[]): Promise<string[]> {
+  const byStore = new Map<ObjectStore, string[]>();
+  for (const o of listed) byStore.set(o.objects, [...(byStore.get(o.objects) ?? []), o.key]);
+  return (await Promise.all([...byStore].map(([objects, keys]) => objects.delete(keys)))).flat();
 }

@@ -19,6 +19,7 @@ import { GarbageCollector, type DeletedTopicsResult, type GcResult } from './gar
 import type { PartitionRef } from './keys.js';
 import type { LogStore, ObjectStore, PartitionHead, PartitionStats, SegmentManifest, TopicMeta } from './ports.js';
 import { Retention, type RetentionResult } from './retention.js';
+import type { StagingOptions } from './staging.js';
 import { refsOf, type TopicService } from './topics.js';
 
 export interface PartitionPass {
@@ -61,11 +62,13 @@ export class Maintenance {
     private readonly flusher: Flusher,
     private readonly clock: Clock,
     private readonly options: MaintenanceOptions = {},
+    /** The staging tier's store, whose orphans and leftovers GC collects too (lib/staging.ts). */
+    staging?: StagingOptions,
   ) {
     const graceMs = options.graceMs ?? DEFAULT_OBJECT_GRACE_MS;
     this.retention = new Retention(store, clock, graceMs);
     this.compactor = new Compactor(store, objects, clock, graceMs, { indexIntervalBytes: options.indexIntervalBytes });
-    this.gc = new GarbageCollector(store, objects, clock, graceMs);
+    this.gc = new GarbageCollector(store, objects, clock, graceMs, staging);
   }
 
   /** One bounded pass over one partition. A topic deleted meanwhile is nothing to do. */

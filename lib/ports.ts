@@ -94,7 +94,16 @@ export type TailExtent = Pick<TailItem, 'baseOffset' | 'lastOffset' | 'appendedA
 export interface StagedObject {
   key: string;
   bytes: number;
+  /**
+   * Which object store holds it: absent, the main one (the segments' bucket, where every
+   * object staged before the staging tier existed is); `staging`, the engine's staging
+   * store (an S3 Express One Zone directory bucket on AWS; lib/staging.ts).
+   */
+  store?: StagingStoreName;
 }
+
+/** The staged object's store when it is not the main one (StagedObject.store). */
+export type StagingStoreName = 'staging';
 
 /** A segment's manifest item: where its object is and what it holds (docs/format.md). */
 export interface SegmentManifest {

@@ -30,7 +30,7 @@ import {
 import { InternalError, OffsetOutOfRangeError, ValidationError } from './errors.js';
 import { partitionKey, type PartitionRef } from './keys.js';
 import type { AppendNotifier } from './notifier.js';
-import type { LogStore, ObjectStore, PartitionHead, TailItem } from './ports.js';
+import type { LogStore, PartitionHead, TailItem } from './ports.js';
 import { decodeBatches } from './record-batch.js';
 import type { StoredRecord } from './record.js';
 import type { TopicService } from './topics.js';
@@ -38,6 +38,7 @@ import { RecordCollector } from './record-collector.js';
 import { committedFloor, type PrefixScan, type Sealer } from './sealer.js';
 import { isMissingObject, type SegmentReader } from './segment-reader.js';
 import { tailItemData } from './staged-batches.js';
+import type { StagedStores } from './staging.js';
 
 export interface ReadRequest {
   /** First offset wanted; defaults to the log start. */
@@ -78,7 +79,8 @@ export class Reader {
     private readonly notifier: AppendNotifier,
     private readonly sealer: Sealer,
     private readonly segments?: SegmentReader,
-    private readonly objects?: ObjectStore,
+    /** Where staged tail items' batches are (the main store, the staging tier's). */
+    private readonly staged?: StagedStores,
   ) {}
 
   async read(topic: string, partition: number, request: ReadRequest = {}): Promise<ReadResult> {
@@ -138,7 +140,7 @@ export class Reader {
   /** A tail item's records; `moved` when its staged object is gone (a flush moved it under the read). */
   private async itemRecords(item: TailItem): Promise<StoredRecord[] | 'moved'> {
     try {
-      return decodeBatches(await tailItemData(item, this.objects));
+      return decodeBatches(await tailItemData(item, this.staged));
     } catch (err) {
       if (isMissingObject(err)) return 'moved';
       throw err;

@@ -4,8 +4,9 @@
  * tail item that the commit writes points at the object. The batch CRC does not cover
  * the base offset, so re-stamping offsets on the way out keeps every CRC valid.
  */
-import type { ObjectStore, TailItem } from './ports.js';
+import type { TailItem } from './ports.js';
 import { iterateBatches } from './record-batch.js';
+import type { StagedStores } from './staging.js';
 
 /** A copy of concatenated batches with every base offset moved by `delta`. */
 export function shiftBatches(bytes: Uint8Array, delta: number): Uint8Array {
@@ -19,11 +20,11 @@ export function shiftBatches(bytes: Uint8Array, delta: number): Uint8Array {
   return out;
 }
 
-/** The item's batches at their real offsets, from the item or from its staged object. */
-export async function tailItemData(item: TailItem, objects: ObjectStore | undefined): Promise<Uint8Array> {
+/** The item's batches at their real offsets, from the item or from its staged object (in the store the item names). */
+export async function tailItemData(item: TailItem, stores: StagedStores | undefined): Promise<Uint8Array> {
   if (!item.staged) return item.data;
-  if (!objects) throw new Error(`tail item ${item.baseOffset} is staged in S3 but no object store is configured`);
-  return shiftBatches(await objects.get(item.staged.key), item.baseOffset);
+  if (!stores) throw new Error(`tail item ${item.baseOffset} is staged in S3 but no object store is configured`);
+  return shiftBatches(await stores.of(item.staged).get(item.staged.key), item.baseOffset);
 }
 
 /** Bytes of batches an item stands for, whether held inline or staged. */

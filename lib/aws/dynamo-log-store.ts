@@ -73,6 +73,7 @@ import {
   type LogStore,
   type PartitionHead,
   type ProducerState,
+  type StagedObject,
   type TailExtent,
   type TailItem,
   type TopicMeta,
@@ -727,7 +728,7 @@ export class DynamoLogStore implements LogStore {
       return {
         lastOffset: Number(item.lastOffset),
         appendedAt: Number(item.appendedAt),
-        ...(staged ? { staged: { key: String(staged.key), bytes: Number(staged.bytes) } } : {}),
+        ...(staged ? { staged: toStagedObject(staged) } : {}),
         ...(item.void ? { void: true as const } : {}),
       };
     });
@@ -943,13 +944,18 @@ function toTopicMeta(item: Item): TopicMeta {
   };
 }
 
+/** A tail item's `staged` map; `store` only when not the main store (items staged before the staging tier have none). */
+function toStagedObject(staged: Item): StagedObject {
+  return { key: String(staged.key), bytes: Number(staged.bytes), ...(staged.store === 'staging' ? { store: 'staging' as const } : {}) };
+}
+
 function toTailItem(item: Item): TailItem {
   return {
     baseOffset: Number(item.baseOffset),
     lastOffset: Number(item.lastOffset),
     recordCount: Number(item.recordCount),
     data: (item.data as Uint8Array | undefined) ?? new Uint8Array(0),
-    ...(item.staged ? { staged: { key: String((item.staged as Item).key), bytes: Number((item.staged as Item).bytes) } } : {}),
+    ...(item.staged ? { staged: toStagedObject(item.staged as Item) } : {}),
     minTimestamp: Number(item.minTimestamp),
     maxTimestamp: Number(item.maxTimestamp),
     appendedAt: Number(item.appendedAt),

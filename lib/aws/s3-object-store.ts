@@ -2,6 +2,12 @@
  * The S3 adapter of the ObjectStore port. Segments and staged batches are immutable
  * objects, so plain PUT, ranged GET, list and batch delete are all the
  * engine needs; nothing depends on S3 conditional writes.
+ *
+ * The same adapter serves an S3 Express One Zone directory bucket (`name--azid--x-s3`,
+ * the staging tier): the SDK's S3Client opens and renews its CreateSession credentials
+ * itself for such names, and the four calls are the same. Two differences it handles:
+ * directory buckets page listings only by ContinuationToken (not StartAfter), and list
+ * keys in no particular order (callers never rely on the order).
  */
 import {
   DeleteObjectsCommand,
@@ -15,11 +21,23 @@ import type { ObjectStore } from '../ports.js';
 /** DeleteObjects takes at most 1000 keys. */
 const DELETE_BATCH = 1000;
 
+/** How a listing asks for its next page: StartAfter (general purpose buckets, s3rver) or ContinuationToken (directory buckets). */
+export type ListPaging = 'start-after' | 'continuation-token';
+
+/** The suffix of an S3 Express One Zone directory bucket's name. */
+export const DIRECTORY_BUCKET_SUFFIX = '--x-s3';
+
 export class S3ObjectStore implements ObjectStore {
+  private readonly paging: ListPaging;
+
   constructor(
     private readonly client: S3Client,
     private readonly bucket: string,
-  ) {}
+    /** Default: continuation-token for a directory bucket's name, start-after otherwise. */
+    options: { paging?: ListPaging } = {},
+  ) {
+    this.paging = options.paging ?? (bucket.endsWith(DIRECTORY_BUCKET_SUFFIX) ? 'continuation-token' : 'start-after');
+  }
 
   async put(key: string, body: Uint8Array): Promise<void> {
     await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body }));
@@ -37,23 +55,33 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   /**
-   * Pages with StartAfter (the last key seen) rather than ContinuationToken: the same
-   * pages on S3, and s3rver (the local emulator) cannot make continuation tokens on
-   * Node 20, so a ContinuationToken listing stops working past 1,000 keys there.
+   * Pages with StartAfter (the last key seen) rather than ContinuationToken on general
+   * purpose buckets: the same pages on S3, and s3rver (the local emulator) cannot make
+   * continuation tokens on Node 20, so a ContinuationToken listing stops working past
+   * 1,000 keys there. Directory buckets do not take StartAfter (and their pages are not
+   * in key order): ContinuationToken there.
    */
   async list(prefix: string): Promise<{ key: string; size: number; lastModified: number }[]> {
     const objects: { key: string; size: number; lastModified: number }[] = [];
     let startAfter: string | undefined;
+    let token: string | undefined;
     for (;;) {
       const out = await this.client.send(
-        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ...(startAfter ? { StartAfter: startAfter } : {}) }),
+        new ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: prefix,
+          ...(startAfter ? { StartAfter: startAfter } : {}),
+          ...(token ? { ContinuationToken: token } : {}),
+        }),
       );
       const contents = out.Contents ?? [];
       for (const o of contents) {
         objects.push({ key: o.Key!, size: o.Size ?? 0, lastModified: o.LastModified?.getTime() ?? 0 });
       }
       if (!out.IsTruncated || contents.length === 0) return objects;
-      startAfter = contents.at(-1)!.Key!;
+      if (this.paging === 'start-after') startAfter = contents.at(-1)!.Key!;
+      else if (out.NextContinuationToken) token = out.NextContinuationToken;
+      else return objects;
     }
   }
 
