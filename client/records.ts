@@ -3,6 +3,7 @@
  * and header values are strings (sent as UTF-8) or bytes (sent as base64); what a
  * consumer gets back is always bytes (`Buffer`, so `value.toString()` gives the text).
  */
+import type { StoredRecord } from '../lib/record.js';
 
 /** Bytes, or text that is sent as UTF-8. */
 export type Bytes = string | Uint8Array;
@@ -102,4 +103,12 @@ export function fromWire(topic: string, partition: number, r: WireReadRecord): C
   const headers: Record<string, Buffer | null> = {};
   for (const [k, v] of Object.entries(r.headers)) Object.defineProperty(headers, k, { value: dec(v), enumerable: true, writable: true, configurable: true });
   return { topic, partition, offset: r.offset, timestamp: r.timestamp, key: dec(r.key), value: dec(r.value), headers };
+}
+
+/** A record decoded from a binary read's batches; keys and values are views, not copies. */
+export function fromStored(topic: string, partition: number, r: StoredRecord): ConsumedRecord {
+  const buf = (b: Uint8Array | null) => (b === null ? null : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+  const headers: Record<string, Buffer | null> = {};
+  for (const h of r.headers) Object.defineProperty(headers, h.key, { value: buf(h.value), enumerable: true, writable: true, configurable: true });
+  return { topic, partition, offset: r.offset, timestamp: r.timestamp, key: buf(r.key), value: buf(r.value), headers };
 }

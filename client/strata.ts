@@ -13,13 +13,24 @@
  *   console.log(record.partition, record.offset, record.value?.toString());
  * }
  */
+import { BATCHES_MEDIA_TYPE, decodeFrame } from '../lib/batch-frame.js';
 import type { TopicConfig } from '../lib/topic-config.js';
 import { Consumer, type SubscribeOptions } from './consumer.js';
 import { Producer, type ProducerOptions } from './producer.js';
-import { allText, fromWire, toWire, type ConsumedRecord, type ProducerRecord, type WireReadRecord } from './records.js';
+import { allText, fromStored, fromWire, toWire, type ConsumedRecord, type ProducerRecord, type WireReadRecord } from './records.js';
 import { Transport, type TransportOptions } from './transport.js';
 
-export type StrataOptions = TransportOptions;
+export type StrataOptions = TransportOptions & {
+  /**
+   * How reads travel: `batches` (default) asks for the record batches as stored
+   * (`application/vnd.strata.batches`: no JSON or base64 on either side, CRCs checked
+   * here); `json` asks for the JSON answer, as curl gets it.
+   */
+  readFormat?: ReadFormat;
+};
+
+/** A read's wire format: the stored batches (binary) or JSON. */
+export type ReadFormat = 'batches' | 'json';
 
 export interface TopicInfo {
   name: string;
@@ -56,6 +67,8 @@ export interface ReadOptions {
   /** Long-poll: wait up to this long for a record past `offset` (max 20 000). */
   waitMs?: number;
   signal?: AbortSignal;
+  /** This read's wire format; default the client's `readFormat`. */
+  format?: ReadFormat;
 }
 
 export interface ReadResult {
@@ -117,12 +130,24 @@ export interface GroupDescription {
 
 const enc = encodeURIComponent;
 
+/** A read's JSON answer, with `encoding=base64`. */
+interface JsonReadResult {
+  topicId: string;
+  records: WireReadRecord[];
+  nextOffset: number;
+  highWatermark: number;
+  logStartOffset: number;
+}
+
 export class Strata {
   /** @internal */
   readonly transport: Transport;
 
+  private readonly readFormat: ReadFormat;
+
   constructor(options: StrataOptions) {
     this.transport = new Transport(options);
+    this.readFormat = options.readFormat ?? 'batches';
   }
 
   get url(): string {
@@ -162,17 +187,44 @@ export class Strata {
     return this.transport.request('POST', path, { body });
   }
 
-  /** One read of a partition from `offset` (default the log start). */
+  /**
+   * One read of a partition from `offset` (default the log start). By default it reads
+   * the stored batches (the server copies them, this client checks their offsets and
+   * CRCs and decodes them; a corrupt answer is CorruptDataError). The server bounds a
+   * binary read by whole batches; the answer is cut here to `maxRecords`, so both
+   * formats return at most that many records. `maxBytes` is approximate in both.
+   */
   async read(topic: string, partition: number, options: ReadOptions = {}): Promise<ReadResult> {
-    const result = await this.transport.request<{ topicId: string; records: WireReadRecord[]; nextOffset: number; highWatermark: number; logStartOffset: number }>(
-      'GET',
-      `/v1/topics/${enc(topic)}/partitions/${partition}/records`,
-      {
-        query: { offset: options.offset, maxRecords: options.maxRecords, maxBytes: options.maxBytes, waitMs: options.waitMs, encoding: 'base64' },
-        extraTimeoutMs: options.waitMs ?? 0,
-        ...(options.signal ? { signal: options.signal } : {}),
-      },
-    );
+    const path = `/v1/topics/${enc(topic)}/partitions/${partition}/records`;
+    const request = {
+      query: { offset: options.offset, maxRecords: options.maxRecords, maxBytes: options.maxBytes, waitMs: options.waitMs, encoding: 'base64' },
+      extraTimeoutMs: options.waitMs ?? 0,
+      ...(options.signal ? { signal: options.signal } : {}),
+    };
+    if ((options.format ?? this.readFormat) === 'json') return this.jsonRead(topic, partition, await this.transport.request<JsonReadResult>('GET', path, request));
+    // A server without binary reads answers JSON, which this accepts too.
+    const answer = await this.transport.requestBytes('GET', path, { ...request, accept: `${BATCHES_MEDIA_TYPE}, application/json;q=0.5` });
+    if (!answer.contentType.startsWith(BATCHES_MEDIA_TYPE)) {
+      return this.jsonRead(topic, partition, JSON.parse(Buffer.from(answer.body).toString('utf8')) as JsonReadResult);
+    }
+    const frame = decodeFrame(answer.body);
+    let records = frame.records;
+    let nextOffset = frame.nextOffset;
+    if (options.maxRecords !== undefined && records.length > options.maxRecords) {
+      // Any offset after the last record kept and up to the next one continues the read.
+      records = records.slice(0, options.maxRecords);
+      nextOffset = records.at(-1)!.offset + 1;
+    }
+    return {
+      topicId: frame.topicId,
+      records: records.map((r) => fromStored(topic, partition, r)),
+      nextOffset,
+      highWatermark: frame.highWatermark,
+      logStartOffset: frame.logStartOffset,
+    };
+  }
+
+  private jsonRead(topic: string, partition: number, result: JsonReadResult): ReadResult {
     return { ...result, records: result.records.map((r) => fromWire(topic, partition, r)) };
   }
 

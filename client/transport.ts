@@ -1,5 +1,6 @@
 /**
- * The HTTP layer of the client: JSON requests to the Strata API, signed with SigV4 when
+ * The HTTP layer of the client: JSON requests to the Strata API (and binary answers,
+ * for reads), signed with SigV4 when
  * the target is AWS (API Gateway with IAM auth), plain for the local stack. Any answer
  * other than 2xx becomes the engine's typed error (client/errors.ts). The `fetch` it
  * uses is injectable, which is how tests lose responses on purpose.
@@ -36,6 +37,8 @@ export interface TransportOptions {
 
 export interface RequestOptions {
   query?: Record<string, string | number | undefined>;
+  /** The Accept header; default `application/json`. Error answers are JSON whatever it says. */
+  accept?: string;
   body?: unknown;
   signal?: AbortSignal;
   /** Added to the request timeout (the server may hold a long-poll this long). */
@@ -70,10 +73,29 @@ export class Transport {
 
   /** Sends one request; resolves with the parsed JSON body (undefined for 204). */
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    const { text } = await this.exchange(method, path, options, (r) => r.text());
+    return parseJson(text) as T;
+  }
+
+  /**
+   * Sends one request and resolves with the answer's bytes and content type, for an
+   * answer that is not JSON (a binary read). A non-2xx answer is still a typed error.
+   */
+  async requestBytes(method: string, path: string, options: RequestOptions = {}): Promise<{ body: Uint8Array; contentType: string }> {
+    const { response, text: body } = await this.exchange(method, path, options, async (r) => new Uint8Array(await r.arrayBuffer()));
+    return { body, contentType: response.headers.get('content-type') ?? '' };
+  }
+
+  private async exchange<B extends string | Uint8Array>(
+    method: string,
+    path: string,
+    options: RequestOptions,
+    read: (response: Response) => Promise<B>,
+  ): Promise<{ response: Response; text: B }> {
     const url = new URL(this.baseUrl + path);
     for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     const body = options.body === undefined ? undefined : JSON.stringify(options.body);
-    let headers: Record<string, string> = { accept: 'application/json', ...this.options.headers };
+    let headers: Record<string, string> = { accept: options.accept ?? 'application/json', ...this.options.headers };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (this.signer) headers = await this.signedHeaders(method, url, headers, body);
 
@@ -81,28 +103,21 @@ export class Transport {
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
     let response: Response;
-    let text: string;
+    let content: B;
     try {
       response = await this.fetchImpl(url, { method, headers, ...(body !== undefined ? { body } : {}), signal });
-      text = await response.text();
+      content = await read(response);
     } catch (err) {
       if (options.signal?.aborted) throw options.signal.reason ?? err;
       if (timeout.aborted) throw new RequestTimeoutError(`${method} ${url.pathname}`, timeoutMs);
       throw new ConnectionError(this.baseUrl, err);
     }
-    let parsed: unknown;
-    if (text !== '') {
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        parsed = undefined;
-      }
-    }
     if (!response.ok) {
       const retryAfter = response.headers.get('retry-after');
-      throw errorFromResponse(response.status, parsed, retryAfter !== null ? Number(retryAfter) : undefined);
+      const text = typeof content === 'string' ? content : Buffer.from(content).toString('utf8');
+      throw errorFromResponse(response.status, parseJson(text), retryAfter !== null ? Number(retryAfter) : undefined);
     }
-    return parsed as T;
+    return { response, text: content };
   }
 
   private async signedHeaders(method: string, url: URL, headers: Record<string, string>, body: string | undefined) {
@@ -121,5 +136,15 @@ export class Transport {
     const out: Record<string, string> = {};
     for (const [k, v] of Object.entries(signed.headers)) if (k !== 'host') out[k] = v;
     return out;
+  }
+}
+
+/** The body as JSON, or undefined when it is empty or not JSON. */
+function parseJson(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
   }
 }

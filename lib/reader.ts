@@ -34,7 +34,8 @@ import type { LogStore, PartitionHead, TailItem } from './ports.js';
 import { decodeBatches } from './record-batch.js';
 import type { StoredRecord } from './record.js';
 import type { TopicService } from './topics.js';
-import { RecordCollector } from './record-collector.js';
+import { BatchCollector } from './batch-collector.js';
+import { RecordCollector, type ReadLimits, type ReadSink } from './record-collector.js';
 import { committedFloor, type PrefixScan, type Sealer } from './sealer.js';
 import { isMissingObject, type SegmentReader } from './segment-reader.js';
 import { tailItemData } from './staged-batches.js';
@@ -57,6 +58,24 @@ export interface ReadResult {
   nextOffset: number;
   highWatermark: number;
   logStartOffset: number;
+}
+
+/** A read's batches as stored, for the binary read (docs/format.md, "Binary reads"). */
+export interface BatchReadResult {
+  topicId: string;
+  /** Whole batches in offset order, as stored (views into what the stores returned). */
+  batches: Uint8Array[];
+  /** The offset the read started from: records of the first batch below it are not part of the answer. */
+  startOffset: number;
+  /** Where the next read continues; records at or above it are not part of the answer either. */
+  nextOffset: number;
+  highWatermark: number;
+  logStartOffset: number;
+}
+
+export interface BatchReadOptions {
+  /** A batch larger than this cannot be answered (ResponseTooLargeError); later batches stop the read below it. */
+  maxBatchBytes?: number;
 }
 
 /** What an offset lookup (Kafka's ListOffsets) answers. */
@@ -84,6 +103,35 @@ export class Reader {
   ) {}
 
   async read(topic: string, partition: number, request: ReadRequest = {}): Promise<ReadResult> {
+    const { ref, head, sink } = await this.collect(topic, partition, request, (from, until, limits) => new RecordCollector(from, until, limits));
+    return { topicId: ref.topicId, records: sink.records, nextOffset: sink.next, highWatermark: head.nextOffset, logStartOffset: head.logStartOffset };
+  }
+
+  /**
+   * A read that answers the batches as stored (tail items' data, segment byte ranges),
+   * never decoded: same head, isolation and long-poll rules as {@link read}, limits at
+   * batch granularity (lib/batch-collector.ts). The first batch may start below the
+   * requested offset: `startOffset` tells the decoder which records to drop.
+   */
+  async readBatches(topic: string, partition: number, request: ReadRequest = {}, options: BatchReadOptions = {}): Promise<BatchReadResult> {
+    const { ref, head, sink } = await this.collect(topic, partition, request, (from, until, limits) => new BatchCollector(from, until, limits, options.maxBatchBytes));
+    return {
+      topicId: ref.topicId,
+      batches: sink.batches,
+      startOffset: sink.start,
+      nextOffset: sink.next,
+      highWatermark: head.nextOffset,
+      logStartOffset: head.logStartOffset,
+    };
+  }
+
+  /** The read loop shared by both answers: head, range check, long-poll, segments then tail into `sink`. */
+  private async collect<S extends ReadSink>(
+    topic: string,
+    partition: number,
+    request: ReadRequest,
+    makeSink: (from: number, until: number, limits: ReadLimits) => S,
+  ): Promise<{ ref: PartitionRef; head: PartitionHead; sink: S }> {
     const limits = checkReadRequest(request);
     const { ref } = await this.topics.partition(topic, partition);
     const deadline = this.clock.now() + limits.waitMs;
@@ -96,12 +144,12 @@ export class Reader {
       }
       if (offset === head.nextOffset) {
         const remaining = deadline - this.clock.now();
-        if (remaining <= 0) return { topicId: ref.topicId, records: [], nextOffset: offset, highWatermark: head.nextOffset, logStartOffset: head.logStartOffset };
+        if (remaining <= 0) return { ref, head, sink: makeSink(offset, offset, limits) };
         await this.notifier.wait(partitionKey(ref), offset, Math.min(interval, remaining));
         interval = Math.min(interval * 2, LONG_POLL_MAX_INTERVAL_MS);
         continue;
       }
-      const collector = new RecordCollector(offset, head.nextOffset, limits);
+      const collector = makeSink(offset, head.nextOffset, limits);
       let outcome: 'done' | 'moved';
       if (offset < head.flushedOffset) {
         if (!this.segments) throw new InternalError('offsets below the flushed offset need an object store; none is configured');
@@ -112,7 +160,7 @@ export class Reader {
       }
       // What the collector vouches for (every offset below `next`) is returned even when
       // the items moved further on; a read that got nowhere reads the head again.
-      if (outcome === 'done' || collector.next > offset) return result(ref, collector, head);
+      if (outcome === 'done' || collector.next > offset) return { ref, head, sink: collector };
       if (++moves > MAX_TAIL_MOVES) {
         throw new InternalError(
           `offset ${offset} of ${partitionKey(ref)} is below the high watermark ${head.nextOffset} but neither a segment nor a tail item holds it`,
@@ -139,8 +187,14 @@ export class Reader {
 
   /** A tail item's records; `moved` when its staged object is gone (a flush moved it under the read). */
   private async itemRecords(item: TailItem): Promise<StoredRecord[] | 'moved'> {
+    const data = await this.itemData(item);
+    return data === 'moved' ? 'moved' : decodeBatches(data);
+  }
+
+  /** A tail item's batches at their offsets (staged ones re-stamped, not decoded); `moved` as above. */
+  private async itemData(item: TailItem): Promise<Uint8Array | 'moved'> {
     try {
-      return decodeBatches(await tailItemData(item, this.staged));
+      return await tailItemData(item, this.staged);
     } catch (err) {
       if (isMissingObject(err)) return 'moved';
       throw err;
@@ -153,7 +207,7 @@ export class Reader {
    * watermark the items are contiguous: `moved` when the item holding the next offset is
    * gone (a flush deleted it, or its staged object, under the read). A void is a gap.
    */
-  private async readTail(ref: PartitionRef, collector: RecordCollector, prefix?: PrefixScan & { from: number }): Promise<'done' | 'moved'> {
+  private async readTail(ref: PartitionRef, collector: ReadSink, prefix?: PrefixScan & { from: number }): Promise<'done' | 'moved'> {
     if (collector.exhausted) return 'done';
     const items =
       prefix && collector.next >= prefix.from
@@ -167,11 +221,9 @@ export class Reader {
         collector.advanceTo(item.lastOffset + 1);
         continue;
       }
-      const records = await this.itemRecords(item);
-      if (records === 'moved') return 'moved';
-      for (const record of records) {
-        if (!collector.offer(record)) return 'done';
-      }
+      const data = await this.itemData(item);
+      if (data === 'moved') return 'moved';
+      if (!collector.offerBatches(data)) return 'done';
       collector.advanceTo(item.lastOffset + 1);
       if (collector.exhausted) return 'done';
     }
@@ -249,16 +301,6 @@ export class Reader {
     return { offset: head.nextOffset, timestamp: null };
   }
 
-}
-
-function result(ref: PartitionRef, collector: RecordCollector, head: PartitionHead): ReadResult {
-  return {
-    topicId: ref.topicId,
-    records: collector.records,
-    nextOffset: collector.next,
-    highWatermark: head.nextOffset,
-    logStartOffset: head.logStartOffset,
-  };
 }
 
 function checkReadRequest(request: ReadRequest): { maxRecords: number; maxBytes: number; waitMs: number } {

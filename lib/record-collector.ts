@@ -8,6 +8,7 @@
  * The sources vouch for coverage instead (a tail item or a segment manifest covers a
  * whole offset range), and call {@link advanceTo} when they have offered all of a range.
  */
+import { decodeBatch, iterateBatches } from './record-batch.js';
 import type { StoredRecord } from './record.js';
 
 export interface ReadLimits {
@@ -15,7 +16,30 @@ export interface ReadLimits {
   maxBytes: number;
 }
 
-export class RecordCollector {
+/**
+ * What the tail and segment paths of a read feed: whole batches in offset order, and
+ * the ranges they vouch for. The record collector below decodes them; the batch
+ * collector (lib/batch-collector.ts) keeps them as stored, for binary reads.
+ */
+export interface ReadSink {
+  /** Where the read continues: every offset below it was offered (or does not exist). */
+  readonly next: number;
+  /** True when nothing more can be taken: a bound was hit or the read reached its end. */
+  readonly exhausted: boolean;
+  /** True once a bound stopped the read. */
+  readonly full: boolean;
+  /** A source offered every record it holds below `offset`: the read continues there. */
+  advanceTo(offset: number): void;
+  /** Limits left for a continuation of this read (e.g. from segments into the tail). */
+  remaining(): ReadLimits;
+  /**
+   * Offers a concatenation of whole batches (a tail item's data, a segment's byte
+   * range); batches wholly below `next` are skipped. Returns false when the read is complete.
+   */
+  offerBatches(data: Uint8Array): boolean;
+}
+
+export class RecordCollector implements ReadSink {
   readonly records: StoredRecord[] = [];
   private bytes = 0;
   private position: number;
@@ -64,6 +88,17 @@ export class RecordCollector {
     this.bytes += size;
     this.position = record.offset + 1;
     return true;
+  }
+
+  /** Decodes (CRC first) and offers the records of every batch that reaches `next`. */
+  offerBatches(data: Uint8Array): boolean {
+    for (const batch of iterateBatches(data)) {
+      if (batch.lastOffset < this.next) continue;
+      for (const record of decodeBatch(data, batch.position).records) {
+        if (!this.offer(record)) return false;
+      }
+    }
+    return !this.full;
   }
 
   /** Limits left for a continuation of this read (e.g. from segments into the tail). */

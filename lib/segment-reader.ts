@@ -9,7 +9,7 @@
 import type { PartitionRef } from './keys.js';
 import type { LogStore, ObjectStore, SegmentManifest } from './ports.js';
 import { decodeBatch, iterateBatches } from './record-batch.js';
-import type { RecordCollector } from './record-collector.js';
+import type { ReadSink } from './record-collector.js';
 import { decodeIndex, findRegion, findRegionByTimestamp, regionRange, regionsForBytes, type SegmentMeta } from './segment-format.js';
 
 /** Manifests fetched per query while a read walks forward through segments. */
@@ -33,7 +33,7 @@ export class SegmentReader {
    * removes records), so a manifest that starts above the next offset means the segments
    * changed under the read (retention): `moved`.
    */
-  async read(ref: PartitionRef, until: number, collector: RecordCollector): Promise<SegmentReadOutcome> {
+  async read(ref: PartitionRef, until: number, collector: ReadSink): Promise<SegmentReadOutcome> {
     while (!collector.exhausted && collector.next < until) {
       const manifests = await this.store.listSegments(ref, collector.next, MANIFEST_PAGE);
       if (manifests.length === 0) return 'moved';
@@ -102,7 +102,7 @@ export class SegmentReader {
     }
   }
 
-  private async readSegment(manifest: SegmentManifest, until: number, collector: RecordCollector): Promise<SegmentReadOutcome> {
+  private async readSegment(manifest: SegmentManifest, until: number, collector: ReadSink): Promise<SegmentReadOutcome> {
     const meta = { index: decodeIndex(manifest.index), indexPosition: manifest.indexPosition };
     // An empty index: compaction removed every record of this range (no object at all).
     let region = findRegion(meta.index, collector.next);
@@ -113,12 +113,7 @@ export class SegmentReader {
       const last = regionsForBytes(meta, region, bytesBelow(meta, region, collector.next) + wantedBytes(manifest, collector));
       const data = await this.getRange(manifest, regionRange(meta, region, last));
       if (data === 'moved') return 'moved';
-      for (const batch of iterateBatches(data)) {
-        if (batch.lastOffset < collector.next) continue;
-        for (const record of decodeBatch(data, batch.position).records) {
-          if (!collector.offer(record)) return 'done';
-        }
-      }
+      if (!collector.offerBatches(data)) return 'done';
       region = last + 1;
     }
     return 'done';
@@ -138,7 +133,7 @@ function bytesBelow(meta: Pick<SegmentMeta, 'index' | 'indexPosition'>, region: 
 }
 
 /** Bytes worth fetching: the byte bound, or fewer when the record bound will stop the read first. */
-function wantedBytes(manifest: SegmentManifest, collector: RecordCollector): number {
+function wantedBytes(manifest: SegmentManifest, collector: ReadSink): number {
   const { maxRecords, maxBytes } = collector.remaining();
   const perRecord = manifest.bytes / Math.max(1, manifest.recordCount);
   return Math.max(1, Math.min(maxBytes, Math.ceil(maxRecords * perRecord)));

@@ -68,7 +68,8 @@ async function serve(handlers: Record<FunctionName, HttpHandler>, req: IncomingM
     if (err instanceof PayloadTooLargeError) res.setHeader('connection', 'close');
   }
   res.writeHead(response.statusCode, response.headers as Record<string, string>);
-  res.end(response.body);
+  // API Gateway sends a base64-encoded answer's bytes, and so does this server.
+  res.end(response.isBase64Encoded ? Buffer.from(response.body, 'base64') : response.body);
 }
 
 /**

@@ -1,11 +1,15 @@
 /**
  * The read function: every route that only reads (records, offsets, topics, groups).
- * Thin: parse and validate the request, call the engine, answer.
+ * Thin: parse and validate the request, call the engine, answer. A records read answers
+ * JSON, or the batches as stored when the request accepts `application/vnd.strata.batches`
+ * (lib/batch-frame.ts).
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { LogEngine } from '../../lib/engine.js';
+import { BATCHES_MEDIA_TYPE, encodeFrame } from '../../lib/batch-frame.js';
 import { parseOrThrow } from '../../lib/validation.js';
 import {
+  MAX_FRAME_BATCH_BYTES,
   groupFetchQuerySchema,
   offsetsQuerySchema,
   partitionParam,
@@ -16,10 +20,13 @@ import {
 } from '../shared/codec.js';
 import { createHttpHandler, type HttpHandler, type Operations } from '../shared/dispatch.js';
 import { readEnv } from '../shared/env.js';
-import { json, pathParam, type HttpResponse } from '../shared/http.js';
+import { binary, json, pathParam, prefers, type HttpResponse } from '../shared/http.js';
 import { createObservability, type Observability } from '../shared/observability.js';
 import { createEngine } from '../shared/runtime.js';
 import { groupDescriptionView, groupOffsetsView, topicDescriptionView, topicView } from '../shared/views.js';
+
+/** A read answers JSON or batches by its Accept header: caches must key on it. */
+const VARY_ACCEPT = { vary: 'accept' };
 
 export function readOperations(engine: LogEngine): Operations {
   return {
@@ -30,8 +37,12 @@ export function readOperations(engine: LogEngine): Operations {
     'GET /v1/topics/{topic}/partitions/{partition}/records': async (event) => {
       const partition = partitionParam(event.pathParameters?.partition);
       const query = parseOrThrow(readQuerySchema, event.queryStringParameters ?? {}, 'query');
+      if (prefers(event, BATCHES_MEDIA_TYPE)) {
+        const result = await engine.reader.readBatches(pathParam(event, 'topic'), partition, toReadRequest(query), { maxBatchBytes: MAX_FRAME_BATCH_BYTES });
+        return binary(200, BATCHES_MEDIA_TYPE, encodeFrame(result, result.batches), VARY_ACCEPT);
+      }
       const result = await engine.reader.read(pathParam(event, 'topic'), partition, toReadRequest(query));
-      return json(200, toJsonReadResult(result, query.encoding));
+      return json(200, toJsonReadResult(result, query.encoding), VARY_ACCEPT);
     },
 
     'GET /v1/topics/{topic}/partitions/{partition}/offsets': async (event) => {

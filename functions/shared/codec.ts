@@ -238,6 +238,13 @@ export function toJsonReadResult(result: ReadResult, encoding: Encoding, maxBody
   return envelope;
 }
 
+/**
+ * Bytes of batches one binary read may answer: its frame travels base64-encoded in the
+ * Lambda response (4 characters per 3 bytes, none escaped), and the frame's header
+ * (at most 309 bytes, for the longest topic id) comes out of the same budget.
+ */
+export const MAX_FRAME_BATCH_BYTES = Math.floor(MAX_RESPONSE_BODY_BYTES / 4) * 3 - 320;
+
 /** Bytes of a JSON text once carried inside another JSON string (quotes and backslashes escaped). */
 function carriedBytes(text: string): number {
   let escapes = 0;

@@ -16,6 +16,41 @@ export function json(statusCode: number, body: unknown, headers: Record<string, 
   return { statusCode, headers: { ...JSON_HEADERS, ...headers }, body: JSON.stringify(body) };
 }
 
+/**
+ * A binary answer: API Gateway (and the local server) carry it base64-encoded and send
+ * the bytes. Errors stay JSON (`errorResponse`), whatever the request accepted.
+ */
+export function binary(statusCode: number, contentType: string, body: Uint8Array, headers: Record<string, string> = {}): HttpResponse {
+  return {
+    statusCode,
+    headers: { 'content-type': contentType, ...headers },
+    body: Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('base64'),
+    isBase64Encoded: true,
+  };
+}
+
+/**
+ * True when the request's Accept header asks for `mediaType` at least as much as for
+ * JSON: it must name the type itself (a wildcard never picks a non-JSON answer, so
+ * `curl` and browsers get JSON) with q > 0, and JSON (`application/json`,
+ * `application/*` or the any-type wildcard) must not have a higher q.
+ */
+export function prefers(event: APIGatewayProxyEventV2, mediaType: string): boolean {
+  const accept = event.headers?.accept ?? event.headers?.Accept;
+  if (!accept) return false;
+  let wanted = 0;
+  let json = 0;
+  for (const part of accept.split(',')) {
+    const [range = '', ...params] = part.split(';').map((p) => p.trim().toLowerCase());
+    const qParam = params.find((p) => p.startsWith('q='));
+    const q = qParam === undefined ? 1 : Number(qParam.slice(2));
+    if (!Number.isFinite(q)) continue;
+    if (range === mediaType) wanted = Math.max(wanted, q);
+    else if (range === 'application/json' || range === 'application/*' || range === '*/*') json = Math.max(json, q);
+  }
+  return wanted > 0 && wanted >= json;
+}
+
 /** A path parameter of the matched route (API Gateway has already decoded it). */
 export function pathParam(event: APIGatewayProxyEventV2, name: string): string {
   return event.pathParameters?.[name] ?? '';
