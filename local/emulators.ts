@@ -449,6 +449,9 @@ export function localS3Client(endpoint: string): S3Client {
     credentials: S3RVER_CREDENTIALS,
     // s3rver serves buckets as paths: http://host:port/bucket/key.
     forcePathStyle: true,
+    // s3rver has no CreateSession: the staging tier's stand-in bucket is a plain bucket
+    // with plain SigV4, whatever the SDK would do for a directory bucket's name on AWS.
+    disableS3ExpressSessionAuth: true,
   });
 }
 

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoLogStore } from '../lib/aws/dynamo-log-store.js';
 import { S3ObjectStore } from '../lib/aws/s3-object-store.js';
+import { EXPRESS_STAGE_BYTES } from '../lib/constants.js';
 import { LogEngine, type EngineOptions } from '../lib/engine.js';
 import type { LogStore } from '../lib/ports.js';
 import { createAppendHandler } from '../functions/append/handler.js';
@@ -78,6 +79,11 @@ export const DEFAULT_TABLE_NAME = 'strata';
 export const COMPACT_FUNCTION_NAME = 'strata-compact';
 export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 export const DEFAULT_BUCKET_NAME = 'strata-local';
+/**
+ * The staging tier's stand-in for the S3 Express One Zone directory bucket: a second
+ * s3rver bucket (docs/design.md, "The staging tier", for what differs from AWS).
+ */
+export const DEFAULT_STAGING_BUCKET_NAME = 'strata-local-staging';
 
 export interface LocalStackOptions {
   /** Where data is kept across restarts; in memory (and a temp dir for S3) when absent. */
@@ -107,6 +113,13 @@ export interface LocalStackOptions {
    * across SIGKILLs (docs/design.md, "reserve, fill, seal").
    */
   voidLog?: string;
+  /**
+   * The staging tier (lib/staging.ts), as the construct's stagingAvailabilityZoneId
+   * deploys it: staged batches go to a second s3rver bucket (`bucketName`, default
+   * DEFAULT_STAGING_BUCKET_NAME), and new topics get stageBytes EXPRESS_STAGE_BYTES
+   * unless `engine.topicDefaults` says otherwise. `writes: false` drains it. Off by default.
+   */
+  staging?: boolean | { bucketName?: string; writes?: boolean };
   /** Wraps the DynamoDB adapter, e.g. with a fault injector in tests. */
   wrapStore?: (store: LogStore) => LogStore;
   /** Runs the compact function on this interval, as the EventBridge schedule does; off when absent. */
@@ -115,7 +128,7 @@ export interface LocalStackOptions {
    * Called with the SDK clients once the table and bucket exist, before any request is
    * served: where `npm start` installs SDK middleware (local/chaos.ts).
    */
-  instrumentClients?: (clients: { dynamo: DynamoDBClient; s3: S3Client }) => void;
+  instrumentClients?: (clients: { dynamo: DynamoDBClient; s3: S3Client; stagingS3?: S3Client }) => void;
 }
 
 export interface LocalStack {
@@ -125,6 +138,8 @@ export interface LocalStack {
   s3Endpoint: string;
   tableName: string;
   bucketName: string;
+  /** The staging tier's bucket, when `staging` is on. */
+  stagingBucketName?: string;
   engine: LogEngine;
   stop(): Promise<void>;
 }
@@ -163,8 +178,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ]);
     const dynamo = localDynamoClient(dynamoEndpoint);
     const s3 = localS3Client(s3Endpoint);
-    await Promise.all([ensureTable(dynamo, tableName), ensureBucket(s3, bucketName)]);
-    options.instrumentClients?.({ dynamo, s3 });
+    const stagingOptions = options.staging === true ? {} : options.staging || undefined;
+    const stagingBucketName = stagingOptions ? (stagingOptions.bucketName ?? DEFAULT_STAGING_BUCKET_NAME) : undefined;
+    // A client of its own, as the tier's S3 Express endpoint is another host on AWS (and
+    // the benchmarks give it other latencies).
+    const stagingS3 = stagingBucketName ? localS3Client(s3Endpoint) : undefined;
+    await Promise.all([
+      ensureTable(dynamo, tableName),
+      ensureBucket(s3, bucketName),
+      ...(stagingS3 && stagingBucketName ? [ensureBucket(stagingS3, stagingBucketName)] : []),
+    ]);
+    options.instrumentClients?.({ dynamo, s3, ...(stagingS3 ? { stagingS3 } : {}) });
 
     // Appends ask for flushes through the Lambda Invoke API, which this server answers,
     // so the local stack runs the same trigger code as the append function on AWS.
@@ -185,7 +209,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const base: LogStore = options.voidLog ? logVoids(new DynamoLogStore(dynamo, tableName), options.voidLog) : new DynamoLogStore(dynamo, tableName);
     const store = options.wrapStore ? options.wrapStore(base) : base;
     const objects = new S3ObjectStore(s3, bucketName);
-    const engines = Array.from({ length: engineCount }, () => new LogEngine({ onFlushDue: trigger, store, objects, ...options.engine }));
+    // The tier, unless the caller brings its own staging store (the benchmarks' metered one).
+    const staging: Partial<EngineOptions> =
+      stagingS3 && stagingBucketName
+        ? {
+            staging: { objects: new S3ObjectStore(stagingS3, stagingBucketName), ...(stagingOptions?.writes === false ? { writes: false } : {}) },
+            ...options.engine,
+            topicDefaults: { stageBytes: EXPRESS_STAGE_BYTES, ...options.engine?.topicDefaults },
+          }
+        : { ...options.engine };
+    const engines = Array.from({ length: engineCount }, () => new LogEngine({ onFlushDue: trigger, store, objects, ...staging }));
     const engine = engines[0]!;
     // As on AWS: the scheduled run fans out one asynchronous invocation per partition.
     const compact = createCompactHandler(engine, compactObs, { dispatch: trigger });
@@ -216,6 +249,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       s3Endpoint,
       tableName,
       bucketName,
+      ...(stagingBucketName ? { stagingBucketName } : {}),
       engine,
       stop: stopAll,
     };

@@ -40,6 +40,9 @@ async function main(): Promise<void> {
     // Requests served by several independent engines, as by separate Lambda environments.
     ...(process.env.STRATA_LOCAL_ENGINES ? { engines: parseEngines(process.env.STRATA_LOCAL_ENGINES) } : {}),
     ...(process.env.STRATA_SEQUENCING ? { engine: { sequencing: parseSequencing(process.env.STRATA_SEQUENCING) } } : {}),
+    // The S3 Express staging tier's stand-in (a second s3rver bucket): off by default, as
+    // the construct's stagingAvailabilityZoneId is (docs/design.md, "The staging tier").
+    ...(process.env.STRATA_STAGING ? { staging: parseStaging(process.env.STRATA_STAGING) } : {}),
     // The chaos suite's record of sealed gaps (local/stack.ts, voidLog).
     ...(process.env.STRATA_VOID_LOG ? { voidLog: process.env.STRATA_VOID_LOG } : {}),
     // The chaos suite (test/chaos/) makes the real DynamoDB and S3 calls fail on purpose.
@@ -63,7 +66,7 @@ async function main(): Promise<void> {
 Strata is running at ${u}
 
   DynamoDB Local  ${stack.dynamoEndpoint}  (table ${stack.tableName})
-  S3 (s3rver)     ${stack.s3Endpoint}  (bucket ${stack.bucketName})
+  S3 (s3rver)     ${stack.s3Endpoint}  (bucket ${stack.bucketName}${stack.stagingBucketName ? `; staging tier in ${stack.stagingBucketName}` : ''})
   data            ${dataDir}
   compaction      every ${compactIntervalMs / 1000} s (STRATA_COMPACT_INTERVAL_MS), and when a tail passes flushBytes
 
@@ -83,6 +86,13 @@ function parseSequencing(value: string): 'optimistic' | 'reserve' {
     console.error(`✖ ${(err as Error).message}`);
     process.exit(1);
   }
+}
+
+/** STRATA_STAGING: `express` turns the staging tier on, `off` (or unset) leaves it off. */
+function parseStaging(value: string): boolean {
+  if (value === 'express' || value === 'off') return value === 'express';
+  console.error(`✖ STRATA_STAGING must be 'express' (the S3 Express staging tier, in a second s3rver bucket) or 'off'; got '${value}'`);
+  process.exit(1);
 }
 
 function parseEngines(value: string): number {

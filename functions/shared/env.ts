@@ -19,6 +19,13 @@ export interface FunctionEnv {
   topicDefaults?: TopicConfigPatch;
   /** How appends get their offsets (STRATA_SEQUENCING: optimistic or reserve; docs/design.md). */
   sequencing?: 'optimistic' | 'reserve';
+  /**
+   * The staging tier's bucket (STRATA_STAGING_BUCKET): an S3 Express One Zone directory
+   * bucket (`name--azid--x-s3`) on AWS. Unset: staged batches go to the segment bucket.
+   */
+  stagingBucketName?: string;
+  /** Whether new staged batches go to the staging bucket (STRATA_STAGING_WRITES, default true; false drains it). */
+  stagingWrites?: boolean;
 }
 
 export function readEnv(env: NodeJS.ProcessEnv = process.env): FunctionEnv {
@@ -33,6 +40,8 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): FunctionEnv {
   if (env.STRATA_APPEND_DEADLINE_MS) result.appendDeadlineMs = positiveInt(env, 'STRATA_APPEND_DEADLINE_MS', MAX_APPEND_DEADLINE_MS);
   if (env.STRATA_TOPIC_DEFAULTS) result.topicDefaults = topicDefaults(env, 'STRATA_TOPIC_DEFAULTS');
   if (env.STRATA_SEQUENCING) result.sequencing = sequencing(env, 'STRATA_SEQUENCING');
+  if (env.STRATA_STAGING_BUCKET) result.stagingBucketName = env.STRATA_STAGING_BUCKET;
+  if (env.STRATA_STAGING_WRITES) result.stagingWrites = bool(env, 'STRATA_STAGING_WRITES');
   return result;
 }
 
@@ -59,6 +68,12 @@ export function sequencing(env: NodeJS.ProcessEnv, name: string): 'optimistic' |
     throw new Error(`environment variable ${name} must be 'optimistic' or 'reserve' (docs/design.md); got '${value}'`);
   }
   return value;
+}
+
+function bool(env: NodeJS.ProcessEnv, name: string): boolean {
+  const value = env[name];
+  if (value !== 'true' && value !== 'false') throw new Error(`environment variable ${name} must be 'true' or 'false'; got '${value}'`);
+  return value === 'true';
 }
 
 function required(env: NodeJS.ProcessEnv, name: string): string {

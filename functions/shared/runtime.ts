@@ -27,11 +27,18 @@ export function createEngine(env: FunctionEnv, extra: Partial<EngineOptions> = {
   });
   const s3 = new S3Client({
     requestHandler: REQUEST_HANDLER,
-    ...(env.s3Endpoint ? { endpoint: env.s3Endpoint, forcePathStyle: true } : {}),
+    // An emulator has no CreateSession: S3 Express session auth only against AWS.
+    ...(env.s3Endpoint ? { endpoint: env.s3Endpoint, forcePathStyle: true, disableS3ExpressSessionAuth: true } : {}),
   });
+  // One client for both buckets: for a directory bucket's name it opens and renews the
+  // S3 Express sessions (CreateSession) itself.
+  const staging = env.stagingBucketName
+    ? { objects: new S3ObjectStore(s3, env.stagingBucketName), ...(env.stagingWrites === false ? { writes: false } : {}) }
+    : undefined;
   return new LogEngine({
     store: new DynamoLogStore(dynamo, env.tableName),
     objects: new S3ObjectStore(s3, env.bucketName),
+    ...(staging ? { staging } : {}),
     ...(env.appendDeadlineMs ? { appendDeadlineMs: env.appendDeadlineMs } : {}),
     ...(env.topicDefaults ? { topicDefaults: env.topicDefaults } : {}),
     ...(env.sequencing ? { sequencing: env.sequencing } : {}),
