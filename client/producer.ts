@@ -6,8 +6,36 @@
  * How a record travels:
  *
  *     send() ─▶ partition (explicit > murmur2(key) > sticky) ─▶ that partition's queue
- *     queue  ─▶ a batch once it holds batchRecords / batchBytes, or lingerMs passed
+ *     queue  ─▶ a batch when the batching policy says so (below)
  *     batch  ─▶ POST …/partitions/{p}/records with producer {producerId, epoch, sequence}
+ *
+ * When a batch goes. Every request is billed on AWS (API Gateway, a Lambda invocation,
+ * DynamoDB writes, an S3 PUT when staged), so the producer makes batches as large as
+ * the latency the user accepts allows. Two policies:
+ *
+ * - **Latency budget** (the default; `latencyBudgetMs`, `targetBatchBytes`): a partition's
+ *   batch goes as soon as it holds `targetBatchBytes` (or `batchRecords`), or when its
+ *   oldest record has waited `latencyBudgetMs` less the expected request time, a moving
+ *   estimate of recent round trips (RoundTripEstimate). So the oldest record is
+ *   acknowledged about `latencyBudgetMs` after its send(), and a batch grows toward the
+ *   target for as long as that allows: at a high rate it fills to the target early; at a
+ *   low rate it goes when the budget runs out. The peers' knobs: Kafka's `linger.ms` +
+ *   `batch.size` (5 ms, 16 KiB), the KPL's `RecordMaxBufferedTime` (100 ms), WarpStream's
+ *   agent `batchTimeout` (250 ms), S2's `linger` (5 ms); none of them counts the request
+ *   time in the wait.
+ *
+ *       send(r1)        r2 … rn queue            due = r1's send + budget − expected RTT
+ *       ├──────────────────────────────────────────┤ POST (one request) ──────▶ ack
+ *       │◀────────────────────── latencyBudgetMs ─────────────────────────────────▶│
+ *
+ *   While the partition's in-flight limit is reached, records keep queueing and the
+ *   next batch grows for free; when a slot frees it goes at once if it is full or due.
+ * - **Fixed linger** (`lingerMs` given): the batch goes when it holds `batchRecords` /
+ *   `batchBytes`, or `lingerMs` after its first record was queued (the policy before
+ *   the budget existed; `lingerMs: 0` sends at once).
+ *
+ * Either way `flush()` and `close()` send everything at once, and a batch never holds
+ * more than `batchRecords` records or `batchBytes` bytes.
  *
  * Ordering and idempotence: each batch gets the partition's next sequence number when it
  * is sent, and keeps it across retries, so the server answers a retry of a batch it
@@ -33,7 +61,31 @@ import { allText, recordSize, toBytes, toWire, type ProducerRecord, type RecordM
 import type { AppendResult, Strata } from './strata.js';
 
 export interface ProducerOptions {
-  /** How long a partial batch waits for more records. Default 5 ms. */
+  /**
+   * The latency budget, in ms: how long after its send() the oldest record of a batch
+   * should be acknowledged, its wait in the queue plus the request that carries it. A
+   * partial batch goes when its oldest record has waited this long less the expected
+   * request time (a moving estimate of recent round trips); a full one
+   * (`targetBatchBytes`) goes at once. Default 100 (DEFAULT_LATENCY_BUDGET_MS); 0 sends
+   * at once. A whole number up to 60 000. Not with `lingerMs`.
+   *
+   * @example
+   * strata.producer({ latencyBudgetMs: 250 }); // fewer, larger requests; ~250 ms to ack
+   */
+  latencyBudgetMs?: number;
+  /**
+   * The batch size, in bytes, at which a partition's batch goes without waiting for the
+   * budget to run out. Default 256 KiB (DEFAULT_TARGET_BATCH_BYTES), or `batchBytes` if
+   * smaller; at most `batchBytes`. A batch that grew past it while a request was in
+   * flight goes whole, up to `batchBytes`. Not with `lingerMs`.
+   */
+  targetBatchBytes?: number;
+  /**
+   * The fixed-linger policy instead of the latency budget: a partial batch goes this long
+   * after its first record was queued, a batch of `batchRecords` / `batchBytes` at once;
+   * 0 sends every record at once. Given, `latencyBudgetMs` and `targetBatchBytes` may not
+   * be. Up to 60 000 ms.
+   */
   lingerMs?: number;
   /** Most records in one request. Default 1000 (the server takes up to 10 000). */
   batchRecords?: number;
@@ -57,15 +109,90 @@ export interface ProducerOptions {
   retryMaxDelayMs?: number;
   /** send() waits while this many bytes are queued or in flight. Default 32 MiB. */
   maxBufferedBytes?: number;
+  /**
+   * The producer's time and timers. Default the process's (performance.now, setTimeout).
+   * @internal for simulations (bench/producer-batching.ts) that run in virtual time.
+   */
+  clock?: ProducerClock;
 }
+
+/**
+ * The batching policy's defaults, in one place: the cost model (`npm run cost`) weighs
+ * them against requests per second, so changing the default is an edit here.
+ *
+ * - 100 ms budget: the Kinesis Producer Library's RecordMaxBufferedTime default, and
+ *   below WarpStream's 250 ms agent batch timeout; with the ~30 ms round trip of an
+ *   in-region append, a batch collects for ~70 ms.
+ * - 256 KiB target: large enough that API Gateway's $1 per million requests is ~$0.004
+ *   per GiB, and below the topic's default stageBytes (350 KiB), so a full batch still
+ *   commits as one DynamoDB tail item rather than an S3 PUT plus a pointer.
+ */
+export const DEFAULT_LATENCY_BUDGET_MS = 100;
+export const DEFAULT_TARGET_BATCH_BYTES = 256 * 1024;
+export const DEFAULT_BATCH_RECORDS = 1000;
+export const DEFAULT_BATCH_BYTES = 1024 * 1024;
+/** What the round-trip estimate starts from, before the first answer: an in-region append on AWS. */
+export const INITIAL_ROUND_TRIP_MS = 30;
 
 const MAX_IN_FLIGHT = 5;
 const MAX_BATCH_RECORDS = 10_000;
 const MAX_BATCH_BYTES = 4 * 1024 * 1024;
+const MAX_WAIT_MS = 60_000;
+
+/** Time and timers, injectable so that a simulation can run the producer in virtual time. */
+export interface ProducerClock {
+  /** Milliseconds on a monotonic clock. */
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const processClock: ProducerClock = {
+  now: () => performance.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+type BatchingPolicy = { kind: 'linger'; lingerMs: number } | { kind: 'budget'; latencyBudgetMs: number; targetBatchBytes: number };
+
+/**
+ * The expected time of an append request, from the round trips of recent successful
+ * attempts: a smoothed mean plus one smoothed mean deviation, as TCP estimates its round
+ * trip (RFC 6298: gains 1/8 and 1/4, the first sample sets the mean and half of it the
+ * deviation). One estimate per producer: every partition's requests go to the same API.
+ *
+ * @example
+ * const rtt = new RoundTripEstimate(30);
+ * rtt.expectedMs;   // 30, before any answer
+ * rtt.observe(20);  // mean 20, deviation 10
+ * rtt.expectedMs;   // 30
+ */
+export class RoundTripEstimate {
+  private meanMs: number | undefined;
+  private deviationMs = 0;
+
+  constructor(private readonly initialMs: number) {}
+
+  observe(ms: number): void {
+    if (this.meanMs === undefined) {
+      this.meanMs = ms;
+      this.deviationMs = ms / 2;
+      return;
+    }
+    this.deviationMs += (Math.abs(ms - this.meanMs) - this.deviationMs) / 4;
+    this.meanMs += (ms - this.meanMs) / 8;
+  }
+
+  get expectedMs(): number {
+    return this.meanMs === undefined ? this.initialMs : this.meanMs + this.deviationMs;
+  }
+}
 
 interface Pending {
   record: ProducerRecord;
   size: number;
+  /** When send() was called (clock ms): the latency budget counts from here. */
+  sentAt: number;
   resolve: (m: RecordMetadata) => void;
   reject: (e: unknown) => void;
 }
@@ -84,7 +211,9 @@ interface PartitionQueue {
   partition: number;
   pending: Pending[];
   pendingBytes: number;
-  timer: NodeJS.Timeout | undefined;
+  timer: unknown;
+  /** When `timer` fires (latency budget only). */
+  timerAt: number;
   lingerDue: boolean;
   inFlight: number;
   epoch: number;
@@ -103,15 +232,19 @@ interface PartitionQueue {
 export class Producer {
   readonly producerId: string;
   private readonly idempotent: boolean;
-  private readonly lingerMs: number;
+  private readonly policy: BatchingPolicy;
   private readonly batchRecords: number;
   private readonly batchBytes: number;
+  /** A batch of this many bytes goes without waiting: batchBytes, or the budget's target. */
+  private readonly readyBytes: number;
   private readonly maxInFlight: number;
   private readonly deliveryTimeoutMs: number;
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
   private readonly maxBufferedBytes: number;
   private readonly firstEpoch: number;
+  private readonly clock: ProducerClock;
+  private readonly roundTrip = new RoundTripEstimate(INITIAL_ROUND_TRIP_MS);
   private readonly queues = new Map<string, PartitionQueue>();
   private readonly partitionCounts = new Map<string, Promise<number>>();
   private readonly sticky = new Map<string, number>();
@@ -131,9 +264,11 @@ export class Producer {
     this.idempotent = options.idempotent ?? true;
     this.producerId = options.producerId ?? randomUUID();
     this.firstEpoch = options.epoch ?? (options.producerId !== undefined ? Date.now() : 0);
-    this.lingerMs = options.lingerMs ?? 5;
-    this.batchRecords = clamp(options.batchRecords ?? 1000, 1, MAX_BATCH_RECORDS, 'batchRecords');
-    this.batchBytes = clamp(options.batchBytes ?? 1024 * 1024, 1, MAX_BATCH_BYTES, 'batchBytes');
+    this.clock = options.clock ?? processClock;
+    this.batchRecords = clamp(options.batchRecords ?? DEFAULT_BATCH_RECORDS, 1, MAX_BATCH_RECORDS, 'batchRecords');
+    this.batchBytes = clamp(options.batchBytes ?? DEFAULT_BATCH_BYTES, 1, MAX_BATCH_BYTES, 'batchBytes');
+    this.policy = batchingPolicy(options, this.batchBytes);
+    this.readyBytes = this.policy.kind === 'budget' ? this.policy.targetBatchBytes : this.batchBytes;
     this.maxInFlight = clamp(options.maxInFlightPerPartition ?? 1, 1, MAX_IN_FLIGHT, 'maxInFlightPerPartition');
     this.deliveryTimeoutMs = options.deliveryTimeoutMs ?? 120_000;
     this.baseDelayMs = options.retryBaseDelayMs ?? 50;
@@ -147,19 +282,22 @@ export class Producer {
    * written (then none of the records after it in the same partition were written either).
    */
   send(topic: string, records: ProducerRecord | ProducerRecord[]): Promise<RecordMetadata[]> {
+    return this.submit(topic, Array.isArray(records) ? records : [records], this.clock.now());
+  }
+
+  private submit(topic: string, list: ProducerRecord[], sentAt: number): Promise<RecordMetadata[]> {
     if (this.closed) return Promise.reject(new ClientClosedError('producer'));
-    const list = Array.isArray(records) ? records : [records];
     const count = this.knownCounts.get(topic);
     // While the topic's partition count is being fetched, every send to it waits, so
     // that a later send cannot overtake an earlier one.
     if (count === undefined && (this.partitionCounts.has(topic) || list.some((r) => r.partition === undefined))) {
-      return this.partitionCount(topic).then(() => this.send(topic, records));
+      return this.partitionCount(topic).then(() => this.submit(topic, list, sentAt));
     }
     const sizes = list.map(recordSize);
     const bytes = sizes.reduce((a, b) => a + b, 0);
     const enqueueAll = (granted = 0) => {
       this.reservedBytes -= granted;
-      const promises = list.map((record, i) => this.enqueue(topic, this.choosePartition(topic, record, count), record, sizes[i]!));
+      const promises = list.map((record, i) => this.enqueue(topic, this.choosePartition(topic, record, count), record, sizes[i]!, sentAt));
       return promises.length === 1 ? promises[0]!.then((m) => [m]) : Promise.all(promises);
     };
     // Backpressure: wait, in call order, while the buffer is full (one call may overshoot it).
@@ -185,6 +323,10 @@ export class Producer {
   async close(): Promise<void> {
     await this.flush();
     this.closed = true;
+    for (const q of this.queues.values()) {
+      if (q.timer !== undefined) this.clock.clearTimeout(q.timer);
+      q.timer = undefined;
+    }
     for (const w of this.spaceWaiters.splice(0)) w.reject(new ClientClosedError('producer'));
   }
 
@@ -234,19 +376,24 @@ export class Producer {
     return p;
   }
 
-  private enqueue(topic: string, partition: number, record: ProducerRecord, size: number): Promise<RecordMetadata> {
+  private enqueue(topic: string, partition: number, record: ProducerRecord, size: number, sentAt: number): Promise<RecordMetadata> {
     const q = this.queue(topic, partition);
     return new Promise<RecordMetadata>((resolve, reject) => {
-      q.pending.push({ record, size, resolve, reject });
+      q.pending.push({ record, size, sentAt, resolve, reject });
       q.pendingBytes += size;
       this.bufferedBytes += size;
-      if (q.pending.length >= this.batchRecords || q.pendingBytes >= this.batchBytes || this.flushing > 0 || this.lingerMs === 0) this.drain(q);
-      else q.timer ??= setTimeout(() => {
-        q.timer = undefined;
-        q.lingerDue = q.pending.length > 0;
-        this.drain(q);
-      }, this.lingerMs);
+      const policy = this.policy;
+      // The budget's drain decides and sets its own timer; the fixed linger's timer runs
+      // from the first record queued, whatever is in flight.
+      if (policy.kind === 'budget' || q.pending.length >= this.batchRecords || q.pendingBytes >= this.batchBytes || this.flushing > 0 || policy.lingerMs === 0) this.drain(q);
+      else q.timer ??= this.clock.setTimeout(() => this.lingerTimerFired(q), policy.lingerMs);
     });
+  }
+
+  private lingerTimerFired(q: PartitionQueue): void {
+    q.timer = undefined;
+    q.lingerDue = q.pending.length > 0;
+    this.drain(q);
   }
 
   private queue(topic: string, partition: number): PartitionQueue {
@@ -259,6 +406,7 @@ export class Producer {
         pending: [],
         pendingBytes: 0,
         timer: undefined,
+        timerAt: 0,
         lingerDue: false,
         inFlight: 0,
         epoch: this.firstEpoch,
@@ -276,8 +424,7 @@ export class Producer {
   private drain(q: PartitionQueue): void {
     const limit = () => (q.acked || !this.idempotent ? this.maxInFlight : 1);
     while (q.pending.length > 0 && q.inFlight < limit()) {
-      const full = q.pending.length >= this.batchRecords || q.pendingBytes >= this.batchBytes;
-      if (!full && !q.lingerDue && this.flushing === 0 && this.lingerMs > 0) break;
+      if (this.flushing === 0 && !this.batchDue(q)) break;
       if (q.needsNewEpoch) {
         if (q.inFlight > 0) break;
         q.epoch += 1;
@@ -299,13 +446,41 @@ export class Producer {
       if (this.sticky.get(q.topic) === q.partition) this.sticky.delete(q.topic);
       this.dispatch(q, items, bytes);
     }
-    if (q.pending.length > 0 && !q.timer && q.inFlight < limit()) {
-      q.timer = setTimeout(() => {
-        q.timer = undefined;
-        q.lingerDue = q.pending.length > 0;
-        this.drain(q);
-      }, this.lingerMs);
+    // At the in-flight limit no timer is needed: the batch that settles drains again.
+    if (q.pending.length > 0 && q.inFlight < limit()) this.armTimer(q);
+  }
+
+  /** Whether `q`'s queue should go now (flushes aside). */
+  private batchDue(q: PartitionQueue): boolean {
+    if (q.pending.length >= this.batchRecords || q.pendingBytes >= this.readyBytes) return true;
+    if (this.policy.kind === 'linger') return q.lingerDue || this.policy.lingerMs === 0;
+    return this.clock.now() >= this.budgetDueAt(q, this.policy.latencyBudgetMs);
+  }
+
+  /** When the oldest queued record's batch must go to be acknowledged within the budget. */
+  private budgetDueAt(q: PartitionQueue, latencyBudgetMs: number): number {
+    return q.pending[0]!.sentAt + Math.max(0, latencyBudgetMs - this.roundTrip.expectedMs);
+  }
+
+  /** Wakes `q` when its partial batch falls due. */
+  private armTimer(q: PartitionQueue): void {
+    const policy = this.policy;
+    if (policy.kind === 'linger') {
+      q.timer ??= this.clock.setTimeout(() => this.lingerTimerFired(q), policy.lingerMs);
+      return;
     }
+    const at = this.budgetDueAt(q, policy.latencyBudgetMs);
+    // A wake-up already set for this time or earlier will do: an early one drains and
+    // arms again. A later one (the estimate grew, or its record went) is replaced.
+    if (q.timer !== undefined) {
+      if (q.timerAt <= at) return;
+      this.clock.clearTimeout(q.timer);
+    }
+    q.timerAt = at;
+    q.timer = this.clock.setTimeout(() => {
+      q.timer = undefined;
+      this.drain(q);
+    }, Math.max(0, at - this.clock.now()));
   }
 
   private dispatch(q: PartitionQueue, items: Pending[], bytes: number): void {
@@ -351,7 +526,7 @@ export class Producer {
   }
 
   private async deliver(q: PartitionQueue, batch: Batch, previous: Promise<boolean>): Promise<AppendResult> {
-    const deadline = Date.now() + this.deliveryTimeoutMs;
+    const deadline = this.clock.now() + this.deliveryTimeoutMs;
     const records = batch.items.map((p) => p.record);
     const encoding = allText(records) ? 'utf8' : 'base64';
     const body = {
@@ -362,7 +537,9 @@ export class Producer {
     const path = `/v1/topics/${encodeURIComponent(q.topic)}/partitions/${q.partition}/records`;
     for (let attempt = 0; ; attempt++) {
       try {
+        const begin = this.clock.now();
         const result = await this.strata.transport.request<AppendResult>('POST', path, { body });
+        this.roundTrip.observe(this.clock.now() - begin);
         // A batch that committed after its predecessor failed would break order; with
         // sequence numbers the server refuses it, this only guards the non-idempotent path.
         return result;
@@ -371,12 +548,16 @@ export class Producer {
         if (!previousOk) {
           throw new StrataError('PREVIOUS_BATCH_FAILED', 0, `not written: an earlier batch to ${q.topic} partition ${q.partition} failed, and order is kept`, false, { cause: err });
         }
-        if (!this.mayRetry(err) || Date.now() >= deadline) throw err;
+        if (!this.mayRetry(err) || this.clock.now() >= deadline) throw err;
         const ceiling = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** Math.min(attempt, 20));
         const retryAfterMs = ((err as { retryAfterSeconds?: number }).retryAfterSeconds ?? 0) * 1000;
-        await sleep(Math.max(Math.random() * ceiling, Math.min(retryAfterMs, this.maxDelayMs)));
+        await this.sleep(Math.max(Math.random() * ceiling, Math.min(retryAfterMs, this.maxDelayMs)));
       }
     }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => this.clock.setTimeout(resolve, ms));
   }
 
   /** Idempotent: anything that may succeed later. Otherwise only what surely wrote nothing. */
@@ -393,6 +574,23 @@ function clamp(value: number, min: number, max: number, name: string): number {
   return value;
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/**
+ * The batching policy the options ask for: the fixed linger when `lingerMs` is given,
+ * else the latency budget. Throws a RangeError that names the option at fault.
+ */
+function batchingPolicy(options: ProducerOptions, batchBytes: number): BatchingPolicy {
+  if (options.lingerMs !== undefined) {
+    if (options.latencyBudgetMs !== undefined || options.targetBatchBytes !== undefined) {
+      throw new RangeError('lingerMs chooses the fixed-linger policy, latencyBudgetMs and targetBatchBytes the latency budget: give one or the other');
+    }
+    const lingerMs = options.lingerMs;
+    if (typeof lingerMs !== 'number' || !(lingerMs >= 0 && lingerMs <= MAX_WAIT_MS)) throw new RangeError(`lingerMs must be a number of ms from 0 to ${MAX_WAIT_MS}; got ${lingerMs}`);
+    return { kind: 'linger', lingerMs };
+  }
+  const latencyBudgetMs = clamp(options.latencyBudgetMs ?? DEFAULT_LATENCY_BUDGET_MS, 0, MAX_WAIT_MS, 'latencyBudgetMs');
+  const targetBatchBytes = options.targetBatchBytes ?? Math.min(DEFAULT_TARGET_BATCH_BYTES, batchBytes);
+  if (!Number.isInteger(targetBatchBytes) || targetBatchBytes < 1 || targetBatchBytes > batchBytes) {
+    throw new RangeError(`targetBatchBytes must be a whole number from 1 to batchBytes (${batchBytes}); got ${targetBatchBytes}`);
+  }
+  return { kind: 'budget', latencyBudgetMs, targetBatchBytes };
 }
