@@ -12,6 +12,7 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { FLUSH_LAG_ALARM_MS } from '../lib/constants.js';
 import { METRICS_NAMESPACE } from '../functions/shared/observability.js';
 import type { FunctionId } from './function-bundling.js';
 
@@ -34,6 +35,8 @@ export const EMF_METRICS = {
     'CompactionRecordsRemoved',
     'GcObjectsDeleted',
     'PartitionsDispatched',
+    'FlushLag',
+    'TailTtlExtended',
   ],
 } as const;
 
@@ -48,6 +51,12 @@ export interface MonitoringAlarmOptions {
    * items' TTL. @default 30 minutes
    */
   compactStalledAfter?: Duration;
+  /**
+   * A compact pass found a partition whose oldest unflushed offset had waited this long:
+   * its flushes fail (or cannot keep up). Keep it far below the tail TTL (the construct
+   * checks it is under half). @default 1 hour (FLUSH_LAG_ALARM_MS)
+   */
+  flushLagAfter?: Duration;
 }
 
 export interface MonitoringProps extends MonitoringAlarmOptions {
@@ -112,6 +121,11 @@ export class StrataMonitoring extends Construct {
       }),
     );
 
+    const flushLag = props.flushLagAfter ?? Duration.millis(FLUSH_LAG_ALARM_MS);
+    this.alarm('FlushLag', compactMetric('FlushLag', 'Maximum'), flushLag.toMilliseconds(),
+      `A partition's oldest unflushed offset waited ${flushLag.toHumanString()}: its flushes fail or cannot keep up. ` +
+        'Tail items expire by TTL; the flusher extends it for unflushed ones at half the TTL, but find out why (the compact log group).');
+
     for (const alarm of this.alarms) {
       for (const action of props.alarmActions ?? []) {
         alarm.addAlarmAction(action);
@@ -148,6 +162,7 @@ export class StrataMonitoring extends Construct {
     );
     this.dashboard.addWidgets(
       graph('Flushed to S3: segments and records', [compactMetric('FlushSegments'), compactMetric('FlushRecords')], [compactMetric('FlushBytes')]),
+      graph('Flush lag (max ms) and tail TTLs extended', [compactMetric('FlushLag', 'Maximum')], [compactMetric('TailTtlExtended')]),
       graph('Retention, key compaction and GC', [
         compactMetric('RetentionSegments'),
         compactMetric('CompactionSegments'),
@@ -198,12 +213,12 @@ function search(metricName: string, service: FunctionId | undefined, statistic: 
 }
 
 /** A compact pass's metric: dimension `service` only (no route). */
-function compactMetric(metricName: (typeof EMF_METRICS.compact)[number]): cloudwatch.Metric {
+function compactMetric(metricName: (typeof EMF_METRICS.compact)[number], statistic = 'Sum'): cloudwatch.Metric {
   return new cloudwatch.Metric({
     namespace: METRICS_NAMESPACE,
     metricName,
     dimensionsMap: { service: 'compact' },
-    statistic: 'Sum',
+    statistic,
     period: FIVE_MINUTES,
   });
 }

@@ -128,6 +128,29 @@ export const SEAL_AFTER_MS = 2 * SECOND;
  */
 export const VOID_KEEP_MS = 10 * MAX_APPEND_DEADLINE_MS;
 /**
+ * Tail items expire through DynamoDB TTL this long after their append (ms), when the
+ * store is built with a TTL (the deployed functions and the local stack): a flush then
+ * leaves the items it moved to S3 in place, and DynamoDB removes them for free instead
+ * of billing a delete as large as the write. Readers never look below flushedOffset, so
+ * a flushed item present or gone reads the same. An item not flushed yet must never
+ * expire: the flusher extends the TTL of unflushed items past half of it
+ * (TAIL_TTL_REFRESH_SHARE), and the flush-lag alarm (FLUSH_LAG_ALARM_MS) fires long
+ * before. Far above VOID_KEEP_MS, so a void also outlives any late fill of its key.
+ */
+export const DEFAULT_TAIL_TTL_MS = 1 * DAY;
+/** The shortest tail TTL a store accepts: an hour, far above the flush lag the alarm allows and VOID_KEEP_MS. */
+export const MIN_TAIL_TTL_MS = 1 * HOUR;
+/** An unflushed item whose TTL has less than this share of the TTL left gets its TTL extended by the flusher. */
+export const TAIL_TTL_REFRESH_SHARE = 0.5;
+/** Offsets per Query window when the flusher looks for unflushed items to keep alive. */
+export const TAIL_TTL_REFRESH_WINDOW = 10_000;
+/**
+ * The flush-lag alarm's default threshold: the oldest unflushed tail item is this old
+ * (ms). A healthy tail is flushed within flushIntervalMs (5 min) plus a schedule period;
+ * an hour means flushes have failed for a long while, and is far below the tail TTL.
+ */
+export const FLUSH_LAG_ALARM_MS = 1 * HOUR;
+/**
  * Each writer moves the head's committedOffset up once every this many of its appends:
  * one head write per that many appends, and a prefix scan of about that many items.
  */

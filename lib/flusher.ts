@@ -8,7 +8,8 @@
  *     TransactWrite ────────────────────────────────────▶ Put S#L (manifest)
  *                                                          Update HEAD flushedOffset = L+1
  *                                                                 CONDITION flushedOffset = F
- *     BatchWrite delete B#… ────────────────────────────▶ (the items now below flushedOffset)
+ *     BatchWrite delete B#… ────────────────────────────▶ (the items now below flushedOffset;
+ *                                                          with a tail TTL they stay and expire)
  *
  * Staged appends (large batches whose tail item points at an S3 object) are copied into
  * the segment, and their staged objects deleted after the commit. So a flusher that finds
@@ -35,6 +36,7 @@ import { buildSegment, manifestIndex, type BuildSegmentOptions } from './segment
 import { isMissingObject } from './segment-reader.js';
 import { tailItemBytes, tailItemData } from './staged-batches.js';
 import { StagedStores, type StagingOptions } from './staging.js';
+import { expiresSoon, keepUnflushedAlive } from './tail-expiry.js';
 
 export type FlushReason = 'forced' | 'size' | 'age';
 
@@ -48,6 +50,14 @@ export interface FlushResult {
    * committed first, `conflict` when appends kept the head item busy through every attempt.
    */
   reason: FlushReason | 'empty' | 'not-due' | 'fenced' | 'conflict';
+  /**
+   * How long the oldest offset left unflushed has waited (ms) when the call ended: 0 when
+   * the whole tail is flushed, undefined when the call did not see it (it stopped at
+   * maxSegments, or was fenced). The flush-lag metric and alarm.
+   */
+  lagMs?: number;
+  /** Unflushed items whose TTL this call extended (they were about to expire; lib/tail-expiry.ts). */
+  kept?: number;
 }
 
 export interface FlushOptions {
@@ -88,8 +98,15 @@ export class Flusher {
     const maxSegments = options.maxSegments ?? DEFAULT_MAX_SEGMENTS_PER_FLUSH;
     while (result.segments < maxSegments) {
       const head = await this.store.getHead(ref);
-      if (head.flushedOffset >= head.nextOffset) break;
+      if (head.flushedOffset >= head.nextOffset) {
+        result.lagMs = 0;
+        break;
+      }
       const tail = await this.store.queryTail(ref, head.flushedOffset, { maxRecords: Infinity, maxBytes: meta.config.segmentBytes });
+      // Before anything that may fail (the segment PUT): no unflushed item may expire.
+      if (expiresSoon(this.store, tail[0], this.clock.now())) {
+        result.kept = (result.kept ?? 0) + (await keepUnflushedAlive(this.store, ref, head.flushedOffset, head.nextOffset, this.clock.now()));
+      }
       if (tail.length === 0 || tail[0]!.baseOffset > head.flushedOffset) {
         // Another flusher committed and deleted the items since the head was read: let it have them.
         if ((await this.store.getHead(ref)).flushedOffset !== head.flushedOffset) {
@@ -108,12 +125,14 @@ export class Flusher {
           continue;
         }
         if (result.segments === 0) result.reason = 'not-due';
+        result.lagMs = this.clock.now() - gap.reservedBy;
         break;
       }
       const items = contiguous(tail, head.flushedOffset, ref);
       const reason = this.due(meta, head.tailBytes, items, options.force === true);
       if (!reason) {
         if (result.segments === 0) result.reason = 'not-due';
+        result.lagMs = this.clock.now() - items[0]!.appendedAt;
         break;
       }
       const taken = takeUpTo(items, meta.config.segmentBytes);
@@ -187,9 +206,13 @@ export class Flusher {
       if (!landed) return outcome;
     }
     // A void stays a while: it is what makes a late fill of its key fail (VOID_KEEP_MS).
+    // With a tail TTL the items stay until they expire (free), but for those written
+    // before the store had one: nothing else would remove them.
+    const now = this.clock.now();
+    const expiring = this.store.tailTtlMs !== undefined;
     await this.store.deleteTailItems(
       ref,
-      items.filter((i) => !i.void || voidExpiresAt(i) <= this.clock.now()).map((i) => i.lastOffset),
+      items.filter((i) => (!expiring || i.expiresAt === undefined) && (!i.void || voidExpiresAt(i) <= now)).map((i) => i.lastOffset),
     );
     // The segment now holds the staged batches; a crash before this leaves orphans for GC.
     const staged = StagedStores.stagedOf(items);

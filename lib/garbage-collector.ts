@@ -6,9 +6,9 @@
  *      compaction took out of the log (a reader mid-read had the grace period to finish);
  *   2. tail items below flushedOffset, left by a flush that crashed between its commit
  *      and its deletes (readers never look there), with their staged objects, read
- *      across Query pages up to the bound;
+ *      across Query pages up to the bound (not with a tail TTL: they expire);
  *   3. orphans: objects under the partition's prefix that no manifest, garbage item or
- *      tail item references and that are older than the grace period (crashed flushes
+ *      tail item at or above flushedOffset references and that are older than the grace period (crashed flushes
  *      and compactions, staged appends whose commit failed). The references are read
  *      manifests first, then garbage items: a swap commits both at once, so an object
  *      leaving the manifests is already in a garbage item when the second read runs.
@@ -84,8 +84,9 @@ export class GarbageCollector {
     }
 
     // 2. Tail items a crashed flush left below flushedOffset, and the voids flushes keep
-    //    until no late fill can come (VOID_KEEP_MS).
-    const below = await this.store.listTailBelow(ref, head.flushedOffset, MAX_GC_DELETES_PER_PASS);
+    //    until no late fill can come (VOID_KEEP_MS). With a tail TTL, every item below
+    //    flushedOffset expires by itself: reading them would cost more than they do.
+    const below = this.store.tailTtlMs === undefined ? await this.store.listTailBelow(ref, head.flushedOffset, MAX_GC_DELETES_PER_PASS) : [];
     const kept = below.filter((i) => i.void && voidExpiresAt(i) > now);
     const leftovers = below.filter((i) => !kept.includes(i));
     if (kept.length > 0) result.nextGarbageAt = Math.min(result.nextGarbageAt ?? Infinity, ...kept.map(voidExpiresAt));
@@ -109,7 +110,7 @@ export class GarbageCollector {
       for (const m of await this.store.listSegments(ref, 0, Infinity)) if (m.key) referenced.add(m.key);
       for (const g of await this.store.listGarbage(ref)) for (const key of g.keys) referenced.add(key);
       if (old.some((o) => o.key.includes('/staged/'))) {
-        for (const key of await this.store.listStagedKeys(ref)) referenced.add(key);
+        for (const key of await this.store.listStagedKeys(ref, head.flushedOffset)) referenced.add(key);
       }
       const orphans = old.filter((o) => !referenced.has(o.key));
       const batch = orphans.slice(0, MAX_GC_DELETES_PER_PASS);
@@ -167,6 +168,7 @@ export class GarbageCollector {
     // The marker is the only way back to the incarnation's objects: it stays while any is left.
     return batch.length === objects.length && failed.length === 0;
   }
+
   /** The objects under `prefix` in the main store and in the staging tier's, each with the store it is in. */
   private async listAll(prefix: string): Promise<ListedObject[]> {
     const lists = await Promise.all(this.staged.all().map(async ({ objects }) => (await objects.list(prefix)).map((o) => ({ ...o, objects }))));

@@ -85,10 +85,16 @@ export interface TailItem {
    * gave them up) closed them. No records; readers skip it like a compaction gap.
    */
   void?: true;
+  /**
+   * When DynamoDB TTL may remove the item (ms; its `ttl` attribute is in seconds), if
+   * the store writes tail items with a TTL (LogStore.tailTtlMs). Absent on items written
+   * without one: they stay until a flush or GC deletes them.
+   */
+  expiresAt?: number;
 }
 
 /** Where a tail item is, without its records: what a look at the contiguous prefix needs. */
-export type TailExtent = Pick<TailItem, 'baseOffset' | 'lastOffset' | 'appendedAt' | 'void'>;
+export type TailExtent = Pick<TailItem, 'baseOffset' | 'lastOffset' | 'appendedAt' | 'void' | 'expiresAt'>;
 
 /** An append's batches, uploaded to S3 before the commit that points at them. */
 export interface StagedObject {
@@ -381,6 +387,14 @@ export interface LogStore {
   commitFlush(flush: FlushCommit): Promise<FlushCommitOutcome>;
   /** Deletes tail items (by last offset) that a committed flush made redundant. */
   deleteTailItems(ref: PartitionRef, lastOffsets: number[]): Promise<void>;
+  /**
+   * How long tail items live after their append (ms) when the store writes them with a
+   * DynamoDB TTL: flushes and GC then leave flushed items to expire instead of deleting
+   * them (lib/tail-expiry.ts). Undefined: no TTL, flushed items are deleted.
+   */
+  readonly tailTtlMs?: number;
+  /** Moves the TTL of the tail items (by last offset) that still exist forward to `expiresAt` (ms). */
+  extendTailExpiry(ref: PartitionRef, lastOffsets: number[], expiresAt: number): Promise<void>;
 
   /** Drops the oldest segments; false when the head or a manifest changed since they were read. */
   commitRetention(commit: RetentionCommit): Promise<boolean>;
@@ -394,8 +408,12 @@ export interface LogStore {
    * staged objects only, not their data (up to 350 KB an item).
    */
   listTailBelow(ref: PartitionRef, below: number, limit: number): Promise<Pick<TailItem, 'lastOffset' | 'staged' | 'appendedAt' | 'void'>[]>;
-  /** Keys of the staged objects that tail items point at. */
-  listStagedKeys(ref: PartitionRef): Promise<string[]>;
+  /**
+   * Keys of the staged objects that tail items at or above `fromOffset` point at (the
+   * flushed offset: below it a staged object's batches are in a segment, and no read
+   * needs it).
+   */
+  listStagedKeys(ref: PartitionRef, fromOffset: number): Promise<string[]>;
   getPartitionStats(refs: PartitionRef[]): Promise<(PartitionStats | undefined)[]>;
   putPartitionStats(ref: PartitionRef, stats: PartitionStats): Promise<void>;
   listDeletedTopics(): Promise<DeletedTopic[]>;

@@ -9,6 +9,7 @@ import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoLogStore } from '../lib/aws/dynamo-log-store.js';
+import { DEFAULT_TAIL_TTL_MS } from '../lib/constants.js';
 import { S3ObjectStore } from '../lib/aws/s3-object-store.js';
 import { EXPRESS_STAGE_BYTES } from '../lib/constants.js';
 import { LogEngine, type EngineOptions } from '../lib/engine.js';
@@ -114,6 +115,12 @@ export interface LocalStackOptions {
    */
   voidLog?: string;
   /**
+   * Tail items expire through DynamoDB TTL this long after their append (ms), as on AWS
+   * (DynamoDB Local removes expired items itself, within seconds); null: flushes delete
+   * them instead. Default DEFAULT_TAIL_TTL_MS (24 h), the construct's default.
+   */
+  tailTtlMs?: number | null;
+  /**
    * The staging tier (lib/staging.ts), as the construct's stagingAvailabilityZoneId
    * deploys it: staged batches go to a second s3rver bucket (`bucketName`, default
    * DEFAULT_STAGING_BUCKET_NAME), and new topics get stageBytes EXPRESS_STAGE_BYTES
@@ -206,7 +213,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     };
     const engineCount = options.engines ?? 1;
     if (!Number.isInteger(engineCount) || engineCount < 1) throw new Error(`engines must be a whole number ≥ 1; got ${engineCount}`);
-    const base: LogStore = options.voidLog ? logVoids(new DynamoLogStore(dynamo, tableName), options.voidLog) : new DynamoLogStore(dynamo, tableName);
+    const tailTtlMs = options.tailTtlMs === undefined ? DEFAULT_TAIL_TTL_MS : options.tailTtlMs;
+    const dynamoStore = new DynamoLogStore(dynamo, tableName, tailTtlMs === null ? {} : { tailTtlMs });
+    const base: LogStore = options.voidLog ? logVoids(dynamoStore, options.voidLog) : dynamoStore;
     const store = options.wrapStore ? options.wrapStore(base) : base;
     const objects = new S3ObjectStore(s3, bucketName);
     // The tier, unless the caller brings its own staging store (the benchmarks' metered one).

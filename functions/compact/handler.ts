@@ -53,6 +53,13 @@ export interface CompactResult {
   recordsRemoved: number;
   gcObjects: number;
   deletedTopicsRemoved: number;
+  /**
+   * The longest any passed-over partition's oldest unflushed offset had waited when its
+   * flush ended (ms; 0 when all were flushed), absent when no pass saw its tail.
+   */
+  flushLagMs?: number;
+  /** Unflushed tail items whose TTL was extended: they were about to expire (flushes failing for hours). */
+  ttlExtended: number;
 }
 
 export interface CompactDeps {
@@ -104,7 +111,14 @@ function summarize(passes: PartitionPass[], dispatched: number, run: ScheduledRu
     recordsRemoved: sum((p) => p.compaction.recordsRemoved),
     gcObjects: sum((p) => p.gc.objects) + (run?.deletedTopics.objects ?? 0),
     deletedTopicsRemoved: run?.deletedTopics.topics ?? 0,
+    ...maxLag(passes),
+    ttlExtended: sum((p) => p.flush.kept ?? 0),
   };
+}
+
+function maxLag(passes: PartitionPass[]): Pick<CompactResult, 'flushLagMs'> {
+  const lags = passes.flatMap((p) => (p.flush.lagMs === undefined ? [] : [p.flush.lagMs]));
+  return lags.length === 0 ? {} : { flushLagMs: Math.max(...lags) };
 }
 
 function emitMetrics(obs: Observability, r: CompactResult): void {
@@ -116,6 +130,8 @@ function emitMetrics(obs: Observability, r: CompactResult): void {
   obs.metrics.addMetric('CompactionRecordsRemoved', MetricUnit.Count, r.recordsRemoved);
   obs.metrics.addMetric('GcObjectsDeleted', MetricUnit.Count, r.gcObjects);
   obs.metrics.addMetric('PartitionsDispatched', MetricUnit.Count, r.dispatched);
+  if (r.flushLagMs !== undefined) obs.metrics.addMetric('FlushLag', MetricUnit.Milliseconds, r.flushLagMs);
+  obs.metrics.addMetric('TailTtlExtended', MetricUnit.Count, r.ttlExtended);
   obs.metrics.publishStoredMetrics();
 }
 

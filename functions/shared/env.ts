@@ -2,7 +2,7 @@
  * Typed readers of the functions' environment, called once at cold start. A missing or
  * malformed variable fails the cold start with a message naming it, not a request later.
  */
-import { MAX_APPEND_DEADLINE_MS } from '../../lib/constants.js';
+import { MAX_APPEND_DEADLINE_MS, MIN_TAIL_TTL_MS } from '../../lib/constants.js';
 import { topicConfigPatchSchema, type TopicConfigPatch } from '../../lib/topic-config.js';
 
 export interface FunctionEnv {
@@ -26,6 +26,8 @@ export interface FunctionEnv {
   stagingBucketName?: string;
   /** Whether new staged batches go to the staging bucket (STRATA_STAGING_WRITES, default true; false drains it). */
   stagingWrites?: boolean;
+  /** Tail items expire through DynamoDB TTL this long after their append (STRATA_TAIL_TTL_MS, ≥ 1 h); unset: flushes delete them. */
+  tailTtlMs?: number;
 }
 
 export function readEnv(env: NodeJS.ProcessEnv = process.env): FunctionEnv {
@@ -42,6 +44,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): FunctionEnv {
   if (env.STRATA_SEQUENCING) result.sequencing = sequencing(env, 'STRATA_SEQUENCING');
   if (env.STRATA_STAGING_BUCKET) result.stagingBucketName = env.STRATA_STAGING_BUCKET;
   if (env.STRATA_STAGING_WRITES) result.stagingWrites = bool(env, 'STRATA_STAGING_WRITES');
+  if (env.STRATA_TAIL_TTL_MS) result.tailTtlMs = atLeast(env, 'STRATA_TAIL_TTL_MS', MIN_TAIL_TTL_MS);
   return result;
 }
 
@@ -96,6 +99,14 @@ function positiveInt(env: NodeJS.ProcessEnv, name: string, max = Number.MAX_SAFE
   const value = Number(env[name]);
   if (!Number.isSafeInteger(value) || value <= 0 || value > max) {
     throw new Error(`environment variable ${name} must be a whole number from 1 to ${max}; got '${env[name]}'`);
+  }
+  return value;
+}
+
+function atLeast(env: NodeJS.ProcessEnv, name: string, min: number): number {
+  const value = Number(env[name]);
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new Error(`environment variable ${name} must be a whole number of ms, at least ${min}; got '${env[name]}'`);
   }
   return value;
 }

@@ -36,7 +36,7 @@ export function createEngine(env: FunctionEnv, extra: Partial<EngineOptions> = {
     ? { objects: new S3ObjectStore(s3, env.stagingBucketName), ...(env.stagingWrites === false ? { writes: false } : {}) }
     : undefined;
   return new LogEngine({
-    store: new DynamoLogStore(dynamo, env.tableName),
+    store: new DynamoLogStore(dynamo, env.tableName, env.tailTtlMs === undefined ? {} : { tailTtlMs: env.tailTtlMs }),
     objects: new S3ObjectStore(s3, env.bucketName),
     ...(staging ? { staging } : {}),
     ...(env.appendDeadlineMs ? { appendDeadlineMs: env.appendDeadlineMs } : {}),

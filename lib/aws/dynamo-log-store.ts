@@ -81,6 +81,16 @@ import {
 
 type Item = Record<string, unknown>;
 
+export interface DynamoLogStoreOptions {
+  /**
+   * Write tail items with a DynamoDB TTL this long after their append (ms; deployments
+   * take at least MIN_TAIL_TTL_MS, DEFAULT_TAIL_TTL_MS by default): flushed items then
+   * expire for free instead of being deleted. The table's TTL attribute must be `ttl`
+   * (TABLE_DEFINITION). Without it, flushes delete the items they moved to S3.
+   */
+  tailTtlMs?: number;
+}
+
 /**
  * Items per Query page of the tail: ten first, then as many as fill about one DynamoDB
  * page (1 MB) given the sizes just seen. A larger Limit gains nothing on DynamoDB and
@@ -100,13 +110,40 @@ const SEGMENT_SK_MAX = `${SEGMENT_PREFIX}${'9'.repeat(padOffset(0).length)}`;
 export class DynamoLogStore implements LogStore {
   private readonly doc: DynamoDBDocumentClient;
 
+  readonly tailTtlMs?: number;
+
   constructor(
     client: DynamoDBClient,
     private readonly tableName: string,
+    options: DynamoLogStoreOptions = {},
   ) {
     this.doc = DynamoDBDocumentClient.from(client, {
       marshallOptions: { removeUndefinedValues: true },
     });
+    if (options.tailTtlMs !== undefined) {
+      // Deployments take at least MIN_TAIL_TTL_MS (functions/shared/env.ts, the construct);
+      // tests of expiry go lower.
+      if (!Number.isInteger(options.tailTtlMs) || options.tailTtlMs < 1000) {
+        throw new RangeError(`tailTtlMs must be a whole number of ms, at least 1000 (MIN_TAIL_TTL_MS in a deployment); got ${options.tailTtlMs}`);
+      }
+      this.tailTtlMs = options.tailTtlMs;
+    }
+  }
+
+  /**
+   * A tail item as stored: a staged item's batches are in S3 and a void has none (an
+   * empty `data` attribute is left out); with a tail TTL, `ttl` (epoch seconds) is when
+   * DynamoDB may remove it, counted from its append.
+   */
+  private tailRecord(pk: string, item: TailItem): Item {
+    const { expiresAt: _, ...fields } = item;
+    return {
+      pk,
+      sk: tailSk(item.lastOffset),
+      ...fields,
+      data: item.staged || item.void ? undefined : item.data,
+      ttl: this.tailTtlMs === undefined ? undefined : ttlSeconds(item.appendedAt + this.tailTtlMs),
+    };
   }
 
   async getTopic(name: string): Promise<TopicMeta | undefined> {
@@ -240,8 +277,7 @@ export class DynamoLogStore implements LogStore {
       ...commit.items.map((item) => ({
         Put: {
           TableName: this.tableName,
-          // A staged item's batches are in S3; an empty `data` attribute is left out.
-          Item: { pk, sk: tailSk(item.lastOffset), ...item, data: item.staged ? undefined : item.data },
+          Item: this.tailRecord(pk, item),
           ConditionExpression: 'attribute_not_exists(pk)',
         },
       })),
@@ -356,7 +392,7 @@ export class DynamoLogStore implements LogStore {
     const pk = partitionPk(commit.ref);
     const puts = commit.items.map((item) => ({
       TableName: this.tableName,
-      Item: { pk, sk: tailSk(item.lastOffset), ...item, data: item.staged || item.void ? undefined : item.data },
+      Item: this.tailRecord(pk, item),
       ConditionExpression: 'attribute_not_exists(pk)',
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
     }));
@@ -444,7 +480,7 @@ export class DynamoLogStore implements LogStore {
     return {
       Put: {
         TableName: this.tableName,
-        Item: { pk, sk: producerSk(state.producerId), ...state, ttl: Math.ceil((state.updatedAt + PRODUCER_STATE_TTL_MS) / 1000) },
+        Item: { pk, sk: producerSk(state.producerId), ...state, ttl: ttlSeconds(state.updatedAt + PRODUCER_STATE_TTL_MS) },
         ConditionExpression: expectedVersion === null ? 'attribute_not_exists(pk)' : 'version = :v',
         ...(expectedVersion === null ? {} : { ExpressionAttributeValues: { ':v': expectedVersion } }),
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
@@ -518,13 +554,17 @@ export class DynamoLogStore implements LogStore {
     const items = await this.queryAll({
       pk: partitionPk(ref),
       skRange: { from: tailSk(fromOffset), to: tailSk(until - 1) },
-      projection: { ProjectionExpression: 'baseOffset, lastOffset, appendedAt, #void', ExpressionAttributeNames: { '#void': 'void' } },
+      projection: {
+        ProjectionExpression: 'baseOffset, lastOffset, appendedAt, #void, #ttl',
+        ExpressionAttributeNames: { '#void': 'void', '#ttl': 'ttl' },
+      },
     });
     return items.map((item) => ({
       baseOffset: Number(item.baseOffset),
       lastOffset: Number(item.lastOffset),
       appendedAt: Number(item.appendedAt),
       ...(item.void ? { void: true as const } : {}),
+      ...expiry(item),
     }));
   }
 
@@ -575,6 +615,36 @@ export class DynamoLogStore implements LogStore {
   async deleteTailItems(ref: PartitionRef, lastOffsets: number[]): Promise<void> {
     const pk = partitionPk(ref);
     await this.batchDelete(lastOffsets.map((last) => ({ pk, sk: tailSk(last) })));
+  }
+
+  /**
+   * One UpdateItem per item, a few at a time: billed like a write of the whole item, so
+   * the flusher calls it only for unflushed items about to expire (flushes stalled for
+   * hours). An item gone or already expiring later is left as it is.
+   */
+  async extendTailExpiry(ref: PartitionRef, lastOffsets: number[], expiresAt: number): Promise<void> {
+    const pk = partitionPk(ref);
+    const ttl = ttlSeconds(expiresAt);
+    for (let i = 0; i < lastOffsets.length; i += BATCH_WRITE_LIMIT) {
+      await Promise.all(
+        lastOffsets.slice(i, i + BATCH_WRITE_LIMIT).map((last) =>
+          this.doc
+            .send(
+              new UpdateCommand({
+                TableName: this.tableName,
+                Key: { pk, sk: tailSk(last) },
+                UpdateExpression: 'SET #ttl = :ttl',
+                ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(#ttl) OR #ttl < :ttl)',
+                ExpressionAttributeNames: { '#ttl': 'ttl' },
+                ExpressionAttributeValues: { ':ttl': ttl },
+              }),
+            )
+            .catch((err: unknown) => {
+              if (!(err instanceof ConditionalCheckFailedException)) throw err;
+            }),
+        ),
+      );
+    }
   }
 
   async commitGroupOffsets(offsets: GroupOffset[], fence?: GroupFence): Promise<GroupCommitOutcome> {
@@ -734,10 +804,10 @@ export class DynamoLogStore implements LogStore {
     });
   }
 
-  async listStagedKeys(ref: PartitionRef): Promise<string[]> {
+  async listStagedKeys(ref: PartitionRef, fromOffset: number): Promise<string[]> {
     const items = await this.queryAll({
       pk: partitionPk(ref),
-      skPrefix: TAIL_PREFIX,
+      skRange: { from: tailSk(fromOffset), to: TAIL_SK_MAX },
       projection: { ProjectionExpression: '#staged', ExpressionAttributeNames: { '#staged': 'staged' } },
     });
     return items.flatMap((item) => (item.staged ? [String((item.staged as Item).key)] : []));
@@ -961,7 +1031,18 @@ function toTailItem(item: Item): TailItem {
     appendedAt: Number(item.appendedAt),
     commitId: String(item.commitId ?? ''),
     ...(item.void ? { void: true as const } : {}),
+    ...expiry(item),
   };
+}
+
+/** DynamoDB TTL is epoch seconds; an item is not removed before its second has passed. */
+function ttlSeconds(ms: number): number {
+  return Math.ceil(ms / 1000);
+}
+
+/** A stored item's `ttl` as `expiresAt` in ms, when it has one. */
+function expiry(item: Item): Pick<TailItem, 'expiresAt'> {
+  return item.ttl === undefined || item.ttl === null ? {} : { expiresAt: Number(item.ttl) * 1000 };
 }
 
 function toManifest(item: Item): SegmentManifest {

@@ -287,7 +287,7 @@ describe('the compaction schedule', () => {
 });
 
 describe('monitoring', () => {
-  it('alarms on errors and throttles of each function, API 5xx, DynamoDB throttles, dead letters and a stalled compact', () => {
+  it('alarms on errors and throttles of each function, API 5xx, DynamoDB throttles, dead letters, a stalled compact and flush lag', () => {
     const alarms = Object.keys(resources('AWS::CloudWatch::Alarm'));
     const expected = [
       ...FUNCTION_IDS.flatMap((fn) => [`${cap(fn)}Errors`, `${cap(fn)}Throttles`]),
@@ -295,6 +295,7 @@ describe('monitoring', () => {
       'DynamoThrottles',
       'DeadLetterQueueDepth',
       'CompactStalled',
+      'FlushLag',
     ];
     expect(alarms).toHaveLength(expected.length);
     for (const name of expected) expect(alarms.some((id) => id.startsWith(`LogMonitoring${name}`)), name).toBe(true);

@@ -2,7 +2,7 @@
  * A log engine on a fresh table of the shared DynamoDB Local, optionally behind a
  * fault injector, for engine-level integration tests.
  */
-import { DynamoLogStore } from '../../lib/aws/dynamo-log-store.js';
+import { DynamoLogStore, type DynamoLogStoreOptions } from '../../lib/aws/dynamo-log-store.js';
 import type { Clock } from '../../lib/clock.js';
 import { LogEngine, type EngineOptions } from '../../lib/engine.js';
 import { S3ObjectStore } from '../../lib/aws/s3-object-store.js';
@@ -30,10 +30,10 @@ export interface TestEngine {
 }
 
 export async function createTestEngine(
-  options: { faults?: FaultInjector; clock?: Clock; engine?: Partial<EngineOptions> } = {},
+  options: { faults?: FaultInjector; clock?: Clock; engine?: Partial<EngineOptions>; store?: DynamoLogStoreOptions } = {},
 ): Promise<TestEngine> {
   const [tableName, bucket] = await Promise.all([freshTable(), freshBucket()]);
-  const realStore = new DynamoLogStore(testClients().dynamo, tableName);
+  const realStore = new DynamoLogStore(testClients().dynamo, tableName, options.store);
   const realObjects = new S3ObjectStore(testClients().s3, bucket);
   const recorder = recordVoids(realStore);
   const store = options.faults ? options.faults.wrap<LogStore>(recorder.store) : recorder.store;
