@@ -5,7 +5,8 @@
  *
  * Context (`-c key=value`): `stackName` (default Strata), `removalPolicy` (`retain`,
  * the default, or `destroy` for a throwaway stack), `alarmEmail` (subscribes an address
- * to the alarms' SNS topic).
+ * to the alarms' SNS topic), `stagingAvailabilityZoneId` (the S3 Express staging tier, in
+ * that zone id, e.g. `use1-az4`).
  */
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';

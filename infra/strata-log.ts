@@ -30,6 +30,7 @@ import { MAX_WAIT_MS } from '../lib/constants.js';
 import { topicConfigPatchSchema, type TopicConfigPatch } from '../lib/topic-config.js';
 import { BUNDLE_OPTIONS, FUNCTION_IDS, functionEntry, PROJECT_ROOT, type FunctionId } from './function-bundling.js';
 import { StrataMonitoring, type MonitoringAlarmOptions } from './monitoring.js';
+import { STAGING_TOPIC_DEFAULTS, StagingTier } from './staging-tier.js';
 import { FUNCTION_PERMISSIONS, OBJECT_PREFIX } from './permissions.js';
 import { TABLE_DEFINITION } from './table-definition.js';
 
@@ -97,6 +98,23 @@ export interface StrataLogProps {
   alarmActions?: cloudwatch.IAlarmAction[];
   /** Alarm thresholds. */
   alarms?: MonitoringAlarmOptions;
+  /**
+   * Turns the S3 Express One Zone staging tier on (docs/design.md, "The staging tier"):
+   * a directory bucket in this Availability Zone, by zone id (`use1-az4`; ZoneId in `aws
+   * ec2 describe-availability-zones`), takes the batches of staged appends (single-digit
+   * ms PUTs, $0.00113 per 1,000), committed by pointer; segments stay in the S3 Standard
+   * bucket. New topics then get stageBytes EXPRESS_STAGE_BYTES (4 KiB) unless
+   * `topicDefaults` names one. One zone: pick the one the functions run most in; a zone
+   * outage fails staged appends until it is back or the tier is drained. @default off
+   */
+  stagingAvailabilityZoneId?: string;
+  /**
+   * Whether new staged batches go to the staging tier (with stagingAvailabilityZoneId).
+   * `false` drains it before removing it: new batches are staged in the Standard bucket,
+   * while what is in the tier is still read, flushed and collected; remove the zone id
+   * once a flush interval (and the alarm's flush lag) has passed. @default true
+   */
+  stagingWrites?: boolean;
 }
 
 /** API Gateway HTTP APIs wait at most 30 s for an integration. */
@@ -120,6 +138,8 @@ export class StrataLog extends Construct {
   readonly deadLetterQueue: sqs.Queue;
   readonly schedule: events.Rule;
   readonly monitoring: StrataMonitoring;
+  /** The S3 Express staging tier, with stagingAvailabilityZoneId. */
+  readonly staging: StagingTier | undefined;
   /** The API's base URL, e.g. `https://abc123.execute-api.eu-west-1.amazonaws.com`. */
   readonly url: string;
 
@@ -181,14 +201,28 @@ export class StrataLog extends Construct {
     // Appends are sequenced by the append function only (reads and flushes work the same
     // with either sequencer).
     append.addEnvironment('STRATA_SEQUENCING', props.sequencing ?? 'reserve');
-    if (props.topicDefaults && Object.keys(props.topicDefaults).length > 0) {
+    this.staging = props.stagingAvailabilityZoneId
+      ? new StagingTier(this, 'Staging', { availabilityZoneId: props.stagingAvailabilityZoneId, removalPolicy })
+      : undefined;
+    // With the tier, batches above a few KiB are cheaper staged than inline (EXPRESS_STAGE_BYTES).
+    const stagingWrites = this.staging !== undefined && props.stagingWrites !== false;
+    const topicDefaults = { ...(stagingWrites ? STAGING_TOPIC_DEFAULTS : {}), ...props.topicDefaults };
+    if (Object.keys(topicDefaults).length > 0) {
       // Topics are created by the append function only.
-      append.addEnvironment('STRATA_TOPIC_DEFAULTS', JSON.stringify(validTopicDefaults(props.topicDefaults)));
+      append.addEnvironment('STRATA_TOPIC_DEFAULTS', JSON.stringify(validTopicDefaults(topicDefaults)));
     }
     const read = this.createFunction('read', fnOptions('read'), props, logRetention, logRemoval, {});
     this.functions = { append, read, compact };
 
     for (const fn of FUNCTION_IDS) this.grantStorage(fn, this.functions[fn]);
+    if (this.staging) {
+      // Appends stage there, reads fetch staged batches, compact flushes and collects them.
+      for (const fn of FUNCTION_IDS) {
+        this.functions[fn].addEnvironment('STRATA_STAGING_BUCKET', this.staging.bucketName);
+        this.staging.grantSessions(this.functions[fn]);
+      }
+      if (!stagingWrites) append.addEnvironment('STRATA_STAGING_WRITES', 'false');
+    }
     // Asynchronous flush requests (InvocationType Event) on the unqualified function only:
     // `grantInvoke` would also allow every version and alias (`arn:...:function:name:*`).
     append.addEnvironment('STRATA_COMPACT_FUNCTION_NAME', compact.functionName);

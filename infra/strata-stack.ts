@@ -50,7 +50,7 @@ export class StrataStack extends Stack {
   }
 }
 
-/** Reads the app's context (`-c removalPolicy=destroy -c alarmEmail=ops@example.com`). */
+/** Reads the app's context (`-c removalPolicy=destroy -c alarmEmail=ops@example.com -c stagingAvailabilityZoneId=use1-az4`). */
 export function stackPropsFromContext(scope: Construct): StrataStackProps {
   const get = (key: string): string | undefined => {
     const value: unknown = scope.node.tryGetContext(key);
@@ -61,9 +61,13 @@ export function stackPropsFromContext(scope: Construct): StrataStackProps {
     throw new Error(`context removalPolicy must be 'retain' or 'destroy'; got '${removal}'`);
   }
   const alarmEmail = get('alarmEmail');
+  const stagingAvailabilityZoneId = get('stagingAvailabilityZoneId');
   return {
     description: 'Strata: a serverless partitioned, replayable log on DynamoDB, S3 and Lambda',
-    log: { removalPolicy: removal === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN },
+    log: {
+      removalPolicy: removal === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+      ...(stagingAvailabilityZoneId ? { stagingAvailabilityZoneId } : {}),
+    },
     ...(alarmEmail ? { alarmEmail } : {}),
   };
 }
