@@ -30,9 +30,9 @@ export class BenchHttpClient {
     return this.send<T>('GET', path, undefined);
   }
 
-  /** A GET whose body is left unparsed, for a caller that times its own parsing. */
-  getBytes(path: string): Promise<{ status: number; body: Buffer }> {
-    return this.exchange('GET', path, undefined);
+  /** A GET whose body is left unparsed, for a caller that times its own parsing; `accept` names the answer wanted. */
+  getBytes(path: string, accept = 'application/json'): Promise<{ status: number; body: Buffer; contentType: string }> {
+    return this.exchange('GET', path, undefined, accept);
   }
 
   /** Closes the idle keep-alive sockets. */
@@ -50,7 +50,7 @@ export class BenchHttpClient {
     }
   }
 
-  private exchange(method: string, path: string, body: Buffer | undefined): Promise<{ status: number; body: Buffer }> {
+  private exchange(method: string, path: string, body: Buffer | undefined, accept = 'application/json'): Promise<{ status: number; body: Buffer; contentType: string }> {
     return new Promise((resolve, reject) => {
       const req = request(
         {
@@ -61,12 +61,12 @@ export class BenchHttpClient {
           path,
           headers: body
             ? { 'content-type': 'application/json', 'content-length': body.byteLength }
-            : { accept: 'application/json' },
+            : { accept },
         },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), contentType: res.headers['content-type'] ?? '' }));
           res.on('error', reject);
         },
       );

@@ -6,9 +6,11 @@
  *   segments by `flushPartition(force)`, against a raw DynamoDB Query of the same tail
  *   items plus raw S3 PUTs of as many 8 MiB objects holding the same bytes;
  * - catch-up: one consumer reading that partition from offset 0 to the high watermark
- *   at the API's largest page (maxBytes 5 MiB, maxRecords 10,000), through HTTP and
- *   through the engine API, against raw ranged GETs replaying exactly the GETs the
- *   reader made;
+ *   at the API's largest page (maxBytes 5 MiB, maxRecords 10,000), through HTTP as JSON
+ *   and as binary batches (decoded, CRCs checked, by the client) and through the engine
+ *   API, against raw ranged GETs replaying exactly the GETs each HTTP read made;
+ * - tail reads: a consumer reading a partition's DynamoDB tail at the client's page
+ *   (maxRecords 500), as JSON and as binary batches;
  * - staged appends: 1 MiB batches (staged in S3 above the topic's stageBytes) against
  *   64 KiB batches written inline to the DynamoDB tail, through HTTP at C = 1 and 4.
  *
@@ -22,6 +24,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteObjectsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoLogStore } from '../lib/aws/dynamo-log-store.js';
+import { BATCHES_MEDIA_TYPE, decodeFrame } from '../lib/batch-frame.js';
 import { S3ObjectStore } from '../lib/aws/s3-object-store.js';
 import type { LogEngine } from '../lib/engine.js';
 import { partitionPk, TAIL_PREFIX, type PartitionRef } from '../lib/keys.js';
@@ -83,6 +86,8 @@ const TAIL_VALUE_BYTES = KIB;
 /** Distinct request bodies per staged-suite shape (1.4 MB each for the 1 MiB shape). */
 const STAGED_BODY_VARIANTS = 4;
 export const AIM_CATCH_UP_RAW_RATIO = 0.8;
+/** Tail reads: MiB of values in the tail, the page a consumer asks for, and rounds of both formats. */
+const TAIL_READ = { fillMiB: 16, maxRecords: 500, rounds: 3 };
 export const AIM_STAGED_MB_PER_SEC = 10;
 
 export const STAGED_SUITES = ['staged-1mib', 'tail-64kib'] as const;
@@ -142,14 +147,21 @@ export interface CatchUpRead extends Timed {
   requests: number;
   gets: number;
   calls: CallBreakdown;
-  /** HTTP only: time the client spent in JSON.parse of the responses. */
+  /** HTTP only: time the client spent in JSON.parse, or decoding the frames (CRCs, records). */
   parseMs?: number;
 }
 
+/** How an HTTP read travels: JSON with base64 values, or the stored batches. */
+export type ReadFormat = 'json' | 'batches';
+
 export interface CatchUpRound {
   http: CatchUpRead;
+  /** The same catch-up with Accept: application/vnd.strata.batches. */
+  binary: CatchUpRead;
   engine: CatchUpRead;
   rawGet: Timed & { gets: number };
+  /** The raw replay of the binary read's GETs. */
+  rawGetBinary: Timed & { gets: number };
   /** The HTTP and engine reads made the same GETs (same count, same bytes). */
   sameGets: boolean;
 }
@@ -178,6 +190,24 @@ export interface StagedResult {
   measurements: StagedMeasurement[];
 }
 
+/** Tail reads, one format: every read of the tail at the consumer's page. */
+export interface TailRead extends Timed {
+  format: ReadFormat;
+  records: number;
+  valueBytes: number;
+  requests: number;
+  /** Per read, ms. */
+  p50Ms: number;
+  p99Ms: number;
+}
+
+export interface TailReadResult {
+  fillMiB: number;
+  maxRecords: number;
+  json: TailRead[];
+  batches: TailRead[];
+}
+
 export interface SegmentBenchResult {
   config: SegmentBenchOptions & {
     fillConcurrency: number;
@@ -189,6 +219,7 @@ export interface SegmentBenchResult {
   };
   flush: FlushRound[];
   catchUp: CatchUpRound[];
+  tailReads: TailReadResult;
   staged: StagedResult;
   ratios: {
     flushOverRaw: number;
@@ -197,12 +228,18 @@ export interface SegmentBenchResult {
     /** Against the raw Query paged with the engine's Limit, plus the raw PUTs. */
     flushOverRawEngineLimit: number;
     httpOverRawGet: number;
+    binaryOverRawGet: number;
+    /** JSON time over binary time for the same catch-up. */
+    binaryOverJson: number;
     engineOverRawGet: number;
     httpOverEngine: number;
     stagedOverTail: { concurrency: number; ratio: number }[];
   };
   aims: {
+    /** The binary catch-up against the raw replay of its GETs. */
     catchUpRawRatio: { aim: number; actual: number; met: boolean };
+    /** Tail reads: binary MB/s over JSON MB/s, aim ≥ 1 (no slower). */
+    tailBinaryOverJson: { aim: number; actual: number; met: boolean };
     stagedMbPerSec: { aim: number; actual: number; met: boolean } | undefined;
   };
 }
@@ -262,6 +299,7 @@ export async function runSegmentBench(ctx: SegmentBenchContext, options: Segment
     catchUp.push(read);
     ctx.log(describeCatchUp(round, read));
   }
+  const tailReads = await runTailReads(ctx, freshTopic, fillValues);
 
   const staged = await runStagedSuites(ctx, raw, options.staged);
 
@@ -270,7 +308,11 @@ export async function runSegmentBench(ctx: SegmentBenchContext, options: Segment
   const flushMs = total(flush.map((f) => f.flush));
   const rawGetMs = total(catchUp.map((c) => c.rawGet));
   const httpMs = total(catchUp.map((c) => c.http));
+  const binaryMs = total(catchUp.map((c) => c.binary));
+  const rawGetBinaryMs = total(catchUp.map((c) => c.rawGetBinary));
   const engineMs = total(catchUp.map((c) => c.engine));
+  const tailRate = (reads: TailRead[]) => reads.reduce((sum, r) => sum + r.valueBytes, 0) / total(reads);
+  const tailRatio = tailRate(tailReads.batches) / tailRate(tailReads.json);
   const stagedRate = (suite: StagedSuiteName, c: number) =>
     staged.measurements.find((m) => m.suite === suite && m.concurrency === c)?.mbPerSec ?? Number.NaN;
   const lowest = Math.min(...options.staged.levels);
@@ -287,6 +329,7 @@ export async function runSegmentBench(ctx: SegmentBenchContext, options: Segment
     },
     flush,
     catchUp,
+    tailReads,
     staged,
     ratios: {
       flushOverRaw: rawFlushMs / flushMs,
@@ -294,12 +337,15 @@ export async function runSegmentBench(ctx: SegmentBenchContext, options: Segment
       flushOverRawQuery: total(flush.map((f) => f.rawQuery)) / flushMs,
       flushOverRawEngineLimit: (total(flush.map((f) => f.rawQueryEngineLimit)) + total(flush.map((f) => f.rawPut))) / flushMs,
       httpOverRawGet: rawGetMs / httpMs,
+      binaryOverRawGet: rawGetBinaryMs / binaryMs,
+      binaryOverJson: httpMs / binaryMs,
       engineOverRawGet: rawGetMs / engineMs,
       httpOverEngine: engineMs / httpMs,
       stagedOverTail: options.staged.levels.map((c) => ({ concurrency: c, ratio: stagedRate('staged-1mib', c) / stagedRate('tail-64kib', c) })),
     },
     aims: {
-      catchUpRawRatio: { aim: AIM_CATCH_UP_RAW_RATIO, actual: rawGetMs / httpMs, met: rawGetMs / httpMs >= AIM_CATCH_UP_RAW_RATIO },
+      catchUpRawRatio: { aim: AIM_CATCH_UP_RAW_RATIO, actual: rawGetBinaryMs / binaryMs, met: rawGetBinaryMs / binaryMs >= AIM_CATCH_UP_RAW_RATIO },
+      tailBinaryOverJson: { aim: 1, actual: tailRatio, met: tailRatio >= 1 },
       stagedMbPerSec: staged.available
         ? { aim: AIM_STAGED_MB_PER_SEC, actual: stagedAtLowest, met: stagedAtLowest >= AIM_STAGED_MB_PER_SEC }
         : undefined,
@@ -427,29 +473,34 @@ function splitInto(total: number, size: number): number[] {
 }
 
 /**
- * Reads the flushed partition three ways. The raw replay needs the GETs a read made,
- * so it comes last; HTTP and the engine API take turns going first.
+ * Reads the flushed partition four ways. The raw replays need the GETs a read made, so
+ * they come last; JSON, binary and the engine API take turns going first.
  */
 async function catchUpRound(ctx: SegmentBenchContext, raw: RawBucket, meta: TopicMeta, round: number): Promise<CatchUpRound> {
   const client = new BenchHttpClient(ctx.url, 1);
   try {
-    const httpFirst = round % 2 === 0;
-    const early = httpFirst ? await readOverHttp(ctx, client, meta.name) : await readThroughEngine(ctx, meta.name);
-    const late = httpFirst ? await readThroughEngine(ctx, meta.name) : await readOverHttp(ctx, client, meta.name);
-    const [http, engine] = httpFirst ? [early, late] : [late, early];
+    const readers = [
+      () => readOverHttp(ctx, client, meta.name, 'json'),
+      () => readOverHttp(ctx, client, meta.name, 'batches'),
+      () => readThroughEngine(ctx, meta.name),
+    ];
+    const order = readers.map((_, i) => (i + round) % readers.length);
+    const results: { read: CatchUpRead; gets: ObjectGet[] }[] = [];
+    for (const i of order) results[i] = await readers[i]!();
+    const [http, binary, engine] = results as [typeof results[0], typeof results[0], typeof results[0]];
     const sameGets =
       http.gets.length === engine.gets.length && http.gets.every((g, i) => g.bytes === engine.gets[i]!.bytes && g.range?.start === engine.gets[i]!.range?.start);
-    const rawGet = await timed(ctx.meter, async () => {
-      let bytes = 0;
-      for (const get of http.gets) bytes += (await raw.objects.get(get.key, get.range)).byteLength;
-      return bytes;
-    });
-    return {
-      http: http.read,
-      engine: engine.read,
-      rawGet: { ms: rawGet.ms, bytes: rawGet.value, resources: rawGet.resources, gets: http.gets.length },
-      sameGets,
+    const replay = async (gets: ObjectGet[]) => {
+      const run = await timed(ctx.meter, async () => {
+        let bytes = 0;
+        for (const get of gets) bytes += (await raw.objects.get(get.key, get.range)).byteLength;
+        return bytes;
+      });
+      return { ms: run.ms, bytes: run.value, resources: run.resources, gets: gets.length };
     };
+    const rawGet = await replay(http.gets);
+    const rawGetBinary = await replay(binary.gets);
+    return { http: http.read, binary: binary.read, engine: engine.read, rawGet, rawGetBinary, sameGets };
   } finally {
     client.close();
   }
@@ -468,6 +519,7 @@ async function readOverHttp(
   ctx: SegmentBenchContext,
   client: BenchHttpClient,
   topic: string,
+  format: ReadFormat,
 ): Promise<{ read: CatchUpRead; gets: ObjectGet[] }> {
   const path = `/v1/topics/${topic}/partitions/0/records`;
   let offset = 0;
@@ -479,24 +531,103 @@ async function readOverHttp(
   ctx.calls.start();
   const run = await timed(ctx.meter, async () => {
     while (offset < highWatermark) {
-      const response = await client.getBytes(
-        `${path}?offset=${offset}&maxBytes=${READ_MAX_BYTES}&maxRecords=${READ_MAX_RECORDS}&encoding=base64`,
-      );
-      const parseStart = performance.now();
-      const page = JSON.parse(response.body.toString('utf8')) as ReadPage;
-      parseMs += performance.now() - parseStart;
-      expectStatus({ status: response.status, body: page }, 200, 'catch-up read');
+      const page = await readPage(client, `${path}?offset=${offset}&maxBytes=${READ_MAX_BYTES}&maxRecords=${READ_MAX_RECORDS}&encoding=base64`, format);
+      parseMs += page.parseMs;
       requests++;
-      if (page.records[0]?.offset !== offset) throw new Error(`a read from ${offset} started at ${page.records[0]?.offset}`);
-      for (const record of page.records) valueBytes += record.value === null ? 0 : Buffer.byteLength(record.value, 'base64');
-      records += page.records.length;
+      if (page.firstOffset !== offset) throw new Error(`a read from ${offset} started at ${page.firstOffset}`);
+      valueBytes += page.valueBytes;
+      records += page.records;
       offset = page.nextOffset;
       highWatermark = page.highWatermark;
     }
   });
   const { calls, gets } = ctx.calls.stop();
-  checkCatchUp('HTTP', records, offset, highWatermark, valueBytes);
+  checkCatchUp(format === 'json' ? 'HTTP' : 'binary HTTP', records, offset, highWatermark, valueBytes);
   return { read: catchUpRead(run, records, valueBytes, requests, calls, gets, parseMs), gets };
+}
+
+/**
+ * One read over HTTP in either format, decoded as a client would: JSON.parse (values left
+ * base64, only their length taken), or the frame's CRCs checked and its records decoded.
+ */
+async function readPage(
+  client: BenchHttpClient,
+  path: string,
+  format: ReadFormat,
+): Promise<{ records: number; valueBytes: number; firstOffset: number | undefined; nextOffset: number; highWatermark: number; parseMs: number }> {
+  const response = await client.getBytes(path, format === 'json' ? 'application/json' : BATCHES_MEDIA_TYPE);
+  const parseStart = performance.now();
+  if (format === 'json') {
+    const page = JSON.parse(response.body.toString('utf8')) as ReadPage;
+    const parseMs = performance.now() - parseStart;
+    expectStatus({ status: response.status, body: page }, 200, 'read');
+    let valueBytes = 0;
+    for (const record of page.records) valueBytes += record.value === null ? 0 : Buffer.byteLength(record.value, 'base64');
+    return { records: page.records.length, valueBytes, firstOffset: page.records[0]?.offset, nextOffset: page.nextOffset, highWatermark: page.highWatermark, parseMs };
+  }
+  if (response.status !== 200 || response.contentType !== BATCHES_MEDIA_TYPE) {
+    throw new Error(`a binary read answered ${response.status} ${response.contentType}: ${response.body.toString('utf8', 0, 500)}`);
+  }
+  const frame = decodeFrame(response.body);
+  const parseMs = performance.now() - parseStart;
+  let valueBytes = 0;
+  for (const record of frame.records) valueBytes += record.value?.byteLength ?? 0;
+  return { records: frame.records.length, valueBytes, firstOffset: frame.records[0]?.offset, nextOffset: frame.nextOffset, highWatermark: frame.highWatermark, parseMs };
+}
+
+/**
+ * Tail reads: a fresh partition with `fillMiB` of values left in the DynamoDB tail, read
+ * from 0 to the high watermark at the consumer's page, as JSON and as batches, taking
+ * turns going first.
+ */
+async function runTailReads(
+  ctx: SegmentBenchContext,
+  freshTopic: (name: string) => Promise<TopicMeta>,
+  fillValues: { key: null; value: Uint8Array }[][],
+): Promise<TailReadResult> {
+  const meta = await freshTopic('bench-tail-reads');
+  const appends = Math.ceil((TAIL_READ.fillMiB * MIB) / (RECORDS_PER_REQUEST * VALUE_BYTES));
+  for (let i = 0; i < appends; i++) await ctx.engine.appender.appendToPartition(meta.name, 0, { records: fillValues[i % fillValues.length]! });
+  const client = new BenchHttpClient(ctx.url, 1);
+  const result: TailReadResult = { fillMiB: TAIL_READ.fillMiB, maxRecords: TAIL_READ.maxRecords, json: [], batches: [] };
+  try {
+    await tailRead(ctx, client, meta.name, 'json'); // warm-up
+    await tailRead(ctx, client, meta.name, 'batches');
+    for (let round = 0; round < TAIL_READ.rounds; round++) {
+      const formats: ReadFormat[] = round % 2 === 0 ? ['json', 'batches'] : ['batches', 'json'];
+      for (const format of formats) result[format].push(await tailRead(ctx, client, meta.name, format));
+    }
+  } finally {
+    client.close();
+  }
+  const rate = (reads: TailRead[]) => formatNumber(mbPerSec(reads.reduce((s, r) => s + r.valueBytes, 0), reads.reduce((s, r) => s + r.ms, 0)), 1);
+  ctx.log(`  tail reads (${TAIL_READ.fillMiB} MiB, maxRecords ${TAIL_READ.maxRecords}): JSON ${rate(result.json)} MB/s, binary ${rate(result.batches)} MB/s`);
+  return result;
+}
+
+async function tailRead(ctx: SegmentBenchContext, client: BenchHttpClient, topic: string, format: ReadFormat): Promise<TailRead> {
+  const path = `/v1/topics/${topic}/partitions/0/records`;
+  let offset = 0;
+  let highWatermark = Number.POSITIVE_INFINITY;
+  let records = 0;
+  let valueBytes = 0;
+  const latencies: number[] = [];
+  const run = await timed(ctx.meter, async () => {
+    while (offset < highWatermark) {
+      const started = performance.now();
+      const page = await readPage(client, `${path}?offset=${offset}&maxRecords=${TAIL_READ.maxRecords}&encoding=base64`, format);
+      latencies.push(performance.now() - started);
+      if (page.firstOffset !== offset) throw new Error(`a tail read from ${offset} started at ${page.firstOffset}`);
+      records += page.records;
+      valueBytes += page.valueBytes;
+      offset = page.nextOffset;
+      highWatermark = page.highWatermark;
+    }
+  });
+  checkCatchUp(`${format} tail`, records, offset, highWatermark, valueBytes);
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => latencies[Math.ceil(q * latencies.length) - 1] ?? Number.NaN;
+  return { format, ms: run.ms, bytes: valueBytes, resources: run.resources, records, valueBytes, requests: latencies.length, p50Ms: at(0.5), p99Ms: at(0.99) };
 }
 
 async function readThroughEngine(ctx: SegmentBenchContext, topic: string): Promise<{ read: CatchUpRead; gets: ObjectGet[] }> {
@@ -687,7 +818,8 @@ function describeFlush(round: number, f: FlushRound): string {
 
 function describeCatchUp(round: number, c: CatchUpRound): string {
   return (
-    `  round ${round + 1}: catch-up HTTP ${formatNumber(mbPerSec(c.http.valueBytes, c.http.ms), 1)} MB/s, ` +
+    `  round ${round + 1}: catch-up HTTP JSON ${formatNumber(mbPerSec(c.http.valueBytes, c.http.ms), 1)} MB/s, ` +
+    `binary ${formatNumber(mbPerSec(c.binary.valueBytes, c.binary.ms), 1)} MB/s (raw GETs of its ranges ${formatNumber(mbPerSec(c.rawGetBinary.bytes, c.rawGetBinary.ms), 1)} MB/s), ` +
     `engine ${formatNumber(mbPerSec(c.engine.valueBytes, c.engine.ms), 1)} MB/s, ` +
     `raw GETs ${formatNumber(mbPerSec(c.rawGet.bytes, c.rawGet.ms), 1)} MB/s (${c.rawGet.gets} GETs${c.sameGets ? '' : ', HTTP and engine GETs DIFFER'})`
   );
@@ -801,6 +933,8 @@ export function segmentTables(result: SegmentBenchResult): ReportTable[] {
   };
 
   const http = pooled(catchUp.map((c) => ({ bytes: c.http.valueBytes, ms: c.http.ms })));
+  const binary = pooled(catchUp.map((c) => ({ bytes: c.binary.valueBytes, ms: c.binary.ms })));
+  const rawBinary = pooled(catchUp.map((c) => c.rawGetBinary));
   const engine = pooled(catchUp.map((c) => ({ bytes: c.engine.valueBytes, ms: c.engine.ms })));
   const raw = pooled(catchUp.map((c) => c.rawGet));
   const first = catchUp[0];
@@ -821,19 +955,25 @@ export function segmentTables(result: SegmentBenchResult): ReportTable[] {
     columns: ['reader', 'MB/s', 'rounds MB/s', 'records/s', 's per round', 'reads', 'S3 GETs', 'MB fetched', 'Node CPU', 'event loop', 'DDB Local CPU'],
     rows: first
       ? [
+          readRow('Strata via HTTP, binary batches', binary, first.binary.records, formatNumber(first.binary.requests), first.binary.gets, first.binary.bytes, catchUp.map((c) => c.binary)),
+          readRow('raw S3 ranged GETs (the binary read\'s ranges)', rawBinary, 0, '', first.rawGetBinary.gets, first.rawGetBinary.bytes, catchUp.map((c) => c.rawGetBinary)),
           readRow('Strata via HTTP (base64 JSON)', http, first.http.records, formatNumber(first.http.requests), first.http.gets, first.http.bytes, catchUp.map((c) => c.http)),
+          readRow('raw S3 ranged GETs (the JSON read\'s ranges)', raw, 0, '', first.rawGet.gets, first.rawGet.bytes, catchUp.map((c) => c.rawGet)),
           readRow('Strata engine API (no HTTP)', engine, first.engine.records, formatNumber(first.engine.requests), first.engine.gets, first.engine.bytes, catchUp.map((c) => c.engine)),
-          readRow('raw S3 ranged GETs (the same ranges)', raw, 0, '', first.rawGet.gets, first.rawGet.bytes, catchUp.map((c) => c.rawGet)),
         ]
       : [],
     notes: [
       'Strata rows: MB/s of record values returned (MB = 10^6 bytes); raw row: MB/s of segment bytes fetched. Both read the same data, so their ratio is the ratio of their times.',
-      `One consumer, one read in flight. The raw row replays, one at a time, the GETs the HTTP read made (logged by an ObjectStore wrapper); ${catchUp.every((c) => c.sameGets) ? 'the engine API read made the same GETs' : 'the engine API read made DIFFERENT GETs (see segments.json)'}.`,
-      `The client's JSON.parse of the HTTP responses took ${formatNumber(catchUp.reduce((sum, c) => sum + (c.http.parseMs ?? 0), 0) / rounds)} ms per round, in the same thread as the server.`,
+      `One consumer, one read in flight. Each raw row replays, one at a time, the GETs one HTTP read made (logged by an ObjectStore wrapper); ${catchUp.every((c) => c.sameGets) ? 'the engine API read made the same GETs as the JSON read' : 'the engine API read made different GETs from the JSON read (see segments.json)'}.`,
+      'Binary batches: `Accept: application/vnd.strata.batches`; the server copies the stored batches into the answer, the client (lib/batch-frame.ts decodeFrame) checks the header CRC, the batch offsets and every batch CRC, and decodes every record. An answer carries at most 4.5 MiB of batches (base64 in a 6 MB Lambda response), the JSON answer about 4.3 MB of values.',
+      `Client decoding, per round, in the same thread as the server: JSON.parse ${formatNumber(catchUp.reduce((sum, c) => sum + (c.http.parseMs ?? 0), 0) / rounds)} ms; frame checks and record decoding ${formatNumber(catchUp.reduce((sum, c) => sum + (c.binary.parseMs ?? 0), 0) / rounds)} ms.`,
     ],
   };
 
   const httpCalls = sumCalls(catchUp.map((c) => c.http.calls));
+  const binaryCalls = sumCalls(catchUp.map((c) => c.binary.calls));
+  const binaryMs = catchUp.reduce((sum, c) => sum + c.binary.ms, 0);
+  const decodeMs = catchUp.reduce((sum, c) => sum + (c.binary.parseMs ?? 0), 0);
   const engineCalls = sumCalls(catchUp.map((c) => c.engine.calls));
   const httpMs = catchUp.reduce((sum, c) => sum + c.http.ms, 0);
   const engineMs = catchUp.reduce((sum, c) => sum + c.engine.ms, 0);
@@ -843,22 +983,49 @@ export function segmentTables(result: SegmentBenchResult): ReportTable[] {
   const inCalls = (calls: CallBreakdown) => Object.values(calls).reduce((sum, s) => sum + s.ms, 0);
   const readBreakdown: ReportTable = {
     title: 'Where the catch-up spends its time (ms per round, share)',
-    columns: ['part', 'calls', 'HTTP', 'engine API'],
+    columns: ['part', 'calls (JSON)', 'HTTP JSON', 'calls (binary)', 'HTTP binary', 'engine API'],
     rows: [
       ...names.map((name) => [
         name,
         formatNumber((httpCalls[name]?.calls ?? 0) / rounds),
         share(httpCalls[name]?.ms ?? 0, httpMs),
+        formatNumber((binaryCalls[name]?.calls ?? 0) / rounds),
+        share(binaryCalls[name]?.ms ?? 0, binaryMs),
         share(engineCalls[name]?.ms ?? 0, engineMs),
       ]),
-      ['client JSON.parse', '', share(parseMs, httpMs), '–'],
-      ['decode, collect, JSON/base64, HTTP', '', share(httpMs - inCalls(httpCalls) - parseMs, httpMs), share(engineMs - inCalls(engineCalls), engineMs)],
-      ['total', '', share(httpMs, httpMs), share(engineMs, engineMs)],
+      ['client JSON.parse / frame decode', '', share(parseMs, httpMs), '', share(decodeMs, binaryMs), '–'],
+      [
+        'server (decode, collect, encode), HTTP',
+        '',
+        share(httpMs - inCalls(httpCalls) - parseMs, httpMs),
+        '',
+        share(binaryMs - inCalls(binaryCalls) - decodeMs, binaryMs),
+        share(engineMs - inCalls(engineCalls), engineMs),
+      ],
+      ['total', '', share(httpMs, httpMs), '', share(binaryMs, binaryMs), share(engineMs, engineMs)],
     ],
   };
 
-  const tables = [flushTable, flushBreakdown, catchUpTable, readBreakdown, stagedTable(result), ratiosTable(result)];
+  const tables = [flushTable, flushBreakdown, catchUpTable, readBreakdown, tailReadTable(result), stagedTable(result), ratiosTable(result)];
   return tables;
+}
+
+function tailReadTable(result: SegmentBenchResult): ReportTable {
+  const { tailReads } = result;
+  const row = (label: string, reads: TailRead[]) => {
+    const p = pooled(reads.map((r) => ({ bytes: r.valueBytes, ms: r.ms })));
+    const latencies = (pick: (r: TailRead) => number) => formatMs(reads.reduce((sum, r) => sum + pick(r), 0) / reads.length);
+    return [label, formatNumber(p.mbPerSec, 1), formatRange(p.range), formatNumber(reads[0]?.requests ?? 0), latencies((r) => r.p50Ms), latencies((r) => r.p99Ms), ...resourceCells(meanResources(reads))];
+  };
+  return {
+    title: `Tail reads: ${tailReads.fillMiB} MiB of values in the DynamoDB tail, read from 0 at maxRecords=${tailReads.maxRecords}`,
+    columns: ['format', 'MB/s', 'rounds MB/s', 'reads', 'p50 ms per read', 'p99 ms per read', 'Node CPU', 'event loop', 'DDB Local CPU'],
+    rows: [row('HTTP, binary batches', tailReads.batches), row('HTTP, base64 JSON', tailReads.json)],
+    notes: [
+      `The consumer's page (maxRecords ${tailReads.maxRecords}, maxBytes 1 MiB by default) over a tail of 100 × 1 KiB appends, never flushed; ${tailReads.json.length} rounds of each format, taking turns going first, after one unmeasured read of each. Per-read percentiles are the mean over rounds of each round's percentile.`,
+      'Binary reads are bounded by whole batches (here 100 records each), so a binary read of maxRecords 500 carries the same records as the JSON read.',
+    ],
+  };
 }
 
 function stagedTable(result: SegmentBenchResult): ReportTable {
@@ -904,7 +1071,10 @@ function ratiosTable(result: SegmentBenchResult): ReportTable {
       [`flush / raw Query (fixed Limit ${ENGINE_TAIL_PAGE_ITEMS}) + PUT`, formatRatio(ratios.flushOverRawEngineLimit), '', ''],
       [`flush / raw Query (Limit ${RAW_TAIL_PAGE_ITEMS}) alone`, formatRatio(ratios.flushOverRawQuery), '', ''],
       ['flush / raw PUT alone', formatRatio(ratios.flushOverRawPut), '', ''],
-      ['catch-up via HTTP / raw ranged GETs', formatRatio(ratios.httpOverRawGet), `≥ ${formatRatio(aims.catchUpRawRatio.aim)}`, yesNo(aims.catchUpRawRatio.met)],
+      ['catch-up via HTTP, binary / raw ranged GETs of its ranges', formatRatio(ratios.binaryOverRawGet), `≥ ${formatRatio(aims.catchUpRawRatio.aim)}`, yesNo(aims.catchUpRawRatio.met)],
+      ['catch-up via HTTP, JSON / raw ranged GETs of its ranges', formatRatio(ratios.httpOverRawGet), '', ''],
+      ['catch-up via HTTP, binary over JSON (speed-up)', formatRatio(ratios.binaryOverJson), '', ''],
+      ['tail reads via HTTP, binary over JSON (MB/s)', formatRatio(aims.tailBinaryOverJson.actual), `≥ ${formatRatio(aims.tailBinaryOverJson.aim)}`, yesNo(aims.tailBinaryOverJson.met)],
       ['catch-up via engine API / raw ranged GETs', formatRatio(ratios.engineOverRawGet), '', ''],
       ['catch-up via HTTP / via engine API', formatRatio(ratios.httpOverEngine), '', ''],
       ...(aims.stagedMbPerSec

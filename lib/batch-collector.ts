@@ -28,13 +28,18 @@ export class BatchCollector implements ReadSink {
   private position: number;
   full = false;
 
+  private readonly limits: ReadLimits;
+
   constructor(
     private readonly from: number,
     private readonly until: number,
-    private readonly limits: ReadLimits,
+    limits: ReadLimits,
     private readonly maxBatchBytes = Number.POSITIVE_INFINITY,
   ) {
     this.position = from;
+    // The answer's hard bound is its byte bound too, so that `remaining()` (what the
+    // segment reader sizes its GETs by) never asks for bytes the answer cannot carry.
+    this.limits = { maxRecords: limits.maxRecords, maxBytes: Math.min(limits.maxBytes, maxBatchBytes) };
   }
 
   get next(): number {
@@ -64,7 +69,7 @@ export class BatchCollector implements ReadSink {
         if (batch.byteLength > this.maxBatchBytes) throw new ResponseTooLargeError(Math.max(batch.baseOffset, this.position), batch.byteLength, this.maxBatchBytes);
       } else if (
         this.records + records > this.limits.maxRecords ||
-        this.bytes + batch.byteLength > Math.min(this.limits.maxBytes, this.maxBatchBytes)
+        this.bytes + batch.byteLength > this.limits.maxBytes
       ) {
         return this.stop();
       }

@@ -10,7 +10,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { MAX_REQUEST_BODY_BYTES } from '../lib/constants.js';
 import { PayloadTooLargeError } from '../lib/errors.js';
 import type { HttpHandler } from '../functions/shared/dispatch.js';
-import { errorResponse, type HttpResponse } from '../functions/shared/http.js';
+import { errorResponse, rawBody, type HttpResponse } from '../functions/shared/http.js';
 import { matchRoute, routeKey, unmatchedRouteError, type FunctionName } from '../functions/shared/routes.js';
 
 export interface LocalServer {
@@ -69,7 +69,7 @@ async function serve(handlers: Record<FunctionName, HttpHandler>, req: IncomingM
   }
   res.writeHead(response.statusCode, response.headers as Record<string, string>);
   // API Gateway sends a base64-encoded answer's bytes, and so does this server.
-  res.end(response.isBase64Encoded ? Buffer.from(response.body, 'base64') : response.body);
+  res.end(rawBody(response) ?? (response.isBase64Encoded ? Buffer.from(response.body, 'base64') : response.body));
 }
 
 /**

@@ -16,17 +16,29 @@ export function json(statusCode: number, body: unknown, headers: Record<string, 
   return { statusCode, headers: { ...JSON_HEADERS, ...headers }, body: JSON.stringify(body) };
 }
 
+/** Where a binary answer keeps its bytes for a server that sends them as they are. */
+const RAW_BODY = Symbol('raw body');
+
 /**
- * A binary answer: API Gateway (and the local server) carry it base64-encoded and send
- * the bytes. Errors stay JSON (`errorResponse`), whatever the request accepted.
+ * A binary answer. Lambda carries it base64-encoded (`isBase64Encoded`) and API Gateway
+ * sends the bytes; `body` is that base64 text, made when first read (the Lambda runtime
+ * reads it when it serialises the answer). The local server sends the bytes themselves
+ * ({@link rawBody}) without the base64 round trip, as it sends a JSON body without the
+ * invoke envelope around it; a response-streaming function URL would do the same.
+ * Errors stay JSON (`errorResponse`), whatever the request accepted.
  */
 export function binary(statusCode: number, contentType: string, body: Uint8Array, headers: Record<string, string> = {}): HttpResponse {
-  return {
-    statusCode,
-    headers: { 'content-type': contentType, ...headers },
-    body: Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('base64'),
-    isBase64Encoded: true,
-  };
+  const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  let encoded: string | undefined;
+  const response = { statusCode, headers: { 'content-type': contentType, ...headers }, isBase64Encoded: true } as unknown as HttpResponse;
+  Object.defineProperty(response, 'body', { enumerable: true, get: () => (encoded ??= bytes.toString('base64')) });
+  Object.defineProperty(response, RAW_BODY, { value: bytes });
+  return response;
+}
+
+/** The bytes of a binary answer, or undefined for any other answer. */
+export function rawBody(response: HttpResponse): Buffer | undefined {
+  return (response as HttpResponse & { [RAW_BODY]?: Buffer })[RAW_BODY];
 }
 
 /**

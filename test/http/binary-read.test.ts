@@ -9,6 +9,7 @@ import { BATCHES_MEDIA_TYPE, decodeFrame, readFrame } from '../../lib/batch-fram
 import { iterateBatches } from '../../lib/record-batch.js';
 import type { StoredRecord } from '../../lib/record.js';
 import type { LocalStack } from '../../local/stack.js';
+import { binary, rawBody } from '../../functions/shared/http.js';
 import { startTestStack } from '../support/local-stack.js';
 
 let stack: LocalStack;
@@ -206,5 +207,14 @@ describe('binary read', () => {
     expect(await type('application/vnd.strata.batches;q=0')).toMatch(/^application\/json/);
     expect(await type('application/vnd.strata.batches, application/json;q=0.5')).toBe(BATCHES_MEDIA_TYPE);
     expect(await type('application/vnd.strata.batches')).toBe(BATCHES_MEDIA_TYPE);
+  });
+
+  it('carries the frame base64-encoded in the Lambda response, and as bytes to the local server', () => {
+    const bytes = new Uint8Array([0, 1, 2, 250, 255]);
+    const response = binary(200, BATCHES_MEDIA_TYPE, bytes);
+    const lambda = JSON.parse(JSON.stringify(response)) as Json;
+    expect(lambda).toMatchObject({ statusCode: 200, isBase64Encoded: true, headers: { 'content-type': BATCHES_MEDIA_TYPE } });
+    expect(Buffer.from(lambda.body, 'base64')).toEqual(Buffer.from(bytes));
+    expect(rawBody(response)).toEqual(Buffer.from(bytes));
   });
 });

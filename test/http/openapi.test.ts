@@ -75,4 +75,19 @@ describe('the API answers what docs/openapi.yaml says', () => {
     expect(problems).toEqual([]);
     expect([...covered].sort()).toEqual(ROUTES.map(routeKey).sort());
   });
+
+  it('for a binary read: the batches media type on success, the documented JSON errors otherwise', async () => {
+    const accept = 'application/vnd.strata.batches';
+    const op = doc.paths['/v1/topics/{topic}/partitions/{partition}/records']!.get;
+    expect(op.parameters.some((p: { name: string; in: string }) => p.name === 'accept' && p.in === 'header')).toBe(true);
+    await api('POST', '/v1/topics', { name: 'doc-binary', partitions: 1 });
+    await api('POST', '/v1/topics/doc-binary/records', { records: [{ value: 'x' }] });
+    const ok = await fetch(`${stack.url}/v1/topics/doc-binary/partitions/0/records?offset=0`, { headers: { accept } });
+    expect(ok.status).toBe(200);
+    expect(Object.keys(op.responses['200'].content)).toContain(ok.headers.get('content-type'));
+    const missing = await fetch(`${stack.url}/v1/topics/doc-binary/partitions/0/records?offset=9`, { headers: { accept } });
+    expect(missing.status).toBe(416);
+    const documented = doc.components.responses[op.responses['416'].$ref.split('/').pop()];
+    expect(validate(doc, documented.content['application/json'].schema as Schema, await missing.json())).toEqual([]);
+  });
 });
