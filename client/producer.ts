@@ -117,15 +117,19 @@ export interface ProducerOptions {
 }
 
 /**
- * The batching policy's defaults, in one place: the cost model (`npm run cost`) weighs
- * them against requests per second, so changing the default is an edit here.
+ * The batching policy's defaults, in one place: the cost model (`npm run cost`, with
+ * bench/producer-batching.ts) weighs them against requests per second, so changing the
+ * default is an edit here.
  *
- * - 100 ms budget: the Kinesis Producer Library's RecordMaxBufferedTime default, and
- *   below WarpStream's 250 ms agent batch timeout; with the ~30 ms round trip of an
- *   in-region append, a batch collects for ~70 ms.
- * - 256 KiB target: large enough that API Gateway's $1 per million requests is ~$0.004
- *   per GiB, and below the topic's default stageBytes (350 KiB), so a full batch still
- *   commits as one DynamoDB tail item rather than an S3 PUT plus a pointer.
+ * - 100 ms budget: the Kinesis Producer Library's RecordMaxBufferedTime default
+ *   (docs.aws.amazon.com/streams/latest/dev/kinesis-kpl-config.html), below WarpStream's
+ *   250 ms agent batchTimeout (docs.warpstream.com, "Low Latency Clusters"); Kafka 4.0
+ *   and S2 linger 5 ms (KIP-1030; s2.dev/docs/concepts/tuning), but they do not pay per
+ *   request. With the ~30 ms round trip of an in-region append a batch collects ~70 ms.
+ * - 256 KiB target: API Gateway's $1 per million requests becomes ~$0.004 per GiB; the
+ *   body stays inside one 512 KB metering unit of an HTTP API request and below the
+ *   topic's default stageBytes (350 KiB), so a full batch is one metered request and one
+ *   DynamoDB tail item rather than an S3 PUT plus a pointer.
  */
 export const DEFAULT_LATENCY_BUDGET_MS = 100;
 export const DEFAULT_TARGET_BATCH_BYTES = 256 * 1024;

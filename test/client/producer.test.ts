@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { simulateProducerBatching } from '../../bench/producer-batching.js';
 import { Strata, OffsetMismatchError, TopicNotFoundError, ConnectionError, StrataError } from '../../client/index.js';
 import type { ProducerOptions } from '../../client/producer.js';
 import type { AppendResult } from '../../client/strata.js';
@@ -373,5 +374,22 @@ describe('producer latency budget', () => {
     // The default target shrinks to a smaller batchBytes instead of refusing it.
     expect(() => strata.producer({ batchBytes: 65_536 })).not.toThrow();
     expect(() => strata.producer({ latencyBudgetMs: 0 })).not.toThrow();
+  });
+});
+
+describe('producer batching in the AWS cost model (virtual time)', () => {
+  it('sends far fewer requests under a long budget than under the 5 ms linger and keeps acks within it', async () => {
+    const workload = { durationMs: 5000, warmupMs: 500 };
+    const linger = await simulateProducerBatching({ label: 'linger', producer: { lingerMs: 5 }, ...workload });
+    const budget100 = await simulateProducerBatching({ label: '100', producer: {}, ...workload });
+    const budget1000 = await simulateProducerBatching({ label: '1000', producer: { latencyBudgetMs: 1000 }, ...workload });
+    expect(budget100.requestsPerSecond).toBeLessThan(linger.requestsPerSecond / 2);
+    expect(budget1000.requestsPerSecond).toBeLessThan(linger.requestsPerSecond / 20);
+    expect(budget100.ackP50Ms).toBeLessThan(100);
+    expect(budget1000.ackP50Ms).toBeLessThan(1000);
+    // The oldest record of a batch is acked about the budget after its send: the estimate
+    // is a mean plus one deviation, so a request in the model's tail may overshoot a little.
+    expect(budget1000.ackP99Ms).toBeLessThan(1000 * 1.05);
+    expect(budget1000.meanBatchBytes).toBeGreaterThan(200 * 1024);
   });
 });
