@@ -9,7 +9,7 @@
  */
 import { createReadStream, statSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { Strata, StrataError, type ConsumedRecord, type ProducerRecord } from '../client/index.js';
+import { Strata, StrataError, type ConsumedRecord, type ProducerRecord, type ReadFormat } from '../client/index.js';
 import { readLines } from './lines.js';
 import { startProgress } from './progress.js';
 
@@ -21,6 +21,7 @@ class UsageError extends Error {}
 interface GlobalOptions {
   url: string;
   region?: string;
+  readFormat: ReadFormat;
   json?: boolean;
   progress: boolean;
 }
@@ -29,7 +30,7 @@ const DEFAULT_URL = 'http://127.0.0.1:4510';
 
 function client(cmd: Command): { strata: Strata; g: GlobalOptions } {
   const g = cmd.optsWithGlobals() as GlobalOptions;
-  return { strata: new Strata({ url: g.url, ...(g.region ? { region: g.region } : {}) }), g };
+  return { strata: new Strata({ url: g.url, readFormat: g.readFormat, ...(g.region ? { region: g.region } : {}) }), g };
 }
 
 function int(name: string, min = 0) {
@@ -71,6 +72,11 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .option('--url <url>', 'API URL (env STRATA_URL)', process.env.STRATA_URL ?? DEFAULT_URL)
     .option('--region <region>', 'AWS region to sign requests for (default: from the URL or AWS_REGION)')
+    .addOption(
+      new Option('--read-format <format>', 'how reads travel: the stored record batches (binary, CRC-checked here) or JSON')
+        .choices(['batches', 'json'])
+        .default('batches'),
+    )
     .option('--json', 'machine-readable JSON output')
     .option('--no-progress', 'never show a progress bar')
     .showHelpAfterError('(run with --help for usage)')

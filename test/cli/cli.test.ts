@@ -79,6 +79,10 @@ describe('strata CLI', () => {
     expect(consumed.code, consumed.stderr).toBe(0);
     expect(consumed.stdout.equals(file)).toBe(true);
     expect(consumed.stderr).toBe('');
+    // Binary batches by default; JSON when asked, with the same bytes out.
+    const asJson = await strata(['--read-format', 'json', 'consume', 'cli-bytes', '--from', 'earliest']);
+    expect(asJson.code, asJson.stderr).toBe(0);
+    expect(asJson.stdout.equals(file)).toBe(true);
     // No escape sequences (the bar, cursor control) anywhere but in the data itself.
     expect(produced.stderr).not.toContain(ESC);
     expect(consumed.stderr).not.toContain(ESC);

@@ -8,6 +8,8 @@
  */
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { Strata } from '../../client/index.js';
+import { BATCHES_MEDIA_TYPE, readFrame } from '../../lib/batch-frame.js';
 import { describeHttpContract } from '../support/http-contract.js';
 import { apiClient, type ApiClient } from '../support/local-stack.js';
 import { signedFetch } from './sigv4.js';
@@ -44,6 +46,30 @@ describe.skipIf(!target)(`Strata at ${target?.url ?? '(STRATA_E2E_URL not set)'}
     for (const [method, path] of [['GET', '/v1/topics'], ['POST', '/v1/topics'], ['GET', '/v2/everything']] as const) {
       const res = await fetch(`${target!.url}${path}`, { method });
       expect(res.status, `${method} ${path}`).toBe(403);
+    }
+  });
+
+  it('answers a binary read (application/vnd.strata.batches) with the records of the JSON read, and its errors as JSON', async () => {
+    const t = target!;
+    const strata = new Strata({ url: t.url, ...(t.auth === 'sigv4' ? { credentials: fromNodeProviderChain(), region: t.region } : { sign: false }) });
+    const topic = `${t.prefix}binary`;
+    await strata.createTopic(topic, { partitions: 1 });
+    try {
+      await strata.append(topic, Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: Buffer.from([i, 0, 255]), headers: { h: `${i}` } })), { partition: 0 });
+      await strata.append(topic, [{ value: 'second batch' }, { key: 'tomb', value: null }], { partition: 0 });
+      const view = (r: Awaited<ReturnType<Strata['read']>>) => ({ ...r, records: r.records.map((x) => ({ ...x, headers: { ...x.headers } })) });
+      for (const offset of [0, 4, 10, 12]) {
+        const binary = await strata.read(topic, 0, { offset, format: 'batches' });
+        const json = await strata.read(topic, 0, { offset, format: 'json' });
+        expect(view(binary)).toEqual(view(json));
+      }
+      // The frame itself: the batch holding offset 4 is sent whole, from offset 0.
+      const raw = await strata.transport.requestBytes('GET', `/v1/topics/${encodeURIComponent(topic)}/partitions/0/records`, { query: { offset: 4 }, accept: BATCHES_MEDIA_TYPE });
+      expect(raw.contentType).toBe(BATCHES_MEDIA_TYPE);
+      expect(readFrame(raw.body)).toMatchObject({ startOffset: 4, nextOffset: 12, highWatermark: 12, batchCount: 2 });
+      await expect(strata.read(topic, 0, { offset: 99 })).rejects.toMatchObject({ code: 'OFFSET_OUT_OF_RANGE', status: 416 });
+    } finally {
+      await strata.deleteTopic(topic);
     }
   });
 
