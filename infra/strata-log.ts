@@ -26,7 +26,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ROUTES } from '../functions/shared/routes.js';
-import { MAX_WAIT_MS } from '../lib/constants.js';
+import { DEFAULT_TAIL_TTL_MS, FLUSH_LAG_ALARM_MS, MAX_WAIT_MS, MIN_TAIL_TTL_MS } from '../lib/constants.js';
 import { topicConfigPatchSchema, type TopicConfigPatch } from '../lib/topic-config.js';
 import { BUNDLE_OPTIONS, FUNCTION_IDS, functionEntry, PROJECT_ROOT, type FunctionId } from './function-bundling.js';
 import { StrataMonitoring, type MonitoringAlarmOptions } from './monitoring.js';
@@ -88,6 +88,14 @@ export interface StrataLogProps {
    * Either can be switched to on a live stack. @default 'reserve'
    */
   sequencing?: 'optimistic' | 'reserve';
+  /**
+   * Tail items expire through DynamoDB TTL this long after their append: a flush leaves
+   * the items it moved to S3 for TTL to remove for free, instead of paying a delete as
+   * large as the write (docs/design.md, "Flushed items expire"). Unflushed items never
+   * expire: the flusher extends the TTL of any past half of it. At least one hour, and
+   * more than twice the flush-lag alarm's threshold. @default Duration.days(1)
+   */
+  tailTtl?: Duration;
   /** Powertools log level of the functions. @default INFO */
   logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   /** Retention of the functions' and the API's log groups. @default one month */
@@ -211,6 +219,10 @@ export class StrataLog extends Construct {
       // Topics are created by the append function only.
       append.addEnvironment('STRATA_TOPIC_DEFAULTS', JSON.stringify(validTopicDefaults(topicDefaults)));
     }
+    // The append function writes tail items (with their TTL); the compact function flushes
+    // them and keeps unflushed ones alive.
+    const tailTtl = checkTailTtl(props.tailTtl ?? Duration.millis(DEFAULT_TAIL_TTL_MS), props.alarms?.flushLagAfter);
+    for (const fn of [append, compact]) fn.addEnvironment('STRATA_TAIL_TTL_MS', String(tailTtl.toMilliseconds()));
     const read = this.createFunction('read', fnOptions('read'), props, logRetention, logRemoval, {});
     this.functions = { append, read, compact };
 
@@ -471,4 +483,19 @@ const ACCESS_LOG_FIELDS = {
 
 function capitalize(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+/**
+ * The tail TTL, checked at synth: at least MIN_TAIL_TTL_MS, and more than twice the
+ * flush-lag alarm's threshold, so the alarm fires long before the flusher's keep-alive
+ * (at half the TTL) has to extend anything.
+ */
+function checkTailTtl(ttl: Duration, flushLagAfter: Duration | undefined): Duration {
+  const ms = ttl.toMilliseconds();
+  if (ms < MIN_TAIL_TTL_MS) throw new Error(`tailTtl must be at least 1 hour (MIN_TAIL_TTL_MS); got ${ttl.toHumanString()}`);
+  const lag = flushLagAfter?.toMilliseconds() ?? FLUSH_LAG_ALARM_MS;
+  if (ms <= 2 * lag) {
+    throw new Error(`tailTtl (${ttl.toHumanString()}) must be more than twice alarms.flushLagAfter (${Duration.millis(lag).toHumanString()}): raise the TTL or lower the alarm`);
+  }
+  return ttl;
 }

@@ -119,6 +119,40 @@ describe('StrataLog sequencing', () => {
   });
 });
 
+describe('StrataLog tailTtl', () => {
+  const env = (props: NonNullable<Parameters<typeof synthStrata>[0]>['log']) => {
+    const { stack, template } = synthStrata({ log: props });
+    const fns = resources(template, 'AWS::Lambda::Function');
+    const vars = (fn: 'append' | 'read' | 'compact') =>
+      fns[stack.getLogicalId(stack.log.functions[fn].node.defaultChild as never)]!.Properties.Environment.Variables;
+    return { append: vars('append'), read: vars('read'), compact: vars('compact'), template };
+  };
+
+  it('reaches the append and compact functions as STRATA_TAIL_TTL_MS, a day by default', () => {
+    const defaults = env({});
+    expect(defaults.append.STRATA_TAIL_TTL_MS).toBe(String(24 * 3600 * 1000));
+    expect(defaults.compact.STRATA_TAIL_TTL_MS).toBe(String(24 * 3600 * 1000));
+    expect(defaults.read.STRATA_TAIL_TTL_MS).toBeUndefined();
+    expect(env({ tailTtl: Duration.hours(6) }).append.STRATA_TAIL_TTL_MS).toBe(String(6 * 3600 * 1000));
+  });
+
+  it('alarms on flush lag at an hour by default, on the compact function\'s FlushLag maximum', () => {
+    const { template } = env({});
+    const alarms = Object.entries(resources(template, 'AWS::CloudWatch::Alarm')).filter(([id]) => id.includes('FlushLag'));
+    expect(alarms).toHaveLength(1);
+    expect(alarms[0]![1].Properties).toMatchObject({ MetricName: 'FlushLag', Statistic: 'Maximum', Threshold: 3_600_000 });
+  });
+
+  it('fails the synth when the TTL is under an hour or not above twice the flush-lag alarm', () => {
+    const stack = () => new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'S');
+    expect(() => new StrataLog(stack(), 'Log', { tailTtl: Duration.minutes(30) })).toThrow(/tailTtl must be at least 1 hour/);
+    expect(() => new StrataLog(stack(), 'Log', { tailTtl: Duration.hours(2), alarms: { flushLagAfter: Duration.hours(1) } })).toThrow(
+      /must be more than twice alarms.flushLagAfter/,
+    );
+    expect(() => new StrataLog(stack(), 'Log', { tailTtl: Duration.hours(2), alarms: { flushLagAfter: Duration.minutes(30) } })).not.toThrow();
+  });
+});
+
 describe('StrataLog topicDefaults', () => {
   it('reach the append function as STRATA_TOPIC_DEFAULTS', () => {
     const { stack, template } = synthStrata({ log: { topicDefaults: { retentionMs: 86_400_000, compression: 'gzip' } } });
