@@ -38,6 +38,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
 
 /** Added to every DynamoDB call, in ms: the in-region p50 of a GetItem or PutItem from Lambda. */
 export const PER_CALL_MS = 6;
@@ -136,6 +137,8 @@ export interface LatencyModelStats {
   modelledMs: number;
   /** What the sleeps actually took. */
   addedMs: number;
+  /** What the real (local) calls took between the sleeps (counted by the S3 model; the worker reports predate it). */
+  callMs?: number;
 }
 
 /**
@@ -143,7 +146,60 @@ export interface LatencyModelStats {
  * says. Returns the running totals of what it added.
  */
 export function installLatencyModel(client: DynamoDBClient, model: LatencyModel): LatencyModelStats {
-  const stats: LatencyModelStats = { calls: 0, modelledMs: 0, addedMs: 0 };
+  return installDelays(client, (commandName) => modelDelays(model, commandName));
+}
+
+/**
+ * The S3 side of the model (the staging tier's benchmark, bench/staging-latency.ts): a
+ * constant round trip per request, by storage class, split like DynamoDB's.
+ *
+ * - S3_STANDARD_REQUEST_MS = 30 ms: AWS's S3 performance guidelines describe small
+ *   requests (under 512 KB) whose "median latencies are often in the range of tens of
+ *   milliseconds" (whitepaper "Best Practices Design Patterns: Optimizing Amazon S3
+ *   Performance", Timeouts and Retries for Latency-Sensitive Applications); 30 ms is the
+ *   low end of "tens", a PUT's first byte from Lambda in the same region.
+ * - S3_EXPRESS_REQUEST_MS = 5 ms: AWS documents "consistent single-digit millisecond
+ *   first-byte read and write request latencies — up to 10x faster than S3 Standard"
+ *   for S3 Express One Zone (S3 User Guide, "Optimizing S3 Express One Zone
+ *   performance"), from compute in the bucket's zone; 5 ms is the middle of single
+ *   digits and a sixth of the Standard figure. A caller in another zone adds about a
+ *   millisecond or two of cross-zone round trip, not modelled.
+ *
+ * Constant, like the DynamoDB side: no tail and no dependence on size (a 256 KiB body
+ * takes well under a millisecond at in-region bandwidth). Unlike the DynamoDB side, the
+ * figure is the whole request: the local call's own time counts toward it (the sleep
+ * after the call is what is left), because s3rver's PUT (three files written, an MD5)
+ * takes about as long as an Express PUT on AWS, and adding the model on top would
+ * double it. A local call longer than the figure is not shortened: the report prints
+ * the local calls' mean time beside the model. The CreateSession handshake of
+ * S3 Express is not modelled either: the SDK opens a session once per bucket and renews
+ * it in the background before it expires (five minutes), so an append seldom waits on it.
+ */
+export const S3_STANDARD_REQUEST_MS = 30;
+export const S3_EXPRESS_REQUEST_MS = 5;
+
+/** The constant S3 model of one storage class: ms per request, with the DynamoDB model's split. */
+export interface S3LatencyModel {
+  requestMs: number;
+  beforeShare: number;
+}
+
+export const S3_STANDARD_LATENCY_MODEL: S3LatencyModel = Object.freeze({ requestMs: S3_STANDARD_REQUEST_MS, beforeShare: BEFORE_SHARE });
+export const S3_EXPRESS_LATENCY_MODEL: S3LatencyModel = Object.freeze({ requestMs: S3_EXPRESS_REQUEST_MS, beforeShare: BEFORE_SHARE });
+
+/** Installs the S3 model on `client` (one client per bucket of a storage class): every attempt pays `requestMs`. */
+export function installS3LatencyModel(client: S3Client, model: S3LatencyModel): LatencyModelStats {
+  const beforeMs = model.requestMs * model.beforeShare;
+  return installDelays(client, () => ({ beforeMs, afterMs: model.requestMs - beforeMs }), { includeCallTime: true });
+}
+
+/** The middleware of both models: sleeps around every attempt the SDK sends, as `delaysFor` says. */
+function installDelays(
+  client: DynamoDBClient | S3Client,
+  delaysFor: (commandName: string | undefined) => CallDelays,
+  options: { includeCallTime?: boolean } = {},
+): LatencyModelStats {
+  const stats: LatencyModelStats = { calls: 0, modelledMs: 0, addedMs: 0, callMs: 0 };
   const timers = new TimerCalibration();
   const sleep = async (ms: number): Promise<number> => {
     if (ms <= 0) return 0;
@@ -154,14 +210,18 @@ export function installLatencyModel(client: DynamoDBClient, model: LatencyModel)
     timers.observe(requested, slept);
     return slept;
   };
-  client.middlewareStack.add(
+  // Both clients' stacks take the same middleware; their generic types differ only by the clients' inputs and outputs.
+  (client.middlewareStack as DynamoDBClient['middlewareStack']).add(
     (next, context) => async (args) => {
-      const delays = modelDelays(model, context.commandName);
+      const delays = delaysFor(context.commandName);
       const before = await sleep(delays.beforeMs);
+      const begin = performance.now();
       try {
         return await next(args);
       } finally {
-        const after = await sleep(afterDelay(delays, before));
+        const callMs = performance.now() - begin;
+        const after = await sleep(afterDelay(delays, before) - (options.includeCallTime ? callMs : 0));
+        stats.callMs = (stats.callMs ?? 0) + callMs;
         stats.calls++;
         stats.modelledMs += delays.beforeMs + delays.afterMs;
         stats.addedMs += before + after;

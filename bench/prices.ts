@@ -19,6 +19,19 @@ export interface Price {
 
 const DYNAMODB = 'https://aws.amazon.com/dynamodb/pricing/on-demand/';
 const S3 = 'https://aws.amazon.com/s3/pricing/';
+/**
+ * S3 Express One Zone (the staging tier, lib/staging.ts), us-east-1, after the April 2025
+ * price cut. Checked on 2026-11-30 with the search tool, not on the pricing page itself
+ * (no network here): the S3 FAQ's worked example for us-east-1
+ * (https://aws.amazon.com/s3/faqs/, "S3 Express One Zone" pricing examples) confirms
+ * every figure below: storage $0.11 per GB-month, PUT $0.00113 and GET $0.00003 per
+ * 1,000, DELETE free, upload $0.0032 and retrieval $0.0006 per GB. The same example
+ * bills the per-GB charges on 10 KB requests, i.e. on every byte: the "portion of a
+ * request above 512 KB" rule belongs to the 2023 launch prices (third-party write-ups
+ * of that time), not to these. What could not be confirmed: the pricing page's own
+ * table, and whether other regions differ.
+ */
+const S3_EXPRESS = 'https://aws.amazon.com/s3/pricing/ (S3 Express One Zone; worked example at https://aws.amazon.com/s3/faqs/)';
 const LAMBDA = 'https://aws.amazon.com/lambda/pricing/';
 const APIGW = 'https://aws.amazon.com/api-gateway/pricing/';
 const KINESIS = 'https://aws.amazon.com/kinesis/data-streams/pricing/';
@@ -32,6 +45,12 @@ export const PRICES = {
   s3StorageGbMonth: { usd: 0.023, unit: 'GB-month, S3 Standard (first 50 TB)', source: S3 },
   s3PutRequest: { usd: 0.005 / 1000, unit: 'PUT, COPY, POST or LIST request', source: S3 },
   s3GetRequest: { usd: 0.0004 / 1000, unit: 'GET request', source: S3 },
+  s3ExpressStorageGbMonth: { usd: 0.11, unit: 'GB-month, S3 Express One Zone', source: S3_EXPRESS },
+  s3ExpressPutRequest: { usd: 0.00113 / 1000, unit: 'PUT, COPY, POST or LIST request, S3 Express One Zone', source: S3_EXPRESS },
+  s3ExpressGetRequest: { usd: 0.00003 / 1000, unit: 'GET request, S3 Express One Zone', source: S3_EXPRESS },
+  s3ExpressDeleteRequest: { usd: 0, unit: 'DELETE request, S3 Express One Zone (no charge)', source: S3_EXPRESS },
+  s3ExpressUploadGb: { usd: 0.0032, unit: 'GB uploaded to S3 Express One Zone (every byte of a PUT)', source: S3_EXPRESS },
+  s3ExpressRetrievalGb: { usd: 0.0006, unit: 'GB retrieved from S3 Express One Zone (every byte of a GET)', source: S3_EXPRESS },
   lambdaRequest: { usd: 0.2 / 1e6, unit: 'Lambda request', source: LAMBDA },
   lambdaArmGbSecond: { usd: 0.0000133334, unit: 'GB-second, arm64', source: LAMBDA },
   httpApiRequest: { usd: 1.0 / 1e6, unit: 'HTTP API request (first 300 M a month; metered per 512 KB)', source: APIGW },
@@ -56,3 +75,25 @@ export const HOURS_PER_MONTH = 730;
 export const DAYS_PER_MONTH = HOURS_PER_MONTH / 24;
 /** API Gateway meters HTTP API requests in 512 KB increments. */
 export const HTTP_API_METERING_BYTES = 512 * 1024;
+
+/**
+ * What one staged batch of `bytes` costs in S3 requests and bytes, from its PUT to its
+ * delete: the append's PUT, the flush's GET (one, when the flush copies it into a
+ * segment; reads of the tail before the flush add a GET each) and the flush's delete
+ * (DeleteObjects, free in both classes). The tail item's pointer write (about 2 write
+ * units in the append's transaction) is DynamoDB's, not counted here.
+ *
+ * @example
+ * stagedBatchS3Usd('express', 64 * 1024);   // $1.13e-6 PUT + $0.03e-9 GET + 64 KiB at $0.0038 per GiB ≈ $1.39e-6
+ * stagedBatchS3Usd('standard', 64 * 1024);  // $5e-6 PUT + $0.4e-6 GET = $5.4e-6
+ */
+export function stagedBatchS3Usd(tier: 'express' | 'standard', bytes: number): number {
+  if (tier === 'standard') return PRICES.s3PutRequest.usd + PRICES.s3GetRequest.usd;
+  const gib = bytes / GIB;
+  return (
+    PRICES.s3ExpressPutRequest.usd +
+    PRICES.s3ExpressGetRequest.usd +
+    PRICES.s3ExpressDeleteRequest.usd +
+    gib * (PRICES.s3ExpressUploadGb.usd + PRICES.s3ExpressRetrievalGb.usd)
+  );
+}

@@ -43,6 +43,7 @@ const { BATCH_SHAPE, SINGLE_RECORD_SHAPE } = await import('./contention-modes.js
 const { runContentionBench } = await import('./contention.js');
 const { baselineOf, checkAims, contentionCharts, contentionTables, latencyReference } = await import('./contention-report.js');
 const { DEFAULT_LATENCY_MODEL, describeLatencyModel } = await import('./latency-model.js');
+const { runStagingLatencyBench, stagingLatencyTables } = await import('./staging-latency.js');
 
 import type { AppendBenchResult } from './append.js';
 import type { ShapeBenchResult } from './append-shapes.js';
@@ -91,8 +92,15 @@ const QUICK_CONTENTION = { levels: [1, 8, 32], warmupMs: SECOND / 2, durationMs:
 /** Today's path and the reserving sequencer (issue 13), beside the raw primitives they are built on. */
 const CONTENTION_MODES_RUN = ['engine-optimistic', 'engine-reserve', 'raw', 'optimistic-raw'];
 
+/**
+ * The staging tier (issue 15): appends of these batch sizes kept in the tail, staged in S3
+ * Express, staged in S3 Standard, on the AWS latency model; `samples` of each.
+ */
+const FULL_STAGING = { samples: 300, batchKiB: [16, 64, 256] };
+const QUICK_STAGING = { samples: 60, batchKiB: [16, 64, 256] };
+
 /** Every suite, in the order a full run takes them. */
-const SUITES = ['compression', 'bundles', 'append', 'latency', 'shapes', 'segments', 'compaction', 'producer', 'contention'] as const;
+const SUITES = ['compression', 'bundles', 'append', 'latency', 'shapes', 'segments', 'compaction', 'producer', 'contention', 'staging'] as const;
 type SuiteName = (typeof SUITES)[number];
 /** The suites that share one local stack (and its metered stores). */
 const STACK_SUITES: readonly SuiteName[] = ['append', 'latency', 'shapes', 'segments'];
@@ -348,6 +356,22 @@ async function runContention(ctx: RunContext): Promise<void> {
   }
 }
 
+/** The staging tier's latency (issue 15): its own DynamoDB Local and s3rver, with the AWS latency model. */
+async function runStaging(ctx: RunContext): Promise<void> {
+  await checkJava();
+  ctx.log('\nstaging tier: append latency, DynamoDB tail vs S3 Express vs S3 Standard (AWS latency model)');
+  const staging = await runStagingLatencyBench(ctx.quick ? QUICK_STAGING : FULL_STAGING, ctx.log);
+  await publish(ctx, {
+    name: 'staging',
+    title: 'Staging tier: append latency on the AWS model (issue 15)',
+    intro: [
+      'What staging a batch in S3 Express One Zone (the staging tier, docs/design.md) adds to an append against keeping it in the DynamoDB tail, and against staging it in S3 Standard (bench/staging-latency.ts).',
+    ],
+    tables: stagingLatencyTables(staging),
+    result: staging,
+  });
+}
+
 function gitCommit(): string {
   try {
     return execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
@@ -403,6 +427,7 @@ async function main(): Promise<void> {
   }
   if (suites.has('producer')) await runProducer(ctx);
   if (suites.has('contention')) await runContention(ctx);
+  if (suites.has('staging')) await runStaging(ctx);
   await publishSummary(ctx);
   ctx.log(`\nWrote ${DOCS_PATH}, docs/charts/ and bench/results/ in ${((performance.now() - started) / 60_000).toFixed(1)} minutes`);
 }

@@ -65,8 +65,8 @@ export class StagingTier extends Construct {
       lifecycleConfiguration: {
         rules: [
           {
-            // The backstop (STAGED_OBJECT_EXPIRY_DAYS, three times the tail TTL): a staged
-            // object's item is flushed (and the object deleted) long before.
+            // The backstop (STAGED_OBJECT_EXPIRY_DAYS, two weeks, fourteen times the tail
+            // TTL): a staged object's item is flushed (and the object deleted) long before.
             id: 'expire-staged-batches',
             status: 'Enabled',
             prefix: OBJECT_PREFIX,

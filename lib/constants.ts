@@ -48,22 +48,26 @@ export const DEFAULT_STAGE_BYTES = 350 * KiB;
  * (lib/staging.ts; the construct's stagingAvailabilityZoneId, the local stack's staging
  * option), unless its topicDefaults say otherwise. An inline batch costs about 2 write
  * units per KB in the append's transaction ($1.25 per million KB); a staged one an
- * Express PUT ($1.13 per million) plus a ~2-unit pointer item, whatever its size below
- * 512 KB: even at about 2 KiB. At 4 KiB staging halves the write bill, and only batches
- * that save at least that much pay the PUT's few milliseconds (docs/design.md, "The
- * staging tier").
+ * Express PUT ($1.13 per million, and $0.0032 per GB uploaded: nothing at these sizes)
+ * plus a ~2-unit pointer item: even at about 2 KiB. At 4 KiB staging halves the write
+ * bill, and only batches that save at least that much pay the PUT's few milliseconds
+ * (docs/design.md, "The staging tier").
  */
 export const EXPRESS_STAGE_BYTES = 4 * KiB;
 /**
  * Staged objects in the S3 Express staging bucket expire by a lifecycle rule this long
- * after their PUT: a backstop for objects whose flush-time delete and GC both missed
- * them. It must be far longer than a tail item can stay unflushed, or an object would
- * expire before its item is flushed and acknowledged records would be lost. Tail items
- * expire through DynamoDB TTL 24 h after their append (DEFAULT_TAIL_TTL_MS), an item
- * never flushed within that is already lost, and the flush-lag alarm fires after an
- * hour: three days is three times the TTL (test/infra checks the ratio).
+ * after their PUT: a backstop for objects whose flush-time delete and GC's orphan scan
+ * both missed them. It must be far longer than a tail item can stay unflushed, or an
+ * object would expire under its item and acknowledged records would be lost. Tail items
+ * expire through DynamoDB TTL a day after their append (DEFAULT_TAIL_TTL_MS) once
+ * flushed; an unflushed one is kept alive by the flusher (its TTL extended) for as long
+ * as flushes fail, but its staged object is not: so this bounds how long flushes may
+ * fail before records staged in the tier are lost. Two weeks: fourteen times the TTL,
+ * and 13 days after the flush-lag alarm (FLUSH_LAG_ALARM_MS, an hour) has fired. What
+ * it costs is only leaked objects' storage ($0.11 per GB-month), which GC deletes first
+ * anyway. test/infra checks it stays at least three times the TTL.
  */
-export const STAGED_OBJECT_EXPIRY_DAYS = 3;
+export const STAGED_OBJECT_EXPIRY_DAYS = 14;
 export const DEFAULT_MIN_COMPACTION_LAG_MS = 0;
 export const DEFAULT_DELETE_RETENTION_MS = 1 * DAY;
 
