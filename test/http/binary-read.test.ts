@@ -4,6 +4,7 @@
  * and compacted segments, from inside a batch, compressed, bounded, empty; errors stay
  * JSON; JSON stays the default.
  */
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BATCHES_MEDIA_TYPE, decodeFrame, readFrame } from '../../lib/batch-frame.js';
 import { iterateBatches } from '../../lib/record-batch.js';
@@ -216,5 +217,41 @@ describe('binary read', () => {
     expect(lambda).toMatchObject({ statusCode: 200, isBase64Encoded: true, headers: { 'content-type': BATCHES_MEDIA_TYPE } });
     expect(Buffer.from(lambda.body, 'base64')).toEqual(Buffer.from(bytes));
     expect(rawBody(response)).toEqual(Buffer.from(bytes));
+  });
+
+  it('answers any offset, bounds and Accept header with the records of the log in [startOffset, nextOffset), or a JSON error', async () => {
+    await createTopic('bin-fuzz', { compression: 'gzip', segmentBytes: 64 * 1024 });
+    for (let i = 0; i < 12; i++) {
+      await append('bin-fuzz', 1 + ((i * 7) % 13), (j) => ({ key: `k${i}-${j}`, value: `${i}:${j}:${'z'.repeat((i * 37 + j * 11) % 300)}` }));
+      if (i === 7) await flush('bin-fuzz');
+    }
+    const log = (await readAll('bin-fuzz', 'json', { maxRecords: 10_000 })).records as { offset: number }[];
+    const hwm = log.length;
+    const accepts = [BATCHES_MEDIA_TYPE, `${BATCHES_MEDIA_TYPE};q=0.9, application/json;q=0.5`, 'application/json', '*/*', `application/json, ${BATCHES_MEDIA_TYPE};q=0.1`, 'text/html'];
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: hwm + 2 }),
+        fc.option(fc.integer({ min: 1, max: 60 }), { nil: undefined }),
+        fc.option(fc.integer({ min: 1, max: 30_000 }), { nil: undefined }),
+        fc.constantFrom(...accepts),
+        async (offset, maxRecords, maxBytes, accept) => {
+          const res = await binaryRead('bin-fuzz', { offset, maxRecords, maxBytes }, accept);
+          if (offset > hwm) {
+            expect(res.status).toBe(416);
+            expect(res.contentType).toMatch(/^application\/json/);
+            return;
+          }
+          expect(res.status).toBe(200);
+          const binary = res.contentType === BATCHES_MEDIA_TYPE;
+          expect(binary).toBe(accept.startsWith(BATCHES_MEDIA_TYPE));
+          const page: Json = binary ? decodeFrame(res.bytes) : JSON.parse(Buffer.from(res.bytes).toString('utf8'));
+          const records = binary ? (page.records as StoredRecord[]).map(asJson) : page.records;
+          expect(page.highWatermark).toBe(hwm);
+          expect(page.nextOffset === hwm || page.nextOffset > offset || offset === hwm).toBe(true);
+          expect(records).toEqual(log.filter((r) => r.offset >= offset && r.offset < page.nextOffset));
+        },
+      ),
+      { numRuns: 150, seed: 14 },
+    );
   });
 });
