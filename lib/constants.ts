@@ -46,12 +46,13 @@ export const DEFAULT_STAGE_BYTES = 350 * KiB;
 /**
  * New topics' stageBytes in a deployment with the S3 Express One Zone staging tier
  * (lib/staging.ts; the construct's stagingAvailabilityZoneId, the local stack's staging
- * option), unless its topicDefaults say otherwise. An inline batch costs about 2 write
- * units per KB in the append's transaction ($1.25 per million KB); a staged one an
- * Express PUT ($1.13 per million, and $0.0032 per GB uploaded: nothing at these sizes)
- * plus a ~2-unit pointer item: even at about 2 KiB. At 4 KiB staging halves the write
- * bill, and only batches that save at least that much pay the PUT's few milliseconds
- * (docs/design.md, "The staging tier").
+ * option), unless its topicDefaults say otherwise. An inline batch costs a write unit
+ * per KB ($0.625 per million; two inside a transaction: the optimistic commit, a fill
+ * with producer state); a staged one an Express PUT ($1.13 per million, and $0.0032 per
+ * GB uploaded: nothing at these sizes) plus a pointer item of one or two units: even at
+ * about 2 to 3 KiB. At 4 KiB staging saves 30 to 50% of the write bill, at 16 KiB 80%;
+ * smaller batches would pay the PUT's few milliseconds for little (docs/design.md, "The
+ * staging tier").
  */
 export const EXPRESS_STAGE_BYTES = 4 * KiB;
 /**

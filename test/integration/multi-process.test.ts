@@ -14,6 +14,8 @@
  *     STRATA_MP_CRASH_POINTS  JSON {point: probability}, merged over the defaults
  *     STRATA_MP_HOOK_OPTION   the EngineOptions field engine:<hook> points are passed in (default testHooks)
  *     STRATA_MP_SEQUENCING    optimistic | reserve: the engines' sequencing (default: the engine's)
+ *     STRATA_MP_STAGING       express: every engine stages batches in a second bucket, the
+ *                             S3 Express staging tier's stand-in (lib/staging.ts); default off
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -67,15 +69,24 @@ function sequencingEnv(): 'optimistic' | 'reserve' | undefined {
   return raw;
 }
 
+/** STRATA_MP_STAGING: `express` turns the staging tier on. */
+function stagingEnv(): boolean {
+  const raw = process.env.STRATA_MP_STAGING;
+  if (raw === undefined || raw.trim() === '' || raw === 'off') return false;
+  if (raw !== 'express') throw new Error(`STRATA_MP_STAGING must be express or off; got ${JSON.stringify(raw)}`);
+  return true;
+}
+
 const durationMs = intEnv('STRATA_MP_DURATION_MS', 25_000, 1_000);
 const processes = intEnv('STRATA_MP_PROCESSES', MIN_PROCESSES, MIN_PROCESSES);
 const partitions = intEnv('STRATA_MP_PARTITIONS', 2, 1);
 const seed = intEnv('STRATA_MP_SEED', 1, 0);
+const staging = stagingEnv();
 const sequencing = sequencingEnv();
 
 describe('appends from separate processes, one request at a time each', () => {
   it(
-    `lose, duplicate, reorder and skip nothing through SIGKILLs and SDK faults (${processes} processes, ${durationMs / 1000} s${sequencing ? `, ${sequencing}` : ''})`,
+    `lose, duplicate, reorder and skip nothing through SIGKILLs and SDK faults (${processes} processes, ${durationMs / 1000} s${sequencing ? `, ${sequencing}` : ''}${staging ? ', staging tier' : ''})`,
     async () => {
       const workDir = await mkdtemp(join(tmpdir(), 'strata-mp-'));
       try {
@@ -92,6 +103,7 @@ describe('appends from separate processes, one request at a time each', () => {
           crashPoints: crashPointsEnv(),
           engineHookOption: process.env.STRATA_MP_HOOK_OPTION || 'testHooks',
           ...(sequencing ? { engine: { sequencing } } : {}),
+          ...(staging ? { stagingBucket: await freshBucket('strata-staging') } : {}),
           workDir,
           log: (line) => console.log(line),
         });

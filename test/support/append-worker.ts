@@ -141,6 +141,7 @@ async function main(): Promise<void> {
   const engine = new LogEngine({
     store: announceSeals(new DynamoLogStore(dynamo, config.tableName), (partition, offsets) => emit({ t: 'seal', partition, offsets })),
     objects: new S3ObjectStore(s3, config.bucket),
+    ...(config.stagingBucket ? { staging: { objects: new S3ObjectStore(s3, config.stagingBucket) } } : {}),
     appendDeadlineMs: config.appendDeadlineMs,
     ...config.engine,
     onFlushDue: (ref) => emit({ t: 'flushDue', partition: ref.partition }),

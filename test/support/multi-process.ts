@@ -174,6 +174,8 @@ export interface MultiProcessOptions {
   readersPerPartition?: number;
   /** How every engine of the run sequences appends (default: the engine's default). */
   engine?: EngineChoice;
+  /** A bucket standing in for the S3 Express staging tier: every engine of the run stages batches there. */
+  stagingBucket?: string;
   /** Where the fault log and the workers' stderr go. */
   workDir: string;
   log?: (line: string) => void;
@@ -293,6 +295,7 @@ export async function runMultiProcess(options: MultiProcessOptions): Promise<Mul
     new LogEngine({
       store: announceSeals(new DynamoLogStore(clients.dynamo, options.tableName), noteSeal),
       objects: new S3ObjectStore(clients.s3, options.bucket),
+      ...(options.stagingBucket ? { staging: { objects: new S3ObjectStore(clients.s3, options.stagingBucket) } } : {}),
       maintenance: { graceMs: 5_000 },
       ...options.engine,
       ...extra,
@@ -455,6 +458,7 @@ export async function runMultiProcess(options: MultiProcessOptions): Promise<Mul
       s3Endpoint: options.s3Endpoint,
       tableName: options.tableName,
       bucket: options.bucket,
+      ...(options.stagingBucket ? { stagingBucket: options.stagingBucket } : {}),
       topic,
       partitions: options.partitions,
       latencyMs,

@@ -48,6 +48,8 @@ export interface WorkerConfig {
   s3Endpoint: string;
   tableName: string;
   bucket: string;
+  /** The staging tier's bucket (lib/staging.ts), when the run stages batches there. */
+  stagingBucket?: string;
   topic: string;
   partitions: number;
   /** Partitions one append writes to: 1 to this many (at most `partitions`). */
