@@ -23,6 +23,7 @@ import { readEnv } from '../shared/env.js';
 import { binary, json, pathParam, prefers, type HttpResponse } from '../shared/http.js';
 import { createObservability, type Observability } from '../shared/observability.js';
 import { createEngine } from '../shared/runtime.js';
+import { streamingEntry } from '../shared/streaming.js';
 import { groupDescriptionView, groupOffsetsView, topicDescriptionView, topicView } from '../shared/views.js';
 
 /** A read answers JSON or batches by its Accept header: caches must key on it. */
@@ -67,8 +68,17 @@ export function createReadHandler(engine: LogEngine, obs: Observability): HttpHa
 
 let instance: HttpHandler | undefined;
 
+function readHandler(): HttpHandler {
+  return (instance ??= createReadHandler(createEngine(readEnv()), createObservability('read')));
+}
+
 /** Lambda entry point: builds the engine once per cold start from the environment. */
 export async function handler(event: APIGatewayProxyEventV2): Promise<HttpResponse> {
-  instance ??= createReadHandler(createEngine(readEnv()), createObservability('read'));
-  return instance(event);
+  return readHandler()(event);
 }
+
+/**
+ * The entry point behind a function URL with InvokeMode RESPONSE_STREAM (the construct
+ * picks it then): the same answers, written to the response stream (functions/shared/streaming.ts).
+ */
+export const streamingHandler = streamingEntry(readHandler);
