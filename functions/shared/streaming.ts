@@ -18,14 +18,15 @@
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { rawBody, type HttpHandler, type HttpResponse } from './http.js';
+import type { HttpHandler } from './dispatch.js';
+import { rawBody, type HttpResponse } from './http.js';
 
 /** What the runtime's `HttpResponseStream.from` takes: the answer's status and headers. */
-export interface StreamPrelude {
+export type StreamPrelude = {
   statusCode: number;
   headers: Record<string, string>;
   cookies?: string[];
-}
+};
 
 /** The `awslambda` global of the Lambda Node.js runtime (no package, no types). */
 export interface LambdaStreamingRuntime {
@@ -37,7 +38,7 @@ export type StreamingHandler = (event: APIGatewayProxyEventV2, responseStream: W
 
 /** The runtime's `awslambda` global, or undefined outside Lambda (tests, the local server). */
 export function lambdaStreamingRuntime(): LambdaStreamingRuntime | undefined {
-  return (globalThis as { awslambda?: LambdaStreamingRuntime }).awslambda;
+  return (globalThis as unknown as { awslambda?: LambdaStreamingRuntime }).awslambda;
 }
 
 /** True for a request that came through a Lambda function URL (`{id}.lambda-url.{region}.on.aws`). */
