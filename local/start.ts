@@ -43,6 +43,9 @@ async function main(): Promise<void> {
     // The S3 Express staging tier's stand-in (a second s3rver bucket): off by default, as
     // the construct's stagingAvailabilityZoneId is (docs/design.md, "The staging tier").
     ...(process.env.STRATA_STAGING ? { staging: parseStaging(process.env.STRATA_STAGING) } : {}),
+    // Tail items expire by DynamoDB TTL a day after their append, as deployed; the chaos
+    // suite sets a short TTL so that items expire during its run.
+    ...(process.env.STRATA_TAIL_TTL_MS ? { tailTtlMs: parseTailTtl(process.env.STRATA_TAIL_TTL_MS) } : {}),
     // The chaos suite's record of sealed gaps (local/stack.ts, voidLog).
     ...(process.env.STRATA_VOID_LOG ? { voidLog: process.env.STRATA_VOID_LOG } : {}),
     // The chaos suite (test/chaos/) makes the real DynamoDB and S3 calls fail on purpose.
@@ -92,6 +95,15 @@ function parseSequencing(value: string): 'optimistic' | 'reserve' {
 function parseStaging(value: string): boolean {
   if (value === 'express' || value === 'off') return value === 'express';
   console.error(`✖ STRATA_STAGING must be 'express' (the S3 Express staging tier, in a second s3rver bucket) or 'off'; got '${value}'`);
+  process.exit(1);
+}
+
+/** STRATA_TAIL_TTL_MS: ms (at least 1000; a deployment takes an hour or more), or `off` for deletes after each flush. */
+function parseTailTtl(value: string): number | null {
+  if (value === 'off') return null;
+  const ms = Number(value);
+  if (Number.isInteger(ms) && ms >= 1000) return ms;
+  console.error(`✖ STRATA_TAIL_TTL_MS must be a whole number of ms (at least 1000) or 'off'; got '${value}'`);
   process.exit(1);
 }
 

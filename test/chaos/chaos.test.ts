@@ -54,7 +54,10 @@ describe('chaos', () => {
         // A full run documents itself, anomalies and all, before the verdict.
         if (fullRun) {
           const viaNpm = process.env.npm_lifecycle_event === 'test:chaos';
-          const sequencing = process.env.STRATA_CHAOS_SEQUENCING ? `STRATA_CHAOS_SEQUENCING=${process.env.STRATA_CHAOS_SEQUENCING} ` : '';
+          // The settings the run inherits from its environment, as the command to repeat it.
+          const sequencing = ['STRATA_CHAOS_SEQUENCING', 'STRATA_TAIL_TTL_MS', 'STRATA_STAGING']
+            .flatMap((name) => (process.env[name] ? [`${name}=${process.env[name]} `] : []))
+            .join('');
           const command =
             sequencing +
             (viaNpm && durationMs === DEFAULT_FULL_DURATION_MS ? 'npm run test:chaos' : `STRATA_CHAOS_DURATION_MS=${durationMs} ${viaNpm ? 'npm run test:chaos' : 'npx vitest run test/chaos'}`);

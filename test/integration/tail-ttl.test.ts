@@ -69,6 +69,18 @@ describe('tail items with a TTL', () => {
     expect((await readAll(t.verifier, 't', 0)).map((r) => text(r.value))).toEqual(values('old', 5));
   });
 
+  it('are kept alive by a flush that is not due yet: a topic may wait longer than the TTL to flush', async () => {
+    let now = Date.now() - 1.5 * HOUR;
+    const ttl = 2 * HOUR;
+    const t = await createTestEngine({ clock: { now: () => now }, store: { tailTtlMs: ttl } });
+    const meta = await t.engine.topics.create({ name: 't', partitions: 1, config: { flushIntervalMs: 7 * DAY } });
+    await t.engine.appender.appendToPartition('t', 0, { records: values('slow', 2).map((v) => ({ key: null, value: bytes(v) })) });
+    now = Date.now();
+    expect(await t.engine.flusher!.flushPartition(meta, 0)).toMatchObject({ reason: 'not-due', kept: 1 });
+    const [item] = await t.realStore.queryTail(ref(meta), 0, { maxRecords: Infinity, maxBytes: Infinity });
+    expect(item!.expiresAt).toBe(Math.ceil((now + ttl) / 1000) * 1000);
+  });
+
   it('extends every unflushed item that is due, and none that is not', async () => {
     let now = Date.now() - 1.5 * HOUR;
     const ttl = 2 * HOUR;

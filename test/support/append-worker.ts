@@ -139,7 +139,8 @@ async function main(): Promise<void> {
   const chaos = spec ? installChaos({ dynamo, s3 }, spec) : undefined;
   const hooks = points.engineHooks();
   const engine = new LogEngine({
-    store: announceSeals(new DynamoLogStore(dynamo, config.tableName), (partition, offsets) => emit({ t: 'seal', partition, offsets })),
+    // As the server beside it: tail items with a TTL when STRATA_TAIL_TTL_MS says so (the chaos suite's short-TTL runs).
+    store: announceSeals(new DynamoLogStore(dynamo, config.tableName, tailTtlFromEnv()), (partition, offsets) => emit({ t: 'seal', partition, offsets })),
     objects: new S3ObjectStore(s3, config.bucket),
     ...(config.stagingBucket ? { staging: { objects: new S3ObjectStore(s3, config.stagingBucket) } } : {}),
     appendDeadlineMs: config.appendDeadlineMs,
@@ -336,3 +337,9 @@ main().catch((err: unknown) => {
   emit({ t: 'error', message: (err as Error)?.stack ?? String(err) });
   process.exit(1);
 });
+
+/** The store's tail TTL from STRATA_TAIL_TTL_MS (inherited from the run), none when unset or 'off'. */
+function tailTtlFromEnv(): { tailTtlMs?: number } {
+  const value = process.env.STRATA_TAIL_TTL_MS;
+  return value && value !== 'off' ? { tailTtlMs: Number(value) } : {};
+}
