@@ -38,7 +38,10 @@ export type StreamingHandler = (event: APIGatewayProxyEventV2, responseStream: W
 
 /** The runtime's `awslambda` global, or undefined outside Lambda (tests, the local server). */
 export function lambdaStreamingRuntime(): LambdaStreamingRuntime | undefined {
-  return (globalThis as unknown as { awslambda?: LambdaStreamingRuntime }).awslambda;
+  // Powertools defines an `awslambda` global of its own (its invocation store) outside
+  // Lambda too: only the runtime's has streamifyResponse.
+  const runtime = (globalThis as unknown as { awslambda?: Partial<LambdaStreamingRuntime> }).awslambda;
+  return typeof runtime?.streamifyResponse === 'function' ? (runtime as LambdaStreamingRuntime) : undefined;
 }
 
 /** True for a request that came through a Lambda function URL (`{id}.lambda-url.{region}.on.aws`). */
