@@ -68,3 +68,20 @@ describe('the streaming read entry', () => {
     expect(fake.preludes).toEqual([]);
   });
 });
+
+describe('the awslambda global', () => {
+  it('counts only with streamifyResponse on it (the invoke store defines one without)', async () => {
+    const { lambdaStreamingRuntime } = await import('../../functions/shared/streaming.js');
+    const g = globalThis as unknown as { awslambda?: unknown };
+    const before = g.awslambda;
+    try {
+      g.awslambda = { InvokeStore: {} };
+      expect(lambdaStreamingRuntime()).toBeUndefined();
+      const runtime = fakeRuntime().runtime;
+      g.awslambda = runtime;
+      expect(lambdaStreamingRuntime()).toBe(runtime);
+    } finally {
+      g.awslambda = before;
+    }
+  });
+});
