@@ -61,7 +61,10 @@ export interface MonitoringAlarmOptions {
 
 export interface MonitoringProps extends MonitoringAlarmOptions {
   functions: Record<FunctionId, lambda.IFunction>;
-  api: apigwv2.IHttpApi;
+  /** The API Gateway HTTP API, unless the functions are reached only by function URL. */
+  api?: apigwv2.IHttpApi;
+  /** The append and read functions have function URLs (graphed and alarmed from Lambda's Url* metrics). */
+  functionUrls?: boolean;
   table: dynamodb.ITable;
   deadLetterQueue: sqs.IQueue;
   /** Actions (e.g. an SNS topic) for every alarm, on ALARM and on OK. */
@@ -87,8 +90,23 @@ export class StrataMonitoring extends Construct {
         `Lambda throttled the ${name} function: raise its reserved concurrency or the account limit.`);
     }
 
-    this.alarm('ApiServerErrors', props.api.metricServerError({ period: FIVE_MINUTES, statistic: 'Sum' }), props.apiServerErrors ?? 5,
-      'The API answered 5xx (503 RETRY included: appends that did not commit before their deadline). A 500 is a bug.');
+    if (props.api) {
+      this.alarm('ApiServerErrors', props.api.metricServerError({ period: FIVE_MINUTES, statistic: 'Sum' }), props.apiServerErrors ?? 5,
+        'The API answered 5xx (503 RETRY included: appends that did not commit before their deadline). A 500 is a bug.');
+    }
+    if (props.functionUrls) {
+      const urlErrors = new cloudwatch.MathExpression({
+        expression: 'FILL(a, 0) + FILL(r, 0)',
+        usingMetrics: {
+          a: fns.append.metric('Url5xxCount', { statistic: 'Sum', period: FIVE_MINUTES }),
+          r: fns.read.metric('Url5xxCount', { statistic: 'Sum', period: FIVE_MINUTES }),
+        },
+        label: 'Function URL 5xx answers',
+        period: FIVE_MINUTES,
+      });
+      this.alarm('FunctionUrlServerErrors', urlErrors, props.apiServerErrors ?? 5,
+        'The append or read function URL answered 5xx (503 RETRY included: appends that did not commit before their deadline). A 500 is a bug.');
+    }
 
     const dynamoThrottles = new cloudwatch.MathExpression({
       expression: 'FILL(r, 0) + FILL(w, 0)',
@@ -137,16 +155,28 @@ export class StrataMonitoring extends Construct {
       ...(props.dashboardName ? { dashboardName: props.dashboardName } : {}),
       defaultInterval: Duration.hours(3),
     });
+    if (props.api) {
+      this.dashboard.addWidgets(
+        graph('API requests and errors (API Gateway)', [
+          props.api.metricCount({ period: ONE_MINUTE, statistic: 'Sum' }),
+          props.api.metricClientError({ period: ONE_MINUTE, statistic: 'Sum' }),
+          props.api.metricServerError({ period: ONE_MINUTE, statistic: 'Sum' }),
+        ]),
+        graph('API latency p50 / p99 (API Gateway)', [
+          props.api.metricLatency({ period: ONE_MINUTE, statistic: 'p50' }),
+          props.api.metricLatency({ period: ONE_MINUTE, statistic: 'p99' }),
+        ]),
+      );
+    }
+    if (props.functionUrls) {
+      const url = (fn: 'append' | 'read', metric: string, statistic: string) =>
+        fns[fn].metric(metric, { period: ONE_MINUTE, statistic, label: `${fn} ${metric} ${statistic}` });
+      this.dashboard.addWidgets(
+        graph('Function URL requests and errors', (['append', 'read'] as const).flatMap((fn) => ['UrlRequestCount', 'Url4xxCount', 'Url5xxCount'].map((m) => url(fn, m, 'Sum')))),
+        graph('Function URL latency p50 / p99 (ms)', (['append', 'read'] as const).flatMap((fn) => ['p50', 'p99'].map((p) => url(fn, 'UrlRequestLatency', p)))),
+      );
+    }
     this.dashboard.addWidgets(
-      graph('API requests and errors (API Gateway)', [
-        props.api.metricCount({ period: ONE_MINUTE, statistic: 'Sum' }),
-        props.api.metricClientError({ period: ONE_MINUTE, statistic: 'Sum' }),
-        props.api.metricServerError({ period: ONE_MINUTE, statistic: 'Sum' }),
-      ]),
-      graph('API latency p50 / p99 (API Gateway)', [
-        props.api.metricLatency({ period: ONE_MINUTE, statistic: 'p50' }),
-        props.api.metricLatency({ period: ONE_MINUTE, statistic: 'p99' }),
-      ]),
       graph('Append latency p99 per route (ms)', [search('Latency', 'append', 'p99')]),
       graph('Read latency p99 per route (ms, long-polls included)', [search('Latency', 'read', 'p99')]),
     );

@@ -2,12 +2,17 @@
  * `StrataLog`: the whole of Strata as one CDK construct. A DynamoDB table (the same
  * definition as the local stack's), an S3 bucket for segments, the append, read and
  * compact functions, an HTTP API with one route per entry of functions/shared/routes.ts
- * (IAM auth unless told otherwise), the compaction schedule with retries and a
- * dead-letter queue, and a dashboard with alarms.
+ * (IAM auth unless told otherwise) and/or Lambda function URLs for the append and read
+ * functions (`endpoints`), the compaction schedule with retries and a dead-letter queue,
+ * and a dashboard with alarms.
  *
  * @example
  * const log = new StrataLog(stack, 'Log', { alarmActions: [new SnsAction(topic)] });
  * log.grantInvokeApi(myService.role);  // lets a role call the API with SigV4
+ *
+ * @example
+ * const log = new StrataLog(stack, 'Log', { endpoints: 'function-urls' });
+ * log.grantInvokeUrl(myService.role);  // SigV4 for service `lambda`, to log.functionUrls.{append,read}.url
  */
 import { Annotations, type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
@@ -47,10 +52,29 @@ export type StrataAuth =
   | { type: 'jwt'; issuer: string; audience: string[]; identitySource?: string[] }
   | { type: 'none'; reason: string };
 
+/**
+ * How callers reach the append and read functions over HTTPS.
+ * - `api-gateway` (the default): one HTTP API in front of both, with the `auth` prop's
+ *   authorizer, stage throttling, access logs, and a custom domain if you add one.
+ *   $1.00 per million requests (metered per 512 KB), 30 s and 6 MB per request.
+ * - `function-urls`: a Lambda function URL per function, AWS_IAM auth (SigV4 for service
+ *   `lambda`), the read function's with response streaming (InvokeMode RESPONSE_STREAM:
+ *   up to 200 MB an answer) and a timeout up to 15 minutes. Nothing to pay beyond the
+ *   functions; but no throttling other than reserved concurrency, no custom domain
+ *   without CloudFront, no JWT or open auth, and two URLs: the client sends appends and
+ *   reads each to its function's URL (`{ appendUrl, readUrl }`).
+ * - `both`: the API and the URLs, e.g. to move callers from one to the other. The
+ *   functions keep API Gateway's timeouts (29 s) unless told otherwise.
+ */
+export type StrataEndpoints = 'api-gateway' | 'function-urls' | 'both';
+
 export interface StrataFunctionOptions {
   /** MB; CPU grows with it. @default 1024 */
   memorySize?: number;
-  /** @default 29 s for append and read (under API Gateway's 30 s), 5 minutes for compact */
+  /**
+   * @default 29 s for append and read (under API Gateway's 30 s); with endpoints
+   * 'function-urls', 2 minutes for read (FUNCTION_URL_READ_TIMEOUT); 5 minutes for compact
+   */
   timeout?: Duration;
   /** Reserved concurrency; unreserved (the account's pool) by default. */
   reservedConcurrency?: number;
@@ -65,9 +89,17 @@ export interface StrataLogProps {
   removalPolicy?: RemovalPolicy;
   /** DynamoDB deletion protection. @default true unless removalPolicy is DESTROY */
   deletionProtection?: boolean;
-  /** @default { type: 'iam' } */
+  /** Who may call the API Gateway API. Function URLs are always AWS_IAM. @default { type: 'iam' } */
   auth?: StrataAuth;
-  /** Stage-wide request rate (per second) and burst. @default 1000 / 2000 */
+  /**
+   * API Gateway, function URLs, or both (see StrataEndpoints for what each gives and
+   * lacks). The default keeps the API: deployments made before function URLs existed
+   * keep their URL, their callers' `execute-api` signatures and grants, throttling and
+   * custom domains; switching a live stack to 'function-urls' deletes the API, so go
+   * through 'both' and move the callers first. @default 'api-gateway'
+   */
+  endpoints?: StrataEndpoints;
+  /** Stage-wide request rate (per second) and burst (API Gateway only). @default 1000 / 2000 */
   throttle?: { rateLimit: number; burstLimit: number };
   /** When the compact function runs (flush, retention, compaction). @default every 5 minutes */
   compactionSchedule?: events.Schedule;
@@ -128,6 +160,15 @@ export interface StrataLogProps {
 /** API Gateway HTTP APIs wait at most 30 s for an integration. */
 const API_GATEWAY_TIMEOUT_SECONDS = 30;
 const HTTP_TIMEOUT = Duration.seconds(29);
+/**
+ * The read function's timeout when only function URLs serve it. Reads today answer at
+ * most MAX_READ_MAX_BYTES and wait at most MAX_WAIT_MS, well inside 29 s; a streamed
+ * answer is allowed up to 200 MB, and past its first 6 MB Lambda streams at most 2 MB/s,
+ * so the largest takes about 100 s. A longer timeout costs nothing unless a read hangs.
+ */
+export const FUNCTION_URL_READ_TIMEOUT = Duration.minutes(2);
+/** Lambda's longest timeout, what a function URL allows. */
+const LAMBDA_MAX_TIMEOUT_SECONDS = 15 * 60;
 const DEFAULTS: Record<FunctionId, Required<Omit<StrataFunctionOptions, 'reservedConcurrency'>>> = {
   append: { memorySize: 1024, timeout: HTTP_TIMEOUT },
   read: { memorySize: 1024, timeout: HTTP_TIMEOUT },
@@ -141,15 +182,21 @@ export class StrataLog extends Construct {
   readonly table: dynamodb.Table;
   readonly bucket: s3.Bucket;
   readonly functions: Record<FunctionId, nodejs.NodejsFunction>;
-  readonly api: apigwv2.HttpApi;
+  /** The API Gateway HTTP API; undefined with endpoints 'function-urls'. */
+  readonly api: apigwv2.HttpApi | undefined;
+  /**
+   * The append and read functions' URLs (AWS_IAM; the read one streams), with endpoints
+   * 'function-urls' or 'both'. Their `url`s end with a slash.
+   */
+  readonly functionUrls: { append: lambda.FunctionUrl; read: lambda.FunctionUrl } | undefined;
   /** Failed asynchronous compact invocations (after their retries). */
   readonly deadLetterQueue: sqs.Queue;
   readonly schedule: events.Rule;
   readonly monitoring: StrataMonitoring;
   /** The S3 Express staging tier, with stagingAvailabilityZoneId. */
   readonly staging: StagingTier | undefined;
-  /** The API's base URL, e.g. `https://abc123.execute-api.eu-west-1.amazonaws.com`. */
-  readonly url: string;
+  /** The API's base URL, e.g. `https://abc123.execute-api.eu-west-1.amazonaws.com`; undefined without the API. */
+  readonly url: string | undefined;
 
   constructor(scope: Construct, id: string, props: StrataLogProps = {}) {
     super(scope, id);
@@ -198,8 +245,13 @@ export class StrataLog extends Construct {
       retentionPeriod: Duration.days(14),
     });
 
-    const fnOptions = (fn: FunctionId) => ({ ...DEFAULTS[fn], ...props.functions?.[fn] });
-    this.checkHttpTimeouts(fnOptions('append').timeout, fnOptions('read').timeout);
+    const endpoints = props.endpoints ?? 'api-gateway';
+    const withApi = endpoints !== 'function-urls';
+    const withUrls = endpoints !== 'api-gateway';
+    // Without API Gateway, nothing cuts a request at 30 s: reads get room to stream.
+    const defaults = withApi ? DEFAULTS : { ...DEFAULTS, read: { ...DEFAULTS.read, timeout: FUNCTION_URL_READ_TIMEOUT } };
+    const fnOptions = (fn: FunctionId) => ({ ...defaults[fn], ...props.functions?.[fn] });
+    this.checkHttpTimeouts(fnOptions('append').timeout, fnOptions('read').timeout, withApi);
     const compact = this.createFunction('compact', fnOptions('compact'), props, logRetention, logRemoval, {
       deadLetterQueue: this.deadLetterQueue,
       retryAttempts: COMPACT_RETRY_ATTEMPTS,
@@ -223,7 +275,9 @@ export class StrataLog extends Construct {
     // them and keeps unflushed ones alive.
     const tailTtl = checkTailTtl(props.tailTtl ?? Duration.millis(DEFAULT_TAIL_TTL_MS), props.alarms?.flushLagAfter);
     for (const fn of [append, compact]) fn.addEnvironment('STRATA_TAIL_TTL_MS', String(tailTtl.toMilliseconds()));
-    const read = this.createFunction('read', fnOptions('read'), props, logRetention, logRemoval, {});
+    // Behind a streaming URL the read function needs the streaming entry, which also
+    // answers API Gateway's buffered invocations (functions/shared/streaming.ts).
+    const read = this.createFunction('read', fnOptions('read'), props, logRetention, logRemoval, withUrls ? { handler: 'streamingHandler' } : {});
     this.functions = { append, read, compact };
 
     for (const fn of FUNCTION_IDS) this.grantStorage(fn, this.functions[fn]);
@@ -259,12 +313,21 @@ export class StrataLog extends Construct {
       ],
     });
 
-    this.api = this.createApi(auth, props, logRetention, logRemoval);
-    this.url = this.api.apiEndpoint;
+    this.api = withApi ? this.createApi(auth, props, logRetention, logRemoval) : undefined;
+    this.url = this.api?.apiEndpoint;
+    this.functionUrls = withUrls
+      ? {
+          append: append.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.AWS_IAM, invokeMode: lambda.InvokeMode.BUFFERED }),
+          // Streamed: an answer may pass the 6 MB of a buffered invocation (up to 200 MB).
+          read: read.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.AWS_IAM, invokeMode: lambda.InvokeMode.RESPONSE_STREAM }),
+        }
+      : undefined;
+    // No CORS on the URLs: the API has none either (the clients are servers, not browsers).
 
     this.monitoring = new StrataMonitoring(this, 'Monitoring', {
       functions: this.functions,
-      api: this.api,
+      ...(this.api ? { api: this.api } : {}),
+      functionUrls: withUrls,
       table: this.table,
       deadLetterQueue: this.deadLetterQueue,
       ...(props.alarmActions ? { alarmActions: props.alarmActions } : {}),
@@ -284,8 +347,22 @@ export class StrataLog extends Construct {
     });
   }
 
+  /**
+   * Lets a principal call the append and read function URLs with SigV4 (service
+   * `lambda`): `lambda:InvokeFunctionUrl` where the URL's auth type is AWS_IAM, and
+   * `lambda:InvokeFunction` only when invoked through a URL (function URLs created since
+   * October 2025 require both). Not the compact function, and no direct Invoke. Returns
+   * the read function's grant; both are added to the principal's policy.
+   */
+  grantInvokeUrl(grantee: iam.IGrantable): iam.Grant {
+    if (!this.functionUrls) throw new Error("StrataLog has no function URLs: set endpoints to 'function-urls' or 'both'");
+    this.functions.append.grantInvokeUrl(grantee);
+    return this.functions.read.grantInvokeUrl(grantee);
+  }
+
   /** `arn:aws:execute-api:{region}:{account}:{apiId}/*`: every stage, method and path of this API. */
   apiRoutesArn(): string {
+    if (!this.api) throw new Error("StrataLog has no API Gateway API with endpoints 'function-urls': use grantInvokeUrl");
     return Stack.of(this).formatArn({ service: 'execute-api', resource: this.api.apiId, resourceName: '*' });
   }
 
@@ -348,10 +425,13 @@ export class StrataLog extends Construct {
   }
 
   /** Timeouts that cannot work behind API Gateway, said at synth rather than found in production. */
-  private checkHttpTimeouts(append: Duration, read: Duration): void {
+  private checkHttpTimeouts(append: Duration, read: Duration, withApi: boolean): void {
     const warn = (id: string, message: string) => Annotations.of(this).addWarningV2(id, message);
     for (const [fn, timeout] of [['append', append], ['read', read]] as const) {
-      if (timeout.toSeconds() > API_GATEWAY_TIMEOUT_SECONDS) {
+      if (timeout.toSeconds() > LAMBDA_MAX_TIMEOUT_SECONDS) {
+        throw new Error(`the ${fn} function's timeout (${timeout.toSeconds()} s) is longer than Lambda allows (${LAMBDA_MAX_TIMEOUT_SECONDS} s)`);
+      }
+      if (withApi && timeout.toSeconds() > API_GATEWAY_TIMEOUT_SECONDS) {
         warn(`strata:${fn}-timeout`, `the ${fn} function's timeout (${timeout.toSeconds()} s) is longer than API Gateway waits (${API_GATEWAY_TIMEOUT_SECONDS} s): callers get a 503 while it keeps running`);
       }
     }

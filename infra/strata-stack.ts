@@ -7,7 +7,9 @@ import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
-import { StrataLog, type StrataLogProps } from './strata-log.js';
+import { StrataLog, type StrataEndpoints, type StrataLogProps } from './strata-log.js';
+
+const ENDPOINTS: readonly StrataEndpoints[] = ['api-gateway', 'function-urls', 'both'];
 
 export interface StrataStackProps extends StackProps {
   log?: StrataLogProps;
@@ -35,8 +37,20 @@ export class StrataStack extends Stack {
     }
     this.log = new StrataLog(this, 'Log', { ...props.log, ...(alarmActions ? { alarmActions } : {}) });
 
+    const log = this.log;
     const outputs: Record<string, [string, string]> = {
-      ApiUrl: [this.log.url, 'Base URL of the HTTP API (sign requests with SigV4, service execute-api)'],
+      ...(log.api
+        ? {
+            ApiUrl: [log.api.apiEndpoint, 'Base URL of the HTTP API (sign requests with SigV4, service execute-api)'],
+            ApiInvokeArn: [log.apiRoutesArn(), 'Resource to allow execute-api:Invoke on, for callers of the API'],
+          }
+        : {}),
+      ...(log.functionUrls
+        ? {
+            AppendUrl: [log.functionUrls.append.url, 'Append function URL: topics, appends, group writes (SigV4, service lambda)'],
+            ReadUrl: [log.functionUrls.read.url, 'Read function URL, streamed: reads, offsets, descriptions (SigV4, service lambda)'],
+          }
+        : {}),
       TableName: [this.log.table.tableName, 'DynamoDB table'],
       BucketName: [this.log.bucket.bucketName, 'S3 bucket of segments and staged batches'],
       AppendFunctionName: [this.log.functions.append.functionName, 'Append function'],
@@ -44,13 +58,15 @@ export class StrataStack extends Stack {
       CompactFunctionName: [this.log.functions.compact.functionName, 'Compact function (flush, retention, compaction)'],
       DeadLetterQueueUrl: [this.log.deadLetterQueue.queueUrl, 'Failed compact invocations'],
       DashboardName: [this.log.monitoring.dashboard.dashboardName, 'CloudWatch dashboard'],
-      ApiInvokeArn: [this.log.apiRoutesArn(), 'Resource to allow execute-api:Invoke on, for callers of the API'],
     };
     for (const [name, [value, description]] of Object.entries(outputs)) new CfnOutput(this, name, { value, description });
   }
 }
 
-/** Reads the app's context (`-c removalPolicy=destroy -c alarmEmail=ops@example.com -c stagingAvailabilityZoneId=use1-az4`). */
+/**
+ * Reads the app's context (`-c removalPolicy=destroy -c alarmEmail=ops@example.com
+ * -c stagingAvailabilityZoneId=use1-az4 -c endpoints=function-urls`).
+ */
 export function stackPropsFromContext(scope: Construct): StrataStackProps {
   const get = (key: string): string | undefined => {
     const value: unknown = scope.node.tryGetContext(key);
@@ -62,11 +78,16 @@ export function stackPropsFromContext(scope: Construct): StrataStackProps {
   }
   const alarmEmail = get('alarmEmail');
   const stagingAvailabilityZoneId = get('stagingAvailabilityZoneId');
+  const endpoints = get('endpoints');
+  if (endpoints !== undefined && !ENDPOINTS.includes(endpoints as StrataEndpoints)) {
+    throw new Error(`context endpoints must be one of ${ENDPOINTS.join(', ')}; got '${endpoints}'`);
+  }
   return {
     description: 'Strata: a serverless partitioned, replayable log on DynamoDB, S3 and Lambda',
     log: {
       removalPolicy: removal === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
       ...(stagingAvailabilityZoneId ? { stagingAvailabilityZoneId } : {}),
+      ...(endpoints ? { endpoints: endpoints as StrataEndpoints } : {}),
     },
     ...(alarmEmail ? { alarmEmail } : {}),
   };

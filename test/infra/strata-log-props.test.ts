@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../infra/function-bundling.js';
 import { EMF_METRICS } from '../../infra/monitoring.js';
@@ -201,5 +202,91 @@ describe('the dashboard', () => {
   it('graphs only metric names that the functions emit', () => {
     const emitted = emittedMetricNames();
     for (const name of Object.values(EMF_METRICS).flat()) expect(emitted.has(name), `${name} is not emitted by any function`).toBe(true);
+  });
+});
+
+describe('StrataLog endpoints', () => {
+  const fnResource = (stack: ReturnType<typeof synthStrata>['stack'], template: Template, fn: 'append' | 'read') =>
+    resources(template, 'AWS::Lambda::Function')[stack.getLogicalId(stack.log.functions[fn].node.defaultChild as never)]!;
+  const outputs = (template: Template) => Object.keys(template.toJSON().Outputs as Record<string, unknown>);
+
+  it('default to API Gateway alone: no function URL, the buffered read entry, the ApiUrl output', () => {
+    const { stack, template } = synthStrata();
+    template.resourceCountIs('AWS::Lambda::Url', 0);
+    template.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
+    expect(fnResource(stack, template, 'read').Properties).toMatchObject({ Handler: 'index.handler', Timeout: 29 });
+    expect(outputs(template)).toEqual(expect.arrayContaining(['ApiUrl', 'ApiInvokeArn']));
+    expect(outputs(template)).not.toContain('ReadUrl');
+    expect(stack.log.functionUrls).toBeUndefined();
+    expect(() => stack.log.grantInvokeUrl(new iam.Role(stack, 'Caller', { assumedBy: new iam.AccountRootPrincipal() }))).toThrow(/no function URLs/);
+  });
+
+  it("with 'function-urls': IAM URLs for append (buffered) and read (streamed, the streaming entry), no API, URL outputs, cdk-nag clean", () => {
+    const { app, stack, template } = synthStrata({ log: { endpoints: 'function-urls' } });
+    template.resourceCountIs('AWS::ApiGatewayV2::Api', 0);
+    template.resourceCountIs('AWS::Lambda::Url', 2);
+    const urls = Object.values(resources(template, 'AWS::Lambda::Url')).map((u) => u.Properties);
+    const target = (fn: 'append' | 'read') => ({ 'Fn::GetAtt': [stack.getLogicalId(stack.log.functions[fn].node.defaultChild as never), 'Arn'] });
+    expect(urls).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ AuthType: 'AWS_IAM', InvokeMode: 'BUFFERED', TargetFunctionArn: target('append') }),
+        expect.objectContaining({ AuthType: 'AWS_IAM', InvokeMode: 'RESPONSE_STREAM', TargetFunctionArn: target('read') }),
+      ]),
+    );
+    for (const url of urls) expect(url.Cors).toBeUndefined();
+    template.resourceCountIs('AWS::Lambda::Url', 2);
+    expect(fnResource(stack, template, 'read').Properties).toMatchObject({ Handler: 'index.streamingHandler', Timeout: 120 });
+    expect(fnResource(stack, template, 'append').Properties).toMatchObject({ Handler: 'index.handler', Timeout: 29 });
+    expect(outputs(template)).toEqual(expect.arrayContaining(['AppendUrl', 'ReadUrl']));
+    expect(outputs(template)).not.toContain('ApiUrl');
+    template.hasOutput('ReadUrl', { Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('ReadFunctionFunctionUrl'), 'FunctionUrl'] } });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Metrics: Match.arrayWith([Match.objectLike({ MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'Url5xxCount' }) }) })]) });
+    expect(() => stack.log.apiRoutesArn()).toThrow(/grantInvokeUrl/);
+    expect(unacknowledgedFindings(app)).toEqual([]);
+  });
+
+  it("with 'both': the API and the URLs, API Gateway's 29 s timeouts kept", () => {
+    const { stack, template } = synthStrata({ log: { endpoints: 'both' } });
+    template.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
+    template.resourceCountIs('AWS::Lambda::Url', 2);
+    expect(fnResource(stack, template, 'read').Properties).toMatchObject({ Handler: 'index.streamingHandler', Timeout: 29 });
+    expect(outputs(template)).toEqual(expect.arrayContaining(['ApiUrl', 'AppendUrl', 'ReadUrl']));
+  });
+
+  it('grantInvokeUrl allows InvokeFunctionUrl (AWS_IAM URLs only) and InvokeFunction (through a URL only) on append and read, not compact', () => {
+    const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'S');
+    const log = new StrataLog(stack, 'Log', { endpoints: 'function-urls' });
+    const caller = new iam.Role(stack, 'Caller', { assumedBy: new iam.AccountRootPrincipal() });
+    log.grantInvokeUrl(caller);
+    const arn = (fn: 'append' | 'read' | 'compact') => ({ 'Fn::GetAtt': [stack.getLogicalId(log.functions[fn].node.defaultChild as never), 'Arn'] });
+    const [policy] = Object.values(resources(Template.fromStack(stack), 'AWS::IAM::Policy')).filter((p) =>
+      JSON.stringify(p.Properties.Roles).includes(stack.getLogicalId(caller.node.defaultChild as never)),
+    );
+    const statements = policy!.Properties.PolicyDocument.Statement as { Action: string; Resource: unknown; Condition: unknown }[];
+    for (const fn of ['append', 'read'] as const) {
+      expect(statements).toContainEqual(
+        expect.objectContaining({ Action: 'lambda:InvokeFunctionUrl', Resource: arn(fn), Condition: { StringEquals: { 'lambda:FunctionUrlAuthType': 'AWS_IAM' } } }),
+      );
+      expect(statements).toContainEqual(expect.objectContaining({ Action: 'lambda:InvokeFunction', Resource: arn(fn), Condition: { Bool: { 'lambda:InvokedViaFunctionUrl': true } } }));
+    }
+    expect(JSON.stringify(statements)).not.toContain(JSON.stringify(arn('compact')));
+  });
+
+  it('warn about API Gateway\'s 30 s only when there is an API, and refuse more than 15 minutes', () => {
+    const warnings = (endpoints: 'function-urls' | 'both') => {
+      const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'S');
+      new StrataLog(stack, 'Log', { endpoints, functions: { read: { timeout: Duration.minutes(10) } } });
+      return Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('API Gateway waits'));
+    };
+    expect(warnings('function-urls')).toEqual([]);
+    expect(warnings('both')).toHaveLength(1);
+    const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'S');
+    expect(() => new StrataLog(stack, 'Log', { endpoints: 'function-urls', functions: { read: { timeout: Duration.minutes(16) } } })).toThrow(/longer than Lambda allows/);
+  });
+
+  it('come from the app context, which rejects an unknown value', () => {
+    expect(stackPropsFromContext(new App({ context: { endpoints: 'both' } })).log?.endpoints).toBe('both');
+    expect(stackPropsFromContext(new App()).log?.endpoints).toBeUndefined();
+    expect(() => stackPropsFromContext(new App({ context: { endpoints: 'urls' } }))).toThrow(/endpoints must be one of/);
   });
 });
