@@ -9,7 +9,7 @@
  */
 import { createReadStream, statSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { Strata, StrataError, type ConsumedRecord, type ProducerRecord, type ReadFormat } from '../client/index.js';
+import { Strata, StrataError, type ConsumedRecord, type ProducerRecord, type ReadFormat, type SigningService, type StrataOptions } from '../client/index.js';
 import { readLines } from './lines.js';
 import { startProgress } from './progress.js';
 
@@ -20,7 +20,10 @@ class UsageError extends Error {}
 
 interface GlobalOptions {
   url: string;
+  appendUrl?: string;
+  readUrl?: string;
   region?: string;
+  service?: SigningService;
   readFormat: ReadFormat;
   json?: boolean;
   progress: boolean;
@@ -30,7 +33,19 @@ const DEFAULT_URL = 'http://127.0.0.1:4510';
 
 function client(cmd: Command): { strata: Strata; g: GlobalOptions } {
   const g = cmd.optsWithGlobals() as GlobalOptions;
-  return { strata: new Strata({ url: g.url, readFormat: g.readFormat, ...(g.region ? { region: g.region } : {}) }), g };
+  return { strata: new Strata(clientOptions(g)), g };
+}
+
+/**
+ * The client's options from the global flags: `--append-url` and `--read-url` (the
+ * function URLs of a stack deployed with them) together replace `--url`.
+ */
+export function clientOptions(g: Pick<GlobalOptions, 'url' | 'appendUrl' | 'readUrl' | 'region' | 'service' | 'readFormat'>): StrataOptions {
+  if ((g.appendUrl === undefined) !== (g.readUrl === undefined)) {
+    throw new UsageError('--append-url and --read-url go together: a stack with function URLs has one for each function (its AppendUrl and ReadUrl outputs)');
+  }
+  const url = g.appendUrl !== undefined && g.readUrl !== undefined ? { appendUrl: g.appendUrl, readUrl: g.readUrl } : g.url;
+  return { url, readFormat: g.readFormat, ...(g.region ? { region: g.region } : {}), ...(g.service ? { service: g.service } : {}) };
 }
 
 function int(name: string, min = 0) {
@@ -71,7 +86,12 @@ export function buildProgram(): Command {
     .description('Command line of Strata, the serverless partitioned log')
     .version('0.1.0')
     .option('--url <url>', 'API URL (env STRATA_URL)', process.env.STRATA_URL ?? DEFAULT_URL)
+    .option('--append-url <url>', 'the append function URL of a stack with function URLs (AppendUrl output; env STRATA_APPEND_URL); with --read-url, instead of --url', process.env.STRATA_APPEND_URL || undefined)
+    .option('--read-url <url>', 'the read function URL (ReadUrl output; env STRATA_READ_URL)', process.env.STRATA_READ_URL || undefined)
     .option('--region <region>', 'AWS region to sign requests for (default: from the URL or AWS_REGION)')
+    .addOption(
+      new Option('--service <service>', 'SigV4 service to sign for (default: lambda for function URLs, execute-api for API Gateway)').choices(['execute-api', 'lambda']),
+    )
     .addOption(
       new Option('--read-format <format>', 'how reads travel: the stored record batches (binary, CRC-checked here) or JSON')
         .choices(['batches', 'json'])
@@ -466,6 +486,7 @@ const HINTS: Record<string, string> = {
   OFFSET_OUT_OF_RANGE: 'see the valid range with: strata offsets TOPIC',
   NOT_UTF8: 'print such records with --json (bytes that are not UTF-8 come as base64)',
   RECORD_TOO_LARGE: 'raise the limit with: strata topics config TOPIC maxRecordBytes=N',
+  WRONG_FUNCTION: 'that URL is the other function\'s: pass the AppendUrl output as --append-url and the ReadUrl output as --read-url',
 };
 
 export async function main(argv: string[]): Promise<number> {

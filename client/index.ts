@@ -6,5 +6,5 @@ export { Strata, type StrataOptions, type TopicInfo, type TopicDescription, type
 export { Producer, type ProducerOptions } from './producer.js';
 export { Consumer, type SubscribeOptions } from './consumer.js';
 export type { Bytes, ProducerRecord, ConsumedRecord, RecordMetadata } from './records.js';
-export type { Credentials, TransportOptions } from './transport.js';
+export type { Credentials, FunctionUrls, SigningService, TransportOptions } from './transport.js';
 export * from './errors.js';
