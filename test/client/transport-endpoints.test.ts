@@ -99,3 +99,33 @@ describe('API Gateway', () => {
     expect(new Transport({ url: 'http://127.0.0.1:4510' }).service).toBeUndefined();
   });
 });
+
+describe("the e2e suite's target and routing (test/e2e)", () => {
+  it('reads function URLs from STRATA_E2E_APPEND_URL and STRATA_E2E_READ_URL, signing for lambda in their region', async () => {
+    const { readTarget } = await import('../e2e/target.js');
+    const target = readTarget({ STRATA_E2E_APPEND_URL: 'https://a1.lambda-url.ap-south-1.on.aws/', STRATA_E2E_READ_URL: 'https://r1.lambda-url.ap-south-1.on.aws/' });
+    expect(target).toMatchObject({
+      url: 'https://r1.lambda-url.ap-south-1.on.aws',
+      functionUrls: { appendUrl: 'https://a1.lambda-url.ap-south-1.on.aws', readUrl: 'https://r1.lambda-url.ap-south-1.on.aws' },
+      service: 'lambda',
+      region: 'ap-south-1',
+      auth: 'sigv4',
+      enforcesIam: true,
+    });
+    expect(readTarget({ STRATA_E2E_URL: 'https://abc.execute-api.eu-west-1.amazonaws.com' })).toMatchObject({ service: 'execute-api', functionUrls: undefined });
+    expect(() => readTarget({ STRATA_E2E_APPEND_URL: 'https://a1.lambda-url.ap-south-1.on.aws/' })).toThrow(/go together/);
+  });
+
+  it('sends each request to its function and signs it for lambda with the host it goes to', async () => {
+    const { routedFetch, signedFetch } = await import('../e2e/sigv4.js');
+    const fetchImpl = routedFetch({ appendUrl, readUrl }, signedFetch(credentials, 'eu-west-1', 'lambda'));
+    const before = { append: append.seen.length, read: read.seen.length };
+    const base = readUrl.replace(/\/$/, '');
+    await fetchImpl(`${base}/v1/topics/t/records`, { method: 'POST', body: '{}' });
+    await fetchImpl(`${base}/v1/topics/t/partitions/0/records?offset=3`, { method: 'GET' });
+    expect(append.seen.slice(before.append).map((s) => s.url)).toEqual(['/v1/topics/t/records']);
+    expect(read.seen.slice(before.read).map((s) => s.url)).toEqual(['/v1/topics/t/partitions/0/records?offset=3']);
+    const signedHost = append.seen.at(-1)!.headers.authorization!;
+    expect(signedHost).toMatch(/\/eu-west-1\/lambda\/aws4_request, SignedHeaders=[^,]*host/);
+  });
+});

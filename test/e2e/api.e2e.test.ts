@@ -5,6 +5,10 @@
  *
  *   STRATA_E2E_URL=https://abc123.execute-api.eu-west-1.amazonaws.com npm run test:e2e
  *   STRATA_E2E_URL=http://127.0.0.1:4510 npm run test:e2e
+ *   STRATA_E2E_APPEND_URL=https://a1….lambda-url.eu-west-1.on.aws STRATA_E2E_READ_URL=https://r1….lambda-url.eu-west-1.on.aws npm run test:e2e
+ *
+ * Against function URLs every request of the contract goes to its function's URL, and
+ * the reads (binary ones included) come from the read function's streamed URL.
  */
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -12,12 +16,14 @@ import { Strata } from '../../client/index.js';
 import { BATCHES_MEDIA_TYPE, readFrame } from '../../lib/batch-frame.js';
 import { describeHttpContract } from '../support/http-contract.js';
 import { apiClient, type ApiClient } from '../support/local-stack.js';
-import { signedFetch } from './sigv4.js';
+import { routedFetch, signedFetch } from './sigv4.js';
 import { readTarget } from './target.js';
 
 const target = readTarget();
 
-describe.skipIf(!target)(`Strata at ${target?.url ?? '(STRATA_E2E_URL not set)'}`, () => {
+const where = target?.functionUrls ? `function URLs ${target.functionUrls.appendUrl} and ${target.functionUrls.readUrl}` : target?.url;
+
+describe.skipIf(!target)(`Strata at ${where ?? '(STRATA_E2E_URL not set)'}`, () => {
   let api: ApiClient;
 
   beforeAll(async () => {
@@ -32,13 +38,16 @@ describe.skipIf(!target)(`Strata at ${target?.url ?? '(STRATA_E2E_URL not set)'}
             'set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or STRATA_E2E_AUTH=none for an open endpoint',
         );
       }
-      api = apiClient(t.url, signedFetch(credentials, t.region));
+      const signed = signedFetch(credentials, t.region, t.service);
+      // Routed first, signed last: the signature names the host the request goes to.
+      api = apiClient(t.url, t.functionUrls ? routedFetch(t.functionUrls, signed) : signed);
     } else {
-      api = apiClient(t.url);
+      api = apiClient(t.url, t.functionUrls ? routedFetch(t.functionUrls) : fetch);
     }
     const probe = await api('GET', '/v1/topics');
     if (probe.status !== 200) {
-      throw new Error(`GET ${t.url}/v1/topics answered ${probe.status} ${JSON.stringify(probe.body)}; is this a Strata API, and are the credentials allowed execute-api:Invoke?`);
+      const allowed = t.service === 'lambda' ? 'lambda:InvokeFunctionUrl and lambda:InvokeFunction (grantInvokeUrl)' : 'execute-api:Invoke';
+      throw new Error(`GET ${t.url}/v1/topics answered ${probe.status} ${JSON.stringify(probe.body)}; is this a Strata API, and are the credentials allowed ${allowed}?`);
     }
   });
 
@@ -51,7 +60,10 @@ describe.skipIf(!target)(`Strata at ${target?.url ?? '(STRATA_E2E_URL not set)'}
 
   it('answers a binary read (application/vnd.strata.batches) with the records of the JSON read, and its errors as JSON', async () => {
     const t = target!;
-    const strata = new Strata({ url: t.url, ...(t.auth === 'sigv4' ? { credentials: fromNodeProviderChain(), region: t.region } : { sign: false }) });
+    const strata = new Strata({
+      url: t.functionUrls ?? t.url,
+      ...(t.auth === 'sigv4' ? { credentials: fromNodeProviderChain(), region: t.region, service: t.service } : { sign: false }),
+    });
     const topic = `${t.prefix}binary`;
     await strata.createTopic(topic, { partitions: 1 });
     try {
