@@ -6,8 +6,8 @@
  * on one partition. This suite varies the shape:
  *
  * - record size: 100 B, 1 KiB and 64 KiB values, in requests of about the same bytes
- *   (1,000 × 100 B, 100 × 1 KiB) or as many 64 KiB values as fit under the default
- *   stageBytes (4 × 64 KiB = 256 KiB, still written into the tail: staged batches are
+ *   (1,000 × 100 B, 100 × 1 KiB) or as many 64 KiB values as fit under the bench topics'
+ *   stageBytes, 350 KiB (4 × 64 KiB = 256 KiB, still written into the tail: staged batches are
  *   measured in bench/segments.ts);
  * - partitions: one, or eight with C = 16 clients spread over them (two per partition),
  *   which gives every partition its own group commit.
@@ -241,7 +241,7 @@ export function shapeTables(result: ShapeBenchResult): ReportTable[] {
         'MB/s counts record values (MB = 10^6 B); both sides move the same request bodies\' records: Strata as base64 JSON through HTTP, raw as the same records\' encoded batch in one TransactWriteItems (head update + tail item) per request, each worker on a head of its own.',
         'P=8: worker w appends to partition w mod 8, so each partition has C/8 clients and its own group commit; the raw side is the same C independent transactions (it has no partitions to spread over).',
         `Each case is ${config.durationMs / 1000} s per side in ${config.rounds} round(s) (after ${config.warmupMs / 1000} s of warm-up each), each on an emptied table; every round runs every case. "rounds" is the slowest and fastest round.`,
-        '1 KiB × 100 on one partition at C=1 and 4 is in the append table above. 64 KiB × 4 is 256 KiB per request, under the default stageBytes (350 KiB): written into the tail. Larger batches are staged in S3 (the staged-batch table below).',
+        '1 KiB × 100 on one partition at C=1 and 4 is in the append table above. 64 KiB × 4 is 256 KiB per request, under the bench topics\' stageBytes (350 KiB, the largest; the default is 64 KiB): written into the tail. Larger batches are staged in S3 (the staged-batch table below).',
         ...(scaling.length > 0
           ? [`Eight partitions over one, Strata MB/s at C=16: ${scaling.map((s) => `${sizeLabel(s.valueBytes)} ${formatRatio(s.ratio)}`).join(', ')}.`]
           : []),

@@ -24,6 +24,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { MAX_TAIL_ITEM_BYTES } from '../lib/constants.js';
 import { encodeBatch } from '../lib/record-batch.js';
 import type { LogRecord } from '../lib/record.js';
 import type { CommitStats } from '../lib/sequencer.js';
@@ -228,7 +229,9 @@ export async function createStrataTarget(
   recordsPerRequest: number,
   nextBody: () => Buffer,
 ): Promise<StrataTarget> {
-  const config = { flushBytes: NO_TRIGGERED_FLUSH_BYTES };
+  // The tail path: batches up to the largest stageBytes stay in DynamoDB items (the default,
+  // 64 KiB, would stage the 100 KiB requests in S3; bench/segments.ts measures staging).
+  const config = { flushBytes: NO_TRIGGERED_FLUSH_BYTES, stageBytes: MAX_TAIL_ITEM_BYTES };
   expectStatus(await client.post('/v1/topics', Buffer.from(JSON.stringify({ name, partitions, config }))), 201, 'create topic');
   const acknowledged = new Array<number>(partitions).fill(0);
   return {

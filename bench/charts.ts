@@ -224,3 +224,59 @@ export function percentileChart(options: { title: string; series: CurveSeries[] 
 function nines(p: number): number {
   return -Math.log10(1 - Math.min(p, 99.99) / 100);
 }
+
+export interface XySeries {
+  name: string;
+  /** [x, y], both > 0; drawn on log axes. */
+  points: [number, number][];
+}
+
+/**
+ * Lines on log–log axes (decades on both), for quantities spanning orders of magnitude
+ * such as $ per GiB against batch size; `references` draw dashed horizontal lines.
+ */
+export function logLogChart(options: {
+  title: string;
+  xUnit: string;
+  yUnit: string;
+  series: XySeries[];
+  xLabel?: (x: number) => string;
+  yLabel?: (y: number) => string;
+  references?: { value: number; label: string }[];
+}): string {
+  const left = 80;
+  const plotW = WIDTH - left - 40;
+  const plotH = 300;
+  const key = legend(options.series.map((s) => s.name), left);
+  const top = TITLE_H + key.height + 8;
+  const bottom = top + plotH;
+  const xs = options.series.flatMap((s) => s.points.map((p) => p[0]));
+  const ys = [...options.series.flatMap((s) => s.points.map((p) => p[1])), ...(options.references ?? []).map((r) => r.value)].filter((y) => y > 0);
+  const [x0, x1] = [Math.floor(Math.log10(Math.min(...xs))), Math.ceil(Math.log10(Math.max(...xs)))];
+  const [y0, y1] = [Math.floor(Math.log10(Math.min(...ys))), Math.ceil(Math.log10(Math.max(...ys)))];
+  const x = (v: number) => left + ((Math.log10(v) - x0) / Math.max(1e-9, x1 - x0)) * plotW;
+  const y = (v: number) => bottom - ((Math.log10(v) - y0) / Math.max(1e-9, y1 - y0)) * plotH;
+  const body = [text(12, 22, options.title, 'font-size="15" font-weight="600"'), ...key.elements];
+  for (let d = y0; d <= y1; d++) {
+    body.push(line(left, y(10 ** d), left + plotW, y(10 ** d), COLORS.grid));
+    body.push(text(left - 6, y(10 ** d) + 4, options.yLabel ? options.yLabel(10 ** d) : String(10 ** d), 'text-anchor="end" font-size="11"'));
+  }
+  const xTicks = [...new Set(xs)].sort((a, b) => a - b);
+  for (const t of xTicks) {
+    body.push(line(x(t), top, x(t), bottom, COLORS.grid));
+    body.push(text(x(t), bottom + 16, options.xLabel ? options.xLabel(t) : String(t), 'text-anchor="middle" font-size="11"'));
+  }
+  body.push(text(left + plotW / 2, bottom + 34, options.xUnit, 'text-anchor="middle" font-size="11"'));
+  body.push(text(14, top + plotH / 2, options.yUnit, `text-anchor="middle" font-size="11" transform="rotate(-90 14 ${(top + plotH / 2).toFixed(1)})"`));
+  for (const r of options.references ?? []) {
+    body.push(line(left, y(r.value), left + plotW, y(r.value), COLORS.axis, 'stroke-dasharray="4 3" stroke-width="1.5"'));
+    body.push(text(left + plotW - 4, y(r.value) - 4, r.label, 'text-anchor="end" font-size="11"'));
+  }
+  options.series.forEach((s, i) => {
+    const color = SERIES_COLORS[i % SERIES_COLORS.length];
+    const path = s.points.map(([px, py], j) => `${j === 0 ? 'M' : 'L'}${x(px).toFixed(1)},${y(py).toFixed(1)}`).join(' ');
+    body.push(`<path d="${path}" fill="none" stroke="${color}" stroke-width="2"/>`);
+    for (const [px, py] of s.points) body.push(`<circle cx="${x(px).toFixed(1)}" cy="${y(py).toFixed(1)}" r="3" fill="${color}"/>`);
+  });
+  return svg(bottom + 44, body);
+}

@@ -42,6 +42,7 @@ import { Producer, type ProducerClock, type ProducerOptions } from '../client/pr
 import type { AppendResult } from '../client/strata.js';
 import { Strata } from '../client/strata.js';
 import type { RequestOptions } from '../client/transport.js';
+import { seededRandom } from '../local/chaos.js';
 import { PER_CALL_MS, TRANSACT_WRITE_EXTRA_MS } from './latency-model.js';
 import { renderText, type ReportTable } from './report.js';
 import { formatMs, formatNumber, percentile } from './stats.js';
@@ -129,7 +130,7 @@ export async function simulateProducerBatching(simulation: BatchingSimulation): 
   const durationMs = simulation.durationMs ?? 10_000;
   const warmupMs = simulation.warmupMs ?? 1000;
   const model = simulation.model ?? AWS_REQUEST_MODEL;
-  const random = mulberry32(simulation.seed ?? 1);
+  const random = seededRandom(simulation.seed ?? 1);
   const clock = new VirtualClock();
 
   const batches: { at: number; valueBytes: number; requestMs: number }[] = [];
@@ -196,9 +197,9 @@ export async function simulateProducerBatching(simulation: BatchingSimulation): 
 /** The policies the cost model compares: the old fixed linger and four latency budgets (default target). */
 export const COST_MODEL_POLICIES: readonly BatchingSimulation[] = Object.freeze([
   { label: 'lingerMs 5 (before)', producer: { lingerMs: 5 } },
-  { label: 'budget 50 ms', producer: { latencyBudgetMs: 50 } },
-  { label: 'budget 100 ms (default)', producer: {} },
+  { label: 'budget 100 ms', producer: { latencyBudgetMs: 100 } },
   { label: 'budget 250 ms', producer: { latencyBudgetMs: 250 } },
+  { label: 'budget 500 ms (default)', producer: {} },
   { label: 'budget 1000 ms', producer: { latencyBudgetMs: 1000 } },
 ]);
 
@@ -296,17 +297,6 @@ function settle(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-/** A seeded PRNG (mulberry32): the same arrivals and jitter on every run. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 async function main(): Promise<void> {
   const started = performance.now();

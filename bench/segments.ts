@@ -23,6 +23,7 @@ import { performance } from 'node:perf_hooks';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteObjectsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { MAX_TAIL_ITEM_BYTES } from '../lib/constants.js';
 import { DynamoLogStore } from '../lib/aws/dynamo-log-store.js';
 import { BATCHES_MEDIA_TYPE, decodeFrame } from '../lib/batch-frame.js';
 import { S3ObjectStore } from '../lib/aws/s3-object-store.js';
@@ -279,7 +280,8 @@ export async function runSegmentBench(ctx: SegmentBenchContext, options: Segment
   const freshTopic = async (name: string) => {
     await ctx.resetTable();
     await raw.empty();
-    return ctx.engine.topics.create({ name, partitions: 1, config: { flushBytes: NO_TRIGGERED_FLUSH_BYTES } });
+    // Batches in tail items (the default stageBytes, 64 KiB, would stage the 100 KiB ones).
+    return ctx.engine.topics.create({ name, partitions: 1, config: { flushBytes: NO_TRIGGERED_FLUSH_BYTES, stageBytes: MAX_TAIL_ITEM_BYTES } });
   };
   ctx.log(`warming up (fill, flush and catch-up of ${WARMUP_FILL_MIB} MiB, not measured)`);
   const warmup = await freshTopic('bench-segments-warmup');

@@ -39,32 +39,52 @@ const S3_CLASSES: Record<string, 'put' | 'get' | 'delete'> = {
   DeleteObjectCommand: 'delete',
 };
 
+export interface S3Usage {
+  calls: Record<string, number>;
+  put: number;
+  get: number;
+  delete: number;
+  bytesUp: number;
+  bytesDown: number;
+}
+
 export interface Usage {
   dynamo: { calls: Record<string, number>; readUnits: number; writeUnits: number };
-  s3: { calls: Record<string, number>; put: number; get: number; delete: number; bytesUp: number; bytesDown: number };
+  /** The S3 Standard bucket (segments; staged batches without the staging tier). */
+  s3: S3Usage;
+  /** The staging tier's directory bucket (S3 Express One Zone), priced by its own list. */
+  s3express: S3Usage;
+}
+
+function emptyS3(): S3Usage {
+  return { calls: {}, put: 0, get: 0, delete: 0, bytesUp: 0, bytesDown: 0 };
 }
 
 export function emptyUsage(): Usage {
+  return { dynamo: { calls: {}, readUnits: 0, writeUnits: 0 }, s3: emptyS3(), s3express: emptyS3() };
+}
+
+function diffS3(a: S3Usage, b: S3Usage): S3Usage {
   return {
-    dynamo: { calls: {}, readUnits: 0, writeUnits: 0 },
-    s3: { calls: {}, put: 0, get: 0, delete: 0, bytesUp: 0, bytesDown: 0 },
+    calls: diffCalls(a.calls, b.calls),
+    put: a.put - b.put,
+    get: a.get - b.get,
+    delete: a.delete - b.delete,
+    bytesUp: a.bytesUp - b.bytesUp,
+    bytesDown: a.bytesDown - b.bytesDown,
   };
+}
+
+function diffCalls(x: Record<string, number>, y: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(x).map(([k, v]) => [k, v - (y[k] ?? 0)]).filter(([, v]) => (v as number) !== 0));
 }
 
 /** a − b, field by field: the usage of one phase of a workload. */
 export function diffUsage(a: Usage, b: Usage): Usage {
-  const calls = (x: Record<string, number>, y: Record<string, number>) =>
-    Object.fromEntries(Object.entries(x).map(([k, v]) => [k, v - (y[k] ?? 0)]).filter(([, v]) => (v as number) !== 0));
   return {
-    dynamo: { calls: calls(a.dynamo.calls, b.dynamo.calls), readUnits: a.dynamo.readUnits - b.dynamo.readUnits, writeUnits: a.dynamo.writeUnits - b.dynamo.writeUnits },
-    s3: {
-      calls: calls(a.s3.calls, b.s3.calls),
-      put: a.s3.put - b.s3.put,
-      get: a.s3.get - b.s3.get,
-      delete: a.s3.delete - b.s3.delete,
-      bytesUp: a.s3.bytesUp - b.s3.bytesUp,
-      bytesDown: a.s3.bytesDown - b.s3.bytesDown,
-    },
+    dynamo: { calls: diffCalls(a.dynamo.calls, b.dynamo.calls), readUnits: a.dynamo.readUnits - b.dynamo.readUnits, writeUnits: a.dynamo.writeUnits - b.dynamo.writeUnits },
+    s3: diffS3(a.s3, b.s3),
+    s3express: diffS3(a.s3express, b.s3express),
   };
 }
 
@@ -79,9 +99,10 @@ export class UsageMeter {
   }
 
   /** Installs the counters on the clients (the local stack's `instrumentClients` hook). */
-  install(clients: { dynamo?: DynamoDBClient; s3?: S3Client }): void {
+  install(clients: { dynamo?: DynamoDBClient; s3?: S3Client; stagingS3?: S3Client }): void {
     if (clients.dynamo) this.installDynamo(clients.dynamo);
-    if (clients.s3) this.installS3(clients.s3);
+    if (clients.s3) this.installS3(clients.s3, () => this.usage.s3);
+    if (clients.stagingS3) this.installS3(clients.stagingS3, () => this.usage.s3express);
   }
 
   private installDynamo(client: DynamoDBClient): void {
@@ -103,13 +124,13 @@ export class UsageMeter {
     );
   }
 
-  private installS3(client: S3Client): void {
+  private installS3(client: S3Client, usage: () => S3Usage): void {
     client.middlewareStack.add(
       (next, context) => async (args) => {
         const name = context.commandName ?? 'unknown';
         const input = args.input as { Body?: unknown };
         const result = await next(args);
-        const s3 = this.usage.s3;
+        const s3 = usage();
         s3.calls[name] = (s3.calls[name] ?? 0) + 1;
         const cls = S3_CLASSES[name];
         if (cls) s3[cls] += 1;

@@ -66,7 +66,7 @@ export interface ProducerOptions {
    * should be acknowledged, its wait in the queue plus the request that carries it. A
    * partial batch goes when its oldest record has waited this long less the expected
    * request time (a moving estimate of recent round trips); a full one
-   * (`targetBatchBytes`) goes at once. Default 100 (DEFAULT_LATENCY_BUDGET_MS); 0 sends
+   * (`targetBatchBytes`) goes at once. Default 500 (DEFAULT_LATENCY_BUDGET_MS); 0 sends
    * at once. A whole number up to 60 000. Not with `lingerMs`.
    *
    * @example
@@ -121,17 +121,22 @@ export interface ProducerOptions {
  * bench/producer-batching.ts) weighs them against requests per second, so changing the
  * default is an edit here.
  *
- * - 100 ms budget: the Kinesis Producer Library's RecordMaxBufferedTime default
- *   (docs.aws.amazon.com/streams/latest/dev/kinesis-kpl-config.html), below WarpStream's
- *   250 ms agent batchTimeout (docs.warpstream.com, "Low Latency Clusters"); Kafka 4.0
- *   and S2 linger 5 ms (KIP-1030; s2.dev/docs/concepts/tuning), but they do not pay per
- *   request. With the ~30 ms round trip of an in-region append a batch collects ~70 ms.
+ * - 500 ms budget: every request is billed (API Gateway, Lambda, DynamoDB, an S3 PUT
+ *   when staged), so the budget is the bill's biggest lever. At 1 MiB/s of 1 KiB records
+ *   on 4 partitions (docs/cost.md) it makes ~120 KiB batches, 8 requests/s: the default
+ *   config then costs under Kinesis on-demand, where 100 ms (18 KiB, 58 requests/s) costs
+ *   about 9×. It is a ceiling, not a delay: a partition whose batch reaches the target sooner
+ *   sends it sooner (at 16 MiB/s acks come in ~100 ms). Peers: the Kinesis Producer
+ *   Library's RecordMaxBufferedTime 100 ms
+ *   (docs.aws.amazon.com/streams/latest/dev/kinesis-kpl-config.html), WarpStream's agent
+ *   batchTimeout 250 ms (docs.warpstream.com, "Low Latency Clusters"), Kafka 4.0 and S2
+ *   linger 5 ms (KIP-1030; s2.dev/docs/concepts/tuning), but they do not pay per
+ *   request. Latency-sensitive producers set a smaller budget (0 sends at once).
  * - 256 KiB target: API Gateway's $1 per million requests becomes ~$0.004 per GiB; the
- *   body stays inside one 512 KB metering unit of an HTTP API request and below the
- *   topic's default stageBytes (350 KiB), so a full batch is one metered request and one
- *   DynamoDB tail item rather than an S3 PUT plus a pointer.
+ *   body stays inside one 512 KB metering unit of an HTTP API request. Above the topic's
+ *   default stageBytes (64 KiB), such a batch is staged: one S3 PUT and a pointer item.
  */
-export const DEFAULT_LATENCY_BUDGET_MS = 100;
+export const DEFAULT_LATENCY_BUDGET_MS = 500;
 export const DEFAULT_TARGET_BATCH_BYTES = 256 * 1024;
 export const DEFAULT_BATCH_RECORDS = 1000;
 export const DEFAULT_BATCH_BYTES = 1024 * 1024;

@@ -41,8 +41,16 @@ export const MAX_MANIFEST_INDEX_ENTRIES = 2048;
 export const DEFAULT_FLUSH_BYTES = 4 * MiB;
 /** ...or once its oldest unflushed batch is this old. */
 export const DEFAULT_FLUSH_INTERVAL_MS = 5 * MINUTE;
-/** Appends above this size are staged in S3 and committed by pointer. */
-export const DEFAULT_STAGE_BYTES = 350 * KiB;
+/**
+ * Appends above this size are staged in S3 and committed by pointer. In a tail item a
+ * batch costs about a write unit per KB ($0.66 per GiB, and the same again in storage
+ * for the TTL day), staged in S3 Standard a PUT and a GET ($5.40 per million batches,
+ * whatever their size): staging is the cheaper from about 9 KiB, and at 64 KiB a GiB
+ * costs about a fifth (docs/cost.md). Below 64 KiB, appends keep DynamoDB's few ms of
+ * latency; above it they pay an S3 PUT's tens of ms, which a batch that large has
+ * usually waited for already (the producer's latency budget). 350 KiB until issue 15.
+ */
+export const DEFAULT_STAGE_BYTES = 64 * KiB;
 /**
  * New topics' stageBytes in a deployment with the S3 Express One Zone staging tier
  * (lib/staging.ts; the construct's stagingAvailabilityZoneId, the local stack's staging

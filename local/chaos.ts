@@ -123,7 +123,7 @@ type ChaosContext = { commandName?: string; [LOST_THEN_THROTTLED]?: { attempts: 
 
 /** Installs the fault middleware on both clients; returns its counters. */
 export function installChaos(clients: { dynamo: DynamoDBClient; s3: S3Client }, spec: ChaosSpec): Chaos {
-  const random = mulberry32(spec.seed);
+  const random = seededRandom(spec.seed);
   const fd = spec.logFile === undefined ? undefined : openSync(spec.logFile, 'a');
   const zero = () => Object.fromEntries(CHAOS_KINDS.map((k) => [k, 0])) as Record<ChaosKind, number>;
   const counters: ChaosCounters = { calls: { dynamodb: 0, s3: 0 }, injected: { dynamodb: zero(), s3: zero() } };
@@ -268,8 +268,12 @@ function timeoutError(command: string): Error {
   return Object.assign(new Error(`chaos: injected timeout after ${command} was sent`), { name: 'TimeoutError' });
 }
 
-/** A small seeded PRNG (mulberry32), as in test/support/faults.ts. */
-function mulberry32(seed: number): () => number {
+/**
+ * A small seeded PRNG (mulberry32): the same sequence for the same seed, so a run can be
+ * replayed. Shared by the fault injectors (here and test/support/faults.ts) and the
+ * benchmarks' simulations.
+ */
+export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -381,7 +381,7 @@ describe('producer batching in the AWS cost model (virtual time)', () => {
   it('sends far fewer requests under a long budget than under the 5 ms linger and keeps acks within it', async () => {
     const workload = { durationMs: 5000, warmupMs: 500 };
     const linger = await simulateProducerBatching({ label: 'linger', producer: { lingerMs: 5 }, ...workload });
-    const budget100 = await simulateProducerBatching({ label: '100', producer: {}, ...workload });
+    const budget100 = await simulateProducerBatching({ label: '100', producer: { latencyBudgetMs: 100 }, ...workload });
     const budget1000 = await simulateProducerBatching({ label: '1000', producer: { latencyBudgetMs: 1000 }, ...workload });
     expect(budget100.requestsPerSecond).toBeLessThan(linger.requestsPerSecond / 2);
     expect(budget1000.requestsPerSecond).toBeLessThan(linger.requestsPerSecond / 20);

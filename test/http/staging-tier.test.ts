@@ -58,7 +58,7 @@ describe('the staging tier through the HTTP API', () => {
     expect(after.body.records.map((r: { value: string }) => r.value)).toEqual(sent);
   });
 
-  it('keeps a topic own stageBytes: a topic created with the default 350 KiB keeps the same batch inline', async () => {
+  it('keeps a topic own stageBytes: a topic created with stageBytes 350 KiB keeps the same batch inline', async () => {
     await api('POST', '/v1/topics', { name: 'inline', partitions: 1, config: { stageBytes: 350 * 1024 } });
     const values = Array.from({ length: 16 }, (_, i) => kib('inline', i));
     expect((await api('POST', '/v1/topics/inline/partitions/0/records', { records: values.map((value) => ({ value })) })).status).toBe(200);

@@ -8,6 +8,7 @@
  */
 import { TransactionCanceledException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { seededRandom } from '../../local/chaos.js';
 
 export type FaultMode = 'before' | 'after';
 
@@ -34,17 +35,8 @@ export class InjectedFault extends Error {
   }
 }
 
-/** A small seeded PRNG (mulberry32) so that a failing run can be replayed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small seeded PRNG (mulberry32) so that a failing run can be replayed (local/chaos.ts). */
+export { seededRandom };
 
 export class FaultInjector {
   readonly injected: { method: string; mode: FaultMode }[] = [];

@@ -25,7 +25,7 @@ const DEFAULTS = {
   segmentBytes: 8 * MiB,
   flushBytes: 4 * MiB,
   flushIntervalMs: 5 * 60 * 1000,
-  stageBytes: 350 * KiB,
+  stageBytes: 64 * KiB,
   compression: 'none',
   minCompactionLagMs: 0,
   deleteRetentionMs: 1 * DAY_MS,
