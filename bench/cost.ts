@@ -617,6 +617,7 @@ function costTables(r: Result, m: Model): ReportTable[] {
     notes: [
       `The client producer's default policy makes ${kib(m.atAimRate.find((x) => x.policy === defaultPolicyLabel(r))!.batchBytes)} KiB batches at this rate (below, "Batches the producer makes").`,
       'The best config is the cheapest of the configs below under that policy; the default config is the construct and topic config as they come.',
+      'Why the best config is not under Kinesis provisioned: every request is billed (API Gateway, Lambda, DynamoDB write units, a PUT), and at this rate the producer\'s batches carry too few bytes per request; it takes about 1 MiB batches (the table by batch size), i.e. requests carrying several partitions\' batches (docs/design.md, "What a GiB costs").',
     ],
   };
   const atAim: ReportTable = {
