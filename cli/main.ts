@@ -180,7 +180,8 @@ Examples:
     .option('-k, --key <key>', 'the key of every record')
     .option('--key-separator <sep>', 'lines format: split each line into key and value at the first <sep>')
     .option('-p, --partition <n>', 'append every record to this partition', int('partition'))
-    .option('--linger-ms <ms>', 'how long a batch waits for more records', int('linger-ms'), 5)
+    .option('--latency-budget-ms <ms>', "how long a record may wait to be acknowledged while its batch grows (default: the client producer's, 500)", int('latency-budget-ms', 0))
+    .option('--linger-ms <ms>', 'instead of a budget: a batch goes this long after its first record (the fixed linger of earlier versions)', int('linger-ms', 0))
     .option('--batch-records <n>', 'records per request', int('batch-records', 1), 1000)
     .action(async (topic: string, opts: ProduceOptions, cmd: Command) => produce(topic, opts, cmd));
 
@@ -269,7 +270,8 @@ interface ProduceOptions {
   key?: string;
   keySeparator?: string;
   partition?: number;
-  lingerMs: number;
+  latencyBudgetMs?: number;
+  lingerMs?: number;
   batchRecords: number;
 }
 
@@ -281,7 +283,14 @@ async function produce(topic: string, opts: ProduceOptions, cmd: Command): Promi
   const input = opts.file ? createReadStream(opts.file) : process.stdin;
   const totalBytes = opts.file ? statSync(opts.file).size : undefined;
   const progress = startProgress({ enabled: g.progress && !!process.stderr.isTTY, label: `produce ${topic}`, ...(totalBytes !== undefined ? { totalBytes } : {}) });
-  const producer = strata.producer({ lingerMs: opts.lingerMs, batchRecords: opts.batchRecords });
+  if (opts.lingerMs !== undefined && opts.latencyBudgetMs !== undefined) {
+    throw new UsageError('--linger-ms and --latency-budget-ms do not go together: a batch waits either a fixed linger or within a latency budget');
+  }
+  const producer = strata.producer({
+    batchRecords: opts.batchRecords,
+    ...(opts.lingerMs !== undefined ? { lingerMs: opts.lingerMs } : {}),
+    ...(opts.latencyBudgetMs !== undefined ? { latencyBudgetMs: opts.latencyBudgetMs } : {}),
+  });
   const inFlight = new Set<Promise<void>>();
   let failure: unknown;
   let chunk: ProducerRecord[] = [];

@@ -156,6 +156,9 @@ describe('strata CLI', () => {
     const badJson = await strata(['produce', 'whatever', '--format', 'json'], { input: 'not json\n' });
     expect(badJson.code).toBe(2);
     expect(badJson.stderr).toContain('line 1 is not JSON');
+    const bothPolicies = await strata(['produce', 'whatever', '--linger-ms', '5', '--latency-budget-ms', '100'], { input: 'a\n' });
+    expect(bothPolicies.code).toBe(2);
+    expect(bothPolicies.stderr).toContain('--linger-ms and --latency-budget-ms do not go together');
     const down = await strata(['topics', 'list'], { url: 'http://127.0.0.1:9' });
     expect(down.code).toBe(3);
     expect(down.stderr).toContain('cannot reach http://127.0.0.1:9');
