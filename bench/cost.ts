@@ -42,6 +42,7 @@ const { DAYS_PER_MONTH, GIB, HOURS_PER_MONTH, HTTP_API_METERING_BYTES, PRICES, P
 const { machineInfo, machineLine, renderMarkdown, renderText, writeJson } = await import('./report.js');
 const { formatUsd } = await import('./stats.js');
 const { logLogChart } = await import('./charts.js');
+const { EMF_METRICS } = await import('../infra/monitoring.js');
 const { PER_CALL_MS, S3_EXPRESS_REQUEST_MS, S3_STANDARD_REQUEST_MS, TRANSACT_WRITE_EXTRA_MS } = await import('./latency-model.js');
 const { BATCH_SHAPE, SINGLE_RECORD_SHAPE } = await import('./contention-modes.js');
 const { appendCostTables, runSequencerCost } = await import('./sequencer-cost.js');
@@ -68,6 +69,12 @@ const LAMBDA_MEMORY_GB = 1;
 /** Alarms and dashboards the construct creates (test/infra/strata-log.test.ts counts them). */
 const ALARMS = 11;
 const DASHBOARDS = 1;
+/**
+ * EMF metrics every scheduled compact run publishes (infra/monitoring.ts EMF_METRICS.compact,
+ * dimension service): billed as custom metrics whenever published. The HTTP metrics exist
+ * only for the hours a route is called, so at idle they cost nothing.
+ */
+const IDLE_CUSTOM_METRICS = EMF_METRICS.compact.length;
 /** The schedule's default: every 5 minutes. */
 const SCHEDULED_RUNS_PER_MONTH = 12 * HOURS_PER_MONTH;
 /** A settled partition (nothing appended or due) is visited by the schedule once per orphan scan. */
@@ -445,7 +452,8 @@ async function main(): Promise<void> {
       monthlyFixed:
         SCHEDULED_RUNS_PER_MONTH * (PRICES.lambdaRequest.usd + 0.1 * LAMBDA_MEMORY_GB * PRICES.lambdaArmGbSecond.usd) +
         ALARMS * PRICES.cloudWatchAlarmMonth.usd +
-        DASHBOARDS * PRICES.cloudWatchDashboardMonth.usd,
+        DASHBOARDS * PRICES.cloudWatchDashboardMonth.usd +
+        IDLE_CUSTOM_METRICS * PRICES.cloudWatchMetricMonth.usd,
       usagePerPass: { dynamo: scaleCalls(idle.usage.dynamo.calls, 1 / PARTITIONS), s3: scaleCalls(idle.usage.s3.calls, 1 / PARTITIONS) },
     },
     sequencers,
@@ -640,7 +648,7 @@ function costTables(r: Result, m: Model): ReportTable[] {
     ],
     notes: [
       ...CONFIGS.map((c) => `${c.name}: ${c.description}.`),
-      `Strata's rows include its fixed cost (${formatUsd(m.fixed)} a month: schedule, alarms, dashboard, idle passes of ${PARTITIONS} partitions) and the DynamoDB storage of tail items kept until their TTL (${DEFAULT_TAIL_TTL_MS / 3_600_000} h).`,
+      `Strata's rows include its fixed cost (${formatUsd(m.fixed)} a month: schedule, alarms, dashboard, custom metrics, idle passes of ${PARTITIONS} partitions) and the DynamoDB storage of tail items kept until their TTL (${DEFAULT_TAIL_TTL_MS / 3_600_000} h).`,
       '$ per GiB at the policy\'s mean batch size is the measured cost of the tier the config sends such a batch to (below), interpolated between the measured sizes linearly in 1/size.',
       'Kinesis $ per GiB divides the month by its GiB; its shards and stream-hours are fixed costs.',
     ],
@@ -729,6 +737,7 @@ function costTables(r: Result, m: Model): ReportTable[] {
     rows: [
       [`schedule: ${SCHEDULED_RUNS_PER_MONTH.toLocaleString('en-US')} compact invocations (every 5 min)`, formatUsd(SCHEDULED_RUNS_PER_MONTH * (PRICES.lambdaRequest.usd + 0.1 * LAMBDA_MEMORY_GB * PRICES.lambdaArmGbSecond.usd))],
       [`CloudWatch: ${ALARMS} alarms, ${DASHBOARDS} dashboard`, formatUsd(ALARMS * PRICES.cloudWatchAlarmMonth.usd + DASHBOARDS * PRICES.cloudWatchDashboardMonth.usd)],
+      [`CloudWatch: ${IDLE_CUSTOM_METRICS} custom (EMF) metrics every scheduled compact run publishes`, formatUsd(IDLE_CUSTOM_METRICS * PRICES.cloudWatchMetricMonth.usd)],
       [`per partition holding data: ${IDLE_PASSES_PER_MONTH} maintenance passes (hourly orphan scan; settled partitions are skipped by the other runs; measured)`, formatUsd(r.idle.monthlyPerPartition)],
       ['API Gateway, DynamoDB on-demand, SQS, S3 requests with no traffic', '$0'],
       ['Kinesis on-demand, per stream', formatUsd(PRICES.kinesisOnDemandStreamHour.usd * HOURS_PER_MONTH)],

@@ -57,6 +57,7 @@ export const PRICES = {
   eventBridgeScheduledInvocation: { usd: 0, unit: 'EventBridge rule invocation of a Lambda target (AWS service events are free)', source: EVENTBRIDGE },
   cloudWatchDashboardMonth: { usd: 3.0, unit: 'dashboard-month', source: CLOUDWATCH },
   cloudWatchAlarmMonth: { usd: 0.1, unit: 'standard-resolution alarm-month', source: CLOUDWATCH },
+  cloudWatchMetricMonth: { usd: 0.3, unit: 'custom metric-month (first 10,000; EMF metrics are custom metrics)', source: CLOUDWATCH },
   cloudWatchLogsIngestGb: { usd: 0.5, unit: 'GB of logs ingested', source: CLOUDWATCH },
   kinesisOnDemandStreamHour: { usd: 0.04, unit: 'on-demand stream-hour', source: KINESIS },
   kinesisOnDemandDataInGb: { usd: 0.08, unit: 'GB ingested, on-demand (records rounded up to 1 KB)', source: KINESIS },

@@ -18,7 +18,7 @@ import type { FunctionId } from './function-bundling.js';
 
 /**
  * The EMF metric names the dashboard graphs, by the function that emits them. A test
- * (test/infra/monitoring.test.ts) checks that the functions' code emits each of them.
+ * (test/infra/strata-log-props.test.ts) checks that the functions' code emits each of them.
  */
 export const EMF_METRICS = {
   /** Every HTTP request, per `service` and `route` (functions/shared/dispatch.ts). */

@@ -418,7 +418,7 @@ export class StrataLog extends Construct {
     Validations.of(created).acknowledge({
       id: 'AwsSolutions-L1',
       reason:
-        'Pinned to nodejs22.x (ARCHITECTURE.md section 8): the bundles are built, measured and tested for Node 22; ' +
+        'Pinned to nodejs22.x (infra/function-bundling.ts, the bundle target): the bundles are built, measured and tested for Node 22; ' +
         'move to a newer runtime deliberately, with the bundle target in infra/function-bundling.ts.',
     });
     return created;
