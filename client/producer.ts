@@ -395,7 +395,7 @@ export class Producer {
       // The budget's drain decides and sets its own timer; the fixed linger's timer runs
       // from the first record queued, whatever is in flight.
       if (policy.kind === 'budget' || q.pending.length >= this.batchRecords || q.pendingBytes >= this.batchBytes || this.flushing > 0 || policy.lingerMs === 0) this.drain(q);
-      else q.timer ??= this.clock.setTimeout(() => this.lingerTimerFired(q), policy.lingerMs);
+      else this.armTimer(q);
     });
   }
 

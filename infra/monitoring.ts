@@ -95,27 +95,17 @@ export class StrataMonitoring extends Construct {
         'The API answered 5xx (503 RETRY included: appends that did not commit before their deadline). A 500 is a bug.');
     }
     if (props.functionUrls) {
-      const urlErrors = new cloudwatch.MathExpression({
-        expression: 'FILL(a, 0) + FILL(r, 0)',
-        usingMetrics: {
-          a: fns.append.metric('Url5xxCount', { statistic: 'Sum', period: FIVE_MINUTES }),
-          r: fns.read.metric('Url5xxCount', { statistic: 'Sum', period: FIVE_MINUTES }),
-        },
-        label: 'Function URL 5xx answers',
-        period: FIVE_MINUTES,
+      const urlErrors = sumOf('Function URL 5xx answers', {
+        a: fns.append.metric('Url5xxCount', { statistic: 'Sum', period: FIVE_MINUTES }),
+        r: fns.read.metric('Url5xxCount', { statistic: 'Sum', period: FIVE_MINUTES }),
       });
       this.alarm('FunctionUrlServerErrors', urlErrors, props.apiServerErrors ?? 5,
         'The append or read function URL answered 5xx (503 RETRY included: appends that did not commit before their deadline). A 500 is a bug.');
     }
 
-    const dynamoThrottles = new cloudwatch.MathExpression({
-      expression: 'FILL(r, 0) + FILL(w, 0)',
-      usingMetrics: {
-        r: props.table.metric('ReadThrottleEvents', { statistic: 'Sum', period: FIVE_MINUTES }),
-        w: props.table.metric('WriteThrottleEvents', { statistic: 'Sum', period: FIVE_MINUTES }),
-      },
-      label: 'DynamoDB throttle events',
-      period: FIVE_MINUTES,
+    const dynamoThrottles = sumOf('DynamoDB throttle events', {
+      r: props.table.metric('ReadThrottleEvents', { statistic: 'Sum', period: FIVE_MINUTES }),
+      w: props.table.metric('WriteThrottleEvents', { statistic: 'Sum', period: FIVE_MINUTES }),
     });
     this.alarm('DynamoThrottles', dynamoThrottles, props.dynamoThrottles ?? 10,
       'DynamoDB throttled reads or writes: a hot partition key (one Strata partition above ~1 MB/s of appends) or an account limit.');
@@ -243,6 +233,16 @@ function search(metricName: string, service: FunctionId | undefined, statistic: 
 }
 
 /** A compact pass's metric: dimension `service` only (no route). */
+/** The sum of five-minute metrics, a missing data point counting as 0 (FILL), as one alarmable expression. */
+function sumOf(label: string, metrics: Record<string, cloudwatch.IMetric>): cloudwatch.MathExpression {
+  return new cloudwatch.MathExpression({
+    expression: Object.keys(metrics).map((id) => `FILL(${id}, 0)`).join(' + '),
+    usingMetrics: metrics,
+    label,
+    period: FIVE_MINUTES,
+  });
+}
+
 function compactMetric(metricName: (typeof EMF_METRICS.compact)[number], statistic = 'Sum'): cloudwatch.Metric {
   return new cloudwatch.Metric({
     namespace: METRICS_NAMESPACE,

@@ -25,7 +25,7 @@ import { MAX_GC_DELETES_PER_PASS } from './constants.js';
 import { partitionObjectPrefix, topicObjectPrefix, type PartitionRef } from './keys.js';
 import type { DeletedTopic, LogStore, ObjectStore, PartitionHead } from './ports.js';
 import { voidExpiresAt } from './sealer.js';
-import { StagedStores, type StagingOptions } from './staging.js';
+import { deleteFromStores, StagedStores, type StagingOptions } from './staging.js';
 
 export interface GcResult {
   /** Objects deleted (garbage past its grace period, orphans, staged objects of leftover items). */
@@ -114,7 +114,7 @@ export class GarbageCollector {
       }
       const orphans = old.filter((o) => !referenced.has(o.key));
       const batch = orphans.slice(0, MAX_GC_DELETES_PER_PASS);
-      const failed = batch.length > 0 ? await deleteListed(batch) : [];
+      const failed = batch.length > 0 ? await deleteFromStores(batch) : [];
       result.objects += batch.length - failed.length;
       if (orphans.length > batch.length) result.more = true;
     }
@@ -162,7 +162,7 @@ export class GarbageCollector {
     }
     const objects = await this.listAll(topicObjectPrefix(topic.name, topic.topicId));
     const batch = objects.slice(0, Math.max(0, budget()));
-    const failed = batch.length > 0 ? await deleteListed(batch) : [];
+    const failed = batch.length > 0 ? await deleteFromStores(batch) : [];
     result.objects += batch.length - failed.length;
     spend(batch.length);
     // The marker is the only way back to the incarnation's objects: it stays while any is left.
@@ -183,9 +183,3 @@ interface ListedObject {
   objects: ObjectStore;
 }
 
-/** Deletes listed objects from their stores; returns the keys not deleted, as ObjectStore.delete does. */
-async function deleteListed(listed: ListedObject[]): Promise<string[]> {
-  const byStore = new Map<ObjectStore, string[]>();
-  for (const o of listed) byStore.set(o.objects, [...(byStore.get(o.objects) ?? []), o.key]);
-  return (await Promise.all([...byStore].map(([objects, keys]) => objects.delete(keys)))).flat();
-}

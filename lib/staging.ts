@@ -71,17 +71,21 @@ export class StagedStores {
    * there), as ObjectStore.delete does.
    */
   async delete(staged: StagedObject[]): Promise<string[]> {
-    const byStore = new Map<ObjectStore, string[]>();
-    for (const s of staged) {
-      const objects = this.of(s);
-      byStore.set(objects, [...(byStore.get(objects) ?? []), s.key]);
-    }
-    const failed = await Promise.all([...byStore].map(([objects, keys]) => objects.delete(keys)));
-    return failed.flat();
+    return deleteFromStores(staged.map((s) => ({ key: s.key, objects: this.of(s) })));
   }
 
   /** The staged objects of `items`. */
   static stagedOf(items: Pick<TailItem, 'staged'>[]): StagedObject[] {
     return items.flatMap((i) => (i.staged ? [i.staged] : []));
   }
+}
+
+/**
+ * Deletes each key from the store it is in, one DeleteObjects per store; returns the keys
+ * not deleted (still there), as ObjectStore.delete does.
+ */
+export async function deleteFromStores(objects: { key: string; objects: ObjectStore }[]): Promise<string[]> {
+  const byStore = new Map<ObjectStore, string[]>();
+  for (const o of objects) byStore.set(o.objects, [...(byStore.get(o.objects) ?? []), o.key]);
+  return (await Promise.all([...byStore].map(([store, keys]) => store.delete(keys)))).flat();
 }

@@ -39,12 +39,12 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): FunctionEnv {
   if (env.STRATA_S3_ENDPOINT) result.s3Endpoint = url(env, 'STRATA_S3_ENDPOINT');
   if (env.STRATA_COMPACT_FUNCTION_NAME) result.compactFunctionName = env.STRATA_COMPACT_FUNCTION_NAME;
   if (env.STRATA_LAMBDA_ENDPOINT) result.lambdaEndpoint = url(env, 'STRATA_LAMBDA_ENDPOINT');
-  if (env.STRATA_APPEND_DEADLINE_MS) result.appendDeadlineMs = positiveInt(env, 'STRATA_APPEND_DEADLINE_MS', MAX_APPEND_DEADLINE_MS);
+  if (env.STRATA_APPEND_DEADLINE_MS) result.appendDeadlineMs = wholeNumber(env, 'STRATA_APPEND_DEADLINE_MS', 1, MAX_APPEND_DEADLINE_MS);
   if (env.STRATA_TOPIC_DEFAULTS) result.topicDefaults = topicDefaults(env, 'STRATA_TOPIC_DEFAULTS');
   if (env.STRATA_SEQUENCING) result.sequencing = sequencing(env, 'STRATA_SEQUENCING');
   if (env.STRATA_STAGING_BUCKET) result.stagingBucketName = env.STRATA_STAGING_BUCKET;
   if (env.STRATA_STAGING_WRITES) result.stagingWrites = bool(env, 'STRATA_STAGING_WRITES');
-  if (env.STRATA_TAIL_TTL_MS) result.tailTtlMs = atLeast(env, 'STRATA_TAIL_TTL_MS', MIN_TAIL_TTL_MS);
+  if (env.STRATA_TAIL_TTL_MS) result.tailTtlMs = wholeNumber(env, 'STRATA_TAIL_TTL_MS', MIN_TAIL_TTL_MS);
   return result;
 }
 
@@ -95,18 +95,13 @@ function url(env: NodeJS.ProcessEnv, name: string): string {
   return value;
 }
 
-function positiveInt(env: NodeJS.ProcessEnv, name: string, max = Number.MAX_SAFE_INTEGER): number {
-  const value = Number(env[name]);
-  if (!Number.isSafeInteger(value) || value <= 0 || value > max) {
-    throw new Error(`environment variable ${name} must be a whole number from 1 to ${max}; got '${env[name]}'`);
-  }
-  return value;
-}
 
-function atLeast(env: NodeJS.ProcessEnv, name: string, min: number): number {
+/** A whole number in [min, max]; the message gives the range, or the floor when there is no ceiling. */
+function wholeNumber(env: NodeJS.ProcessEnv, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const value = Number(env[name]);
-  if (!Number.isSafeInteger(value) || value < min) {
-    throw new Error(`environment variable ${name} must be a whole number of ms, at least ${min}; got '${env[name]}'`);
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `at least ${min}` : `from ${min} to ${max}`;
+    throw new Error(`environment variable ${name} must be a whole number ${range}; got '${env[name]}'`);
   }
   return value;
 }
