@@ -1,21 +1,45 @@
 /**
- * How each function is bundled, in one place: the `StrataLog` construct passes these
- * options to `NodejsFunction` (which runs esbuild locally), and `npm run bench -- --only
- * bundles` passes the same options to esbuild's API to measure the bundles' sizes and
- * module-init times. No aws-cdk-lib import here, so the benchmark loads without it.
+ * How each function is bundled, in one place: the Lambda entries, and the esbuild options
+ * that three builders share. Inside this repository the construct passes them to
+ * `NodejsFunction` (which runs esbuild at synth); `npm run build` passes them to esbuild's
+ * API to prebuild `dist/functions/<name>/index.mjs` for the published package, whose
+ * construct deploys those bundles as they are (infra/function-code.ts); `npm run bench --
+ * --only bundles` measures the bundles' sizes and module-init times. No aws-cdk-lib or
+ * esbuild import here, so the benchmark and the build load without them.
  */
 import { fileURLToPath } from 'node:url';
 
 /** The repository root: NodejsFunction's project root and where the lock file is. */
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
+/**
+ * Every Lambda entry point Strata deploys: bundle name -> TypeScript entry, relative to
+ * the repository root; the handler exports are named in the construct that creates the
+ * function (`handler` unless it says otherwise).
+ *
+ * THE ONE LIST TO EDIT FOR A NEW FUNCTION. `npm run build` (and so `npm pack`) prebuilds
+ * each entry to `dist/functions/<name>/index.mjs`, and `strataFunction(scope, id,
+ * '<name>', props)` (infra/function-code.ts) deploys that bundle from the installed
+ * package, or bundles the entry from source inside this repository. The pack test
+ * (test/package/pack-and-synth.test.ts) checks that every entry here is in the tarball.
+ */
+export const FUNCTION_ENTRIES = {
+  append: 'functions/append/handler.ts',
+  read: 'functions/read/handler.ts',
+  compact: 'functions/compact/handler.ts',
+} as const satisfies Record<string, string>;
+
+/** A prebuilt bundle's name: a key of FUNCTION_ENTRIES, and its folder under dist/functions/. */
+export type BundleName = keyof typeof FUNCTION_ENTRIES;
+
+/** The StrataLog construct's own functions (each a bundle of FUNCTION_ENTRIES). */
 export type FunctionId = 'append' | 'read' | 'compact';
 
 export const FUNCTION_IDS: readonly FunctionId[] = ['append', 'read', 'compact'];
 
-/** Each function's entry point; the handler export is `handler`. */
-export function functionEntry(id: FunctionId): string {
-  return fileURLToPath(new URL(`../functions/${id}/handler.ts`, import.meta.url));
+/** A bundle's entry point, as an absolute path. */
+export function functionEntry(name: BundleName): string {
+  return fileURLToPath(new URL(`../${FUNCTION_ENTRIES[name]}`, import.meta.url));
 }
 
 /** Lambda's runtime: Node.js 22 on arm64 (the construct sets both). */
@@ -54,3 +78,25 @@ export const BUNDLE_FILE = 'index.mjs';
 /** The size the team aims each bundle to stay under, and the module-init budget. */
 export const BUNDLE_BUDGET_BYTES = 1024 * 1024;
 export const INIT_BUDGET_MS = 150;
+
+/**
+ * BUNDLE_OPTIONS as esbuild's API takes them, for `name`'s entry into `outdir`/index.mjs
+ * (what NodejsFunction passes to the esbuild command line). Typed structurally so this
+ * module needs no esbuild.
+ */
+export function esbuildOptions(name: BundleName, outdir: string) {
+  return {
+    entryPoints: [functionEntry(name)],
+    outfile: `${outdir}/${BUNDLE_FILE}`,
+    bundle: true,
+    platform: BUNDLE_OPTIONS.platform,
+    format: BUNDLE_OPTIONS.format,
+    target: BUNDLE_OPTIONS.target,
+    minify: BUNDLE_OPTIONS.minify,
+    sourcemap: BUNDLE_OPTIONS.sourcemap,
+    sourcesContent: BUNDLE_OPTIONS.sourcesContent,
+    mainFields: [...BUNDLE_OPTIONS.mainFields],
+    external: [...BUNDLE_OPTIONS.external],
+    banner: { js: BUNDLE_OPTIONS.banner },
+  };
+}

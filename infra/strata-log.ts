@@ -25,7 +25,6 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -33,7 +32,8 @@ import { Construct } from 'constructs';
 import { ROUTES } from '../functions/shared/routes.js';
 import { DEFAULT_TAIL_TTL_MS, FLUSH_LAG_ALARM_MS, MAX_WAIT_MS, MIN_TAIL_TTL_MS } from '../lib/constants.js';
 import { topicConfigPatchSchema, type TopicConfigPatch } from '../lib/topic-config.js';
-import { BUNDLE_OPTIONS, FUNCTION_IDS, functionEntry, PROJECT_ROOT, type FunctionId } from './function-bundling.js';
+import { FUNCTION_IDS, type FunctionId } from './function-bundling.js';
+import { strataFunction, type StrataFunctionProps } from './function-code.js';
 import { StrataMonitoring, type MonitoringAlarmOptions } from './monitoring.js';
 import { STAGING_TOPIC_DEFAULTS, StagingTier } from './staging-tier.js';
 import { FUNCTION_PERMISSIONS, OBJECT_PREFIX } from './permissions.js';
@@ -181,7 +181,11 @@ const COMPACT_MAX_EVENT_AGE = Duration.hours(1);
 export class StrataLog extends Construct {
   readonly table: dynamodb.Table;
   readonly bucket: s3.Bucket;
-  readonly functions: Record<FunctionId, nodejs.NodejsFunction>;
+  /**
+   * The functions: a `NodejsFunction` bundled at synth inside this repository, a
+   * `lambda.Function` of the prebuilt bundle from the installed package (function-code.ts).
+   */
+  readonly functions: Record<FunctionId, lambda.Function>;
   /** The API Gateway HTTP API; undefined with endpoints 'function-urls'. */
   readonly api: apigwv2.HttpApi | undefined;
   /**
@@ -372,8 +376,8 @@ export class StrataLog extends Construct {
     props: StrataLogProps,
     logRetention: logs.RetentionDays,
     logRemoval: RemovalPolicy,
-    extra: Partial<nodejs.NodejsFunctionProps>,
-  ): nodejs.NodejsFunction {
+    extra: StrataFunctionProps,
+  ): lambda.Function {
     const logGroup = new logs.LogGroup(this, `${capitalize(fn)}Logs`, { retention: logRetention, removalPolicy: logRemoval });
     // A role per function, with logs scoped to its own log group: the managed
     // AWSLambdaBasicExecutionRole would allow writing to every log group of the account.
@@ -382,13 +386,8 @@ export class StrataLog extends Construct {
       description: `Strata ${fn} function`,
     });
     logGroup.grantWrite(role);
-    const created = new nodejs.NodejsFunction(this, `${capitalize(fn)}Function`, {
+    const created = strataFunction(this, `${capitalize(fn)}Function`, fn, {
       description: `Strata ${fn} function`,
-      entry: functionEntry(fn),
-      handler: 'handler',
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: `${PROJECT_ROOT}package-lock.json`,
-      runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: options.memorySize,
       timeout: options.timeout,
@@ -400,17 +399,6 @@ export class StrataLog extends Construct {
         STRATA_BUCKET_NAME: this.bucket.bucketName,
         POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
         NODE_OPTIONS: '--enable-source-maps',
-      },
-      bundling: {
-        forceDockerBundling: false,
-        minify: BUNDLE_OPTIONS.minify,
-        sourceMap: BUNDLE_OPTIONS.sourcemap,
-        sourcesContent: BUNDLE_OPTIONS.sourcesContent,
-        target: BUNDLE_OPTIONS.target,
-        format: nodejs.OutputFormat.ESM,
-        mainFields: [...BUNDLE_OPTIONS.mainFields],
-        externalModules: [...BUNDLE_OPTIONS.external],
-        banner: BUNDLE_OPTIONS.banner,
       },
       ...extra,
     });
@@ -441,7 +429,7 @@ export class StrataLog extends Construct {
   }
 
   /** The table and bucket actions of permissions.ts, on this table and this bucket's keys only. */
-  private grantStorage(fn: FunctionId, target: nodejs.NodejsFunction): void {
+  private grantStorage(fn: FunctionId, target: lambda.Function): void {
     const permissions = FUNCTION_PERMISSIONS[fn];
     target.addToRolePolicy(new iam.PolicyStatement({ actions: [...permissions.table], resources: [this.table.tableArn] }));
     for (const grant of permissions.objects) {
