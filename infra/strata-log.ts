@@ -37,6 +37,7 @@ import { strataFunction, type StrataFunctionProps } from './function-code.js';
 import { StrataMonitoring, type MonitoringAlarmOptions } from './monitoring.js';
 import { STAGING_TOPIC_DEFAULTS, StagingTier } from './staging-tier.js';
 import { FUNCTION_PERMISSIONS, OBJECT_PREFIX } from './permissions.js';
+import { grantRoutes, type GrantTarget } from './grants.js';
 import { TABLE_DEFINITION } from './table-definition.js';
 
 /**
@@ -174,6 +175,8 @@ const DEFAULTS: Record<FunctionId, Required<Omit<StrataFunctionOptions, 'reserve
   read: { memorySize: 1024, timeout: HTTP_TIMEOUT },
   compact: { memorySize: 1024, timeout: Duration.minutes(5) },
 };
+/** The API's one stage (auto-deployed); execute-api ARNs name it. */
+const API_STAGE_NAME = '$default';
 /** Retries of an asynchronous compact invocation (scheduled or from append) before the DLQ. */
 const COMPACT_RETRY_ATTEMPTS = 2;
 const COMPACT_MAX_EVENT_AGE = Duration.hours(1);
@@ -201,11 +204,13 @@ export class StrataLog extends Construct {
   readonly staging: StagingTier | undefined;
   /** The API's base URL, e.g. `https://abc123.execute-api.eu-west-1.amazonaws.com`; undefined without the API. */
   readonly url: string | undefined;
+  private readonly authType: StrataAuth['type'];
 
   constructor(scope: Construct, id: string, props: StrataLogProps = {}) {
     super(scope, id);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const auth = props.auth ?? { type: 'iam' };
+    this.authType = auth.type;
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     // Log groups hold no state worth keeping once the stack is gone.
     const logRemoval = RemovalPolicy.DESTROY;
@@ -340,8 +345,49 @@ export class StrataLog extends Construct {
   }
 
   /**
-   * Lets a principal call every route of the API with SigV4 (`execute-api:Invoke` on
-   * this API's routes). Only meaningful with the default IAM auth.
+   * Lets a principal append to the named topics (or to every topic): the two append
+   * routes and, when topics are named, describing them (the client's Producer reads the
+   * partition count). On API Gateway only when topics are named; see infra/grants.ts for
+   * the ARNs and for what each grant amounts to on function URLs.
+   *
+   * @example
+   * log.grantAppend(ordersProducer, 'orders');             // one topic, every partition
+   * log.grantAppend(ingest, ['clicks', 'views']);          // two topics
+   */
+  grantAppend(grantee: iam.IGrantable, topics?: string | readonly string[]): iam.Grant {
+    return grantRoutes(this.grantTarget('grantAppend'), grantee, 'append', topics);
+  }
+
+  /**
+   * Lets a principal read the named topics (describe, records, offset lookups), or with
+   * no names every read route (topics, records, offsets, groups). A consumer that
+   * commits offsets in a group also needs grantConsumerGroup.
+   */
+  grantRead(grantee: iam.IGrantable, topics?: string | readonly string[]): iam.Grant {
+    return grantRoutes(this.grantTarget('grantRead'), grantee, 'read', topics);
+  }
+
+  /**
+   * Lets a principal manage topics: create, list, change config, delete. Not describe
+   * one topic, which IAM cannot tell apart from reading its records (grantRead).
+   */
+  grantAdmin(grantee: iam.IGrantable): iam.Grant {
+    return grantRoutes(this.grantTarget('grantAdmin'), grantee, 'admin', undefined);
+  }
+
+  /**
+   * Lets a principal use the named consumer groups (or every group): fetch and commit
+   * offsets, join, heartbeat, leave, describe.
+   */
+  grantConsumerGroup(grantee: iam.IGrantable, groups?: string | readonly string[]): iam.Grant {
+    return grantRoutes(this.grantTarget('grantConsumerGroup'), grantee, 'consumerGroup', groups);
+  }
+
+  /**
+   * The broad grant: every route of the API with SigV4 (`execute-api:Invoke` on
+   * `{apiId}/*`), topic management included. Prefer grantAppend, grantRead, grantAdmin
+   * and grantConsumerGroup; its `*` is an IAM5 finding in the caller's cdk-nag checks.
+   * Only meaningful with the default IAM auth.
    */
   grantInvokeApi(grantee: iam.IGrantable): iam.Grant {
     return iam.Grant.addToPrincipal({
@@ -362,6 +408,13 @@ export class StrataLog extends Construct {
     if (!this.functionUrls) throw new Error("StrataLog has no function URLs: set endpoints to 'function-urls' or 'both'");
     this.functions.append.grantInvokeUrl(grantee);
     return this.functions.read.grantInvokeUrl(grantee);
+  }
+
+  private grantTarget(method: string): GrantTarget {
+    if (this.api && this.authType !== 'iam') {
+      throw new Error(`StrataLog.${method} gives IAM permissions, but the API's auth is '${this.authType}': IAM grants do not apply to it`);
+    }
+    return { scope: this, api: this.api, stageName: API_STAGE_NAME, functions: this.functions, functionUrls: this.functionUrls };
   }
 
   /** `arn:aws:execute-api:{region}:{account}:{apiId}/*`: every stage, method and path of this API. */
@@ -481,7 +534,7 @@ export class StrataLog extends Construct {
     const throttle = props.throttle ?? { rateLimit: 1000, burstLimit: 2000 };
     new apigwv2.HttpStage(this, 'Stage', {
       httpApi: api,
-      stageName: '$default',
+      stageName: API_STAGE_NAME,
       autoDeploy: true,
       throttle,
       accessLogSettings: {
