@@ -14,8 +14,9 @@ const HOOK_TIMEOUT_MS = 60_000;
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // The end-to-end suite runs against a started local stack, separately.
-    exclude: [...configDefaults.exclude, 'test/e2e/**'],
+    // The end-to-end suite runs against a started local stack, separately; the package
+    // test (build, pack, synth) after this run, alone (vitest.package.config.ts).
+    exclude: [...configDefaults.exclude, 'test/e2e/**', 'test/package/**'],
     globalSetup: ['test/support/global-setup.ts'],
     // The JSON report lets .ci/run print a plain "N passed, N failed" line.
     env: {

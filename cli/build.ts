@@ -1,15 +1,29 @@
 /**
- * `npm run build`: bundles the CLI to `dist/cli.js` (the package's `bin`) and the client
- * to `dist/client.js` with its type declarations under `dist/types/` (the package's
- * `exports`). Dependencies stay external: they come from node_modules.
+ * `npm run build` (and `npm pack`, through `prepack`): everything the package ships, in a
+ * fresh dist/:
+ *
+ * - `dist/cli.js`, the `strata` binary (the package's `bin`);
+ * - `dist/client.js`, the client (the package's `.` export);
+ * - `dist/cdk.js`, the StrataLog construct library (the `./cdk` export);
+ * - `dist/functions/<name>/index.mjs` (+ source map), every entry of FUNCTION_ENTRIES
+ *   bundled as the construct bundles it in this repository: the installed construct
+ *   deploys these as they are (infra/function-code.ts);
+ * - `dist/types/`, the type declarations of the client and the construct.
+ *
+ * The CLI, client and construct keep their dependencies external (node_modules provides
+ * them; aws-cdk-lib and constructs are peers); the function bundles hold everything.
  */
 import { execFileSync } from 'node:child_process';
-import { chmod } from 'node:fs/promises';
+import { chmod, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { esbuildOptions, FUNCTION_ENTRIES, type BundleName } from '../infra/function-bundling.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** dist/functions/: the prebuilt bundles' folder, relative to dist/cdk.js (see infra/function-code.ts). */
+const PREBUILT_FUNCTIONS = './functions/';
 
 const common = {
   bundle: true,
@@ -35,9 +49,52 @@ export async function buildClient(outDir = join(ROOT, 'dist')): Promise<string> 
   return outfile;
 }
 
+/**
+ * Runtime-only packages the construct's modules import for the functions' sake (e.g. the
+ * metrics namespace sits beside Powertools in functions/shared/observability.ts), taken
+ * as free of side effects so that esbuild drops their unused imports: a CDK app should
+ * not load Powertools or the AWS SDK. What the construct does use stays imported (and
+ * the pack test says so).
+ */
+const RUNTIME_ONLY = /^@aws-lambda-powertools\/|^@aws-sdk\/|^@smithy\//;
+
+/**
+ * The construct library, told where its prebuilt functions are. Only what a CDK app
+ * needs: aws-cdk-lib, constructs and zod (topic defaults are validated at synth).
+ */
+export async function buildConstruct(outDir = join(ROOT, 'dist')): Promise<string> {
+  const outfile = join(outDir, 'cdk.js');
+  await build({
+    ...common,
+    entryPoints: [join(ROOT, 'infra/index.ts')],
+    outfile,
+    define: { __STRATA_PREBUILT_FUNCTIONS__: JSON.stringify(PREBUILT_FUNCTIONS) },
+    plugins: [
+      {
+        name: 'runtime-only-packages',
+        setup(b) {
+          b.onResolve({ filter: RUNTIME_ONLY }, (args) => ({ path: args.path, external: true, sideEffects: false }));
+        },
+      },
+    ],
+  });
+  return outfile;
+}
+
+/** Every entry of FUNCTION_ENTRIES to `outDir/functions/<name>/`; returns the names. */
+export async function buildFunctions(outDir = join(ROOT, 'dist')): Promise<BundleName[]> {
+  const names = Object.keys(FUNCTION_ENTRIES) as BundleName[];
+  await Promise.all(
+    names.map((name) => build({ ...esbuildOptions(name, join(outDir, PREBUILT_FUNCTIONS, name)), logLevel: 'warning' })),
+  );
+  return names;
+}
+
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  await buildCli();
-  await buildClient();
+  const dist = join(ROOT, 'dist');
+  // A fresh dist/: npm pack ships all of it (package.json `files`), so nothing stale may stay.
+  await rm(dist, { recursive: true, force: true });
+  const [, , , functions] = await Promise.all([buildCli(dist), buildClient(dist), buildConstruct(dist), buildFunctions(dist)]);
   execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
-  console.log('built dist/cli.js, dist/client.js and dist/types/');
+  console.log(`built dist/cli.js, dist/client.js, dist/cdk.js, dist/functions/{${functions.join(',')}}/ and dist/types/`);
 }
