@@ -40,6 +40,12 @@ export interface StagingTierProps {
    */
   availabilityZoneId: string;
   removalPolicy: RemovalPolicy;
+  /**
+   * The table's recovery window in days (StrataLogProps.recoveryWindow): staged objects
+   * expire that much later, so a table restored to before a flush still finds them.
+   * @default 0
+   */
+  recoveryWindowDays?: number;
 }
 
 export class StagingTier extends Construct {
@@ -66,11 +72,13 @@ export class StagingTier extends Construct {
         rules: [
           {
             // The backstop (STAGED_OBJECT_EXPIRY_DAYS, two weeks, fourteen times the tail
-            // TTL): a staged object's item is flushed (and the object deleted) long before.
+            // TTL): a staged object's item is flushed (and the object collected a grace
+            // period later) long before. Plus the recovery window: a table restored to
+            // before the flush points at the object again.
             id: 'expire-staged-batches',
             status: 'Enabled',
             prefix: OBJECT_PREFIX,
-            expirationInDays: STAGED_OBJECT_EXPIRY_DAYS,
+            expirationInDays: STAGED_OBJECT_EXPIRY_DAYS + (props.recoveryWindowDays ?? 0),
           },
           { id: 'abort-incomplete-multipart-uploads', status: 'Enabled', abortIncompleteMultipartUpload: { daysAfterInitiation: 1 } },
         ],

@@ -30,7 +30,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ROUTES } from '../functions/shared/routes.js';
-import { DEFAULT_TAIL_TTL_MS, FLUSH_LAG_ALARM_MS, MAX_WAIT_MS, MIN_TAIL_TTL_MS } from '../lib/constants.js';
+import { DEFAULT_RECOVERY_WINDOW_MS, DEFAULT_TAIL_TTL_MS, FLUSH_LAG_ALARM_MS, MAX_RECOVERY_WINDOW_MS, MAX_WAIT_MS, MIN_TAIL_TTL_MS } from '../lib/constants.js';
 import { topicConfigPatchSchema, type TopicConfigPatch } from '../lib/topic-config.js';
 import { FUNCTION_IDS, type FunctionId } from './function-bundling.js';
 import { strataFunction, type StrataFunctionProps } from './function-code.js';
@@ -129,6 +129,16 @@ export interface StrataLogProps {
    * more than twice the flush-lag alarm's threshold. @default Duration.days(1)
    */
   tailTtl?: Duration;
+  /**
+   * How far back the table can be restored, and how long everything it may then
+   * reference is kept: point-in-time recovery keeps this period (whole days, 1 to 35),
+   * and objects that leave the log (replaced and retained segments, flushed staged
+   * batches, deleted topics') are deleted this long plus 20 minutes after they left it,
+   * so a table restored alone reads every record it held, with no S3 step
+   * (docs/operations.md, "Restore"). Costs S3 storage: what retention and compaction
+   * drop stays this much longer (docs/cost.md). @default Duration.days(1)
+   */
+  recoveryWindow?: Duration;
   /** Powertools log level of the functions. @default INFO */
   logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   /** Retention of the functions' and the API's log groups. @default one month */
@@ -214,13 +224,14 @@ export class StrataLog extends Construct {
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     // Log groups hold no state worth keeping once the stack is gone.
     const logRemoval = RemovalPolicy.DESTROY;
+    const recoveryDays = checkRecoveryWindow(props.recoveryWindow ?? Duration.millis(DEFAULT_RECOVERY_WINDOW_MS));
 
     this.table = new dynamodb.Table(this, 'Table', {
       partitionKey: { name: TABLE_DEFINITION.partitionKey.name, type: dynamodb.AttributeType.STRING },
       sortKey: { name: TABLE_DEFINITION.sortKey.name, type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       timeToLiveAttribute: TABLE_DEFINITION.timeToLiveAttribute,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: TABLE_DEFINITION.pointInTimeRecovery },
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: TABLE_DEFINITION.pointInTimeRecovery, recoveryPeriodInDays: recoveryDays },
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       deletionProtection: props.deletionProtection ?? removalPolicy !== RemovalPolicy.DESTROY,
       removalPolicy,
@@ -271,7 +282,7 @@ export class StrataLog extends Construct {
     // with either sequencer).
     append.addEnvironment('STRATA_SEQUENCING', props.sequencing ?? 'reserve');
     this.staging = props.stagingAvailabilityZoneId
-      ? new StagingTier(this, 'Staging', { availabilityZoneId: props.stagingAvailabilityZoneId, removalPolicy })
+      ? new StagingTier(this, 'Staging', { availabilityZoneId: props.stagingAvailabilityZoneId, removalPolicy, recoveryWindowDays: recoveryDays })
       : undefined;
     // With the tier, batches above a few KiB are cheaper staged than inline (EXPRESS_STAGE_BYTES).
     const stagingWrites = this.staging !== undefined && props.stagingWrites !== false;
@@ -284,6 +295,8 @@ export class StrataLog extends Construct {
     // them and keeps unflushed ones alive.
     const tailTtl = checkTailTtl(props.tailTtl ?? Duration.millis(DEFAULT_TAIL_TTL_MS), props.alarms?.flushLagAfter);
     for (const fn of [append, compact]) fn.addEnvironment('STRATA_TAIL_TTL_MS', String(tailTtl.toMilliseconds()));
+    // Only GC deletes what left the log: it keeps it as long as the table can be restored to before.
+    compact.addEnvironment('STRATA_RECOVERY_WINDOW_MS', String(Duration.days(recoveryDays).toMilliseconds()));
     // Behind a streaming URL the read function needs the streaming entry, which also
     // answers API Gateway's buffered invocations (functions/shared/streaming.ts).
     const read = this.createFunction('read', fnOptions('read'), props, logRetention, logRemoval, withUrls ? { handler: 'streamingHandler' } : {});
@@ -619,4 +632,17 @@ function checkTailTtl(ttl: Duration, flushLagAfter: Duration | undefined): Durat
     throw new Error(`tailTtl (${ttl.toHumanString()}) must be more than twice alarms.flushLagAfter (${Duration.millis(lag).toHumanString()}): raise the TTL or lower the alarm`);
   }
   return ttl;
+}
+
+/**
+ * Point-in-time recovery keeps whole days, 1 to 35 (MAX_RECOVERY_WINDOW_MS): the window
+ * in days, refused when it is not a whole number of days in that range.
+ */
+export function checkRecoveryWindow(window: Duration): number {
+  const ms = window.toMilliseconds();
+  const days = ms / Duration.days(1).toMilliseconds();
+  if (!Number.isInteger(days) || days < 1 || ms > MAX_RECOVERY_WINDOW_MS) {
+    throw new Error(`recoveryWindow must be a whole number of days from 1 to 35 (point-in-time recovery's period); got ${window.toHumanString()}`);
+  }
+  return days;
 }

@@ -212,6 +212,28 @@ export const OFFSET_DIGITS = 20;
  * before its commit (appends give up after seconds, flushes after one Lambda timeout).
  */
 export const DEFAULT_OBJECT_GRACE_MS = 20 * MINUTE;
+/**
+ * The longest recovery window (point-in-time recovery's period): DynamoDB keeps at most
+ * 35 days. Objects that leave the log are kept the window plus DEFAULT_OBJECT_GRACE_MS
+ * (objectGraceMs in lib/maintenance.ts), so a table restored to any point of it finds
+ * every object it references (docs/operations.md, "Restore").
+ */
+export const MAX_RECOVERY_WINDOW_MS = 35 * DAY;
+/** The construct's default recovery window: a day of point-in-time recovery, and a day more of replaced objects. */
+export const DEFAULT_RECOVERY_WINDOW_MS = 1 * DAY;
+/**
+ * Keys one garbage item names at most. An object key is at most about 350 bytes (a
+ * 249-character topic name, the topic id, the partition, a UUID), so an item stays under
+ * 300 KB, inside DynamoDB's 400 KB.
+ */
+export const MAX_GARBAGE_KEYS_PER_ITEM = 800;
+/**
+ * Staged objects one flushed segment takes at most: the flush commit puts their garbage
+ * items (a few, of MAX_GARBAGE_KEYS_PER_ITEM keys) in its transaction, which stays far
+ * inside 100 actions and 4 MB. At the default stageBytes (64 KiB) an 8 MiB segment holds
+ * about 128; with the staging tier's 4 KiB, 2,048.
+ */
+export const MAX_STAGED_PER_SEGMENT = 4 * MAX_GARBAGE_KEYS_PER_ITEM;
 /** Segments one retention transaction drops (one head update + a garbage item + these ≤ 100 actions). */
 export const MAX_RETENTION_SEGMENTS_PER_COMMIT = 90;
 /** Segments one compaction swap replaces (each a conditional delete in one transaction). */

@@ -130,7 +130,7 @@ export class LogEngine {
     this.reader = new Reader(this.topics, options.store, clock, notifier, this.sealer, segments, staged);
     const indexIntervalBytes = options.segmentIndexIntervalBytes;
     this.flusher = options.objects
-      ? new Flusher(options.store, options.objects, clock, { indexIntervalBytes }, this.sealer, options.staging)
+      ? new Flusher(options.store, options.objects, clock, { indexIntervalBytes, graceMs: options.maintenance?.graceMs }, this.sealer, options.staging)
       : undefined;
     this.maintenance =
       this.flusher && options.objects

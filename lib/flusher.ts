@@ -12,9 +12,11 @@
  *                                                          with a tail TTL they stay and expire)
  *
  * Staged appends (large batches whose tail item points at an S3 object) are copied into
- * the segment, and their staged objects deleted after the commit. So a flusher that finds
- * a staged object gone re-reads the head: if flushedOffset moved past where it started,
- * another flusher committed those items first, and it is fenced.
+ * the segment; the commit also puts garbage items naming their staged objects, which GC
+ * deletes once the grace period has passed (at least the recovery window: a table
+ * restored to before the flush still points at them; docs/operations.md). A flusher that
+ * finds a staged object gone re-reads the head: if flushedOffset moved past where it
+ * started, another flusher committed those items first, and it is fenced.
  *
  * A crash after the PUT leaves an object no manifest names: an orphan that garbage
  * collection deletes later. A crash after the commit leaves tail items (and staged
@@ -27,9 +29,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from './clock.js';
+import { DEFAULT_OBJECT_GRACE_MS, MAX_GARBAGE_KEYS_PER_ITEM, MAX_STAGED_PER_SEGMENT } from './constants.js';
 import { InternalError } from './errors.js';
 import { partitionPk, segmentObjectKey, type PartitionRef } from './keys.js';
-import { emptyManifest, type FlushCommit, type FlushCommitOutcome, type LogStore, type ObjectStore, type SegmentManifest, type TailItem, type TopicMeta } from './ports.js';
+import { emptyManifest, type FlushCommit, type GarbageBatch, type FlushCommitOutcome, type LogStore, type ObjectStore, type SegmentManifest, type TailItem, type TopicMeta } from './ports.js';
 import { voidExpiresAt, type Gap, type Sealer } from './sealer.js';
 import { backoffDelay, DEFAULT_RETRY, sleep } from './retry.js';
 import { buildSegment, manifestIndex, type BuildSegmentOptions } from './segment-format.js';
@@ -60,6 +63,16 @@ export interface FlushResult {
   kept?: number;
 }
 
+/** How the flusher builds segments and how long the staged objects it replaces are kept. */
+export interface FlusherOptions extends Pick<BuildSegmentOptions, 'indexIntervalBytes'> {
+  /**
+   * How long a staged object outlives the flush that copied it into a segment: a reader
+   * mid-read finishes, and a table restored to before the flush (point-in-time recovery)
+   * still finds it. The maintenance grace period. @default DEFAULT_OBJECT_GRACE_MS
+   */
+  graceMs?: number;
+}
+
 export interface FlushOptions {
   /** Flush whatever is in the tail, due or not. */
   force?: boolean;
@@ -81,8 +94,8 @@ export class Flusher {
     private readonly store: LogStore,
     private readonly objects: ObjectStore,
     private readonly clock: Clock,
-    /** How the segments are built: the index interval (SEGMENT_INDEX_INTERVAL_BYTES by default). */
-    private readonly segment: Pick<BuildSegmentOptions, 'indexIntervalBytes'> = {},
+    /** How the segments are built (the index interval, SEGMENT_INDEX_INTERVAL_BYTES by default) and the grace period. */
+    private readonly segment: FlusherOptions = {},
     /** Seals a stale gap at the flushed offset (reserved offsets nobody filled); without it the flush waits. */
     private readonly sealer?: Sealer,
     /** The staging tier's store, where items that name it are staged (lib/staging.ts); segments still go to `objects`. */
@@ -174,7 +187,7 @@ export class Flusher {
     if (data.length === 0) {
       manifest = emptyManifest(flushedOffset, lastOffset, this.clock.now(), 0);
     } else {
-      const { bytes, meta } = buildSegment(data, this.segment);
+      const { bytes, meta } = buildSegment(data, { indexIntervalBytes: this.segment.indexIntervalBytes });
       const key = segmentObjectKey(ref, meta.baseOffset, randomUUID());
       await this.objects.put(key, bytes);
       manifest = {
@@ -197,6 +210,7 @@ export class Flusher {
       flushedOffset: lastOffset + 1,
       flushedBytes: tailBytes,
       manifest,
+      garbage: this.stagedGarbage(items),
     };
     const outcome = await this.commit(commit);
     if (outcome !== 'committed') {
@@ -214,10 +228,28 @@ export class Flusher {
       ref,
       items.filter((i) => (!expiring || i.expiresAt === undefined) && (!i.void || voidExpiresAt(i) <= now)).map((i) => i.lastOffset),
     );
-    // The segment now holds the staged batches; a crash before this leaves orphans for GC.
-    const staged = StagedStores.stagedOf(items);
-    if (staged.length > 0) await this.staged.delete(staged);
+    // The staged batches are in the segment now, and their objects in garbage items: GC
+    // deletes them after the grace period, not here (a restored table may point at them).
     return { records: manifest.recordCount, bytes: tailBytes };
+  }
+
+  /**
+   * Garbage items for the staged objects of `items`, one per store and per
+   * MAX_GARBAGE_KEYS_PER_ITEM keys, due a grace period from now.
+   */
+  private stagedGarbage(items: TailItem[]): GarbageBatch[] {
+    const now = this.clock.now();
+    const deleteAfter = now + (this.segment.graceMs ?? DEFAULT_OBJECT_GRACE_MS);
+    const batches: GarbageBatch[] = [];
+    const staged = StagedStores.stagedOf(items);
+    for (const store of [undefined, 'staging' as const]) {
+      const keys = staged.filter((o) => o.store === store).map((o) => o.key);
+      for (let i = 0; i < keys.length; i += MAX_GARBAGE_KEYS_PER_ITEM) {
+        const chunk = keys.slice(i, i + MAX_GARBAGE_KEYS_PER_ITEM);
+        batches.push({ id: randomUUID(), keys: chunk, createdAt: now, deleteAfter, ...(store ? { store } : {}) });
+      }
+    }
+    return batches;
   }
 
   /** The items' batches, staged ones fetched from S3; 'fenced' when another flusher took the items first. */
@@ -275,12 +307,17 @@ function contiguous(items: TailItem[], from: number, ref: PartitionRef): TailIte
   return kept;
 }
 
-/** The leading items that fit in `maxBytes` (at least one). */
+/**
+ * The leading items that fit in `maxBytes` (at least one), with at most
+ * MAX_STAGED_PER_SEGMENT staged objects: their garbage items go in the commit's transaction.
+ */
 function takeUpTo(items: TailItem[], maxBytes: number): TailItem[] {
   let bytes = 0;
+  let staged = 0;
   let n = 0;
-  while (n < items.length && (n === 0 || bytes + tailItemBytes(items[n]!) <= maxBytes)) {
+  while (n < items.length && (n === 0 || (bytes + tailItemBytes(items[n]!) <= maxBytes && staged + (items[n]!.staged ? 1 : 0) <= MAX_STAGED_PER_SEGMENT))) {
     bytes += tailItemBytes(items[n]!);
+    if (items[n]!.staged) staged++;
     n++;
   }
   return items.slice(0, n);

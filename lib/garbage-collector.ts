@@ -2,16 +2,21 @@
  * Garbage collection: removes what the log no longer references, never what it does.
  *
  * Per partition, in this order:
- *   1. garbage items whose grace period has passed: the objects that retention and
- *      compaction took out of the log (a reader mid-read had the grace period to finish);
+ *   1. garbage items whose grace period has passed: the objects that retention,
+ *      compaction and flushes (staged objects) took out of the log. A reader mid-read
+ *      had the grace period to finish, and a table restored to any point of the recovery
+ *      window (which the grace period covers) still finds every object it references;
  *   2. tail items below flushedOffset, left by a flush that crashed between its commit
- *      and its deletes (readers never look there), with their staged objects, read
- *      across Query pages up to the bound (not with a tail TTL: they expire);
+ *      and its deletes (readers never look there), read across Query pages up to the
+ *      bound (not with a tail TTL: they expire). Their staged objects are not deleted
+ *      with them: the flush commit put those in a garbage item;
  *   3. orphans: objects under the partition's prefix that no manifest, garbage item or
- *      tail item at or above flushedOffset references and that are older than the grace period (crashed flushes
- *      and compactions, staged appends whose commit failed). The references are read
- *      manifests first, then garbage items: a swap commits both at once, so an object
- *      leaving the manifests is already in a garbage item when the second read runs.
+ *      tail item at or above flushedOffset references and that are older than the grace
+ *      period (crashed flushes and compactions, staged appends whose commit failed). An
+ *      object never leaves the references without entering a garbage item in the same
+ *      transaction, so the references are read sources first: tail items (a flush moves
+ *      staged objects to a garbage item), manifests (a swap moves segments to one), then
+ *      garbage items; an object on its way is seen in one of the reads.
  *
  * Deleted topics, once the grace period has passed since the deletion: every item and
  * object of the incarnation goes, then its marker.
@@ -23,7 +28,7 @@
 import type { Clock } from './clock.js';
 import { MAX_GC_DELETES_PER_PASS } from './constants.js';
 import { partitionObjectPrefix, topicObjectPrefix, type PartitionRef } from './keys.js';
-import type { DeletedTopic, LogStore, ObjectStore, PartitionHead } from './ports.js';
+import type { DeletedTopic, GarbageBatch, LogStore, ObjectStore, PartitionHead } from './ports.js';
 import { voidExpiresAt } from './sealer.js';
 import { deleteFromStores, StagedStores, type StagingOptions } from './staging.js';
 
@@ -72,7 +77,7 @@ export class GarbageCollector {
     const waiting = garbage.filter((g) => g.deleteAfter > now).map((g) => g.deleteAfter);
     if (waiting.length > 0) result.nextGarbageAt = Math.min(...waiting);
     for (const batch of due) {
-      const failed = await this.objects.delete(batch.keys);
+      const failed = await this.storeOf(batch).delete(batch.keys);
       result.objects += batch.keys.length - failed.length;
       if (failed.length > 0) {
         // The item is all that names the objects left: it stays, due again at the next run.
@@ -91,15 +96,13 @@ export class GarbageCollector {
     const leftovers = below.filter((i) => !kept.includes(i));
     if (kept.length > 0) result.nextGarbageAt = Math.min(result.nextGarbageAt ?? Infinity, ...kept.map(voidExpiresAt));
     if (leftovers.length > 0) {
-      const staged = StagedStores.stagedOf(leftovers);
+      // Their staged objects are in the flush's garbage item (or, flushed before flushes
+      // wrote one, orphans for step 3): deleting them here would cut the grace period short.
       await this.store.deleteTailItems(
         ref,
         leftovers.map((i) => i.lastOffset),
       );
-      // A staged object S3 did not delete is now an orphan: the orphan scan retries it.
-      const failed = staged.length > 0 ? await this.staged.delete(staged) : [];
       result.items += leftovers.length;
-      result.objects += staged.length - failed.length;
       if (below.length >= MAX_GC_DELETES_PER_PASS) result.more = true;
     }
 
@@ -107,11 +110,11 @@ export class GarbageCollector {
     const old = (await this.listAll(partitionObjectPrefix(ref))).filter((o) => o.lastModified <= now - this.graceMs);
     if (old.length > 0) {
       const referenced = new Set<string>();
-      for (const m of await this.store.listSegments(ref, 0, Infinity)) if (m.key) referenced.add(m.key);
-      for (const g of await this.store.listGarbage(ref)) for (const key of g.keys) referenced.add(key);
       if (old.some((o) => o.key.includes('/staged/'))) {
         for (const key of await this.store.listStagedKeys(ref, head.flushedOffset)) referenced.add(key);
       }
+      for (const m of await this.store.listSegments(ref, 0, Infinity)) if (m.key) referenced.add(m.key);
+      for (const g of await this.store.listGarbage(ref)) for (const key of g.keys) referenced.add(key);
       const orphans = old.filter((o) => !referenced.has(o.key));
       const batch = orphans.slice(0, MAX_GC_DELETES_PER_PASS);
       const failed = batch.length > 0 ? await deleteFromStores(batch) : [];
@@ -119,6 +122,11 @@ export class GarbageCollector {
       if (orphans.length > batch.length) result.more = true;
     }
     return result;
+  }
+
+  /** The store a garbage item's objects are in. */
+  private storeOf(batch: GarbageBatch): ObjectStore {
+    return batch.store ? this.staged.of({ key: batch.keys[0] ?? '', bytes: 0, store: batch.store }) : this.objects;
   }
 
   /** Removes deleted topics' items and objects, a bounded amount per call. */

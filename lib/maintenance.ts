@@ -22,6 +22,21 @@ import { Retention, type RetentionResult } from './retention.js';
 import type { StagingOptions } from './staging.js';
 import { refsOf, type TopicService } from './topics.js';
 
+/**
+ * The grace period for a recovery window: how long an object that left the log (a
+ * replaced or retained segment, a flushed staged batch) is kept. A table restored to a
+ * point T of the window references objects that left the log after T, at U ≥ T; GC
+ * deletes them at U + grace ≥ T + window + DEFAULT_OBJECT_GRACE_MS, after the last moment
+ * T can be restored to, with the reader's grace on top.
+ *
+ *     T (restore point)   U (object leaves the log)          U + grace (deleted)
+ *     ──┼──────────────────┼───────────────────────────────────┼──▶
+ *       └─ window ≤ ─────────────────────┘ (restores to T end here)
+ */
+export function objectGraceMs(recoveryWindowMs: number): number {
+  return recoveryWindowMs + DEFAULT_OBJECT_GRACE_MS;
+}
+
 export interface PartitionPass {
   topic: string;
   partition: number;

@@ -167,6 +167,8 @@ export interface GarbageBatch {
   keys: string[];
   createdAt: number;
   deleteAfter: number;
+  /** The store the objects are in: absent for the main one, 'staging' for the staging tier's (staged batches a flush took). */
+  store?: StagingStoreName;
 }
 
 /** Retention: the oldest segments leave the log and logStartOffset moves past them. */
@@ -220,6 +222,12 @@ export interface FlushCommit {
   flushedOffset: number;
   /** Tail bytes the segment took over (subtracted from the head's tailBytes). */
   flushedBytes: number;
+  /**
+   * The staged objects of the flushed items, which leave the log with them: put in the
+   * same transaction, so that they are deleted a grace period (at least the recovery
+   * window) after they stopped being referenced, never before (docs/operations.md).
+   */
+  garbage?: GarbageBatch[];
 }
 
 /**

@@ -2,7 +2,7 @@
  * Typed readers of the functions' environment, called once at cold start. A missing or
  * malformed variable fails the cold start with a message naming it, not a request later.
  */
-import { MAX_APPEND_DEADLINE_MS, MIN_TAIL_TTL_MS } from '../../lib/constants.js';
+import { MAX_APPEND_DEADLINE_MS, MAX_RECOVERY_WINDOW_MS, MIN_TAIL_TTL_MS } from '../../lib/constants.js';
 import { topicConfigPatchSchema, type TopicConfigPatch } from '../../lib/topic-config.js';
 
 export interface FunctionEnv {
@@ -28,6 +28,12 @@ export interface FunctionEnv {
   stagingWrites?: boolean;
   /** Tail items expire through DynamoDB TTL this long after their append (STRATA_TAIL_TTL_MS, ≥ 1 h); unset: flushes delete them. */
   tailTtlMs?: number;
+  /**
+   * How far back the table can be restored (STRATA_RECOVERY_WINDOW_MS, the construct's
+   * recoveryWindow): objects that leave the log are kept at least this long, so a
+   * restored table finds every object it references (docs/operations.md). Unset: 0.
+   */
+  recoveryWindowMs?: number;
 }
 
 export function readEnv(env: NodeJS.ProcessEnv = process.env): FunctionEnv {
@@ -45,6 +51,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): FunctionEnv {
   if (env.STRATA_STAGING_BUCKET) result.stagingBucketName = env.STRATA_STAGING_BUCKET;
   if (env.STRATA_STAGING_WRITES) result.stagingWrites = bool(env, 'STRATA_STAGING_WRITES');
   if (env.STRATA_TAIL_TTL_MS) result.tailTtlMs = wholeNumber(env, 'STRATA_TAIL_TTL_MS', MIN_TAIL_TTL_MS);
+  if (env.STRATA_RECOVERY_WINDOW_MS) result.recoveryWindowMs = wholeNumber(env, 'STRATA_RECOVERY_WINDOW_MS', 0, MAX_RECOVERY_WINDOW_MS);
   return result;
 }
 

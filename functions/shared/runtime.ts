@@ -8,6 +8,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoLogStore } from '../../lib/aws/dynamo-log-store.js';
 import { S3ObjectStore } from '../../lib/aws/s3-object-store.js';
 import { LogEngine, type EngineOptions } from '../../lib/engine.js';
+import { objectGraceMs } from '../../lib/maintenance.js';
 import type { FunctionEnv } from './env.js';
 
 export function lambdaClient(env: FunctionEnv): LambdaClient {
@@ -42,6 +43,7 @@ export function createEngine(env: FunctionEnv, extra: Partial<EngineOptions> = {
     ...(env.appendDeadlineMs ? { appendDeadlineMs: env.appendDeadlineMs } : {}),
     ...(env.topicDefaults ? { topicDefaults: env.topicDefaults } : {}),
     ...(env.sequencing ? { sequencing: env.sequencing } : {}),
+    ...(env.recoveryWindowMs ? { maintenance: { graceMs: objectGraceMs(env.recoveryWindowMs) } } : {}),
     ...extra,
   });
 }

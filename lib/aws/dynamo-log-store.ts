@@ -598,6 +598,7 @@ export class DynamoLogStore implements LogStore {
                 ConditionExpression: 'attribute_not_exists(pk)',
               },
             },
+            ...(flush.garbage ?? []).flatMap((g) => this.garbagePut(pk, g)),
           ],
         }),
       );
@@ -777,6 +778,7 @@ export class DynamoLogStore implements LogStore {
       keys: ((item.keys as unknown[] | undefined) ?? []).map(String),
       createdAt: Number(item.createdAt),
       deleteAfter: Number(item.deleteAfter),
+      ...(item.store === 'staging' ? { store: 'staging' as const } : {}),
     }));
   }
 

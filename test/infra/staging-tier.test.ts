@@ -7,7 +7,7 @@ import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as constants from '../../lib/constants.js';
-import { EXPRESS_STAGE_BYTES, STAGED_OBJECT_EXPIRY_DAYS } from '../../lib/constants.js';
+import { DEFAULT_RECOVERY_WINDOW_MS, EXPRESS_STAGE_BYTES, STAGED_OBJECT_EXPIRY_DAYS } from '../../lib/constants.js';
 import { StrataLog } from '../../infra/strata-log.js';
 import { removeSynthesized, synthStrata, unacknowledgedFindings } from './synth.js';
 
@@ -47,10 +47,13 @@ describe('StrataLog stagingAvailabilityZoneId', () => {
     expect(Object.values(resources(tiered.template, 'AWS::S3::Bucket'))[0]!.DeletionPolicy).toBe('Retain');
   });
 
-  it('expires staged objects by lifecycle after STAGED_OBJECT_EXPIRY_DAYS, at least three times the tail items\' TTL', () => {
+  it('expires staged objects by lifecycle after STAGED_OBJECT_EXPIRY_DAYS plus the recovery window, at least three times the tail items\' TTL', () => {
+    const recoveryWindowDays = DEFAULT_RECOVERY_WINDOW_MS / DAY_MS;
     tiered.template.hasResourceProperties('AWS::S3Express::DirectoryBucket', {
       LifecycleConfiguration: {
-        Rules: Match.arrayWith([Match.objectLike({ Status: 'Enabled', Prefix: 'topics/', ExpirationInDays: STAGED_OBJECT_EXPIRY_DAYS })]),
+        Rules: Match.arrayWith([
+          Match.objectLike({ Status: 'Enabled', Prefix: 'topics/', ExpirationInDays: STAGED_OBJECT_EXPIRY_DAYS + recoveryWindowDays }),
+        ]),
       },
     });
     // A staged object must outlive every tail item that may point at it unflushed.

@@ -362,7 +362,7 @@ describe('garbage collection', () => {
     // A flush that crashed after its commit, before deleting the tail items.
     const crashing = new FaultInjector([{ method: 'deleteTailItems', mode: 'before', times: 1 }]);
     const store = crashing.wrap(t.realStore);
-    await expect(new Flusher(store, t.realObjects, clock).flushPartition(meta, 0, { force: true })).rejects.toThrow(/injected/);
+    await expect(new Flusher(store, t.realObjects, clock, { graceMs: GRACE_MS }).flushPartition(meta, 0, { force: true })).rejects.toThrow(/injected/);
     expect(await t.realStore.listTailBelow(ref, 2, 10)).toHaveLength(2);
     expect(view(await readAll(t.verifier, 'gc', 0)).map((r) => r.key)).toEqual(['a', 'b']);
 

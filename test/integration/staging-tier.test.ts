@@ -38,9 +38,14 @@ function refOf(meta: TopicMeta): PartitionRef {
   return { topic: meta.name, topicId: meta.topicId, partition: 0 };
 }
 
+/** One garbage collection pass over partition 0 of `meta`. */
+async function collect(engine: LogEngine, meta: TopicMeta) {
+  return engine.maintenance!.gc.collectPartition(refOf(meta), await engine.store.getHead(refOf(meta)));
+}
+
 describe('staging tier', () => {
-  it('stages a batch above stageBytes in the staging store, reads it at its offsets, flushes it into a segment in the main store and deletes it', async () => {
-    const { tiered, verifier, realStore, keys } = await stagingSetup();
+  it('stages a batch above stageBytes in the staging store, reads it at its offsets, flushes it into a segment in the main store and collects it after the grace period', async () => {
+    const { tiered, verifier, realStore, keys } = await stagingSetup({ engine: { maintenance: { graceMs: 0 } } });
     const meta = await tiered.topics.create({ name: 'x', partitions: 1, config: { stageBytes: 1024 } });
     const sent = ['small-0', ...bigBatch('big'), 'small-1'];
     await append(tiered, 'x', [sent[0]!]);
@@ -58,15 +63,20 @@ describe('staging tier', () => {
     expect(middle.records.map((r) => text(r.value))).toEqual(sent.slice(7, 9));
 
     expect(await tiered.flusher!.flushPartition(meta, 0, { force: true })).toMatchObject({ segments: 1, records: 22 });
+    // The flush names the staged object in a garbage item (a restored table may still point at it); GC deletes it.
+    expect((await realStore.listGarbage(refOf(meta))).map((g) => [g.keys, g.store])).toEqual([[before.staging, 'staging']]);
+    expect((await keys('x')).staging).toEqual(before.staging);
+    await collect(tiered, meta);
     const after = await keys('x');
     expect(after.staging).toEqual([]);
+    expect(await realStore.listGarbage(refOf(meta))).toEqual([]);
     expect(after.main.filter((k) => k.endsWith('.seg'))).toHaveLength(1);
     expect(after.main.filter(isStaged)).toEqual([]);
     expect((await readAll(verifier, 'x', 0)).map((r) => text(r.value))).toEqual(sent);
   });
 
   it('flushes and reads a tail mixing batches staged in the main store before the tier and in the staging store after', async () => {
-    const { engine, tiered, verifier, keys } = await stagingSetup();
+    const { engine, tiered, verifier, keys } = await stagingSetup({ engine: { maintenance: { graceMs: 0 } } });
     const meta = await engine.topics.create({ name: 'mixed', partitions: 1, config: { stageBytes: 1024 } });
     const sent = [...bigBatch('old'), 'inline-0', ...bigBatch('new'), 'inline-1', ...bigBatch('old2')];
     await append(engine, 'mixed', sent.slice(0, 20)); // the engine without the tier: main store
@@ -79,6 +89,7 @@ describe('staging tier', () => {
     expect((await readAll(verifier, 'mixed', 0)).map((r) => text(r.value))).toEqual(sent);
 
     await tiered.flusher!.flushPartition(meta, 0, { force: true });
+    await collect(tiered, meta);
     const after = await keys('mixed');
     expect(after.staging).toEqual([]);
     expect(after.main.filter(isStaged)).toEqual([]);
@@ -87,7 +98,13 @@ describe('staging tier', () => {
 
   it('with writes to the tier turned off, stages new batches in the main store and still reads and flushes those in the staging store', async () => {
     const t = await stagingSetup();
-    const draining = new LogEngine({ store: t.realStore, objects: t.realObjects, staging: { objects: t.staging, writes: false }, retry: FAST_RETRY });
+    const draining = new LogEngine({
+      store: t.realStore,
+      objects: t.realObjects,
+      staging: { objects: t.staging, writes: false },
+      retry: FAST_RETRY,
+      maintenance: { graceMs: 0 },
+    });
     const meta = await t.tiered.topics.create({ name: 'drain', partitions: 1, config: { stageBytes: 1024 } });
     const sent = [...bigBatch('tier'), ...bigBatch('main')];
     await append(t.tiered, 'drain', sent.slice(0, 20));
@@ -97,6 +114,7 @@ describe('staging tier', () => {
     expect((await readAll(draining, 'drain', 0)).map((r) => text(r.value))).toEqual(sent);
 
     await draining.flusher!.flushPartition(meta, 0, { force: true });
+    await collect(draining, meta);
     const after = await t.keys('drain');
     expect([after.main.filter(isStaged), after.staging]).toEqual([[], []]);
     expect((await readAll(t.verifier, 'drain', 0)).map((r) => text(r.value))).toEqual(sent);
@@ -129,8 +147,10 @@ describe('staging tier', () => {
     expect((await readAll(t.verifier, 'gc', 0)).map((r) => text(r.value))).toEqual(sent);
   });
 
-  it('garbage collection deletes the staging-store objects of tail items a crashed flush left below flushedOffset', async () => {
-    const t = await stagingSetup({ engine: { maintenance: { graceMs: 60_000 } } });
+  it('garbage collection deletes the tail items a crashed flush left below flushedOffset, and their staging-store objects a grace period after the flush', async () => {
+    let now = Date.now();
+    const clock = { now: () => now };
+    const t = await stagingSetup({ engine: { maintenance: { graceMs: 60_000 }, clock } });
     const meta = await t.tiered.topics.create({ name: 'left', partitions: 1, config: { stageBytes: 1024 } });
     const sent = bigBatch('left');
     await append(t.tiered, 'left', sent);
@@ -142,13 +162,23 @@ describe('staging tier', () => {
         return typeof value === 'function' ? value.bind(target) : value;
       },
     });
-    const crashingEngine = new LogEngine({ store: crashing, objects: t.realObjects, staging: { objects: t.staging }, retry: FAST_RETRY });
+    const crashingEngine = new LogEngine({
+      store: crashing,
+      objects: t.realObjects,
+      staging: { objects: t.staging },
+      retry: FAST_RETRY,
+      clock,
+      maintenance: { graceMs: 60_000 },
+    });
     await expect(crashingEngine.flusher!.flushPartition(meta, 0, { force: true })).rejects.toThrow(/injected/);
     expect((await t.keys('left')).staging.filter(isStaged)).toHaveLength(1);
 
     const head = await t.realStore.getHead(refOf(meta));
     expect(head.flushedOffset).toBe(20);
-    await t.tiered.maintenance!.gc.collectPartition(refOf(meta), head);
+    expect(await t.tiered.maintenance!.gc.collectPartition(refOf(meta), head)).toMatchObject({ items: 1, objects: 0 });
+    expect((await t.keys('left')).staging.filter(isStaged)).toHaveLength(1);
+    now += 60_000;
+    expect(await t.tiered.maintenance!.gc.collectPartition(refOf(meta), head)).toMatchObject({ objects: 1 });
     expect((await t.keys('left')).staging).toEqual([]);
     expect((await readAll(t.verifier, 'left', 0)).map((r) => text(r.value))).toEqual(sent);
   });
