@@ -16,9 +16,8 @@ import * as esbuild from 'esbuild';
 import {
   BUNDLE_BUDGET_BYTES,
   BUNDLE_FILE,
-  BUNDLE_OPTIONS,
+  esbuildOptions,
   FUNCTION_IDS,
-  functionEntry,
   INIT_BUDGET_MS,
   type FunctionId,
 } from '../infra/function-bundling.js';
@@ -46,22 +45,8 @@ export interface BundleBenchOptions {
 
 /** Bundles `fn` into `dir` with the construct's options. */
 export async function bundleFunction(fn: FunctionId, dir: string): Promise<esbuild.Metafile> {
-  const result = await esbuild.build({
-    entryPoints: [functionEntry(fn)],
-    outfile: join(dir, BUNDLE_FILE),
-    bundle: true,
-    platform: BUNDLE_OPTIONS.platform,
-    format: BUNDLE_OPTIONS.format,
-    target: BUNDLE_OPTIONS.target,
-    minify: BUNDLE_OPTIONS.minify,
-    sourcemap: BUNDLE_OPTIONS.sourcemap,
-    sourcesContent: BUNDLE_OPTIONS.sourcesContent,
-    mainFields: [...BUNDLE_OPTIONS.mainFields],
-    external: [...BUNDLE_OPTIONS.external],
-    banner: { js: BUNDLE_OPTIONS.banner },
-    metafile: true,
-    logLevel: 'silent',
-  });
+  // The options npm run build prebuilds the package's bundles with (cli/build.ts).
+  const result = await esbuild.build({ ...esbuildOptions(fn, dir), metafile: true, logLevel: 'silent' });
   return result.metafile;
 }
 

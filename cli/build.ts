@@ -14,11 +14,11 @@
  * them; aws-cdk-lib and constructs are peers); the function bundles hold everything.
  */
 import { execFileSync } from 'node:child_process';
-import { chmod, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { chmod, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { esbuildOptions, FUNCTION_ENTRIES, type BundleName } from '../infra/function-bundling.js';
+import { BUNDLE_FILE, esbuildOptions, FUNCTION_ENTRIES, type BundleName } from '../infra/function-bundling.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -52,9 +52,9 @@ export async function buildClient(outDir = join(ROOT, 'dist')): Promise<string> 
 /**
  * Runtime-only packages the construct's modules import for the functions' sake (e.g. the
  * metrics namespace sits beside Powertools in functions/shared/observability.ts), taken
- * as free of side effects so that esbuild drops their unused imports: a CDK app should
- * not load Powertools or the AWS SDK. What the construct does use stays imported (and
- * the pack test says so).
+ * as free of side effects so that esbuild drops their unused imports: a CDK app has no
+ * use for Powertools or the AWS SDK. An import still used at a module's top level (a
+ * constant built from Powertools' MetricUnit) stays; they are dependencies, so it loads.
  */
 const RUNTIME_ONLY = /^@aws-lambda-powertools\/|^@aws-sdk\/|^@smithy\//;
 
@@ -81,11 +81,24 @@ export async function buildConstruct(outDir = join(ROOT, 'dist')): Promise<strin
   return outfile;
 }
 
-/** Every entry of FUNCTION_ENTRIES to `outDir/functions/<name>/`; returns the names. */
+/**
+ * Every entry of FUNCTION_ENTRIES to `outDir/functions/<name>/`; returns the names. The
+ * bundles are the bytes NodejsFunction produces from the same sources; their source maps
+ * name the sources from the repository root (`lib/appender.ts`, `node_modules/zod/...`),
+ * not from the folder the build ran in, so the package is the same wherever it is built
+ * and a deployed stack trace reads `/var/task/lib/appender.ts:12`.
+ */
 export async function buildFunctions(outDir = join(ROOT, 'dist')): Promise<BundleName[]> {
   const names = Object.keys(FUNCTION_ENTRIES) as BundleName[];
   await Promise.all(
-    names.map((name) => build({ ...esbuildOptions(name, join(outDir, PREBUILT_FUNCTIONS, name)), logLevel: 'warning' })),
+    names.map(async (name) => {
+      const dir = join(outDir, PREBUILT_FUNCTIONS, name);
+      await build({ ...esbuildOptions(name, dir), logLevel: 'warning' });
+      const mapFile = join(dir, `${BUNDLE_FILE}.map`);
+      const map = JSON.parse(await readFile(mapFile, 'utf8')) as { sources: string[] };
+      map.sources = map.sources.map((source) => relative(ROOT, resolve(dir, source)).split(sep).join('/'));
+      await writeFile(mapFile, JSON.stringify(map));
+    }),
   );
   return names;
 }
