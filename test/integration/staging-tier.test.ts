@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { S3ObjectStore } from '../../lib/aws/s3-object-store.js';
 import { LogEngine, type EngineOptions } from '../../lib/engine.js';
 import { stagedObjectKey, type PartitionRef } from '../../lib/keys.js';
-import type { TopicMeta } from '../../lib/ports.js';
+import type { LogStore, TopicMeta } from '../../lib/ports.js';
 import { FAST_RETRY } from '../../lib/retry.js';
 import { freshBucket, testClients } from '../support/aws.js';
 import { bytes, createTestEngine, readAll, text } from '../support/engine.js';
@@ -38,9 +38,9 @@ function refOf(meta: TopicMeta): PartitionRef {
   return { topic: meta.name, topicId: meta.topicId, partition: 0 };
 }
 
-/** One garbage collection pass over partition 0 of `meta`. */
-async function collect(engine: LogEngine, meta: TopicMeta) {
-  return engine.maintenance!.gc.collectPartition(refOf(meta), await engine.store.getHead(refOf(meta)));
+/** One garbage collection pass of `engine` over partition 0 of `meta`, whose head `store` reads. */
+async function collect(engine: LogEngine, store: LogStore, meta: TopicMeta) {
+  return engine.maintenance!.gc.collectPartition(refOf(meta), await store.getHead(refOf(meta)));
 }
 
 describe('staging tier', () => {
@@ -66,7 +66,7 @@ describe('staging tier', () => {
     // The flush names the staged object in a garbage item (a restored table may still point at it); GC deletes it.
     expect((await realStore.listGarbage(refOf(meta))).map((g) => [g.keys, g.store])).toEqual([[before.staging, 'staging']]);
     expect((await keys('x')).staging).toEqual(before.staging);
-    await collect(tiered, meta);
+    await collect(tiered, realStore, meta);
     const after = await keys('x');
     expect(after.staging).toEqual([]);
     expect(await realStore.listGarbage(refOf(meta))).toEqual([]);
@@ -76,7 +76,7 @@ describe('staging tier', () => {
   });
 
   it('flushes and reads a tail mixing batches staged in the main store before the tier and in the staging store after', async () => {
-    const { engine, tiered, verifier, keys } = await stagingSetup({ engine: { maintenance: { graceMs: 0 } } });
+    const { engine, tiered, verifier, keys, realStore } = await stagingSetup({ engine: { maintenance: { graceMs: 0 } } });
     const meta = await engine.topics.create({ name: 'mixed', partitions: 1, config: { stageBytes: 1024 } });
     const sent = [...bigBatch('old'), 'inline-0', ...bigBatch('new'), 'inline-1', ...bigBatch('old2')];
     await append(engine, 'mixed', sent.slice(0, 20)); // the engine without the tier: main store
@@ -89,7 +89,7 @@ describe('staging tier', () => {
     expect((await readAll(verifier, 'mixed', 0)).map((r) => text(r.value))).toEqual(sent);
 
     await tiered.flusher!.flushPartition(meta, 0, { force: true });
-    await collect(tiered, meta);
+    await collect(tiered, realStore, meta);
     const after = await keys('mixed');
     expect(after.staging).toEqual([]);
     expect(after.main.filter(isStaged)).toEqual([]);
@@ -114,7 +114,7 @@ describe('staging tier', () => {
     expect((await readAll(draining, 'drain', 0)).map((r) => text(r.value))).toEqual(sent);
 
     await draining.flusher!.flushPartition(meta, 0, { force: true });
-    await collect(draining, meta);
+    await collect(draining, t.realStore, meta);
     const after = await t.keys('drain');
     expect([after.main.filter(isStaged), after.staging]).toEqual([[], []]);
     expect((await readAll(t.verifier, 'drain', 0)).map((r) => text(r.value))).toEqual(sent);
