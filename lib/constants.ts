@@ -240,6 +240,30 @@ export const MAX_RETENTION_SEGMENTS_PER_COMMIT = 90;
 export const MAX_COMPACTION_GROUP_SEGMENTS = 50;
 /** Bytes of segments one compaction pass reads, so one invocation stays inside a Lambda timeout. */
 export const MAX_COMPACTION_PASS_BYTES = 256 * MiB;
+/**
+ * Asynchronous compact invocations the scheduled run sends at once (lib/maintenance.ts
+ * runAll). An Invoke with InvocationType Event takes 10 to 30 ms; one at a time, a run
+ * dispatched about 50 partitions a second and passed its timeout somewhere past 10,000.
+ * 32 in flight send about 1,600 a second at 20 ms, far under Lambda's Invoke request
+ * quota (ten times the account's concurrency, per second).
+ */
+export const DEFAULT_DISPATCH_CONCURRENCY = 32;
+/**
+ * Partitions one scheduled run dispatches at most before handing the rest to the next
+ * run of the pass (its cursor; the compact function invokes itself with it): a bound on
+ * the burst of compact invocations one run starts, whatever the deadline allows.
+ */
+export const MAX_DISPATCHES_PER_RUN = 10_000;
+/**
+ * How long one scheduled run looks at partitions before handing the rest on: far inside
+ * the compact function's timeout (5 minutes by default), so a run never times out and a
+ * retry never starts the pass again from its first topic.
+ */
+export const FANOUT_RUN_BUDGET_MS = 1 * MINUTE;
+/** A scheduled run also stops this long before its invocation's timeout, whatever FANOUT_RUN_BUDGET_MS says. */
+export const FANOUT_TIMEOUT_RESERVE_MS = 30 * SECOND;
+/** Runs one scheduled pass chains at most (one run, then this many invoked with a cursor); a pass longer than that waits for the next schedule. */
+export const MAX_FANOUT_CHAIN = 100;
 /** How often the schedule visits a partition with nothing due, to look for orphans. */
 export const ORPHAN_SCAN_INTERVAL_MS = 1 * HOUR;
 /** Objects and items one garbage collection pass deletes per partition (more waits for the next pass). */

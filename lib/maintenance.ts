@@ -12,7 +12,7 @@
  */
 import type { Clock } from './clock.js';
 import { Compactor, type CompactionOptions, type CompactionResult } from './compactor.js';
-import { DEFAULT_OBJECT_GRACE_MS, ORPHAN_SCAN_INTERVAL_MS } from './constants.js';
+import { DEFAULT_DISPATCH_CONCURRENCY, DEFAULT_OBJECT_GRACE_MS, MAX_DISPATCHES_PER_RUN, ORPHAN_SCAN_INTERVAL_MS } from './constants.js';
 import { TopicNotFoundError } from './errors.js';
 import { DEFAULT_MAX_SEGMENTS_PER_FLUSH, type Flusher, type FlushResult } from './flusher.js';
 import { GarbageCollector, type DeletedTopicsResult, type GcResult } from './garbage-collector.js';
@@ -63,6 +63,37 @@ export interface ScheduledRun {
   /** Partitions with records and nothing due until a later run. */
   skipped: number;
   deletedTopics: DeletedTopicsResult;
+  /**
+   * Where the run stopped at its budget (FanOutBudget): the next run of the same pass
+   * starts there. Absent when every partition was looked at.
+   */
+  cursor?: FanOutCursor;
+}
+
+/**
+ * A place in the scheduled pass: topics in name order (the order of TopicService.list),
+ * partitions in number order. The pass resumes at this partition of this topic, or at
+ * the first topic after it if this one is gone.
+ */
+export interface FanOutCursor {
+  topic: string;
+  partition: number;
+}
+
+/** How much one scheduled run may do before it hands the rest on through its cursor. */
+export interface FanOutBudget {
+  /** Stop looking at partitions once this long has passed since the run started (ms). */
+  budgetMs?: number;
+  /** Stop after dispatching this many partitions. @default MAX_DISPATCHES_PER_RUN */
+  maxDispatches?: number;
+  /** Asynchronous invocations sent at once. @default DEFAULT_DISPATCH_CONCURRENCY */
+  concurrency?: number;
+}
+
+/** Where a scheduled run starts, and what it may spend. */
+export interface FanOutOptions extends FanOutBudget {
+  /** Resume here (the cursor a previous run of the pass returned); absent: from the start. */
+  cursor?: FanOutCursor;
 }
 
 export class Maintenance {
@@ -144,26 +175,70 @@ export class Maintenance {
   /**
    * The scheduled run: every partition with records (something to flush, retain, compact
    * or collect), dispatched or run inline, and a bounded step of deleted-topic cleanup.
+   *
+   * With `dispatch`, partitions are handed out DEFAULT_DISPATCH_CONCURRENCY at a time
+   * (an asynchronous Lambda invoke takes 10 to 30 ms: one at a time, 10,000 partitions
+   * took minutes), and the run stops at its budget (a time, a number of dispatches)
+   * with a cursor where the next run continues; the compact function invokes itself with
+   * it. A run that fails is retried from its own cursor, not from the first topic, so the
+   * last partitions are reached however many there are:
+   *
+   *     schedule ─▶ run 1: topics a…f, deadline ─▶ cursor {f, 700} ─▶ invoke self
+   *                 run 2: f/700…m, deadline   ─▶ cursor {m, 12}  ─▶ invoke self
+   *                 run 3: m/12…z              ─▶ no cursor: the pass is over
+   *
+   * A dispatch that fails (the invoke was refused) fails the run after the ones in flight
+   * settle; its cursor is not moved, so the retry sends that batch again (a duplicate
+   * pass is harmless: every step is conditioned on what it read).
    */
-  async runAll(dispatch?: (ref: PartitionRef) => Promise<void>): Promise<ScheduledRun> {
-    const run: ScheduledRun = { passes: [], dispatched: [], skipped: 0, deletedTopics: await this.gc.collectDeletedTopics() };
+  async runAll(dispatch?: (ref: PartitionRef) => Promise<void>, options: FanOutOptions = {}): Promise<ScheduledRun> {
+    const start = options.cursor;
+    // Deleted topics are cleaned once per pass, by its first run.
+    const deletedTopics = start ? { topics: 0, items: 0, objects: 0, more: false } : await this.gc.collectDeletedTopics();
+    const run: ScheduledRun = { passes: [], dispatched: [], skipped: 0, deletedTopics };
+    const maxDispatches = options.maxDispatches ?? MAX_DISPATCHES_PER_RUN;
+    const concurrency = Math.max(1, options.concurrency ?? DEFAULT_DISPATCH_CONCURRENCY);
     const now = this.clock.now();
-    for (const meta of await this.topics.list()) {
+    const deadline = now + (options.budgetMs ?? Infinity);
+    const outOfBudget = () => run.dispatched.length >= maxDispatches || this.clock.now() >= deadline;
+    const topics = (await this.topics.list()).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const meta of topics) {
+      if (start && meta.name < start.topic) continue;
+      const from = start && meta.name === start.topic ? start.partition : 0;
       const refs = refsOf(meta);
       const [heads, stats] = await Promise.all([this.store.getHeads(refs), this.store.getPartitionStats(refs)]);
+      const due: PartitionRef[] = [];
       for (const [partition, head] of heads.entries()) {
-        if (!hasRecords(head)) continue;
+        if (partition < from || !hasRecords(head)) continue;
         if (isSettled(meta, head, stats[partition], now)) {
           run.skipped++;
           continue;
         }
-        if (dispatch) {
-          await dispatch(refs[partition]!);
-          run.dispatched.push(refs[partition]!);
-        } else {
-          const pass = await this.runPartition(meta.name, partition);
+        due.push(refs[partition]!);
+      }
+      if (!dispatch) {
+        for (const ref of due) {
+          const pass = await this.runPartition(meta.name, ref.partition);
           if (pass) run.passes.push(pass);
         }
+        continue;
+      }
+      for (let i = 0; i < due.length; ) {
+        if (outOfBudget()) {
+          run.cursor = { topic: meta.name, partition: due[i]!.partition };
+          return run;
+        }
+        const batch = due.slice(i, i + Math.min(concurrency, maxDispatches - run.dispatched.length));
+        const sent = await Promise.allSettled(batch.map((ref) => dispatch(ref)));
+        const failed = sent.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (failed) throw failed.reason;
+        run.dispatched.push(...batch);
+        i += batch.length;
+      }
+      if (outOfBudget()) {
+        // Nothing of this topic is left: the next run starts past its last partition.
+        run.cursor = { topic: meta.name, partition: refs.length };
+        return run;
       }
     }
     return run;

@@ -17,7 +17,7 @@ import type { LogStore } from '../lib/ports.js';
 import { createAppendHandler } from '../functions/append/handler.js';
 import { createReadHandler } from '../functions/read/handler.js';
 import { createCompactHandler } from '../functions/compact/handler.js';
-import { lambdaFlushTrigger, type PartitionInvoker } from '../functions/shared/flush-trigger.js';
+import { lambdaFlushTrigger, lambdaSelfInvoker, type PartitionInvoker } from '../functions/shared/flush-trigger.js';
 import { createObservability } from '../functions/shared/observability.js';
 import type { HttpHandler } from '../functions/shared/dispatch.js';
 import { LambdaClient } from '@aws-sdk/client-lambda';
@@ -230,7 +230,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const engines = Array.from({ length: engineCount }, () => new LogEngine({ onFlushDue: trigger, store, objects, ...staging }));
     const engine = engines[0]!;
     // As on AWS: the scheduled run fans out one asynchronous invocation per partition.
-    const compact = createCompactHandler(engine, compactObs, { dispatch: trigger });
+    // A scheduled run hands the rest of its pass on through the same Invoke API, as on AWS.
+    const continueFanOut = async (event: object) => {
+      if (!invokeEndpoint) return;
+      await lambdaSelfInvoker(new LambdaClient({ endpoint: invokeEndpoint, region: 'us-east-1', credentials: LOCAL_CREDENTIALS }), COMPACT_FUNCTION_NAME)(event);
+    };
+    const compact = createCompactHandler(engine, compactObs, { dispatch: trigger, continueFanOut });
     const server = await startHttpServer(
       {
         append: roundRobin(engines.map((e) => createAppendHandler(e, createObservability('append')))),

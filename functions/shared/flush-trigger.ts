@@ -34,3 +34,15 @@ export function lambdaFlushTrigger(client: LambdaClient, functionName: string, l
     }
   };
 }
+
+/**
+ * Invokes the function asynchronously with `event`: how the compact function hands the
+ * rest of a scheduled pass to its next run (`{fanOut: cursor, chain}`).
+ */
+export function lambdaSelfInvoker(client: LambdaClient, functionName: string): (event: object) => Promise<void> {
+  return async (event) => {
+    await client.send(
+      new InvokeCommand({ FunctionName: functionName, InvocationType: 'Event', Payload: new TextEncoder().encode(JSON.stringify(event)) }),
+    );
+  };
+}
