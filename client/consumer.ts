@@ -34,6 +34,7 @@ import { randomUUID } from 'node:crypto';
 import { OffsetOutOfRangeError, StaleGenerationError, StrataError, TopicIncarnationMismatchError, UnknownMemberError } from '../lib/errors.js';
 import { ClientClosedError } from './errors.js';
 import type { ConsumedRecord } from './records.js';
+import { PushChannel } from './push.js';
 import type { Membership, Strata } from './strata.js';
 
 export interface SubscribeOptions {
@@ -56,6 +57,13 @@ export interface SubscribeOptions {
   follow?: boolean;
   /** Long-poll wait of each read, ms (max 20 000). Default 10 000. */
   waitMs?: number;
+  /**
+   * Wait for the push endpoint's notifications instead of long-polling once caught up,
+   * when the deployment offers one (`GET /v1/push`; docs/push.md). Default true. A
+   * caught-up partition then costs no request (on AWS: no Lambda held) until its high
+   * watermark moves; whenever the channel is down the loops long-poll.
+   */
+  push?: boolean;
   /** Records per read. Default 500. */
   maxRecords?: number;
   /** Reads pause while this many records wait to be consumed. Default 1000. */
@@ -115,6 +123,8 @@ export class Consumer implements AsyncIterableIterator<ConsumedRecord> {
   /** The current generation's new partitions could not be started yet (a retryable error): the next heartbeat tries again. */
   private assignmentPending = false;
   private readonly follow: boolean;
+  private push: PushChannel | undefined;
+  private pushStarting: Promise<void> | undefined;
   private readonly opts: Required<Pick<SubscribeOptions, 'waitMs' | 'maxRecords' | 'maxBufferedRecords' | 'autoCommitIntervalMs' | 'maxRetryTimeMs'>>;
 
   constructor(
@@ -237,6 +247,8 @@ export class Consumer implements AsyncIterableIterator<ConsumedRecord> {
     this.heartbeatTimer = undefined;
     this.closed = true;
     for (const f of this.fetchers.values()) this.stopFetcher(f);
+    await this.pushStarting;
+    this.push?.close();
     this.dataWaiters.splice(0).forEach((w) => w());
     this.spaceWaiters.splice(0).forEach((w) => w());
     await this.groupTask.catch(() => undefined);
@@ -258,7 +270,14 @@ export class Consumer implements AsyncIterableIterator<ConsumedRecord> {
     if (this.fetchers.has(r.partition)) this.consumed.set(r.partition, { offset: r.offset + 1, topicId: this.incarnation.get(r) });
   }
 
+  /** The push channel, once the endpoint offered one (tests and tools look at its counters). */
+  get pushChannel(): PushChannel | undefined {
+    return this.push;
+  }
+
   private async start(): Promise<void> {
+    // Found before the first reads, so a caught-up partition never starts with a long-poll.
+    await this.startPush();
     if (this.options.group === undefined) {
       const partitions = this.options.partitions ?? range((await this.retrying(() => this.strata.describeTopic(this.topic))).partitions);
       await this.retrying(() => this.assign(partitions, new Map()));
@@ -267,6 +286,21 @@ export class Consumer implements AsyncIterableIterator<ConsumedRecord> {
     const membership = await this.retrying(this.joiner());
     await this.retrying(() => this.applyMembership(membership));
     this.scheduleHeartbeat();
+  }
+
+  /**
+   * Opens the push channel in the background when the deployment offers one; until it is
+   * subscribed (and whenever it is down) the loops long-poll as before.
+   */
+  private startPush(): Promise<void> {
+    if (!this.follow || this.options.push === false) return Promise.resolve();
+    return (this.pushStarting ??= (async () => {
+      const discovery = await this.strata.pushDiscovery().catch(() => undefined);
+      if (!discovery || this.closed) return;
+      const presign = discovery.signed ? this.strata.transport.webSocketPresigner(new URL(discovery.url)) : undefined;
+      this.push = new PushChannel(discovery, this.topic, presign ? { presign } : {});
+      this.push.start(this.assignment);
+    })().catch(() => undefined));
   }
 
   /**
@@ -316,6 +350,7 @@ export class Consumer implements AsyncIterableIterator<ConsumedRecord> {
         this.consumed.delete(p);
       }
       this.dropQueued(new Set(revoked));
+      this.push?.setPartitions(this.assignment);
       this.options.onPartitionsRevoked?.(revoked);
     }
     const added = [...wanted].filter((p) => !this.fetchers.has(p)).sort((a, b) => a - b);
@@ -333,13 +368,17 @@ export class Consumer implements AsyncIterableIterator<ConsumedRecord> {
     const description = !this.follow ? await this.strata.describeTopic(this.topic) : undefined;
     const starts = await Promise.all(partitions.map((p) => committed.get(p)?.offset ?? this.initialPosition(p)));
     if (this.closed) return;
+    const started: Fetcher[] = [];
     for (const [i, p] of partitions.entries()) {
       const endOffset = description?.partitionStates.find((s) => s.partition === p)?.highWatermark;
       // A committed offset is a position in the incarnation it was committed for.
       const f: Fetcher = { ...this.newFetcher(p, starts[i]!, endOffset), topicId: committed.get(p)?.topicId };
       this.fetchers.set(p, f);
-      void this.fetchLoop(f);
+      started.push(f);
     }
+    // Subscribed before the first reads, which then wait on the channel instead of long-polling.
+    this.push?.setPartitions(this.assignment);
+    for (const f of started) void this.fetchLoop(f);
     if (partitions.length > 0) this.options.onPartitionsAssigned?.(partitions, Object.fromEntries(partitions.map((p, i) => [p, starts[i]!])));
     this.dataWaiters.splice(0).forEach((w) => w());
   }
@@ -365,10 +404,13 @@ export class Consumer implements AsyncIterableIterator<ConsumedRecord> {
       try {
         if (f.restart) await this.restartPosition(f);
         if (f.stopped) break;
+        // Pushed: a caught-up partition waits for a notification below, so no read holds a long-poll.
+        const push = f.endOffset === undefined ? this.push : undefined;
+        push?.readStarting(f.partition);
         const result = await this.strata.read(this.topic, f.partition, {
           offset: f.position,
           maxRecords: this.opts.maxRecords,
-          waitMs: f.endOffset !== undefined ? 0 : this.opts.waitMs,
+          waitMs: f.endOffset !== undefined || push?.usable(f.partition) ? 0 : this.opts.waitMs,
           signal: f.abort.signal,
         });
         failingSince = undefined;
@@ -388,6 +430,7 @@ export class Consumer implements AsyncIterableIterator<ConsumedRecord> {
         f.position = result.nextOffset;
         if (result.records.length > 0) this.dataWaiters.splice(0).forEach((w) => w());
         if (f.endOffset !== undefined && result.records.length === 0 && f.position >= result.highWatermark) break;
+        if (push?.usable(f.partition) && f.position >= result.highWatermark) await push.wait(f.partition, f.position, f.abort.signal);
       } catch (err) {
         if (f.stopped) break;
         // A restart aborted the read: start over from the new position.

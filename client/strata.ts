@@ -15,6 +15,8 @@
  */
 import { BATCHES_MEDIA_TYPE, decodeFrame } from '../lib/batch-frame.js';
 import type { TopicConfig } from '../lib/topic-config.js';
+import { StrataError } from '../lib/errors.js';
+import type { PushDiscovery } from '../lib/push-protocol.js';
 import { Consumer, type SubscribeOptions } from './consumer.js';
 import { Producer, type ProducerOptions } from './producer.js';
 import { allText, fromStored, fromWire, toWire, type ConsumedRecord, type ProducerRecord, type WireReadRecord } from './records.js';
@@ -263,6 +265,19 @@ export class Strata {
 
   async leaveGroup(group: string, memberId: string): Promise<void> {
     await this.transport.request('DELETE', `/v1/groups/${enc(group)}/members/${enc(memberId)}`);
+  }
+
+  /**
+   * Where the deployment's push endpoint is (`GET /v1/push`), or undefined when it has
+   * none (404 PUSH_NOT_CONFIGURED, or a server from before push: ROUTE_NOT_FOUND).
+   */
+  async pushDiscovery(): Promise<PushDiscovery | undefined> {
+    try {
+      return await this.transport.request<PushDiscovery>('GET', '/v1/push');
+    } catch (err) {
+      if (err instanceof StrataError && (err.code === 'PUSH_NOT_CONFIGURED' || err.code === 'ROUTE_NOT_FOUND')) return undefined;
+      throw err;
+    }
   }
 
   /** A batching, retrying, idempotent producer. Close it to flush. */

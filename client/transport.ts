@@ -17,6 +17,7 @@ import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { matchRoute, type FunctionName } from '../functions/shared/routes.js';
 import { ConnectionError, errorFromResponse, RequestTimeoutError } from './errors.js';
+import { webSocketPresigner } from './push.js';
 
 /** AWS credentials, or a function that resolves them (as the SDK's providers do). */
 export type Credentials =
@@ -109,6 +110,21 @@ export class Transport {
       return new SignatureV4({ service: this.service, region, credentials, sha256: Sha256 });
     };
     this.endpoints = { append: { baseUrl: bases.append, signer: signer('append') }, read: { baseUrl: bases.read, signer: signer('read') } };
+    this.credentials = credentials;
+  }
+
+  private readonly credentials: Credentials | undefined;
+
+  /**
+   * A signer of the push endpoint's `wss://` URL (SigV4 query string for `execute-api`,
+   * the WebSocket API's `$connect` being IAM-authorized), with this transport's
+   * credentials; undefined when requests are not signed.
+   */
+  webSocketPresigner(url: URL): ((url: URL) => Promise<URL>) | undefined {
+    if (!this.credentials) return undefined;
+    const region = this.options.region ?? regionOf(url.hostname) ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+    if (!region) throw new Error(`cannot tell the AWS region of ${url.host}: pass { region } or set AWS_REGION`);
+    return webSocketPresigner(this.credentials, region);
   }
 
   /**

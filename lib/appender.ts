@@ -80,6 +80,8 @@ export interface AppenderOptions {
    * process's appends took a partition's unflushed tail past the topic's flushBytes.
    */
   onFlushDue?: (ref: PartitionRef) => Promise<void> | void;
+  /** Called after each partition's commit, before the answer (EngineOptions.onAppended). */
+  onAppended?: (ref: PartitionRef, highWatermark: number) => Promise<void>;
 }
 
 /** Least time between two flush requests for one partition from one process. */
@@ -89,6 +91,7 @@ export class Appender {
   private readonly keyless = new RoundRobinPartitioner();
   private readonly deadlineMs: number;
   private readonly onFlushDue: AppenderOptions['onFlushDue'];
+  private readonly onAppended: AppenderOptions['onAppended'];
   private readonly lastFlushRequest = new Map<string, number>();
 
   constructor(
@@ -101,6 +104,7 @@ export class Appender {
   ) {
     this.deadlineMs = options.deadlineMs ?? DEFAULT_APPEND_DEADLINE_MS;
     this.onFlushDue = options.onFlushDue;
+    this.onAppended = options.onAppended;
   }
 
   /** Appends to a topic, choosing partitions; answers each record's partition and offset in request order. */
@@ -185,7 +189,9 @@ export class Appender {
         if (records) Object.assign(append, await this.stage(ref, records, meta.config.compression));
         const sequencer = this.sequencer(ref);
         const result = await sequencer.append(append);
+        const announced = result.duplicate || !this.onAppended ? undefined : this.onAppended(ref, result.lastOffset + 1).catch(() => undefined);
         if (result.tailBytes >= meta.config.flushBytes) await this.requestFlush(ref, sequencer);
+        await announced;
         return result;
       }),
     );

@@ -268,3 +268,23 @@ export const MAX_FANOUT_CHAIN = 100;
 export const ORPHAN_SCAN_INTERVAL_MS = 1 * HOUR;
 /** Objects and items one garbage collection pass deletes per partition (more waits for the next pass). */
 export const MAX_GC_DELETES_PER_PASS = 1000;
+
+/**
+ * Push (lib/push-fanout.ts): after a notification of a partition, none other for this
+ * long. A hot partition then costs each connection at most 1000/PUSH_QUIET_MS messages
+ * a second ($1 per million on API Gateway), and a consumer that read after a
+ * notification reads once more after it (the `quietMs` of the message).
+ */
+export const DEFAULT_PUSH_QUIET_MS = 50;
+/**
+ * A pushed consumer pings this often: it keeps the connection open (API Gateway closes
+ * one idle for 10 minutes) and its answer carries the watermarks, the fallback for a
+ * lost notification. About 21,900 pings a month: $0.05 of messages and invocations.
+ */
+export const PUSH_PING_INTERVAL_MS = 2 * MINUTE;
+/** API Gateway closes a WebSocket connection after 2 hours; the client reconnects. */
+export const PUSH_MAX_CONNECTION_MS = 2 * HOUR;
+/** Subscription items outlive their connection's longest life, then DynamoDB TTL removes them. */
+export const PUSH_SUBSCRIPTION_TTL_MS = PUSH_MAX_CONNECTION_MS + 10 * MINUTE;
+/** Partitions one connection may subscribe to (its connection item lists them). */
+export const MAX_PUSH_SUBSCRIPTIONS = 4096;

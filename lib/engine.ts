@@ -49,6 +49,13 @@ export interface EngineOptions {
   onCommit?: (stats: CommitStats) => void;
   /** Asks for a flush of a partition whose tail passed flushBytes (e.g. invoke the compact function). */
   onFlushDue?: (ref: PartitionRef) => Promise<void> | void;
+  /**
+   * Called after an append committed on a partition and before it is acknowledged, with
+   * the offset after its last record (readable from then on): where the append function
+   * announces the move to push subscribers (lib/push-fanout.ts). Its failures are
+   * swallowed: a lost announcement costs a consumer latency, never a record.
+   */
+  onAppended?: (ref: PartitionRef, highWatermark: number) => Promise<void>;
   /** Grace period and bounds of retention, compaction and garbage collection. */
   maintenance?: MaintenanceOptions;
   /**
@@ -71,6 +78,8 @@ export interface EngineOptions {
 }
 
 export class LogEngine {
+  /** The store the engine was built with (the push endpoint reads heads through it). */
+  readonly store: LogStore;
   readonly topics: TopicService;
   readonly appender: Appender;
   readonly reader: Reader;
@@ -85,6 +94,7 @@ export class LogEngine {
   readonly sealer: Sealer;
 
   constructor(options: EngineOptions) {
+    this.store = options.store;
     const clock = options.clock ?? systemClock;
     const notifier = new AppendNotifier();
     const retry = options.retry ?? DEFAULT_RETRY;
@@ -125,6 +135,7 @@ export class LogEngine {
     this.appender = new Appender(this.topics, sequencer, clock, {
       deadlineMs,
       ...(options.onFlushDue ? { onFlushDue: options.onFlushDue } : {}),
+      ...(options.onAppended ? { onAppended: options.onAppended } : {}),
     }, staged);
     const segments = options.objects ? new SegmentReader(options.store, options.objects) : undefined;
     this.reader = new Reader(this.topics, options.store, clock, notifier, this.sealer, segments, staged);

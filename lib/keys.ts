@@ -13,6 +13,9 @@
  * | garbage objects | `P#{topic}#{topicId}#{p}`       | `X#{id}`               |
  * | group offset    | `G#{group}`                     | `{topic}#{p}`          |
  * | group members   | `GM#{group}`                    | `STATE`                |
+ * | push subscriber | `W#{topic}#{p}`                 | `C#{connectionId}`     |
+ * | push quiet mark | `W#{topic}#{p}`                 | `Q`                    |
+ * | push connection | `WC#{connectionId}`             | `SUBS`                 |
  *
  * Topic ids make a re-created topic a new incarnation: its partitions never see the
  * items of the deleted one, however late garbage collection removes them.
@@ -113,3 +116,21 @@ export function groupSk(topic: string, partition: number): string {
 export function partitionKey(ref: PartitionRef): string {
   return partitionPk(ref);
 }
+
+/** Push subscriptions of a partition, by topic name: a re-created topic keeps its subscribers. */
+export function pushPartitionPk(topic: string, partition: number): string {
+  return `W#${topic}#${partition}`;
+}
+
+export const PUSH_SUBSCRIBER_PREFIX = 'C#';
+export const PUSH_QUIET_SK = 'Q';
+
+export function pushSubscriberSk(connectionId: string): string {
+  return `${PUSH_SUBSCRIBER_PREFIX}${connectionId}`;
+}
+
+export function pushConnectionPk(connectionId: string): string {
+  return `WC#${connectionId}`;
+}
+
+export const PUSH_CONNECTION_SK = 'SUBS';

@@ -32,6 +32,14 @@ import {
   startS3rver,
 } from './emulators.js';
 import { startHttpServer } from './server.js';
+import { LocalPushServer, PUSH_PATH, type LocalPushOptions } from './push-server.js';
+import { DynamoPushStore } from '../lib/aws/dynamo-push-store.js';
+import { systemClock } from '../lib/clock.js';
+import type { ConnectionPoster } from '../lib/push-fanout.js';
+import { PushSessions } from '../lib/push-sessions.js';
+import { TopicService } from '../lib/topics.js';
+import { createPushHandler } from '../functions/push/handler.js';
+import { pushAnnouncer, pushDiscovery } from '../functions/shared/push.js';
 
 /** Runs `pass` every `intervalMs`, never two at once, like a scheduled rule with one target. */
 function startSchedule(pass: (event: unknown) => Promise<unknown>, intervalMs: number, onError: (err: unknown) => void) {
@@ -129,6 +137,13 @@ export interface LocalStackOptions {
   staging?: boolean | { bucketName?: string; writes?: boolean };
   /** Wraps the DynamoDB adapter, e.g. with a fault injector in tests. */
   wrapStore?: (store: LogStore) => LogStore;
+  /**
+   * The push endpoint (docs/push.md): WebSocket connections at `ws://…/v1/push` on the
+   * server's port, run by the push function's handler, and the append path's fan-out to
+   * them, as the construct deploys it. On by default; false turns it off (`GET /v1/push`
+   * then answers 404 PUSH_NOT_CONFIGURED and consumers long-poll).
+   */
+  push?: false | (LocalPushOptions & { quietMs?: number; pingIntervalMs?: number; wrapPoster?: (poster: ConnectionPoster) => ConnectionPoster });
   /** Runs the compact function on this interval, as the EventBridge schedule does; off when absent. */
   compactIntervalMs?: number;
   /**
@@ -148,6 +163,8 @@ export interface LocalStack {
   /** The staging tier's bucket, when `staging` is on. */
   stagingBucketName?: string;
   engine: LogEngine;
+  /** The push endpoint, unless `push: false`. */
+  push?: LocalPushServer;
   stop(): Promise<void>;
 }
 
@@ -227,7 +244,25 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
             topicDefaults: { stageBytes: EXPRESS_STAGE_BYTES, ...options.engine?.topicDefaults },
           }
         : { ...options.engine };
-    const engines = Array.from({ length: engineCount }, () => new LogEngine({ onFlushDue: trigger, store, objects, ...staging }));
+    // The push endpoint: the same handler as the push function, the same fan-out as the
+    // append function, posting to this server's sockets instead of API Gateway's.
+    const pushOptions = options.push === false ? undefined : (options.push ?? {});
+    const pushServer = pushOptions
+      ? new LocalPushServer(
+          createPushHandler(new PushSessions(new TopicService(store, systemClock), store, new DynamoPushStore(dynamo, tableName), systemClock), createObservability('push')),
+          pushOptions,
+        )
+      : undefined;
+    const announce =
+      pushServer && pushOptions
+        ? pushAnnouncer(dynamo, tableName, pushOptions.wrapPoster ? pushOptions.wrapPoster(pushServer) : pushServer, createObservability('append'), {
+            ...(pushOptions.quietMs !== undefined ? { quietMs: pushOptions.quietMs } : {}),
+          })
+        : undefined;
+    const engines = Array.from(
+      { length: engineCount },
+      () => new LogEngine({ onFlushDue: trigger, store, objects, ...(announce ? { onAppended: announce } : {}), ...staging }),
+    );
     const engine = engines[0]!;
     // As on AWS: the scheduled run fans out one asynchronous invocation per partition.
     // A scheduled run hands the rest of its pass on through the same Invoke API, as on AWS.
@@ -239,7 +274,20 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const server = await startHttpServer(
       {
         append: roundRobin(engines.map((e) => createAppendHandler(e, createObservability('append')))),
-        read: roundRobin(engines.map((e) => createReadHandler(e, createObservability('read')))),
+        read: roundRobin(
+          engines.map((e) =>
+            createReadHandler(e, createObservability('read'), {
+              push: (event) =>
+                pushServer
+                  ? pushDiscovery(`ws://${event.headers.host ?? event.requestContext.domainName}${PUSH_PATH}`, {
+                      signed: false,
+                      ...(pushOptions?.quietMs !== undefined ? { quietMs: pushOptions.quietMs } : {}),
+                      ...(pushOptions?.pingIntervalMs !== undefined ? { pingIntervalMs: pushOptions.pingIntervalMs } : {}),
+                    })
+                  : undefined,
+            }),
+          ),
+        ),
       },
       {
         port: options.port ?? 0,
@@ -249,6 +297,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       },
     );
     stops.push(server.close);
+    if (pushServer) {
+      pushServer.attach(server.server);
+      stops.push(() => pushServer.close());
+    }
     invokeEndpoint = server.url;
     if (options.compactIntervalMs) {
       const schedule = startSchedule(compact, options.compactIntervalMs, (err) =>
@@ -265,6 +317,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       bucketName,
       ...(stagingBucketName ? { stagingBucketName } : {}),
       engine,
+      ...(pushServer ? { push: pushServer } : {}),
       stop: stopAll,
     };
   } catch (err) {

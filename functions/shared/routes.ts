@@ -30,6 +30,7 @@ export const ROUTES: readonly Route[] = [
   { method: 'POST', path: '/v1/groups/{group}/members', fn: 'append' },
   { method: 'POST', path: '/v1/groups/{group}/members/{memberId}/heartbeat', fn: 'append' },
   { method: 'DELETE', path: '/v1/groups/{group}/members/{memberId}', fn: 'append' },
+  { method: 'GET', path: '/v1/push', fn: 'read' },
 ];
 
 /** `METHOD /path/{param}`: API Gateway's routeKey. */

@@ -1,0 +1,301 @@
+/**
+ * The consumer's push channel: one WebSocket to the deployment's push endpoint
+ * (docs/push.md), subscribed to the partitions the consumer reads, that wakes a
+ * partition's read loop when its high watermark moved. A caught-up loop waits here
+ * instead of holding a long-poll (a billed Lambda on AWS) and reads with an ordinary
+ * request when woken.
+ *
+ * A notification is only a hint: the loop reads from its own position, so a lost one
+ * costs latency. What covers a loss: the ping every `pingIntervalMs` answers the
+ * watermarks; after each `moved` the loop reads once more `quietMs` later (appends the
+ * server's quiet interval held back); and while the channel is down (connecting, a
+ * dropped connection, API Gateway's 2-hour limit) `usable` is false and the loops
+ * long-poll, until it is subscribed again.
+ *
+ *     loop:  read ─▶ records? ─yes─▶ read again
+ *                        │ no (caught up) and channel usable
+ *                        ▼
+ *            wait until hint > position | quietMs after a `moved` | channel down
+ */
+import { SignatureV4 } from '@smithy/signature-v4';
+import { Sha256 } from '@aws-crypto/sha256-js';
+import WebSocket from 'ws';
+import type { PushDiscovery, PushMessage, Watermark } from '../lib/push-protocol.js';
+
+export interface PushChannelOptions {
+  /** Signs the URL when the discovery says `signed` (SigV4 query string, `execute-api`). */
+  presign?: (url: URL) => Promise<URL>;
+  /** Called when the channel cannot be used and loops fall back to long-polls (logged by the caller). */
+  onDown?: (reason: string) => void;
+  /** Reconnect backoff bounds, ms. */
+  minReconnectMs?: number;
+  maxReconnectMs?: number;
+}
+
+interface PartitionState {
+  /** Highest watermark a frame reported since the last read started. */
+  hint: number;
+  /** A read is due at this time (quietMs after a `moved`). */
+  trailingAt: number | undefined;
+  trailingTimer: NodeJS.Timeout | undefined;
+  subscribed: boolean;
+  waiters: Set<() => void>;
+}
+
+/**
+ * The channel's life: `connecting` (socket opening or subscribe sent: loops wait, the
+ * `subscribed` answer's watermarks wake them), `open`, `down` (loops long-poll until a
+ * reconnect), `closed`.
+ */
+type ChannelState = 'connecting' | 'open' | 'down' | 'closed';
+
+export class PushChannel {
+  private socket: WebSocket | undefined;
+  private state: ChannelState = 'connecting';
+  private readonly partitions = new Map<number, PartitionState>();
+  private pingTimer: NodeJS.Timeout | undefined;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private attempts = 0;
+  private closed = false;
+  private nextId = 0;
+  /** Frames received, by type (tests and benchmarks look). */
+  readonly received = { moved: 0, pong: 0, subscribed: 0, error: 0 };
+  /** Connections opened, including reconnects. */
+  connects = 0;
+
+  constructor(
+    private readonly discovery: PushDiscovery,
+    readonly topic: string,
+    private readonly options: PushChannelOptions = {},
+  ) {}
+
+  /** Opens the connection (in the background; `usable` says when a partition can wait here). */
+  start(partitions: number[]): void {
+    this.setPartitions(partitions);
+    this.connect();
+  }
+
+  /**
+   * Whether a caught-up loop of `partition` may wait here instead of long-polling: the
+   * channel is connecting or open. While connecting, the subscription's answer (its
+   * watermarks) wakes a loop that missed something; a failed attempt wakes them all.
+   */
+  usable(partition: number): boolean {
+    return (this.state === 'connecting' || this.state === 'open') && this.partitions.has(partition);
+  }
+
+  /** Whether `partition`'s subscription is confirmed on the current connection. */
+  subscribed(partition: number): boolean {
+    return this.state === 'open' && this.partitions.get(partition)?.subscribed === true;
+  }
+
+  /** Whether a loop of `partition` is waiting here now. */
+  waiting(partition: number): boolean {
+    return (this.partitions.get(partition)?.waiters.size ?? 0) > 0;
+  }
+
+  /** Follows the consumer's assignment: subscribes new partitions, unsubscribes dropped ones. */
+  setPartitions(partitions: number[]): void {
+    const wanted = new Set(partitions);
+    const removed = [...this.partitions.keys()].filter((p) => !wanted.has(p));
+    for (const p of removed) {
+      const state = this.partitions.get(p)!;
+      if (state.trailingTimer) clearTimeout(state.trailingTimer);
+      state.waiters.forEach((w) => w());
+      this.partitions.delete(p);
+    }
+    const added = partitions.filter((p) => !this.partitions.has(p));
+    for (const p of added) this.partitions.set(p, { hint: -1, trailingAt: undefined, trailingTimer: undefined, subscribed: false, waiters: new Set() });
+    if (this.socket?.readyState === WebSocket.OPEN) {
+      if (removed.length > 0) this.send({ action: 'unsubscribe', topic: this.topic, partitions: removed });
+      if (added.length > 0) this.send({ action: 'subscribe', topic: this.topic, partitions: added });
+    }
+  }
+
+  /** Called as a read of `partition` starts: what frames reported so far, this read sees. */
+  readStarting(partition: number): void {
+    const state = this.partitions.get(partition);
+    if (!state) return;
+    state.hint = -1;
+    if (state.trailingAt !== undefined && Date.now() >= state.trailingAt) state.trailingAt = undefined;
+  }
+
+  /**
+   * Resolves when `partition` should be read again: a frame reported a watermark above
+   * `position`, a trailing read is due, the channel went down, or `signal` aborted.
+   */
+  wait(partition: number, position: number, signal: AbortSignal): Promise<void> {
+    const state = this.partitions.get(partition);
+    if (!state || !this.usable(partition) || state.hint > position || signal.aborted) return Promise.resolve();
+    if (state.trailingAt !== undefined && Date.now() >= state.trailingAt) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        state.waiters.delete(check);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const check = () => {
+        const due = state.trailingAt !== undefined && Date.now() >= state.trailingAt;
+        if (state.hint > position || due || !this.usable(partition) || !this.partitions.has(partition)) done();
+      };
+      state.waiters.add(check);
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    this.state = 'closed';
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    for (const state of this.partitions.values()) {
+      if (state.trailingTimer) clearTimeout(state.trailingTimer);
+      state.subscribed = false;
+    }
+    this.socket?.close(1000);
+    this.wakeAll();
+  }
+
+  private connect(): void {
+    if (this.closed) return;
+    this.state = 'connecting';
+    void this.open().catch((err: unknown) => this.down(`push connection failed: ${(err as Error).message}`));
+  }
+
+  private async open(): Promise<void> {
+    let url = new URL(this.discovery.url);
+    if (this.discovery.signed) {
+      if (!this.options.presign) throw new Error('the push endpoint needs signed connections and the client does not sign');
+      url = await this.options.presign(url);
+    }
+    if (this.closed) return;
+    const socket = new WebSocket(url, { handshakeTimeout: 10_000 });
+    this.socket = socket;
+    socket.on('open', () => {
+      this.state = 'open';
+      this.connects++;
+      this.attempts = 0;
+      const partitions = [...this.partitions.keys()];
+      if (partitions.length > 0) this.send({ action: 'subscribe', topic: this.topic, partitions });
+      this.pingTimer = setInterval(() => this.send({ action: 'ping' }), this.discovery.pingIntervalMs);
+      this.pingTimer.unref();
+    });
+    socket.on('message', (data) => this.onFrame(String(data)));
+    socket.on('close', (code) => {
+      if (this.socket !== socket) return;
+      this.down(`push connection closed (${code})`);
+    });
+    socket.on('error', () => undefined);
+  }
+
+  /** The connection is gone: loops long-poll until a new one is subscribed. */
+  private down(reason: string): void {
+    if (this.state === 'closed') return;
+    this.state = 'down';
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    this.pingTimer = undefined;
+    for (const state of this.partitions.values()) state.subscribed = false;
+    this.wakeAll();
+    if (this.closed) return;
+    this.options.onDown?.(reason);
+    const min = this.options.minReconnectMs ?? 100;
+    const max = this.options.maxReconnectMs ?? 30_000;
+    const delay = Math.random() * Math.min(max, min * 2 ** this.attempts++);
+    this.reconnectTimer = setTimeout(() => this.connect(), delay);
+    this.reconnectTimer.unref();
+  }
+
+  private onFrame(text: string): void {
+    let message: PushMessage;
+    try {
+      message = JSON.parse(text) as PushMessage;
+    } catch {
+      return;
+    }
+    switch (message.type) {
+      case 'moved': {
+        this.received.moved++;
+        if (message.topic !== this.topic) return;
+        const state = this.partitions.get(message.partition);
+        if (!state) return;
+        state.hint = Math.max(state.hint, message.highWatermark);
+        this.scheduleTrailing(state, message.quietMs);
+        this.wake(state);
+        return;
+      }
+      case 'subscribed':
+        this.received.subscribed++;
+        this.applyWatermarks(message.watermarks, true);
+        return;
+      case 'pong':
+        this.received.pong++;
+        this.applyWatermarks(message.watermarks, false);
+        return;
+      case 'error':
+        // A refused subscription (a deleted topic, say): start over on a new connection;
+        // meanwhile the loops long-poll.
+        this.received.error++;
+        this.socket?.close(1000);
+        this.down(`push endpoint answered ${message.code}: ${message.message}`);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private applyWatermarks(watermarks: Watermark[], subscribed: boolean): void {
+    for (const w of watermarks) {
+      if (w.topic !== this.topic) continue;
+      const state = this.partitions.get(w.partition);
+      if (!state) continue;
+      if (subscribed) state.subscribed = true;
+      state.hint = Math.max(state.hint, w.highWatermark);
+      this.wake(state);
+    }
+  }
+
+  /** A read `quietMs` after a `moved` finds what the server's quiet interval held back. */
+  private scheduleTrailing(state: PartitionState, quietMs: number): void {
+    if (quietMs <= 0) return;
+    if (state.trailingTimer) clearTimeout(state.trailingTimer);
+    state.trailingAt = Date.now() + quietMs;
+    state.trailingTimer = setTimeout(() => {
+      state.trailingTimer = undefined;
+      this.wake(state);
+    }, quietMs);
+    state.trailingTimer.unref();
+  }
+
+  private wake(state: PartitionState): void {
+    for (const check of [...state.waiters]) check();
+  }
+
+  private wakeAll(): void {
+    for (const state of this.partitions.values()) this.wake(state);
+  }
+
+  private send(frame: Record<string, unknown>): void {
+    if (this.socket?.readyState !== WebSocket.OPEN) return;
+    this.socket.send(JSON.stringify({ ...frame, id: String(this.nextId++) }));
+  }
+}
+
+/** A SigV4 query-string signer of `wss://` URLs for API Gateway WebSocket APIs. */
+export function webSocketPresigner(
+  credentials: ConstructorParameters<typeof SignatureV4>[0]['credentials'],
+  region: string,
+): (url: URL) => Promise<URL> {
+  const signer = new SignatureV4({ service: 'execute-api', region, credentials, sha256: Sha256 });
+  return async (url) => {
+    const query: Record<string, string> = {};
+    url.searchParams.forEach((v, k) => (query[k] = v));
+    const signed = await signer.presign(
+      { method: 'GET', protocol: url.protocol, hostname: url.hostname, path: url.pathname, query, headers: { host: url.host } },
+      { expiresIn: 60 },
+    );
+    const out = new URL(url.toString());
+    out.search = '';
+    for (const [k, v] of Object.entries(signed.query ?? {})) out.searchParams.set(k, Array.isArray(v) ? v.join(',') : String(v));
+    return out;
+  };
+}

@@ -1,0 +1,73 @@
+/**
+ * The push path's wiring in the functions: API Gateway's management API as the
+ * connection poster, the fan-out the append function runs after each commit, and the
+ * discovery answer of `GET /v1/push`. The local stack builds the same fan-out with its
+ * socket map as the poster (local/push-server.ts).
+ */
+import { ApiGatewayManagementApiClient, GoneException, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoPushStore } from '../../lib/aws/dynamo-push-store.js';
+import { systemClock, type Clock } from '../../lib/clock.js';
+import { DEFAULT_PUSH_QUIET_MS, PUSH_MAX_CONNECTION_MS, PUSH_PING_INTERVAL_MS } from '../../lib/constants.js';
+import type { PartitionRef } from '../../lib/keys.js';
+import { PushFanout, type ConnectionPoster } from '../../lib/push-fanout.js';
+import { PUSH_PROTOCOL, type PushDiscovery, type PushMessage } from '../../lib/push-protocol.js';
+import { MetricUnit, type Observability } from './observability.js';
+
+/** Posts to API Gateway WebSocket connections (`@connections`); 410 Gone is 'gone'. */
+export function apiGatewayPoster(callbackUrl: string): ConnectionPoster {
+  const client = new ApiGatewayManagementApiClient({ endpoint: callbackUrl, requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000 } });
+  return {
+    async post(connectionId: string, message: PushMessage) {
+      try {
+        await client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: JSON.stringify(message) }));
+        return 'sent';
+      } catch (err) {
+        if (err instanceof GoneException) return 'gone';
+        throw err;
+      }
+    },
+  };
+}
+
+/**
+ * The engine's `onAppended` hook: announces each commit to the partition's subscribers,
+ * with a metric per outcome (PushSent, PushQuiet, PushGone, PushFailed).
+ */
+export function pushAnnouncer(
+  dynamo: DynamoDBClient,
+  tableName: string,
+  poster: ConnectionPoster,
+  obs: Observability,
+  options: { quietMs?: number; clock?: Clock } = {},
+): (ref: PartitionRef, highWatermark: number) => Promise<void> {
+  const clock = options.clock ?? systemClock;
+  const fanout = new PushFanout(new DynamoPushStore(dynamo, tableName, clock), poster, clock, {
+    quietMs: options.quietMs ?? DEFAULT_PUSH_QUIET_MS,
+    onPostError: (connectionId, err) => obs.logger.warn('push notification failed', { connectionId, error: err as Error }),
+  });
+  return async (ref, highWatermark) => {
+    try {
+      const result = await fanout.announce(ref.topic, ref.partition, highWatermark);
+      if (result.outcome === 'none') return;
+      obs.metrics.addMetric(result.outcome === 'quiet' ? 'PushQuiet' : 'PushSent', MetricUnit.Count, result.outcome === 'quiet' ? 1 : result.sent);
+      if (result.gone > 0) obs.metrics.addMetric('PushGone', MetricUnit.Count, result.gone);
+      if (result.failed > 0) obs.metrics.addMetric('PushFailed', MetricUnit.Count, result.failed);
+    } catch (err) {
+      obs.logger.warn('push announcement failed', { topic: ref.topic, partition: ref.partition, error: err as Error });
+      obs.metrics.addMetric('PushFailed', MetricUnit.Count, 1);
+    }
+  };
+}
+
+/** `GET /v1/push`'s answer for a deployment whose WebSocket is at `url`. */
+export function pushDiscovery(url: string, options: { quietMs?: number; signed: boolean; pingIntervalMs?: number }): PushDiscovery {
+  return {
+    url,
+    protocol: PUSH_PROTOCOL,
+    pingIntervalMs: options.pingIntervalMs ?? PUSH_PING_INTERVAL_MS,
+    maxConnectionMs: PUSH_MAX_CONNECTION_MS,
+    quietMs: options.quietMs ?? DEFAULT_PUSH_QUIET_MS,
+    signed: options.signed,
+  };
+}
