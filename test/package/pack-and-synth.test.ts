@@ -222,3 +222,15 @@ describe('a CDK app that installed the tarball', () => {
     expect('stdout' in result ? result.stdout : '').toBe('');
   });
 });
+
+describe('the constructs in infra/', () => {
+  it('create Strata functions only through strataFunction, which works from the installed package', () => {
+    // A NodejsFunction elsewhere would bundle from sources the tarball does not have.
+    const infra = join(PROJECT_ROOT, 'infra');
+    const offenders = readdirSync(infra)
+      .filter((f) => f.endsWith('.ts') && f !== 'function-code.ts')
+      .filter((f) => /\bNodejsFunction\s*\(/.test(readFileSync(join(infra, f), 'utf8')));
+    expect(offenders, 'use strataFunction (infra/function-code.ts) with an entry in FUNCTION_ENTRIES').toEqual([]);
+  });
+});
+
