@@ -1,6 +1,6 @@
 /**
  * The CDK app of `npx cdk synth` / `npx cdk deploy` (cdk.json): one stack holding one
- * StrataLog, with its endpoints as outputs, and the cdk-nag AwsSolutions checks, which
+ * StrataLog, with its endpoints as outputs, and the cdk-nag AwsSolutions and Serverless checks, which
  * fail the synthesis on any finding that is not acknowledged with a reason.
  *
  * Context (`-c key=value`): `stackName` (default Strata), `removalPolicy` (`retain`,
@@ -9,10 +9,10 @@
  * that zone id, e.g. `use1-az4`).
  */
 import { App, Validations } from 'aws-cdk-lib';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { StrataStack, stackPropsFromContext } from './strata-stack.js';
 
 const app = new App();
 new StrataStack(app, app.node.tryGetContext('stackName') ?? 'Strata', stackPropsFromContext(app));
-Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
 app.synth();

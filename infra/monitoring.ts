@@ -2,8 +2,10 @@
  * The CloudWatch dashboard and alarms of a Strata deployment. The dashboard graphs the
  * EMF metrics the functions emit (functions/shared/observability.ts, dispatch.ts,
  * compact/handler.ts: namespace `Strata`, dimensions `service` and, for HTTP
- * requests, `route`) next to the AWS service metrics; the alarms use the service
- * metrics, which exist whether or not a function ran.
+ * requests, `route`, for per-topic ones `topic`) next to the AWS service metrics. The
+ * alarms use the service metrics, which exist whether or not a function ran, except
+ * where only the functions know: unexpected 5xx answers (UnexpectedErrors, which leaves
+ * out the 503 RETRY of a contended append) and flush lag.
  */
 import { Duration } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
@@ -23,6 +25,10 @@ import type { FunctionId } from './function-bundling.js';
 export const EMF_METRICS = {
   /** Every HTTP request, per `service` and `route` (functions/shared/dispatch.ts). */
   http: ['Latency', 'Status2xx', 'Status4xx', 'Status5xx'],
+  /** 5xx answers other than 503 RETRY, per `service` only (functions/shared/dispatch.ts): the ServerErrors alarm. */
+  errors: ['UnexpectedErrors'],
+  /** Per `service` and `topic` (functions/shared/observability.ts TOPIC_METRICS), unless topicMetrics is off. */
+  topic: ['TopicAppendedRecords', 'TopicAppendedBytes', 'TopicReadRecords', 'TopicReadBytes', 'TopicConsumerLag'],
   /** Every group commit of the append function (functions/shared/observability.ts). */
   commit: ['CommitRecords', 'CommitBytes', 'CommitAppends', 'CommitConflicts', 'CommitAttempts', 'CommitLatency'],
   /** Every compact invocation (functions/compact/handler.ts): flush, retention, compaction, GC, fan-out. */
@@ -41,8 +47,22 @@ export const EMF_METRICS = {
 } as const;
 
 export interface MonitoringAlarmOptions {
-  /** API Gateway 5xx answers in 5 minutes that raise the alarm. @default 5 */
+  /**
+   * Unexpected 5xx answers of the append and read functions in 5 minutes that raise the
+   * ServerErrors alarm: 500s (a bug, or a dependency failing in a way the code does not
+   * expect), not the 503 RETRY an append answers when it could not commit under
+   * contention before its deadline, which the client retries. @default 5
+   */
+  serverErrors?: number;
+  /** @deprecated the former name of `serverErrors` (it counted API Gateway's 5XXError, RETRY included). */
   apiServerErrors?: number;
+  /**
+   * The fraction of a limit at which the concurrency alarms fire: the account's
+   * (AccountConcurrency, ClaimedAccountConcurrency) and each reserved function's. @default 0.8
+   */
+  concurrencyNearLimit?: number;
+  /** The fraction of a function's timeout its p99 duration may reach before {Fn}DurationNearTimeout fires. @default 0.8 */
+  durationNearTimeout?: number;
   /** DynamoDB throttle events (read + write) in 5 minutes that raise the alarm. @default 10 */
   dynamoThrottles?: number;
   /**
@@ -61,6 +81,12 @@ export interface MonitoringAlarmOptions {
 
 export interface MonitoringProps extends MonitoringAlarmOptions {
   functions: Record<FunctionId, lambda.IFunction>;
+  /** Each function's timeout and reserved concurrency (the near-limit alarms). */
+  limits: Record<FunctionId, { timeout: Duration; reservedConcurrency?: number | undefined }>;
+  /** The account's Lambda concurrency quota in the region. */
+  accountConcurrency: number;
+  /** The compact function's maximum event age (asynchronous invocations older are dropped). */
+  compactMaxEventAge: Duration;
   /** The API Gateway HTTP API, unless the functions are reached only by function URL. */
   api?: apigwv2.IHttpApi;
   /** The append and read functions have function URLs (graphed and alarmed from Lambda's Url* metrics). */
@@ -90,18 +116,52 @@ export class StrataMonitoring extends Construct {
         `Lambda throttled the ${name} function: raise its reserved concurrency or the account limit.`);
     }
 
-    if (props.api) {
-      this.alarm('ApiServerErrors', props.api.metricServerError({ period: FIVE_MINUTES, statistic: 'Sum' }), props.apiServerErrors ?? 5,
-        'The API answered 5xx (503 RETRY included: appends that did not commit before their deadline). A 500 is a bug.');
+    // Not API Gateway's 5XXError: it counts the 503 RETRY of every contended append
+    // (normal, retried by the client). The functions count the 5xx they did not expect;
+    // what never reached them (crashes, timeouts, throttles) has the alarms above.
+    const unexpected = sumOf('Unexpected 5xx answers (not 503 RETRY)', {
+      a: emfMetric('UnexpectedErrors', 'append'),
+      r: emfMetric('UnexpectedErrors', 'read'),
+    });
+    this.alarm('ServerErrors', unexpected, props.serverErrors ?? props.apiServerErrors ?? 5,
+      'The append or read function answered 5xx other than 503 RETRY (a 500 is a bug, or a dependency failing unexpectedly): ' +
+        'see "request failed" in their log groups. RETRY answers under contention are not counted.');
+
+    // Concurrency and cost guards: capacity near its limit, before anything is throttled.
+    const near = props.concurrencyNearLimit ?? 0.8;
+    this.alarms.push(
+      new cloudwatch.Alarm(this, 'AccountConcurrency', {
+        alarmDescription:
+          `The account's claimed Lambda concurrency in this region reached ${Math.round(near * 100)}% of ${props.accountConcurrency} ` +
+          '(accountConcurrency): appends will be throttled when it is used up. Cap the read and compact functions or raise the quota.',
+        metric: new cloudwatch.Metric({ namespace: 'AWS/Lambda', metricName: 'ClaimedAccountConcurrency', statistic: 'Maximum', period: ONE_MINUTE }),
+        threshold: Math.floor(near * props.accountConcurrency),
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 5,
+        datapointsToAlarm: 3,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+    );
+    for (const [name, fn] of Object.entries(fns) as [FunctionId, lambda.IFunction][]) {
+      const { timeout, reservedConcurrency } = props.limits[name];
+      if (reservedConcurrency) {
+        this.alarm(`${capitalize(name)}ConcurrencyNearReserved`, fn.metric('ConcurrentExecutions', { statistic: 'Maximum', period: ONE_MINUTE }),
+          Math.max(1, Math.floor(near * reservedConcurrency)),
+          `The ${name} function ran ${Math.round(near * 100)}% of its reserved concurrency (${reservedConcurrency}): beyond it Lambda throttles it.`);
+      }
+      const ratio = props.durationNearTimeout ?? 0.8;
+      this.alarm(`${capitalize(name)}DurationNearTimeout`, fn.metricDuration({ statistic: 'p99', period: FIVE_MINUTES }),
+        Math.floor(ratio * timeout.toMilliseconds()),
+        `The ${name} function's p99 duration reached ${Math.round(ratio * 100)}% of its timeout (${timeout.toHumanString()}): ` +
+          'its invocations are about to time out (slow dependencies, or too little memory).');
     }
-    if (props.functionUrls) {
-      const urlErrors = sumOf('Function URL 5xx answers', {
-        a: fns.append.metric('Url5xxCount', { statistic: 'Sum', period: FIVE_MINUTES }),
-        r: fns.read.metric('Url5xxCount', { statistic: 'Sum', period: FIVE_MINUTES }),
-      });
-      this.alarm('FunctionUrlServerErrors', urlErrors, props.apiServerErrors ?? 5,
-        'The append or read function URL answered 5xx (503 RETRY included: appends that did not commit before their deadline). A 500 is a bug.');
-    }
+    this.alarm('CompactEventsDropped', fns.compact.metric('AsyncEventsDropped', { statistic: 'Sum', period: FIVE_MINUTES }), 1,
+      'Lambda dropped asynchronous compact invocations (throttled past the maximum event age, or failed past the retries without ' +
+        'reaching the dead-letter queue): partitions went without a pass. The next scheduled run dispatches them again.');
+    const ageLimit = props.compactMaxEventAge.toMilliseconds();
+    this.alarm('CompactEventAge', fns.compact.metric('AsyncEventAge', { statistic: 'Maximum', period: FIVE_MINUTES }), Math.floor(ageLimit / 2),
+      `Asynchronous compact invocations waited half their maximum age (${props.compactMaxEventAge.toHumanString()}) before running: ` +
+        'the fan-out is throttled (its reserved concurrency, or the account) and events will be dropped.');
 
     const dynamoThrottles = sumOf('DynamoDB throttle events', {
       r: props.table.metric('ReadThrottleEvents', { statistic: 'Sum', period: FIVE_MINUTES }),
@@ -180,6 +240,16 @@ export class StrataMonitoring extends Construct {
       ]),
       graph('Commit latency p50 / p99 (ms)', [search('CommitLatency', 'append', 'p50'), search('CommitLatency', 'append', 'p99')]),
     );
+    // Per topic (TOPIC_METRICS; absent when topicMetrics is off): what each topic takes in
+    // and gives out, and how far behind its readers are.
+    this.dashboard.addWidgets(
+      graph('Appended per topic: records / min (left), bytes / min (right)',
+        [perTopic('TopicAppendedRecords', 'append')], [perTopic('TopicAppendedBytes', 'append')]),
+      graph('Read per topic: records / min (left), bytes / min (right)',
+        [perTopic('TopicReadRecords', 'read')], [perTopic('TopicReadBytes', 'read')]),
+      graph('Consumer lag per topic (records behind the high watermark after a read, max)', [perTopic('TopicConsumerLag', 'read', 'Maximum')]),
+      graph('Unexpected 5xx (not 503 RETRY) and 5xx answers', [unexpected], [search('Status5xx', undefined, 'Sum')]),
+    );
     this.dashboard.addWidgets(
       graph('Flushed to S3: segments and records', [compactMetric('FlushSegments'), compactMetric('FlushRecords')], [compactMetric('FlushBytes')]),
       graph('Flush lag (max ms) and tail TTLs extended', [compactMetric('FlushLag', 'Maximum')], [compactMetric('TailTtlExtended')]),
@@ -198,6 +268,15 @@ export class StrataMonitoring extends Construct {
       ])),
       graph('DynamoDB throttles and dead letters', [dynamoThrottles],
         [props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: FIVE_MINUTES, statistic: 'Maximum' })]),
+    );
+    this.dashboard.addWidgets(
+      graph('Concurrency: account claimed (left), per function max (right)',
+        [new cloudwatch.Metric({ namespace: 'AWS/Lambda', metricName: 'ClaimedAccountConcurrency', statistic: 'Maximum', period: ONE_MINUTE })],
+        Object.entries(fns).map(([name, fn]) => fn.metric('ConcurrentExecutions', { statistic: 'Maximum', period: ONE_MINUTE, label: name }))),
+      graph('Duration p99 (ms)', Object.entries(fns).map(([name, fn]) => fn.metricDuration({ statistic: 'p99', period: FIVE_MINUTES, label: name }))),
+      graph('Compact async events: dropped (left), oldest age ms (right)',
+        [fns.compact.metric('AsyncEventsDropped', { statistic: 'Sum', period: FIVE_MINUTES })],
+        [fns.compact.metric('AsyncEventAge', { statistic: 'Maximum', period: FIVE_MINUTES })]),
     );
     this.dashboard.addWidgets(
       new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24, height: 4 }),
@@ -232,7 +311,6 @@ function search(metricName: string, service: FunctionId | undefined, statistic: 
   });
 }
 
-/** A compact pass's metric: dimension `service` only (no route). */
 /** The sum of five-minute metrics, a missing data point counting as 0 (FILL), as one alarmable expression. */
 function sumOf(label: string, metrics: Record<string, cloudwatch.IMetric>): cloudwatch.MathExpression {
   return new cloudwatch.MathExpression({
@@ -243,13 +321,23 @@ function sumOf(label: string, metrics: Record<string, cloudwatch.IMetric>): clou
   });
 }
 
+/** A compact pass's metric: dimension `service` only (no route). */
 function compactMetric(metricName: (typeof EMF_METRICS.compact)[number], statistic = 'Sum'): cloudwatch.Metric {
-  return new cloudwatch.Metric({
-    namespace: METRICS_NAMESPACE,
-    metricName,
-    dimensionsMap: { service: 'compact' },
-    statistic,
-    period: FIVE_MINUTES,
+  return emfMetric(metricName, 'compact', statistic);
+}
+
+/** An EMF metric of one function with dimension `service` only, over five minutes. */
+function emfMetric(metricName: string, service: FunctionId, statistic = 'Sum'): cloudwatch.Metric {
+  return new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { service }, statistic, period: FIVE_MINUTES });
+}
+
+/** One line per topic of a per-topic metric (dimensions `service` and `topic`): a SEARCH, so new topics appear by themselves. */
+function perTopic(metricName: (typeof EMF_METRICS.topic)[number], service: FunctionId, statistic = 'Sum'): cloudwatch.MathExpression {
+  return new cloudwatch.MathExpression({
+    expression: `SEARCH('{${METRICS_NAMESPACE},service,topic} MetricName="${metricName}" service="${service}"', '${statistic}', 60)`,
+    usingMetrics: {},
+    label: '',
+    period: ONE_MINUTE,
   });
 }
 

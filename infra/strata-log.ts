@@ -34,7 +34,7 @@ import { DEFAULT_RECOVERY_WINDOW_MS, DEFAULT_TAIL_TTL_MS, FLUSH_LAG_ALARM_MS, MA
 import { topicConfigPatchSchema, type TopicConfigPatch } from '../lib/topic-config.js';
 import { FUNCTION_IDS, type FunctionId } from './function-bundling.js';
 import { strataFunction, type StrataFunctionProps } from './function-code.js';
-import { StrataMonitoring, type MonitoringAlarmOptions } from './monitoring.js';
+import { StrataMonitoring, type MonitoringAlarmOptions, type MonitoringProps } from './monitoring.js';
 import { STAGING_TOPIC_DEFAULTS, StagingTier } from './staging-tier.js';
 import { FUNCTION_PERMISSIONS, OBJECT_PREFIX } from './permissions.js';
 import { grantRoutes, type GrantTarget } from './grants.js';
@@ -77,7 +77,15 @@ export interface StrataFunctionOptions {
    * 'function-urls', 2 minutes for read (FUNCTION_URL_READ_TIMEOUT); 5 minutes for compact
    */
   timeout?: Duration;
-  /** Reserved concurrency; unreserved (the account's pool) by default. */
+  /**
+   * Reserved concurrency: both a cap on this function and capacity set aside for it
+   * from the account's pool. Unset (the account's shared pool) by default, because a
+   * reservation fails the deploy where the account's quota cannot spare it (Lambda keeps
+   * 100 unreserved; new accounts may have a quota of 10). To keep consumers and the
+   * compact fan-out from starving appends, cap `read` and `compact` and/or reserve for
+   * `append` (infra/README.md, "Concurrency guards"); the synth refuses reservations
+   * that leave less than 100 of `accountConcurrency` unreserved.
+   */
   reservedConcurrency?: number;
 }
 
@@ -139,6 +147,18 @@ export interface StrataLogProps {
    * drop stays this much longer (docs/cost.md). @default Duration.days(1)
    */
   recoveryWindow?: Duration;
+  /**
+   * The account's Lambda concurrency quota in this region (Service Quotas, "Concurrent
+   * executions"): the AccountConcurrency alarm fires at 80% of it, and reservations are
+   * checked against it. @default 1000
+   */
+  accountConcurrency?: number;
+  /**
+   * Per-topic EMF metrics (records and bytes appended and read, consumer lag; the
+   * dashboard's per-topic graphs): five custom metrics per active topic, about $1.50 a
+   * topic a month. Turn them off for deployments with many topics. @default true
+   */
+  topicMetrics?: boolean;
   /** Powertools log level of the functions. @default INFO */
   logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   /** Retention of the functions' and the API's log groups. @default one month */
@@ -185,6 +205,10 @@ const DEFAULTS: Record<FunctionId, Required<Omit<StrataFunctionOptions, 'reserve
   read: { memorySize: 1024, timeout: HTTP_TIMEOUT },
   compact: { memorySize: 1024, timeout: Duration.minutes(5) },
 };
+/** Lambda's default concurrency quota per account and region. */
+const DEFAULT_ACCOUNT_CONCURRENCY = 1000;
+/** What Lambda keeps unreserved in every account: a reservation may not go below it. */
+const MIN_UNRESERVED_CONCURRENCY = 100;
 /** The API's one stage (auto-deployed); execute-api ARNs name it. */
 const API_STAGE_NAME = '$default';
 /** Retries of an asynchronous compact invocation (scheduled or from append) before the DLQ. */
@@ -264,6 +288,12 @@ export class StrataLog extends Construct {
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'Serverless-SQSRedrivePolicy',
+      reason:
+        'This queue is itself the dead-letter queue of the compact function and its schedule: nothing consumes it to fail ' +
+        'again, messages are inspected and redriven by hand (docs/operations.md), and the DeadLetterQueueDepth alarm watches it.',
+    });
 
     const endpoints = props.endpoints ?? 'api-gateway';
     const withApi = endpoints !== 'function-urls';
@@ -276,6 +306,12 @@ export class StrataLog extends Construct {
       deadLetterQueue: this.deadLetterQueue,
       retryAttempts: COMPACT_RETRY_ATTEMPTS,
       maxEventAge: COMPACT_MAX_EVENT_AGE,
+    });
+    Validations.of(compact).acknowledge({
+      id: 'Serverless-LambdaAsyncFailureDestination',
+      reason:
+        'Failed asynchronous invocations go to the dead-letter queue through DeadLetterConfig (with the EventInvokeConfig retries ' +
+        'and max event age); an on-failure destination to the same queue would deliver each failure twice.',
     });
     const append = this.createFunction('append', fnOptions('append'), props, logRetention, logRemoval, {});
     // Appends are sequenced by the append function only (reads and flushes work the same
@@ -301,6 +337,15 @@ export class StrataLog extends Construct {
     // answers API Gateway's buffered invocations (functions/shared/streaming.ts).
     const read = this.createFunction('read', fnOptions('read'), props, logRetention, logRemoval, withUrls ? { handler: 'streamingHandler' } : {});
     this.functions = { append, read, compact };
+    checkReservations(FUNCTION_IDS.map((fn) => [fn, fnOptions(fn).reservedConcurrency] as const), props.accountConcurrency ?? DEFAULT_ACCOUNT_CONCURRENCY);
+    for (const fn of [append, read]) {
+      Validations.of(fn).acknowledge({
+        id: 'Serverless-LambdaDLQ',
+        reason:
+          'Invoked synchronously only (API Gateway, the function URL): a dead-letter queue applies to asynchronous invocations, ' +
+          'and a failed request is answered to its caller, who retries.',
+      });
+    }
 
     for (const fn of FUNCTION_IDS) this.grantStorage(fn, this.functions[fn]);
     if (this.staging) {
@@ -353,6 +398,9 @@ export class StrataLog extends Construct {
       table: this.table,
       deadLetterQueue: this.deadLetterQueue,
       ...(props.alarmActions ? { alarmActions: props.alarmActions } : {}),
+      limits: Object.fromEntries(FUNCTION_IDS.map((fn) => [fn, { timeout: fnOptions(fn).timeout, reservedConcurrency: fnOptions(fn).reservedConcurrency }])) as MonitoringProps['limits'],
+      accountConcurrency: props.accountConcurrency ?? DEFAULT_ACCOUNT_CONCURRENCY,
+      compactMaxEventAge: COMPACT_MAX_EVENT_AGE,
       ...props.alarms,
     });
   }
@@ -458,22 +506,33 @@ export class StrataLog extends Construct {
       memorySize: options.memorySize,
       timeout: options.timeout,
       ...(options.reservedConcurrency !== undefined ? { reservedConcurrentExecutions: options.reservedConcurrency } : {}),
+      // X-Ray: the functions' Powertools Tracer (functions/shared/tracing.ts) adds a
+      // subsegment per invocation and one per AWS SDK call.
+      tracing: lambda.Tracing.ACTIVE,
       role,
       logGroup,
       environment: {
         STRATA_TABLE_NAME: this.table.tableName,
         STRATA_BUCKET_NAME: this.bucket.bucketName,
         POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
+        // The tracer's service annotation (the logger and metrics are told in code).
+        POWERTOOLS_SERVICE_NAME: fn,
+        ...(props.topicMetrics === false ? { STRATA_TOPIC_METRICS: 'false' } : {}),
         NODE_OPTIONS: '--enable-source-maps',
       },
       ...extra,
     });
     created.node.addDependency(role);
-    Validations.of(created).acknowledge({
-      id: 'AwsSolutions-L1',
+    const pinned =
+      'Pinned to nodejs22.x (infra/function-bundling.ts, the bundle target): the bundles are built, measured and tested for Node 22; ' +
+      'move to a newer runtime deliberately, with the bundle target in infra/function-bundling.ts.';
+    Validations.of(created).acknowledge({ id: 'AwsSolutions-L1', reason: pinned });
+    Validations.of(created).acknowledge({ id: 'Serverless-LambdaLatestVersion', reason: pinned });
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
-        'Pinned to nodejs22.x (infra/function-bundling.ts, the bundle target): the bundles are built, measured and tested for Node 22; ' +
-        'move to a newer runtime deliberately, with the bundle target in infra/function-bundling.ts.',
+        'Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords, which support no resource-level permissions ' +
+        '(the X-Ray service authorization reference), so their resource can only be *; no other statement of this role has one.',
     });
     return created;
   }
@@ -645,4 +704,24 @@ export function checkRecoveryWindow(window: Duration): number {
     throw new Error(`recoveryWindow must be a whole number of days from 1 to 35 (point-in-time recovery's period); got ${window.toHumanString()}`);
   }
   return days;
+}
+
+/**
+ * Reserved concurrency that the account cannot give is a failed deploy (Lambda keeps
+ * MIN_UNRESERVED_CONCURRENCY unreserved): said at synth, with the numbers.
+ */
+function checkReservations(reservations: readonly (readonly [FunctionId, number | undefined])[], accountConcurrency: number): void {
+  let total = 0;
+  for (const [fn, reserved] of reservations) {
+    if (reserved === undefined) continue;
+    if (!Number.isInteger(reserved) || reserved < 0) throw new Error(`the ${fn} function's reservedConcurrency must be a whole number >= 0; got ${reserved}`);
+    total += reserved;
+  }
+  if (total > accountConcurrency - MIN_UNRESERVED_CONCURRENCY) {
+    throw new Error(
+      `reserved concurrency ${total} (${reservations.filter(([, r]) => r !== undefined).map(([fn, r]) => `${fn} ${r}`).join(', ')}) leaves less than ` +
+        `${MIN_UNRESERVED_CONCURRENCY} of accountConcurrency ${accountConcurrency} unreserved, which Lambda refuses: lower the reservations, ` +
+        'or raise the quota (Service Quotas) and accountConcurrency with it',
+    );
+  }
 }

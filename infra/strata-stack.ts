@@ -33,6 +33,12 @@ export class StrataStack extends Stack {
           'Alarm notifications carry no data of the log. CloudWatch cannot publish to a topic encrypted with the AWS-managed ' +
           'SNS key, and a customer-managed key would cost $1/month for a topic that is idle unless something is wrong.',
       });
+      Validations.of(this.alarmTopic).acknowledge({
+        id: 'Serverless-SNSRedrivePolicy',
+        reason:
+          'An e-mail subscription of alarm notifications: SNS retries e-mail delivery itself, and a missed e-mail loses nothing, ' +
+          'since the alarm stays in ALARM in CloudWatch (and on the dashboard) until it is resolved; a dead-letter queue would be one more resource to watch.',
+      });
       alarmActions = [...(alarmActions ?? []), new actions.SnsAction(this.alarmTopic)];
     }
     this.log = new StrataLog(this, 'Log', { ...props.log, ...(alarmActions ? { alarmActions } : {}) });

@@ -2,7 +2,7 @@
  * The append function: every route that writes (records, topics, group offsets).
  * Thin: parse and validate the request, call the engine, answer.
  */
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import type { LogEngine } from '../../lib/engine.js';
 import { topicConfigPatchSchema } from '../../lib/topic-config.js';
 import { parseOrThrow } from '../../lib/validation.js';
@@ -12,7 +12,8 @@ import { readEnv } from '../shared/env.js';
 import { json, jsonBody, pathParam, type HttpResponse } from '../shared/http.js';
 import { createObservability, recordCommit, type Observability } from '../shared/observability.js';
 import { lambdaFlushTrigger } from '../shared/flush-trigger.js';
-import { createEngine, lambdaClient } from '../shared/runtime.js';
+import { apiGatewayPoster, pushAnnouncer } from '../shared/push.js';
+import { createEngine, dynamoClient, lambdaClient } from '../shared/runtime.js';
 import { groupOffsetsView, membershipView, topicView } from '../shared/views.js';
 import * as z from 'zod';
 
@@ -70,19 +71,26 @@ export function createAppendHandler(engine: LogEngine, obs: Observability): Http
 let instance: HttpHandler | undefined;
 
 /** Lambda entry point: builds the engine once per cold start from the environment. */
-export async function handler(event: APIGatewayProxyEventV2): Promise<HttpResponse> {
+export async function handler(event: APIGatewayProxyEventV2, context?: Context): Promise<HttpResponse> {
   if (!instance) {
-    const obs = createObservability('append');
     const env = readEnv();
+    const obs = createObservability('append', { topicMetrics: env.topicMetrics !== false });
     const engine = createEngine(env, {
-      onCommit: (stats) => recordCommit(obs.metrics, stats),
+      onCommit: (stats) => recordCommit(obs, stats),
       ...(env.compactFunctionName
         ? { onFlushDue: lambdaFlushTrigger(lambdaClient(env), env.compactFunctionName, obs.logger) }
+        : {}),
+      ...(env.pushCallbackUrl
+        ? {
+            onAppended: pushAnnouncer(dynamoClient(env), env.tableName, apiGatewayPoster(env.pushCallbackUrl), obs, {
+              ...(env.pushQuietMs !== undefined ? { quietMs: env.pushQuietMs } : {}),
+            }),
+          }
         : {}),
     });
     instance = createAppendHandler(engine, obs);
   }
-  return instance(event);
+  return instance(event, context);
 }
 
 function noContent(): HttpResponse {

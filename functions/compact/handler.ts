@@ -28,6 +28,7 @@ import { readEnv } from '../shared/env.js';
 import { lambdaFlushTrigger, lambdaSelfInvoker, type PartitionInvoker } from '../shared/flush-trigger.js';
 import { createObservability, MetricUnit, type Observability } from '../shared/observability.js';
 import { createEngine, lambdaClient } from '../shared/runtime.js';
+import { invocation } from '../shared/tracing.js';
 
 /** Self-invocations in a row for one partition before leaving the rest to the schedule. */
 export const MAX_CONTINUATIONS = 10;
@@ -87,45 +88,47 @@ export interface CompactDeps {
 }
 
 export function createCompactHandler(engine: LogEngine, obs: Observability, deps: CompactDeps = {}) {
-  return async (event: unknown, context?: Context): Promise<CompactResult> => {
-    const maintenance = engine.maintenance;
-    if (!maintenance) throw new InternalError('the compact function needs an object store (STRATA_BUCKET_NAME)');
-    const one = partitionEventSchema.safeParse(event);
-    let passes: PartitionPass[];
-    let dispatched = 0;
-    let run: ScheduledRun | undefined;
-    if (one.success) {
-      const { topic, partition, continuation = 0 } = one.data;
-      const pass = await maintenance.runPartition(topic, partition);
-      passes = pass ? [pass] : [];
-      if (pass?.more && deps.dispatch && continuation < MAX_CONTINUATIONS) {
-        const meta = await engine.topics.get(topic);
-        await deps.dispatch({ topic, topicId: meta.topicId, partition }, continuation + 1);
-        dispatched = 1;
-      }
-    } else {
-      const inline = inlineEventSchema.safeParse(event).success;
-      const rest = fanOutEventSchema.safeParse(event);
-      const chain = rest.success ? rest.data.chain : 0;
-      const dispatch = deps.dispatch && !inline ? deps.dispatch : undefined;
-      run = await maintenance.runAll(dispatch ? (ref) => dispatch(ref) : undefined, {
-        ...deps.fanOut,
-        ...(rest.success ? { cursor: rest.data.fanOut } : {}),
-        // Without a way to hand the rest on, this run has to finish the pass.
-        ...(deps.continueFanOut ? { budgetMs: runBudgetMs(deps.fanOut?.budgetMs, context) } : { maxDispatches: Infinity }),
-      });
-      passes = run.passes;
-      dispatched = run.dispatched.length;
-      if (run.cursor && deps.continueFanOut) {
-        if (chain < MAX_FANOUT_CHAIN) await deps.continueFanOut({ fanOut: run.cursor, chain: chain + 1 });
-        else obs.logger.warn('scheduled pass stopped at its longest chain; the next schedule starts it again', { chain, cursor: run.cursor });
-      }
+  return (event: unknown, context?: Context): Promise<CompactResult> => invocation(obs.logger, context, obs.service, () => compact(engine, obs, deps, event, context));
+}
+
+async function compact(engine: LogEngine, obs: Observability, deps: CompactDeps, event: unknown, context?: Context): Promise<CompactResult> {
+  const maintenance = engine.maintenance;
+  if (!maintenance) throw new InternalError('the compact function needs an object store (STRATA_BUCKET_NAME)');
+  const one = partitionEventSchema.safeParse(event);
+  let passes: PartitionPass[];
+  let dispatched = 0;
+  let run: ScheduledRun | undefined;
+  if (one.success) {
+    const { topic, partition, continuation = 0 } = one.data;
+    const pass = await maintenance.runPartition(topic, partition);
+    passes = pass ? [pass] : [];
+    if (pass?.more && deps.dispatch && continuation < MAX_CONTINUATIONS) {
+      const meta = await engine.topics.get(topic);
+      await deps.dispatch({ topic, topicId: meta.topicId, partition }, continuation + 1);
+      dispatched = 1;
     }
-    const result = summarize(passes, dispatched, run);
-    emitMetrics(obs, result);
-    obs.logger.info('compact pass', { trigger: one.success ? 'partition' : 'schedule', ...result });
-    return result;
-  };
+  } else {
+    const inline = inlineEventSchema.safeParse(event).success;
+    const rest = fanOutEventSchema.safeParse(event);
+    const chain = rest.success ? rest.data.chain : 0;
+    const dispatch = deps.dispatch && !inline ? deps.dispatch : undefined;
+    run = await maintenance.runAll(dispatch ? (ref) => dispatch(ref) : undefined, {
+      ...deps.fanOut,
+      ...(rest.success ? { cursor: rest.data.fanOut } : {}),
+      // Without a way to hand the rest on, this run has to finish the pass.
+      ...(deps.continueFanOut ? { budgetMs: runBudgetMs(deps.fanOut?.budgetMs, context) } : { maxDispatches: Infinity }),
+    });
+    passes = run.passes;
+    dispatched = run.dispatched.length;
+    if (run.cursor && deps.continueFanOut) {
+      if (chain < MAX_FANOUT_CHAIN) await deps.continueFanOut({ fanOut: run.cursor, chain: chain + 1 });
+      else obs.logger.warn('scheduled pass stopped at its longest chain; the next schedule starts it again', { chain, cursor: run.cursor });
+    }
+  }
+  const result = summarize(passes, dispatched, run);
+  emitMetrics(obs, result);
+  obs.logger.info('compact pass', { trigger: one.success ? 'partition' : 'schedule', ...result });
+  return result;
 }
 
 /**

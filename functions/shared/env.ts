@@ -26,6 +26,8 @@ export interface FunctionEnv {
   stagingBucketName?: string;
   /** Whether new staged batches go to the staging bucket (STRATA_STAGING_WRITES, default true; false drains it). */
   stagingWrites?: boolean;
+  /** Per-topic EMF metrics (STRATA_TOPIC_METRICS, default true; functions/shared/observability.ts TOPIC_METRICS). */
+  topicMetrics?: boolean;
   /** Tail items expire through DynamoDB TTL this long after their append (STRATA_TAIL_TTL_MS, ≥ 1 h); unset: flushes delete them. */
   tailTtlMs?: number;
   /**
@@ -34,6 +36,18 @@ export interface FunctionEnv {
    * restored table finds every object it references (docs/operations.md). Unset: 0.
    */
   recoveryWindowMs?: number;
+  /**
+   * The push endpoint's WebSocket URL (STRATA_PUSH_URL, `wss://…`), which `GET /v1/push`
+   * tells consumers; unset: the deployment has no push endpoint.
+   */
+  pushUrl?: string;
+  /**
+   * Where the append function posts notifications (STRATA_PUSH_CALLBACK_URL: the
+   * WebSocket stage's `https://{api}.execute-api.{region}.amazonaws.com/{stage}`).
+   */
+  pushCallbackUrl?: string;
+  /** No second notification of a partition within this long (STRATA_PUSH_QUIET_MS, default DEFAULT_PUSH_QUIET_MS). */
+  pushQuietMs?: number;
 }
 
 export function readEnv(env: NodeJS.ProcessEnv = process.env): FunctionEnv {
@@ -50,7 +64,11 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): FunctionEnv {
   if (env.STRATA_SEQUENCING) result.sequencing = sequencing(env, 'STRATA_SEQUENCING');
   if (env.STRATA_STAGING_BUCKET) result.stagingBucketName = env.STRATA_STAGING_BUCKET;
   if (env.STRATA_STAGING_WRITES) result.stagingWrites = bool(env, 'STRATA_STAGING_WRITES');
+  if (env.STRATA_TOPIC_METRICS) result.topicMetrics = bool(env, 'STRATA_TOPIC_METRICS');
   if (env.STRATA_TAIL_TTL_MS) result.tailTtlMs = wholeNumber(env, 'STRATA_TAIL_TTL_MS', MIN_TAIL_TTL_MS);
+  if (env.STRATA_PUSH_URL) result.pushUrl = url(env, 'STRATA_PUSH_URL');
+  if (env.STRATA_PUSH_CALLBACK_URL) result.pushCallbackUrl = url(env, 'STRATA_PUSH_CALLBACK_URL');
+  if (env.STRATA_PUSH_QUIET_MS) result.pushQuietMs = wholeNumber(env, 'STRATA_PUSH_QUIET_MS', 0, 60_000);
   if (env.STRATA_RECOVERY_WINDOW_MS) result.recoveryWindowMs = wholeNumber(env, 'STRATA_RECOVERY_WINDOW_MS', 0, MAX_RECOVERY_WINDOW_MS);
   return result;
 }

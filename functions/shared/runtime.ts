@@ -1,6 +1,7 @@
 /**
  * Builds the engine from the function environment: AWS clients (endpoints overridable
- * for the local stack and LocalStack) and the DynamoDB/S3 adapters.
+ * for the local stack and LocalStack; traced by X-Ray in Lambda, tracing.ts) and the
+ * DynamoDB/S3 adapters.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
@@ -10,9 +11,10 @@ import { S3ObjectStore } from '../../lib/aws/s3-object-store.js';
 import { LogEngine, type EngineOptions } from '../../lib/engine.js';
 import { objectGraceMs } from '../../lib/maintenance.js';
 import type { FunctionEnv } from './env.js';
+import { traced } from './tracing.js';
 
 export function lambdaClient(env: FunctionEnv): LambdaClient {
-  return new LambdaClient(env.lambdaEndpoint ? { endpoint: env.lambdaEndpoint } : {});
+  return traced(new LambdaClient(env.lambdaEndpoint ? { endpoint: env.lambdaEndpoint } : {}));
 }
 
 /**
@@ -21,16 +23,21 @@ export function lambdaClient(env: FunctionEnv): LambdaClient {
  */
 const REQUEST_HANDLER = { connectionTimeout: 1_000, requestTimeout: 5_000 };
 
-export function createEngine(env: FunctionEnv, extra: Partial<EngineOptions> = {}): LogEngine {
-  const dynamo = new DynamoDBClient({
+/** A DynamoDB client for the function's table (the endpoint overridable). */
+export function dynamoClient(env: FunctionEnv): DynamoDBClient {
+  return traced(new DynamoDBClient({
     requestHandler: REQUEST_HANDLER,
     ...(env.dynamoEndpoint ? { endpoint: env.dynamoEndpoint } : {}),
-  });
-  const s3 = new S3Client({
+  }));
+}
+
+export function createEngine(env: FunctionEnv, extra: Partial<EngineOptions> = {}): LogEngine {
+  const dynamo = dynamoClient(env);
+  const s3 = traced(new S3Client({
     requestHandler: REQUEST_HANDLER,
     // An emulator has no CreateSession: S3 Express session auth only against AWS.
     ...(env.s3Endpoint ? { endpoint: env.s3Endpoint, forcePathStyle: true, disableS3ExpressSessionAuth: true } : {}),
-  });
+  }));
   // One client for both buckets: for a directory bucket's name it opens and renews the
   // S3 Express sessions (CreateSession) itself.
   const staging = env.stagingBucketName

@@ -17,7 +17,7 @@
  */
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import type { HttpHandler } from './dispatch.js';
 import { rawBody, type HttpResponse } from './http.js';
 
@@ -34,7 +34,7 @@ export interface LambdaStreamingRuntime {
   HttpResponseStream: { from(stream: Writable, prelude: StreamPrelude): Writable };
 }
 
-export type StreamingHandler = (event: APIGatewayProxyEventV2, responseStream: Writable) => Promise<void>;
+export type StreamingHandler = (event: APIGatewayProxyEventV2, responseStream: Writable, context?: Context) => Promise<void>;
 
 /** The runtime's `awslambda` global, or undefined outside Lambda (tests, the local server). */
 export function lambdaStreamingRuntime(): LambdaStreamingRuntime | undefined {
@@ -55,8 +55,8 @@ export function viaFunctionUrl(event: APIGatewayProxyEventV2): boolean {
  * has it; elsewhere returned as is, for tests.
  */
 export function streamingEntry(handler: () => HttpHandler, runtime = lambdaStreamingRuntime()): StreamingHandler {
-  const entry: StreamingHandler = async (event, responseStream) => {
-    const response = await handler()(event);
+  const entry: StreamingHandler = async (event, responseStream, context) => {
+    const response = await handler()(event, context);
     await writeResponse(event, response, responseStream, runtime);
   };
   return runtime ? runtime.streamifyResponse(entry) : entry;

@@ -11,6 +11,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../infra/function-bundling.js';
+import { TOPIC_METRICS } from '../../functions/shared/observability.js';
 import { EMF_METRICS } from '../../infra/monitoring.js';
 import { StrataLog } from '../../infra/strata-log.js';
 import { stackPropsFromContext } from '../../infra/strata-stack.js';
@@ -71,14 +72,19 @@ describe('StrataLog props', () => {
         functions: { read: { memorySize: 2048, timeout: Duration.seconds(25), reservedConcurrency: 50 } },
         throttle: { rateLimit: 50, burstLimit: 100 },
         compactionSchedule: events.Schedule.rate(Duration.minutes(1)),
-        alarms: { apiServerErrors: 1, compactStalledAfter: Duration.minutes(10) },
+        alarms: { serverErrors: 1, compactStalledAfter: Duration.minutes(10) },
       },
     });
     const read = resources(template, 'AWS::Lambda::Function')[stack.getLogicalId(stack.log.functions.read.node.defaultChild as never)]!;
     expect(read.Properties).toMatchObject({ MemorySize: 2048, Timeout: 25, ReservedConcurrentExecutions: 50 });
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', { DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 } });
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 minute)' });
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: '5xx', Threshold: 1 });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Threshold: 1,
+      Metrics: Match.arrayWith([Match.objectLike({ MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'UnexpectedErrors' }) }) })]),
+    });
+    // 80% of the read function's reserved 50.
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ConcurrentExecutions', Threshold: 40 });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Invocations', EvaluationPeriods: 2 });
   });
 
@@ -191,6 +197,8 @@ describe('the dashboard', () => {
           const source = readFileSync(file, 'utf8');
           for (const m of source.matchAll(/addMetric\(\s*'([A-Za-z0-9]+)'/g)) names.add(m[1]!);
           if (/addMetric\(\s*`Status\$\{/.test(source)) for (const c of [2, 3, 4, 5]) names.add(`Status${c}xx`);
+          // TopicMetrics.publish emits the names of TOPIC_METRICS (test/unit/topic-metrics.test.ts checks it does).
+          if (/this\.metrics\.addMetric\(name, TOPIC_METRIC_UNITS\[name\]/.test(source)) for (const name of Object.values(TOPIC_METRICS)) names.add(name);
         }
       }
     };
@@ -240,7 +248,8 @@ describe('StrataLog endpoints', () => {
     expect(outputs(template)).toEqual(expect.arrayContaining(['AppendUrl', 'ReadUrl']));
     expect(outputs(template)).not.toContain('ApiUrl');
     template.hasOutput('ReadUrl', { Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('ReadFunctionFunctionUrl'), 'FunctionUrl'] } });
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Metrics: Match.arrayWith([Match.objectLike({ MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'Url5xxCount' }) }) })]) });
+    // 5xx behind the URLs are alarmed from the functions' UnexpectedErrors (not Url5xxCount, which counts 503 RETRY).
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Metrics: Match.arrayWith([Match.objectLike({ MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'UnexpectedErrors' }) }) })]) });
     expect(() => stack.log.apiRoutesArn()).toThrow(/grantInvokeUrl/);
     expect(unacknowledgedFindings(app)).toEqual([]);
   });

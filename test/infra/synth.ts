@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Validations, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { StrataStack, type StrataStackProps } from '../../infra/strata-stack.js';
 
@@ -47,10 +47,10 @@ export interface NagFinding {
   description: string;
 }
 
-/** cdk-nag AwsSolutions findings that no acknowledgement covers. */
+/** cdk-nag AwsSolutions and Serverless findings that no acknowledgement covers (infra/app.ts runs both). */
 export function unacknowledgedFindings(scope: IConstruct): NagFinding[] {
-  const report = new AwsSolutionsChecks().validateScope(scope);
-  return report.violations.flatMap((v) =>
+  const violations = [new AwsSolutionsChecks(), new ServerlessChecks()].flatMap((pack) => pack.validateScope(scope).violations);
+  return violations.flatMap((v) =>
     v.violatingResources.map((r) => ({ rule: v.ruleName, path: r.constructPath ?? r.resourceLogicalId ?? '?', description: v.description })),
   );
 }
