@@ -25,6 +25,7 @@
  * docs/charts/cost-batch-size.svg and bench/results/cost.json.
  */
 import { writeFile } from 'node:fs/promises';
+import { fanOutCostSection } from './fanout-cost.js';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
@@ -845,6 +846,7 @@ function renderDoc(r: Result, m: Model, tables: ReportTable[], sequencerTables: 
     'failed writes included, as the notes say.',
     '',
     ...sequencerTables.map((t) => renderMarkdown(t) + '\n'),
+    ...fanOutCostSection(),
     `## Prices (${PRICES_REGION}, as of ${PRICES_AS_OF})`,
     '',
     'List prices, on-demand, without the free tier. They were taken from these pages as the team',

@@ -44,6 +44,7 @@ const { runContentionBench } = await import('./contention.js');
 const { baselineOf, checkAims, contentionCharts, contentionTables, latencyReference } = await import('./contention-report.js');
 const { DEFAULT_LATENCY_MODEL, describeLatencyModel } = await import('./latency-model.js');
 const { runStagingLatencyBench, stagingLatencyTables } = await import('./staging-latency.js');
+const { fanOutTables, runFanOutBench } = await import('./fanout.js');
 
 import type { AppendBenchResult } from './append.js';
 import type { ShapeBenchResult } from './append-shapes.js';
@@ -99,8 +100,16 @@ const CONTENTION_MODES_RUN = ['engine-optimistic', 'engine-reserve', 'raw', 'opt
 const FULL_STAGING = { samples: 300, batchKiB: [16, 64, 256] };
 const QUICK_STAGING = { samples: 60, batchKiB: [16, 64, 256] };
 
+/**
+ * The scheduled fan-out (issue 16): one pass over this many active partitions, each
+ * asynchronous invoke modelled at these latencies (ms); the one-at-a-time baseline on
+ * `sequentialPartitions`, extrapolated.
+ */
+const FULL_FANOUT = { partitions: 5000, invokeMs: [20, 30], sequentialPartitions: 1000 };
+const QUICK_FANOUT = { partitions: 5000, invokeMs: [20], sequentialPartitions: 250 };
+
 /** Every suite, in the order a full run takes them. */
-const SUITES = ['compression', 'bundles', 'append', 'latency', 'shapes', 'segments', 'compaction', 'producer', 'contention', 'staging'] as const;
+const SUITES = ['compression', 'bundles', 'append', 'latency', 'shapes', 'segments', 'compaction', 'producer', 'contention', 'staging', 'fanout'] as const;
 type SuiteName = (typeof SUITES)[number];
 /** The suites that share one local stack (and its metered stores). */
 const STACK_SUITES: readonly SuiteName[] = ['append', 'latency', 'shapes', 'segments'];
@@ -428,6 +437,19 @@ async function main(): Promise<void> {
   if (suites.has('producer')) await runProducer(ctx);
   if (suites.has('contention')) await runContention(ctx);
   if (suites.has('staging')) await runStaging(ctx);
+  if (suites.has('fanout')) {
+    ctx.log('\nscheduled fan-out');
+    const fanout = await runFanOutBench(quick ? QUICK_FANOUT : FULL_FANOUT, ctx.log);
+    await publish(ctx, {
+      name: 'fanout',
+      title: 'Scheduled fan-out',
+      intro: [
+        `The compact function's scheduled run (functions/compact/handler.ts) on the local stack's engine over ${fanout.options.partitions} partitions of ${Math.ceil(fanout.options.partitions / fanout.options.partitionsPerTopic)} topics, one record each (all due); each asynchronous Lambda invoke modelled as a wait of the latency shown (AWS answers an InvocationType Event invoke in 10 to 30 ms). Filling the partitions took ${(fanout.fillMs / 1000).toFixed(0)} s (not measured).`,
+      ],
+      tables: fanOutTables(fanout),
+      result: fanout,
+    });
+  }
   await publishSummary(ctx);
   ctx.log(`\nWrote ${DOCS_PATH}, docs/charts/ and bench/results/ in ${((performance.now() - started) / 60_000).toFixed(1)} minutes`);
 }

@@ -202,7 +202,7 @@ export class Maintenance {
     const deadline = now + (options.budgetMs ?? Infinity);
     const outOfBudget = () => run.dispatched.length >= maxDispatches || this.clock.now() >= deadline;
     const topics = (await this.topics.list()).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const meta of topics) {
+    for (const [index, meta] of topics.entries()) {
       if (start && meta.name < start.topic) continue;
       const from = start && meta.name === start.topic ? start.partition : 0;
       const refs = refsOf(meta);
@@ -235,7 +235,7 @@ export class Maintenance {
         run.dispatched.push(...batch);
         i += batch.length;
       }
-      if (outOfBudget()) {
+      if (outOfBudget() && index < topics.length - 1) {
         // Nothing of this topic is left: the next run starts past its last partition.
         run.cursor = { topic: meta.name, partition: refs.length };
         return run;
