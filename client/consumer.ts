@@ -35,7 +35,7 @@ import { OffsetOutOfRangeError, StaleGenerationError, StrataError, TopicIncarnat
 import { ClientClosedError } from './errors.js';
 import type { ConsumedRecord } from './records.js';
 import { PushChannel } from './push.js';
-import type { Membership, Strata } from './strata.js';
+import type { Membership, ReadResult, Strata } from './strata.js';
 
 export interface SubscribeOptions {
   /** Consume as a member of this consumer group (shared partitions, committed offsets). */
@@ -383,6 +383,15 @@ export class Consumer implements AsyncIterableIterator<ConsumedRecord> {
     this.dataWaiters.splice(0).forEach((w) => w());
   }
 
+  /** A notification's records as a read's result; undefined (read instead) when its frame does not check. */
+  private pushedResult(partition: number, frame: Uint8Array): ReadResult | undefined {
+    try {
+      return this.strata.frameResult(this.topic, partition, frame);
+    } catch {
+      return undefined;
+    }
+  }
+
   private newFetcher(partition: number, position: number, endOffset: number | undefined): Fetcher {
     return { partition, position, topicId: undefined, restart: false, endOffset, abort: new AbortController(), stopped: false, done: false };
   }
@@ -406,13 +415,15 @@ export class Consumer implements AsyncIterableIterator<ConsumedRecord> {
         if (f.stopped) break;
         // Pushed: a caught-up partition waits for a notification below, so no read holds a long-poll.
         const push = f.endOffset === undefined ? this.push : undefined;
-        push?.readStarting(f.partition);
-        const result = await this.strata.read(this.topic, f.partition, {
-          offset: f.position,
-          maxRecords: this.opts.maxRecords,
-          waitMs: f.endOffset !== undefined || push?.usable(f.partition) ? 0 : this.opts.waitMs,
-          signal: f.abort.signal,
-        });
+        // Records a notification carried from exactly this position: no read needed.
+        const pushed = push?.takePushed(f.partition, f.position);
+        if (!pushed) push?.readStarting(f.partition);
+        const result = (pushed && this.pushedResult(f.partition, pushed)) || await this.strata.read(this.topic, f.partition, {
+              offset: f.position,
+              maxRecords: this.opts.maxRecords,
+              waitMs: f.endOffset !== undefined || push?.usable(f.partition) ? 0 : this.opts.waitMs,
+              signal: f.abort.signal,
+            });
         failingSince = undefined;
         attempt = 0;
         if (f.stopped) break;

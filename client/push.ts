@@ -40,7 +40,12 @@ interface PartitionState {
   trailingTimer: NodeJS.Timeout | undefined;
   subscribed: boolean;
   waiters: Set<() => void>;
+  /** Frames of appended records that notifications carried, by their first offset. */
+  pushed: Map<number, Uint8Array>;
 }
+
+/** Pushed frames kept per partition for its loop to take (older ones are dropped). */
+const MAX_PUSHED_FRAMES = 16;
 
 /**
  * The channel's life: `connecting` (socket opening or subscribe sent: loops wait, the
@@ -105,11 +110,26 @@ export class PushChannel {
       this.partitions.delete(p);
     }
     const added = partitions.filter((p) => !this.partitions.has(p));
-    for (const p of added) this.partitions.set(p, { hint: -1, trailingAt: undefined, trailingTimer: undefined, subscribed: false, waiters: new Set() });
+    for (const p of added) {
+      this.partitions.set(p, { hint: -1, trailingAt: undefined, trailingTimer: undefined, subscribed: false, waiters: new Set(), pushed: new Map() });
+    }
     if (this.socket?.readyState === WebSocket.OPEN) {
       if (removed.length > 0) this.send({ action: 'unsubscribe', topic: this.topic, partitions: removed });
       if (added.length > 0) this.send({ action: 'subscribe', topic: this.topic, partitions: added });
     }
+  }
+
+  /**
+   * The records a notification carried that start exactly at `position`, if any: the
+   * loop takes them instead of reading. Frames that start below `position` are dropped.
+   */
+  takePushed(partition: number, position: number): Uint8Array | undefined {
+    const pushed = this.partitions.get(partition)?.pushed;
+    if (!pushed || pushed.size === 0) return undefined;
+    for (const start of [...pushed.keys()]) if (start < position) pushed.delete(start);
+    const frame = pushed.get(position);
+    pushed.delete(position);
+    return frame;
   }
 
   /** Called as a read of `partition` starts: what frames reported so far, this read sees. */
@@ -219,6 +239,12 @@ export class PushChannel {
         const state = this.partitions.get(message.partition);
         if (!state) return;
         state.hint = Math.max(state.hint, message.highWatermark);
+        if (message.frame !== undefined) {
+          const bytes = Buffer.from(message.frame, 'base64');
+          // The frame's startOffset (bytes 8–15, lib/batch-frame.ts); decoded and checked when taken.
+          if (bytes.byteLength >= 16) state.pushed.set(Number(bytes.readBigInt64BE(8)), bytes);
+          while (state.pushed.size > MAX_PUSHED_FRAMES) state.pushed.delete(state.pushed.keys().next().value!);
+        }
         this.scheduleTrailing(state, message.quietMs);
         this.wake(state);
         return;

@@ -209,12 +209,21 @@ export class Strata {
     if (!answer.contentType.startsWith(BATCHES_MEDIA_TYPE)) {
       return this.jsonRead(topic, partition, JSON.parse(Buffer.from(answer.body).toString('utf8')) as JsonReadResult);
     }
-    const frame = decodeFrame(answer.body);
+    return this.frameResult(topic, partition, answer.body, options.maxRecords);
+  }
+
+  /**
+   * The records of a binary read's frame (a read's answer, or the frame a push
+   * notification carried), offsets and CRCs checked; CorruptDataError if they are not.
+   * @internal
+   */
+  frameResult(topic: string, partition: number, bytes: Uint8Array, maxRecords?: number): ReadResult {
+    const frame = decodeFrame(bytes);
     let records = frame.records;
     let nextOffset = frame.nextOffset;
-    if (options.maxRecords !== undefined && records.length > options.maxRecords) {
+    if (maxRecords !== undefined && records.length > maxRecords) {
       // Any offset after the last record kept and up to the next one continues the read.
-      records = records.slice(0, options.maxRecords);
+      records = records.slice(0, maxRecords);
       nextOffset = records.at(-1)!.offset + 1;
     }
     return {

@@ -73,6 +73,12 @@ const PLACEMENT_SLACK_BYTES = 16;
 /** Largest record a tail item holds (DynamoDB's 400 KB item limit): the limit without an object store to stage in. */
 const MAX_TAIL_RECORD_BYTES = MAX_TAIL_ITEM_BYTES - BATCH_HEADER_BYTES - PLACEMENT_SLACK_BYTES;
 
+/** The records one append committed to a partition, from `baseOffset` on (for the push path's notification). */
+export interface AppendedRecords {
+  baseOffset: number;
+  records: LogRecord[];
+}
+
 export interface AppenderOptions {
   deadlineMs?: number;
   /**
@@ -81,7 +87,7 @@ export interface AppenderOptions {
    */
   onFlushDue?: (ref: PartitionRef) => Promise<void> | void;
   /** Called after each partition's commit, before the answer (EngineOptions.onAppended). */
-  onAppended?: (ref: PartitionRef, highWatermark: number) => Promise<void>;
+  onAppended?: (ref: PartitionRef, highWatermark: number, appended: AppendedRecords) => Promise<void>;
 }
 
 /** Least time between two flush requests for one partition from one process. */
@@ -189,7 +195,10 @@ export class Appender {
         if (records) Object.assign(append, await this.stage(ref, records, meta.config.compression));
         const sequencer = this.sequencer(ref);
         const result = await sequencer.append(append);
-        const announced = result.duplicate || !this.onAppended ? undefined : this.onAppended(ref, result.lastOffset + 1).catch(() => undefined);
+        const announced =
+          result.duplicate || !this.onAppended
+            ? undefined
+            : this.onAppended(ref, result.lastOffset + 1, { baseOffset: result.baseOffset, records: byPartition.get(partition)! }).catch(() => undefined);
         if (result.tailBytes >= meta.config.flushBytes) await this.requestFlush(ref, sequencer);
         await announced;
         return result;

@@ -286,5 +286,11 @@ export const PUSH_PING_INTERVAL_MS = 2 * MINUTE;
 export const PUSH_MAX_CONNECTION_MS = 2 * HOUR;
 /** Subscription items outlive their connection's longest life, then DynamoDB TTL removes them. */
 export const PUSH_SUBSCRIPTION_TTL_MS = PUSH_MAX_CONNECTION_MS + 10 * MINUTE;
+/**
+ * Appends up to this many bytes of records ride in their notification (the `frame` of a
+ * `moved` message), so a caught-up consumer skips the read: API Gateway bills a message
+ * per 32 KB, and 16 KiB stays inside one with base64 and the frame's header.
+ */
+export const PUSH_INLINE_MAX_BYTES = 16 * KiB;
 /** Partitions one connection may subscribe to (its connection item lists them). */
 export const MAX_PUSH_SUBSCRIPTIONS = 4096;

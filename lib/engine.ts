@@ -9,7 +9,7 @@
  * await engine.topics.create({ name: 'orders', partitions: 3 });
  * await engine.appender.append('orders', { records: [{ key: null, value: bytes }] });
  */
-import { Appender } from './appender.js';
+import { Appender, type AppendedRecords } from './appender.js';
 import { systemClock, type Clock } from './clock.js';
 import { Flusher } from './flusher.js';
 import { GroupMembership } from './group-membership.js';
@@ -55,7 +55,7 @@ export interface EngineOptions {
    * announces the move to push subscribers (lib/push-fanout.ts). Its failures are
    * swallowed: a lost announcement costs a consumer latency, never a record.
    */
-  onAppended?: (ref: PartitionRef, highWatermark: number) => Promise<void>;
+  onAppended?: (ref: PartitionRef, highWatermark: number, appended: AppendedRecords) => Promise<void>;
   /** Grace period and bounds of retention, compaction and garbage collection. */
   maintenance?: MaintenanceOptions;
   /**

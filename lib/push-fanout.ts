@@ -79,8 +79,11 @@ export class PushFanout {
     private readonly options: PushFanoutOptions,
   ) {}
 
-  /** Tells the partition's subscribers that `highWatermark` is committed, unless it is quiet. */
-  async announce(topic: string, partition: number, highWatermark: number): Promise<AnnounceResult> {
+  /**
+   * Tells the partition's subscribers that `highWatermark` is committed, unless it is
+   * quiet; `frame` gives the appended records to carry, when they are small enough.
+   */
+  async announce(topic: string, partition: number, highWatermark: number, frame?: () => string | undefined): Promise<AnnounceResult> {
     const result: AnnounceResult = { outcome: 'none', sent: 0, gone: 0, failed: 0 };
     const { connections, quietUntil } = await this.store.subscribers(topic, partition);
     if (connections.length === 0) return result;
@@ -90,7 +93,8 @@ export class PushFanout {
       return result;
     }
     result.outcome = 'sent';
-    const message: PushMessage = { type: 'moved', topic, partition, highWatermark, quietMs: this.options.quietMs };
+    const inline = frame?.();
+    const message: PushMessage = { type: 'moved', topic, partition, highWatermark, quietMs: this.options.quietMs, ...(inline !== undefined ? { frame: inline } : {}) };
     await Promise.all(
       connections.map(async (connectionId) => {
         try {

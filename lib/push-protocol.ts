@@ -59,7 +59,20 @@ export type PushMessage =
    * read after this one reads once more after `quietMs`, which finds any append the
    * quiet interval held back (lib/push-fanout.ts).
    */
-  | { type: 'moved'; topic: string; partition: number; highWatermark: number; quietMs: number }
+  | {
+      type: 'moved';
+      topic: string;
+      partition: number;
+      highWatermark: number;
+      quietMs: number;
+      /**
+       * The appended records themselves when they are small (PUSH_INLINE_MAX_BYTES): a
+       * binary read's frame (lib/batch-frame.ts), base64, from the append's first offset
+       * to `highWatermark`. A consumer whose position is exactly its startOffset takes
+       * them without a read; any other skips it and reads.
+       */
+      frame?: string;
+    }
   | { type: 'error'; id?: string; code: string; message: string };
 
 /** What `GET /v1/push` answers: where the WebSocket is and how it behaves. */

@@ -8,7 +8,10 @@ import { ApiGatewayManagementApiClient, GoneException, PostToConnectionCommand }
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoPushStore } from '../../lib/aws/dynamo-push-store.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
-import { DEFAULT_PUSH_QUIET_MS, PUSH_MAX_CONNECTION_MS, PUSH_PING_INTERVAL_MS } from '../../lib/constants.js';
+import type { AppendedRecords } from '../../lib/appender.js';
+import { encodeFrame } from '../../lib/batch-frame.js';
+import { DEFAULT_PUSH_QUIET_MS, PUSH_INLINE_MAX_BYTES, PUSH_MAX_CONNECTION_MS, PUSH_PING_INTERVAL_MS } from '../../lib/constants.js';
+import { encodeBatch } from '../../lib/record-batch.js';
 import type { PartitionRef } from '../../lib/keys.js';
 import { PushFanout, type ConnectionPoster } from '../../lib/push-fanout.js';
 import { PUSH_PROTOCOL, type PushDiscovery, type PushMessage } from '../../lib/push-protocol.js';
@@ -40,15 +43,15 @@ export function pushAnnouncer(
   poster: ConnectionPoster,
   obs: Observability,
   options: { quietMs?: number; clock?: Clock } = {},
-): (ref: PartitionRef, highWatermark: number) => Promise<void> {
+): (ref: PartitionRef, highWatermark: number, appended: AppendedRecords) => Promise<void> {
   const clock = options.clock ?? systemClock;
   const fanout = new PushFanout(new DynamoPushStore(dynamo, tableName, clock), poster, clock, {
     quietMs: options.quietMs ?? DEFAULT_PUSH_QUIET_MS,
     onPostError: (connectionId, err) => obs.logger.warn('push notification failed', { connectionId, error: err as Error }),
   });
-  return async (ref, highWatermark) => {
+  return async (ref, highWatermark, appended) => {
     try {
-      const result = await fanout.announce(ref.topic, ref.partition, highWatermark);
+      const result = await fanout.announce(ref.topic, ref.partition, highWatermark, () => inlineFrame(ref, highWatermark, appended));
       if (result.outcome === 'none') return;
       obs.metrics.addMetric(result.outcome === 'quiet' ? 'PushQuiet' : 'PushSent', MetricUnit.Count, result.outcome === 'quiet' ? 1 : result.sent);
       if (result.gone > 0) obs.metrics.addMetric('PushGone', MetricUnit.Count, result.gone);
@@ -58,6 +61,23 @@ export function pushAnnouncer(
       obs.metrics.addMetric('PushFailed', MetricUnit.Count, 1);
     }
   };
+}
+
+/**
+ * The appended records as a binary read's frame (base64) for the notification, when
+ * they are at most PUSH_INLINE_MAX_BYTES: one uncompressed batch with the offsets the
+ * append got. logStartOffset is not known here and is sent as 0.
+ */
+export function inlineFrame(ref: PartitionRef, highWatermark: number, appended: AppendedRecords): string | undefined {
+  let bytes = 0;
+  for (const r of appended.records) {
+    bytes += (r.key?.byteLength ?? 0) + (r.value?.byteLength ?? 0);
+    for (const h of r.headers) bytes += h.key.length + (h.value?.byteLength ?? 0);
+    if (bytes > PUSH_INLINE_MAX_BYTES) return undefined;
+  }
+  const batch = encodeBatch(appended.records, { baseOffset: appended.baseOffset });
+  const header = { topicId: ref.topicId, startOffset: appended.baseOffset, nextOffset: highWatermark, highWatermark, logStartOffset: 0 };
+  return encodeFrame(header, [batch]).toString('base64');
 }
 
 /** `GET /v1/push`'s answer for a deployment whose WebSocket is at `url`. */

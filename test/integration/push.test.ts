@@ -113,13 +113,22 @@ describe('push', () => {
     });
     await strata.append('push-basic', [{ value: 'a' }, { value: 'b' }], { partition: 1 });
     const moved = await client.next('moved');
-    expect(moved).toEqual({ type: 'moved', topic: 'push-basic', partition: 1, highWatermark: 2, quietMs: 50 });
+    expect(moved).toMatchObject({ type: 'moved', topic: 'push-basic', partition: 1, highWatermark: 2, quietMs: 50 });
+    // Small appends carry their records: a binary read's frame from the append's first offset.
+    const pushed = new Strata({ url: stack.url }).frameResult('push-basic', 1, Buffer.from((moved as { frame: string }).frame, 'base64'));
+    expect(pushed.records.map((r) => [r.offset, r.value?.toString()])).toEqual([[0, 'a'], [1, 'b']]);
+    expect(pushed.nextOffset).toBe(2);
     const read = await strata.read('push-basic', 1, { offset: 0 });
     expect(read.records.map((r) => r.value?.toString())).toEqual(['a', 'b']);
+    // A large append is announced without its records.
+    await strata.append('push-basic', [{ value: 'x'.repeat(20_000) }], { partition: 1 });
+    const large = await client.next('moved');
+    expect(large).toMatchObject({ highWatermark: 3 });
+    expect('frame' in large).toBe(false);
     // Partition 0 has no subscriber on this connection.
     await strata.append('push-basic', [{ value: 'c' }], { partition: 0 });
     await new Promise((r) => setTimeout(r, 200));
-    expect(client.frames.filter((f) => f.type === 'moved')).toHaveLength(1);
+    expect(client.frames.filter((f) => f.type === 'moved')).toHaveLength(2);
     client.ws.close();
   });
 
@@ -194,6 +203,23 @@ describe('push', () => {
     await consuming;
     expect(got.sort()).toEqual(['0:x', '1:y', '1:z']);
     expect(consumer.pushChannel!.received.moved).toBeGreaterThan(0);
+  });
+
+  it('hands a caught-up consumer the records a notification carried, without a read', async () => {
+    await strata.createTopic('push-inline', { partitions: 1 });
+    const counting = countingFetch();
+    const consumer = new Strata({ url: stack.url, fetch: counting.fetch }).subscribe('push-inline', { fromOffset: 'earliest' });
+    const iterator = consumer[Symbol.asyncIterator]();
+    const first = iterator.next();
+    await until(() => consumer.pushChannel?.subscribed(0) === true && consumer.pushChannel.waiting(0));
+    const reads = counting.reads.immediate + counting.reads.polled;
+    await strata.append('push-inline', [{ value: 'inline' }], { partition: 0 });
+    const record = await first;
+    // Handed over before the trailing read quietMs later.
+    expect(counting.reads.immediate + counting.reads.polled).toBe(reads);
+    expect(record.value).toMatchObject({ offset: 0, partition: 0 });
+    expect(record.value!.value!.toString()).toBe('inline');
+    await consumer.close();
   });
 
   it('delivers by the ping fallback when notifications are lost', async () => {
