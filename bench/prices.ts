@@ -54,6 +54,8 @@ export const PRICES = {
   lambdaRequest: { usd: 0.2 / 1e6, unit: 'Lambda request', source: LAMBDA },
   lambdaArmGbSecond: { usd: 0.0000133334, unit: 'GB-second, arm64', source: LAMBDA },
   httpApiRequest: { usd: 1.0 / 1e6, unit: 'HTTP API request (first 300 M a month; metered per 512 KB)', source: APIGW },
+  webSocketMessage: { usd: 1.0 / 1e6, unit: 'WebSocket API message, either way (first 1 billion a month; metered per 32 KB)', source: APIGW },
+  webSocketConnectionMinute: { usd: 0.25 / 1e6, unit: 'WebSocket API connection-minute', source: APIGW },
   eventBridgeScheduledInvocation: { usd: 0, unit: 'EventBridge rule invocation of a Lambda target (AWS service events are free)', source: EVENTBRIDGE },
   cloudWatchDashboardMonth: { usd: 3.0, unit: 'dashboard-month', source: CLOUDWATCH },
   cloudWatchAlarmMonth: { usd: 0.1, unit: 'standard-resolution alarm-month', source: CLOUDWATCH },

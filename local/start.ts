@@ -46,6 +46,9 @@ async function main(): Promise<void> {
     // Tail items expire by DynamoDB TTL a day after their append, as deployed; the chaos
     // suite sets a short TTL so that items expire during its run.
     ...(process.env.STRATA_TAIL_TTL_MS ? { tailTtlMs: parseTailTtl(process.env.STRATA_TAIL_TTL_MS) } : {}),
+    // The push endpoint (ws://…/v1/push) is on unless STRATA_PUSH=off; STRATA_PUSH_PING_MS
+    // sets how often consumers ping (the fallback for a lost notification; 2 minutes as deployed).
+    ...(process.env.STRATA_PUSH || process.env.STRATA_PUSH_PING_MS ? { push: parsePush(process.env.STRATA_PUSH, process.env.STRATA_PUSH_PING_MS) } : {}),
     // The chaos suite's record of sealed gaps (local/stack.ts, voidLog).
     ...(process.env.STRATA_VOID_LOG ? { voidLog: process.env.STRATA_VOID_LOG } : {}),
     // The chaos suite (test/chaos/) makes the real DynamoDB and S3 calls fail on purpose.
@@ -72,6 +75,7 @@ Strata is running at ${u}
   S3 (s3rver)     ${stack.s3Endpoint}  (bucket ${stack.bucketName}${stack.stagingBucketName ? `; staging tier in ${stack.stagingBucketName}` : ''})
   data            ${dataDir}
   compaction      every ${compactIntervalMs / 1000} s (STRATA_COMPACT_INTERVAL_MS), and when a tail passes flushBytes
+  push            ${stack.push ? `${u.replace(/^http/, 'ws')}/v1/push  (consumers wait here instead of long-polling; STRATA_PUSH=off)` : 'off (STRATA_PUSH=off): consumers long-poll'}
 
 Try it:
   curl -s -X POST ${u}/v1/topics -H 'content-type: application/json' -d '{"name":"orders","partitions":3}'
@@ -104,6 +108,20 @@ function parseTailTtl(value: string): number | null {
   const ms = Number(value);
   if (Number.isInteger(ms) && ms >= 1000) return ms;
   console.error(`✖ STRATA_TAIL_TTL_MS must be a whole number of ms (at least 1000) or 'off'; got '${value}'`);
+  process.exit(1);
+}
+
+/** STRATA_PUSH: `on` (the default) or `off`; STRATA_PUSH_PING_MS: the consumers' ping interval, ms (at least 100). */
+function parsePush(value: string | undefined, pingMs: string | undefined): false | { pingIntervalMs?: number } {
+  if (value !== undefined && value !== 'on' && value !== 'off') {
+    console.error(`✖ STRATA_PUSH must be 'on' (the push endpoint at ws://…/v1/push) or 'off'; got '${value}'`);
+    process.exit(1);
+  }
+  if (value === 'off') return false;
+  if (pingMs === undefined) return {};
+  const ms = Number(pingMs);
+  if (Number.isInteger(ms) && ms >= 100) return { pingIntervalMs: ms };
+  console.error(`✖ STRATA_PUSH_PING_MS must be a whole number of ms (at least 100); got '${pingMs}'`);
   process.exit(1);
 }
 

@@ -517,6 +517,8 @@ export class GroupMember {
         this.failures.push(`${process}: ${(err as Error).stack?.split('\n').slice(0, 4).join(' | ')}`);
         await consumer.close({ commit: false }).catch(() => undefined);
         if (!this.closed) await sleep(500);
+      } finally {
+        countPush(this.opts.outcomes, consumer);
       }
     }
   }
@@ -532,6 +534,15 @@ export class GroupMember {
     await this.consumer?.close();
     await this.running;
   }
+}
+
+/** How a group member's consumer used the push path: notifications, pongs, connections. */
+function countPush(outcomes: OutcomeCounts, consumer: Consumer): void {
+  const channel = consumer.pushChannel;
+  if (!channel) return bump(outcomes, 'group consumers without push');
+  bump(outcomes, 'group push notifications', channel.received.moved);
+  bump(outcomes, 'group push pongs', channel.received.pong);
+  bump(outcomes, 'group push connections', channel.connects);
 }
 
 export function sleep(ms: number): Promise<void> {

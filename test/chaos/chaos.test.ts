@@ -51,6 +51,8 @@ describe('chaos', () => {
         const { details: _details, outcomes: workerOutcomes, ...workers } = report.workers;
         console.log(JSON.stringify({ operations: report.operations, faults: report.faults.injected, kills: report.schedule.kills, workers: { ...workers, faults: workers.faults.injected }, workerOutcomes, anomalies: report.anomalies }, null, 2));
         console.log(report.summaries.join('\n'));
+        const push = Object.fromEntries(Object.entries(report.outcomes).filter(([k]) => k.startsWith('group push') || k.includes('without push')));
+        console.log(`group members' push channels: ${JSON.stringify(push)}`);
         // A full run documents itself, anomalies and all, before the verdict.
         if (fullRun) {
           const viaNpm = process.env.npm_lifecycle_event === 'test:chaos';
@@ -65,6 +67,9 @@ describe('chaos', () => {
         }
         expect(report.anomalyCount, report.summaries.join('\n')).toBe(0);
         expect(report.schedule.kills).toBeGreaterThanOrEqual(2);
+        // The group members waited on the push path (and reconnected after the kills).
+        expect(report.outcomes['group push connections'] ?? 0).toBeGreaterThan(0);
+        expect(report.outcomes['group push notifications'] ?? 0).toBeGreaterThan(0);
         const injected = Object.values(report.faults.injected).flatMap((k) => Object.values(k));
         expect(injected.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
         // Most sends that reached a server were acknowledged (a slow restart refuses many more).

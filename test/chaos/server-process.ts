@@ -12,6 +12,8 @@ import type { ChaosSpec } from '../../local/chaos.js';
 /** DynamoDB Local's JVM and tsx start in a few seconds; two cores under load take longer. */
 const START_TIMEOUT_MS = 90_000;
 const STOP_TIMEOUT_MS = 15_000;
+/** How often the group members' push channels ping (STRATA_PUSH_PING_MS). */
+export const CHAOS_PUSH_PING_MS = 2_000;
 
 export interface ServerProcessOptions {
   dataDir: string;
@@ -68,6 +70,9 @@ export class ServerProcess {
       PORT: String(this.options.port),
       STRATA_COMPACT_INTERVAL_MS: String(this.options.compactIntervalMs),
       STRATA_LOCAL_ENGINES: String(this.options.engines ?? 1),
+      // The group members wait on the push endpoint: a notification the faults lose is
+      // made up by the next ping's watermarks, every 2 s here (2 minutes as deployed).
+      STRATA_PUSH_PING_MS: String(CHAOS_PUSH_PING_MS),
       ...(this.options.sequencing ? { STRATA_SEQUENCING: this.options.sequencing } : {}),
       ...(this.options.voidLog ? { STRATA_VOID_LOG: this.options.voidLog } : {}),
       ...(this.options.dynamoPort ? { STRATA_DYNAMODB_PORT: String(this.options.dynamoPort) } : {}),
