@@ -62,6 +62,8 @@ export class PushChannel {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private attempts = 0;
   private closed = false;
+  /** The endpoint answered 401/403 to the upgrade: no more attempts. */
+  private refused = false;
   private nextId = 0;
   /** Frames received, by type (tests and benchmarks look). */
   readonly received = { moved: 0, pong: 0, subscribed: 0, error: 0 };
@@ -206,17 +208,27 @@ export class PushChannel {
       this.down(`push connection closed (${code})`);
     });
     socket.on('error', () => undefined);
+    socket.on('unexpected-response', (_request, response) => {
+      const status = response.statusCode ?? 0;
+      if (status === 401 || status === 403) {
+        // Not allowed to connect (a grant for some topics only does not include it): the
+        // loops long-poll for good instead of knocking every 30 s.
+        this.refused = true;
+        this.options.onDown?.(`the push endpoint refused the connection (${status}): long-polling instead`);
+      }
+      socket.terminate();
+    });
   }
 
   /** The connection is gone: loops long-poll until a new one is subscribed. */
   private down(reason: string): void {
     if (this.state === 'closed') return;
-    this.state = 'down';
+    this.state = this.refused ? 'closed' : 'down';
     if (this.pingTimer) clearInterval(this.pingTimer);
     this.pingTimer = undefined;
     for (const state of this.partitions.values()) state.subscribed = false;
     this.wakeAll();
-    if (this.closed) return;
+    if (this.closed || this.refused) return;
     this.options.onDown?.(reason);
     const min = this.options.minReconnectMs ?? 100;
     const max = this.options.maxReconnectMs ?? 30_000;

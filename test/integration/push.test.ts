@@ -4,7 +4,10 @@
  * consumer waiting on it instead of long-polling (docs/push.md).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
+import { PushChannel } from '../../client/push.js';
 import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import { Strata } from '../../client/index.js';
 import type { LocalStack } from '../../local/stack.js';
@@ -266,6 +269,35 @@ describe('push', () => {
     for (let i = 5; i < 10; i++) await strata.append('push-resume', [{ value: `b${i}` }], { partition: 0 });
     await consuming;
     expect(got).toEqual([...Array.from({ length: 10 }, (_, i) => `a${i}`), ...Array.from({ length: 10 }, (_, i) => `b${i}`)]);
+  });
+
+  it('stops trying, and lets the loops long-poll, when the endpoint refuses the connection', async () => {
+    let upgrades = 0;
+    const refusing = createServer((_req, res) => res.end());
+    refusing.on('upgrade', (_req, socket) => {
+      upgrades++;
+      socket.end('HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n');
+    });
+    await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve));
+    const { port } = refusing.address() as AddressInfo;
+    const reasons: string[] = [];
+    const channel = new PushChannel(
+      { url: `ws://127.0.0.1:${port}/v1/push`, protocol: 'strata.push.v1', pingIntervalMs: 1000, maxConnectionMs: 60_000, quietMs: 50, signed: false },
+      'refused',
+      { onDown: (reason) => reasons.push(reason), minReconnectMs: 10, maxReconnectMs: 20 },
+    );
+    try {
+      channel.start([0]);
+      expect(channel.usable(0)).toBe(true);
+      await until(() => !channel.usable(0));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(upgrades).toBe(1);
+      expect(channel.connects).toBe(0);
+      expect(reasons.join()).toContain('refused the connection (403)');
+    } finally {
+      channel.close();
+      await new Promise<void>((resolve) => refusing.close(() => resolve()));
+    }
   });
 
   it('removes a connection\'s subscriptions when it disconnects', async () => {
