@@ -67,8 +67,11 @@ const MIN_REQUESTS = 32;
 const SEGMENT_BYTES = 4 * MIB;
 /** The StrataLog construct's default memory for every function (infra/strata-log.ts). */
 const LAMBDA_MEMORY_GB = 1;
-/** Alarms and dashboards the construct creates (test/infra/strata-log.test.ts counts them). */
-const ALARMS = 11;
+/**
+ * Alarm metrics and dashboards the construct creates, as billed: 17 alarms
+ * (test/infra/strata-log.test.ts counts them), two of them metric math over two metrics.
+ */
+const ALARMS = 19;
 const DASHBOARDS = 1;
 /**
  * EMF metrics every scheduled compact run publishes (infra/monitoring.ts EMF_METRICS.compact,

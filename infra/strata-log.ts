@@ -154,6 +154,15 @@ export interface StrataLogProps {
    */
   accountConcurrency?: number;
   /**
+   * X-Ray active tracing of the functions, with the Powertools Tracer's subsegments per
+   * invocation and per AWS SDK call. X-Ray's default sampling (1 request a second, then
+   * 5% of the rest) records about 3.5 million traces a month at 8 requests a second ($17
+   * at $5 per million past the free 100,000) and 134 million at 1,000 a second ($670):
+   * lower the rate with an X-Ray sampling rule for the functions, or turn tracing off.
+   * @default true
+   */
+  tracing?: boolean;
+  /**
    * Per-topic EMF metrics (records and bytes appended and read, consumer lag; the
    * dashboard's per-topic graphs): five custom metrics per active topic, about $1.50 a
    * topic a month. Turn them off for deployments with many topics. @default true
@@ -508,7 +517,7 @@ export class StrataLog extends Construct {
       ...(options.reservedConcurrency !== undefined ? { reservedConcurrentExecutions: options.reservedConcurrency } : {}),
       // X-Ray: the functions' Powertools Tracer (functions/shared/tracing.ts) adds a
       // subsegment per invocation and one per AWS SDK call.
-      tracing: lambda.Tracing.ACTIVE,
+      tracing: props.tracing === false ? lambda.Tracing.DISABLED : lambda.Tracing.ACTIVE,
       role,
       logGroup,
       environment: {
@@ -518,6 +527,7 @@ export class StrataLog extends Construct {
         // The tracer's service annotation (the logger and metrics are told in code).
         POWERTOOLS_SERVICE_NAME: fn,
         ...(props.topicMetrics === false ? { STRATA_TOPIC_METRICS: 'false' } : {}),
+        ...(props.tracing === false ? { POWERTOOLS_TRACE_ENABLED: 'false' } : {}),
         NODE_OPTIONS: '--enable-source-maps',
       },
       ...extra,
@@ -528,12 +538,19 @@ export class StrataLog extends Construct {
       'move to a newer runtime deliberately, with the bundle target in infra/function-bundling.ts.';
     Validations.of(created).acknowledge({ id: 'AwsSolutions-L1', reason: pinned });
     Validations.of(created).acknowledge({ id: 'Serverless-LambdaLatestVersion', reason: pinned });
-    Validations.of(role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords, which support no resource-level permissions ' +
-        '(the X-Ray service authorization reference), so their resource can only be *; no other statement of this role has one.',
-    });
+    if (props.tracing !== false) {
+      Validations.of(role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords, which support no resource-level permissions ' +
+          '(the X-Ray service authorization reference), so their resource can only be *; no other statement of this role has one.',
+      });
+    } else {
+      Validations.of(created).acknowledge({
+        id: 'Serverless-LambdaTracing',
+        reason: 'X-Ray tracing turned off by the tracing prop (its cost at high request rates); logs carry the request id and metrics the rest.',
+      });
+    }
     return created;
   }
 

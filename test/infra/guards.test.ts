@@ -7,7 +7,7 @@
 import type { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FUNCTION_IDS } from '../../infra/function-bundling.js';
-import { removeSynthesized, synthStrata, type Synthesized } from './synth.js';
+import { acknowledgements, removeSynthesized, synthStrata, unacknowledgedFindings, type Synthesized } from './synth.js';
 
 type Resource = { Properties: Record<string, any> };
 
@@ -113,6 +113,20 @@ describe('observability', () => {
     for (const metric of ['ClaimedAccountConcurrency', 'ConcurrentExecutions', 'AsyncEventsDropped', 'AsyncEventAge', 'UnexpectedErrors', 'FlushLag', 'CompactionSegments']) {
       expect(body).toContain(metric);
     }
+  });
+
+  it('turns tracing off with tracing: false, acknowledging cdk-nag\'s Serverless-LambdaTracing instead of the X-Ray IAM5', () => {
+    const off = synthStrata({ log: { tracing: false } });
+    for (const id of FUNCTION_IDS) {
+      expect(fn(off, id).TracingConfig, id).toBeUndefined();
+      expect(fn(off, id).Environment.Variables.POWERTOOLS_TRACE_ENABLED, id).toBe('false');
+    }
+    const statements = Object.values(off.template.findResources('AWS::IAM::Policy') as Record<string, Resource>).flatMap((p) => p.Properties.PolicyDocument.Statement);
+    expect(statements.filter((s: any) => [s.Action].flat().some((a: string) => a.startsWith('xray:')))).toEqual([]);
+    expect(unacknowledgedFindings(off.app)).toEqual([]);
+    const acked = acknowledgements(off.app).map((a) => a.rule.replace(/^Annotation::/, ''));
+    expect(acked).toContain('Serverless-LambdaTracing');
+    expect(acked).not.toContain('AwsSolutions-IAM5[Resource::*]');
   });
 
   it('turns per-topic metrics off in the functions with topicMetrics: false', () => {
