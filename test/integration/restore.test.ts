@@ -16,7 +16,8 @@ import { DEFAULT_OBJECT_GRACE_MS } from '../../lib/constants.js';
 import { LogEngine } from '../../lib/engine.js';
 import { objectGraceMs } from '../../lib/maintenance.js';
 import { FAST_RETRY } from '../../lib/retry.js';
-import { testClients } from '../support/aws.js';
+import { S3ObjectStore } from '../../lib/aws/s3-object-store.js';
+import { freshBucket, testClients } from '../support/aws.js';
 import { bytes, createTestEngine, readAll, text } from '../support/engine.js';
 import { History } from '../support/history.js';
 import { snapshotTable } from '../support/table-snapshot.js';
@@ -54,34 +55,39 @@ async function appendRound(engine: LogEngine, history: History | undefined, roun
  * flushes, compaction, retention, GC), then restores the snapshot and reads it with the
  * live bucket. Returns the checker's verdict on the records acknowledged before the snapshot.
  */
-async function restoreAfterMaintenance(graceMs: number) {
+async function restoreAfterMaintenance(graceMs: number, options: { staging?: boolean } = {}) {
   const clock = { t: Date.now(), now: () => clock.t };
   const t = await createTestEngine({ clock, engine: { maintenance: { graceMs } }, store: { tailTtlMs: DAY } });
-  await t.engine.topics.create({
+  // With the staging tier, staged batches go to a second bucket (the S3 Express stand-in).
+  const staging = options.staging ? { objects: new S3ObjectStore(testClients().s3, await freshBucket('strata-staging')) } : undefined;
+  const engine = staging
+    ? new LogEngine({ store: t.realStore, objects: t.realObjects, staging, clock, retry: FAST_RETRY, maintenance: { graceMs } })
+    : t.engine;
+  await engine.topics.create({
     name: 'orders',
     partitions: PARTITIONS,
     config: { stageBytes: 1024, cleanupPolicy: 'compact,delete', retentionMs: HOUR, minCompactionLagMs: 0 },
   });
-  const meta = await t.engine.topics.get('orders');
+  const meta = await engine.topics.get('orders');
   const history = new History();
   const pass = async (advanceMs: number) => {
     clock.t += advanceMs;
-    for (let p = 0; p < PARTITIONS; p++) await t.engine.maintenance!.runPartition('orders', p);
+    for (let p = 0; p < PARTITIONS; p++) await engine.maintenance!.runPartition('orders', p);
   };
 
   // Before the restore point: two rounds flushed into segments, a third in the tail.
   for (const round of [1, 2]) {
-    await appendRound(t.engine, history, round);
-    for (let p = 0; p < PARTITIONS; p++) await t.engine.flusher!.flushPartition(meta, p, { force: true });
+    await appendRound(engine, history, round);
+    for (let p = 0; p < PARTITIONS; p++) await engine.flusher!.flushPartition(meta, p, { force: true });
     clock.t += MINUTE;
   }
-  await appendRound(t.engine, history, 3);
+  await appendRound(engine, history, 3);
   const restoredTable = await snapshotTable(t.tableName);
 
   // After it, the live log goes on: the same keys again, flushed by age and compacted
   // (the older segments replaced), garbage collected past the old grace period, then
   // every segment retained away (retentionMs is an hour) and collected too.
-  await appendRound(t.engine, undefined, 4);
+  await appendRound(engine, undefined, 4);
   await pass(10 * MINUTE);
   await pass(DEFAULT_OBJECT_GRACE_MS + 5 * MINUTE);
   await pass(2 * HOUR);
@@ -90,7 +96,15 @@ async function restoreAfterMaintenance(graceMs: number) {
 
   // The restore: the table as it was, the bucket as it is.
   const store = new DynamoLogStore(testClients().dynamo, restoredTable, { tailTtlMs: DAY });
-  const restored = new LogEngine({ store, objects: t.realObjects, clock, retry: FAST_RETRY, topicCacheTtlMs: 0, maintenance: { graceMs } });
+  const restored = new LogEngine({
+    store,
+    objects: t.realObjects,
+    ...(staging ? { staging } : {}),
+    clock,
+    retry: FAST_RETRY,
+    topicCacheTtlMs: 0,
+    maintenance: { graceMs },
+  });
   const read = async () => {
     for (let p = 0; p < PARTITIONS; p++) {
       const records = await readAll(restored, 'orders', p);
@@ -98,7 +112,7 @@ async function restoreAfterMaintenance(graceMs: number) {
     }
     return history.check();
   };
-  return { t, restored, read, history, live: live[0] };
+  return { t, restored, restoredStore: store, read, history, live: live[0], staging };
 }
 
 describe('restore', () => {
@@ -119,6 +133,18 @@ describe('restore', () => {
       expect(await restored.flusher!.flushPartition(meta, p, { force: true })).toMatchObject({ segments: 1, records: 25 });
     }
     for (let p = 0; p < PARTITIONS; p++) expect(await readAll(restored, 'orders', p)).toHaveLength(75);
+  });
+
+  it('reads them with the S3 Express staging tier too: its staged objects are kept by the same garbage items', async () => {
+    const { read, restored, restoredStore, staging } = await restoreAfterMaintenance(objectGraceMs(RECOVERY_WINDOW_MS), { staging: true });
+    const meta = await restored.topics.get('orders');
+    // The restored tail's staged batches are in the staging bucket.
+    const tail = await restoredStore.queryTail({ topic: 'orders', topicId: meta.topicId, partition: 0 }, 0, { maxRecords: Infinity, maxBytes: Infinity });
+    expect(tail.some((i) => i.staged?.store === 'staging')).toBe(true);
+    expect((await staging!.objects.list('topics/')).length).toBeGreaterThan(0);
+    const verdict = await read();
+    expect(verdict.anomalies, verdict.summary()).toEqual([]);
+    expect(verdict.counts.acked).toBe(3 * PARTITIONS * 25);
   });
 
   // What issue 16 found: objects deleted 20 minutes after they left the log (and staged
