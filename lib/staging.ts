@@ -8,8 +8,10 @@
  *
  *     append (tier on)     PUT batch ──▶ staging store   commit item {staged: {key, store: 'staging'}}
  *     read, flush          GET ◀──────── the store the item names (main when it names none)
- *     flush, after commit  DELETE ──────▶ that store; the segment goes to the main store
- *     GC                   orphans and leftovers in both stores
+ *     flush                commit names the object in a garbage item (with its store);
+ *                          the segment goes to the main store
+ *     GC                   DELETE ──────▶ that store once the grace period (the recovery
+ *                          window + 20 min) has passed; orphans in both stores
  *
  * Items staged in the main store before the tier was turned on stay readable and
  * flushable (they name no store). A deployment that turns writes to the tier off again
