@@ -260,6 +260,8 @@ export const MAX_DISPATCHES_PER_RUN = 10_000;
  * retry never starts the pass again from its first topic.
  */
 export const FANOUT_RUN_BUDGET_MS = 1 * MINUTE;
+/** Topics whose heads and stats the scheduled run reads at once (two BatchGetItems per 100 partitions each). */
+export const FANOUT_TOPICS_READ_AT_ONCE = 8;
 /** A scheduled run also stops this long before its invocation's timeout, whatever FANOUT_RUN_BUDGET_MS says. */
 export const FANOUT_TIMEOUT_RESERVE_MS = 30 * SECOND;
 /** Runs one scheduled pass chains at most (one run, then this many invoked with a cursor); a pass longer than that waits for the next schedule. */

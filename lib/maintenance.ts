@@ -12,7 +12,7 @@
  */
 import type { Clock } from './clock.js';
 import { Compactor, type CompactionOptions, type CompactionResult } from './compactor.js';
-import { DEFAULT_DISPATCH_CONCURRENCY, DEFAULT_OBJECT_GRACE_MS, MAX_DISPATCHES_PER_RUN, ORPHAN_SCAN_INTERVAL_MS } from './constants.js';
+import { DEFAULT_DISPATCH_CONCURRENCY, DEFAULT_OBJECT_GRACE_MS, FANOUT_TOPICS_READ_AT_ONCE, MAX_DISPATCHES_PER_RUN, ORPHAN_SCAN_INTERVAL_MS } from './constants.js';
 import { TopicNotFoundError } from './errors.js';
 import { DEFAULT_MAX_SEGMENTS_PER_FLUSH, type Flusher, type FlushResult } from './flusher.js';
 import { GarbageCollector, type DeletedTopicsResult, type GcResult } from './garbage-collector.js';
@@ -201,47 +201,67 @@ export class Maintenance {
     const now = this.clock.now();
     const deadline = now + (options.budgetMs ?? Infinity);
     const outOfBudget = () => run.dispatched.length >= maxDispatches || this.clock.now() >= deadline;
-    const topics = (await this.topics.list()).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const [index, meta] of topics.entries()) {
-      if (start && meta.name < start.topic) continue;
-      const from = start && meta.name === start.topic ? start.partition : 0;
-      const refs = refsOf(meta);
-      const [heads, stats] = await Promise.all([this.store.getHeads(refs), this.store.getPartitionStats(refs)]);
-      const due: PartitionRef[] = [];
-      for (const [partition, head] of heads.entries()) {
-        if (partition < from || !hasRecords(head)) continue;
-        if (isSettled(meta, head, stats[partition], now)) {
-          run.skipped++;
+    const fromOf = (meta: TopicMeta) => (start && meta.name === start.topic ? start.partition : 0);
+    const topics = (await this.topics.list())
+      .filter((meta) => !start || meta.name >= start.topic)
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    // Due partitions of the topics read so far, in pass order, not dispatched yet: batches
+    // fill across topics, so a thousand one-partition topics still go 32 at a time.
+    const pending: PartitionRef[] = [];
+    const send = async () => {
+      const batch = pending.slice(0, Math.min(concurrency, maxDispatches - run.dispatched.length));
+      const sent = await Promise.allSettled(batch.map((ref) => dispatch!(ref)));
+      const failed = sent.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+      pending.splice(0, batch.length);
+      run.dispatched.push(...batch);
+    };
+    const stop = (next: FanOutCursor) => {
+      const first = pending[0];
+      run.cursor = first ? { topic: first.topic, partition: first.partition } : next;
+      return run;
+    };
+    for (let t = 0; t < topics.length; t += FANOUT_TOPICS_READ_AT_ONCE) {
+      const window = topics.slice(t, t + FANOUT_TOPICS_READ_AT_ONCE);
+      if (dispatch && outOfBudget()) return stop({ topic: window[0]!.name, partition: fromOf(window[0]!) });
+      const dues = await Promise.all(window.map((meta) => this.duePartitions(meta, fromOf(meta), now, run)));
+      for (const [k, meta] of window.entries()) {
+        if (dispatch) {
+          pending.push(...dues[k]!);
           continue;
         }
-        due.push(refs[partition]!);
-      }
-      if (!dispatch) {
-        for (const ref of due) {
+        for (const ref of dues[k]!) {
           const pass = await this.runPartition(meta.name, ref.partition);
           if (pass) run.passes.push(pass);
         }
-        continue;
       }
-      for (let i = 0; i < due.length; ) {
-        if (outOfBudget()) {
-          run.cursor = { topic: meta.name, partition: due[i]!.partition };
-          return run;
-        }
-        const batch = due.slice(i, i + Math.min(concurrency, maxDispatches - run.dispatched.length));
-        const sent = await Promise.allSettled(batch.map((ref) => dispatch(ref)));
-        const failed = sent.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-        if (failed) throw failed.reason;
-        run.dispatched.push(...batch);
-        i += batch.length;
-      }
-      if (outOfBudget() && index < topics.length - 1) {
-        // Nothing of this topic is left: the next run starts past its last partition.
-        run.cursor = { topic: meta.name, partition: refs.length };
-        return run;
+      while (dispatch && pending.length >= concurrency) {
+        if (outOfBudget()) return stop(pending[0]!);
+        await send();
       }
     }
+    while (dispatch && pending.length > 0) {
+      if (outOfBudget()) return stop(pending[0]!);
+      await send();
+    }
     return run;
+  }
+
+  /** The partitions of `meta` from `from` on with records and work due; counts the settled ones in `run.skipped`. */
+  private async duePartitions(meta: TopicMeta, from: number, now: number, run: ScheduledRun): Promise<PartitionRef[]> {
+    const refs = refsOf(meta).slice(from);
+    if (refs.length === 0) return [];
+    const [heads, stats] = await Promise.all([this.store.getHeads(refs), this.store.getPartitionStats(refs)]);
+    const due: PartitionRef[] = [];
+    for (const [i, head] of heads.entries()) {
+      if (!hasRecords(head)) continue;
+      if (isSettled(meta, head, stats[i], now)) {
+        run.skipped++;
+        continue;
+      }
+      due.push(refs[i]!);
+    }
+    return due;
   }
 }
 

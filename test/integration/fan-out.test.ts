@@ -112,6 +112,23 @@ describe('scheduled fan-out', () => {
     expect(maxInFlight()).toBe(8);
   });
 
+  it('fills its batches across topics: forty one-partition topics still go eight at a time', async () => {
+    const clock = { t: Date.now(), now: () => clock.t };
+    const t = await createTestEngine({ clock });
+    for (let i = 0; i < 40; i++) {
+      const name = `one-${String(i).padStart(2, '0')}`;
+      await t.engine.topics.create({ name, partitions: 1 });
+      await t.engine.appender.appendToPartition(name, 0, { records: [{ key: null, value: bytes(name) }] });
+    }
+    const { dispatch, sent, maxInFlight } = recordingDispatch();
+    const first = await t.engine.maintenance!.runAll(dispatch, { concurrency: 8, maxDispatches: 20 });
+    expect(first.cursor).toEqual({ topic: 'one-20', partition: 0 });
+    await t.engine.maintenance!.runAll(dispatch, { concurrency: 8, maxDispatches: Infinity, cursor: first.cursor! });
+    expect(maxInFlight()).toBe(8);
+    expect(new Set(sent).size).toBe(40);
+    expect(sent).toHaveLength(40);
+  });
+
   it('stops at its time budget and hands on the rest', async () => {
     const { t, clock } = await setup();
     // Time passes on the injected clock as invokes are sent: 2 ms per call.
