@@ -20,8 +20,8 @@ const COMPACT_MEMORY_GB = 1;
 const RUNS_PER_MONTH = 12 * HOURS_PER_MONTH;
 /** Read units per partition per run: its head (a consistent read, ≤ 4 KB) and its stats item (eventually consistent). */
 const READ_UNITS_PER_PARTITION = 1 + 0.5;
-/** When no benchmark result is there: the root run's time per dispatched partition (ms) measured on 2026-11-30 (5,000 partitions in 4.4 s at 20 ms an invoke). */
-const FALLBACK_MS_PER_PARTITION = 0.88;
+/** When no benchmark result is there: the root run's time per dispatched partition (ms) measured on 2026-11-30 (5,000 partitions in 4.1 s at 20 ms an invoke). */
+const FALLBACK_MS_PER_PARTITION = 0.83;
 /** The old one-at-a-time dispatch: one invoke's latency per partition (ms), the benchmark's model. */
 const SEQUENTIAL_MS_PER_PARTITION = 25;
 const PARTITION_COUNTS = [100, 1_000, 5_000, 10_000, 100_000];
@@ -42,7 +42,7 @@ function measured(): Measured {
     const one = json.fanout.measurements.find((m) => !m.extrapolated && m.runs === 1 && m.invokeMs === 20);
     if (one) return { msPerPartition: one.longestRunMs / one.partitions, source: `\`${json.command}\`: ${one.partitions.toLocaleString('en-US')} partitions in ${(one.longestRunMs / 1000).toFixed(2)} s at 20 ms an invoke` };
   }
-  return { msPerPartition: FALLBACK_MS_PER_PARTITION, source: 'the fan-out benchmark of 2026-11-30 (5,000 partitions in 4.4 s at 20 ms an invoke)' };
+  return { msPerPartition: FALLBACK_MS_PER_PARTITION, source: 'the fan-out benchmark of 2026-11-30 (5,000 partitions in 4.1 s at 20 ms an invoke)' };
 }
 
 const usd = (x: number) => (x >= 100 ? `$${x.toFixed(0)}` : x >= 1 ? `$${x.toFixed(2)}` : `$${x.toFixed(3)}`);
