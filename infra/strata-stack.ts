@@ -2,7 +2,7 @@
  * The stack of `infra/app.ts`: one StrataLog and its endpoints as outputs. Kept apart
  * from the app so the tests synthesize exactly what `cdk deploy` deploys.
  */
-import { CfnOutput, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -57,6 +57,7 @@ export class StrataStack extends Stack {
             ReadUrl: [log.functionUrls.read.url, 'Read function URL, streamed: reads, offsets, descriptions (SigV4, service lambda)'],
           }
         : {}),
+      ...(log.push ? { PushUrl: [log.push.url, 'Push endpoint (WebSocket, SigV4-signed $connect): where consumers wait; GET /v1/push tells clients'] as [string, string] } : {}),
       TableName: [this.log.table.tableName, 'DynamoDB table'],
       BucketName: [this.log.bucket.bucketName, 'S3 bucket of segments and staged batches'],
       AppendFunctionName: [this.log.functions.append.functionName, 'Append function'],
@@ -71,7 +72,7 @@ export class StrataStack extends Stack {
 
 /**
  * Reads the app's context (`-c removalPolicy=destroy -c alarmEmail=ops@example.com
- * -c stagingAvailabilityZoneId=use1-az4 -c endpoints=function-urls`).
+ * -c stagingAvailabilityZoneId=use1-az4 -c endpoints=function-urls -c recoveryWindowDays=7`).
  */
 export function stackPropsFromContext(scope: Construct): StrataStackProps {
   const get = (key: string): string | undefined => {
@@ -85,6 +86,10 @@ export function stackPropsFromContext(scope: Construct): StrataStackProps {
   const alarmEmail = get('alarmEmail');
   const stagingAvailabilityZoneId = get('stagingAvailabilityZoneId');
   const endpoints = get('endpoints');
+  const recoveryWindowDays = get('recoveryWindowDays');
+  if (recoveryWindowDays !== undefined && !/^\d+$/.test(recoveryWindowDays)) {
+    throw new Error(`context recoveryWindowDays must be a whole number of days (1 to 35); got '${recoveryWindowDays}'`);
+  }
   if (endpoints !== undefined && !ENDPOINTS.includes(endpoints as StrataEndpoints)) {
     throw new Error(`context endpoints must be one of ${ENDPOINTS.join(', ')}; got '${endpoints}'`);
   }
@@ -94,6 +99,7 @@ export function stackPropsFromContext(scope: Construct): StrataStackProps {
       removalPolicy: removal === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
       ...(stagingAvailabilityZoneId ? { stagingAvailabilityZoneId } : {}),
       ...(endpoints ? { endpoints: endpoints as StrataEndpoints } : {}),
+      ...(recoveryWindowDays ? { recoveryWindow: Duration.days(Number(recoveryWindowDays)) } : {}),
     },
     ...(alarmEmail ? { alarmEmail } : {}),
   };

@@ -10,6 +10,7 @@ import { readEnv } from '../../functions/shared/env.js';
 import { DEFAULT_RECOVERY_WINDOW_MS, STAGED_OBJECT_EXPIRY_DAYS } from '../../lib/constants.js';
 import { objectGraceMs } from '../../lib/maintenance.js';
 import { StrataLog } from '../../infra/strata-log.js';
+import { stackPropsFromContext } from '../../infra/strata-stack.js';
 import { removeSynthesized, synthStrata } from './synth.js';
 
 afterAll(removeSynthesized);
@@ -43,6 +44,12 @@ describe('recoveryWindow', () => {
     template.hasResourceProperties('AWS::S3Express::DirectoryBucket', {
       LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ Prefix: 'topics/', ExpirationInDays: STAGED_OBJECT_EXPIRY_DAYS + 7 })]) },
     });
+  });
+
+  it('is read from the app context as recoveryWindowDays (npx cdk deploy -c recoveryWindowDays=7)', () => {
+    expect(stackPropsFromContext(new App({ context: { recoveryWindowDays: '7' } })).log?.recoveryWindow?.toDays()).toBe(7);
+    expect(stackPropsFromContext(new App()).log?.recoveryWindow).toBeUndefined();
+    expect(() => stackPropsFromContext(new App({ context: { recoveryWindowDays: '1.5' } }))).toThrow(/whole number of days/);
   });
 
   it.each([Duration.hours(12), Duration.days(36), Duration.hours(36)])('refuses %s: PITR keeps whole days, 1 to 35', (window) => {
