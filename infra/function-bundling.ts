@@ -27,6 +27,8 @@ export const FUNCTION_ENTRIES = {
   append: 'functions/append/handler.ts',
   read: 'functions/read/handler.ts',
   compact: 'functions/compact/handler.ts',
+  // The push endpoint's WebSocket routes (infra/push-api.ts), with the construct's push prop.
+  push: 'functions/push/handler.ts',
 } as const satisfies Record<string, string>;
 
 /** A prebuilt bundle's name: a key of FUNCTION_ENTRIES, and its folder under dist/functions/. */

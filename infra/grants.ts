@@ -61,6 +61,8 @@ export const GRANT_ROUTES: Record<StrataGrant, { named?: readonly string[]; all:
       'GET /v1/topics/{topic}',
       'GET /v1/topics/{topic}/partitions/{partition}/records',
       'GET /v1/topics/{topic}/partitions/{partition}/offsets',
+      // Where the push endpoint is: the consumer asks before it waits (connecting needs grantSubscribe).
+      'GET /v1/push',
     ],
     // Every route of the read function: list and describe topics and groups, records, offsets.
     all: ROUTES.filter((r) => r.fn === 'read').map(routeKey),

@@ -39,8 +39,10 @@ export const FUNCTION_PERMISSIONS: Record<FunctionId, FunctionPermissions> = {
   // offset commits (fenced by a ConditionCheck on the group's generation) and group
   // membership (join, heartbeat, leave); reads back a head, a tail item, a producer or
   // group state. Writes a staged batch to S3 before committing a large append; never reads one.
+  // With push (lib/push-fanout.ts): the partition's subscribers (Query), its quiet
+  // marker (UpdateItem), a gone connection's subscription (DeleteItem, UpdateItem).
   append: {
-    table: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'],
+    table: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem', 'dynamodb:Query'],
     objects: [{ actions: ['s3:PutObject'], pattern: OBJECT_PATTERNS.staged }],
     listObjects: false,
   },
@@ -70,4 +72,15 @@ export const FUNCTION_PERMISSIONS: Record<FunctionId, FunctionPermissions> = {
     objects: [{ actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], pattern: OBJECT_PATTERNS.all }],
     listObjects: true,
   },
+};
+
+/**
+ * The push function (functions/push/handler.ts, lib/aws/dynamo-push-store.ts): topics
+ * (GetItem) and heads (BatchGetItem) for the watermarks, a connection's item (GetItem,
+ * UpdateItem, DeleteItem) and its subscription items (BatchWriteItem). No objects.
+ */
+export const PUSH_PERMISSIONS: FunctionPermissions = {
+  table: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'],
+  objects: [],
+  listObjects: false,
 };

@@ -36,7 +36,8 @@ import { FUNCTION_IDS, type FunctionId } from './function-bundling.js';
 import { strataFunction, type StrataFunctionProps } from './function-code.js';
 import { StrataMonitoring, type MonitoringAlarmOptions, type MonitoringProps } from './monitoring.js';
 import { STAGING_TOPIC_DEFAULTS, StagingTier } from './staging-tier.js';
-import { FUNCTION_PERMISSIONS, OBJECT_PREFIX } from './permissions.js';
+import { FUNCTION_PERMISSIONS, OBJECT_PREFIX, PUSH_PERMISSIONS, type FunctionPermissions } from './permissions.js';
+import { PUSH_STAGE_NAME, PushApi } from './push-api.js';
 import { grantRoutes, type GrantTarget } from './grants.js';
 import { TABLE_DEFINITION } from './table-definition.js';
 
@@ -154,6 +155,16 @@ export interface StrataLogProps {
    */
   accountConcurrency?: number;
   /**
+   * The push endpoint (docs/push.md): an API Gateway WebSocket API with IAM on `$connect`
+   * and a small push function; the append function notifies subscribed consumers, and
+   * `GET /v1/push` tells clients where it is. The client's consumer then waits there
+   * instead of holding a long-poll (a billed read function) at the high watermark: about
+   * $0.07 a month per idle connection against $36 per partition (docs/cost.md). Not
+   * available with `auth: jwt` (WebSocket APIs have no JWT authorizer); consumers
+   * long-poll there. @default true (false with auth jwt)
+   */
+  push?: boolean;
+  /**
    * X-Ray active tracing of the functions, with the Powertools Tracer's subsegments per
    * invocation and per AWS SDK call. X-Ray's default sampling (1 request a second, then
    * 5% of the rest) records about 3.5 million traces a month at 8 requests a second ($17
@@ -223,6 +234,11 @@ const API_STAGE_NAME = '$default';
 /** Retries of an asynchronous compact invocation (scheduled or from append) before the DLQ. */
 const COMPACT_RETRY_ATTEMPTS = 2;
 const COMPACT_MAX_EVENT_AGE = Duration.hours(1);
+/** The push function answers subscribe, ping and disconnect: a few DynamoDB calls. */
+const PUSH_MEMORY_MB = 256;
+const PUSH_TIMEOUT = Duration.seconds(10);
+/** Stage throttling of the HTTP API and the push endpoint, unless `throttle` says otherwise. */
+const DEFAULT_THROTTLE = { rateLimit: 1000, burstLimit: 2000 };
 
 export class StrataLog extends Construct {
   readonly table: dynamodb.Table;
@@ -247,6 +263,10 @@ export class StrataLog extends Construct {
   readonly staging: StagingTier | undefined;
   /** The API's base URL, e.g. `https://abc123.execute-api.eu-west-1.amazonaws.com`; undefined without the API. */
   readonly url: string | undefined;
+  /** The push endpoint (WebSocket API and its function), unless `push: false` or auth jwt. */
+  readonly push: PushApi | undefined;
+  /** The push endpoint's function, with `push`. */
+  readonly pushFunction: lambda.Function | undefined;
   private readonly authType: StrataAuth['type'];
 
   constructor(scope: Construct, id: string, props: StrataLogProps = {}) {
@@ -391,6 +411,34 @@ export class StrataLog extends Construct {
 
     this.api = withApi ? this.createApi(auth, props, logRetention, logRemoval) : undefined;
     this.url = this.api?.apiEndpoint;
+    if (props.push === true && auth.type === 'jwt') {
+      throw new Error('StrataLog push needs IAM auth (or none): API Gateway WebSocket APIs have no JWT authorizer. Drop push, or use auth iam');
+    }
+    const withPush = props.push ?? auth.type !== 'jwt';
+    if (withPush) {
+      this.pushFunction = this.createFunction('push', { memorySize: PUSH_MEMORY_MB, timeout: PUSH_TIMEOUT }, props, logRetention, logRemoval, {});
+      this.grantTable(this.pushFunction, PUSH_PERMISSIONS);
+      this.push = new PushApi(this, 'Push', {
+        handler: this.pushFunction,
+        auth: auth.type === 'none' ? 'none' : 'iam',
+        throttle: props.throttle ?? DEFAULT_THROTTLE,
+        logRetention,
+        logRemoval,
+      });
+      Validations.of(this.pushFunction).acknowledge({
+        id: 'Serverless-LambdaDLQ',
+        reason: 'Invoked synchronously only (the WebSocket API\'s routes): a failed frame is answered with an error frame, and the client retries.',
+      });
+      // The append function posts `moved` frames to the stage's connections; the read
+      // function tells clients where the endpoint is (GET /v1/push).
+      append.addEnvironment('STRATA_PUSH_CALLBACK_URL', this.push.callbackUrl);
+      read.addEnvironment('STRATA_PUSH_URL', this.push.url);
+      this.push.grantPost(append);
+      Validations.of(append.role!).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${this.logicalIdOf(this.push.api)}>/${PUSH_STAGE_NAME}/POST/@connections/*]`,
+        reason: 'execute-api:ManageConnections on this WebSocket stage\'s @connections only: a connection id is known at run time, so the id is the wildcard.',
+      });
+    }
     this.functionUrls = withUrls
       ? {
           append: append.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.AWS_IAM, invokeMode: lambda.InvokeMode.BUFFERED }),
@@ -454,6 +502,24 @@ export class StrataLog extends Construct {
   }
 
   /**
+   * Lets a principal open push connections (`execute-api:Invoke` on the WebSocket API's
+   * `$connect`), so its consumers wait there instead of long-polling. A connection can
+   * subscribe to any topic: it learns every topic's high watermarks, and the records of
+   * small appends ride in the notifications (docs/push.md). So this is for principals
+   * that may read every topic (grantRead without topics); a principal allowed only some
+   * topics gets no push grant, and its consumers long-poll (the client falls back when
+   * the connection is refused).
+   *
+   * @example
+   * log.grantRead(analytics);
+   * log.grantSubscribe(analytics);
+   */
+  grantSubscribe(grantee: iam.IGrantable): iam.Grant {
+    if (!this.push) throw new Error('StrataLog has no push endpoint (push: false, or auth jwt): consumers long-poll, nothing to grant');
+    return this.push.grantConnect(grantee);
+  }
+
+  /**
    * The broad grant: every route of the API with SigV4 (`execute-api:Invoke` on
    * `{apiId}/*`), topic management included. Prefer grantAppend, grantRead, grantAdmin
    * and grantConsumerGroup; its `*` is an IAM5 finding in the caller's cdk-nag checks.
@@ -494,7 +560,7 @@ export class StrataLog extends Construct {
   }
 
   private createFunction(
-    fn: FunctionId,
+    fn: FunctionId | 'push',
     options: StrataFunctionOptions & { memorySize: number; timeout: Duration },
     props: StrataLogProps,
     logRetention: logs.RetentionDays,
@@ -571,9 +637,14 @@ export class StrataLog extends Construct {
   }
 
   /** The table and bucket actions of permissions.ts, on this table and this bucket's keys only. */
+  /** The table actions of `permissions` on this table. */
+  private grantTable(target: lambda.Function, permissions: FunctionPermissions): void {
+    target.addToRolePolicy(new iam.PolicyStatement({ actions: [...permissions.table], resources: [this.table.tableArn] }));
+  }
+
   private grantStorage(fn: FunctionId, target: lambda.Function): void {
     const permissions = FUNCTION_PERMISSIONS[fn];
-    target.addToRolePolicy(new iam.PolicyStatement({ actions: [...permissions.table], resources: [this.table.tableArn] }));
+    this.grantTable(target, permissions);
     for (const grant of permissions.objects) {
       target.addToRolePolicy(
         new iam.PolicyStatement({ actions: [...grant.actions], resources: [this.bucket.arnForObjects(grant.pattern)] }),
@@ -620,7 +691,7 @@ export class StrataLog extends Construct {
     }
 
     const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', { retention: logRetention, removalPolicy: logRemoval });
-    const throttle = props.throttle ?? { rateLimit: 1000, burstLimit: 2000 };
+    const throttle = props.throttle ?? DEFAULT_THROTTLE;
     new apigwv2.HttpStage(this, 'Stage', {
       httpApi: api,
       stageName: API_STAGE_NAME,

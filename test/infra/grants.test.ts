@@ -115,11 +115,12 @@ describe('grantAppend', () => {
 });
 
 describe('grantRead', () => {
-  it('for one topic: describe, records and offset lookups of its partitions', () => {
+  it('for one topic: describe, records and offset lookups of its partitions, and where the push endpoint is', () => {
     const { log, caller, role } = setup();
     log.grantRead(role, 'orders');
     expect(apiPaths(caller)).toEqual(
       [
+        'GET/v1/push',
         'GET/v1/topics/orders',
         ...PARTITIONS.flatMap((p) => [`GET/v1/topics/orders/partitions/${p}/records`, `GET/v1/topics/orders/partitions/${p}/offsets`]),
       ].sort(),
@@ -133,6 +134,17 @@ describe('grantRead', () => {
     const expected = ROUTES.filter((r) => r.fn === 'read').map((r) => `${r.method}${r.path.replace(/\{[^}]+\}/g, '*')}`);
     expect(expected).toEqual(expect.arrayContaining(['GET/v1/topics', 'GET/v1/topics/*', 'GET/v1/topics/*/partitions/*/records', 'GET/v1/groups/*']));
     expect(apiPaths(caller)).toEqual(expected.sort());
+  });
+});
+
+describe('grantSubscribe', () => {
+  it("allows execute-api:Invoke on the push endpoint's $connect only", () => {
+    const { log, caller, role } = setup();
+    log.grantSubscribe(role);
+    const invokes = statements(caller).filter((s) => s.Action === 'execute-api:Invoke');
+    expect(invokes.flatMap((s) => s.Resource)).toEqual([
+      expect.stringMatching(/^arn:<AWS::Partition>:execute-api:eu-west-1:111122223333:<import:Strata:ExportsOutputRefLogPushApi[0-9A-F]+>\/v1\/\$connect$/),
+    ]);
   });
 });
 

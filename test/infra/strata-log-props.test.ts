@@ -221,7 +221,7 @@ describe('StrataLog endpoints', () => {
   it('default to API Gateway alone: no function URL, the buffered read entry, the ApiUrl output', () => {
     const { stack, template } = synthStrata();
     template.resourceCountIs('AWS::Lambda::Url', 0);
-    template.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
+    template.resourcePropertiesCountIs('AWS::ApiGatewayV2::Api', { ProtocolType: 'HTTP' }, 1);
     expect(fnResource(stack, template, 'read').Properties).toMatchObject({ Handler: 'index.handler', Timeout: 29 });
     expect(outputs(template)).toEqual(expect.arrayContaining(['ApiUrl', 'ApiInvokeArn']));
     expect(outputs(template)).not.toContain('ReadUrl');
@@ -231,7 +231,9 @@ describe('StrataLog endpoints', () => {
 
   it("with 'function-urls': IAM URLs for append (buffered) and read (streamed, the streaming entry), no API, URL outputs, cdk-nag clean", () => {
     const { app, stack, template } = synthStrata({ log: { endpoints: 'function-urls' } });
-    template.resourceCountIs('AWS::ApiGatewayV2::Api', 0);
+    template.resourcePropertiesCountIs('AWS::ApiGatewayV2::Api', { ProtocolType: 'HTTP' }, 0);
+    // The push endpoint stays: its WebSocket API is not the HTTP API.
+    template.resourcePropertiesCountIs('AWS::ApiGatewayV2::Api', { ProtocolType: 'WEBSOCKET' }, 1);
     template.resourceCountIs('AWS::Lambda::Url', 2);
     const urls = Object.values(resources(template, 'AWS::Lambda::Url')).map((u) => u.Properties);
     const target = (fn: 'append' | 'read') => ({ 'Fn::GetAtt': [stack.getLogicalId(stack.log.functions[fn].node.defaultChild as never), 'Arn'] });
@@ -256,7 +258,7 @@ describe('StrataLog endpoints', () => {
 
   it("with 'both': the API and the URLs, API Gateway's 29 s timeouts kept", () => {
     const { stack, template } = synthStrata({ log: { endpoints: 'both' } });
-    template.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
+    template.resourcePropertiesCountIs('AWS::ApiGatewayV2::Api', { ProtocolType: 'HTTP' }, 1);
     template.resourceCountIs('AWS::Lambda::Url', 2);
     expect(fnResource(stack, template, 'read').Properties).toMatchObject({ Handler: 'index.streamingHandler', Timeout: 29 });
     expect(outputs(template)).toEqual(expect.arrayContaining(['ApiUrl', 'AppendUrl', 'ReadUrl']));
@@ -297,5 +299,33 @@ describe('StrataLog endpoints', () => {
     expect(stackPropsFromContext(new App({ context: { endpoints: 'both' } })).log?.endpoints).toBe('both');
     expect(stackPropsFromContext(new App()).log?.endpoints).toBeUndefined();
     expect(() => stackPropsFromContext(new App({ context: { endpoints: 'urls' } }))).toThrow(/endpoints must be one of/);
+  });
+});
+
+describe('StrataLog push', () => {
+  const env = (stack: ReturnType<typeof synthStrata>['stack'], template: Template, fn: 'append' | 'read') =>
+    resources(template, 'AWS::Lambda::Function')[stack.getLogicalId(stack.log.functions[fn].node.defaultChild as never)]!.Properties.Environment.Variables;
+
+  it('is on by default: the WebSocket API, the push function, the PushUrl output', () => {
+    const { stack, template } = synthStrata();
+    template.resourcePropertiesCountIs('AWS::ApiGatewayV2::Api', { ProtocolType: 'WEBSOCKET' }, 1);
+    expect(stack.log.pushFunction).toBeDefined();
+    expect(Object.keys(template.toJSON().Outputs as Record<string, unknown>)).toContain('PushUrl');
+  });
+
+  it('push: false leaves it out: no WebSocket API, no push function, no push settings in the functions, no grantSubscribe', () => {
+    const { stack, template } = synthStrata({ log: { push: false } });
+    template.resourcePropertiesCountIs('AWS::ApiGatewayV2::Api', { ProtocolType: 'WEBSOCKET' }, 0);
+    expect(stack.log.push).toBeUndefined();
+    expect(env(stack, template, 'append').STRATA_PUSH_CALLBACK_URL).toBeUndefined();
+    expect(env(stack, template, 'read').STRATA_PUSH_URL).toBeUndefined();
+    expect(() => stack.log.grantSubscribe(new iam.Role(stack, 'Consumer', { assumedBy: new iam.AccountRootPrincipal() }))).toThrow(/no push endpoint/);
+  });
+
+  it('is off with auth jwt (WebSocket APIs have no JWT authorizer), and push: true there fails the synth', () => {
+    const jwt = { type: 'jwt' as const, issuer: 'https://issuer.example.com', audience: ['strata'] };
+    const { stack } = synthStrata({ log: { auth: jwt } });
+    expect(stack.log.push).toBeUndefined();
+    expect(() => synthStrata({ log: { auth: jwt, push: true } })).toThrow(/push needs IAM auth/);
   });
 });

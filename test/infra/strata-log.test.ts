@@ -12,7 +12,7 @@ import { Validations } from 'aws-cdk-lib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ROUTES, routeKey } from '../../functions/shared/routes.js';
 import { BUNDLE_BUDGET_BYTES, BUNDLE_FILE, FUNCTION_IDS, type FunctionId } from '../../infra/function-bundling.js';
-import { FUNCTION_PERMISSIONS } from '../../infra/permissions.js';
+import { FUNCTION_PERMISSIONS, PUSH_PERMISSIONS } from '../../infra/permissions.js';
 import { TABLE_DEFINITION } from '../../infra/table-definition.js';
 import { acknowledgements, removeSynthesized, synthStrata, unacknowledgedFindings, type Synthesized } from './synth.js';
 
@@ -45,9 +45,16 @@ function logicalId(construct: { node: { defaultChild?: unknown } }): string {
   return synth.stack.getLogicalId(construct.node.defaultChild as never);
 }
 
+/** Resources of `type` that belong to the HTTP API, not to the push endpoint's WebSocket API. */
+function ofHttpApi(type: string): Resources {
+  const apiId = logicalId(synth.stack.log.api!);
+  return Object.fromEntries(Object.entries(resources(type)).filter(([, r]) => r.Properties.ApiId?.Ref === apiId));
+}
+
 /** The policy statements attached to a function's role, minus its own log group's. */
-function statementsOf(fn: FunctionId): any[] {
-  const roleId = logicalId(synth.stack.log.functions[fn].role as never);
+function statementsOf(fn: FunctionId | 'push'): any[] {
+  const target = fn === 'push' ? synth.stack.log.pushFunction! : synth.stack.log.functions[fn];
+  const roleId = logicalId(target.role as never);
   const policies = Object.values(resources('AWS::IAM::Policy')).filter((p) =>
     p.Properties.Roles.some((r: { Ref: string }) => r.Ref === roleId),
   );
@@ -164,25 +171,25 @@ describe('the functions', () => {
 
 describe('the HTTP API', () => {
   it('has one route per entry of functions/shared/routes.ts, plus $default for unknown paths', () => {
-    const keys = Object.values(resources('AWS::ApiGatewayV2::Route')).map((r) => r.Properties.RouteKey).sort();
+    const keys = Object.values(ofHttpApi('AWS::ApiGatewayV2::Route')).map((r) => r.Properties.RouteKey).sort();
     expect(keys).toEqual([...ROUTES.map(routeKey), '$default'].sort());
   });
 
   it('requires IAM (SigV4) authorization on every route', () => {
-    for (const route of Object.values(resources('AWS::ApiGatewayV2::Route'))) {
+    for (const route of Object.values(ofHttpApi('AWS::ApiGatewayV2::Route'))) {
       expect(route.Properties.AuthorizationType, route.Properties.RouteKey).toBe('AWS_IAM');
     }
   });
 
   it('sends each route to the function the routes table names', () => {
-    const integrations = resources('AWS::ApiGatewayV2::Integration');
+    const integrations = ofHttpApi('AWS::ApiGatewayV2::Integration');
     const fnOfIntegration = (target: string) => {
       const id = target.replace(/^integrations\//, '');
       const uri = JSON.stringify(integrations[id]!.Properties.IntegrationUri);
       return FUNCTION_IDS.find((fn) => uri.includes(logicalId(synth.stack.log.functions[fn])));
     };
     const byKey = new Map(
-      Object.values(resources('AWS::ApiGatewayV2::Route')).map((r) => [
+      Object.values(ofHttpApi('AWS::ApiGatewayV2::Route')).map((r) => [
         r.Properties.RouteKey,
         fnOfIntegration(r.Properties.Target['Fn::Join'][1][1].Ref),
       ]),
@@ -193,7 +200,9 @@ describe('the HTTP API', () => {
   });
 
   it('throttles and writes JSON access logs on its auto-deployed $default stage', () => {
-    const stage = only('AWS::ApiGatewayV2::Stage').Properties;
+    const stages = Object.values(ofHttpApi('AWS::ApiGatewayV2::Stage'));
+    expect(stages).toHaveLength(1);
+    const stage = stages[0]!.Properties;
     expect(stage).toMatchObject({
       StageName: '$default',
       AutoDeploy: true,
@@ -202,6 +211,62 @@ describe('the HTTP API', () => {
     });
     const format = JSON.parse(stage.AccessLogSettings.Format);
     expect(format).toMatchObject({ requestId: '$context.requestId', status: '$context.status', routeKey: '$context.routeKey' });
+  });
+});
+
+/** `arn:…:execute-api:{region}:{account}:{pushApiId}/v1/POST/@connections/*`, as the template writes it. */
+function pushConnectionsArn() {
+  return {
+    'Fn::Join': [
+      '',
+      ['arn:', { Ref: 'AWS::Partition' }, ':execute-api:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':', { Ref: logicalId(synth.stack.log.push!.api) }, '/v1/POST/@connections/*'],
+    ],
+  };
+}
+
+describe('the push endpoint', () => {
+  const pushApiId = () => logicalId(synth.stack.log.push!.api);
+  const ofPushApi = (type: string) => Object.values(resources(type)).filter((r) => r.Properties.ApiId?.Ref === pushApiId());
+
+  it('is a WebSocket API routed on the frame\'s action, IAM on $connect, every route to the push function', () => {
+    expect(resources('AWS::ApiGatewayV2::Api')[pushApiId()]!.Properties).toMatchObject({ ProtocolType: 'WEBSOCKET', RouteSelectionExpression: '$request.body.action' });
+    const routes = ofPushApi('AWS::ApiGatewayV2::Route');
+    expect(routes.map((r) => r.Properties.RouteKey).sort()).toEqual(['$connect', '$default', '$disconnect', 'ping', 'subscribe', 'unsubscribe']);
+    for (const route of routes) {
+      expect(route.Properties.AuthorizationType ?? 'NONE', route.Properties.RouteKey).toBe(route.Properties.RouteKey === '$connect' ? 'AWS_IAM' : 'NONE');
+    }
+    // The routes that answer return the function's frame to the client.
+    const answering = ofPushApi('AWS::ApiGatewayV2::RouteResponse');
+    expect(answering).toHaveLength(4);
+    const pushFn = logicalId(synth.stack.log.pushFunction!);
+    for (const integration of ofPushApi('AWS::ApiGatewayV2::Integration')) expect(JSON.stringify(integration.Properties.IntegrationUri)).toContain(pushFn);
+  });
+
+  it('throttles and writes JSON access logs on its v1 stage', () => {
+    const [stage] = ofPushApi('AWS::ApiGatewayV2::Stage');
+    expect(stage!.Properties).toMatchObject({
+      StageName: 'v1',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 1000, ThrottlingBurstLimit: 2000 },
+      AccessLogSettings: { DestinationArn: { 'Fn::GetAtt': [expect.any(String), 'Arn'] } },
+    });
+    expect(JSON.parse(stage!.Properties.AccessLogSettings.Format)).toMatchObject({ connectionId: '$context.connectionId', eventType: '$context.eventType' });
+  });
+
+  it('tells the append function where to post and the read function what GET /v1/push answers', () => {
+    const env = (fn: FunctionId) => resources('AWS::Lambda::Function')[logicalId(synth.stack.log.functions[fn])]!.Properties.Environment.Variables;
+    expect(JSON.stringify(env('append').STRATA_PUSH_CALLBACK_URL)).toContain(pushApiId());
+    expect(JSON.stringify(env('read').STRATA_PUSH_URL)).toMatch(/wss:\/\//);
+    expect(env('compact').STRATA_PUSH_URL).toBeUndefined();
+  });
+
+  it('lets the push function use only its table actions and log group', () => {
+    const statements = statementsOf('push');
+    expect(statements).toEqual(
+      expect.arrayContaining([expect.objectContaining({ Action: [...PUSH_PERMISSIONS.table], Resource: { 'Fn::GetAtt': [logicalId(synth.stack.log.table), 'Arn'] } })]),
+    );
+    const actions = statements.flatMap((s) => [s.Action].flat());
+    expect(actions.filter((a: string) => a.startsWith('s3:') || a.startsWith('lambda:') || a.startsWith('execute-api:'))).toEqual([]);
   });
 });
 
@@ -230,6 +295,8 @@ describe('least privilege', () => {
     }
     if (fn === 'append') {
       allowed.push({ Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: { 'Fn::GetAtt': [logicalId(synth.stack.log.functions.compact), 'Arn'] } });
+      // Push notifications: POSTs to the WebSocket stage's connections only.
+      allowed.push({ Effect: 'Allow', Action: 'execute-api:ManageConnections', Resource: pushConnectionsArn() });
     }
     if (fn === 'compact') {
       allowed.push({ Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [logicalId(synth.stack.log.deadLetterQueue), 'Arn'] } });

@@ -19,7 +19,7 @@ function expectMatch(result: ReturnType<typeof matchRoute>): RouteMatch {
 }
 
 describe('ROUTES', () => {
-  it('lists the fifteen routes of API v1', () => {
+  it('lists the sixteen routes of API v1', () => {
     expect(ROUTES.map(routeKey)).toEqual([
       'POST /v1/topics',
       'GET /v1/topics',
@@ -36,6 +36,7 @@ describe('ROUTES', () => {
       'POST /v1/groups/{group}/members',
       'POST /v1/groups/{group}/members/{memberId}/heartbeat',
       'DELETE /v1/groups/{group}/members/{memberId}',
+      'GET /v1/push',
     ]);
   });
 
