@@ -26,6 +26,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { fanOutCostSection } from './fanout-cost.js';
+import { pushCostSection } from './push-cost.js';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
@@ -850,6 +851,7 @@ function renderDoc(r: Result, m: Model, tables: ReportTable[], sequencerTables: 
     '',
     ...sequencerTables.map((t) => renderMarkdown(t) + '\n'),
     ...fanOutCostSection(),
+    ...pushCostSection(),
     `## Prices (${PRICES_REGION}, as of ${PRICES_AS_OF})`,
     '',
     'List prices, on-demand, without the free tier. They were taken from these pages as the team',

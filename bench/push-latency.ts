@@ -237,3 +237,16 @@ export function pushLatencyTables(result: PushLatencyResult): ReportTable[] {
     },
   ];
 }
+
+/** The issue's aims, with the measured figures, for the section's text. */
+export function pushAims(result: PushLatencyResult): string[] {
+  const local = result.runs.find((r) => r.setting === 'local' && r.consumer === 'push');
+  const aws = result.runs.find((r) => r.setting === 'aws' && r.consumer === 'push');
+  const lines = ['| aim | measured | met |', '| --- | --- | --- |'];
+  if (local) {
+    const over = local.delivery.p99 - result.raw.local.p99;
+    lines.push(`| local: delivery p99 ≤ 20 ms above the raw write round trip's p99 | ${formatMs(local.delivery.p99)} against ${formatMs(result.raw.local.p99)}: ${formatMs(over)} above (p50 ${formatMs(local.delivery.p50 - result.raw.local.p50)} above) | ${over <= 20 ? 'yes' : '**no**'} |`);
+  }
+  if (aws) lines.push(`| AWS model: delivery p99 under 100 ms | ${formatMs(aws.delivery.p99)} (p50 ${formatMs(aws.delivery.p50)}) | ${aws.delivery.p99 < 100 ? 'yes' : '**no**'} |`);
+  return lines;
+}

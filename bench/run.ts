@@ -45,6 +45,7 @@ const { baselineOf, checkAims, contentionCharts, contentionTables, latencyRefere
 const { DEFAULT_LATENCY_MODEL, describeLatencyModel } = await import('./latency-model.js');
 const { runStagingLatencyBench, stagingLatencyTables } = await import('./staging-latency.js');
 const { fanOutTables, runFanOutBench } = await import('./fanout.js');
+const { pushAims, pushLatencyTables, runPushLatencyBench } = await import('./push-latency.js');
 
 import type { AppendBenchResult } from './append.js';
 import type { ShapeBenchResult } from './append-shapes.js';
@@ -108,8 +109,12 @@ const QUICK_STAGING = { samples: 60, batchKiB: [16, 64, 256] };
 const FULL_FANOUT = { partitions: 5000, invokeMs: [20, 30], sequentialPartitions: 1000 };
 const QUICK_FANOUT = { partitions: 5000, invokeMs: [20], sequentialPartitions: 250 };
 
+/** Push delivery (issue 14): samples per setting and consumer. */
+const FULL_PUSH = { samples: 300 };
+const QUICK_PUSH = { samples: 60 };
+
 /** Every suite, in the order a full run takes them. */
-const SUITES = ['compression', 'bundles', 'append', 'latency', 'shapes', 'segments', 'compaction', 'producer', 'contention', 'staging', 'fanout'] as const;
+const SUITES = ['compression', 'bundles', 'append', 'latency', 'shapes', 'segments', 'compaction', 'producer', 'contention', 'staging', 'fanout', 'push'] as const;
 type SuiteName = (typeof SUITES)[number];
 /** The suites that share one local stack (and its metered stores). */
 const STACK_SUITES: readonly SuiteName[] = ['append', 'latency', 'shapes', 'segments'];
@@ -448,6 +453,21 @@ async function main(): Promise<void> {
       ],
       tables: fanOutTables(fanout),
       result: fanout,
+    });
+  }
+  if (suites.has('push')) {
+    ctx.log('\npush: append → consumer delivery');
+    const push = await runPushLatencyBench(quick ? QUICK_PUSH : FULL_PUSH, ctx.log);
+    await publish(ctx, {
+      name: 'push',
+      title: 'Push',
+      intro: [
+        'A consumer caught up and waiting on its push channel (docs/push.md), in its own process, against the raw write round trip measured in the same run (bench/push-latency.ts).',
+        '',
+        ...pushAims(push),
+      ],
+      tables: pushLatencyTables(push),
+      result: push,
     });
   }
   await publishSummary(ctx);

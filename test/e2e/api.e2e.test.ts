@@ -85,5 +85,37 @@ describe.skipIf(!target)(`Strata at ${where ?? '(STRATA_E2E_URL not set)'}`, () 
     }
   });
 
+  it('pushes: a consumer waiting at the high watermark is notified of an append and hands it over (skipped without a push endpoint)', async (ctx) => {
+    const t = target!;
+    const strata = new Strata({
+      url: t.functionUrls ?? t.url,
+      ...(t.auth === 'sigv4' ? { credentials: fromNodeProviderChain(), region: t.region, service: t.service } : { sign: false }),
+    });
+    const discovery = await strata.pushDiscovery();
+    if (!discovery) return ctx.skip();
+    // Signed on AWS; the local stack's endpoint takes any connection (signed requests or not).
+    expect(discovery).toMatchObject({ protocol: 'strata.push.v1' });
+    if (t.enforcesIam) expect(discovery.signed).toBe(true);
+    const topic = `${t.prefix}push`;
+    await strata.createTopic(topic, { partitions: 1 });
+    const consumer = strata.subscribe(topic, { partitions: [0], fromOffset: 'latest' });
+    try {
+      const iterator = consumer[Symbol.asyncIterator]();
+      const next = iterator.next();
+      const deadline = Date.now() + 20_000;
+      while (!(consumer.pushChannel?.subscribed(0) && consumer.pushChannel.waiting(0))) {
+        if (Date.now() > deadline) throw new Error(`the consumer did not subscribe at ${discovery.url} within 20 s`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await strata.append(topic, [{ value: 'pushed' }], { partition: 0 });
+      const record = await next;
+      expect(record.value?.value?.toString()).toBe('pushed');
+      expect(consumer.pushChannel!.received.moved).toBeGreaterThanOrEqual(1);
+    } finally {
+      await consumer.close();
+      await strata.deleteTopic(topic);
+    }
+  });
+
   describeHttpContract(() => api, { prefix: target?.prefix ?? '' });
 });

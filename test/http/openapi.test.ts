@@ -68,6 +68,7 @@ describe('the API answers what docs/openapi.yaml says', () => {
     await call('GET', '/v1/groups/g');
     await call('DELETE', `/v1/groups/g/members/${member}`);
     await call('POST', `/v1/groups/g/members/${member}/heartbeat`);
+    await call('GET', '/v1/push');
     await call('POST', '/v1/topics/doc/records', { records: 'nope' });
     await call('DELETE', '/v1/topics/doc');
     await call('GET', '/v1/topics/doc');
