@@ -6,7 +6,7 @@
  * the record. Each sample starts on an idle partition (the settle pause outlasts the
  * quiet interval and the consumer's trailing read), so it measures one notification.
  *
- * Two settings, each on its own local stack:
+ * Two settings, each on its own local stack with the reserving sequencer (as deployed):
  * - `local`: the emulators as they are. Beside push, the same consumer long-polling (one
  *   engine, so the in-process wake-up ends its poll: long-polling's best case).
  * - `aws`: the AWS latency model. DynamoDB calls pay bench/latency-model.ts (6 ms, 12 for
@@ -83,6 +83,8 @@ export async function runPushLatencyBench(options: PushLatencyOptions, log: (lin
     const aws = setting === 'aws';
     let dynamo: DynamoDBClient | undefined;
     const stack = await startLocalStack({
+      // As deployed: the reserving sequencer (the construct's default).
+      engine: { sequencing: 'reserve' },
       push: { quietMs: QUIET_MS, ...(aws ? { wrapPoster: modelledPoster } : {}) },
       instrumentClients: (clients) => {
         dynamo = clients.dynamo;

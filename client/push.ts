@@ -8,7 +8,8 @@
  * A notification is only a hint: the loop reads from its own position, so a lost one
  * costs latency. What covers a loss: the ping every `pingIntervalMs` answers the
  * watermarks; after each `moved` the loop reads once more `quietMs` later (appends the
- * server's quiet interval held back); and while the channel is down (connecting, a
+ * server's quiet interval held back), and a second after each subscription (appends in
+ * flight as it was written); and while the channel is down (connecting, a
  * dropped connection, API Gateway's 2-hour limit) `usable` is false and the loops
  * long-poll, until it is subscribed again.
  *
@@ -20,6 +21,7 @@
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import WebSocket from 'ws';
+import { PUSH_SUBSCRIBE_SETTLE_MS } from '../lib/constants.js';
 import type { PushDiscovery, PushMessage, Watermark } from '../lib/push-protocol.js';
 
 export interface PushChannelOptions {
@@ -286,7 +288,11 @@ export class PushChannel {
       if (w.topic !== this.topic) continue;
       const state = this.partitions.get(w.partition);
       if (!state) continue;
-      if (subscribed) state.subscribed = true;
+      if (subscribed) {
+        state.subscribed = true;
+        // An append in flight as the subscription was written may not announce itself.
+        this.scheduleTrailing(state, PUSH_SUBSCRIBE_SETTLE_MS);
+      }
       state.hint = Math.max(state.hint, w.highWatermark);
       this.wake(state);
     }

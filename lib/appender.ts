@@ -79,6 +79,9 @@ export interface AppendedRecords {
   records: LogRecord[];
 }
 
+/** Tells whoever waits on a partition that an append committed (EngineOptions.announcer). */
+export type Announce = (highWatermark: number, appended: AppendedRecords) => Promise<void>;
+
 export interface AppenderOptions {
   deadlineMs?: number;
   /**
@@ -86,8 +89,8 @@ export interface AppenderOptions {
    * process's appends took a partition's unflushed tail past the topic's flushBytes.
    */
   onFlushDue?: (ref: PartitionRef) => Promise<void> | void;
-  /** Called after each partition's commit, before the answer (EngineOptions.onAppended). */
-  onAppended?: (ref: PartitionRef, highWatermark: number, appended: AppendedRecords) => Promise<void>;
+  /** Called as each partition's append starts; its answer after the commit, before the acknowledgement (EngineOptions.announcer). */
+  announcer?: (ref: PartitionRef) => Announce;
 }
 
 /** Least time between two flush requests for one partition from one process. */
@@ -97,7 +100,7 @@ export class Appender {
   private readonly keyless = new RoundRobinPartitioner();
   private readonly deadlineMs: number;
   private readonly onFlushDue: AppenderOptions['onFlushDue'];
-  private readonly onAppended: AppenderOptions['onAppended'];
+  private readonly announcer: AppenderOptions['announcer'];
   private readonly lastFlushRequest = new Map<string, number>();
 
   constructor(
@@ -110,7 +113,7 @@ export class Appender {
   ) {
     this.deadlineMs = options.deadlineMs ?? DEFAULT_APPEND_DEADLINE_MS;
     this.onFlushDue = options.onFlushDue;
-    this.onAppended = options.onAppended;
+    this.announcer = options.announcer;
   }
 
   /** Appends to a topic, choosing partitions; answers each record's partition and offset in request order. */
@@ -192,13 +195,15 @@ export class Appender {
     const settled = await Promise.allSettled(
       work.map(async ({ partition, append, records }) => {
         const ref = { topic: meta.name, topicId: meta.topicId, partition };
+        // Started now, so that its lookups (push subscribers) overlap the commit.
+        const announce = this.announcer?.(ref);
         if (records) Object.assign(append, await this.stage(ref, records, meta.config.compression));
         const sequencer = this.sequencer(ref);
         const result = await sequencer.append(append);
         const announced =
-          result.duplicate || !this.onAppended
+          result.duplicate || !announce
             ? undefined
-            : this.onAppended(ref, result.lastOffset + 1, { baseOffset: result.baseOffset, records: byPartition.get(partition)! }).catch(() => undefined);
+            : announce(result.lastOffset + 1, { baseOffset: result.baseOffset, records: byPartition.get(partition)! }).catch(() => undefined);
         if (result.tailBytes >= meta.config.flushBytes) await this.requestFlush(ref, sequencer);
         await announced;
         return result;

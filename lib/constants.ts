@@ -284,6 +284,12 @@ export const DEFAULT_PUSH_QUIET_MS = 50;
  * lost notification. About 21,900 pings a month: $0.05 of messages and invocations.
  */
 export const PUSH_PING_INTERVAL_MS = 2 * MINUTE;
+/**
+ * A pushed consumer reads once more this long after its subscription is confirmed: an
+ * append already in flight when the subscription was written may have looked for
+ * subscribers before it (lib/push-fanout.ts) and committed after the consumer's read.
+ */
+export const PUSH_SUBSCRIBE_SETTLE_MS = 1000;
 /** API Gateway closes a WebSocket connection after 2 hours; the client reconnects. */
 export const PUSH_MAX_CONNECTION_MS = 2 * HOUR;
 /** Subscription items outlive their connection's longest life, then DynamoDB TTL removes them. */

@@ -9,7 +9,7 @@
  * await engine.topics.create({ name: 'orders', partitions: 3 });
  * await engine.appender.append('orders', { records: [{ key: null, value: bytes }] });
  */
-import { Appender, type AppendedRecords } from './appender.js';
+import { Appender, type Announce } from './appender.js';
 import { systemClock, type Clock } from './clock.js';
 import { Flusher } from './flusher.js';
 import { GroupMembership } from './group-membership.js';
@@ -50,12 +50,14 @@ export interface EngineOptions {
   /** Asks for a flush of a partition whose tail passed flushBytes (e.g. invoke the compact function). */
   onFlushDue?: (ref: PartitionRef) => Promise<void> | void;
   /**
-   * Called after an append committed on a partition and before it is acknowledged, with
-   * the offset after its last record (readable from then on): where the append function
-   * announces the move to push subscribers (lib/push-fanout.ts). Its failures are
-   * swallowed: a lost announcement costs a consumer latency, never a record.
+   * Called as an append to a partition starts; what it returns is called once the append
+   * committed and before it is acknowledged, with the offset after its last record
+   * (readable from then on) and the records. Where the append function announces the
+   * move to push subscribers (lib/push-fanout.ts), looking them up while the append
+   * commits. Failures are swallowed: a lost announcement costs a consumer latency, never
+   * a record.
    */
-  onAppended?: (ref: PartitionRef, highWatermark: number, appended: AppendedRecords) => Promise<void>;
+  announcer?: (ref: PartitionRef) => Announce;
   /** Grace period and bounds of retention, compaction and garbage collection. */
   maintenance?: MaintenanceOptions;
   /**
@@ -135,7 +137,7 @@ export class LogEngine {
     this.appender = new Appender(this.topics, sequencer, clock, {
       deadlineMs,
       ...(options.onFlushDue ? { onFlushDue: options.onFlushDue } : {}),
-      ...(options.onAppended ? { onAppended: options.onAppended } : {}),
+      ...(options.announcer ? { announcer: options.announcer } : {}),
     }, staged);
     const segments = options.objects ? new SegmentReader(options.store, options.objects) : undefined;
     this.reader = new Reader(this.topics, options.store, clock, notifier, this.sealer, segments, staged);

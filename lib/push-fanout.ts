@@ -5,8 +5,8 @@
  * posts to a connection is API Gateway's management API there, a socket map here.
  *
  *     append fn (any env)            DynamoDB                          connections
- *     commit ──────────────────────▶ head
- *     Query W#{topic}#{p} (consistent) ▶ subscribers + quiet marker
+ *     Query W#{topic}#{p} (consistent) ▶ subscribers + quiet marker   (as the append starts,
+ *     commit ──────────────────────▶ head                                 beside its commit)
  *     no subscriber, or quiet ─────── done (no write)
  *     UpdateItem marker: quietUntil = now + quietMs
  *         IF quietUntil ≤ now ──────▶ one winner per quiet interval
@@ -20,9 +20,12 @@
  * between commit and notification, or a failed POST, loses a notification: the consumer
  * reads from its own position anyway, and its ping answers carry the watermarks.
  *
- * The subscriber Query is consistent and runs after the commit, so a subscription
- * written before the commit is always seen: a consumer that subscribed, then read, then
- * found nothing new is told about every later append.
+ * The subscriber Query is consistent and starts with the append, beside its commit (one
+ * round trip less on the append's latency, and nothing at all when nobody subscribed).
+ * A subscription written before the append started is always seen. One written while the
+ * append was in flight may be missed, and the subscriber's own read may have run before
+ * the commit: the client reads once more a second after subscribing (docs/push.md), which
+ * finds such an append.
  */
 import type { Clock } from './clock.js';
 import type { PushMessage } from './push-protocol.js';
@@ -80,12 +83,32 @@ export class PushFanout {
   ) {}
 
   /**
+   * Looks the partition's subscribers up now (as an append starts); the function it
+   * returns announces the commit to them once the append committed.
+   */
+  prepare(topic: string, partition: number): (highWatermark: number, frame?: () => string | undefined) => Promise<AnnounceResult> {
+    const found = this.store.subscribers(topic, partition);
+    // An append that fails never announces: its lookup's failure is nobody's.
+    found.catch(() => undefined);
+    return async (highWatermark, frame) => this.announceTo(await found, topic, partition, highWatermark, frame);
+  }
+
+  /**
    * Tells the partition's subscribers that `highWatermark` is committed, unless it is
    * quiet; `frame` gives the appended records to carry, when they are small enough.
    */
-  async announce(topic: string, partition: number, highWatermark: number, frame?: () => string | undefined): Promise<AnnounceResult> {
+  announce(topic: string, partition: number, highWatermark: number, frame?: () => string | undefined): Promise<AnnounceResult> {
+    return this.prepare(topic, partition)(highWatermark, frame);
+  }
+
+  private async announceTo(
+    { connections, quietUntil }: PartitionSubscribers,
+    topic: string,
+    partition: number,
+    highWatermark: number,
+    frame: (() => string | undefined) | undefined,
+  ): Promise<AnnounceResult> {
     const result: AnnounceResult = { outcome: 'none', sent: 0, gone: 0, failed: 0 };
-    const { connections, quietUntil } = await this.store.subscribers(topic, partition);
     if (connections.length === 0) return result;
     const now = this.clock.now();
     if (quietUntil > now || !(await this.store.claimQuiet(topic, partition, now, now + this.options.quietMs))) {

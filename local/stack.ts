@@ -261,7 +261,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         : undefined;
     const engines = Array.from(
       { length: engineCount },
-      () => new LogEngine({ onFlushDue: trigger, store, objects, ...(announce ? { onAppended: announce } : {}), ...staging }),
+      () => new LogEngine({ onFlushDue: trigger, store, objects, ...(announce ? { announcer: announce } : {}), ...staging }),
     );
     const engine = engines[0]!;
     // As on AWS: the scheduled run fans out one asynchronous invocation per partition.

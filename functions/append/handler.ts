@@ -82,7 +82,7 @@ export async function handler(event: APIGatewayProxyEventV2, context?: Context):
         : {}),
       ...(env.pushCallbackUrl
         ? {
-            onAppended: pushAnnouncer(dynamoClient(env), env.tableName, apiGatewayPoster(env.pushCallbackUrl), obs, {
+            announcer: pushAnnouncer(dynamoClient(env), env.tableName, apiGatewayPoster(env.pushCallbackUrl), obs, {
               ...(env.pushQuietMs !== undefined ? { quietMs: env.pushQuietMs } : {}),
             }),
           }

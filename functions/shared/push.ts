@@ -8,7 +8,7 @@ import { ApiGatewayManagementApiClient, GoneException, PostToConnectionCommand }
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoPushStore } from '../../lib/aws/dynamo-push-store.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
-import type { AppendedRecords } from '../../lib/appender.js';
+import type { Announce, AppendedRecords } from '../../lib/appender.js';
 import { encodeFrame } from '../../lib/batch-frame.js';
 import { DEFAULT_PUSH_QUIET_MS, PUSH_INLINE_MAX_BYTES, PUSH_MAX_CONNECTION_MS, PUSH_PING_INTERVAL_MS } from '../../lib/constants.js';
 import { encodeBatch } from '../../lib/record-batch.js';
@@ -34,8 +34,9 @@ export function apiGatewayPoster(callbackUrl: string): ConnectionPoster {
 }
 
 /**
- * The engine's `onAppended` hook: announces each commit to the partition's subscribers,
- * with a metric per outcome (PushSent, PushQuiet, PushGone, PushFailed).
+ * The engine's `announcer`: looks the partition's subscribers up as an append starts,
+ * and announces its commit to them, with a metric per outcome (PushSent, PushQuiet,
+ * PushGone, PushFailed).
  */
 export function pushAnnouncer(
   dynamo: DynamoDBClient,
@@ -43,23 +44,26 @@ export function pushAnnouncer(
   poster: ConnectionPoster,
   obs: Observability,
   options: { quietMs?: number; clock?: Clock } = {},
-): (ref: PartitionRef, highWatermark: number, appended: AppendedRecords) => Promise<void> {
+): (ref: PartitionRef) => Announce {
   const clock = options.clock ?? systemClock;
   const fanout = new PushFanout(new DynamoPushStore(dynamo, tableName, clock), poster, clock, {
     quietMs: options.quietMs ?? DEFAULT_PUSH_QUIET_MS,
     onPostError: (connectionId, err) => obs.logger.warn('push notification failed', { connectionId, error: err as Error }),
   });
-  return async (ref, highWatermark, appended) => {
-    try {
-      const result = await fanout.announce(ref.topic, ref.partition, highWatermark, () => inlineFrame(ref, highWatermark, appended));
-      if (result.outcome === 'none') return;
-      obs.metrics.addMetric(result.outcome === 'quiet' ? 'PushQuiet' : 'PushSent', MetricUnit.Count, result.outcome === 'quiet' ? 1 : result.sent);
-      if (result.gone > 0) obs.metrics.addMetric('PushGone', MetricUnit.Count, result.gone);
-      if (result.failed > 0) obs.metrics.addMetric('PushFailed', MetricUnit.Count, result.failed);
-    } catch (err) {
-      obs.logger.warn('push announcement failed', { topic: ref.topic, partition: ref.partition, error: err as Error });
-      obs.metrics.addMetric('PushFailed', MetricUnit.Count, 1);
-    }
+  return (ref) => {
+    const announce = fanout.prepare(ref.topic, ref.partition);
+    return async (highWatermark, appended) => {
+      try {
+        const result = await announce(highWatermark, () => inlineFrame(ref, highWatermark, appended));
+        if (result.outcome === 'none') return;
+        obs.metrics.addMetric(result.outcome === 'quiet' ? 'PushQuiet' : 'PushSent', MetricUnit.Count, result.outcome === 'quiet' ? 1 : result.sent);
+        if (result.gone > 0) obs.metrics.addMetric('PushGone', MetricUnit.Count, result.gone);
+        if (result.failed > 0) obs.metrics.addMetric('PushFailed', MetricUnit.Count, result.failed);
+      } catch (err) {
+        obs.logger.warn('push announcement failed', { topic: ref.topic, partition: ref.partition, error: err as Error });
+        obs.metrics.addMetric('PushFailed', MetricUnit.Count, 1);
+      }
+    };
   };
 }
 
