@@ -106,6 +106,14 @@ export const DEFAULT_READ_MAX_RECORDS = 500;
 export const MAX_READ_MAX_RECORDS = 10_000;
 export const DEFAULT_READ_MAX_BYTES = 1 * MiB;
 export const MAX_READ_MAX_BYTES = 5 * MiB;
+/**
+ * Bounds of a read answered through the read function's streamed URL (endpoints
+ * function-urls or both): a streamed answer may be 200 MB, not the 6 MB of a buffered
+ * invocation. The answer is still built in memory (a 1 GB function holds 64 MiB twice
+ * over), and the records bound lets 64 MiB of small records through.
+ */
+export const MAX_STREAMED_READ_MAX_BYTES = 64 * MiB;
+export const MAX_STREAMED_READ_MAX_RECORDS = 1_000_000;
 export const MAX_WAIT_MS = 20 * SECOND;
 /** Long-poll head re-reads start at the first value and back off to the second. */
 export const LONG_POLL_MIN_INTERVAL_MS = 25;
@@ -290,6 +298,13 @@ export const PUSH_PING_INTERVAL_MS = 2 * MINUTE;
  * subscribers before it (lib/push-fanout.ts) and committed after the consumer's read.
  */
 export const PUSH_SUBSCRIBE_SETTLE_MS = 1000;
+/**
+ * An append waits at most this long for its push announcement (normally a write and a
+ * POST: tens of ms on AWS) before it answers: a slow or failing DynamoDB or API Gateway
+ * must not hold appends. What is left may be lost (a Lambda freezes once it answered),
+ * which costs subscribers latency, never a record.
+ */
+export const PUSH_ANNOUNCE_BUDGET_MS = 250;
 /** API Gateway closes a WebSocket connection after 2 hours; the client reconnects. */
 export const PUSH_MAX_CONNECTION_MS = 2 * HOUR;
 /** Subscription items outlive their connection's longest life, then DynamoDB TTL removes them. */

@@ -24,6 +24,8 @@ import {
   LONG_POLL_MAX_INTERVAL_MS,
   LONG_POLL_MIN_INTERVAL_MS,
   MAX_READ_MAX_BYTES,
+  MAX_STREAMED_READ_MAX_BYTES,
+  MAX_STREAMED_READ_MAX_RECORDS,
   MAX_READ_MAX_RECORDS,
   MAX_WAIT_MS,
 } from './constants.js';
@@ -48,6 +50,11 @@ export interface ReadRequest {
   maxBytes?: number;
   /** Wait up to this long for records when there are none past `offset`. */
   waitMs?: number;
+  /**
+   * The answer is streamed (the read function's URL), so maxBytes and maxRecords may go
+   * up to MAX_STREAMED_READ_MAX_BYTES and MAX_STREAMED_READ_MAX_RECORDS.
+   */
+  streamed?: boolean;
 }
 
 export interface ReadResult {
@@ -308,14 +315,15 @@ function checkReadRequest(request: ReadRequest): { maxRecords: number; maxBytes:
   const maxRecords = request.maxRecords ?? DEFAULT_READ_MAX_RECORDS;
   const maxBytes = request.maxBytes ?? DEFAULT_READ_MAX_BYTES;
   const waitMs = request.waitMs ?? 0;
-  checkInt('maxRecords', maxRecords, 1, MAX_READ_MAX_RECORDS);
-  checkInt('maxBytes', maxBytes, 1, MAX_READ_MAX_BYTES);
+  const streamedHint = request.streamed ? '' : ' (larger through the read function\'s streamed URL: endpoints function-urls or both)';
+  checkInt('maxRecords', maxRecords, 1, request.streamed ? MAX_STREAMED_READ_MAX_RECORDS : MAX_READ_MAX_RECORDS, maxRecords > MAX_READ_MAX_RECORDS ? streamedHint : '');
+  checkInt('maxBytes', maxBytes, 1, request.streamed ? MAX_STREAMED_READ_MAX_BYTES : MAX_READ_MAX_BYTES, maxBytes > MAX_READ_MAX_BYTES ? streamedHint : '');
   checkInt('waitMs', waitMs, 0, MAX_WAIT_MS);
   return { maxRecords, maxBytes, waitMs };
 }
 
-function checkInt(name: string, value: number, min: number, max: number): void {
+function checkInt(name: string, value: number, min: number, max: number, hint = ''): void {
   if (!Number.isSafeInteger(value) || value < min || value > max) {
-    throw new ValidationError(`${name} must be a whole number from ${min} to ${max}; got ${value}`);
+    throw new ValidationError(`${name} must be a whole number from ${min} to ${max}${hint}; got ${value}`);
   }
 }

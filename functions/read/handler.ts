@@ -7,6 +7,7 @@
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import type { LogEngine } from '../../lib/engine.js';
 import { BATCHES_MEDIA_TYPE, encodeFrame } from '../../lib/batch-frame.js';
+import { MAX_STREAMED_READ_MAX_BYTES } from '../../lib/constants.js';
 import { StrataError } from '../../lib/errors.js';
 import type { PushDiscovery } from '../../lib/push-protocol.js';
 import { parseOrThrow } from '../../lib/validation.js';
@@ -26,7 +27,7 @@ import { binary, json, pathParam, prefers, type HttpResponse } from '../shared/h
 import { createObservability, withReadPosition, type Observability } from '../shared/observability.js';
 import { pushDiscovery } from '../shared/push.js';
 import { createEngine } from '../shared/runtime.js';
-import { streamingEntry } from '../shared/streaming.js';
+import { streamingEntry, viaFunctionUrl } from '../shared/streaming.js';
 import { groupDescriptionView, groupOffsetsView, topicDescriptionView, topicView } from '../shared/views.js';
 
 /** A read answers JSON or batches by its Accept header: caches must key on it. */
@@ -35,6 +36,11 @@ const VARY_ACCEPT = { vary: 'accept' };
 export interface ReadFunctionOptions {
   /** What `GET /v1/push` answers: the push endpoint, when the deployment has one. */
   push?: (event: APIGatewayProxyEventV2) => PushDiscovery | undefined;
+  /**
+   * The handler answers through a streamed function URL (the streaming entry): a read
+   * that came through one may ask for up to MAX_STREAMED_READ_MAX_BYTES.
+   */
+  streamed?: boolean;
 }
 
 export function readOperations(engine: LogEngine, options: ReadFunctionOptions = {}): Operations {
@@ -52,16 +58,22 @@ export function readOperations(engine: LogEngine, options: ReadFunctionOptions =
     'GET /v1/topics/{topic}/partitions/{partition}/records': async (event) => {
       const partition = partitionParam(event.pathParameters?.partition);
       const query = parseOrThrow(readQuerySchema, event.queryStringParameters ?? {}, 'query');
+      // Through API Gateway the same function answers buffered (endpoints 'both'): the smaller bounds.
+      const request = { ...toReadRequest(query), ...(options.streamed && viaFunctionUrl(event) ? { streamed: true } : {}) };
       if (prefers(event, BATCHES_MEDIA_TYPE)) {
-        const result = await engine.reader.readBatches(pathParam(event, 'topic'), partition, toReadRequest(query), { maxBatchBytes: MAX_FRAME_BATCH_BYTES });
+        // A buffered answer is base64 in 6 MB; a streamed one carries the bytes as they are.
+        const maxBatchBytes = request.streamed ? MAX_STREAMED_READ_MAX_BYTES : MAX_FRAME_BATCH_BYTES;
+        const result = await engine.reader.readBatches(pathParam(event, 'topic'), partition, request, { maxBatchBytes });
         return withReadPosition(binary(200, BATCHES_MEDIA_TYPE, encodeFrame(result, result.batches), VARY_ACCEPT), {
           records: result.nextOffset - result.startOffset,
           nextOffset: result.nextOffset,
           highWatermark: result.highWatermark,
         });
       }
-      const result = await engine.reader.read(pathParam(event, 'topic'), partition, toReadRequest(query));
-      return withReadPosition(json(200, toJsonReadResult(result, query.encoding), VARY_ACCEPT), {
+      const result = await engine.reader.read(pathParam(event, 'topic'), partition, request);
+      // Streamed, the JSON of up to 64 MiB of records (base64 makes it larger) stays under the 200 MB a stream allows.
+      const maxBodyBytes = request.streamed ? 2 * MAX_STREAMED_READ_MAX_BYTES : undefined;
+      return withReadPosition(json(200, toJsonReadResult(result, query.encoding, maxBodyBytes), VARY_ACCEPT), {
         records: result.records.length,
         nextOffset: result.nextOffset,
         highWatermark: result.highWatermark,
@@ -88,24 +100,28 @@ export function createReadHandler(engine: LogEngine, obs: Observability, options
   return createHttpHandler(readOperations(engine, options), obs);
 }
 
-let instance: HttpHandler | undefined;
+const instances: { buffered?: HttpHandler; streamed?: HttpHandler } = {};
+let shared: { engine: LogEngine; obs: Observability; push: PushDiscovery | undefined } | undefined;
 
-function readHandler(): HttpHandler {
-  if (!instance) {
+/** The handler of one entry point; both share the engine, built once per cold start from the environment. */
+function readHandler(kind: 'buffered' | 'streamed'): HttpHandler {
+  if (!shared) {
     const env = readEnv();
     const push = env.pushUrl ? pushDiscovery(env.pushUrl, { signed: true, ...(env.pushQuietMs !== undefined ? { quietMs: env.pushQuietMs } : {}) }) : undefined;
-    instance = createReadHandler(createEngine(env), createObservability('read', { topicMetrics: env.topicMetrics !== false }), { push: () => push });
+    shared = { engine: createEngine(env), obs: createObservability('read', { topicMetrics: env.topicMetrics !== false }), push };
   }
-  return instance;
+  const { engine, obs, push } = shared;
+  return (instances[kind] ??= createReadHandler(engine, obs, { push: () => push, streamed: kind === 'streamed' }));
 }
 
-/** Lambda entry point: builds the engine once per cold start from the environment. */
+/** Lambda entry point. */
 export async function handler(event: APIGatewayProxyEventV2, context?: Context): Promise<HttpResponse> {
-  return readHandler()(event, context);
+  return readHandler('buffered')(event, context);
 }
 
 /**
  * The entry point behind a function URL with InvokeMode RESPONSE_STREAM (the construct
- * picks it then): the same answers, written to the response stream (functions/shared/streaming.ts).
+ * picks it then): the same answers, written to the response stream (functions/shared/streaming.ts),
+ * and reads through the URL may ask for up to 64 MiB (MAX_STREAMED_READ_MAX_BYTES).
  */
-export const streamingHandler = streamingEntry(readHandler);
+export const streamingHandler = streamingEntry(() => readHandler('streamed'));

@@ -9,7 +9,8 @@ import {
   MAX_HEADER_KEY_BYTES,
   MAX_HEADERS_PER_RECORD,
   MAX_PRODUCER_ID_LENGTH,
-  MAX_READ_MAX_BYTES,
+  MAX_STREAMED_READ_MAX_BYTES,
+  MAX_STREAMED_READ_MAX_RECORDS,
   MAX_READ_MAX_RECORDS,
   MAX_RESPONSE_BODY_BYTES,
   MAX_WAIT_MS,
@@ -148,8 +149,9 @@ const queryInt = (name: string, max: number) =>
 export const readQuerySchema = z
   .object({
     offset: queryInt('offset', Number.MAX_SAFE_INTEGER),
-    maxRecords: queryInt('maxRecords', MAX_READ_MAX_RECORDS),
-    maxBytes: queryInt('maxBytes', MAX_READ_MAX_BYTES),
+    // The streamed bounds here; the engine holds a buffered answer to the smaller ones.
+    maxRecords: queryInt('maxRecords', MAX_STREAMED_READ_MAX_RECORDS),
+    maxBytes: queryInt('maxBytes', MAX_STREAMED_READ_MAX_BYTES),
     waitMs: queryInt('waitMs', MAX_WAIT_MS),
     encoding: encodingSchema,
   })

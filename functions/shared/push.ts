@@ -10,7 +10,7 @@ import { DynamoPushStore } from '../../lib/aws/dynamo-push-store.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
 import type { Announce, AppendedRecords } from '../../lib/appender.js';
 import { encodeFrame } from '../../lib/batch-frame.js';
-import { DEFAULT_PUSH_QUIET_MS, PUSH_INLINE_MAX_BYTES, PUSH_MAX_CONNECTION_MS, PUSH_PING_INTERVAL_MS } from '../../lib/constants.js';
+import { DEFAULT_PUSH_QUIET_MS, PUSH_ANNOUNCE_BUDGET_MS, PUSH_INLINE_MAX_BYTES, PUSH_MAX_CONNECTION_MS, PUSH_PING_INTERVAL_MS } from '../../lib/constants.js';
 import { encodeBatch } from '../../lib/record-batch.js';
 import type { PartitionRef } from '../../lib/keys.js';
 import { PushFanout, type ConnectionPoster } from '../../lib/push-fanout.js';
@@ -36,7 +36,8 @@ export function apiGatewayPoster(callbackUrl: string): ConnectionPoster {
 /**
  * The engine's `announcer`: looks the partition's subscribers up as an append starts,
  * and announces its commit to them, with a metric per outcome (PushSent, PushQuiet,
- * PushGone, PushFailed).
+ * PushGone, PushFailed, PushLate: not done within PUSH_ANNOUNCE_BUDGET_MS, which is all
+ * an append waits for it).
  */
 export function pushAnnouncer(
   dynamo: DynamoDBClient,
@@ -54,7 +55,14 @@ export function pushAnnouncer(
     const announce = fanout.prepare(ref.topic, ref.partition);
     return async (highWatermark, appended) => {
       try {
-        const result = await announce(highWatermark, () => inlineFrame(ref, highWatermark, appended));
+        const announced = announce(highWatermark, () => inlineFrame(ref, highWatermark, appended));
+        const result = await Promise.race([announced, budget(PUSH_ANNOUNCE_BUDGET_MS)]);
+        if (result === 'late') {
+          // Answered without it; whatever it still does may be frozen with the environment.
+          announced.catch(() => undefined);
+          obs.metrics.addMetric('PushLate', MetricUnit.Count, 1);
+          return;
+        }
         if (result.outcome === 'none') return;
         obs.metrics.addMetric(result.outcome === 'quiet' ? 'PushQuiet' : 'PushSent', MetricUnit.Count, result.outcome === 'quiet' ? 1 : result.sent);
         if (result.gone > 0) obs.metrics.addMetric('PushGone', MetricUnit.Count, result.gone);
@@ -65,6 +73,11 @@ export function pushAnnouncer(
       }
     };
   };
+}
+
+/** Resolves 'late' after `ms`, without holding the event loop open. */
+function budget(ms: number): Promise<'late'> {
+  return new Promise((resolve) => setTimeout(() => resolve('late'), ms).unref());
 }
 
 /**

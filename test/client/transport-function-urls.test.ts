@@ -79,7 +79,7 @@ beforeAll(async () => {
       },
     },
   };
-  const read = streamingEntry(() => createReadHandler(stack.engine, createObservability('read')), runtime);
+  const read = streamingEntry(() => createReadHandler(stack.engine, createObservability('read'), { streamed: true }), runtime);
   readUrl = await listen(async (req, res) => {
     seen.read.push(`${req.method} ${req.url}`);
     await read(await functionUrlEvent(req, 'read.lambda-url.eu-west-1.on.aws'), res);
@@ -116,6 +116,24 @@ describe('the client through function URLs', () => {
       'GET /v1/groups/furl-group/offsets',
       'GET /v1/topics/furl/partitions/1/records',
     ]);
+  });
+
+  it('streams one read of more than 6 MB through the read URL, which a buffered answer refuses', async () => {
+    const strata = new Strata({ url: { appendUrl, readUrl }, sign: false });
+    await strata.createTopic('furl-large', { partitions: 1 });
+    const value = Buffer.alloc(64 * 1024, 7);
+    // 8 MiB of records, in appends of 1 MiB.
+    for (let i = 0; i < 8; i++) await strata.append('furl-large', Array.from({ length: 16 }, () => ({ value })), { partition: 0 });
+    const large = await strata.read('furl-large', 0, { offset: 0, maxBytes: 16 * 1024 * 1024, maxRecords: 1000 });
+    expect(large.records).toHaveLength(128);
+    expect(large.records.reduce((n, r) => n + (r.value?.byteLength ?? 0), 0)).toBe(8 * 1024 * 1024);
+    expect(large.nextOffset).toBe(128);
+    // The same read answered buffered (API Gateway, the local server) keeps the 5 MiB bound, and says where the larger one is.
+    const buffered = new Strata({ url: stack.url });
+    await expect(buffered.read('furl-large', 0, { offset: 0, maxBytes: 16 * 1024 * 1024 })).rejects.toMatchObject({
+      code: 'VALIDATION',
+      message: expect.stringContaining("streamed URL"),
+    });
   });
 
   it('answers a request sent to the other function\'s URL with 421 WRONG_FUNCTION, naming the right one', async () => {
