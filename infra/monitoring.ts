@@ -29,6 +29,8 @@ export const EMF_METRICS = {
   errors: ['UnexpectedErrors'],
   /** Per `service` and `topic` (functions/shared/observability.ts TOPIC_METRICS), unless topicMetrics is off. */
   topic: ['TopicAppendedRecords', 'TopicAppendedBytes', 'TopicReadRecords', 'TopicReadBytes', 'TopicConsumerLag'],
+  /** The append function's push announcements (functions/shared/push.ts), with the push endpoint. */
+  push: ['PushSent', 'PushQuiet', 'PushGone', 'PushFailed', 'PushLate'],
   /** Every group commit of the append function (functions/shared/observability.ts). */
   commit: ['CommitRecords', 'CommitBytes', 'CommitAppends', 'CommitConflicts', 'CommitAttempts', 'CommitLatency'],
   /** Every compact invocation (functions/compact/handler.ts): flush, retention, compaction, GC, fan-out. */
@@ -53,6 +55,8 @@ export interface MonitoringAlarmOptions {
    * expect), not the 503 RETRY an append answers when it could not commit under
    * contention before its deadline, which the client retries. @default 5
    */
+  /** PushNotificationsFailed: failed push notifications (POSTs, lookups) in 5 minutes. @default 50 */
+  pushFailures?: number;
   serverErrors?: number;
   /** @deprecated the former name of `serverErrors` (it counted API Gateway's 5XXError, RETRY included). */
   apiServerErrors?: number;
@@ -93,6 +97,8 @@ export interface MonitoringProps extends MonitoringAlarmOptions {
   functionUrls?: boolean;
   table: dynamodb.ITable;
   deadLetterQueue: sqs.IQueue;
+  /** The push endpoint's function, with the construct's push prop: its alarms and the notifications graph. */
+  pushFunction?: lambda.IFunction;
   /** Actions (e.g. an SNS topic) for every alarm, on ALARM and on OK. */
   alarmActions?: cloudwatch.IAlarmAction[];
   dashboardName?: string;
@@ -114,6 +120,17 @@ export class StrataMonitoring extends Construct {
         `The ${name} function failed (a crash or a timeout, not an HTTP error answer): see its log group.`);
       this.alarm(`${capitalize(name)}Throttles`, fn.metricThrottles({ period: FIVE_MINUTES, statistic: 'Sum' }), 1,
         `Lambda throttled the ${name} function: raise its reserved concurrency or the account limit.`);
+    }
+
+    if (props.pushFunction) {
+      const push = props.pushFunction;
+      this.alarm('PushErrors', push.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' }), 1,
+        'The push function failed (a crash or a timeout): subscriptions and pings fail, consumers long-poll meanwhile. See its log group.');
+      this.alarm('PushThrottles', push.metricThrottles({ period: FIVE_MINUTES, statistic: 'Sum' }), 1,
+        'Lambda throttled the push function: consumers cannot subscribe or ping; raise the account limit or reserve concurrency for it.');
+      this.alarm('PushNotificationsFailed', emfMetric('PushFailed', 'append'), props.pushFailures ?? 50,
+        'Push notifications failed (a @connections POST or the subscriber lookup): consumers fall back to their pings (every 2 minutes). ' +
+          'See "push notification failed" in the append function\'s log group.');
     }
 
     // Not API Gateway's 5XXError: it counts the 503 RETRY of every contended append
@@ -269,6 +286,14 @@ export class StrataMonitoring extends Construct {
       graph('DynamoDB throttles and dead letters', [dynamoThrottles],
         [props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: FIVE_MINUTES, statistic: 'Maximum' })]),
     );
+    if (props.pushFunction) {
+      this.dashboard.addWidgets(
+        graph('Push notifications: sent, held back, gone, failed, late', EMF_METRICS.push.map((m) => emfMetric(m, 'append'))),
+        graph('Push function: invocations (left), errors (right)', [props.pushFunction.metricInvocations({ period: FIVE_MINUTES, statistic: 'Sum' })], [
+          props.pushFunction.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' }),
+        ]),
+      );
+    }
     this.dashboard.addWidgets(
       graph('Concurrency: account claimed (left), per function max (right)',
         [new cloudwatch.Metric({ namespace: 'AWS/Lambda', metricName: 'ClaimedAccountConcurrency', statistic: 'Maximum', period: ONE_MINUTE })],

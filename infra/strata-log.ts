@@ -454,6 +454,7 @@ export class StrataLog extends Construct {
       functionUrls: withUrls,
       table: this.table,
       deadLetterQueue: this.deadLetterQueue,
+      ...(this.pushFunction ? { pushFunction: this.pushFunction } : {}),
       ...(props.alarmActions ? { alarmActions: props.alarmActions } : {}),
       limits: Object.fromEntries(FUNCTION_IDS.map((fn) => [fn, { timeout: fnOptions(fn).timeout, reservedConcurrency: fnOptions(fn).reservedConcurrency }])) as MonitoringProps['limits'],
       accountConcurrency: props.accountConcurrency ?? DEFAULT_ACCOUNT_CONCURRENCY,

@@ -64,7 +64,8 @@ export function pushAnnouncer(
           return;
         }
         if (result.outcome === 'none') return;
-        obs.metrics.addMetric(result.outcome === 'quiet' ? 'PushQuiet' : 'PushSent', MetricUnit.Count, result.outcome === 'quiet' ? 1 : result.sent);
+        if (result.outcome === 'quiet') obs.metrics.addMetric('PushQuiet', MetricUnit.Count, 1);
+        else obs.metrics.addMetric('PushSent', MetricUnit.Count, result.sent);
         if (result.gone > 0) obs.metrics.addMetric('PushGone', MetricUnit.Count, result.gone);
         if (result.failed > 0) obs.metrics.addMetric('PushFailed', MetricUnit.Count, result.failed);
       } catch (err) {

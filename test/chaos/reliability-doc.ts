@@ -42,6 +42,7 @@ export function reliabilityTables(report: ChaosReport): ReportTable[] {
       ],
       notes: [
         `${n(operations.total)} operations (sends + polls) checked.`,
+        `The consumer-group members wait on the push path (docs/push.md; pinging every 2 s here): ${n(report.outcomes['group push notifications'] ?? 0)} notifications, ${n(report.outcomes['group push pongs'] ?? 0)} pongs, ${n(report.outcomes['group push connections'] ?? 0)} connections opened (each SIGKILL drops them all). Their deliveries are checked like every poll.`,
         '"acknowledged", "refused or failed" and "no answer" are what the clients were told ("no answer": the server was killed or the request timed out; the record may or may not be in the log, and the checker accepts either).',
         '"checked as must be present": acknowledged records the final read must hold at their offsets. On chaos-compact and chaos-retention that excludes acknowledged records compaction (a later record of the key exists) or retention (below the log start) may legitimately remove; those are checked as "may be present" (still no duplicate, no phantom, no skip).',
       ],

@@ -358,7 +358,7 @@ describe('the compaction schedule', () => {
 });
 
 describe('monitoring', () => {
-  it('alarms on errors, throttles and duration near the timeout of each function, unexpected 5xx, account concurrency, dropped and aged compact events, DynamoDB throttles, dead letters, a stalled compact and flush lag', () => {
+  it('alarms on errors, throttles and duration near the timeout of each function, unexpected 5xx, account concurrency, dropped and aged compact events, DynamoDB throttles, dead letters, a stalled compact, flush lag and the push path', () => {
     const alarms = Object.keys(resources('AWS::CloudWatch::Alarm'));
     const expected = [
       ...FUNCTION_IDS.flatMap((fn) => [`${cap(fn)}Errors`, `${cap(fn)}Throttles`, `${cap(fn)}DurationNearTimeout`]),
@@ -370,6 +370,9 @@ describe('monitoring', () => {
       'DeadLetterQueueDepth',
       'CompactStalled',
       'FlushLag',
+      'PushErrors',
+      'PushThrottles',
+      'PushNotificationsFailed',
     ];
     expect(alarms).toHaveLength(expected.length);
     for (const name of expected) expect(alarms.some((id) => id.startsWith(`LogMonitoring${name}`)), name).toBe(true);
