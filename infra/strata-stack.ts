@@ -72,7 +72,8 @@ export class StrataStack extends Stack {
 
 /**
  * Reads the app's context (`-c removalPolicy=destroy -c alarmEmail=ops@example.com
- * -c stagingAvailabilityZoneId=use1-az4 -c endpoints=function-urls -c recoveryWindowDays=7`).
+ * -c stagingAvailabilityZoneId=use1-az4 -c endpoints=function-urls -c recoveryWindowDays=7
+ * -c push=false`).
  */
 export function stackPropsFromContext(scope: Construct): StrataStackProps {
   const get = (key: string): string | undefined => {
@@ -90,6 +91,10 @@ export function stackPropsFromContext(scope: Construct): StrataStackProps {
   if (recoveryWindowDays !== undefined && !/^\d+$/.test(recoveryWindowDays)) {
     throw new Error(`context recoveryWindowDays must be a whole number of days (1 to 35); got '${recoveryWindowDays}'`);
   }
+  const push = get('push');
+  if (push !== undefined && push !== 'true' && push !== 'false') {
+    throw new Error(`context push must be 'true' or 'false'; got '${push}'`);
+  }
   if (endpoints !== undefined && !ENDPOINTS.includes(endpoints as StrataEndpoints)) {
     throw new Error(`context endpoints must be one of ${ENDPOINTS.join(', ')}; got '${endpoints}'`);
   }
@@ -100,6 +105,7 @@ export function stackPropsFromContext(scope: Construct): StrataStackProps {
       ...(stagingAvailabilityZoneId ? { stagingAvailabilityZoneId } : {}),
       ...(endpoints ? { endpoints: endpoints as StrataEndpoints } : {}),
       ...(recoveryWindowDays ? { recoveryWindow: Duration.days(Number(recoveryWindowDays)) } : {}),
+      ...(push ? { push: push === 'true' } : {}),
     },
     ...(alarmEmail ? { alarmEmail } : {}),
   };

@@ -322,6 +322,13 @@ describe('StrataLog push', () => {
     expect(() => stack.log.grantSubscribe(new iam.Role(stack, 'Consumer', { assumedBy: new iam.AccountRootPrincipal() }))).toThrow(/no push endpoint/);
   });
 
+  it('comes from the app context (-c push=false), which rejects anything but true or false', () => {
+    expect(stackPropsFromContext(new App({ context: { push: 'false' } })).log?.push).toBe(false);
+    expect(stackPropsFromContext(new App({ context: { push: true } })).log?.push).toBe(true);
+    expect(stackPropsFromContext(new App()).log?.push).toBeUndefined();
+    expect(() => stackPropsFromContext(new App({ context: { push: 'no' } }))).toThrow(/push must be 'true' or 'false'/);
+  });
+
   it('is off with auth jwt (WebSocket APIs have no JWT authorizer), and push: true there fails the synth', () => {
     const jwt = { type: 'jwt' as const, issuer: 'https://issuer.example.com', audience: ['strata'] };
     const { stack } = synthStrata({ log: { auth: jwt } });
