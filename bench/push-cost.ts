@@ -43,8 +43,8 @@ export function idlePushMonthly(partitions: number, pingIntervalMs = PUSH_PING_I
   const reconnects = MS_PER_MONTH / PUSH_MAX_CONNECTION_MS;
   const connectionMinutes = MINUTES_PER_MONTH * PRICES.webSocketConnectionMinute.usd;
   const lambda = (ms: number) => PRICES.lambdaRequest.usd + (ms / 1000) * PUSH_FUNCTION_GB * PRICES.lambdaArmGbSecond.usd;
-  // A ping: in and out; the connection item (a consistent read) and the heads (consistent, ≤ 4 KB each).
-  const perPing = 2 * PRICES.webSocketMessage.usd + lambda(PING_MS) + (1 + partitions) * PRICES.dynamoReadRequestUnit.usd;
+  // A ping: in and out; the connection item (a consistent read) and the heads (eventually consistent, ≤ 4 KB each: half a unit).
+  const perPing = 2 * PRICES.webSocketMessage.usd + lambda(PING_MS) + (1 + partitions / 2) * PRICES.dynamoReadRequestUnit.usd;
   // A reconnect: $connect, subscribe (in and out), $disconnect; the connection and subscription items written, then deleted.
   const perReconnect =
     2 * PRICES.webSocketMessage.usd + 3 * lambda(SESSION_MS) + 2 * (1 + partitions) * PRICES.dynamoWriteRequestUnit.usd + (1 + partitions) * PRICES.dynamoReadRequestUnit.usd;
@@ -76,7 +76,7 @@ export function pushCostSection(): string[] {
     '',
     'What a consumer costs while it waits at the high watermark, per month (issue 14). With push (docs/push.md) it holds one',
     `WebSocket and pings every ${PUSH_PING_INTERVAL_MS / 60_000} minutes (one message each way, one ${PING_MS} ms invocation of the ${PUSH_FUNCTION_GB * 1024} MB push`,
-    'function, a consistent read of its connection item and one per subscribed head); API Gateway closes it every 2 hours and it',
+    'function, a consistent read of its connection item and an eventually consistent one per subscribed head); API Gateway closes it every 2 hours and it',
     'reconnects and subscribes again. Without push each partition\'s loop holds a 10 s long-poll: a 1 GB read function for the',
     `whole wait, its HTTP request, and ${headPollsPerWait(LONG_POLL_WAIT_MS)} head reads while it waits (lib/reader.ts). Counted from the code, at the prices below.`,
     '',

@@ -359,7 +359,11 @@ export interface LogStore {
   listTopics(): Promise<TopicMeta[]>;
 
   getHead(ref: PartitionRef): Promise<PartitionHead>;
-  getHeads(refs: PartitionRef[]): Promise<PartitionHead[]>;
+  /**
+   * Heads of many partitions, read consistently unless `consistent` is false (half the
+   * read units, and possibly a second stale: for hints such as a push pong's watermarks).
+   */
+  getHeads(refs: PartitionRef[], options?: { consistent?: boolean }): Promise<PartitionHead[]>;
   commitAppend(commit: AppendCommit): Promise<AppendOutcome>;
   /** Reserves offsets with the head's atomic counter (never conflicts unless `expectedOffset`). */
   reserve(request: ReserveRequest): Promise<ReserveOutcome>;

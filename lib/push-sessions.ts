@@ -40,7 +40,9 @@ export class PushSessions {
       );
     }
     await this.store.subscribe(connectionId, meta.name, partitions, this.clock.now() + PUSH_SUBSCRIPTION_TTL_MS);
-    return this.watermarks(partitions.map((partition) => ({ topic: meta.name, partition })));
+    // Consistent: read after the subscription was written, these cover every append the
+    // fan-out may not announce to it (lib/push-fanout.ts).
+    return this.watermarks(partitions.map((partition) => ({ topic: meta.name, partition })), true);
   }
 
   async unsubscribe(connectionId: string, request: UnsubscribeRequest): Promise<number[]> {
@@ -49,9 +51,13 @@ export class PushSessions {
     return partitions;
   }
 
-  /** The watermarks of every partition the connection is subscribed to. */
+  /**
+   * The watermarks of every partition the connection is subscribed to, read eventually
+   * consistently (half the read units of every ping; a watermark a second stale delays
+   * the fallback by one ping at most).
+   */
   async ping(connectionId: string): Promise<Watermark[]> {
-    return this.watermarks((await this.store.subscriptionsOf(connectionId)).map(parseSubscriptionKey));
+    return this.watermarks((await this.store.subscriptionsOf(connectionId)).map(parseSubscriptionKey), false);
   }
 
   disconnect(connectionId: string): Promise<void> {
@@ -63,7 +69,7 @@ export class PushSessions {
    * filling counts), so a consumer told it may find nothing yet and waits for the
    * notification of the fill. A topic deleted since is left out.
    */
-  private async watermarks(partitions: { topic: string; partition: number }[]): Promise<Watermark[]> {
+  private async watermarks(partitions: { topic: string; partition: number }[], consistent: boolean): Promise<Watermark[]> {
     const byTopic = new Map<string, number[]>();
     for (const { topic, partition } of partitions) byTopic.set(topic, [...(byTopic.get(topic) ?? []), partition]);
     const out: Watermark[] = [];
@@ -71,7 +77,10 @@ export class PushSessions {
       const meta = await this.topics.get(topic).catch(() => undefined);
       if (!meta) continue;
       const present = list.filter((p) => p < meta.partitions);
-      const heads = await this.heads.getHeads(present.map((partition) => ({ topic, topicId: meta.topicId, partition })));
+      const heads = await this.heads.getHeads(
+        present.map((partition) => ({ topic, topicId: meta.topicId, partition })),
+        { consistent },
+      );
       present.forEach((partition, i) => out.push({ topic, partition, highWatermark: heads[i]!.nextOffset }));
     }
     return out;

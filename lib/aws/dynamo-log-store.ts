@@ -233,13 +233,13 @@ export class DynamoLogStore implements LogStore {
     return toHead(out.Item);
   }
 
-  async getHeads(refs: PartitionRef[]): Promise<PartitionHead[]> {
+  async getHeads(refs: PartitionRef[], options: { consistent?: boolean } = {}): Promise<PartitionHead[]> {
     const byPk = new Map<string, PartitionHead>();
     for (let i = 0; i < refs.length; i += BATCH_GET_LIMIT) {
       let keys: Item[] | undefined = refs.slice(i, i + BATCH_GET_LIMIT).map((ref) => ({ pk: partitionPk(ref), sk: HEAD_SK }));
       while (keys && keys.length > 0) {
         const out = await this.doc.send(
-          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }),
+          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: options.consistent ?? true } } }),
         );
         for (const item of out.Responses?.[this.tableName] ?? []) byPk.set(String(item.pk), toHead(item));
         keys = out.UnprocessedKeys?.[this.tableName]?.Keys as Item[] | undefined;
