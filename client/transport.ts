@@ -105,9 +105,7 @@ export class Transport {
     const credentials = sign ? (options.credentials ?? fromNodeProviderChain()) : undefined;
     const signer = (fn: FunctionName): SignatureV4 | undefined => {
       if (!this.service || !credentials) return undefined;
-      const region = options.region ?? regionOf(hosts[fn]) ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
-      if (!region) throw new Error(`cannot tell the AWS region of ${bases[fn]}: pass { region } or set AWS_REGION`);
-      return new SignatureV4({ service: this.service, region, credentials, sha256: Sha256 });
+      return new SignatureV4({ service: this.service, region: signingRegion(options.region, hosts[fn], bases[fn]), credentials, sha256: Sha256 });
     };
     this.endpoints = { append: { baseUrl: bases.append, signer: signer('append') }, read: { baseUrl: bases.read, signer: signer('read') } };
     this.credentials = credentials;
@@ -122,9 +120,7 @@ export class Transport {
    */
   webSocketPresigner(url: URL): ((url: URL) => Promise<URL>) | undefined {
     if (!this.credentials) return undefined;
-    const region = this.options.region ?? regionOf(url.hostname) ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
-    if (!region) throw new Error(`cannot tell the AWS region of ${url.host}: pass { region } or set AWS_REGION`);
-    return webSocketPresigner(this.credentials, region);
+    return webSocketPresigner(this.credentials, signingRegion(this.options.region, url.hostname, url.host));
   }
 
   /**
@@ -220,6 +216,13 @@ function isAwsHost(hostname: string): boolean {
 
 function isFunctionUrlHost(hostname: string): boolean {
   return /\.lambda-url\.[a-z0-9-]+\.on\.aws$/.test(hostname);
+}
+
+/** The region to sign for: the one given, the host's, or the environment's; an error naming `target` when none. */
+function signingRegion(explicit: string | undefined, hostname: string, target: string): string {
+  const region = explicit ?? regionOf(hostname) ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+  if (!region) throw new Error(`cannot tell the AWS region of ${target}: pass { region } or set AWS_REGION`);
+  return region;
 }
 
 /** The region of an API Gateway (`{id}.execute-api.{region}.amazonaws.com`) or function URL (`{id}.lambda-url.{region}.on.aws`) host. */

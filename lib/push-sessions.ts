@@ -13,7 +13,7 @@ import { MAX_PUSH_SUBSCRIPTIONS, PUSH_SUBSCRIPTION_TTL_MS } from './constants.js
 import { ValidationError } from './errors.js';
 import type { LogStore } from './ports.js';
 import type { PushStore } from './push-fanout.js';
-import { parseSubscriptionKey, type SubscribeRequest, type UnsubscribeRequest, type Watermark } from './push-protocol.js';
+import { parseSubscriptionKey, subscriptionKey, type SubscribeRequest, type UnsubscribeRequest, type Watermark } from './push-protocol.js';
 import type { TopicService } from './topics.js';
 
 export class PushSessions {
@@ -33,7 +33,7 @@ export class PushSessions {
       throw new ValidationError(`topic '${meta.name}' has partitions 0..${meta.partitions - 1}; partitions ${missing.join(', ')} do not exist`);
     }
     const held = await this.store.subscriptionsOf(connectionId);
-    const added = partitions.filter((p) => !held.includes(`${meta.name}#${p}`));
+    const added = partitions.filter((p) => !held.includes(subscriptionKey(meta.name, p)));
     if (held.length + added.length > MAX_PUSH_SUBSCRIPTIONS) {
       throw new ValidationError(
         `a connection may subscribe to at most ${MAX_PUSH_SUBSCRIPTIONS} partitions (it has ${held.length}); open another connection or unsubscribe first`,

@@ -33,13 +33,9 @@ import {
 } from './emulators.js';
 import { startHttpServer } from './server.js';
 import { LocalPushServer, PUSH_PATH, type LocalPushOptions } from './push-server.js';
-import { DynamoPushStore } from '../lib/aws/dynamo-push-store.js';
-import { systemClock } from '../lib/clock.js';
 import type { ConnectionPoster } from '../lib/push-fanout.js';
-import { PushSessions } from '../lib/push-sessions.js';
-import { TopicService } from '../lib/topics.js';
 import { createPushHandler } from '../functions/push/handler.js';
-import { pushAnnouncer, pushDiscovery } from '../functions/shared/push.js';
+import { pushAnnouncer, pushDiscovery, pushSessions } from '../functions/shared/push.js';
 
 /** Runs `pass` every `intervalMs`, never two at once, like a scheduled rule with one target. */
 function startSchedule(pass: (event: unknown) => Promise<unknown>, intervalMs: number, onError: (err: unknown) => void) {
@@ -249,7 +245,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const pushOptions = options.push === false ? undefined : (options.push ?? {});
     const pushServer = pushOptions
       ? new LocalPushServer(
-          createPushHandler(new PushSessions(new TopicService(store, systemClock), store, new DynamoPushStore(dynamo, tableName), systemClock), createObservability('push')),
+          createPushHandler(pushSessions(dynamo, tableName, store), createObservability('push')),
           pushOptions,
         )
       : undefined;

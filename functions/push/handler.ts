@@ -8,16 +8,14 @@
  * The local server calls the same handler with the same events for its own sockets.
  */
 import type { APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
-import { DynamoPushStore } from '../../lib/aws/dynamo-push-store.js';
 import { DynamoLogStore } from '../../lib/aws/dynamo-log-store.js';
-import { systemClock } from '../../lib/clock.js';
 import { StrataError, ValidationError } from '../../lib/errors.js';
 import { pingSchema, subscribeSchema, unsubscribeSchema, PUSH_ACTIONS, type PushMessage } from '../../lib/push-protocol.js';
-import { PushSessions } from '../../lib/push-sessions.js';
-import { TopicService } from '../../lib/topics.js';
+import type { PushSessions } from '../../lib/push-sessions.js';
 import { parseOrThrow } from '../../lib/validation.js';
 import { asStrataError } from '../shared/http.js';
 import { readEnv } from '../shared/env.js';
+import { pushSessions } from '../shared/push.js';
 import { dynamoClient } from '../shared/runtime.js';
 import { createObservability, MetricUnit, type Observability } from '../shared/observability.js';
 
@@ -112,7 +110,7 @@ export async function handler(event: APIGatewayProxyWebsocketEventV2): Promise<W
     const env = readEnv();
     const dynamo = dynamoClient(env);
     const store = new DynamoLogStore(dynamo, env.tableName);
-    const sessions = new PushSessions(new TopicService(store, systemClock), store, new DynamoPushStore(dynamo, env.tableName), systemClock);
+    const sessions = pushSessions(dynamo, env.tableName, store);
     instance = createPushHandler(sessions, createObservability('push'));
   }
   return instance(event);

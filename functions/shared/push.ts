@@ -13,7 +13,10 @@ import { encodeFrame } from '../../lib/batch-frame.js';
 import { DEFAULT_PUSH_QUIET_MS, PUSH_ANNOUNCE_BUDGET_MS, PUSH_INLINE_MAX_BYTES, PUSH_MAX_CONNECTION_MS, PUSH_PING_INTERVAL_MS } from '../../lib/constants.js';
 import { encodeBatch } from '../../lib/record-batch.js';
 import type { PartitionRef } from '../../lib/keys.js';
+import type { LogStore } from '../../lib/ports.js';
 import { PushFanout, type ConnectionPoster } from '../../lib/push-fanout.js';
+import { PushSessions } from '../../lib/push-sessions.js';
+import { TopicService } from '../../lib/topics.js';
 import { PUSH_PROTOCOL, type PushDiscovery, type PushMessage } from '../../lib/push-protocol.js';
 import { MetricUnit, type Observability } from './observability.js';
 
@@ -96,6 +99,11 @@ export function inlineFrame(ref: PartitionRef, highWatermark: number, appended: 
   const batch = encodeBatch(appended.records, { baseOffset: appended.baseOffset });
   const header = { topicId: ref.topicId, startOffset: appended.baseOffset, nextOffset: highWatermark, highWatermark, logStartOffset: 0 };
   return encodeFrame(header, [batch]).toString('base64');
+}
+
+/** What the push function's routes run: subscriptions in the table, watermarks from `store`'s heads. */
+export function pushSessions(dynamo: DynamoDBClient, tableName: string, store: LogStore): PushSessions {
+  return new PushSessions(new TopicService(store, systemClock), store, new DynamoPushStore(dynamo, tableName), systemClock);
 }
 
 /** `GET /v1/push`'s answer for a deployment whose WebSocket is at `url`. */

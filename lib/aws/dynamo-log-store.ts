@@ -1038,7 +1038,7 @@ function toTailItem(item: Item): TailItem {
 }
 
 /** DynamoDB TTL is epoch seconds; an item is not removed before its second has passed. */
-function ttlSeconds(ms: number): number {
+export function ttlSeconds(ms: number): number {
   return Math.ceil(ms / 1000);
 }
 

@@ -19,6 +19,7 @@ import {
 } from '../keys.js';
 import { systemClock, type Clock } from '../clock.js';
 import { ThrottledError } from '../errors.js';
+import { ttlSeconds } from './dynamo-log-store.js';
 import type { PartitionSubscribers, PushStore } from '../push-fanout.js';
 import { parseSubscriptionKey, subscriptionKey } from '../push-protocol.js';
 
@@ -162,9 +163,4 @@ export class DynamoPushStore implements PushStore {
       }
     }
   }
-}
-
-/** DynamoDB TTL is epoch seconds. */
-function ttlSeconds(ms: number): number {
-  return Math.ceil(ms / 1000);
 }
