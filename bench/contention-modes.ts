@@ -51,6 +51,13 @@ export interface ModeScope {
   shape: ContentionShape;
   /** How long a request keeps retrying before it fails with 503. */
   deadlineMs: number;
+  /**
+   * Partitions the mode prepares (default 1), and the one this worker appends to
+   * (default 0). The pool's warm-up gives each worker a partition of its own, so that
+   * every worker runs every mode's code uncontended before the first window.
+   */
+  partitions?: number;
+  partition?: number;
 }
 
 /** One worker's environment of a mode: one request at a time. */
@@ -83,8 +90,8 @@ function topicName(scope: ModeScope): string {
   return `contention-${scope.scope}`;
 }
 
-function rawPk(scope: ModeScope): string {
-  return `BENCH#contention#${scope.scope}`;
+function rawPk(scope: ModeScope, partition = 0): string {
+  return `BENCH#contention#${scope.scope}${partition === 0 ? '' : `#${partition}`}`;
 }
 
 function recordInputs(shape: ContentionShape): AppendRecordInput[][] {
@@ -130,17 +137,18 @@ const engineOn = (dynamo: DynamoDBClient, scope: ModeScope, options: Partial<Eng
 const engineMode = (sequencing?: 'optimistic' | 'reserve'): ContentionMode => ({
   label: `engine (LogEngine.appendToPartition${sequencing ? `, sequencing: ${sequencing}` : ''})`,
   async prepare(dynamo, scope) {
-    await engineOn(dynamo, scope).topics.create({ name: topicName(scope), partitions: 1, config: { flushBytes: NO_TRIGGERED_FLUSH_BYTES } });
+    await engineOn(dynamo, scope).topics.create({ name: topicName(scope), partitions: scope.partitions ?? 1, config: { flushBytes: NO_TRIGGERED_FLUSH_BYTES } });
   },
   async open(dynamo, scope) {
     const engine = engineOn(dynamo, scope, { appendDeadlineMs: scope.deadlineMs, ...(sequencing ? { sequencing } : {}) });
     const payloads = recordInputs(scope.shape);
     const topic = topicName(scope);
+    const partition = scope.partition ?? PARTITION;
     let next = 0;
     return {
       async append() {
         const records = payloads[next++ % payloads.length]!;
-        await engine.appender.appendToPartition(topic, PARTITION, { records });
+        await engine.appender.appendToPartition(topic, partition, { records });
       },
     };
   },
@@ -155,7 +163,7 @@ const engineMode = (sequencing?: 'optimistic' | 'reserve'): ContentionMode => ({
 const rawMode: ContentionMode = {
   label: 'raw: UpdateItem ADD + conditional PutItem',
   async open(dynamo, scope) {
-    const pk = rawPk(scope);
+    const pk = rawPk(scope, scope.partition);
     const count = scope.shape.recordsPerRequest;
     const data = encodedBatch(scope.shape);
     return {
@@ -187,7 +195,7 @@ const rawMode: ContentionMode = {
 const optimisticRawMode: ContentionMode = {
   label: 'optimistic raw: conditional TransactWriteItems',
   async open(dynamo, scope) {
-    const pk = rawPk(scope);
+    const pk = rawPk(scope, scope.partition);
     const count = scope.shape.recordsPerRequest;
     const data = encodedBatch(scope.shape);
     /** The head this environment last saw: warm across requests, like the engine's. */

@@ -34,6 +34,8 @@ export interface WorkerPoint {
   tableName: string;
   scope: string;
   deadlineMs: number;
+  /** The partition this worker appends to (default 0: all workers on one). */
+  partition?: number;
   latencyModel: LatencyModel;
   /** Epoch ms at which every worker starts its first request. */
   startAt: number;
@@ -75,6 +77,7 @@ async function runPoint(point: WorkerPoint): Promise<WorkerReport> {
       scope: point.scope,
       shape: point.shape,
       deadlineMs: point.deadlineMs,
+      ...(point.partition !== undefined ? { partition: point.partition } : {}),
     });
     const windowStart = point.startAt + point.warmupMs;
     const windowEnd = windowStart + point.durationMs;

@@ -335,7 +335,7 @@ async function runContention(ctx: RunContext): Promise<void> {
   ctx.log('\ncontention: K processes on one partition');
   const shapes = [SINGLE_RECORD_SHAPE, BATCH_SHAPE];
   const contention = await runContentionBench(
-    { ...(ctx.quick ? QUICK_CONTENTION : FULL_CONTENTION), shapes, modes: CONTENTION_MODES_RUN, poolWarmupMode: 'raw', latencyModel: DEFAULT_LATENCY_MODEL },
+    { ...(ctx.quick ? QUICK_CONTENTION : FULL_CONTENTION), shapes, modes: CONTENTION_MODES_RUN, latencyModel: DEFAULT_LATENCY_MODEL },
     ctx.log,
   );
   const baseline = existsSync(CONTENTION_BASELINE_PATH) ? (JSON.parse(readFileSync(CONTENTION_BASELINE_PATH, 'utf8')) as ContentionBaseline) : undefined;
@@ -349,7 +349,7 @@ async function runContention(ctx: RunContext): Promise<void> {
       'Each of K worker processes stands for one Lambda environment: one engine (or one raw client), one request at a time, so no request is grouped with another process\'s; all append to partition 0 of one topic on one in-memory DynamoDB Local.',
       `AWS latency model (bench/latency-model.ts), in every worker's DynamoDB client: ${describeLatencyModel(DEFAULT_LATENCY_MODEL)}. AWS documents single-digit-millisecond DynamoDB latency and in-region GetItem/PutItem from Lambda measures ~4–6 ms at p50; a transaction performs two underlying reads or writes per item (AWS docs, "Amazon DynamoDB Transactions: How it works"), hence about twice a single write. No throttling is injected.`,
       `Consumed capacity: DynamoDB Local ${cc.reportedByDynamoDbLocal ? 'returned' : '**did not always return**'} ConsumedCapacity on answered writes (${formatNumber(cc.answeredWrites)} writes, ${formatNumber(cc.unreportedWrites)} without); reported over counted-from-item-sizes: ${formatRatio(cc.reportedOverCounted)}. Failed writes report none and are counted from their items.`,
-      `Windows of ${contention.config.durationMs / SECOND} s after ${contention.config.warmupMs / SECOND} s of warm-up per mode and K, on an emptied table; before the first, every worker process ran ${contention.config.poolWarmupMode} for ${contention.config.poolWarmupMs / SECOND} s per shape. Today's path for the latency aim: ${reference?.label ?? 'none measured'}; \`npm run bench -- --only contention --contention-baseline\` on the commit before a redesign saves the engine's K=1 latencies as that reference (bench/results/contention-baseline.json).`,
+      `Windows of ${contention.config.durationMs / SECOND} s after ${contention.config.warmupMs / SECOND} s of warm-up per mode and K, on an emptied table; before the first, every worker process ran every mode for ${contention.config.poolWarmupMs / SECOND} s per shape, each worker on a partition of its own (uncontended: every mode's code compiled before K=1 is measured; until 2026-11-30 only raw was warmed, and the engine's K=1 rows were measured cold). Today's path for the latency aim: ${reference?.label ?? 'none measured'}; \`npm run bench -- --only contention --contention-baseline\` on the commit before a redesign saves the engine's K=1 latencies as that reference (bench/results/contention-baseline.json).`,
     ],
     tables: contentionTables({
       points: contention.points,

@@ -190,7 +190,6 @@ export async function runSequencerCost(options: SequencerCostOptions, log: (line
       warmupMs: options.warmupMs,
       durationMs: options.durationMs,
       poolWarmupMs: options.poolWarmupMs,
-      poolWarmupMode: PRIMITIVE_MODE,
       latencyModel: DEFAULT_LATENCY_MODEL,
     },
     log,
