@@ -56,7 +56,7 @@
 import { randomUUID } from 'node:crypto';
 import { StrataError } from '../lib/errors.js';
 import { partitionForKey } from '../lib/partitioner.js';
-import { ClientClosedError, ConnectionError } from './errors.js';
+import { ClientClosedError, ConnectionError, PreviousBatchFailedError } from './errors.js';
 import { allText, recordSize, toBytes, toWire, type ProducerRecord, type RecordMetadata } from './records.js';
 import type { AppendResult, Strata } from './strata.js';
 
@@ -555,7 +555,7 @@ export class Producer {
       } catch (err) {
         const previousOk = await previous;
         if (!previousOk) {
-          throw new StrataError('PREVIOUS_BATCH_FAILED', 0, `not written: an earlier batch to ${q.topic} partition ${q.partition} failed, and order is kept`, false, { cause: err });
+          throw new PreviousBatchFailedError(q.topic, q.partition, err);
         }
         if (!this.mayRetry(err) || this.clock.now() >= deadline) throw err;
         const ceiling = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** Math.min(attempt, 20));

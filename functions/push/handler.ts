@@ -9,7 +9,7 @@
  */
 import type { APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import { DynamoLogStore } from '../../lib/aws/dynamo-log-store.js';
-import { StrataError, ValidationError } from '../../lib/errors.js';
+import { InvalidJsonError, UnknownActionError, ValidationError } from '../../lib/errors.js';
 import { pingSchema, subscribeSchema, unsubscribeSchema, PUSH_ACTIONS, type PushMessage } from '../../lib/push-protocol.js';
 import type { PushSessions } from '../../lib/push-sessions.js';
 import { parseOrThrow } from '../../lib/validation.js';
@@ -74,11 +74,7 @@ async function answer(sessions: PushSessions, connectionId: string, routeKey: st
       return { type: 'pong', ...withId(request.id), watermarks: await sessions.ping(connectionId) };
     }
     default:
-      throw new StrataError(
-        'UNKNOWN_ACTION',
-        400,
-        `a frame's action must be one of ${PUSH_ACTIONS.join(', ')}; got ${JSON.stringify(frame.action ?? null)} (docs/push.md)`,
-      );
+      throw new UnknownActionError(frame.action, PUSH_ACTIONS);
   }
 }
 
@@ -88,7 +84,7 @@ function parseFrame(body: string | undefined, base64: boolean): Record<string, u
   try {
     frame = JSON.parse(text);
   } catch {
-    throw new StrataError('INVALID_JSON', 400, 'a frame must be a JSON object such as {"action":"subscribe","topic":"orders","partitions":[0]}');
+    throw new InvalidJsonError('a frame must be a JSON object such as {"action":"subscribe","topic":"orders","partitions":[0]}');
   }
   if (typeof frame !== 'object' || frame === null || Array.isArray(frame)) throw new ValidationError('a frame must be a JSON object with an "action"');
   return frame as Record<string, unknown>;

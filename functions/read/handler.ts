@@ -8,7 +8,7 @@ import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import type { LogEngine } from '../../lib/engine.js';
 import { BATCHES_MEDIA_TYPE, encodeFrame } from '../../lib/batch-frame.js';
 import { MAX_STREAMED_READ_MAX_BYTES } from '../../lib/constants.js';
-import { StrataError } from '../../lib/errors.js';
+import { PushNotConfiguredError } from '../../lib/errors.js';
 import type { PushDiscovery } from '../../lib/push-protocol.js';
 import { parseOrThrow } from '../../lib/validation.js';
 import {
@@ -47,7 +47,7 @@ export function readOperations(engine: LogEngine, options: ReadFunctionOptions =
   return {
     'GET /v1/push': async (event) => {
       const push = options.push?.(event);
-      if (!push) throw new StrataError('PUSH_NOT_CONFIGURED', 404, 'this deployment has no push endpoint; consumers long-poll instead (the construct\'s push prop turns it on)');
+      if (!push) throw new PushNotConfiguredError();
       return json(200, push);
     },
 

@@ -13,7 +13,7 @@ import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { asStrataError, errorResponse, rawBody, type HttpResponse } from './http.js';
 import { MetricUnit, readPosition, TOPIC_METRICS, type Observability } from './observability.js';
 import { annotate, invocation } from './tracing.js';
-import { StrataError } from '../../lib/errors.js';
+import { WrongFunctionError } from '../../lib/errors.js';
 import { matchRoute, routeKey, unmatchedRouteError } from './routes.js';
 
 export type Operation = (event: APIGatewayProxyEventV2) => Promise<HttpResponse>;
@@ -85,9 +85,7 @@ function routeByPath(operations: Operations, event: APIGatewayProxyEventV2): { e
   const key = routeKey(match.route);
   const operation = operations[key];
   if (!operation) {
-    throw new StrataError('WRONG_FUNCTION', 421, `${key} is served by the ${match.route.fn} function: send it to that function's URL`, false, {
-      details: { function: match.route.fn },
-    });
+    throw new WrongFunctionError(key, match.route.fn);
   }
   return { event: { ...event, routeKey: key, pathParameters: match.pathParameters }, operation };
 }

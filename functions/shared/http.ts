@@ -5,7 +5,7 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { MAX_REQUEST_BODY_BYTES } from '../../lib/constants.js';
-import { InvalidJsonError, PayloadTooLargeError, RetryableError, StrataError, ThrottledError } from '../../lib/errors.js';
+import { InternalError, InvalidJsonError, PayloadTooLargeError, RetryableError, StrataError, ThrottledError } from '../../lib/errors.js';
 import { isRetryable, isThrottle } from '../../lib/retry.js';
 
 export type HttpResponse = APIGatewayProxyStructuredResultV2 & { statusCode: number; body: string };
@@ -100,7 +100,5 @@ export function asStrataError(err: unknown): StrataError {
   if (isRetryable(err)) {
     return new RetryableError('storage is temporarily unavailable; retry', 1, { cause: err });
   }
-  return new StrataError('INTERNAL', 500, 'internal error: this is a bug in Strata, please report it', false, {
-    cause: err,
-  });
+  return new InternalError('internal error: this is a bug in Strata, please report it', { cause: err });
 }

@@ -3,7 +3,7 @@
  * API Gateway route per entry; the local server matches requests against the same
  * table, so both expose exactly the same API.
  */
-import { RouteNotFoundError, StrataError } from '../../lib/errors.js';
+import { MethodNotAllowedError, RouteNotFoundError, type StrataError } from '../../lib/errors.js';
 
 export type FunctionName = 'append' | 'read';
 
@@ -67,9 +67,7 @@ export function matchRoute(method: string, path: string): RouteMatch | { allowed
 export function unmatchedRouteError(method: string, path: string): StrataError {
   const match = matchRoute(method, path);
   if (match && 'allowed' in match) {
-    return new StrataError('METHOD_NOT_ALLOWED', 405, `${method} is not allowed on ${path}; use ${match.allowed.join(' or ')}`, false, {
-      details: { allowed: match.allowed },
-    });
+    return new MethodNotAllowedError(method, path, match.allowed);
   }
   return new RouteNotFoundError(method, path);
 }

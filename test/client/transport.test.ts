@@ -1,10 +1,8 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as client from '../../client/index.js';
-import { errorFromResponse, Strata, StrataError } from '../../client/index.js';
+import { ERROR_CODES, errorFromResponse, Strata, StrataError } from '../../client/index.js';
 
 let url: string;
 const seen: { method: string; url: string; headers: IncomingHttpHeaders; body: string }[] = [];
@@ -48,21 +46,10 @@ describe('transport', () => {
 });
 
 describe('errors from responses', () => {
-  /** Every code the server can answer, from the engine's error classes. */
-  const codes = new Map<string, number>();
-  for (const dir of ['lib', 'functions']) {
-    const walk = (d: string): void => {
-      for (const e of readdirSync(d, { withFileTypes: true })) {
-        const p = join(d, e.name);
-        if (e.isDirectory()) walk(p);
-        else if (p.endsWith('.ts')) for (const m of readFileSync(p, 'utf8').matchAll(/(?:super|new StrataError)\(\s*'([A-Z][A-Z0-9_]+)',\s*(\d{3})/g)) codes.set(m[1]!, Number(m[2]));
-      }
-    };
-    walk(dir);
-  }
-  /** code → the engine class that raises it (each class's first `super('CODE'`). */
-  const classByCode = new Map<string, string>();
-  for (const m of readFileSync('lib/errors.ts', 'utf8').matchAll(/class (\w+) extends StrataError \{[^]*?super\(\s*'([A-Z][A-Z0-9_]+)'/g)) classByCode.set(m[2]!, m[1]!);
+  /** Every code the server can answer: the error table. */
+  const codes = new Map(Object.entries(ERROR_CODES).map(([code, row]) => [code, row.status]));
+  /** code → the engine class that raises it, by the table. */
+  const classByCode = new Map(Object.entries(ERROR_CODES).map(([code, row]) => [code, row.class.name]));
 
   it.each([...codes])('turns %s into the engine class with that code', (code, status) => {
     const err = errorFromResponse(status, { error: { code, message: 'm', extra: 7 } });
