@@ -32,7 +32,7 @@ export class BatchCollector implements ReadSink {
 
   constructor(
     private readonly from: number,
-    private readonly until: number,
+    private until: number,
     limits: ReadLimits,
     private readonly maxBatchBytes = Number.POSITIVE_INFINITY,
   ) {
@@ -53,6 +53,10 @@ export class BatchCollector implements ReadSink {
 
   get exhausted(): boolean {
     return this.full || this.position >= this.until;
+  }
+
+  extendTo(until: number): void {
+    if (until > this.until) this.until = until;
   }
 
   advanceTo(offset: number): void {

@@ -39,7 +39,7 @@ import type { TopicService } from './topics.js';
 import { BatchCollector } from './batch-collector.js';
 import { RecordCollector, type ReadLimits, type ReadSink } from './record-collector.js';
 import { committedFloor, type PrefixScan, type Sealer } from './sealer.js';
-import { isMissingObject, type SegmentReader } from './segment-reader.js';
+import { isMissingObject, SEGMENT_CACHE_TTL_MS, type SegmentReader } from './segment-reader.js';
 import { tailItemData } from './staged-batches.js';
 import type { StagedStores } from './staging.js';
 
@@ -96,8 +96,22 @@ export interface OffsetLookup {
 const MAX_TAIL_MOVES = 5;
 /** Bytes per page when a timestamp lookup scans the tail. */
 const LOOKUP_PAGE_BYTES = 4 * 1024 * 1024;
+/** Partitions whose last head below the flushed offset one process remembers. */
+const FLUSHED_HEADS = 1024;
+/** Continuation offsets remembered per partition: one per consumer catching up on it. */
+const CONTINUATIONS_PER_PARTITION = 16;
+
+/** A head read for a read below its flushed offset, when, and the offsets answers told consumers to continue from. */
+interface FlushedHead {
+  head: PartitionHead;
+  at: number;
+  continuations: number[];
+}
 
 export class Reader {
+  /** The head each partition was last read with from below its flushed offset, when, and where its answers continue (see readFlushed). */
+  private readonly flushedHeads = new Map<string, FlushedHead>();
+
   constructor(
     private readonly topics: TopicService,
     private readonly store: LogStore,
@@ -141,9 +155,14 @@ export class Reader {
   ): Promise<{ ref: PartitionRef; head: PartitionHead; sink: S }> {
     const limits = checkReadRequest(request);
     const { ref } = await this.topics.partition(topic, partition);
+    if (request.offset !== undefined) {
+      const flushed = await this.readFlushed(ref, request.offset, limits, makeSink);
+      if (flushed) return flushed;
+    }
     const deadline = this.clock.now() + limits.waitMs;
     let interval = LONG_POLL_MIN_INTERVAL_MS;
     for (let moves = 0; ; ) {
+      const viewedAt = this.clock.now();
       const { head, prefix } = await this.view(ref);
       const offset = request.offset ?? head.logStartOffset;
       if (offset < head.logStartOffset || offset > head.nextOffset) {
@@ -160,8 +179,9 @@ export class Reader {
       let outcome: 'done' | 'moved';
       if (offset < head.flushedOffset) {
         if (!this.segments) throw new InternalError('offsets below the flushed offset need an object store; none is configured');
-        outcome = await this.segments.read(ref, head.flushedOffset, collector);
+        outcome = await this.segments.read(ref, head.flushedOffset, collector, { now: viewedAt, reuse: false });
         if (outcome === 'done') outcome = await this.readTail(ref, collector, prefix);
+        if (collector.next > offset) this.rememberFlushed(ref, head, viewedAt, collector.next);
       } else {
         outcome = await this.readTail(ref, collector, prefix);
       }
@@ -174,6 +194,81 @@ export class Reader {
         );
       }
     }
+  }
+
+  /**
+   * A catch-up's next read, answered from the segments without reading the head again:
+   * `offset` is where an answer of this process, from below the flushed offset of a head
+   * it read less than SEGMENT_CACHE_TTL_MS ago, told the consumer to continue. Such reads
+   * cost no DynamoDB read (the segment reader's manifests are cached as long). What that
+   * head said stays true below its flushed offset: the high watermark and the flushed
+   * offset only grow, the records below are in segments whose objects outlive any change
+   * for the GC grace period (lib/segment-reader.ts), and compaction and retention only
+   * remove records. So the answer holds records that exist at their offsets (or existed
+   * there a few seconds ago, before compaction or retention removed them), skips none,
+   * and its `highWatermark` and `logStartOffset` are that head's. A read that reaches the
+   * flushed offset with room left reads the head and goes on into newer segments and the
+   * tail, as an uncached read would, so a consumer never takes a stale high watermark for
+   * "caught up". Only continuations take this path: a read from any other offset reads
+   * the head and lists the segments as they are now, so a new catch-up (or a new
+   * consumer) sees compaction and retention at once, and one catch-up sees the segments
+   * as of its last uncached read, at most SEGMENT_CACHE_TTL_MS old.
+   *
+   * Undefined when the read is not such a continuation, or the segments moved before it
+   * got anywhere (the caller then reads as without a cache).
+   */
+  private async readFlushed<S extends ReadSink>(
+    ref: PartitionRef,
+    offset: number,
+    limits: ReadLimits,
+    makeSink: (from: number, until: number, limits: ReadLimits) => S,
+  ): Promise<{ ref: PartitionRef; head: PartitionHead; sink: S } | undefined> {
+    const key = partitionKey(ref);
+    const known = this.flushedHeads.get(key);
+    const now = this.clock.now();
+    if (!known || !this.segments || now < known.at || now - known.at >= SEGMENT_CACHE_TTL_MS) return undefined;
+    const { head } = known;
+    if (!known.continuations.includes(offset) || offset < head.logStartOffset || offset >= head.flushedOffset) return undefined;
+    const sink = makeSink(offset, head.flushedOffset, limits);
+    const outcome = await this.segments.read(ref, head.flushedOffset, sink, { now, reuse: true });
+    if (outcome === 'moved') this.flushedHeads.delete(key);
+    if (sink.next <= offset) return undefined;
+    if (sink.full || sink.next < head.flushedOffset) {
+      if (outcome === 'done') this.continueAt(key, known, offset, sink.next);
+      return { ref, head, sink };
+    }
+    // The read reached the flushed offset with room left: on as an uncached read goes.
+    const viewedAt = this.clock.now();
+    const { head: current, prefix } = await this.view(ref);
+    sink.extendTo(current.nextOffset);
+    let more: 'done' | 'moved' = 'done';
+    if (sink.next < current.flushedOffset) more = await this.segments.read(ref, current.flushedOffset, sink, { now: viewedAt, reuse: false });
+    if (more === 'done') await this.readTail(ref, sink, prefix);
+    this.rememberFlushed(ref, current, viewedAt, sink.next);
+    // Retention may have moved the log start past this read meanwhile: the answer's stays at or below it.
+    return { ref, head: { ...current, logStartOffset: Math.min(current.logStartOffset, head.logStartOffset) }, sink };
+  }
+
+  /**
+   * Keeps `head` (read at `at`) for continuations of reads below its flushed offset, and
+   * `next` as one: where an answer just told its consumer to continue.
+   */
+  private rememberFlushed(ref: PartitionRef, head: PartitionHead, at: number, next: number): void {
+    const key = partitionKey(ref);
+    const known = this.flushedHeads.get(key);
+    this.flushedHeads.delete(key);
+    const entry = { head, at, continuations: known && at - known.at < SEGMENT_CACHE_TTL_MS ? known.continuations : [] };
+    this.flushedHeads.set(key, entry);
+    if (this.flushedHeads.size > FLUSHED_HEADS) this.flushedHeads.delete(this.flushedHeads.keys().next().value!);
+    this.continueAt(key, entry, undefined, next);
+  }
+
+  private continueAt(key: string, entry: FlushedHead, from: number | undefined, next: number): void {
+    if (from !== undefined) entry.continuations = entry.continuations.filter((o) => o !== from);
+    if (next >= entry.head.flushedOffset || entry.continuations.includes(next)) return;
+    entry.continuations.push(next);
+    if (entry.continuations.length > CONTINUATIONS_PER_PARTITION) entry.continuations.shift();
+    this.flushedHeads.set(key, entry);
   }
 
   /**

@@ -30,6 +30,11 @@ export interface ReadSink {
   readonly full: boolean;
   /** A source offered every record it holds below `offset`: the read continues there. */
   advanceTo(offset: number): void;
+  /**
+   * Raises the read's end to `until` (a newer head's high watermark), for a read that
+   * reached its end with room left: see Reader's cached reads below the flushed offset.
+   */
+  extendTo(until: number): void;
   /** Limits left for a continuation of this read (e.g. from segments into the tail). */
   remaining(): ReadLimits;
   /**
@@ -48,10 +53,14 @@ export class RecordCollector implements ReadSink {
 
   constructor(
     private readonly from: number,
-    private readonly until: number,
+    private until: number,
     private readonly limits: ReadLimits,
   ) {
     this.position = from;
+  }
+
+  extendTo(until: number): void {
+    if (until > this.until) this.until = until;
   }
 
   /** Where the read continues: every offset below it was offered (or does not exist). */

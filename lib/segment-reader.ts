@@ -6,7 +6,7 @@
  * docs/format.md): a read through it fetches up to one coarse region before its offset
  * rather than GET the footer's full index first.
  */
-import type { PartitionRef } from './keys.js';
+import { partitionPk, type PartitionRef } from './keys.js';
 import type { LogStore, ObjectStore, SegmentManifest } from './ports.js';
 import { decodeBatch, iterateBatches } from './record-batch.js';
 import type { ReadSink } from './record-collector.js';
@@ -14,6 +14,15 @@ import { decodeIndex, findRegion, findRegionByTimestamp, regionRange, regionsFor
 
 /** Manifests fetched per query while a read walks forward through segments. */
 const MANIFEST_PAGE = 10;
+/**
+ * How long a process reuses a partition's page of manifests (and the Reader the head it
+ * read with them): far below the time an object outlives its manifest (the GC grace,
+ * DEFAULT_OBJECT_GRACE_MS, 20 min; the deployed one adds the recovery window), so every
+ * object a cached manifest names is still there when it is read. See {@link SegmentReader}.
+ */
+export const SEGMENT_CACHE_TTL_MS = 5_000;
+/** Partitions whose manifests one process keeps at a time (the least recently listed go first). */
+const SEGMENT_CACHE_PARTITIONS = 256;
 
 /** What a segment read found: `moved` when a segment it needed is gone (retention, compaction). */
 export type SegmentReadOutcome = 'done' | 'moved';
@@ -21,7 +30,47 @@ export type SegmentReadOutcome = 'done' | 'moved';
 /** What a timestamp search found: the first record at or after the timestamp, `none`, or `moved` (search again from the head). */
 export type TimestampSearch = { offset: number; timestamp: number } | 'none' | 'moved';
 
+/** How a read uses the manifest cache: list at `now` and keep what was listed; `reuse` what is fresh. */
+export interface SegmentCacheUse {
+  now: number;
+  reuse: boolean;
+}
+
+/** A GET started before the read reached its segment (read-ahead), and the regions it covers. */
+interface ReadAhead {
+  manifest: SegmentManifest;
+  region: number;
+  last: number;
+  data: Promise<Uint8Array | 'moved'>;
+}
+
+/**
+ * Manifests are cached per partition for SEGMENT_CACHE_TTL_MS (a catch-up's next read
+ * then needs no Query). That is safe because what a manifest names never changes and
+ * outlives it: segment objects are immutable and uniquely named, and an object whose
+ * manifest compaction or retention removed is kept for the GC grace period after the
+ * removal (docs/design.md, "Retention, compaction and garbage collection"), so a cached
+ * manifest reads the records its segment held when it was listed. Compaction only
+ * removes records (superseded keys, old tombstones) at offsets that keep no other
+ * record, and retention only drops whole segments from the start: a stale manifest
+ * returns records that existed at their offsets, never another record at an offset,
+ * and covers the same offsets as its replacement, so nothing is skipped.
+ *
+ *     reader A (cache)               compaction              GC
+ *     listSegments → [S0 (obj k0)]
+ *     read S0 from k0
+ *                                    S0' (obj k1) replaces S0,
+ *                                    garbage item: k0 after grace
+ *     read S0 from k0 (cached, ≤ 5 s)
+ *                                                            delete k0 (grace later)
+ *
+ * Should an object be gone anyway (an engine built with a grace shorter than the cache),
+ * the GET finds no object, the read is `moved`, and the partition's cache is dropped:
+ * the caller reads the head and lists again, as without a cache.
+ */
 export class SegmentReader {
+  private readonly cache = new Map<string, { at: number; manifests: SegmentManifest[] }>();
+
   constructor(
     private readonly store: LogStore,
     private readonly objects: ObjectStore,
@@ -31,21 +80,65 @@ export class SegmentReader {
    * Offers records from the collector's next offset up to `until` (the flushed offset).
    * Manifests cover contiguous offset ranges (compaction keeps a segment's range when it
    * removes records), so a manifest that starts above the next offset means the segments
-   * changed under the read (retention): `moved`.
+   * changed under the read (retention): `moved`. With `cache`, the manifests listed are
+   * kept for the partition (at `cache.now`), and with `cache.reuse` those listed less than
+   * SEGMENT_CACHE_TTL_MS before it are read instead of a Query. While one segment's GET is
+   * in flight, the next segment's first range is requested too when the read will want
+   * it (read-ahead).
    */
-  async read(ref: PartitionRef, until: number, collector: ReadSink): Promise<SegmentReadOutcome> {
-    while (!collector.exhausted && collector.next < until) {
-      const manifests = await this.store.listSegments(ref, collector.next, MANIFEST_PAGE);
-      if (manifests.length === 0) return 'moved';
-      for (const manifest of manifests) {
-        if (manifest.baseOffset > collector.next) return 'moved';
-        if ((await this.readSegment(manifest, until, collector)) === 'moved') return 'moved';
-        if (collector.full) return 'done';
-        collector.advanceTo(manifest.lastOffset + 1);
-        if (collector.exhausted || collector.next >= until) return 'done';
+  async read(ref: PartitionRef, until: number, collector: ReadSink, cache?: SegmentCacheUse): Promise<SegmentReadOutcome> {
+    let ahead: ReadAhead | undefined;
+    try {
+      while (!collector.exhausted && collector.next < until) {
+        const manifests = await this.manifestsFrom(ref, collector.next, cache);
+        if (manifests.length === 0) return this.moved(ref);
+        for (const [i, manifest] of manifests.entries()) {
+          if (manifest.baseOffset > collector.next) return this.moved(ref);
+          const prefetched = ahead?.manifest === manifest ? ahead : undefined;
+          ahead = undefined;
+          const following = manifests[i + 1];
+          const outcome = await this.readSegment(manifest, until, collector, prefetched, following, (next) => (ahead = next));
+          if (outcome === 'moved') return this.moved(ref);
+          if (collector.full) return 'done';
+          collector.advanceTo(manifest.lastOffset + 1);
+          if (collector.exhausted || collector.next >= until) return 'done';
+        }
+      }
+      return 'done';
+    } finally {
+      // A read-ahead the read did not use: nobody awaits it, so its failure must not go unhandled.
+      ahead?.data.catch(() => undefined);
+    }
+  }
+
+  /** Drops the partition's cached manifests (the caller saw its segments change). */
+  forget(ref: PartitionRef): void {
+    this.cache.delete(partitionPk(ref));
+  }
+
+  private moved(ref: PartitionRef): 'moved' {
+    this.forget(ref);
+    return 'moved';
+  }
+
+  /** Manifests from the one holding `offset` on: the cached page when it is fresh and holds it, else a Query. */
+  private async manifestsFrom(ref: PartitionRef, offset: number, cache: SegmentCacheUse | undefined): Promise<SegmentManifest[]> {
+    const key = partitionPk(ref);
+    if (cache?.reuse) {
+      const { now } = cache;
+      const entry = this.cache.get(key);
+      if (entry && now - entry.at < SEGMENT_CACHE_TTL_MS && now >= entry.at) {
+        const i = entry.manifests.findIndex((m) => m.lastOffset >= offset);
+        if (i >= 0 && entry.manifests[i]!.baseOffset <= offset) return entry.manifests.slice(i);
       }
     }
-    return 'done';
+    const manifests = await this.store.listSegments(ref, offset, MANIFEST_PAGE);
+    if (cache && manifests.length > 0) {
+      this.cache.delete(key);
+      this.cache.set(key, { at: cache.now, manifests });
+      if (this.cache.size > SEGMENT_CACHE_PARTITIONS) this.cache.delete(this.cache.keys().next().value!);
+    }
+    return manifests;
   }
 
   /**
@@ -102,21 +195,59 @@ export class SegmentReader {
     }
   }
 
-  private async readSegment(manifest: SegmentManifest, until: number, collector: ReadSink): Promise<SegmentReadOutcome> {
+  /**
+   * One segment's part of the read. `prefetched`: this segment's first GET, started by
+   * the previous segment's read-ahead. When this segment's GET reaches its end and the
+   * read wants more bytes than it fetches, the `following` segment's first range is
+   * requested at once (handed to `readAhead`), so its GET overlaps this one's.
+   */
+  private async readSegment(
+    manifest: SegmentManifest,
+    until: number,
+    collector: ReadSink,
+    prefetched?: ReadAhead,
+    following?: SegmentManifest,
+    readAhead?: (ahead: ReadAhead) => void,
+  ): Promise<SegmentReadOutcome> {
     const meta = { index: decodeIndex(manifest.index), indexPosition: manifest.indexPosition };
     // An empty index: compaction removed every record of this range (no object at all).
     let region = findRegion(meta.index, collector.next);
     if (region < 0) return 'done';
     while (region < meta.index.length && !collector.exhausted && collector.next < until) {
-      // Count the bytes of the first region below the next offset too, so one GET still
-      // reaches the wanted bytes when the read starts inside a (coarse) region.
-      const last = regionsForBytes(meta, region, bytesBelow(meta, region, collector.next) + wantedBytes(manifest, collector));
-      const data = await this.getRange(manifest, regionRange(meta, region, last));
-      if (data === 'moved') return 'moved';
-      if (!collector.offerBatches(data)) return 'done';
+      let last: number;
+      let data: Promise<Uint8Array | 'moved'>;
+      if (prefetched && prefetched.region === region) {
+        ({ last, data } = prefetched);
+      } else {
+        // Count the bytes of the first region below the next offset too, so one GET still
+        // reaches the wanted bytes when the read starts inside a (coarse) region.
+        const below = bytesBelow(meta, region, collector.next);
+        const wanted = wantedBytes(manifest, collector);
+        last = regionsForBytes(meta, region, below + wanted);
+        const range = regionRange(meta, region, last);
+        data = this.getRange(manifest, range);
+        const left = wanted - (range.end - range.start - below);
+        if (last === meta.index.length - 1 && left > 0 && following && readAhead && following.baseOffset === manifest.lastOffset + 1 && following.baseOffset < until) {
+          readAhead(this.startRead(following, following.baseOffset, left));
+        }
+      }
+      prefetched = undefined;
+      const bytes = await data;
+      if (bytes === 'moved') return 'moved';
+      if (!collector.offerBatches(bytes)) return 'done';
       region = last + 1;
     }
     return 'done';
+  }
+
+  /** Starts the GET of `wanted` bytes of a segment from `offset` (a read-ahead). */
+  private startRead(manifest: SegmentManifest, offset: number, wanted: number): ReadAhead {
+    const meta = { index: decodeIndex(manifest.index), indexPosition: manifest.indexPosition };
+    const region = findRegion(meta.index, offset);
+    // No records left in it (compacted away): nothing to fetch; readSegment skips it.
+    if (region < 0) return { manifest, region, last: region, data: Promise.resolve(new Uint8Array(0)) };
+    const last = regionsForBytes(meta, region, bytesBelow(meta, region, offset) + wanted);
+    return { manifest, region, last, data: this.getRange(manifest, regionRange(meta, region, last)) };
   }
 }
 
