@@ -301,8 +301,12 @@ export interface ReserveRequest {
   expectedOffset?: number;
 }
 
-/** What a reservation got: its first offset, and the head right after it. */
-export type ReserveOutcome = { ok: true; base: number; head: PartitionHead } | { ok: false; head: PartitionHead };
+/**
+ * What a reservation got: its first offset, the head right after it, and when the
+ * reservation before it was made (the head's lastAppendAt before it; null on a new head):
+ * a writer whose predecessor reserved long enough ago looks below its range with its fill.
+ */
+export type ReserveOutcome = { ok: true; base: number; head: PartitionHead; previousAt: number | null } | { ok: false; head: PartitionHead };
 
 /** The fill of a reserved range: its tail items and producer states, in one write. */
 export interface FillCommit {

@@ -32,9 +32,9 @@ import { COMMIT_ADVANCE_EVERY } from './constants.js';
 import { OffsetMismatchError } from './errors.js';
 import type { PartitionRef } from './keys.js';
 import type { AppendNotifier } from './notifier.js';
-import type { FillCommit, LogStore, PartitionHead, ReserveOutcome } from './ports.js';
+import type { FillCommit, LogStore, PartitionHead, ReserveOutcome, TailExtent } from './ports.js';
 import { backoffDelay, isRetryable, mayHaveApplied, sleep } from './retry.js';
-import { committedFloor, type Sealer } from './sealer.js';
+import { committedFloor, type Prefix, type Sealer } from './sealer.js';
 import { layOut, PartitionSequencer, type Pending, type SequencerOptions } from './sequencer.js';
 
 /**
@@ -44,8 +44,21 @@ import { layOut, PartitionSequencer, type Pending, type SequencerOptions } from 
 const PREFIX_POLL_MIN_MS = 8;
 const PREFIX_POLL_MAX_MS = 100;
 
-/** A reservation: offsets [base, end), the head it left, the token that names it. */
-type Reserved = { base: number; end: number; head: PartitionHead; token: string };
+/**
+ * A look below the range goes with the fill (rather than after it) when the reservation
+ * before it was made at least this many round trips earlier (at first, and at least):
+ * its writer had the time to fill (its reservation's answer, then its fill), and the
+ * writers before it more. Each early look that finds a gap after all (a call wasted: the
+ * writer looks again after its fill) raises the bar by one round trip, up to the most;
+ * each that settles it lowers it by a quarter. On a busy DynamoDB (or a busy machine)
+ * writers fill late, and early looks stop; on a quiet one they save a round trip.
+ */
+const EARLY_LOOK_ROUND_TRIPS = 1.5;
+const EARLY_LOOK_MAX_ROUND_TRIPS = 16;
+const EARLY_LOOK_STEP_DOWN = 0.25;
+
+/** A reservation: offsets [base, end), the head it left, the token that names it, when the one before it was made. */
+type Reserved = { base: number; end: number; head: PartitionHead; token: string; previousAt: number | null };
 
 export class ReservingSequencer extends PartitionSequencer {
   /**
@@ -58,6 +71,8 @@ export class ReservingSequencer extends PartitionSequencer {
   /** Groups this process acknowledged since it last moved committedOffset up. */
   private sinceAdvance = 0;
   private tailBytes = 0;
+  /** How many round trips old the reservation before a writer's must be for an early look. */
+  private earlyLookRoundTrips = EARLY_LOOK_ROUND_TRIPS;
 
   constructor(
     ref: PartitionRef,
@@ -125,9 +140,21 @@ export class ReservingSequencer extends PartitionSequencer {
       const due = ++this.sinceAdvance >= COMMIT_ADVANCE_EVERY;
       const advance = due && from >= base && base > floor;
       if (advance) this.sinceAdvance = 0;
-      const [fill] = await Promise.all([
+      // The look below the range usually comes after the fill: by then the writers that
+      // reserved before this one have filled too, so one Query usually settles it (sent
+      // with the fill, it found them still filling, and polled: 4.0 DynamoDB calls per ack
+      // at 8 writers against 3.2 after it, docs/design.md). But when the reservation just
+      // before this one is old enough that its writer has filled, the look goes with the
+      // fill and costs no round trip of latency; if it finds a gap after all, the writer
+      // looks again after the fill, from where it stopped.
+      const early =
+        from < base &&
+        reserved.previousAt !== null &&
+        this.clock.now() - reserved.previousAt >= this.earlyLookRoundTrips * this.sealer.roundTrip;
+      const [fill, , look] = await Promise.all([
         this.fill(commit, deadline),
         advance ? this.store.advanceCommitted(this.ref, base).catch(() => false) : false,
+        early ? this.sealer.extent(this.ref, from, base, head.lastAppendAt, { trustGaps: true }).catch(() => undefined) : undefined,
       ]);
       if (fill === 'timeout') return this.giveUp(live, true, lastError);
       if (fill !== 'ok') {
@@ -136,11 +163,15 @@ export class ReservingSequencer extends PartitionSequencer {
         if (fill === 'producer-moved') await this.sealer.close(this.ref, base, end).catch(() => undefined);
         continue;
       }
-      // The look below the range comes after the fill, not with it: by then the writers
-      // that reserved before this one have filled too, so one Query usually settles it
-      // (sent with the fill, it found them still filling, and polled: 4.0 DynamoDB calls
-      // per ack at 8 writers against 3.2 after it, docs/design.md).
-      if (!(await this.waitForPrefix(from, base, head, deadline))) return this.giveUp(live, true, lastError);
+      if (look) {
+        this.knownPrefix = Math.max(this.knownPrefix, look.end);
+        this.earlyLookRoundTrips =
+          look.end >= base
+            ? Math.max(EARLY_LOOK_ROUND_TRIPS, this.earlyLookRoundTrips - EARLY_LOOK_STEP_DOWN)
+            : Math.min(EARLY_LOOK_MAX_ROUND_TRIPS, this.earlyLookRoundTrips + 1);
+      }
+      const known = Math.max(from, look?.end ?? from);
+      if (known < base && !(await this.waitForPrefix(known, base, head, deadline, look))) return this.giveUp(live, true, lastError);
       if (due && !advance && end > floor) {
         // Before the answer: a Lambda freezes once it has answered.
         this.sinceAdvance = 0;
@@ -185,12 +216,12 @@ export class ReservingSequencer extends PartitionSequencer {
       if (!isRetryable(err) || !mayHaveApplied(err)) throw err;
       const head = await this.store.getHead(this.ref);
       if (head.lastReservation?.token !== token) throw err;
-      outcome = { ok: true, base: head.lastReservation.base, head };
+      outcome = { ok: true, base: head.lastReservation.base, head, previousAt: null };
     }
     this.sealer.observeRoundTrip(this.clock.now() - asked);
     if (!outcome.ok) return { mismatch: outcome.head };
     this.tailBytes = outcome.head.tailBytes;
-    return { base: outcome.base, end: outcome.base + count, head: outcome.head, token };
+    return { base: outcome.base, end: outcome.base + count, head: outcome.head, token, previousAt: outcome.previousAt };
   }
 
   /**
@@ -225,16 +256,25 @@ export class ReservingSequencer extends PartitionSequencer {
    * Waits until every offset below `base` is held, from `from` (known held below it),
    * sealing gaps once they are stale. False when the deadline passed first.
    */
-  private async waitForPrefix(from: number, base: number, head: PartitionHead, deadline: number): Promise<boolean> {
+  private async waitForPrefix(
+    from: number,
+    base: number,
+    head: PartitionHead,
+    deadline: number,
+    earlier?: Prefix<TailExtent>,
+  ): Promise<boolean> {
     let known = from;
+    // Items seen held above a gap are not read again: the next look ends where they begin.
+    let top = heldBelow(base, earlier);
     // About one round trip: the time the writer of the gap takes to fill it.
     let pause = Math.max(PREFIX_POLL_MIN_MS, this.sealer.roundTrip);
     while (known < base) {
       try {
-        const scan = await this.sealer.extent(this.ref, known, base, head.lastAppendAt, { trustGaps: true });
-        known = scan.end;
+        const scan = await this.sealer.extent(this.ref, known, top, head.lastAppendAt, { trustGaps: true });
+        known = scan.end >= top ? base : scan.end;
         this.knownPrefix = Math.max(this.knownPrefix, known);
         if (known >= base) return true;
+        top = heldBelow(top, scan);
         if (scan.gap && this.sealer.isStale(scan.gap)) {
           await this.sealer.seal(this.ref, scan.gap);
           continue;
@@ -259,4 +299,21 @@ export class ReservingSequencer extends PartitionSequencer {
     }
     this.notifier.notify(this.key, end);
   }
+}
+
+/**
+ * The lowest offset from which a look found every offset up to `top` held, in the items
+ * it saw above its gap (`top` when it saw none reaching it): a later look need only read
+ * below it.
+ */
+export function heldBelow(top: number, scan: Prefix<TailExtent> | undefined): number {
+  let low = top;
+  const above = scan?.above ?? [];
+  for (let i = above.length - 1; i >= 0; i--) {
+    const item = above[i]!;
+    if (item.baseOffset >= low) continue;
+    if (item.lastOffset + 1 < low) break;
+    low = item.baseOffset;
+  }
+  return low;
 }

@@ -42,6 +42,11 @@ export interface Prefix<T extends TailExtent> {
   items: T[];
   /** The first gap below `until`, if the prefix stops short of it. */
   gap?: Gap;
+  /**
+   * Items the same page found above the gap, in offset order: held, so a writer waiting
+   * for the gap need not read them again.
+   */
+  above?: T[];
 }
 
 /** A scan with the items' records. */
@@ -145,10 +150,12 @@ export class Sealer {
       const page = await fetch(end);
       this.observeRoundTrip(this.clock.now() - asked);
       let gap: Gap | undefined;
-      for (const item of page.items) {
+      let above: T[] | undefined;
+      for (const [i, item] of page.items.entries()) {
         if (item.lastOffset < end) continue;
         if (item.baseOffset > end) {
           gap = { start: end, end: Math.min(item.baseOffset, until), reservedBy: item.appendedAt };
+          above = page.items.slice(i);
           break;
         }
         items.push(item);
@@ -162,14 +169,14 @@ export class Sealer {
       // them) since the head was read. Offsets below the flushed offset are all held.
       // A writer waiting for its predecessors sees gaps all the time: it asks only before
       // sealing one (a flush racing it costs it latency, never a wrong answer).
-      if (options.trustGaps && !this.isStale(gap)) return { end, items, gap };
+      if (options.trustGaps && !this.isStale(gap)) return { end, items, gap, ...(above ? { above } : {}) };
       const { flushedOffset } = await this.store.getHead(ref);
       if (flushedOffset > end) {
         items.length = 0;
         end = flushedOffset;
         continue;
       }
-      return { end, items, gap };
+      return { end, items, gap, ...(above ? { above } : {}) };
     }
     return { end, items };
   }

@@ -354,7 +354,7 @@ export class DynamoLogStore implements LogStore {
             Key: key,
             UpdateExpression:
               'SET nextOffset = if_not_exists(nextOffset, :zero) + :n, committedOffset = if_not_exists(committedOffset, :zero), ' +
-              'tailBytes = if_not_exists(tailBytes, :zero) + :bytes, lastAppendAt = :now, ' +
+              'tailBytes = if_not_exists(tailBytes, :zero) + :bytes, previousAppendAt = if_not_exists(lastAppendAt, :zero), lastAppendAt = :now, ' +
               'lastReservationToken = :token, lastReservationCount = :n, ' +
               'logStartOffset = if_not_exists(logStartOffset, :zero), flushedOffset = if_not_exists(flushedOffset, :zero)',
             ConditionExpression: condition,
@@ -364,7 +364,8 @@ export class DynamoLogStore implements LogStore {
           }),
         );
         const head = toHead(out.Attributes);
-        return { ok: true, base: head.nextOffset - request.count, head };
+        const previousAt = Number(out.Attributes?.previousAppendAt ?? 0);
+        return { ok: true, base: head.nextOffset - request.count, head, previousAt: previousAt > 0 ? previousAt : null };
       } catch (err) {
         if (!(err instanceof ConditionalCheckFailedException)) throw err;
         const old = err.Item ? unmarshall(err.Item) : undefined;

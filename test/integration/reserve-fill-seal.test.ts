@@ -4,14 +4,14 @@
  * the step that matters by doing its steps by hand through the store.
  */
 import { randomUUID } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { Clock } from '../../lib/clock.js';
 import { VOID_KEEP_MS } from '../../lib/constants.js';
 import { LogEngine } from '../../lib/engine.js';
 import { HEAD_SK, partitionPk, type PartitionRef } from '../../lib/keys.js';
 import type { LogStore, TailItem } from '../../lib/ports.js';
-import { encodeBatch } from '../../lib/record-batch.js';
+import { encodeBatch } from '../../lib/record-batch-encoder.js';
 import { FAST_RETRY } from '../../lib/retry.js';
 import { testClients } from '../support/aws.js';
 import { bytes, createTestEngine, readAll, text } from '../support/engine.js';
@@ -91,6 +91,36 @@ describe('reserve, fill, seal', () => {
     const late = await realStore.fill(fillOf(ref, 1, ['late', 'late', 'late']));
     expect(late).toMatchObject({ ok: false });
     expect(late.ok === false && late.taken.every((i) => i.void)).toBe(true);
+  });
+
+  it('a writer whose predecessor reserved long ago looks with its fill, and still waits when that look finds the predecessor unfilled', async () => {
+    const { realStore, verifier, ref, append } = await setup();
+    await append('first');
+    const base = await reserveOnly(realStore, ref, 1);
+    // Old enough for the early look (many DynamoDB Local round trips), young enough not to be sealed.
+    await sleep(SEAL_AFTER_MS / 3);
+    const calls: string[] = [];
+    const look = realStore.tailExtents.bind(realStore);
+    const fill = realStore.fill.bind(realStore);
+    const spies = [
+      vi.spyOn(realStore, 'tailExtents').mockImplementation((...args) => (calls.push('look'), look(...args))),
+      vi.spyOn(realStore, 'fill').mockImplementation(async (...args) => {
+        calls.push('fill');
+        const outcome = await fill(...args);
+        calls.push('filled');
+        return outcome;
+      }),
+    ];
+    let acknowledged = false;
+    const pending = append('behind the slow writer').then((r) => ((acknowledged = true), r));
+    await sleep(SEAL_AFTER_MS / 3);
+    // The look went out with the fill (before the fill's answer), found the gap, and the writer waits.
+    expect(calls.slice(0, 3)).toEqual(['fill', 'look', 'filled']);
+    expect(acknowledged).toBe(false);
+    expect((await realStore.fill(fillOf(ref, base, ['slow']))).ok).toBe(true);
+    expect((await pending).offsets).toEqual([{ partition: 0, offset: 2 }]);
+    spies.forEach((spy) => spy.mockRestore());
+    expect((await verifier.reader.read('t', 0, { offset: 0 })).records.map((r) => text(r.value))).toEqual(['first', 'slow', 'behind the slow writer']);
   });
 
   it('the high watermark stops at a young gap: nothing above it is readable or acknowledged yet', async () => {
