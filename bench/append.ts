@@ -25,7 +25,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { MAX_TAIL_ITEM_BYTES } from '../lib/constants.js';
-import { encodeBatch } from '../lib/record-batch.js';
+import { encodeBatch } from '../lib/record-batch-encoder.js';
 import type { LogRecord } from '../lib/record.js';
 import type { CommitStats } from '../lib/sequencer.js';
 import { BenchHttpClient, expectStatus, startNullServer } from './http-client.js';

@@ -6,7 +6,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { decodeBatch, encodeBatch, type Compression } from '../lib/record-batch.js';
+import { decodeBatch, type Compression } from '../lib/record-batch.js';
+import { encodeBatch } from '../lib/record-batch-encoder.js';
 import type { LogRecord } from '../lib/record.js';
 import type { ReportTable } from './report.js';
 

@@ -29,7 +29,7 @@ import { DynamoLogStore } from '../lib/aws/dynamo-log-store.js';
 import { LogEngine, type EngineOptions } from '../lib/engine.js';
 import { RetryableError } from '../lib/errors.js';
 import { HEAD_SK, tailSk } from '../lib/keys.js';
-import { encodeBatch } from '../lib/record-batch.js';
+import { encodeBatch } from '../lib/record-batch-encoder.js';
 import { backoffDelay, DEFAULT_RETRY, sleep } from '../lib/retry.js';
 import { cancelledCommit } from './raw-commit.js';
 

@@ -24,7 +24,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { encodeBatch } from '../lib/record-batch.js';
+import { encodeBatch } from '../lib/record-batch-encoder.js';
 import type { ConnectionPoster } from '../lib/push-fanout.js';
 import { startLocalStack, type LocalStack } from '../local/stack.js';
 import { DEFAULT_LATENCY_MODEL, describeLatencyModel, installLatencyModel } from './latency-model.js';

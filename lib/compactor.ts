@@ -34,9 +34,11 @@ import type { Clock } from './clock.js';
 import { MAX_COMPACTION_GROUP_SEGMENTS, MAX_COMPACTION_PASS_BYTES } from './constants.js';
 import { segmentObjectKey, type PartitionRef } from './keys.js';
 import { emptyManifest, type LogStore, type ObjectStore, type SegmentManifest, type TopicMeta } from './ports.js';
-import { decodeBatch, encodeBatch, iterateBatches } from './record-batch.js';
+import { decodeBatch, iterateBatches } from './record-batch.js';
+import { encodeBatch } from './record-batch-encoder.js';
 import type { StoredRecord } from './record.js';
-import { buildSegment, manifestIndex, type BuildSegmentOptions } from './segment-format.js';
+import { buildSegment, type BuildSegmentOptions } from './segment-builder.js';
+import { manifestIndex } from './segment-index.js';
 
 export interface CompactionResult {
   /** Segments read and rewritten (or marked clean) by committed swaps. */

@@ -10,7 +10,8 @@ import { partitionPk, type PartitionRef } from './keys.js';
 import type { LogStore, ObjectStore, SegmentManifest } from './ports.js';
 import { decodeBatch, iterateBatches } from './record-batch.js';
 import type { ReadSink } from './record-collector.js';
-import { decodeIndex, findRegion, findRegionByTimestamp, regionRange, regionsForBytes, type SegmentMeta } from './segment-format.js';
+import type { SegmentMeta } from './segment-footer.js';
+import { decodeIndex, findRegion, findRegionByTimestamp, regionRange, regionsForBytes } from './segment-index.js';
 
 /** Manifests fetched per query while a read walks forward through segments. */
 const MANIFEST_PAGE = 10;

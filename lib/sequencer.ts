@@ -35,7 +35,7 @@ import type { AppendNotifier } from './notifier.js';
 import type { AppendCommit, LogStore, PartitionHead, ProducerState, StagedObject, TailItem } from './ports.js';
 import { ProducerCache } from './producer-cache.js';
 import { nextProducerState, type ProducerStamp } from './producer-state.js';
-import { withBaseOffset } from './record-batch.js';
+import { withBaseOffset } from './record-batch-encoder.js';
 import { backoffDelay, isRetryable, isThrottle, mayHaveApplied, sleep, type RetryPolicy } from './retry.js';
 
 /** Part of an append, encoded once as a batch starting at offset 0. */

@@ -11,7 +11,7 @@ import { systemClock, type Clock } from '../../lib/clock.js';
 import type { Announce, AppendedRecords } from '../../lib/appender.js';
 import { encodeFrame } from '../../lib/batch-frame.js';
 import { DEFAULT_PUSH_QUIET_MS, PUSH_ANNOUNCE_BUDGET_MS, PUSH_INLINE_MAX_BYTES, PUSH_MAX_CONNECTION_MS, PUSH_PING_INTERVAL_MS } from '../../lib/constants.js';
-import { encodeBatch } from '../../lib/record-batch.js';
+import { encodeBatch } from '../../lib/record-batch-encoder.js';
 import type { PartitionRef } from '../../lib/keys.js';
 import type { LogStore } from '../../lib/ports.js';
 import { PushFanout, type ConnectionPoster } from '../../lib/push-fanout.js';

@@ -43,7 +43,7 @@ import { describe, expect, it } from 'vitest';
 import { LogEngine } from '../../lib/engine.js';
 import type { PartitionRef } from '../../lib/keys.js';
 import type { FillCommit, TailItem, TopicMeta } from '../../lib/ports.js';
-import { encodeBatch } from '../../lib/record-batch.js';
+import { encodeBatch } from '../../lib/record-batch-encoder.js';
 import { FAST_RETRY } from '../../lib/retry.js';
 import { committedFloor } from '../../lib/sealer.js';
 import { bytes, createTestEngine, text, type TestEngine } from '../support/engine.js';

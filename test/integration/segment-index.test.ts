@@ -9,10 +9,12 @@ import { MAX_MANIFEST_INDEX_ENTRIES, MAX_SEGMENT_BYTES, MAX_TAIL_ITEM_BYTES } fr
 import { LogEngine } from '../../lib/engine.js';
 import { segmentObjectKey } from '../../lib/keys.js';
 import type { ObjectStore, TailItem } from '../../lib/ports.js';
-import { encodeBatch } from '../../lib/record-batch.js';
+import { encodeBatch } from '../../lib/record-batch-encoder.js';
 import type { LogRecord } from '../../lib/record.js';
 import { FAST_RETRY } from '../../lib/retry.js';
-import { buildSegment, decodeIndex, encodeIndex, readFooter, SEGMENT_INDEX_ENTRY_BYTES } from '../../lib/segment-format.js';
+import { buildSegment } from '../../lib/segment-builder.js';
+import { readFooter } from '../../lib/segment-footer.js';
+import { decodeIndex, encodeIndex, SEGMENT_INDEX_ENTRY_BYTES } from '../../lib/segment-index.js';
 import { topicConfigSchema } from '../../lib/topic-config.js';
 import { bytes, createTestEngine, readAll, text } from '../support/engine.js';
 

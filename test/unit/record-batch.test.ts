@@ -5,14 +5,11 @@ import {
   BATCH_MAGIC,
   decodeBatch,
   decodeBatches,
-  encodeBatch,
-  encodedRecordSize,
   iterateBatches,
   readBatchHeader,
-  uncompressedBatchBytes,
-  withBaseOffset,
   type Compression,
 } from '../../lib/record-batch.js';
+import { encodeBatch, encodedRecordSize, uncompressedBatchBytes, withBaseOffset } from '../../lib/record-batch-encoder.js';
 import { CorruptDataError, ValidationError } from '../../lib/errors.js';
 import type { LogRecord, StoredRecord } from '../../lib/record.js';
 

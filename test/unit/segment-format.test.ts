@@ -1,29 +1,25 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { decodeBatches, encodeBatch, iterateBatches, type Compression } from '../../lib/record-batch.js';
+import { decodeBatches, iterateBatches, type Compression } from '../../lib/record-batch.js';
+import { encodeBatch } from '../../lib/record-batch-encoder.js';
 import { CorruptDataError, ValidationError } from '../../lib/errors.js';
 import type { LogRecord, StoredRecord } from '../../lib/record.js';
 import { MAX_MANIFEST_INDEX_ENTRIES } from '../../lib/constants.js';
+import { buildSegment } from '../../lib/segment-builder.js';
+import { SEGMENT_MAGIC, SEGMENT_TRAILER_BYTES, SEGMENT_VERSION, readFooter, readTrailer, type SegmentMeta } from '../../lib/segment-footer.js';
 import {
   SEGMENT_INDEX_ENTRY_BYTES,
   SEGMENT_INDEX_INTERVAL_BYTES,
-  SEGMENT_MAGIC,
-  SEGMENT_TRAILER_BYTES,
-  SEGMENT_VERSION,
-  buildSegment,
   coarsenIndex,
   decodeIndex,
   encodeIndex,
   findRegion,
   findRegionByTimestamp,
   manifestIndex,
-  readFooter,
-  readTrailer,
   regionRange,
   regionsForBytes,
   type IndexEntry,
-  type SegmentMeta,
-} from '../../lib/segment-format.js';
+} from '../../lib/segment-index.js';
 
 const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
 const T0 = 1_700_000_000_000;
