@@ -2,6 +2,14 @@
  * The local HTTP server: serves HTTP API v1 by turning each request into the same API
  * Gateway v2 event that AWS would send and calling the same handlers. Routes come from
  * functions/shared/routes.ts, so local and deployed APIs cannot drift apart.
+ *
+ * It also stands in for the two Lambda function URLs of a stack deployed with
+ * `endpoints: 'function-urls'`, under a path each (LOCAL_FUNCTION_URL_PATHS): a request
+ * there becomes the event a function URL sends (routeKey `$default`, the path without
+ * the prefix, the URL's `….lambda-url.…` domain), answered by the append handler
+ * (buffered) or the read function's streaming entry (functions/shared/streaming.ts, with
+ * the runtime's response stream played by the socket), so reads there may carry up to
+ * 64 MiB (MAX_STREAMED_READ_MAX_BYTES). The client takes them as `{ appendUrl, readUrl }`.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -12,6 +20,30 @@ import { PayloadTooLargeError } from '../lib/errors.js';
 import type { HttpHandler } from '../functions/shared/dispatch.js';
 import { errorResponse, rawBody, type HttpResponse } from '../functions/shared/http.js';
 import { matchRoute, routeKey, unmatchedRouteError, type FunctionName } from '../functions/shared/routes.js';
+import { writeResponse, type LambdaStreamingRuntime, type StreamingHandler } from '../functions/shared/streaming.js';
+
+/** Where the local server stands in for each function's URL: `http://127.0.0.1:4510/function-urls/read` and so on. */
+export const LOCAL_FUNCTION_URL_PATHS: Record<FunctionName, string> = { append: '/function-urls/append', read: '/function-urls/read' };
+
+/** What answers at the function URL paths: the append handler, and the read function's streaming entry. */
+export interface FunctionUrlHandlers {
+  append: HttpHandler;
+  read: StreamingHandler;
+}
+
+/**
+ * The Node.js runtime's streaming API as a streamed function URL gives it: the prelude
+ * becomes the answer's status and headers, the body goes to the socket as written.
+ */
+export const LOCAL_STREAMING_RUNTIME: LambdaStreamingRuntime = {
+  streamifyResponse: (handler) => handler,
+  HttpResponseStream: {
+    from: (stream, prelude) => {
+      (stream as ServerResponse).writeHead(prelude.statusCode, prelude.headers);
+      return stream;
+    },
+  },
+};
 
 export interface LocalServer {
   url: string;
@@ -27,11 +59,21 @@ const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
 
 export async function startHttpServer(
   handlers: Record<FunctionName, HttpHandler>,
-  options: { port: number; host?: string; functions?: Record<string, InvokableFunction>; onInvokeError?: (err: unknown) => void },
+  options: {
+    port: number;
+    host?: string;
+    functions?: Record<string, InvokableFunction>;
+    onInvokeError?: (err: unknown) => void;
+    /** Serve the function URL stand-ins (LOCAL_FUNCTION_URL_PATHS) with these. */
+    functionUrls?: FunctionUrlHandlers;
+  },
 ): Promise<LocalServer> {
   const server = createServer((req, res) => {
-    const invoke = INVOKE_PATH.exec(new URL(req.url ?? '/', 'http://local').pathname);
+    const path = new URL(req.url ?? '/', 'http://local').pathname;
+    const invoke = INVOKE_PATH.exec(path);
+    const fn = options.functionUrls ? functionUrlOf(path) : undefined;
     if (invoke && req.method === 'POST') void serveInvoke(options.functions ?? {}, invoke[1]!, req, res, options.onInvokeError);
+    else if (fn && options.functionUrls) void serveFunctionUrl(options.functionUrls, fn, req, res);
     else void serve(handlers, req, res);
   });
   server.keepAliveTimeout = 65_000;
@@ -67,8 +109,47 @@ async function serve(handlers: Record<FunctionName, HttpHandler>, req: IncomingM
     response = errorResponse(err);
     if (err instanceof PayloadTooLargeError) res.setHeader('connection', 'close');
   }
-  res.writeHead(response.statusCode, response.headers as Record<string, string>);
   // API Gateway sends a base64-encoded answer's bytes, and so does this server.
+  writeBuffered(res, response);
+}
+
+/** The function whose URL path `path` is under, if any. */
+function functionUrlOf(path: string): FunctionName | undefined {
+  for (const [fn, prefix] of Object.entries(LOCAL_FUNCTION_URL_PATHS) as [FunctionName, string][]) {
+    if (path === prefix || path.startsWith(`${prefix}/`)) return fn;
+  }
+  return undefined;
+}
+
+/**
+ * One request to a function URL stand-in: the function URL's event (its handler routes
+ * by path, and answers WRONG_FUNCTION for the other function's routes), the append
+ * function's answer as Lambda returns a buffered one, the read function's streamed.
+ */
+async function serveFunctionUrl(handlers: FunctionUrlHandlers, fn: FunctionName, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://local');
+  url.pathname = url.pathname.slice(LOCAL_FUNCTION_URL_PATHS[fn].length) || '/';
+  let event: APIGatewayProxyEventV2;
+  try {
+    event = toEvent(req, url, await readBody(req), '$default', {});
+  } catch (err) {
+    res.setHeader('connection', 'close');
+    writeBuffered(res, errorResponse(err));
+    return;
+  }
+  const { pathParameters: _none, ...rest } = event;
+  event = { ...rest, requestContext: { ...event.requestContext, domainName: `${fn}.lambda-url.local`, domainPrefix: fn } };
+  try {
+    if (fn === 'read') await handlers.read(event, res);
+    else writeBuffered(res, await handlers.append(event));
+  } catch (err) {
+    if (!res.headersSent) await writeResponse(event, errorResponse(err), res, LOCAL_STREAMING_RUNTIME);
+    else res.destroy(err as Error);
+  }
+}
+
+function writeBuffered(res: ServerResponse, response: HttpResponse): void {
+  res.writeHead(response.statusCode, response.headers as Record<string, string>);
   res.end(rawBody(response) ?? (response.isBase64Encoded ? Buffer.from(response.body, 'base64') : response.body));
 }
 

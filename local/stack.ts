@@ -31,7 +31,8 @@ import {
   startDynamoDbLocal,
   startS3rver,
 } from './emulators.js';
-import { startHttpServer } from './server.js';
+import { LOCAL_FUNCTION_URL_PATHS, LOCAL_STREAMING_RUNTIME, startHttpServer } from './server.js';
+import { streamingEntry } from '../functions/shared/streaming.js';
 import { LocalPushServer, PUSH_PATH, type LocalPushOptions } from './push-server.js';
 import type { ConnectionPoster } from '../lib/push-fanout.js';
 import { createPushHandler } from '../functions/push/handler.js';
@@ -161,6 +162,11 @@ export interface LocalStack {
   engine: LogEngine;
   /** The push endpoint, unless `push: false`. */
   push?: LocalPushServer;
+  /**
+   * The stand-ins for the append and read functions' Lambda function URLs (local/server.ts):
+   * what `new Strata({ url: functionUrls })` takes; reads there are streamed (up to 64 MiB).
+   */
+  functionUrls: { appendUrl: string; readUrl: string };
   stop(): Promise<void>;
 }
 
@@ -267,25 +273,29 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       await lambdaSelfInvoker(new LambdaClient({ endpoint: invokeEndpoint, region: 'us-east-1', credentials: LOCAL_CREDENTIALS }), COMPACT_FUNCTION_NAME)(event);
     };
     const compact = createCompactHandler(engine, compactObs, { dispatch: trigger, continueFanOut });
-    const server = await startHttpServer(
-      {
-        append: roundRobin(engines.map((e) => createAppendHandler(e, createObservability('append')))),
-        read: roundRobin(
-          engines.map((e) =>
-            createReadHandler(e, createObservability('read'), {
-              push: (event) =>
-                pushServer
-                  ? pushDiscovery(`ws://${event.headers.host ?? event.requestContext.domainName}${PUSH_PATH}`, {
-                      signed: false,
-                      ...(pushOptions?.quietMs !== undefined ? { quietMs: pushOptions.quietMs } : {}),
-                      ...(pushOptions?.pingIntervalMs !== undefined ? { pingIntervalMs: pushOptions.pingIntervalMs } : {}),
-                    })
-                  : undefined,
-            }),
-          ),
+    const append = roundRobin(engines.map((e) => createAppendHandler(e, createObservability('append'))));
+    const readHandlers = (streamed: boolean) =>
+      roundRobin(
+        engines.map((e) =>
+          createReadHandler(e, createObservability('read'), {
+            streamed,
+            push: (event) =>
+              pushServer
+                ? pushDiscovery(`ws://${event.headers.host ?? event.requestContext.domainName}${PUSH_PATH}`, {
+                    signed: false,
+                    ...(pushOptions?.quietMs !== undefined ? { quietMs: pushOptions.quietMs } : {}),
+                    ...(pushOptions?.pingIntervalMs !== undefined ? { pingIntervalMs: pushOptions.pingIntervalMs } : {}),
+                  })
+                : undefined,
+          }),
         ),
-      },
+      );
+    const streamedRead = readHandlers(true);
+    const server = await startHttpServer(
+      { append, read: readHandlers(false) },
       {
+        // The function URL stand-ins: the append handler, the read function's streaming entry.
+        functionUrls: { append, read: streamingEntry(() => streamedRead, LOCAL_STREAMING_RUNTIME) },
         port: options.port ?? 0,
         ...(options.host ? { host: options.host } : {}),
         functions: { [COMPACT_FUNCTION_NAME]: compact },
@@ -314,6 +324,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(stagingBucketName ? { stagingBucketName } : {}),
       engine,
       ...(pushServer ? { push: pushServer } : {}),
+      functionUrls: { appendUrl: `${server.url}${LOCAL_FUNCTION_URL_PATHS.append}`, readUrl: `${server.url}${LOCAL_FUNCTION_URL_PATHS.read}` },
       stop: stopAll,
     };
   } catch (err) {

@@ -76,6 +76,8 @@ Strata is running at ${u}
   data            ${dataDir}
   compaction      every ${compactIntervalMs / 1000} s (STRATA_COMPACT_INTERVAL_MS), and when a tail passes flushBytes
   push            ${stack.push ? `${u.replace(/^http/, 'ws')}/v1/push  (consumers wait here instead of long-polling; STRATA_PUSH=off)` : 'off (STRATA_PUSH=off): consumers long-poll'}
+  function URLs   append ${stack.functionUrls.appendUrl}, read ${stack.functionUrls.readUrl}
+                  (as deployed with endpoints function-urls: reads there stream up to 64 MiB)
 
 Try it:
   curl -s -X POST ${u}/v1/topics -H 'content-type: application/json' -d '{"name":"orders","partitions":3}'
