@@ -189,7 +189,7 @@ export async function handler(event: unknown, context?: Context): Promise<Compac
     const env = readEnv();
     const obs = createObservability('compact');
     // The function invokes itself: its own name, as Lambda sets it.
-    const self = process.env.AWS_LAMBDA_FUNCTION_NAME ?? env.compactFunctionName;
+    const self = env.functionName ?? env.compactFunctionName;
     const client = self ? lambdaClient(env) : undefined;
     instance = createCompactHandler(
       createEngine(env),

@@ -12,8 +12,13 @@ export interface FunctionEnv {
   dynamoEndpoint?: string;
   s3Endpoint?: string;
   appendDeadlineMs?: number;
-  /** The compact function the append function invokes when a tail is due for a flush. */
+  /** The compact function the append function invokes when a tail is due for a flush (STRATA_COMPACT_FUNCTION_NAME). */
   compactFunctionName?: string;
+  /**
+   * This function's own name (AWS_LAMBDA_FUNCTION_NAME, which Lambda sets): the compact
+   * function invokes itself with it to fan out and to continue a pass.
+   */
+  functionName?: string;
   lambdaEndpoint?: string;
   /** Defaults for new topics' config (STRATA_TOPIC_DEFAULTS, JSON), e.g. a deployment-wide retention. */
   topicDefaults?: TopicConfigPatch;
@@ -57,7 +62,8 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): FunctionEnv {
   };
   if (env.STRATA_DYNAMODB_ENDPOINT) result.dynamoEndpoint = url(env, 'STRATA_DYNAMODB_ENDPOINT');
   if (env.STRATA_S3_ENDPOINT) result.s3Endpoint = url(env, 'STRATA_S3_ENDPOINT');
-  if (env.STRATA_COMPACT_FUNCTION_NAME) result.compactFunctionName = env.STRATA_COMPACT_FUNCTION_NAME;
+  if (env.STRATA_COMPACT_FUNCTION_NAME) result.compactFunctionName = functionName(env, 'STRATA_COMPACT_FUNCTION_NAME');
+  if (env.AWS_LAMBDA_FUNCTION_NAME) result.functionName = functionName(env, 'AWS_LAMBDA_FUNCTION_NAME');
   if (env.STRATA_LAMBDA_ENDPOINT) result.lambdaEndpoint = url(env, 'STRATA_LAMBDA_ENDPOINT');
   if (env.STRATA_APPEND_DEADLINE_MS) result.appendDeadlineMs = wholeNumber(env, 'STRATA_APPEND_DEADLINE_MS', 1, MAX_APPEND_DEADLINE_MS);
   if (env.STRATA_TOPIC_DEFAULTS) result.topicDefaults = topicDefaults(env, 'STRATA_TOPIC_DEFAULTS');
@@ -107,6 +113,21 @@ function bool(env: NodeJS.ProcessEnv, name: string): boolean {
 function required(env: NodeJS.ProcessEnv, name: string): string {
   const value = env[name];
   if (!value) throw new Error(`environment variable ${name} is not set; the CDK stack sets it (or set it by hand when running a handler yourself)`);
+  return value;
+}
+
+/**
+ * A Lambda function as Invoke takes it: a name (`strata-compact`), or a full or partial
+ * ARN (`arn:aws:lambda:us-east-1:123456789012:function:strata-compact`,
+ * `123456789012:function:strata-compact`), optionally with a version or alias.
+ */
+const FUNCTION_NAME = /^(?:(?:arn:aws[a-z-]*:lambda:[a-z0-9-]+:)?\d{12}:function:)?[A-Za-z0-9_-]{1,64}(?::(?:\$LATEST|[A-Za-z0-9_-]{1,128}))?$/;
+
+function functionName(env: NodeJS.ProcessEnv, name: string): string {
+  const value = env[name]!;
+  if (!FUNCTION_NAME.test(value)) {
+    throw new Error(`environment variable ${name} must be a Lambda function name (letters, digits, - and _, at most 64) or ARN; got '${value}'`);
+  }
   return value;
 }
 
