@@ -4,7 +4,7 @@
  * server could not be reached or timed out; 4 the server failed (5xx).
  */
 import { CommanderError } from 'commander';
-import { StrataError } from '../client/index.js';
+import { StrataError, type ErrorCode } from '../client/index.js';
 import { UsageError } from './options.js';
 
 export const EXIT = { ok: 0, refused: 1, usage: 2, unreachable: 3, serverError: 4 } as const;
@@ -17,7 +17,7 @@ export function describeError(err: unknown, url: string): { message: string; cod
     if (err.code === 'CONNECTION' || err.code === 'REQUEST_TIMEOUT') {
       return { message: `${err.message}\n  pass --url or set STRATA_URL to reach another server`, code: EXIT.unreachable };
     }
-    const hint = HINTS[err.code];
+    const hint = HINTS[err.code as ErrorCode];
     const code = err.status >= 500 ? EXIT.serverError : EXIT.refused;
     return { message: `${err.code}: ${err.message}${hint ? `\n  ${hint}` : ''}`, code };
   }
@@ -25,7 +25,7 @@ export function describeError(err: unknown, url: string): { message: string; cod
   return { message: `unexpected error talking to ${url}: ${(err as Error)?.stack ?? String(err)}`, code: EXIT.serverError };
 }
 
-const HINTS: Record<string, string> = {
+const HINTS: Partial<Record<ErrorCode, string>> = {
   TOPIC_NOT_FOUND: 'list topics with: strata topics list; create one with: strata topics create NAME --partitions 3',
   TOPIC_EXISTS: 'describe it with: strata topics describe NAME',
   PARTITION_NOT_FOUND: 'see the partitions with: strata topics describe NAME',

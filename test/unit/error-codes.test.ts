@@ -145,3 +145,20 @@ describe('the engine and the functions', () => {
     expect(offenders).toEqual([]);
   });
 });
+
+describe("README's table of error codes", () => {
+  const readme = readFileSync('README.md', 'utf8');
+  const section = readme.slice(readme.indexOf('| status | codes |'), readme.indexOf('## Limits and defaults'));
+  const listed = new Map<string, number>();
+  for (const [, status, cells] of section.matchAll(/^\| (\d{3}) \| (.*) \|$/gm)) {
+    for (const [, code] of cells!.matchAll(/`([A-Z][A-Z0-9_]+)`/g)) listed.set(code!, Number(status));
+  }
+
+  it.each(rows)('lists %s under its status', (code, row) => {
+    expect(listed.get(code)).toBe(row.status);
+  });
+
+  it('lists no code the table does not have', () => {
+    expect([...listed.keys()].filter((c) => !errorRow(c))).toEqual([]);
+  });
+});
