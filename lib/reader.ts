@@ -234,7 +234,7 @@ export class Reader {
     if (outcome === 'moved') this.flushedHeads.delete(key);
     if (sink.next <= offset) return undefined;
     if (sink.full || sink.next < head.flushedOffset) {
-      if (outcome === 'done') this.continueAt(key, known, offset, sink.next);
+      if (outcome === 'done') this.continueAt(key, offset, sink.next);
       return { ref, head, sink };
     }
     // The read reached the flushed offset with room left: on as an uncached read goes.
@@ -256,19 +256,26 @@ export class Reader {
   private rememberFlushed(ref: PartitionRef, head: PartitionHead, at: number, next: number): void {
     const key = partitionKey(ref);
     const known = this.flushedHeads.get(key);
+    // A read that read its head before the one kept (reads run concurrently) keeps the newer.
+    if (known && known.at > at) {
+      this.continueAt(key, undefined, next);
+      return;
+    }
     this.flushedHeads.delete(key);
     const entry = { head, at, continuations: known && at - known.at < SEGMENT_CACHE_TTL_MS ? known.continuations : [] };
     this.flushedHeads.set(key, entry);
     if (this.flushedHeads.size > FLUSHED_HEADS) this.flushedHeads.delete(this.flushedHeads.keys().next().value!);
-    this.continueAt(key, entry, undefined, next);
+    this.continueAt(key, undefined, next);
   }
 
-  private continueAt(key: string, entry: FlushedHead, from: number | undefined, next: number): void {
+  /** Records `next` as a continuation of the partition's kept head (and `from` as used), when it is below its flushed offset. */
+  private continueAt(key: string, from: number | undefined, next: number): void {
+    const entry = this.flushedHeads.get(key);
+    if (!entry) return;
     if (from !== undefined) entry.continuations = entry.continuations.filter((o) => o !== from);
     if (next >= entry.head.flushedOffset || entry.continuations.includes(next)) return;
     entry.continuations.push(next);
     if (entry.continuations.length > CONTINUATIONS_PER_PARTITION) entry.continuations.shift();
-    this.flushedHeads.set(key, entry);
   }
 
   /**

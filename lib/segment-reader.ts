@@ -89,27 +89,22 @@ export class SegmentReader {
    */
   async read(ref: PartitionRef, until: number, collector: ReadSink, cache?: SegmentCacheUse): Promise<SegmentReadOutcome> {
     let ahead: ReadAhead | undefined;
-    try {
-      while (!collector.exhausted && collector.next < until) {
-        const manifests = await this.manifestsFrom(ref, collector.next, cache);
-        if (manifests.length === 0) return this.moved(ref);
-        for (const [i, manifest] of manifests.entries()) {
-          if (manifest.baseOffset > collector.next) return this.moved(ref);
-          const prefetched = ahead?.manifest === manifest ? ahead : undefined;
-          ahead = undefined;
-          const following = manifests[i + 1];
-          const outcome = await this.readSegment(manifest, until, collector, prefetched, following, (next) => (ahead = next));
-          if (outcome === 'moved') return this.moved(ref);
-          if (collector.full) return 'done';
-          collector.advanceTo(manifest.lastOffset + 1);
-          if (collector.exhausted || collector.next >= until) return 'done';
-        }
+    while (!collector.exhausted && collector.next < until) {
+      const manifests = await this.manifestsFrom(ref, collector.next, cache);
+      if (manifests.length === 0) return this.moved(ref);
+      for (const [i, manifest] of manifests.entries()) {
+        if (manifest.baseOffset > collector.next) return this.moved(ref);
+        const prefetched = ahead?.manifest === manifest ? ahead : undefined;
+        ahead = undefined;
+        const following = manifests[i + 1];
+        const outcome = await this.readSegment(manifest, until, collector, prefetched, following, (next) => (ahead = next));
+        if (outcome === 'moved') return this.moved(ref);
+        if (collector.full) return 'done';
+        collector.advanceTo(manifest.lastOffset + 1);
+        if (collector.exhausted || collector.next >= until) return 'done';
       }
-      return 'done';
-    } finally {
-      // A read-ahead the read did not use: nobody awaits it, so its failure must not go unhandled.
-      ahead?.data.catch(() => undefined);
     }
+    return 'done';
   }
 
   /** Drops the partition's cached manifests (the caller saw its segments change). */
@@ -248,7 +243,10 @@ export class SegmentReader {
     // No records left in it (compacted away): nothing to fetch; readSegment skips it.
     if (region < 0) return { manifest, region, last: region, data: Promise.resolve(new Uint8Array(0)) };
     const last = regionsForBytes(meta, region, bytesBelow(meta, region, offset) + wanted);
-    return { manifest, region, last, data: this.getRange(manifest, regionRange(meta, region, last)) };
+    const data = this.getRange(manifest, regionRange(meta, region, last));
+    // The read may end without using it (a bound, an error): its failure must not go unhandled.
+    data.catch(() => undefined);
+    return { manifest, region, last, data };
   }
 }
 
