@@ -35,10 +35,8 @@ export class StrataError extends Error {
       | [code: ErrorCode, message: string, options?: StrataErrorOptions]
       | [code: string, status: number, message: string, retryable?: boolean, options?: StrataErrorOptions]
   ) {
-    const table = typeof args[1] === 'string';
-    const [code, status, message, retryable, options] = table
-      ? [args[0], ERROR_CODES[args[0] as ErrorCode].status, args[1] as string, ERROR_CODES[args[0] as ErrorCode].retryable, args[2] as StrataErrorOptions | undefined]
-      : (args as [string, number, string, boolean?, StrataErrorOptions?]);
+    const [code, status, message, retryable, options] =
+      typeof args[1] === 'string' ? fromTable(args as [ErrorCode, string, StrataErrorOptions?]) : (args as [string, number, string, boolean?, StrataErrorOptions?]);
     super(message, { cause: options?.cause });
     this.name = new.target.name;
     this.code = code;
@@ -46,6 +44,13 @@ export class StrataError extends Error {
     this.retryable = retryable ?? false;
     this.details = options?.details ?? {};
   }
+}
+
+/** The general constructor's arguments for a code of the table: status and retryable from its row. */
+function fromTable([code, message, options]: [ErrorCode, string, StrataErrorOptions?]): [string, number, string, boolean, StrataErrorOptions?] {
+  const row = errorRow(code);
+  if (!row) throw new TypeError(`'${code}' is not in ERROR_CODES; give its status: new StrataError(code, status, message)`);
+  return [code, row.status, message, row.retryable, options];
 }
 
 /** Any operation: the request breaks a documented rule (shape, range, type). Fix the request. */
