@@ -23,7 +23,8 @@ import { performance } from 'node:perf_hooks';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteObjectsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { MAX_TAIL_ITEM_BYTES } from '../lib/constants.js';
+import { MAX_STREAMED_READ_MAX_BYTES, MAX_STREAMED_READ_MAX_RECORDS, MAX_TAIL_ITEM_BYTES } from '../lib/constants.js';
+import { LOCAL_FUNCTION_URL_PATHS } from '../local/server.js';
 import { DynamoLogStore } from '../lib/aws/dynamo-log-store.js';
 import { BATCHES_MEDIA_TYPE, decodeFrame } from '../lib/batch-frame.js';
 import { S3ObjectStore } from '../lib/aws/s3-object-store.js';
@@ -47,6 +48,9 @@ const SECOND = 1000;
 /** The API's largest read page (MAX_READ_MAX_BYTES, MAX_READ_MAX_RECORDS). */
 const READ_MAX_BYTES = 5 * MIB;
 const READ_MAX_RECORDS = 10_000;
+/** The streamed read function URL's largest page (MAX_STREAMED_READ_MAX_BYTES, MAX_STREAMED_READ_MAX_RECORDS). */
+const STREAMED_READ_MAX_BYTES = MAX_STREAMED_READ_MAX_BYTES;
+const STREAMED_READ_MAX_RECORDS = MAX_STREAMED_READ_MAX_RECORDS;
 /** Appends in flight while the tail fills: enough for group commit to keep DynamoDB Local busy. */
 const FILL_CONCURRENCY = 4;
 /** Distinct sets of record values the fill rotates through. */
@@ -163,6 +167,10 @@ export interface CatchUpRound {
   rawGet: Timed & { gets: number };
   /** The raw replay of the binary read's GETs. */
   rawGetBinary: Timed & { gets: number };
+  /** The binary catch-up through the read function's streamed URL (the local stand-in), at its largest page. */
+  streamed: CatchUpRead;
+  /** The raw replay of the streamed read's GETs. */
+  rawGetStreamed: Timed & { gets: number };
   /** The HTTP and engine reads made the same GETs (same count, same bytes). */
   sameGets: boolean;
 }
@@ -217,6 +225,8 @@ export interface SegmentBenchResult {
     segmentBytes: number;
     readMaxBytes: number;
     readMaxRecords: number;
+    streamedReadMaxBytes: number;
+    streamedReadMaxRecords: number;
   };
   flush: FlushRound[];
   catchUp: CatchUpRound[];
@@ -230,6 +240,8 @@ export interface SegmentBenchResult {
     flushOverRawEngineLimit: number;
     httpOverRawGet: number;
     binaryOverRawGet: number;
+    /** The streamed (function URL, 64 MiB pages) binary catch-up against the raw replay of its GETs. */
+    streamedOverRawGet: number;
     /** JSON time over binary time for the same catch-up. */
     binaryOverJson: number;
     engineOverRawGet: number;
@@ -312,6 +324,8 @@ export async function runSegmentBench(ctx: SegmentBenchContext, options: Segment
   const httpMs = total(catchUp.map((c) => c.http));
   const binaryMs = total(catchUp.map((c) => c.binary));
   const rawGetBinaryMs = total(catchUp.map((c) => c.rawGetBinary));
+  const streamedMs = total(catchUp.map((c) => c.streamed));
+  const rawGetStreamedMs = total(catchUp.map((c) => c.rawGetStreamed));
   const engineMs = total(catchUp.map((c) => c.engine));
   const tailRate = (reads: TailRead[]) => reads.reduce((sum, r) => sum + r.valueBytes, 0) / total(reads);
   const tailRatio = tailRate(tailReads.batches) / tailRate(tailReads.json);
@@ -328,6 +342,8 @@ export async function runSegmentBench(ctx: SegmentBenchContext, options: Segment
       segmentBytes,
       readMaxBytes: READ_MAX_BYTES,
       readMaxRecords: READ_MAX_RECORDS,
+      streamedReadMaxBytes: STREAMED_READ_MAX_BYTES,
+      streamedReadMaxRecords: STREAMED_READ_MAX_RECORDS,
     },
     flush,
     catchUp,
@@ -340,6 +356,7 @@ export async function runSegmentBench(ctx: SegmentBenchContext, options: Segment
       flushOverRawEngineLimit: (total(flush.map((f) => f.rawQueryEngineLimit)) + total(flush.map((f) => f.rawPut))) / flushMs,
       httpOverRawGet: rawGetMs / httpMs,
       binaryOverRawGet: rawGetBinaryMs / binaryMs,
+      streamedOverRawGet: rawGetStreamedMs / streamedMs,
       binaryOverJson: httpMs / binaryMs,
       engineOverRawGet: rawGetMs / engineMs,
       httpOverEngine: engineMs / httpMs,
@@ -481,15 +498,17 @@ function splitInto(total: number, size: number): number[] {
 async function catchUpRound(ctx: SegmentBenchContext, raw: RawBucket, meta: TopicMeta, round: number): Promise<CatchUpRound> {
   const client = new BenchHttpClient(ctx.url, 1);
   try {
+    await dynamoSettled(ctx.meter);
     const readers = [
       () => readOverHttp(ctx, client, meta.name, 'json'),
       () => readOverHttp(ctx, client, meta.name, 'batches'),
       () => readThroughEngine(ctx, meta.name),
+      () => readOverHttp(ctx, client, meta.name, 'batches', STREAMED_PAGE),
     ];
     const order = readers.map((_, i) => (i + round) % readers.length);
     const results: { read: CatchUpRead; gets: ObjectGet[] }[] = [];
     for (const i of order) results[i] = await readers[i]!();
-    const [http, binary, engine] = results as [typeof results[0], typeof results[0], typeof results[0]];
+    const [http, binary, engine, streamed] = results as [typeof results[0], typeof results[0], typeof results[0], typeof results[0]];
     const sameGets =
       http.gets.length === engine.gets.length && http.gets.every((g, i) => g.bytes === engine.gets[i]!.bytes && g.range?.start === engine.gets[i]!.range?.start);
     const replay = async (gets: ObjectGet[]) => {
@@ -502,9 +521,26 @@ async function catchUpRound(ctx: SegmentBenchContext, raw: RawBucket, meta: Topi
     };
     const rawGet = await replay(http.gets);
     const rawGetBinary = await replay(binary.gets);
-    return { http: http.read, binary: binary.read, engine: engine.read, rawGet, rawGetBinary, sameGets };
+    const rawGetStreamed = await replay(streamed.gets);
+    return { http: http.read, binary: binary.read, engine: engine.read, streamed: streamed.read, rawGet, rawGetBinary, rawGetStreamed, sameGets };
   } finally {
     client.close();
+  }
+}
+
+/**
+ * Waits until DynamoDB Local is idle (its JVM under 10% of a core for half a second, at
+ * most 15 s). After the flush of a round it keeps working for seconds (its garbage
+ * collector, after hundreds of MB of tail items): a reader measured meanwhile had its
+ * few DynamoDB calls (the topic metadata, a head) stall for 1.5–3 s, and whichever
+ * reader went first paid for it, the raw replays (measured last) never.
+ */
+async function dynamoSettled(meter: ResourceMeter): Promise<void> {
+  const deadline = performance.now() + 15 * SECOND;
+  while (performance.now() < deadline) {
+    const stop = meter.start();
+    await new Promise((resolve) => setTimeout(resolve, SECOND / 2));
+    if (stop().dynamoCores < 0.1) return;
   }
 }
 
@@ -517,13 +553,25 @@ function checkCatchUp(how: string, records: number, nextOffset: number, highWate
   }
 }
 
+/** Where an HTTP catch-up reads and its page: the API at its largest page, or the read function's streamed URL at its. */
+interface ReadPageShape {
+  /** Before `/v1/…`: empty for the API, the local function URL stand-in's path for a streamed read. */
+  prefix: string;
+  maxBytes: number;
+  maxRecords: number;
+}
+
+const API_PAGE: ReadPageShape = { prefix: '', maxBytes: READ_MAX_BYTES, maxRecords: READ_MAX_RECORDS };
+const STREAMED_PAGE: ReadPageShape = { prefix: LOCAL_FUNCTION_URL_PATHS.read, maxBytes: STREAMED_READ_MAX_BYTES, maxRecords: STREAMED_READ_MAX_RECORDS };
+
 async function readOverHttp(
   ctx: SegmentBenchContext,
   client: BenchHttpClient,
   topic: string,
   format: ReadFormat,
+  shape: ReadPageShape = API_PAGE,
 ): Promise<{ read: CatchUpRead; gets: ObjectGet[] }> {
-  const path = `/v1/topics/${topic}/partitions/0/records`;
+  const path = `${shape.prefix}/v1/topics/${topic}/partitions/0/records`;
   let offset = 0;
   let highWatermark = Number.POSITIVE_INFINITY;
   let records = 0;
@@ -533,7 +581,7 @@ async function readOverHttp(
   ctx.calls.start();
   const run = await timed(ctx.meter, async () => {
     while (offset < highWatermark) {
-      const page = await readPage(client, `${path}?offset=${offset}&maxBytes=${READ_MAX_BYTES}&maxRecords=${READ_MAX_RECORDS}&encoding=base64`, format);
+      const page = await readPage(client, `${path}?offset=${offset}&maxBytes=${shape.maxBytes}&maxRecords=${shape.maxRecords}&encoding=base64`, format);
       parseMs += page.parseMs;
       requests++;
       if (page.firstOffset !== offset) throw new Error(`a read from ${offset} started at ${page.firstOffset}`);
@@ -544,7 +592,7 @@ async function readOverHttp(
     }
   });
   const { calls, gets } = ctx.calls.stop();
-  checkCatchUp(format === 'json' ? 'HTTP' : 'binary HTTP', records, offset, highWatermark, valueBytes);
+  checkCatchUp(format === 'json' ? 'HTTP' : shape.prefix ? 'streamed binary HTTP' : 'binary HTTP', records, offset, highWatermark, valueBytes);
   return { read: catchUpRead(run, records, valueBytes, requests, calls, gets, parseMs), gets };
 }
 
@@ -822,6 +870,7 @@ function describeCatchUp(round: number, c: CatchUpRound): string {
   return (
     `  round ${round + 1}: catch-up HTTP JSON ${formatNumber(mbPerSec(c.http.valueBytes, c.http.ms), 1)} MB/s, ` +
     `binary ${formatNumber(mbPerSec(c.binary.valueBytes, c.binary.ms), 1)} MB/s (raw GETs of its ranges ${formatNumber(mbPerSec(c.rawGetBinary.bytes, c.rawGetBinary.ms), 1)} MB/s), ` +
+    `streamed ${formatNumber(mbPerSec(c.streamed.valueBytes, c.streamed.ms), 1)} MB/s (raw ${formatNumber(mbPerSec(c.rawGetStreamed.bytes, c.rawGetStreamed.ms), 1)} MB/s), ` +
     `engine ${formatNumber(mbPerSec(c.engine.valueBytes, c.engine.ms), 1)} MB/s, ` +
     `raw GETs ${formatNumber(mbPerSec(c.rawGet.bytes, c.rawGet.ms), 1)} MB/s (${c.rawGet.gets} GETs${c.sameGets ? '' : ', HTTP and engine GETs DIFFER'})`
   );
@@ -937,6 +986,8 @@ export function segmentTables(result: SegmentBenchResult): ReportTable[] {
   const http = pooled(catchUp.map((c) => ({ bytes: c.http.valueBytes, ms: c.http.ms })));
   const binary = pooled(catchUp.map((c) => ({ bytes: c.binary.valueBytes, ms: c.binary.ms })));
   const rawBinary = pooled(catchUp.map((c) => c.rawGetBinary));
+  const streamed = pooled(catchUp.map((c) => ({ bytes: c.streamed.valueBytes, ms: c.streamed.ms })));
+  const rawStreamed = pooled(catchUp.map((c) => c.rawGetStreamed));
   const engine = pooled(catchUp.map((c) => ({ bytes: c.engine.valueBytes, ms: c.engine.ms })));
   const raw = pooled(catchUp.map((c) => c.rawGet));
   const first = catchUp[0];
@@ -962,12 +1013,25 @@ export function segmentTables(result: SegmentBenchResult): ReportTable[] {
           readRow('Strata via HTTP (base64 JSON)', http, first.http.records, formatNumber(first.http.requests), first.http.gets, first.http.bytes, catchUp.map((c) => c.http)),
           readRow('raw S3 ranged GETs (the JSON read\'s ranges)', raw, 0, '', first.rawGet.gets, first.rawGet.bytes, catchUp.map((c) => c.rawGet)),
           readRow('Strata engine API (no HTTP)', engine, first.engine.records, formatNumber(first.engine.requests), first.engine.gets, first.engine.bytes, catchUp.map((c) => c.engine)),
+          readRow(
+            `Strata via the read function URL (streamed), binary batches, maxBytes=${config.streamedReadMaxBytes}`,
+            streamed,
+            first.streamed.records,
+            formatNumber(first.streamed.requests),
+            first.streamed.gets,
+            first.streamed.bytes,
+            catchUp.map((c) => c.streamed),
+          ),
+          readRow('raw S3 ranged GETs (the streamed read\'s ranges)', rawStreamed, 0, '', first.rawGetStreamed.gets, first.rawGetStreamed.bytes, catchUp.map((c) => c.rawGetStreamed)),
         ]
       : [],
     notes: [
       'Strata rows: MB/s of record values returned (MB = 10^6 bytes); raw row: MB/s of segment bytes fetched. Both read the same data, so their ratio is the ratio of their times.',
       `One consumer, one read in flight. Each raw row replays, one at a time, the GETs one HTTP read made (logged by an ObjectStore wrapper); ${catchUp.every((c) => c.sameGets) ? 'the engine API read made the same GETs as the JSON read' : 'the engine API read made different GETs from the JSON read (see segments.json)'}.`,
       'Binary batches: `Accept: application/vnd.strata.batches`; the server copies the stored batches into the answer, the client (lib/batch-frame.ts decodeFrame) checks the header CRC, the batch offsets and every batch CRC, and decodes every record. An answer carries at most 4.5 MiB of batches (base64 in a 6 MB Lambda response), the JSON answer about 4.3 MB of values.',
+      `Streamed: the same binary read through the local stand-in of the read function's URL (local/server.ts, ${LOCAL_FUNCTION_URL_PATHS.read}), answered by its streaming entry, at the largest page a streamed read may ask for (maxBytes ${config.streamedReadMaxBytes}, maxRecords ${config.streamedReadMaxRecords}): what a client of a stack deployed with function URLs can do.`,
+      'Each round\'s catch-ups start once DynamoDB Local is idle after the flush (its CPU under 10% for half a second).',
+      'A catch-up\'s reads after its first continue from the reader\'s cached head and manifests (no DynamoDB call; lib/reader.ts), and a read that spans segments asks for the next segment\'s range while the current one\'s GET is in flight (the raw rows replay those GETs one at a time).',
       `Client decoding, per round, in the same thread as the server: JSON.parse ${formatNumber(catchUp.reduce((sum, c) => sum + (c.http.parseMs ?? 0), 0) / rounds)} ms; frame checks and record decoding ${formatNumber(catchUp.reduce((sum, c) => sum + (c.binary.parseMs ?? 0), 0) / rounds)} ms.`,
     ],
   };
@@ -1005,6 +1069,9 @@ export function segmentTables(result: SegmentBenchResult): ReportTable[] {
         share(engineMs - inCalls(engineCalls), engineMs),
       ],
       ['total', '', share(httpMs, httpMs), '', share(binaryMs, binaryMs), share(engineMs, engineMs)],
+    ],
+    notes: [
+      'Each storage call is timed from its start to its answer. A read-ahead GET runs while the GET before it is read, so the GET times of a read that spans segments add up to more than the time they took; the server row is the rest of the round and comes out lower by as much.',
     ],
   };
 
@@ -1074,6 +1141,7 @@ function ratiosTable(result: SegmentBenchResult): ReportTable {
       [`flush / raw Query (Limit ${RAW_TAIL_PAGE_ITEMS}) alone`, formatRatio(ratios.flushOverRawQuery), '', ''],
       ['flush / raw PUT alone', formatRatio(ratios.flushOverRawPut), '', ''],
       ['catch-up via HTTP, binary / raw ranged GETs of its ranges', formatRatio(ratios.binaryOverRawGet), `≥ ${formatRatio(aims.catchUpRawRatio.aim)}`, yesNo(aims.catchUpRawRatio.met)],
+      ['catch-up via the streamed read URL (64 MiB pages), binary / raw ranged GETs of its ranges', formatRatio(ratios.streamedOverRawGet), '', ''],
       ['catch-up via HTTP, JSON / raw ranged GETs of its ranges', formatRatio(ratios.httpOverRawGet), '', ''],
       ['catch-up via HTTP, binary over JSON (speed-up)', formatRatio(ratios.binaryOverJson), '', ''],
       ['tail reads via HTTP, binary over JSON (MB/s)', formatRatio(aims.tailBinaryOverJson.actual), `≥ ${formatRatio(aims.tailBinaryOverJson.aim)}`, yesNo(aims.tailBinaryOverJson.met)],
