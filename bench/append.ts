@@ -24,10 +24,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { MAX_TAIL_ITEM_BYTES } from '../lib/constants.js';
-import { encodeBatch } from '../lib/record-batch-encoder.js';
-import type { LogRecord } from '../lib/record.js';
-import type { CommitStats } from '../lib/sequencer.js';
+import { MAX_TAIL_ITEM_BYTES } from '../lib/core/constants.js';
+import { encodeBatch } from '../lib/format/record-batch-encoder.js';
+import type { LogRecord } from '../lib/core/record.js';
+import type { CommitStats } from '../lib/sequencing/sequencer.js';
 import { BenchHttpClient, expectStatus, startNullServer } from './http-client.js';
 import { mergeLoadResults, runClosedLoop, type LoadOptions, type LoadResult } from './load.js';
 import { RawCommitter, type ContentionCounts } from './raw-commit.js';
@@ -89,7 +89,7 @@ export interface AppendBenchContext {
   log: (line: string) => void;
 }
 
-/** The engine's commits in a measured window, summed (CommitStats of lib/sequencer.ts). */
+/** The engine's commits in a measured window, summed (CommitStats of lib/sequencing/sequencer.ts). */
 export interface CommitCounts {
   commits: number;
   appends: number;

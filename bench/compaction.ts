@@ -18,7 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { DynamoLogStore } from '../lib/aws/dynamo-log-store.js';
 import { S3ObjectStore } from '../lib/aws/s3-object-store.js';
 import { LogEngine } from '../lib/engine.js';
-import type { PartitionRef } from '../lib/keys.js';
+import type { PartitionRef } from '../lib/ports/model.js';
 import { checkJava, ensureBucket, ensureTable, localDynamoClient, localS3Client, startDynamoDbLocal, startS3rver } from '../local/emulators.js';
 import type { ReportTable } from './report.js';
 import { ResourceMeter, type ResourceUsage } from './resources.js';

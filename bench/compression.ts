@@ -6,9 +6,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { decodeBatch, type Compression } from '../lib/record-batch.js';
-import { encodeBatch } from '../lib/record-batch-encoder.js';
-import type { LogRecord } from '../lib/record.js';
+import { decodeBatch, type Compression } from '../lib/format/record-batch.js';
+import { encodeBatch } from '../lib/format/record-batch-encoder.js';
+import type { LogRecord } from '../lib/core/record.js';
 import type { ReportTable } from './report.js';
 
 const RECORDS_PER_BATCH = 100;

@@ -24,13 +24,13 @@ import {
   UpdateItemCommand,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import type { AppendRecordInput } from '../lib/appender.js';
+import type { AppendRecordInput } from '../lib/sequencing/appender.js';
 import { DynamoLogStore } from '../lib/aws/dynamo-log-store.js';
 import { LogEngine, type EngineOptions } from '../lib/engine.js';
-import { RetryableError } from '../lib/errors.js';
-import { HEAD_SK, tailSk } from '../lib/keys.js';
-import { encodeBatch } from '../lib/record-batch-encoder.js';
-import { backoffDelay, DEFAULT_RETRY, sleep } from '../lib/retry.js';
+import { RetryableError } from '../lib/core/errors.js';
+import { HEAD_SK, tailSk } from '../lib/aws/table-keys.js';
+import { encodeBatch } from '../lib/format/record-batch-encoder.js';
+import { backoffDelay, DEFAULT_RETRY, sleep } from '../lib/core/retry.js';
 import { cancelledCommit } from './raw-commit.js';
 
 /** What one request appends. */

@@ -19,8 +19,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { StrataError } from '../lib/errors.js';
-import { isThrottle } from '../lib/retry.js';
+import { StrataError } from '../lib/core/errors.js';
+import { isThrottle } from '../lib/core/retry.js';
 import { CallMeterMiddleware, hottestItems } from './contention-meter.js';
 import { contentionMode, type ContentionShape } from './contention-modes.js';
 import { emptyWorkerReport, type WorkerReport } from './contention-report.js';

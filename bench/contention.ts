@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import { BUNDLE_OPTIONS } from '../infra/function-bundling.js';
-import { DEFAULT_APPEND_DEADLINE_MS } from '../lib/constants.js';
+import { DEFAULT_APPEND_DEADLINE_MS } from '../lib/core/constants.js';
 import { checkJava, ensureTable, localDynamoClient, startDynamoDbLocal } from '../local/emulators.js';
 import { contentionMode, CONTENTION_MODES, type ContentionShape } from './contention-modes.js';
 import { aggregatePoint, type ContentionPoint, type WorkerReport } from './contention-report.js';

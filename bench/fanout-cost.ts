@@ -11,7 +11,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_RECOVERY_WINDOW_MS, MAX_DISPATCHES_PER_RUN } from '../lib/constants.js';
+import { DEFAULT_RECOVERY_WINDOW_MS, MAX_DISPATCHES_PER_RUN } from '../lib/core/constants.js';
 import { HOURS_PER_MONTH, PRICES } from './prices.js';
 
 const RESULTS_PATH = fileURLToPath(new URL('./results/fanout.json', import.meta.url));

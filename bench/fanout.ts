@@ -19,9 +19,9 @@
 import { performance } from 'node:perf_hooks';
 import { createCompactHandler, type CompactResult, type FanOutEvent } from '../functions/compact/handler.js';
 import { createObservability } from '../functions/shared/observability.js';
-import { DEFAULT_DISPATCH_CONCURRENCY, FANOUT_RUN_BUDGET_MS } from '../lib/constants.js';
+import { DEFAULT_DISPATCH_CONCURRENCY, FANOUT_RUN_BUDGET_MS } from '../lib/core/constants.js';
 import type { LogEngine } from '../lib/engine.js';
-import type { FanOutBudget } from '../lib/maintenance.js';
+import type { FanOutBudget } from '../lib/maintenance/maintenance.js';
 import { startLocalStack } from '../local/stack.js';
 import type { ReportTable } from './report.js';
 import { formatNumber } from './stats.js';

@@ -14,7 +14,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { encodeBatch } from '../lib/record-batch-encoder.js';
+import { encodeBatch } from '../lib/format/record-batch-encoder.js';
 import { BenchHttpClient, expectStatus } from './http-client.js';
 import { RawCommitter } from './raw-commit.js';
 import type { ReportTable } from './report.js';

@@ -20,7 +20,7 @@ export interface Price {
 const DYNAMODB = 'https://aws.amazon.com/dynamodb/pricing/on-demand/';
 const S3 = 'https://aws.amazon.com/s3/pricing/';
 /**
- * S3 Express One Zone (the staging tier, lib/staging.ts), us-east-1, after the April 2025
+ * S3 Express One Zone (the staging tier, lib/staging/tier.ts), us-east-1, after the April 2025
  * price cut. Checked on 2026-11-30 with the search tool, not on the pricing page itself
  * (no network here): the S3 FAQ's worked example for us-east-1
  * (https://aws.amazon.com/s3/faqs/, "S3 Express One Zone" pricing examples) confirms

@@ -4,12 +4,12 @@
  * the requests each makes, counted from the code: a ping is one message each way, one
  * invocation of the push function and its reads (the connection item, the heads); a
  * long-poll is one HTTP request and one read-function invocation held for its wait, which
- * polls the head meanwhile (lib/reader.ts: every 25 ms at first, doubling to 500 ms).
+ * polls the head meanwhile (lib/reading/reader.ts: every 25 ms at first, doubling to 500 ms).
  * bench/cost.ts puts the section in docs/cost.md; `npx tsx bench/push-cost.ts` prints it.
  */
 import { fileURLToPath } from 'node:url';
-import { LONG_POLL_MAX_INTERVAL_MS, LONG_POLL_MIN_INTERVAL_MS, PUSH_MAX_CONNECTION_MS, PUSH_PING_INTERVAL_MS } from '../lib/constants.js';
-import { DEFAULT_PUSH_QUIET_MS } from '../lib/constants.js';
+import { LONG_POLL_MAX_INTERVAL_MS, LONG_POLL_MIN_INTERVAL_MS, PUSH_MAX_CONNECTION_MS, PUSH_PING_INTERVAL_MS } from '../lib/core/constants.js';
+import { DEFAULT_PUSH_QUIET_MS } from '../lib/core/constants.js';
 import { HOURS_PER_MONTH, PRICES } from './prices.js';
 
 const MINUTES_PER_MONTH = HOURS_PER_MONTH * 60;
@@ -78,7 +78,7 @@ export function pushCostSection(): string[] {
     `WebSocket and pings every ${PUSH_PING_INTERVAL_MS / 60_000} minutes (one message each way, one ${PING_MS} ms invocation of the ${PUSH_FUNCTION_GB * 1024} MB push`,
     'function, a consistent read of its connection item and an eventually consistent one per subscribed head); API Gateway closes it every 2 hours and it',
     'reconnects and subscribes again. Without push each partition\'s loop holds a 10 s long-poll: a 1 GB read function for the',
-    `whole wait, its HTTP request, and ${headPollsPerWait(LONG_POLL_WAIT_MS)} head reads while it waits (lib/reader.ts). Counted from the code, at the prices below.`,
+    `whole wait, its HTTP request, and ${headPollsPerWait(LONG_POLL_WAIT_MS)} head reads while it waits (lib/reading/reader.ts). Counted from the code, at the prices below.`,
     '',
     '| partitions subscribed | connection-minutes | pings | reconnects | **push, a month** | Lambda held | long-poll, a month | Lambda held |',
     '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',

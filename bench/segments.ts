@@ -23,14 +23,16 @@ import { performance } from 'node:perf_hooks';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteObjectsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { MAX_STREAMED_READ_MAX_BYTES, MAX_STREAMED_READ_MAX_RECORDS, MAX_TAIL_ITEM_BYTES } from '../lib/constants.js';
+import { MAX_STREAMED_READ_MAX_BYTES, MAX_STREAMED_READ_MAX_RECORDS, MAX_TAIL_ITEM_BYTES } from '../lib/core/constants.js';
 import { LOCAL_FUNCTION_URL_PATHS } from '../local/server.js';
 import { DynamoLogStore } from '../lib/aws/dynamo-log-store.js';
-import { BATCHES_MEDIA_TYPE, decodeFrame } from '../lib/batch-frame.js';
+import { BATCHES_MEDIA_TYPE, decodeFrame } from '../lib/format/batch-frame.js';
 import { S3ObjectStore } from '../lib/aws/s3-object-store.js';
 import type { LogEngine } from '../lib/engine.js';
-import { partitionPk, TAIL_PREFIX, type PartitionRef } from '../lib/keys.js';
-import type { ObjectStore, TopicMeta } from '../lib/ports.js';
+import { partitionPk, TAIL_PREFIX } from '../lib/aws/table-keys.js';
+import { type PartitionRef } from '../lib/ports/model.js';
+import type { ObjectStore } from '../lib/ports/object-store.js';
+import type { TopicMeta } from '../lib/ports/model.js';
 import { NO_TRIGGERED_FLUSH_BYTES, RECORDS_PER_REQUEST, VALUE_BYTES } from './append.js';
 import { BenchHttpClient, expectStatus } from './http-client.js';
 import { mergeLoadResults, runClosedLoop, type LoadResult } from './load.js';
@@ -1028,10 +1030,10 @@ export function segmentTables(result: SegmentBenchResult): ReportTable[] {
     notes: [
       'Strata rows: MB/s of record values returned (MB = 10^6 bytes); raw row: MB/s of segment bytes fetched. Both read the same data, so their ratio is the ratio of their times.',
       `One consumer, one read in flight. Each raw row replays, one at a time, the GETs one HTTP read made (logged by an ObjectStore wrapper); ${catchUp.every((c) => c.sameGets) ? 'the engine API read made the same GETs as the JSON read' : 'the engine API read made different GETs from the JSON read (see segments.json)'}.`,
-      'Binary batches: `Accept: application/vnd.strata.batches`; the server copies the stored batches into the answer, the client (lib/batch-frame.ts decodeFrame) checks the header CRC, the batch offsets and every batch CRC, and decodes every record. An answer carries at most 4.5 MiB of batches (base64 in a 6 MB Lambda response), the JSON answer about 4.3 MB of values.',
+      'Binary batches: `Accept: application/vnd.strata.batches`; the server copies the stored batches into the answer, the client (lib/format/batch-frame.ts decodeFrame) checks the header CRC, the batch offsets and every batch CRC, and decodes every record. An answer carries at most 4.5 MiB of batches (base64 in a 6 MB Lambda response), the JSON answer about 4.3 MB of values.',
       `Streamed: the same binary read through the local stand-in of the read function's URL (local/server.ts, ${LOCAL_FUNCTION_URL_PATHS.read}), answered by its streaming entry, at the largest page a streamed read may ask for (maxBytes ${config.streamedReadMaxBytes}, maxRecords ${config.streamedReadMaxRecords}): what a client of a stack deployed with function URLs can do.`,
       'Each round\'s catch-ups start once DynamoDB Local is idle after the flush (its CPU under 10% for half a second).',
-      'A catch-up\'s reads after its first continue from the reader\'s cached head and manifests (no DynamoDB call; lib/reader.ts), and a read that spans segments asks for the next segment\'s range while the current one\'s GET is in flight (the raw rows replay those GETs one at a time).',
+      'A catch-up\'s reads after its first continue from the reader\'s cached head and manifests (no DynamoDB call; lib/reading/reader.ts), and a read that spans segments asks for the next segment\'s range while the current one\'s GET is in flight (the raw rows replay those GETs one at a time).',
       `Client decoding, per round, in the same thread as the server: JSON.parse ${formatNumber(catchUp.reduce((sum, c) => sum + (c.http.parseMs ?? 0), 0) / rounds)} ms; frame checks and record decoding ${formatNumber(catchUp.reduce((sum, c) => sum + (c.binary.parseMs ?? 0), 0) / rounds)} ms.`,
     ],
   };

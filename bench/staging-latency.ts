@@ -31,7 +31,7 @@ import { performance } from 'node:perf_hooks';
 import { DynamoLogStore } from '../lib/aws/dynamo-log-store.js';
 import { S3ObjectStore } from '../lib/aws/s3-object-store.js';
 import { LogEngine } from '../lib/engine.js';
-import type { AppendRecordInput } from '../lib/appender.js';
+import type { AppendRecordInput } from '../lib/sequencing/appender.js';
 import { ensureBucket, ensureTable, localDynamoClient, localS3Client, startDynamoDbLocal, startS3rver } from '../local/emulators.js';
 import {
   DEFAULT_LATENCY_MODEL,

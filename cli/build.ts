@@ -84,7 +84,7 @@ export async function buildConstruct(outDir = join(ROOT, 'dist')): Promise<strin
 /**
  * Every entry of FUNCTION_ENTRIES to `outDir/functions/<name>/`; returns the names. The
  * bundles are the bytes NodejsFunction produces from the same sources; their source maps
- * name the sources from the repository root (`lib/appender.ts`, `node_modules/zod/...`),
+ * name the sources from the repository root (`lib/sequencing/appender.ts`, `node_modules/zod/...`),
  * not from the folder the build ran in, so the package is the same wherever it is built
  * and a deployed stack trace reads `/var/task/lib/appender.ts:12`.
  */

@@ -31,7 +31,7 @@
  * gaps; segments and the DynamoDB tail are paged through by the server).
  */
 import { randomUUID } from 'node:crypto';
-import { OffsetOutOfRangeError, StaleGenerationError, StrataError, TopicIncarnationMismatchError, UnknownMemberError } from '../lib/errors.js';
+import { OffsetOutOfRangeError, StaleGenerationError, StrataError, TopicIncarnationMismatchError, UnknownMemberError } from '../lib/core/errors.js';
 import { ClientClosedError } from './errors.js';
 import type { ConsumedRecord } from './records.js';
 import { PushChannel } from './push.js';

@@ -11,9 +11,9 @@
  * try { await strata.read('orders', 0, { offset: 99 }); }
  * catch (err) { if (err instanceof OffsetOutOfRangeError) console.log(err.highWatermark); }
  */
-import { errorRow, StrataError, type ErrorClass } from '../lib/errors.js';
+import { errorRow, StrataError, type ErrorClass } from '../lib/core/errors.js';
 
-export * from '../lib/errors.js';
+export * from '../lib/core/errors.js';
 
 /** The status of an error that never got an HTTP answer. */
 const NO_ANSWER = 0;

@@ -54,8 +54,8 @@
  * flight, so later sends are accepted again.
  */
 import { randomUUID } from 'node:crypto';
-import { StrataError } from '../lib/errors.js';
-import { partitionForKey } from '../lib/partitioner.js';
+import { StrataError } from '../lib/core/errors.js';
+import { partitionForKey } from '../lib/topics/partitioner.js';
 import { ClientClosedError, ConnectionError, PreviousBatchFailedError } from './errors.js';
 import { allText, recordSize, toBytes, toWire, type ProducerRecord, type RecordMetadata } from './records.js';
 import type { AppendResult, Strata } from './strata.js';

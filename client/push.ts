@@ -21,8 +21,8 @@
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import WebSocket from 'ws';
-import { PUSH_SUBSCRIBE_SETTLE_MS } from '../lib/constants.js';
-import type { PushDiscovery, PushMessage, Watermark } from '../lib/push-protocol.js';
+import { PUSH_SUBSCRIBE_SETTLE_MS } from '../lib/core/constants.js';
+import type { PushDiscovery, PushMessage, Watermark } from '../lib/push/protocol.js';
 
 export interface PushChannelOptions {
   /** Signs the URL when the discovery says `signed` (SigV4 query string, `execute-api`). */
@@ -255,7 +255,7 @@ export class PushChannel {
         state.hint = Math.max(state.hint, message.highWatermark);
         if (message.frame !== undefined) {
           const bytes = Buffer.from(message.frame, 'base64');
-          // The frame's startOffset (bytes 8–15, lib/batch-frame.ts); decoded and checked when taken.
+          // The frame's startOffset (bytes 8–15, lib/format/batch-frame.ts); decoded and checked when taken.
           if (bytes.byteLength >= 16) state.pushed.set(Number(bytes.readBigInt64BE(8)), bytes);
           while (state.pushed.size > MAX_PUSHED_FRAMES) state.pushed.delete(state.pushed.keys().next().value!);
         }

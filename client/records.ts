@@ -3,7 +3,7 @@
  * and header values are strings (sent as UTF-8) or bytes (sent as base64); what a
  * consumer gets back is always bytes (`Buffer`, so `value.toString()` gives the text).
  */
-import type { StoredRecord } from '../lib/record.js';
+import type { StoredRecord } from '../lib/core/record.js';
 
 /** Bytes, or text that is sent as UTF-8. */
 export type Bytes = string | Uint8Array;

@@ -13,10 +13,10 @@
  *   console.log(record.partition, record.offset, record.value?.toString());
  * }
  */
-import { BATCHES_MEDIA_TYPE, decodeFrame } from '../lib/batch-frame.js';
-import type { TopicConfig } from '../lib/topic-config.js';
-import { StrataError } from '../lib/errors.js';
-import type { PushDiscovery } from '../lib/push-protocol.js';
+import { BATCHES_MEDIA_TYPE, decodeFrame } from '../lib/format/batch-frame.js';
+import type { TopicConfig } from '../lib/topics/topic-config.js';
+import { StrataError } from '../lib/core/errors.js';
+import type { PushDiscovery } from '../lib/push/protocol.js';
 import { Consumer, type SubscribeOptions } from './consumer.js';
 import { Producer, type ProducerOptions } from './producer.js';
 import { allText, fromStored, fromWire, toWire, type ConsumedRecord, type ProducerRecord, type WireReadRecord } from './records.js';

@@ -35,8 +35,8 @@ import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { IConstruct } from 'constructs';
 import { ROUTES, routeKey, type FunctionName } from '../functions/shared/routes.js';
-import { MAX_PARTITIONS, TOPIC_NAME_PATTERN } from '../lib/constants.js';
-import { groupNameSchema } from '../lib/group-offsets.js';
+import { MAX_PARTITIONS, TOPIC_NAME_PATTERN } from '../lib/core/constants.js';
+import { groupNameSchema } from '../lib/groups/offsets.js';
 
 /** What a grant is for: the StrataLog methods grantAppend, grantRead, grantAdmin, grantConsumerGroup. */
 export type StrataGrant = 'append' | 'read' | 'admin' | 'consumerGroup';

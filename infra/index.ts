@@ -25,4 +25,4 @@ export { StrataStack, type StrataStackProps } from './strata-stack.js';
 export { StrataMonitoring, type MonitoringAlarmOptions } from './monitoring.js';
 export { StagingTier } from './staging-tier.js';
 export { FUNCTION_IDS, type FunctionId } from './function-bundling.js';
-export type { TopicConfigPatch } from '../lib/topic-config.js';
+export type { TopicConfigPatch } from '../lib/topics/topic-config.js';

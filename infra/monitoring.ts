@@ -14,7 +14,7 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { FLUSH_LAG_ALARM_MS } from '../lib/constants.js';
+import { FLUSH_LAG_ALARM_MS } from '../lib/core/constants.js';
 import { METRICS_NAMESPACE } from '../functions/shared/observability.js';
 import type { FunctionId } from './function-bundling.js';
 

@@ -11,7 +11,7 @@
  */
 import type { FunctionId } from './function-bundling.js';
 
-/** The S3 prefix under which every object Strata writes lives (lib/keys.ts). */
+/** The S3 prefix under which every object Strata writes lives (lib/aws/table-keys.ts). */
 export const OBJECT_PREFIX = 'topics/';
 
 /**
@@ -39,7 +39,7 @@ export const FUNCTION_PERMISSIONS: Record<FunctionId, FunctionPermissions> = {
   // offset commits (fenced by a ConditionCheck on the group's generation) and group
   // membership (join, heartbeat, leave); reads back a head, a tail item, a producer or
   // group state. Writes a staged batch to S3 before committing a large append; never reads one.
-  // With push (lib/push-fanout.ts): the partition's subscribers (Query), its quiet
+  // With push (lib/push/fanout.ts): the partition's subscribers (Query), its quiet
   // marker (UpdateItem), a gone connection's subscription (DeleteItem, UpdateItem).
   append: {
     table: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem', 'dynamodb:Query'],

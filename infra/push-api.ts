@@ -19,7 +19,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type { RemovalPolicy } from 'aws-cdk-lib';
 import { Validations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { PUSH_ACTIONS } from '../lib/push-protocol.js';
+import { PUSH_ACTIONS } from '../lib/push/protocol.js';
 
 export const PUSH_STAGE_NAME = 'v1';
 
@@ -58,7 +58,7 @@ export class PushApi extends Construct {
     const integration = (name: string) => new WebSocketLambdaIntegration(`${name}Integration`, props.handler);
     this.api = new apigwv2.WebSocketApi(this, 'Api', {
       description: 'Strata push notifications for tailing consumers (docs/push.md)',
-      // What the local server and this API both route on (lib/push-protocol.ts).
+      // What the local server and this API both route on (lib/push/protocol.ts).
       routeSelectionExpression: '$request.body.action',
       connectRouteOptions: {
         integration: integration('Connect'),

@@ -1,7 +1,7 @@
 /**
  * The S3 Express One Zone staging tier (docs/design.md, "The staging tier"): a directory
  * bucket in one Availability Zone that the functions stage large append batches in
- * (lib/staging.ts), with a lifecycle rule that expires what the flushes and GC did not
+ * (lib/staging/tier.ts), with a lifecycle rule that expires what the flushes and GC did not
  * delete, and the session grants the functions need.
  *
  * Directory buckets authorize every object call through a session: the SDK's S3Client
@@ -22,8 +22,8 @@ import { Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3express from 'aws-cdk-lib/aws-s3express';
 import { Construct } from 'constructs';
-import { EXPRESS_STAGE_BYTES, STAGED_OBJECT_EXPIRY_DAYS } from '../lib/constants.js';
-import type { TopicConfigPatch } from '../lib/topic-config.js';
+import { EXPRESS_STAGE_BYTES, STAGED_OBJECT_EXPIRY_DAYS } from '../lib/core/constants.js';
+import type { TopicConfigPatch } from '../lib/topics/topic-config.js';
 import { OBJECT_PREFIX } from './permissions.js';
 
 /** What new topics get with the tier on (the props' topicDefaults win): batches above a few KiB staged. */

@@ -9,32 +9,34 @@
  * await engine.topics.create({ name: 'orders', partitions: 3 });
  * await engine.appender.append('orders', { records: [{ key: null, value: bytes }] });
  */
-import { Appender, type Announce } from './appender.js';
-import { systemClock, type Clock } from './clock.js';
-import { Flusher } from './flusher.js';
-import { GroupMembership } from './group-membership.js';
-import { GroupOffsets } from './group-offsets.js';
-import { Maintenance, type MaintenanceOptions } from './maintenance.js';
-import { SegmentReader } from './segment-reader.js';
-import { partitionKey, type PartitionRef } from './keys.js';
-import { MAX_APPEND_DEADLINE_MS, SEAL_AFTER_MS } from './constants.js';
-import { AppendNotifier } from './notifier.js';
-import type { LogStore, ObjectStore, PartitionHead } from './ports.js';
-import { Reader } from './reader.js';
-import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
-import { ReservingSequencer } from './reserving-sequencer.js';
-import { committedFloor, Sealer } from './sealer.js';
-import { StagedStores, type StagingOptions } from './staging.js';
-import { OptimisticSequencer, type CommitStats, type PartitionSequencer } from './sequencer.js';
-import type { TopicConfigPatch } from './topic-config.js';
-import { TopicService } from './topics.js';
+import { Appender, type Announce } from './sequencing/appender.js';
+import { systemClock, type Clock } from './core/clock.js';
+import { Flusher } from './maintenance/flusher.js';
+import { GroupMembership } from './groups/membership.js';
+import { GroupOffsets } from './groups/offsets.js';
+import { Maintenance, type MaintenanceOptions } from './maintenance/maintenance.js';
+import { SegmentReader } from './reading/segment-reader.js';
+import { partitionKey, type PartitionRef } from './ports/model.js';
+import { MAX_APPEND_DEADLINE_MS, SEAL_AFTER_MS } from './core/constants.js';
+import { AppendNotifier } from './reading/notifier.js';
+import type { LogStore } from './ports/log-store.js';
+import type { ObjectStore } from './ports/object-store.js';
+import type { PartitionHead } from './ports/model.js';
+import { Reader } from './reading/reader.js';
+import { DEFAULT_RETRY, type RetryPolicy } from './core/retry.js';
+import { ReservingSequencer } from './sequencing/reserving-sequencer.js';
+import { committedFloor, Sealer } from './sequencing/sealer.js';
+import { StagedStores, type StagingOptions } from './staging/tier.js';
+import { OptimisticSequencer, type CommitStats, type PartitionSequencer } from './sequencing/sequencer.js';
+import type { TopicConfigPatch } from './topics/topic-config.js';
+import { TopicService } from './topics/topic-service.js';
 
 export interface EngineOptions {
   store: LogStore;
   /** S3: segments (and staged batches). Without it nothing is ever flushed. */
   objects?: ObjectStore;
   /**
-   * The staging tier (lib/staging.ts): a second store (S3 Express One Zone on AWS) for
+   * The staging tier (lib/staging/tier.ts): a second store (S3 Express One Zone on AWS) for
    * the batches of staged appends, which topics' `stageBytes` chooses; segments stay in
    * `objects`. Needs `objects`: the flushes copy what is staged there into segments.
    */
@@ -53,7 +55,7 @@ export interface EngineOptions {
    * Called as an append to a partition starts; what it returns is called once the append
    * committed and before it is acknowledged, with the offset after its last record
    * (readable from then on) and the records. Where the append function announces the
-   * move to push subscribers (lib/push-fanout.ts), looking them up while the append
+   * move to push subscribers (lib/push/fanout.ts), looking them up while the append
    * commits. Failures are swallowed: a lost announcement costs a consumer latency, never
    * a record.
    */

@@ -15,9 +15,9 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { PUSH_MAX_CONNECTION_MS } from '../lib/constants.js';
-import type { ConnectionPoster } from '../lib/push-fanout.js';
-import { PUSH_ACTIONS, type PushMessage } from '../lib/push-protocol.js';
+import { PUSH_MAX_CONNECTION_MS } from '../lib/core/constants.js';
+import type { ConnectionPoster } from '../lib/push/fanout.js';
+import { PUSH_ACTIONS, type PushMessage } from '../lib/push/protocol.js';
 import type { WebSocketHandler, WebSocketResponse } from '../functions/push/handler.js';
 
 /** Where the local server takes WebSocket upgrades; `GET` without an upgrade is the discovery route. */

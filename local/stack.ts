@@ -9,11 +9,11 @@ import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoLogStore } from '../lib/aws/dynamo-log-store.js';
-import { DEFAULT_TAIL_TTL_MS } from '../lib/constants.js';
+import { DEFAULT_TAIL_TTL_MS } from '../lib/core/constants.js';
 import { S3ObjectStore } from '../lib/aws/s3-object-store.js';
-import { EXPRESS_STAGE_BYTES } from '../lib/constants.js';
+import { EXPRESS_STAGE_BYTES } from '../lib/core/constants.js';
 import { LogEngine, type EngineOptions } from '../lib/engine.js';
-import type { LogStore } from '../lib/ports.js';
+import type { LogStore } from '../lib/ports/log-store.js';
 import { createAppendHandler } from '../functions/append/handler.js';
 import { createReadHandler } from '../functions/read/handler.js';
 import { createCompactHandler } from '../functions/compact/handler.js';
@@ -34,7 +34,7 @@ import {
 import { LOCAL_FUNCTION_URL_PATHS, LOCAL_STREAMING_RUNTIME, startHttpServer } from './server.js';
 import { streamingEntry } from '../functions/shared/streaming.js';
 import { LocalPushServer, PUSH_PATH, type LocalPushOptions } from './push-server.js';
-import type { ConnectionPoster } from '../lib/push-fanout.js';
+import type { ConnectionPoster } from '../lib/push/fanout.js';
 import { createPushHandler } from '../functions/push/handler.js';
 import { pushAnnouncer, pushDiscovery, pushSessions } from '../functions/shared/push.js';
 
@@ -126,7 +126,7 @@ export interface LocalStackOptions {
    */
   tailTtlMs?: number | null;
   /**
-   * The staging tier (lib/staging.ts), as the construct's stagingAvailabilityZoneId
+   * The staging tier (lib/staging/tier.ts), as the construct's stagingAvailabilityZoneId
    * deploys it: staged batches go to a second s3rver bucket (`bucketName`, default
    * DEFAULT_STAGING_BUCKET_NAME), and new topics get stageBytes EXPRESS_STAGE_BYTES
    * unless `engine.topicDefaults` says otherwise. `writes: false` drains it. Off by default.

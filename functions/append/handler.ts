@@ -4,8 +4,8 @@
  */
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import type { LogEngine } from '../../lib/engine.js';
-import { topicConfigPatchSchema } from '../../lib/topic-config.js';
-import { parseOrThrow } from '../../lib/validation.js';
+import { topicConfigPatchSchema } from '../../lib/topics/topic-config.js';
+import { parseOrThrow } from '../../lib/core/validation.js';
 import { partitionAppendSchema, partitionParam, toPartitionAppend, toTopicAppend, topicAppendSchema, groupCommitSchema } from '../shared/codec.js';
 import { createHttpHandler, type HttpHandler, type Operations } from '../shared/dispatch.js';
 import { readEnv } from '../shared/env.js';

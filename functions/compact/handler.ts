@@ -1,13 +1,13 @@
 /**
  * The compact function: flush, retention, key compaction and garbage collection
- * (lib/maintenance.ts).
+ * (lib/maintenance/maintenance.ts).
  *
  * - A scheduled event (EventBridge, every 5 minutes by default) cleans up deleted topics
  *   a bounded step and fans out: one asynchronous invocation of this function per
  *   partition with records (`{topic, partition}`), DEFAULT_DISPATCH_CONCURRENCY at a
  *   time, for at most FANOUT_RUN_BUDGET_MS (or MAX_DISPATCHES_PER_RUN partitions); then
  *   it invokes itself with `{fanOut: cursor, chain}` and that run continues the pass where
- *   this one stopped (lib/maintenance.ts runAll). No run walks every partition, and a
+ *   this one stopped (lib/maintenance/maintenance.ts runAll). No run walks every partition, and a
  *   retried run resumes at its own cursor.
  * - `{topic, partition}` runs one bounded pass over that partition (the append function
  *   sends the same event when a tail passed its flush threshold). A pass that stopped at
@@ -21,9 +21,9 @@
 import type { Context } from 'aws-lambda';
 import * as z from 'zod';
 import type { LogEngine } from '../../lib/engine.js';
-import { InternalError } from '../../lib/errors.js';
-import { FANOUT_RUN_BUDGET_MS, FANOUT_TIMEOUT_RESERVE_MS, MAX_FANOUT_CHAIN } from '../../lib/constants.js';
-import type { FanOutBudget, FanOutCursor, PartitionPass, ScheduledRun } from '../../lib/maintenance.js';
+import { InternalError } from '../../lib/core/errors.js';
+import { FANOUT_RUN_BUDGET_MS, FANOUT_TIMEOUT_RESERVE_MS, MAX_FANOUT_CHAIN } from '../../lib/core/constants.js';
+import type { FanOutBudget, FanOutCursor, PartitionPass, ScheduledRun } from '../../lib/maintenance/maintenance.js';
 import { readEnv } from '../shared/env.js';
 import { lambdaFlushTrigger, lambdaSelfInvoker, type PartitionInvoker } from '../shared/flush-trigger.js';
 import { createObservability, MetricUnit, type Observability } from '../shared/observability.js';
@@ -83,7 +83,7 @@ export interface CompactDeps {
   dispatch?: PartitionInvoker;
   /** Invokes this function asynchronously with the rest of a scheduled pass; without it one run dispatches the whole pass. */
   continueFanOut?: (event: FanOutEvent) => Promise<void>;
-  /** The scheduled run's budget and concurrency (FanOutBudget; the defaults in lib/constants.ts). */
+  /** The scheduled run's budget and concurrency (FanOutBudget; the defaults in lib/core/constants.ts). */
   fanOut?: FanOutBudget;
 }
 

@@ -1,5 +1,5 @@
 /**
- * The push function: the WebSocket API's routes (lib/push-protocol.ts). `$connect` (IAM
+ * The push function: the WebSocket API's routes (lib/push/protocol.ts). `$connect` (IAM
  * checked by API Gateway before it gets here) accepts, `subscribe`, `unsubscribe` and
  * `ping` answer one frame each (the routes return their response to the client), and
  * `$disconnect` removes the connection's subscriptions. `$default` takes frames whose
@@ -9,10 +9,10 @@
  */
 import type { APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import { DynamoLogStore } from '../../lib/aws/dynamo-log-store.js';
-import { InvalidJsonError, UnknownActionError, ValidationError } from '../../lib/errors.js';
-import { pingSchema, subscribeSchema, unsubscribeSchema, PUSH_ACTIONS, type PushMessage } from '../../lib/push-protocol.js';
-import type { PushSessions } from '../../lib/push-sessions.js';
-import { parseOrThrow } from '../../lib/validation.js';
+import { InvalidJsonError, UnknownActionError, ValidationError } from '../../lib/core/errors.js';
+import { pingSchema, subscribeSchema, unsubscribeSchema, PUSH_ACTIONS, type PushMessage } from '../../lib/push/protocol.js';
+import type { PushSessions } from '../../lib/push/sessions.js';
+import { parseOrThrow } from '../../lib/core/validation.js';
 import { asStrataError } from '../shared/http.js';
 import { readEnv } from '../shared/env.js';
 import { pushSessions } from '../shared/push.js';

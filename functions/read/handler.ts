@@ -2,15 +2,15 @@
  * The read function: every route that only reads (records, offsets, topics, groups).
  * Thin: parse and validate the request, call the engine, answer. A records read answers
  * JSON, or the batches as stored when the request accepts `application/vnd.strata.batches`
- * (lib/batch-frame.ts).
+ * (lib/format/batch-frame.ts).
  */
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import type { LogEngine } from '../../lib/engine.js';
-import { BATCHES_MEDIA_TYPE, encodeFrame } from '../../lib/batch-frame.js';
-import { MAX_STREAMED_READ_MAX_BYTES } from '../../lib/constants.js';
-import { PushNotConfiguredError } from '../../lib/errors.js';
-import type { PushDiscovery } from '../../lib/push-protocol.js';
-import { parseOrThrow } from '../../lib/validation.js';
+import { BATCHES_MEDIA_TYPE, encodeFrame } from '../../lib/format/batch-frame.js';
+import { MAX_STREAMED_READ_MAX_BYTES } from '../../lib/core/constants.js';
+import { PushNotConfiguredError } from '../../lib/core/errors.js';
+import type { PushDiscovery } from '../../lib/push/protocol.js';
+import { parseOrThrow } from '../../lib/core/validation.js';
 import {
   MAX_FRAME_BATCH_BYTES,
   groupFetchQuerySchema,

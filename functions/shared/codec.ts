@@ -4,7 +4,7 @@
  * anything else with a message that names the field.
  */
 import * as z from 'zod';
-import type { AppendRecordInput, AppendRequest, PartitionAppendRequest } from '../../lib/appender.js';
+import type { AppendRecordInput, AppendRequest, PartitionAppendRequest } from '../../lib/sequencing/appender.js';
 import {
   MAX_HEADER_KEY_BYTES,
   MAX_HEADERS_PER_RECORD,
@@ -14,10 +14,10 @@ import {
   MAX_READ_MAX_RECORDS,
   MAX_RESPONSE_BODY_BYTES,
   MAX_WAIT_MS,
-} from '../../lib/constants.js';
-import { NotUtf8Error, ResponseTooLargeError, ValidationError } from '../../lib/errors.js';
-import type { StoredRecord } from '../../lib/record.js';
-import type { ReadRequest, ReadResult } from '../../lib/reader.js';
+} from '../../lib/core/constants.js';
+import { NotUtf8Error, ResponseTooLargeError, ValidationError } from '../../lib/core/errors.js';
+import type { StoredRecord } from '../../lib/core/record.js';
+import type { ReadRequest, ReadResult } from '../../lib/reading/reader.js';
 
 export const ENCODINGS = ['utf8', 'base64'] as const;
 export type Encoding = (typeof ENCODINGS)[number];

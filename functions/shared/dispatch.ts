@@ -13,7 +13,7 @@ import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { asStrataError, errorResponse, rawBody, type HttpResponse } from './http.js';
 import { MetricUnit, readPosition, TOPIC_METRICS, type Observability } from './observability.js';
 import { annotate, invocation } from './tracing.js';
-import { WrongFunctionError } from '../../lib/errors.js';
+import { WrongFunctionError } from '../../lib/core/errors.js';
 import { matchRoute, routeKey, unmatchedRouteError } from './routes.js';
 
 export type Operation = (event: APIGatewayProxyEventV2) => Promise<HttpResponse>;

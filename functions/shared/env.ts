@@ -2,8 +2,8 @@
  * Typed readers of the functions' environment, called once at cold start. A missing or
  * malformed variable fails the cold start with a message naming it, not a request later.
  */
-import { MAX_APPEND_DEADLINE_MS, MAX_RECOVERY_WINDOW_MS, MIN_TAIL_TTL_MS } from '../../lib/constants.js';
-import { topicConfigPatchSchema, type TopicConfigPatch } from '../../lib/topic-config.js';
+import { MAX_APPEND_DEADLINE_MS, MAX_RECOVERY_WINDOW_MS, MIN_TAIL_TTL_MS } from '../../lib/core/constants.js';
+import { topicConfigPatchSchema, type TopicConfigPatch } from '../../lib/topics/topic-config.js';
 
 export interface FunctionEnv {
   tableName: string;

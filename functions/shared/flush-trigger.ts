@@ -7,7 +7,7 @@
  */
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { PartitionRef } from '../../lib/keys.js';
+import type { PartitionRef } from '../../lib/ports/model.js';
 
 /** Invokes the compact function for a partition; `continuation` counts self-invocations in a row. */
 export type PartitionInvoker = (ref: PartitionRef, continuation?: number) => Promise<void>;

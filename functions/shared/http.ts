@@ -4,9 +4,9 @@
  * error body; only a value that is not a StrataError (a bug) becomes a 500.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { MAX_REQUEST_BODY_BYTES } from '../../lib/constants.js';
-import { InternalError, InvalidJsonError, PayloadTooLargeError, RetryableError, StrataError, ThrottledError } from '../../lib/errors.js';
-import { isRetryable, isThrottle } from '../../lib/retry.js';
+import { MAX_REQUEST_BODY_BYTES } from '../../lib/core/constants.js';
+import { InternalError, InvalidJsonError, PayloadTooLargeError, RetryableError, StrataError, ThrottledError } from '../../lib/core/errors.js';
+import { isRetryable, isThrottle } from '../../lib/core/retry.js';
 
 export type HttpResponse = APIGatewayProxyStructuredResultV2 & { statusCode: number; body: string };
 

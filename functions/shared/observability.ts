@@ -4,7 +4,7 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { CommitStats } from '../../lib/sequencer.js';
+import type { CommitStats } from '../../lib/sequencing/sequencer.js';
 
 export const METRICS_NAMESPACE = 'Strata';
 

@@ -3,7 +3,7 @@
  * API Gateway route per entry; the local server matches requests against the same
  * table, so both expose exactly the same API.
  */
-import { MethodNotAllowedError, RouteNotFoundError, type StrataError } from '../../lib/errors.js';
+import { MethodNotAllowedError, RouteNotFoundError, type StrataError } from '../../lib/core/errors.js';
 
 export type FunctionName = 'append' | 'read';
 

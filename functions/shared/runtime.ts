@@ -9,7 +9,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoLogStore } from '../../lib/aws/dynamo-log-store.js';
 import { S3ObjectStore } from '../../lib/aws/s3-object-store.js';
 import { LogEngine, type EngineOptions } from '../../lib/engine.js';
-import { objectGraceMs } from '../../lib/maintenance.js';
+import { objectGraceMs } from '../../lib/maintenance/maintenance.js';
 import type { FunctionEnv } from './env.js';
 import { traced } from './tracing.js';
 

@@ -1,8 +1,8 @@
 /** JSON views of engine objects, shared by the handlers so each route answers the same shape. */
-import type { GroupDescription, Membership } from '../../lib/group-membership.js';
-import type { CommittedOffset } from '../../lib/group-offsets.js';
-import type { TopicMeta } from '../../lib/ports.js';
-import type { TopicDescription } from '../../lib/topics.js';
+import type { GroupDescription, Membership } from '../../lib/groups/membership.js';
+import type { CommittedOffset } from '../../lib/groups/offsets.js';
+import type { TopicMeta } from '../../lib/ports/model.js';
+import type { TopicDescription } from '../../lib/topics/topic-service.js';
 
 export function topicView(meta: Omit<TopicMeta, 'version'>) {
   return {

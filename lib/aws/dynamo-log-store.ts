@@ -1,5 +1,5 @@
 /**
- * The DynamoDB adapter of the LogStore port. It owns the item layout (lib/keys.ts) and
+ * The DynamoDB adapter of the LogStore port. It owns the item layout (lib/aws/table-keys.ts) and
  * turns DynamoDB's condition failures into domain outcomes here, at the edge of the
  * engine: a failed append learns the real head and producer state from
  * `ReturnValuesOnConditionCheckFailure: ALL_OLD` instead of reading them again.
@@ -24,60 +24,16 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { GroupMember, GroupState } from '../group-assignment.js';
-import { MAX_TRANSACTION_ITEMS, PRODUCER_STATE_TTL_MS } from '../constants.js';
-import { InternalError, ThrottledError, TopicExistsError } from '../errors.js';
-import { tailItemBytes } from '../staged-batches.js';
-import { topicConfigSchema } from '../topic-config.js';
-import {
-  DELETED_TOPICS_PK,
-  GARBAGE_PREFIX,
-  HEAD_SK,
-  STATS_SK,
-  SEGMENT_PREFIX,
-  TAIL_PREFIX,
-  TOPICS_PK,
-  deletedTopicSk,
-  garbageSk,
-  GROUP_STATE_SK,
-  groupPk,
-  groupSk,
-  groupStatePk,
-  padOffset,
-  partitionPk,
-  producerSk,
-  segmentSk,
-  tailSk,
-  topicSk,
-  type PartitionRef,
-} from '../keys.js';
-import {
-  ZERO_HEAD,
-  type AppendCommit,
-  type AppendOutcome,
-  type FillCommit,
-  type FillOutcome,
-  type ReserveOutcome,
-  type ReserveRequest,
-  type CompactionCommit,
-  type DeletedTopic,
-  type FlushCommit,
-  type FlushCommitOutcome,
-  type GarbageBatch,
-  type PartitionStats,
-  type RetentionCommit,
-  type SegmentManifest,
-  type GroupCommitOutcome,
-  type GroupFence,
-  type GroupOffset,
-  type LogStore,
-  type PartitionHead,
-  type ProducerState,
-  type StagedObject,
-  type TailExtent,
-  type TailItem,
-  type TopicMeta,
-} from '../ports.js';
+import type { GroupMember, GroupState } from '../groups/assignment.js';
+import { MAX_TRANSACTION_ITEMS, PRODUCER_STATE_TTL_MS } from '../core/constants.js';
+import { InternalError, ThrottledError, TopicExistsError } from '../core/errors.js';
+import { tailItemBytes } from '../staging/staged-batches.js';
+import { topicConfigSchema } from '../topics/topic-config.js';
+import { DELETED_TOPICS_PK, GARBAGE_PREFIX, HEAD_SK, STATS_SK, SEGMENT_PREFIX, TAIL_PREFIX, TOPICS_PK, deletedTopicSk, garbageSk, GROUP_STATE_SK, groupPk, groupSk, groupStatePk, partitionPk, producerSk, segmentSk, tailSk, topicSk } from './table-keys.js';
+import { padOffset } from '../format/object-keys.js';
+import { type PartitionRef } from '../ports/model.js';
+import { ZERO_HEAD, type DeletedTopic, type PartitionStats, type SegmentManifest, type GroupFence, type GroupOffset, type PartitionHead, type ProducerState, type StagedObject, type TailExtent, type TailItem, type TopicMeta } from '../ports/model.js';
+import { type AppendCommit, type AppendOutcome, type FillCommit, type FillOutcome, type ReserveOutcome, type ReserveRequest, type CompactionCommit, type FlushCommit, type FlushCommitOutcome, type GarbageBatch, type RetentionCommit, type GroupCommitOutcome, type LogStore } from '../ports/log-store.js';
 
 type Item = Record<string, unknown>;
 

@@ -1,6 +1,6 @@
 /**
  * The DynamoDB adapter of the push fan-out's PushStore, in the log's own table (item
- * layout in lib/keys.ts): one item per (partition, connection) that the fan-out's Query
+ * layout in lib/aws/table-keys.ts): one item per (partition, connection) that the fan-out's Query
  * finds, a quiet marker beside them, and one item per connection listing its
  * subscriptions so a disconnect can remove them. Every item carries `ttl`: a connection
  * API Gateway closed without a `$disconnect` (or one whose cleanup failed) leaves items
@@ -8,20 +8,13 @@
  */
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DeleteCommand, DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { PUSH_SUBSCRIPTION_TTL_MS } from '../constants.js';
-import {
-  PUSH_CONNECTION_SK,
-  PUSH_QUIET_SK,
-  PUSH_SUBSCRIBER_PREFIX,
-  pushConnectionPk,
-  pushPartitionPk,
-  pushSubscriberSk,
-} from '../keys.js';
-import { systemClock, type Clock } from '../clock.js';
-import { ThrottledError } from '../errors.js';
+import { PUSH_SUBSCRIPTION_TTL_MS } from '../core/constants.js';
+import { PUSH_CONNECTION_SK, PUSH_QUIET_SK, PUSH_SUBSCRIBER_PREFIX, pushConnectionPk, pushPartitionPk, pushSubscriberSk } from './table-keys.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import { ThrottledError } from '../core/errors.js';
 import { ttlSeconds } from './dynamo-log-store.js';
-import type { PartitionSubscribers, PushStore } from '../push-fanout.js';
-import { parseSubscriptionKey, subscriptionKey } from '../push-protocol.js';
+import type { PartitionSubscribers, PushStore } from '../push/fanout.js';
+import { parseSubscriptionKey, subscriptionKey } from '../push/protocol.js';
 
 /** BatchWriteItem takes at most 25 requests. */
 const BATCH_WRITE_LIMIT = 25;

@@ -16,7 +16,7 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import type { ObjectStore } from '../ports.js';
+import type { ObjectStore } from '../ports/object-store.js';
 
 /** DeleteObjects takes at most 1000 keys. */
 const DELETE_BATCH = 1000;

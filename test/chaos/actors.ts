@@ -12,7 +12,7 @@
  */
 import { Strata } from '../../client/index.js';
 import type { Consumer } from '../../client/consumer.js';
-import { idempotentKeylessPartition, partitionForKey } from '../../lib/partitioner.js';
+import { idempotentKeylessPartition, partitionForKey } from '../../lib/topics/partitioner.js';
 import type { History, SendHandle } from '../support/history.js';
 
 /** Stops every actor's loop when set. */

@@ -11,7 +11,7 @@ import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { chaosSpecFromEnv, chaosSpecSchema, installChaos, type ChaosSpec } from '../../local/chaos.js';
 import { localDynamoClient, localS3Client } from '../../local/emulators.js';
-import { isRetryable, isThrottle, mayHaveApplied, sdkAttempts } from '../../lib/retry.js';
+import { isRetryable, isThrottle, mayHaveApplied, sdkAttempts } from '../../lib/core/retry.js';
 import { freshBucket, freshTable } from '../support/aws.js';
 import { readFaultLog } from './fault-log.js';
 

@@ -6,9 +6,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Strata } from '../../client/index.js';
-import { BATCHES_MEDIA_TYPE, encodeFrame, type FrameHeader } from '../../lib/batch-frame.js';
-import { CorruptDataError } from '../../lib/errors.js';
-import { encodeBatch } from '../../lib/record-batch-encoder.js';
+import { BATCHES_MEDIA_TYPE, encodeFrame, type FrameHeader } from '../../lib/format/batch-frame.js';
+import { CorruptDataError } from '../../lib/core/errors.js';
+import { encodeBatch } from '../../lib/format/record-batch-encoder.js';
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
 const HEADER: FrameHeader = { topicId: 'topic-id-1', startOffset: 3, nextOffset: 20, highWatermark: 20, logStartOffset: 0 };

@@ -13,7 +13,7 @@
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Strata } from '../../client/index.js';
-import { BATCHES_MEDIA_TYPE, readFrame } from '../../lib/batch-frame.js';
+import { BATCHES_MEDIA_TYPE, readFrame } from '../../lib/format/batch-frame.js';
 import { describeHttpContract } from '../support/http-contract.js';
 import { apiClient, type ApiClient } from '../support/local-stack.js';
 import { routedFetch, signedFetch } from './sigv4.js';

@@ -6,9 +6,9 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BATCHES_MEDIA_TYPE, decodeFrame, readFrame } from '../../lib/batch-frame.js';
-import { iterateBatches } from '../../lib/record-batch.js';
-import type { StoredRecord } from '../../lib/record.js';
+import { BATCHES_MEDIA_TYPE, decodeFrame, readFrame } from '../../lib/format/batch-frame.js';
+import { iterateBatches } from '../../lib/format/record-batch.js';
+import type { StoredRecord } from '../../lib/core/record.js';
 import type { LocalStack } from '../../local/stack.js';
 import { binary, rawBody } from '../../functions/shared/http.js';
 import { startTestStack } from '../support/local-stack.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sleep } from '../../lib/retry.js';
+import { sleep } from '../../lib/core/retry.js';
 import type { LocalStack } from '../../local/stack.js';
 import { apiClient, startTestStack } from '../support/local-stack.js';
 

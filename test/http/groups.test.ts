@@ -1,6 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { groupPk, groupStatePk } from '../../lib/keys.js';
+import { groupPk, groupStatePk } from '../../lib/aws/table-keys.js';
 import type { LocalStack } from '../../local/stack.js';
 import { loseToConcurrentWrite } from '../support/dynamo-conflicts.js';
 import { apiClient, startTestStack } from '../support/local-stack.js';

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoLogStore } from '../../lib/aws/dynamo-log-store.js';
 import { S3ObjectStore } from '../../lib/aws/s3-object-store.js';
-import { EXPRESS_STAGE_BYTES } from '../../lib/constants.js';
+import { EXPRESS_STAGE_BYTES } from '../../lib/core/constants.js';
 import type { LocalStack } from '../../local/stack.js';
 import { freshBucket, testClients } from '../support/aws.js';
 import { apiClient, startTestStack, type ApiClient } from '../support/local-stack.js';

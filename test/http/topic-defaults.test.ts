@@ -5,9 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readEnv } from '../../functions/shared/env.js';
-import { MAX_APPEND_DEADLINE_MS } from '../../lib/constants.js';
+import { MAX_APPEND_DEADLINE_MS } from '../../lib/core/constants.js';
 import { LogEngine } from '../../lib/engine.js';
-import type { LogStore } from '../../lib/ports.js';
+import type { LogStore } from '../../lib/ports/log-store.js';
 import type { LocalStack } from '../../local/stack.js';
 import { apiClient, startTestStack, type ApiClient } from '../support/local-stack.js';
 

@@ -6,8 +6,8 @@
 import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, describe, expect, it } from 'vitest';
-import * as constants from '../../lib/constants.js';
-import { DEFAULT_RECOVERY_WINDOW_MS, EXPRESS_STAGE_BYTES, STAGED_OBJECT_EXPIRY_DAYS } from '../../lib/constants.js';
+import * as constants from '../../lib/core/constants.js';
+import { DEFAULT_RECOVERY_WINDOW_MS, EXPRESS_STAGE_BYTES, STAGED_OBJECT_EXPIRY_DAYS } from '../../lib/core/constants.js';
 import { StrataLog } from '../../infra/strata-log.js';
 import { removeSynthesized, synthStrata, unacknowledgedFindings } from './synth.js';
 

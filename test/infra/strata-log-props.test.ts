@@ -197,7 +197,7 @@ describe('the dashboard', () => {
           const source = readFileSync(file, 'utf8');
           for (const m of source.matchAll(/addMetric\(\s*'([A-Za-z0-9]+)'/g)) names.add(m[1]!);
           if (/addMetric\(\s*`Status\$\{/.test(source)) for (const c of [2, 3, 4, 5]) names.add(`Status${c}xx`);
-          // TopicMetrics.publish emits the names of TOPIC_METRICS (test/unit/topic-metrics.test.ts checks it does).
+          // TopicMetrics.publish emits the names of TOPIC_METRICS (test/functions/observability.test.ts checks it does).
           if (/this\.metrics\.addMetric\(name, TOPIC_METRIC_UNITS\[name\]/.test(source)) for (const name of Object.values(TOPIC_METRICS)) names.add(name);
         }
       }

@@ -18,9 +18,9 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoLogStore } from '../../lib/aws/dynamo-log-store.js';
 import { S3ObjectStore } from '../../lib/aws/s3-object-store.js';
 import { LogEngine, type EngineOptions } from '../../lib/engine.js';
-import { StrataError } from '../../lib/errors.js';
-import { isRetryable, isThrottle } from '../../lib/retry.js';
-import type { AppendRecordInput, AppendResponse } from '../../lib/appender.js';
+import { StrataError } from '../../lib/core/errors.js';
+import { isRetryable, isThrottle } from '../../lib/core/retry.js';
+import type { AppendRecordInput, AppendResponse } from '../../lib/sequencing/appender.js';
 import { chaosSpecFromEnv, installChaos } from '../../local/chaos.js';
 import { seededRandom } from './faults.js';
 import { CrashPoints, installWorkerMiddleware } from './worker-faults.js';
@@ -269,7 +269,7 @@ async function main(): Promise<void> {
         const committed = err instanceof StrataError ? (err.details.partitions as PartialEntry[] | undefined) : undefined;
         const code = err instanceof StrataError ? err.code : ((err as Error)?.name ?? 'UNKNOWN');
         const definite = err instanceof StrataError && err.status >= 400 && err.status < 500 && err.status !== 429;
-        // What the edge would answer 500 for (lib/errors.ts: a bug) travels with its message.
+        // What the edge would answer 500 for (lib/core/errors.ts: a bug) travels with its message.
         const internal = err instanceof StrataError ? err.status === 500 : !isRetryable(err) && !isThrottle(err);
         const message = internal ? String((err as Error)?.message ?? err).slice(0, MAX_MESSAGE_CHARS) : undefined;
         if (committed) {
@@ -317,7 +317,7 @@ async function main(): Promise<void> {
   process.exit(0);
 }
 
-/** One partition of a multi-partition append's error (`details.partitions`, lib/appender.ts). */
+/** One partition of a multi-partition append's error (`details.partitions`, lib/sequencing/appender.ts). */
 interface PartialEntry {
   partition: number;
   baseOffset?: number;

@@ -3,11 +3,12 @@
  * fault injector, for engine-level integration tests.
  */
 import { DynamoLogStore, type DynamoLogStoreOptions } from '../../lib/aws/dynamo-log-store.js';
-import type { Clock } from '../../lib/clock.js';
+import type { Clock } from '../../lib/core/clock.js';
 import { LogEngine, type EngineOptions } from '../../lib/engine.js';
 import { S3ObjectStore } from '../../lib/aws/s3-object-store.js';
-import type { LogStore, ObjectStore } from '../../lib/ports.js';
-import { FAST_RETRY } from '../../lib/retry.js';
+import type { LogStore } from '../../lib/ports/log-store.js';
+import type { ObjectStore } from '../../lib/ports/object-store.js';
+import { FAST_RETRY } from '../../lib/core/retry.js';
 import { freshBucket, freshTable, testClients } from './aws.js';
 import type { FaultInjector } from './faults.js';
 import { recordVoids } from './voids.js';

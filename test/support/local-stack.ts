@@ -3,7 +3,7 @@
  * the emulators of the global setup with a fresh table and bucket.
  */
 import { inject } from 'vitest';
-import { FAST_RETRY } from '../../lib/retry.js';
+import { FAST_RETRY } from '../../lib/core/retry.js';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../local/stack.js';
 import { freshBucket, freshTable } from './aws.js';
 

@@ -4,7 +4,7 @@
  * from a lost write. Wrap the real store with it, under any fault injector: a seal whose
  * answer a fault then hides is still recorded.
  */
-import type { LogStore } from '../../lib/ports.js';
+import type { LogStore } from '../../lib/ports/log-store.js';
 
 export interface VoidRecorder {
   store: LogStore;

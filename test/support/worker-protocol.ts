@@ -18,7 +18,7 @@
  *                 ◀──────────────────────────── {"t":"bye",…} and exits 0
  */
 
-import type { LogStore } from '../../lib/ports.js';
+import type { LogStore } from '../../lib/ports/log-store.js';
 
 /** The environment variable that carries a worker's {@link WorkerConfig}. */
 export const WORKER_CONFIG_ENV = 'STRATA_MP_WORKER';
@@ -48,7 +48,7 @@ export interface WorkerConfig {
   s3Endpoint: string;
   tableName: string;
   bucket: string;
-  /** The staging tier's bucket (lib/staging.ts), when the run stages batches there. */
+  /** The staging tier's bucket (lib/staging/tier.ts), when the run stages batches there. */
   stagingBucket?: string;
   topic: string;
   partitions: number;

@@ -5,10 +5,10 @@
  * appends), readers poll every partition meanwhile, and a final read covers everything.
  */
 import type { LogEngine } from '../../lib/engine.js';
-import type { TopicMeta } from '../../lib/ports.js';
-import { StrataError } from '../../lib/errors.js';
-import { partitionForKey } from '../../lib/partitioner.js';
-import { sleep } from '../../lib/retry.js';
+import type { TopicMeta } from '../../lib/ports/model.js';
+import { StrataError } from '../../lib/core/errors.js';
+import { partitionForKey } from '../../lib/topics/partitioner.js';
+import { sleep } from '../../lib/core/retry.js';
 import { seededRandom } from './faults.js';
 import { History, type SendHandle } from './history.js';
 import { bytes, text } from './engine.js';

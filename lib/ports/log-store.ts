@@ -1,0 +1,249 @@
+/**
+ * The port through which the engine reaches its table (topics, partition heads, tail
+ * items, manifests, producers, groups). The engine never imports an AWS client: the
+ * adapter (lib/aws/dynamo-log-store.ts) implements it, and tests wrap it to inject
+ * faults before or after a real call. The types it speaks are in model.ts.
+ */
+import { type GroupState } from '../groups/assignment.js';
+import { type PartitionRef, type StagingStoreName, type SegmentManifest, type TailItem, type ProducerState, type PartitionHead, type TopicMeta, type TailExtent, type PartitionStats, type DeletedTopic, type GroupOffset, type GroupFence } from './model.js';
+
+/**
+ * S3 objects that left the log (retention, compaction) but that a reader may still be
+ * reading: garbage collection deletes them once `deleteAfter` has passed.
+ */
+export interface GarbageBatch {
+  id: string;
+  keys: string[];
+  createdAt: number;
+  deleteAfter: number;
+  /** The store the objects are in: absent for the main one, 'staging' for the staging tier's (staged batches a flush took). */
+  store?: StagingStoreName;
+}
+
+/** Retention: the oldest segments leave the log and logStartOffset moves past them. */
+export interface RetentionCommit {
+  ref: PartitionRef;
+  /** The head's logStartOffset the pass read (fences concurrent retention passes). */
+  expectedLogStartOffset: number;
+  logStartOffset: number;
+  /** Manifests to delete, each conditioned on the key and generation read. */
+  dropped: SegmentManifest[];
+  garbage: GarbageBatch | null;
+}
+
+/** Key compaction: one new segment replaces consecutive ones, over exactly their offsets. */
+export interface CompactionCommit {
+  ref: PartitionRef;
+  /** The manifests read, oldest first: each must still be there with the same key and generation. */
+  replaced: SegmentManifest[];
+  /** Covers replaced[0].baseOffset to the last one's lastOffset (so it takes that one's item). */
+  output: SegmentManifest;
+  garbage: GarbageBatch | null;
+}
+
+/** One flush: a segment replaces the tail below `flushedOffset`. */
+export interface FlushCommit {
+  ref: PartitionRef;
+  manifest: SegmentManifest;
+  /** The head's flushedOffset this flush started from (fences concurrent flushers). */
+  expectedFlushedOffset: number;
+  flushedOffset: number;
+  /** Tail bytes the segment took over (subtracted from the head's tailBytes). */
+  flushedBytes: number;
+  /**
+   * The staged objects of the flushed items, which leave the log with them: put in the
+   * same transaction, so that they are deleted a grace period (at least the recovery
+   * window) after they stopped being referenced, never before (docs/operations.md).
+   */
+  garbage?: GarbageBatch[];
+}
+
+/**
+ * How a flush commit ended. `fenced`: another flusher moved flushedOffset first (the
+ * condition failed). `conflict`: DynamoDB cancelled the transaction because another one
+ * (an append, which updates the same head item) was running at the same moment; nothing
+ * was written and the same commit may be sent again.
+ */
+export type FlushCommitOutcome = 'committed' | 'fenced' | 'conflict';
+
+/** One atomic append: the head moves from `expectedNextOffset` to `nextOffset`. */
+export interface AppendCommit {
+  ref: PartitionRef;
+  expectedNextOffset: number;
+  nextOffset: number;
+  /** Contiguous items from expectedNextOffset to nextOffset - 1. */
+  items: TailItem[];
+  /** Producer states to write, each conditioned on the version it was validated against. */
+  producers: { state: ProducerState; expectedVersion: number | null }[];
+  appendedBytes: number;
+  now: number;
+  /**
+   * DynamoDB's ClientRequestToken: the same token with the same request is applied at
+   * most once, so a commit whose outcome is unknown can be re-sent safely.
+   */
+  requestToken: string;
+}
+
+/** What a commit attempt learned when it did not apply. */
+export type AppendOutcome =
+  | { ok: true }
+  | {
+      ok: false;
+      /** The current head when the head condition failed. */
+      head?: PartitionHead;
+      /** Current state (null = none) of each producer whose condition failed. */
+      producers: Map<string, ProducerState | null>;
+      /** Another transaction held one of the items: retry after a backoff. */
+      transactionConflict: boolean;
+    };
+
+/** A reservation of `count` offsets at the head of a partition (docs/design.md, reserve, fill, seal). */
+export interface ReserveRequest {
+  ref: PartitionRef;
+  count: number;
+  /** Tail bytes the fill will add (the head's tailBytes counts reserved bytes). */
+  bytes: number;
+  now: number;
+  /** Identifies the reservation on the head, for a writer whose answer was lost. */
+  token: string;
+  /** Reserve only if the counter is exactly this (a conditional append). */
+  expectedOffset?: number;
+}
+
+/**
+ * What a reservation got: its first offset, the head right after it, and when the
+ * reservation before it was made (the head's lastAppendAt before it; null on a new head):
+ * a writer whose predecessor reserved long enough ago looks below its range with its fill.
+ */
+export type ReserveOutcome = { ok: true; base: number; head: PartitionHead; previousAt: number | null } | { ok: false; head: PartitionHead };
+
+/** The fill of a reserved range: its tail items and producer states, in one write. */
+export interface FillCommit {
+  ref: PartitionRef;
+  /** Items covering exactly the reserved range, in offset order. */
+  items: TailItem[];
+  producers: { state: ProducerState; expectedVersion: number | null }[];
+  requestToken: string;
+}
+
+/**
+ * How a fill ended. Not ok: `taken` holds what already sits at one of the fill's keys
+ * (a void: a sealer closed the range; or this fill itself, applied by an earlier send);
+ * `producers` the current state of each producer whose condition failed.
+ */
+export type FillOutcome =
+  | { ok: true }
+  | { ok: false; taken: TailItem[]; producers: Map<string, ProducerState | null>; transactionConflict: boolean };
+
+/**
+ * What a commit of group offsets did: `committed`; `fenced` (the group is no longer at
+ * the fence's generation); `conflict` (another write held one of the items, e.g. a
+ * heartbeat on the group item or a commit of the same partition: retry after a backoff).
+ * Nothing is written unless `committed`.
+ */
+export type GroupCommitOutcome = 'committed' | 'fenced' | 'conflict';
+
+/** DynamoDB, as the engine needs it. */
+export interface LogStore {
+  getTopic(name: string): Promise<TopicMeta | undefined>;
+  /** Throws TopicExistsError when the name is taken. */
+  createTopic(meta: TopicMeta): Promise<void>;
+  /** Writes `meta` if the stored version is `expectedVersion`; false when it is not. */
+  updateTopic(meta: TopicMeta, expectedVersion: number): Promise<boolean>;
+  /** Removes the topic and leaves a deletion marker for garbage collection; false if gone. */
+  deleteTopic(meta: TopicMeta, now: number): Promise<boolean>;
+  listTopics(): Promise<TopicMeta[]>;
+
+  getHead(ref: PartitionRef): Promise<PartitionHead>;
+  /**
+   * Heads of many partitions, read consistently unless `consistent` is false (half the
+   * read units, and possibly a second stale: for hints such as a push pong's watermarks).
+   */
+  getHeads(refs: PartitionRef[], options?: { consistent?: boolean }): Promise<PartitionHead[]>;
+  commitAppend(commit: AppendCommit): Promise<AppendOutcome>;
+  /** Reserves offsets with the head's atomic counter (never conflicts unless `expectedOffset`). */
+  reserve(request: ReserveRequest): Promise<ReserveOutcome>;
+  /** Writes a reserved range's items (and producer states) if none of their keys is taken. */
+  fill(commit: FillCommit): Promise<FillOutcome>;
+  /**
+   * Puts a void on each of the offsets' keys (at most MAX_TRANSACTION_ITEMS) in one
+   * transaction, if none is taken; otherwise writes nothing and answers the items that
+   * hold the taken keys.
+   */
+  sealOffsets(ref: PartitionRef, offsets: number[], now: number): Promise<{ sealed: boolean; taken: TailItem[] }>;
+  /** Moves committedOffset forward to `offset` (never back); false when it already was there. */
+  advanceCommitted(ref: PartitionRef, offset: number): Promise<boolean>;
+  /** The tail item whose last offset is `lastOffset`, if it exists (strongly consistent). */
+  getTailItem(ref: PartitionRef, lastOffset: number): Promise<TailItem | undefined>;
+  getProducerState(ref: PartitionRef, producerId: string): Promise<ProducerState | null>;
+  /**
+   * Tail items whose lastOffset ≥ `fromOffset`, in offset order, strongly consistent.
+   * Stops once the items hold `maxRecords` records at or above `fromOffset`, or
+   * `maxBytes` bytes of data, whichever comes first.
+   */
+  queryTail(ref: PartitionRef, fromOffset: number, limits: { maxRecords: number; maxBytes: number }): Promise<TailItem[]>;
+  /**
+   * Where the tail items (voids included) holding offsets in [fromOffset, until) are, in
+   * offset order, strongly consistent: their offsets and ages, not their records. A
+   * writer's look at its predecessors reads bytes per item, whatever their batches hold.
+   */
+  tailExtents(ref: PartitionRef, fromOffset: number, until: number): Promise<TailExtent[]>;
+
+  /** Segment manifests whose lastOffset ≥ `fromOffset`, in offset order, at most `limit` (Infinity: all). */
+  listSegments(ref: PartitionRef, fromOffset: number, limit: number): Promise<SegmentManifest[]>;
+  /** Writes the manifest and moves flushedOffset, if no other flush moved it first. */
+  commitFlush(flush: FlushCommit): Promise<FlushCommitOutcome>;
+  /** Deletes tail items (by last offset) that a committed flush made redundant. */
+  deleteTailItems(ref: PartitionRef, lastOffsets: number[]): Promise<void>;
+  /**
+   * How long tail items live after their append (ms) when the store writes them with a
+   * DynamoDB TTL: flushes and GC then leave flushed items to expire instead of deleting
+   * them (lib/maintenance/tail-expiry.ts). Undefined: no TTL, flushed items are deleted.
+   */
+  readonly tailTtlMs?: number;
+  /** Moves the TTL of the tail items (by last offset) that still exist forward to `expiresAt` (ms). */
+  extendTailExpiry(ref: PartitionRef, lastOffsets: number[], expiresAt: number): Promise<void>;
+
+  /** Drops the oldest segments; false when the head or a manifest changed since they were read. */
+  commitRetention(commit: RetentionCommit): Promise<boolean>;
+  /** Swaps compacted segments in; false when a replaced manifest changed since it was read. */
+  commitCompaction(commit: CompactionCommit): Promise<boolean>;
+  listGarbage(ref: PartitionRef): Promise<GarbageBatch[]>;
+  deleteGarbage(ref: PartitionRef, ids: string[]): Promise<void>;
+  /**
+   * Tail items whose lastOffset < `below` (left by a flush that crashed before its
+   * deletes), at most `limit`, across as many Query pages as that takes: their keys and
+   * staged objects only, not their data (up to 350 KB an item).
+   */
+  listTailBelow(ref: PartitionRef, below: number, limit: number): Promise<Pick<TailItem, 'lastOffset' | 'staged' | 'appendedAt' | 'void'>[]>;
+  /**
+   * Keys of the staged objects that tail items at or above `fromOffset` point at (the
+   * flushed offset: below it a staged object's batches are in a segment, and no read
+   * needs it).
+   */
+  listStagedKeys(ref: PartitionRef, fromOffset: number): Promise<string[]>;
+  getPartitionStats(refs: PartitionRef[]): Promise<(PartitionStats | undefined)[]>;
+  putPartitionStats(ref: PartitionRef, stats: PartitionStats): Promise<void>;
+  listDeletedTopics(): Promise<DeletedTopic[]>;
+  /** Deletes up to `limit` items of a partition (any kind); returns how many it deleted. */
+  deletePartitionItems(ref: PartitionRef, limit: number): Promise<number>;
+  /** Removes the deletion marker once everything of the incarnation is gone. */
+  forgetDeletedTopic(topic: DeletedTopic): Promise<void>;
+
+  /**
+   * Writes the offsets atomically. With `fence`, only if the group's membership item is
+   * still at that generation: `fenced` (nothing written) when it is not; `conflict`
+   * (nothing written) when another write held one of the items.
+   */
+  commitGroupOffsets(offsets: GroupOffset[], fence?: GroupFence): Promise<GroupCommitOutcome>;
+  getGroupOffsets(group: string): Promise<GroupOffset[]>;
+
+  /** A group's membership item (strongly consistent), null when it has none. */
+  getGroupState(group: string): Promise<GroupState | null>;
+  /**
+   * Writes the membership item if the stored version is `expectedVersion` (0: absent);
+   * false if not, or if another write (a commit's transaction) held the item: read it
+   * again and retry.
+   */
+  putGroupState(state: GroupState, expectedVersion: number, ttlSeconds: number): Promise<boolean>;
+}

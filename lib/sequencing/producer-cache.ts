@@ -1,0 +1,78 @@
+/**
+ * A partition's idempotent-producer states as one process last saw them, and the
+ * decision on each batch before it is committed (lib/sequencing/producer-state.ts holds the rules).
+ * Shared by both sequencers.
+ */
+import type { PartitionRef } from '../ports/model.js';
+import type { LogStore } from '../ports/log-store.js';
+import type { ProducerState } from '../ports/model.js';
+import { checkSequence, type ProducerStamp } from './producer-state.js';
+
+/** Producer states remembered per partition before the oldest is forgotten (and re-read). */
+const PRODUCER_CACHE_SIZE = 10_000;
+
+/** An append as the producer rules see it; `resolve` answers a duplicate, `reject` a refusal. */
+export interface ProducerAppend {
+  producer?: ProducerStamp;
+  recordCount: number;
+  resolve: (result: { baseOffset: number; lastOffset: number; duplicate: true; tailBytes: number }) => void;
+  reject: (err: unknown) => void;
+}
+
+export class ProducerCache {
+  private readonly states = new Map<string, ProducerState | null>();
+
+  constructor(
+    private readonly ref: PartitionRef,
+    private readonly store: LogStore,
+  ) {}
+
+  /**
+   * Resolves duplicates (with their original offsets) and rejects fenced or out-of-order
+   * batches; returns the appends to commit.
+   */
+  async settle<T extends ProducerAppend>(live: T[], tailBytes: number): Promise<T[]> {
+    const kept: T[] = [];
+    for (const p of live) {
+      if (!p.producer) {
+        kept.push(p);
+        continue;
+      }
+      let decision = checkSequence(await this.get(p.producer.producerId), p.producer, p.recordCount);
+      if (decision.kind !== 'accept') {
+        // Another process may have committed this producer's later batches (or a new
+        // epoch): decide again on the stored state before answering with an error.
+        this.states.delete(p.producer.producerId);
+        decision = checkSequence(await this.get(p.producer.producerId), p.producer, p.recordCount);
+      }
+      if (decision.kind === 'accept') kept.push(p);
+      else if (decision.kind === 'duplicate') {
+        p.resolve({ baseOffset: decision.batch.baseOffset, lastOffset: decision.batch.lastOffset, duplicate: true, tailBytes });
+      } else p.reject(decision.error);
+    }
+    return kept;
+  }
+
+  /** The state as last seen (null: none), read from the store when not cached. */
+  async get(producerId: string): Promise<ProducerState | null> {
+    if (this.states.has(producerId)) return this.states.get(producerId)!;
+    const state = await this.store.getProducerState(this.ref, producerId);
+    this.remember(producerId, state);
+    return state;
+  }
+
+  /** The cached state, without reading the store (null: none or not cached). */
+  cached(producerId: string): ProducerState | null {
+    return this.states.get(producerId) ?? null;
+  }
+
+  remember(producerId: string, state: ProducerState | null): void {
+    this.states.delete(producerId);
+    this.states.set(producerId, state);
+    if (this.states.size > PRODUCER_CACHE_SIZE) this.states.delete(this.states.keys().next().value!);
+  }
+
+  forget(producerId: string): void {
+    this.states.delete(producerId);
+  }
+}
