@@ -24,34 +24,34 @@ process.env.POWERTOOLS_LOG_LEVEL = 'WARN';
 const { checkJava, localDynamoClient, localS3Client, startS3rver } = await import('../local/emulators.js');
 const { DEFAULT_BUCKET_NAME, startLocalStack } = await import('../local/stack.js');
 const { S3ObjectStore } = await import('../lib/aws/s3-object-store.js');
-const { appendTables, CommitRecorder, runAppendBench } = await import('./append.js');
-const { caseLabel, runShapeBench, SHAPE_CASES, shapeTables } = await import('./append-shapes.js');
-const { LATENCY_LABELS, latencyTables, runLatencyBench } = await import('./latency.js');
-const { CallMeter, MeteredObjectStore, meteredLogStore } = await import('./metered-stores.js');
-const { runSegmentBench, segmentTables } = await import('./segments.js');
-const { compressionTables, runCompressionBench } = await import('./compression.js');
-const { compactionTables, runCompactionBench } = await import('./compaction.js');
-const { bundleTables, runBundleBench } = await import('./bundles.js');
-const { producerTables, runProducerBench } = await import('./producer.js');
-const { groupedBarChart, percentileChart } = await import('./charts.js');
-const { buildSummary } = await import('./summary.js');
-const { machineInfo, machineLine, renderMarkdown, renderText, writeJson, writeSection } = await import('./report.js');
-const { ResourceMeter } = await import('./resources.js');
-const { resetTable } = await import('./table.js');
-const { formatNumber, formatRatio } = await import('./stats.js');
-const { BATCH_SHAPE, SINGLE_RECORD_SHAPE } = await import('./contention-modes.js');
-const { runContentionBench } = await import('./contention.js');
-const { baselineOf, checkAims, contentionCharts, contentionTables, latencyReference } = await import('./contention-report.js');
-const { DEFAULT_LATENCY_MODEL, describeLatencyModel } = await import('./latency-model.js');
-const { runStagingLatencyBench, stagingLatencyTables } = await import('./staging-latency.js');
-const { fanOutTables, runFanOutBench } = await import('./fanout.js');
-const { pushAims, pushLatencyTables, runPushLatencyBench } = await import('./push-latency.js');
+const { appendTables, CommitRecorder, runAppendBench } = await import('./suites/append.js');
+const { caseLabel, runShapeBench, SHAPE_CASES, shapeTables } = await import('./suites/append-shapes.js');
+const { LATENCY_LABELS, latencyTables, runLatencyBench } = await import('./suites/latency.js');
+const { CallMeter, MeteredObjectStore, meteredLogStore } = await import('./harness/metered-stores.js');
+const { runSegmentBench, segmentTables } = await import('./suites/segments.js');
+const { compressionTables, runCompressionBench } = await import('./suites/compression.js');
+const { compactionTables, runCompactionBench } = await import('./suites/compaction.js');
+const { bundleTables, runBundleBench } = await import('./suites/bundles.js');
+const { producerTables, runProducerBench } = await import('./suites/producer.js');
+const { groupedBarChart, percentileChart } = await import('./report/charts.js');
+const { buildSummary } = await import('./report/summary.js');
+const { machineInfo, machineLine, renderMarkdown, renderText, writeJson, writeSection } = await import('./report/report.js');
+const { ResourceMeter } = await import('./harness/resources.js');
+const { resetTable } = await import('./harness/table.js');
+const { formatNumber, formatRatio } = await import('./harness/stats.js');
+const { BATCH_SHAPE, SINGLE_RECORD_SHAPE } = await import('./suites/contention-modes.js');
+const { runContentionBench } = await import('./suites/contention.js');
+const { baselineOf, checkAims, contentionCharts, contentionTables, latencyReference } = await import('./suites/contention-report.js');
+const { DEFAULT_LATENCY_MODEL, describeLatencyModel } = await import('./harness/latency-model.js');
+const { runStagingLatencyBench, stagingLatencyTables } = await import('./suites/staging-latency.js');
+const { fanOutTables, runFanOutBench } = await import('./suites/fanout.js');
+const { pushAims, pushLatencyTables, runPushLatencyBench } = await import('./suites/push-latency.js');
 
-import type { AppendBenchResult } from './append.js';
-import type { ShapeBenchResult } from './append-shapes.js';
-import type { LatencyBenchResult } from './latency.js';
-import type { ReportTable } from './report.js';
-import type { ContentionBaseline } from './contention-report.js';
+import type { AppendBenchResult } from './suites/append.js';
+import type { ShapeBenchResult } from './suites/append-shapes.js';
+import type { LatencyBenchResult } from './suites/latency.js';
+import type { ReportTable } from './report/report.js';
+import type { ContentionBaseline } from './suites/contention-report.js';
 
 const SECOND = 1000;
 /** Per level: `durationMs` measured in `rounds` windows, each after `warmupMs`. */
@@ -347,7 +347,7 @@ async function runContention(ctx: RunContext): Promise<void> {
     title: 'Contention: K processes on one partition (issue 13)',
     intro: [
       'Each of K worker processes stands for one Lambda environment: one engine (or one raw client), one request at a time, so no request is grouped with another process\'s; all append to partition 0 of one topic on one in-memory DynamoDB Local.',
-      `AWS latency model (bench/latency-model.ts), in every worker's DynamoDB client: ${describeLatencyModel(DEFAULT_LATENCY_MODEL)}. AWS documents single-digit-millisecond DynamoDB latency and in-region GetItem/PutItem from Lambda measures ~4–6 ms at p50; a transaction performs two underlying reads or writes per item (AWS docs, "Amazon DynamoDB Transactions: How it works"), hence about twice a single write. No throttling is injected.`,
+      `AWS latency model (bench/harness/latency-model.ts), in every worker's DynamoDB client: ${describeLatencyModel(DEFAULT_LATENCY_MODEL)}. AWS documents single-digit-millisecond DynamoDB latency and in-region GetItem/PutItem from Lambda measures ~4–6 ms at p50; a transaction performs two underlying reads or writes per item (AWS docs, "Amazon DynamoDB Transactions: How it works"), hence about twice a single write. No throttling is injected.`,
       `Consumed capacity: DynamoDB Local ${cc.reportedByDynamoDbLocal ? 'returned' : '**did not always return**'} ConsumedCapacity on answered writes (${formatNumber(cc.answeredWrites)} writes, ${formatNumber(cc.unreportedWrites)} without); reported over counted-from-item-sizes: ${formatRatio(cc.reportedOverCounted)}. Failed writes report none and are counted from their items.`,
       `Windows of ${contention.config.durationMs / SECOND} s after ${contention.config.warmupMs / SECOND} s of warm-up per mode and K, on an emptied table; before the first, every worker process ran every mode for ${contention.config.poolWarmupMs / SECOND} s per shape, each worker on a partition of its own (uncontended: every mode's code compiled before K=1 is measured; until 2026-11-30 only raw was warmed, and the engine's K=1 rows were measured cold). Today's path for the latency aim: ${reference?.label ?? 'none measured'}; \`npm run bench -- --only contention --contention-baseline\` on the commit before a redesign saves the engine's K=1 latencies as that reference (bench/results/contention-baseline.json).`,
     ],
@@ -379,7 +379,7 @@ async function runStaging(ctx: RunContext): Promise<void> {
     name: 'staging',
     title: 'Staging tier: append latency on the AWS model (issue 15)',
     intro: [
-      'What staging a batch in S3 Express One Zone (the staging tier, docs/design.md) adds to an append against keeping it in the DynamoDB tail, and against staging it in S3 Standard (bench/staging-latency.ts).',
+      'What staging a batch in S3 Express One Zone (the staging tier, docs/design.md) adds to an append against keeping it in the DynamoDB tail, and against staging it in S3 Standard (bench/suites/staging-latency.ts).',
     ],
     tables: stagingLatencyTables(staging),
     result: staging,
@@ -462,7 +462,7 @@ async function main(): Promise<void> {
       name: 'push',
       title: 'Push',
       intro: [
-        'A consumer caught up and waiting on its push channel (docs/push.md), in its own process, against the raw write round trip measured in the same run (bench/push-latency.ts).',
+        'A consumer caught up and waiting on its push channel (docs/push.md), in its own process, against the raw write round trip measured in the same run (bench/suites/push-latency.ts).',
         '',
         ...pushAims(push),
       ],

@@ -111,14 +111,14 @@ export interface ProducerOptions {
   maxBufferedBytes?: number;
   /**
    * The producer's time and timers. Default the process's (performance.now, setTimeout).
-   * @internal for simulations (bench/producer-batching.ts) that run in virtual time.
+   * @internal for simulations (bench/cost/producer-batching.ts) that run in virtual time.
    */
   clock?: ProducerClock;
 }
 
 /**
  * The batching policy's defaults, in one place: the cost model (`npm run cost`, with
- * bench/producer-batching.ts) weighs them against requests per second, so changing the
+ * bench/cost/producer-batching.ts) weighs them against requests per second, so changing the
  * default is an edit here.
  *
  * - 500 ms budget: every request is billed (API Gateway, Lambda, DynamoDB, an S3 PUT

@@ -4,23 +4,23 @@
  *
  * It runs a workload on the local stack, configured as the construct deploys it (the
  * reserving sequencer, tail items removed by DynamoDB TTL), with a usage meter
- * (bench/usage-meter.ts, an SDK middleware around the real calls) on the engine's
+ * (bench/harness/usage-meter.ts, an SDK middleware around the real calls) on the engine's
  * DynamoDB and S3 clients, in phases: ingest over HTTP, a live consumer reading the tail,
  * the flushes the compact function would run, a catch-up consumer reading the segments.
  * It does so for each place a batch can live (the DynamoDB tail, staged in S3 Standard,
  * staged in the S3 Express One Zone tier) at batch sizes from 1 KiB to 1 MiB, and counts
  * per phase the DynamoDB request units, S3 requests and bytes, Lambda invocations and
  * their duration (the HTTP request time measured by the client: an upper bound of the
- * billed duration) and API Gateway requests, then prices them (bench/prices.ts) per GiB.
+ * billed duration) and API Gateway requests, then prices them (bench/cost/prices.ts) per GiB.
  *
  * What batch size a workload gets comes from the client producer's batching policy: the
- * real Producer in virtual time against a modelled append (bench/producer-batching.ts),
+ * real Producer in virtual time against a modelled append (bench/cost/producer-batching.ts),
  * at each rate. $ per GiB at that size is interpolated between the measured sizes
  * (linearly in 1/size: the per-request costs scale with it), and priced per month next
  * to Kinesis Data Streams for the same workload.
  *
  * Then, with the stack stopped, the write units per append of each sequencer when K
- * independent writers share one partition (bench/sequencer-cost.ts, on the contention
+ * independent writers share one partition (bench/cost/sequencer-cost.ts, on the contention
  * suite's worker processes), wasted attempts included. It writes docs/cost.md,
  * docs/charts/cost-batch-size.svg and bench/results/cost.json.
  */
@@ -35,22 +35,22 @@ process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 process.env.POWERTOOLS_LOG_LEVEL = 'WARN';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const { checkJava, localDynamoClient } = await import('../local/emulators.js');
-const { startLocalStack } = await import('../local/stack.js');
-const { DynamoLogStore } = await import('../lib/aws/dynamo-log-store.js');
-const { DEFAULT_STAGE_BYTES, DEFAULT_TAIL_TTL_MS, EXPRESS_STAGE_BYTES, MAX_TAIL_ITEM_BYTES, ORPHAN_SCAN_INTERVAL_MS } = await import('../lib/core/constants.js');
-const { UsageMeter, diffUsage } = await import('./usage-meter.js');
+const { checkJava, localDynamoClient } = await import('../../local/emulators.js');
+const { startLocalStack } = await import('../../local/stack.js');
+const { DynamoLogStore } = await import('../../lib/aws/dynamo-log-store.js');
+const { DEFAULT_STAGE_BYTES, DEFAULT_TAIL_TTL_MS, EXPRESS_STAGE_BYTES, MAX_TAIL_ITEM_BYTES, ORPHAN_SCAN_INTERVAL_MS } = await import('../../lib/core/constants.js');
+const { UsageMeter, diffUsage } = await import('../harness/usage-meter.js');
 const { DAYS_PER_MONTH, GIB, HOURS_PER_MONTH, HTTP_API_METERING_BYTES, PRICES, PRICES_AS_OF, PRICES_REGION } = await import('./prices.js');
-const { machineInfo, machineLine, renderMarkdown, renderText, writeJson } = await import('./report.js');
-const { formatUsd } = await import('./stats.js');
-const { logLogChart } = await import('./charts.js');
-const { EMF_METRICS } = await import('../infra/monitoring.js');
-const { PER_CALL_MS, S3_EXPRESS_REQUEST_MS, S3_STANDARD_REQUEST_MS, TRANSACT_WRITE_EXTRA_MS } = await import('./latency-model.js');
-const { BATCH_SHAPE, SINGLE_RECORD_SHAPE } = await import('./contention-modes.js');
+const { machineInfo, machineLine, renderMarkdown, renderText, writeJson } = await import('../report/report.js');
+const { formatUsd } = await import('../harness/stats.js');
+const { logLogChart } = await import('../report/charts.js');
+const { EMF_METRICS } = await import('../../infra/monitoring.js');
+const { PER_CALL_MS, S3_EXPRESS_REQUEST_MS, S3_STANDARD_REQUEST_MS, TRANSACT_WRITE_EXTRA_MS } = await import('../harness/latency-model.js');
+const { BATCH_SHAPE, SINGLE_RECORD_SHAPE } = await import('../suites/contention-modes.js');
 const { appendCostTables, runSequencerCost } = await import('./sequencer-cost.js');
 const { COST_MODEL_POLICIES, batchingTable, simulateProducerBatching } = await import('./producer-batching.js');
-type Usage = import('./usage-meter.js').Usage;
-type ReportTable = import('./report.js').ReportTable;
+type Usage = import('../harness/usage-meter.js').Usage;
+type ReportTable = import('../report/report.js').ReportTable;
 type SequencerCostResult = import('./sequencer-cost.js').SequencerCostResult;
 type BatchingResult = import('./producer-batching.js').BatchingResult;
 
@@ -95,16 +95,16 @@ const AIM_RATE_MIB_PER_SEC = 1;
  */
 const TAIL_ITEM_OVERHEAD_BYTES = 200;
 /**
- * Write units per append by sequencer (bench/sequencer-cost.ts): per mode and K, a window
+ * Write units per append by sequencer (bench/cost/sequencer-cost.ts): per mode and K, a window
  * of `durationMs` after `warmupMs`. The quick windows are short (a few acks at K=32) to keep
  * the section under two minutes.
  */
 const FULL_SEQUENCERS = { warmupMs: 1000, durationMs: 8000, poolWarmupMs: 2000 };
 const QUICK_SEQUENCERS = { warmupMs: 500, durationMs: 2000, poolWarmupMs: 1000 };
 
-const DOCS_PATH = fileURLToPath(new URL('../docs/cost.md', import.meta.url));
-const CHART_PATH = fileURLToPath(new URL('../docs/charts/cost-batch-size.svg', import.meta.url));
-const RESULTS_PATH = fileURLToPath(new URL('./results/cost.json', import.meta.url));
+const DOCS_PATH = fileURLToPath(new URL('../../docs/cost.md', import.meta.url));
+const CHART_PATH = fileURLToPath(new URL('../../docs/charts/cost-batch-size.svg', import.meta.url));
+const RESULTS_PATH = fileURLToPath(new URL('../results/cost.json', import.meta.url));
 
 /** What one phase of the workload did. */
 interface Phase {
@@ -128,12 +128,12 @@ interface CostBreakdown {
 
 /** Handler time per invocation besides its calls (parse, encode, answer), ms: an estimate. */
 const HANDLER_MS = 5;
-/** How fast a function moves bytes to and from S3, bytes per ms (50 MB/s, bench/producer-batching.ts's model). */
+/** How fast a function moves bytes to and from S3, bytes per ms (50 MB/s, bench/cost/producer-batching.ts's model). */
 const S3_BYTES_PER_MS = 50_000;
 
 /**
  * A phase's billed Lambda time on AWS, ms: its calls at the AWS latency model's times
- * (bench/latency-model.ts: DynamoDB 6 ms a call, 12 for a transaction; S3 Standard 30 ms,
+ * (bench/harness/latency-model.ts: DynamoDB 6 ms a call, 12 for a transaction; S3 Standard 30 ms,
  * S3 Express 5 ms a request; the bytes at 50 MB/s), one after another (an upper bound:
  * the engine overlaps some), plus HANDLER_MS per invocation. Not this machine's wall
  * time: on two cores shared with the emulators, that measured the load more than the
@@ -792,7 +792,7 @@ function costTables(r: Result, m: Model): ReportTable[] {
     "Counts come from an SDK middleware on the engine's own DynamoDB and S3 clients (ConsumedCapacity as DynamoDB reports it; S3 requests by price class and bucket); Lambda and API Gateway requests are counted by the harness.",
     `Lambda GB-s at ${LAMBDA_MEMORY_GB * 1024} MB (the construct's default) from the calls each phase made, at the AWS latency model's times (DynamoDB ${PER_CALL_MS} ms a call, +${TRANSACT_WRITE_EXTRA_MS} for a transaction; S3 Standard ${S3_STANDARD_REQUEST_MS} ms, S3 Express ${S3_EXPRESS_REQUEST_MS} ms a request; bytes at ${S3_BYTES_PER_MS / 1000} MB/s), one after another, + ${HANDLER_MS} ms per invocation: not this machine's wall time, which measured its load (bench/results/cost.json keeps it as lambdaMs).`,
     'The flush writes no DynamoDB deletes: flushed tail items expire by TTL (free); its write units are the manifest and the head.',
-    'S3 Express: $ includes the per-GB upload and retrieval charges on every byte (bench/prices.ts).',
+    'S3 Express: $ includes the per-GB upload and retrieval charges on every byte (bench/cost/prices.ts).',
   ];
   return [aims, atAim, policiesTable, bySize, byRate, frontDoor, idle, bySizeDetail, ...perPhase];
 }
@@ -819,7 +819,7 @@ function renderDoc(r: Result, m: Model, tables: ReportTable[], sequencerTables: 
   return [
     '# Cost model',
     '',
-    `Generated by \`${r.command}\` on ${machineLine(r.machine)}. Edit the prices in \`bench/prices.ts\`, not here.`,
+    `Generated by \`${r.command}\` on ${machineLine(r.machine)}. Edit the prices in \`bench/cost/prices.ts\`, not here.`,
     '',
     'What one GiB of record values costs to ingest, read once and keep, from the requests the',
     'engine actually made in a measured workload (an SDK middleware counts DynamoDB capacity units',
@@ -846,7 +846,7 @@ function renderDoc(r: Result, m: Model, tables: ReportTable[], sequencerTables: 
     'sequencer (the engine\'s and `npm start`\'s default), the reserving one (`sequencing: \'reserve\'`, the',
     'deployed append function\'s default; docs/design.md, issue 13), and',
     'the conflict-free primitive they are set against. Measured with the contention suite\'s worker processes',
-    'and call meter (bench/sequencer-cost.ts); the units are counted from the requests and their item sizes,',
+    'and call meter (bench/cost/sequencer-cost.ts); the units are counted from the requests and their item sizes,',
     'failed writes included, as the notes say.',
     '',
     ...sequencerTables.map((t) => renderMarkdown(t) + '\n'),
@@ -865,7 +865,7 @@ function renderDoc(r: Result, m: Model, tables: ReportTable[], sequencerTables: 
     '## Assumptions',
     '',
     '- One GiB means 2^30 bytes of record values (keys, headers and JSON overhead not counted as data, but paid for in requests).',
-    '- Batch sizes at a rate come from the real client Producer in virtual time against a modelled append (bench/producer-batching.ts):',
+    '- Batch sizes at a rate come from the real client Producer in virtual time against a modelled append (bench/cost/producer-batching.ts):',
     '  Poisson arrivals of 1 KiB records spread evenly over the partitions, one request in flight per partition.',
     '- Lambda durations are modelled from the calls made (the AWS latency model), not measured: request counts, capacity',
     '  units and S3 requests do not depend on the machine; this machine\'s wall time does, on its load.',

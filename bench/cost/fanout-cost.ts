@@ -1,9 +1,9 @@
 /**
  * What the scheduled fan-out and the recovery window cost (issue 16), for docs/cost.md:
- * computed from the prices (bench/prices.ts), the fan-out's constants and, when present,
+ * computed from the prices (bench/cost/prices.ts), the fan-out's constants and, when present,
  * the fan-out benchmark's measured root-run time per partition (bench/results/fanout.json,
- * `npm run bench -- --only fanout`). bench/cost.ts puts these sections in the document it
- * writes; `npx tsx bench/fanout-cost.ts` prints them.
+ * `npm run bench -- --only fanout`). bench/cost/cost.ts puts these sections in the document it
+ * writes; `npx tsx bench/cost/fanout-cost.ts` prints them.
  *
  * Not counted here: each dispatched partition's own pass (flush, retention, compaction,
  * GC), which the cost model counts with the workload (an idle partition's in its idle
@@ -11,10 +11,10 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_RECOVERY_WINDOW_MS, MAX_DISPATCHES_PER_RUN } from '../lib/core/constants.js';
+import { DEFAULT_RECOVERY_WINDOW_MS, MAX_DISPATCHES_PER_RUN } from '../../lib/core/constants.js';
 import { HOURS_PER_MONTH, PRICES } from './prices.js';
 
-const RESULTS_PATH = fileURLToPath(new URL('./results/fanout.json', import.meta.url));
+const RESULTS_PATH = fileURLToPath(new URL('../results/fanout.json', import.meta.url));
 /** The construct's compact function memory (GB) and schedule (runs a month, every 5 minutes). */
 const COMPACT_MEMORY_GB = 1;
 const RUNS_PER_MONTH = 12 * HOURS_PER_MONTH;

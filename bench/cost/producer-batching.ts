@@ -20,7 +20,7 @@
  *   REST APIs at 10–30 ms and HTTP APIs somewhat less (smplogs.com, "API Gateway high
  *   latency"), so 8 is an assumption to replace by a measurement.
  * - LAMBDA_MS 3: a warm invocation and the append handler's parsing and validation.
- * - DynamoDB: PER_CALL_MS + TRANSACT_WRITE_EXTRA_MS from bench/latency-model.ts, 12 ms:
+ * - DynamoDB: PER_CALL_MS + TRANSACT_WRITE_EXTRA_MS from bench/harness/latency-model.ts, 12 ms:
  *   the optimistic path's one TransactWriteItems, or reserve + fill's two single calls
  *   (docs/design.md: both cost 12 ms in the model).
  * - BYTES_PER_MS 50 000 (50 MB/s): the body crosses client → API Gateway → Lambda →
@@ -33,19 +33,19 @@
  * INITIAL_ROUND_TRIP_MS. Staging in S3 (batches above the topic's stageBytes, 350 KiB by
  * default) is not modelled: with the default 256 KiB target batches stay below it.
  *
- * `npx tsx bench/producer-batching.ts` prints the table for the cost model's workload
+ * `npx tsx bench/cost/producer-batching.ts` prints the table for the cost model's workload
  * (1 MiB/s of 1 KiB records on 4 partitions) under the old fixed linger and four budgets.
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Producer, type ProducerClock, type ProducerOptions } from '../client/producer.js';
-import type { AppendResult } from '../client/strata.js';
-import { Strata } from '../client/strata.js';
-import type { RequestOptions } from '../client/transport.js';
-import { seededRandom } from '../local/chaos.js';
-import { PER_CALL_MS, TRANSACT_WRITE_EXTRA_MS } from './latency-model.js';
-import { renderText, type ReportTable } from './report.js';
-import { formatMs, formatNumber, percentile } from './stats.js';
+import { Producer, type ProducerClock, type ProducerOptions } from '../../client/producer.js';
+import type { AppendResult } from '../../client/strata.js';
+import { Strata } from '../../client/strata.js';
+import type { RequestOptions } from '../../client/transport.js';
+import { seededRandom } from '../../local/chaos.js';
+import { PER_CALL_MS, TRANSACT_WRITE_EXTRA_MS } from '../harness/latency-model.js';
+import { renderText, type ReportTable } from '../report/report.js';
+import { formatMs, formatNumber, percentile } from '../harness/stats.js';
 
 /** Client ↔ API Gateway in one region, ms. */
 export const NETWORK_MS = 2;

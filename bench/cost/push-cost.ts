@@ -1,15 +1,15 @@
 /**
  * What a tailing consumer costs while it waits (issue 14): a push connection (docs/push.md)
- * against a long-poll loop per partition, per month, from the prices (bench/prices.ts) and
+ * against a long-poll loop per partition, per month, from the prices (bench/cost/prices.ts) and
  * the requests each makes, counted from the code: a ping is one message each way, one
  * invocation of the push function and its reads (the connection item, the heads); a
  * long-poll is one HTTP request and one read-function invocation held for its wait, which
  * polls the head meanwhile (lib/reading/reader.ts: every 25 ms at first, doubling to 500 ms).
- * bench/cost.ts puts the section in docs/cost.md; `npx tsx bench/push-cost.ts` prints it.
+ * bench/cost/cost.ts puts the section in docs/cost.md; `npx tsx bench/cost/push-cost.ts` prints it.
  */
 import { fileURLToPath } from 'node:url';
-import { LONG_POLL_MAX_INTERVAL_MS, LONG_POLL_MIN_INTERVAL_MS, PUSH_MAX_CONNECTION_MS, PUSH_PING_INTERVAL_MS } from '../lib/core/constants.js';
-import { DEFAULT_PUSH_QUIET_MS } from '../lib/core/constants.js';
+import { LONG_POLL_MAX_INTERVAL_MS, LONG_POLL_MIN_INTERVAL_MS, PUSH_MAX_CONNECTION_MS, PUSH_PING_INTERVAL_MS } from '../../lib/core/constants.js';
+import { DEFAULT_PUSH_QUIET_MS } from '../../lib/core/constants.js';
 import { HOURS_PER_MONTH, PRICES } from './prices.js';
 
 const MINUTES_PER_MONTH = HOURS_PER_MONTH * 60;

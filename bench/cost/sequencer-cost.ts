@@ -4,26 +4,26 @@
  * request at a time each) append to one partition, with the optimistic sequencer, the
  * reserving one, and the conflict-free primitive beside them.
  *
- * It runs the contention suite's harness (bench/contention.ts: K worker processes, the
+ * It runs the contention suite's harness (bench/suites/contention.ts: K worker processes, the
  * AWS latency model, the call meter) on those three modes and turns its points into
  * units and dollars per append:
  *
  *     calls sent in the window ─┬▶ answered writes: ConsumedCapacity ───┐
  *                               └▶ failed writes: units of their items ─┴▶ units ÷ appends acked = WCU/append
- *                                  (bench/write-units.ts)                   failed ÷ all = wasted share
+ *                                  (bench/harness/write-units.ts)                   failed ÷ all = wasted share
  *                                                                           WCU/append × $/WCU × appends per GiB = $/GiB
  *
  * The figures are counted from the requests and their items, not read from a bill.
  */
-import type { ContentionShape } from './contention-modes.js';
-import { PRIMITIVE_MODE, shapeTitle, type ContentionPoint } from './contention-report.js';
-import { runContentionBench, type ContentionBenchResult } from './contention.js';
-import { DEFAULT_LATENCY_MODEL, describeLatencyModel } from './latency-model.js';
+import type { ContentionShape } from '../suites/contention-modes.js';
+import { PRIMITIVE_MODE, shapeTitle, type ContentionPoint } from '../suites/contention-report.js';
+import { runContentionBench, type ContentionBenchResult } from '../suites/contention.js';
+import { DEFAULT_LATENCY_MODEL, describeLatencyModel } from '../harness/latency-model.js';
 import { GIB, PRICES } from './prices.js';
-import type { ReportTable } from './report.js';
-import { formatNumber, formatRatio, formatUsd } from './stats.js';
+import type { ReportTable } from '../report/report.js';
+import { formatNumber, formatRatio, formatUsd } from '../harness/stats.js';
 
-/** The modes measured (bench/contention-modes.ts), in the order of the table's rows, with their row labels. */
+/** The modes measured (bench/suites/contention-modes.ts), in the order of the table's rows, with their row labels. */
 export const SEQUENCER_MODES: Readonly<Record<string, string>> = Object.freeze({
   'engine-optimistic': 'optimistic (engine default)',
   'engine-reserve': 'reserve (deployed default)',
@@ -162,9 +162,9 @@ export function appendCostTables(result: SequencerCostResult): ReportTable[] {
   const unacknowledged = result.costs.filter((c) => c.appends === 0);
   tables.at(-1)!.notes = [
     'optimistic = the engine with `sequencing: \'optimistic\'` (one conditional TransactWriteItems of the head and the batch item per append; a lost race is cancelled and sent again); reserve = the engine with `sequencing: \'reserve\'` (UpdateItem ADD on the head, a conditional PutItem of the batch item, a Query for its predecessors, now and then a committedOffset advance or a seal); raw primitive = UpdateItem ADD and a conditional PutItem of the same item by hand, which never conflict: the least a design on the counter can pay.',
-    'Counted from the requests and their items, not read from a bill: an SDK middleware on each worker\'s DynamoDB client (bench/contention-meter.ts) meters every call sent inside the window. An answered write adds the ConsumedCapacity DynamoDB Local reports (DynamoDB\'s rules: 1 unit per KB of the item, rounded up, twice inside a transaction); ' +
+    'Counted from the requests and their items, not read from a bill: an SDK middleware on each worker\'s DynamoDB client (bench/harness/contention-meter.ts) meters every call sent inside the window. An answered write adds the ConsumedCapacity DynamoDB Local reports (DynamoDB\'s rules: 1 unit per KB of the item, rounded up, twice inside a transaction); ' +
       `this run's answered writes reported ${formatRatio(cc.reportedOverCounted)} the units counted from their item sizes (${formatNumber(cc.answeredWrites)} writes, ${formatNumber(cc.unreportedWrites)} without ConsumedCapacity).`,
-    'Failed writes are billed too: a write whose condition failed and a cancelled transaction throw without ConsumedCapacity, yet DynamoDB charges them. They are counted from the request\'s items by the same rules (bench/write-units.ts): 1 unit per KB of each item written, at least 1, twice per action of a TransactWriteItems; an update from its key and the values it sets. "failed (wasted)" is those units per append, "wasted share" their part of the whole: on the optimistic path the price of lost races, on the reserving one a fill or a seal that lost to the other, or a committedOffset advance another writer made first.',
+    'Failed writes are billed too: a write whose condition failed and a cancelled transaction throw without ConsumedCapacity, yet DynamoDB charges them. They are counted from the request\'s items by the same rules (bench/harness/write-units.ts): 1 unit per KB of each item written, at least 1, twice per action of a TransactWriteItems; an update from its key and the values it sets. "failed (wasted)" is those units per append, "wasted share" their part of the whole: on the optimistic path the price of lost races, on the reserving one a fill or a seal that lost to the other, or a committedOffset advance another writer made first.',
     `WCU/append = write units of the calls sent inside the window ÷ appends acknowledged in it, all K workers together; so the lost attempts of a request still in flight at the window's end count. "(few)": under ${FEW_APPENDS} appends measured, where the units sent and the acks counted in the window can belong to different requests (a slow request's calls in the window and its ack after it, or the reverse): the figure varies a lot from run to run.`,
     `$ per GiB = units per append × ${formatUsd(PRICES.dynamoWriteRequestUnit.usd * 1e6)} per million write request units (${formatUsd(PRICES.dynamoReadRequestUnit.usd * 1e6)} per million read) on demand, × appends per GiB of record values (${config.shapes.map((s) => `${formatNumber(GIB / bytes(s))} for ${s.name}`).join(', ')}). DynamoDB request units of the append only: no Lambda, API Gateway, flush or S3 (the tables above have those).`,
     `Each of K worker processes stands for one Lambda environment (one engine, one request at a time), all on one in-memory DynamoDB Local through the AWS latency model (${config.latencyModel}); windows of ${config.durationMs / 1000} s after ${config.warmupMs / 1000} s of warm-up per mode and K, on an emptied table. The units of one request do not depend on the machine; how many attempts a request loses depends on timing, and here the K workers and DynamoDB Local share the machine's cores: compare the sequencers at the same K rather than take the high-K figures for AWS's.`,

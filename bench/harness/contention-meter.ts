@@ -8,7 +8,7 @@
  *   DynamoDB does: 1 unit per KB written, twice inside a transaction).
  * - A write that throws (a failed condition, a cancelled transaction) carries no
  *   ConsumedCapacity but is billed: it adds the units its items cost by DynamoDB's rules
- *   (bench/write-units.ts), counted as failed-write units.
+ *   (bench/harness/write-units.ts), counted as failed-write units.
  * - Every write also adds its units per item key, from its items, so the hottest item's
  *   rate can be set against DynamoDB's ~1,000 write units per second per partition.
  *

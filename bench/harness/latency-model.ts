@@ -150,7 +150,7 @@ export function installLatencyModel(client: DynamoDBClient, model: LatencyModel)
 }
 
 /**
- * The S3 side of the model (the staging tier's benchmark, bench/staging-latency.ts): a
+ * The S3 side of the model (the staging tier's benchmark, bench/suites/staging-latency.ts): a
  * constant round trip per request, by storage class, split like DynamoDB's.
  *
  * - S3_STANDARD_REQUEST_MS = 30 ms: AWS's S3 performance guidelines describe small

@@ -7,9 +7,9 @@
  * replay exactly the same requests.
  */
 import { performance } from 'node:perf_hooks';
-import type { LogStore } from '../lib/ports/log-store.js';
-import type { ObjectStore } from '../lib/ports/object-store.js';
-import type { TailItem } from '../lib/ports/model.js';
+import type { LogStore } from '../../lib/ports/log-store.js';
+import type { ObjectStore } from '../../lib/ports/object-store.js';
+import type { TailItem } from '../../lib/ports/model.js';
 
 export interface CallStats {
   calls: number;

@@ -9,7 +9,7 @@
  * higher concurrency levels) from paying for the data written by earlier ones.
  */
 import { DeleteTableCommand, waitUntilTableNotExists, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ensureTable } from '../local/emulators.js';
+import { ensureTable } from '../../local/emulators.js';
 
 const TABLE_GONE_TIMEOUT_SECONDS = 30;
 /** DynamoDB Local drops a table at once; the SDK waiter would otherwise poll every 20 s. */

@@ -5,17 +5,17 @@
  * alone with `--only` updates its own rows), plus a chart of the ratios.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { BUNDLE_BUDGET_BYTES, INIT_BUDGET_MS } from '../infra/function-bundling.js';
-import type { AppendBenchResult } from './append.js';
-import { caseLabel, type ShapeBenchResult } from './append-shapes.js';
-import type { BundleResult } from './bundles.js';
+import { BUNDLE_BUDGET_BYTES, INIT_BUDGET_MS } from '../../infra/function-bundling.js';
+import type { AppendBenchResult } from '../suites/append.js';
+import { caseLabel, type ShapeBenchResult } from '../suites/append-shapes.js';
+import type { BundleResult } from '../suites/bundles.js';
 import { barChart, type Bar } from './charts.js';
-import type { CompactionBenchResult } from './compaction.js';
-import type { LatencyBenchResult } from './latency.js';
-import type { ProducerBenchResult } from './producer.js';
+import type { CompactionBenchResult } from '../suites/compaction.js';
+import type { LatencyBenchResult } from '../suites/latency.js';
+import type { ProducerBenchResult } from '../suites/producer.js';
 import type { ReportTable } from './report.js';
-import type { SegmentBenchResult } from './segments.js';
-import { formatMs, formatNumber, formatRatio, summarize } from './stats.js';
+import type { SegmentBenchResult } from '../suites/segments.js';
+import { formatMs, formatNumber, formatRatio, summarize } from '../harness/stats.js';
 
 
 interface Saved<T> {

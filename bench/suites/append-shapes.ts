@@ -2,17 +2,17 @@
  * Append goodput across record sizes and partition counts, each next to the raw
  * DynamoDB primitive with the same bytes, concurrency and round.
  *
- * The append suite (bench/append.ts) looks closely at one shape: 100 records of 1 KiB
+ * The append suite (bench/suites/append.ts) looks closely at one shape: 100 records of 1 KiB
  * on one partition. This suite varies the shape:
  *
  * - record size: 100 B, 1 KiB and 64 KiB values, in requests of about the same bytes
  *   (1,000 × 100 B, 100 × 1 KiB) or as many 64 KiB values as fit under the bench topics'
  *   stageBytes, 350 KiB (4 × 64 KiB = 256 KiB, still written into the tail: staged batches are
- *   measured in bench/segments.ts);
+ *   measured in bench/suites/segments.ts);
  * - partitions: one, or eight with C = 16 clients spread over them (two per partition),
  *   which gives every partition its own group commit.
  *
- * Each case runs Strata through HTTP and `raw-independent` (bench/raw-commit.ts): C
+ * Each case runs Strata through HTTP and `raw-independent` (bench/harness/raw-commit.ts): C
  * workers each sending one request's encoded batch per TransactWriteItems on a head of
  * their own, the primitive's ceiling at that concurrency. Every round runs every case
  * once, each case on an emptied table, and checks after every window that the high
@@ -22,12 +22,12 @@ import { randomUUID } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createStrataTarget, makePayload, type Payload } from './append.js';
-import { BenchHttpClient } from './http-client.js';
-import { mergeLoadResults, runClosedLoop, type LoadResult } from './load.js';
-import { RawCommitter } from './raw-commit.js';
-import type { ReportTable } from './report.js';
-import type { ResourceMeter } from './resources.js';
-import { formatMs, formatNumber, formatRatio, summarize, type LatencySummary } from './stats.js';
+import { BenchHttpClient } from '../harness/http-client.js';
+import { mergeLoadResults, runClosedLoop, type LoadResult } from '../harness/load.js';
+import { RawCommitter } from '../harness/raw-commit.js';
+import type { ReportTable } from '../report/report.js';
+import type { ResourceMeter } from '../harness/resources.js';
+import { formatMs, formatNumber, formatRatio, summarize, type LatencySummary } from '../harness/stats.js';
 
 const KIB = 1024;
 const MB = 1_000_000;

@@ -17,23 +17,23 @@
  *
  * The machine drifts: the same raw measurement, repeated, ranged from 125 to 178
  * transactions per second over 3 s windows. So each level runs in rounds, and every
- * round runs every suite once on an emptied table (bench/table.ts explains why):
+ * round runs every suite once on an emptied table (bench/harness/table.ts explains why):
  * a drift hits all suites alike instead of the one that happened to run during it,
  * and the spread of the rounds is reported next to each figure.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { MAX_TAIL_ITEM_BYTES } from '../lib/core/constants.js';
-import { encodeBatch } from '../lib/format/record-batch-encoder.js';
-import type { LogRecord } from '../lib/core/record.js';
-import type { CommitStats } from '../lib/sequencing/sequencer.js';
-import { BenchHttpClient, expectStatus, startNullServer } from './http-client.js';
-import { mergeLoadResults, runClosedLoop, type LoadOptions, type LoadResult } from './load.js';
-import { RawCommitter, type ContentionCounts } from './raw-commit.js';
-import type { ReportTable } from './report.js';
-import type { ResourceMeter, ResourceUsage } from './resources.js';
-import { formatMs, formatNumber, formatPercent, formatRatio, summarize, type LatencySummary } from './stats.js';
+import { MAX_TAIL_ITEM_BYTES } from '../../lib/core/constants.js';
+import { encodeBatch } from '../../lib/format/record-batch-encoder.js';
+import type { LogRecord } from '../../lib/core/record.js';
+import type { CommitStats } from '../../lib/sequencing/sequencer.js';
+import { BenchHttpClient, expectStatus, startNullServer } from '../harness/http-client.js';
+import { mergeLoadResults, runClosedLoop, type LoadOptions, type LoadResult } from '../harness/load.js';
+import { RawCommitter, type ContentionCounts } from '../harness/raw-commit.js';
+import type { ReportTable } from '../report/report.js';
+import type { ResourceMeter, ResourceUsage } from '../harness/resources.js';
+import { formatMs, formatNumber, formatPercent, formatRatio, summarize, type LatencySummary } from '../harness/stats.js';
 
 export const APPEND_TOPIC = 'bench-append';
 export const RECORDS_PER_REQUEST = 100;
@@ -48,7 +48,7 @@ const RAW_PK_PREFIX = 'BENCH#raw';
  * the 4 MiB default, appends at these rates trigger a flush every 5 s, which the local
  * stack runs in this same process against the same DynamoDB Local: measured (two runs
  * each way), it took Strata from 0.77× to 0.53× of raw at C=1 and its p99 from 15 to
- * 46 ms. On AWS the flush runs in another function; the S3 suites (bench/segments.ts)
+ * 46 ms. On AWS the flush runs in another function; the S3 suites (bench/suites/segments.ts)
  * measure it on its own.
  */
 export const NO_TRIGGERED_FLUSH_BYTES = 1024 * MIB;
@@ -230,7 +230,7 @@ export async function createStrataTarget(
   nextBody: () => Buffer,
 ): Promise<StrataTarget> {
   // The tail path: batches up to the largest stageBytes stay in DynamoDB items (the default,
-  // 64 KiB, would stage the 100 KiB requests in S3; bench/segments.ts measures staging).
+  // 64 KiB, would stage the 100 KiB requests in S3; bench/suites/segments.ts measures staging).
   const config = { flushBytes: NO_TRIGGERED_FLUSH_BYTES, stageBytes: MAX_TAIL_ITEM_BYTES };
   expectStatus(await client.post('/v1/topics', Buffer.from(JSON.stringify({ name, partitions, config }))), 201, 'create topic');
   const acknowledged = new Array<number>(partitions).fill(0);

@@ -20,9 +20,9 @@ import {
   FUNCTION_IDS,
   INIT_BUDGET_MS,
   type FunctionId,
-} from '../infra/function-bundling.js';
-import type { ReportTable } from './report.js';
-import { summarize } from './stats.js';
+} from '../../infra/function-bundling.js';
+import type { ReportTable } from '../report/report.js';
+import { summarize } from '../harness/stats.js';
 
 const run = promisify(execFile);
 

@@ -6,10 +6,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { decodeBatch, type Compression } from '../lib/format/record-batch.js';
-import { encodeBatch } from '../lib/format/record-batch-encoder.js';
-import type { LogRecord } from '../lib/core/record.js';
-import type { ReportTable } from './report.js';
+import { decodeBatch, type Compression } from '../../lib/format/record-batch.js';
+import { encodeBatch } from '../../lib/format/record-batch-encoder.js';
+import type { LogRecord } from '../../lib/core/record.js';
+import type { ReportTable } from '../report/report.js';
 
 const RECORDS_PER_BATCH = 100;
 /** Size of the random values; the JSON events come out at about 700 B each. */

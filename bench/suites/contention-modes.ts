@@ -9,7 +9,7 @@
  * - `raw`: the conflict-free primitive by hand: `UpdateItem ADD nextOffset :n` on a head
  *   item answers the reserved range (never a condition failure), then a `PutItem` of the
  *   records' item under `attribute_not_exists(pk)`, as large as the engine's tail item.
- * - `optimistic-raw`: today's commit by hand (bench/raw-commit.ts's contended shape): one
+ * - `optimistic-raw`: today's commit by hand (bench/harness/raw-commit.ts's contended shape): one
  *   TransactWriteItems of the head update conditioned on the head last seen and the
  *   tail item; a lost race is re-sent at the head the failure returned.
  *
@@ -24,14 +24,14 @@ import {
   UpdateItemCommand,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import type { AppendRecordInput } from '../lib/sequencing/appender.js';
-import { DynamoLogStore } from '../lib/aws/dynamo-log-store.js';
-import { LogEngine, type EngineOptions } from '../lib/engine.js';
-import { RetryableError } from '../lib/core/errors.js';
-import { HEAD_SK, tailSk } from '../lib/aws/table-keys.js';
-import { encodeBatch } from '../lib/format/record-batch-encoder.js';
-import { backoffDelay, DEFAULT_RETRY, sleep } from '../lib/core/retry.js';
-import { cancelledCommit } from './raw-commit.js';
+import type { AppendRecordInput } from '../../lib/sequencing/appender.js';
+import { DynamoLogStore } from '../../lib/aws/dynamo-log-store.js';
+import { LogEngine, type EngineOptions } from '../../lib/engine.js';
+import { RetryableError } from '../../lib/core/errors.js';
+import { HEAD_SK, tailSk } from '../../lib/aws/table-keys.js';
+import { encodeBatch } from '../../lib/format/record-batch-encoder.js';
+import { backoffDelay, DEFAULT_RETRY, sleep } from '../../lib/core/retry.js';
+import { cancelledCommit } from '../harness/raw-commit.js';
 
 /** What one request appends. */
 export interface ContentionShape {
@@ -80,7 +80,7 @@ export interface ContentionMode {
 /** Distinct request payloads a worker rotates through. */
 const PAYLOAD_VARIANTS = 4;
 /**
- * The largest flushBytes a topic takes (as bench/append.ts's NO_TRIGGERED_FLUSH_BYTES):
+ * The largest flushBytes a topic takes (as bench/suites/append.ts's NO_TRIGGERED_FLUSH_BYTES):
  * no append asks for a flush, which on AWS another function would run.
  */
 const NO_TRIGGERED_FLUSH_BYTES = 1024 * 1024 * 1024;

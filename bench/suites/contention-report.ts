@@ -4,11 +4,11 @@
  * charts of docs/benchmarks.md. Everything here is computed from the measured data;
  * nothing is judged by hand.
  */
-import { groupedBarChart } from './charts.js';
-import { addCallUsage, emptyCallUsage, type CallUsage } from './contention-meter.js';
-import type { LatencyModelStats } from './latency-model.js';
-import type { ReportTable } from './report.js';
-import { formatMs, formatNumber, formatPercent, formatRatio, summarize, type LatencySummary } from './stats.js';
+import { groupedBarChart } from '../report/charts.js';
+import { addCallUsage, emptyCallUsage, type CallUsage } from '../harness/contention-meter.js';
+import type { LatencyModelStats } from '../harness/latency-model.js';
+import type { ReportTable } from '../report/report.js';
+import { formatMs, formatNumber, formatPercent, formatRatio, summarize, type LatencySummary } from '../harness/stats.js';
 
 /** The mode whose figures the aims judge: the engine with the reserving sequencer (issue 13). */
 export const CANDIDATE_MODE = 'engine-reserve';
@@ -357,9 +357,9 @@ export function contentionTables(input: ContentionTablesInput): ReportTable[] {
   if (last) {
     last.notes = [
       `Modes: ${Object.entries(input.modeLabels).map(([name, label]) => `${name} = ${label}`).join('; ')}.`,
-      `Latency model, injected by SDK middleware into every worker's DynamoDB client (bench/latency-model.ts): ${input.latencyModel}. The local call's own time comes on top.`,
+      `Latency model, injected by SDK middleware into every worker's DynamoDB client (bench/harness/latency-model.ts): ${input.latencyModel}. The local call's own time comes on top.`,
       'acks/s: requests acknowledged inside the window; records/s = acks × records per request. Latency: acknowledged requests that started inside the window, to their end (p999 needs 1,000 samples).',
-      'WCU/ack: write units of the calls sent inside the window over the acks of the window, as billed: DynamoDB\'s ConsumedCapacity for answered writes, and for failed ones (a failed condition, a cancelled transaction: their exceptions report none) 1 unit per KB of each item, rounded up, twice inside a transaction (bench/write-units.ts). "failed WCU/ack" is that second part: the price of lost races.',
+      'WCU/ack: write units of the calls sent inside the window over the acks of the window, as billed: DynamoDB\'s ConsumedCapacity for answered writes, and for failed ones (a failed condition, a cancelled transaction: their exceptions report none) 1 unit per KB of each item, rounded up, twice inside a transaction (bench/harness/write-units.ts). "failed WCU/ack" is that second part: the price of lost races.',
       `hottest item WCU/s: write units per second on the most-written item (the head), counted from item sizes. On AWS one item lives in one partition, which serves about ${formatNumber(PARTITION_WRITE_UNITS_PER_SEC)} write units per second: "(over)" would be throttled there. The suite injects no throttling.`,
       '503: requests started inside the window that gave up at the append deadline (10 s), whenever they ended. acks per worker: the fewest and most one process got (0 = starved). head = acks: the partition\'s head after the run equals the records acknowledged over the whole run.',
       'model delay added/asked: the delay the latency model\'s sleeps actually added over the delay it modelled (timers fire late on a busy machine; the model shortens its sleeps by the lateness it observes).',

@@ -2,11 +2,11 @@
  * One contention worker: a process that stands for one Lambda environment of the append
  * function. It holds one DynamoDB client (with the AWS latency model and the call meter
  * installed) and, for each measurement the harness sends over IPC, opens the named mode
- * (bench/contention-modes.ts) and sends ONE request at a time through it, so nothing can
+ * (bench/suites/contention-modes.ts) and sends ONE request at a time through it, so nothing can
  * be grouped with another worker's request: every request races the other processes for
  * the partition's head, as concurrent Lambda invocations do.
  *
- * Started by bench/contention.ts (bundled with esbuild, `node contention-worker.mjs`);
+ * Started by bench/suites/contention.ts (bundled with esbuild, `node contention-worker.mjs`);
  * the messages are below. All workers of a measurement share one clock (this machine's)
  * and start at the same epoch time, warm up, then measure a window:
  *
@@ -19,12 +19,12 @@
  */
 import { performance } from 'node:perf_hooks';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { StrataError } from '../lib/core/errors.js';
-import { isThrottle } from '../lib/core/retry.js';
-import { CallMeterMiddleware, hottestItems } from './contention-meter.js';
+import { StrataError } from '../../lib/core/errors.js';
+import { isThrottle } from '../../lib/core/retry.js';
+import { CallMeterMiddleware, hottestItems } from '../harness/contention-meter.js';
 import { contentionMode, type ContentionShape } from './contention-modes.js';
 import { emptyWorkerReport, type WorkerReport } from './contention-report.js';
-import { installLatencyModel, type LatencyModel } from './latency-model.js';
+import { installLatencyModel, type LatencyModel } from '../harness/latency-model.js';
 
 /** One measurement, as the harness asks it of each of its K workers. */
 export interface WorkerPoint {

@@ -5,12 +5,12 @@
  * process can group another's request into its commit.
  *
  * The harness starts DynamoDB Local in memory and a pool of worker processes
- * (bench/contention-worker.ts, bundled once with esbuild as a Lambda bundle is), then for
+ * (bench/suites/contention-worker.ts, bundled once with esbuild as a Lambda bundle is), then for
  * each shape, each K and each mode: empties the table, lets the mode prepare (create its
  * topic), and has K workers append to partition 0 for the window, each through a DynamoDB
- * client whose calls take AWS's time (bench/latency-model.ts). The workers report their
- * acks, latencies, DynamoDB calls and write units (bench/contention-meter.ts) over IPC;
- * bench/contention-report.ts merges them and checks the aims.
+ * client whose calls take AWS's time (bench/harness/latency-model.ts). The workers report their
+ * acks, latencies, DynamoDB calls and write units (bench/harness/contention-meter.ts) over IPC;
+ * bench/suites/contention-report.ts merges them and checks the aims.
  *
  * The modes run one after another at each K, so a drift of this shared machine hits
  * them alike rather than the one that happened to run during it.
@@ -21,16 +21,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
-import { BUNDLE_OPTIONS } from '../infra/function-bundling.js';
-import { DEFAULT_APPEND_DEADLINE_MS } from '../lib/core/constants.js';
-import { checkJava, ensureTable, localDynamoClient, startDynamoDbLocal } from '../local/emulators.js';
+import { BUNDLE_OPTIONS } from '../../infra/function-bundling.js';
+import { DEFAULT_APPEND_DEADLINE_MS } from '../../lib/core/constants.js';
+import { checkJava, ensureTable, localDynamoClient, startDynamoDbLocal } from '../../local/emulators.js';
 import { contentionMode, CONTENTION_MODES, type ContentionShape } from './contention-modes.js';
 import { aggregatePoint, type ContentionPoint, type WorkerReport } from './contention-report.js';
 import type { FromWorker, ToWorker, WorkerPoint } from './contention-worker.js';
-import { describeLatencyModel, type LatencyModel } from './latency-model.js';
-import { ResourceMeter } from './resources.js';
-import { formatMs, formatNumber } from './stats.js';
-import { resetTable } from './table.js';
+import { describeLatencyModel, type LatencyModel } from '../harness/latency-model.js';
+import { ResourceMeter } from '../harness/resources.js';
+import { formatMs, formatNumber } from '../harness/stats.js';
+import { resetTable } from '../harness/table.js';
 
 export interface ContentionOptions {
   /** K: worker processes appending at once. */

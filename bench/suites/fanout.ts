@@ -17,14 +17,14 @@
  * Runs by itself (`npm run bench -- --only fanout`): it starts its own local stack.
  */
 import { performance } from 'node:perf_hooks';
-import { createCompactHandler, type CompactResult, type FanOutEvent } from '../functions/compact/handler.js';
-import { createObservability } from '../functions/shared/observability.js';
-import { DEFAULT_DISPATCH_CONCURRENCY, FANOUT_RUN_BUDGET_MS } from '../lib/core/constants.js';
-import type { LogEngine } from '../lib/engine.js';
-import type { FanOutBudget } from '../lib/maintenance/maintenance.js';
-import { startLocalStack } from '../local/stack.js';
-import type { ReportTable } from './report.js';
-import { formatNumber } from './stats.js';
+import { createCompactHandler, type CompactResult, type FanOutEvent } from '../../functions/compact/handler.js';
+import { createObservability } from '../../functions/shared/observability.js';
+import { DEFAULT_DISPATCH_CONCURRENCY, FANOUT_RUN_BUDGET_MS } from '../../lib/core/constants.js';
+import type { LogEngine } from '../../lib/engine.js';
+import type { FanOutBudget } from '../../lib/maintenance/maintenance.js';
+import { startLocalStack } from '../../local/stack.js';
+import type { ReportTable } from '../report/report.js';
+import { formatNumber } from '../harness/stats.js';
 
 /** The compact function's default timeout (infra/strata-log.ts). */
 export const COMPACT_TIMEOUT_MS = 5 * 60_000;

@@ -14,11 +14,11 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { encodeBatch } from '../lib/format/record-batch-encoder.js';
-import { BenchHttpClient, expectStatus } from './http-client.js';
-import { RawCommitter } from './raw-commit.js';
-import type { ReportTable } from './report.js';
-import { formatMs, MIN_SAMPLES_FOR_P999, percentile, summarize, type LatencySummary } from './stats.js';
+import { encodeBatch } from '../../lib/format/record-batch-encoder.js';
+import { BenchHttpClient, expectStatus } from '../harness/http-client.js';
+import { RawCommitter } from '../harness/raw-commit.js';
+import type { ReportTable } from '../report/report.js';
+import { formatMs, MIN_SAMPLES_FOR_P999, percentile, summarize, type LatencySummary } from '../harness/stats.js';
 
 export const LATENCY_TOPIC = 'bench-latency';
 export const SMALL_VALUE_BYTES = 100;

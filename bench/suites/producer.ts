@@ -15,11 +15,11 @@
  *   from the client's cost.
  */
 import { randomBytes } from 'node:crypto';
-import { Strata } from '../client/index.js';
+import { Strata } from '../../client/index.js';
 import { NO_TRIGGERED_FLUSH_BYTES } from './append.js';
-import { BenchHttpClient, expectStatus } from './http-client.js';
-import type { ReportTable } from './report.js';
-import { formatNumber, formatRatio } from './stats.js';
+import { BenchHttpClient, expectStatus } from '../harness/http-client.js';
+import type { ReportTable } from '../report/report.js';
+import { formatNumber, formatRatio } from '../harness/stats.js';
 
 export const PRODUCER_VALUE_BYTES = 1024;
 

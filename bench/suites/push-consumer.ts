@@ -6,11 +6,11 @@
  * high watermark. With `--http-ms`, every HTTP request it sends pays that much more
  * (half before, half after): the AWS model's API Gateway hop.
  *
- *     tsx bench/push-consumer.ts <url> <topic> <push|long-poll> [--http-ms N]
+ *     tsx bench/suites/push-consumer.ts <url> <topic> <push|long-poll> [--http-ms N]
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { Strata } from '../client/index.js';
+import { Strata } from '../../client/index.js';
 
 const { positionals, values } = parseArgs({ allowPositionals: true, options: { 'http-ms': { type: 'string', default: '0' } } });
 const [url, topic, mode] = positionals;

@@ -1,7 +1,7 @@
 /**
  * Append → consumer delivery through the push path (issue 14), against the raw write
  * round trip measured in the same run. A producer appends one small record at a time
- * over HTTP; a consumer in another process (bench/push-consumer.ts), caught up and
+ * over HTTP; a consumer in another process (bench/suites/push-consumer.ts), caught up and
  * waiting on its push channel, is notified, reads, and reports when the client handed it
  * the record. Each sample starts on an idle partition (the settle pause outlasts the
  * quiet interval and the consumer's trailing read), so it measures one notification.
@@ -9,12 +9,12 @@
  * Two settings, each on its own local stack with the reserving sequencer (as deployed):
  * - `local`: the emulators as they are. Beside push, the same consumer long-polling (one
  *   engine, so the in-process wake-up ends its poll: long-polling's best case).
- * - `aws`: the AWS latency model. DynamoDB calls pay bench/latency-model.ts (6 ms, 12 for
+ * - `aws`: the AWS latency model. DynamoDB calls pay bench/harness/latency-model.ts (6 ms, 12 for
  *   a transaction); every HTTP request pays API_HTTP_MS and every `@connections` POST
  *   POST_TO_CONNECTION_MS (half on the way there, half back), the per-hop figures below.
  *
  * Raw write round trip: one TransactWriteItems of the head and a tail item with the same
- * record (bench/raw-commit.ts, the primitive an append maps to), through the same
+ * record (bench/harness/raw-commit.ts, the primitive an append maps to), through the same
  * DynamoDB client and so the same model.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -24,13 +24,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { encodeBatch } from '../lib/format/record-batch-encoder.js';
-import type { ConnectionPoster } from '../lib/push/fanout.js';
-import { startLocalStack, type LocalStack } from '../local/stack.js';
-import { DEFAULT_LATENCY_MODEL, describeLatencyModel, installLatencyModel } from './latency-model.js';
-import { RawCommitter } from './raw-commit.js';
-import type { ReportTable } from './report.js';
-import { formatMs, summarize, type LatencySummary } from './stats.js';
+import { encodeBatch } from '../../lib/format/record-batch-encoder.js';
+import type { ConnectionPoster } from '../../lib/push/fanout.js';
+import { startLocalStack, type LocalStack } from '../../local/stack.js';
+import { DEFAULT_LATENCY_MODEL, describeLatencyModel, installLatencyModel } from '../harness/latency-model.js';
+import { RawCommitter } from '../harness/raw-commit.js';
+import type { ReportTable } from '../report/report.js';
+import { formatMs, summarize, type LatencySummary } from '../harness/stats.js';
 
 /**
  * The AWS model's HTTP hop, ms per request: client → API Gateway HTTP API → a warm

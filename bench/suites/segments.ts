@@ -15,7 +15,7 @@
  *   64 KiB batches written inline to the DynamoDB tail, through HTTP at C = 1 and 4.
  *
  * Every round starts from an emptied table and bucket: DynamoDB Local slows down as its
- * table grows (bench/table.ts), and an emptied bucket keeps a full run's disk use to
+ * table grows (bench/harness/table.ts), and an emptied bucket keeps a full run's disk use to
  * one round's data.
  */
 import { randomBytes } from 'node:crypto';
@@ -23,23 +23,23 @@ import { performance } from 'node:perf_hooks';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteObjectsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { MAX_STREAMED_READ_MAX_BYTES, MAX_STREAMED_READ_MAX_RECORDS, MAX_TAIL_ITEM_BYTES } from '../lib/core/constants.js';
-import { LOCAL_FUNCTION_URL_PATHS } from '../local/server.js';
-import { DynamoLogStore } from '../lib/aws/dynamo-log-store.js';
-import { BATCHES_MEDIA_TYPE, decodeFrame } from '../lib/format/batch-frame.js';
-import { S3ObjectStore } from '../lib/aws/s3-object-store.js';
-import type { LogEngine } from '../lib/engine.js';
-import { partitionPk, TAIL_PREFIX } from '../lib/aws/table-keys.js';
-import { type PartitionRef } from '../lib/ports/model.js';
-import type { ObjectStore } from '../lib/ports/object-store.js';
-import type { TopicMeta } from '../lib/ports/model.js';
+import { MAX_STREAMED_READ_MAX_BYTES, MAX_STREAMED_READ_MAX_RECORDS, MAX_TAIL_ITEM_BYTES } from '../../lib/core/constants.js';
+import { LOCAL_FUNCTION_URL_PATHS } from '../../local/server.js';
+import { DynamoLogStore } from '../../lib/aws/dynamo-log-store.js';
+import { BATCHES_MEDIA_TYPE, decodeFrame } from '../../lib/format/batch-frame.js';
+import { S3ObjectStore } from '../../lib/aws/s3-object-store.js';
+import type { LogEngine } from '../../lib/engine.js';
+import { partitionPk, TAIL_PREFIX } from '../../lib/aws/table-keys.js';
+import { type PartitionRef } from '../../lib/ports/model.js';
+import type { ObjectStore } from '../../lib/ports/object-store.js';
+import type { TopicMeta } from '../../lib/ports/model.js';
 import { NO_TRIGGERED_FLUSH_BYTES, RECORDS_PER_REQUEST, VALUE_BYTES } from './append.js';
-import { BenchHttpClient, expectStatus } from './http-client.js';
-import { mergeLoadResults, runClosedLoop, type LoadResult } from './load.js';
-import type { CallBreakdown, CallMeter, ObjectGet } from './metered-stores.js';
-import type { ReportTable } from './report.js';
-import type { ResourceMeter, ResourceUsage } from './resources.js';
-import { formatMs, formatNumber, formatPercent, formatRatio } from './stats.js';
+import { BenchHttpClient, expectStatus } from '../harness/http-client.js';
+import { mergeLoadResults, runClosedLoop, type LoadResult } from '../harness/load.js';
+import type { CallBreakdown, CallMeter, ObjectGet } from '../harness/metered-stores.js';
+import type { ReportTable } from '../report/report.js';
+import type { ResourceMeter, ResourceUsage } from '../harness/resources.js';
+import { formatMs, formatNumber, formatPercent, formatRatio } from '../harness/stats.js';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
@@ -981,7 +981,7 @@ export function segmentTables(result: SegmentBenchResult): ReportTable[] {
     columns: ['call', 'calls', 'ms', 'share', 'MB'],
     rows: breakdownRows(flushCalls, flushMs),
     notes: [
-      'Timed around each storage call of the engine (bench/metered-stores.ts); the calls run one after another, so the remainder is the engine itself (building segments, copying).',
+      'Timed around each storage call of the engine (bench/harness/metered-stores.ts); the calls run one after another, so the remainder is the engine itself (building segments, copying).',
     ],
   };
 

@@ -1,7 +1,7 @@
 /**
  * The staging tier's latency (issue 15, item 2): what staging a batch in S3 Express One
  * Zone adds to an append, against keeping it in the DynamoDB tail and against staging it
- * in S3 Standard, on the AWS latency model (bench/latency-model.ts: DynamoDB 6 ms a call
+ * in S3 Standard, on the AWS latency model (bench/harness/latency-model.ts: DynamoDB 6 ms a call
  * and 6 ms more a transaction; S3 Standard 30 ms, S3 Express 5 ms a request).
  *
  * Two latencies per append. `measured`: its wall time here, the emulators' own time
@@ -28,11 +28,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { DynamoLogStore } from '../lib/aws/dynamo-log-store.js';
-import { S3ObjectStore } from '../lib/aws/s3-object-store.js';
-import { LogEngine } from '../lib/engine.js';
-import type { AppendRecordInput } from '../lib/sequencing/appender.js';
-import { ensureBucket, ensureTable, localDynamoClient, localS3Client, startDynamoDbLocal, startS3rver } from '../local/emulators.js';
+import { DynamoLogStore } from '../../lib/aws/dynamo-log-store.js';
+import { S3ObjectStore } from '../../lib/aws/s3-object-store.js';
+import { LogEngine } from '../../lib/engine.js';
+import type { AppendRecordInput } from '../../lib/sequencing/appender.js';
+import { ensureBucket, ensureTable, localDynamoClient, localS3Client, startDynamoDbLocal, startS3rver } from '../../local/emulators.js';
 import {
   DEFAULT_LATENCY_MODEL,
   describeLatencyModel,
@@ -41,9 +41,9 @@ import {
   S3_EXPRESS_LATENCY_MODEL,
   S3_STANDARD_LATENCY_MODEL,
   type LatencyModelStats,
-} from './latency-model.js';
-import type { ReportTable } from './report.js';
-import { formatMs, summarize, type LatencySummary } from './stats.js';
+} from '../harness/latency-model.js';
+import type { ReportTable } from '../report/report.js';
+import { formatMs, summarize, type LatencySummary } from '../harness/stats.js';
 
 const KiB = 1024;
 /** The aim of issue 15: S3 Express staging adds less than this to the append's p99 (ms). */
@@ -217,7 +217,7 @@ export function stagingLatencyTables(result: StagingLatencyResult): ReportTable[
     columns: ['batch of 1 KiB records', ...STAGING_TIER_CASES.flatMap((t) => [`${CASE_LABELS[t]} p50`, 'p99'])],
     rows: result.config.batchKiB.map((k) => [`${k} KiB`, ...STAGING_TIER_CASES.flatMap((t) => [formatMs(point(k, t).latency.p50), formatMs(point(k, t).latency.p99)])]),
     notes: [
-      `Model: DynamoDB ${result.models.dynamo}; S3 Standard +${result.models.s3StandardMs} ms and S3 Express +${result.models.s3ExpressMs} ms per request (bench/latency-model.ts, with the sources of each figure).`,
+      `Model: DynamoDB ${result.models.dynamo}; S3 Standard +${result.models.s3StandardMs} ms and S3 Express +${result.models.s3ExpressMs} ms per request (bench/harness/latency-model.ts, with the sources of each figure).`,
       'Each append: its wall time here, less what its emulator calls took and what the model slept, plus what the model asks for those calls; that is, the engine\'s own time plus the modelled round trips.',
       `One request at a time through the engine (sequencing reserve), ${result.config.warmupRounds} unmeasured rounds first; each round appends once to every case in a shuffled order.`,
       `Where the batches went: ${STAGING_TIER_CASES.map((t) => `${CASE_LABELS[t]} ${result.placement[t].expressObjects} in Express, ${result.placement[t].standardObjects} in Standard`).join('; ')}.`,

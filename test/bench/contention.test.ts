@@ -1,11 +1,11 @@
 /**
  * The contention suite's pure parts: the AWS latency model's delays, DynamoDB's
  * write-unit arithmetic, the merging of the workers' reports, and issue 13's aims
- * judged from the points (bench/latency-model.ts, bench/write-units.ts,
- * bench/contention-report.ts).
+ * judged from the points (bench/harness/latency-model.ts, bench/harness/write-units.ts,
+ * bench/suites/contention-report.ts).
  */
 import { describe, expect, it } from 'vitest';
-import { addCallUsage, emptyCallUsage, hottestItems, type CallUsage } from '../../bench/contention-meter.js';
+import { addCallUsage, emptyCallUsage, hottestItems, type CallUsage } from '../../bench/harness/contention-meter.js';
 import {
   aggregatePoint,
   AIMS,
@@ -18,7 +18,7 @@ import {
   latencyReference,
   type ContentionPoint,
   type WorkerReport,
-} from '../../bench/contention-report.js';
+} from '../../bench/suites/contention-report.js';
 import {
   afterDelay,
   DEFAULT_LATENCY_MODEL,
@@ -28,8 +28,8 @@ import {
   PER_CALL_MS,
   TimerCalibration,
   TRANSACT_WRITE_EXTRA_MS,
-} from '../../bench/latency-model.js';
-import { itemBytes, itemWrites, numberBytes, reportedUnits, writeUnits } from '../../bench/write-units.js';
+} from '../../bench/harness/latency-model.js';
+import { itemBytes, itemWrites, numberBytes, reportedUnits, writeUnits } from '../../bench/harness/write-units.js';
 
 describe('latency model', () => {
   it('adds 6 ms per call and 6 ms more per TransactWriteItems, half before and half after', () => {

@@ -6,9 +6,9 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { barChart, groupedBarChart, niceMax, percentileChart } from '../../bench/charts.js';
-import { writeSection } from '../../bench/report.js';
-import { buildSummary } from '../../bench/summary.js';
+import { barChart, groupedBarChart, niceMax, percentileChart } from '../../bench/report/charts.js';
+import { writeSection } from '../../bench/report/report.js';
+import { buildSummary } from '../../bench/report/summary.js';
 
 const dirs: string[] = [];
 async function tempDir(): Promise<string> {

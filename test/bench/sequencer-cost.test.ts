@@ -1,14 +1,14 @@
 /**
- * The cost model's section on write units per append by sequencer (bench/sequencer-cost.ts):
+ * The cost model's section on write units per append by sequencer (bench/cost/sequencer-cost.ts):
  * contention points turned into units and dollars per append, and the tables.
  */
 import { describe, expect, it } from 'vitest';
-import { emptyCallUsage, type CallUsage } from '../../bench/contention-meter.js';
-import { BATCH_SHAPE, SINGLE_RECORD_SHAPE } from '../../bench/contention-modes.js';
-import { aggregatePoint, type ContentionPoint } from '../../bench/contention-report.js';
-import { GIB, PRICES } from '../../bench/prices.js';
-import { appendCosts, appendCostTables, usdPerGib, type SequencerCostResult } from '../../bench/sequencer-cost.js';
-import { formatUsd } from '../../bench/stats.js';
+import { emptyCallUsage, type CallUsage } from '../../bench/harness/contention-meter.js';
+import { BATCH_SHAPE, SINGLE_RECORD_SHAPE } from '../../bench/suites/contention-modes.js';
+import { aggregatePoint, type ContentionPoint } from '../../bench/suites/contention-report.js';
+import { GIB, PRICES } from '../../bench/cost/prices.js';
+import { appendCosts, appendCostTables, usdPerGib, type SequencerCostResult } from '../../bench/cost/sequencer-cost.js';
+import { formatUsd } from '../../bench/harness/stats.js';
 
 /** A measurement of one worker: `acks` appends, and the units its calls cost in the window. */
 function measured(mode: string, shape: typeof SINGLE_RECORD_SHAPE, k: number, acks: number, units: Partial<CallUsage>): ContentionPoint {
@@ -85,7 +85,7 @@ describe('appendCosts', () => {
     expect(single!.rows[1]).toEqual(['optimistic (engine default)', '8', '10', '20.0', '6.0', '14.0', '70.0%', '6.67×', '$20.97', '0.5', '$0.262']);
     expect(batch!.rows).toEqual([['reserve (deployed default)', '32', '0', '–', '–', '–', '–', '–', '–', '–', '–']]);
     const notes = batch!.notes!.join('\n');
-    expect(notes).toContain('bench/write-units.ts');
+    expect(notes).toContain('bench/harness/write-units.ts');
     expect(notes).toContain('twice per action of a TransactWriteItems');
     expect(notes).toContain('70 writes in it (reserve (deployed default), batch, K=32)');
   });

@@ -5,7 +5,7 @@
  * document always quotes the run that produced it.
  */
 import { fileURLToPath } from 'node:url';
-import { machineInfo, machineLine, renderMarkdown, writeSection, type ReportTable } from '../../bench/report.js';
+import { machineInfo, machineLine, renderMarkdown, writeSection, type ReportTable } from '../../bench/report/report.js';
 import { CHAOS_KINDS } from '../../local/chaos.js';
 import { EXTRA_CHECKS, type ChaosReport } from './run-chaos.js';
 

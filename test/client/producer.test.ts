@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { simulateProducerBatching } from '../../bench/producer-batching.js';
+import { simulateProducerBatching } from '../../bench/cost/producer-batching.js';
 import { Strata, OffsetMismatchError, TopicNotFoundError, ConnectionError, StrataError } from '../../client/index.js';
 import type { ProducerOptions } from '../../client/producer.js';
 import type { AppendResult } from '../../client/strata.js';
