@@ -479,7 +479,7 @@ const S3RVER_MD5 = '._S3rver_object.md5';
  */
 export async function removeIncompleteS3rverObjects(directory: string): Promise<string[]> {
   const removed: string[] = [];
-  let entries;
+  let entries: import('node:fs').Dirent[];
   try {
     entries = await readdir(directory, { recursive: true, withFileTypes: true });
   } catch (error) {

@@ -288,7 +288,7 @@ function settleAnswered(
   if (r.kind === 'ok') {
     bump(outcomes, `${label} 200${r.body.partitions?.[0]?.duplicate ? ' duplicate' : ''}`);
     const offsets = r.body.offsets as { partition: number; offset: number }[];
-    sends.forEach((s, i) => s.handle.ok(offsets[i]!.offset));
+    for (const [i, s] of sends.entries()) s.handle.ok(offsets[i]!.offset);
     return { kind: 'ok', offsets };
   }
   if (r.kind === 'error' && r.status < 500) {
@@ -539,7 +539,10 @@ export class GroupMember {
 /** How a group member's consumer used the push path: notifications, pongs, connections. */
 function countPush(outcomes: OutcomeCounts, consumer: Consumer): void {
   const channel = consumer.pushChannel;
-  if (!channel) return bump(outcomes, 'group consumers without push');
+  if (!channel) {
+    bump(outcomes, 'group consumers without push');
+    return;
+  }
   bump(outcomes, 'group push notifications', channel.received.moved);
   bump(outcomes, 'group push pongs', channel.received.pong);
   bump(outcomes, 'group push connections', channel.connects);
@@ -607,7 +610,7 @@ export class RecreatedTopic {
         const r = await rawRequest(url, 'POST', `/v1/topics/${topic.name}/partitions/${partition}/records`, { records: values.map((value) => ({ value })) });
         if (r.kind === 'ok') {
           const slot = RecreatedTopic.slot(this.acked, this.incarnation, partition);
-          (r.body.offsets as { offset: number }[]).forEach((o, i) => slot.set(o.offset, values[i]!));
+          for (const [i, o] of (r.body.offsets as { offset: number }[]).entries()) slot.set(o.offset, values[i]!);
         } else await sleep(100);
       }
       if (this.opts.flags.stopSending) return;

@@ -299,7 +299,10 @@ export class AppendWorkers {
         if (request.kind === 'conditional' && offsets[0] !== request.expectedOffset) {
           this.anomaly('conditional-wrong-offset', `${where}: expectedOffset ${request.expectedOffset} acked at ${offsets[0]}`);
         }
-        mine.forEach((r, k) => (offsets[k] === undefined ? r.handle.info() : r.handle.ok(offsets[k])));
+        for (const [k, r] of mine.entries()) {
+          if (offsets[k] === undefined) r.handle.info();
+          else r.handle.ok(offsets[k]);
+        }
         f.acked += mine.length;
       } else if (result.status === 'fail') {
         for (const r of mine) r.handle.fail();

@@ -105,6 +105,7 @@ describe('strata CLI', () => {
       child.on('close', (status) => resolve({ status, stdout: Buffer.concat(out).toString() }));
     });
     expect(run.status, run.stdout).toBe(0);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: strips the terminal's ANSI escape sequences (ESC [ … letter)
     const screen = run.stdout.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '\n');
     expect(screen).toMatch(/produce cli-tty \[.*\] 100% \| 2000 records \| [\d,]+ rec\/s \| [\d.]+ MB\/s/);
     expect(screen).toContain('produced 2000 record(s)');

@@ -413,7 +413,7 @@ describe('cdk-nag AwsSolutions and Serverless', () => {
   it('acknowledges exactly the findings the stack raises, so no acknowledgement is stale', () => {
     // The same stack with acknowledge() turned off shows every raw finding.
     const spy = vi.spyOn(Validations.prototype, 'acknowledge').mockImplementation(() => undefined);
-    let raw;
+    let raw: ReturnType<typeof synthStrata>;
     try {
       raw = synthStrata();
     } finally {

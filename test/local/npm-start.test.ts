@@ -80,7 +80,7 @@ describe('npm start', () => {
       const values = [`v${i}a`, `v${i}b`];
       const res = await api('POST', '/v1/topics/durable/records', { records: values.map((value) => ({ value })) });
       expect(res.status).toBe(200);
-      res.body.offsets.forEach((o: { partition: number; offset: number }, k: number) => acked.push({ ...o, value: values[k]! }));
+      for (const [k, o] of (res.body.offsets as { partition: number; offset: number }[]).entries()) acked.push({ ...o, value: values[k]! });
     }
     first.child.kill('SIGKILL');
     await first.exited;

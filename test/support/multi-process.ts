@@ -550,7 +550,7 @@ export async function runMultiProcess(options: MultiProcessOptions): Promise<Mul
     while (readersOn) {
       const target = drainTargets?.[partition];
       if (target !== undefined && offset >= target) return;
-      let page;
+      let page: Awaited<ReturnType<typeof engine.reader.read>>;
       try {
         page = await engine.reader.read(topic, partition, { offset, maxRecords: 1 + Math.floor(pick() * READ_MAX_RECORDS), waitMs: READ_WAIT_MS });
       } catch (err) {
@@ -699,7 +699,7 @@ export async function runMultiProcess(options: MultiProcessOptions): Promise<Mul
       latestByKey.set(k, Math.max(latestByKey.get(k) ?? -1, offset));
     };
     for (const s of sends) if (s.status === 'ok') noteLatest(s.partition, s.value, s.offset!);
-    finals.forEach((records, p) => records.forEach((r) => noteLatest(p, r.value, r.offset)));
+    for (const [p, records] of finals.entries()) for (const r of records) noteLatest(p, r.value, r.offset);
     const compactedAway = (p: number, id: string, offset: number) => (latestByKey.get(`${p}/${keyOfId(id)}`) ?? -1) > offset;
     for (const s of sends) {
       const handle: SendHandle = history.invokeSend(s);

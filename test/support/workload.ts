@@ -70,13 +70,13 @@ export async function runWorkload(options: WorkloadOptions): Promise<WorkloadRes
             });
       const outcome = await sendWithRetries(send, idempotent ? IDEMPOTENT_RESENDS : 0, () => retriedBatches++);
       if (outcome.kind === 'ok') {
-        outcome.offsets.forEach((offset, k) => handles[k]!.ok(offset));
+        for (const [k, offset] of outcome.offsets.entries()) handles[k]!.ok(offset);
         sequences.set(partition, sequence + count);
       } else if (outcome.kind === 'unknown') {
         unknownBatches++;
-        handles.forEach((h: SendHandle) => h.info());
+        for (const h of handles) h.info();
       } else {
-        handles.forEach((h: SendHandle) => h.fail());
+        for (const h of handles) h.fail();
       }
     }
     producing--;
@@ -86,7 +86,7 @@ export async function runWorkload(options: WorkloadOptions): Promise<WorkloadRes
     let offset = 0;
     for (;;) {
       const done = producing === 0;
-      let page;
+      let page: Awaited<ReturnType<typeof engine.reader.read>>;
       try {
         page = await engine.reader.read(options.topic, partition, { offset, maxRecords: 1 + Math.floor(random() * 50), waitMs: 50 });
       } catch {

@@ -69,7 +69,9 @@ describe('key compaction', () => {
       for (let batch = 0; batch < 5; batch++) {
         const records = Array.from({ length: 20 }, (_, i) => ({ key: `k${(round * 7 + batch * 3 + i) % 23}`, value: `r${round}b${batch}i${i}-${'v'.repeat(200)}` }));
         const offsets = await put(t.engine, 'table', records);
-        records.forEach((r, i) => log.push({ offset: offsets[i]!, ...r }));
+        records.forEach((r, i) => {
+          log.push({ offset: offsets[i]!, ...r });
+        });
       }
       await t.engine.flusher!.flushPartition(meta, 0, { force: true });
     }
@@ -109,7 +111,9 @@ describe('key compaction', () => {
     const log: { offset: number; key: string; value: string | null }[] = [];
     const write = async (records: Put[]) => {
       const offsets = await put(t.engine, 'long', records);
-      records.forEach((r, i) => log.push({ offset: offsets[i]!, ...r }));
+      records.forEach((r, i) => {
+        log.push({ offset: offsets[i]!, ...r });
+      });
       await t.engine.flusher!.flushPartition(meta, 0, { force: true });
     };
     // Ten ~8 KB segments of distinct keys, compacted once (all clean), then one dirty segment
@@ -515,7 +519,9 @@ describe('maintenance under faults and races', () => {
         const log: { offset: number; key: string; value: string | null }[] = [];
         const write = async (records: Put[]) => {
           const offsets = await put(t.engine, 'f', records);
-          records.forEach((r, i) => log.push({ offset: offsets[i]!, ...r }));
+          records.forEach((r, i) => {
+            log.push({ offset: offsets[i]!, ...r });
+          });
         };
         const flush = () => t.engine.flusher!.flushPartition(meta, 0, { force: true });
         await write([{ key: 'old1', value: 'expires first' }]);
@@ -647,7 +653,9 @@ describe('maintenance under faults and races', () => {
     for (let i = 0; i < 5; i++) {
       const records = Array.from({ length: 10 }, (_, j) => ({ key: `k${(i * 3 + j) % 8}`, value: `v${i}-${j}` }));
       const offsets = await put(t.engine, 'dup', records);
-      records.forEach((r, j) => log.push({ offset: offsets[j]!, ...r }));
+      records.forEach((r, j) => {
+        log.push({ offset: offsets[j]!, ...r });
+      });
       await t.engine.flusher!.flushPartition(meta, 0, { force: true });
     }
     clock.t += 1;
@@ -681,7 +689,9 @@ describe('maintenance under faults and races', () => {
         sent.push(...batch);
         try {
           const offsets = await put(t.engine, 'race', batch);
-          batch.forEach((s, j) => Object.assign(s, { outcome: 'ok', offset: offsets[j] }));
+          batch.forEach((s, j) => {
+            Object.assign(s, { outcome: 'ok', offset: offsets[j] });
+          });
         } catch {
           // Unknown outcome: stays 'info'.
         }

@@ -73,7 +73,9 @@ describe('maintenance against an in-memory model (fast-check)', () => {
               const res = await engine.appender.appendToPartition(topic, 0, {
                 records: records.map((r) => ({ key: bytes(r.key), value: r.value === null ? null : bytes(r.value) })),
               });
-              records.forEach((r, i) => model.push({ offset: res.offsets[i]!.offset, ...r, timestamp: clock.t }));
+              records.forEach((r, i) => {
+                model.push({ offset: res.offsets[i]!.offset, ...r, timestamp: clock.t });
+              });
             } else if (op.kind === 'flush') {
               await engine.flusher!.flushPartition(meta, 0, { force: true });
             } else if (op.kind === 'maintain') {

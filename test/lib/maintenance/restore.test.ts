@@ -44,7 +44,9 @@ async function appendRound(engine: LogEngine, history: History | undefined, roun
         records: batch.map((r) => ({ key: bytes(r.key), value: bytes(r.value) })),
       });
       const base = result.partitions[0]!.baseOffset;
-      sends.forEach((send, i) => send?.ok(base + i));
+      sends.forEach((send, i) => {
+        send?.ok(base + i);
+      });
     }
   }
 }

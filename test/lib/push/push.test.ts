@@ -23,7 +23,9 @@ async function socket(url: string): Promise<{ ws: WebSocket; frames: PushMessage
   const waiters: (() => void)[] = [];
   ws.on('message', (data) => {
     frames.push(JSON.parse(String(data)) as PushMessage);
-    waiters.splice(0).forEach((w) => w());
+    waiters.splice(0).forEach((w) => {
+      w();
+    });
   });
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());

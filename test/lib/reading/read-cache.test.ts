@@ -29,7 +29,9 @@ async function fillCompactedTopic(engine: LogEngine, topic: string, segments: nu
   for (let s = 0; s < segments; s++) {
     const records = Array.from({ length: 20 }, (_, i) => ({ key: `k${(s * 20 + i) % 5}`, value: `s${s}-i${i}-${'v'.repeat(300)}` }));
     const res = await engine.appender.appendToPartition(topic, 0, { records: records.map((r) => ({ key: bytes(r.key), value: bytes(r.value) })) });
-    res.offsets.forEach((o, i) => log.push({ offset: o.offset, ...records[i]! }));
+    res.offsets.forEach((o, i) => {
+      log.push({ offset: o.offset, ...records[i]! });
+    });
     await engine.flusher!.flushPartition(meta, 0, { force: true });
   }
   return log;

@@ -105,7 +105,10 @@ describe('reserve, fill, seal', () => {
     const look = realStore.tailExtents.bind(realStore);
     const fill = realStore.fill.bind(realStore);
     const spies = [
-      vi.spyOn(realStore, 'tailExtents').mockImplementation((...args) => (calls.push('look'), look(...args))),
+      vi.spyOn(realStore, 'tailExtents').mockImplementation((...args) => {
+        calls.push('look');
+        return look(...args);
+      }),
       vi.spyOn(realStore, 'fill').mockImplementation(async (...args) => {
         calls.push('fill');
         const outcome = await fill(...args);
@@ -114,14 +117,19 @@ describe('reserve, fill, seal', () => {
       }),
     ];
     let acknowledged = false;
-    const pending = append('behind the slow writer').then((r) => ((acknowledged = true), r));
+    const pending = append('behind the slow writer').then((r) => {
+      acknowledged = true;
+      return r;
+    });
     await sleep(SEAL_AFTER_MS / 3);
     // The look went out with the fill (before the fill's answer), found the gap, and the writer waits.
     expect(calls.slice(0, 3)).toEqual(['fill', 'look', 'filled']);
     expect(acknowledged).toBe(false);
     expect((await realStore.fill(fillOf(ref, base, ['slow']))).ok).toBe(true);
     expect((await pending).offsets).toEqual([{ partition: 0, offset: 2 }]);
-    spies.forEach((spy) => spy.mockRestore());
+    spies.forEach((spy) => {
+      spy.mockRestore();
+    });
     expect((await verifier.reader.read('t', 0, { offset: 0 })).records.map((r) => text(r.value))).toEqual(['first', 'slow', 'behind the slow writer']);
   });
 

@@ -253,7 +253,9 @@ class Fill implements fc.AsyncCommand<Model, Real> {
       for (const v of values) m.lost.add(v);
     } else {
       expect(outcome, `the fill of [${w.base}, ${w.base + w.count}) must win`).toEqual({ ok: true });
-      values.forEach((value, i) => (m.slots[w.base + i] = { value }));
+      values.forEach((value, i) => {
+        m.slots[w.base + i] = { value };
+      });
       for (const item of items) m.itemTimes.set(item.baseOffset, m.now);
     }
     m.lastFills[this.writer] = { base: w.base, won: !voided };
@@ -396,7 +398,9 @@ class Append implements fc.AsyncCommand<Model, Real> {
     });
     const base = m.counter;
     expect(result.offsets.map((o) => o.offset)).toEqual(values.map((_, i) => base + i));
-    values.forEach((value, i) => (m.slots[base + i] = { value }));
+    values.forEach((value, i) => {
+      m.slots[base + i] = { value };
+    });
     m.itemTimes.set(base, m.now);
     m.counter += this.count;
     m.lastReservedAt = m.now;
