@@ -131,17 +131,27 @@ describe('the client', () => {
   });
 });
 
+/** The TypeScript files under `dir`, at any depth. */
+function tsFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    return entry.isDirectory() ? tsFiles(path) : path.endsWith('.ts') ? [path] : [];
+  });
+}
+
 describe('the engine and the functions', () => {
   it('raise errors only through the classes of the table, never with a code written in place', () => {
-    const offenders: string[] = [];
-    const walk = (dir: string): void => {
-      for (const entry of readdirSync(dir, { withFileTypes: true })) {
-        const path = join(dir, entry.name);
-        if (entry.isDirectory()) walk(path);
-        else if (path.endsWith('.ts') && /new StrataError\(\s*['"`]/.test(readFileSync(path, 'utf8'))) offenders.push(path);
-      }
-    };
-    for (const dir of ['lib', 'functions', 'client', 'local']) walk(dir);
+    const offenders = ['lib', 'functions', 'client', 'local'].flatMap(tsFiles).filter((path) => /new StrataError\(\s*['"`]/.test(readFileSync(path, 'utf8')));
+    expect(offenders).toEqual([]);
+  });
+
+  it('import the error classes only through lib/core/errors.ts, which loads them before it builds the table', () => {
+    // lib/core/errors/strata-error.ts reads the table, the table holds the classes: a
+    // module that imported a class's own module first would build the table before it.
+    const offenders = ['lib', 'functions', 'client', 'local', 'cli', 'infra', 'bench', 'test']
+      .flatMap(tsFiles)
+      .filter((path) => !path.startsWith(join('lib', 'core', 'errors')))
+      .filter((path) => /from '[^']*core\/errors\/[^']*'/.test(readFileSync(path, 'utf8')));
     expect(offenders).toEqual([]);
   });
 });

@@ -1,0 +1,41 @@
+/**
+ * Errors of the service rather than the request: throttled, out of time, corrupt bytes,
+ * a bug. Import them from lib/core/errors.ts.
+ */
+import { StrataError, type StrataErrorOptions } from './strata-error.js';
+
+/** DynamoDB or S3 throttled the request and retries up to the deadline did not get through. */
+export class ThrottledError extends StrataError {
+  constructor(message: string, options: StrataErrorOptions = {}) {
+    super('THROTTLED', message, options);
+  }
+}
+
+/**
+ * The operation could not finish before its deadline (conflicts, transient failures).
+ * The outcome of an append that ends this way is unknown: retry it with the same
+ * idempotent producer sequence to be sure it is written once.
+ */
+export class RetryableError extends StrataError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+    options: StrataErrorOptions = {},
+  ) {
+    super('RETRY', message, options);
+  }
+}
+
+/** Read: stored bytes fail their CRC32C or do not parse. Never returned as data. */
+export class CorruptDataError extends StrataError {
+  constructor(message: string, options: StrataErrorOptions = {}) {
+    super('CORRUPT_DATA', message, options);
+  }
+}
+
+/** Something the engine did not expect: a bug. */
+export class InternalError extends StrataError {
+  constructor(message: string, options: StrataErrorOptions = {}) {
+    super('INTERNAL', message, options);
+  }
+}
