@@ -17,7 +17,8 @@ import {
 } from '../../lib/core/constants.js';
 import { NotUtf8Error, ResponseTooLargeError, ValidationError } from '../../lib/core/errors.js';
 import type { StoredRecord } from '../../lib/core/record.js';
-import type { ReadRequest, ReadResult } from '../../lib/reading/reader.js';
+import type { ReadRequest } from '../../lib/reading/read-request.js';
+import type { ReadResult } from '../../lib/reading/reader.js';
 
 export const ENCODINGS = ['utf8', 'base64'] as const;
 export type Encoding = (typeof ENCODINGS)[number];

@@ -18,18 +18,8 @@
  * `nextOffset` and `highWatermark` of one response always agree.
  */
 import type { Clock } from '../core/clock.js';
-import {
-  DEFAULT_READ_MAX_BYTES,
-  DEFAULT_READ_MAX_RECORDS,
-  LONG_POLL_MAX_INTERVAL_MS,
-  LONG_POLL_MIN_INTERVAL_MS,
-  MAX_READ_MAX_BYTES,
-  MAX_STREAMED_READ_MAX_BYTES,
-  MAX_STREAMED_READ_MAX_RECORDS,
-  MAX_READ_MAX_RECORDS,
-  MAX_WAIT_MS,
-} from '../core/constants.js';
-import { InternalError, OffsetOutOfRangeError, ValidationError } from '../core/errors.js';
+import { LONG_POLL_MAX_INTERVAL_MS, LONG_POLL_MIN_INTERVAL_MS } from '../core/constants.js';
+import { InternalError, OffsetOutOfRangeError } from '../core/errors.js';
 import { partitionKey, type PartitionRef } from '../ports/model.js';
 import type { AppendNotifier } from './notifier.js';
 import type { LogStore } from '../ports/log-store.js';
@@ -38,25 +28,13 @@ import { decodeBatches } from '../format/record-batch.js';
 import type { StoredRecord } from '../core/record.js';
 import type { TopicService } from '../topics/topic-service.js';
 import { BatchCollector } from './batch-collector.js';
+import { FlushedHeads } from './flushed-heads.js';
+import { checkReadRequest, type ReadRequest } from './read-request.js';
 import { RecordCollector, type ReadLimits, type ReadSink } from './record-collector.js';
 import { committedFloor, type PrefixScan, type Sealer } from '../sequencing/sealer.js';
-import { isMissingObject, SEGMENT_CACHE_TTL_MS, type SegmentReader } from './segment-reader.js';
+import { isMissingObject, type SegmentReader } from './segment-reader.js';
 import { tailItemData } from '../staging/staged-batches.js';
 import type { StagedStores } from '../staging/tier.js';
-
-export interface ReadRequest {
-  /** First offset wanted; defaults to the log start. */
-  offset?: number;
-  maxRecords?: number;
-  maxBytes?: number;
-  /** Wait up to this long for records when there are none past `offset`. */
-  waitMs?: number;
-  /**
-   * The answer is streamed (the read function's URL), so maxBytes and maxRecords may go
-   * up to MAX_STREAMED_READ_MAX_BYTES and MAX_STREAMED_READ_MAX_RECORDS.
-   */
-  streamed?: boolean;
-}
 
 export interface ReadResult {
   /** The incarnation of the topic the records come from (a re-created topic gets a new one). */
@@ -97,21 +75,9 @@ export interface OffsetLookup {
 const MAX_TAIL_MOVES = 5;
 /** Bytes per page when a timestamp lookup scans the tail. */
 const LOOKUP_PAGE_BYTES = 4 * 1024 * 1024;
-/** Partitions whose last head below the flushed offset one process remembers. */
-const FLUSHED_HEADS = 1024;
-/** Continuation offsets remembered per partition: one per consumer catching up on it. */
-const CONTINUATIONS_PER_PARTITION = 16;
-
-/** A head read for a read below its flushed offset, when, and the offsets answers told consumers to continue from. */
-interface FlushedHead {
-  head: PartitionHead;
-  at: number;
-  continuations: number[];
-}
-
 export class Reader {
-  /** The head each partition was last read with from below its flushed offset, when, and where its answers continue (see readFlushed). */
-  private readonly flushedHeads = new Map<string, FlushedHead>();
+  /** The heads of recent reads below the flushed offset, and where their answers continue (see readFlushed). */
+  private readonly flushedHeads = new FlushedHeads();
 
   constructor(
     private readonly topics: TopicService,
@@ -182,7 +148,7 @@ export class Reader {
         if (!this.segments) throw new InternalError('offsets below the flushed offset need an object store; none is configured');
         outcome = await this.segments.read(ref, head.flushedOffset, collector, { now: viewedAt, reuse: false });
         if (outcome === 'done') outcome = await this.readTail(ref, collector, prefix);
-        if (collector.next > offset) this.rememberFlushed(ref, head, viewedAt, collector.next);
+        if (collector.next > offset) this.flushedHeads.remember(ref, head, viewedAt, collector.next);
       } else {
         outcome = await this.readTail(ref, collector, prefix);
       }
@@ -225,17 +191,16 @@ export class Reader {
     makeSink: (from: number, until: number, limits: ReadLimits) => S,
   ): Promise<{ ref: PartitionRef; head: PartitionHead; sink: S } | undefined> {
     const key = partitionKey(ref);
-    const known = this.flushedHeads.get(key);
     const now = this.clock.now();
-    if (!known || !this.segments || now < known.at || now - known.at >= SEGMENT_CACHE_TTL_MS) return undefined;
-    const { head } = known;
-    if (!known.continuations.includes(offset) || offset < head.logStartOffset || offset >= head.flushedOffset) return undefined;
+    if (!this.segments) return undefined;
+    const head = this.flushedHeads.continuation(key, offset, now);
+    if (!head) return undefined;
     const sink = makeSink(offset, head.flushedOffset, limits);
     const outcome = await this.segments.read(ref, head.flushedOffset, sink, { now, reuse: true });
-    if (outcome === 'moved') this.flushedHeads.delete(key);
+    if (outcome === 'moved') this.flushedHeads.forget(key);
     if (sink.next <= offset) return undefined;
     if (sink.full || sink.next < head.flushedOffset) {
-      if (outcome === 'done') this.continueAt(key, offset, sink.next);
+      if (outcome === 'done') this.flushedHeads.continueAt(key, offset, sink.next);
       return { ref, head, sink };
     }
     // The read reached the flushed offset with room left: on as an uncached read goes.
@@ -245,38 +210,9 @@ export class Reader {
     let more: 'done' | 'moved' = 'done';
     if (sink.next < current.flushedOffset) more = await this.segments.read(ref, current.flushedOffset, sink, { now: viewedAt, reuse: false });
     if (more === 'done') await this.readTail(ref, sink, prefix);
-    this.rememberFlushed(ref, current, viewedAt, sink.next);
+    this.flushedHeads.remember(ref, current, viewedAt, sink.next);
     // Retention may have moved the log start past this read meanwhile: the answer's stays at or below it.
     return { ref, head: { ...current, logStartOffset: Math.min(current.logStartOffset, head.logStartOffset) }, sink };
-  }
-
-  /**
-   * Keeps `head` (read at `at`) for continuations of reads below its flushed offset, and
-   * `next` as one: where an answer just told its consumer to continue.
-   */
-  private rememberFlushed(ref: PartitionRef, head: PartitionHead, at: number, next: number): void {
-    const key = partitionKey(ref);
-    const known = this.flushedHeads.get(key);
-    // A read that read its head before the one kept (reads run concurrently) keeps the newer.
-    if (known && known.at > at) {
-      this.continueAt(key, undefined, next);
-      return;
-    }
-    this.flushedHeads.delete(key);
-    const entry = { head, at, continuations: known && at - known.at < SEGMENT_CACHE_TTL_MS ? known.continuations : [] };
-    this.flushedHeads.set(key, entry);
-    if (this.flushedHeads.size > FLUSHED_HEADS) this.flushedHeads.delete(this.flushedHeads.keys().next().value!);
-    this.continueAt(key, undefined, next);
-  }
-
-  /** Records `next` as a continuation of the partition's kept head (and `from` as used), when it is below its flushed offset. */
-  private continueAt(key: string, from: number | undefined, next: number): void {
-    const entry = this.flushedHeads.get(key);
-    if (!entry) return;
-    if (from !== undefined) entry.continuations = entry.continuations.filter((o) => o !== from);
-    if (next >= entry.head.flushedOffset || entry.continuations.includes(next)) return;
-    entry.continuations.push(next);
-    if (entry.continuations.length > CONTINUATIONS_PER_PARTITION) entry.continuations.shift();
   }
 
   /**
@@ -409,24 +345,5 @@ export class Reader {
       }
     }
     return { offset: head.nextOffset, timestamp: null };
-  }
-
-}
-
-function checkReadRequest(request: ReadRequest): { maxRecords: number; maxBytes: number; waitMs: number } {
-  if (request.offset !== undefined) checkInt('offset', request.offset, 0, Number.MAX_SAFE_INTEGER);
-  const maxRecords = request.maxRecords ?? DEFAULT_READ_MAX_RECORDS;
-  const maxBytes = request.maxBytes ?? DEFAULT_READ_MAX_BYTES;
-  const waitMs = request.waitMs ?? 0;
-  const streamedHint = request.streamed ? '' : ' (larger through the read function\'s streamed URL: endpoints function-urls or both)';
-  checkInt('maxRecords', maxRecords, 1, request.streamed ? MAX_STREAMED_READ_MAX_RECORDS : MAX_READ_MAX_RECORDS, maxRecords > MAX_READ_MAX_RECORDS ? streamedHint : '');
-  checkInt('maxBytes', maxBytes, 1, request.streamed ? MAX_STREAMED_READ_MAX_BYTES : MAX_READ_MAX_BYTES, maxBytes > MAX_READ_MAX_BYTES ? streamedHint : '');
-  checkInt('waitMs', waitMs, 0, MAX_WAIT_MS);
-  return { maxRecords, maxBytes, waitMs };
-}
-
-function checkInt(name: string, value: number, min: number, max: number, hint = ''): void {
-  if (!Number.isSafeInteger(value) || value < min || value > max) {
-    throw new ValidationError(`${name} must be a whole number from ${min} to ${max}${hint}; got ${value}`);
   }
 }
