@@ -35,6 +35,7 @@ import { OffsetOutOfRangeError, StaleGenerationError, StrataError, TopicIncarnat
 import { ClientClosedError } from './errors.js';
 import type { ConsumedRecord } from './records.js';
 import { PushChannel } from './push.js';
+import { backoffDelay, CONSUMER_BACKOFF, sleep } from './retry.js';
 import type { Membership, ReadResult, Strata } from './strata.js';
 
 export interface SubscribeOptions {
@@ -330,7 +331,7 @@ export class Consumer implements AsyncIterableIterator<ConsumedRecord> {
         return await call();
       } catch (err) {
         if (this.closed || !(err instanceof StrataError && err.retryable) || Date.now() - since > this.opts.maxRetryTimeMs) throw err;
-        await sleep(backoffMs(attempt));
+        await sleep(backoffDelay(CONSUMER_BACKOFF, attempt));
       }
     }
   }
@@ -458,7 +459,7 @@ export class Consumer implements AsyncIterableIterator<ConsumedRecord> {
           this.fail(err);
           break;
         }
-        await sleep(backoffMs(attempt++));
+        await sleep(backoffDelay(CONSUMER_BACKOFF, attempt++));
       }
     }
     f.done = true;
@@ -579,15 +580,6 @@ export class Consumer implements AsyncIterableIterator<ConsumedRecord> {
   }
 }
 
-/** Full jitter: uniform in [0, min(5 s, 100 ms × 2^attempt)). */
-function backoffMs(attempt: number): number {
-  return Math.random() * Math.min(5000, 100 * 2 ** Math.min(attempt, 10));
-}
-
 function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

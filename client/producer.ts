@@ -59,6 +59,7 @@ import { partitionForKey } from '../lib/topics/partitioner.js';
 import { ClientClosedError, ConnectionError, PreviousBatchFailedError } from './errors.js';
 import { allText, recordSize, toBytes, toWire, type ProducerRecord, type RecordMetadata } from './records.js';
 import type { AppendResult, Strata } from './strata.js';
+import { backoffDelay, PRODUCER_BACKOFF, sleep, type Backoff } from './retry.js';
 
 export interface ProducerOptions {
   /**
@@ -104,7 +105,7 @@ export interface ProducerOptions {
   epoch?: number;
   /** A send fails once its batch has been retried for this long. Default 120 000 ms. */
   deliveryTimeoutMs?: number;
-  /** Backoff between retries (full jitter). Defaults 50 and 2000 ms. */
+  /** Backoff between retries (full jitter, client/retry.ts). Defaults 50 and 2000 ms (PRODUCER_BACKOFF). */
   retryBaseDelayMs?: number;
   retryMaxDelayMs?: number;
   /** send() waits while this many bytes are queued or in flight. Default 32 MiB. */
@@ -248,8 +249,7 @@ export class Producer {
   private readonly readyBytes: number;
   private readonly maxInFlight: number;
   private readonly deliveryTimeoutMs: number;
-  private readonly baseDelayMs: number;
-  private readonly maxDelayMs: number;
+  private readonly backoff: Backoff;
   private readonly maxBufferedBytes: number;
   private readonly firstEpoch: number;
   private readonly clock: ProducerClock;
@@ -280,8 +280,7 @@ export class Producer {
     this.readyBytes = this.policy.kind === 'budget' ? this.policy.targetBatchBytes : this.batchBytes;
     this.maxInFlight = clamp(options.maxInFlightPerPartition ?? 1, 1, MAX_IN_FLIGHT, 'maxInFlightPerPartition');
     this.deliveryTimeoutMs = options.deliveryTimeoutMs ?? 120_000;
-    this.baseDelayMs = options.retryBaseDelayMs ?? 50;
-    this.maxDelayMs = options.retryMaxDelayMs ?? 2000;
+    this.backoff = { baseDelayMs: options.retryBaseDelayMs ?? PRODUCER_BACKOFF.baseDelayMs, maxDelayMs: options.retryMaxDelayMs ?? PRODUCER_BACKOFF.maxDelayMs };
     this.maxBufferedBytes = options.maxBufferedBytes ?? 32 * 1024 * 1024;
   }
 
@@ -558,15 +557,10 @@ export class Producer {
           throw new PreviousBatchFailedError(q.topic, q.partition, err);
         }
         if (!this.mayRetry(err) || this.clock.now() >= deadline) throw err;
-        const ceiling = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** Math.min(attempt, 20));
         const retryAfterMs = ((err as { retryAfterSeconds?: number }).retryAfterSeconds ?? 0) * 1000;
-        await this.sleep(Math.max(Math.random() * ceiling, Math.min(retryAfterMs, this.maxDelayMs)));
+        await sleep(Math.max(backoffDelay(this.backoff, attempt), Math.min(retryAfterMs, this.backoff.maxDelayMs)), (fn, ms) => this.clock.setTimeout(fn, ms));
       }
     }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => this.clock.setTimeout(resolve, ms));
   }
 
   /** Idempotent: anything that may succeed later. Otherwise only what surely wrote nothing. */

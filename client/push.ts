@@ -23,13 +23,14 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import WebSocket from 'ws';
 import { PUSH_SUBSCRIBE_SETTLE_MS } from '../lib/core/constants.js';
 import type { PushDiscovery, PushMessage, Watermark } from '../lib/push/protocol.js';
+import { backoffDelay, RECONNECT_BACKOFF } from './retry.js';
 
 export interface PushChannelOptions {
   /** Signs the URL when the discovery says `signed` (SigV4 query string, `execute-api`). */
   presign?: (url: URL) => Promise<URL>;
   /** Called when the channel cannot be used and loops fall back to long-polls (logged by the caller). */
   onDown?: (reason: string) => void;
-  /** Reconnect backoff bounds, ms. */
+  /** Reconnect backoff bounds, ms (full jitter, client/retry.ts). Default RECONNECT_BACKOFF: 100 and 30 000. */
   minReconnectMs?: number;
   maxReconnectMs?: number;
 }
@@ -232,9 +233,8 @@ export class PushChannel {
     this.wakeAll();
     if (this.closed || this.refused) return;
     this.options.onDown?.(reason);
-    const min = this.options.minReconnectMs ?? 100;
-    const max = this.options.maxReconnectMs ?? 30_000;
-    const delay = Math.random() * Math.min(max, min * 2 ** this.attempts++);
+    const backoff = { baseDelayMs: this.options.minReconnectMs ?? RECONNECT_BACKOFF.baseDelayMs, maxDelayMs: this.options.maxReconnectMs ?? RECONNECT_BACKOFF.maxDelayMs };
+    const delay = backoffDelay(backoff, this.attempts++);
     this.reconnectTimer = setTimeout(() => this.connect(), delay);
     this.reconnectTimer.unref();
   }
