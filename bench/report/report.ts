@@ -78,11 +78,19 @@ function markers(name: string): { start: string; end: string } {
 /**
  * Replaces the generated section `name` of the markdown file at `path` with `body`;
  * appends the section if the file lacks it (or, with `first`, puts it before the other
- * generated sections), and creates the file with `header` first if it does not exist.
+ * generated sections), after `heading` outside the markers when given, and creates the
+ * file with `header` first if it does not exist.
  */
-export async function writeSection(path: string, name: string, body: string, header: string, options: { first?: boolean } = {}): Promise<void> {
+export async function writeSection(
+  path: string,
+  name: string,
+  body: string,
+  header: string,
+  options: { first?: boolean; heading?: string } = {},
+): Promise<void> {
   const { start, end } = markers(name);
   const section = `${start}\n${body.trim()}\n${end}`;
+  const added = options.heading ? `${options.heading}\n\n${section}` : section;
   const current = existsSync(path) ? await readFile(path, 'utf8') : `${header.trim()}\n`;
   const from = current.indexOf(start);
   const to = current.indexOf(end);
@@ -95,8 +103,8 @@ export async function writeSection(path: string, name: string, body: string, hea
     const firstSection = options.first ? current.indexOf('<!-- bench:') : -1;
     next =
       firstSection >= 0
-        ? `${current.slice(0, firstSection)}${section}\n\n${current.slice(firstSection)}`
-        : `${current.trimEnd()}\n\n${section}\n`;
+        ? `${current.slice(0, firstSection)}${added}\n\n${current.slice(firstSection)}`
+        : `${current.trimEnd()}\n\n${added}\n`;
   }
   await mkdir(dirname(path), { recursive: true });
   await writeFile(path, next);

@@ -28,6 +28,9 @@ import { RawCommitter } from '../harness/raw-commit.js';
 import type { ReportTable } from '../report/report.js';
 import type { ResourceMeter } from '../harness/resources.js';
 import { formatMs, formatNumber, formatRatio, summarize, type LatencySummary } from '../harness/stats.js';
+import { groupedBarChart } from '../report/charts.js';
+import { SECOND, settings, type Suite } from '../harness/suite.js';
+import { ResourceMeter as Meter } from '../harness/resources.js';
 
 const KIB = 1024;
 const MB = 1_000_000;
@@ -252,3 +255,40 @@ export function shapeTables(result: ShapeBenchResult): ReportTable[] {
     },
   ];
 }
+
+/** Record sizes and eight partitions; the quick run keeps the C=16 cases (one and eight partitions). */
+const FULL_SHAPES = { cases: SHAPE_CASES, rounds: 2, warmupMs: SECOND / 2, durationMs: 4 * SECOND };
+const QUICK_SHAPES = { cases: SHAPE_CASES.filter((c) => c.concurrency === 16), rounds: 1, warmupMs: SECOND / 4, durationMs: 1.5 * SECOND };
+
+export const shapesSuite: Suite<ShapeBenchResult> = {
+  name: 'shapes',
+  title: 'Append by record size and partitions',
+  measures: 'append goodput by record size and partition count, beside raw TransactWriteItems',
+  sharedStack: true,
+  async run(ctx) {
+    const { stack, dynamo, emptyTable } = await ctx.stack();
+    ctx.log('\nappend goodput by record size and partitions');
+    return runShapeBench(
+      { url: stack.url, dynamo, tableName: stack.tableName, meter: new Meter(), resetTable: emptyTable, log: ctx.log },
+      settings(ctx, FULL_SHAPES, QUICK_SHAPES),
+    );
+  },
+  render: (result) => ({
+    tables: shapeTables(result),
+    charts: [
+      {
+        file: 'append-shapes.svg',
+        alt: 'Append goodput by record size and partitions: Strata vs raw',
+        svg: groupedBarChart({
+          title: 'Append goodput by record size and partitions',
+          unit: 'MB/s of record values',
+          categories: result.measurements.map(caseLabel),
+          series: [
+            { name: 'Strata via HTTP', values: result.measurements.map((m) => m.strata.mbPerSec) },
+            { name: 'raw TransactWriteItems', values: result.measurements.map((m) => m.raw.mbPerSec) },
+          ],
+        }),
+      },
+    ],
+  }),
+};

@@ -34,6 +34,9 @@ import { RawCommitter, type ContentionCounts } from '../harness/raw-commit.js';
 import type { ReportTable } from '../report/report.js';
 import type { ResourceMeter, ResourceUsage } from '../harness/resources.js';
 import { formatMs, formatNumber, formatPercent, formatRatio, summarize, type LatencySummary } from '../harness/stats.js';
+import { groupedBarChart } from '../report/charts.js';
+import { SECOND, settings, type Chart, type Suite } from '../harness/suite.js';
+import { ResourceMeter as Meter } from '../harness/resources.js';
 
 export const APPEND_TOPIC = 'bench-append';
 export const RECORDS_PER_REQUEST = 100;
@@ -573,3 +576,44 @@ function formatRange([low, high]: [number, number]): string {
 function yesNo(met: boolean): string {
   return met ? 'yes' : 'NO';
 }
+
+/** Per level: `durationMs` measured in `rounds` windows, each after `warmupMs`. */
+const FULL_APPEND = { rounds: 5, warmupMs: 1 * SECOND, durationMs: 10 * SECOND };
+const QUICK_APPEND = { rounds: 2, warmupMs: SECOND / 2, durationMs: 1.5 * SECOND };
+const CONCURRENCY_LEVELS = [1, 4, 16];
+
+function appendCharts(result: AppendBenchResult): Chart[] {
+  const levels = [...new Set(result.measurements.map((m) => m.concurrency))].sort((a, b) => a - b);
+  const series = (suite: AppendBenchResult['measurements'][number]['suite'], name: string) => ({
+    name,
+    values: levels.map((c) => result.measurements.find((m) => m.suite === suite && m.concurrency === c)?.mibPerSec ?? Number.NaN),
+  });
+  return [
+    {
+      file: 'append.svg',
+      alt: 'Append goodput by concurrency: Strata vs raw TransactWriteItems',
+      svg: groupedBarChart({
+        title: 'Append goodput, 100 × 1 KiB per request, one partition',
+        unit: 'MiB/s of record values',
+        categories: levels.map((c) => `C=${c}`),
+        series: [series('strata-http', 'Strata via HTTP'), series('raw-independent', 'raw, independent tx'), series('raw-grouped', 'raw, C requests per tx')],
+      }),
+    },
+  ];
+}
+
+export const appendSuite: Suite<AppendBenchResult> = {
+  name: 'append',
+  title: 'Append',
+  measures: 'append throughput on one partition at C=1, 4, 16, beside raw TransactWriteItems',
+  sharedStack: true,
+  async run(ctx) {
+    const { stack, dynamo, commits, emptyTable } = await ctx.stack();
+    ctx.log('\nappend throughput');
+    return runAppendBench(
+      { url: stack.url, dynamo, tableName: stack.tableName, meter: new Meter(), commits, resetTable: emptyTable, log: ctx.log },
+      { levels: CONCURRENCY_LEVELS, ...settings(ctx, FULL_APPEND, QUICK_APPEND) },
+    );
+  },
+  render: (result) => ({ tables: appendTables(result), charts: appendCharts(result) }),
+};

@@ -23,6 +23,7 @@ import {
 } from '../../infra/function-bundling.js';
 import type { ReportTable } from '../report/report.js';
 import { summarize } from '../harness/stats.js';
+import { settings, type Suite } from '../harness/suite.js';
 
 const run = promisify(execFile);
 
@@ -140,3 +141,17 @@ function kb(bytes: number): string {
 function ms(value: number): string {
   return `${value.toFixed(1)} ms`;
 }
+
+const bundleRuns = (ctx: { quick: boolean }) => settings(ctx, 15, 5);
+
+export const bundlesSuite: Suite<BundleResult[]> = {
+  name: 'bundles',
+  title: 'Function bundles',
+  measures: "each function's bundle: its size and its cold import time",
+  async run(ctx) {
+    const runs = bundleRuns(ctx);
+    ctx.log(`function bundles (${runs} cold imports each)`);
+    return runBundleBench({ runs }, ctx.log);
+  },
+  render: (results, ctx) => ({ tables: bundleTables(results, bundleRuns(ctx)) }),
+};

@@ -23,6 +23,7 @@ import { checkJava, ensureBucket, ensureTable, localDynamoClient, localS3Client,
 import type { ReportTable } from '../report/report.js';
 import { ResourceMeter, type ResourceUsage } from '../harness/resources.js';
 import { formatNumber, formatPercent, formatRatio } from '../harness/stats.js';
+import { settings, type Suite } from '../harness/suite.js';
 
 const KIB = 1024;
 const MB = 1_000_000;
@@ -225,3 +226,18 @@ export function compactionTables(result: CompactionBenchResult): ReportTable[] {
     },
   ];
 }
+
+/** Rounds on a partition of `fillMiB` of values. */
+const FULL_COMPACTION = { rounds: 2, fillMiB: 64 };
+const QUICK_COMPACTION = { rounds: 1, fillMiB: 12 };
+
+export const compactionSuite: Suite<CompactionBenchResult> = {
+  name: 'compaction',
+  title: 'Key compaction',
+  measures: "key compaction of one partition's segments, beside raw S3 reads and writes",
+  async run(ctx) {
+    ctx.log('\nkey compaction');
+    return runCompactionBench(settings(ctx, FULL_COMPACTION, QUICK_COMPACTION), ctx.log);
+  },
+  render: (result) => ({ tables: compactionTables(result) }),
+};

@@ -10,6 +10,7 @@ import { decodeBatch, type Compression } from '../../lib/format/record-batch.js'
 import { encodeBatch } from '../../lib/format/record-batch-encoder.js';
 import type { LogRecord } from '../../lib/core/record.js';
 import type { ReportTable } from '../report/report.js';
+import { settings, type Suite } from '../harness/suite.js';
 
 const RECORDS_PER_BATCH = 100;
 /** Size of the random values; the JSON events come out at about 700 B each. */
@@ -105,3 +106,11 @@ export function compressionTables(results: CompressionResult[]): ReportTable[] {
     },
   ];
 }
+
+export const compressionSuite: Suite<CompressionResult[]> = {
+  name: 'compression',
+  title: 'Compression',
+  measures: 'gzip per batch: encode and decode speed against the bytes it saves',
+  run: async (ctx) => runCompressionBench({ minMs: settings(ctx, 1000, 300) }),
+  render: (results) => ({ tables: compressionTables(results) }),
+};

@@ -31,6 +31,14 @@ import { describeLatencyModel, type LatencyModel } from '../harness/latency-mode
 import { ResourceMeter } from '../harness/resources.js';
 import { formatMs, formatNumber } from '../harness/stats.js';
 import { resetTable } from '../harness/table.js';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { BATCH_SHAPE, SINGLE_RECORD_SHAPE } from './contention-modes.js';
+import { baselineOf, checkAims, contentionCharts, contentionTables, latencyReference, type AimCheck, type ContentionBaseline, type LatencyReference } from './contention-report.js';
+import { DEFAULT_LATENCY_MODEL } from '../harness/latency-model.js';
+import { formatRatio } from '../harness/stats.js';
+import { SECOND, settings, type Suite } from '../harness/suite.js';
+import { writeJson } from '../report/report.js';
 
 export interface ContentionOptions {
   /** K: worker processes appending at once. */
@@ -303,3 +311,64 @@ export async function runContentionBench(options: ContentionOptions, log: (line:
     await rm(dir, { recursive: true, force: true });
   }
 }
+
+/** K worker processes, one request at a time each, on one partition; per K and mode `durationMs` after `warmupMs`. */
+const FULL_CONTENTION = { levels: [1, 2, 4, 8, 16, 32, 64], warmupMs: 1 * SECOND, durationMs: 8 * SECOND, poolWarmupMs: 2 * SECOND };
+const QUICK_CONTENTION = { levels: [1, 8, 32], warmupMs: SECOND / 2, durationMs: 2 * SECOND, poolWarmupMs: 1 * SECOND };
+/** Today's path and the reserving sequencer (issue 13), beside the raw primitives they are built on. */
+const CONTENTION_MODES_RUN = ['engine-optimistic', 'engine-reserve', 'raw', 'optimistic-raw'];
+const CONTENTION_SHAPES = [SINGLE_RECORD_SHAPE, BATCH_SHAPE];
+/** The engine's K=1 latencies saved by `--contention-baseline`: "today's path" for later runs' aims. */
+export const CONTENTION_BASELINE_PATH = fileURLToPath(new URL('../results/contention-baseline.json', import.meta.url));
+
+export type ContentionSuiteResult = ContentionBenchResult & { aims: AimCheck[]; reference: LatencyReference | undefined };
+
+function gitCommit(): string {
+  try {
+    return execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+export const contentionSuite: Suite<ContentionSuiteResult> = {
+  name: 'contention',
+  title: 'Contention: K processes on one partition (issue 13)',
+  measures: 'K processes appending to one partition through the AWS latency model, by sequencer and raw primitive',
+  async run(ctx) {
+    ctx.log('\ncontention: K processes on one partition');
+    const contention = await runContentionBench(
+      { ...settings(ctx, FULL_CONTENTION, QUICK_CONTENTION), shapes: CONTENTION_SHAPES, modes: CONTENTION_MODES_RUN, latencyModel: DEFAULT_LATENCY_MODEL },
+      ctx.log,
+    );
+    const baseline = existsSync(CONTENTION_BASELINE_PATH) ? (JSON.parse(readFileSync(CONTENTION_BASELINE_PATH, 'utf8')) as ContentionBaseline) : undefined;
+    const reference = latencyReference(contention.points, baseline);
+    const aims = checkAims(contention.points, reference);
+    if (ctx.saveContentionBaseline) {
+      const saved = baselineOf(contention.points, { savedAt: new Date().toISOString(), commit: gitCommit(), command: ctx.command });
+      if (saved) {
+        await writeJson(CONTENTION_BASELINE_PATH, saved);
+        ctx.log(`Saved the engine's K=1 latencies as the contention baseline: ${CONTENTION_BASELINE_PATH}`);
+      }
+    }
+    return { ...contention, aims, reference };
+  },
+  render(result) {
+    const { consumedCapacity: cc, config } = result;
+    return {
+      intro: [
+        `AWS latency model (bench/harness/latency-model.ts), in every worker's DynamoDB client: ${describeLatencyModel(DEFAULT_LATENCY_MODEL)}.`,
+        `Consumed capacity: DynamoDB Local ${cc.reportedByDynamoDbLocal ? 'returned' : '**did not always return**'} ConsumedCapacity on answered writes (${formatNumber(cc.answeredWrites)} writes, ${formatNumber(cc.unreportedWrites)} without); reported over counted-from-item-sizes: ${formatRatio(cc.reportedOverCounted)}. Failed writes report none and are counted from their items.`,
+        `Windows of ${config.durationMs / SECOND} s after ${config.warmupMs / SECOND} s of warm-up per mode and K, on an emptied table; before the first, every worker process ran every mode for ${config.poolWarmupMs / SECOND} s per shape, each worker on a partition of its own. Today's path for the latency aim: ${result.reference?.label ?? 'none measured'}.`,
+      ],
+      tables: contentionTables({
+        points: result.points,
+        shapes: CONTENTION_SHAPES,
+        aims: result.aims,
+        latencyModel: describeLatencyModel(DEFAULT_LATENCY_MODEL),
+        modeLabels: result.modeLabels,
+      }),
+      charts: contentionCharts(result.points, CONTENTION_SHAPES),
+    };
+  },
+};

@@ -19,6 +19,8 @@ import { BenchHttpClient, expectStatus } from '../harness/http-client.js';
 import { RawCommitter } from '../harness/raw-commit.js';
 import type { ReportTable } from '../report/report.js';
 import { formatMs, MIN_SAMPLES_FOR_P999, percentile, summarize, type LatencySummary } from '../harness/stats.js';
+import { percentileChart } from '../report/charts.js';
+import { settings, type Suite } from '../harness/suite.js';
 
 export const LATENCY_TOPIC = 'bench-latency';
 export const SMALL_VALUE_BYTES = 100;
@@ -301,3 +303,33 @@ export function latencyTables(result: LatencyBenchResult): ReportTable[] {
     },
   ];
 }
+
+/** p999 needs at least 1,000 samples (MIN_SAMPLES_FOR_P999). */
+const FULL_LATENCY = { samples: 1000 };
+const QUICK_LATENCY = { samples: 50 };
+
+export const latencySuite: Suite<LatencyBenchResult> = {
+  name: 'latency',
+  title: 'Latency',
+  measures: 'append and append → long-poll latency percentiles, one record at a time',
+  sharedStack: true,
+  async run(ctx) {
+    const { stack, dynamo, emptyTable } = await ctx.stack();
+    ctx.log('\nappend → long-poll latency');
+    await emptyTable();
+    return runLatencyBench(stack.url, { dynamo, tableName: stack.tableName }, settings(ctx, FULL_LATENCY, QUICK_LATENCY), ctx.log);
+  },
+  render: (result) => ({
+    tables: latencyTables(result),
+    charts: [
+      {
+        file: 'latency.svg',
+        alt: 'Append and append-to-consume latency percentiles',
+        svg: percentileChart({
+          title: `Latency, one ${result.config.valueBytes} B record at a time (${result.config.samples} samples each)`,
+          series: result.curves.map((c) => ({ name: LATENCY_LABELS[c.measure], points: c.points })),
+        }),
+      },
+    ],
+  }),
+};

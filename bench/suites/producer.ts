@@ -20,6 +20,10 @@ import { NO_TRIGGERED_FLUSH_BYTES } from './append.js';
 import { BenchHttpClient, expectStatus } from '../harness/http-client.js';
 import type { ReportTable } from '../report/report.js';
 import { formatNumber, formatRatio } from '../harness/stats.js';
+import { settings, type Suite } from '../harness/suite.js';
+import { checkJava, localDynamoClient } from '../../local/emulators.js';
+import { startLocalStack } from '../../local/stack.js';
+import { resetTable } from '../harness/table.js';
 
 export const PRODUCER_VALUE_BYTES = 1024;
 
@@ -178,3 +182,29 @@ export function producerTables(result: ProducerBenchResult): ReportTable[] {
     },
   ];
 }
+
+/** Records per row, batch sizes, partitions. */
+const FULL_PRODUCER = { records: 40_000, batchRecords: [100, 300], partitions: [1, 4], rounds: 3 };
+const QUICK_PRODUCER = { records: 6_000, batchRecords: [100], partitions: [1, 4], rounds: 1 };
+
+export const producerSuite: Suite<ProducerBenchResult> = {
+  name: 'producer',
+  title: 'Client producer',
+  measures: "the client library's producer against raw HTTP appends (own local stack)",
+  async run(ctx) {
+    await checkJava();
+    ctx.log('\nclient producer vs raw HTTP append');
+    const stack = await startLocalStack({ port: 0 });
+    const dynamo = localDynamoClient(stack.dynamoEndpoint);
+    try {
+      return await runProducerBench(
+        { url: stack.url, resetTable: () => resetTable(dynamo, stack.tableName), log: ctx.log },
+        settings(ctx, FULL_PRODUCER, QUICK_PRODUCER),
+      );
+    } finally {
+      dynamo.destroy();
+      await stack.stop();
+    }
+  },
+  render: (result) => ({ tables: producerTables(result) }),
+};

@@ -31,6 +31,7 @@ import { DEFAULT_LATENCY_MODEL, describeLatencyModel, installLatencyModel } from
 import { RawCommitter } from '../harness/raw-commit.js';
 import type { ReportTable } from '../report/report.js';
 import { formatMs, summarize, type LatencySummary } from '../harness/stats.js';
+import { settings, type Suite } from '../harness/suite.js';
 
 /**
  * The AWS model's HTTP hop, ms per request: client → API Gateway HTTP API → a warm
@@ -274,3 +275,18 @@ export function pushAims(result: PushLatencyResult): string[] {
   }
   return lines;
 }
+
+/** Samples per setting and consumer. */
+const FULL_PUSH = { samples: 300 };
+const QUICK_PUSH = { samples: 60 };
+
+export const pushSuite: Suite<PushLatencyResult> = {
+  name: 'push',
+  title: 'Push',
+  measures: 'append → consumer delivery through the push path, beside the raw write round trip',
+  async run(ctx) {
+    ctx.log('\npush: append → consumer delivery');
+    return runPushLatencyBench(settings(ctx, FULL_PUSH, QUICK_PUSH), ctx.log);
+  },
+  render: (result) => ({ intro: ['', ...pushAims(result)], tables: pushLatencyTables(result) }),
+};

@@ -40,6 +40,8 @@ import type { CallBreakdown, CallMeter, ObjectGet } from '../harness/metered-sto
 import type { ReportTable } from '../report/report.js';
 import type { ResourceMeter, ResourceUsage } from '../harness/resources.js';
 import { formatMs, formatNumber, formatPercent, formatRatio } from '../harness/stats.js';
+import { settings, type Suite } from '../harness/suite.js';
+import { ResourceMeter as Meter } from '../harness/resources.js';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
@@ -1164,3 +1166,34 @@ function ratiosTable(result: SegmentBenchResult): ReportTable {
     notes: ['A ratio of 1.00× means Strata took as long as the raw primitive alone; staged / tail compares MB/s.'],
   };
 }
+
+/**
+ * Rounds of fill → flush → catch-up read on `fillMiB` of values, and the staged-append
+ * suites at `levels`, measured like the append suites.
+ */
+const FULL_SEGMENTS = {
+  rounds: 2,
+  fillMiB: 256,
+  staged: { levels: [1, 4], rounds: 3, warmupMs: 1 * SECOND, durationMs: 6 * SECOND },
+};
+const QUICK_SEGMENTS = {
+  rounds: 1,
+  fillMiB: 24,
+  staged: { levels: [1, 4], rounds: 1, warmupMs: SECOND / 2, durationMs: 1.5 * SECOND },
+};
+
+export const segmentsSuite: Suite<SegmentBenchResult> = {
+  name: 'segments',
+  title: 'S3 segments and staged appends',
+  measures: 'flush to S3, catch-up reads from segments and staged appends, beside raw S3 and DynamoDB',
+  sharedStack: true,
+  async run(ctx) {
+    const { stack, dynamo, rawS3, calls, emptyTable } = await ctx.stack();
+    ctx.log('\nS3 segments: flush, catch-up read, staged appends');
+    return runSegmentBench(
+      { url: stack.url, engine: stack.engine, dynamo, tableName: stack.tableName, s3: rawS3, bucketName: stack.bucketName, calls, meter: new Meter(), resetTable: emptyTable, log: ctx.log },
+      settings(ctx, FULL_SEGMENTS, QUICK_SEGMENTS),
+    );
+  },
+  render: (result) => ({ tables: segmentTables(result) }),
+};

@@ -44,6 +44,8 @@ import {
 } from '../harness/latency-model.js';
 import type { ReportTable } from '../report/report.js';
 import { formatMs, summarize, type LatencySummary } from '../harness/stats.js';
+import { settings, type Suite } from '../harness/suite.js';
+import { checkJava } from '../../local/emulators.js';
 
 const KiB = 1024;
 /** The aim of issue 15: S3 Express staging adds less than this to the append's p99 (ms). */
@@ -247,3 +249,19 @@ export function stagingLatencyTables(result: StagingLatencyResult): ReportTable[
   };
   return [model, added, wall];
 }
+
+/** Batch sizes appended kept in the tail, staged in S3 Express, staged in S3 Standard; `samples` of each. */
+const FULL_STAGING = { samples: 300, batchKiB: [16, 64, 256] };
+const QUICK_STAGING = { samples: 60, batchKiB: [16, 64, 256] };
+
+export const stagingSuite: Suite<StagingLatencyResult> = {
+  name: 'staging',
+  title: 'Staging tier: append latency on the AWS model (issue 15)',
+  measures: 'append latency with the batch in the DynamoDB tail, in S3 Express, in S3 Standard (AWS latency model)',
+  async run(ctx) {
+    await checkJava();
+    ctx.log('\nstaging tier: append latency, DynamoDB tail vs S3 Express vs S3 Standard (AWS latency model)');
+    return runStagingLatencyBench(settings(ctx, FULL_STAGING, QUICK_STAGING), ctx.log);
+  },
+  render: (result) => ({ tables: stagingLatencyTables(result) }),
+};
