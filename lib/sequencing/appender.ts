@@ -1,31 +1,28 @@
 /**
- * Append: validates records against the topic, chooses each record's partition, encodes
- * each partition's records once, and hands them to that partition's sequencer. A
- * multi-partition append commits every partition in parallel; each partition's records
- * commit atomically, in request order, at contiguous offsets.
+ * Append: validates records against the topic, chooses each record's partition
+ * (append-records.ts), encodes each partition's records once (encode-chunks.ts) or stages
+ * them in S3, and hands them to that partition's sequencer. A multi-partition append
+ * commits every partition in parallel; each partition's records commit atomically, in
+ * request order, at contiguous offsets; when some partitions fail, the error says which
+ * committed.
  */
-import type { Clock } from '../core/clock.js';
-import { isRetryable } from '../core/retry.js';
-import {
-  DEFAULT_APPEND_DEADLINE_MS,
-  MAX_RECORDS_PER_APPEND,
-  MAX_TAIL_ITEM_BYTES,
-  MAX_TRANSACTION_BYTES,
-  RETRY_AFTER_SECONDS,
-} from '../core/constants.js';
-import { PayloadTooLargeError, RecordTooLargeError, RetryableError, StrataError, ValidationError } from '../core/errors.js';
 import { randomUUID } from 'node:crypto';
-import { partitionKey, type PartitionRef } from '../ports/model.js';
-import { stagedObjectKey } from '../format/object-keys.js';
-import { idempotentKeylessPartition, partitionForKey, RoundRobinPartitioner } from '../topics/partitioner.js';
-import type { ProducerStamp } from './producer-state.js';
-import { BATCH_HEADER_BYTES, type Compression } from '../format/record-batch.js';
-import { encodeBatch, encodedRecordSize } from '../format/record-batch-encoder.js';
+import type { Clock } from '../core/clock.js';
+import { DEFAULT_APPEND_DEADLINE_MS, MAX_TRANSACTION_BYTES, RETRY_AFTER_SECONDS } from '../core/constants.js';
+import { PayloadTooLargeError, RetryableError, StrataError, ValidationError } from '../core/errors.js';
 import type { LogRecord, RecordHeader } from '../core/record.js';
-import type { AppendResult, EncodedChunk, PartitionAppend, PartitionSequencer } from './sequencer.js';
-import type { TopicService } from '../topics/topic-service.js';
-import type { TopicMeta } from '../ports/model.js';
+import { isRetryable } from '../core/retry.js';
+import { stagedObjectKey } from '../format/object-keys.js';
+import type { Compression } from '../format/record-batch.js';
+import { encodeBatch } from '../format/record-batch-encoder.js';
+import { type PartitionRef, partitionKey, type TopicMeta } from '../ports/model.js';
 import type { StagedStores } from '../staging/tier.js';
+import { RoundRobinPartitioner } from '../topics/partitioner.js';
+import type { TopicService } from '../topics/topic-service.js';
+import { checkCount, choosePartition, keylessPartitionOf, producerStamps, toRecord } from './append-records.js';
+import { encodeChunks, estimateBytes, timestampRange } from './encode-chunks.js';
+import type { ProducerStamp } from './producer-state.js';
+import type { AppendResult, PartitionAppend, PartitionSequencer } from './sequencer.js';
 
 /** A record as an append request gives it; `timestamp` defaults to the append time. */
 export interface AppendRecordInput {
@@ -66,14 +63,6 @@ export interface AppendResponse {
   /** Per partition written: its offsets and whether the batch was a deduplicated retry. */
   partitions: { partition: number; baseOffset: number; lastOffset: number; duplicate: boolean }[];
 }
-
-/**
- * Room left in a record's size estimate for the varint deltas that depend on where it
- * sits in its batch (offset delta ≤ 3 bytes, timestamp delta ≤ 10 bytes).
- */
-const PLACEMENT_SLACK_BYTES = 16;
-/** Largest record a tail item holds (DynamoDB's 400 KB item limit): the limit without an object store to stage in. */
-const MAX_TAIL_RECORD_BYTES = MAX_TAIL_ITEM_BYTES - BATCH_HEADER_BYTES - PLACEMENT_SLACK_BYTES;
 
 /** The records one append committed to a partition, from `baseOffset` on (for the push path's notification). */
 export interface AppendedRecords {
@@ -205,7 +194,9 @@ export class Appender {
         const announced =
           result.duplicate || !announce
             ? undefined
-            : announce(result.lastOffset + 1, { baseOffset: result.baseOffset, records: byPartition.get(partition)! }).catch(() => undefined);
+            : announce(result.lastOffset + 1, { baseOffset: result.baseOffset, records: byPartition.get(partition)! }).catch(
+                () => undefined,
+              );
         if (result.tailBytes >= meta.config.flushBytes) await this.requestFlush(ref, sequencer);
         await announced;
         return result;
@@ -277,11 +268,7 @@ function partialFailure(failures: { partition: number; error: unknown }[], resul
   return annotate(base, failures, results);
 }
 
-function annotate(
-  first: StrataError,
-  failures: { partition: number; error: unknown }[],
-  results: Map<number, AppendResult>,
-): StrataError {
+function annotate(first: StrataError, failures: { partition: number; error: unknown }[], results: Map<number, AppendResult>): StrataError {
   return new StrataError(
     first.code,
     first.status,
@@ -317,121 +304,4 @@ function summary(results: Map<number, AppendResult>): AppendResponse['partitions
   return [...results]
     .sort(([a], [b]) => a - b)
     .map(([partition, r]) => ({ partition, baseOffset: r.baseOffset, lastOffset: r.lastOffset, duplicate: r.duplicate }));
-}
-
-function checkCount(records: AppendRecordInput[]): void {
-  if (records.length === 0) throw new ValidationError('records is empty; send at least one record');
-  if (records.length > MAX_RECORDS_PER_APPEND) {
-    throw new ValidationError(`records has ${records.length} entries; send at most ${MAX_RECORDS_PER_APPEND} per request`);
-  }
-}
-
-function choosePartition(meta: TopicMeta, input: AppendRecordInput, index: number, keyless: number): number {
-  if (input.partition !== undefined) {
-    if (!Number.isInteger(input.partition) || input.partition < 0 || input.partition >= meta.partitions) {
-      throw new ValidationError(
-        `records[${index}].partition ${input.partition} does not exist; topic '${meta.name}' has partitions 0..${meta.partitions - 1}`,
-      );
-    }
-    return input.partition;
-  }
-  return input.key ? partitionForKey(input.key, meta.partitions) : keyless;
-}
-
-function toRecord(meta: TopicMeta, input: AppendRecordInput, index: number, now: number, canStage: boolean): LogRecord {
-  if (input.key === null && meta.config.cleanupPolicy !== 'delete') {
-    throw new ValidationError(
-      `records[${index}] has no key, but topic '${meta.name}' is compacted (cleanupPolicy ${meta.config.cleanupPolicy}); every record needs a key`,
-      { details: { index } },
-    );
-  }
-  const record: LogRecord = {
-    key: input.key,
-    value: input.value,
-    headers: input.headers ?? [],
-    timestamp: input.timestamp ?? now,
-  };
-  const size = encodedRecordSize(record);
-  const limit = canStage ? meta.config.maxRecordBytes : Math.min(meta.config.maxRecordBytes, MAX_TAIL_RECORD_BYTES);
-  if (size > limit) throw new RecordTooLargeError(index, size, limit);
-  return record;
-}
-
-/**
- * The partition of a request's keyless records. A plain request takes the next one
- * round-robin. An idempotent request takes one that depends only on what its retries
- * repeat (producer id, epoch and sequences), among the partitions it gives a sequence
- * for: a retry then lands where the first attempt did and is answered as a duplicate,
- * where a round-robin choice would write it again on another partition whose sequence
- * is also next (and leave the first partition's sequence behind).
- */
-function keylessPartitionOf(meta: TopicMeta, producer: TopicProducerInput | undefined, roundRobin: RoundRobinPartitioner): number {
-  if (!producer) return roundRobin.next(meta.partitions);
-  const partition = idempotentKeylessPartition(producer.producerId, producer.epoch, producer.sequences, meta.partitions);
-  if (partition === undefined) {
-    throw new ValidationError(
-      `producer.sequences gives no sequence for a partition of topic '${meta.name}' (partitions 0..${meta.partitions - 1}); keyless records of an idempotent append go to one of the partitions it gives a sequence for`,
-    );
-  }
-  return partition;
-}
-
-/** Maps a topic-level producer's per-partition sequences onto the partitions written. */
-function producerStamps(producer: TopicProducerInput | undefined, partitions: number[]): Map<number, ProducerStamp> {
-  const stamps = new Map<number, ProducerStamp>();
-  if (!producer) return stamps;
-  const missing = partitions.filter((p) => producer.sequences[String(p)] === undefined);
-  if (missing.length > 0) {
-    throw new ValidationError(
-      `producer.sequences has no sequence for partition(s) ${missing.join(', ')} that this request writes to; give one per partition or choose partitions explicitly`,
-    );
-  }
-  for (const p of partitions) {
-    stamps.set(p, { producerId: producer.producerId, epoch: producer.epoch, sequence: producer.sequences[String(p)]! });
-  }
-  return stamps;
-}
-
-/** About how many bytes the records take encoded (the staging decision needs no encoding). */
-function estimateBytes(records: LogRecord[]): number {
-  let bytes = BATCH_HEADER_BYTES;
-  for (const r of records) bytes += encodedRecordSize(r) + PLACEMENT_SLACK_BYTES;
-  return bytes;
-}
-
-function timestampRange(records: LogRecord[]): { min: number; max: number } {
-  let min = Infinity;
-  let max = -Infinity;
-  for (const r of records) {
-    if (r.timestamp < min) min = r.timestamp;
-    if (r.timestamp > max) max = r.timestamp;
-  }
-  return { min, max };
-}
-
-/** Encodes a partition's records into batches small enough for one tail item each. */
-export function encodeChunks(
-  records: LogRecord[],
-  compression: Compression = 'none',
-): Pick<PartitionAppend, 'chunks' | 'recordCount' | 'bytes'> {
-  const chunks: EncodedChunk[] = [];
-  let bytes = 0;
-  let start = 0;
-  let estimate = BATCH_HEADER_BYTES;
-  const flush = (end: number) => {
-    const slice = records.slice(start, end);
-    const batch = encodeBatch(slice, { baseOffset: start, compression });
-    const { min, max } = timestampRange(slice);
-    chunks.push({ batch, relativeOffset: start, recordCount: slice.length, minTimestamp: min, maxTimestamp: max });
-    bytes += batch.byteLength;
-    start = end;
-    estimate = BATCH_HEADER_BYTES;
-  };
-  records.forEach((record, i) => {
-    const size = encodedRecordSize(record) + PLACEMENT_SLACK_BYTES;
-    if (i > start && estimate + size > MAX_TAIL_ITEM_BYTES) flush(i);
-    estimate += size;
-  });
-  flush(records.length);
-  return { chunks, recordCount: records.length, bytes };
 }
