@@ -27,7 +27,8 @@ import { DEFAULT_RETRY, type RetryPolicy } from './core/retry.js';
 import { ReservingSequencer } from './sequencing/reserving-sequencer.js';
 import { committedFloor, Sealer } from './sequencing/sealer.js';
 import { StagedStores, type StagingOptions } from './staging/tier.js';
-import { OptimisticSequencer, type CommitStats, type PartitionSequencer } from './sequencing/sequencer.js';
+import { OptimisticSequencer } from './sequencing/optimistic-sequencer.js';
+import type { CommitStats, PartitionSequencer } from './sequencing/sequencer.js';
 import type { TopicConfigPatch } from './topics/topic-config.js';
 import { TopicService } from './topics/topic-service.js';
 

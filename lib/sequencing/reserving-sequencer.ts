@@ -30,36 +30,109 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import { COMMIT_ADVANCE_EVERY } from '../core/constants.js';
 import { OffsetMismatchError } from '../core/errors.js';
-import type { PartitionRef } from '../ports/model.js';
-import type { AppendNotifier } from '../reading/notifier.js';
-import type { FillCommit, LogStore, ReserveOutcome } from '../ports/log-store.js';
-import type { PartitionHead, TailExtent } from '../ports/model.js';
 import { backoffDelay, isRetryable, mayHaveApplied, sleep } from '../core/retry.js';
+import { type StateHandlers, StateMachine } from '../core/state-machine.js';
+import type { FillCommit, LogStore, ReserveOutcome } from '../ports/log-store.js';
+import type { PartitionHead, PartitionRef, TailExtent } from '../ports/model.js';
+import type { AppendNotifier } from '../reading/notifier.js';
+import { type LaidOut, layOut } from './lay-out.js';
+import { EARLY_LOOK_ROUND_TRIPS, nextEarlyLookRoundTrips, waitForPrefix } from './look-below.js';
 import { committedFloor, type Prefix, type Sealer } from './sealer.js';
-import { layOut, PartitionSequencer, type Pending, type SequencerOptions } from './sequencer.js';
-
-/**
- * How long a writer waits between two looks at a gap below its range, at first and at
- * most (ms): about one DynamoDB round trip, in which the writer of the gap fills it.
- */
-const PREFIX_POLL_MIN_MS = 8;
-const PREFIX_POLL_MAX_MS = 100;
-
-/**
- * A look below the range goes with the fill (rather than after it) when the reservation
- * before it was made at least this many round trips earlier (at first, and at least):
- * its writer had the time to fill (its reservation's answer, then its fill), and the
- * writers before it more. Each early look that finds a gap after all (a call wasted: the
- * writer looks again after its fill) raises the bar by one round trip, up to the most;
- * each that settles it lowers it by a quarter. On a busy DynamoDB (or a busy machine)
- * writers fill late, and early looks stop; on a quiet one they save a round trip.
- */
-const EARLY_LOOK_ROUND_TRIPS = 1.5;
-const EARLY_LOOK_MAX_ROUND_TRIPS = 16;
-const EARLY_LOOK_STEP_DOWN = 0.25;
+import { PartitionSequencer, type Pending, type SequencerOptions } from './sequencer.js';
 
 /** A reservation: offsets [base, end), the head it left, the token that names it, when the one before it was made. */
 type Reserved = { base: number; end: number; head: PartitionHead; token: string; previousAt: number | null };
+
+/**
+ * The states of one group's reserve, fill and look:
+ *
+ *     reserving ──▶ reserved ──▶ filled ──▶ acknowledged
+ *       ▲  │           │   │        └──▶ waiting ──▶ acknowledged | in doubt
+ *       │  │           │   └──▶ lost | producer moved ──▶ reserving
+ *       │  │           └──▶ in doubt (the fill timed out) | expired
+ *       │  └──▶ backoff ──▶ reserving
+ *       └───── settled | mismatch | given up
+ *
+ * - reserving: past the deadline (after a first try), give up; else settle the
+ *   producers' batches and reserve the rest's offsets (a conditional append whose
+ *   expected offset is not the counter: mismatch). A failure that may succeed backs off.
+ * - reserved: past the deadline, expired (the range is sealed, nothing written); else
+ *   fill the range, with committedOffset moved up or an early look below when due.
+ *   The fill's answer: filled, lost (a sealer's void won), producer moved (voids the
+ *   range), or in doubt (the deadline passed with its outcome unknown).
+ * - lost, producer moved: count a conflict and reserve again.
+ * - filled: learn from the early look; a gap still below the range: waiting.
+ * - waiting: look below until everything is held (sealing stale gaps): acknowledged;
+ *   the deadline first: in doubt.
+ * - acknowledged, settled, mismatch, expired, in doubt, given up: final; each settles
+ *   the group's appends (in doubt: 503 saying the append may have been written).
+ *
+ * A failure that is not retryable rejects the whole group (thrown).
+ */
+type FillState =
+  | 'reserving'
+  | 'backoff'
+  | 'reserved'
+  | 'lost'
+  | 'producer moved'
+  | 'filled'
+  | 'waiting'
+  | 'acknowledged'
+  | 'settled'
+  | 'mismatch'
+  | 'expired'
+  | 'in doubt'
+  | 'given up';
+
+const FILL = new StateMachine<FillState>('reserving commit', {
+  reserving: ['reserved', 'mismatch', 'settled', 'backoff', 'given up'],
+  backoff: ['reserving'],
+  reserved: ['filled', 'lost', 'producer moved', 'in doubt', 'expired'],
+  lost: ['reserving'],
+  'producer moved': ['reserving'],
+  filled: ['waiting', 'acknowledged'],
+  waiting: ['acknowledged', 'in doubt'],
+  acknowledged: [],
+  settled: [],
+  mismatch: [],
+  expired: [],
+  'in doubt': [],
+  'given up': [],
+});
+
+/** The state a fill's answer leads to (ReservingSequencer.fill). */
+type FillAnswer = 'ok' | 'lost' | 'producer-moved' | 'timeout';
+const FILL_ANSWER: { readonly [A in FillAnswer]: FillState } = {
+  ok: 'filled',
+  lost: 'lost',
+  'producer-moved': 'producer moved',
+  timeout: 'in doubt',
+};
+
+/** One group's commit as it goes: what each state's handler reads and leaves for the next. */
+interface GroupFill {
+  live: Pending[];
+  started: number;
+  /** The group's earliest deadline. */
+  deadline: number;
+  attempts: number;
+  conflicts: number;
+  lastError: unknown;
+  reserved: Reserved | undefined;
+  /** The head a conditional append's reservation found at another offset. */
+  mismatch: PartitionHead | undefined;
+  laid: LaidOut | undefined;
+  /** committedOffset as the reservation saw it (committedFloor). */
+  floor: number;
+  /** Every offset below it is known held when the fill is sent. */
+  from: number;
+  /** This group moves committedOffset up (COMMIT_ADVANCE_EVERY) … */
+  due: boolean;
+  /** … and did with its fill. */
+  advance: boolean;
+  /** The early look below the range, sent with the fill. */
+  look: Prefix<TailExtent> | undefined;
+}
 
 export class ReservingSequencer extends PartitionSequencer {
   /**
@@ -74,6 +147,32 @@ export class ReservingSequencer extends PartitionSequencer {
   private tailBytes = 0;
   /** How many round trips old the reservation before a writer's must be for an early look. */
   private earlyLookRoundTrips = EARLY_LOOK_ROUND_TRIPS;
+  /** Told each offset below which a look found everything held. */
+  private readonly learnPrefix = (known: number): void => {
+    this.knownPrefix = Math.max(this.knownPrefix, known);
+  };
+
+  private readonly states: StateHandlers<FillState, GroupFill> = {
+    reserving: (c) => this.reserving(c),
+    backoff: (c) => this.backoff(c),
+    mismatch: (c) => this.mismatch(c),
+    reserved: (c) => this.reserved(c),
+    lost: (c) => this.lost(c),
+    'producer moved': (c) => this.producerMoved(c),
+    expired: (c) => this.expired(c),
+    filled: (c) => this.filled(c),
+    waiting: (c) => this.waiting(c),
+    acknowledged: (c) => this.acknowledged(c),
+    settled: () => undefined,
+    'in doubt': (c) => {
+      this.giveUp(c.live, true, c.lastError);
+      return undefined;
+    },
+    'given up': (c) => {
+      this.giveUp(c.live, false, c.lastError);
+      return undefined;
+    },
+  };
 
   constructor(
     ref: PartitionRef,
@@ -91,105 +190,167 @@ export class ReservingSequencer extends PartitionSequencer {
   }
 
   protected async commitGroup(group: Pending[]): Promise<void> {
-    const started = this.clock.now();
-    const deadline = Math.min(...group.map((p) => p.deadline));
-    let live = group;
-    let attempts = 0;
-    let conflicts = 0;
-    let lastError: unknown;
+    const c: GroupFill = {
+      live: group,
+      started: this.clock.now(),
+      deadline: Math.min(...group.map((p) => p.deadline)),
+      attempts: 0,
+      conflicts: 0,
+      lastError: undefined,
+      reserved: undefined,
+      mismatch: undefined,
+      laid: undefined,
+      floor: 0,
+      from: 0,
+      due: false,
+      advance: false,
+      look: undefined,
+    };
+    await FILL.run('reserving', c, this.states);
+  }
 
-    while (live.length > 0) {
-      if (attempts > 0 && this.clock.now() >= deadline) return this.giveUp(live, false, lastError);
-      attempts++;
-      let reserved: Reserved | { mismatch: PartitionHead };
-      try {
-        live = await this.producers.settle(live, this.tailBytes);
-        if (live.length === 0) return;
-        reserved = await this.reserve(live);
-      } catch (err) {
-        lastError = err;
-        if (!isRetryable(err)) throw err;
-        await sleep(backoffDelay(this.options.retry, attempts));
-        continue;
-      }
+  private async reserving(c: GroupFill): Promise<FillState> {
+    if (c.attempts > 0 && this.clock.now() >= c.deadline) return 'given up';
+    c.attempts++;
+    try {
+      c.live = await this.producers.settle(c.live, this.tailBytes);
+      if (c.live.length === 0) return 'settled';
+      const reserved = await this.reserve(c.live);
       if ('mismatch' in reserved) {
-        // A conditional append whose producer's state this process has stale may be the
-        // retry of a batch another process committed: a duplicate, not a mismatch.
-        const conditional = live[0]!;
-        if (conditional.producer) {
-          this.producers.forget(conditional.producer.producerId);
-          if ((await this.producers.settle([conditional], this.tailBytes).catch(() => [conditional])).length === 0) return;
-        }
-        conditional.reject(new OffsetMismatchError(conditional.expectedOffset!, reserved.mismatch.nextOffset));
-        return;
+        c.mismatch = reserved.mismatch;
+        return 'mismatch';
       }
-      const { base, end, head } = reserved;
-      if (this.clock.now() >= deadline) {
-        // Too late to fill: a fill sent now could land after the appends were answered
-        // (in a Lambda, after the environment thawed). Close the range for the writers behind it.
-        await this.sealer.close(this.ref, base, end).catch(() => undefined);
-        return this.giveUp(live, false, lastError);
-      }
-      const laid = layOut(live, base, this.clock.now(), reserved.token, (id) => this.producers.cached(id));
-      const commit: FillCommit = { ref: this.ref, items: laid.items, producers: laid.producers, requestToken: reserved.token };
-      const floor = committedFloor(head);
-      const from = Math.max(floor, Math.min(this.knownPrefix, base));
-      // Readers and writers scan from committedOffset, so each process moves it up once
-      // every COMMIT_ADVANCE_EVERY of its groups (all together: once every that many
-      // appends, whatever the number of writers): with the fill when the prefix below is
-      // already known (no round trip added), else after waiting for it.
-      const due = ++this.sinceAdvance >= COMMIT_ADVANCE_EVERY;
-      const advance = due && from >= base && base > floor;
-      if (advance) this.sinceAdvance = 0;
-      // The look below the range usually comes after the fill: by then the writers that
-      // reserved before this one have filled too, so one Query usually settles it (sent
-      // with the fill, it found them still filling, and polled: 4.0 DynamoDB calls per ack
-      // at 8 writers against 3.2 after it, docs/design.md). But when the reservation just
-      // before this one is old enough that its writer has filled, the look goes with the
-      // fill and costs no round trip of latency; if it finds a gap after all, the writer
-      // looks again after the fill, from where it stopped.
-      const early =
-        from < base &&
-        reserved.previousAt !== null &&
-        this.clock.now() - reserved.previousAt >= this.earlyLookRoundTrips * this.sealer.roundTrip;
-      const [fill, , look] = await Promise.all([
-        this.fill(commit, deadline),
-        advance ? this.store.advanceCommitted(this.ref, base).catch(() => false) : false,
-        early ? this.sealer.extent(this.ref, from, base, head.lastAppendAt, { trustGaps: true }).catch(() => undefined) : undefined,
-      ]);
-      if (fill === 'timeout') return this.giveUp(live, true, lastError);
-      if (fill !== 'ok') {
-        conflicts++;
-        // Our own range, given up: void it now rather than leave a gap to wait for.
-        if (fill === 'producer-moved') await this.sealer.close(this.ref, base, end).catch(() => undefined);
-        continue;
-      }
-      if (look) {
-        this.knownPrefix = Math.max(this.knownPrefix, look.end);
-        this.earlyLookRoundTrips =
-          look.end >= base
-            ? Math.max(EARLY_LOOK_ROUND_TRIPS, this.earlyLookRoundTrips - EARLY_LOOK_STEP_DOWN)
-            : Math.min(EARLY_LOOK_MAX_ROUND_TRIPS, this.earlyLookRoundTrips + 1);
-      }
-      const known = Math.max(from, look?.end ?? from);
-      if (known < base && !(await this.waitForPrefix(known, base, head, deadline, look))) return this.giveUp(live, true, lastError);
-      if (due && !advance && end > floor) {
-        // Before the answer: a Lambda freezes once it has answered.
-        this.sinceAdvance = 0;
-        await this.store.advanceCommitted(this.ref, end).catch(() => undefined);
-      }
-      this.options.onCommit?.({
-        ref: this.ref,
-        appends: live.length,
-        records: laid.records,
-        bytes: laid.bytes,
-        attempts,
-        conflicts,
-        durationMs: this.clock.now() - started,
-      });
-      this.acknowledge(live, laid.producers, base, end);
-      return;
+      c.reserved = reserved;
+      return 'reserved';
+    } catch (err) {
+      c.lastError = err;
+      if (!isRetryable(err)) throw err;
+      return 'backoff';
     }
+  }
+
+  private async backoff(c: GroupFill): Promise<FillState> {
+    await sleep(backoffDelay(this.options.retry, c.attempts));
+    return 'reserving';
+  }
+
+  /**
+   * A conditional append whose producer's state this process has stale may be the
+   * retry of a batch another process committed: a duplicate, not a mismatch.
+   */
+  private async mismatch(c: GroupFill): Promise<undefined> {
+    const conditional = c.live[0]!;
+    if (conditional.producer) {
+      this.producers.forget(conditional.producer.producerId);
+      if ((await this.producers.settle([conditional], this.tailBytes).catch(() => [conditional])).length === 0) return undefined;
+    }
+    conditional.reject(new OffsetMismatchError(conditional.expectedOffset!, c.mismatch!.nextOffset));
+    return undefined;
+  }
+
+  /** Fills the range, and with the fill moves committedOffset up or looks below when due. */
+  private async reserved(c: GroupFill): Promise<FillState> {
+    const reserved = c.reserved!;
+    const { base, head } = reserved;
+    if (this.clock.now() >= c.deadline) return 'expired';
+    const laid = layOut(c.live, base, this.clock.now(), reserved.token, (id) => this.producers.cached(id));
+    c.laid = laid;
+    const commit: FillCommit = { ref: this.ref, items: laid.items, producers: laid.producers, requestToken: reserved.token };
+    const floor = committedFloor(head);
+    const from = Math.max(floor, Math.min(this.knownPrefix, base));
+    // Readers and writers scan from committedOffset, so each process moves it up once
+    // every COMMIT_ADVANCE_EVERY of its groups (all together: once every that many
+    // appends, whatever the number of writers): with the fill when the prefix below is
+    // already known (no round trip added), else after waiting for it.
+    const due = ++this.sinceAdvance >= COMMIT_ADVANCE_EVERY;
+    const advance = due && from >= base && base > floor;
+    if (advance) this.sinceAdvance = 0;
+    c.floor = floor;
+    c.from = from;
+    c.due = due;
+    c.advance = advance;
+    // The look below the range usually comes after the fill: by then the writers that
+    // reserved before this one have filled too, so one Query usually settles it (sent
+    // with the fill, it found them still filling, and polled: 4.0 DynamoDB calls per ack
+    // at 8 writers against 3.2 after it, docs/design.md). But when the reservation just
+    // before this one is old enough that its writer has filled, the look goes with the
+    // fill and costs no round trip of latency; if it finds a gap after all, the writer
+    // looks again after the fill, from where it stopped.
+    const early =
+      from < base &&
+      reserved.previousAt !== null &&
+      this.clock.now() - reserved.previousAt >= this.earlyLookRoundTrips * this.sealer.roundTrip;
+    const [fill, , look] = await Promise.all([
+      this.fill(commit, c.deadline),
+      advance ? this.store.advanceCommitted(this.ref, base).catch(() => false) : false,
+      early ? this.sealer.extent(this.ref, from, base, head.lastAppendAt, { trustGaps: true }).catch(() => undefined) : undefined,
+    ]);
+    c.look = look;
+    return FILL_ANSWER[fill];
+  }
+
+  /** A sealer's void took the range: nothing of it was written; reserve again. */
+  private lost(c: GroupFill): FillState {
+    c.conflicts++;
+    return 'reserving';
+  }
+
+  /** Our own range, given up: void it now rather than leave a gap to wait for. */
+  private async producerMoved(c: GroupFill): Promise<FillState> {
+    c.conflicts++;
+    const { base, end } = c.reserved!;
+    await this.sealer.close(this.ref, base, end).catch(() => undefined);
+    return 'reserving';
+  }
+
+  /**
+   * Too late to fill: a fill sent now could land after the appends were answered (in a
+   * Lambda, after the environment thawed). Close the range for the writers behind it.
+   */
+  private async expired(c: GroupFill): Promise<undefined> {
+    const { base, end } = c.reserved!;
+    await this.sealer.close(this.ref, base, end).catch(() => undefined);
+    this.giveUp(c.live, false, c.lastError);
+    return undefined;
+  }
+
+  /** The fill is in: learn from an early look, and wait for a gap below if one is left. */
+  private filled(c: GroupFill): FillState {
+    const { base } = c.reserved!;
+    const look = c.look;
+    if (look) {
+      this.knownPrefix = Math.max(this.knownPrefix, look.end);
+      this.earlyLookRoundTrips = nextEarlyLookRoundTrips(this.earlyLookRoundTrips, look.end, base);
+    }
+    return Math.max(c.from, look?.end ?? c.from) < base ? 'waiting' : 'acknowledged';
+  }
+
+  private async waiting(c: GroupFill): Promise<FillState> {
+    const { base, head } = c.reserved!;
+    const known = Math.max(c.from, c.look?.end ?? c.from);
+    const held = await waitForPrefix(this.sealer, this.clock, this.ref, known, base, head, c.deadline, c.look, this.learnPrefix);
+    return held ? 'acknowledged' : 'in doubt';
+  }
+
+  private async acknowledged(c: GroupFill): Promise<undefined> {
+    const { base, end } = c.reserved!;
+    const laid = c.laid!;
+    if (c.due && !c.advance && end > c.floor) {
+      // Before the answer: a Lambda freezes once it has answered.
+      this.sinceAdvance = 0;
+      await this.store.advanceCommitted(this.ref, end).catch(() => undefined);
+    }
+    this.options.onCommit?.({
+      ref: this.ref,
+      appends: c.live.length,
+      records: laid.records,
+      bytes: laid.bytes,
+      attempts: c.attempts,
+      conflicts: c.conflicts,
+      durationMs: this.clock.now() - c.started,
+    });
+    this.acknowledge(c.live, laid.producers, base, end);
+    return undefined;
   }
 
   /**
@@ -231,7 +392,7 @@ export class ReservingSequencer extends PartitionSequencer {
    * was read (nothing written); 'timeout': the deadline passed while the outcome was
    * unknown. An answer lost in between is settled by what the keys hold.
    */
-  private async fill(commit: FillCommit, deadline: number): Promise<'ok' | 'lost' | 'producer-moved' | 'timeout'> {
+  private async fill(commit: FillCommit, deadline: number): Promise<FillAnswer> {
     for (let attempt = 0; ; attempt++) {
       try {
         const outcome = await this.store.fill(commit);
@@ -253,43 +414,6 @@ export class ReservingSequencer extends PartitionSequencer {
     }
   }
 
-  /**
-   * Waits until every offset below `base` is held, from `from` (known held below it),
-   * sealing gaps once they are stale. False when the deadline passed first.
-   */
-  private async waitForPrefix(
-    from: number,
-    base: number,
-    head: PartitionHead,
-    deadline: number,
-    earlier?: Prefix<TailExtent>,
-  ): Promise<boolean> {
-    let known = from;
-    // Items seen held above a gap are not read again: the next look ends where they begin.
-    let top = heldBelow(base, earlier);
-    // About one round trip: the time the writer of the gap takes to fill it.
-    let pause = Math.max(PREFIX_POLL_MIN_MS, this.sealer.roundTrip);
-    while (known < base) {
-      try {
-        const scan = await this.sealer.extent(this.ref, known, top, head.lastAppendAt, { trustGaps: true });
-        known = scan.end >= top ? base : scan.end;
-        this.knownPrefix = Math.max(this.knownPrefix, known);
-        if (known >= base) return true;
-        top = heldBelow(top, scan);
-        if (scan.gap && this.sealer.isStale(scan.gap)) {
-          await this.sealer.seal(this.ref, scan.gap);
-          continue;
-        }
-      } catch (err) {
-        if (!isRetryable(err)) throw err;
-      }
-      if (this.clock.now() >= deadline) return false;
-      await sleep(pause);
-      pause = Math.min(pause * 2, Math.max(PREFIX_POLL_MAX_MS, this.sealer.roundTrip));
-    }
-    return true;
-  }
-
   private acknowledge(live: Pending[], producers: FillCommit['producers'], base: number, end: number): void {
     this.knownPrefix = Math.max(this.knownPrefix, end);
     for (const { state } of producers) this.producers.remember(state.producerId, state);
@@ -300,21 +424,4 @@ export class ReservingSequencer extends PartitionSequencer {
     }
     this.notifier.notify(this.key, end);
   }
-}
-
-/**
- * The lowest offset from which a look found every offset up to `top` held, in the items
- * it saw above its gap (`top` when it saw none reaching it): a later look need only read
- * below it.
- */
-export function heldBelow(top: number, scan: Prefix<TailExtent> | undefined): number {
-  let low = top;
-  const above = scan?.above ?? [];
-  for (let i = above.length - 1; i >= 0; i--) {
-    const item = above[i]!;
-    if (item.baseOffset >= low) continue;
-    if (item.lastOffset + 1 < low) break;
-    low = item.baseOffset;
-  }
-  return low;
 }

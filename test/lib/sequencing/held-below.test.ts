@@ -1,9 +1,9 @@
 /**
- * heldBelow (lib/sequencing/reserving-sequencer.ts): a writer waiting for a gap below its range
+ * heldBelow (lib/sequencing/look-below.ts): a writer waiting for a gap below its range
  * reads again only below the items it already saw held above the gap.
  */
 import { describe, expect, it } from 'vitest';
-import { heldBelow } from '../../../lib/sequencing/reserving-sequencer.js';
+import { heldBelow } from '../../../lib/sequencing/look-below.js';
 
 const item = (baseOffset: number, lastOffset: number) => ({ baseOffset, lastOffset, appendedAt: 0 });
 
