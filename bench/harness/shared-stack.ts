@@ -14,9 +14,21 @@ import { DEFAULT_BUCKET_NAME, startLocalStack } from '../../local/stack.js';
 import { S3ObjectStore } from '../../lib/aws/s3-object-store.js';
 import { CommitRecorder } from '../suites/append.js';
 import { CallMeter, MeteredObjectStore, meteredLogStore } from './metered-stores.js';
+import type { ResourceMeter } from './resources.js';
 import { resetTable } from './table.js';
 
 type LocalStack = Awaited<ReturnType<typeof startLocalStack>>;
+
+/** What a suite on the shared stack measures through (the append, shapes and segments suites). */
+export interface StackBenchContext {
+  url: string;
+  dynamo: DynamoDBClient;
+  tableName: string;
+  meter: ResourceMeter;
+  /** Drops and re-creates the table: every measurement starts empty. */
+  resetTable: () => Promise<void>;
+  log: (line: string) => void;
+}
 
 export interface SharedStack {
   stack: LocalStack;

@@ -29,6 +29,7 @@ import type { ReportTable } from '../report/report.js';
 import type { ResourceMeter } from '../harness/resources.js';
 import { formatMs, formatNumber, formatRatio, summarize, type LatencySummary } from '../harness/stats.js';
 import { groupedBarChart } from '../report/charts.js';
+import type { StackBenchContext } from '../harness/shared-stack.js';
 import { SECOND, settings, type Suite } from '../harness/suite.js';
 import { ResourceMeter as Meter } from '../harness/resources.js';
 
@@ -73,14 +74,7 @@ export interface ShapeBenchOptions {
   durationMs: number;
 }
 
-export interface ShapeBenchContext {
-  url: string;
-  dynamo: DynamoDBClient;
-  tableName: string;
-  meter: ResourceMeter;
-  resetTable: () => Promise<void>;
-  log: (line: string) => void;
-}
+export type ShapeBenchContext = StackBenchContext;
 
 export interface ShapeSide {
   requestsPerSec: number;

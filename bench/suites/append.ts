@@ -35,6 +35,7 @@ import type { ReportTable } from '../report/report.js';
 import type { ResourceMeter, ResourceUsage } from '../harness/resources.js';
 import { formatMs, formatNumber, formatPercent, formatRatio, summarize, type LatencySummary } from '../harness/stats.js';
 import { groupedBarChart } from '../report/charts.js';
+import type { StackBenchContext } from '../harness/shared-stack.js';
 import { SECOND, settings, type Chart, type Suite } from '../harness/suite.js';
 import { ResourceMeter as Meter } from '../harness/resources.js';
 
@@ -81,15 +82,8 @@ export interface AppendBenchOptions {
   durationMs: number;
 }
 
-export interface AppendBenchContext {
-  url: string;
-  dynamo: DynamoDBClient;
-  tableName: string;
-  meter: ResourceMeter;
+export interface AppendBenchContext extends StackBenchContext {
   commits: CommitRecorder;
-  /** Drops and re-creates the table: every measurement starts empty. */
-  resetTable: () => Promise<void>;
-  log: (line: string) => void;
 }
 
 /** The engine's commits in a measured window, summed (CommitStats of lib/sequencing/sequencer.ts). */

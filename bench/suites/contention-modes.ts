@@ -101,6 +101,11 @@ function recordInputs(shape: ContentionShape): AppendRecordInput[][] {
 }
 
 /** The request's records encoded once, as the engine's tail item holds them. */
+/** A raw mode's partition key on the scope's partition, records per request and batch. */
+function rawTarget(scope: ModeScope): { pk: string; count: number; data: Uint8Array } {
+  return { pk: rawPk(scope, scope.partition), count: scope.shape.recordsPerRequest, data: encodedBatch(scope.shape) };
+}
+
 function encodedBatch(shape: ContentionShape): Uint8Array {
   const now = Date.now();
   const records = Array.from({ length: shape.recordsPerRequest }, () => ({ key: null, value: randomBytes(shape.valueBytes), headers: [], timestamp: now }));
@@ -163,9 +168,7 @@ const engineMode = (sequencing?: 'optimistic' | 'reserve'): ContentionMode => ({
 const rawMode: ContentionMode = {
   label: 'raw: UpdateItem ADD + conditional PutItem',
   async open(dynamo, scope) {
-    const pk = rawPk(scope, scope.partition);
-    const count = scope.shape.recordsPerRequest;
-    const data = encodedBatch(scope.shape);
+    const { pk, count, data } = rawTarget(scope);
     return {
       async append() {
         const reserved = await dynamo.send(
@@ -195,9 +198,7 @@ const rawMode: ContentionMode = {
 const optimisticRawMode: ContentionMode = {
   label: 'optimistic raw: conditional TransactWriteItems',
   async open(dynamo, scope) {
-    const pk = rawPk(scope, scope.partition);
-    const count = scope.shape.recordsPerRequest;
-    const data = encodedBatch(scope.shape);
+    const { pk, count, data } = rawTarget(scope);
     /** The head this environment last saw: warm across requests, like the engine's. */
     let known = 0;
     const attempt = async (expected: number): Promise<{ ok: true } | { ok: false; head?: number }> => {

@@ -41,6 +41,7 @@ import type { ReportTable } from '../report/report.js';
 import type { ResourceMeter, ResourceUsage } from '../harness/resources.js';
 import { formatMs, formatNumber, formatPercent, formatRatio } from '../harness/stats.js';
 import { settings, type Suite } from '../harness/suite.js';
+import type { StackBenchContext } from '../harness/shared-stack.js';
 import { ResourceMeter as Meter } from '../harness/resources.js';
 
 const KIB = 1024;
@@ -115,19 +116,13 @@ export interface SegmentBenchOptions {
   staged: { levels: number[]; rounds: number; warmupMs: number; durationMs: number };
 }
 
-export interface SegmentBenchContext {
-  url: string;
+export interface SegmentBenchContext extends StackBenchContext {
   /** The engine behind the HTTP API, whose stores report to `calls`. */
   engine: LogEngine;
-  dynamo: DynamoDBClient;
-  tableName: string;
   /** A client of its own for the raw primitive, apart from the engine's. */
   s3: S3Client;
   bucketName: string;
   calls: CallMeter;
-  meter: ResourceMeter;
-  resetTable: () => Promise<void>;
-  log: (line: string) => void;
 }
 
 /** One timed operation: how long, how much, and what the machine did meanwhile. */
@@ -576,6 +571,32 @@ async function readOverHttp(
   shape: ReadPageShape = API_PAGE,
 ): Promise<{ read: CatchUpRead; gets: ObjectGet[] }> {
   const path = `${shape.prefix}/v1/topics/${topic}/partitions/0/records`;
+  const label = format === 'json' ? 'HTTP' : shape.prefix ? 'streamed binary HTTP' : 'binary HTTP';
+  return readToEnd(ctx, label, true, (offset) =>
+    readPage(client, `${path}?offset=${offset}&maxBytes=${shape.maxBytes}&maxRecords=${shape.maxRecords}&encoding=base64`, format),
+  );
+}
+
+/** One page of a catch-up read, as `readToEnd` counts it. */
+interface CatchUpPage {
+  firstOffset: number | undefined;
+  records: number;
+  valueBytes: number;
+  nextOffset: number;
+  highWatermark: number;
+  parseMs?: number;
+}
+
+/**
+ * Reads partition 0 from offset 0 to the high watermark, page after page, timed by the
+ * resource meter with the engine's storage calls metered; checks the read got every record.
+ */
+async function readToEnd(
+  ctx: SegmentBenchContext,
+  label: string,
+  parsed: boolean,
+  readFrom: (offset: number) => Promise<CatchUpPage>,
+): Promise<{ read: CatchUpRead; gets: ObjectGet[] }> {
   let offset = 0;
   let highWatermark = Number.POSITIVE_INFINITY;
   let records = 0;
@@ -585,8 +606,8 @@ async function readOverHttp(
   ctx.calls.start();
   const run = await timed(ctx.meter, async () => {
     while (offset < highWatermark) {
-      const page = await readPage(client, `${path}?offset=${offset}&maxBytes=${shape.maxBytes}&maxRecords=${shape.maxRecords}&encoding=base64`, format);
-      parseMs += page.parseMs;
+      const page = await readFrom(offset);
+      parseMs += page.parseMs ?? 0;
       requests++;
       if (page.firstOffset !== offset) throw new Error(`a read from ${offset} started at ${page.firstOffset}`);
       valueBytes += page.valueBytes;
@@ -596,8 +617,8 @@ async function readOverHttp(
     }
   });
   const { calls, gets } = ctx.calls.stop();
-  checkCatchUp(format === 'json' ? 'HTTP' : shape.prefix ? 'streamed binary HTTP' : 'binary HTTP', records, offset, highWatermark, valueBytes);
-  return { read: catchUpRead(run, records, valueBytes, requests, calls, gets, parseMs), gets };
+  checkCatchUp(label, records, offset, highWatermark, valueBytes);
+  return { read: catchUpRead(run, records, valueBytes, requests, calls, gets, parsed ? parseMs : undefined), gets };
 }
 
 /**
@@ -685,26 +706,12 @@ async function tailRead(ctx: SegmentBenchContext, client: BenchHttpClient, topic
 }
 
 async function readThroughEngine(ctx: SegmentBenchContext, topic: string): Promise<{ read: CatchUpRead; gets: ObjectGet[] }> {
-  let offset = 0;
-  let highWatermark = Number.POSITIVE_INFINITY;
-  let records = 0;
-  let valueBytes = 0;
-  let requests = 0;
-  ctx.calls.start();
-  const run = await timed(ctx.meter, async () => {
-    while (offset < highWatermark) {
-      const page = await ctx.engine.reader.read(topic, 0, { offset, maxBytes: READ_MAX_BYTES, maxRecords: READ_MAX_RECORDS });
-      requests++;
-      if (page.records[0]?.offset !== offset) throw new Error(`a read from ${offset} started at ${page.records[0]?.offset}`);
-      for (const record of page.records) valueBytes += record.value?.byteLength ?? 0;
-      records += page.records.length;
-      offset = page.nextOffset;
-      highWatermark = page.highWatermark;
-    }
+  return readToEnd(ctx, 'engine API', false, async (offset) => {
+    const page = await ctx.engine.reader.read(topic, 0, { offset, maxBytes: READ_MAX_BYTES, maxRecords: READ_MAX_RECORDS });
+    let valueBytes = 0;
+    for (const record of page.records) valueBytes += record.value?.byteLength ?? 0;
+    return { firstOffset: page.records[0]?.offset, records: page.records.length, valueBytes, nextOffset: page.nextOffset, highWatermark: page.highWatermark };
   });
-  const { calls, gets } = ctx.calls.stop();
-  checkCatchUp('engine API', records, offset, highWatermark, valueBytes);
-  return { read: catchUpRead(run, records, valueBytes, requests, calls, gets), gets };
 }
 
 function catchUpRead(
