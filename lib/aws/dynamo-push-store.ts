@@ -7,24 +7,25 @@
  * that expire after the connection's longest life, and the fan-out skips them before.
  */
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, DeleteCommand, DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type Clock, systemClock } from '../core/clock.js';
 import { PUSH_SUBSCRIPTION_TTL_MS } from '../core/constants.js';
-import { PUSH_CONNECTION_SK, PUSH_QUIET_SK, PUSH_SUBSCRIBER_PREFIX, pushConnectionPk, pushPartitionPk, pushSubscriberSk } from './table-keys.js';
-import { systemClock, type Clock } from '../core/clock.js';
-import { ThrottledError } from '../core/errors.js';
-import { ttlSeconds } from './dynamo-log-store.js';
 import type { PartitionSubscribers, PushStore } from '../push/fanout.js';
 import { parseSubscriptionKey, subscriptionKey } from '../push/protocol.js';
-
-/** BatchWriteItem takes at most 25 requests. */
-const BATCH_WRITE_LIMIT = 25;
-/** Rounds of a batch's unprocessed items (throttling) before THROTTLED. */
-const MAX_BATCH_WRITE_ROUNDS = 8;
-
-type WriteRequest = { PutRequest: { Item: Record<string, unknown> } } | { DeleteRequest: { Key: Record<string, unknown> } };
+import { DynamoTable, type WriteRequest } from './dynamo-table.js';
+import { ttlSeconds } from './table-items.js';
+import {
+  PUSH_CONNECTION_SK,
+  PUSH_QUIET_SK,
+  PUSH_SUBSCRIBER_PREFIX,
+  pushConnectionPk,
+  pushPartitionPk,
+  pushSubscriberSk,
+} from './table-keys.js';
 
 export class DynamoPushStore implements PushStore {
   private readonly doc: DynamoDBDocumentClient;
+  private readonly table: DynamoTable;
 
   constructor(
     client: DynamoDBClient,
@@ -32,6 +33,7 @@ export class DynamoPushStore implements PushStore {
     private readonly clock: Clock = systemClock,
   ) {
     this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+    this.table = new DynamoTable(this.doc, tableName);
   }
 
   async subscribers(topic: string, partition: number): Promise<PartitionSubscribers> {
@@ -52,7 +54,8 @@ export class DynamoPushStore implements PushStore {
         const sk = String(item.sk);
         if (sk === PUSH_QUIET_SK) out.quietUntil = Number(item.quietUntil ?? 0);
         // TTL removes expired items within days, not at once: an expired one is skipped.
-        else if (sk.startsWith(PUSH_SUBSCRIBER_PREFIX) && Number(item.ttl ?? Infinity) > nowSeconds) out.connections.push(String(item.connectionId));
+        else if (sk.startsWith(PUSH_SUBSCRIBER_PREFIX) && Number(item.ttl ?? Infinity) > nowSeconds)
+          out.connections.push(String(item.connectionId));
       }
       start = page.LastEvaluatedKey;
     } while (start);
@@ -99,13 +102,24 @@ export class DynamoPushStore implements PushStore {
   }
 
   async unsubscribe(connectionId: string, topic: string, partitions: number[]): Promise<void> {
-    await this.batchWrite(partitions.map((partition) => ({ DeleteRequest: { Key: { pk: pushPartitionPk(topic, partition), sk: pushSubscriberSk(connectionId) } } })));
-    await this.removeFromConnection(connectionId, partitions.map((p) => subscriptionKey(topic, p)));
+    await this.batchWrite(
+      partitions.map((partition) => ({
+        DeleteRequest: { Key: { pk: pushPartitionPk(topic, partition), sk: pushSubscriberSk(connectionId) } },
+      })),
+    );
+    await this.removeFromConnection(
+      connectionId,
+      partitions.map((p) => subscriptionKey(topic, p)),
+    );
   }
 
   async subscriptionsOf(connectionId: string): Promise<string[]> {
     const out = await this.doc.send(
-      new GetCommand({ TableName: this.tableName, Key: { pk: pushConnectionPk(connectionId), sk: PUSH_CONNECTION_SK }, ConsistentRead: true }),
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { pk: pushConnectionPk(connectionId), sk: PUSH_CONNECTION_SK },
+        ConsistentRead: true,
+      }),
     );
     const subs = out.Item?.subs as Set<string> | undefined;
     return subs ? [...subs].sort() : [];
@@ -119,11 +133,15 @@ export class DynamoPushStore implements PushStore {
         return { DeleteRequest: { Key: { pk: pushPartitionPk(topic, partition), sk: pushSubscriberSk(connectionId) } } };
       }),
     );
-    await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: { pk: pushConnectionPk(connectionId), sk: PUSH_CONNECTION_SK } }));
+    await this.doc.send(
+      new DeleteCommand({ TableName: this.tableName, Key: { pk: pushConnectionPk(connectionId), sk: PUSH_CONNECTION_SK } }),
+    );
   }
 
   async forget(connectionId: string, topic: string, partition: number): Promise<void> {
-    await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: { pk: pushPartitionPk(topic, partition), sk: pushSubscriberSk(connectionId) } }));
+    await this.doc.send(
+      new DeleteCommand({ TableName: this.tableName, Key: { pk: pushPartitionPk(topic, partition), sk: pushSubscriberSk(connectionId) } }),
+    );
     await this.removeFromConnection(connectionId, [subscriptionKey(topic, partition)]);
   }
 
@@ -145,15 +163,8 @@ export class DynamoPushStore implements PushStore {
     }
   }
 
+  /** Unprocessed items are resent after a full-jitter backoff, then THROTTLED (DynamoTable.batchWriteAll). */
   private async batchWrite(requests: WriteRequest[]): Promise<void> {
-    for (let i = 0; i < requests.length; i += BATCH_WRITE_LIMIT) {
-      let pending: WriteRequest[] | undefined = requests.slice(i, i + BATCH_WRITE_LIMIT);
-      for (let round = 0; pending && pending.length > 0; round++) {
-        if (round === MAX_BATCH_WRITE_ROUNDS) throw new ThrottledError(`DynamoDB left ${pending.length} subscription writes unprocessed ${round} times; retry`);
-        if (round > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** round)));
-        const out = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending } }));
-        pending = out.UnprocessedItems?.[this.tableName] as WriteRequest[] | undefined;
-      }
-    }
+    await this.table.batchWriteAll(requests);
   }
 }

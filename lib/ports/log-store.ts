@@ -1,11 +1,24 @@
 /**
  * The port through which the engine reaches its table (topics, partition heads, tail
  * items, manifests, producers, groups). The engine never imports an AWS client: the
- * adapter (lib/aws/dynamo-log-store.ts) implements it, and tests wrap it to inject
+ * adapter (lib/aws/dynamo-log-store.ts, one file per role) implements it, and tests wrap it to inject
  * faults before or after a real call. The types it speaks are in model.ts.
  */
-import { type GroupState } from '../groups/assignment.js';
-import { type PartitionRef, type StagingStoreName, type SegmentManifest, type TailItem, type ProducerState, type PartitionHead, type TopicMeta, type TailExtent, type PartitionStats, type DeletedTopic, type GroupOffset, type GroupFence } from './model.js';
+import type { GroupState } from '../groups/assignment.js';
+import type {
+  DeletedTopic,
+  GroupFence,
+  GroupOffset,
+  PartitionHead,
+  PartitionRef,
+  PartitionStats,
+  ProducerState,
+  SegmentManifest,
+  StagingStoreName,
+  TailExtent,
+  TailItem,
+  TopicMeta,
+} from './model.js';
 
 /**
  * S3 objects that left the log (retention, compaction) but that a reader may still be
@@ -115,7 +128,9 @@ export interface ReserveRequest {
  * reservation before it was made (the head's lastAppendAt before it; null on a new head):
  * a writer whose predecessor reserved long enough ago looks below its range with its fill.
  */
-export type ReserveOutcome = { ok: true; base: number; head: PartitionHead; previousAt: number | null } | { ok: false; head: PartitionHead };
+export type ReserveOutcome =
+  | { ok: true; base: number; head: PartitionHead; previousAt: number | null }
+  | { ok: false; head: PartitionHead };
 
 /** The fill of a reserved range: its tail items and producer states, in one write. */
 export interface FillCommit {
@@ -143,8 +158,11 @@ export type FillOutcome =
  */
 export type GroupCommitOutcome = 'committed' | 'fenced' | 'conflict';
 
-/** DynamoDB, as the engine needs it. */
-export interface LogStore {
+/**
+ * Topics, as the topic service and the garbage collector need them.
+ * (The table behind every role below is DynamoDB's; lib/aws/dynamo-*-store.ts.)
+ */
+export interface TopicStore {
   getTopic(name: string): Promise<TopicMeta | undefined>;
   /** Throws TopicExistsError when the name is taken. */
   createTopic(meta: TopicMeta): Promise<void>;
@@ -153,7 +171,13 @@ export interface LogStore {
   /** Removes the topic and leaves a deletion marker for garbage collection; false if gone. */
   deleteTopic(meta: TopicMeta, now: number): Promise<boolean>;
   listTopics(): Promise<TopicMeta[]>;
+}
 
+/**
+ * A partition's head, tail and segment list: what appends (sequencers, sealer, producer
+ * cache) and reads (reader, segment reader, push sessions) need.
+ */
+export interface PartitionStore {
   getHead(ref: PartitionRef): Promise<PartitionHead>;
   /**
    * Heads of many partitions, read consistently unless `consistent` is false (half the
@@ -191,6 +215,10 @@ export interface LogStore {
 
   /** Segment manifests whose lastOffset ≥ `fromOffset`, in offset order, at most `limit` (Infinity: all). */
   listSegments(ref: PartitionRef, fromOffset: number, limit: number): Promise<SegmentManifest[]>;
+}
+
+/** What flushes, retention, compaction, tail expiry and garbage collection write. */
+export interface MaintenanceStore {
   /** Writes the manifest and moves flushedOffset, if no other flush moved it first. */
   commitFlush(flush: FlushCommit): Promise<FlushCommitOutcome>;
   /** Deletes tail items (by last offset) that a committed flush made redundant. */
@@ -215,7 +243,11 @@ export interface LogStore {
    * deletes), at most `limit`, across as many Query pages as that takes: their keys and
    * staged objects only, not their data (up to 350 KB an item).
    */
-  listTailBelow(ref: PartitionRef, below: number, limit: number): Promise<Pick<TailItem, 'lastOffset' | 'staged' | 'appendedAt' | 'void'>[]>;
+  listTailBelow(
+    ref: PartitionRef,
+    below: number,
+    limit: number,
+  ): Promise<Pick<TailItem, 'lastOffset' | 'staged' | 'appendedAt' | 'void'>[]>;
   /**
    * Keys of the staged objects that tail items at or above `fromOffset` point at (the
    * flushed offset: below it a staged object's batches are in a segment, and no read
@@ -229,7 +261,10 @@ export interface LogStore {
   deletePartitionItems(ref: PartitionRef, limit: number): Promise<number>;
   /** Removes the deletion marker once everything of the incarnation is gone. */
   forgetDeletedTopic(topic: DeletedTopic): Promise<void>;
+}
 
+/** Consumer groups: committed offsets and membership. */
+export interface GroupStore {
   /**
    * Writes the offsets atomically. With `fence`, only if the group's membership item is
    * still at that generation: `fenced` (nothing written) when it is not; `conflict`
@@ -247,3 +282,9 @@ export interface LogStore {
    */
   putGroupState(state: GroupState, expectedVersion: number, ttlSeconds: number): Promise<boolean>;
 }
+
+/**
+ * DynamoDB, as the whole engine needs it: every role. The engine passes one LogStore to
+ * all its parts; a part (or a test double) that uses one role can ask for just that role.
+ */
+export interface LogStore extends TopicStore, PartitionStore, MaintenanceStore, GroupStore {}

@@ -1,0 +1,391 @@
+/**
+ * The PartitionStore role of the DynamoDB adapter: a partition's head item, its tail items
+ * and producer states, and its segment manifests. Appends turn DynamoDB's condition
+ * failures into domain outcomes here: a failed append learns the real head and producer
+ * state from `ReturnValuesOnConditionCheckFailure: ALL_OLD` instead of reading them again.
+ */
+
+import { randomUUID } from 'node:crypto';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { MAX_TRANSACTION_ITEMS, PRODUCER_STATE_TTL_MS } from '../core/constants.js';
+import { InternalError } from '../core/errors.js';
+import { padOffset } from '../format/object-keys.js';
+import type {
+  AppendCommit,
+  AppendOutcome,
+  FillCommit,
+  FillOutcome,
+  PartitionStore,
+  ReserveOutcome,
+  ReserveRequest,
+} from '../ports/log-store.js';
+import {
+  type PartitionHead,
+  type PartitionRef,
+  type ProducerState,
+  type SegmentManifest,
+  type TailExtent,
+  type TailItem,
+  ZERO_HEAD,
+} from '../ports/model.js';
+import { tailItemBytes } from '../staging/staged-batches.js';
+import { type DynamoTable, type Item, rawItem, type TransactItems, type TransactResult, unlessConditionFails } from './dynamo-table.js';
+import { expiry, toHead, toManifest, toProducerState, toTailItem, ttlSeconds, voidItem } from './table-items.js';
+import { HEAD_SK, partitionPk, producerSk, SEGMENT_PREFIX, segmentSk, TAIL_PREFIX, tailSk } from './table-keys.js';
+
+type CancelledTransaction = Extract<TransactResult, { ok: false }>;
+
+/**
+ * Items per Query page of the tail: ten first, then as many as fill about one DynamoDB
+ * page (1 MB) given the sizes just seen. A larger Limit gains nothing on DynamoDB and
+ * costs on DynamoDB Local, which reads `Limit` items before cutting the page at 1 MB.
+ */
+const TAIL_QUERY_FIRST_PAGE_ITEMS = 10;
+const TAIL_QUERY_MAX_PAGE_ITEMS = 100;
+const DYNAMODB_PAGE_BYTES = 1_000_000;
+/** Upper bound of tail sort keys: above every padded offset, below `HEAD`. */
+export const TAIL_SK_MAX = `${TAIL_PREFIX}${'9'.repeat(padOffset(0).length)}`;
+const SEGMENT_SK_MAX = `${SEGMENT_PREFIX}${'9'.repeat(padOffset(0).length)}`;
+
+export class DynamoPartitionStore implements PartitionStore {
+  /** `tailTtlMs`: tail items are written with a DynamoDB TTL this long after their append (DynamoLogStoreOptions). */
+  constructor(
+    private readonly table: DynamoTable,
+    private readonly tailTtlMs: number | undefined,
+  ) {}
+
+  /**
+   * A tail item as stored: a staged item's batches are in S3 and a void has none (an
+   * empty `data` attribute is left out); with a tail TTL, `ttl` (epoch seconds) is when
+   * DynamoDB may remove it, counted from its append.
+   */
+  private tailRecord(pk: string, item: TailItem): Item {
+    const { expiresAt: _, ...fields } = item;
+    return {
+      pk,
+      sk: tailSk(item.lastOffset),
+      ...fields,
+      data: item.staged || item.void ? undefined : item.data,
+      ttl: this.tailTtlMs === undefined ? undefined : ttlSeconds(item.appendedAt + this.tailTtlMs),
+    };
+  }
+
+  async getHead(ref: PartitionRef): Promise<PartitionHead> {
+    const out = await this.table.doc.send(
+      new GetCommand({ TableName: this.table.name, Key: { pk: partitionPk(ref), sk: HEAD_SK }, ConsistentRead: true }),
+    );
+    return toHead(out.Item);
+  }
+
+  async getHeads(refs: PartitionRef[], options: { consistent?: boolean } = {}): Promise<PartitionHead[]> {
+    const items = await this.table.batchGetAll(
+      refs.map((ref) => ({ pk: partitionPk(ref), sk: HEAD_SK })),
+      options,
+    );
+    const byPk = new Map(items.map((item) => [String(item.pk), toHead(item)]));
+    return refs.map((ref) => byPk.get(partitionPk(ref)) ?? { ...ZERO_HEAD });
+  }
+
+  async commitAppend(commit: AppendCommit): Promise<AppendOutcome> {
+    const pk = partitionPk(commit.ref);
+    // Optimistic commits and reservations may meet on one partition: an optimistic commit
+    // applies only when no reservation is outstanding (committedOffset = nextOffset).
+    const headCondition =
+      (commit.expectedNextOffset === 0 ? '(attribute_not_exists(nextOffset) OR nextOffset = :expected)' : 'nextOffset = :expected') +
+      ' AND (attribute_not_exists(committedOffset) OR committedOffset = :expected)';
+    const transactItems: TransactItems = [
+      {
+        Update: {
+          TableName: this.table.name,
+          Key: { pk, sk: HEAD_SK },
+          UpdateExpression:
+            'SET nextOffset = :next, committedOffset = :next, tailBytes = if_not_exists(tailBytes, :zero) + :bytes, lastAppendAt = :now, ' +
+            'logStartOffset = if_not_exists(logStartOffset, :zero), flushedOffset = if_not_exists(flushedOffset, :zero)',
+          ConditionExpression: headCondition,
+          ExpressionAttributeValues: {
+            ':expected': commit.expectedNextOffset,
+            ':next': commit.nextOffset,
+            ':bytes': commit.appendedBytes,
+            ':now': commit.now,
+            ':zero': 0,
+          },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
+      },
+      ...commit.items.map((item) => ({
+        Put: {
+          TableName: this.table.name,
+          Item: this.tailRecord(pk, item),
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      })),
+      ...commit.producers.map((p) => this.producerPut(pk, p)),
+    ];
+    const result = await this.table.transact(transactItems, 'append', commit.requestToken);
+    return result.ok ? result : appendFailure(result, commit);
+  }
+
+  /**
+   * `ADD` to the counter, no condition on it (unless conditional): concurrent writers are
+   * serialised by DynamoDB, never cancelled. A head written before reservations (no
+   * committedOffset) gets committedOffset = nextOffset first: the optimistic protocol
+   * only ever committed contiguously.
+   */
+  async reserve(request: ReserveRequest): Promise<ReserveOutcome> {
+    const key = { pk: partitionPk(request.ref), sk: HEAD_SK };
+    const values: Item = {
+      ':n': request.count,
+      ':bytes': request.bytes,
+      ':now': request.now,
+      ':token': request.token,
+      ':zero': 0,
+    };
+    let condition = '(attribute_exists(committedOffset) OR attribute_not_exists(nextOffset))';
+    if (request.expectedOffset !== undefined) {
+      condition +=
+        request.expectedOffset === 0 ? ' AND (attribute_not_exists(nextOffset) OR nextOffset = :expected)' : ' AND nextOffset = :expected';
+      values[':expected'] = request.expectedOffset;
+    }
+    for (let migrated = false; ; migrated = true) {
+      try {
+        const out = await this.table.doc.send(
+          new UpdateCommand({
+            TableName: this.table.name,
+            Key: key,
+            UpdateExpression:
+              'SET nextOffset = if_not_exists(nextOffset, :zero) + :n, committedOffset = if_not_exists(committedOffset, :zero), ' +
+              'tailBytes = if_not_exists(tailBytes, :zero) + :bytes, previousAppendAt = if_not_exists(lastAppendAt, :zero), lastAppendAt = :now, ' +
+              'lastReservationToken = :token, lastReservationCount = :n, ' +
+              'logStartOffset = if_not_exists(logStartOffset, :zero), flushedOffset = if_not_exists(flushedOffset, :zero)',
+            ConditionExpression: condition,
+            ExpressionAttributeValues: values,
+            ReturnValues: 'ALL_NEW',
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        );
+        const head = toHead(out.Attributes);
+        const previousAt = Number(out.Attributes?.previousAppendAt ?? 0);
+        return { ok: true, base: head.nextOffset - request.count, head, previousAt: previousAt > 0 ? previousAt : null };
+      } catch (err) {
+        if (!(err instanceof ConditionalCheckFailedException)) throw err;
+        const old = err.Item ? unmarshall(err.Item) : undefined;
+        if (!migrated && old && old.committedOffset === undefined && old.nextOffset !== undefined) {
+          await this.table.doc
+            .send(
+              new UpdateCommand({
+                TableName: this.table.name,
+                Key: key,
+                UpdateExpression: 'SET committedOffset = nextOffset',
+                ConditionExpression: 'attribute_not_exists(committedOffset)',
+              }),
+            )
+            .catch((e: unknown) => {
+              if (!(e instanceof ConditionalCheckFailedException)) throw e;
+            });
+          continue;
+        }
+        return { ok: false, head: toHead(old) };
+      }
+    }
+  }
+
+  async fill(commit: FillCommit): Promise<FillOutcome> {
+    const pk = partitionPk(commit.ref);
+    const puts = commit.items.map((item) => ({
+      TableName: this.table.name,
+      Item: this.tailRecord(pk, item),
+      ConditionExpression: 'attribute_not_exists(pk)',
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+    }));
+    if (puts.length === 1 && commit.producers.length === 0) {
+      try {
+        await this.table.doc.send(new PutCommand(puts[0]!));
+        return { ok: true };
+      } catch (err) {
+        if (!(err instanceof ConditionalCheckFailedException)) throw err;
+        return { ok: false, taken: err.Item ? [toTailItem(unmarshall(err.Item))] : [], producers: new Map(), transactionConflict: false };
+      }
+    }
+    const result = await this.table.transact(
+      [...puts.map((Put) => ({ Put })), ...commit.producers.map((p) => this.producerPut(pk, p))],
+      'fill',
+      commit.requestToken,
+    );
+    if (result.ok) return result;
+    const { reasons, codes, error: err } = result;
+    const taken: TailItem[] = [];
+    const producers = new Map<string, ProducerState | null>();
+    reasons.forEach((reason, i) => {
+      if (reason.Code !== 'ConditionalCheckFailed') return;
+      const old = rawItem(reason.Item);
+      if (i < puts.length) {
+        if (old) taken.push(toTailItem(old));
+      } else {
+        producers.set(commit.producers[i - puts.length]!.state.producerId, old ? toProducerState(old) : null);
+      }
+    });
+    const transactionConflict = codes.includes('TransactionConflict');
+    if (taken.length === 0 && producers.size === 0 && !transactionConflict) {
+      throw new InternalError(`fill transaction cancelled for reasons ${codes.join(',')}`, { cause: err });
+    }
+    return { ok: false, taken, producers, transactionConflict };
+  }
+
+  async sealOffsets(ref: PartitionRef, offsets: number[], now: number): Promise<{ sealed: boolean; taken: TailItem[] }> {
+    if (offsets.length === 0) return { sealed: true, taken: [] };
+    if (offsets.length > MAX_TRANSACTION_ITEMS)
+      throw new InternalError(`a seal takes at most ${MAX_TRANSACTION_ITEMS} offsets; got ${offsets.length}`);
+    const outcome = await this.fill({
+      ref,
+      items: offsets.map((offset) => voidItem(offset, offset, now)),
+      producers: [],
+      requestToken: randomUUID(),
+    });
+    if (outcome.ok) return { sealed: true, taken: [] };
+    return { sealed: false, taken: outcome.taken };
+  }
+
+  async advanceCommitted(ref: PartitionRef, offset: number): Promise<boolean> {
+    return unlessConditionFails(
+      this.table.doc.send(
+        new UpdateCommand({
+          TableName: this.table.name,
+          Key: { pk: partitionPk(ref), sk: HEAD_SK },
+          UpdateExpression: 'SET committedOffset = :offset',
+          ConditionExpression: 'committedOffset < :offset AND nextOffset >= :offset',
+          ExpressionAttributeValues: { ':offset': offset },
+        }),
+      ),
+    );
+  }
+
+  /**
+   * The put of a producer's new state in an append or fill transaction, conditioned on
+   * the version it was decided on; its TTL runs from the state's last write.
+   */
+  private producerPut(pk: string, { state, expectedVersion }: { state: ProducerState; expectedVersion: number | null }) {
+    return {
+      Put: {
+        TableName: this.table.name,
+        Item: { pk, sk: producerSk(state.producerId), ...state, ttl: ttlSeconds(state.updatedAt + PRODUCER_STATE_TTL_MS) },
+        ConditionExpression: expectedVersion === null ? 'attribute_not_exists(pk)' : 'version = :v',
+        ...(expectedVersion === null ? {} : { ExpressionAttributeValues: { ':v': expectedVersion } }),
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+      },
+    };
+  }
+
+  async getTailItem(ref: PartitionRef, lastOffset: number): Promise<TailItem | undefined> {
+    const out = await this.table.doc.send(
+      new GetCommand({ TableName: this.table.name, Key: { pk: partitionPk(ref), sk: tailSk(lastOffset) }, ConsistentRead: true }),
+    );
+    return out.Item ? toTailItem(out.Item) : undefined;
+  }
+
+  async getProducerState(ref: PartitionRef, producerId: string): Promise<ProducerState | null> {
+    const out = await this.table.doc.send(
+      new GetCommand({
+        TableName: this.table.name,
+        Key: { pk: partitionPk(ref), sk: producerSk(producerId) },
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item ? toProducerState(out.Item) : null;
+  }
+
+  async queryTail(ref: PartitionRef, fromOffset: number, limits: { maxRecords: number; maxBytes: number }): Promise<TailItem[]> {
+    const items: TailItem[] = [];
+    let bytes = 0;
+    let records = 0;
+    let startKey: Item | undefined;
+    let pageItems = TAIL_QUERY_FIRST_PAGE_ITEMS;
+    do {
+      const out = await this.table.doc.send(
+        new QueryCommand({
+          TableName: this.table.name,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+          ExpressionAttributeValues: { ':pk': partitionPk(ref), ':from': tailSk(fromOffset), ':to': TAIL_SK_MAX },
+          ConsistentRead: true,
+          // Every item holds at least one record: never fetch more items than records wanted.
+          Limit: Math.min(pageItems, Math.max(1, limits.maxRecords - records)),
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      let pageBytes = 0;
+      for (const raw of out.Items ?? []) {
+        const item = toTailItem(raw);
+        items.push(item);
+        pageBytes += tailItemBytes(item);
+        records += item.lastOffset - Math.max(item.baseOffset, fromOffset) + 1;
+        if (records >= limits.maxRecords || bytes + pageBytes >= limits.maxBytes) return items;
+      }
+      bytes += pageBytes;
+      // Size the next page to about one DynamoDB page (1 MB) of items like these.
+      const count = out.Items?.length ?? 0;
+      if (count > 0) {
+        const perItem = Math.max(1, pageBytes / count);
+        pageItems = Math.min(TAIL_QUERY_MAX_PAGE_ITEMS, Math.max(1, Math.ceil(DYNAMODB_PAGE_BYTES / perItem)));
+      }
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
+    return items;
+  }
+
+  /**
+   * One Query, projected to the offsets: DynamoDB still reads (and bills) whole items,
+   * a page ending at 1 MB of them, but answers a few bytes per item. The key range ends
+   * at `until - 1`: no item straddles `until` when it is a range's base or the counter.
+   */
+  async tailExtents(ref: PartitionRef, fromOffset: number, until: number): Promise<TailExtent[]> {
+    if (until <= fromOffset) return [];
+    const items = await this.table.queryAll({
+      pk: partitionPk(ref),
+      skRange: { from: tailSk(fromOffset), to: tailSk(until - 1) },
+      projection: {
+        ProjectionExpression: 'baseOffset, lastOffset, appendedAt, #void, #ttl',
+        ExpressionAttributeNames: { '#void': 'void', '#ttl': 'ttl' },
+      },
+    });
+    return items.map((item) => ({
+      baseOffset: Number(item.baseOffset),
+      lastOffset: Number(item.lastOffset),
+      appendedAt: Number(item.appendedAt),
+      ...(item.void ? { void: true as const } : {}),
+      ...expiry(item),
+    }));
+  }
+
+  async listSegments(ref: PartitionRef, fromOffset: number, limit: number): Promise<SegmentManifest[]> {
+    return (await this.table.queryAll({ pk: partitionPk(ref), skRange: { from: segmentSk(fromOffset), to: SEGMENT_SK_MAX }, limit })).map(
+      toManifest,
+    );
+  }
+}
+
+/** Reads an append's cancellation reasons, in the order of the transaction's actions. */
+function appendFailure({ reasons, codes, error: err }: CancelledTransaction, commit: AppendCommit): AppendOutcome {
+  const outcome: AppendOutcome & { ok: false } = {
+    ok: false,
+    producers: new Map(),
+    transactionConflict: codes.includes('TransactionConflict'),
+  };
+  if (codes[0] === 'ConditionalCheckFailed') outcome.head = toHead(rawItem(reasons[0]?.Item));
+  const producerStart = 1 + commit.items.length;
+  commit.producers.forEach(({ state }, i) => {
+    const reason = reasons[producerStart + i];
+    if (reason?.Code === 'ConditionalCheckFailed') {
+      const old = rawItem(reason.Item);
+      outcome.producers.set(state.producerId, old ? toProducerState(old) : null);
+    }
+  });
+  const tailFailed = codes.slice(1, producerStart).some((c) => c === 'ConditionalCheckFailed');
+  if (tailFailed && !outcome.head) {
+    throw new InternalError(`a tail item of ${partitionPk(commit.ref)} already exists below a head at ${commit.expectedNextOffset}`);
+  }
+  if (!outcome.head && outcome.producers.size === 0 && !outcome.transactionConflict) {
+    throw new InternalError(`append transaction cancelled for reasons ${codes.join(',')}`, { cause: err });
+  }
+  return outcome;
+}

@@ -1,0 +1,187 @@
+/**
+ * The one small helper every DynamoDB adapter goes through for the calls that take more
+ * than one request: every page of a Query, every key of a BatchGet, every request of a
+ * BatchWrite (unprocessed ones resent after a full-jitter backoff), and a transaction
+ * whose cancellation becomes the reasons the adapter turns into a domain outcome.
+ *
+ *     batchWriteAll(60 requests) ──▶ 25 ──▶ 25 ──▶ 10       (BATCH_WRITE_LIMIT each)
+ *                                     └─ 3 unprocessed ──▶ sleep(backoff(1)) ──▶ 3 ──▶ …
+ *                                        after MAX_BATCH_ROUNDS rounds: ThrottledError
+ */
+import { type AttributeValue, ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  type DynamoDBDocumentClient,
+  QueryCommand,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { MAX_TRANSACTION_ITEMS } from '../core/constants.js';
+import { InternalError, ThrottledError } from '../core/errors.js';
+import { backoffDelay, DEFAULT_RETRY, type RetryPolicy, sleep } from '../core/retry.js';
+
+export type Item = Record<string, unknown>;
+export type TransactItems = NonNullable<TransactWriteCommandInput['TransactItems']>;
+export type WriteRequest = { PutRequest: { Item: Item } } | { DeleteRequest: { Key: Item } };
+
+/** BatchWriteItem takes at most 25 requests. */
+export const BATCH_WRITE_LIMIT = 25;
+/** BatchGetItem takes at most 100 keys. */
+const BATCH_GET_LIMIT = 100;
+/** Rounds of a batch's unprocessed keys or items (throttling) before THROTTLED. */
+const MAX_BATCH_ROUNDS = 8;
+
+/** Which items of a partition key a Query reads. */
+export interface QueryKey {
+  pk: string;
+  /** Sort keys starting with this. */
+  skPrefix?: string;
+  /** Sort keys in [from, to]. */
+  skRange?: { from: string; to: string };
+  projection?: { ProjectionExpression: string; ExpressionAttributeNames: Record<string, string> };
+  /** At most this many items (default: all). */
+  limit?: number;
+}
+
+/**
+ * How a transaction ended: sent, or cancelled with its reasons (one code per action, in
+ * the order of the actions; the old items where ALL_OLD was asked for). A cancellation by
+ * throttling is thrown as ThrottledError instead: nothing was written and the caller's
+ * retry policy decides.
+ */
+export type TransactResult =
+  | { ok: true }
+  | {
+      ok: false;
+      codes: string[];
+      reasons: { Code?: string; Item?: Record<string, AttributeValue> }[];
+      error: TransactionCanceledException;
+    };
+
+export class DynamoTable {
+  constructor(
+    readonly doc: DynamoDBDocumentClient,
+    readonly name: string,
+    private readonly retry: RetryPolicy = DEFAULT_RETRY,
+  ) {}
+
+  /**
+   * The items of a partition key (those whose sort key starts with `skPrefix`, or lies in
+   * `skRange`), strongly consistent, across as many Query pages as it takes, at most `limit`.
+   */
+  async queryAll(key: QueryKey): Promise<Item[]> {
+    const items: Item[] = [];
+    const limit = key.limit ?? Infinity;
+    const [condition, values] = key.skRange
+      ? ['pk = :pk AND sk BETWEEN :from AND :to', { ':from': key.skRange.from, ':to': key.skRange.to }]
+      : key.skPrefix
+        ? ['pk = :pk AND begins_with(sk, :prefix)', { ':prefix': key.skPrefix }]
+        : ['pk = :pk', {}];
+    let startKey: Item | undefined;
+    do {
+      const out = await this.doc.send(
+        new QueryCommand({
+          TableName: this.name,
+          KeyConditionExpression: condition,
+          ExpressionAttributeValues: { ':pk': key.pk, ...values },
+          ConsistentRead: true,
+          ...key.projection,
+          ...(Number.isFinite(limit) ? { Limit: limit - items.length } : {}),
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      items.push(...(out.Items ?? []));
+      startKey = out.LastEvaluatedKey;
+    } while (startKey && items.length < limit);
+    return items;
+  }
+
+  /** The items at `keys` that exist, in no particular order (strongly consistent unless told). */
+  async batchGetAll(keys: Item[], options: { consistent?: boolean } = {}): Promise<Item[]> {
+    const items: Item[] = [];
+    for (let i = 0; i < keys.length; i += BATCH_GET_LIMIT) {
+      await this.rounds(keys.slice(i, i + BATCH_GET_LIMIT), 'keys read', async (pending) => {
+        const out = await this.doc.send(
+          new BatchGetCommand({ RequestItems: { [this.name]: { Keys: pending, ConsistentRead: options.consistent ?? true } } }),
+        );
+        items.push(...(out.Responses?.[this.name] ?? []));
+        return out.UnprocessedKeys?.[this.name]?.Keys as Item[] | undefined;
+      });
+    }
+    return items;
+  }
+
+  /** Sends every put and delete, BATCH_WRITE_LIMIT at a time. */
+  async batchWriteAll(requests: WriteRequest[]): Promise<void> {
+    for (let i = 0; i < requests.length; i += BATCH_WRITE_LIMIT) {
+      await this.rounds(requests.slice(i, i + BATCH_WRITE_LIMIT), 'writes', async (pending) => {
+        const out = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.name]: pending } }));
+        return out.UnprocessedItems?.[this.name] as WriteRequest[] | undefined;
+      });
+    }
+  }
+
+  /** Deletes the items at `keys`. */
+  async batchDeleteAll(keys: Item[]): Promise<void> {
+    await this.batchWriteAll(keys.map((Key) => ({ DeleteRequest: { Key } })));
+  }
+
+  /**
+   * Sends one transaction (at most MAX_TRANSACTION_ITEMS actions; `what` names it in
+   * errors); with `token`, a resend of the same transaction is applied at most once.
+   */
+  async transact(items: TransactItems, what: string, token?: string): Promise<TransactResult> {
+    if (items.length > MAX_TRANSACTION_ITEMS) {
+      throw new InternalError(`${what} transaction has ${items.length} actions, over ${MAX_TRANSACTION_ITEMS}`);
+    }
+    try {
+      await this.doc.send(
+        new TransactWriteCommand({ TransactItems: items, ...(token === undefined ? {} : { ClientRequestToken: token }) }),
+      );
+      return { ok: true };
+    } catch (err) {
+      if (!(err instanceof TransactionCanceledException)) throw err;
+      const reasons = err.CancellationReasons ?? [];
+      const codes = reasons.map((r) => r.Code ?? 'None');
+      if (throttled(codes)) throw new ThrottledError(`DynamoDB throttled the ${what} transaction`, { cause: err });
+      return { ok: false, codes, reasons, error: err };
+    }
+  }
+
+  /**
+   * A request, then its unprocessed part again after a full-jitter backoff, until none is
+   * left: DynamoDB leaves keys and items unprocessed when it throttles them, and resending
+   * them at once would meet the same throttle.
+   */
+  private async rounds<T>(first: T[], what: string, send: (pending: T[]) => Promise<T[] | undefined>): Promise<void> {
+    let pending: T[] | undefined = first;
+    for (let round = 0; pending && pending.length > 0; round++) {
+      if (round === MAX_BATCH_ROUNDS) throw new ThrottledError(`DynamoDB left ${pending.length} ${what} unprocessed ${round} times; retry`);
+      if (round > 0) await sleep(backoffDelay(this.retry, round));
+      pending = await send(pending);
+    }
+  }
+}
+
+/** True when DynamoDB cancelled a transaction because it throttled one of its items. */
+function throttled(codes: string[]): boolean {
+  return codes.some((c) => c === 'ThrottlingError' || c === 'ProvisionedThroughputExceeded' || c === 'RequestLimitExceeded');
+}
+
+/** A conditional write's outcome: true when sent, false when its condition failed. */
+export async function unlessConditionFails(write: Promise<unknown>): Promise<boolean> {
+  try {
+    await write;
+    return true;
+  } catch (err) {
+    if (err instanceof ConditionalCheckFailedException) return false;
+    throw err;
+  }
+}
+
+/** CancellationReasons carry raw AttributeValues even through the document client. */
+export function rawItem(item: Record<string, AttributeValue> | undefined): Item | undefined {
+  return item && Object.keys(item).length > 0 ? unmarshall(item) : undefined;
+}

@@ -1,0 +1,85 @@
+/**
+ * The TopicStore role of the DynamoDB adapter: one item per topic under TOPICS_PK, and a
+ * deletion marker under DELETED_TOPICS_PK, written with the topic's delete, that garbage
+ * collection follows to remove the incarnation's partitions.
+ */
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { TopicExistsError } from '../core/errors.js';
+import type { TopicStore } from '../ports/log-store.js';
+import type { TopicMeta } from '../ports/model.js';
+import { type DynamoTable, unlessConditionFails } from './dynamo-table.js';
+import { toTopicMeta } from './table-items.js';
+import { DELETED_TOPICS_PK, deletedTopicSk, TOPICS_PK, topicSk } from './table-keys.js';
+
+export class DynamoTopicStore implements TopicStore {
+  constructor(private readonly table: DynamoTable) {}
+
+  async getTopic(name: string): Promise<TopicMeta | undefined> {
+    const out = await this.table.doc.send(
+      new GetCommand({ TableName: this.table.name, Key: { pk: TOPICS_PK, sk: topicSk(name) }, ConsistentRead: true }),
+    );
+    return out.Item ? toTopicMeta(out.Item) : undefined;
+  }
+
+  async createTopic(meta: TopicMeta): Promise<void> {
+    const created = await unlessConditionFails(
+      this.table.doc.send(
+        new PutCommand({
+          TableName: this.table.name,
+          Item: { pk: TOPICS_PK, sk: topicSk(meta.name), ...meta },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      ),
+    );
+    if (!created) throw new TopicExistsError(meta.name);
+  }
+
+  async updateTopic(meta: TopicMeta, expectedVersion: number): Promise<boolean> {
+    return unlessConditionFails(
+      this.table.doc.send(
+        new PutCommand({
+          TableName: this.table.name,
+          Item: { pk: TOPICS_PK, sk: topicSk(meta.name), ...meta },
+          ConditionExpression: 'version = :v AND topicId = :id',
+          ExpressionAttributeValues: { ':v': expectedVersion, ':id': meta.topicId },
+        }),
+      ),
+    );
+  }
+
+  async deleteTopic(meta: TopicMeta, now: number): Promise<boolean> {
+    const result = await this.table.transact(
+      [
+        {
+          Delete: {
+            TableName: this.table.name,
+            Key: { pk: TOPICS_PK, sk: topicSk(meta.name) },
+            ConditionExpression: 'topicId = :id',
+            ExpressionAttributeValues: { ':id': meta.topicId },
+          },
+        },
+        {
+          Put: {
+            TableName: this.table.name,
+            Item: {
+              pk: DELETED_TOPICS_PK,
+              sk: deletedTopicSk(meta.name, meta.topicId),
+              name: meta.name,
+              topicId: meta.topicId,
+              partitions: meta.partitions,
+              deletedAt: now,
+            },
+          },
+        },
+      ],
+      'topic delete',
+    );
+    if (result.ok) return true;
+    if (result.codes.includes('ConditionalCheckFailed')) return false;
+    throw result.error;
+  }
+
+  async listTopics(): Promise<TopicMeta[]> {
+    return (await this.table.queryAll({ pk: TOPICS_PK })).map(toTopicMeta);
+  }
+}
