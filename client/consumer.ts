@@ -36,7 +36,8 @@ import { ClientClosedError } from './errors.js';
 import type { ConsumedRecord } from './records.js';
 import { PushChannel } from './push.js';
 import { backoffDelay, CONSUMER_BACKOFF, sleep } from './retry.js';
-import type { Membership, ReadResult, Strata } from './strata.js';
+import type { Membership } from '../lib/wire/api.js';
+import type { GroupApi, ReadApi, ReadResult } from './ports.js';
 
 export interface SubscribeOptions {
   /** Consume as a member of this consumer group (shared partitions, committed offsets). */
@@ -129,7 +130,7 @@ export class Consumer implements AsyncIterableIterator<ConsumedRecord> {
   private readonly opts: Required<Pick<SubscribeOptions, 'waitMs' | 'maxRecords' | 'maxBufferedRecords' | 'autoCommitIntervalMs' | 'maxRetryTimeMs'>>;
 
   constructor(
-    private readonly strata: Strata,
+    private readonly api: ReadApi & GroupApi,
     readonly topic: string,
     private readonly options: SubscribeOptions = {},
   ) {
@@ -260,7 +261,7 @@ export class Consumer implements AsyncIterableIterator<ConsumedRecord> {
         this.markProcessed();
         await this.commitConsumed(false).catch(() => undefined);
       }
-      if (leave) await this.strata.leaveGroup(this.options.group, this.membership.memberId).catch(() => undefined);
+      if (leave) await this.api.leaveGroup(this.options.group, this.membership.memberId).catch(() => undefined);
     }
   }
 
@@ -280,7 +281,7 @@ export class Consumer implements AsyncIterableIterator<ConsumedRecord> {
     // Found before the first reads, so a caught-up partition never starts with a long-poll.
     await this.startPush();
     if (this.options.group === undefined) {
-      const partitions = this.options.partitions ?? range((await this.retrying(() => this.strata.describeTopic(this.topic))).partitions);
+      const partitions = this.options.partitions ?? range((await this.retrying(() => this.api.describeTopic(this.topic))).partitions);
       await this.retrying(() => this.assign(partitions, new Map()));
       return;
     }
@@ -296,9 +297,9 @@ export class Consumer implements AsyncIterableIterator<ConsumedRecord> {
   private startPush(): Promise<void> {
     if (!this.follow || this.options.push === false) return Promise.resolve();
     return (this.pushStarting ??= (async () => {
-      const discovery = await this.strata.pushDiscovery().catch(() => undefined);
+      const discovery = await this.api.pushDiscovery().catch(() => undefined);
       if (!discovery || this.closed) return;
-      const presign = discovery.signed ? this.strata.transport.webSocketPresigner(new URL(discovery.url)) : undefined;
+      const presign = discovery.signed ? this.api.webSocketPresigner(new URL(discovery.url)) : undefined;
       this.push = new PushChannel(discovery, this.topic, presign ? { presign } : {});
       this.push.start(this.assignment);
     })().catch(() => undefined));
@@ -312,7 +313,7 @@ export class Consumer implements AsyncIterableIterator<ConsumedRecord> {
   private joiner(): () => Promise<Membership> {
     const memberId = randomUUID();
     return () =>
-      this.strata.joinGroup(this.options.group!, {
+      this.api.joinGroup(this.options.group!, {
         topics: [this.topic],
         memberId,
         ...(this.options.clientId !== undefined ? { clientId: this.options.clientId } : {}),
@@ -358,7 +359,7 @@ export class Consumer implements AsyncIterableIterator<ConsumedRecord> {
     if (added.length > 0 || !previous) {
       // Until the new partitions are started, the next heartbeat applies this generation again.
       this.assignmentPending = true;
-      const committed = new Map((await this.strata.fetchOffsets(this.options.group!, this.topic)).map((o) => [o.partition, o] as const));
+      const committed = new Map((await this.api.fetchOffsets(this.options.group!, this.topic)).map((o) => [o.partition, o] as const));
       if (this.closed || this.membership !== m) return;
       await this.assign(added, committed);
     }
@@ -366,7 +367,7 @@ export class Consumer implements AsyncIterableIterator<ConsumedRecord> {
   }
 
   private async assign(partitions: number[], committed: Map<number, { offset: number; topicId: string }>): Promise<void> {
-    const description = !this.follow ? await this.strata.describeTopic(this.topic) : undefined;
+    const description = !this.follow ? await this.api.describeTopic(this.topic) : undefined;
     const starts = await Promise.all(partitions.map((p) => committed.get(p)?.offset ?? this.initialPosition(p)));
     if (this.closed) return;
     const started: Fetcher[] = [];
@@ -387,7 +388,7 @@ export class Consumer implements AsyncIterableIterator<ConsumedRecord> {
   /** A notification's records as a read's result; undefined (read instead) when its frame does not check. */
   private pushedResult(partition: number, frame: Uint8Array): ReadResult | undefined {
     try {
-      return this.strata.frameResult(this.topic, partition, frame);
+      return this.api.frameResult(this.topic, partition, frame);
     } catch {
       return undefined;
     }
@@ -398,10 +399,10 @@ export class Consumer implements AsyncIterableIterator<ConsumedRecord> {
   }
 
   private async initialPosition(partition: number): Promise<number> {
-    if (this.options.fromTimestamp !== undefined) return (await this.strata.lookupOffset(this.topic, partition, this.options.fromTimestamp)).offset;
+    if (this.options.fromTimestamp !== undefined) return (await this.api.lookupOffset(this.topic, partition, this.options.fromTimestamp)).offset;
     const from = this.options.fromOffset ?? 'earliest';
     if (typeof from === 'number') return from;
-    return (await this.strata.lookupOffset(this.topic, partition, from)).offset;
+    return (await this.api.lookupOffset(this.topic, partition, from)).offset;
   }
 
   private async fetchLoop(f: Fetcher): Promise<void> {
@@ -419,7 +420,7 @@ export class Consumer implements AsyncIterableIterator<ConsumedRecord> {
         // Records a notification carried from exactly this position: no read needed.
         const pushed = push?.takePushed(f.partition, f.position);
         if (!pushed) push?.readStarting(f.partition);
-        const result = (pushed && this.pushedResult(f.partition, pushed)) || await this.strata.read(this.topic, f.partition, {
+        const result = (pushed && this.pushedResult(f.partition, pushed)) || await this.api.read(this.topic, f.partition, {
               offset: f.position,
               maxRecords: this.opts.maxRecords,
               waitMs: f.endOffset !== undefined || push?.usable(f.partition) ? 0 : this.opts.waitMs,
@@ -489,7 +490,7 @@ export class Consumer implements AsyncIterableIterator<ConsumedRecord> {
   private async restartPosition(f: Fetcher): Promise<void> {
     const position = await this.initialPosition(f.partition);
     // follow: false ends at the new topic's high watermark, not the old one's.
-    const endOffset = f.endOffset !== undefined ? (await this.strata.lookupOffset(this.topic, f.partition, 'latest')).offset : undefined;
+    const endOffset = f.endOffset !== undefined ? (await this.api.lookupOffset(this.topic, f.partition, 'latest')).offset : undefined;
     if (f.stopped) return;
     f.position = position;
     f.endOffset = endOffset;
@@ -525,7 +526,7 @@ export class Consumer implements AsyncIterableIterator<ConsumedRecord> {
     const entries = [...this.consumed.entries()];
     const offsets = entries.map(([partition, c]) => ({ topic: this.topic, partition, offset: c.offset, ...(c.topicId !== undefined ? { topicId: c.topicId } : {}) }));
     try {
-      await this.strata.commitOffsets(group, offsets, { memberId: m.memberId, generation: m.generation });
+      await this.api.commitOffsets(group, offsets, { memberId: m.memberId, generation: m.generation });
       for (const [p, c] of entries) if (this.consumed.get(p) === c) this.consumed.delete(p);
       this.lastCommitAt = Date.now();
     } catch (err) {
@@ -564,7 +565,7 @@ export class Consumer implements AsyncIterableIterator<ConsumedRecord> {
       if (this.closed) return;
       let next: Membership;
       try {
-        next = await this.strata.heartbeat(group, m.memberId);
+        next = await this.api.heartbeat(group, m.memberId);
       } catch (err) {
         if (!(err instanceof UnknownMemberError)) throw err;
         // The lease ran out (a long pause, a partition): everything may have moved.

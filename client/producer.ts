@@ -57,8 +57,9 @@ import { randomUUID } from 'node:crypto';
 import { StrataError } from '../lib/core/errors.js';
 import { partitionForKey } from '../lib/topics/partitioner.js';
 import { ClientClosedError, ConnectionError, PreviousBatchFailedError } from './errors.js';
-import { allText, recordSize, toBytes, toWire, type ProducerRecord, type RecordMetadata } from './records.js';
-import type { AppendResult, Strata } from './strata.js';
+import { recordSize, toBytes, type ProducerRecord, type RecordMetadata } from './records.js';
+import type { AppendResult } from '../lib/wire/api.js';
+import type { AppendApi } from './ports.js';
 import { backoffDelay, PRODUCER_BACKOFF, sleep, type Backoff } from './retry.js';
 
 export interface ProducerOptions {
@@ -267,7 +268,7 @@ export class Producer {
   private closed = false;
 
   constructor(
-    private readonly strata: Strata,
+    private readonly api: AppendApi,
     options: ProducerOptions = {},
   ) {
     this.idempotent = options.idempotent ?? true;
@@ -374,7 +375,7 @@ export class Producer {
   private partitionCount(topic: string): Promise<number> {
     let p = this.partitionCounts.get(topic);
     if (!p) {
-      p = this.strata.describeTopic(topic).then((d) => {
+      p = this.api.describeTopic(topic).then((d) => {
         this.knownCounts.set(topic, d.partitions);
         return d.partitions;
       });
@@ -536,17 +537,11 @@ export class Producer {
   private async deliver(q: PartitionQueue, batch: Batch, previous: Promise<boolean>): Promise<AppendResult> {
     const deadline = this.clock.now() + this.deliveryTimeoutMs;
     const records = batch.items.map((p) => p.record);
-    const encoding = allText(records) ? 'utf8' : 'base64';
-    const body = {
-      records: toWire(records, encoding, false),
-      encoding,
-      ...(this.idempotent ? { producer: { producerId: this.producerId, epoch: batch.epoch, sequence: batch.sequence } } : {}),
-    };
-    const path = `/v1/topics/${encodeURIComponent(q.topic)}/partitions/${q.partition}/records`;
+    const options = { partition: q.partition, ...(this.idempotent ? { producer: { producerId: this.producerId, epoch: batch.epoch, sequence: batch.sequence } } : {}) };
     for (let attempt = 0; ; attempt++) {
       try {
         const begin = this.clock.now();
-        const result = await this.strata.transport.request<AppendResult>('POST', path, { body });
+        const result = await this.api.append(q.topic, records, options);
         this.roundTrip.observe(this.clock.now() - begin);
         // A batch that committed after its predecessor failed would break order; with
         // sequence numbers the server refuses it, this only guards the non-idempotent path.

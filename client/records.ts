@@ -4,6 +4,7 @@
  * consumer gets back is always bytes (`Buffer`, so `value.toString()` gives the text).
  */
 import type { StoredRecord } from '../lib/core/record.js';
+import type { JsonReadRecord } from '../lib/wire/api.js';
 
 /** Bytes, or text that is sent as UTF-8. */
 export type Bytes = string | Uint8Array;
@@ -47,13 +48,6 @@ export interface WireRecord {
   partition?: number;
 }
 
-export interface WireReadRecord {
-  offset: number;
-  timestamp: number;
-  key: string | null;
-  value: string | null;
-  headers: Record<string, string | null>;
-}
 
 export function toBytes(b: Bytes): Uint8Array {
   return typeof b === 'string' ? Buffer.from(b, 'utf8') : b;
@@ -98,7 +92,7 @@ export function toWire(records: readonly ProducerRecord[], encoding: 'utf8' | 'b
 }
 
 /** A record read with `encoding=base64`, decoded to bytes. */
-export function fromWire(topic: string, partition: number, r: WireReadRecord): ConsumedRecord {
+export function fromWire(topic: string, partition: number, r: JsonReadRecord): ConsumedRecord {
   const dec = (s: string | null) => (s === null ? null : Buffer.from(s, 'base64'));
   const headers: Record<string, Buffer | null> = {};
   for (const [k, v] of Object.entries(r.headers)) Object.defineProperty(headers, k, { value: dec(v), enumerable: true, writable: true, configurable: true });

@@ -17,10 +17,27 @@ import { BATCHES_MEDIA_TYPE, decodeFrame } from '../lib/format/batch-frame.js';
 import type { TopicConfig } from '../lib/topics/topic-config.js';
 import { StrataError } from '../lib/core/errors.js';
 import type { PushDiscovery } from '../lib/push/protocol.js';
+import type {
+  AppendResult,
+  CommittedOffset,
+  GroupDescription,
+  GroupOffsets,
+  JsonReadResult,
+  Membership,
+  OffsetCommit,
+  OffsetLookup,
+  TopicDescription,
+  TopicInfo,
+  TopicList,
+} from '../lib/wire/api.js';
 import { Consumer, type SubscribeOptions } from './consumer.js';
+import type { AppendApi, GroupApi, ProducerStamp, ReadApi, ReadFormat, ReadOptions, ReadResult } from './ports.js';
 import { Producer, type ProducerOptions } from './producer.js';
-import { allText, fromStored, fromWire, toWire, type ConsumedRecord, type ProducerRecord, type WireReadRecord } from './records.js';
+import { allText, fromStored, fromWire, toWire, type ProducerRecord } from './records.js';
 import { Transport, type TransportOptions } from './transport.js';
+
+export type { AppendResult, CommittedOffset, GroupDescription, Membership, OffsetCommit, PartitionState, TopicDescription, TopicInfo } from '../lib/wire/api.js';
+export type { ReadFormat, ReadOptions, ReadResult } from './ports.js';
 
 export type StrataOptions = TransportOptions & {
   /**
@@ -31,117 +48,9 @@ export type StrataOptions = TransportOptions & {
   readFormat?: ReadFormat;
 };
 
-/** A read's wire format: the stored batches (binary) or JSON. */
-export type ReadFormat = 'batches' | 'json';
-
-export interface TopicInfo {
-  name: string;
-  topicId: string;
-  partitions: number;
-  config: TopicConfig;
-  createdAt: number;
-  updatedAt: number;
-}
-
-export interface PartitionState {
-  partition: number;
-  highWatermark: number;
-  logStartOffset: number;
-  flushedOffset: number;
-  tailBytes: number;
-  lastAppendAt: number | null;
-  [more: string]: unknown;
-}
-
-export interface TopicDescription extends TopicInfo {
-  partitionStates: PartitionState[];
-}
-
-export interface AppendResult {
-  offsets: { partition: number; offset: number }[];
-  partitions: { partition: number; baseOffset: number; lastOffset: number; duplicate: boolean }[];
-}
-
-export interface ReadOptions {
-  offset?: number;
-  maxRecords?: number;
-  maxBytes?: number;
-  /** Long-poll: wait up to this long for a record past `offset` (max 20 000). */
-  waitMs?: number;
-  signal?: AbortSignal;
-  /** This read's wire format; default the client's `readFormat`. */
-  format?: ReadFormat;
-}
-
-export interface ReadResult {
-  /** The incarnation of the topic the records come from: it changes when the topic is deleted and re-created. */
-  topicId: string;
-  records: ConsumedRecord[];
-  /** Where the next read starts. Not always `offset + records.length`: compaction leaves gaps. */
-  nextOffset: number;
-  highWatermark: number;
-  logStartOffset: number;
-}
-
-export interface CommittedOffset {
-  topic: string;
-  /** The incarnation of the topic the offset belongs to. */
-  topicId: string;
-  partition: number;
-  offset: number;
-  metadata: string | null;
-  updatedAt: number;
-}
-
-export interface OffsetCommit {
-  topic: string;
-  partition: number;
-  offset: number;
-  metadata?: string | null;
-  /**
-   * The `topicId` of the read the position comes from. With it, a commit made after the
-   * topic was deleted and re-created is refused (TopicIncarnationMismatchError) instead
-   * of moving the new topic's position; the consumer always sends it.
-   */
-  topicId?: string;
-}
-
-export interface Membership {
-  group: string;
-  memberId: string;
-  generation: number;
-  assignment: { topic: string; partition: number }[];
-  sessionTimeoutMs: number;
-  heartbeatIntervalMs: number;
-  members: number;
-}
-
-export interface GroupDescription {
-  group: string;
-  generation: number;
-  members: {
-    memberId: string;
-    clientId: string;
-    topics: string[];
-    joinedAt: number;
-    expiresAt: number;
-    sessionTimeoutMs: number;
-    assignment: { topic: string; partition: number }[];
-  }[];
-}
-
 const enc = encodeURIComponent;
 
-/** A read's JSON answer, with `encoding=base64`. */
-interface JsonReadResult {
-  topicId: string;
-  records: WireReadRecord[];
-  nextOffset: number;
-  highWatermark: number;
-  logStartOffset: number;
-}
-
-export class Strata {
+export class Strata implements AppendApi, ReadApi, GroupApi {
   /** @internal */
   readonly transport: Transport;
 
@@ -161,7 +70,7 @@ export class Strata {
   }
 
   async listTopics(): Promise<TopicInfo[]> {
-    return (await this.transport.request<{ topics: TopicInfo[] }>('GET', '/v1/topics')).topics;
+    return (await this.transport.request<TopicList>('GET', '/v1/topics')).topics;
   }
 
   describeTopic(name: string): Promise<TopicDescription> {
@@ -180,7 +89,7 @@ export class Strata {
    * One append request, as sent: no batching, no retry. With `partition`, to that
    * partition (and `expectedOffset` makes it conditional); else partitioned per record.
    */
-  append(topic: string, records: ProducerRecord[], options: { partition?: number; expectedOffset?: number; producer?: { producerId: string; epoch: number; sequence: number } } = {}): Promise<AppendResult> {
+  append(topic: string, records: ProducerRecord[], options: { partition?: number; expectedOffset?: number; producer?: ProducerStamp } = {}): Promise<AppendResult> {
     const encoding = allText(records) ? 'utf8' : 'base64';
     const body: Record<string, unknown> = { records: toWire(records, encoding, options.partition === undefined), encoding };
     if (options.expectedOffset !== undefined) body.expectedOffset = options.expectedOffset;
@@ -240,7 +149,7 @@ export class Strata {
   }
 
   /** Kafka's ListOffsets: `earliest`, `latest`, or the first offset with a timestamp ≥ T. */
-  lookupOffset(topic: string, partition: number, at: 'earliest' | 'latest' | number): Promise<{ offset: number; timestamp: number | null }> {
+  lookupOffset(topic: string, partition: number, at: 'earliest' | 'latest' | number): Promise<OffsetLookup> {
     return this.transport.request('GET', `/v1/topics/${enc(topic)}/partitions/${partition}/offsets`, { query: { at } });
   }
 
@@ -252,11 +161,11 @@ export class Strata {
    */
   async commitOffsets(group: string, offsets: OffsetCommit[], fence?: { memberId: string; generation: number }): Promise<CommittedOffset[]> {
     const body = { offsets, ...(fence ?? {}) };
-    return (await this.transport.request<{ offsets: CommittedOffset[] }>('PUT', `/v1/groups/${enc(group)}/offsets`, { body })).offsets;
+    return (await this.transport.request<GroupOffsets>('PUT', `/v1/groups/${enc(group)}/offsets`, { body })).offsets;
   }
 
   async fetchOffsets(group: string, topic?: string): Promise<CommittedOffset[]> {
-    return (await this.transport.request<{ offsets: CommittedOffset[] }>('GET', `/v1/groups/${enc(group)}/offsets`, { query: { topic } })).offsets;
+    return (await this.transport.request<GroupOffsets>('GET', `/v1/groups/${enc(group)}/offsets`, { query: { topic } })).offsets;
   }
 
   describeGroup(group: string): Promise<GroupDescription> {
@@ -287,6 +196,15 @@ export class Strata {
       if (err instanceof StrataError && (err.code === 'PUSH_NOT_CONFIGURED' || err.code === 'ROUTE_NOT_FOUND')) return undefined;
       throw err;
     }
+  }
+
+  /**
+   * A signer of the push endpoint's `wss://` URL with this client's credentials;
+   * undefined when requests are not signed.
+   * @internal
+   */
+  webSocketPresigner(url: URL): ((url: URL) => Promise<URL>) | undefined {
+    return this.transport.webSocketPresigner(url);
   }
 
   /** A batching, retrying, idempotent producer. Close it to flush. */

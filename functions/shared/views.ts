@@ -1,10 +1,14 @@
-/** JSON views of engine objects, shared by the handlers so each route answers the same shape. */
-import type { GroupDescription, Membership } from '../../lib/groups/membership.js';
+/**
+ * JSON views of engine objects, shared by the handlers so each route answers the same
+ * shape: the API's wire types (lib/wire/api.ts), which the client parses.
+ */
+import type { GroupDescription as EngineGroupDescription, Membership as EngineMembership } from '../../lib/groups/membership.js';
 import type { CommittedOffset } from '../../lib/groups/offsets.js';
 import type { TopicMeta } from '../../lib/ports/model.js';
-import type { TopicDescription } from '../../lib/topics/topic-service.js';
+import type { TopicDescription as EngineTopicDescription } from '../../lib/topics/topic-service.js';
+import type { GroupDescription, GroupOffsets, Membership, TopicDescription, TopicInfo } from '../../lib/wire/api.js';
 
-export function topicView(meta: Omit<TopicMeta, 'version'>) {
+export function topicView(meta: Omit<TopicMeta, 'version'>): TopicInfo {
   return {
     name: meta.name,
     topicId: meta.topicId,
@@ -15,7 +19,7 @@ export function topicView(meta: Omit<TopicMeta, 'version'>) {
   };
 }
 
-export function topicDescriptionView(d: TopicDescription) {
+export function topicDescriptionView(d: EngineTopicDescription): TopicDescription {
   return {
     ...topicView(d),
     partitionStates: d.partitionStates.map((p) => ({
@@ -34,11 +38,11 @@ export function topicDescriptionView(d: TopicDescription) {
   };
 }
 
-export function groupOffsetsView(group: string, offsets: CommittedOffset[]) {
+export function groupOffsetsView(group: string, offsets: CommittedOffset[]): GroupOffsets {
   return { group, offsets };
 }
 
-export function membershipView(m: Membership) {
+export function membershipView(m: EngineMembership): Membership {
   return {
     group: m.group,
     memberId: m.memberId,
@@ -50,7 +54,7 @@ export function membershipView(m: Membership) {
   };
 }
 
-export function groupDescriptionView(d: GroupDescription) {
+export function groupDescriptionView(d: EngineGroupDescription): GroupDescription {
   return {
     group: d.group,
     generation: d.generation,
