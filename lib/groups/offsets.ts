@@ -58,15 +58,8 @@ export interface CommitFence {
   generation: number;
 }
 
-export interface CommittedOffset {
-  topic: string;
-  /** The incarnation of the topic the offset belongs to. */
-  topicId: string;
-  partition: number;
-  offset: number;
-  metadata: string | null;
-  updatedAt: number;
-}
+/** A committed position as a group's members see it: the stored one, without the group it is stored under. */
+export type CommittedOffset = Omit<GroupOffset, 'group'>;
 
 /**
  * How many times a commit is tried when another write holds one of its items: a

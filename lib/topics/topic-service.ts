@@ -22,13 +22,7 @@ import { parseOrThrow } from '../core/validation.js';
 import { RETRY_AFTER_SECONDS } from '../core/constants.js';
 
 /** What describe answers: the topic and each partition's bounds. */
-export interface TopicDescription {
-  name: string;
-  topicId: string;
-  partitions: number;
-  config: TopicConfig;
-  createdAt: number;
-  updatedAt: number;
+export interface TopicDescription extends Omit<TopicMeta, 'version'> {
   partitionStates: PartitionState[];
 }
 
@@ -126,13 +120,9 @@ export class TopicService {
     const refs = refsOf(meta);
     const [heads, stats] = await Promise.all([this.store.getHeads(refs), this.store.getPartitionStats(refs)]);
     const highWatermarks = await Promise.all(heads.map((head, partition) => this.highWatermark(refs[partition]!, head)));
+    const { version: _version, ...topic } = meta;
     return {
-      name: meta.name,
-      topicId: meta.topicId,
-      partitions: meta.partitions,
-      config: meta.config,
-      createdAt: meta.createdAt,
-      updatedAt: meta.updatedAt,
+      ...topic,
       partitionStates: heads.map((head, partition) => {
         const s = stats[partition];
         return {
