@@ -15,6 +15,7 @@ import { lambdaFlushTrigger } from '../shared/flush-trigger.js';
 import { apiGatewayPoster, pushAnnouncer } from '../shared/push.js';
 import { createEngine, dynamoClient, lambdaClient } from '../shared/runtime.js';
 import { groupOffsetsView, membershipView, topicView } from '../shared/views.js';
+import type { AppendResult } from '../../lib/wire/api.js';
 import * as z from 'zod';
 
 const patchTopicSchema = z.object({ config: topicConfigPatchSchema }).strict();
@@ -35,13 +36,13 @@ export function appendOperations(engine: LogEngine): Operations {
 
     'POST /v1/topics/{topic}/records': async (event) => {
       const body = parseOrThrow(topicAppendSchema, jsonBody(event), 'append request');
-      return json(200, await engine.appender.append(pathParam(event, 'topic'), toTopicAppend(body)));
+      return json(200, (await engine.appender.append(pathParam(event, 'topic'), toTopicAppend(body))) satisfies AppendResult);
     },
 
     'POST /v1/topics/{topic}/partitions/{partition}/records': async (event) => {
       const partition = partitionParam(event.pathParameters?.partition);
       const body = parseOrThrow(partitionAppendSchema, jsonBody(event), 'append request');
-      return json(200, await engine.appender.appendToPartition(pathParam(event, 'topic'), partition, toPartitionAppend(body)));
+      return json(200, (await engine.appender.appendToPartition(pathParam(event, 'topic'), partition, toPartitionAppend(body))) satisfies AppendResult);
     },
 
     'PUT /v1/groups/{group}/offsets': async (event) => {

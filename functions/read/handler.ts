@@ -29,6 +29,7 @@ import { pushDiscovery } from '../shared/push.js';
 import { createEngine } from '../shared/runtime.js';
 import { streamingEntry, viaFunctionUrl } from '../shared/streaming.js';
 import { groupDescriptionView, groupOffsetsView, topicDescriptionView, topicView } from '../shared/views.js';
+import type { OffsetLookup, TopicList } from '../../lib/wire/api.js';
 
 /** A read answers JSON or batches by its Accept header: caches must key on it. */
 const VARY_ACCEPT = { vary: 'accept' };
@@ -51,7 +52,7 @@ export function readOperations(engine: LogEngine, options: ReadFunctionOptions =
       return json(200, push);
     },
 
-    'GET /v1/topics': async () => json(200, { topics: (await engine.topics.list()).map(topicView) }),
+    'GET /v1/topics': async () => json(200, { topics: (await engine.topics.list()).map(topicView) } satisfies TopicList),
 
     'GET /v1/topics/{topic}': async (event) => json(200, topicDescriptionView(await engine.topics.describe(pathParam(event, 'topic')))),
 
@@ -83,7 +84,7 @@ export function readOperations(engine: LogEngine, options: ReadFunctionOptions =
     'GET /v1/topics/{topic}/partitions/{partition}/offsets': async (event) => {
       const partition = partitionParam(event.pathParameters?.partition);
       const query = parseOrThrow(offsetsQuerySchema, event.queryStringParameters ?? {}, 'query');
-      return json(200, await engine.reader.lookupOffset(pathParam(event, 'topic'), partition, toLookupTarget(query.at)));
+      return json(200, (await engine.reader.lookupOffset(pathParam(event, 'topic'), partition, toLookupTarget(query.at))) satisfies OffsetLookup);
     },
 
     'GET /v1/groups/{group}': async (event) => json(200, groupDescriptionView(await engine.membership.describe(pathParam(event, 'group')))),

@@ -19,6 +19,7 @@ import { NotUtf8Error, ResponseTooLargeError, ValidationError } from '../../lib/
 import type { StoredRecord } from '../../lib/core/record.js';
 import type { ReadRequest } from '../../lib/reading/read-request.js';
 import type { ReadResult } from '../../lib/reading/reader.js';
+import type { JsonReadRecord, JsonReadResult } from '../../lib/wire/api.js';
 
 export const ENCODINGS = ['utf8', 'base64'] as const;
 export type Encoding = (typeof ENCODINGS)[number];
@@ -190,15 +191,7 @@ function encodeBytes(bytes: Uint8Array | null, encoding: Encoding, offset: numbe
   }
 }
 
-export interface JsonRecord {
-  offset: number;
-  timestamp: number;
-  key: string | null;
-  value: string | null;
-  headers: Record<string, string | null>;
-}
-
-export function toJsonRecord(record: StoredRecord, encoding: Encoding): JsonRecord {
+export function toJsonRecord(record: StoredRecord, encoding: Encoding): JsonReadRecord {
   // fromEntries defines own properties, so a header named `__proto__` survives.
   const headers: Record<string, string | null> = Object.fromEntries(
     record.headers.map((h) => [h.key, encodeBytes(h.value, encoding, record.offset, 'header')]),
@@ -218,10 +211,10 @@ export function toJsonRecord(record: StoredRecord, encoding: Encoding): JsonReco
  * string inside the invocation's JSON, so quotes and backslashes count twice); the read
  * then continues from the first record left out. The first record always goes, or 413.
  */
-export function toJsonReadResult(result: ReadResult, encoding: Encoding, maxBodyBytes = MAX_RESPONSE_BODY_BYTES) {
-  const envelope = {
+export function toJsonReadResult(result: ReadResult, encoding: Encoding, maxBodyBytes = MAX_RESPONSE_BODY_BYTES): JsonReadResult {
+  const envelope: JsonReadResult = {
     topicId: result.topicId,
-    records: [] as JsonRecord[],
+    records: [],
     nextOffset: result.nextOffset,
     highWatermark: result.highWatermark,
     logStartOffset: result.logStartOffset,

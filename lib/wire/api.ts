@@ -1,7 +1,8 @@
 /**
  * The JSON shapes of the HTTP API (docs/openapi.yaml): what the handlers answer
- * (functions/shared/views.ts builds them from the engine's objects) and what the client
- * parses (client/strata.ts). Types only, so the client bundle takes nothing from the
+ * (functions/shared/views.ts and codec.ts build them from the engine's objects; the
+ * append and offset-lookup answers are checked against them with `satisfies`) and what
+ * the client parses (client/strata.ts). Types only, so the client bundle takes nothing from the
  * engine by importing them. Each names the fields that travel; a field added to an engine
  * type stays off the wire until it is added here (and to docs/openapi.yaml).
  */
