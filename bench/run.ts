@@ -83,13 +83,18 @@ async function publishSummary(ctx: SuiteContext): Promise<void> {
   ctx.log(renderText(summary.table));
   await mkdir(CHARTS_DIR, { recursive: true });
   await writeFile(join(CHARTS_DIR, 'summary.svg'), summary.chart);
-  const body = ['## Summary', '', '![Strata over the raw primitives](charts/summary.svg)', '', renderMarkdown(summary.table), ''].join('\n');
+  const body = ['## Summary', '', '![Strata over the raw primitives](charts/summary.svg)', '', renderMarkdown(summary.table), ''].join(
+    '\n',
+  );
   await writeSection(DOCS_PATH, 'summary', body, DOCS_HEADER, { first: true });
 }
 
 function parseSuites(only: string | undefined): AnySuite[] {
   if (only === undefined) return [...SUITES];
-  const names = only.split(',').map((s) => s.trim()).filter(Boolean);
+  const names = only
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknown = names.filter((n) => !SUITES.some((s) => s.name === n));
   if (names.length === 0 || unknown.length > 0) {
     throw new Error(`--only takes suite names separated by commas, from ${SUITES.map((s) => s.name).join(', ')}; got '${only}'`);
@@ -127,7 +132,11 @@ async function main(): Promise<void> {
   const quick = values.quick === true;
   const saveContentionBaseline = values['contention-baseline'] === true;
   const suites = parseSuites(values.only);
-  const flags = [...(quick ? ['--quick'] : []), ...(values.only ? [`--only ${values.only}`] : []), ...(saveContentionBaseline ? ['--contention-baseline'] : [])];
+  const flags = [
+    ...(quick ? ['--quick'] : []),
+    ...(values.only ? [`--only ${values.only}`] : []),
+    ...(saveContentionBaseline ? ['--contention-baseline'] : []),
+  ];
   const command = ['npm run bench', ...(flags.length > 0 ? ['--', ...flags] : [])].join(' ');
   // One local stack for the suites that share it, stopped after the last of them.
   let shared: Promise<SharedStack> | undefined;

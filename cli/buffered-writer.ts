@@ -23,4 +23,3 @@ export class BufferedWriter {
     if (!this.stream.write(data)) await new Promise<void>((resolve) => this.stream.once('drain', resolve));
   }
 }
-

@@ -18,7 +18,7 @@ import { chmod, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { BUNDLE_FILE, esbuildOptions, FUNCTION_ENTRIES, type BundleName } from '../infra/function-bundling.js';
+import { BUNDLE_FILE, type BundleName, esbuildOptions, FUNCTION_ENTRIES } from '../infra/function-bundling.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -108,6 +108,8 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   // A fresh dist/: npm pack ships all of it (package.json `files`), so nothing stale may stay.
   await rm(dist, { recursive: true, force: true });
   const [, , , functions] = await Promise.all([buildCli(dist), buildClient(dist), buildConstruct(dist), buildFunctions(dist)]);
-  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
+  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json')], {
+    stdio: 'inherit',
+  });
   console.log(`built dist/cli.js, dist/client.js, dist/cdk.js, dist/functions/{${functions.join(',')}}/ and dist/types/`);
 }

@@ -4,7 +4,7 @@
  * server could not be reached or timed out; 4 the server failed (5xx).
  */
 import { CommanderError } from 'commander';
-import { StrataError, type ErrorCode } from '../client/index.js';
+import { type ErrorCode, StrataError } from '../client/index.js';
 import { UsageError } from './options.js';
 
 export const EXIT = { ok: 0, refused: 1, usage: 2, unreachable: 3, serverError: 4 } as const;
@@ -32,5 +32,5 @@ const HINTS: Partial<Record<ErrorCode, string>> = {
   OFFSET_OUT_OF_RANGE: 'see the valid range with: strata offsets TOPIC',
   NOT_UTF8: 'print such records with --json (bytes that are not UTF-8 come as base64)',
   RECORD_TOO_LARGE: 'raise the limit with: strata topics config TOPIC maxRecordBytes=N',
-  WRONG_FUNCTION: 'that URL is the other function\'s: pass the AppendUrl output as --append-url and the ReadUrl output as --read-url',
+  WRONG_FUNCTION: "that URL is the other function's: pass the AppendUrl output as --append-url and the ReadUrl output as --read-url",
 };

@@ -24,11 +24,18 @@ export function buildProgram(): Command {
     .description('Command line of Strata, the serverless partitioned log')
     .version('0.1.0')
     .option('--url <url>', 'API URL (env STRATA_URL)', process.env.STRATA_URL ?? DEFAULT_URL)
-    .option('--append-url <url>', 'the append function URL of a stack with function URLs (AppendUrl output; env STRATA_APPEND_URL); with --read-url, instead of --url', process.env.STRATA_APPEND_URL || undefined)
+    .option(
+      '--append-url <url>',
+      'the append function URL of a stack with function URLs (AppendUrl output; env STRATA_APPEND_URL); with --read-url, instead of --url',
+      process.env.STRATA_APPEND_URL || undefined,
+    )
     .option('--read-url <url>', 'the read function URL (ReadUrl output; env STRATA_READ_URL)', process.env.STRATA_READ_URL || undefined)
     .option('--region <region>', 'AWS region to sign requests for (default: from the URL or AWS_REGION)')
     .addOption(
-      new Option('--service <service>', 'SigV4 service to sign for (default: lambda for function URLs, execute-api for API Gateway)').choices(['execute-api', 'lambda']),
+      new Option(
+        '--service <service>',
+        'SigV4 service to sign for (default: lambda for function URLs, execute-api for API Gateway)',
+      ).choices(['execute-api', 'lambda']),
     )
     .addOption(
       new Option('--read-format <format>', 'how reads travel: the stored record batches (binary, CRC-checked here) or JSON')

@@ -2,8 +2,8 @@
  * What every command of the CLI shares: the global options, the client they configure,
  * the parsers of option values, and the error for bad usage (exit code 2).
  */
-import { InvalidArgumentError, type Command } from 'commander';
-import { Strata, type ReadFormat, type SigningService, type StrataOptions } from '../client/index.js';
+import { type Command, InvalidArgumentError } from 'commander';
+import { type ReadFormat, type SigningService, Strata, type StrataOptions } from '../client/index.js';
 
 /** A problem with what the user gave us (not with the server). */
 export class UsageError extends Error {}
@@ -31,9 +31,13 @@ export function client(cmd: Command): { strata: Strata; g: GlobalOptions } {
  * The client's options from the global flags: `--append-url` and `--read-url` (the
  * function URLs of a stack deployed with them) together replace `--url`.
  */
-export function clientOptions(g: Pick<GlobalOptions, 'url' | 'appendUrl' | 'readUrl' | 'region' | 'service' | 'readFormat'>): StrataOptions {
+export function clientOptions(
+  g: Pick<GlobalOptions, 'url' | 'appendUrl' | 'readUrl' | 'region' | 'service' | 'readFormat'>,
+): StrataOptions {
   if ((g.appendUrl === undefined) !== (g.readUrl === undefined)) {
-    throw new UsageError('--append-url and --read-url go together: a stack with function URLs has one for each function (its AppendUrl and ReadUrl outputs)');
+    throw new UsageError(
+      '--append-url and --read-url go together: a stack with function URLs has one for each function (its AppendUrl and ReadUrl outputs)',
+    );
   }
   const url = g.appendUrl !== undefined && g.readUrl !== undefined ? { appendUrl: g.appendUrl, readUrl: g.readUrl } : g.url;
   return { url, readFormat: g.readFormat, ...(g.region ? { region: g.region } : {}), ...(g.service ? { service: g.service } : {}) };
@@ -54,4 +58,3 @@ export function parseTime(value: string): number {
   if (Number.isNaN(ms)) throw new UsageError(`'${value}' is not a time: give ms since the epoch or an ISO date (2026-01-31T12:00:00Z)`);
   return ms;
 }
-

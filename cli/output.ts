@@ -10,7 +10,14 @@ export function print(g: GlobalOptions, json: unknown, human: () => string): voi
 export function table(columns: string[], rows: (string | number | null)[][]): string {
   const cells = [columns, ...rows.map((r) => r.map((c) => (c === null ? '-' : String(c))))];
   const widths = columns.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
-  return cells.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+  return cells
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /** An epoch-ms time as an ISO date (null when there is none). */

@@ -31,13 +31,19 @@
  * gaps; segments and the DynamoDB tail are paged through by the server).
  */
 import { randomUUID } from 'node:crypto';
-import { OffsetOutOfRangeError, StaleGenerationError, StrataError, TopicIncarnationMismatchError, UnknownMemberError } from '../lib/core/errors.js';
-import { ClientClosedError } from './errors.js';
-import type { ConsumedRecord } from './records.js';
-import { PushChannel } from './push.js';
-import { backoffDelay, CONSUMER_BACKOFF, sleep } from './retry.js';
+import {
+  OffsetOutOfRangeError,
+  StaleGenerationError,
+  StrataError,
+  TopicIncarnationMismatchError,
+  UnknownMemberError,
+} from '../lib/core/errors.js';
 import type { Membership } from '../lib/wire/api.js';
+import { ClientClosedError } from './errors.js';
 import type { GroupApi, ReadApi, ReadResult } from './ports.js';
+import { PushChannel } from './push.js';
+import type { ConsumedRecord } from './records.js';
+import { backoffDelay, CONSUMER_BACKOFF, sleep } from './retry.js';
 
 export interface SubscribeOptions {
   /** Consume as a member of this consumer group (shared partitions, committed offsets). */
@@ -127,7 +133,9 @@ export class Consumer implements AsyncIterableIterator<ConsumedRecord> {
   private readonly follow: boolean;
   private push: PushChannel | undefined;
   private pushStarting: Promise<void> | undefined;
-  private readonly opts: Required<Pick<SubscribeOptions, 'waitMs' | 'maxRecords' | 'maxBufferedRecords' | 'autoCommitIntervalMs' | 'maxRetryTimeMs'>>;
+  private readonly opts: Required<
+    Pick<SubscribeOptions, 'waitMs' | 'maxRecords' | 'maxBufferedRecords' | 'autoCommitIntervalMs' | 'maxRetryTimeMs'>
+  >;
 
   constructor(
     private readonly api: ReadApi & GroupApi,
@@ -143,7 +151,8 @@ export class Consumer implements AsyncIterableIterator<ConsumedRecord> {
       maxRetryTimeMs: options.maxRetryTimeMs ?? 60_000,
     };
     if (options.group === undefined && options.autoCommit) throw new RangeError('autoCommit needs a group');
-    if (options.group !== undefined && options.partitions) throw new RangeError('partitions are chosen by the group; drop partitions or group');
+    if (options.group !== undefined && options.partitions)
+      throw new RangeError('partitions are chosen by the group; drop partitions or group');
   }
 
   /** The group member id, once joined. */
@@ -186,7 +195,7 @@ export class Consumer implements AsyncIterableIterator<ConsumedRecord> {
       }
       const record = this.queue.shift();
       if (record) {
-        this.spaceWaiters.splice(0).forEach((w) => w());
+        for (const w of this.spaceWaiters.splice(0)) w();
         this.lastDelivered = record;
         return { value: record, done: false };
       }
@@ -225,7 +234,8 @@ export class Consumer implements AsyncIterableIterator<ConsumedRecord> {
    */
   seek(partition: number, offset: number): void {
     const f = this.fetchers.get(partition);
-    if (!f) throw new RangeError(`partition ${partition} is not read by this consumer (it reads ${this.assignment.join(', ') || 'none yet'})`);
+    if (!f)
+      throw new RangeError(`partition ${partition} is not read by this consumer (it reads ${this.assignment.join(', ') || 'none yet'})`);
     this.stopFetcher(f);
     this.dropQueued(new Set([partition]));
     this.consumed.delete(partition);
@@ -251,8 +261,8 @@ export class Consumer implements AsyncIterableIterator<ConsumedRecord> {
     for (const f of this.fetchers.values()) this.stopFetcher(f);
     await this.pushStarting;
     this.push?.close();
-    this.dataWaiters.splice(0).forEach((w) => w());
-    this.spaceWaiters.splice(0).forEach((w) => w());
+    for (const w of this.dataWaiters.splice(0)) w();
+    for (const w of this.spaceWaiters.splice(0)) w();
     await this.groupTask.catch(() => undefined);
     // A join still in flight would leave a member behind until its lease ran out.
     await this.started?.catch(() => undefined);
@@ -381,8 +391,9 @@ export class Consumer implements AsyncIterableIterator<ConsumedRecord> {
     // Subscribed before the first reads, which then wait on the channel instead of long-polling.
     this.push?.setPartitions(this.assignment);
     for (const f of started) void this.fetchLoop(f);
-    if (partitions.length > 0) this.options.onPartitionsAssigned?.(partitions, Object.fromEntries(partitions.map((p, i) => [p, starts[i]!])));
-    this.dataWaiters.splice(0).forEach((w) => w());
+    if (partitions.length > 0)
+      this.options.onPartitionsAssigned?.(partitions, Object.fromEntries(partitions.map((p, i) => [p, starts[i]!])));
+    for (const w of this.dataWaiters.splice(0)) w();
   }
 
   /** A notification's records as a read's result; undefined (read instead) when its frame does not check. */
@@ -395,11 +406,21 @@ export class Consumer implements AsyncIterableIterator<ConsumedRecord> {
   }
 
   private newFetcher(partition: number, position: number, endOffset: number | undefined): Fetcher {
-    return { partition, position, topicId: undefined, restart: false, endOffset, abort: new AbortController(), stopped: false, done: false };
+    return {
+      partition,
+      position,
+      topicId: undefined,
+      restart: false,
+      endOffset,
+      abort: new AbortController(),
+      stopped: false,
+      done: false,
+    };
   }
 
   private async initialPosition(partition: number): Promise<number> {
-    if (this.options.fromTimestamp !== undefined) return (await this.api.lookupOffset(this.topic, partition, this.options.fromTimestamp)).offset;
+    if (this.options.fromTimestamp !== undefined)
+      return (await this.api.lookupOffset(this.topic, partition, this.options.fromTimestamp)).offset;
     const from = this.options.fromOffset ?? 'earliest';
     if (typeof from === 'number') return from;
     return (await this.api.lookupOffset(this.topic, partition, from)).offset;
@@ -420,12 +441,14 @@ export class Consumer implements AsyncIterableIterator<ConsumedRecord> {
         // Records a notification carried from exactly this position: no read needed.
         const pushed = push?.takePushed(f.partition, f.position);
         if (!pushed) push?.readStarting(f.partition);
-        const result = (pushed && this.pushedResult(f.partition, pushed)) || await this.api.read(this.topic, f.partition, {
-              offset: f.position,
-              maxRecords: this.opts.maxRecords,
-              waitMs: f.endOffset !== undefined || push?.usable(f.partition) ? 0 : this.opts.waitMs,
-              signal: f.abort.signal,
-            });
+        const result =
+          (pushed && this.pushedResult(f.partition, pushed)) ||
+          (await this.api.read(this.topic, f.partition, {
+            offset: f.position,
+            maxRecords: this.opts.maxRecords,
+            waitMs: f.endOffset !== undefined || push?.usable(f.partition) ? 0 : this.opts.waitMs,
+            signal: f.abort.signal,
+          }));
         failingSince = undefined;
         attempt = 0;
         if (f.stopped) break;
@@ -441,7 +464,7 @@ export class Consumer implements AsyncIterableIterator<ConsumedRecord> {
         }
         // Compaction leaves gaps: continue from what the server says, never offset + count.
         f.position = result.nextOffset;
-        if (result.records.length > 0) this.dataWaiters.splice(0).forEach((w) => w());
+        if (result.records.length > 0) for (const w of this.dataWaiters.splice(0)) w();
         if (f.endOffset !== undefined && result.records.length === 0 && f.position >= result.highWatermark) break;
         if (push?.usable(f.partition) && f.position >= result.highWatermark) await push.wait(f.partition, f.position, f.abort.signal);
       } catch (err) {
@@ -464,7 +487,7 @@ export class Consumer implements AsyncIterableIterator<ConsumedRecord> {
       }
     }
     f.done = true;
-    this.dataWaiters.splice(0).forEach((w) => w());
+    for (const w of this.dataWaiters.splice(0)) w();
   }
 
   /**
@@ -507,12 +530,12 @@ export class Consumer implements AsyncIterableIterator<ConsumedRecord> {
     this.queue.length = 0;
     this.queue.push(...kept);
     if (this.lastDelivered && partitions.has(this.lastDelivered.partition)) this.lastDelivered = undefined;
-    this.spaceWaiters.splice(0).forEach((w) => w());
+    for (const w of this.spaceWaiters.splice(0)) w();
   }
 
   private fail(err: unknown): void {
     this.failure ??= err;
-    this.dataWaiters.splice(0).forEach((w) => w());
+    for (const w of this.dataWaiters.splice(0)) w();
   }
 
   private async commitConsumed(throwOnError: boolean): Promise<void> {
@@ -524,7 +547,12 @@ export class Consumer implements AsyncIterableIterator<ConsumedRecord> {
     const m = this.membership;
     if (!m || this.consumed.size === 0) return;
     const entries = [...this.consumed.entries()];
-    const offsets = entries.map(([partition, c]) => ({ topic: this.topic, partition, offset: c.offset, ...(c.topicId !== undefined ? { topicId: c.topicId } : {}) }));
+    const offsets = entries.map(([partition, c]) => ({
+      topic: this.topic,
+      partition,
+      offset: c.offset,
+      ...(c.topicId !== undefined ? { topicId: c.topicId } : {}),
+    }));
     try {
       await this.api.commitOffsets(group, offsets, { memberId: m.memberId, generation: m.generation });
       for (const [p, c] of entries) if (this.consumed.get(p) === c) this.consumed.delete(p);

@@ -11,7 +11,7 @@
  * try { await strata.read('orders', 0, { offset: 99 }); }
  * catch (err) { if (err instanceof OffsetOutOfRangeError) console.log(err.highWatermark); }
  */
-import { errorRow, StrataError, type ErrorClass } from '../lib/core/errors.js';
+import { type ErrorClass, errorRow, StrataError } from '../lib/core/errors.js';
 
 export * from '../lib/core/errors.js';
 
@@ -78,10 +78,22 @@ export class PreviousBatchFailedError extends StrataError {
  * (status 0): the client's rows beside the engine's `ERROR_CODES`.
  */
 export const CLIENT_ERROR_CODES = {
-  CONNECTION: { retryable: true, class: ConnectionError, meaning: 'the server could not be reached, or the connection broke before the answer' },
-  REQUEST_TIMEOUT: { retryable: true, class: RequestTimeoutError, meaning: "no answer within requestTimeoutMs; the request may have been applied" },
+  CONNECTION: {
+    retryable: true,
+    class: ConnectionError,
+    meaning: 'the server could not be reached, or the connection broke before the answer',
+  },
+  REQUEST_TIMEOUT: {
+    retryable: true,
+    class: RequestTimeoutError,
+    meaning: 'no answer within requestTimeoutMs; the request may have been applied',
+  },
   CLOSED: { retryable: false, class: ClientClosedError, meaning: 'the producer or consumer was closed' },
-  PREVIOUS_BATCH_FAILED: { retryable: false, class: PreviousBatchFailedError, meaning: 'an earlier batch to the partition failed; this one was not sent, to keep order' },
+  PREVIOUS_BATCH_FAILED: {
+    retryable: false,
+    class: PreviousBatchFailedError,
+    meaning: 'an earlier batch to the partition failed; this one was not sent, to keep order',
+  },
 } as const satisfies Record<string, { retryable: boolean; class: ErrorClass; meaning: string }>;
 
 /**

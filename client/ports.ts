@@ -59,7 +59,10 @@ export interface ReadApi {
 
 /** A group member's calls: membership and committed positions. */
 export interface GroupApi {
-  joinGroup(group: string, request: { topics: string[]; memberId?: string; clientId?: string; sessionTimeoutMs?: number }): Promise<Membership>;
+  joinGroup(
+    group: string,
+    request: { topics: string[]; memberId?: string; clientId?: string; sessionTimeoutMs?: number },
+  ): Promise<Membership>;
   heartbeat(group: string, memberId: string): Promise<Membership>;
   leaveGroup(group: string, memberId: string): Promise<void>;
   fetchOffsets(group: string, topic?: string): Promise<CommittedOffset[]>;

@@ -56,11 +56,11 @@
 import { randomUUID } from 'node:crypto';
 import { StrataError } from '../lib/core/errors.js';
 import { partitionForKey } from '../lib/topics/partitioner.js';
-import { ClientClosedError, ConnectionError, PreviousBatchFailedError } from './errors.js';
-import { recordSize, toBytes, type ProducerRecord, type RecordMetadata } from './records.js';
 import type { AppendResult } from '../lib/wire/api.js';
+import { ClientClosedError, ConnectionError, PreviousBatchFailedError } from './errors.js';
 import type { AppendApi } from './ports.js';
-import { backoffDelay, PRODUCER_BACKOFF, sleep, type Backoff } from './retry.js';
+import { type ProducerRecord, type RecordMetadata, recordSize, toBytes } from './records.js';
+import { type Backoff, backoffDelay, PRODUCER_BACKOFF, sleep } from './retry.js';
 
 export interface ProducerOptions {
   /**
@@ -281,7 +281,10 @@ export class Producer {
     this.readyBytes = this.policy.kind === 'budget' ? this.policy.targetBatchBytes : this.batchBytes;
     this.maxInFlight = clamp(options.maxInFlightPerPartition ?? 1, 1, MAX_IN_FLIGHT, 'maxInFlightPerPartition');
     this.deliveryTimeoutMs = options.deliveryTimeoutMs ?? 120_000;
-    this.backoff = { baseDelayMs: options.retryBaseDelayMs ?? PRODUCER_BACKOFF.baseDelayMs, maxDelayMs: options.retryMaxDelayMs ?? PRODUCER_BACKOFF.maxDelayMs };
+    this.backoff = {
+      baseDelayMs: options.retryBaseDelayMs ?? PRODUCER_BACKOFF.baseDelayMs,
+      maxDelayMs: options.retryMaxDelayMs ?? PRODUCER_BACKOFF.maxDelayMs,
+    };
     this.maxBufferedBytes = options.maxBufferedBytes ?? 32 * 1024 * 1024;
   }
 
@@ -394,7 +397,14 @@ export class Producer {
       const policy = this.policy;
       // The budget's drain decides and sets its own timer; the fixed linger's timer runs
       // from the first record queued, whatever is in flight.
-      if (policy.kind === 'budget' || q.pending.length >= this.batchRecords || q.pendingBytes >= this.batchBytes || this.flushing > 0 || policy.lingerMs === 0) this.drain(q);
+      if (
+        policy.kind === 'budget' ||
+        q.pending.length >= this.batchRecords ||
+        q.pendingBytes >= this.batchBytes ||
+        this.flushing > 0 ||
+        policy.lingerMs === 0
+      )
+        this.drain(q);
       else this.armTimer(q);
     });
   }
@@ -486,10 +496,13 @@ export class Producer {
       this.clock.clearTimeout(q.timer);
     }
     q.timerAt = at;
-    q.timer = this.clock.setTimeout(() => {
-      q.timer = undefined;
-      this.drain(q);
-    }, Math.max(0, at - this.clock.now()));
+    q.timer = this.clock.setTimeout(
+      () => {
+        q.timer = undefined;
+        this.drain(q);
+      },
+      Math.max(0, at - this.clock.now()),
+    );
   }
 
   private dispatch(q: PartitionQueue, items: Pending[], bytes: number): void {
@@ -515,7 +528,8 @@ export class Producer {
       })
       .then(
         (result) => {
-          for (const [i, p] of batch.items.entries()) p.resolve({ topic: q.topic, partition: q.partition, offset: result.offsets[i]!.offset });
+          for (const [i, p] of batch.items.entries())
+            p.resolve({ topic: q.topic, partition: q.partition, offset: result.offsets[i]!.offset });
           if (batch.epoch === q.epoch) q.acked = true;
           settle(true);
         },
@@ -537,7 +551,10 @@ export class Producer {
   private async deliver(q: PartitionQueue, batch: Batch, previous: Promise<boolean>): Promise<AppendResult> {
     const deadline = this.clock.now() + this.deliveryTimeoutMs;
     const records = batch.items.map((p) => p.record);
-    const options = { partition: q.partition, ...(this.idempotent ? { producer: { producerId: this.producerId, epoch: batch.epoch, sequence: batch.sequence } } : {}) };
+    const options = {
+      partition: q.partition,
+      ...(this.idempotent ? { producer: { producerId: this.producerId, epoch: batch.epoch, sequence: batch.sequence } } : {}),
+    };
     for (let attempt = 0; ; attempt++) {
       try {
         const begin = this.clock.now();
@@ -553,7 +570,9 @@ export class Producer {
         }
         if (!this.mayRetry(err) || this.clock.now() >= deadline) throw err;
         const retryAfterMs = ((err as { retryAfterSeconds?: number }).retryAfterSeconds ?? 0) * 1000;
-        await sleep(Math.max(backoffDelay(this.backoff, attempt), Math.min(retryAfterMs, this.backoff.maxDelayMs)), (fn, ms) => this.clock.setTimeout(fn, ms));
+        await sleep(Math.max(backoffDelay(this.backoff, attempt), Math.min(retryAfterMs, this.backoff.maxDelayMs)), (fn, ms) =>
+          this.clock.setTimeout(fn, ms),
+        );
       }
     }
   }
@@ -568,7 +587,8 @@ export class Producer {
 }
 
 function clamp(value: number, min: number, max: number, name: string): number {
-  if (!Number.isInteger(value) || value < min || value > max) throw new RangeError(`${name} must be a whole number from ${min} to ${max}; got ${value}`);
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw new RangeError(`${name} must be a whole number from ${min} to ${max}; got ${value}`);
   return value;
 }
 
@@ -579,10 +599,13 @@ function clamp(value: number, min: number, max: number, name: string): number {
 function batchingPolicy(options: ProducerOptions, batchBytes: number): BatchingPolicy {
   if (options.lingerMs !== undefined) {
     if (options.latencyBudgetMs !== undefined || options.targetBatchBytes !== undefined) {
-      throw new RangeError('lingerMs chooses the fixed-linger policy, latencyBudgetMs and targetBatchBytes the latency budget: give one or the other');
+      throw new RangeError(
+        'lingerMs chooses the fixed-linger policy, latencyBudgetMs and targetBatchBytes the latency budget: give one or the other',
+      );
     }
     const lingerMs = options.lingerMs;
-    if (typeof lingerMs !== 'number' || !(lingerMs >= 0 && lingerMs <= MAX_WAIT_MS)) throw new RangeError(`lingerMs must be a number of ms from 0 to ${MAX_WAIT_MS}; got ${lingerMs}`);
+    if (typeof lingerMs !== 'number' || !(lingerMs >= 0 && lingerMs <= MAX_WAIT_MS))
+      throw new RangeError(`lingerMs must be a number of ms from 0 to ${MAX_WAIT_MS}; got ${lingerMs}`);
     return { kind: 'linger', lingerMs };
   }
   const latencyBudgetMs = clamp(options.latencyBudgetMs ?? DEFAULT_LATENCY_BUDGET_MS, 0, MAX_WAIT_MS, 'latencyBudgetMs');

@@ -18,8 +18,9 @@
  *                        ▼
  *            wait until hint > position | quietMs after a `moved` | channel down
  */
-import { SignatureV4 } from '@smithy/signature-v4';
+
 import { Sha256 } from '@aws-crypto/sha256-js';
+import { SignatureV4 } from '@smithy/signature-v4';
 import WebSocket from 'ws';
 import { PUSH_SUBSCRIBE_SETTLE_MS } from '../lib/core/constants.js';
 import type { PushDiscovery, PushMessage, Watermark } from '../lib/push/protocol.js';
@@ -111,12 +112,19 @@ export class PushChannel {
     for (const p of removed) {
       const state = this.partitions.get(p)!;
       if (state.trailingTimer) clearTimeout(state.trailingTimer);
-      state.waiters.forEach((w) => w());
+      for (const w of state.waiters) w();
       this.partitions.delete(p);
     }
     const added = partitions.filter((p) => !this.partitions.has(p));
     for (const p of added) {
-      this.partitions.set(p, { hint: -1, trailingAt: undefined, trailingTimer: undefined, subscribed: false, waiters: new Set(), pushed: new Map() });
+      this.partitions.set(p, {
+        hint: -1,
+        trailingAt: undefined,
+        trailingTimer: undefined,
+        subscribed: false,
+        waiters: new Set(),
+        pushed: new Map(),
+      });
     }
     if (this.socket?.readyState === WebSocket.OPEN) {
       if (removed.length > 0) this.send({ action: 'unsubscribe', topic: this.topic, partitions: removed });
@@ -233,7 +241,10 @@ export class PushChannel {
     this.wakeAll();
     if (this.closed || this.refused) return;
     this.options.onDown?.(reason);
-    const backoff = { baseDelayMs: this.options.minReconnectMs ?? RECONNECT_BACKOFF.baseDelayMs, maxDelayMs: this.options.maxReconnectMs ?? RECONNECT_BACKOFF.maxDelayMs };
+    const backoff = {
+      baseDelayMs: this.options.minReconnectMs ?? RECONNECT_BACKOFF.baseDelayMs,
+      maxDelayMs: this.options.maxReconnectMs ?? RECONNECT_BACKOFF.maxDelayMs,
+    };
     const delay = backoffDelay(backoff, this.attempts++);
     this.reconnectTimer = setTimeout(() => this.connect(), delay);
     this.reconnectTimer.unref();
@@ -332,7 +343,7 @@ export function webSocketPresigner(
   const signer = new SignatureV4({ service: 'execute-api', region, credentials, sha256: Sha256 });
   return async (url) => {
     const query: Record<string, string> = {};
-    url.searchParams.forEach((v, k) => (query[k] = v));
+    for (const [k, v] of url.searchParams) query[k] = v;
     const signed = await signer.presign(
       { method: 'GET', protocol: url.protocol, hostname: url.hostname, path: url.pathname, query, headers: { host: url.host } },
       { expiresIn: 60 },

@@ -48,14 +48,14 @@ export interface WireRecord {
   partition?: number;
 }
 
-
 export function toBytes(b: Bytes): Uint8Array {
   return typeof b === 'string' ? Buffer.from(b, 'utf8') : b;
 }
 
 /** Bytes a record takes in a request body, near enough for batching limits. */
 export function recordSize(r: ProducerRecord): number {
-  const len = (b: Bytes | null | undefined) => (b === null || b === undefined ? 0 : typeof b === 'string' ? Buffer.byteLength(b) : b.byteLength);
+  const len = (b: Bytes | null | undefined) =>
+    b === null || b === undefined ? 0 : typeof b === 'string' ? Buffer.byteLength(b) : b.byteLength;
   let size = 64 + len(r.key) + len(r.value);
   for (const [k, v] of headerPairs(r.headers)) size += k.length + len(v) + 8;
   return size;
@@ -95,7 +95,8 @@ export function toWire(records: readonly ProducerRecord[], encoding: 'utf8' | 'b
 export function fromWire(topic: string, partition: number, r: JsonReadRecord): ConsumedRecord {
   const dec = (s: string | null) => (s === null ? null : Buffer.from(s, 'base64'));
   const headers: Record<string, Buffer | null> = {};
-  for (const [k, v] of Object.entries(r.headers)) Object.defineProperty(headers, k, { value: dec(v), enumerable: true, writable: true, configurable: true });
+  for (const [k, v] of Object.entries(r.headers))
+    Object.defineProperty(headers, k, { value: dec(v), enumerable: true, writable: true, configurable: true });
   return { topic, partition, offset: r.offset, timestamp: r.timestamp, key: dec(r.key), value: dec(r.value), headers };
 }
 
@@ -103,6 +104,7 @@ export function fromWire(topic: string, partition: number, r: JsonReadRecord): C
 export function fromStored(topic: string, partition: number, r: StoredRecord): ConsumedRecord {
   const buf = (b: Uint8Array | null) => (b === null ? null : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
   const headers: Record<string, Buffer | null> = {};
-  for (const h of r.headers) Object.defineProperty(headers, h.key, { value: buf(h.value), enumerable: true, writable: true, configurable: true });
+  for (const h of r.headers)
+    Object.defineProperty(headers, h.key, { value: buf(h.value), enumerable: true, writable: true, configurable: true });
   return { topic, partition, offset: r.offset, timestamp: r.timestamp, key: buf(r.key), value: buf(r.value), headers };
 }

@@ -13,10 +13,11 @@
  *   console.log(record.partition, record.offset, record.value?.toString());
  * }
  */
-import { BATCHES_MEDIA_TYPE, decodeFrame } from '../lib/format/batch-frame.js';
-import type { TopicConfig } from '../lib/topics/topic-config.js';
+
 import { StrataError } from '../lib/core/errors.js';
+import { BATCHES_MEDIA_TYPE, decodeFrame } from '../lib/format/batch-frame.js';
 import type { PushDiscovery } from '../lib/push/protocol.js';
+import type { TopicConfig } from '../lib/topics/topic-config.js';
 import type {
   AppendResult,
   CommittedOffset,
@@ -33,10 +34,19 @@ import type {
 import { Consumer, type SubscribeOptions } from './consumer.js';
 import type { AppendApi, GroupApi, ProducerStamp, ReadApi, ReadFormat, ReadOptions, ReadResult } from './ports.js';
 import { Producer, type ProducerOptions } from './producer.js';
-import { allText, fromStored, fromWire, toWire, type ProducerRecord } from './records.js';
+import { allText, fromStored, fromWire, type ProducerRecord, toWire } from './records.js';
 import { Transport, type TransportOptions } from './transport.js';
 
-export type { AppendResult, CommittedOffset, GroupDescription, Membership, OffsetCommit, PartitionState, TopicDescription, TopicInfo } from '../lib/wire/api.js';
+export type {
+  AppendResult,
+  CommittedOffset,
+  GroupDescription,
+  Membership,
+  OffsetCommit,
+  PartitionState,
+  TopicDescription,
+  TopicInfo,
+} from '../lib/wire/api.js';
 export type { ReadFormat, ReadOptions, ReadResult } from './ports.js';
 
 export type StrataOptions = TransportOptions & {
@@ -66,7 +76,9 @@ export class Strata implements AppendApi, ReadApi, GroupApi {
   }
 
   createTopic(name: string, options: { partitions?: number; config?: Partial<TopicConfig> } = {}): Promise<TopicInfo> {
-    return this.transport.request('POST', '/v1/topics', { body: { name, partitions: options.partitions ?? 1, ...(options.config ? { config: options.config } : {}) } });
+    return this.transport.request('POST', '/v1/topics', {
+      body: { name, partitions: options.partitions ?? 1, ...(options.config ? { config: options.config } : {}) },
+    });
   }
 
   async listTopics(): Promise<TopicInfo[]> {
@@ -89,12 +101,19 @@ export class Strata implements AppendApi, ReadApi, GroupApi {
    * One append request, as sent: no batching, no retry. With `partition`, to that
    * partition (and `expectedOffset` makes it conditional); else partitioned per record.
    */
-  append(topic: string, records: ProducerRecord[], options: { partition?: number; expectedOffset?: number; producer?: ProducerStamp } = {}): Promise<AppendResult> {
+  append(
+    topic: string,
+    records: ProducerRecord[],
+    options: { partition?: number; expectedOffset?: number; producer?: ProducerStamp } = {},
+  ): Promise<AppendResult> {
     const encoding = allText(records) ? 'utf8' : 'base64';
     const body: Record<string, unknown> = { records: toWire(records, encoding, options.partition === undefined), encoding };
     if (options.expectedOffset !== undefined) body.expectedOffset = options.expectedOffset;
     if (options.producer) body.producer = options.producer;
-    const path = options.partition === undefined ? `/v1/topics/${enc(topic)}/records` : `/v1/topics/${enc(topic)}/partitions/${options.partition}/records`;
+    const path =
+      options.partition === undefined
+        ? `/v1/topics/${enc(topic)}/records`
+        : `/v1/topics/${enc(topic)}/partitions/${options.partition}/records`;
     return this.transport.request('POST', path, { body });
   }
 
@@ -108,11 +127,18 @@ export class Strata implements AppendApi, ReadApi, GroupApi {
   async read(topic: string, partition: number, options: ReadOptions = {}): Promise<ReadResult> {
     const path = `/v1/topics/${enc(topic)}/partitions/${partition}/records`;
     const request = {
-      query: { offset: options.offset, maxRecords: options.maxRecords, maxBytes: options.maxBytes, waitMs: options.waitMs, encoding: 'base64' },
+      query: {
+        offset: options.offset,
+        maxRecords: options.maxRecords,
+        maxBytes: options.maxBytes,
+        waitMs: options.waitMs,
+        encoding: 'base64',
+      },
       extraTimeoutMs: options.waitMs ?? 0,
       ...(options.signal ? { signal: options.signal } : {}),
     };
-    if ((options.format ?? this.readFormat) === 'json') return this.jsonRead(topic, partition, await this.transport.request<JsonReadResult>('GET', path, request));
+    if ((options.format ?? this.readFormat) === 'json')
+      return this.jsonRead(topic, partition, await this.transport.request<JsonReadResult>('GET', path, request));
     // A server without binary reads answers JSON, which this accepts too.
     const answer = await this.transport.requestBytes('GET', path, { ...request, accept: `${BATCHES_MEDIA_TYPE}, application/json;q=0.5` });
     if (!answer.contentType.startsWith(BATCHES_MEDIA_TYPE)) {
@@ -159,7 +185,11 @@ export class Strata implements AppendApi, ReadApi, GroupApi {
    * A position carrying the `topicId` of a read is refused with TOPIC_INCARNATION_MISMATCH
    * once the topic was deleted and re-created.
    */
-  async commitOffsets(group: string, offsets: OffsetCommit[], fence?: { memberId: string; generation: number }): Promise<CommittedOffset[]> {
+  async commitOffsets(
+    group: string,
+    offsets: OffsetCommit[],
+    fence?: { memberId: string; generation: number },
+  ): Promise<CommittedOffset[]> {
     const body = { offsets, ...(fence ?? {}) };
     return (await this.transport.request<GroupOffsets>('PUT', `/v1/groups/${enc(group)}/offsets`, { body })).offsets;
   }
@@ -173,7 +203,10 @@ export class Strata implements AppendApi, ReadApi, GroupApi {
   }
 
   /** Group membership, as the consumer uses it; exposed for custom consumers. */
-  joinGroup(group: string, request: { topics: string[]; memberId?: string; clientId?: string; sessionTimeoutMs?: number }): Promise<Membership> {
+  joinGroup(
+    group: string,
+    request: { topics: string[]; memberId?: string; clientId?: string; sessionTimeoutMs?: number },
+  ): Promise<Membership> {
     return this.transport.request('POST', `/v1/groups/${enc(group)}/members`, { body: request });
   }
 

@@ -15,7 +15,7 @@
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { matchRoute, type FunctionName } from '../functions/shared/routes.js';
+import { type FunctionName, matchRoute } from '../functions/shared/routes.js';
 import { ConnectionError, errorFromResponse, RequestTimeoutError } from './errors.js';
 import { webSocketPresigner } from './push.js';
 
@@ -94,18 +94,28 @@ export class Transport {
   private readonly timeoutMs: number;
 
   constructor(private readonly options: TransportOptions) {
-    const urls = typeof options.url === 'string' ? { append: options.url, read: options.url } : { append: options.url.appendUrl, read: options.url.readUrl };
+    const urls =
+      typeof options.url === 'string'
+        ? { append: options.url, read: options.url }
+        : { append: options.url.appendUrl, read: options.url.readUrl };
     const bases = { append: trimSlashes(urls.append), read: trimSlashes(urls.read) };
     const hosts = { append: new URL(bases.append).hostname, read: new URL(bases.read).hostname };
     this.baseUrl = bases.append;
     this.fetchImpl = options.fetch ?? fetch;
     this.timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     const sign = options.sign ?? (Object.values(hosts).some(isAwsHost) || options.credentials !== undefined);
-    this.service = sign ? (options.service ?? (typeof options.url !== 'string' || isFunctionUrlHost(hosts.append) ? 'lambda' : 'execute-api')) : undefined;
+    this.service = sign
+      ? (options.service ?? (typeof options.url !== 'string' || isFunctionUrlHost(hosts.append) ? 'lambda' : 'execute-api'))
+      : undefined;
     const credentials = sign ? (options.credentials ?? fromNodeProviderChain()) : undefined;
     const signer = (fn: FunctionName): SignatureV4 | undefined => {
       if (!this.service || !credentials) return undefined;
-      return new SignatureV4({ service: this.service, region: signingRegion(options.region, hosts[fn], bases[fn]), credentials, sha256: Sha256 });
+      return new SignatureV4({
+        service: this.service,
+        region: signingRegion(options.region, hosts[fn], bases[fn]),
+        credentials,
+        sha256: Sha256,
+      });
     };
     this.endpoints = { append: { baseUrl: bases.append, signer: signer('append') }, read: { baseUrl: bases.read, signer: signer('read') } };
     this.credentials = credentials;
@@ -189,7 +199,7 @@ export class Transport {
 
   private async signedHeaders(signer: SignatureV4, method: string, url: URL, headers: Record<string, string>, body: string | undefined) {
     const query: Record<string, string> = {};
-    url.searchParams.forEach((v, k) => (query[k] = v));
+    for (const [k, v] of url.searchParams) query[k] = v;
     const signed = await signer.sign({
       method,
       protocol: url.protocol,
@@ -227,7 +237,10 @@ function signingRegion(explicit: string | undefined, hostname: string, target: s
 
 /** The region of an API Gateway (`{id}.execute-api.{region}.amazonaws.com`) or function URL (`{id}.lambda-url.{region}.on.aws`) host. */
 function regionOf(hostname: string): string | undefined {
-  return /\.(?:execute-api\.([a-z0-9-]+)\.amazonaws\.com|lambda-url\.([a-z0-9-]+)\.on\.aws)$/.exec(hostname)?.slice(1).find((r) => r !== undefined);
+  return /\.(?:execute-api\.([a-z0-9-]+)\.amazonaws\.com|lambda-url\.([a-z0-9-]+)\.on\.aws)$/
+    .exec(hostname)
+    ?.slice(1)
+    .find((r) => r !== undefined);
 }
 
 /** The body as JSON, or undefined when it is empty or not JSON. */

@@ -51,7 +51,8 @@ export const NODE_TARGET = 'node22';
  * An ESM bundle needs `require` for the CommonJS dependencies that call it on Node
  * built-ins (the AWS SDK's and Powertools' transitive ones); esbuild cannot rewrite those.
  */
-export const ESM_REQUIRE_BANNER = "import { createRequire as __strataCreateRequire } from 'node:module'; const require = __strataCreateRequire(import.meta.url);";
+export const ESM_REQUIRE_BANNER =
+  "import { createRequire as __strataCreateRequire } from 'node:module'; const require = __strataCreateRequire(import.meta.url);";
 
 /**
  * The esbuild options shared by the construct and the benchmark.

@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { Construct } from 'constructs';
-import { BUNDLE_FILE, BUNDLE_OPTIONS, functionEntry, PROJECT_ROOT, type BundleName } from './function-bundling.js';
+import { BUNDLE_FILE, BUNDLE_OPTIONS, type BundleName, functionEntry, PROJECT_ROOT } from './function-bundling.js';
 
 /**
  * Set only in dist/cdk.js, by cli/build.ts: the prebuilt bundles' folder, relative to

@@ -30,11 +30,11 @@
  * allows topic deletion).
  */
 import { Annotations, Stack, Token } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { IConstruct } from 'constructs';
-import { ROUTES, routeKey, type FunctionName } from '../functions/shared/routes.js';
+import { type FunctionName, ROUTES, routeKey } from '../functions/shared/routes.js';
 import { MAX_PARTITIONS, TOPIC_NAME_PATTERN } from '../lib/core/constants.js';
 import { groupNameSchema } from '../lib/groups/offsets.js';
 
@@ -95,7 +95,7 @@ export type GrantScope = string | readonly string[] | undefined;
  */
 export function grantRoutes(target: GrantTarget, grantee: iam.IGrantable, grant: StrataGrant, scope: GrantScope): iam.Grant {
   const names = scopeNames(grant, scope);
-  const keys = names ? GRANT_ROUTES[grant].named ?? GRANT_ROUTES[grant].all : GRANT_ROUTES[grant].all;
+  const keys = names ? (GRANT_ROUTES[grant].named ?? GRANT_ROUTES[grant].all) : GRANT_ROUTES[grant].all;
   if (names && !target.api) {
     throw new Error(
       `StrataLog.${methodOf(grant)} for ${names.join(', ')}: function URLs cannot be scoped to a ${grant === 'consumerGroup' ? 'group' : 'topic'} ` +
@@ -133,14 +133,21 @@ export function grantRoutes(target: GrantTarget, grantee: iam.IGrantable, grant:
  * topics or groups (one ARN each), partitions by `?` patterns when topics are named,
  * `*` otherwise.
  */
-export function apiResourceArns(target: GrantTarget, keys: readonly string[], grant: StrataGrant, names: readonly string[] | undefined): string[] {
+export function apiResourceArns(
+  target: GrantTarget,
+  keys: readonly string[],
+  grant: StrataGrant,
+  names: readonly string[] | undefined,
+): string[] {
   const stack = Stack.of(target.scope);
   const paths = new Set<string>();
   for (const key of keys) {
     const [method, path] = key.split(' ') as [string, string];
     for (const filled of fillPath(path, grant === 'consumerGroup' ? { group: names } : { topic: names })) paths.add(`${method}${filled}`);
   }
-  return [...paths].map((p) => stack.formatArn({ service: 'execute-api', resource: target.api!.apiId, resourceName: `${target.stageName}/${p}` }));
+  return [...paths].map((p) =>
+    stack.formatArn({ service: 'execute-api', resource: target.api!.apiId, resourceName: `${target.stageName}/${p}` }),
+  );
 }
 
 /** One partition segment of 1 to 4 characters: every partition number below MAX_PARTITIONS, without `*`. */
@@ -189,7 +196,9 @@ function scopeNames(grant: StrataGrant, scope: GrantScope): readonly string[] | 
     if (grant === 'consumerGroup') {
       if (!groupNameSchema.safeParse(name).success) throw new Error(`StrataLog.grantConsumerGroup: '${name}' is not a valid group name`);
     } else if (!TOPIC_NAME_PATTERN.test(name) || name === '.' || name === '..') {
-      throw new Error(`StrataLog.${methodOf(grant)}: '${name}' is not a valid topic name (1 to 249 of a-z, A-Z, 0-9, '.', '_', '-'; not '.' or '..')`);
+      throw new Error(
+        `StrataLog.${methodOf(grant)}: '${name}' is not a valid topic name (1 to 249 of a-z, A-Z, 0-9, '.', '_', '-'; not '.' or '..')`,
+      );
     }
   }
   return names;

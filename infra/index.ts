@@ -13,16 +13,17 @@
  * const log = new StrataLog(stack, 'Log', { endpoints: 'function-urls' });
  * log.grantInvokeUrl(myService.role);
  */
+
+export type { TopicConfigPatch } from '../lib/topics/topic-config.js';
+export { FUNCTION_IDS, type FunctionId } from './function-bundling.js';
+export { type MonitoringAlarmOptions, StrataMonitoring } from './monitoring.js';
+export { StagingTier } from './staging-tier.js';
 export {
   FUNCTION_URL_READ_TIMEOUT,
-  StrataLog,
   type StrataAuth,
   type StrataEndpoints,
   type StrataFunctionOptions,
+  StrataLog,
   type StrataLogProps,
 } from './strata-log.js';
 export { StrataStack, type StrataStackProps } from './strata-stack.js';
-export { StrataMonitoring, type MonitoringAlarmOptions } from './monitoring.js';
-export { StagingTier } from './staging-tier.js';
-export { FUNCTION_IDS, type FunctionId } from './function-bundling.js';
-export type { TopicConfigPatch } from '../lib/topics/topic-config.js';

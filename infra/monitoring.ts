@@ -8,14 +8,14 @@
  * out the 503 RETRY of a contended append) and flush lag.
  */
 import { Duration } from 'aws-cdk-lib';
-import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { FLUSH_LAG_ALARM_MS } from '../lib/core/constants.js';
 import { METRICS_NAMESPACE } from '../functions/shared/observability.js';
+import { FLUSH_LAG_ALARM_MS } from '../lib/core/constants.js';
 import type { FunctionId } from './function-bundling.js';
 
 /**
@@ -116,21 +116,41 @@ export class StrataMonitoring extends Construct {
     const fns = props.functions;
 
     for (const [name, fn] of Object.entries(fns) as [FunctionId, lambda.IFunction][]) {
-      this.alarm(`${capitalize(name)}Errors`, fn.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' }), 1,
-        `The ${name} function failed (a crash or a timeout, not an HTTP error answer): see its log group.`);
-      this.alarm(`${capitalize(name)}Throttles`, fn.metricThrottles({ period: FIVE_MINUTES, statistic: 'Sum' }), 1,
-        `Lambda throttled the ${name} function: raise its reserved concurrency or the account limit.`);
+      this.alarm(
+        `${capitalize(name)}Errors`,
+        fn.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' }),
+        1,
+        `The ${name} function failed (a crash or a timeout, not an HTTP error answer): see its log group.`,
+      );
+      this.alarm(
+        `${capitalize(name)}Throttles`,
+        fn.metricThrottles({ period: FIVE_MINUTES, statistic: 'Sum' }),
+        1,
+        `Lambda throttled the ${name} function: raise its reserved concurrency or the account limit.`,
+      );
     }
 
     if (props.pushFunction) {
       const push = props.pushFunction;
-      this.alarm('PushErrors', push.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' }), 1,
-        'The push function failed (a crash or a timeout): subscriptions and pings fail, consumers long-poll meanwhile. See its log group.');
-      this.alarm('PushThrottles', push.metricThrottles({ period: FIVE_MINUTES, statistic: 'Sum' }), 1,
-        'Lambda throttled the push function: consumers cannot subscribe or ping; raise the account limit or reserve concurrency for it.');
-      this.alarm('PushNotificationsFailed', emfMetric('PushFailed', 'append'), props.pushFailures ?? 50,
+      this.alarm(
+        'PushErrors',
+        push.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' }),
+        1,
+        'The push function failed (a crash or a timeout): subscriptions and pings fail, consumers long-poll meanwhile. See its log group.',
+      );
+      this.alarm(
+        'PushThrottles',
+        push.metricThrottles({ period: FIVE_MINUTES, statistic: 'Sum' }),
+        1,
+        'Lambda throttled the push function: consumers cannot subscribe or ping; raise the account limit or reserve concurrency for it.',
+      );
+      this.alarm(
+        'PushNotificationsFailed',
+        emfMetric('PushFailed', 'append'),
+        props.pushFailures ?? 50,
         'Push notifications failed (a @connections POST or the subscriber lookup): consumers fall back to their pings (every 2 minutes). ' +
-          'See "push notification failed" in the append function\'s log group.');
+          'See "push notification failed" in the append function\'s log group.',
+      );
     }
 
     // Not API Gateway's 5XXError: it counts the 503 RETRY of every contended append
@@ -140,9 +160,13 @@ export class StrataMonitoring extends Construct {
       a: emfMetric('UnexpectedErrors', 'append'),
       r: emfMetric('UnexpectedErrors', 'read'),
     });
-    this.alarm('ServerErrors', unexpected, props.serverErrors ?? props.apiServerErrors ?? 5,
+    this.alarm(
+      'ServerErrors',
+      unexpected,
+      props.serverErrors ?? props.apiServerErrors ?? 5,
       'The append or read function answered 5xx other than 503 RETRY (a 500 is a bug, or a dependency failing unexpectedly): ' +
-        'see "request failed" in their log groups. RETRY answers under contention are not counted.');
+        'see "request failed" in their log groups. RETRY answers under contention are not counted.',
+    );
 
     // Concurrency and cost guards: capacity near its limit, before anything is throttled.
     const near = props.concurrencyNearLimit ?? 0.8;
@@ -151,7 +175,12 @@ export class StrataMonitoring extends Construct {
         alarmDescription:
           `The account's claimed Lambda concurrency in this region reached ${Math.round(near * 100)}% of ${props.accountConcurrency} ` +
           '(accountConcurrency): appends will be throttled when it is used up. Cap the read and compact functions or raise the quota.',
-        metric: new cloudwatch.Metric({ namespace: 'AWS/Lambda', metricName: 'ClaimedAccountConcurrency', statistic: 'Maximum', period: ONE_MINUTE }),
+        metric: new cloudwatch.Metric({
+          namespace: 'AWS/Lambda',
+          metricName: 'ClaimedAccountConcurrency',
+          statistic: 'Maximum',
+          period: ONE_MINUTE,
+        }),
         threshold: Math.floor(near * props.accountConcurrency),
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         evaluationPeriods: 5,
@@ -162,34 +191,55 @@ export class StrataMonitoring extends Construct {
     for (const [name, fn] of Object.entries(fns) as [FunctionId, lambda.IFunction][]) {
       const { timeout, reservedConcurrency } = props.limits[name];
       if (reservedConcurrency) {
-        this.alarm(`${capitalize(name)}ConcurrencyNearReserved`, fn.metric('ConcurrentExecutions', { statistic: 'Maximum', period: ONE_MINUTE }),
+        this.alarm(
+          `${capitalize(name)}ConcurrencyNearReserved`,
+          fn.metric('ConcurrentExecutions', { statistic: 'Maximum', period: ONE_MINUTE }),
           Math.max(1, Math.floor(near * reservedConcurrency)),
-          `The ${name} function ran ${Math.round(near * 100)}% of its reserved concurrency (${reservedConcurrency}): beyond it Lambda throttles it.`);
+          `The ${name} function ran ${Math.round(near * 100)}% of its reserved concurrency (${reservedConcurrency}): beyond it Lambda throttles it.`,
+        );
       }
       const ratio = props.durationNearTimeout ?? 0.8;
-      this.alarm(`${capitalize(name)}DurationNearTimeout`, fn.metricDuration({ statistic: 'p99', period: FIVE_MINUTES }),
+      this.alarm(
+        `${capitalize(name)}DurationNearTimeout`,
+        fn.metricDuration({ statistic: 'p99', period: FIVE_MINUTES }),
         Math.floor(ratio * timeout.toMilliseconds()),
         `The ${name} function's p99 duration reached ${Math.round(ratio * 100)}% of its timeout (${timeout.toHumanString()}): ` +
-          'its invocations are about to time out (slow dependencies, or too little memory).');
+          'its invocations are about to time out (slow dependencies, or too little memory).',
+      );
     }
-    this.alarm('CompactEventsDropped', fns.compact.metric('AsyncEventsDropped', { statistic: 'Sum', period: FIVE_MINUTES }), 1,
+    this.alarm(
+      'CompactEventsDropped',
+      fns.compact.metric('AsyncEventsDropped', { statistic: 'Sum', period: FIVE_MINUTES }),
+      1,
       'Lambda dropped asynchronous compact invocations (throttled past the maximum event age, or failed past the retries without ' +
-        'reaching the dead-letter queue): partitions went without a pass. The next scheduled run dispatches them again.');
+        'reaching the dead-letter queue): partitions went without a pass. The next scheduled run dispatches them again.',
+    );
     const ageLimit = props.compactMaxEventAge.toMilliseconds();
-    this.alarm('CompactEventAge', fns.compact.metric('AsyncEventAge', { statistic: 'Maximum', period: FIVE_MINUTES }), Math.floor(ageLimit / 2),
+    this.alarm(
+      'CompactEventAge',
+      fns.compact.metric('AsyncEventAge', { statistic: 'Maximum', period: FIVE_MINUTES }),
+      Math.floor(ageLimit / 2),
       `Asynchronous compact invocations waited half their maximum age (${props.compactMaxEventAge.toHumanString()}) before running: ` +
-        'the fan-out is throttled (its reserved concurrency, or the account) and events will be dropped.');
+        'the fan-out is throttled (its reserved concurrency, or the account) and events will be dropped.',
+    );
 
     const dynamoThrottles = sumOf('DynamoDB throttle events', {
       r: props.table.metric('ReadThrottleEvents', { statistic: 'Sum', period: FIVE_MINUTES }),
       w: props.table.metric('WriteThrottleEvents', { statistic: 'Sum', period: FIVE_MINUTES }),
     });
-    this.alarm('DynamoThrottles', dynamoThrottles, props.dynamoThrottles ?? 10,
-      'DynamoDB throttled reads or writes: a hot partition key (one Strata partition above ~1 MB/s of appends) or an account limit.');
+    this.alarm(
+      'DynamoThrottles',
+      dynamoThrottles,
+      props.dynamoThrottles ?? 10,
+      'DynamoDB throttled reads or writes: a hot partition key (one Strata partition above ~1 MB/s of appends) or an account limit.',
+    );
 
-    this.alarm('DeadLetterQueueDepth',
-      props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: FIVE_MINUTES, statistic: 'Maximum' }), 1,
-      'A compact invocation (scheduled or asked for by append) failed after its retries: the event is in the dead-letter queue.');
+    this.alarm(
+      'DeadLetterQueueDepth',
+      props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: FIVE_MINUTES, statistic: 'Maximum' }),
+      1,
+      'A compact invocation (scheduled or asked for by append) failed after its retries: the event is in the dead-letter queue.',
+    );
 
     const stalledAfter = props.compactStalledAfter ?? Duration.minutes(30);
     const periods = Math.max(1, Math.round(stalledAfter.toMinutes() / FIVE_MINUTES.toMinutes()));
@@ -207,9 +257,13 @@ export class StrataMonitoring extends Construct {
     );
 
     const flushLag = props.flushLagAfter ?? Duration.millis(FLUSH_LAG_ALARM_MS);
-    this.alarm('FlushLag', compactMetric('FlushLag', 'Maximum'), flushLag.toMilliseconds(),
+    this.alarm(
+      'FlushLag',
+      compactMetric('FlushLag', 'Maximum'),
+      flushLag.toMilliseconds(),
       `A partition's oldest unflushed offset waited ${flushLag.toHumanString()}: its flushes fail or cannot keep up. ` +
-        'Tail items expire by TTL; the flusher extends it for unflushed ones at half the TTL, but find out why (the compact log group).');
+        'Tail items expire by TTL; the flusher extends it for unflushed ones at half the TTL, but find out why (the compact log group).',
+    );
 
     for (const alarm of this.alarms) {
       for (const action of props.alarmActions ?? []) {
@@ -239,8 +293,14 @@ export class StrataMonitoring extends Construct {
       const url = (fn: 'append' | 'read', metric: string, statistic: string) =>
         fns[fn].metric(metric, { period: ONE_MINUTE, statistic, label: `${fn} ${metric} ${statistic}` });
       this.dashboard.addWidgets(
-        graph('Function URL requests and errors', (['append', 'read'] as const).flatMap((fn) => ['UrlRequestCount', 'Url4xxCount', 'Url5xxCount'].map((m) => url(fn, m, 'Sum')))),
-        graph('Function URL latency p50 / p99 (ms)', (['append', 'read'] as const).flatMap((fn) => ['p50', 'p99'].map((p) => url(fn, 'UrlRequestLatency', p)))),
+        graph(
+          'Function URL requests and errors',
+          (['append', 'read'] as const).flatMap((fn) => ['UrlRequestCount', 'Url4xxCount', 'Url5xxCount'].map((m) => url(fn, m, 'Sum'))),
+        ),
+        graph(
+          'Function URL latency p50 / p99 (ms)',
+          (['append', 'read'] as const).flatMap((fn) => ['p50', 'p99'].map((p) => url(fn, 'UrlRequestLatency', p))),
+        ),
       );
     }
     this.dashboard.addWidgets(
@@ -248,7 +308,10 @@ export class StrataMonitoring extends Construct {
       graph('Read latency p99 per route (ms, long-polls included)', [search('Latency', 'read', 'p99')]),
     );
     this.dashboard.addWidgets(
-      graph('Answers by status class', EMF_METRICS.http.filter((m) => m.startsWith('Status')).map((m) => search(m, undefined, 'Sum'))),
+      graph(
+        'Answers by status class',
+        EMF_METRICS.http.filter((m) => m.startsWith('Status')).map((m) => search(m, undefined, 'Sum')),
+      ),
       graph('Appended records and bytes per minute', [search('CommitRecords', 'append', 'Sum')], [search('CommitBytes', 'append', 'Sum')]),
       graph('Group commits: conflicts and attempts (retries = attempts - commits)', [
         search('CommitConflicts', 'append', 'Sum'),
@@ -260,52 +323,90 @@ export class StrataMonitoring extends Construct {
     // Per topic (TOPIC_METRICS; absent when topicMetrics is off): what each topic takes in
     // and gives out, and how far behind its readers are.
     this.dashboard.addWidgets(
-      graph('Appended per topic: records / min (left), bytes / min (right)',
-        [perTopic('TopicAppendedRecords', 'append')], [perTopic('TopicAppendedBytes', 'append')]),
-      graph('Read per topic: records / min (left), bytes / min (right)',
-        [perTopic('TopicReadRecords', 'read')], [perTopic('TopicReadBytes', 'read')]),
-      graph('Consumer lag per topic (records behind the high watermark after a read, max)', [perTopic('TopicConsumerLag', 'read', 'Maximum')]),
+      graph(
+        'Appended per topic: records / min (left), bytes / min (right)',
+        [perTopic('TopicAppendedRecords', 'append')],
+        [perTopic('TopicAppendedBytes', 'append')],
+      ),
+      graph(
+        'Read per topic: records / min (left), bytes / min (right)',
+        [perTopic('TopicReadRecords', 'read')],
+        [perTopic('TopicReadBytes', 'read')],
+      ),
+      graph('Consumer lag per topic (records behind the high watermark after a read, max)', [
+        perTopic('TopicConsumerLag', 'read', 'Maximum'),
+      ]),
       graph('Unexpected 5xx (not 503 RETRY) and 5xx answers', [unexpected], [search('Status5xx', undefined, 'Sum')]),
     );
     this.dashboard.addWidgets(
-      graph('Flushed to S3: segments and records', [compactMetric('FlushSegments'), compactMetric('FlushRecords')], [compactMetric('FlushBytes')]),
+      graph(
+        'Flushed to S3: segments and records',
+        [compactMetric('FlushSegments'), compactMetric('FlushRecords')],
+        [compactMetric('FlushBytes')],
+      ),
       graph('Flush lag (max ms) and tail TTLs extended', [compactMetric('FlushLag', 'Maximum')], [compactMetric('TailTtlExtended')]),
-      graph('Retention, key compaction and GC', [
-        compactMetric('RetentionSegments'),
-        compactMetric('CompactionSegments'),
-        compactMetric('GcObjectsDeleted'),
-      ], [compactMetric('CompactionRecordsRemoved')]),
-      graph('Compact invocations, fan-out and duration', [
-        fns.compact.metricInvocations({ period: FIVE_MINUTES, statistic: 'Sum' }),
-        compactMetric('PartitionsDispatched'),
-      ], [fns.compact.metricDuration({ period: FIVE_MINUTES, statistic: 'Maximum' })]),
-      graph('Lambda errors and throttles', Object.values(fns).flatMap((fn) => [
-        fn.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' }),
-        fn.metricThrottles({ period: FIVE_MINUTES, statistic: 'Sum' }),
-      ])),
-      graph('DynamoDB throttles and dead letters', [dynamoThrottles],
-        [props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: FIVE_MINUTES, statistic: 'Maximum' })]),
+      graph(
+        'Retention, key compaction and GC',
+        [compactMetric('RetentionSegments'), compactMetric('CompactionSegments'), compactMetric('GcObjectsDeleted')],
+        [compactMetric('CompactionRecordsRemoved')],
+      ),
+      graph(
+        'Compact invocations, fan-out and duration',
+        [fns.compact.metricInvocations({ period: FIVE_MINUTES, statistic: 'Sum' }), compactMetric('PartitionsDispatched')],
+        [fns.compact.metricDuration({ period: FIVE_MINUTES, statistic: 'Maximum' })],
+      ),
+      graph(
+        'Lambda errors and throttles',
+        Object.values(fns).flatMap((fn) => [
+          fn.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' }),
+          fn.metricThrottles({ period: FIVE_MINUTES, statistic: 'Sum' }),
+        ]),
+      ),
+      graph(
+        'DynamoDB throttles and dead letters',
+        [dynamoThrottles],
+        [props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: FIVE_MINUTES, statistic: 'Maximum' })],
+      ),
     );
     if (props.pushFunction) {
       this.dashboard.addWidgets(
-        graph('Push notifications: sent, held back, gone, failed, late', EMF_METRICS.push.map((m) => emfMetric(m, 'append'))),
-        graph('Push function: invocations (left), errors (right)', [props.pushFunction.metricInvocations({ period: FIVE_MINUTES, statistic: 'Sum' })], [
-          props.pushFunction.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' }),
-        ]),
+        graph(
+          'Push notifications: sent, held back, gone, failed, late',
+          EMF_METRICS.push.map((m) => emfMetric(m, 'append')),
+        ),
+        graph(
+          'Push function: invocations (left), errors (right)',
+          [props.pushFunction.metricInvocations({ period: FIVE_MINUTES, statistic: 'Sum' })],
+          [props.pushFunction.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' })],
+        ),
       );
     }
     this.dashboard.addWidgets(
-      graph('Concurrency: account claimed (left), per function max (right)',
-        [new cloudwatch.Metric({ namespace: 'AWS/Lambda', metricName: 'ClaimedAccountConcurrency', statistic: 'Maximum', period: ONE_MINUTE })],
-        Object.entries(fns).map(([name, fn]) => fn.metric('ConcurrentExecutions', { statistic: 'Maximum', period: ONE_MINUTE, label: name }))),
-      graph('Duration p99 (ms)', Object.entries(fns).map(([name, fn]) => fn.metricDuration({ statistic: 'p99', period: FIVE_MINUTES, label: name }))),
-      graph('Compact async events: dropped (left), oldest age ms (right)',
+      graph(
+        'Concurrency: account claimed (left), per function max (right)',
+        [
+          new cloudwatch.Metric({
+            namespace: 'AWS/Lambda',
+            metricName: 'ClaimedAccountConcurrency',
+            statistic: 'Maximum',
+            period: ONE_MINUTE,
+          }),
+        ],
+        Object.entries(fns).map(([name, fn]) =>
+          fn.metric('ConcurrentExecutions', { statistic: 'Maximum', period: ONE_MINUTE, label: name }),
+        ),
+      ),
+      graph(
+        'Duration p99 (ms)',
+        Object.entries(fns).map(([name, fn]) => fn.metricDuration({ statistic: 'p99', period: FIVE_MINUTES, label: name })),
+      ),
+      graph(
+        'Compact async events: dropped (left), oldest age ms (right)',
         [fns.compact.metric('AsyncEventsDropped', { statistic: 'Sum', period: FIVE_MINUTES })],
-        [fns.compact.metric('AsyncEventAge', { statistic: 'Maximum', period: FIVE_MINUTES })]),
+        [fns.compact.metric('AsyncEventAge', { statistic: 'Maximum', period: FIVE_MINUTES })],
+      ),
     );
-    this.dashboard.addWidgets(
-      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24, height: 4 }),
-    );
+    this.dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24, height: 4 }));
   }
 
   private alarm(id: string, metric: cloudwatch.IMetric, threshold: number, description: string): void {
@@ -339,7 +440,9 @@ function search(metricName: string, service: FunctionId | undefined, statistic: 
 /** The sum of five-minute metrics, a missing data point counting as 0 (FILL), as one alarmable expression. */
 function sumOf(label: string, metrics: Record<string, cloudwatch.IMetric>): cloudwatch.MathExpression {
   return new cloudwatch.MathExpression({
-    expression: Object.keys(metrics).map((id) => `FILL(${id}, 0)`).join(' + '),
+    expression: Object.keys(metrics)
+      .map((id) => `FILL(${id}, 0)`)
+      .join(' + '),
     usingMetrics: metrics,
     label,
     period: FIVE_MINUTES,

@@ -42,7 +42,14 @@ export const FUNCTION_PERMISSIONS: Record<FunctionId, FunctionPermissions> = {
   // With push (lib/push/fanout.ts): the partition's subscribers (Query), its quiet
   // marker (UpdateItem), a gone connection's subscription (DeleteItem, UpdateItem).
   append: {
-    table: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem', 'dynamodb:Query'],
+    table: [
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:ConditionCheckItem',
+      'dynamodb:Query',
+    ],
     objects: [{ actions: ['s3:PutObject'], pattern: OBJECT_PATTERNS.staged }],
     listObjects: false,
   },

@@ -8,16 +8,16 @@
  * docs/design.md ("Push for tailing consumers") says why API Gateway's WebSocket API
  * and not AppSync Events, and why notifications come from the append path.
  */
-import { Stack } from 'aws-cdk-lib';
+
+import type { RemovalPolicy } from 'aws-cdk-lib';
+import { Stack, Validations } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import type { RemovalPolicy } from 'aws-cdk-lib';
-import { Validations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { PUSH_ACTIONS } from '../lib/push/protocol.js';
 
@@ -90,7 +90,7 @@ export class PushApi extends Construct {
       Validations.of(child).acknowledge({
         id: 'AwsSolutions-APIG4',
         reason: connect
-          ? 'Open push endpoint asked for explicitly (the HTTP API\'s auth: none).'
+          ? "Open push endpoint asked for explicitly (the HTTP API's auth: none)."
           : 'API Gateway WebSocket APIs authorize only the $connect route (IAM here); messages and $disconnect run on a connection $connect admitted.',
       });
     }
@@ -111,7 +111,13 @@ export class PushApi extends Construct {
     return iam.Grant.addToPrincipal({
       grantee,
       actions: ['execute-api:ManageConnections'],
-      resourceArns: [Stack.of(this).formatArn({ service: 'execute-api', resource: this.api.apiId, resourceName: `${PUSH_STAGE_NAME}/POST/@connections/*` })],
+      resourceArns: [
+        Stack.of(this).formatArn({
+          service: 'execute-api',
+          resource: this.api.apiId,
+          resourceName: `${PUSH_STAGE_NAME}/POST/@connections/*`,
+        }),
+      ],
     });
   }
 
@@ -120,7 +126,9 @@ export class PushApi extends Construct {
     return iam.Grant.addToPrincipal({
       grantee,
       actions: ['execute-api:Invoke'],
-      resourceArns: [Stack.of(this).formatArn({ service: 'execute-api', resource: this.api.apiId, resourceName: `${PUSH_STAGE_NAME}/$connect` })],
+      resourceArns: [
+        Stack.of(this).formatArn({ service: 'execute-api', resource: this.api.apiId, resourceName: `${PUSH_STAGE_NAME}/$connect` }),
+      ],
     });
   }
 }

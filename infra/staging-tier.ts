@@ -18,7 +18,7 @@
  * const tier = new StagingTier(this, 'Staging', { availabilityZoneId: 'use1-az4', removalPolicy });
  * tier.grantSessions(appendFunction);
  */
-import { Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Fn, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3express from 'aws-cdk-lib/aws-s3express';
 import { Construct } from 'constructs';

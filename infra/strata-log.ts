@@ -15,10 +15,10 @@
  * log.grantInvokeUrl(myService.role);  // SigV4 for service `lambda`, to log.functionUrls.{append,read}.url
  */
 import { Annotations, type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -30,15 +30,22 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ROUTES } from '../functions/shared/routes.js';
-import { DEFAULT_RECOVERY_WINDOW_MS, DEFAULT_TAIL_TTL_MS, FLUSH_LAG_ALARM_MS, MAX_RECOVERY_WINDOW_MS, MAX_WAIT_MS, MIN_TAIL_TTL_MS } from '../lib/core/constants.js';
-import { topicConfigPatchSchema, type TopicConfigPatch } from '../lib/topics/topic-config.js';
+import {
+  DEFAULT_RECOVERY_WINDOW_MS,
+  DEFAULT_TAIL_TTL_MS,
+  FLUSH_LAG_ALARM_MS,
+  MAX_RECOVERY_WINDOW_MS,
+  MAX_WAIT_MS,
+  MIN_TAIL_TTL_MS,
+} from '../lib/core/constants.js';
+import { type TopicConfigPatch, topicConfigPatchSchema } from '../lib/topics/topic-config.js';
 import { FUNCTION_IDS, type FunctionId } from './function-bundling.js';
-import { strataFunction, type StrataFunctionProps } from './function-code.js';
-import { StrataMonitoring, type MonitoringAlarmOptions, type MonitoringProps } from './monitoring.js';
-import { STAGING_TOPIC_DEFAULTS, StagingTier } from './staging-tier.js';
-import { FUNCTION_PERMISSIONS, OBJECT_PREFIX, PUSH_PERMISSIONS, type FunctionPermissions } from './permissions.js';
+import { type StrataFunctionProps, strataFunction } from './function-code.js';
+import { type GrantTarget, grantRoutes } from './grants.js';
+import { type MonitoringAlarmOptions, type MonitoringProps, StrataMonitoring } from './monitoring.js';
+import { FUNCTION_PERMISSIONS, type FunctionPermissions, OBJECT_PREFIX, PUSH_PERMISSIONS } from './permissions.js';
 import { PUSH_STAGE_NAME, PushApi } from './push-api.js';
-import { grantRoutes, type GrantTarget } from './grants.js';
+import { STAGING_TOPIC_DEFAULTS, StagingTier } from './staging-tier.js';
 import { TABLE_DEFINITION } from './table-definition.js';
 
 /**
@@ -284,7 +291,10 @@ export class StrataLog extends Construct {
       sortKey: { name: TABLE_DEFINITION.sortKey.name, type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       timeToLiveAttribute: TABLE_DEFINITION.timeToLiveAttribute,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: TABLE_DEFINITION.pointInTimeRecovery, recoveryPeriodInDays: recoveryDays },
+      pointInTimeRecoverySpecification: {
+        pointInTimeRecoveryEnabled: TABLE_DEFINITION.pointInTimeRecovery,
+        recoveryPeriodInDays: recoveryDays,
+      },
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       deletionProtection: props.deletionProtection ?? removalPolicy !== RemovalPolicy.DESTROY,
       removalPolicy,
@@ -307,7 +317,7 @@ export class StrataLog extends Construct {
       Validations.of(this.bucket).acknowledge({
         id: 'AwsSolutions-S1',
         reason:
-          'Server access logs are opt-in (serverAccessLogsBucket): only the three functions\' roles can reach the bucket, ' +
+          "Server access logs are opt-in (serverAccessLogsBucket): only the three functions' roles can reach the bucket, " +
           'and a log object per request would multiply the PUTs of a busy log. Use CloudTrail S3 data events for an audit trail.',
       });
     }
@@ -347,7 +357,11 @@ export class StrataLog extends Construct {
     // with either sequencer).
     append.addEnvironment('STRATA_SEQUENCING', props.sequencing ?? 'reserve');
     this.staging = props.stagingAvailabilityZoneId
-      ? new StagingTier(this, 'Staging', { availabilityZoneId: props.stagingAvailabilityZoneId, removalPolicy, recoveryWindowDays: recoveryDays })
+      ? new StagingTier(this, 'Staging', {
+          availabilityZoneId: props.stagingAvailabilityZoneId,
+          removalPolicy,
+          recoveryWindowDays: recoveryDays,
+        })
       : undefined;
     // With the tier, batches above a few KiB are cheaper staged than inline (EXPRESS_STAGE_BYTES).
     const stagingWrites = this.staging !== undefined && props.stagingWrites !== false;
@@ -364,9 +378,19 @@ export class StrataLog extends Construct {
     compact.addEnvironment('STRATA_RECOVERY_WINDOW_MS', String(Duration.days(recoveryDays).toMilliseconds()));
     // Behind a streaming URL the read function needs the streaming entry, which also
     // answers API Gateway's buffered invocations (functions/shared/streaming.ts).
-    const read = this.createFunction('read', fnOptions('read'), props, logRetention, logRemoval, withUrls ? { handler: 'streamingHandler' } : {});
+    const read = this.createFunction(
+      'read',
+      fnOptions('read'),
+      props,
+      logRetention,
+      logRemoval,
+      withUrls ? { handler: 'streamingHandler' } : {},
+    );
     this.functions = { append, read, compact };
-    checkReservations(FUNCTION_IDS.map((fn) => [fn, fnOptions(fn).reservedConcurrency] as const), props.accountConcurrency ?? DEFAULT_ACCOUNT_CONCURRENCY);
+    checkReservations(
+      FUNCTION_IDS.map((fn) => [fn, fnOptions(fn).reservedConcurrency] as const),
+      props.accountConcurrency ?? DEFAULT_ACCOUNT_CONCURRENCY,
+    );
     for (const fn of [append, read]) {
       Validations.of(fn).acknowledge({
         id: 'Serverless-LambdaDLQ',
@@ -412,11 +436,20 @@ export class StrataLog extends Construct {
     this.api = withApi ? this.createApi(auth, props, logRetention, logRemoval) : undefined;
     this.url = this.api?.apiEndpoint;
     if (props.push === true && auth.type === 'jwt') {
-      throw new Error('StrataLog push needs IAM auth (or none): API Gateway WebSocket APIs have no JWT authorizer. Drop push, or use auth iam');
+      throw new Error(
+        'StrataLog push needs IAM auth (or none): API Gateway WebSocket APIs have no JWT authorizer. Drop push, or use auth iam',
+      );
     }
     const withPush = props.push ?? auth.type !== 'jwt';
     if (withPush) {
-      this.pushFunction = this.createFunction('push', { memorySize: PUSH_MEMORY_MB, timeout: PUSH_TIMEOUT }, props, logRetention, logRemoval, {});
+      this.pushFunction = this.createFunction(
+        'push',
+        { memorySize: PUSH_MEMORY_MB, timeout: PUSH_TIMEOUT },
+        props,
+        logRetention,
+        logRemoval,
+        {},
+      );
       this.grantTable(this.pushFunction, PUSH_PERMISSIONS);
       this.push = new PushApi(this, 'Push', {
         handler: this.pushFunction,
@@ -427,7 +460,8 @@ export class StrataLog extends Construct {
       });
       Validations.of(this.pushFunction).acknowledge({
         id: 'Serverless-LambdaDLQ',
-        reason: 'Invoked synchronously only (the WebSocket API\'s routes): a failed frame is answered with an error frame, and the client retries.',
+        reason:
+          "Invoked synchronously only (the WebSocket API's routes): a failed frame is answered with an error frame, and the client retries.",
       });
       // The append function posts `moved` frames to the stage's connections; the read
       // function tells clients where the endpoint is (GET /v1/push).
@@ -436,7 +470,8 @@ export class StrataLog extends Construct {
       this.push.grantPost(append);
       Validations.of(append.role!).acknowledge({
         id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${this.logicalIdOf(this.push.api)}>/${PUSH_STAGE_NAME}/POST/@connections/*]`,
-        reason: 'execute-api:ManageConnections on this WebSocket stage\'s @connections only: a connection id is known at run time, so the id is the wildcard.',
+        reason:
+          "execute-api:ManageConnections on this WebSocket stage's @connections only: a connection id is known at run time, so the id is the wildcard.",
       });
     }
     this.functionUrls = withUrls
@@ -456,7 +491,9 @@ export class StrataLog extends Construct {
       deadLetterQueue: this.deadLetterQueue,
       ...(this.pushFunction ? { pushFunction: this.pushFunction } : {}),
       ...(props.alarmActions ? { alarmActions: props.alarmActions } : {}),
-      limits: Object.fromEntries(FUNCTION_IDS.map((fn) => [fn, { timeout: fnOptions(fn).timeout, reservedConcurrency: fnOptions(fn).reservedConcurrency }])) as MonitoringProps['limits'],
+      limits: Object.fromEntries(
+        FUNCTION_IDS.map((fn) => [fn, { timeout: fnOptions(fn).timeout, reservedConcurrency: fnOptions(fn).reservedConcurrency }]),
+      ) as MonitoringProps['limits'],
       accountConcurrency: props.accountConcurrency ?? DEFAULT_ACCOUNT_CONCURRENCY,
       compactMaxEventAge: COMPACT_MAX_EVENT_AGE,
       ...props.alarms,
@@ -615,7 +652,8 @@ export class StrataLog extends Construct {
     } else {
       Validations.of(created).acknowledge({
         id: 'Serverless-LambdaTracing',
-        reason: 'X-Ray tracing turned off by the tracing prop (its cost at high request rates); logs carry the request id and metrics the rest.',
+        reason:
+          'X-Ray tracing turned off by the tracing prop (its cost at high request rates); logs carry the request id and metrics the rest.',
       });
     }
     return created;
@@ -624,16 +662,27 @@ export class StrataLog extends Construct {
   /** Timeouts that cannot work behind API Gateway, said at synth rather than found in production. */
   private checkHttpTimeouts(append: Duration, read: Duration, withApi: boolean): void {
     const warn = (id: string, message: string) => Annotations.of(this).addWarningV2(id, message);
-    for (const [fn, timeout] of [['append', append], ['read', read]] as const) {
+    for (const [fn, timeout] of [
+      ['append', append],
+      ['read', read],
+    ] as const) {
       if (timeout.toSeconds() > LAMBDA_MAX_TIMEOUT_SECONDS) {
-        throw new Error(`the ${fn} function's timeout (${timeout.toSeconds()} s) is longer than Lambda allows (${LAMBDA_MAX_TIMEOUT_SECONDS} s)`);
+        throw new Error(
+          `the ${fn} function's timeout (${timeout.toSeconds()} s) is longer than Lambda allows (${LAMBDA_MAX_TIMEOUT_SECONDS} s)`,
+        );
       }
       if (withApi && timeout.toSeconds() > API_GATEWAY_TIMEOUT_SECONDS) {
-        warn(`strata:${fn}-timeout`, `the ${fn} function's timeout (${timeout.toSeconds()} s) is longer than API Gateway waits (${API_GATEWAY_TIMEOUT_SECONDS} s): callers get a 503 while it keeps running`);
+        warn(
+          `strata:${fn}-timeout`,
+          `the ${fn} function's timeout (${timeout.toSeconds()} s) is longer than API Gateway waits (${API_GATEWAY_TIMEOUT_SECONDS} s): callers get a 503 while it keeps running`,
+        );
       }
     }
     if (read.toSeconds() * 1000 <= MAX_WAIT_MS) {
-      warn('strata:read-timeout', `the read function's timeout (${read.toSeconds()} s) is not longer than the longest long-poll (waitMs ${MAX_WAIT_MS}): such reads time out`);
+      warn(
+        'strata:read-timeout',
+        `the read function's timeout (${read.toSeconds()} s) is not longer than the longest long-poll (waitMs ${MAX_WAIT_MS}): such reads time out`,
+      );
     }
   }
 
@@ -705,10 +754,16 @@ export class StrataLog extends Construct {
     });
 
     if (auth.type === 'none') {
-      Annotations.of(this).addWarningV2('strata:open-api', `The Strata API has no authorization: anyone with its URL can read and write. Reason given: ${auth.reason}`);
+      Annotations.of(this).addWarningV2(
+        'strata:open-api',
+        `The Strata API has no authorization: anyone with its URL can read and write. Reason given: ${auth.reason}`,
+      );
       for (const child of api.node.findAll()) {
         if (child instanceof apigwv2.CfnRoute) {
-          Validations.of(child).acknowledge({ id: 'AwsSolutions-APIG4', reason: `Open API asked for explicitly (auth: none): ${auth.reason}` });
+          Validations.of(child).acknowledge({
+            id: 'AwsSolutions-APIG4',
+            reason: `Open API asked for explicitly (auth: none): ${auth.reason}`,
+          });
         }
       }
     }
@@ -742,7 +797,8 @@ function apiAuthorizer(auth: StrataAuth): apigwv2.IHttpRouteAuthorizer {
         ...(auth.identitySource ? { identitySource: auth.identitySource } : {}),
       });
     case 'none':
-      if (!auth.reason?.trim()) throw new Error("StrataLog auth { type: 'none' } needs a reason: the API would be open to anyone with its URL");
+      if (!auth.reason?.trim())
+        throw new Error("StrataLog auth { type: 'none' } needs a reason: the API would be open to anyone with its URL");
       return new apigwv2.HttpNoneAuthorizer();
   }
 }
@@ -777,7 +833,9 @@ function checkTailTtl(ttl: Duration, flushLagAfter: Duration | undefined): Durat
   if (ms < MIN_TAIL_TTL_MS) throw new Error(`tailTtl must be at least 1 hour (MIN_TAIL_TTL_MS); got ${ttl.toHumanString()}`);
   const lag = flushLagAfter?.toMilliseconds() ?? FLUSH_LAG_ALARM_MS;
   if (ms <= 2 * lag) {
-    throw new Error(`tailTtl (${ttl.toHumanString()}) must be more than twice alarms.flushLagAfter (${Duration.millis(lag).toHumanString()}): raise the TTL or lower the alarm`);
+    throw new Error(
+      `tailTtl (${ttl.toHumanString()}) must be more than twice alarms.flushLagAfter (${Duration.millis(lag).toHumanString()}): raise the TTL or lower the alarm`,
+    );
   }
   return ttl;
 }
@@ -790,7 +848,9 @@ export function checkRecoveryWindow(window: Duration): number {
   const ms = window.toMilliseconds();
   const days = ms / Duration.days(1).toMilliseconds();
   if (!Number.isInteger(days) || days < 1 || ms > MAX_RECOVERY_WINDOW_MS) {
-    throw new Error(`recoveryWindow must be a whole number of days from 1 to 35 (point-in-time recovery's period); got ${window.toHumanString()}`);
+    throw new Error(
+      `recoveryWindow must be a whole number of days from 1 to 35 (point-in-time recovery's period); got ${window.toHumanString()}`,
+    );
   }
   return days;
 }
@@ -803,12 +863,16 @@ function checkReservations(reservations: readonly (readonly [FunctionId, number 
   let total = 0;
   for (const [fn, reserved] of reservations) {
     if (reserved === undefined) continue;
-    if (!Number.isInteger(reserved) || reserved < 0) throw new Error(`the ${fn} function's reservedConcurrency must be a whole number >= 0; got ${reserved}`);
+    if (!Number.isInteger(reserved) || reserved < 0)
+      throw new Error(`the ${fn} function's reservedConcurrency must be a whole number >= 0; got ${reserved}`);
     total += reserved;
   }
   if (total > accountConcurrency - MIN_UNRESERVED_CONCURRENCY) {
     throw new Error(
-      `reserved concurrency ${total} (${reservations.filter(([, r]) => r !== undefined).map(([fn, r]) => `${fn} ${r}`).join(', ')}) leaves less than ` +
+      `reserved concurrency ${total} (${reservations
+        .filter(([, r]) => r !== undefined)
+        .map(([fn, r]) => `${fn} ${r}`)
+        .join(', ')}) leaves less than ` +
         `${MIN_UNRESERVED_CONCURRENCY} of accountConcurrency ${accountConcurrency} unreserved, which Lambda refuses: lower the reservations, ` +
         'or raise the quota (Service Quotas) and accountConcurrency with it',
     );

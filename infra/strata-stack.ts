@@ -2,12 +2,12 @@
  * The stack of `infra/app.ts`: one StrataLog and its endpoints as outputs. Kept apart
  * from the app so the tests synthesize exactly what `cdk deploy` deploys.
  */
-import { CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
-import { StrataLog, type StrataEndpoints, type StrataLogProps } from './strata-log.js';
+import { type StrataEndpoints, StrataLog, type StrataLogProps } from './strata-log.js';
 
 const ENDPOINTS: readonly StrataEndpoints[] = ['api-gateway', 'function-urls', 'both'];
 
@@ -57,7 +57,14 @@ export class StrataStack extends Stack {
             ReadUrl: [log.functionUrls.read.url, 'Read function URL, streamed: reads, offsets, descriptions (SigV4, service lambda)'],
           }
         : {}),
-      ...(log.push ? { PushUrl: [log.push.url, 'Push endpoint (WebSocket, SigV4-signed $connect): where consumers wait; GET /v1/push tells clients'] as [string, string] } : {}),
+      ...(log.push
+        ? {
+            PushUrl: [
+              log.push.url,
+              'Push endpoint (WebSocket, SigV4-signed $connect): where consumers wait; GET /v1/push tells clients',
+            ] as [string, string],
+          }
+        : {}),
       TableName: [this.log.table.tableName, 'DynamoDB table'],
       BucketName: [this.log.bucket.bucketName, 'S3 bucket of segments and staged batches'],
       AppendFunctionName: [this.log.functions.append.functionName, 'Append function'],

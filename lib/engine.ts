@@ -9,26 +9,27 @@
  * await engine.topics.create({ name: 'orders', partitions: 3 });
  * await engine.appender.append('orders', { records: [{ key: null, value: bytes }] });
  */
-import { Appender, type Announce } from './sequencing/appender.js';
-import { systemClock, type Clock } from './core/clock.js';
-import { Flusher } from './maintenance/flusher.js';
+
+import { type Clock, systemClock } from './core/clock.js';
+import { MAX_APPEND_DEADLINE_MS, SEAL_AFTER_MS } from './core/constants.js';
+import { DEFAULT_RETRY, type RetryPolicy } from './core/retry.js';
 import { GroupMembership } from './groups/membership.js';
 import { GroupOffsets } from './groups/offsets.js';
+import { Flusher } from './maintenance/flusher.js';
 import { Maintenance, type MaintenanceOptions } from './maintenance/maintenance.js';
-import { SegmentReader } from './reading/segment-reader.js';
-import { partitionKey, type PartitionRef } from './ports/model.js';
-import { MAX_APPEND_DEADLINE_MS, SEAL_AFTER_MS } from './core/constants.js';
-import { AppendNotifier } from './reading/notifier.js';
 import type { LogStore } from './ports/log-store.js';
-import type { ObjectStore } from './ports/object-store.js';
 import type { PartitionHead } from './ports/model.js';
+import { type PartitionRef, partitionKey } from './ports/model.js';
+import type { ObjectStore } from './ports/object-store.js';
+import { AppendNotifier } from './reading/notifier.js';
 import { Reader } from './reading/reader.js';
-import { DEFAULT_RETRY, type RetryPolicy } from './core/retry.js';
+import { SegmentReader } from './reading/segment-reader.js';
+import { type Announce, Appender } from './sequencing/appender.js';
+import { OptimisticSequencer } from './sequencing/optimistic-sequencer.js';
 import { ReservingSequencer } from './sequencing/reserving-sequencer.js';
 import { committedFloor, Sealer } from './sequencing/sealer.js';
-import { StagedStores, type StagingOptions } from './staging/tier.js';
-import { OptimisticSequencer } from './sequencing/optimistic-sequencer.js';
 import type { CommitStats, PartitionSequencer } from './sequencing/sequencer.js';
+import { StagedStores, type StagingOptions } from './staging/tier.js';
 import type { TopicConfigPatch } from './topics/topic-config.js';
 import { TopicService } from './topics/topic-service.js';
 
@@ -137,20 +138,41 @@ export class LogEngine {
       throw new Error('a staging store needs the main object store (objects): flushes copy what is staged into segments there');
     }
     const staged = new StagedStores(options.objects, options.staging);
-    this.appender = new Appender(this.topics, sequencer, clock, {
-      deadlineMs,
-      ...(options.onFlushDue ? { onFlushDue: options.onFlushDue } : {}),
-      ...(options.announcer ? { announcer: options.announcer } : {}),
-    }, staged);
+    this.appender = new Appender(
+      this.topics,
+      sequencer,
+      clock,
+      {
+        deadlineMs,
+        ...(options.onFlushDue ? { onFlushDue: options.onFlushDue } : {}),
+        ...(options.announcer ? { announcer: options.announcer } : {}),
+      },
+      staged,
+    );
     const segments = options.objects ? new SegmentReader(options.store, options.objects) : undefined;
     this.reader = new Reader(this.topics, options.store, clock, notifier, this.sealer, segments, staged);
     const indexIntervalBytes = options.segmentIndexIntervalBytes;
     this.flusher = options.objects
-      ? new Flusher(options.store, options.objects, clock, { indexIntervalBytes, graceMs: options.maintenance?.graceMs }, this.sealer, options.staging)
+      ? new Flusher(
+          options.store,
+          options.objects,
+          clock,
+          { indexIntervalBytes, graceMs: options.maintenance?.graceMs },
+          this.sealer,
+          options.staging,
+        )
       : undefined;
     this.maintenance =
       this.flusher && options.objects
-        ? new Maintenance(this.topics, options.store, options.objects, this.flusher, clock, { indexIntervalBytes, ...options.maintenance }, options.staging)
+        ? new Maintenance(
+            this.topics,
+            options.store,
+            options.objects,
+            this.flusher,
+            clock,
+            { indexIntervalBytes, ...options.maintenance },
+            options.staging,
+          )
         : undefined;
     this.groups = new GroupOffsets(this.topics, options.store, clock, retry);
     this.membership = new GroupMembership(this.topics, options.store, clock, retry);

@@ -77,7 +77,10 @@ export const chaosSpecSchema = z
     logFile: z.string().optional(),
   })
   .strict()
-  .refine((s) => CALL_KINDS.reduce((sum, k) => sum + s[k], 0) <= 1, 'before + after + throttle + latency + lostThenThrottled must be at most 1')
+  .refine(
+    (s) => CALL_KINDS.reduce((sum, k) => sum + s[k], 0) <= 1,
+    'before + after + throttle + latency + lostThenThrottled must be at most 1',
+  )
   .refine((s) => ATTEMPT_KINDS.reduce((sum, k) => sum + s[k], 0) <= 1, 'attemptBefore + attemptAfter + attemptThrottle must be at most 1')
   .refine((s) => s.latencyMs[0] <= s.latencyMs[1], 'latencyMs is [min, max] with min ≤ max');
 
@@ -94,7 +97,9 @@ export function chaosSpecFromEnv(value: string | undefined): ChaosSpec | undefin
   }
   const parsed = chaosSpecSchema.safeParse(json);
   if (!parsed.success) {
-    throw new Error(`STRATA_CHAOS is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(spec)'}: ${i.message}`).join('; ')}`);
+    throw new Error(
+      `STRATA_CHAOS is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(spec)'}: ${i.message}`).join('; ')}`,
+    );
   }
   return parsed.data;
 }

@@ -4,8 +4,9 @@
  * append function and the schedule use. `-- --topic T --partition P` runs one partition.
  * The stack's URL comes from STRATA_URL (default http://127.0.0.1:4510).
  */
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+
 import { parseArgs } from 'node:util';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { COMPACT_FUNCTION_NAME, LOCAL_CREDENTIALS } from './stack.js';
 
 // The SDK's notice that its 2027 releases need Node 22 is not actionable here.

@@ -3,12 +3,12 @@
  * (a Java process) and s3rver (an in-process S3 emulator). Used by `npm start` and by
  * the test suite's global setup, so both run against the same real engines.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { createServer, type AddressInfo } from 'node:net';
+import { type AddressInfo, createServer } from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
@@ -422,8 +422,7 @@ async function enableTimeToLive(client: DynamoDBClient, tableName: string): Prom
     );
   } catch (error) {
     // Another process may have enabled it between our check and our update.
-    const alreadyEnabled =
-      errorName(error) === 'ValidationException' && /already enabled/i.test((error as Error).message);
+    const alreadyEnabled = errorName(error) === 'ValidationException' && /already enabled/i.test((error as Error).message);
     if (!alreadyEnabled) throw error;
   }
 }

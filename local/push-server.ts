@@ -14,11 +14,11 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
+import type { WebSocketHandler, WebSocketResponse } from '../functions/push/handler.js';
 import { PUSH_MAX_CONNECTION_MS } from '../lib/core/constants.js';
 import type { ConnectionPoster } from '../lib/push/fanout.js';
 import { PUSH_ACTIONS, type PushMessage } from '../lib/push/protocol.js';
-import type { WebSocketHandler, WebSocketResponse } from '../functions/push/handler.js';
 
 /** Where the local server takes WebSocket upgrades; `GET` without an upgrade is the discovery route. */
 export const PUSH_PATH = '/v1/push';
@@ -84,7 +84,9 @@ export class LocalPushServer implements ConnectionPoster {
   }
 
   async close(): Promise<void> {
-    const closing = [...this.connections.values()].map(({ socket }) => new Promise<void>((resolve) => socket.once('close', () => resolve())));
+    const closing = [...this.connections.values()].map(
+      ({ socket }) => new Promise<void>((resolve) => socket.once('close', () => resolve())),
+    );
     for (const id of [...this.connections.keys()]) this.disconnect(id, 1001);
     await Promise.race([Promise.all(closing), new Promise((r) => setTimeout(r, 2000))]);
     for (const { socket } of this.connections.values()) socket.terminate();
@@ -104,7 +106,9 @@ export class LocalPushServer implements ConnectionPoster {
     // API Gateway's ids are 16 base64 characters, e.g. `L0SM9cOFvHcCIhw=`.
     const connectionId = randomBytes(12).toString('base64');
     const connectedAt = Date.now();
-    const answer = await this.run(this.event(connectionId, '$connect', 'CONNECT', connectedAt, undefined, req)).catch(() => ({ statusCode: 500 }));
+    const answer = await this.run(this.event(connectionId, '$connect', 'CONNECT', connectedAt, undefined, req)).catch(() => ({
+      statusCode: 500,
+    }));
     if (answer.statusCode < 200 || answer.statusCode > 299) {
       socket.end(`HTTP/1.1 ${answer.statusCode} Refused\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
       return;
@@ -148,7 +152,9 @@ export class LocalPushServer implements ConnectionPoster {
     return {
       ...(body !== undefined ? { body } : {}),
       isBase64Encoded: false,
-      ...(req ? { headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : (v ?? '')])) } : {}),
+      ...(req
+        ? { headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : (v ?? '')])) }
+        : {}),
       requestContext: {
         routeKey,
         messageId: randomUUID(),

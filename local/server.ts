@@ -15,12 +15,12 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { HttpHandler } from '../functions/shared/dispatch.js';
+import { errorResponse, type HttpResponse, rawBody } from '../functions/shared/http.js';
+import { type FunctionName, matchRoute, routeKey, unmatchedRouteError } from '../functions/shared/routes.js';
+import { type LambdaStreamingRuntime, type StreamingHandler, writeResponse } from '../functions/shared/streaming.js';
 import { MAX_REQUEST_BODY_BYTES } from '../lib/core/constants.js';
 import { PayloadTooLargeError } from '../lib/core/errors.js';
-import type { HttpHandler } from '../functions/shared/dispatch.js';
-import { errorResponse, rawBody, type HttpResponse } from '../functions/shared/http.js';
-import { matchRoute, routeKey, unmatchedRouteError, type FunctionName } from '../functions/shared/routes.js';
-import { writeResponse, type LambdaStreamingRuntime, type StreamingHandler } from '../functions/shared/streaming.js';
 
 /** Where the local server stands in for each function's URL: `http://127.0.0.1:4510/function-urls/read` and so on. */
 export const LOCAL_FUNCTION_URL_PATHS: Record<FunctionName, string> = { append: '/function-urls/append', read: '/function-urls/read' };

@@ -5,38 +5,30 @@
  * data under STRATA_DATA_DIR; the tests run it in memory on free ports.
  */
 import { appendFileSync } from 'node:fs';
-import { mkdtemp, mkdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DynamoLogStore } from '../lib/aws/dynamo-log-store.js';
-import { DEFAULT_TAIL_TTL_MS } from '../lib/core/constants.js';
-import { S3ObjectStore } from '../lib/aws/s3-object-store.js';
-import { EXPRESS_STAGE_BYTES } from '../lib/core/constants.js';
-import { LogEngine, type EngineOptions } from '../lib/engine.js';
-import type { LogStore } from '../lib/ports/log-store.js';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { createAppendHandler } from '../functions/append/handler.js';
-import { createReadHandler } from '../functions/read/handler.js';
 import { createCompactHandler } from '../functions/compact/handler.js';
+import { createPushHandler } from '../functions/push/handler.js';
+import { createReadHandler } from '../functions/read/handler.js';
+import type { HttpHandler } from '../functions/shared/dispatch.js';
 import { lambdaFlushTrigger, lambdaSelfInvoker, type PartitionInvoker } from '../functions/shared/flush-trigger.js';
 import { createObservability } from '../functions/shared/observability.js';
-import type { HttpHandler } from '../functions/shared/dispatch.js';
-import { LambdaClient } from '@aws-sdk/client-lambda';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { S3Client } from '@aws-sdk/client-s3';
-import {
-  ensureBucket,
-  ensureTable,
-  localDynamoClient,
-  localS3Client,
-  startDynamoDbLocal,
-  startS3rver,
-} from './emulators.js';
-import { LOCAL_FUNCTION_URL_PATHS, LOCAL_STREAMING_RUNTIME, startHttpServer } from './server.js';
-import { streamingEntry } from '../functions/shared/streaming.js';
-import { LocalPushServer, PUSH_PATH, type LocalPushOptions } from './push-server.js';
-import type { ConnectionPoster } from '../lib/push/fanout.js';
-import { createPushHandler } from '../functions/push/handler.js';
 import { pushAnnouncer, pushDiscovery, pushSessions } from '../functions/shared/push.js';
+import { streamingEntry } from '../functions/shared/streaming.js';
+import { DynamoLogStore } from '../lib/aws/dynamo-log-store.js';
+import { S3ObjectStore } from '../lib/aws/s3-object-store.js';
+import { DEFAULT_TAIL_TTL_MS, EXPRESS_STAGE_BYTES } from '../lib/core/constants.js';
+import { type EngineOptions, LogEngine } from '../lib/engine.js';
+import type { LogStore } from '../lib/ports/log-store.js';
+import type { ConnectionPoster } from '../lib/push/fanout.js';
+import { ensureBucket, ensureTable, localDynamoClient, localS3Client, startDynamoDbLocal, startS3rver } from './emulators.js';
+import { type LocalPushOptions, LocalPushServer, PUSH_PATH } from './push-server.js';
+import { LOCAL_FUNCTION_URL_PATHS, LOCAL_STREAMING_RUNTIME, startHttpServer } from './server.js';
 
 /** Runs `pass` every `intervalMs`, never two at once, like a scheduled rule with one target. */
 function startSchedule(pass: (event: unknown) => Promise<unknown>, intervalMs: number, onError: (err: unknown) => void) {
@@ -140,7 +132,9 @@ export interface LocalStackOptions {
    * them, as the construct deploys it. On by default; false turns it off (`GET /v1/push`
    * then answers 404 PUSH_NOT_CONFIGURED and consumers long-poll).
    */
-  push?: false | (LocalPushOptions & { quietMs?: number; pingIntervalMs?: number; wrapPoster?: (poster: ConnectionPoster) => ConnectionPoster });
+  push?:
+    | false
+    | (LocalPushOptions & { quietMs?: number; pingIntervalMs?: number; wrapPoster?: (poster: ConnectionPoster) => ConnectionPoster });
   /** Runs the compact function on this interval, as the EventBridge schedule does; off when absent. */
   compactIntervalMs?: number;
   /**
@@ -241,7 +235,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const staging: Partial<EngineOptions> =
       stagingS3 && stagingBucketName
         ? {
-            staging: { objects: new S3ObjectStore(stagingS3, stagingBucketName), ...(stagingOptions?.writes === false ? { writes: false } : {}) },
+            staging: {
+              objects: new S3ObjectStore(stagingS3, stagingBucketName),
+              ...(stagingOptions?.writes === false ? { writes: false } : {}),
+            },
             ...options.engine,
             topicDefaults: { stageBytes: EXPRESS_STAGE_BYTES, ...options.engine?.topicDefaults },
           }
@@ -250,16 +247,19 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // append function, posting to this server's sockets instead of API Gateway's.
     const pushOptions = options.push === false ? undefined : (options.push ?? {});
     const pushServer = pushOptions
-      ? new LocalPushServer(
-          createPushHandler(pushSessions(dynamo, tableName, store), createObservability('push')),
-          pushOptions,
-        )
+      ? new LocalPushServer(createPushHandler(pushSessions(dynamo, tableName, store), createObservability('push')), pushOptions)
       : undefined;
     const announce =
       pushServer && pushOptions
-        ? pushAnnouncer(dynamo, tableName, pushOptions.wrapPoster ? pushOptions.wrapPoster(pushServer) : pushServer, createObservability('append'), {
-            ...(pushOptions.quietMs !== undefined ? { quietMs: pushOptions.quietMs } : {}),
-          })
+        ? pushAnnouncer(
+            dynamo,
+            tableName,
+            pushOptions.wrapPoster ? pushOptions.wrapPoster(pushServer) : pushServer,
+            createObservability('append'),
+            {
+              ...(pushOptions.quietMs !== undefined ? { quietMs: pushOptions.quietMs } : {}),
+            },
+          )
         : undefined;
     const engines = Array.from(
       { length: engineCount },
@@ -270,7 +270,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // A scheduled run hands the rest of its pass on through the same Invoke API, as on AWS.
     const continueFanOut = async (event: object) => {
       if (!invokeEndpoint) return;
-      await lambdaSelfInvoker(new LambdaClient({ endpoint: invokeEndpoint, region: 'us-east-1', credentials: LOCAL_CREDENTIALS }), COMPACT_FUNCTION_NAME)(event);
+      await lambdaSelfInvoker(
+        new LambdaClient({ endpoint: invokeEndpoint, region: 'us-east-1', credentials: LOCAL_CREDENTIALS }),
+        COMPACT_FUNCTION_NAME,
+      )(event);
     };
     const compact = createCompactHandler(engine, compactObs, { dispatch: trigger, continueFanOut });
     const append = roundRobin(engines.map((e) => createAppendHandler(e, createObservability('append'))));
@@ -324,7 +327,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(stagingBucketName ? { stagingBucketName } : {}),
       engine,
       ...(pushServer ? { push: pushServer } : {}),
-      functionUrls: { appendUrl: `${server.url}${LOCAL_FUNCTION_URL_PATHS.append}`, readUrl: `${server.url}${LOCAL_FUNCTION_URL_PATHS.read}` },
+      functionUrls: {
+        appendUrl: `${server.url}${LOCAL_FUNCTION_URL_PATHS.append}`,
+        readUrl: `${server.url}${LOCAL_FUNCTION_URL_PATHS.read}`,
+      },
       stop: stopAll,
     };
   } catch (err) {

@@ -4,9 +4,9 @@
  * a SIGKILL the next start kills the orphaned DynamoDB Local and reopens the same data.
  */
 import { resolve } from 'node:path';
-import { chaosSpecFromEnv, installChaos, type ChaosSpec } from './chaos.js';
-import { checkJava } from './emulators.js';
 import { sequencing } from '../functions/shared/env.js';
+import { type ChaosSpec, chaosSpecFromEnv, installChaos } from './chaos.js';
+import { checkJava } from './emulators.js';
 import { startLocalStack } from './stack.js';
 
 const DEFAULT_PORT = 4510;
@@ -48,7 +48,9 @@ async function main(): Promise<void> {
     ...(process.env.STRATA_TAIL_TTL_MS ? { tailTtlMs: parseTailTtl(process.env.STRATA_TAIL_TTL_MS) } : {}),
     // The push endpoint (ws://…/v1/push) is on unless STRATA_PUSH=off; STRATA_PUSH_PING_MS
     // sets how often consumers ping (the fallback for a lost notification; 2 minutes as deployed).
-    ...(process.env.STRATA_PUSH || process.env.STRATA_PUSH_PING_MS ? { push: parsePush(process.env.STRATA_PUSH, process.env.STRATA_PUSH_PING_MS) } : {}),
+    ...(process.env.STRATA_PUSH || process.env.STRATA_PUSH_PING_MS
+      ? { push: parsePush(process.env.STRATA_PUSH, process.env.STRATA_PUSH_PING_MS) }
+      : {}),
     // The chaos suite's record of sealed gaps (local/stack.ts, voidLog).
     ...(process.env.STRATA_VOID_LOG ? { voidLog: process.env.STRATA_VOID_LOG } : {}),
     // The chaos suite (test/chaos/) makes the real DynamoDB and S3 calls fail on purpose.

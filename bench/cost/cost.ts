@@ -25,11 +25,11 @@
  * docs/charts/cost-batch-size.svg and bench/results/cost.json.
  */
 import { writeFile } from 'node:fs/promises';
-import { fanOutCostSection } from './fanout-cost.js';
-import { pushCostSection } from './push-cost.js';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { performance } from 'node:perf_hooks';
+import { fanOutCostSection } from './fanout-cost.js';
+import { pushCostSection } from './push-cost.js';
 
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 process.env.POWERTOOLS_LOG_LEVEL = 'WARN';
@@ -38,7 +38,9 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const { checkJava, localDynamoClient } = await import('../../local/emulators.js');
 const { startLocalStack } = await import('../../local/stack.js');
 const { DynamoLogStore } = await import('../../lib/aws/dynamo-log-store.js');
-const { DEFAULT_STAGE_BYTES, DEFAULT_TAIL_TTL_MS, EXPRESS_STAGE_BYTES, MAX_TAIL_ITEM_BYTES, ORPHAN_SCAN_INTERVAL_MS } = await import('../../lib/core/constants.js');
+const { DEFAULT_STAGE_BYTES, DEFAULT_TAIL_TTL_MS, EXPRESS_STAGE_BYTES, MAX_TAIL_ITEM_BYTES, ORPHAN_SCAN_INTERVAL_MS } = await import(
+  '../../lib/core/constants.js'
+);
 const { UsageMeter, diffUsage } = await import('../harness/usage-meter.js');
 const { DAYS_PER_MONTH, GIB, HOURS_PER_MONTH, HTTP_API_METERING_BYTES, PRICES, PRICES_AS_OF, PRICES_REGION } = await import('./prices.js');
 const { machineInfo, machineLine, renderMarkdown, renderText, writeJson } = await import('../report/report.js');
@@ -142,7 +144,8 @@ const S3_BYTES_PER_MS = 50_000;
 function modelledLambdaMs(phase: Phase): number {
   const { dynamo, s3, s3express } = phase.usage;
   let ms = phase.invocations * HANDLER_MS;
-  for (const [name, n] of Object.entries(dynamo.calls)) ms += n * (PER_CALL_MS + (name === 'TransactWriteItemsCommand' ? TRANSACT_WRITE_EXTRA_MS : 0));
+  for (const [name, n] of Object.entries(dynamo.calls))
+    ms += n * (PER_CALL_MS + (name === 'TransactWriteItemsCommand' ? TRANSACT_WRITE_EXTRA_MS : 0));
   for (const n of Object.values(s3.calls)) ms += n * S3_STANDARD_REQUEST_MS;
   for (const n of Object.values(s3express.calls)) ms += n * S3_EXPRESS_REQUEST_MS;
   return ms + (s3.bytesUp + s3.bytesDown + s3express.bytesUp + s3express.bytesDown) / S3_BYTES_PER_MS;
@@ -159,7 +162,8 @@ function price(phase: Phase): CostBreakdown {
     x.delete * PRICES.s3ExpressDeleteRequest.usd +
     (x.bytesUp / 1e9) * PRICES.s3ExpressUploadGb.usd +
     (x.bytesDown / 1e9) * PRICES.s3ExpressRetrievalGb.usd;
-  const lambda = phase.invocations * PRICES.lambdaRequest.usd + (modelledLambdaMs(phase) / 1000) * LAMBDA_MEMORY_GB * PRICES.lambdaArmGbSecond.usd;
+  const lambda =
+    phase.invocations * PRICES.lambdaRequest.usd + (modelledLambdaMs(phase) / 1000) * LAMBDA_MEMORY_GB * PRICES.lambdaArmGbSecond.usd;
   const api = phase.apiRequests * PRICES.httpApiRequest.usd;
   const s3 = standard + express;
   return { dynamo, s3, lambda, api, total: dynamo + s3 + lambda + api };
@@ -253,10 +257,21 @@ async function post(url: string, path: string, body: unknown): Promise<{ ms: num
   return { ms: performance.now() - started, bytes: Buffer.byteLength(text) };
 }
 
-async function measurePoint(stack: Stack, meter: Meter, tier: TierSpec, records: number, pointBytes: number, log: (line: string) => void): Promise<Point> {
+async function measurePoint(
+  stack: Stack,
+  meter: Meter,
+  tier: TierSpec,
+  records: number,
+  pointBytes: number,
+  log: (line: string) => void,
+): Promise<Point> {
   const url = stack.url;
   const topic = `cost-${tier.id}-${records}`;
-  await post(url, '/v1/topics', { name: topic, partitions: PARTITIONS, config: { flushBytes: 1024 * MIB, segmentBytes: SEGMENT_BYTES, stageBytes: tier.stageBytes } });
+  await post(url, '/v1/topics', {
+    name: topic,
+    partitions: PARTITIONS,
+    config: { flushBytes: 1024 * MIB, segmentBytes: SEGMENT_BYTES, stageBytes: tier.stageBytes },
+  });
   const meta = await stack.engine.topics.get(topic);
   const batchBytes = records * VALUE_BYTES;
   const requests = Math.max(MIN_REQUESTS, Math.ceil(pointBytes / batchBytes));
@@ -364,7 +379,12 @@ async function measureStacks(pointBytes: number, log: (line: string) => void): P
   for (const staging of [false, true]) {
     const meter = new UsageMeter();
     // As deployed: the reserving sequencer; tail items expire by TTL (the local stack's default).
-    const stack = await startLocalStack({ port: 0, staging, engine: { sequencing: 'reserve' }, instrumentClients: (clients) => meter.install(clients) });
+    const stack = await startLocalStack({
+      port: 0,
+      staging,
+      engine: { sequencing: 'reserve' },
+      instrumentClients: (clients) => meter.install(clients),
+    });
     try {
       for (const tier of TIERS.filter((t) => t.staging === staging)) {
         log(`\n${tier.name}`);
@@ -420,12 +440,22 @@ interface Policies {
 
 async function simulatePolicies(): Promise<Policies> {
   const atAimRate: BatchingResult[] = [];
-  for (const policy of COST_MODEL_POLICIES) atAimRate.push(await simulateProducerBatching({ ...policy, bytesPerSecond: AIM_RATE_MIB_PER_SEC * MIB, partitions: PARTITIONS }));
+  for (const policy of COST_MODEL_POLICIES)
+    atAimRate.push(await simulateProducerBatching({ ...policy, bytesPerSecond: AIM_RATE_MIB_PER_SEC * MIB, partitions: PARTITIONS }));
   const byRate: Policies['byRate'] = [];
   for (const rate of THROUGHPUTS_MIB_PER_SEC) {
     // Slow rates need a longer window for enough requests.
     const durationMs = rate < 0.1 ? 120_000 : rate < 1 ? 30_000 : 10_000;
-    byRate.push({ rate, result: await simulateProducerBatching({ label: `${rate} MiB/s`, producer: {}, bytesPerSecond: rate * MIB, partitions: PARTITIONS, durationMs }) });
+    byRate.push({
+      rate,
+      result: await simulateProducerBatching({
+        label: `${rate} MiB/s`,
+        producer: {},
+        bytesPerSecond: rate * MIB,
+        partitions: PARTITIONS,
+        durationMs,
+      }),
+    });
   }
   return { atAimRate, byRate };
 }
@@ -442,13 +472,24 @@ async function main(): Promise<void> {
   const { points, idle } = await measureStacks(pointBytes, log);
   // After the stacks have stopped: the harness starts its own DynamoDB Local and K worker processes.
   log('\nwrite units per append, by sequencer: K processes on one partition');
-  const sequencers = await runSequencerCost({ shapes: [SINGLE_RECORD_SHAPE, BATCH_SHAPE], ...(quick ? QUICK_SEQUENCERS : FULL_SEQUENCERS) }, log);
+  const sequencers = await runSequencerCost(
+    { shapes: [SINGLE_RECORD_SHAPE, BATCH_SHAPE], ...(quick ? QUICK_SEQUENCERS : FULL_SEQUENCERS) },
+    log,
+  );
   const idlePerPass = scale(price(idle), 1 / PARTITIONS);
   const result: Result = {
     command,
     quick,
     machine: machineInfo(),
-    workload: { pointBytes, minRequests: MIN_REQUESTS, partitions: PARTITIONS, batchRecords: BATCH_RECORDS, valueBytes: VALUE_BYTES, concurrency: CONCURRENCY, segmentBytes: SEGMENT_BYTES },
+    workload: {
+      pointBytes,
+      minRequests: MIN_REQUESTS,
+      partitions: PARTITIONS,
+      batchRecords: BATCH_RECORDS,
+      valueBytes: VALUE_BYTES,
+      concurrency: CONCURRENCY,
+      segmentBytes: SEGMENT_BYTES,
+    },
     points,
     policies,
     idle: {
@@ -497,7 +538,15 @@ async function readAll(url: string, topic: string, name: string, maxBytes: numbe
 type Result = {
   command: string;
   quick: boolean;
-  workload: { pointBytes: number; minRequests: number; partitions: number; batchRecords: number[]; valueBytes: number; concurrency: number; segmentBytes: number };
+  workload: {
+    pointBytes: number;
+    minRequests: number;
+    partitions: number;
+    batchRecords: number[];
+    valueBytes: number;
+    concurrency: number;
+    segmentBytes: number;
+  };
   points: Point[];
   policies: Policies;
   idle: {
@@ -527,7 +576,15 @@ interface Model {
   fixed: number;
   atAimRate: MonthlyRow[];
   byRate: MonthlyRow[];
-  kinesis: { rate: number; onDemand: number; provisioned: number; onDemand7: number; provisioned7: number; shards: number; gibPerMonth: number }[];
+  kinesis: {
+    rate: number;
+    onDemand: number;
+    provisioned: number;
+    onDemand7: number;
+    provisioned7: number;
+    shards: number;
+    gibPerMonth: number;
+  }[];
   aims: { name: string; aim: string; figure: string; met: boolean }[];
 }
 
@@ -557,7 +614,15 @@ function monthly(r: Result): Model {
   const kinesisRows = THROUGHPUTS_MIB_PER_SEC.map((rate) => {
     const k1 = kinesis(rate, 1);
     const k7 = kinesis(rate, 7);
-    return { rate, onDemand: k1.onDemand, provisioned: k1.provisioned, onDemand7: k7.onDemand, provisioned7: k7.provisioned, shards: k1.shards, gibPerMonth: k1.gibPerMonth };
+    return {
+      rate,
+      onDemand: k1.onDemand,
+      provisioned: k1.provisioned,
+      onDemand7: k7.onDemand,
+      provisioned7: k7.provisioned,
+      shards: k1.shards,
+      gibPerMonth: k1.gibPerMonth,
+    };
   });
   const k = kinesisRows.find((x) => x.rate === AIM_RATE_MIB_PER_SEC)!;
   const defaults = atAimRate.filter((x) => x.policy === defaultPolicyLabel(r));
@@ -635,7 +700,17 @@ function costTables(r: Result, m: Model): ReportTable[] {
   };
   const atAim: ReportTable = {
     title: `Per month at ${AIM_RATE_MIB_PER_SEC} MiB/s, 1 KiB records, ${PARTITIONS} partitions, ingest + one read of the tail + 24 h retention: by config and producer policy`,
-    columns: ['config', 'producer policy', 'batch KiB', 'requests/s', 'ack p99 ms', '$ per GiB', '$ per month', '× Kinesis provisioned', '× Kinesis on-demand'],
+    columns: [
+      'config',
+      'producer policy',
+      'batch KiB',
+      'requests/s',
+      'ack p99 ms',
+      '$ per GiB',
+      '$ per month',
+      '× Kinesis provisioned',
+      '× Kinesis on-demand',
+    ],
     rows: [
       ...m.atAimRate.map((x) => [
         configName(x.config),
@@ -648,17 +723,40 @@ function costTables(r: Result, m: Model): ReportTable[] {
         x.usd === undefined ? '—' : `${(x.usd / k.provisioned).toFixed(2)}×`,
         x.usd === undefined ? '—' : `${(x.usd / k.onDemand).toFixed(2)}×`,
       ]),
-      ['Kinesis on-demand', '—', '—', '—', '—', formatUsd((k.onDemand - 0) / k.gibPerMonth), formatUsd(k.onDemand), `${(k.onDemand / k.provisioned).toFixed(2)}×`, '1.00×'],
-      ['Kinesis provisioned', '—', '—', '—', '—', formatUsd(k.provisioned / k.gibPerMonth), formatUsd(k.provisioned), '1.00×', `${(k.provisioned / k.onDemand).toFixed(2)}×`],
+      [
+        'Kinesis on-demand',
+        '—',
+        '—',
+        '—',
+        '—',
+        formatUsd((k.onDemand - 0) / k.gibPerMonth),
+        formatUsd(k.onDemand),
+        `${(k.onDemand / k.provisioned).toFixed(2)}×`,
+        '1.00×',
+      ],
+      [
+        'Kinesis provisioned',
+        '—',
+        '—',
+        '—',
+        '—',
+        formatUsd(k.provisioned / k.gibPerMonth),
+        formatUsd(k.provisioned),
+        '1.00×',
+        `${(k.provisioned / k.onDemand).toFixed(2)}×`,
+      ],
     ],
     notes: [
       ...CONFIGS.map((c) => `${c.name}: ${c.description}.`),
       `Strata's rows include its fixed cost (${formatUsd(m.fixed)} a month: schedule, alarms, dashboard, custom metrics, idle passes of ${PARTITIONS} partitions) and the DynamoDB storage of tail items kept until their TTL (${DEFAULT_TAIL_TTL_MS / 3_600_000} h).`,
-      '$ per GiB at the policy\'s mean batch size is the measured cost of the tier the config sends such a batch to (below), interpolated between the measured sizes linearly in 1/size.',
+      "$ per GiB at the policy's mean batch size is the measured cost of the tier the config sends such a batch to (below), interpolated between the measured sizes linearly in 1/size.",
       'Kinesis $ per GiB divides the month by its GiB; its shards and stream-hours are fixed costs.',
     ],
   };
-  const policiesTable = batchingTable(r.policies.atAimRate, `Batches the producer makes at ${AIM_RATE_MIB_PER_SEC} MiB/s of 1 KiB records on ${PARTITIONS} partitions, by policy`);
+  const policiesTable = batchingTable(
+    r.policies.atAimRate,
+    `Batches the producer makes at ${AIM_RATE_MIB_PER_SEC} MiB/s of 1 KiB records on ${PARTITIONS} partitions, by policy`,
+  );
   const bySize: ReportTable = {
     title: '$ per GiB of record values by batch size and tier: ingest + one read of the tail + 24 h retention (measured)',
     columns: ['batch', ...TIERS.map((t) => t.name), 'requests per GiB'],
@@ -681,7 +779,18 @@ function costTables(r: Result, m: Model): ReportTable[] {
   };
   const bySizeDetail: ReportTable = {
     title: '$ per GiB by batch size and tier, by part',
-    columns: ['tier', 'batch', 'ingest (append + flush)', 'read once, tail', 'read once, segments', 'retain 24 h', 'retain 7 days', 'tail kept to TTL', 'ingest + tail read + 24 h', 'ingest + segment read + 7 days'],
+    columns: [
+      'tier',
+      'batch',
+      'ingest (append + flush)',
+      'read once, tail',
+      'read once, segments',
+      'retain 24 h',
+      'retain 7 days',
+      'tail kept to TTL',
+      'ingest + tail read + 24 h',
+      'ingest + segment read + 7 days',
+    ],
     rows: r.points.map((p) => [
       tierName(p.tier),
       `${p.batchBytes / KIB} KiB`,
@@ -701,7 +810,15 @@ function costTables(r: Result, m: Model): ReportTable[] {
   };
   const byRate: ReportTable = {
     title: `Per month at a sustained rate, 1 KiB records, ${PARTITIONS} partitions, ingest + one read of the tail + 24 h retention, the producer's default policy: Strata next to Kinesis Data Streams`,
-    columns: ['rate', 'GiB/month', 'batch KiB', ...CONFIGS.map((c) => `Strata ${c.name}`), 'Kinesis on-demand', 'Kinesis provisioned', 'shards'],
+    columns: [
+      'rate',
+      'GiB/month',
+      'batch KiB',
+      ...CONFIGS.map((c) => `Strata ${c.name}`),
+      'Kinesis on-demand',
+      'Kinesis provisioned',
+      'shards',
+    ],
     rows: m.kinesis.map((kr) => {
       const b = r.policies.byRate.find((x) => x.rate === kr.rate)!.result;
       return [
@@ -722,17 +839,32 @@ function costTables(r: Result, m: Model): ReportTable[] {
     ],
   };
   const frontDoor: ReportTable = {
-    title: 'API Gateway or Lambda function URLs in front of the functions: the default config, ingest + one read of the tail + 24 h retention',
-    columns: ['request (batch of 1 KiB records)', '$ per GiB, API Gateway', '$ per GiB, function URLs', '$ per million appends, API Gateway', '$ per million appends, function URLs', 'API Gateway share'],
+    title:
+      'API Gateway or Lambda function URLs in front of the functions: the default config, ingest + one read of the tail + 24 h retention',
+    columns: [
+      'request (batch of 1 KiB records)',
+      '$ per GiB, API Gateway',
+      '$ per GiB, function URLs',
+      '$ per million appends, API Gateway',
+      '$ per million appends, function URLs',
+      'API Gateway share',
+    ],
     rows: [KIB, 100 * KIB, MIB].map((bytes) => {
       const config = CONFIGS.find((c) => c.id === 'default')!;
       const api = configPerGib(r.points, config, bytes, headline)!;
       const urls = configPerGib(r.points, config, bytes, (x) => headline(x) - x.apiTail)!;
       const perMillion = (perGib: number) => (perGib * bytes * 1e6) / GIB;
-      return [bytes >= MIB ? `${bytes / MIB} MiB` : `${bytes / KIB} KiB`, formatUsd(api), formatUsd(urls), formatUsd(perMillion(api)), formatUsd(perMillion(urls)), `${(((api - urls) / api) * 100).toFixed(0)}%`];
+      return [
+        bytes >= MIB ? `${bytes / MIB} MiB` : `${bytes / KIB} KiB`,
+        formatUsd(api),
+        formatUsd(urls),
+        formatUsd(perMillion(api)),
+        formatUsd(perMillion(urls)),
+        `${(((api - urls) / api) * 100).toFixed(0)}%`,
+      ];
     }),
     notes: [
-      'API Gateway HTTP API: $1 per million requests, metered per 512 KB (a 1 MiB request is three); a function URL costs nothing beyond the function (Lambda pricing), the Lambda side is the same. The construct\'s function URLs are issue 14; the figures here are this model\'s.',
+      "API Gateway HTTP API: $1 per million requests, metered per 512 KB (a 1 MiB request is three); a function URL costs nothing beyond the function (Lambda pricing), the Lambda side is the same. The construct's function URLs are issue 14; the figures here are this model's.",
       '100 KiB is interpolated between the measured sizes; per million appends counts the whole workload (the append, its share of flushes, the tail read and retention) per append of that size.',
     ],
   };
@@ -740,10 +872,22 @@ function costTables(r: Result, m: Model): ReportTable[] {
     title: 'Idle: a deployed Strata with no traffic, per month',
     columns: ['item', '$ per month'],
     rows: [
-      [`schedule: ${SCHEDULED_RUNS_PER_MONTH.toLocaleString('en-US')} compact invocations (every 5 min)`, formatUsd(SCHEDULED_RUNS_PER_MONTH * (PRICES.lambdaRequest.usd + 0.1 * LAMBDA_MEMORY_GB * PRICES.lambdaArmGbSecond.usd))],
-      [`CloudWatch: ${ALARMS} alarms, ${DASHBOARDS} dashboard`, formatUsd(ALARMS * PRICES.cloudWatchAlarmMonth.usd + DASHBOARDS * PRICES.cloudWatchDashboardMonth.usd)],
-      [`CloudWatch: ${IDLE_CUSTOM_METRICS} custom (EMF) metrics every scheduled compact run publishes`, formatUsd(IDLE_CUSTOM_METRICS * PRICES.cloudWatchMetricMonth.usd)],
-      [`per partition holding data: ${IDLE_PASSES_PER_MONTH} maintenance passes (hourly orphan scan; settled partitions are skipped by the other runs; measured)`, formatUsd(r.idle.monthlyPerPartition)],
+      [
+        `schedule: ${SCHEDULED_RUNS_PER_MONTH.toLocaleString('en-US')} compact invocations (every 5 min)`,
+        formatUsd(SCHEDULED_RUNS_PER_MONTH * (PRICES.lambdaRequest.usd + 0.1 * LAMBDA_MEMORY_GB * PRICES.lambdaArmGbSecond.usd)),
+      ],
+      [
+        `CloudWatch: ${ALARMS} alarms, ${DASHBOARDS} dashboard`,
+        formatUsd(ALARMS * PRICES.cloudWatchAlarmMonth.usd + DASHBOARDS * PRICES.cloudWatchDashboardMonth.usd),
+      ],
+      [
+        `CloudWatch: ${IDLE_CUSTOM_METRICS} custom (EMF) metrics every scheduled compact run publishes`,
+        formatUsd(IDLE_CUSTOM_METRICS * PRICES.cloudWatchMetricMonth.usd),
+      ],
+      [
+        `per partition holding data: ${IDLE_PASSES_PER_MONTH} maintenance passes (hourly orphan scan; settled partitions are skipped by the other runs; measured)`,
+        formatUsd(r.idle.monthlyPerPartition),
+      ],
       ['API Gateway, DynamoDB on-demand, SQS, S3 requests with no traffic', '$0'],
       ['Kinesis on-demand, per stream', formatUsd(PRICES.kinesisOnDemandStreamHour.usd * HOURS_PER_MONTH)],
       ['Kinesis provisioned, per shard (24 h retention)', formatUsd(PRICES.kinesisShardHour.usd * HOURS_PER_MONTH)],
@@ -763,7 +907,23 @@ function costTables(r: Result, m: Model): ReportTable[] {
     return [
       {
         title: `Measured, ${t.name}, ${p.batchBytes / KIB} KiB batches: ${p.requests} requests, scaled to 1 GiB ingested`,
-        columns: ['phase', 'Lambda invocations', 'Lambda GB-s', 'API requests', 'DynamoDB WRU', 'DynamoDB RRU', 'S3 PUT/LIST', 'S3 GET', 'S3 Express PUT', 'S3 Express GET', '$ DynamoDB', '$ S3', '$ Lambda', '$ API', '$ total'],
+        columns: [
+          'phase',
+          'Lambda invocations',
+          'Lambda GB-s',
+          'API requests',
+          'DynamoDB WRU',
+          'DynamoDB RRU',
+          'S3 PUT/LIST',
+          'S3 GET',
+          'S3 Express PUT',
+          'S3 Express GET',
+          '$ DynamoDB',
+          '$ S3',
+          '$ Lambda',
+          '$ API',
+          '$ total',
+        ],
         rows: p.phases.map((ph) => {
           const c = p.perGib[ph.name]!;
           const per = (n: number) => Math.round(n / p.gib).toLocaleString('en-US');
@@ -805,7 +965,10 @@ function batchSizeChart(r: Result, m: Model): string {
     yUnit: '$ per GiB of record values',
     xLabel: (x) => (x >= MIB ? `${x / MIB} MiB` : `${x / KIB} KiB`),
     yLabel: (y) => `$${y < 1 ? Number(y.toPrecision(1)) : y}`,
-    series: TIERS.map((t) => ({ name: t.name, points: r.points.filter((p) => p.tier === t.id).map((p): [number, number] => [p.batchBytes, headline(p.strata)]) })),
+    series: TIERS.map((t) => ({
+      name: t.name,
+      points: r.points.filter((p) => p.tier === t.id).map((p): [number, number] => [p.batchBytes, headline(p.strata)]),
+    })),
     references: [
       { value: k.onDemand / k.gibPerMonth, label: `Kinesis on-demand at ${AIM_RATE_MIB_PER_SEC} MiB/s` },
       { value: k.provisioned / k.gibPerMonth, label: `Kinesis provisioned at ${AIM_RATE_MIB_PER_SEC} MiB/s` },
@@ -814,7 +977,9 @@ function batchSizeChart(r: Result, m: Model): string {
 }
 
 function renderDoc(r: Result, m: Model, tables: ReportTable[], sequencerTables: ReportTable[]): string {
-  const priceRows = Object.values(PRICES).map((p) => `| ${p.unit} | ${p.usd >= 0.001 || p.usd === 0 ? `$${p.usd}` : `$${(p.usd * 1e6).toPrecision(4)} per million`} | ${p.source} |`);
+  const priceRows = Object.values(PRICES).map(
+    (p) => `| ${p.unit} | ${p.usd >= 0.001 || p.usd === 0 ? `$${p.usd}` : `$${(p.usd * 1e6).toPrecision(4)} per million`} | ${p.source} |`,
+  );
   const [aims, atAim, policies, bySize, ...rest] = tables;
   return [
     '# Cost model',
@@ -828,13 +993,13 @@ function renderDoc(r: Result, m: Model, tables: ReportTable[], sequencerTables: 
     'staged), so what a GiB costs depends first on how many requests carry it: on the batch size,',
     'which the client producer\'s policy sets (docs/design.md, "What a GiB costs").',
     '',
-    renderMarkdown(aims!) + '\n',
-    renderMarkdown(atAim!) + '\n',
-    renderMarkdown(policies!) + '\n',
-    renderMarkdown(bySize!) + '\n',
+    `${renderMarkdown(aims!)}\n`,
+    `${renderMarkdown(atAim!)}\n`,
+    `${renderMarkdown(policies!)}\n`,
+    `${renderMarkdown(bySize!)}\n`,
     '![$ per GiB by batch size](charts/cost-batch-size.svg)',
     '',
-    ...rest.map((t) => renderMarkdown(t) + '\n'),
+    ...rest.map((t) => `${renderMarkdown(t)}\n`),
     '## Which config for which workload',
     '',
     ...configAdvice(r, m),
@@ -843,13 +1008,13 @@ function renderDoc(r: Result, m: Model, tables: ReportTable[], sequencerTables: 
     '',
     'What DynamoDB bills per acknowledged append when K independent writers (K Lambda environments, one',
     'request at a time each, so no group commit across them) append to one partition: the optimistic',
-    'sequencer (the engine\'s and `npm start`\'s default), the reserving one (`sequencing: \'reserve\'`, the',
-    'deployed append function\'s default; docs/design.md, issue 13), and',
-    'the conflict-free primitive they are set against. Measured with the contention suite\'s worker processes',
+    "sequencer (the engine's and `npm start`'s default), the reserving one (`sequencing: 'reserve'`, the",
+    "deployed append function's default; docs/design.md, issue 13), and",
+    "the conflict-free primitive they are set against. Measured with the contention suite's worker processes",
     'and call meter (bench/cost/sequencer-cost.ts); the units are counted from the requests and their item sizes,',
     'failed writes included, as the notes say.',
     '',
-    ...sequencerTables.map((t) => renderMarkdown(t) + '\n'),
+    ...sequencerTables.map((t) => `${renderMarkdown(t)}\n`),
     ...fanOutCostSection(),
     ...pushCostSection(),
     `## Prices (${PRICES_REGION}, as of ${PRICES_AS_OF})`,
@@ -868,7 +1033,7 @@ function renderDoc(r: Result, m: Model, tables: ReportTable[], sequencerTables: 
     '- Batch sizes at a rate come from the real client Producer in virtual time against a modelled append (bench/cost/producer-batching.ts):',
     '  Poisson arrivals of 1 KiB records spread evenly over the partitions, one request in flight per partition.',
     '- Lambda durations are modelled from the calls made (the AWS latency model), not measured: request counts, capacity',
-    '  units and S3 requests do not depend on the machine; this machine\'s wall time does, on its load.',
+    "  units and S3 requests do not depend on the machine; this machine's wall time does, on its load.",
     '- Flushed tail items expire by DynamoDB TTL a day after their append (deletes are free); until then they cost DynamoDB storage',
     '  ($0.25 per GB-month), counted from their sizes.',
     '- Kinesis figures use the same records: on-demand bills GB in and out (records rounded up to 1 KB) plus stream-hours;',
@@ -885,7 +1050,9 @@ function configAdvice(r: Result, m: Model): string[] {
   const k = m.kinesis.find((x) => x.rate === AIM_RATE_MIB_PER_SEC)!;
   const line = (config: ConfigSpec['id'], policy: string) => {
     const x = m.atAimRate.find((y) => y.config === config && y.policy === policy);
-    return x?.usd === undefined ? '—' : `${formatUsd(x.usd)} a month (${(x.usd / k.provisioned).toFixed(2)}× Kinesis provisioned, ${(x.usd / k.onDemand).toFixed(2)}× on-demand)`;
+    return x?.usd === undefined
+      ? '—'
+      : `${formatUsd(x.usd)} a month (${(x.usd / k.provisioned).toFixed(2)}× Kinesis provisioned, ${(x.usd / k.onDemand).toFixed(2)}× on-demand)`;
   };
   const short = r.policies.atAimRate.find((p) => /budget 100 /.test(p.label))?.label ?? def;
   const longest = r.policies.atAimRate.at(-1)!.label;

@@ -37,12 +37,21 @@ function measured(): Measured {
   if (existsSync(RESULTS_PATH)) {
     const json = JSON.parse(readFileSync(RESULTS_PATH, 'utf8')) as {
       command: string;
-      fanout: { measurements: { label: string; invokeMs: number; partitions: number; longestRunMs: number; runs: number; extrapolated: boolean }[] };
+      fanout: {
+        measurements: { label: string; invokeMs: number; partitions: number; longestRunMs: number; runs: number; extrapolated: boolean }[];
+      };
     };
     const one = json.fanout.measurements.find((m) => !m.extrapolated && m.runs === 1 && m.invokeMs === 20);
-    if (one) return { msPerPartition: one.longestRunMs / one.partitions, source: `\`${json.command}\`: ${one.partitions.toLocaleString('en-US')} partitions in ${(one.longestRunMs / 1000).toFixed(2)} s at 20 ms an invoke` };
+    if (one)
+      return {
+        msPerPartition: one.longestRunMs / one.partitions,
+        source: `\`${json.command}\`: ${one.partitions.toLocaleString('en-US')} partitions in ${(one.longestRunMs / 1000).toFixed(2)} s at 20 ms an invoke`,
+      };
   }
-  return { msPerPartition: FALLBACK_MS_PER_PARTITION, source: 'the fan-out benchmark of 2026-11-30 (5,000 partitions in 4.1 s at 20 ms an invoke)' };
+  return {
+    msPerPartition: FALLBACK_MS_PER_PARTITION,
+    source: 'the fan-out benchmark of 2026-11-30 (5,000 partitions in 4.1 s at 20 ms an invoke)',
+  };
 }
 
 const usd = (x: number) => (x >= 100 ? `$${x.toFixed(0)}` : x >= 1 ? `$${x.toFixed(2)}` : `$${x.toFixed(3)}`);
@@ -53,7 +62,7 @@ export function fanOutMonthly(partitions: number, msPerPartition: number) {
   const dispatches = partitions * RUNS_PER_MONTH;
   const rootRuns = RUNS_PER_MONTH * Math.max(1, Math.ceil(partitions / MAX_DISPATCHES_PER_RUN));
   const requests = (dispatches + rootRuns) * PRICES.lambdaRequest.usd;
-  const gbSeconds = (RUNS_PER_MONTH * partitions * msPerPartition) / 1000 * COMPACT_MEMORY_GB;
+  const gbSeconds = ((RUNS_PER_MONTH * partitions * msPerPartition) / 1000) * COMPACT_MEMORY_GB;
   const duration = gbSeconds * PRICES.lambdaArmGbSecond.usd;
   const reads = dispatches * READ_UNITS_PER_PARTITION * PRICES.dynamoReadRequestUnit.usd;
   return { dispatches, rootRuns, requests, duration, reads, total: requests + duration + reads };

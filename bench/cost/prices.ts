@@ -54,9 +54,17 @@ export const PRICES = {
   lambdaRequest: { usd: 0.2 / 1e6, unit: 'Lambda request', source: LAMBDA },
   lambdaArmGbSecond: { usd: 0.0000133334, unit: 'GB-second, arm64', source: LAMBDA },
   httpApiRequest: { usd: 1.0 / 1e6, unit: 'HTTP API request (first 300 M a month; metered per 512 KB)', source: APIGW },
-  webSocketMessage: { usd: 1.0 / 1e6, unit: 'WebSocket API message, either way (first 1 billion a month; metered per 32 KB)', source: APIGW },
+  webSocketMessage: {
+    usd: 1.0 / 1e6,
+    unit: 'WebSocket API message, either way (first 1 billion a month; metered per 32 KB)',
+    source: APIGW,
+  },
   webSocketConnectionMinute: { usd: 0.25 / 1e6, unit: 'WebSocket API connection-minute', source: APIGW },
-  eventBridgeScheduledInvocation: { usd: 0, unit: 'EventBridge rule invocation of a Lambda target (AWS service events are free)', source: EVENTBRIDGE },
+  eventBridgeScheduledInvocation: {
+    usd: 0,
+    unit: 'EventBridge rule invocation of a Lambda target (AWS service events are free)',
+    source: EVENTBRIDGE,
+  },
   cloudWatchDashboardMonth: { usd: 3.0, unit: 'dashboard-month', source: CLOUDWATCH },
   cloudWatchAlarmMonth: { usd: 0.1, unit: 'standard-resolution alarm-month', source: CLOUDWATCH },
   cloudWatchMetricMonth: { usd: 0.3, unit: 'custom metric-month (first 10,000; EMF metrics are custom metrics)', source: CLOUDWATCH },
@@ -67,7 +75,11 @@ export const PRICES = {
   kinesisOnDemandExtendedRetentionGbMonth: { usd: 0.1, unit: 'GB-month kept beyond 24 h (up to 7 days), on-demand', source: KINESIS },
   kinesisShardHour: { usd: 0.015, unit: 'provisioned shard-hour (1 MB/s or 1,000 records/s in)', source: KINESIS },
   kinesisPutPayloadUnit: { usd: 0.014 / 1e6, unit: 'PUT payload unit (25 KB), provisioned', source: KINESIS },
-  kinesisExtendedRetentionShardHour: { usd: 0.02, unit: 'shard-hour of retention beyond 24 h (up to 7 days), provisioned', source: KINESIS },
+  kinesisExtendedRetentionShardHour: {
+    usd: 0.02,
+    unit: 'shard-hour of retention beyond 24 h (up to 7 days), provisioned',
+    source: KINESIS,
+  },
 } satisfies Record<string, Price>;
 
 export type PriceName = keyof typeof PRICES;

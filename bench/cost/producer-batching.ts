@@ -44,8 +44,8 @@ import { Strata } from '../../client/strata.js';
 import type { RequestOptions } from '../../client/transport.js';
 import { seededRandom } from '../../local/chaos.js';
 import { PER_CALL_MS, TRANSACT_WRITE_EXTRA_MS } from '../harness/latency-model.js';
-import { renderText, type ReportTable } from '../report/report.js';
 import { formatMs, formatNumber, percentile } from '../harness/stats.js';
+import { type ReportTable, renderText } from '../report/report.js';
 
 /** Client ↔ API Gateway in one region, ms. */
 export const NETWORK_MS = 2;
@@ -74,7 +74,10 @@ export const AWS_REQUEST_MODEL: RequestModel = Object.freeze({
 });
 
 /** The batching options a simulation may vary (the rest are the producer's defaults). */
-export type BatchingOptions = Pick<ProducerOptions, 'lingerMs' | 'latencyBudgetMs' | 'targetBatchBytes' | 'batchRecords' | 'batchBytes' | 'maxInFlightPerPartition'>;
+export type BatchingOptions = Pick<
+  ProducerOptions,
+  'lingerMs' | 'latencyBudgetMs' | 'targetBatchBytes' | 'batchRecords' | 'batchBytes' | 'maxInFlightPerPartition'
+>;
 
 export interface BatchingSimulation {
   /** What the row is called in a table. */
@@ -297,12 +300,13 @@ function settle(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-
 async function main(): Promise<void> {
   const started = performance.now();
   const results: BatchingResult[] = [];
   for (const policy of COST_MODEL_POLICIES) results.push(await simulateProducerBatching(policy));
-  console.log(renderText(batchingTable(results, 'Producer batching: 1 MiB/s of 1 KiB records on 4 partitions, 10 s simulated (first 1 s left out)')));
+  console.log(
+    renderText(batchingTable(results, 'Producer batching: 1 MiB/s of 1 KiB records on 4 partitions, 10 s simulated (first 1 s left out)')),
+  );
   console.log(`  (${((performance.now() - started) / 1000).toFixed(1)} s of real time)`);
 }
 

@@ -8,8 +8,13 @@
  * bench/cost/cost.ts puts the section in docs/cost.md; `npx tsx bench/cost/push-cost.ts` prints it.
  */
 import { fileURLToPath } from 'node:url';
-import { LONG_POLL_MAX_INTERVAL_MS, LONG_POLL_MIN_INTERVAL_MS, PUSH_MAX_CONNECTION_MS, PUSH_PING_INTERVAL_MS } from '../../lib/core/constants.js';
-import { DEFAULT_PUSH_QUIET_MS } from '../../lib/core/constants.js';
+import {
+  DEFAULT_PUSH_QUIET_MS,
+  LONG_POLL_MAX_INTERVAL_MS,
+  LONG_POLL_MIN_INTERVAL_MS,
+  PUSH_MAX_CONNECTION_MS,
+  PUSH_PING_INTERVAL_MS,
+} from '../../lib/core/constants.js';
 import { HOURS_PER_MONTH, PRICES } from './prices.js';
 
 const MINUTES_PER_MONTH = HOURS_PER_MONTH * 60;
@@ -24,7 +29,7 @@ const LONG_POLL_WAIT_MS = 10_000;
 const SESSION_MS = 30;
 
 const usd = (x: number) => (x >= 100 ? `$${x.toFixed(0)}` : x >= 1 ? `$${x.toFixed(2)}` : `$${x.toFixed(3)}`);
-const count = (x: number) => Math.round(x).toLocaleString('en-US');
+const _count = (x: number) => Math.round(x).toLocaleString('en-US');
 
 /** Head reads one long-poll makes while it waits: its backoff from 25 ms doubling to 500 ms. */
 export function headPollsPerWait(waitMs: number): number {
@@ -47,7 +52,10 @@ export function idlePushMonthly(partitions: number, pingIntervalMs = PUSH_PING_I
   const perPing = 2 * PRICES.webSocketMessage.usd + lambda(PING_MS) + (1 + partitions / 2) * PRICES.dynamoReadRequestUnit.usd;
   // A reconnect: $connect, subscribe (in and out), $disconnect; the connection and subscription items written, then deleted.
   const perReconnect =
-    2 * PRICES.webSocketMessage.usd + 3 * lambda(SESSION_MS) + 2 * (1 + partitions) * PRICES.dynamoWriteRequestUnit.usd + (1 + partitions) * PRICES.dynamoReadRequestUnit.usd;
+    2 * PRICES.webSocketMessage.usd +
+    3 * lambda(SESSION_MS) +
+    2 * (1 + partitions) * PRICES.dynamoWriteRequestUnit.usd +
+    (1 + partitions) * PRICES.dynamoReadRequestUnit.usd;
   const total = connectionMinutes + pings * perPing + reconnects * perReconnect;
   return { pings, reconnects, connectionMinutes, pingUsd: pings * perPing, reconnectUsd: reconnects * perReconnect, total };
 }
@@ -77,7 +85,7 @@ export function pushCostSection(): string[] {
     'What a consumer costs while it waits at the high watermark, per month (issue 14). With push (docs/push.md) it holds one',
     `WebSocket and pings every ${PUSH_PING_INTERVAL_MS / 60_000} minutes (one message each way, one ${PING_MS} ms invocation of the ${PUSH_FUNCTION_GB * 1024} MB push`,
     'function, a consistent read of its connection item and an eventually consistent one per subscribed head); API Gateway closes it every 2 hours and it',
-    'reconnects and subscribes again. Without push each partition\'s loop holds a 10 s long-poll: a 1 GB read function for the',
+    "reconnects and subscribes again. Without push each partition's loop holds a 10 s long-poll: a 1 GB read function for the",
     `whole wait, its HTTP request, and ${headPollsPerWait(LONG_POLL_WAIT_MS)} head reads while it waits (lib/reading/reader.ts). Counted from the code, at the prices below.`,
     '',
     '| partitions subscribed | connection-minutes | pings | reconnects | **push, a month** | Lambda held | long-poll, a month | Lambda held |',
@@ -86,12 +94,12 @@ export function pushCostSection(): string[] {
     '',
     `- **Aim: an idle subscribed consumer costs at most $0.10 a month per connection.** One connection on one partition: ${usd(idlePushMonthly(1).total)};`,
     `  on 16 partitions ${usd(idlePushMonthly(16).total)} (the pings read every subscribed head). A long-poll loop costs ${usd(longPoll.total)} per partition and holds`,
-    '  one unit of the account\'s Lambda concurrency for good; a push connection holds none between pings.',
+    "  one unit of the account's Lambda concurrency for good; a push connection holds none between pings.",
     '- Moving data adds one message per notification per connection: at most one per partition per quiet interval',
     `  (${DEFAULT_PUSH_QUIET_MS} ms), so a partition appended to without pause costs a connection at most ${usd(busyMessages)} a month in messages.`,
     '  A notification of an append of up to 16 KiB carries the records, so the consumer reads nothing for it; a larger one costs',
-    '  the consumer\'s read (as a long-poll\'s answer would).',
-    '- The append path pays for the fan-out: a consistent Query of the partition\'s subscribers per append (1 read unit,',
+    "  the consumer's read (as a long-poll's answer would).",
+    "- The append path pays for the fan-out: a consistent Query of the partition's subscribers per append (1 read unit,",
     `  ${usd(PRICES.dynamoReadRequestUnit.usd * 1e6)} per million appends), and with subscribers a write unit per notification for the quiet marker.`,
     '',
   ];

@@ -15,13 +15,14 @@
  *
  * The figures are counted from the requests and their items, not read from a bill.
  */
-import type { ContentionShape } from '../suites/contention-modes.js';
-import { PRIMITIVE_MODE, shapeTitle, type ContentionPoint } from '../suites/contention-report.js';
-import { runContentionBench, type ContentionBenchResult } from '../suites/contention.js';
+
 import { DEFAULT_LATENCY_MODEL, describeLatencyModel } from '../harness/latency-model.js';
-import { GIB, PRICES } from './prices.js';
-import type { ReportTable } from '../report/report.js';
 import { formatNumber, formatRatio, formatUsd } from '../harness/stats.js';
+import type { ReportTable } from '../report/report.js';
+import { type ContentionBenchResult, runContentionBench } from '../suites/contention.js';
+import type { ContentionShape } from '../suites/contention-modes.js';
+import { type ContentionPoint, PRIMITIVE_MODE, shapeTitle } from '../suites/contention-report.js';
+import { GIB, PRICES } from './prices.js';
 
 /** The modes measured (bench/suites/contention-modes.ts), in the order of the table's rows, with their row labels. */
 export const SEQUENCER_MODES: Readonly<Record<string, string>> = Object.freeze({
@@ -140,7 +141,19 @@ export function appendCostTables(result: SequencerCostResult): ReportTable[] {
   const tables = config.shapes.map(
     (shape): ReportTable => ({
       title: `Write units per append by sequencer, ${shapeTitle(shape)}: K independent writers on one partition`,
-      columns: ['sequencer', 'K', 'appends measured', 'WCU/append', 'answered', 'failed (wasted)', 'wasted share', 'WCU × primitive', '$ writes per GiB', 'RRU/append', '$ reads per GiB'],
+      columns: [
+        'sequencer',
+        'K',
+        'appends measured',
+        'WCU/append',
+        'answered',
+        'failed (wasted)',
+        'wasted share',
+        'WCU × primitive',
+        '$ writes per GiB',
+        'RRU/append',
+        '$ reads per GiB',
+      ],
       rows: result.costs
         .filter((c) => c.shape === shape.name)
         .map((c) => [
@@ -161,8 +174,8 @@ export function appendCostTables(result: SequencerCostResult): ReportTable[] {
   const bytes = (shape: ContentionShape) => shape.recordsPerRequest * shape.valueBytes;
   const unacknowledged = result.costs.filter((c) => c.appends === 0);
   tables.at(-1)!.notes = [
-    'optimistic = the engine with `sequencing: \'optimistic\'` (one conditional TransactWriteItems of the head and the batch item per append; a lost race is cancelled and sent again); reserve = the engine with `sequencing: \'reserve\'` (UpdateItem ADD on the head, a conditional PutItem of the batch item, a Query for its predecessors, now and then a committedOffset advance or a seal); raw primitive = UpdateItem ADD and a conditional PutItem of the same item by hand, which never conflict: the least a design on the counter can pay.',
-    'Counted from the requests and their items, not read from a bill: an SDK middleware on each worker\'s DynamoDB client (bench/harness/contention-meter.ts) meters every call sent inside the window. An answered write adds the ConsumedCapacity DynamoDB Local reports (DynamoDB\'s rules: 1 unit per KB of the item, rounded up, twice inside a transaction); ' +
+    "optimistic = the engine with `sequencing: 'optimistic'` (one conditional TransactWriteItems of the head and the batch item per append; a lost race is cancelled and sent again); reserve = the engine with `sequencing: 'reserve'` (UpdateItem ADD on the head, a conditional PutItem of the batch item, a Query for its predecessors, now and then a committedOffset advance or a seal); raw primitive = UpdateItem ADD and a conditional PutItem of the same item by hand, which never conflict: the least a design on the counter can pay.",
+    "Counted from the requests and their items, not read from a bill: an SDK middleware on each worker's DynamoDB client (bench/harness/contention-meter.ts) meters every call sent inside the window. An answered write adds the ConsumedCapacity DynamoDB Local reports (DynamoDB's rules: 1 unit per KB of the item, rounded up, twice inside a transaction); " +
       `this run's answered writes reported ${formatRatio(cc.reportedOverCounted)} the units counted from their item sizes (${formatNumber(cc.answeredWrites)} writes, ${formatNumber(cc.unreportedWrites)} without ConsumedCapacity).`,
     'Failed writes are billed too: a write whose condition failed and a cancelled transaction throw without ConsumedCapacity, yet DynamoDB charges them. They are counted from the request\'s items by the same rules (bench/harness/write-units.ts): 1 unit per KB of each item written, at least 1, twice per action of a TransactWriteItems; an update from its key and the values it sets. "failed (wasted)" is those units per append, "wasted share" their part of the whole: on the optimistic path the price of lost races, on the reserving one a fill or a seal that lost to the other, or a committedOffset advance another writer made first.',
     `WCU/append = write units of the calls sent inside the window ÷ appends acknowledged in it, all K workers together; so the lost attempts of a request still in flight at the window's end count. "(few)": under ${FEW_APPENDS} appends measured, where the units sent and the acks counted in the window can belong to different requests (a slow request's calls in the window and its ack after it, or the reverse): the figure varies a lot from run to run.`,
@@ -195,7 +208,13 @@ export async function runSequencerCost(options: SequencerCostOptions, log: (line
     log,
   );
   return {
-    config: { ...options, levels: SEQUENCER_LEVELS, modes, deadlineMs: bench.config.deadlineMs, latencyModel: describeLatencyModel(DEFAULT_LATENCY_MODEL) },
+    config: {
+      ...options,
+      levels: SEQUENCER_LEVELS,
+      modes,
+      deadlineMs: bench.config.deadlineMs,
+      latencyModel: describeLatencyModel(DEFAULT_LATENCY_MODEL),
+    },
     consumedCapacity: bench.consumedCapacity,
     costs: appendCosts(bench.points, options.shapes),
   };

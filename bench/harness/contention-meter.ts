@@ -20,7 +20,6 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DYNAMODB_OPERATIONS } from './usage-meter.js';
 import { itemWrites, reportedUnits } from './write-units.js';
 
-
 export interface CallUsage {
   /** Calls by operation (`TransactWriteItems`, `GetItem`, …). */
   calls: Record<string, number>;
@@ -40,7 +39,17 @@ export interface CallUsage {
 }
 
 export function emptyCallUsage(): CallUsage {
-  return { calls: {}, writeUnits: 0, failedWriteUnits: 0, countedWriteUnits: 0, readUnits: 0, writes: 0, failedWrites: 0, unreportedWrites: 0, items: {} };
+  return {
+    calls: {},
+    writeUnits: 0,
+    failedWriteUnits: 0,
+    countedWriteUnits: 0,
+    readUnits: 0,
+    writes: 0,
+    failedWrites: 0,
+    unreportedWrites: 0,
+    items: {},
+  };
 }
 
 /** Adds `b` into `a`. */
@@ -59,7 +68,11 @@ export function addCallUsage(a: CallUsage, b: CallUsage): CallUsage {
 
 /** The `top` item keys with the most write units, hottest first. */
 export function hottestItems(items: Record<string, number>, top: number): Record<string, number> {
-  return Object.fromEntries(Object.entries(items).sort((x, y) => y[1] - x[1]).slice(0, top));
+  return Object.fromEntries(
+    Object.entries(items)
+      .sort((x, y) => y[1] - x[1])
+      .slice(0, top),
+  );
 }
 
 export class CallMeterMiddleware {
@@ -84,7 +97,8 @@ export class CallMeterMiddleware {
     client.middlewareStack.add(
       (next, context) => async (args) => {
         const input = args.input as { ReturnConsumedCapacity?: string };
-        if (DYNAMODB_OPERATIONS[context.commandName ?? ''] && input.ReturnConsumedCapacity === undefined) input.ReturnConsumedCapacity = 'TOTAL';
+        if (DYNAMODB_OPERATIONS[context.commandName ?? ''] && input.ReturnConsumedCapacity === undefined)
+          input.ReturnConsumedCapacity = 'TOTAL';
         return next(args);
       },
       { step: 'initialize', name: 'benchAskCapacity', override: true },
@@ -106,7 +120,7 @@ export class CallMeterMiddleware {
           usage.countedWriteUnits += counted;
           for (const w of writes) usage.items[w.key] = (usage.items[w.key] ?? 0) + w.units;
         }
-        let result;
+        let result: Awaited<ReturnType<typeof next>>;
         try {
           result = await next(args);
         } catch (err) {

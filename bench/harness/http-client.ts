@@ -50,7 +50,12 @@ export class BenchHttpClient {
     }
   }
 
-  private exchange(method: string, path: string, body: Buffer | undefined, accept = 'application/json'): Promise<{ status: number; body: Buffer; contentType: string }> {
+  private exchange(
+    method: string,
+    path: string,
+    body: Buffer | undefined,
+    accept = 'application/json',
+  ): Promise<{ status: number; body: Buffer; contentType: string }> {
     return new Promise((resolve, reject) => {
       const req = request(
         {
@@ -59,14 +64,14 @@ export class BenchHttpClient {
           port: this.base.port,
           method,
           path,
-          headers: body
-            ? { 'content-type': 'application/json', 'content-length': body.byteLength }
-            : { accept },
+          headers: body ? { 'content-type': 'application/json', 'content-length': body.byteLength } : { accept },
         },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), contentType: res.headers['content-type'] ?? '' }));
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), contentType: res.headers['content-type'] ?? '' }),
+          );
           res.on('error', reject);
         },
       );

@@ -90,7 +90,10 @@ export function modelDelays(model: LatencyModel, commandName: string | undefined
 /** The model as one line for the report, e.g. "+6 ms per call, +6 ms more per TransactWriteItems, half before and half after". */
 export function describeLatencyModel(model: LatencyModel): string {
   if (model.perCallMs === 0 && model.transactWriteExtraMs === 0) return 'none (DynamoDB Local as it is)';
-  const split = model.beforeShare === 0.5 ? 'half before and half after the real call' : `${Math.round(model.beforeShare * 100)}% before the real call, the rest after`;
+  const split =
+    model.beforeShare === 0.5
+      ? 'half before and half after the real call'
+      : `${Math.round(model.beforeShare * 100)}% before the real call, the rest after`;
   return `+${model.perCallMs} ms per call, +${model.transactWriteExtraMs} ms more per TransactWriteItems, ${split}`;
 }
 

@@ -103,10 +103,7 @@ export function mergeLoadResults(results: LoadResult[]): LoadResult {
     operations: results.reduce((sum, r) => sum + r.operations, 0),
     windowMs,
     latenciesMs: results.flatMap((r) => r.latenciesMs),
-    perWorker: results.reduce<number[]>(
-      (sum, r) => r.perWorker.map((n, i) => n + (sum[i] ?? 0)),
-      [],
-    ),
+    perWorker: results.reduce<number[]>((sum, r) => r.perWorker.map((n, i) => n + (sum[i] ?? 0)), []),
     errors: results.reduce((sum, r) => sum + r.errors, 0),
     ...(firstError !== undefined ? { firstError } : {}),
     resources: {

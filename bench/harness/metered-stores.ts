@@ -8,8 +8,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { LogStore } from '../../lib/ports/log-store.js';
-import type { ObjectStore } from '../../lib/ports/object-store.js';
 import type { TailItem } from '../../lib/ports/model.js';
+import type { ObjectStore } from '../../lib/ports/object-store.js';
 
 export interface CallStats {
   calls: number;
@@ -69,11 +69,19 @@ export class MeteredObjectStore implements ObjectStore {
   ) {}
 
   put(key: string, body: Uint8Array): Promise<void> {
-    return this.meter.time('S3 PUT', () => this.inner.put(key, body), () => body.byteLength);
+    return this.meter.time(
+      'S3 PUT',
+      () => this.inner.put(key, body),
+      () => body.byteLength,
+    );
   }
 
   async get(key: string, range?: { start: number; end: number }): Promise<Uint8Array> {
-    const data = await this.meter.time('S3 GET', () => this.inner.get(key, range), (d) => d.byteLength);
+    const data = await this.meter.time(
+      'S3 GET',
+      () => this.inner.get(key, range),
+      (d) => d.byteLength,
+    );
     this.meter.logGet({ key, ...(range ? { range } : {}), bytes: data.byteLength });
     return data;
   }

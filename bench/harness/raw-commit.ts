@@ -12,9 +12,9 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { MAX_TAIL_ITEM_BYTES } from '../../lib/core/constants.js';
+import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { HEAD_SK, tailSk } from '../../lib/aws/table-keys.js';
+import { MAX_TAIL_ITEM_BYTES } from '../../lib/core/constants.js';
 import { backoffDelay, DEFAULT_RETRY } from '../../lib/core/retry.js';
 
 /** What the commits of a measured window had to go through. */

@@ -6,7 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { performance, type EventLoopUtilization } from 'node:perf_hooks';
+import { type EventLoopUtilization, performance } from 'node:perf_hooks';
 
 const DYNAMODB_LOCAL_JAR = 'DynamoDBLocal.jar';
 /** Linux's usual USER_HZ, used when `getconf CLK_TCK` cannot be run. */

@@ -58,7 +58,8 @@ export interface Suite<R = unknown> {
   render(result: R, ctx: Pick<SuiteContext, 'quick'>): Rendered;
 }
 
-/** A suite with its result type erased, for lists of suites. */
+/** A suite with its result type erased, for lists of suites (each suite renders only what it ran). */
+// biome-ignore lint/suspicious/noExplicitAny: a list holds suites of different result types; run's result only goes back to the same suite's render
 export type AnySuite = Suite<any>;
 
 export const SECOND = 1000;

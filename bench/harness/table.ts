@@ -8,7 +8,7 @@
  * under 0.3 s. Starting every measurement on an empty table keeps later rows (and
  * higher concurrency levels) from paying for the data written by earlier ones.
  */
-import { DeleteTableCommand, waitUntilTableNotExists, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteTableCommand, type DynamoDBClient, waitUntilTableNotExists } from '@aws-sdk/client-dynamodb';
 import { ensureTable } from '../../local/emulators.js';
 
 const TABLE_GONE_TIMEOUT_SECONDS = 30;

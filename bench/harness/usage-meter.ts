@@ -76,13 +76,21 @@ function diffS3(a: S3Usage, b: S3Usage): S3Usage {
 }
 
 function diffCalls(x: Record<string, number>, y: Record<string, number>): Record<string, number> {
-  return Object.fromEntries(Object.entries(x).map(([k, v]) => [k, v - (y[k] ?? 0)]).filter(([, v]) => (v as number) !== 0));
+  return Object.fromEntries(
+    Object.entries(x)
+      .map(([k, v]) => [k, v - (y[k] ?? 0)])
+      .filter(([, v]) => (v as number) !== 0),
+  );
 }
 
 /** a − b, field by field: the usage of one phase of a workload. */
 export function diffUsage(a: Usage, b: Usage): Usage {
   return {
-    dynamo: { calls: diffCalls(a.dynamo.calls, b.dynamo.calls), readUnits: a.dynamo.readUnits - b.dynamo.readUnits, writeUnits: a.dynamo.writeUnits - b.dynamo.writeUnits },
+    dynamo: {
+      calls: diffCalls(a.dynamo.calls, b.dynamo.calls),
+      readUnits: a.dynamo.readUnits - b.dynamo.readUnits,
+      writeUnits: a.dynamo.writeUnits - b.dynamo.writeUnits,
+    },
     s3: diffS3(a.s3, b.s3),
     s3express: diffS3(a.s3express, b.s3express),
   };
@@ -115,7 +123,9 @@ export class UsageMeter {
         const name = context.commandName ?? 'unknown';
         this.usage.dynamo.calls[name] = (this.usage.dynamo.calls[name] ?? 0) + 1;
         const consumed = (result.output as { ConsumedCapacity?: Capacity | Capacity[] }).ConsumedCapacity;
-        const units = [consumed ?? []].flat().reduce((n, c) => n + (c.CapacityUnits ?? (c.ReadCapacityUnits ?? 0) + (c.WriteCapacityUnits ?? 0)), 0);
+        const units = [consumed ?? []]
+          .flat()
+          .reduce((n, c) => n + (c.CapacityUnits ?? (c.ReadCapacityUnits ?? 0) + (c.WriteCapacityUnits ?? 0)), 0);
         if (kind === 'read') this.usage.dynamo.readUnits += units;
         else if (kind === 'write') this.usage.dynamo.writeUnits += units;
         return result;

@@ -43,7 +43,12 @@ const utf8 = new TextEncoder();
 
 /** DynamoDB's size of a number: 1 byte per two significant digits, plus 1. */
 export function numberBytes(text: string): number {
-  const digits = text.replace(/^[+-]/, '').replace(/[eE].*$/, '').replace('.', '').replace(/^0+/, '').replace(/0+$/, '');
+  const digits = text
+    .replace(/^[+-]/, '')
+    .replace(/[eE].*$/, '')
+    .replace('.', '')
+    .replace(/^0+/, '')
+    .replace(/0+$/, '');
   return Math.ceil(digits.length / 2) + 1;
 }
 
@@ -54,7 +59,10 @@ export function valueBytes(value: AttributeValue): number {
   if (value.BOOL !== undefined || value.NULL !== undefined) return 1;
   if (value.L !== undefined) return DOCUMENT_OVERHEAD_BYTES + value.L.reduce((n, v) => n + ELEMENT_OVERHEAD_BYTES + valueBytes(v), 0);
   if (value.M !== undefined) {
-    return DOCUMENT_OVERHEAD_BYTES + Object.entries(value.M).reduce((n, [k, v]) => n + ELEMENT_OVERHEAD_BYTES + utf8.encode(k).byteLength + valueBytes(v), 0);
+    return (
+      DOCUMENT_OVERHEAD_BYTES +
+      Object.entries(value.M).reduce((n, [k, v]) => n + ELEMENT_OVERHEAD_BYTES + utf8.encode(k).byteLength + valueBytes(v), 0)
+    );
   }
   if (value.SS !== undefined) return value.SS.reduce((n, s) => n + utf8.encode(s).byteLength, 0);
   if (value.NS !== undefined) return value.NS.reduce((n, s) => n + numberBytes(s), 0);

@@ -128,7 +128,14 @@ export function barChart(options: { title: string; unit: string; bars: Bar[]; re
     if (Number.isFinite(bar.value)) {
       body.push(`<rect x="${labelW}" y="${y + 4}" width="${(x(bar.value) - labelW).toFixed(1)}" height="${ROW - 8}" fill="${color}"/>`);
     }
-    body.push(text(x(Number.isFinite(bar.value) ? bar.value : 0) + 5, y + 15, bar.text ?? tickLabel(Number(bar.value.toFixed(2))), 'font-size="11"'));
+    body.push(
+      text(
+        x(Number.isFinite(bar.value) ? bar.value : 0) + 5,
+        y + 15,
+        bar.text ?? tickLabel(Number(bar.value.toFixed(2))),
+        'font-size="11"',
+      ),
+    );
     if (bar.aim !== undefined) {
       body.push(line(x(bar.aim), y + 1, x(bar.aim), y + ROW - 1, COLORS.text, 'stroke-width="2"'));
     }
@@ -148,7 +155,10 @@ export function groupedBarChart(options: { title: string; unit: string; categori
   const plotW = WIDTH - labelW - 70;
   const barH = 12;
   const groupH = series.length * barH + 10;
-  const key = legend(series.map((s) => s.name), labelW);
+  const key = legend(
+    series.map((s) => s.name),
+    labelW,
+  );
   const top = TITLE_H + key.height + 8;
   const bottom = top + categories.length * groupH;
   const height = bottom + 44;
@@ -164,9 +174,18 @@ export function groupedBarChart(options: { title: string; unit: string; categori
       const value = s.values[c] ?? Number.NaN;
       const by = y + 5 + i * barH;
       if (Number.isFinite(value)) {
-        body.push(`<rect x="${labelW}" y="${by}" width="${(x(value) - labelW).toFixed(1)}" height="${barH - 2}" fill="${SERIES_COLORS[i % SERIES_COLORS.length]}"/>`);
+        body.push(
+          `<rect x="${labelW}" y="${by}" width="${(x(value) - labelW).toFixed(1)}" height="${barH - 2}" fill="${SERIES_COLORS[i % SERIES_COLORS.length]}"/>`,
+        );
       }
-      body.push(text(x(Number.isFinite(value) ? value : 0) + 4, by + 9, Number.isFinite(value) ? tickLabel(Number(value.toFixed(1))) : '–', 'font-size="10"'));
+      body.push(
+        text(
+          x(Number.isFinite(value) ? value : 0) + 4,
+          by + 9,
+          Number.isFinite(value) ? tickLabel(Number(value.toFixed(1))) : '–',
+          'font-size="10"',
+        ),
+      );
     });
   });
   return svg(height, body);
@@ -180,7 +199,10 @@ export function groupedBarChart(options: { title: string; unit: string; categori
 export function percentileChart(options: { title: string; series: CurveSeries[] }): string {
   const left = 64;
   const plotW = WIDTH - left - 30;
-  const key = legend(options.series.map((s) => s.name), left);
+  const key = legend(
+    options.series.map((s) => s.name),
+    left,
+  );
   const top = TITLE_H + key.height + 10;
   const plotH = 250;
   const bottom = top + plotH;
@@ -247,11 +269,16 @@ export function logLogChart(options: {
   const left = 80;
   const plotW = WIDTH - left - 40;
   const plotH = 300;
-  const key = legend(options.series.map((s) => s.name), left);
+  const key = legend(
+    options.series.map((s) => s.name),
+    left,
+  );
   const top = TITLE_H + key.height + 8;
   const bottom = top + plotH;
   const xs = options.series.flatMap((s) => s.points.map((p) => p[0]));
-  const ys = [...options.series.flatMap((s) => s.points.map((p) => p[1])), ...(options.references ?? []).map((r) => r.value)].filter((y) => y > 0);
+  const ys = [...options.series.flatMap((s) => s.points.map((p) => p[1])), ...(options.references ?? []).map((r) => r.value)].filter(
+    (y) => y > 0,
+  );
   const [x0, x1] = [Math.floor(Math.log10(Math.min(...xs))), Math.ceil(Math.log10(Math.max(...xs)))];
   const [y0, y1] = [Math.floor(Math.log10(Math.min(...ys))), Math.ceil(Math.log10(Math.max(...ys)))];
   const x = (v: number) => left + ((Math.log10(v) - x0) / Math.max(1e-9, x1 - x0)) * plotW;
@@ -259,7 +286,9 @@ export function logLogChart(options: {
   const body = [text(12, 22, options.title, 'font-size="15" font-weight="600"'), ...key.elements];
   for (let d = y0; d <= y1; d++) {
     body.push(line(left, y(10 ** d), left + plotW, y(10 ** d), COLORS.grid));
-    body.push(text(left - 6, y(10 ** d) + 4, options.yLabel ? options.yLabel(10 ** d) : String(10 ** d), 'text-anchor="end" font-size="11"'));
+    body.push(
+      text(left - 6, y(10 ** d) + 4, options.yLabel ? options.yLabel(10 ** d) : String(10 ** d), 'text-anchor="end" font-size="11"'),
+    );
   }
   const xTicks = [...new Set(xs)].sort((a, b) => a - b);
   for (const t of xTicks) {
@@ -267,7 +296,14 @@ export function logLogChart(options: {
     body.push(text(x(t), bottom + 16, options.xLabel ? options.xLabel(t) : String(t), 'text-anchor="middle" font-size="11"'));
   }
   body.push(text(left + plotW / 2, bottom + 34, options.xUnit, 'text-anchor="middle" font-size="11"'));
-  body.push(text(14, top + plotH / 2, options.yUnit, `text-anchor="middle" font-size="11" transform="rotate(-90 14 ${(top + plotH / 2).toFixed(1)})"`));
+  body.push(
+    text(
+      14,
+      top + plotH / 2,
+      options.yUnit,
+      `text-anchor="middle" font-size="11" transform="rotate(-90 14 ${(top + plotH / 2).toFixed(1)})"`,
+    ),
+  );
   for (const r of options.references ?? []) {
     body.push(line(left, y(r.value), left + plotW, y(r.value), COLORS.axis, 'stroke-dasharray="4 3" stroke-width="1.5"'));
     body.push(text(left + plotW - 4, y(r.value) - 4, r.label, 'text-anchor="end" font-size="11"'));

@@ -51,21 +51,20 @@ export function machineLine(machine: MachineInfo): string {
 /** Right-aligns every column but the first, for numbers read down a column. */
 export function renderText(table: ReportTable): string {
   const widths = table.columns.map((c, i) => Math.max(c.length, ...table.rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) =>
-    cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
+  const line = (cells: string[]) => cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
   const out = [table.title, line(table.columns), widths.map((w) => '-'.repeat(w)).join('  '), ...table.rows.map(line)];
   for (const note of table.notes ?? []) out.push(`  ${note}`);
   return out.join('\n');
 }
 
 export function renderMarkdown(table: ReportTable): string {
-  const escape = (cell: string) => cell.replaceAll('|', '\\|');
+  const escapeCell = (cell: string) => cell.replaceAll('|', '\\|');
   const out = [
     `#### ${table.title}`,
     '',
-    `| ${table.columns.map(escape).join(' | ')} |`,
+    `| ${table.columns.map(escapeCell).join(' | ')} |`,
     `| ${table.columns.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`,
-    ...table.rows.map((row) => `| ${row.map(escape).join(' | ')} |`),
+    ...table.rows.map((row) => `| ${row.map(escapeCell).join(' | ')} |`),
   ];
   if (table.notes && table.notes.length > 0) out.push('', ...table.notes.map((n) => `- ${n}`));
   return out.join('\n');

@@ -6,17 +6,16 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { BUNDLE_BUDGET_BYTES, INIT_BUDGET_MS } from '../../infra/function-bundling.js';
+import { formatMs, formatNumber, formatRatio, summarize } from '../harness/stats.js';
 import type { AppendBenchResult } from '../suites/append.js';
 import { caseLabel, type ShapeBenchResult } from '../suites/append-shapes.js';
 import type { BundleResult } from '../suites/bundles.js';
-import { barChart, type Bar } from './charts.js';
 import type { CompactionBenchResult } from '../suites/compaction.js';
 import type { LatencyBenchResult } from '../suites/latency.js';
 import type { ProducerBenchResult } from '../suites/producer.js';
-import type { ReportTable } from './report.js';
 import type { SegmentBenchResult } from '../suites/segments.js';
-import { formatMs, formatNumber, formatRatio, summarize } from '../harness/stats.js';
-
+import { type Bar, barChart } from './charts.js';
+import type { ReportTable } from './report.js';
 
 interface Saved<T> {
   command: string;
@@ -31,7 +30,12 @@ function load<T>(dir: string, file: string, key: string): Saved<T> | undefined {
   if (!existsSync(path)) return undefined;
   const saved = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
   if (saved[key] === undefined) return undefined;
-  return { command: String(saved.command), quick: saved.quick === true, machine: saved.machine as { date: string }, result: saved[key] as T };
+  return {
+    command: String(saved.command),
+    quick: saved.quick === true,
+    machine: saved.machine as { date: string },
+    result: saved[key] as T,
+  };
 }
 
 interface Row {
@@ -100,7 +104,8 @@ export function buildSummary(resultsDir: string): Summary | undefined {
   const segments = load<SegmentBenchResult>(resultsDir, 'segments.json', 'segments');
   if (segments) {
     const { ratios, aims } = segments.result;
-    const mbPerSec = (parts: { bytes: number; ms: number }[]) => parts.reduce((a, p) => a + p.bytes, 0) / 1000 / parts.reduce((a, p) => a + p.ms, 0);
+    const mbPerSec = (parts: { bytes: number; ms: number }[]) =>
+      parts.reduce((a, p) => a + p.bytes, 0) / 1000 / parts.reduce((a, p) => a + p.ms, 0);
     rows.push({
       measure: 'flush tail → S3 segment',
       value: `${formatNumber(mbPerSec(segments.result.flush.map((r) => r.flush)), 1)} MB/s`,
@@ -143,7 +148,10 @@ export function buildSummary(resultsDir: string): Summary | undefined {
     const ms = producer.result.measurements;
     const pairs = ms
       .filter((m) => m.suite === 'client-producer')
-      .map((m) => ({ m, raw: ms.find((r) => r.suite === 'raw-http' && r.partitions === m.partitions && r.batchRecords === m.batchRecords) }))
+      .map((m) => ({
+        m,
+        raw: ms.find((r) => r.suite === 'raw-http' && r.partitions === m.partitions && r.batchRecords === m.batchRecords),
+      }))
       .filter((p) => p.raw !== undefined);
     if (pairs.length > 0) {
       const best = pairs.reduce((a, b) => (b.m.recordsPerSec > a.m.recordsPerSec ? b : a));

@@ -19,19 +19,17 @@
  * watermarks (Strata) and the raw heads equal what was acknowledged.
  */
 import { randomUUID } from 'node:crypto';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createStrataTarget, makePayload, type Payload } from './append.js';
 import { BenchHttpClient } from '../harness/http-client.js';
-import { mergeLoadResults, runClosedLoop, type LoadResult } from '../harness/load.js';
+import { type LoadResult, mergeLoadResults, runClosedLoop } from '../harness/load.js';
 import { RawCommitter } from '../harness/raw-commit.js';
-import type { ReportTable } from '../report/report.js';
-import type { ResourceMeter } from '../harness/resources.js';
-import { formatMs, formatNumber, formatRatio, summarize, type LatencySummary } from '../harness/stats.js';
-import { groupedBarChart } from '../report/charts.js';
-import type { StackBenchContext } from '../harness/shared-stack.js';
-import { SECOND, settings, type Suite } from '../harness/suite.js';
 import { ResourceMeter as Meter } from '../harness/resources.js';
+import type { StackBenchContext } from '../harness/shared-stack.js';
+import { formatMs, formatNumber, formatRatio, type LatencySummary, summarize } from '../harness/stats.js';
+import { SECOND, type Suite, settings } from '../harness/suite.js';
+import { groupedBarChart } from '../report/charts.js';
+import type { ReportTable } from '../report/report.js';
+import { createStrataTarget, makePayload, type Payload } from './append.js';
 
 const KIB = 1024;
 const MB = 1_000_000;
@@ -121,7 +119,13 @@ export async function runShapeBench(ctx: ShapeBenchContext, options: ShapeBenchO
         const load = { concurrency: c.concurrency, warmupMs: options.warmupMs, durationMs: windowMs };
         const name = `bench-shape-${c.valueBytes}b-p${c.partitions}-c${c.concurrency}-r${round}`;
         await ctx.resetTable();
-        const target = await createStrataTarget(client, name, c.partitions, c.records, () => payload.bodies[bodyNo++ % payload.bodies.length]!);
+        const target = await createStrataTarget(
+          client,
+          name,
+          c.partitions,
+          c.records,
+          () => payload.bodies[bodyNo++ % payload.bodies.length]!,
+        );
         slices[i]!.strata.push(await runClosedLoop(load, ctx.meter, target.append));
         slices[i]!.verified.strata &&= await target.highWatermarkMatches();
         const raw = new RawCommitter(doc, {
@@ -235,15 +239,17 @@ export function shapeTables(result: ShapeBenchResult): ReportTable[] {
         String(m.strata.errors + m.raw.errors),
       ]),
       notes: [
-        'MB/s counts record values (MB = 10^6 B); both sides move the same request bodies\' records: Strata as base64 JSON through HTTP, raw as the same records\' encoded batch in one TransactWriteItems (head update + tail item) per request, each worker on a head of its own.',
+        "MB/s counts record values (MB = 10^6 B); both sides move the same request bodies' records: Strata as base64 JSON through HTTP, raw as the same records' encoded batch in one TransactWriteItems (head update + tail item) per request, each worker on a head of its own.",
         'P=8: worker w appends to partition w mod 8, so each partition has C/8 clients and its own group commit; the raw side is the same C independent transactions (it has no partitions to spread over).',
         `Each case is ${config.durationMs / 1000} s per side in ${config.rounds} round(s) (after ${config.warmupMs / 1000} s of warm-up each), each on an emptied table; every round runs every case. "rounds" is the slowest and fastest round.`,
-        '1 KiB × 100 on one partition at C=1 and 4 is in the append table above. 64 KiB × 4 is 256 KiB per request, under the bench topics\' stageBytes (350 KiB, the largest; the default is 64 KiB): written into the tail. Larger batches are staged in S3 (the staged-batch table below).',
+        "1 KiB × 100 on one partition at C=1 and 4 is in the append table above. 64 KiB × 4 is 256 KiB per request, under the bench topics' stageBytes (350 KiB, the largest; the default is 64 KiB): written into the tail. Larger batches are staged in S3 (the staged-batch table below).",
         ...(scaling.length > 0
-          ? [`Eight partitions over one, Strata MB/s at C=16: ${scaling.map((s) => `${sizeLabel(s.valueBytes)} ${formatRatio(s.ratio)}`).join(', ')}.`]
+          ? [
+              `Eight partitions over one, Strata MB/s at C=16: ${scaling.map((s) => `${sizeLabel(s.valueBytes)} ${formatRatio(s.ratio)}`).join(', ')}.`,
+            ]
           : []),
         failed.length === 0 && errors === 0
-          ? 'Checked after every window: each partition\'s high watermark equals the records its clients saw acknowledged, and the raw heads add up to the raw commits acknowledged; no request failed.'
+          ? "Checked after every window: each partition's high watermark equals the records its clients saw acknowledged, and the raw heads add up to the raw commits acknowledged; no request failed."
           : `CHECK FAILED or errors for ${failed.map(caseLabel).join('; ') || 'no case'} (${errors} errors): see shapes.json.`,
       ],
     },

@@ -22,22 +22,21 @@
  * and the spread of the rounds is reported next to each figure.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { MAX_TAIL_ITEM_BYTES } from '../../lib/core/constants.js';
-import { encodeBatch } from '../../lib/format/record-batch-encoder.js';
 import type { LogRecord } from '../../lib/core/record.js';
+import { encodeBatch } from '../../lib/format/record-batch-encoder.js';
 import type { CommitStats } from '../../lib/sequencing/sequencer.js';
 import { BenchHttpClient, expectStatus, startNullServer } from '../harness/http-client.js';
-import { mergeLoadResults, runClosedLoop, type LoadOptions, type LoadResult } from '../harness/load.js';
-import { RawCommitter, type ContentionCounts } from '../harness/raw-commit.js';
-import type { ReportTable } from '../report/report.js';
-import type { ResourceMeter, ResourceUsage } from '../harness/resources.js';
-import { formatMs, formatNumber, formatPercent, formatRatio, summarize, type LatencySummary } from '../harness/stats.js';
-import { groupedBarChart } from '../report/charts.js';
-import type { StackBenchContext } from '../harness/shared-stack.js';
-import { SECOND, settings, type Chart, type Suite } from '../harness/suite.js';
+import { type LoadOptions, type LoadResult, mergeLoadResults, runClosedLoop } from '../harness/load.js';
+import { type ContentionCounts, RawCommitter } from '../harness/raw-commit.js';
+import type { ResourceUsage } from '../harness/resources.js';
 import { ResourceMeter as Meter } from '../harness/resources.js';
+import type { StackBenchContext } from '../harness/shared-stack.js';
+import { formatMs, formatNumber, formatPercent, formatRatio, type LatencySummary, summarize } from '../harness/stats.js';
+import { type Chart, SECOND, type Suite, settings } from '../harness/suite.js';
+import { groupedBarChart } from '../report/charts.js';
+import type { ReportTable } from '../report/report.js';
 
 export const APPEND_TOPIC = 'bench-append';
 export const RECORDS_PER_REQUEST = 100;
@@ -204,7 +203,10 @@ export function makePayload(records = RECORDS_PER_REQUEST, valueBytes = VALUE_BY
   const now = Date.now();
   const logRecords: LogRecord[] = values[0]!.map((value) => ({ key: null, value, headers: [], timestamp: now }));
   const offsets = logRecords.map((_, offset) => ({ partition: 0, offset }));
-  const answer = JSON.stringify({ offsets, partitions: [{ partition: 0, baseOffset: 0, lastOffset: offsets.length - 1, duplicate: false }] });
+  const answer = JSON.stringify({
+    offsets,
+    partitions: [{ partition: 0, baseOffset: 0, lastOffset: offsets.length - 1, duplicate: false }],
+  });
   return { bodies, batch: encodeBatch(logRecords, { baseOffset: 0 }), answer };
 }
 
@@ -389,11 +391,7 @@ async function calibrateClient(
   return results;
 }
 
-function toMeasurement(
-  suite: AppendSuiteName,
-  concurrency: number,
-  slices: Slice[],
-): AppendMeasurement {
+function toMeasurement(suite: AppendSuiteName, concurrency: number, slices: Slice[]): AppendMeasurement {
   const requestsPerOperation = suite === 'raw-grouped' ? concurrency : 1;
   const perSecond = (result: LoadResult) => (result.operations * requestsPerOperation) / (result.windowMs / 1000);
   const load = mergeLoadResults(slices.map((s) => s.load));
@@ -459,7 +457,21 @@ export function appendTables(result: AppendBenchResult): ReportTable[] {
   const seconds = config.durationMs / 1000;
   const throughput: ReportTable = {
     title: `Append throughput, one partition: ${config.recordsPerRequest} records × ${config.valueBytes} B values per request`,
-    columns: ['suite', 'C', 'req/s', 'rounds req/s', 'records/s', 'MiB/s', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'Node CPU', 'event loop', 'DDB Local CPU'],
+    columns: [
+      'suite',
+      'C',
+      'req/s',
+      'rounds req/s',
+      'records/s',
+      'MiB/s',
+      'p50 ms',
+      'p99 ms',
+      'max ms',
+      'errors',
+      'Node CPU',
+      'event loop',
+      'DDB Local CPU',
+    ],
     rows: result.measurements.map((m) => [
       SUITE_LABELS[m.suite],
       String(m.concurrency),
@@ -480,7 +492,7 @@ export function appendTables(result: AppendBenchResult): ReportTable[] {
       `A raw transaction writes the head update plus the encoded batch of one request (${formatNumber(config.batchBytes)} B), as the engine does; "C requests per tx" packs C batches into tail items like the sequencer and keeps one transaction in flight, as the sequencer does for a partition.`,
       `Each row is ${seconds} s measured in ${config.rounds} rounds of ${seconds / config.rounds} s (after ${config.warmupMs / 1000} s of warm-up each); every round runs every suite once on an emptied table. "rounds req/s" is the slowest and the fastest round: the machine's noise.`,
       'Latency is per request (raw: per successful transaction, retries included; "C requests per tx": per transaction).',
-      'Strata\'s topics have flushBytes at its 1 GiB maximum, so no append triggers a flush: locally the flush would run in this process against the same DynamoDB Local, which no append on AWS pays for. The S3 section measures the flush.',
+      "Strata's topics have flushBytes at its 1 GiB maximum, so no append triggers a flush: locally the flush would run in this process against the same DynamoDB Local, which no append on AWS pays for. The S3 section measures the flush.",
       'CPU columns are shares of one core: Node = this whole process (clients, HTTP server, engine, SDK), event loop = busy share of its one JavaScript thread, DDB Local = the JVM.',
     ],
   };
@@ -488,7 +500,16 @@ export function appendTables(result: AppendBenchResult): ReportTable[] {
   const contended = result.measurements.filter((m) => m.suite === 'raw-contended');
   const commits: ReportTable = {
     title: 'Group commit and contention',
-    columns: ['C', 'Strata commits/s', 'requests/commit', 'commit ms', 'contended attempts/success', 'condition failures', 'tx conflicts', 'starved workers'],
+    columns: [
+      'C',
+      'Strata commits/s',
+      'requests/commit',
+      'commit ms',
+      'contended attempts/success',
+      'condition failures',
+      'tx conflicts',
+      'starved workers',
+    ],
     rows: config.levels.map((c) => {
       const g = strata.find((m) => m.concurrency === c)?.groupCommit;
       const run = contended.find((m) => m.concurrency === c);
@@ -558,7 +579,7 @@ export function appendTables(result: AppendBenchResult): ReportTable[] {
 function verificationNote(result: AppendBenchResult): string {
   const failed = result.measurements.filter((m) => !m.verified);
   if (failed.length === 0) {
-    return 'Checked after every row: Strata\'s high watermark equals the records its clients saw acknowledged, and the raw heads add up to the raw commits acknowledged.';
+    return "Checked after every row: Strata's high watermark equals the records its clients saw acknowledged, and the raw heads add up to the raw commits acknowledged.";
   }
   return `CHECK FAILED for ${failed.map((m) => `${m.suite} C=${m.concurrency}`).join(', ')}: the data written does not match what was acknowledged (see append.json).`;
 }
@@ -590,7 +611,11 @@ function appendCharts(result: AppendBenchResult): Chart[] {
         title: 'Append goodput, 100 × 1 KiB per request, one partition',
         unit: 'MiB/s of record values',
         categories: levels.map((c) => `C=${c}`),
-        series: [series('strata-http', 'Strata via HTTP'), series('raw-independent', 'raw, independent tx'), series('raw-grouped', 'raw, C requests per tx')],
+        series: [
+          series('strata-http', 'Strata via HTTP'),
+          series('raw-independent', 'raw, independent tx'),
+          series('raw-grouped', 'raw, C requests per tx'),
+        ],
       }),
     },
   ];

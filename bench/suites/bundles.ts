@@ -18,12 +18,12 @@ import {
   BUNDLE_FILE,
   esbuildOptions,
   FUNCTION_IDS,
-  INIT_BUDGET_MS,
   type FunctionId,
+  INIT_BUDGET_MS,
 } from '../../infra/function-bundling.js';
-import type { ReportTable } from '../report/report.js';
 import { summarize } from '../harness/stats.js';
-import { settings, type Suite } from '../harness/suite.js';
+import { type Suite, settings } from '../harness/suite.js';
+import type { ReportTable } from '../report/report.js';
 
 const run = promisify(execFile);
 
@@ -68,7 +68,10 @@ function heaviestPackages(metafile: esbuild.Metafile, top: number): { name: stri
     const name = match ? match[1]! : `(strata) ${input.split('/')[0]}/`;
     byPackage.set(name, (byPackage.get(name) ?? 0) + bytesInOutput);
   }
-  return [...byPackage.entries()].map(([name, bytes]) => ({ name, bytes })).sort((a, b) => b.bytes - a.bytes).slice(0, top);
+  return [...byPackage.entries()]
+    .map(([name, bytes]) => ({ name, bytes }))
+    .sort((a, b) => b.bytes - a.bytes)
+    .slice(0, top);
 }
 
 export async function runBundleBench(options: BundleBenchOptions, log: (line: string) => void): Promise<BundleResult[]> {
@@ -124,7 +127,14 @@ export function bundleTables(results: BundleResult[], runs: number): ReportTable
       rows: results.map((r) => {
         const plain = summarize(r.initMs);
         const mapped = summarize(r.initWithSourceMapsMs);
-        return [r.fn, ms(plain.p50), ms(plain.max), ms(mapped.p50), ms(mapped.max), Math.max(plain.p50, mapped.p50) <= INIT_BUDGET_MS ? 'yes' : 'NO'];
+        return [
+          r.fn,
+          ms(plain.p50),
+          ms(plain.max),
+          ms(mapped.p50),
+          ms(mapped.max),
+          Math.max(plain.p50, mapped.p50) <= INIT_BUDGET_MS ? 'yes' : 'NO',
+        ];
       }),
       notes: [
         `Timed inside the process from before \`import()\` to its end: module evaluation only, no AWS call (the handlers create their clients on the first invocation). Node ${process.version} here; Lambda runs Node 22 on arm64.`,

@@ -19,11 +19,19 @@ import { DynamoLogStore } from '../../lib/aws/dynamo-log-store.js';
 import { S3ObjectStore } from '../../lib/aws/s3-object-store.js';
 import { LogEngine } from '../../lib/engine.js';
 import type { PartitionRef } from '../../lib/ports/model.js';
-import { checkJava, ensureBucket, ensureTable, localDynamoClient, localS3Client, startDynamoDbLocal, startS3rver } from '../../local/emulators.js';
-import type { ReportTable } from '../report/report.js';
+import {
+  checkJava,
+  ensureBucket,
+  ensureTable,
+  localDynamoClient,
+  localS3Client,
+  startDynamoDbLocal,
+  startS3rver,
+} from '../../local/emulators.js';
 import { ResourceMeter, type ResourceUsage } from '../harness/resources.js';
 import { formatNumber, formatPercent, formatRatio } from '../harness/stats.js';
-import { settings, type Suite } from '../harness/suite.js';
+import { type Suite, settings } from '../harness/suite.js';
+import type { ReportTable } from '../report/report.js';
 
 const KIB = 1024;
 const MB = 1_000_000;
@@ -156,7 +164,9 @@ export async function runCompactionBench(options: CompactionBenchOptions, log: (
         rawResources,
         verified,
       });
-      log(`    compaction ${(inputBytes / MB / (compactMs / 1000)).toFixed(1)} MB/s, raw GET+PUT ${(inputBytes / MB / (rawMs / 1000)).toFixed(1)} MB/s, verified: ${verified}`);
+      log(
+        `    compaction ${(inputBytes / MB / (compactMs / 1000)).toFixed(1)} MB/s, raw GET+PUT ${(inputBytes / MB / (rawMs / 1000)).toFixed(1)} MB/s, verified: ${verified}`,
+      );
     }
   } finally {
     dynamo.destroy();

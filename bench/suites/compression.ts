@@ -6,11 +6,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { decodeBatch, type Compression } from '../../lib/format/record-batch.js';
-import { encodeBatch } from '../../lib/format/record-batch-encoder.js';
 import type { LogRecord } from '../../lib/core/record.js';
+import { type Compression, decodeBatch } from '../../lib/format/record-batch.js';
+import { encodeBatch } from '../../lib/format/record-batch-encoder.js';
+import { type Suite, settings } from '../harness/suite.js';
 import type { ReportTable } from '../report/report.js';
-import { settings, type Suite } from '../harness/suite.js';
 
 const RECORDS_PER_BATCH = 100;
 /** Size of the random values; the JSON events come out at about 700 B each. */

@@ -18,19 +18,19 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import {
+  type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
   TransactWriteItemsCommand,
   UpdateItemCommand,
-  type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import type { AppendRecordInput } from '../../lib/sequencing/appender.js';
 import { DynamoLogStore } from '../../lib/aws/dynamo-log-store.js';
-import { LogEngine, type EngineOptions } from '../../lib/engine.js';
-import { RetryableError } from '../../lib/core/errors.js';
 import { HEAD_SK, tailSk } from '../../lib/aws/table-keys.js';
-import { encodeBatch } from '../../lib/format/record-batch-encoder.js';
+import { RetryableError } from '../../lib/core/errors.js';
 import { backoffDelay, DEFAULT_RETRY, sleep } from '../../lib/core/retry.js';
+import { type EngineOptions, LogEngine } from '../../lib/engine.js';
+import { encodeBatch } from '../../lib/format/record-batch-encoder.js';
+import type { AppendRecordInput } from '../../lib/sequencing/appender.js';
 import { cancelledCommit } from '../harness/raw-commit.js';
 
 /** What one request appends. */
@@ -108,12 +108,19 @@ function rawTarget(scope: ModeScope): { pk: string; count: number; data: Uint8Ar
 
 function encodedBatch(shape: ContentionShape): Uint8Array {
   const now = Date.now();
-  const records = Array.from({ length: shape.recordsPerRequest }, () => ({ key: null, value: randomBytes(shape.valueBytes), headers: [], timestamp: now }));
+  const records = Array.from({ length: shape.recordsPerRequest }, () => ({
+    key: null,
+    value: randomBytes(shape.valueBytes),
+    headers: [],
+    timestamp: now,
+  }));
   return encodeBatch(records, { baseOffset: 0 });
 }
 
 async function headNextOffset(dynamo: DynamoDBClient, tableName: string, pk: string): Promise<number> {
-  const out = await dynamo.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: pk }, sk: { S: HEAD_SK } }, ConsistentRead: true }));
+  const out = await dynamo.send(
+    new GetItemCommand({ TableName: tableName, Key: { pk: { S: pk }, sk: { S: HEAD_SK } }, ConsistentRead: true }),
+  );
   return Number(out.Item?.nextOffset?.N ?? 0);
 }
 
@@ -142,7 +149,11 @@ const engineOn = (dynamo: DynamoDBClient, scope: ModeScope, options: Partial<Eng
 const engineMode = (sequencing?: 'optimistic' | 'reserve'): ContentionMode => ({
   label: `engine (LogEngine.appendToPartition${sequencing ? `, sequencing: ${sequencing}` : ''})`,
   async prepare(dynamo, scope) {
-    await engineOn(dynamo, scope).topics.create({ name: topicName(scope), partitions: scope.partitions ?? 1, config: { flushBytes: NO_TRIGGERED_FLUSH_BYTES } });
+    await engineOn(dynamo, scope).topics.create({
+      name: topicName(scope),
+      partitions: scope.partitions ?? 1,
+      config: { flushBytes: NO_TRIGGERED_FLUSH_BYTES },
+    });
   },
   async open(dynamo, scope) {
     const engine = engineOn(dynamo, scope, { appendDeadlineMs: scope.deadlineMs, ...(sequencing ? { sequencing } : {}) });
@@ -160,7 +171,9 @@ const engineMode = (sequencing?: 'optimistic' | 'reserve'): ContentionMode => ({
   async storedRecords(dynamo, scope) {
     // The high watermark: the end of the contiguous prefix (with reservations, the
     // counter also counts offsets reserved by requests still in flight at the end).
-    const described = await engineOn(dynamo, scope).topics.describe(topicName(scope)).catch(() => undefined);
+    const described = await engineOn(dynamo, scope)
+      .topics.describe(topicName(scope))
+      .catch(() => undefined);
     return described?.partitionStates[PARTITION]?.highWatermark ?? 0;
   },
 });
@@ -215,7 +228,8 @@ const optimisticRawMode: ContentionMode = {
                   UpdateExpression:
                     'SET nextOffset = :next, tailBytes = if_not_exists(tailBytes, :zero) + :bytes, lastAppendAt = :now, ' +
                     'logStartOffset = if_not_exists(logStartOffset, :zero), flushedOffset = if_not_exists(flushedOffset, :zero)',
-                  ConditionExpression: expected === 0 ? 'attribute_not_exists(nextOffset) OR nextOffset = :expected' : 'nextOffset = :expected',
+                  ConditionExpression:
+                    expected === 0 ? 'attribute_not_exists(nextOffset) OR nextOffset = :expected' : 'nextOffset = :expected',
                   ExpressionAttributeValues: {
                     ':expected': { N: String(expected) },
                     ':next': { N: String(expected + count) },
@@ -226,7 +240,13 @@ const optimisticRawMode: ContentionMode = {
                   ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
                 },
               },
-              { Put: { TableName: scope.tableName, Item: tailItem(pk, expected, count, data, now), ConditionExpression: 'attribute_not_exists(pk)' } },
+              {
+                Put: {
+                  TableName: scope.tableName,
+                  Item: tailItem(pk, expected, count, data, now),
+                  ConditionExpression: 'attribute_not_exists(pk)',
+                },
+              },
             ],
           }),
         );
@@ -246,7 +266,8 @@ const optimisticRawMode: ContentionMode = {
           }
           failures++;
           if (outcome.head !== undefined) known = outcome.head;
-          if (Date.now() >= deadline) throw new RetryableError('the partition is contended and the append did not commit before the deadline', 1);
+          if (Date.now() >= deadline)
+            throw new RetryableError('the partition is contended and the append did not commit before the deadline', 1);
           // The sequencer's policy: re-send at once after a first lost race, back off after more.
           if (outcome.head === undefined || failures > 1) await sleep(backoffDelay(DEFAULT_RETRY, failures));
         }

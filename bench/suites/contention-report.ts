@@ -4,11 +4,12 @@
  * charts of docs/benchmarks.md. Everything here is computed from the measured data;
  * nothing is judged by hand.
  */
-import { groupedBarChart } from '../report/charts.js';
-import { addCallUsage, emptyCallUsage, type CallUsage } from '../harness/contention-meter.js';
+
+import { addCallUsage, type CallUsage, emptyCallUsage } from '../harness/contention-meter.js';
 import type { LatencyModelStats } from '../harness/latency-model.js';
+import { formatMs, formatNumber, formatPercent, formatRatio, type LatencySummary, summarize } from '../harness/stats.js';
+import { groupedBarChart } from '../report/charts.js';
 import type { ReportTable } from '../report/report.js';
-import { formatMs, formatNumber, formatPercent, formatRatio, summarize, type LatencySummary } from '../harness/stats.js';
 
 /** The mode whose figures the aims judge: the engine with the reserving sequencer (issue 13). */
 export const CANDIDATE_MODE = 'engine-reserve';
@@ -125,7 +126,11 @@ function perAck(value: number, acks: number): number {
 }
 
 /** Merges the workers' reports of one measurement. */
-export function aggregatePoint(meta: PointMeta, reports: readonly WorkerReport[], extra: { dynamoCores: number; storedRecords: number }): ContentionPoint {
+export function aggregatePoint(
+  meta: PointMeta,
+  reports: readonly WorkerReport[],
+  extra: { dynamoCores: number; storedRecords: number },
+): ContentionPoint {
   const usage = reports.reduce((sum, r) => addCallUsage(sum, r.usage), emptyCallUsage());
   const acks = reports.reduce((n, r) => n + r.acks, 0);
   const records = reports.reduce((n, r) => n + r.records, 0);
@@ -182,7 +187,10 @@ export interface ContentionBaseline {
 }
 
 /** The candidate's K=1 latencies of this run, to save as the baseline of later runs. */
-export function baselineOf(points: readonly ContentionPoint[], meta: { savedAt: string; commit: string; command: string }): ContentionBaseline | undefined {
+export function baselineOf(
+  points: readonly ContentionPoint[],
+  meta: { savedAt: string; commit: string; command: string },
+): ContentionBaseline | undefined {
   const k1 = points.filter((p) => p.mode === CANDIDATE_MODE && p.concurrency === 1);
   if (k1.length === 0) return undefined;
   return {
@@ -201,14 +209,23 @@ export function baselineOf(points: readonly ContentionPoint[], meta: { savedAt: 
 export function latencyReference(points: readonly ContentionPoint[], baseline?: ContentionBaseline): LatencyReference | undefined {
   const today = points.filter((p) => p.mode === TODAY_MODE && p.concurrency === 1);
   if (today.length > 0) {
-    return { label: `${TODAY_MODE} at K=1 in this run (today's path)`, p50ByShape: Object.fromEntries(today.map((p) => [p.shape, p.latencyMs.p50])) };
+    return {
+      label: `${TODAY_MODE} at K=1 in this run (today's path)`,
+      p50ByShape: Object.fromEntries(today.map((p) => [p.shape, p.latencyMs.p50])),
+    };
   }
   if (baseline) {
-    return { label: `the engine saved as baseline on ${baseline.savedAt.slice(0, 10)} (commit ${baseline.commit.slice(0, 8)})`, p50ByShape: baseline.p50ByShape };
+    return {
+      label: `the engine saved as baseline on ${baseline.savedAt.slice(0, 10)} (commit ${baseline.commit.slice(0, 8)})`,
+      p50ByShape: baseline.p50ByShape,
+    };
   }
   const k1 = points.filter((p) => p.mode === TODAY_BY_HAND_MODE && p.concurrency === 1);
   if (k1.length === 0) return undefined;
-  return { label: `${TODAY_BY_HAND_MODE} at K=1 in this run (today's commit by hand; no engine baseline saved)`, p50ByShape: Object.fromEntries(k1.map((p) => [p.shape, p.latencyMs.p50])) };
+  return {
+    label: `${TODAY_BY_HAND_MODE} at K=1 in this run (today's commit by hand; no engine baseline saved)`,
+    p50ByShape: Object.fromEntries(k1.map((p) => [p.shape, p.latencyMs.p50])),
+  };
 }
 
 export interface AimCheck {
@@ -228,7 +245,12 @@ function find(points: readonly ContentionPoint[], mode: string, shape: string, k
 export function checkAims(points: readonly ContentionPoint[], reference?: LatencyReference): AimCheck[] {
   const shapes = [...new Set(points.map((p) => p.shape))];
   const checks: AimCheck[] = [];
-  const notMeasured = (aim: string, shape: string, what: string): AimCheck => ({ aim, shape, measured: `not measured (${what})`, met: undefined });
+  const notMeasured = (aim: string, shape: string, what: string): AimCheck => ({
+    aim,
+    shape,
+    measured: `not measured (${what})`,
+    met: undefined,
+  });
   for (const shape of shapes) {
     const levels = [...new Set(points.filter((p) => p.shape === shape).map((p) => p.concurrency))].sort((a, b) => a - b);
 
@@ -280,7 +302,8 @@ export function checkAims(points: readonly ContentionPoint[], reference?: Latenc
 
     const latencyAim = `p50 at K=1 ≤ ${AIMS.maxK1LatencyRatio.toFixed(2)}× today's path`;
     const today = reference?.p50ByShape[shape];
-    if (!one || today === undefined || !Number.isFinite(today)) checks.push(notMeasured(latencyAim, shape, one ? 'no reference for today\'s path' : `no ${CANDIDATE_MODE} point at K=1`));
+    if (!one || today === undefined || !Number.isFinite(today))
+      checks.push(notMeasured(latencyAim, shape, one ? "no reference for today's path" : `no ${CANDIDATE_MODE} point at K=1`));
     else {
       const ratio = one.latencyMs.p50 / today;
       checks.push({
@@ -349,21 +372,42 @@ export function contentionTables(input: ContentionTablesInput): ReportTable[] {
       ]);
     tables.push({
       title: `Contention, ${shapeTitle(shape)}: K processes append to one partition, one request at a time each`,
-      columns: ['mode', 'K', 'acks/s', 'records/s', 'p50 ms', 'p99 ms', 'p999 ms', 'DDB calls/ack', 'WCU/ack', 'failed WCU/ack', '503', 'errors', 'acks per worker', 'hottest item WCU/s', 'model delay added/asked', 'workers CPU', 'DDB Local CPU', 'head = acks'],
+      columns: [
+        'mode',
+        'K',
+        'acks/s',
+        'records/s',
+        'p50 ms',
+        'p99 ms',
+        'p999 ms',
+        'DDB calls/ack',
+        'WCU/ack',
+        'failed WCU/ack',
+        '503',
+        'errors',
+        'acks per worker',
+        'hottest item WCU/s',
+        'model delay added/asked',
+        'workers CPU',
+        'DDB Local CPU',
+        'head = acks',
+      ],
       rows,
     });
   }
   const last = tables.at(-1);
   if (last) {
     last.notes = [
-      `Modes: ${Object.entries(input.modeLabels).map(([name, label]) => `${name} = ${label}`).join('; ')}.`,
+      `Modes: ${Object.entries(input.modeLabels)
+        .map(([name, label]) => `${name} = ${label}`)
+        .join('; ')}.`,
       `Latency model, injected by SDK middleware into every worker's DynamoDB client (bench/harness/latency-model.ts): ${input.latencyModel}. The local call's own time comes on top.`,
       'acks/s: requests acknowledged inside the window; records/s = acks × records per request. Latency: acknowledged requests that started inside the window, to their end (p999 needs 1,000 samples).',
       'WCU/ack: write units of the calls sent inside the window over the acks of the window, as billed: DynamoDB\'s ConsumedCapacity for answered writes, and for failed ones (a failed condition, a cancelled transaction: their exceptions report none) 1 unit per KB of each item, rounded up, twice inside a transaction (bench/harness/write-units.ts). "failed WCU/ack" is that second part: the price of lost races.',
       `hottest item WCU/s: write units per second on the most-written item (the head), counted from item sizes. On AWS one item lives in one partition, which serves about ${formatNumber(PARTITION_WRITE_UNITS_PER_SEC)} write units per second: "(over)" would be throttled there. The suite injects no throttling.`,
-      '503: requests started inside the window that gave up at the append deadline (10 s), whenever they ended. acks per worker: the fewest and most one process got (0 = starved). head = acks: the partition\'s head after the run equals the records acknowledged over the whole run.',
-      'model delay added/asked: the delay the latency model\'s sleeps actually added over the delay it modelled (timers fire late on a busy machine; the model shortens its sleeps by the lateness it observes).',
-      'CPU in shares of one core; the workers and DynamoDB Local share this machine\'s cores, so at high K the figures say as much about the machine as about the design: compare modes at the same K.',
+      "503: requests started inside the window that gave up at the append deadline (10 s), whenever they ended. acks per worker: the fewest and most one process got (0 = starved). head = acks: the partition's head after the run equals the records acknowledged over the whole run.",
+      "model delay added/asked: the delay the latency model's sleeps actually added over the delay it modelled (timers fire late on a busy machine; the model shortens its sleeps by the lateness it observes).",
+      "CPU in shares of one core; the workers and DynamoDB Local share this machine's cores, so at high K the figures say as much about the machine as about the design: compare modes at the same K.",
     ];
   }
 
@@ -401,24 +445,43 @@ export interface ContentionChart {
 }
 
 /** acks/s and p99 against K, one bar per mode, for each shape. */
-export function contentionCharts(points: readonly ContentionPoint[], shapes: readonly { name: string; recordsPerRequest: number; valueBytes: number }[]): ContentionChart[] {
+export function contentionCharts(
+  points: readonly ContentionPoint[],
+  shapes: readonly { name: string; recordsPerRequest: number; valueBytes: number }[],
+): ContentionChart[] {
   const modes = [...new Set(points.map((p) => p.mode))];
   return shapes.flatMap((shape) => {
     const own = points.filter((p) => p.shape === shape.name);
     const levels = [...new Set(own.map((p) => p.concurrency))].sort((a, b) => a - b);
     const series = (pick: (p: ContentionPoint) => number) =>
-      modes.map((mode) => ({ name: mode, values: levels.map((k) => { const p = find(own, mode, shape.name, k); return p ? pick(p) : Number.NaN; }) }));
+      modes.map((mode) => ({
+        name: mode,
+        values: levels.map((k) => {
+          const p = find(own, mode, shape.name, k);
+          return p ? pick(p) : Number.NaN;
+        }),
+      }));
     const categories = levels.map((k) => `K=${k}`);
     return [
       {
         file: `contention-acks-${shape.name}.svg`,
         alt: `Acknowledged appends per second by number of processes, ${shapeTitle(shape)}`,
-        svg: groupedBarChart({ title: `Acks/s vs K processes on one partition, ${shapeTitle(shape)}`, unit: 'acknowledged requests per second', categories, series: series((p) => p.acksPerSec) }),
+        svg: groupedBarChart({
+          title: `Acks/s vs K processes on one partition, ${shapeTitle(shape)}`,
+          unit: 'acknowledged requests per second',
+          categories,
+          series: series((p) => p.acksPerSec),
+        }),
       },
       {
         file: `contention-p99-${shape.name}.svg`,
         alt: `p99 append latency by number of processes, ${shapeTitle(shape)}`,
-        svg: groupedBarChart({ title: `p99 latency vs K processes on one partition, ${shapeTitle(shape)}`, unit: 'ms', categories, series: series((p) => p.latencyMs.p99) }),
+        svg: groupedBarChart({
+          title: `p99 latency vs K processes on one partition, ${shapeTitle(shape)}`,
+          unit: 'ms',
+          categories,
+          series: series((p) => p.latencyMs.p99),
+        }),
       },
     ];
   });

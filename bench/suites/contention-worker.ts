@@ -22,9 +22,9 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { StrataError } from '../../lib/core/errors.js';
 import { isThrottle } from '../../lib/core/retry.js';
 import { CallMeterMiddleware, hottestItems } from '../harness/contention-meter.js';
-import { contentionMode, type ContentionShape } from './contention-modes.js';
-import { emptyWorkerReport, type WorkerReport } from './contention-report.js';
 import { installLatencyModel, type LatencyModel } from '../harness/latency-model.js';
+import { type ContentionShape, contentionMode } from './contention-modes.js';
+import { emptyWorkerReport, type WorkerReport } from './contention-report.js';
 
 /** One measurement, as the harness asks it of each of its K workers. */
 export interface WorkerPoint {
@@ -67,7 +67,12 @@ function classify(err: unknown): Outcome {
 }
 
 async function runPoint(point: WorkerPoint): Promise<WorkerReport> {
-  const client = new DynamoDBClient({ endpoint: point.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, requestHandler: REQUEST_HANDLER });
+  const client = new DynamoDBClient({
+    endpoint: point.endpoint,
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+    requestHandler: REQUEST_HANDLER,
+  });
   const meter = new CallMeterMiddleware(now);
   meter.install(client);
   const modelStats = installLatencyModel(client, point.latencyModel);

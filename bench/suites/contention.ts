@@ -15,7 +15,8 @@
  * The modes run one after another at each K, so a drift of this shared machine hits
  * them alike rather than the one that happened to run during it.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFileSync, fork } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,21 +25,27 @@ import * as esbuild from 'esbuild';
 import { BUNDLE_OPTIONS } from '../../infra/function-bundling.js';
 import { DEFAULT_APPEND_DEADLINE_MS } from '../../lib/core/constants.js';
 import { checkJava, ensureTable, localDynamoClient, startDynamoDbLocal } from '../../local/emulators.js';
-import { contentionMode, CONTENTION_MODES, type ContentionShape } from './contention-modes.js';
-import { aggregatePoint, type ContentionPoint, type WorkerReport } from './contention-report.js';
-import type { FromWorker, ToWorker, WorkerPoint } from './contention-worker.js';
-import { describeLatencyModel, type LatencyModel } from '../harness/latency-model.js';
+import { DEFAULT_LATENCY_MODEL, describeLatencyModel, type LatencyModel } from '../harness/latency-model.js';
 import { ResourceMeter } from '../harness/resources.js';
-import { formatMs, formatNumber } from '../harness/stats.js';
+import { formatMs, formatNumber, formatRatio } from '../harness/stats.js';
+import { SECOND, type Suite, settings } from '../harness/suite.js';
 import { resetTable } from '../harness/table.js';
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { BATCH_SHAPE, SINGLE_RECORD_SHAPE } from './contention-modes.js';
-import { baselineOf, checkAims, contentionCharts, contentionTables, latencyReference, type AimCheck, type ContentionBaseline, type LatencyReference } from './contention-report.js';
-import { DEFAULT_LATENCY_MODEL } from '../harness/latency-model.js';
-import { formatRatio } from '../harness/stats.js';
-import { SECOND, settings, type Suite } from '../harness/suite.js';
 import { writeJson } from '../report/report.js';
+import { BATCH_SHAPE, CONTENTION_MODES, type ContentionShape, contentionMode, SINGLE_RECORD_SHAPE } from './contention-modes.js';
+import {
+  type AimCheck,
+  aggregatePoint,
+  baselineOf,
+  type ContentionBaseline,
+  type ContentionPoint,
+  checkAims,
+  contentionCharts,
+  contentionTables,
+  type LatencyReference,
+  latencyReference,
+  type WorkerReport,
+} from './contention-report.js';
+import type { FromWorker, ToWorker, WorkerPoint } from './contention-worker.js';
 
 export interface ContentionOptions {
   /** K: worker processes appending at once. */
@@ -124,9 +131,11 @@ class WorkerPool {
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       });
       pool.workers.push(child);
-      ready.push(pool.next(child, READY_TIMEOUT_MS).then((m) => {
-        if (m.type !== 'ready') throw new Error(`worker ${i} sent ${m.type} before ready`);
-      }));
+      ready.push(
+        pool.next(child, READY_TIMEOUT_MS).then((m) => {
+          if (m.type !== 'ready') throw new Error(`worker ${i} sent ${m.type} before ready`);
+        }),
+      );
     }
     try {
       await Promise.all(ready);
@@ -243,7 +252,10 @@ export async function runContentionBench(options: ContentionOptions, log: (line:
       ];
       try {
         const timeoutMs = startAt - Date.now() + warmupMs + durationMs + scope.deadlineMs + REPORT_GRACE_MS;
-        const reports = await workers.run(Array.from({ length: k }, (_, i) => (spread ? { ...point, partition: i } : point)), timeoutMs);
+        const reports = await workers.run(
+          Array.from({ length: k }, (_, i) => (spread ? { ...point, partition: i } : point)),
+          timeoutMs,
+        );
         return { reports, dynamoCores, storedRecords: await mode.storedRecords(dynamo, scope) };
       } finally {
         for (const timer of meterTimers) clearTimeout(timer);
@@ -338,10 +350,17 @@ export const contentionSuite: Suite<ContentionSuiteResult> = {
   async run(ctx) {
     ctx.log('\ncontention: K processes on one partition');
     const contention = await runContentionBench(
-      { ...settings(ctx, FULL_CONTENTION, QUICK_CONTENTION), shapes: CONTENTION_SHAPES, modes: CONTENTION_MODES_RUN, latencyModel: DEFAULT_LATENCY_MODEL },
+      {
+        ...settings(ctx, FULL_CONTENTION, QUICK_CONTENTION),
+        shapes: CONTENTION_SHAPES,
+        modes: CONTENTION_MODES_RUN,
+        latencyModel: DEFAULT_LATENCY_MODEL,
+      },
       ctx.log,
     );
-    const baseline = existsSync(CONTENTION_BASELINE_PATH) ? (JSON.parse(readFileSync(CONTENTION_BASELINE_PATH, 'utf8')) as ContentionBaseline) : undefined;
+    const baseline = existsSync(CONTENTION_BASELINE_PATH)
+      ? (JSON.parse(readFileSync(CONTENTION_BASELINE_PATH, 'utf8')) as ContentionBaseline)
+      : undefined;
     const reference = latencyReference(contention.points, baseline);
     const aims = checkAims(contention.points, reference);
     if (ctx.saveContentionBaseline) {

@@ -17,15 +17,15 @@
  * Runs by itself (`npm run bench -- --only fanout`): it starts its own local stack.
  */
 import { performance } from 'node:perf_hooks';
-import { createCompactHandler, type CompactResult, type FanOutEvent } from '../../functions/compact/handler.js';
+import { type CompactResult, createCompactHandler, type FanOutEvent } from '../../functions/compact/handler.js';
 import { createObservability } from '../../functions/shared/observability.js';
 import { DEFAULT_DISPATCH_CONCURRENCY, FANOUT_RUN_BUDGET_MS } from '../../lib/core/constants.js';
 import type { LogEngine } from '../../lib/engine.js';
 import type { FanOutBudget } from '../../lib/maintenance/maintenance.js';
 import { startLocalStack } from '../../local/stack.js';
-import type { ReportTable } from '../report/report.js';
 import { formatNumber } from '../harness/stats.js';
-import { settings, type Suite } from '../harness/suite.js';
+import { type Suite, settings } from '../harness/suite.js';
+import type { ReportTable } from '../report/report.js';
 
 /** The compact function's default timeout (infra/strata-log.ts). */
 export const COMPACT_TIMEOUT_MS = 5 * 60_000;
@@ -76,7 +76,11 @@ async function fill(engine: LogEngine, partitions: number): Promise<string[]> {
   }
   for (let i = 0; i < jobs.length; i += FILL_CONCURRENCY) {
     await Promise.all(
-      jobs.slice(i, i + FILL_CONCURRENCY).map((j) => engine.appender.appendToPartition(j.topic, j.partition, { records: [{ key: null, value: new TextEncoder().encode('x') }] })),
+      jobs
+        .slice(i, i + FILL_CONCURRENCY)
+        .map((j) =>
+          engine.appender.appendToPartition(j.topic, j.partition, { records: [{ key: null, value: new TextEncoder().encode('x') }] }),
+        ),
     );
   }
   return topics;
@@ -132,18 +136,25 @@ export async function runFanOutBench(options: FanOutBenchOptions, log: (line: st
         concurrency: fanOut.concurrency ?? DEFAULT_DISPATCH_CONCURRENCY,
         partitions: extrapolated ? options.partitions : dispatched,
         runs: times.length,
-        longestRunMs: (extrapolated ? totalMs * scale : Math.max(...times)),
+        longestRunMs: extrapolated ? totalMs * scale : Math.max(...times),
         totalMs: totalMs * scale,
         dispatchesPerSec: dispatched / (totalMs / 1000),
         extrapolated,
       };
-      log(`  ${label}, ${invokeMs} ms an invoke: ${m.partitions} partitions in ${m.runs} run(s), longest ${(m.longestRunMs / 1000).toFixed(2)} s${extrapolated ? ' (extrapolated)' : ''}`);
+      log(
+        `  ${label}, ${invokeMs} ms an invoke: ${m.partitions} partitions in ${m.runs} run(s), longest ${(m.longestRunMs / 1000).toFixed(2)} s${extrapolated ? ' (extrapolated)' : ''}`,
+      );
       measurements.push(m);
     };
     for (const invokeMs of options.invokeMs) await measure('parallel batches, one run', invokeMs, { budgetMs: FANOUT_RUN_BUDGET_MS });
     const chained = Math.ceil(options.partitions / 5);
     await measure(`chain of runs of ${chained}`, options.invokeMs[0]!, { budgetMs: FANOUT_RUN_BUDGET_MS, maxDispatches: chained });
-    await measure('one at a time (before)', options.invokeMs[0]!, { concurrency: 1, budgetMs: Infinity, maxDispatches: Infinity }, options.sequentialPartitions);
+    await measure(
+      'one at a time (before)',
+      options.invokeMs[0]!,
+      { concurrency: 1, budgetMs: Infinity, maxDispatches: Infinity },
+      options.sequentialPartitions,
+    );
     return {
       options: { ...options, partitionsPerTopic: PARTITIONS_PER_TOPIC, timeoutMs: COMPACT_TIMEOUT_MS, budgetMs: FANOUT_RUN_BUDGET_MS },
       fillMs,
@@ -170,7 +181,7 @@ export function fanOutTables(result: FanOutBenchResult): ReportTable[] {
         formatNumber(Math.round(m.dispatchesPerSec)),
       ]),
       notes: [
-        `* measured on ${formatNumber(result.options.sequentialPartitions)} partitions and scaled per partition; it would pass the ${result.options.timeoutMs / 60_000}-minute timeout at about ${formatNumber(Math.round(result.options.timeoutMs / (result.measurements.find((m) => m.extrapolated)?.totalMs ?? 1) * result.options.partitions))} partitions.`,
+        `* measured on ${formatNumber(result.options.sequentialPartitions)} partitions and scaled per partition; it would pass the ${result.options.timeoutMs / 60_000}-minute timeout at about ${formatNumber(Math.round((result.options.timeoutMs / (result.measurements.find((m) => m.extrapolated)?.totalMs ?? 1)) * result.options.partitions))} partitions.`,
         `Each root run reads the topics, heads and stats from DynamoDB Local (in the run's time) and waits the modelled invoke latency per dispatch; the dispatched passes themselves run in their own invocations and are not part of it.`,
       ],
     },

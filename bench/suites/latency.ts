@@ -17,10 +17,10 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { encodeBatch } from '../../lib/format/record-batch-encoder.js';
 import { BenchHttpClient, expectStatus } from '../harness/http-client.js';
 import { RawCommitter } from '../harness/raw-commit.js';
-import type { ReportTable } from '../report/report.js';
-import { formatMs, MIN_SAMPLES_FOR_P999, percentile, summarize, type LatencySummary } from '../harness/stats.js';
+import { formatMs, type LatencySummary, MIN_SAMPLES_FOR_P999, percentile, summarize } from '../harness/stats.js';
+import { type Suite, settings } from '../harness/suite.js';
 import { percentileChart } from '../report/charts.js';
-import { settings, type Suite } from '../harness/suite.js';
+import type { ReportTable } from '../report/report.js';
 
 export const LATENCY_TOPIC = 'bench-latency';
 export const SMALL_VALUE_BYTES = 100;
@@ -148,11 +148,7 @@ class TimedConsumer {
           this.pollWaiter.resolve();
           this.pollWaiter = undefined;
         }
-        answer = expectStatus(
-          await poll,
-          200,
-          'long-poll',
-        );
+        answer = expectStatus(await poll, 200, 'long-poll');
       } catch (err) {
         if (this.stopped) return;
         throw err;
@@ -239,7 +235,8 @@ export async function runLatencyBench(
     producer.close();
   }
   log(`  append → long-poll: ${options.samples} samples`);
-  const verified = rawVerified && consumer.seen.length === WARMUP_APPENDS + options.samples && consumer.seen.every((o, i) => o === latest.offset + i);
+  const verified =
+    rawVerified && consumer.seen.length === WARMUP_APPENDS + options.samples && consumer.seen.every((o, i) => o === latest.offset + i);
 
   const samples = { appendToConsume: endToEnd, appendAckWithConsumer: ackWithConsumer, appendOnly, rawTransaction };
   return {
@@ -293,7 +290,9 @@ export function latencyTables(result: LatencyBenchResult): ReportTable[] {
         `The consumer long-polls at the high watermark (waitMs=${result.config.waitMs}); the clock starts just before the append request is sent.`,
         `Appends are sequential; each waits until the consumer has sent its next long-poll, then ${result.config.settleMs} ms so that the poll is parked when the record arrives.`,
         ...(few
-          ? [`p999 needs at least ${MIN_SAMPLES_FOR_P999} samples (this run took ${result.config.samples}, the quick setting); the full run takes enough.`]
+          ? [
+              `p999 needs at least ${MIN_SAMPLES_FOR_P999} samples (this run took ${result.config.samples}, the quick setting); the full run takes enough.`,
+            ]
           : []),
         `The raw row sends the engine's commit transaction (head update + one tail item with the record's encoded batch) through the SDK, paced like the appends: the DynamoDB floor under them. Append acknowledged (no consumer) / raw, p50: ${(result.appendOnly.p50 / result.rawTransaction.p50).toFixed(2)}×.`,
         result.verified

@@ -16,14 +16,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Strata } from '../../client/index.js';
-import { NO_TRIGGERED_FLUSH_BYTES } from './append.js';
-import { BenchHttpClient, expectStatus } from '../harness/http-client.js';
-import type { ReportTable } from '../report/report.js';
-import { formatNumber, formatRatio } from '../harness/stats.js';
-import { settings, type Suite } from '../harness/suite.js';
 import { checkJava, localDynamoClient } from '../../local/emulators.js';
 import { startLocalStack } from '../../local/stack.js';
+import { BenchHttpClient, expectStatus } from '../harness/http-client.js';
+import { formatNumber, formatRatio } from '../harness/stats.js';
+import { type Suite, settings } from '../harness/suite.js';
 import { resetTable } from '../harness/table.js';
+import type { ReportTable } from '../report/report.js';
+import { NO_TRIGGERED_FLUSH_BYTES } from './append.js';
 
 export const PRODUCER_VALUE_BYTES = 1024;
 
@@ -85,7 +85,14 @@ async function runClient(url: string, topic: string, partitions: number, batchRe
   return performance.now() - started;
 }
 
-async function runRaw(url: string, topic: string, partitions: number, batchRecords: number, data: string[], idempotent: boolean): Promise<number> {
+async function runRaw(
+  url: string,
+  topic: string,
+  partitions: number,
+  batchRecords: number,
+  data: string[],
+  idempotent: boolean,
+): Promise<number> {
   const client = new BenchHttpClient(url, partitions);
   const bodies: Buffer[][] = Array.from({ length: partitions }, () => []);
   for (let p = 0; p < partitions; p++) {
@@ -142,7 +149,9 @@ export async function runProducerBench(ctx: ProducerBenchContext, options: Produ
           rounds: list,
         };
         measurements.push(m);
-        ctx.log(`  ${suite.padEnd(20)} P=${partitions} batch=${batchRecords}: ${formatNumber(best)} records/s, ${m.mbPerSec.toFixed(2)} MB/s (rounds ${list.map((r) => formatNumber(r)).join(', ')})`);
+        ctx.log(
+          `  ${suite.padEnd(20)} P=${partitions} batch=${batchRecords}: ${formatNumber(best)} records/s, ${m.mbPerSec.toFixed(2)} MB/s (rounds ${list.map((r) => formatNumber(r)).join(', ')})`,
+        );
       }
     }
   }
@@ -157,7 +166,9 @@ const LABELS: Record<ProducerMeasurement['suite'], string> = {
 
 export function producerTables(result: ProducerBenchResult): ReportTable[] {
   const rows = result.measurements.map((m) => {
-    const raw = result.measurements.find((r) => r.suite === 'raw-http' && r.partitions === m.partitions && r.batchRecords === m.batchRecords)!;
+    const raw = result.measurements.find(
+      (r) => r.suite === 'raw-http' && r.partitions === m.partitions && r.batchRecords === m.batchRecords,
+    )!;
     return [
       LABELS[m.suite],
       String(m.partitions),
@@ -177,7 +188,7 @@ export function producerTables(result: ProducerBenchResult): ReportTable[] {
         'client producer: send() of one record at a time, batched by the producer (lingerMs 5, batchRecords as shown), idempotent, one request in flight per partition.',
         'raw HTTP: the same records cut into the same batches, JSON bodies built before the clock starts, POSTed one at a time per partition with a keep-alive node:http client. "+ producer stamps" adds {producerId, epoch, sequence}, so the server also writes producer state in each commit.',
         `MB/s counts value bytes (1 MB = 10^6 B). Each row is the best of ${result.config.rounds} rounds (suites alternate within a round, each on an emptied table); all rounds are listed.`,
-        'Client and server run in one Node process on the same cores as DynamoDB Local: the client\'s CPU is taken from the server, so the ratio is a lower bound of what a separate client host sees.',
+        "Client and server run in one Node process on the same cores as DynamoDB Local: the client's CPU is taken from the server, so the ratio is a lower bound of what a separate client host sees.",
       ],
     },
   ];

@@ -14,7 +14,8 @@ import { Strata } from '../../client/index.js';
 
 const { positionals, values } = parseArgs({ allowPositionals: true, options: { 'http-ms': { type: 'string', default: '0' } } });
 const [url, topic, mode] = positionals;
-if (!url || !topic || (mode !== 'push' && mode !== 'long-poll')) throw new Error('usage: push-consumer.ts <url> <topic> <push|long-poll> [--http-ms N]');
+if (!url || !topic || (mode !== 'push' && mode !== 'long-poll'))
+  throw new Error('usage: push-consumer.ts <url> <topic> <push|long-poll> [--http-ms N]');
 const httpMs = Number(values['http-ms']);
 const now = () => performance.timeOrigin + performance.now();
 

@@ -17,21 +17,21 @@
  * record (bench/harness/raw-commit.ts, the primitive an append maps to), through the same
  * DynamoDB client and so the same model.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { encodeBatch } from '../../lib/format/record-batch-encoder.js';
 import type { ConnectionPoster } from '../../lib/push/fanout.js';
-import { startLocalStack, type LocalStack } from '../../local/stack.js';
+import { type LocalStack, startLocalStack } from '../../local/stack.js';
 import { DEFAULT_LATENCY_MODEL, describeLatencyModel, installLatencyModel } from '../harness/latency-model.js';
 import { RawCommitter } from '../harness/raw-commit.js';
+import { formatMs, type LatencySummary, summarize } from '../harness/stats.js';
+import { type Suite, settings } from '../harness/suite.js';
 import type { ReportTable } from '../report/report.js';
-import { formatMs, summarize, type LatencySummary } from '../harness/stats.js';
-import { settings, type Suite } from '../harness/suite.js';
 
 /**
  * The AWS model's HTTP hop, ms per request: client → API Gateway HTTP API → a warm
@@ -107,14 +107,23 @@ export async function runPushLatencyBench(options: PushLatencyOptions, log: (lin
       for (const { consumer, valueBytes } of cases) {
         const run = await deliveryRun(stack, setting, consumer, aws ? API_HTTP_MS : 0, options.samples, valueBytes);
         runs.push(run);
-        log(`  ${setting} ${consumer} ${valueBytes} B: delivery p50 ${formatMs(run.delivery.p50)}, p99 ${formatMs(run.delivery.p99)}; ack p50 ${formatMs(run.ack.p50)}`);
+        log(
+          `  ${setting} ${consumer} ${valueBytes} B: delivery p50 ${formatMs(run.delivery.p50)}, p99 ${formatMs(run.delivery.p99)}; ack p50 ${formatMs(run.ack.p50)}`,
+        );
       }
     } finally {
       await stack.stop();
     }
   }
   return {
-    config: { ...options, quietMs: QUIET_MS, settleMs: SETTLE_MS, apiHttpMs: API_HTTP_MS, postToConnectionMs: POST_TO_CONNECTION_MS, dynamoModel: describeLatencyModel(DEFAULT_LATENCY_MODEL) },
+    config: {
+      ...options,
+      quietMs: QUIET_MS,
+      settleMs: SETTLE_MS,
+      apiHttpMs: API_HTTP_MS,
+      postToConnectionMs: POST_TO_CONNECTION_MS,
+      dynamoModel: describeLatencyModel(DEFAULT_LATENCY_MODEL),
+    },
     runs,
     raw,
   };
@@ -194,7 +203,8 @@ async function deliveryRun(
     for (let i = 0; i < WARMUP + samples; i++) {
       const value = randomBytes(valueBytes).toString('base64');
       const started = now();
-      const answer = (await http('POST', `/v1/topics/${topic}/partitions/0/records`, { records: [{ value }], encoding: 'base64' })).json as {
+      const answer = (await http('POST', `/v1/topics/${topic}/partitions/0/records`, { records: [{ value }], encoding: 'base64' }))
+        .json as {
         offsets: { offset: number }[];
       };
       const acked = now();
@@ -221,7 +231,9 @@ async function deliveryRun(
 
 function spawnConsumer(url: string, topic: string, mode: string, httpMs: number) {
   const script = fileURLToPath(new URL('./push-consumer.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', script, url, topic, mode, '--http-ms', String(httpMs)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', script, url, topic, mode, '--http-ms', String(httpMs)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -246,7 +258,17 @@ export function pushLatencyTables(result: PushLatencyResult): ReportTable[] {
   return [
     {
       title: 'Append → consumer delivery',
-      columns: ['setting', 'consumer', 'delivery p50', 'p99', 'max', 'append ack p50', 'raw write p50 / p99', 'delivery p99 − raw p99', 'all delivered in order'],
+      columns: [
+        'setting',
+        'consumer',
+        'delivery p50',
+        'p99',
+        'max',
+        'append ack p50',
+        'raw write p50 / p99',
+        'delivery p99 − raw p99',
+        'all delivered in order',
+      ],
       rows,
       notes: [
         `${result.config.samples} samples per row, one record of ${VALUE_BYTES} B at a time (${LARGE_VALUE_BYTES / 1024} KiB where the row says: too large to ride in the notification, so the consumer reads it), ${result.config.settleMs} ms apart (past the ${result.config.quietMs} ms quiet interval); the consumer runs in its own process.`,
@@ -265,9 +287,14 @@ export function pushAims(result: PushLatencyResult): string[] {
   const lines = ['| aim | measured | met |', '| --- | --- | --- |'];
   if (local) {
     const over = local.delivery.p99 - result.raw.local.p99;
-    lines.push(`| local: delivery p99 ≤ 20 ms above the raw write round trip's p99 | ${formatMs(local.delivery.p99)} against ${formatMs(result.raw.local.p99)}: ${formatMs(over)} above (p50 ${formatMs(local.delivery.p50 - result.raw.local.p50)} above) | ${over <= 20 ? 'yes' : '**no**'} |`);
+    lines.push(
+      `| local: delivery p99 ≤ 20 ms above the raw write round trip's p99 | ${formatMs(local.delivery.p99)} against ${formatMs(result.raw.local.p99)}: ${formatMs(over)} above (p50 ${formatMs(local.delivery.p50 - result.raw.local.p50)} above) | ${over <= 20 ? 'yes' : '**no**'} |`,
+    );
   }
-  if (aws) lines.push(`| AWS model: delivery p99 under 100 ms | ${formatMs(aws.delivery.p99)} (p50 ${formatMs(aws.delivery.p50)}) | ${aws.delivery.p99 < 100 ? 'yes' : '**no**'} |`);
+  if (aws)
+    lines.push(
+      `| AWS model: delivery p99 under 100 ms | ${formatMs(aws.delivery.p99)} (p50 ${formatMs(aws.delivery.p50)}) | ${aws.delivery.p99 < 100 ? 'yes' : '**no**'} |`,
+    );
   if (awsLarge) {
     lines.push(
       `| AWS model, ${awsLarge.valueBytes / 1024} KiB records (not in the notification: the consumer reads) | ${formatMs(awsLarge.delivery.p99)} (p50 ${formatMs(awsLarge.delivery.p50)}) | ${awsLarge.delivery.p99 < 100 ? 'yes' : '**no**'} |`,

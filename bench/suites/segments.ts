@@ -20,29 +20,27 @@
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteObjectsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { MAX_STREAMED_READ_MAX_BYTES, MAX_STREAMED_READ_MAX_RECORDS, MAX_TAIL_ITEM_BYTES } from '../../lib/core/constants.js';
-import { LOCAL_FUNCTION_URL_PATHS } from '../../local/server.js';
 import { DynamoLogStore } from '../../lib/aws/dynamo-log-store.js';
-import { BATCHES_MEDIA_TYPE, decodeFrame } from '../../lib/format/batch-frame.js';
 import { S3ObjectStore } from '../../lib/aws/s3-object-store.js';
-import type { LogEngine } from '../../lib/engine.js';
 import { partitionPk, TAIL_PREFIX } from '../../lib/aws/table-keys.js';
-import { type PartitionRef } from '../../lib/ports/model.js';
+import { MAX_STREAMED_READ_MAX_BYTES, MAX_STREAMED_READ_MAX_RECORDS, MAX_TAIL_ITEM_BYTES } from '../../lib/core/constants.js';
+import type { LogEngine } from '../../lib/engine.js';
+import { BATCHES_MEDIA_TYPE, decodeFrame } from '../../lib/format/batch-frame.js';
+import type { PartitionRef, TopicMeta } from '../../lib/ports/model.js';
 import type { ObjectStore } from '../../lib/ports/object-store.js';
-import type { TopicMeta } from '../../lib/ports/model.js';
-import { NO_TRIGGERED_FLUSH_BYTES, RECORDS_PER_REQUEST, VALUE_BYTES } from './append.js';
+import { LOCAL_FUNCTION_URL_PATHS } from '../../local/server.js';
 import { BenchHttpClient, expectStatus } from '../harness/http-client.js';
-import { mergeLoadResults, runClosedLoop, type LoadResult } from '../harness/load.js';
+import { type LoadResult, mergeLoadResults, runClosedLoop } from '../harness/load.js';
 import type { CallBreakdown, CallMeter, ObjectGet } from '../harness/metered-stores.js';
-import type { ReportTable } from '../report/report.js';
 import type { ResourceMeter, ResourceUsage } from '../harness/resources.js';
-import { formatMs, formatNumber, formatPercent, formatRatio } from '../harness/stats.js';
-import { settings, type Suite } from '../harness/suite.js';
-import type { StackBenchContext } from '../harness/shared-stack.js';
 import { ResourceMeter as Meter } from '../harness/resources.js';
+import type { StackBenchContext } from '../harness/shared-stack.js';
+import { formatMs, formatNumber, formatPercent, formatRatio } from '../harness/stats.js';
+import { type Suite, settings } from '../harness/suite.js';
+import type { ReportTable } from '../report/report.js';
+import { NO_TRIGGERED_FLUSH_BYTES, RECORDS_PER_REQUEST, VALUE_BYTES } from './append.js';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
@@ -292,7 +290,11 @@ export async function runSegmentBench(ctx: SegmentBenchContext, options: Segment
     await ctx.resetTable();
     await raw.empty();
     // Batches in tail items (the default stageBytes, 64 KiB, would stage the 100 KiB ones).
-    return ctx.engine.topics.create({ name, partitions: 1, config: { flushBytes: NO_TRIGGERED_FLUSH_BYTES, stageBytes: MAX_TAIL_ITEM_BYTES } });
+    return ctx.engine.topics.create({
+      name,
+      partitions: 1,
+      config: { flushBytes: NO_TRIGGERED_FLUSH_BYTES, stageBytes: MAX_TAIL_ITEM_BYTES },
+    });
   };
   ctx.log(`warming up (fill, flush and catch-up of ${WARMUP_FILL_MIB} MiB, not measured)`);
   const warmup = await freshTopic('bench-segments-warmup');
@@ -359,10 +361,17 @@ export async function runSegmentBench(ctx: SegmentBenchContext, options: Segment
       binaryOverJson: httpMs / binaryMs,
       engineOverRawGet: rawGetMs / engineMs,
       httpOverEngine: engineMs / httpMs,
-      stagedOverTail: options.staged.levels.map((c) => ({ concurrency: c, ratio: stagedRate('staged-1mib', c) / stagedRate('tail-64kib', c) })),
+      stagedOverTail: options.staged.levels.map((c) => ({
+        concurrency: c,
+        ratio: stagedRate('staged-1mib', c) / stagedRate('tail-64kib', c),
+      })),
     },
     aims: {
-      catchUpRawRatio: { aim: AIM_CATCH_UP_RAW_RATIO, actual: rawGetBinaryMs / binaryMs, met: rawGetBinaryMs / binaryMs >= AIM_CATCH_UP_RAW_RATIO },
+      catchUpRawRatio: {
+        aim: AIM_CATCH_UP_RAW_RATIO,
+        actual: rawGetBinaryMs / binaryMs,
+        met: rawGetBinaryMs / binaryMs >= AIM_CATCH_UP_RAW_RATIO,
+      },
       tailBinaryOverJson: { aim: 1, actual: tailRatio, met: tailRatio >= 1 },
       stagedMbPerSec: staged.available
         ? { aim: AIM_STAGED_MB_PER_SEC, actual: stagedAtLowest, met: stagedAtLowest >= AIM_STAGED_MB_PER_SEC }
@@ -404,7 +413,9 @@ async function flushRound(
   const filled = await store.getHead(ref);
   const expectedRecords = appends * RECORDS_PER_REQUEST;
   if (filled.nextOffset !== expectedRecords || filled.flushedOffset !== 0) {
-    throw new Error(`the filled tail has HWM ${filled.nextOffset} and flushed offset ${filled.flushedOffset}, expected ${expectedRecords} and 0`);
+    throw new Error(
+      `the filled tail has HWM ${filled.nextOffset} and flushed offset ${filled.flushedOffset}, expected ${expectedRecords} and 0`,
+    );
   }
 
   const doc = DynamoDBDocumentClient.from(ctx.dynamo);
@@ -507,9 +518,15 @@ async function catchUpRound(ctx: SegmentBenchContext, raw: RawBucket, meta: Topi
     const order = readers.map((_, i) => (i + round) % readers.length);
     const results: { read: CatchUpRead; gets: ObjectGet[] }[] = [];
     for (const i of order) results[i] = await readers[i]!();
-    const [http, binary, engine, streamed] = results as [typeof results[0], typeof results[0], typeof results[0], typeof results[0]];
+    const [http, binary, engine, streamed] = results as [
+      (typeof results)[0],
+      (typeof results)[0],
+      (typeof results)[0],
+      (typeof results)[0],
+    ];
     const sameGets =
-      http.gets.length === engine.gets.length && http.gets.every((g, i) => g.bytes === engine.gets[i]!.bytes && g.range?.start === engine.gets[i]!.range?.start);
+      http.gets.length === engine.gets.length &&
+      http.gets.every((g, i) => g.bytes === engine.gets[i]!.bytes && g.range?.start === engine.gets[i]!.range?.start);
     const replay = async (gets: ObjectGet[]) => {
       const run = await timed(ctx.meter, async () => {
         let bytes = 0;
@@ -521,7 +538,16 @@ async function catchUpRound(ctx: SegmentBenchContext, raw: RawBucket, meta: Topi
     const rawGet = await replay(http.gets);
     const rawGetBinary = await replay(binary.gets);
     const rawGetStreamed = await replay(streamed.gets);
-    return { http: http.read, binary: binary.read, engine: engine.read, streamed: streamed.read, rawGet, rawGetBinary, rawGetStreamed, sameGets };
+    return {
+      http: http.read,
+      binary: binary.read,
+      engine: engine.read,
+      streamed: streamed.read,
+      rawGet,
+      rawGetBinary,
+      rawGetStreamed,
+      sameGets,
+    };
   } finally {
     client.close();
   }
@@ -561,7 +587,11 @@ interface ReadPageShape {
 }
 
 const API_PAGE: ReadPageShape = { prefix: '', maxBytes: READ_MAX_BYTES, maxRecords: READ_MAX_RECORDS };
-const STREAMED_PAGE: ReadPageShape = { prefix: LOCAL_FUNCTION_URL_PATHS.read, maxBytes: STREAMED_READ_MAX_BYTES, maxRecords: STREAMED_READ_MAX_RECORDS };
+const STREAMED_PAGE: ReadPageShape = {
+  prefix: LOCAL_FUNCTION_URL_PATHS.read,
+  maxBytes: STREAMED_READ_MAX_BYTES,
+  maxRecords: STREAMED_READ_MAX_RECORDS,
+};
 
 async function readOverHttp(
   ctx: SegmentBenchContext,
@@ -629,7 +659,14 @@ async function readPage(
   client: BenchHttpClient,
   path: string,
   format: ReadFormat,
-): Promise<{ records: number; valueBytes: number; firstOffset: number | undefined; nextOffset: number; highWatermark: number; parseMs: number }> {
+): Promise<{
+  records: number;
+  valueBytes: number;
+  firstOffset: number | undefined;
+  nextOffset: number;
+  highWatermark: number;
+  parseMs: number;
+}> {
   const response = await client.getBytes(path, format === 'json' ? 'application/json' : BATCHES_MEDIA_TYPE);
   const parseStart = performance.now();
   if (format === 'json') {
@@ -638,7 +675,14 @@ async function readPage(
     expectStatus({ status: response.status, body: page }, 200, 'read');
     let valueBytes = 0;
     for (const record of page.records) valueBytes += record.value === null ? 0 : Buffer.byteLength(record.value, 'base64');
-    return { records: page.records.length, valueBytes, firstOffset: page.records[0]?.offset, nextOffset: page.nextOffset, highWatermark: page.highWatermark, parseMs };
+    return {
+      records: page.records.length,
+      valueBytes,
+      firstOffset: page.records[0]?.offset,
+      nextOffset: page.nextOffset,
+      highWatermark: page.highWatermark,
+      parseMs,
+    };
   }
   if (response.status !== 200 || response.contentType !== BATCHES_MEDIA_TYPE) {
     throw new Error(`a binary read answered ${response.status} ${response.contentType}: ${response.body.toString('utf8', 0, 500)}`);
@@ -647,7 +691,14 @@ async function readPage(
   const parseMs = performance.now() - parseStart;
   let valueBytes = 0;
   for (const record of frame.records) valueBytes += record.value?.byteLength ?? 0;
-  return { records: frame.records.length, valueBytes, firstOffset: frame.records[0]?.offset, nextOffset: frame.nextOffset, highWatermark: frame.highWatermark, parseMs };
+  return {
+    records: frame.records.length,
+    valueBytes,
+    firstOffset: frame.records[0]?.offset,
+    nextOffset: frame.nextOffset,
+    highWatermark: frame.highWatermark,
+    parseMs,
+  };
 }
 
 /**
@@ -662,7 +713,8 @@ async function runTailReads(
 ): Promise<TailReadResult> {
   const meta = await freshTopic('bench-tail-reads');
   const appends = Math.ceil((TAIL_READ.fillMiB * MIB) / (RECORDS_PER_REQUEST * VALUE_BYTES));
-  for (let i = 0; i < appends; i++) await ctx.engine.appender.appendToPartition(meta.name, 0, { records: fillValues[i % fillValues.length]! });
+  for (let i = 0; i < appends; i++)
+    await ctx.engine.appender.appendToPartition(meta.name, 0, { records: fillValues[i % fillValues.length]! });
   const client = new BenchHttpClient(ctx.url, 1);
   const result: TailReadResult = { fillMiB: TAIL_READ.fillMiB, maxRecords: TAIL_READ.maxRecords, json: [], batches: [] };
   try {
@@ -675,8 +727,17 @@ async function runTailReads(
   } finally {
     client.close();
   }
-  const rate = (reads: TailRead[]) => formatNumber(mbPerSec(reads.reduce((s, r) => s + r.valueBytes, 0), reads.reduce((s, r) => s + r.ms, 0)), 1);
-  ctx.log(`  tail reads (${TAIL_READ.fillMiB} MiB, maxRecords ${TAIL_READ.maxRecords}): JSON ${rate(result.json)} MB/s, binary ${rate(result.batches)} MB/s`);
+  const rate = (reads: TailRead[]) =>
+    formatNumber(
+      mbPerSec(
+        reads.reduce((s, r) => s + r.valueBytes, 0),
+        reads.reduce((s, r) => s + r.ms, 0),
+      ),
+      1,
+    );
+  ctx.log(
+    `  tail reads (${TAIL_READ.fillMiB} MiB, maxRecords ${TAIL_READ.maxRecords}): JSON ${rate(result.json)} MB/s, binary ${rate(result.batches)} MB/s`,
+  );
   return result;
 }
 
@@ -702,7 +763,17 @@ async function tailRead(ctx: SegmentBenchContext, client: BenchHttpClient, topic
   checkCatchUp(`${format} tail`, records, offset, highWatermark, valueBytes);
   latencies.sort((a, b) => a - b);
   const at = (q: number) => latencies[Math.ceil(q * latencies.length) - 1] ?? Number.NaN;
-  return { format, ms: run.ms, bytes: valueBytes, resources: run.resources, records, valueBytes, requests: latencies.length, p50Ms: at(0.5), p99Ms: at(0.99) };
+  return {
+    format,
+    ms: run.ms,
+    bytes: valueBytes,
+    resources: run.resources,
+    records,
+    valueBytes,
+    requests: latencies.length,
+    p50Ms: at(0.5),
+    p99Ms: at(0.99),
+  };
 }
 
 async function readThroughEngine(ctx: SegmentBenchContext, topic: string): Promise<{ read: CatchUpRead; gets: ObjectGet[] }> {
@@ -710,7 +781,13 @@ async function readThroughEngine(ctx: SegmentBenchContext, topic: string): Promi
     const page = await ctx.engine.reader.read(topic, 0, { offset, maxBytes: READ_MAX_BYTES, maxRecords: READ_MAX_RECORDS });
     let valueBytes = 0;
     for (const record of page.records) valueBytes += record.value?.byteLength ?? 0;
-    return { firstOffset: page.records[0]?.offset, records: page.records.length, valueBytes, nextOffset: page.nextOffset, highWatermark: page.highWatermark };
+    return {
+      firstOffset: page.records[0]?.offset,
+      records: page.records.length,
+      valueBytes,
+      nextOffset: page.nextOffset,
+      highWatermark: page.highWatermark,
+    };
   });
 }
 
@@ -839,12 +916,7 @@ async function runStagedSuites(ctx: SegmentBenchContext, raw: RawBucket, options
 }
 
 /** A fresh one-partition topic with flushes out of the way; counts what its appends saw acknowledged. */
-async function stagedTopic(
-  ctx: SegmentBenchContext,
-  client: BenchHttpClient,
-  name: string,
-  shape: { bodies: Buffer[]; records: number },
-) {
+async function stagedTopic(_ctx: SegmentBenchContext, client: BenchHttpClient, name: string, shape: { bodies: Buffer[]; records: number }) {
   const config = { stageBytes: STAGE_BYTES, flushBytes: NO_TRIGGERED_FLUSH_BYTES };
   expectStatus(await client.post('/v1/topics', Buffer.from(JSON.stringify({ name, partitions: 1, config }))), 201, 'create topic');
   const path = `/v1/topics/${name}/partitions/0`;
@@ -854,7 +926,8 @@ async function stagedTopic(
     append: async () => {
       const body = shape.bodies[next++ % shape.bodies.length]!;
       const answer = expectStatus(await client.post<{ offsets: unknown[] }>(`${path}/records`, body), 200, 'append');
-      if (answer.offsets.length !== shape.records) throw new Error(`append answered ${answer.offsets.length} offsets for ${shape.records} records`);
+      if (answer.offsets.length !== shape.records)
+        throw new Error(`append answered ${answer.offsets.length} offsets for ${shape.records} records`);
       acknowledged += shape.records;
     },
     highWatermarkMatches: async () => {
@@ -899,7 +972,11 @@ function pooled(parts: { bytes: number; ms: number }[]): { mbPerSec: number; ran
 function meanResources(parts: Timed[]): ResourceUsage {
   const ms = parts.reduce((sum, p) => sum + p.ms, 0);
   const weighted = (pick: (u: ResourceUsage) => number) => parts.reduce((sum, p) => sum + pick(p.resources) * p.ms, 0) / ms;
-  return { nodeCores: weighted((u) => u.nodeCores), nodeEventLoop: weighted((u) => u.nodeEventLoop), dynamoCores: weighted((u) => u.dynamoCores) };
+  return {
+    nodeCores: weighted((u) => u.nodeCores),
+    nodeEventLoop: weighted((u) => u.nodeEventLoop),
+    dynamoCores: weighted((u) => u.dynamoCores),
+  };
 }
 
 /** Calls of the same name summed over rounds. */
@@ -934,7 +1011,14 @@ export function segmentTables(result: SegmentBenchResult): ReportTable[] {
   const fillMB = formatNumber((flush[0]?.fill.bytes ?? Number.NaN) / MB, 1);
   const row = (label: string, parts: Timed[], extra: string) => {
     const p = pooled(parts);
-    return [label, formatNumber(p.mbPerSec, 1), formatRange(p.range), formatNumber(p.ms / rounds / SECOND, 2), extra, ...resourceCells(meanResources(parts))];
+    return [
+      label,
+      formatNumber(p.mbPerSec, 1),
+      formatRange(p.range),
+      formatNumber(p.ms / rounds / SECOND, 2),
+      extra,
+      ...resourceCells(meanResources(parts)),
+    ];
   };
   const rawSum = flush.map((f) => ({ ms: f.rawQuery.ms + f.rawPut.ms, bytes: f.rawPut.bytes, resources: f.rawPut.resources }));
   const rawSumRange = pooled(rawSum);
@@ -942,8 +1026,16 @@ export function segmentTables(result: SegmentBenchResult): ReportTable[] {
     title: `Flush: one partition's tail (${config.fillMiB} MiB of values, ${fillMB} MB of batches) into ${config.segmentBytes / MIB} MiB segments`,
     columns: ['measure', 'MB/s', 'rounds MB/s', 's per round', 'work per round', 'Node CPU', 'event loop', 'DDB Local CPU'],
     rows: [
-      row(`fill the tail (engine API, C=${config.fillConcurrency})`, flush.map((f) => f.fill), `${formatNumber(flush[0]?.fill.appends ?? 0)} appends`),
-      row('Strata flushPartition(force)', flush.map((f) => f.flush), `${flush[0]?.flush.segments ?? 0} segments`),
+      row(
+        `fill the tail (engine API, C=${config.fillConcurrency})`,
+        flush.map((f) => f.fill),
+        `${formatNumber(flush[0]?.fill.appends ?? 0)} appends`,
+      ),
+      row(
+        'Strata flushPartition(force)',
+        flush.map((f) => f.flush),
+        `${flush[0]?.flush.segments ?? 0} segments`,
+      ),
       row(
         `raw DynamoDB Query of the same tail items, Limit ${RAW_TAIL_PAGE_ITEMS}`,
         flush.map((f) => f.rawQuery),
@@ -954,7 +1046,11 @@ export function segmentTables(result: SegmentBenchResult): ReportTable[] {
         flush.map((f) => f.rawQueryEngineLimit),
         `${flush[0]?.rawQueryEngineLimit.pages ?? 0} pages`,
       ),
-      row(`raw S3 PUT of the same bytes in ${config.segmentBytes / MIB} MiB objects`, flush.map((f) => f.rawPut), `${flush[0]?.rawPut.objects ?? 0} PUTs`),
+      row(
+        `raw S3 PUT of the same bytes in ${config.segmentBytes / MIB} MiB objects`,
+        flush.map((f) => f.rawPut),
+        `${flush[0]?.rawPut.objects ?? 0} PUTs`,
+      ),
       [
         `raw Query (Limit ${RAW_TAIL_PAGE_ITEMS}) + PUT`,
         formatNumber(rawSumRange.mbPerSec, 1),
@@ -980,9 +1076,21 @@ export function segmentTables(result: SegmentBenchResult): ReportTable[] {
   const breakdownRows = (calls: CallBreakdown, totalMs: number) => {
     const rows = Object.entries(calls)
       .sort(([, a], [, b]) => b.ms - a.ms)
-      .map(([name, s]) => [name, formatNumber(s.calls / rounds), formatNumber(s.ms / rounds), formatPercent(s.ms / totalMs), s.bytes > 0 ? formatNumber(s.bytes / MB / rounds, 1) : '']);
+      .map(([name, s]) => [
+        name,
+        formatNumber(s.calls / rounds),
+        formatNumber(s.ms / rounds),
+        formatPercent(s.ms / totalMs),
+        s.bytes > 0 ? formatNumber(s.bytes / MB / rounds, 1) : '',
+      ]);
     const inCalls = Object.values(calls).reduce((sum, s) => sum + s.ms, 0);
-    rows.push(['engine CPU between calls', '', formatNumber((totalMs - inCalls) / rounds), formatPercent((totalMs - inCalls) / totalMs), '']);
+    rows.push([
+      'engine CPU between calls',
+      '',
+      formatNumber((totalMs - inCalls) / rounds),
+      formatPercent((totalMs - inCalls) / totalMs),
+      '',
+    ]);
     return rows;
   };
   const flushBreakdown: ReportTable = {
@@ -1003,7 +1111,15 @@ export function segmentTables(result: SegmentBenchResult): ReportTable[] {
   const raw = pooled(catchUp.map((c) => c.rawGet));
   const first = catchUp[0];
   const recordsPerSec = (records: number, ms: number) => formatNumber(records / (ms / SECOND));
-  const readRow = (label: string, p: ReturnType<typeof pooled>, records: number, requests: string, gets: number, fetched: number, parts: Timed[]) => [
+  const readRow = (
+    label: string,
+    p: ReturnType<typeof pooled>,
+    records: number,
+    requests: string,
+    gets: number,
+    fetched: number,
+    parts: Timed[],
+  ) => [
     label,
     formatNumber(p.mbPerSec, 1),
     formatRange(p.range),
@@ -1016,14 +1132,66 @@ export function segmentTables(result: SegmentBenchResult): ReportTable[] {
   ];
   const catchUpTable: ReportTable = {
     title: `Catch-up read from segments: offset 0 to the high watermark, maxBytes=${config.readMaxBytes}, maxRecords=${config.readMaxRecords}`,
-    columns: ['reader', 'MB/s', 'rounds MB/s', 'records/s', 's per round', 'reads', 'S3 GETs', 'MB fetched', 'Node CPU', 'event loop', 'DDB Local CPU'],
+    columns: [
+      'reader',
+      'MB/s',
+      'rounds MB/s',
+      'records/s',
+      's per round',
+      'reads',
+      'S3 GETs',
+      'MB fetched',
+      'Node CPU',
+      'event loop',
+      'DDB Local CPU',
+    ],
     rows: first
       ? [
-          readRow('Strata via HTTP, binary batches', binary, first.binary.records, formatNumber(first.binary.requests), first.binary.gets, first.binary.bytes, catchUp.map((c) => c.binary)),
-          readRow('raw S3 ranged GETs (the binary read\'s ranges)', rawBinary, 0, '', first.rawGetBinary.gets, first.rawGetBinary.bytes, catchUp.map((c) => c.rawGetBinary)),
-          readRow('Strata via HTTP (base64 JSON)', http, first.http.records, formatNumber(first.http.requests), first.http.gets, first.http.bytes, catchUp.map((c) => c.http)),
-          readRow('raw S3 ranged GETs (the JSON read\'s ranges)', raw, 0, '', first.rawGet.gets, first.rawGet.bytes, catchUp.map((c) => c.rawGet)),
-          readRow('Strata engine API (no HTTP)', engine, first.engine.records, formatNumber(first.engine.requests), first.engine.gets, first.engine.bytes, catchUp.map((c) => c.engine)),
+          readRow(
+            'Strata via HTTP, binary batches',
+            binary,
+            first.binary.records,
+            formatNumber(first.binary.requests),
+            first.binary.gets,
+            first.binary.bytes,
+            catchUp.map((c) => c.binary),
+          ),
+          readRow(
+            "raw S3 ranged GETs (the binary read's ranges)",
+            rawBinary,
+            0,
+            '',
+            first.rawGetBinary.gets,
+            first.rawGetBinary.bytes,
+            catchUp.map((c) => c.rawGetBinary),
+          ),
+          readRow(
+            'Strata via HTTP (base64 JSON)',
+            http,
+            first.http.records,
+            formatNumber(first.http.requests),
+            first.http.gets,
+            first.http.bytes,
+            catchUp.map((c) => c.http),
+          ),
+          readRow(
+            "raw S3 ranged GETs (the JSON read's ranges)",
+            raw,
+            0,
+            '',
+            first.rawGet.gets,
+            first.rawGet.bytes,
+            catchUp.map((c) => c.rawGet),
+          ),
+          readRow(
+            'Strata engine API (no HTTP)',
+            engine,
+            first.engine.records,
+            formatNumber(first.engine.requests),
+            first.engine.gets,
+            first.engine.bytes,
+            catchUp.map((c) => c.engine),
+          ),
           readRow(
             `Strata via the read function URL (streamed), binary batches, maxBytes=${config.streamedReadMaxBytes}`,
             streamed,
@@ -1033,7 +1201,15 @@ export function segmentTables(result: SegmentBenchResult): ReportTable[] {
             first.streamed.bytes,
             catchUp.map((c) => c.streamed),
           ),
-          readRow('raw S3 ranged GETs (the streamed read\'s ranges)', rawStreamed, 0, '', first.rawGetStreamed.gets, first.rawGetStreamed.bytes, catchUp.map((c) => c.rawGetStreamed)),
+          readRow(
+            "raw S3 ranged GETs (the streamed read's ranges)",
+            rawStreamed,
+            0,
+            '',
+            first.rawGetStreamed.gets,
+            first.rawGetStreamed.bytes,
+            catchUp.map((c) => c.rawGetStreamed),
+          ),
         ]
       : [],
     notes: [
@@ -1041,8 +1217,8 @@ export function segmentTables(result: SegmentBenchResult): ReportTable[] {
       `One consumer, one read in flight. Each raw row replays, one at a time, the GETs one HTTP read made (logged by an ObjectStore wrapper); ${catchUp.every((c) => c.sameGets) ? 'the engine API read made the same GETs as the JSON read' : 'the engine API read made different GETs from the JSON read (see segments.json)'}.`,
       'Binary batches: `Accept: application/vnd.strata.batches`; the server copies the stored batches into the answer, the client (lib/format/batch-frame.ts decodeFrame) checks the header CRC, the batch offsets and every batch CRC, and decodes every record. An answer carries at most 4.5 MiB of batches (base64 in a 6 MB Lambda response), the JSON answer about 4.3 MB of values.',
       `Streamed: the same binary read through the local stand-in of the read function's URL (local/server.ts, ${LOCAL_FUNCTION_URL_PATHS.read}), answered by its streaming entry, at the largest page a streamed read may ask for (maxBytes ${config.streamedReadMaxBytes}, maxRecords ${config.streamedReadMaxRecords}): what a client of a stack deployed with function URLs can do.`,
-      'Each round\'s catch-ups start once DynamoDB Local is idle after the flush (its CPU under 10% for half a second).',
-      'A catch-up\'s reads after its first continue from the reader\'s cached head and manifests (no DynamoDB call; lib/reading/reader.ts), and a read that spans segments asks for the next segment\'s range while the current one\'s GET is in flight (the raw rows replay those GETs one at a time).',
+      "Each round's catch-ups start once DynamoDB Local is idle after the flush (its CPU under 10% for half a second).",
+      "A catch-up's reads after its first continue from the reader's cached head and manifests (no DynamoDB call; lib/reading/reader.ts), and a read that spans segments asks for the next segment's range while the current one's GET is in flight (the raw rows replay those GETs one at a time).",
       `Client decoding, per round, in the same thread as the server: JSON.parse ${formatNumber(catchUp.reduce((sum, c) => sum + (c.http.parseMs ?? 0), 0) / rounds)} ms; frame checks and record decoding ${formatNumber(catchUp.reduce((sum, c) => sum + (c.binary.parseMs ?? 0), 0) / rounds)} ms.`,
     ],
   };
@@ -1055,7 +1231,9 @@ export function segmentTables(result: SegmentBenchResult): ReportTable[] {
   const httpMs = catchUp.reduce((sum, c) => sum + c.http.ms, 0);
   const engineMs = catchUp.reduce((sum, c) => sum + c.engine.ms, 0);
   const parseMs = catchUp.reduce((sum, c) => sum + (c.http.parseMs ?? 0), 0);
-  const names = [...new Set([...Object.keys(httpCalls), ...Object.keys(engineCalls)])].sort((a, b) => (httpCalls[b]?.ms ?? 0) - (httpCalls[a]?.ms ?? 0));
+  const names = [...new Set([...Object.keys(httpCalls), ...Object.keys(engineCalls)])].sort(
+    (a, b) => (httpCalls[b]?.ms ?? 0) - (httpCalls[a]?.ms ?? 0),
+  );
   const share = (ms: number, total: number) => `${formatNumber(ms / rounds)} (${formatPercent(ms / total)})`;
   const inCalls = (calls: CallBreakdown) => Object.values(calls).reduce((sum, s) => sum + s.ms, 0);
   const readBreakdown: ReportTable = {
@@ -1095,7 +1273,15 @@ function tailReadTable(result: SegmentBenchResult): ReportTable {
   const row = (label: string, reads: TailRead[]) => {
     const p = pooled(reads.map((r) => ({ bytes: r.valueBytes, ms: r.ms })));
     const latencies = (pick: (r: TailRead) => number) => formatMs(reads.reduce((sum, r) => sum + pick(r), 0) / reads.length);
-    return [label, formatNumber(p.mbPerSec, 1), formatRange(p.range), formatNumber(reads[0]?.requests ?? 0), latencies((r) => r.p50Ms), latencies((r) => r.p99Ms), ...resourceCells(meanResources(reads))];
+    return [
+      label,
+      formatNumber(p.mbPerSec, 1),
+      formatRange(p.range),
+      formatNumber(reads[0]?.requests ?? 0),
+      latencies((r) => r.p50Ms),
+      latencies((r) => r.p99Ms),
+      ...resourceCells(meanResources(reads)),
+    ];
   };
   return {
     title: `Tail reads: ${tailReads.fillMiB} MiB of values in the DynamoDB tail, read from 0 at maxRecords=${tailReads.maxRecords}`,
@@ -1112,12 +1298,30 @@ function stagedTable(result: SegmentBenchResult): ReportTable {
   const { staged, config } = result;
   const title = `Staged large batches: one partition through HTTP, stageBytes ${STAGE_BYTES}`;
   if (!staged.available) {
-    return { title, columns: ['suite', 'status'], rows: [['staged 1 MiB batches vs 64 KiB tail batches', 'skipped']], notes: [staged.reason ?? 'skipped'] };
+    return {
+      title,
+      columns: ['suite', 'status'],
+      rows: [['staged 1 MiB batches vs 64 KiB tail batches', 'skipped']],
+      notes: [staged.reason ?? 'skipped'],
+    };
   }
   const seconds = config.staged.durationMs / SECOND;
   return {
     title,
-    columns: ['suite', 'C', 'MB/s', 'rounds MB/s', 'req/s', 'p50 ms', 'p99 ms', 'S3 PUTs/request', 'errors', 'Node CPU', 'event loop', 'DDB Local CPU'],
+    columns: [
+      'suite',
+      'C',
+      'MB/s',
+      'rounds MB/s',
+      'req/s',
+      'p50 ms',
+      'p99 ms',
+      'S3 PUTs/request',
+      'errors',
+      'Node CPU',
+      'event loop',
+      'DDB Local CPU',
+    ],
     rows: staged.measurements.map((m) => [
       STAGED_LABELS[m.suite],
       String(m.concurrency),
@@ -1131,7 +1335,7 @@ function stagedTable(result: SegmentBenchResult): ReportTable {
       ...resourceCells(m.resources),
     ]),
     notes: [
-      'MB/s counts record values (MB = 10^6 bytes); a 1 MiB request is 1.4 MB of base64 JSON. S3 PUTs/request: the engine\'s PUTs in the window over the requests acknowledged in it, so slightly under 1 where every request is staged (requests at the window\'s edges).',
+      "MB/s counts record values (MB = 10^6 bytes); a 1 MiB request is 1.4 MB of base64 JSON. S3 PUTs/request: the engine's PUTs in the window over the requests acknowledged in it, so slightly under 1 where every request is staged (requests at the window's edges).",
       `Both shapes append to a fresh topic with stageBytes ${STAGE_BYTES} (the default) and flushBytes at 1 GiB, so no flush runs meanwhile: the 1 MiB batches go to S3 and the commit writes a pointer, the 64 KiB batches are written into the tail items.`,
       `Each row is ${seconds} s measured in ${config.staged.rounds} rounds (after ${config.staged.warmupMs / SECOND} s of warm-up each), each round on an emptied table and bucket.`,
       staged.measurements.every((m) => m.verified)
@@ -1151,11 +1355,26 @@ function ratiosTable(result: SegmentBenchResult): ReportTable {
       [`flush / raw Query (fixed Limit ${ENGINE_TAIL_PAGE_ITEMS}) + PUT`, formatRatio(ratios.flushOverRawEngineLimit), '', ''],
       [`flush / raw Query (Limit ${RAW_TAIL_PAGE_ITEMS}) alone`, formatRatio(ratios.flushOverRawQuery), '', ''],
       ['flush / raw PUT alone', formatRatio(ratios.flushOverRawPut), '', ''],
-      ['catch-up via HTTP, binary / raw ranged GETs of its ranges', formatRatio(ratios.binaryOverRawGet), `≥ ${formatRatio(aims.catchUpRawRatio.aim)}`, yesNo(aims.catchUpRawRatio.met)],
-      ['catch-up via the streamed read URL (64 MiB pages), binary / raw ranged GETs of its ranges', formatRatio(ratios.streamedOverRawGet), '', ''],
+      [
+        'catch-up via HTTP, binary / raw ranged GETs of its ranges',
+        formatRatio(ratios.binaryOverRawGet),
+        `≥ ${formatRatio(aims.catchUpRawRatio.aim)}`,
+        yesNo(aims.catchUpRawRatio.met),
+      ],
+      [
+        'catch-up via the streamed read URL (64 MiB pages), binary / raw ranged GETs of its ranges',
+        formatRatio(ratios.streamedOverRawGet),
+        '',
+        '',
+      ],
       ['catch-up via HTTP, JSON / raw ranged GETs of its ranges', formatRatio(ratios.httpOverRawGet), '', ''],
       ['catch-up via HTTP, binary over JSON (speed-up)', formatRatio(ratios.binaryOverJson), '', ''],
-      ['tail reads via HTTP, binary over JSON (MB/s)', formatRatio(aims.tailBinaryOverJson.actual), `≥ ${formatRatio(aims.tailBinaryOverJson.aim)}`, yesNo(aims.tailBinaryOverJson.met)],
+      [
+        'tail reads via HTTP, binary over JSON (MB/s)',
+        formatRatio(aims.tailBinaryOverJson.actual),
+        `≥ ${formatRatio(aims.tailBinaryOverJson.aim)}`,
+        yesNo(aims.tailBinaryOverJson.met),
+      ],
       ['catch-up via engine API / raw ranged GETs', formatRatio(ratios.engineOverRawGet), '', ''],
       ['catch-up via HTTP / via engine API', formatRatio(ratios.httpOverEngine), '', ''],
       ...(aims.stagedMbPerSec
@@ -1198,7 +1417,18 @@ export const segmentsSuite: Suite<SegmentBenchResult> = {
     const { stack, dynamo, rawS3, calls, emptyTable } = await ctx.stack();
     ctx.log('\nS3 segments: flush, catch-up read, staged appends');
     return runSegmentBench(
-      { url: stack.url, engine: stack.engine, dynamo, tableName: stack.tableName, s3: rawS3, bucketName: stack.bucketName, calls, meter: new Meter(), resetTable: emptyTable, log: ctx.log },
+      {
+        url: stack.url,
+        engine: stack.engine,
+        dynamo,
+        tableName: stack.tableName,
+        s3: rawS3,
+        bucketName: stack.bucketName,
+        calls,
+        meter: new Meter(),
+        resetTable: emptyTable,
+        log: ctx.log,
+      },
       settings(ctx, FULL_SEGMENTS, QUICK_SEGMENTS),
     );
   },

@@ -32,20 +32,27 @@ import { DynamoLogStore } from '../../lib/aws/dynamo-log-store.js';
 import { S3ObjectStore } from '../../lib/aws/s3-object-store.js';
 import { LogEngine } from '../../lib/engine.js';
 import type { AppendRecordInput } from '../../lib/sequencing/appender.js';
-import { ensureBucket, ensureTable, localDynamoClient, localS3Client, startDynamoDbLocal, startS3rver } from '../../local/emulators.js';
+import {
+  checkJava,
+  ensureBucket,
+  ensureTable,
+  localDynamoClient,
+  localS3Client,
+  startDynamoDbLocal,
+  startS3rver,
+} from '../../local/emulators.js';
 import {
   DEFAULT_LATENCY_MODEL,
   describeLatencyModel,
   installLatencyModel,
   installS3LatencyModel,
+  type LatencyModelStats,
   S3_EXPRESS_LATENCY_MODEL,
   S3_STANDARD_LATENCY_MODEL,
-  type LatencyModelStats,
 } from '../harness/latency-model.js';
+import { formatMs, type LatencySummary, summarize } from '../harness/stats.js';
+import { type Suite, settings } from '../harness/suite.js';
 import type { ReportTable } from '../report/report.js';
-import { formatMs, summarize, type LatencySummary } from '../harness/stats.js';
-import { settings, type Suite } from '../harness/suite.js';
-import { checkJava } from '../../local/emulators.js';
 
 const KiB = 1024;
 /** The aim of issue 15: S3 Express staging adds less than this to the append's p99 (ms). */
@@ -57,7 +64,11 @@ const WARMUP_ROUNDS = 10;
 
 export type StagingTierCase = 'tail' | 'express' | 'standard';
 export const STAGING_TIER_CASES: readonly StagingTierCase[] = ['tail', 'express', 'standard'];
-const CASE_LABELS: Record<StagingTierCase, string> = { tail: 'DynamoDB tail', express: 'staged, S3 Express', standard: 'staged, S3 Standard' };
+const CASE_LABELS: Record<StagingTierCase, string> = {
+  tail: 'DynamoDB tail',
+  express: 'staged, S3 Express',
+  standard: 'staged, S3 Standard',
+};
 
 export interface StagingLatencyOptions {
   /** Measured appends per batch size and case. */
@@ -137,7 +148,11 @@ export async function runStagingLatencyBench(options: StagingLatencyOptions, log
     };
     const cases = options.batchKiB.flatMap((batchKiB) => STAGING_TIER_CASES.map((tier) => ({ batchKiB, tier })));
     for (const { batchKiB, tier } of cases) {
-      await engines[tier].topics.create({ name: topicOf(tier, batchKiB), partitions: 1, config: { stageBytes: tier === 'tail' ? 350 * KiB : 1 * KiB } });
+      await engines[tier].topics.create({
+        name: topicOf(tier, batchKiB),
+        partitions: 1,
+        config: { stageBytes: tier === 'tail' ? 350 * KiB : 1 * KiB },
+      });
     }
     const samples = new Map<string, number[]>(cases.map((c) => [topicOf(c.tier, c.batchKiB), []]));
     const measured = new Map<string, number[]>(cases.map((c) => [topicOf(c.tier, c.batchKiB), []]));
@@ -162,7 +177,7 @@ export async function runStagingLatencyBench(options: StagingLatencyOptions, log
           samples.get(topic)!.push(ms - (after.local - before.local) + (after.modelled - before.modelled));
         }
       }
-      if ((round + 1) % 50 === 0) log(`  ${round + 1 - WARMUP_ROUNDS > 0 ? round + 1 - WARMUP_ROUNDS : 0} of ${options.samples} rounds`);
+      if ((round + 1) % 50 === 0) log(`  ${Math.max(round + 1 - WARMUP_ROUNDS, 0)} of ${options.samples} rounds`);
     }
     const points = cases.map(({ batchKiB, tier }) => ({
       batchKiB,
@@ -186,16 +201,31 @@ export async function runStagingLatencyBench(options: StagingLatencyOptions, log
       };
     });
     const count = async (objects: S3ObjectStore, tier: StagingTierCase) =>
-      (await Promise.all(options.batchKiB.map((k) => objects.list(`topics/${topicOf(tier, k)}/`)))).flat().filter((o) => o.key.includes('/staged/')).length;
+      (await Promise.all(options.batchKiB.map((k) => objects.list(`topics/${topicOf(tier, k)}/`))))
+        .flat()
+        .filter((o) => o.key.includes('/staged/')).length;
     const placement = Object.fromEntries(
-      await Promise.all(STAGING_TIER_CASES.map(async (tier) => [tier, { expressObjects: await count(express, tier), standardObjects: await count(standard, tier) }])),
+      await Promise.all(
+        STAGING_TIER_CASES.map(async (tier) => [
+          tier,
+          { expressObjects: await count(express, tier), standardObjects: await count(standard, tier) },
+        ]),
+      ),
     ) as StagingLatencyResult['placement'];
     return {
       config: { ...options, recordValueBytes: RECORD_VALUE_BYTES, warmupRounds: WARMUP_ROUNDS, sequencing: 'reserve' },
-      models: { dynamo: describeLatencyModel(DEFAULT_LATENCY_MODEL), s3StandardMs: S3_STANDARD_LATENCY_MODEL.requestMs, s3ExpressMs: S3_EXPRESS_LATENCY_MODEL.requestMs },
+      models: {
+        dynamo: describeLatencyModel(DEFAULT_LATENCY_MODEL),
+        s3StandardMs: S3_STANDARD_LATENCY_MODEL.requestMs,
+        s3ExpressMs: S3_EXPRESS_LATENCY_MODEL.requestMs,
+      },
       points,
       added,
-      addedPerCall: { dynamo: perCall(modelStats.dynamo), s3Standard: perCall(modelStats.s3Standard), s3Express: perCall(modelStats.s3Express) },
+      addedPerCall: {
+        dynamo: perCall(modelStats.dynamo),
+        s3Standard: perCall(modelStats.s3Standard),
+        s3Express: perCall(modelStats.s3Express),
+      },
       placement,
     };
   } finally {
@@ -217,10 +247,13 @@ export function stagingLatencyTables(result: StagingLatencyResult): ReportTable[
   const model: ReportTable = {
     title: `Append latency on the AWS model by where the batch goes, ${result.config.samples} appends each (ms)`,
     columns: ['batch of 1 KiB records', ...STAGING_TIER_CASES.flatMap((t) => [`${CASE_LABELS[t]} p50`, 'p99'])],
-    rows: result.config.batchKiB.map((k) => [`${k} KiB`, ...STAGING_TIER_CASES.flatMap((t) => [formatMs(point(k, t).latency.p50), formatMs(point(k, t).latency.p99)])]),
+    rows: result.config.batchKiB.map((k) => [
+      `${k} KiB`,
+      ...STAGING_TIER_CASES.flatMap((t) => [formatMs(point(k, t).latency.p50), formatMs(point(k, t).latency.p99)]),
+    ]),
     notes: [
       `Model: DynamoDB ${result.models.dynamo}; S3 Standard +${result.models.s3StandardMs} ms and S3 Express +${result.models.s3ExpressMs} ms per request (bench/harness/latency-model.ts, with the sources of each figure).`,
-      'Each append: its wall time here, less what its emulator calls took and what the model slept, plus what the model asks for those calls; that is, the engine\'s own time plus the modelled round trips.',
+      "Each append: its wall time here, less what its emulator calls took and what the model slept, plus what the model asks for those calls; that is, the engine's own time plus the modelled round trips.",
       `One request at a time through the engine (sequencing reserve), ${result.config.warmupRounds} unmeasured rounds first; each round appends once to every case in a shuffled order.`,
       `Where the batches went: ${STAGING_TIER_CASES.map((t) => `${CASE_LABELS[t]} ${result.placement[t].expressObjects} in Express, ${result.placement[t].standardObjects} in Standard`).join('; ')}.`,
     ],
@@ -237,15 +270,21 @@ export function stagingLatencyTables(result: StagingLatencyResult): ReportTable[
       formatMs(a.standardP99),
     ]),
     notes: [
-      'Added = the staged case\'s percentile minus the tail\'s at the same batch size. A staged append pays one PUT before its reservation and writes a pointer instead of the batch (a smaller fill, which the constant model does not reward).',
+      "Added = the staged case's percentile minus the tail's at the same batch size. A staged append pays one PUT before its reservation and writes a pointer instead of the batch (a smaller fill, which the constant model does not reward).",
       `The model is constant: on AWS the added p99 is about the Express PUT's own p99 (AWS: consistently single-digit ms) plus the engine's staging work; every ms the real PUT takes above ${result.models.s3ExpressMs} adds one.`,
     ],
   };
   const wall: ReportTable = {
-    title: 'The same appends, wall time on this machine (ms; the emulators\' own time included)',
+    title: "The same appends, wall time on this machine (ms; the emulators' own time included)",
     columns: ['batch of 1 KiB records', ...STAGING_TIER_CASES.flatMap((t) => [`${CASE_LABELS[t]} p50`, 'p99'])],
-    rows: result.config.batchKiB.map((k) => [`${k} KiB`, ...STAGING_TIER_CASES.flatMap((t) => [formatMs(point(k, t).measured.p50), formatMs(point(k, t).measured.p99)])]),
-    notes: [perCallNote(), 'The emulators share two cores with the benchmark (and here with other work): their tails are this machine\'s, not AWS\'s.'],
+    rows: result.config.batchKiB.map((k) => [
+      `${k} KiB`,
+      ...STAGING_TIER_CASES.flatMap((t) => [formatMs(point(k, t).measured.p50), formatMs(point(k, t).measured.p99)]),
+    ]),
+    notes: [
+      perCallNote(),
+      "The emulators share two cores with the benchmark (and here with other work): their tails are this machine's, not AWS's.",
+    ],
   };
   return [model, added, wall];
 }

@@ -1,5 +1,5 @@
 /** `strata consume`: records as values or JSON lines, alone or as a member of a group. */
-import { Option, type Command } from 'commander';
+import { type Command, Option } from 'commander';
 import type { ConsumedRecord } from '../../client/index.js';
 import { BufferedWriter } from '../buffered-writer.js';
 import { client, int, parseTime, UsageError } from '../options.js';
@@ -10,13 +10,18 @@ export function consumeCommand(program: Command): void {
   program
     .command('consume <topic>')
     .description('print records: values one per line, or JSON lines with --json')
-    .option('--from <where>', 'earliest, latest or an offset (default earliest; with --group: where a partition without a committed offset starts)')
+    .option(
+      '--from <where>',
+      'earliest, latest or an offset (default earliest; with --group: where a partition without a committed offset starts)',
+    )
     .option('--timestamp <time>', 'start at the first record at or after this time (ms since the epoch or an ISO date)')
     .option('-g, --group <group>', 'consume as a member of this consumer group and commit its progress')
     .option('-p, --partition <n>', 'only this partition', int('partition'))
     .option('-f, --follow', 'keep waiting for new records (default: stop at the end)')
     .option('-n, --max-records <n>', 'stop after this many records', int('max-records', 1))
-    .addOption(new Option('--format <format>', 'value: the value bytes and a newline; json: one JSON object per record').choices(['value', 'json']))
+    .addOption(
+      new Option('--format <format>', 'value: the value bytes and a newline; json: one JSON object per record').choices(['value', 'json']),
+    )
     .action(async (topic: string, opts: ConsumeOptions, cmd: Command) => consume(topic, opts, cmd));
 }
 
@@ -39,7 +44,8 @@ async function consume(topic: string, opts: ConsumeOptions, cmd: Command): Promi
     else if (/^\d+$/.test(opts.from)) fromOffset = Number(opts.from);
     else throw new UsageError(`--from is earliest, latest or an offset; got '${opts.from}'`);
   }
-  if (opts.group !== undefined && opts.partition !== undefined) throw new UsageError('--partition and --group do not go together: the group assigns partitions');
+  if (opts.group !== undefined && opts.partition !== undefined)
+    throw new UsageError('--partition and --group do not go together: the group assigns partitions');
   const consumer = strata.subscribe(topic, {
     follow: opts.follow ?? false,
     ...(fromOffset !== undefined ? { fromOffset } : {}),
@@ -54,7 +60,8 @@ async function consume(topic: string, opts: ConsumeOptions, cmd: Command): Promi
   const out = new BufferedWriter(process.stdout);
   try {
     for await (const record of consumer) {
-      const bytes = format === 'json' ? out.write(`${JSON.stringify(jsonRecord(record))}\n`) : out.write(record.value ?? Buffer.alloc(0), '\n');
+      const bytes =
+        format === 'json' ? out.write(`${JSON.stringify(jsonRecord(record))}\n`) : out.write(record.value ?? Buffer.alloc(0), '\n');
       progress.add(1, bytes);
       if (opts.maxRecords !== undefined && progress.records >= opts.maxRecords) break;
       if (out.pending()) await out.drain();

@@ -16,7 +16,15 @@ export function groupsCommand(program: Command): void {
         d.members.length === 0
           ? `group ${group} has no live members (generation ${d.generation})`
           : `group ${group}, generation ${d.generation}\n\n` +
-            table(['MEMBER', 'CLIENT', 'PARTITIONS', 'LEASE UNTIL'], d.members.map((m) => [m.memberId, m.clientId || null, m.assignment.map((a) => `${a.topic}/${a.partition}`).join(' ') || null, when(m.expiresAt)])),
+            table(
+              ['MEMBER', 'CLIENT', 'PARTITIONS', 'LEASE UNTIL'],
+              d.members.map((m) => [
+                m.memberId,
+                m.clientId || null,
+                m.assignment.map((a) => `${a.topic}/${a.partition}`).join(' ') || null,
+                when(m.expiresAt),
+              ]),
+            ),
       );
     });
   groups
@@ -32,7 +40,12 @@ export function groupsCommand(program: Command): void {
       }
       const rows = offsets.map((o) => ({ ...o, lag: Math.max(0, (hwms.get(`${o.topic}/${o.partition}`) ?? o.offset) - o.offset) }));
       print(g, { group, offsets: rows }, () =>
-        rows.length === 0 ? `group ${group} has no committed offsets` : table(['TOPIC', 'PARTITION', 'OFFSET', 'LAG', 'UPDATED'], rows.map((o) => [o.topic, o.partition, o.offset, o.lag, when(o.updatedAt)])),
+        rows.length === 0
+          ? `group ${group} has no committed offsets`
+          : table(
+              ['TOPIC', 'PARTITION', 'OFFSET', 'LAG', 'UPDATED'],
+              rows.map((o) => [o.topic, o.partition, o.offset, o.lag, when(o.updatedAt)]),
+            ),
       );
     });
   groups

@@ -17,14 +17,20 @@ export function offsetsCommand(program: Command): void {
       if (opts.at !== undefined) {
         const at = opts.at === 'earliest' || opts.at === 'latest' ? opts.at : parseTime(opts.at);
         const rows = await Promise.all(partitions.map(async (p) => ({ partition: p, ...(await strata.lookupOffset(topic, p, at)) })));
-        print(g, { topic, at: opts.at, offsets: rows }, () => table(['PARTITION', 'OFFSET', 'TIMESTAMP'], rows.map((r) => [r.partition, r.offset, when(r.timestamp)])));
+        print(g, { topic, at: opts.at, offsets: rows }, () =>
+          table(
+            ['PARTITION', 'OFFSET', 'TIMESTAMP'],
+            rows.map((r) => [r.partition, r.offset, when(r.timestamp)]),
+          ),
+        );
         return;
       }
       const rows = d.partitionStates.filter((p) => partitions.includes(p.partition));
-      print(
-        g,
-        { topic, offsets: rows.map((p) => ({ partition: p.partition, earliest: p.logStartOffset, latest: p.highWatermark })) },
-        () => table(['PARTITION', 'EARLIEST', 'LATEST', 'RECORDS'], rows.map((p) => [p.partition, p.logStartOffset, p.highWatermark, p.highWatermark - p.logStartOffset])),
+      print(g, { topic, offsets: rows.map((p) => ({ partition: p.partition, earliest: p.logStartOffset, latest: p.highWatermark })) }, () =>
+        table(
+          ['PARTITION', 'EARLIEST', 'LATEST', 'RECORDS'],
+          rows.map((p) => [p.partition, p.logStartOffset, p.highWatermark, p.highWatermark - p.logStartOffset]),
+        ),
       );
     });
 }

@@ -1,6 +1,6 @@
 /** `strata produce`: records from stdin or a file, one per line, through the client's producer. */
 import { createReadStream, statSync } from 'node:fs';
-import { Option, type Command } from 'commander';
+import { type Command, Option } from 'commander';
 import type { ProducerRecord } from '../../client/index.js';
 import { readLines } from '../lines.js';
 import { client, int, UsageError } from '../options.js';
@@ -12,12 +12,24 @@ export function produceCommand(program: Command): void {
     .command('produce <topic>')
     .description('append records read from stdin or a file: one record per line')
     .option('-f, --file <path>', 'read this file instead of stdin')
-    .addOption(new Option('--format <format>', 'lines: each line is a value; json: each line is {"key","value","headers","partition","timestamp"}').choices(['lines', 'json']).default('lines'))
+    .addOption(
+      new Option('--format <format>', 'lines: each line is a value; json: each line is {"key","value","headers","partition","timestamp"}')
+        .choices(['lines', 'json'])
+        .default('lines'),
+    )
     .option('-k, --key <key>', 'the key of every record')
     .option('--key-separator <sep>', 'lines format: split each line into key and value at the first <sep>')
     .option('-p, --partition <n>', 'append every record to this partition', int('partition'))
-    .option('--latency-budget-ms <ms>', "how long a record may wait to be acknowledged while its batch grows (default: the client producer's, 500)", int('latency-budget-ms', 0))
-    .option('--linger-ms <ms>', 'instead of a budget: a batch goes this long after its first record (the fixed linger of earlier versions)', int('linger-ms', 0))
+    .option(
+      '--latency-budget-ms <ms>',
+      "how long a record may wait to be acknowledged while its batch grows (default: the client producer's, 500)",
+      int('latency-budget-ms', 0),
+    )
+    .option(
+      '--linger-ms <ms>',
+      'instead of a budget: a batch goes this long after its first record (the fixed linger of earlier versions)',
+      int('linger-ms', 0),
+    )
     .option('--batch-records <n>', 'records per request', int('batch-records', 1), 1000)
     .action(async (topic: string, opts: ProduceOptions, cmd: Command) => produce(topic, opts, cmd));
 }
@@ -40,9 +52,15 @@ async function produce(topic: string, opts: ProduceOptions, cmd: Command): Promi
   const { strata, g } = client(cmd);
   const input = opts.file ? createReadStream(opts.file) : process.stdin;
   const totalBytes = opts.file ? statSync(opts.file).size : undefined;
-  const progress = startProgress({ enabled: g.progress && !!process.stderr.isTTY, label: `produce ${topic}`, ...(totalBytes !== undefined ? { totalBytes } : {}) });
+  const progress = startProgress({
+    enabled: g.progress && !!process.stderr.isTTY,
+    label: `produce ${topic}`,
+    ...(totalBytes !== undefined ? { totalBytes } : {}),
+  });
   if (opts.lingerMs !== undefined && opts.latencyBudgetMs !== undefined) {
-    throw new UsageError('--linger-ms and --latency-budget-ms do not go together: a batch waits either a fixed linger or within a latency budget');
+    throw new UsageError(
+      '--linger-ms and --latency-budget-ms do not go together: a batch waits either a fixed linger or within a latency budget',
+    );
   }
   const producer = strata.producer({
     batchRecords: opts.batchRecords,
@@ -111,13 +129,16 @@ function toRecord(line: Buffer, lineNo: number, opts: ProduceOptions): ProducerR
     throw new UsageError(`line ${lineNo} is not JSON (${(err as Error).message}); with --format json each line is {"key": …, "value": …}`);
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed) || !('value' in parsed)) {
-    throw new UsageError(`line ${lineNo} has no "value"; with --format json each line is {"key": …, "value": …, "headers": {…}, "partition": n}`);
+    throw new UsageError(
+      `line ${lineNo} has no "value"; with --format json each line is {"key": …, "value": …, "headers": {…}, "partition": n}`,
+    );
   }
   const o = parsed as Record<string, unknown>;
   const asText = (v: unknown) => (v === null || v === undefined ? (v as null | undefined) : typeof v === 'string' ? v : JSON.stringify(v));
   const record: ProducerRecord = { ...base, value: asText(o.value) ?? null };
   if (o.key !== undefined) record.key = asText(o.key) ?? null;
-  if (o.headers && typeof o.headers === 'object') record.headers = Object.fromEntries(Object.entries(o.headers).map(([k, v]) => [k, asText(v) ?? null]));
+  if (o.headers && typeof o.headers === 'object')
+    record.headers = Object.fromEntries(Object.entries(o.headers).map(([k, v]) => [k, asText(v) ?? null]));
   if (typeof o.partition === 'number') record.partition = o.partition;
   if (typeof o.timestamp === 'number') record.timestamp = o.timestamp;
   return record;

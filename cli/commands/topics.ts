@@ -13,7 +13,10 @@ export function topicsCommand(program: Command): void {
     .option('-c, --config <key=value...>', 'topic config, e.g. retentionMs=86400000 cleanupPolicy=compact')
     .action(async (name: string, opts: { partitions: number; config?: string[] }, cmd: Command) => {
       const { strata, g } = client(cmd);
-      const topic = await strata.createTopic(name, { partitions: opts.partitions, ...(opts.config ? { config: parseConfig(opts.config) } : {}) });
+      const topic = await strata.createTopic(name, {
+        partitions: opts.partitions,
+        ...(opts.config ? { config: parseConfig(opts.config) } : {}),
+      });
       print(g, topic, () => `created topic ${topic.name} with ${topic.partitions} partition(s)`);
     });
   topics
@@ -23,23 +26,37 @@ export function topicsCommand(program: Command): void {
       const { strata, g } = client(cmd);
       const list = await strata.listTopics();
       print(g, { topics: list }, () =>
-        list.length === 0 ? 'no topics (create one: strata topics create NAME --partitions 3)' : table(['NAME', 'PARTITIONS', 'CLEANUP', 'CREATED'], list.map((t) => [t.name, t.partitions, t.config.cleanupPolicy, when(t.createdAt)])),
+        list.length === 0
+          ? 'no topics (create one: strata topics create NAME --partitions 3)'
+          : table(
+              ['NAME', 'PARTITIONS', 'CLEANUP', 'CREATED'],
+              list.map((t) => [t.name, t.partitions, t.config.cleanupPolicy, when(t.createdAt)]),
+            ),
       );
     });
   topics
     .command('describe <name>')
-    .description('show a topic, its config and each partition\'s offsets')
+    .description("show a topic, its config and each partition's offsets")
     .action(async (name: string, _opts: unknown, cmd: Command) => {
       const { strata, g } = client(cmd);
       const d = await strata.describeTopic(name);
       print(g, d, () =>
         [
           `topic ${d.name} (id ${d.topicId}), ${d.partitions} partition(s), created ${when(d.createdAt)}`,
-          `config: ${Object.entries(d.config).map(([k, v]) => `${k}=${String(v)}`).join(' ')}`,
+          `config: ${Object.entries(d.config)
+            .map(([k, v]) => `${k}=${String(v)}`)
+            .join(' ')}`,
           '',
           table(
             ['PARTITION', 'LOG START', 'HIGH WATERMARK', 'FLUSHED', 'TAIL BYTES', 'LAST APPEND'],
-            d.partitionStates.map((p) => [p.partition, p.logStartOffset, p.highWatermark, p.flushedOffset, p.tailBytes, when(p.lastAppendAt)]),
+            d.partitionStates.map((p) => [
+              p.partition,
+              p.logStartOffset,
+              p.highWatermark,
+              p.flushedOffset,
+              p.tailBytes,
+              when(p.lastAppendAt),
+            ]),
           ),
         ].join('\n'),
       );
@@ -50,7 +67,11 @@ export function topicsCommand(program: Command): void {
     .action(async (name: string, pairs: string[], _opts: unknown, cmd: Command) => {
       const { strata, g } = client(cmd);
       const topic = pairs.length === 0 ? await strata.describeTopic(name) : await strata.updateTopicConfig(name, parseConfig(pairs));
-      print(g, topic.config, () => Object.entries(topic.config).map(([k, v]) => `${k}=${String(v)}`).join('\n'));
+      print(g, topic.config, () =>
+        Object.entries(topic.config)
+          .map(([k, v]) => `${k}=${String(v)}`)
+          .join('\n'),
+      );
     });
   topics
     .command('delete <name>')

@@ -3,20 +3,27 @@
  * Thin: parse and validate the request, call the engine, answer.
  */
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import * as z from 'zod';
+import { parseOrThrow } from '../../lib/core/validation.js';
 import type { LogEngine } from '../../lib/engine.js';
 import { topicConfigPatchSchema } from '../../lib/topics/topic-config.js';
-import { parseOrThrow } from '../../lib/core/validation.js';
-import { partitionAppendSchema, partitionParam, toPartitionAppend, toTopicAppend, topicAppendSchema, groupCommitSchema } from '../shared/codec.js';
+import type { AppendResult } from '../../lib/wire/api.js';
+import {
+  groupCommitSchema,
+  partitionAppendSchema,
+  partitionParam,
+  toPartitionAppend,
+  topicAppendSchema,
+  toTopicAppend,
+} from '../shared/codec.js';
 import { createHttpHandler, type HttpHandler, type Operations } from '../shared/dispatch.js';
 import { readEnv } from '../shared/env.js';
-import { json, jsonBody, pathParam, type HttpResponse } from '../shared/http.js';
-import { createObservability, recordCommit, type Observability } from '../shared/observability.js';
 import { lambdaFlushTrigger } from '../shared/flush-trigger.js';
+import { type HttpResponse, json, jsonBody, pathParam } from '../shared/http.js';
+import { createObservability, type Observability, recordCommit } from '../shared/observability.js';
 import { apiGatewayPoster, pushAnnouncer } from '../shared/push.js';
 import { createEngine, dynamoClient, lambdaClient } from '../shared/runtime.js';
 import { groupOffsetsView, membershipView, topicView } from '../shared/views.js';
-import type { AppendResult } from '../../lib/wire/api.js';
-import * as z from 'zod';
 
 const patchTopicSchema = z.object({ config: topicConfigPatchSchema }).strict();
 
@@ -42,13 +49,17 @@ export function appendOperations(engine: LogEngine): Operations {
     'POST /v1/topics/{topic}/partitions/{partition}/records': async (event) => {
       const partition = partitionParam(event.pathParameters?.partition);
       const body = parseOrThrow(partitionAppendSchema, jsonBody(event), 'append request');
-      return json(200, (await engine.appender.appendToPartition(pathParam(event, 'topic'), partition, toPartitionAppend(body))) satisfies AppendResult);
+      return json(
+        200,
+        (await engine.appender.appendToPartition(pathParam(event, 'topic'), partition, toPartitionAppend(body))) satisfies AppendResult,
+      );
     },
 
     'PUT /v1/groups/{group}/offsets': async (event) => {
       const group = pathParam(event, 'group');
       const body = parseOrThrow(groupCommitSchema, jsonBody(event), 'offset commit');
-      const fence = body.memberId !== undefined && body.generation !== undefined ? { memberId: body.memberId, generation: body.generation } : undefined;
+      const fence =
+        body.memberId !== undefined && body.generation !== undefined ? { memberId: body.memberId, generation: body.generation } : undefined;
       return json(200, groupOffsetsView(group, await engine.groups.commit(group, body.offsets, fence)));
     },
 
@@ -78,9 +89,7 @@ export async function handler(event: APIGatewayProxyEventV2, context?: Context):
     const obs = createObservability('append', { topicMetrics: env.topicMetrics !== false });
     const engine = createEngine(env, {
       onCommit: (stats) => recordCommit(obs, stats),
-      ...(env.compactFunctionName
-        ? { onFlushDue: lambdaFlushTrigger(lambdaClient(env), env.compactFunctionName, obs.logger) }
-        : {}),
+      ...(env.compactFunctionName ? { onFlushDue: lambdaFlushTrigger(lambdaClient(env), env.compactFunctionName, obs.logger) } : {}),
       ...(env.pushCallbackUrl
         ? {
             announcer: pushAnnouncer(dynamoClient(env), env.tableName, apiGatewayPoster(env.pushCallbackUrl), obs, {

@@ -20,9 +20,9 @@
  */
 import type { Context } from 'aws-lambda';
 import * as z from 'zod';
-import type { LogEngine } from '../../lib/engine.js';
-import { InternalError } from '../../lib/core/errors.js';
 import { FANOUT_RUN_BUDGET_MS, FANOUT_TIMEOUT_RESERVE_MS, MAX_FANOUT_CHAIN } from '../../lib/core/constants.js';
+import { InternalError } from '../../lib/core/errors.js';
+import type { LogEngine } from '../../lib/engine.js';
 import type { FanOutBudget, FanOutCursor, PartitionPass, ScheduledRun } from '../../lib/maintenance/maintenance.js';
 import { readEnv } from '../shared/env.js';
 import { lambdaFlushTrigger, lambdaSelfInvoker, type PartitionInvoker } from '../shared/flush-trigger.js';
@@ -88,10 +88,17 @@ export interface CompactDeps {
 }
 
 export function createCompactHandler(engine: LogEngine, obs: Observability, deps: CompactDeps = {}) {
-  return (event: unknown, context?: Context): Promise<CompactResult> => invocation(obs.logger, context, obs.service, () => compact(engine, obs, deps, event, context));
+  return (event: unknown, context?: Context): Promise<CompactResult> =>
+    invocation(obs.logger, context, obs.service, () => compact(engine, obs, deps, event, context));
 }
 
-async function compact(engine: LogEngine, obs: Observability, deps: CompactDeps, event: unknown, context?: Context): Promise<CompactResult> {
+async function compact(
+  engine: LogEngine,
+  obs: Observability,
+  deps: CompactDeps,
+  event: unknown,
+  context?: Context,
+): Promise<CompactResult> {
   const maintenance = engine.maintenance;
   if (!maintenance) throw new InternalError('the compact function needs an object store (STRATA_BUCKET_NAME)');
   const one = partitionEventSchema.safeParse(event);

@@ -10,14 +10,14 @@
 import type { APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import { DynamoLogStore } from '../../lib/aws/dynamo-log-store.js';
 import { InvalidJsonError, UnknownActionError, ValidationError } from '../../lib/core/errors.js';
-import { pingSchema, subscribeSchema, unsubscribeSchema, PUSH_ACTIONS, type PushMessage } from '../../lib/push/protocol.js';
-import type { PushSessions } from '../../lib/push/sessions.js';
 import { parseOrThrow } from '../../lib/core/validation.js';
-import { asStrataError } from '../shared/http.js';
+import { PUSH_ACTIONS, type PushMessage, pingSchema, subscribeSchema, unsubscribeSchema } from '../../lib/push/protocol.js';
+import type { PushSessions } from '../../lib/push/sessions.js';
 import { readEnv } from '../shared/env.js';
+import { asStrataError } from '../shared/http.js';
+import { createObservability, MetricUnit, type Observability } from '../shared/observability.js';
 import { pushSessions } from '../shared/push.js';
 import { dynamoClient } from '../shared/runtime.js';
-import { createObservability, MetricUnit, type Observability } from '../shared/observability.js';
 
 export interface WebSocketResponse {
   statusCode: number;
@@ -58,7 +58,12 @@ export function createPushHandler(sessions: PushSessions, obs: Observability): W
   };
 }
 
-async function answer(sessions: PushSessions, connectionId: string, routeKey: string, frame: Record<string, unknown>): Promise<PushMessage> {
+async function answer(
+  sessions: PushSessions,
+  connectionId: string,
+  routeKey: string,
+  frame: Record<string, unknown>,
+): Promise<PushMessage> {
   switch (routeKey) {
     case 'subscribe': {
       const request = parseOrThrow(subscribeSchema, frame, 'subscribe frame');
@@ -67,7 +72,12 @@ async function answer(sessions: PushSessions, connectionId: string, routeKey: st
     }
     case 'unsubscribe': {
       const request = parseOrThrow(unsubscribeSchema, frame, 'unsubscribe frame');
-      return { type: 'unsubscribed', ...withId(request.id), topic: request.topic, partitions: await sessions.unsubscribe(connectionId, request) };
+      return {
+        type: 'unsubscribed',
+        ...withId(request.id),
+        topic: request.topic,
+        partitions: await sessions.unsubscribe(connectionId, request),
+      };
     }
     case 'ping': {
       const request = parseOrThrow(pingSchema, frame, 'ping frame');
@@ -86,7 +96,8 @@ function parseFrame(body: string | undefined, base64: boolean): Record<string, u
   } catch {
     throw new InvalidJsonError('a frame must be a JSON object such as {"action":"subscribe","topic":"orders","partitions":[0]}');
   }
-  if (typeof frame !== 'object' || frame === null || Array.isArray(frame)) throw new ValidationError('a frame must be a JSON object with an "action"');
+  if (typeof frame !== 'object' || frame === null || Array.isArray(frame))
+    throw new ValidationError('a frame must be a JSON object with an "action"');
   return frame as Record<string, unknown>;
 }
 

@@ -5,15 +5,16 @@
  * (lib/format/batch-frame.ts).
  */
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import type { LogEngine } from '../../lib/engine.js';
-import { BATCHES_MEDIA_TYPE, encodeFrame } from '../../lib/format/batch-frame.js';
 import { MAX_STREAMED_READ_MAX_BYTES } from '../../lib/core/constants.js';
 import { PushNotConfiguredError } from '../../lib/core/errors.js';
-import type { PushDiscovery } from '../../lib/push/protocol.js';
 import { parseOrThrow } from '../../lib/core/validation.js';
+import type { LogEngine } from '../../lib/engine.js';
+import { BATCHES_MEDIA_TYPE, encodeFrame } from '../../lib/format/batch-frame.js';
+import type { PushDiscovery } from '../../lib/push/protocol.js';
+import type { OffsetLookup, TopicList } from '../../lib/wire/api.js';
 import {
-  MAX_FRAME_BATCH_BYTES,
   groupFetchQuerySchema,
+  MAX_FRAME_BATCH_BYTES,
   offsetsQuerySchema,
   partitionParam,
   readQuerySchema,
@@ -23,13 +24,12 @@ import {
 } from '../shared/codec.js';
 import { createHttpHandler, type HttpHandler, type Operations } from '../shared/dispatch.js';
 import { readEnv } from '../shared/env.js';
-import { binary, json, pathParam, prefers, type HttpResponse } from '../shared/http.js';
-import { createObservability, withReadPosition, type Observability } from '../shared/observability.js';
+import { binary, type HttpResponse, json, pathParam, prefers } from '../shared/http.js';
+import { createObservability, type Observability, withReadPosition } from '../shared/observability.js';
 import { pushDiscovery } from '../shared/push.js';
 import { createEngine } from '../shared/runtime.js';
 import { streamingEntry, viaFunctionUrl } from '../shared/streaming.js';
 import { groupDescriptionView, groupOffsetsView, topicDescriptionView, topicView } from '../shared/views.js';
-import type { OffsetLookup, TopicList } from '../../lib/wire/api.js';
 
 /** A read answers JSON or batches by its Accept header: caches must key on it. */
 const VARY_ACCEPT = { vary: 'accept' };
@@ -84,7 +84,10 @@ export function readOperations(engine: LogEngine, options: ReadFunctionOptions =
     'GET /v1/topics/{topic}/partitions/{partition}/offsets': async (event) => {
       const partition = partitionParam(event.pathParameters?.partition);
       const query = parseOrThrow(offsetsQuerySchema, event.queryStringParameters ?? {}, 'query');
-      return json(200, (await engine.reader.lookupOffset(pathParam(event, 'topic'), partition, toLookupTarget(query.at))) satisfies OffsetLookup);
+      return json(
+        200,
+        (await engine.reader.lookupOffset(pathParam(event, 'topic'), partition, toLookupTarget(query.at))) satisfies OffsetLookup,
+      );
     },
 
     'GET /v1/groups/{group}': async (event) => json(200, groupDescriptionView(await engine.membership.describe(pathParam(event, 'group')))),
@@ -108,7 +111,9 @@ let shared: { engine: LogEngine; obs: Observability; push: PushDiscovery | undef
 function readHandler(kind: 'buffered' | 'streamed'): HttpHandler {
   if (!shared) {
     const env = readEnv();
-    const push = env.pushUrl ? pushDiscovery(env.pushUrl, { signed: true, ...(env.pushQuietMs !== undefined ? { quietMs: env.pushQuietMs } : {}) }) : undefined;
+    const push = env.pushUrl
+      ? pushDiscovery(env.pushUrl, { signed: true, ...(env.pushQuietMs !== undefined ? { quietMs: env.pushQuietMs } : {}) })
+      : undefined;
     shared = { engine: createEngine(env), obs: createObservability('read', { topicMetrics: env.topicMetrics !== false }), push };
   }
   const { engine, obs, push } = shared;

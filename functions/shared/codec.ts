@@ -4,21 +4,20 @@
  * anything else with a message that names the field.
  */
 import * as z from 'zod';
-import type { AppendRecordInput, AppendRequest, PartitionAppendRequest } from '../../lib/sequencing/appender.js';
 import {
   MAX_HEADER_KEY_BYTES,
   MAX_HEADERS_PER_RECORD,
   MAX_PRODUCER_ID_LENGTH,
+  MAX_RESPONSE_BODY_BYTES,
   MAX_STREAMED_READ_MAX_BYTES,
   MAX_STREAMED_READ_MAX_RECORDS,
-  MAX_READ_MAX_RECORDS,
-  MAX_RESPONSE_BODY_BYTES,
   MAX_WAIT_MS,
 } from '../../lib/core/constants.js';
 import { NotUtf8Error, ResponseTooLargeError, ValidationError } from '../../lib/core/errors.js';
 import type { StoredRecord } from '../../lib/core/record.js';
 import type { ReadRequest } from '../../lib/reading/read-request.js';
 import type { ReadResult } from '../../lib/reading/reader.js';
+import type { AppendRecordInput, AppendRequest, PartitionAppendRequest } from '../../lib/sequencing/appender.js';
 import type { JsonReadRecord, JsonReadResult } from '../../lib/wire/api.js';
 
 export const ENCODINGS = ['utf8', 'base64'] as const;
@@ -42,10 +41,9 @@ const bytesField = z.string({ message: 'must be a string (UTF-8 text or base64, 
 const headersSchema = z.preprocess(
   (h) => (h !== null && typeof h === 'object' && !Array.isArray(h) ? Object.entries(h) : h),
   z
-    .array(
-      z.tuple([z.string().min(1, 'header names cannot be empty').max(MAX_HEADER_KEY_BYTES), bytesField]),
-      { message: 'headers is an object of name → value, or an array of [name, value] pairs' },
-    )
+    .array(z.tuple([z.string().min(1, 'header names cannot be empty').max(MAX_HEADER_KEY_BYTES), bytesField]), {
+      message: 'headers is an object of name → value, or an array of [name, value] pairs',
+    })
     .max(MAX_HEADERS_PER_RECORD, `at most ${MAX_HEADERS_PER_RECORD} headers`),
 );
 
@@ -100,7 +98,8 @@ const strictDecoder = new TextDecoder('utf-8', { fatal: true });
 export function decodeBytes(text: string | null | undefined, encoding: Encoding, field: string): Uint8Array | null {
   if (text === null || text === undefined) return null;
   if (encoding === 'utf8') {
-    if (!text.isWellFormed()) throw new ValidationError(`${field} has a lone surrogate (\\ud800-\\udfff), which is not text; send the bytes with encoding=base64`);
+    if (!text.isWellFormed())
+      throw new ValidationError(`${field} has a lone surrogate (\\ud800-\\udfff), which is not text; send the bytes with encoding=base64`);
     return encoder.encode(text);
   }
   // Decoding is lenient (it skips bad characters); re-encoding and comparing makes it

@@ -10,11 +10,11 @@
  * the table of functions/shared/routes.ts, as the local server routes.
  */
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { asStrataError, errorResponse, rawBody, type HttpResponse } from './http.js';
-import { MetricUnit, readPosition, TOPIC_METRICS, type Observability } from './observability.js';
-import { annotate, invocation } from './tracing.js';
 import { WrongFunctionError } from '../../lib/core/errors.js';
+import { asStrataError, errorResponse, type HttpResponse, rawBody } from './http.js';
+import { MetricUnit, type Observability, readPosition, TOPIC_METRICS } from './observability.js';
 import { matchRoute, routeKey, unmatchedRouteError } from './routes.js';
+import { annotate, invocation } from './tracing.js';
 
 export type Operation = (event: APIGatewayProxyEventV2) => Promise<HttpResponse>;
 export type Operations = Record<string, Operation>;
@@ -78,7 +78,10 @@ function bodyBytes(response: HttpResponse): number {
  * when no route has this method and path; a route of the other function (a read sent
  * to the append function's URL) is WRONG_FUNCTION (421), saying which function serves it.
  */
-function routeByPath(operations: Operations, event: APIGatewayProxyEventV2): { event: APIGatewayProxyEventV2; operation: Operation } | undefined {
+function routeByPath(
+  operations: Operations,
+  event: APIGatewayProxyEventV2,
+): { event: APIGatewayProxyEventV2; operation: Operation } | undefined {
   const method = event.requestContext?.http?.method ?? '?';
   const match = matchRoute(method, event.rawPath ?? '');
   if (!match || !('route' in match)) return undefined;

@@ -3,7 +3,7 @@
  * malformed variable fails the cold start with a message naming it, not a request later.
  */
 import { MAX_APPEND_DEADLINE_MS, MAX_RECOVERY_WINDOW_MS, MIN_TAIL_TTL_MS } from '../../lib/core/constants.js';
-import { topicConfigPatchSchema, type TopicConfigPatch } from '../../lib/topics/topic-config.js';
+import { type TopicConfigPatch, topicConfigPatchSchema } from '../../lib/topics/topic-config.js';
 
 export interface FunctionEnv {
   tableName: string;
@@ -85,7 +85,9 @@ export function topicDefaults(env: NodeJS.ProcessEnv, name: string): TopicConfig
   try {
     value = JSON.parse(env[name]!);
   } catch {
-    throw new Error(`environment variable ${name} must be a JSON object of topic settings, e.g. {"retentionMs":86400000}; got '${env[name]}'`);
+    throw new Error(
+      `environment variable ${name} must be a JSON object of topic settings, e.g. {"retentionMs":86400000}; got '${env[name]}'`,
+    );
   }
   const parsed = topicConfigPatchSchema.safeParse(value);
   if (!parsed.success) {
@@ -112,7 +114,8 @@ function bool(env: NodeJS.ProcessEnv, name: string): boolean {
 
 function required(env: NodeJS.ProcessEnv, name: string): string {
   const value = env[name];
-  if (!value) throw new Error(`environment variable ${name} is not set; the CDK stack sets it (or set it by hand when running a handler yourself)`);
+  if (!value)
+    throw new Error(`environment variable ${name} is not set; the CDK stack sets it (or set it by hand when running a handler yourself)`);
   return value;
 }
 
@@ -121,12 +124,15 @@ function required(env: NodeJS.ProcessEnv, name: string): string {
  * ARN (`arn:aws:lambda:us-east-1:123456789012:function:strata-compact`,
  * `123456789012:function:strata-compact`), optionally with a version or alias.
  */
-const FUNCTION_NAME = /^(?:(?:arn:aws[a-z-]*:lambda:[a-z0-9-]+:)?\d{12}:function:)?[A-Za-z0-9_-]{1,64}(?::(?:\$LATEST|[A-Za-z0-9_-]{1,128}))?$/;
+const FUNCTION_NAME =
+  /^(?:(?:arn:aws[a-z-]*:lambda:[a-z0-9-]+:)?\d{12}:function:)?[A-Za-z0-9_-]{1,64}(?::(?:\$LATEST|[A-Za-z0-9_-]{1,128}))?$/;
 
 function functionName(env: NodeJS.ProcessEnv, name: string): string {
   const value = env[name]!;
   if (!FUNCTION_NAME.test(value)) {
-    throw new Error(`environment variable ${name} must be a Lambda function name (letters, digits, - and _, at most 64) or ARN; got '${value}'`);
+    throw new Error(
+      `environment variable ${name} must be a Lambda function name (letters, digits, - and _, at most 64) or ARN; got '${value}'`,
+    );
   }
   return value;
 }
@@ -140,7 +146,6 @@ function url(env: NodeJS.ProcessEnv, name: string): string {
   }
   return value;
 }
-
 
 /** A whole number in [min, max]; the message gives the range, or the floor when there is no ceiling. */
 function wholeNumber(env: NodeJS.ProcessEnv, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number {

@@ -5,8 +5,9 @@
  * out per partition and to continue a partition whose pass stopped at its bound. The
  * local stack answers the same Lambda Invoke API, so this code runs unchanged there.
  */
-import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import type { PartitionRef } from '../../lib/ports/model.js';
 
 /** Invokes the compact function for a partition; `continuation` counts self-invocations in a row. */

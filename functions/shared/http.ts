@@ -5,7 +5,14 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { MAX_REQUEST_BODY_BYTES } from '../../lib/core/constants.js';
-import { InternalError, InvalidJsonError, PayloadTooLargeError, RetryableError, StrataError, ThrottledError } from '../../lib/core/errors.js';
+import {
+  InternalError,
+  InvalidJsonError,
+  PayloadTooLargeError,
+  RetryableError,
+  StrataError,
+  ThrottledError,
+} from '../../lib/core/errors.js';
 import { isRetryable, isThrottle } from '../../lib/core/retry.js';
 
 export type HttpResponse = APIGatewayProxyStructuredResultV2 & { statusCode: number; body: string };

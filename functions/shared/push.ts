@@ -7,22 +7,31 @@
 import { ApiGatewayManagementApiClient, GoneException, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoPushStore } from '../../lib/aws/dynamo-push-store.js';
-import { systemClock, type Clock } from '../../lib/core/clock.js';
-import type { Announce, AppendedRecords } from '../../lib/sequencing/appender.js';
+import { type Clock, systemClock } from '../../lib/core/clock.js';
+import {
+  DEFAULT_PUSH_QUIET_MS,
+  PUSH_ANNOUNCE_BUDGET_MS,
+  PUSH_INLINE_MAX_BYTES,
+  PUSH_MAX_CONNECTION_MS,
+  PUSH_PING_INTERVAL_MS,
+} from '../../lib/core/constants.js';
 import { encodeFrame } from '../../lib/format/batch-frame.js';
-import { DEFAULT_PUSH_QUIET_MS, PUSH_ANNOUNCE_BUDGET_MS, PUSH_INLINE_MAX_BYTES, PUSH_MAX_CONNECTION_MS, PUSH_PING_INTERVAL_MS } from '../../lib/core/constants.js';
 import { encodeBatch } from '../../lib/format/record-batch-encoder.js';
-import type { PartitionRef } from '../../lib/ports/model.js';
 import type { LogStore } from '../../lib/ports/log-store.js';
-import { PushFanout, type ConnectionPoster } from '../../lib/push/fanout.js';
-import { PushSessions } from '../../lib/push/sessions.js';
-import { TopicService } from '../../lib/topics/topic-service.js';
+import type { PartitionRef } from '../../lib/ports/model.js';
+import { type ConnectionPoster, PushFanout } from '../../lib/push/fanout.js';
 import { PUSH_PROTOCOL, type PushDiscovery, type PushMessage } from '../../lib/push/protocol.js';
+import { PushSessions } from '../../lib/push/sessions.js';
+import type { Announce, AppendedRecords } from '../../lib/sequencing/appender.js';
+import { TopicService } from '../../lib/topics/topic-service.js';
 import { MetricUnit, type Observability } from './observability.js';
 
 /** Posts to API Gateway WebSocket connections (`@connections`); 410 Gone is 'gone'. */
 export function apiGatewayPoster(callbackUrl: string): ConnectionPoster {
-  const client = new ApiGatewayManagementApiClient({ endpoint: callbackUrl, requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000 } });
+  const client = new ApiGatewayManagementApiClient({
+    endpoint: callbackUrl,
+    requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000 },
+  });
   return {
     async post(connectionId: string, message: PushMessage) {
       try {

@@ -8,7 +8,7 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoLogStore } from '../../lib/aws/dynamo-log-store.js';
 import { S3ObjectStore } from '../../lib/aws/s3-object-store.js';
-import { LogEngine, type EngineOptions } from '../../lib/engine.js';
+import { type EngineOptions, LogEngine } from '../../lib/engine.js';
 import { objectGraceMs } from '../../lib/maintenance/maintenance.js';
 import type { FunctionEnv } from './env.js';
 import { traced } from './tracing.js';
@@ -25,19 +25,23 @@ const REQUEST_HANDLER = { connectionTimeout: 1_000, requestTimeout: 5_000 };
 
 /** A DynamoDB client for the function's table (the endpoint overridable). */
 export function dynamoClient(env: FunctionEnv): DynamoDBClient {
-  return traced(new DynamoDBClient({
-    requestHandler: REQUEST_HANDLER,
-    ...(env.dynamoEndpoint ? { endpoint: env.dynamoEndpoint } : {}),
-  }));
+  return traced(
+    new DynamoDBClient({
+      requestHandler: REQUEST_HANDLER,
+      ...(env.dynamoEndpoint ? { endpoint: env.dynamoEndpoint } : {}),
+    }),
+  );
 }
 
 export function createEngine(env: FunctionEnv, extra: Partial<EngineOptions> = {}): LogEngine {
   const dynamo = dynamoClient(env);
-  const s3 = traced(new S3Client({
-    requestHandler: REQUEST_HANDLER,
-    // An emulator has no CreateSession: S3 Express session auth only against AWS.
-    ...(env.s3Endpoint ? { endpoint: env.s3Endpoint, forcePathStyle: true, disableS3ExpressSessionAuth: true } : {}),
-  }));
+  const s3 = traced(
+    new S3Client({
+      requestHandler: REQUEST_HANDLER,
+      // An emulator has no CreateSession: S3 Express session auth only against AWS.
+      ...(env.s3Endpoint ? { endpoint: env.s3Endpoint, forcePathStyle: true, disableS3ExpressSessionAuth: true } : {}),
+    }),
+  );
   // One client for both buckets: for a directory bucket's name it opens and renews the
   // S3 Express sessions (CreateSession) itself.
   const staging = env.stagingBucketName

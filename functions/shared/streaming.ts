@@ -19,7 +19,7 @@ import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import type { HttpHandler } from './dispatch.js';
-import { rawBody, type HttpResponse } from './http.js';
+import { type HttpResponse, rawBody } from './http.js';
 
 /** What the runtime's `HttpResponseStream.from` takes: the answer's status and headers. */
 export type StreamPrelude = {

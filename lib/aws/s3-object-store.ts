@@ -9,13 +9,7 @@
  * directory buckets page listings only by ContinuationToken (not StartAfter), and list
  * keys in no particular order (callers never rely on the order).
  */
-import {
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { ObjectStore } from '../ports/object-store.js';
 
 /** DeleteObjects takes at most 1000 keys. */

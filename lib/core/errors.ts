@@ -19,23 +19,20 @@
  * cycle. Entered here, it loads the base class, then the classes, then builds the table
  * below; entered at a class's module, the table would be built before the classes exist.
  */
-export * from './errors/strata-error.js';
-export * from './errors/request.js';
-export * from './errors/log.js';
+
 export * from './errors/groups.js';
+export * from './errors/log.js';
+export * from './errors/request.js';
 export * from './errors/service.js';
-import type { StrataError } from './errors/strata-error.js';
+export * from './errors/strata-error.js';
+
 import {
-  InvalidJsonError,
-  MethodNotAllowedError,
-  NotUtf8Error,
-  PayloadTooLargeError,
-  PushNotConfiguredError,
-  RouteNotFoundError,
-  UnknownActionError,
-  ValidationError,
-  WrongFunctionError,
-} from './errors/request.js';
+  GroupTooLargeError,
+  PartitionNotAssignedError,
+  StaleGenerationError,
+  TopicIncarnationMismatchError,
+  UnknownMemberError,
+} from './errors/groups.js';
 import {
   DuplicateSequenceError,
   OffsetMismatchError,
@@ -49,13 +46,18 @@ import {
   TopicNotFoundError,
 } from './errors/log.js';
 import {
-  GroupTooLargeError,
-  PartitionNotAssignedError,
-  StaleGenerationError,
-  TopicIncarnationMismatchError,
-  UnknownMemberError,
-} from './errors/groups.js';
+  InvalidJsonError,
+  MethodNotAllowedError,
+  NotUtf8Error,
+  PayloadTooLargeError,
+  PushNotConfiguredError,
+  RouteNotFoundError,
+  UnknownActionError,
+  ValidationError,
+  WrongFunctionError,
+} from './errors/request.js';
 import { CorruptDataError, InternalError, RetryableError, ThrottledError } from './errors/service.js';
+import type { StrataError } from './errors/strata-error.js';
 
 /** An error class of the table (any constructor arguments). */
 export type ErrorClass = abstract new (...args: never[]) => StrataError;
@@ -79,34 +81,124 @@ export interface ErrorRow {
  * same statuses (test/lib/core/error-codes.test.ts).
  */
 export const ERROR_CODES = {
-  VALIDATION: { status: 400, retryable: false, class: ValidationError, meaning: 'the request breaks a documented rule (shape, range, type)' },
+  VALIDATION: {
+    status: 400,
+    retryable: false,
+    class: ValidationError,
+    meaning: 'the request breaks a documented rule (shape, range, type)',
+  },
   INVALID_JSON: { status: 400, retryable: false, class: InvalidJsonError, meaning: 'the body (or a push frame) is not JSON' },
-  NOT_UTF8: { status: 400, retryable: false, class: NotUtf8Error, meaning: 'a record read with encoding=utf8 is not UTF-8; read it as base64' },
-  UNKNOWN_ACTION: { status: 400, retryable: false, class: UnknownActionError, meaning: "a push frame's action is not one of the protocol's" },
+  NOT_UTF8: {
+    status: 400,
+    retryable: false,
+    class: NotUtf8Error,
+    meaning: 'a record read with encoding=utf8 is not UTF-8; read it as base64',
+  },
+  UNKNOWN_ACTION: {
+    status: 400,
+    retryable: false,
+    class: UnknownActionError,
+    meaning: "a push frame's action is not one of the protocol's",
+  },
   ROUTE_NOT_FOUND: { status: 404, retryable: false, class: RouteNotFoundError, meaning: 'no route has this path' },
-  PUSH_NOT_CONFIGURED: { status: 404, retryable: false, class: PushNotConfiguredError, meaning: 'the deployment has no push endpoint; long-poll instead' },
+  PUSH_NOT_CONFIGURED: {
+    status: 404,
+    retryable: false,
+    class: PushNotConfiguredError,
+    meaning: 'the deployment has no push endpoint; long-poll instead',
+  },
   TOPIC_NOT_FOUND: { status: 404, retryable: false, class: TopicNotFoundError, meaning: 'no topic of that name exists' },
-  PARTITION_NOT_FOUND: { status: 404, retryable: false, class: PartitionNotFoundError, meaning: 'the topic has no partition of that number' },
+  PARTITION_NOT_FOUND: {
+    status: 404,
+    retryable: false,
+    class: PartitionNotFoundError,
+    meaning: 'the topic has no partition of that number',
+  },
   METHOD_NOT_ALLOWED: { status: 405, retryable: false, class: MethodNotAllowedError, meaning: 'the path exists but not with this method' },
   TOPIC_EXISTS: { status: 409, retryable: false, class: TopicExistsError, meaning: 'a topic of that name already exists' },
-  OFFSET_MISMATCH: { status: 409, retryable: false, class: OffsetMismatchError, meaning: "a conditional append's expectedOffset is not the high watermark" },
-  PRODUCER_FENCED: { status: 409, retryable: false, class: ProducerFencedError, meaning: 'a newer epoch of this idempotent producer exists' },
-  OUT_OF_ORDER_SEQUENCE: { status: 409, retryable: false, class: SequenceGapError, meaning: "a batch's sequence is not the next one the partition expects" },
-  DUPLICATE_SEQUENCE: { status: 409, retryable: false, class: DuplicateSequenceError, meaning: 'a batch repeats sequences committed too long ago to answer with their offsets' },
-  UNKNOWN_MEMBER: { status: 409, retryable: false, class: UnknownMemberError, meaning: 'the member is not in the group (session expired, or it left)' },
-  STALE_GENERATION: { status: 409, retryable: false, class: StaleGenerationError, meaning: "a fenced commit names a generation older than the group's" },
-  PARTITION_NOT_ASSIGNED: { status: 409, retryable: false, class: PartitionNotAssignedError, meaning: 'a fenced commit names a partition the member does not own' },
-  TOPIC_INCARNATION_MISMATCH: { status: 409, retryable: false, class: TopicIncarnationMismatchError, meaning: 'a commit carries offsets of a deleted incarnation of the topic' },
-  GROUP_TOO_LARGE: { status: 409, retryable: false, class: GroupTooLargeError, meaning: "the group's state would not fit in one DynamoDB item" },
-  PAYLOAD_TOO_LARGE: { status: 413, retryable: false, class: PayloadTooLargeError, meaning: 'the request body is over the 6 MB Lambda payload limit' },
+  OFFSET_MISMATCH: {
+    status: 409,
+    retryable: false,
+    class: OffsetMismatchError,
+    meaning: "a conditional append's expectedOffset is not the high watermark",
+  },
+  PRODUCER_FENCED: {
+    status: 409,
+    retryable: false,
+    class: ProducerFencedError,
+    meaning: 'a newer epoch of this idempotent producer exists',
+  },
+  OUT_OF_ORDER_SEQUENCE: {
+    status: 409,
+    retryable: false,
+    class: SequenceGapError,
+    meaning: "a batch's sequence is not the next one the partition expects",
+  },
+  DUPLICATE_SEQUENCE: {
+    status: 409,
+    retryable: false,
+    class: DuplicateSequenceError,
+    meaning: 'a batch repeats sequences committed too long ago to answer with their offsets',
+  },
+  UNKNOWN_MEMBER: {
+    status: 409,
+    retryable: false,
+    class: UnknownMemberError,
+    meaning: 'the member is not in the group (session expired, or it left)',
+  },
+  STALE_GENERATION: {
+    status: 409,
+    retryable: false,
+    class: StaleGenerationError,
+    meaning: "a fenced commit names a generation older than the group's",
+  },
+  PARTITION_NOT_ASSIGNED: {
+    status: 409,
+    retryable: false,
+    class: PartitionNotAssignedError,
+    meaning: 'a fenced commit names a partition the member does not own',
+  },
+  TOPIC_INCARNATION_MISMATCH: {
+    status: 409,
+    retryable: false,
+    class: TopicIncarnationMismatchError,
+    meaning: 'a commit carries offsets of a deleted incarnation of the topic',
+  },
+  GROUP_TOO_LARGE: {
+    status: 409,
+    retryable: false,
+    class: GroupTooLargeError,
+    meaning: "the group's state would not fit in one DynamoDB item",
+  },
+  PAYLOAD_TOO_LARGE: {
+    status: 413,
+    retryable: false,
+    class: PayloadTooLargeError,
+    meaning: 'the request body is over the 6 MB Lambda payload limit',
+  },
   RECORD_TOO_LARGE: { status: 413, retryable: false, class: RecordTooLargeError, meaning: "a record is over the topic's maxRecordBytes" },
-  RESPONSE_TOO_LARGE: { status: 413, retryable: false, class: ResponseTooLargeError, meaning: 'the first record alone does not fit in a 6 MB response as encoded' },
-  OFFSET_OUT_OF_RANGE: { status: 416, retryable: false, class: OffsetOutOfRangeError, meaning: 'the offset is below the log start or above the high watermark' },
+  RESPONSE_TOO_LARGE: {
+    status: 413,
+    retryable: false,
+    class: ResponseTooLargeError,
+    meaning: 'the first record alone does not fit in a 6 MB response as encoded',
+  },
+  OFFSET_OUT_OF_RANGE: {
+    status: 416,
+    retryable: false,
+    class: OffsetOutOfRangeError,
+    meaning: 'the offset is below the log start or above the high watermark',
+  },
   WRONG_FUNCTION: { status: 421, retryable: false, class: WrongFunctionError, meaning: "the route is served by the other function's URL" },
   THROTTLED: { status: 429, retryable: true, class: ThrottledError, meaning: 'DynamoDB or S3 throttled the request; slow down and retry' },
   CORRUPT_DATA: { status: 500, retryable: false, class: CorruptDataError, meaning: 'stored bytes fail their CRC32C or do not parse' },
   INTERNAL: { status: 500, retryable: false, class: InternalError, meaning: 'a bug in Strata' },
-  RETRY: { status: 503, retryable: true, class: RetryableError, meaning: 'not done before the deadline; an append may or may not be written, retry it' },
+  RETRY: {
+    status: 503,
+    retryable: true,
+    class: RetryableError,
+    meaning: 'not done before the deadline; an append may or may not be written, retry it',
+  },
 } as const satisfies Record<string, ErrorRow>;
 
 /** A code of {@link ERROR_CODES}. */

@@ -11,10 +11,11 @@
  *     40 batchCount    44 batchBytes   (int32)   48 topicIdLength (int16)   50 topicId
  *     50+n headerCrc (uint32, CRC32C of bytes [0, 50+n))   54+n batches…
  */
-import { crc32c } from './crc32c.js';
+
 import { CorruptDataError } from '../core/errors.js';
-import { decodeBatch, readBatchHeader } from './record-batch.js';
 import type { StoredRecord } from '../core/record.js';
+import { crc32c } from './crc32c.js';
+import { decodeBatch, readBatchHeader } from './record-batch.js';
 
 /** The media type a client asks for (Accept) and the server answers with. */
 export const BATCHES_MEDIA_TYPE = 'application/vnd.strata.batches';
@@ -73,16 +74,20 @@ export function encodeFrame(header: FrameHeader, batches: readonly Uint8Array[])
 /** A frame split into its checked header and its batches (not yet checked: see {@link decodeFrame}). */
 export function readFrame(bytes: Uint8Array): FrameHeader & { batchCount: number; batches: Uint8Array } {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (buf.byteLength < FIXED_BYTES + CRC_BYTES) throw new CorruptDataError(`a batches frame is at least ${FIXED_BYTES + CRC_BYTES} bytes; got ${buf.byteLength}`);
+  if (buf.byteLength < FIXED_BYTES + CRC_BYTES)
+    throw new CorruptDataError(`a batches frame is at least ${FIXED_BYTES + CRC_BYTES} bytes; got ${buf.byteLength}`);
   if (buf.readUInt32BE(0) !== FRAME_MAGIC) throw new CorruptDataError('not a batches frame: the magic is not STRB');
   const version = buf.readUInt8(4);
-  if (version !== FRAME_VERSION || buf.readUIntBE(5, 3) !== 0) throw new CorruptDataError(`a batches frame of version ${version} (this reader knows ${FRAME_VERSION})`);
+  if (version !== FRAME_VERSION || buf.readUIntBE(5, 3) !== 0)
+    throw new CorruptDataError(`a batches frame of version ${version} (this reader knows ${FRAME_VERSION})`);
   const idBytes = buf.readInt16BE(48);
   const headerEnd = FIXED_BYTES + idBytes;
-  if (idBytes < 0 || idBytes > MAX_TOPIC_ID_BYTES || buf.byteLength < headerEnd + CRC_BYTES) throw new CorruptDataError(`a batches frame's topic id length ${idBytes} does not fit`);
+  if (idBytes < 0 || idBytes > MAX_TOPIC_ID_BYTES || buf.byteLength < headerEnd + CRC_BYTES)
+    throw new CorruptDataError(`a batches frame's topic id length ${idBytes} does not fit`);
   const expected = buf.readUInt32BE(headerEnd);
   const actual = crc32c(buf.subarray(0, headerEnd));
-  if (expected !== actual) throw new CorruptDataError(`a batches frame's header fails its CRC32C: expected 0x${hex(expected)}, actual 0x${hex(actual)}`);
+  if (expected !== actual)
+    throw new CorruptDataError(`a batches frame's header fails its CRC32C: expected 0x${hex(expected)}, actual 0x${hex(actual)}`);
   const header = {
     topicId: buf.toString('utf8', FIXED_BYTES, headerEnd),
     startOffset: readOffset(buf, 8),
@@ -98,7 +103,9 @@ export function readFrame(bytes: Uint8Array): FrameHeader & { batchCount: number
   }
   const { startOffset, nextOffset, highWatermark, logStartOffset } = header;
   if (!(logStartOffset <= startOffset && startOffset <= nextOffset && nextOffset <= highWatermark)) {
-    throw new CorruptDataError(`a batches frame's offsets disagree: log start ${logStartOffset}, start ${startOffset}, next ${nextOffset}, high watermark ${highWatermark}`);
+    throw new CorruptDataError(
+      `a batches frame's offsets disagree: log start ${logStartOffset}, start ${startOffset}, next ${nextOffset}, high watermark ${highWatermark}`,
+    );
   }
   return { ...header, batchCount, batches };
 }
@@ -120,10 +127,14 @@ export function decodeFrame(bytes: Uint8Array): FrameHeader & { records: StoredR
   while (position < batches.byteLength) {
     const header = readBatchHeader(batches, position);
     if (header.baseOffset <= previousLast) {
-      throw new CorruptDataError(`batch ${count} of a frame starts at offset ${header.baseOffset}, not above the previous batch's last offset ${previousLast}`);
+      throw new CorruptDataError(
+        `batch ${count} of a frame starts at offset ${header.baseOffset}, not above the previous batch's last offset ${previousLast}`,
+      );
     }
     if (header.baseOffset >= nextOffset || (count === 0 && header.lastOffset < startOffset)) {
-      throw new CorruptDataError(`batch ${count} of a frame holds offsets ${header.baseOffset}–${header.lastOffset}, outside the read [${startOffset}, ${nextOffset})`);
+      throw new CorruptDataError(
+        `batch ${count} of a frame holds offsets ${header.baseOffset}–${header.lastOffset}, outside the read [${startOffset}, ${nextOffset})`,
+      );
     }
     for (const record of decodeBatch(batches, position).records) {
       if (record.offset >= startOffset && record.offset < nextOffset) records.push(record);
@@ -149,7 +160,8 @@ function writeOffset(buf: Buffer, at: number, value: number): void {
 
 function readOffset(buf: Buffer, at: number): number {
   const value = buf.readBigInt64BE(at);
-  if (value < 0n || value > BigInt(Number.MAX_SAFE_INTEGER)) throw new CorruptDataError(`a batches frame's offset at byte ${at} is not a non-negative safe integer`);
+  if (value < 0n || value > BigInt(Number.MAX_SAFE_INTEGER))
+    throw new CorruptDataError(`a batches frame's offset at byte ${at} is not a non-negative safe integer`);
   return Number(value);
 }
 

@@ -5,10 +5,10 @@
  * the limits are checked against, without encoding.
  */
 import { gzipSync } from 'node:zlib';
-import { crc32c } from './crc32c.js';
 import { ValidationError } from '../core/errors.js';
 import type { LogRecord } from '../core/record.js';
 import { viewOf, writeInt64 } from './big-endian.js';
+import { crc32c } from './crc32c.js';
 import {
   ATTRIBUTES_AT,
   BASE_OFFSET_AT,
@@ -18,6 +18,7 @@ import {
   BATCH_LENGTH_PREFIX_BYTES,
   BATCH_MAGIC,
   COMPRESSION_CODES,
+  type Compression,
   CRC_AT,
   CRC_COVERED_FROM,
   LAST_OFFSET_DELTA_AT,
@@ -27,7 +28,6 @@ import {
   RECORD_COUNT_AT,
   RESERVED_AT,
   readBatchHeader,
-  type Compression,
 } from './record-batch.js';
 import { varintSize, varlongSize, writeVarint, writeVarlong } from './varint.js';
 

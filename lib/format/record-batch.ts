@@ -12,10 +12,10 @@
  * binary read among them) does not load the encoder and gzip compression.
  */
 import { gunzipSync } from 'node:zlib';
-import { crc32c } from './crc32c.js';
 import { CorruptDataError } from '../core/errors.js';
 import type { RecordHeader, StoredRecord } from '../core/record.js';
 import { hex32, readInt64, viewOf } from './big-endian.js';
+import { crc32c } from './crc32c.js';
 
 /** Format version in byte 12 of every batch; readers reject any other value. */
 export const BATCH_MAGIC = 1;

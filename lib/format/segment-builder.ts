@@ -16,9 +16,9 @@
  * trailer and the reading of a footer (index plus trailer) segment-footer.ts.
  */
 import { CorruptDataError, ValidationError } from '../core/errors.js';
-import { decodeBatch, iterateBatches, type BatchHeader } from './record-batch.js';
-import { SEGMENT_TRAILER_BYTES, writeTrailer, type SegmentMeta } from './segment-footer.js';
-import { SEGMENT_INDEX_ENTRY_BYTES, SEGMENT_INDEX_INTERVAL_BYTES, writeIndex, type IndexEntry } from './segment-index.js';
+import { type BatchHeader, decodeBatch, iterateBatches } from './record-batch.js';
+import { SEGMENT_TRAILER_BYTES, type SegmentMeta, writeTrailer } from './segment-footer.js';
+import { type IndexEntry, SEGMENT_INDEX_ENTRY_BYTES, SEGMENT_INDEX_INTERVAL_BYTES, writeIndex } from './segment-index.js';
 
 const INT32_MAX = 0x7fffffff;
 

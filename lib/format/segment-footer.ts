@@ -5,10 +5,11 @@
  * collection. Here: the trailer's layout, writing it, and reading and checking a trailer
  * or a whole footer. Layout and rules: docs/format.md, "Segment objects".
  */
-import { crc32c } from './crc32c.js';
+
 import { CorruptDataError } from '../core/errors.js';
 import { hex32, viewOf, writeInt64 } from './big-endian.js';
-import { decodeIndex, readNonNegative, readSafeInt64, SEGMENT_INDEX_ENTRY_BYTES, type IndexEntry } from './segment-index.js';
+import { crc32c } from './crc32c.js';
+import { decodeIndex, type IndexEntry, readNonNegative, readSafeInt64, SEGMENT_INDEX_ENTRY_BYTES } from './segment-index.js';
 
 /** The last 4 bytes of every segment object: ASCII "STSG" (STrata SeGment). */
 export const SEGMENT_MAGIC = 'STSG';
@@ -92,9 +93,7 @@ export function readFooter(footer: Uint8Array, objectLength: number): SegmentMet
     const expected = trailerView.getUint32(CRC_AT);
     const actual = crc32c(covered);
     if (actual !== expected) {
-      throw new CorruptDataError(
-        `segment footer fails its CRC32C: expected 0x${hex32(expected)}, actual 0x${hex32(actual)}`,
-      );
+      throw new CorruptDataError(`segment footer fails its CRC32C: expected 0x${hex32(expected)}, actual 0x${hex32(actual)}`);
     }
   }
   checkTrailer(trailer, trailerView, objectLength);

@@ -82,7 +82,10 @@ export function computeAssignments(
   const topics = [...new Set(members.flatMap((m) => m.topics))].sort();
   for (const topic of topics) {
     const count = partitionCounts[topic] ?? 0;
-    const subscribers = members.filter((m) => m.topics.includes(topic)).map((m) => m.memberId).sort();
+    const subscribers = members
+      .filter((m) => m.topics.includes(topic))
+      .map((m) => m.memberId)
+      .sort();
     if (count === 0 || subscribers.length === 0) continue;
     const base = Math.floor(count / subscribers.length);
     let extra = count % subscribers.length;

@@ -31,21 +31,21 @@ import {
   RETRY_AFTER_SECONDS,
 } from '../core/constants.js';
 import { GroupTooLargeError, RetryableError, TopicNotFoundError, UnknownMemberError, ValidationError } from '../core/errors.js';
+import { backoffDelay, DEFAULT_RETRY, type RetryPolicy, sleep } from '../core/retry.js';
+import { parseOrThrow } from '../core/validation.js';
+import type { LogStore } from '../ports/log-store.js';
+import type { TopicService } from '../topics/topic-service.js';
 import {
   emptyGroupState,
+  type GroupMember,
+  type GroupState,
   partitionCountsChanged,
   reapExpired,
   rebalance,
   subscribedTopics,
-  type GroupMember,
-  type GroupState,
   type TopicPartition,
 } from './assignment.js';
 import { groupNameSchema } from './offsets.js';
-import type { LogStore } from '../ports/log-store.js';
-import { backoffDelay, DEFAULT_RETRY, sleep, type RetryPolicy } from '../core/retry.js';
-import type { TopicService } from '../topics/topic-service.js';
-import { parseOrThrow } from '../core/validation.js';
 
 export const memberIdSchema = z
   .string()
@@ -56,7 +56,10 @@ export const memberIdSchema = z
 
 export const joinRequestSchema = z
   .object({
-    topics: z.array(z.string().min(1), { message: 'topics must be an array of topic names' }).min(1, 'topics must name at least one topic').max(100),
+    topics: z
+      .array(z.string().min(1), { message: 'topics must be an array of topic names' })
+      .min(1, 'topics must name at least one topic')
+      .max(100),
     memberId: memberIdSchema.optional(),
     clientId: z.string().max(256).optional(),
     sessionTimeoutMs: z
@@ -129,7 +132,14 @@ export class GroupMembership {
         if (state.members.length >= MAX_GROUP_MEMBERS) {
           throw new ValidationError(`group '${group}' has ${MAX_GROUP_MEMBERS} members, the most one group can hold`);
         }
-        state.members.push({ memberId, clientId: body.clientId ?? '', topics, joinedAt: now, expiresAt: now + sessionTimeoutMs, sessionTimeoutMs });
+        state.members.push({
+          memberId,
+          clientId: body.clientId ?? '',
+          topics,
+          joinedAt: now,
+          expiresAt: now + sessionTimeoutMs,
+          sessionTimeoutMs,
+        });
         changed = true;
       }
       return changed;

@@ -27,11 +27,11 @@ import {
   UnknownMemberError,
   ValidationError,
 } from '../core/errors.js';
+import { backoffDelay, DEFAULT_RETRY, type RetryPolicy, sleep } from '../core/retry.js';
+import { parseOrThrow } from '../core/validation.js';
 import type { GroupCommitOutcome, LogStore } from '../ports/log-store.js';
 import type { GroupOffset } from '../ports/model.js';
-import { backoffDelay, DEFAULT_RETRY, sleep, type RetryPolicy } from '../core/retry.js';
 import type { TopicService } from '../topics/topic-service.js';
-import { parseOrThrow } from '../core/validation.js';
 
 export const groupNameSchema = z
   .string()
@@ -124,7 +124,10 @@ export class GroupOffsets {
         throw new StaleGenerationError(group, fence!.generation, current?.generation ?? 0);
       }
       if (attempt >= COMMIT_ATTEMPTS) {
-        throw new RetryableError(`group '${group}' is being written too often to commit its offsets (${attempt} tries lost to concurrent writes); retry`, RETRY_AFTER_SECONDS);
+        throw new RetryableError(
+          `group '${group}' is being written too often to commit its offsets (${attempt} tries lost to concurrent writes); retry`,
+          RETRY_AFTER_SECONDS,
+        );
       }
       await sleep(backoffDelay(this.retry, attempt - 1));
     }
@@ -137,7 +140,7 @@ export class GroupOffsets {
    */
   private async commitFenced(group: string, items: GroupOffset[], fence: CommitFence): Promise<GroupCommitOutcome> {
     const state = await this.store.getGroupState(group);
-    if (!state || !state.members.some((m) => m.memberId === fence.memberId)) throw new UnknownMemberError(group, fence.memberId);
+    if (!state?.members.some((m) => m.memberId === fence.memberId)) throw new UnknownMemberError(group, fence.memberId);
     if (state.generation !== fence.generation) throw new StaleGenerationError(group, fence.generation, state.generation);
     const owned = new Set((state.assignments[fence.memberId] ?? []).map((p) => `${p.topic}#${p.partition}`));
     for (const o of items) {
@@ -159,9 +162,7 @@ export class GroupOffsets {
       if (!ids.has(o.topic)) ids.set(o.topic, await this.currentTopicId(o.topic));
       if (ids.get(o.topic) === o.topicId) live.push(o);
     }
-    return live
-      .sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition)
-      .map(toCommitted);
+    return live.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition).map(toCommitted);
   }
 
   private async currentTopicId(topic: string): Promise<string | null> {

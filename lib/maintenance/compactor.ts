@@ -32,16 +32,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import { MAX_COMPACTION_GROUP_SEGMENTS, MAX_COMPACTION_PASS_BYTES } from '../core/constants.js';
+import type { StoredRecord } from '../core/record.js';
 import { segmentObjectKey } from '../format/object-keys.js';
-import { type PartitionRef } from '../ports/model.js';
-import { emptyManifest, type SegmentManifest, type TopicMeta } from '../ports/model.js';
-import { type LogStore } from '../ports/log-store.js';
-import { type ObjectStore } from '../ports/object-store.js';
 import { decodeBatch, iterateBatches } from '../format/record-batch.js';
 import { encodeBatch } from '../format/record-batch-encoder.js';
-import type { StoredRecord } from '../core/record.js';
-import { buildSegment, type BuildSegmentOptions } from '../format/segment-builder.js';
+import { type BuildSegmentOptions, buildSegment } from '../format/segment-builder.js';
 import { manifestIndex } from '../format/segment-index.js';
+import type { LogStore } from '../ports/log-store.js';
+import { emptyManifest, type PartitionRef, type SegmentManifest, type TopicMeta } from '../ports/model.js';
+import type { ObjectStore } from '../ports/object-store.js';
 
 export interface CompactionResult {
   /** Segments read and rewritten (or marked clean) by committed swaps. */
@@ -86,12 +85,32 @@ export class Compactor {
   ) {}
 
   /** One compaction pass over a partition; `manifests` are all of its segments, oldest first. */
-  async compact(meta: TopicMeta, ref: PartitionRef, manifests: SegmentManifest[], options: CompactionOptions = {}): Promise<CompactionResult> {
-    const result: CompactionResult = { segmentsIn: 0, segmentsOut: 0, bytesIn: 0, bytesOut: 0, recordsRemoved: 0, more: false, ran: false, cursor: null };
+  async compact(
+    meta: TopicMeta,
+    ref: PartitionRef,
+    manifests: SegmentManifest[],
+    options: CompactionOptions = {},
+  ): Promise<CompactionResult> {
+    const result: CompactionResult = {
+      segmentsIn: 0,
+      segmentsOut: 0,
+      bytesIn: 0,
+      bytesOut: 0,
+      recordsRemoved: 0,
+      more: false,
+      ran: false,
+      cursor: null,
+    };
     if (!meta.config.cleanupPolicy.split(',').includes('compact')) return result;
     const now = this.clock.now();
     const budget = options.maxPassBytes ?? MAX_COMPACTION_PASS_BYTES;
-    const plan = planCompaction(manifests, now - meta.config.minCompactionLagMs, now - meta.config.deleteRetentionMs, budget, options.cursor ?? null);
+    const plan = planCompaction(
+      manifests,
+      now - meta.config.minCompactionLagMs,
+      now - meta.config.deleteRetentionMs,
+      budget,
+      options.cursor ?? null,
+    );
     result.cursor = plan.cursor;
     if (plan.rewrite.length === 0) return result;
     result.ran = true;
@@ -129,7 +148,7 @@ export class Compactor {
   }
 
   /** Writes one output for `group` and swaps it in; false when the swap lost a race. */
-  private async commitGroup(meta: TopicMeta, ref: PartitionRef, group: Filtered[], result: CompactionResult): Promise<boolean> {
+  private async commitGroup(_meta: TopicMeta, ref: PartitionRef, group: Filtered[], result: CompactionResult): Promise<boolean> {
     const first = group[0]!.manifest;
     const last = group.at(-1)!.manifest;
     const removed = group.reduce((n, f) => n + f.removed, 0);

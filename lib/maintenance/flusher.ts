@@ -31,15 +31,15 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import { DEFAULT_OBJECT_GRACE_MS, MAX_GARBAGE_KEYS_PER_ITEM, MAX_STAGED_PER_SEGMENT } from '../core/constants.js';
 import { InternalError } from '../core/errors.js';
-import { segmentObjectKey } from '../format/object-keys.js';
-import { emptyManifest, partitionKey, type PartitionRef, type SegmentManifest, type TailItem, type TopicMeta } from '../ports/model.js';
-import { type FlushCommit, type GarbageBatch, type FlushCommitOutcome, type LogStore } from '../ports/log-store.js';
-import { type ObjectStore } from '../ports/object-store.js';
-import { voidExpiresAt, type Gap, type Sealer } from '../sequencing/sealer.js';
 import { backoffDelay, DEFAULT_RETRY, sleep } from '../core/retry.js';
-import { buildSegment, type BuildSegmentOptions } from '../format/segment-builder.js';
+import { segmentObjectKey } from '../format/object-keys.js';
+import { type BuildSegmentOptions, buildSegment } from '../format/segment-builder.js';
 import { manifestIndex } from '../format/segment-index.js';
+import type { FlushCommit, FlushCommitOutcome, GarbageBatch, LogStore } from '../ports/log-store.js';
+import { emptyManifest, type PartitionRef, partitionKey, type SegmentManifest, type TailItem, type TopicMeta } from '../ports/model.js';
+import type { ObjectStore } from '../ports/object-store.js';
 import { isMissingObject } from '../reading/segment-reader.js';
+import { type Gap, type Sealer, voidExpiresAt } from '../sequencing/sealer.js';
 import { tailItemBytes, tailItemData } from '../staging/staged-batches.js';
 import { StagedStores, type StagingOptions } from '../staging/tier.js';
 import { expiresSoon, keepUnflushedAlive } from './tail-expiry.js';
@@ -121,7 +121,8 @@ export class Flusher {
       const tail = await this.store.queryTail(ref, head.flushedOffset, { maxRecords: Infinity, maxBytes: meta.config.segmentBytes });
       // Before anything that may fail (the segment PUT): no unflushed item may expire.
       if (expiresSoon(this.store, tail[0], this.clock.now())) {
-        result.kept = (result.kept ?? 0) + (await keepUnflushedAlive(this.store, ref, head.flushedOffset, head.nextOffset, this.clock.now()));
+        result.kept =
+          (result.kept ?? 0) + (await keepUnflushedAlive(this.store, ref, head.flushedOffset, head.nextOffset, this.clock.now()));
       }
       if (tail.length === 0 || tail[0]!.baseOffset > head.flushedOffset) {
         // Another flusher committed and deleted the items since the head was read: let it have them.
@@ -318,7 +319,10 @@ function takeUpTo(items: TailItem[], maxBytes: number): TailItem[] {
   let bytes = 0;
   let staged = 0;
   let n = 0;
-  while (n < items.length && (n === 0 || (bytes + tailItemBytes(items[n]!) <= maxBytes && staged + (items[n]!.staged ? 1 : 0) <= MAX_STAGED_PER_SEGMENT))) {
+  while (
+    n < items.length &&
+    (n === 0 || (bytes + tailItemBytes(items[n]!) <= maxBytes && staged + (items[n]!.staged ? 1 : 0) <= MAX_STAGED_PER_SEGMENT))
+  ) {
     bytes += tailItemBytes(items[n]!);
     if (items[n]!.staged) staged++;
     n++;

@@ -28,9 +28,8 @@
 import type { Clock } from '../core/clock.js';
 import { MAX_GC_DELETES_PER_PASS } from '../core/constants.js';
 import { partitionObjectPrefix, topicObjectPrefix } from '../format/object-keys.js';
-import { type PartitionRef } from '../ports/model.js';
-import type { DeletedTopic, PartitionHead } from '../ports/model.js';
 import type { GarbageBatch, LogStore } from '../ports/log-store.js';
+import type { DeletedTopic, PartitionHead, PartitionRef } from '../ports/model.js';
 import type { ObjectStore } from '../ports/object-store.js';
 import { voidExpiresAt } from '../sequencing/sealer.js';
 import { deleteFromStores, StagedStores, type StagingOptions } from '../staging/tier.js';
@@ -94,7 +93,8 @@ export class GarbageCollector {
     // 2. Tail items a crashed flush left below flushedOffset, and the voids flushes keep
     //    until no late fill can come (VOID_KEEP_MS). With a tail TTL, every item below
     //    flushedOffset expires by itself: reading them would cost more than they do.
-    const below = this.store.tailTtlMs === undefined ? await this.store.listTailBelow(ref, head.flushedOffset, MAX_GC_DELETES_PER_PASS) : [];
+    const below =
+      this.store.tailTtlMs === undefined ? await this.store.listTailBelow(ref, head.flushedOffset, MAX_GC_DELETES_PER_PASS) : [];
     const kept = below.filter((i) => i.void && voidExpiresAt(i) > now);
     const leftovers = below.filter((i) => !kept.includes(i));
     if (kept.length > 0) result.nextGarbageAt = Math.min(result.nextGarbageAt ?? Infinity, ...kept.map(voidExpiresAt));
@@ -143,7 +143,12 @@ export class GarbageCollector {
         result.more = true;
         break;
       }
-      const done = await this.removeTopic(topic, result, () => budget, (n) => (budget -= n));
+      const done = await this.removeTopic(
+        topic,
+        result,
+        () => budget,
+        (n) => (budget -= n),
+      );
       if (done) {
         await this.store.forgetDeletedTopic(topic);
         result.topics++;
@@ -182,7 +187,9 @@ export class GarbageCollector {
 
   /** The objects under `prefix` in the main store and in the staging tier's, each with the store it is in. */
   private async listAll(prefix: string): Promise<ListedObject[]> {
-    const lists = await Promise.all(this.staged.all().map(async ({ objects }) => (await objects.list(prefix)).map((o) => ({ ...o, objects }))));
+    const lists = await Promise.all(
+      this.staged.all().map(async ({ objects }) => (await objects.list(prefix)).map((o) => ({ ...o, objects }))),
+    );
     return lists.flat();
   }
 }
@@ -193,4 +200,3 @@ interface ListedObject {
   lastModified: number;
   objects: ObjectStore;
 }
-

@@ -11,18 +11,23 @@
  * bound reports `more`, and the handler invokes itself again for that partition.
  */
 import type { Clock } from '../core/clock.js';
-import { Compactor, type CompactionOptions, type CompactionResult } from './compactor.js';
-import { DEFAULT_DISPATCH_CONCURRENCY, DEFAULT_OBJECT_GRACE_MS, FANOUT_TOPICS_READ_AT_ONCE, MAX_DISPATCHES_PER_RUN, ORPHAN_SCAN_INTERVAL_MS } from '../core/constants.js';
+import {
+  DEFAULT_DISPATCH_CONCURRENCY,
+  DEFAULT_OBJECT_GRACE_MS,
+  FANOUT_TOPICS_READ_AT_ONCE,
+  MAX_DISPATCHES_PER_RUN,
+  ORPHAN_SCAN_INTERVAL_MS,
+} from '../core/constants.js';
 import { TopicNotFoundError } from '../core/errors.js';
-import { DEFAULT_MAX_SEGMENTS_PER_FLUSH, type Flusher, type FlushResult } from './flusher.js';
-import { GarbageCollector, type DeletedTopicsResult, type GcResult } from './garbage-collector.js';
-import type { PartitionRef } from '../ports/model.js';
 import type { LogStore } from '../ports/log-store.js';
+import type { PartitionHead, PartitionRef, PartitionStats, SegmentManifest, TopicMeta } from '../ports/model.js';
 import type { ObjectStore } from '../ports/object-store.js';
-import type { PartitionHead, PartitionStats, SegmentManifest, TopicMeta } from '../ports/model.js';
-import { Retention, type RetentionResult } from './retention.js';
 import type { StagingOptions } from '../staging/tier.js';
 import { refsOf, type TopicService } from '../topics/topic-service.js';
+import { type CompactionOptions, type CompactionResult, Compactor } from './compactor.js';
+import { DEFAULT_MAX_SEGMENTS_PER_FLUSH, type Flusher, type FlushResult } from './flusher.js';
+import { type DeletedTopicsResult, GarbageCollector, type GcResult } from './garbage-collector.js';
+import { Retention, type RetentionResult } from './retention.js';
 
 /**
  * The grace period for a recovery window: how long an object that left the log (a
@@ -121,7 +126,7 @@ export class Maintenance {
 
   /** One bounded pass over one partition. A topic deleted meanwhile is nothing to do. */
   async runPartition(topic: string, partition: number): Promise<PartitionPass | undefined> {
-    let meta;
+    let meta: TopicMeta;
     try {
       meta = (await this.topics.partition(topic, partition)).meta;
     } catch (err) {
@@ -155,7 +160,7 @@ export class Maintenance {
         nextDueAt: more ? now : nextDueAt(meta, manifests, nextGarbageAt, now),
       });
     };
-    let gc;
+    let gc: GcResult;
     try {
       gc = await this.gc.collectPartition(ref, head);
     } catch (err) {

@@ -16,9 +16,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import { MAX_RETENTION_SEGMENTS_PER_COMMIT } from '../core/constants.js';
-import type { PartitionRef } from '../ports/model.js';
 import type { LogStore } from '../ports/log-store.js';
-import type { PartitionHead, SegmentManifest, TopicMeta } from '../ports/model.js';
+import type { PartitionHead, PartitionRef, SegmentManifest, TopicMeta } from '../ports/model.js';
 
 export interface RetentionResult {
   segments: number;

@@ -21,9 +21,8 @@
  * write of each item), stopping at the first window whose newest item is not due.
  */
 import { TAIL_TTL_REFRESH_SHARE, TAIL_TTL_REFRESH_WINDOW } from '../core/constants.js';
-import type { PartitionRef } from '../ports/model.js';
 import type { LogStore } from '../ports/log-store.js';
-import type { TailItem } from '../ports/model.js';
+import type { PartitionRef, TailItem } from '../ports/model.js';
 
 /** True when an item written with a TTL has less than TAIL_TTL_REFRESH_SHARE of it left. */
 export function expiresSoon(store: Pick<LogStore, 'tailTtlMs'>, item: Pick<TailItem, 'expiresAt'> | undefined, now: number): boolean {
@@ -48,7 +47,12 @@ export async function keepUnflushedAlive(
   for (let start = from; start < until; start += TAIL_TTL_REFRESH_WINDOW) {
     const extents = await store.tailExtents(ref, start, Math.min(until, start + TAIL_TTL_REFRESH_WINDOW));
     const due = extents.filter((e) => expiresSoon(store, e, now));
-    if (due.length > 0) await store.extendTailExpiry(ref, due.map((e) => e.lastOffset), now + ttl);
+    if (due.length > 0)
+      await store.extendTailExpiry(
+        ref,
+        due.map((e) => e.lastOffset),
+        now + ttl,
+      );
     extended += due.length;
     // Items are appended in about offset order: past the first one not due, none are.
     const newest = extents.at(-1);

@@ -117,7 +117,14 @@ export class PushFanout {
     }
     result.outcome = 'sent';
     const inline = frame?.();
-    const message: PushMessage = { type: 'moved', topic, partition, highWatermark, quietMs: this.options.quietMs, ...(inline !== undefined ? { frame: inline } : {}) };
+    const message: PushMessage = {
+      type: 'moved',
+      topic,
+      partition,
+      highWatermark,
+      quietMs: this.options.quietMs,
+      ...(inline !== undefined ? { frame: inline } : {}),
+    };
     await Promise.all(
       connections.map(async (connectionId) => {
         try {

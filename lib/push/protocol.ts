@@ -25,14 +25,24 @@ export const PUSH_PROTOCOL = 'strata.push.v1';
 
 const topicName = z.string().max(MAX_TOPIC_NAME_LENGTH).regex(TOPIC_NAME_PATTERN, 'a topic name: letters, digits, . _ -');
 const partitionList = z
-  .array(z.number().int().min(0).max(MAX_PARTITIONS - 1))
+  .array(
+    z
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_PARTITIONS - 1),
+  )
   .min(1)
   .max(MAX_PARTITIONS);
 /** A correlation id the answer echoes. */
 const requestId = z.string().max(64).optional();
 
-export const subscribeSchema = z.object({ action: z.literal('subscribe'), id: requestId, topic: topicName, partitions: partitionList }).strict();
-export const unsubscribeSchema = z.object({ action: z.literal('unsubscribe'), id: requestId, topic: topicName, partitions: partitionList }).strict();
+export const subscribeSchema = z
+  .object({ action: z.literal('subscribe'), id: requestId, topic: topicName, partitions: partitionList })
+  .strict();
+export const unsubscribeSchema = z
+  .object({ action: z.literal('unsubscribe'), id: requestId, topic: topicName, partitions: partitionList })
+  .strict();
 export const pingSchema = z.object({ action: z.literal('ping'), id: requestId }).strict();
 
 export type SubscribeRequest = z.infer<typeof subscribeSchema>;

@@ -12,9 +12,9 @@ import type { Clock } from '../core/clock.js';
 import { MAX_PUSH_SUBSCRIPTIONS, PUSH_SUBSCRIPTION_TTL_MS } from '../core/constants.js';
 import { ValidationError } from '../core/errors.js';
 import type { LogStore } from '../ports/log-store.js';
-import type { PushStore } from './fanout.js';
-import { parseSubscriptionKey, subscriptionKey, type SubscribeRequest, type UnsubscribeRequest, type Watermark } from './protocol.js';
 import type { TopicService } from '../topics/topic-service.js';
+import type { PushStore } from './fanout.js';
+import { parseSubscriptionKey, type SubscribeRequest, subscriptionKey, type UnsubscribeRequest, type Watermark } from './protocol.js';
 
 export class PushSessions {
   constructor(
@@ -30,7 +30,9 @@ export class PushSessions {
     const partitions = [...new Set(request.partitions)].sort((a, b) => a - b);
     const missing = partitions.filter((p) => p >= meta.partitions);
     if (missing.length > 0) {
-      throw new ValidationError(`topic '${meta.name}' has partitions 0..${meta.partitions - 1}; partitions ${missing.join(', ')} do not exist`);
+      throw new ValidationError(
+        `topic '${meta.name}' has partitions 0..${meta.partitions - 1}; partitions ${missing.join(', ')} do not exist`,
+      );
     }
     const held = await this.store.subscriptionsOf(connectionId);
     const added = partitions.filter((p) => !held.includes(subscriptionKey(meta.name, p)));
@@ -42,7 +44,10 @@ export class PushSessions {
     await this.store.subscribe(connectionId, meta.name, partitions, this.clock.now() + PUSH_SUBSCRIPTION_TTL_MS);
     // Consistent: read after the subscription was written, these cover every append the
     // fan-out may not announce to it (lib/push/fanout.ts).
-    return this.watermarks(partitions.map((partition) => ({ topic: meta.name, partition })), true);
+    return this.watermarks(
+      partitions.map((partition) => ({ topic: meta.name, partition })),
+      true,
+    );
   }
 
   async unsubscribe(connectionId: string, request: UnsubscribeRequest): Promise<number[]> {
@@ -81,7 +86,7 @@ export class PushSessions {
         present.map((partition) => ({ topic, topicId: meta.topicId, partition })),
         { consistent },
       );
-      present.forEach((partition, i) => out.push({ topic, partition, highWatermark: heads[i]!.nextOffset }));
+      for (const [i, partition] of present.entries()) out.push({ topic, partition, highWatermark: heads[i]!.nextOffset });
     }
     return out;
   }

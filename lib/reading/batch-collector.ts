@@ -68,13 +68,12 @@ export class BatchCollector implements ReadSink {
       if (this.full) return false;
       if (batch.lastOffset < this.position) continue;
       if (batch.baseOffset >= this.until) return this.stop();
-      const records = batch.baseOffset >= this.position ? batch.recordCount : Math.min(batch.recordCount, batch.lastOffset - this.position + 1);
+      const records =
+        batch.baseOffset >= this.position ? batch.recordCount : Math.min(batch.recordCount, batch.lastOffset - this.position + 1);
       if (this.batches.length === 0) {
-        if (batch.byteLength > this.maxBatchBytes) throw new ResponseTooLargeError(Math.max(batch.baseOffset, this.position), batch.byteLength, this.maxBatchBytes);
-      } else if (
-        this.records + records > this.limits.maxRecords ||
-        this.bytes + batch.byteLength > this.limits.maxBytes
-      ) {
+        if (batch.byteLength > this.maxBatchBytes)
+          throw new ResponseTooLargeError(Math.max(batch.baseOffset, this.position), batch.byteLength, this.maxBatchBytes);
+      } else if (this.records + records > this.limits.maxRecords || this.bytes + batch.byteLength > this.limits.maxBytes) {
         return this.stop();
       }
       this.batches.push(data.subarray(batch.position, batch.position + batch.byteLength));

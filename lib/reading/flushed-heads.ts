@@ -5,7 +5,7 @@
  * is younger than SEGMENT_CACHE_TTL_MS, is answered from the segments without reading
  * the head again (Reader.readFlushed in lib/reading/reader.ts says why that is safe).
  */
-import { partitionKey, type PartitionHead, type PartitionRef } from '../ports/model.js';
+import { type PartitionHead, type PartitionRef, partitionKey } from '../ports/model.js';
 import { SEGMENT_CACHE_TTL_MS } from './segment-reader.js';
 
 /** Partitions whose last head below the flushed offset one process remembers. */

@@ -7,9 +7,9 @@ import {
   DEFAULT_READ_MAX_BYTES,
   DEFAULT_READ_MAX_RECORDS,
   MAX_READ_MAX_BYTES,
+  MAX_READ_MAX_RECORDS,
   MAX_STREAMED_READ_MAX_BYTES,
   MAX_STREAMED_READ_MAX_RECORDS,
-  MAX_READ_MAX_RECORDS,
   MAX_WAIT_MS,
 } from '../core/constants.js';
 import { ValidationError } from '../core/errors.js';
@@ -34,9 +34,21 @@ export function checkReadRequest(request: ReadRequest): { maxRecords: number; ma
   const maxRecords = request.maxRecords ?? DEFAULT_READ_MAX_RECORDS;
   const maxBytes = request.maxBytes ?? DEFAULT_READ_MAX_BYTES;
   const waitMs = request.waitMs ?? 0;
-  const streamedHint = request.streamed ? '' : ' (larger through the read function\'s streamed URL: endpoints function-urls or both)';
-  checkInt('maxRecords', maxRecords, 1, request.streamed ? MAX_STREAMED_READ_MAX_RECORDS : MAX_READ_MAX_RECORDS, maxRecords > MAX_READ_MAX_RECORDS ? streamedHint : '');
-  checkInt('maxBytes', maxBytes, 1, request.streamed ? MAX_STREAMED_READ_MAX_BYTES : MAX_READ_MAX_BYTES, maxBytes > MAX_READ_MAX_BYTES ? streamedHint : '');
+  const streamedHint = request.streamed ? '' : " (larger through the read function's streamed URL: endpoints function-urls or both)";
+  checkInt(
+    'maxRecords',
+    maxRecords,
+    1,
+    request.streamed ? MAX_STREAMED_READ_MAX_RECORDS : MAX_READ_MAX_RECORDS,
+    maxRecords > MAX_READ_MAX_RECORDS ? streamedHint : '',
+  );
+  checkInt(
+    'maxBytes',
+    maxBytes,
+    1,
+    request.streamed ? MAX_STREAMED_READ_MAX_BYTES : MAX_READ_MAX_BYTES,
+    maxBytes > MAX_READ_MAX_BYTES ? streamedHint : '',
+  );
   checkInt('waitMs', waitMs, 0, MAX_WAIT_MS);
   return { maxRecords, maxBytes, waitMs };
 }

@@ -20,21 +20,21 @@
 import type { Clock } from '../core/clock.js';
 import { LONG_POLL_MAX_INTERVAL_MS, LONG_POLL_MIN_INTERVAL_MS } from '../core/constants.js';
 import { InternalError, OffsetOutOfRangeError } from '../core/errors.js';
-import { partitionKey, type PartitionRef } from '../ports/model.js';
-import type { AppendNotifier } from './notifier.js';
+import type { StoredRecord } from '../core/record.js';
+import { decodeBatches } from '../format/record-batch.js';
 import type { LogStore } from '../ports/log-store.js';
 import type { PartitionHead, TailItem } from '../ports/model.js';
-import { decodeBatches } from '../format/record-batch.js';
-import type { StoredRecord } from '../core/record.js';
+import { type PartitionRef, partitionKey } from '../ports/model.js';
+import { committedFloor, type PrefixScan, type Sealer } from '../sequencing/sealer.js';
+import { tailItemData } from '../staging/staged-batches.js';
+import type { StagedStores } from '../staging/tier.js';
 import type { TopicService } from '../topics/topic-service.js';
 import { BatchCollector } from './batch-collector.js';
 import { FlushedHeads } from './flushed-heads.js';
+import type { AppendNotifier } from './notifier.js';
 import { checkReadRequest, type ReadRequest } from './read-request.js';
-import { RecordCollector, type ReadLimits, type ReadSink } from './record-collector.js';
-import { committedFloor, type PrefixScan, type Sealer } from '../sequencing/sealer.js';
+import { type ReadLimits, type ReadSink, RecordCollector } from './record-collector.js';
 import { isMissingObject, type SegmentReader } from './segment-reader.js';
-import { tailItemData } from '../staging/staged-batches.js';
-import type { StagedStores } from '../staging/tier.js';
 
 export interface ReadResult {
   /** The incarnation of the topic the records come from (a re-created topic gets a new one). */
@@ -91,8 +91,19 @@ export class Reader {
   ) {}
 
   async read(topic: string, partition: number, request: ReadRequest = {}): Promise<ReadResult> {
-    const { ref, head, sink } = await this.collect(topic, partition, request, (from, until, limits) => new RecordCollector(from, until, limits));
-    return { topicId: ref.topicId, records: sink.records, nextOffset: sink.next, highWatermark: head.nextOffset, logStartOffset: head.logStartOffset };
+    const { ref, head, sink } = await this.collect(
+      topic,
+      partition,
+      request,
+      (from, until, limits) => new RecordCollector(from, until, limits),
+    );
+    return {
+      topicId: ref.topicId,
+      records: sink.records,
+      nextOffset: sink.next,
+      highWatermark: head.nextOffset,
+      logStartOffset: head.logStartOffset,
+    };
   }
 
   /**
@@ -102,7 +113,12 @@ export class Reader {
    * requested offset: `startOffset` tells the decoder which records to drop.
    */
   async readBatches(topic: string, partition: number, request: ReadRequest = {}, options: BatchReadOptions = {}): Promise<BatchReadResult> {
-    const { ref, head, sink } = await this.collect(topic, partition, request, (from, until, limits) => new BatchCollector(from, until, limits, options.maxBatchBytes));
+    const { ref, head, sink } = await this.collect(
+      topic,
+      partition,
+      request,
+      (from, until, limits) => new BatchCollector(from, until, limits, options.maxBatchBytes),
+    );
     return {
       topicId: ref.topicId,
       batches: sink.batches,
@@ -208,7 +224,8 @@ export class Reader {
     const { head: current, prefix } = await this.view(ref);
     sink.extendTo(current.nextOffset);
     let more: 'done' | 'moved' = 'done';
-    if (sink.next < current.flushedOffset) more = await this.segments.read(ref, current.flushedOffset, sink, { now: viewedAt, reuse: false });
+    if (sink.next < current.flushedOffset)
+      more = await this.segments.read(ref, current.flushedOffset, sink, { now: viewedAt, reuse: false });
     if (more === 'done') await this.readTail(ref, sink, prefix);
     this.flushedHeads.remember(ref, current, viewedAt, sink.next);
     // Retention may have moved the log start past this read meanwhile: the answer's stays at or below it.

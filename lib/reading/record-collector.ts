@@ -8,8 +8,9 @@
  * The sources vouch for coverage instead (a tail item or a segment manifest covers a
  * whole offset range), and call {@link advanceTo} when they have offered all of a range.
  */
-import { decodeBatch, iterateBatches } from '../format/record-batch.js';
+
 import type { StoredRecord } from '../core/record.js';
+import { decodeBatch, iterateBatches } from '../format/record-batch.js';
 
 export interface ReadLimits {
   maxRecords: number;

@@ -6,13 +6,14 @@
  * docs/format.md): a read through it fetches up to one coarse region before its offset
  * rather than GET the footer's full index first.
  */
-import type { LogStore } from '../ports/log-store.js';
-import type { ObjectStore } from '../ports/object-store.js';
-import { partitionKey, type PartitionRef, type SegmentManifest } from '../ports/model.js';
+
 import { decodeBatch, iterateBatches } from '../format/record-batch.js';
-import type { ReadSink } from './record-collector.js';
 import type { SegmentMeta } from '../format/segment-footer.js';
 import { decodeIndex, findRegion, findRegionByTimestamp, regionRange, regionsForBytes } from '../format/segment-index.js';
+import type { LogStore } from '../ports/log-store.js';
+import { type PartitionRef, partitionKey, type SegmentManifest } from '../ports/model.js';
+import type { ObjectStore } from '../ports/object-store.js';
+import type { ReadSink } from './record-collector.js';
 
 /** Manifests fetched per query while a read walks forward through segments. */
 const MANIFEST_PAGE = 10;
@@ -224,7 +225,14 @@ export class SegmentReader {
         const range = regionRange(meta, region, last);
         data = this.getRange(manifest, range);
         const left = wanted - (range.end - range.start - below);
-        if (last === meta.index.length - 1 && left > 0 && following && readAhead && following.baseOffset === manifest.lastOffset + 1 && following.baseOffset < until) {
+        if (
+          last === meta.index.length - 1 &&
+          left > 0 &&
+          following &&
+          readAhead &&
+          following.baseOffset === manifest.lastOffset + 1 &&
+          following.baseOffset < until
+        ) {
           readAhead(this.startRead(following, following.baseOffset, left));
         }
       }

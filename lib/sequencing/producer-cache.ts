@@ -3,9 +3,9 @@
  * decision on each batch before it is committed (lib/sequencing/producer-state.ts holds the rules).
  * Shared by both sequencers.
  */
-import type { PartitionRef } from '../ports/model.js';
+
 import type { LogStore } from '../ports/log-store.js';
-import type { ProducerState } from '../ports/model.js';
+import type { PartitionRef, ProducerState } from '../ports/model.js';
 import { checkSequence, type ProducerStamp } from './producer-state.js';
 
 /** Producer states remembered per partition before the oldest is forgotten (and re-read). */

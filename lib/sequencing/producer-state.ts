@@ -26,10 +26,7 @@ export interface ProducerStamp {
   sequence: number;
 }
 
-export type SequenceDecision =
-  | { kind: 'accept' }
-  | { kind: 'duplicate'; batch: ProducerBatch }
-  | { kind: 'reject'; error: StrataError };
+export type SequenceDecision = { kind: 'accept' } | { kind: 'duplicate'; batch: ProducerBatch } | { kind: 'reject'; error: StrataError };
 
 /** Decides what to do with a batch of `recordCount` records stamped `stamp`. */
 export function checkSequence(state: ProducerState | null, stamp: ProducerStamp, recordCount: number): SequenceDecision {
@@ -38,9 +35,7 @@ export function checkSequence(state: ProducerState | null, stamp: ProducerStamp,
     return { kind: 'reject', error: new ProducerFencedError(stamp.producerId, stamp.epoch, state.epoch) };
   }
   if (stamp.epoch > state.epoch) {
-    return stamp.sequence === 0
-      ? { kind: 'accept' }
-      : { kind: 'reject', error: new SequenceGapError(stamp.producerId, stamp.sequence, 0) };
+    return stamp.sequence === 0 ? { kind: 'accept' } : { kind: 'reject', error: new SequenceGapError(stamp.producerId, stamp.sequence, 0) };
   }
   const last = state.batches.at(-1);
   const lastSequence = last ? last.lastSequence : -1;

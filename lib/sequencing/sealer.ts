@@ -20,9 +20,8 @@
  */
 import type { Clock } from '../core/clock.js';
 import { MAX_TRANSACTION_ITEMS, VOID_KEEP_MS } from '../core/constants.js';
-import type { PartitionRef } from '../ports/model.js';
 import type { LogStore } from '../ports/log-store.js';
-import type { PartitionHead, TailExtent, TailItem } from '../ports/model.js';
+import type { PartitionHead, PartitionRef, TailExtent, TailItem } from '../ports/model.js';
 
 /** A gap in the tail: offsets [start, end) reserved but held by no item. */
 export interface Gap {
@@ -125,7 +124,13 @@ export class Sealer {
    * for its predecessors, or a high watermark, needs. One Query reads a few bytes per
    * item, whatever their batches hold.
    */
-  extent(ref: PartitionRef, from: number, until: number, lastReservedAt: number | null, options: ScanOptions = {}): Promise<Prefix<TailExtent>> {
+  extent(
+    ref: PartitionRef,
+    from: number,
+    until: number,
+    lastReservedAt: number | null,
+    options: ScanOptions = {},
+  ): Promise<Prefix<TailExtent>> {
     return this.walk(ref, from, until, lastReservedAt, options, async (end) => ({
       items: await this.store.tailExtents(ref, end, until),
       complete: true,

@@ -4,8 +4,9 @@
  * tail item that the commit writes points at the object. The batch CRC does not cover
  * the base offset, so re-stamping offsets on the way out keeps every CRC valid.
  */
-import type { TailItem } from '../ports/model.js';
+
 import { iterateBatches } from '../format/record-batch.js';
+import type { TailItem } from '../ports/model.js';
 import type { StagedStores } from './tier.js';
 
 /** A copy of concatenated batches with every base offset moved by `delta`. */

@@ -22,8 +22,9 @@
  * where they go, not which ones. Deployments with the tier give new topics a lower
  * stageBytes (EXPRESS_STAGE_BYTES; docs/design.md, "The staging tier").
  */
-import type { ObjectStore } from '../ports/object-store.js';
+
 import type { StagedObject, StagingStoreName, TailItem } from '../ports/model.js';
+import type { ObjectStore } from '../ports/object-store.js';
 
 export interface StagingOptions {
   /** The staging store: an S3 Express One Zone directory bucket on AWS, a second s3rver bucket locally. */
@@ -66,7 +67,10 @@ export class StagedStores {
 
   /** Every store a staged batch may be in: the main one first, then the staging one. */
   all(): { objects: ObjectStore; store?: StagingStoreName }[] {
-    return [...(this.main ? [{ objects: this.main }] : []), ...(this.staging ? [{ objects: this.staging.objects, store: 'staging' as const }] : [])];
+    return [
+      ...(this.main ? [{ objects: this.main }] : []),
+      ...(this.staging ? [{ objects: this.staging.objects, store: 'staging' as const }] : []),
+    ];
   }
 
   /**

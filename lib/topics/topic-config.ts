@@ -26,10 +26,7 @@ const GiB = 1024 * 1024 * 1024;
 
 export const topicNameSchema = z
   .string()
-  .regex(
-    TOPIC_NAME_PATTERN,
-    'a topic name is 1 to 249 characters from a-z, A-Z, 0-9, ".", "_" and "-"',
-  )
+  .regex(TOPIC_NAME_PATTERN, 'a topic name is 1 to 249 characters from a-z, A-Z, 0-9, ".", "_" and "-"')
   .refine((name) => name !== '.' && name !== '..', 'a topic name cannot be "." or ".."');
 
 export const partitionCountSchema = z
@@ -43,11 +40,7 @@ const unlimitedOrNonNegative = (name: string) =>
   z.number().int(`${name} must be a whole number`).min(-1, `${name} must be -1 (unlimited) or ≥ 0`);
 
 const bounded = (name: string, min: number, max: number) =>
-  z
-    .number()
-    .int(`${name} must be a whole number`)
-    .min(min, `${name} must be at least ${min}`)
-    .max(max, `${name} must be at most ${max}`);
+  z.number().int(`${name} must be a whole number`).min(min, `${name} must be at least ${min}`).max(max, `${name} must be at most ${max}`);
 
 export const CLEANUP_POLICIES = ['delete', 'compact', 'compact,delete'] as const;
 export const COMPRESSIONS = ['none', 'gzip'] as const;

@@ -5,21 +5,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
-import { TOPIC_CACHE_TTL_MS } from '../core/constants.js';
+import { RETRY_AFTER_SECONDS, TOPIC_CACHE_TTL_MS } from '../core/constants.js';
 import { PartitionNotFoundError, RetryableError, TopicNotFoundError, ValidationError } from '../core/errors.js';
-import type { PartitionRef } from '../ports/model.js';
-import type { LogStore } from '../ports/log-store.js';
-import type { PartitionHead, TopicMeta } from '../ports/model.js';
-import {
-  createTopicSchema,
-  topicConfigPatchSchema,
-  topicConfigSchema,
-  topicNameSchema,
-  type TopicConfig,
-  type TopicConfigPatch,
-} from './topic-config.js';
 import { parseOrThrow } from '../core/validation.js';
-import { RETRY_AFTER_SECONDS } from '../core/constants.js';
+import type { LogStore } from '../ports/log-store.js';
+import type { PartitionHead, PartitionRef, TopicMeta } from '../ports/model.js';
+import { createTopicSchema, type TopicConfigPatch, topicConfigPatchSchema, topicConfigSchema, topicNameSchema } from './topic-config.js';
 
 /** What describe answers: the topic and each partition's bounds. */
 export interface TopicDescription extends Omit<TopicMeta, 'version'> {

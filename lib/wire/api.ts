@@ -6,8 +6,9 @@
  * engine by importing them. Each names the fields that travel; a field added to an engine
  * type stays off the wire until it is added here (and to docs/openapi.yaml).
  */
-import type { CommittedOffset as EngineCommittedOffset, GroupOffsetInput } from '../groups/offsets.js';
+
 import type { GroupDescription as EngineGroupDescription, Membership as EngineMembership } from '../groups/membership.js';
+import type { CommittedOffset as EngineCommittedOffset, GroupOffsetInput } from '../groups/offsets.js';
 import type { TopicMeta } from '../ports/model.js';
 import type { PartitionState as EnginePartitionState } from '../topics/topic-service.js';
 
@@ -22,7 +23,17 @@ export interface TopicList {
 /** One partition in a topic's description: its bounds and what the last maintenance pass counted. */
 export type PartitionState = Pick<
   EnginePartitionState,
-  'partition' | 'highWatermark' | 'logStartOffset' | 'flushedOffset' | 'tailBytes' | 'lastAppendAt' | 'bytes' | 'segments' | 'segmentBytes' | 'lastCompactionAt' | 'lastRetentionAt'
+  | 'partition'
+  | 'highWatermark'
+  | 'logStartOffset'
+  | 'flushedOffset'
+  | 'tailBytes'
+  | 'lastAppendAt'
+  | 'bytes'
+  | 'segments'
+  | 'segmentBytes'
+  | 'lastCompactionAt'
+  | 'lastRetentionAt'
 >;
 
 /** `GET /v1/topics/{topic}`. */
@@ -79,7 +90,10 @@ export interface GroupOffsets {
 }
 
 /** Join and heartbeat (`POST /v1/groups/{group}/members…`): the member's view of the generation. */
-export type Membership = Pick<EngineMembership, 'group' | 'memberId' | 'generation' | 'assignment' | 'sessionTimeoutMs' | 'heartbeatIntervalMs' | 'members'>;
+export type Membership = Pick<
+  EngineMembership,
+  'group' | 'memberId' | 'generation' | 'assignment' | 'sessionTimeoutMs' | 'heartbeatIntervalMs' | 'members'
+>;
 
 /** `GET /v1/groups/{group}`. */
 export type GroupDescription = EngineGroupDescription;

@@ -5,20 +5,7 @@
  * bench/suites/contention-report.ts).
  */
 import { describe, expect, it } from 'vitest';
-import { addCallUsage, emptyCallUsage, hottestItems, type CallUsage } from '../../bench/harness/contention-meter.js';
-import {
-  aggregatePoint,
-  AIMS,
-  CANDIDATE_MODE,
-  baselineOf,
-  checkAims,
-  contentionCharts,
-  contentionTables,
-  emptyWorkerReport,
-  latencyReference,
-  type ContentionPoint,
-  type WorkerReport,
-} from '../../bench/suites/contention-report.js';
+import { addCallUsage, type CallUsage, emptyCallUsage, hottestItems } from '../../bench/harness/contention-meter.js';
 import {
   afterDelay,
   DEFAULT_LATENCY_MODEL,
@@ -30,6 +17,19 @@ import {
   TRANSACT_WRITE_EXTRA_MS,
 } from '../../bench/harness/latency-model.js';
 import { itemBytes, itemWrites, numberBytes, reportedUnits, writeUnits } from '../../bench/harness/write-units.js';
+import {
+  AIMS,
+  aggregatePoint,
+  baselineOf,
+  CANDIDATE_MODE,
+  type ContentionPoint,
+  checkAims,
+  contentionCharts,
+  contentionTables,
+  emptyWorkerReport,
+  latencyReference,
+  type WorkerReport,
+} from '../../bench/suites/contention-report.js';
 
 describe('latency model', () => {
   it('adds 6 ms per call and 6 ms more per TransactWriteItems, half before and half after', () => {
@@ -39,7 +39,10 @@ describe('latency model', () => {
     expect(modelDelays(DEFAULT_LATENCY_MODEL, 'UpdateItemCommand')).toEqual({ beforeMs: 3, afterMs: 3 });
     expect(modelDelays(DEFAULT_LATENCY_MODEL, 'TransactWriteItemsCommand')).toEqual({ beforeMs: 6, afterMs: 6 });
     expect(modelDelays(NO_LATENCY_MODEL, 'TransactWriteItemsCommand')).toEqual({ beforeMs: 0, afterMs: 0 });
-    expect(modelDelays({ perCallMs: 8, transactWriteExtraMs: 2, beforeShare: 0.25 }, 'TransactWriteItemsCommand')).toEqual({ beforeMs: 2.5, afterMs: 7.5 });
+    expect(modelDelays({ perCallMs: 8, transactWriteExtraMs: 2, beforeShare: 0.25 }, 'TransactWriteItemsCommand')).toEqual({
+      beforeMs: 2.5,
+      afterMs: 7.5,
+    });
   });
 
   it('shortens the sleep after the call by what the sleep before it overslept, never below zero', () => {
@@ -63,7 +66,9 @@ describe('latency model', () => {
   });
 
   it('describes itself in one line for the report', () => {
-    expect(describeLatencyModel(DEFAULT_LATENCY_MODEL)).toBe('+6 ms per call, +6 ms more per TransactWriteItems, half before and half after the real call');
+    expect(describeLatencyModel(DEFAULT_LATENCY_MODEL)).toBe(
+      '+6 ms per call, +6 ms more per TransactWriteItems, half before and half after the real call',
+    );
     expect(describeLatencyModel(NO_LATENCY_MODEL)).toMatch(/^none/);
   });
 });
@@ -76,8 +81,12 @@ describe('write units', () => {
     expect(numberBytes('-12345')).toBe(4);
     expect(numberBytes('1200')).toBe(2);
     expect(numberBytes('0.0012')).toBe(2);
-    expect(itemBytes({ pk: { S: 'ab' }, n: { N: '1234' }, b: { B: new Uint8Array(10) }, t: { BOOL: true } })).toBe(2 + 2 + 1 + 3 + 1 + 10 + 1 + 1);
-    expect(itemBytes({ m: { M: { a: { S: 'x' } } }, l: { L: [{ N: '1' }, { NULL: true }] } })).toBe(1 + (3 + 1 + 1 + 1) + 1 + (3 + 1 + 2 + 1 + 1));
+    expect(itemBytes({ pk: { S: 'ab' }, n: { N: '1234' }, b: { B: new Uint8Array(10) }, t: { BOOL: true } })).toBe(
+      2 + 2 + 1 + 3 + 1 + 10 + 1 + 1,
+    );
+    expect(itemBytes({ m: { M: { a: { S: 'x' } } }, l: { L: [{ N: '1' }, { NULL: true }] } })).toBe(
+      1 + (3 + 1 + 1 + 1) + 1 + (3 + 1 + 2 + 1 + 1),
+    );
   });
 
   it('costs 1 unit per KB rounded up, at least 1', () => {
@@ -88,7 +97,9 @@ describe('write units', () => {
     const head = { pk: { S: 'p' }, sk: { S: 'HEAD' } };
     const tail = { pk: { S: 'p' }, sk: { S: 'B#9' }, data: { B: new Uint8Array(1500) } };
     expect(itemWrites('PutItemCommand', { Item: tail })).toEqual([{ key: 'p|B#9', units: 2 }]);
-    expect(itemWrites('UpdateItemCommand', { Key: head, ExpressionAttributeValues: { ':n': { N: '100' } } })).toEqual([{ key: 'p|HEAD', units: 1 }]);
+    expect(itemWrites('UpdateItemCommand', { Key: head, ExpressionAttributeValues: { ':n': { N: '100' } } })).toEqual([
+      { key: 'p|HEAD', units: 1 },
+    ]);
     expect(itemWrites('TransactWriteItemsCommand', { TransactItems: [{ Update: { Key: head } }, { Put: { Item: tail } }] })).toEqual([
       { key: 'p|HEAD', units: 2 },
       { key: 'p|B#9', units: 4 },
@@ -113,7 +124,10 @@ function report(fields: Partial<WorkerReport>): WorkerReport {
 
 describe('call usage', () => {
   it('adds calls, units and per-item units, and keeps the hottest items', () => {
-    const sum = addCallUsage(usage({ calls: { PutItem: 1 }, writeUnits: 2, items: { a: 1, b: 5 } }), usage({ calls: { PutItem: 2, GetItem: 1 }, writeUnits: 3, items: { a: 9 } }));
+    const sum = addCallUsage(
+      usage({ calls: { PutItem: 1 }, writeUnits: 2, items: { a: 1, b: 5 } }),
+      usage({ calls: { PutItem: 2, GetItem: 1 }, writeUnits: 3, items: { a: 9 } }),
+    );
     expect(sum.calls).toEqual({ PutItem: 3, GetItem: 1 });
     expect(sum.writeUnits).toBe(5);
     expect(hottestItems(sum.items, 1)).toEqual({ a: 10 });
@@ -132,7 +146,14 @@ describe('aggregatePoint', () => {
           records: 30,
           totalRecords: 40,
           latenciesMs: Array.from({ length: 30 }, (_, i) => i + 1),
-          usage: usage({ calls: { TransactWriteItems: 45 }, writeUnits: 300, failedWriteUnits: 90, writes: 45, failedWrites: 15, items: { 'p|HEAD': 90 } }),
+          usage: usage({
+            calls: { TransactWriteItems: 45 },
+            writeUnits: 300,
+            failedWriteUnits: 90,
+            writes: 45,
+            failedWrites: 15,
+            items: { 'p|HEAD': 90 },
+          }),
           cpuMs: 500,
           latencyModel: { calls: 45, modelledMs: 540, addedMs: 594 },
           unavailable: 1,
@@ -141,7 +162,14 @@ describe('aggregatePoint', () => {
           acks: 0,
           totalRecords: 0,
           latenciesMs: [],
-          usage: usage({ calls: { TransactWriteItems: 5, GetItem: 10 }, writeUnits: 30, failedWriteUnits: 30, writes: 5, failedWrites: 5, items: { 'p|HEAD': 10 } }),
+          usage: usage({
+            calls: { TransactWriteItems: 5, GetItem: 10 },
+            writeUnits: 30,
+            failedWriteUnits: 30,
+            writes: 5,
+            failedWrites: 5,
+            items: { 'p|HEAD': 10 },
+          }),
           cpuMs: 300,
           latencyModel: { calls: 15, modelledMs: 120, addedMs: 132 },
           firstError: 'boom',
@@ -182,7 +210,12 @@ describe('aggregatePoint', () => {
 });
 
 /** A point with the figures the aims read; the rest is filler. */
-function point(mode: string, shape: string, k: number, fields: { acksPerSec: number; p50?: number; p99?: number; wcu?: number; unavailable?: number }): ContentionPoint {
+function point(
+  mode: string,
+  shape: string,
+  k: number,
+  fields: { acksPerSec: number; p50?: number; p99?: number; wcu?: number; unavailable?: number },
+): ContentionPoint {
   const p50 = fields.p50 ?? 20;
   return {
     mode,
@@ -226,7 +259,7 @@ describe('checkAims', () => {
     point('raw', 'single', 32, { acksPerSec: 1000 }),
   ];
 
-  it('judges the engine against raw at every K, its tail and its cost at K=32, and its K=1 latency against today\'s path', () => {
+  it("judges the engine against raw at every K, its tail and its cost at K=32, and its K=1 latency against today's path", () => {
     const aims = checkAims(points, latencyReference(points));
     const byAim = (prefix: string) => aims.find((a) => a.aim.startsWith(prefix))!;
     expect(aims).toHaveLength(4);
@@ -263,7 +296,7 @@ describe('checkAims', () => {
     expect(aims[0]!.measured).toMatch(/^not measured/);
   });
 
-  it('takes today\'s path from a saved baseline of the engine before this run\'s hand-made transaction', () => {
+  it("takes today's path from a saved baseline of the engine before this run's hand-made transaction", () => {
     const baseline = baselineOf(points, { savedAt: '2026-11-24T10:00:00.000Z', commit: '0123456789abcdef', command: 'npm run bench' })!;
     expect(baseline.p50ByShape).toEqual({ single: 21 });
     const reference = latencyReference(points, baseline)!;
@@ -278,7 +311,13 @@ describe('contention report', () => {
   const points = [point(CANDIDATE_MODE, 'single', 1, { acksPerSec: 45 }), point('raw', 'single', 1, { acksPerSec: 50 })];
 
   it('prints one table per shape, the ratios over raw and the aims', () => {
-    const tables = contentionTables({ points, shapes, aims: checkAims(points), latencyModel: 'model', modeLabels: { [CANDIDATE_MODE]: 'E', raw: 'R' } });
+    const tables = contentionTables({
+      points,
+      shapes,
+      aims: checkAims(points),
+      latencyModel: 'model',
+      modeLabels: { [CANDIDATE_MODE]: 'E', raw: 'R' },
+    });
     expect(tables.map((t) => t.title)).toEqual([
       'Contention, single 1 KiB records: K processes append to one partition, one request at a time each',
       'acks/s over raw at the same K',

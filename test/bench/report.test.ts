@@ -70,7 +70,21 @@ describe('charts', () => {
   });
 
   it('places percentiles on a scale of nines and the maximum past the last one', () => {
-    const svg = percentileChart({ title: 'latency', series: [{ name: 'append', points: [[0, 1], [50, 2], [90, 3], [99, 5], [100, 9]] }] });
+    const svg = percentileChart({
+      title: 'latency',
+      series: [
+        {
+          name: 'append',
+          points: [
+            [0, 1],
+            [50, 2],
+            [90, 3],
+            [99, 5],
+            [100, 9],
+          ],
+        },
+      ],
+    });
     const xs = [...svg.matchAll(/<circle cx="([\d.]+)"/g)].map((m) => Number(m[1]));
     expect(xs).toHaveLength(5);
     // p50 → p90 → p99 are equally spaced (0.3, 1 and 2 nines: 0.7 and 1 apart).
@@ -102,7 +116,7 @@ describe('writeSection', () => {
     );
   });
 
-  it('refuses a file that holds only one of a section\'s markers', async () => {
+  it("refuses a file that holds only one of a section's markers", async () => {
     const file = join(await tempDir(), 'broken.md');
     await writeFile(file, '# Title\n\n<!-- bench:a:start -->\nno end\n');
     await expect(writeSection(file, 'a', 'A', '# Title')).rejects.toThrow(/only one of the markers/);
@@ -114,11 +128,14 @@ describe('buildSummary', () => {
     expect(buildSummary(await tempDir())).toBeUndefined();
   });
 
-  it('reads each suite\'s latest result and judges it against its aim', async () => {
+  it("reads each suite's latest result and judges it against its aim", async () => {
     const dir = await tempDir();
     const saved = (key: string, value: unknown, quick = false) =>
       JSON.stringify({ command: 'npm run bench', quick, machine: { date: '2026-11-23T10:00:00.000Z' }, [key]: value });
-    await writeFile(join(dir, 'compaction.json'), saved('compaction', { compactMBps: 12.5, rawMBps: 50, ratio: 0.25, rounds: [], options: {} }, true));
+    await writeFile(
+      join(dir, 'compaction.json'),
+      saved('compaction', { compactMBps: 12.5, rawMBps: 50, ratio: 0.25, rounds: [], options: {} }, true),
+    );
     await writeFile(
       join(dir, 'bundles.json'),
       saved('bundles', [
@@ -128,7 +145,15 @@ describe('buildSummary', () => {
     );
     const summary = buildSummary(dir)!;
     const row = (measure: string) => summary.table.rows.find((r) => r[0] === measure)!;
-    expect(row('key compaction')).toEqual(['key compaction', '12.5 MB/s', '0.25×', 'S3 GET + PUT of the same bytes', '≥ 0.50×', '**no**', 'quick, 2026-11-23']);
+    expect(row('key compaction')).toEqual([
+      'key compaction',
+      '12.5 MB/s',
+      '0.25×',
+      'S3 GET + PUT of the same bytes',
+      '≥ 0.50×',
+      '**no**',
+      'quick, 2026-11-23',
+    ]);
     expect(row('largest function bundle').slice(1, 6)).toEqual(['1,200 KiB', '', '', '≤ 1024 KiB', '**no**']);
     expect(row('slowest module init p50 (source maps on)').slice(4, 6)).toEqual(['≤ 150 ms', 'yes']);
     expect(summary.table.rows).toHaveLength(3);

@@ -3,23 +3,45 @@
  * contention points turned into units and dollars per append, and the tables.
  */
 import { describe, expect, it } from 'vitest';
-import { emptyCallUsage, type CallUsage } from '../../bench/harness/contention-meter.js';
+import { GIB, PRICES } from '../../bench/cost/prices.js';
+import { appendCosts, appendCostTables, type SequencerCostResult, usdPerGib } from '../../bench/cost/sequencer-cost.js';
+import { type CallUsage, emptyCallUsage } from '../../bench/harness/contention-meter.js';
+import { formatUsd } from '../../bench/harness/stats.js';
 import { BATCH_SHAPE, SINGLE_RECORD_SHAPE } from '../../bench/suites/contention-modes.js';
 import { aggregatePoint, type ContentionPoint } from '../../bench/suites/contention-report.js';
-import { GIB, PRICES } from '../../bench/cost/prices.js';
-import { appendCosts, appendCostTables, usdPerGib, type SequencerCostResult } from '../../bench/cost/sequencer-cost.js';
-import { formatUsd } from '../../bench/harness/stats.js';
 
 /** A measurement of one worker: `acks` appends, and the units its calls cost in the window. */
 function measured(mode: string, shape: typeof SINGLE_RECORD_SHAPE, k: number, acks: number, units: Partial<CallUsage>): ContentionPoint {
   const usage = { ...emptyCallUsage(), writes: 1, ...units };
-  const worker = { acks, records: acks, totalRecords: acks, latenciesMs: [], unavailable: 0, throttled: 0, errors: 0, usage, cpuMs: 0, latencyModel: { calls: 1, modelledMs: 1, addedMs: 1 } };
-  return aggregatePoint({ mode, shape: shape.name, recordsPerRequest: shape.recordsPerRequest, concurrency: k, windowMs: 1000 }, [worker], { dynamoCores: 0, storedRecords: acks });
+  const worker = {
+    acks,
+    records: acks,
+    totalRecords: acks,
+    latenciesMs: [],
+    unavailable: 0,
+    throttled: 0,
+    errors: 0,
+    usage,
+    cpuMs: 0,
+    latencyModel: { calls: 1, modelledMs: 1, addedMs: 1 },
+  };
+  return aggregatePoint({ mode, shape: shape.name, recordsPerRequest: shape.recordsPerRequest, concurrency: k, windowMs: 1000 }, [worker], {
+    dynamoCores: 0,
+    storedRecords: acks,
+  });
 }
 
 describe('formatUsd', () => {
   it('prints about three significant figures, whole dollars from $100, and a dash for no figure', () => {
-    expect([0, 0.000822, 0.0652, 2.084, 55.032, 554.4, Number.NaN].map(formatUsd)).toEqual(['$0', '$0.000822', '$0.0652', '$2.08', '$55.03', '$554', '–']);
+    expect([0, 0.000822, 0.0652, 2.084, 55.032, 554.4, Number.NaN].map(formatUsd)).toEqual([
+      '$0',
+      '$0.000822',
+      '$0.0652',
+      '$2.08',
+      '$55.03',
+      '$554',
+      '–',
+    ]);
   });
 });
 
@@ -75,14 +97,35 @@ describe('appendCosts', () => {
 
   it('renders one table per shape, marks a row of few appends, dashes the unacknowledged, and says how failed writes are counted', () => {
     const result: SequencerCostResult = {
-      config: { shapes: [SINGLE_RECORD_SHAPE, BATCH_SHAPE], warmupMs: 500, durationMs: 2000, poolWarmupMs: 1000, levels: [1, 8, 32], modes: [], deadlineMs: 10_000, latencyModel: 'none' },
+      config: {
+        shapes: [SINGLE_RECORD_SHAPE, BATCH_SHAPE],
+        warmupMs: 500,
+        durationMs: 2000,
+        poolWarmupMs: 1000,
+        levels: [1, 8, 32],
+        modes: [],
+        deadlineMs: 10_000,
+        latencyModel: 'none',
+      },
       consumedCapacity: { reportedByDynamoDbLocal: true, answeredWrites: 10, unreportedWrites: 0, reportedOverCounted: 1 },
       costs,
     };
     const [single, batch] = appendCostTables(result);
     expect(single!.title).toContain('single 1 KiB records');
     expect(single!.rows[0]!.slice(0, 4)).toEqual(['reserve (deployed default)', '1', '4 (few)', '3.1']);
-    expect(single!.rows[1]).toEqual(['optimistic (engine default)', '8', '10', '20.0', '6.0', '14.0', '70.0%', '6.67×', '$20.97', '0.5', '$0.262']);
+    expect(single!.rows[1]).toEqual([
+      'optimistic (engine default)',
+      '8',
+      '10',
+      '20.0',
+      '6.0',
+      '14.0',
+      '70.0%',
+      '6.67×',
+      '$20.97',
+      '0.5',
+      '$0.262',
+    ]);
     expect(batch!.rows).toEqual([['reserve (deployed default)', '32', '0', '–', '–', '–', '–', '–', '–', '–', '–']]);
     const notes = batch!.notes!.join('\n');
     expect(notes).toContain('bench/harness/write-units.ts');

@@ -10,8 +10,9 @@
  * - consumer-group members: the client library's consumer in a group, each delivered
  *   record recorded as a poll from the offset the member should be at.
  */
-import { Strata } from '../../client/index.js';
+
 import type { Consumer } from '../../client/consumer.js';
+import { Strata } from '../../client/index.js';
 import { idempotentKeylessPartition, partitionForKey } from '../../lib/topics/partitioner.js';
 import type { History, SendHandle } from '../support/history.js';
 
@@ -55,7 +56,13 @@ export type RawResult =
   | { kind: 'lost'; why: string };
 
 /** One HTTP request; never throws. */
-export async function rawRequest(url: string, method: string, path: string, body?: unknown, timeoutMs = REQUEST_TIMEOUT_MS): Promise<RawResult> {
+export async function rawRequest(
+  url: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  timeoutMs = REQUEST_TIMEOUT_MS,
+): Promise<RawResult> {
   try {
     const res = await fetch(url + path, {
       method,
@@ -79,7 +86,13 @@ export async function rawRequest(url: string, method: string, path: string, body
 }
 
 /** Retries a request that must eventually succeed (setup, final reads) across restarts. */
-export async function mustRequest(url: string, method: string, path: string, body?: unknown, accept: number[] = []): Promise<RawResult & { kind: 'ok' | 'error' }> {
+export async function mustRequest(
+  url: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  accept: number[] = [],
+): Promise<RawResult & { kind: 'ok' | 'error' }> {
   const deadline = Date.now() + 180_000;
   for (;;) {
     const r = await rawRequest(url, method, path, body);
@@ -111,11 +124,13 @@ export function keyOfValue(value: string): string {
  * Non-idempotent appends over plain HTTP, one request at a time: to one partition, or
  * topic-level with keys (murmur2 decides the partition, which the answer must confirm).
  */
-export async function rawAppender(opts: SenderOptions & {
-  /** Share of requests that are topic-level keyed appends (compacted topics: all). */
-  keyedShare: number;
-  maxBatch: number;
-}): Promise<void> {
+export async function rawAppender(
+  opts: SenderOptions & {
+    /** Share of requests that are topic-level keyed appends (compacted topics: all). */
+    keyedShare: number;
+    maxBatch: number;
+  },
+): Promise<void> {
   const { topic, history, random } = opts;
   let n = 0;
   while (!opts.flags.stopSending) {
@@ -190,9 +205,11 @@ function settleRaw(
  * picks the partition) and waits for them, over and over. Every send it was told failed
  * is `info`: its batch may have been written before the producer gave up.
  */
-export async function idempotentProducer(opts: SenderOptions & {
-  window: number;
-}): Promise<void> {
+export async function idempotentProducer(
+  opts: SenderOptions & {
+    window: number;
+  },
+): Promise<void> {
   const { topic, history, random } = opts;
   const strata = new Strata({ url: opts.url, requestTimeoutMs: REQUEST_TIMEOUT_MS });
   const producer = strata.producer({ lingerMs: 5, deliveryTimeoutMs: 120_000, retryMaxDelayMs: 1_000 });
@@ -229,14 +246,24 @@ export async function idempotentProducer(opts: SenderOptions & {
  * server is down) are retried. Gives up with the last answer when sending stops and
  * `maxTries` is spent.
  */
-async function sendUntilAnswered(url: string, path: string, body: unknown, flags: RunFlags, outcomes: OutcomeCounts, label: string): Promise<RawResult> {
+async function sendUntilAnswered(
+  url: string,
+  path: string,
+  body: unknown,
+  flags: RunFlags,
+  outcomes: OutcomeCounts,
+  label: string,
+): Promise<RawResult> {
   for (let tries = 0; ; tries++) {
     const r = await rawRequest(url, 'POST', path, body);
     // A 429 is no answer either: an earlier attempt may have been applied (its answer lost),
     // and this one was throttled before it could find out; taken as a refusal, the next
     // batch reused the sequence and was answered as a duplicate of this one.
     if (r.kind === 'ok' || (r.kind === 'error' && r.status < 500 && r.status !== 429)) return r;
-    bump(outcomes, `${label} retried ${r.kind === 'error' ? `${r.status} ${r.body?.error?.code ?? ''}` : r.kind === 'lost' ? r.why : 'connection refused'}`);
+    bump(
+      outcomes,
+      `${label} retried ${r.kind === 'error' ? `${r.status} ${r.body?.error?.code ?? ''}` : r.kind === 'lost' ? r.why : 'connection refused'}`,
+    );
     if (flags.stopSending && tries >= 20) return r;
     await sleep(r.kind === 'refused' ? 200 : 50);
   }
@@ -248,9 +275,11 @@ async function sendUntilAnswered(url: string, path: string, body: unknown, flags
  * until it is answered. The server picks the partition from what the request repeats, so
  * each retry must land where the first attempt did and be answered as a duplicate.
  */
-export async function keylessIdempotentAppender(opts: SenderOptions & {
-  maxBatch: number;
-}): Promise<void> {
+export async function keylessIdempotentAppender(
+  opts: SenderOptions & {
+    maxBatch: number;
+  },
+): Promise<void> {
   const { topic, history, random } = opts;
   const producerId = `${opts.name}-${Date.now()}`;
   const sequences: Record<string, number> = Object.fromEntries(Array.from({ length: topic.partitions }, (_, p) => [String(p), 0]));
@@ -309,10 +338,12 @@ function settleAnswered(
  * there too); 409 OFFSET_MISMATCH wrote nothing, and the writer reads the head again.
  * Several writers on separate engines make the retries meet stale producer caches.
  */
-export async function conditionalWriter(opts: SenderOptions & {
-  partition: number;
-  maxBatch: number;
-}): Promise<void> {
+export async function conditionalWriter(
+  opts: SenderOptions & {
+    partition: number;
+    maxBatch: number;
+  },
+): Promise<void> {
   const { topic, history, random, partition } = opts;
   const producerId = `${opts.name}-${Date.now()}`;
   let sequence = 0;
@@ -330,7 +361,14 @@ export async function conditionalWriter(opts: SenderOptions & {
       return { value, handle: history.invokeSend({ process: opts.name, partition, value }) };
     });
     const body = { records: sends.map((s) => ({ value: s.value })), expectedOffset, producer: { producerId, epoch: 0, sequence } };
-    const r = await sendUntilAnswered(opts.url, `/v1/topics/${topic.name}/partitions/${partition}/records`, body, opts.flags, opts.outcomes, 'conditional');
+    const r = await sendUntilAnswered(
+      opts.url,
+      `/v1/topics/${topic.name}/partitions/${partition}/records`,
+      body,
+      opts.flags,
+      opts.outcomes,
+      'conditional',
+    );
     const answer = settleAnswered(r, sends, 'conditional', opts.outcomes);
     if (answer.kind === 'unknown') return;
     if (answer.kind === 'ok') {
@@ -436,7 +474,10 @@ export async function rawReader(opts: {
       offset = r.body.error.logStartOffset;
       continue;
     }
-    bump(opts.outcomes, r.kind === 'error' ? `read ${r.status} ${r.body?.error?.code ?? ''}` : `read ${r.kind === 'lost' ? r.why : 'connection refused'}`);
+    bump(
+      opts.outcomes,
+      r.kind === 'error' ? `read ${r.status} ${r.body?.error?.code ?? ''}` : `read ${r.kind === 'lost' ? r.why : 'connection refused'}`,
+    );
     await sleep(100);
   }
 }
@@ -525,7 +566,9 @@ export class GroupMember {
 
   /** Commits what was delivered (fenced by the generation; a refusal is counted, not thrown). */
   async commit(): Promise<void> {
-    await this.consumer?.commit().catch((err: unknown) => bump(this.opts.outcomes, `group commit refused ${(err as { code?: string }).code ?? ''}`));
+    await this.consumer
+      ?.commit()
+      .catch((err: unknown) => bump(this.opts.outcomes, `group commit refused ${(err as { code?: string }).code ?? ''}`));
   }
 
   /** Commits what was delivered and leaves the group. */
@@ -606,8 +649,13 @@ export class RecreatedTopic {
       const until = Date.now() + this.opts.everyMs;
       while (Date.now() < until && !this.opts.flags.stopSending) {
         const partition = Math.floor(random() * topic.partitions);
-        const values = Array.from({ length: 1 + Math.floor(random() * 4) }, () => `${this.incarnation}|recreate:${n++}|${'x'.repeat(topic.padBytes)}`);
-        const r = await rawRequest(url, 'POST', `/v1/topics/${topic.name}/partitions/${partition}/records`, { records: values.map((value) => ({ value })) });
+        const values = Array.from(
+          { length: 1 + Math.floor(random() * 4) },
+          () => `${this.incarnation}|recreate:${n++}|${'x'.repeat(topic.padBytes)}`,
+        );
+        const r = await rawRequest(url, 'POST', `/v1/topics/${topic.name}/partitions/${partition}/records`, {
+          records: values.map((value) => ({ value })),
+        });
         if (r.kind === 'ok') {
           const slot = RecreatedTopic.slot(this.acked, this.incarnation, partition);
           for (const [i, o] of (r.body.offsets as { offset: number }[]).entries()) slot.set(o.offset, values[i]!);
@@ -662,7 +710,9 @@ export class RecreatedTopic {
   async badCommits(): Promise<number> {
     await this.consumer?.commit().catch(() => undefined);
     const described = await mustRequest(this.opts.url, 'GET', `/v1/topics/${this.opts.topic.name}`);
-    const highWatermarks = new Map((described.body.partitionStates as { partition: number; highWatermark: number }[]).map((s) => [s.partition, s.highWatermark]));
+    const highWatermarks = new Map(
+      (described.body.partitionStates as { partition: number; highWatermark: number }[]).map((s) => [s.partition, s.highWatermark]),
+    );
     const committed = await mustRequest(this.opts.url, 'GET', `/v1/groups/${this.opts.group}/offsets?topic=${this.opts.topic.name}`);
     let bad = 0;
     for (const o of committed.body.offsets as { partition: number; offset: number }[]) {

@@ -33,8 +33,8 @@ import type { ChaosSpec } from '../../local/chaos.js';
 import { seededRandom } from '../support/faults.js';
 import type { History, SendHandle } from '../support/history.js';
 import { DEFAULT_CRASH_POINTS, DEFAULT_STALL_POINTS, DEFAULT_WORKLOAD } from '../support/multi-process.js';
-import { type AppendKind, type StallSpec, type WorkerConfig, type WorkerEvent } from '../support/worker-protocol.js';
 import { spawnWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
+import type { AppendKind, StallSpec, WorkerConfig, WorkerEvent } from '../support/worker-protocol.js';
 import { bump, type OutcomeCounts, type TopicSpec } from './actors.js';
 
 /** How long the first workers may take to start (tsx and the SDK, beside a busy server). */
@@ -52,7 +52,10 @@ const DETAIL_LIMIT = 20;
 const CRASH_POINT_SHARE = 0.3;
 const BETWEEN_RESERVE_AND_FILL = 'sdk:UpdateItemCommand:after';
 const CRASH_POINTS: Record<string, number> = Object.fromEntries(
-  Object.entries(DEFAULT_CRASH_POINTS).map(([point, rate]) => [point, point === BETWEEN_RESERVE_AND_FILL ? rate : rate * CRASH_POINT_SHARE]),
+  Object.entries(DEFAULT_CRASH_POINTS).map(([point, rate]) => [
+    point,
+    point === BETWEEN_RESERVE_AND_FILL ? rate : rate * CRASH_POINT_SHARE,
+  ]),
 );
 
 /** A fault profile of local/chaos.ts (the chaos run's FAULT_PROFILES). */
@@ -171,7 +174,9 @@ export class AppendWorkers {
     for (let slot = 0; slot < this.options.processes; slot++) this.spawn(slot);
     const deadline = Date.now() + START_TIMEOUT_MS;
     while ([...this.workers].some((w) => !w.ready) && Date.now() < deadline) await sleep(50);
-    this.options.log(`chaos: ${[...this.workers].filter((w) => w.ready).length} of ${this.options.processes} append worker processes ready`);
+    this.options.log(
+      `chaos: ${[...this.workers].filter((w) => w.ready).length} of ${this.options.processes} append worker processes ready`,
+    );
     this.killer = this.killSchedule();
   }
 
@@ -251,7 +256,11 @@ export class AppendWorkers {
           partition: r.partition,
           handle: this.options.history.invokeSend({ process: w.name, partition: r.partition, value: this.value(r.id) }),
         }));
-        w.pending.set(event.id, { kind: event.kind, records, ...(event.expectedOffset !== undefined ? { expectedOffset: event.expectedOffset } : {}) });
+        w.pending.set(event.id, {
+          kind: event.kind,
+          records,
+          ...(event.expectedOffset !== undefined ? { expectedOffset: event.expectedOffset } : {}),
+        });
         f.requests += 1;
         f.byKind[event.kind] += 1;
         f.sends += records.length;
@@ -287,11 +296,15 @@ export class AppendWorkers {
     w.pending.delete(event.id);
     const f = this.figures;
     for (const result of event.partitions) {
-      bump(f.outcomes, `${request.kind} ${result.status}${result.code && result.status !== 'ok' ? ` ${result.code}` : ''}${result.duplicate ? ' duplicate' : ''}`);
+      bump(
+        f.outcomes,
+        `${request.kind} ${result.status}${result.code && result.status !== 'ok' ? ` ${result.code}` : ''}${result.duplicate ? ' duplicate' : ''}`,
+      );
       const mine = request.records.filter((r) => r.partition === result.partition);
       const where = `${w.name} request ${event.id} (${request.kind}) partition ${result.partition}`;
       if (result.message !== undefined) this.anomaly('worker-internal-error', `${where}: ${result.code}: ${result.message}`);
-      if (result.conflictingAcks) this.anomaly('worker-conflicting-acks', `${where}: attempts acknowledged at ${result.conflictingAcks.join(', ')}`);
+      if (result.conflictingAcks)
+        this.anomaly('worker-conflicting-acks', `${where}: attempts acknowledged at ${result.conflictingAcks.join(', ')}`);
       if (result.status === 'ok') {
         const offsets = result.offsets ?? [];
         const contiguous = offsets.length === mine.length && offsets.every((o, k) => o === offsets[0]! + k);
@@ -308,7 +321,8 @@ export class AppendWorkers {
         for (const r of mine) r.handle.fail();
         f.refused += mine.length;
         // Another writer moved the partition on: the only refusal a correct log gives these appends.
-        if (!(request.kind === 'conditional' && result.code === 'OFFSET_MISMATCH')) this.anomaly('worker-unexpected-refusal', `${where} refused with ${result.code}`);
+        if (!(request.kind === 'conditional' && result.code === 'OFFSET_MISMATCH'))
+          this.anomaly('worker-unexpected-refusal', `${where} refused with ${result.code}`);
       } else {
         for (const r of mine) r.handle.info();
         f.unknown += mine.length;

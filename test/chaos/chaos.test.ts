@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findFreePort } from '../../local/emulators.js';
-import { writeReliabilitySection } from './reliability-doc.js';
 import { REFUSED_RECORDS } from './actors.js';
+import { writeReliabilitySection } from './reliability-doc.js';
 import { runChaos } from './run-chaos.js';
 
 const SLICE_DURATION_MS = 60_000;
@@ -49,9 +49,24 @@ describe('chaos', () => {
           log: (line) => console.log(line),
         });
         const { details: _details, outcomes: workerOutcomes, ...workers } = report.workers;
-        console.log(JSON.stringify({ operations: report.operations, faults: report.faults.injected, kills: report.schedule.kills, workers: { ...workers, faults: workers.faults.injected }, workerOutcomes, anomalies: report.anomalies }, null, 2));
+        console.log(
+          JSON.stringify(
+            {
+              operations: report.operations,
+              faults: report.faults.injected,
+              kills: report.schedule.kills,
+              workers: { ...workers, faults: workers.faults.injected },
+              workerOutcomes,
+              anomalies: report.anomalies,
+            },
+            null,
+            2,
+          ),
+        );
         console.log(report.summaries.join('\n'));
-        const push = Object.fromEntries(Object.entries(report.outcomes).filter(([k]) => k.startsWith('group push') || k.includes('without push')));
+        const push = Object.fromEntries(
+          Object.entries(report.outcomes).filter(([k]) => k.startsWith('group push') || k.includes('without push')),
+        );
         console.log(`group members' push channels: ${JSON.stringify(push)}`);
         // A full run documents itself, anomalies and all, before the verdict.
         if (fullRun) {
@@ -62,7 +77,9 @@ describe('chaos', () => {
             .join('');
           const command =
             sequencing +
-            (viaNpm && durationMs === DEFAULT_FULL_DURATION_MS ? 'npm run test:chaos' : `STRATA_CHAOS_DURATION_MS=${durationMs} ${viaNpm ? 'npm run test:chaos' : 'npx vitest run test/chaos'}`);
+            (viaNpm && durationMs === DEFAULT_FULL_DURATION_MS
+              ? 'npm run test:chaos'
+              : `STRATA_CHAOS_DURATION_MS=${durationMs} ${viaNpm ? 'npm run test:chaos' : 'npx vitest run test/chaos'}`);
           await writeReliabilitySection(report, command);
         }
         expect(report.anomalyCount, report.summaries.join('\n')).toBe(0);

@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { chaosSpecFromEnv, chaosSpecSchema, installChaos, type ChaosSpec } from '../../local/chaos.js';
-import { localDynamoClient, localS3Client } from '../../local/emulators.js';
 import { isRetryable, isThrottle, mayHaveApplied, sdkAttempts } from '../../lib/core/retry.js';
+import { type ChaosSpec, chaosSpecFromEnv, chaosSpecSchema, installChaos } from '../../local/chaos.js';
+import { localDynamoClient, localS3Client } from '../../local/emulators.js';
 import { freshBucket, freshTable } from '../support/aws.js';
 import { readFaultLog } from './fault-log.js';
 
@@ -31,8 +31,7 @@ async function chaosClients(spec: Partial<ChaosSpec>) {
   return { dynamo, s3, chaos, logFile, table: await freshTable(), bucket: await freshBucket() };
 }
 
-const item = (table: string, pk: string) =>
-  new PutItemCommand({ TableName: table, Item: { pk: { S: pk }, sk: { S: 'x' } } });
+const item = (table: string, pk: string) => new PutItemCommand({ TableName: table, Item: { pk: { S: pk }, sk: { S: 'x' } } });
 const get = (table: string, pk: string) => new GetItemCommand({ TableName: table, Key: { pk: { S: pk }, sk: { S: 'x' } } });
 
 describe('chaos middleware', () => {
@@ -76,7 +75,7 @@ describe('chaos middleware', () => {
     expect((await c.dynamo.send(get(c.table, 'd'))).Item).toBeDefined();
   });
 
-  it('lostThenThrottled: the first attempt is applied and its answer lost, the SDK\'s retries are throttled', async () => {
+  it("lostThenThrottled: the first attempt is applied and its answer lost, the SDK's retries are throttled", async () => {
     const c = await chaosClients({ lostThenThrottled: 1, services: ['dynamodb'] });
     const err = await c.dynamo.send(item(c.table, 'f')).catch((e: unknown) => e);
     // What the caller sees is a throttle, but not the refusal of a throttle on a single attempt.
@@ -88,7 +87,7 @@ describe('chaos middleware', () => {
     expect(c.chaos.counters.injected.dynamodb.lostThenThrottled).toBe(1);
   });
 
-  it('injects inside the SDK\'s retry loop: a throttled attempt is retried by the SDK itself', async () => {
+  it("injects inside the SDK's retry loop: a throttled attempt is retried by the SDK itself", async () => {
     const c = await chaosClients({ attemptThrottle: 1, limit: 1, services: ['dynamodb'] });
     await c.dynamo.send(item(c.table, 'g'));
     expect(c.chaos.counters.injected.dynamodb.attemptThrottle).toBe(1);
@@ -132,4 +131,3 @@ describe('chaos middleware', () => {
     expect(chaosSpecFromEnv('{"seed":3,"after":0.1}')).toMatchObject({ seed: 3, after: 0.1, before: 0, services: ['dynamodb', 's3'] });
   });
 });
-

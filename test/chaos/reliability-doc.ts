@@ -5,9 +5,9 @@
  * document always quotes the run that produced it.
  */
 import { fileURLToPath } from 'node:url';
-import { machineInfo, machineLine, renderMarkdown, writeSection, type ReportTable } from '../../bench/report/report.js';
+import { machineInfo, machineLine, type ReportTable, renderMarkdown, writeSection } from '../../bench/report/report.js';
 import { CHAOS_KINDS } from '../../local/chaos.js';
-import { EXTRA_CHECKS, type ChaosReport } from './run-chaos.js';
+import { type ChaosReport, EXTRA_CHECKS } from './run-chaos.js';
 
 export const RELIABILITY_DOC = fileURLToPath(new URL('../../docs/reliability.md', import.meta.url));
 const SECTION = 'chaos';
@@ -26,9 +26,27 @@ export function reliabilityTables(report: ChaosReport): ReportTable[] {
   return [
     {
       title: 'Operations',
-      columns: ['topic', 'sends', 'acknowledged', 'refused or failed', 'no answer', 'checked as must be present', 'polls', 'records polled'],
+      columns: [
+        'topic',
+        'sends',
+        'acknowledged',
+        'refused or failed',
+        'no answer',
+        'checked as must be present',
+        'polls',
+        'records polled',
+      ],
       rows: [
-        ...topics.map(([topic, c]) => [topic, n(c.sends), n(told(topic).ok), n(told(topic).fail), n(told(topic).info), n(c.acked), n(c.polls), n(c.polledRecords)]),
+        ...topics.map(([topic, c]) => [
+          topic,
+          n(c.sends),
+          n(told(topic).ok),
+          n(told(topic).fail),
+          n(told(topic).info),
+          n(c.acked),
+          n(c.polls),
+          n(c.polledRecords),
+        ]),
         [
           '**all**',
           n(operations.sends),
@@ -60,15 +78,24 @@ export function reliabilityTables(report: ChaosReport): ReportTable[] {
     {
       title: 'Server process',
       columns: ['incarnation', 'fault profile', 'up (s)', 'down after SIGKILL (s)'],
-      rows: schedule.incarnations.map((inc, i) => [String(i + 1), inc.profile, (inc.upMs / 1000).toFixed(1), (inc.downMs / 1000).toFixed(1)]),
-      notes: [`${schedule.kills} SIGKILLs; ${(schedule.downtimeMs / 1000).toFixed(1)} s without a server in all. After the last kill the server comes back without faults (the heal) and the checks run.`],
+      rows: schedule.incarnations.map((inc, i) => [
+        String(i + 1),
+        inc.profile,
+        (inc.upMs / 1000).toFixed(1),
+        (inc.downMs / 1000).toFixed(1),
+      ]),
+      notes: [
+        `${schedule.kills} SIGKILLs; ${(schedule.downtimeMs / 1000).toFixed(1)} s without a server in all. After the last kill the server comes back without faults (the heal) and the checks run.`,
+      ],
     },
     workersTable(report),
     {
       title: 'Anomalies found',
       columns: ['check', 'count'],
       rows: Object.entries(anomalies).map(([check, count]) => [check, String(count)]),
-      notes: ['Jepsen\'s queue checks over the whole history, plus this suite\'s own: retention gaps, group gaps and commits past the high watermark, and liveness after the heal (tails flushed, compacted partitions compacted, the group committed to the end).'],
+      notes: [
+        "Jepsen's queue checks over the whole history, plus this suite's own: retention gaps, group gaps and commits past the high watermark, and liveness after the heal (tails flushed, compacted partitions compacted, the group committed to the end).",
+      ],
     },
   ];
 }
@@ -85,7 +112,21 @@ function workersTable(report: ChaosReport): ReportTable {
       .join(', ') || 'none';
   return {
     title: 'Append worker processes (test/support/append-worker.ts, on chaos-log beside the server)',
-    columns: ['processes', 'incarnations', 'start to ready (s, mean)', 'requests', 'records sent', 'acknowledged', 'refused', 'no answer', 'in flight at a kill', 'SIGKILLs', 'crash points', 'seals announced', 'SDK faults injected'],
+    columns: [
+      'processes',
+      'incarnations',
+      'start to ready (s, mean)',
+      'requests',
+      'records sent',
+      'acknowledged',
+      'refused',
+      'no answer',
+      'in flight at a kill',
+      'SIGKILLs',
+      'crash points',
+      'seals announced',
+      'SDK faults injected',
+    ],
     rows: [
       [
         String(w.processes),

@@ -32,26 +32,26 @@ import type { ChaosSpec } from '../../local/chaos.js';
 import { findFreePort } from '../../local/emulators.js';
 import { DEFAULT_BUCKET_NAME, DEFAULT_TABLE_NAME } from '../../local/stack.js';
 import { seededRandom } from '../support/faults.js';
-import { ANOMALY_TYPES, History, type CheckResult, type SendHandle } from '../support/history.js';
+import { ANOMALY_TYPES, type CheckResult, History, type SendHandle } from '../support/history.js';
 import {
   bump,
   conditionalWriter,
   GroupMember,
   idempotentProducer,
   keylessIdempotentAppender,
-  RecreatedTopic,
   keyOfValue,
   mustRequest,
+  type OutcomeCounts,
+  RecreatedTopic,
+  type RunFlags,
   rawAppender,
   rawReader,
   sleep,
-  timestampLooker,
-  type OutcomeCounts,
-  type RunFlags,
   type TopicSpec,
+  timestampLooker,
 } from './actors.js';
 import { AppendWorkers, WORKER_CHECKS, type WorkerFaultProfile, type WorkerFigures } from './append-workers.js';
-import { readFaultLog, type FaultTally } from './fault-log.js';
+import { type FaultTally, readFaultLog } from './fault-log.js';
 import { ServerProcess } from './server-process.js';
 
 export interface ChaosOptions {
@@ -75,7 +75,17 @@ export interface ChaosOptions {
 
 /** The fault profiles the incarnations rotate through (per-call probabilities). */
 export const FAULT_PROFILES: (Partial<ChaosSpec> & { name: string })[] = [
-  { name: 'mixed', before: 0.02, after: 0.02, throttle: 0.02, latency: 0.05, lostThenThrottled: 0.01, attemptAfter: 0.01, attemptThrottle: 0.02, latencyMs: [20, 800] },
+  {
+    name: 'mixed',
+    before: 0.02,
+    after: 0.02,
+    throttle: 0.02,
+    latency: 0.05,
+    lostThenThrottled: 0.01,
+    attemptAfter: 0.01,
+    attemptThrottle: 0.02,
+    latencyMs: [20, 800],
+  },
   { name: 'errors', before: 0.05, after: 0.05 },
   { name: 'throttle', throttle: 0.15 },
   { name: 'latency', latency: 0.3, latencyMs: [50, 1500] },
@@ -249,7 +259,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const conditionalHistory = new History();
   const compactSends = new SendLog();
   const retentionSends = new SendLog();
-  const viaLog = (sends: SendLog, h: History) => ({ invokeSend: sends.invokeSend, poll: h.poll.bind(h), resetConsumer: h.resetConsumer.bind(h) });
+  const viaLog = (sends: SendLog, h: History) => ({
+    invokeSend: sends.invokeSend,
+    poll: h.poll.bind(h),
+    resetConsumer: h.resetConsumer.bind(h),
+  });
   const members: GroupMember[] = [];
   let recreated: RecreatedTopic | undefined;
   const workers = new AppendWorkers({
@@ -293,31 +307,111 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const senders: Promise<void>[] = [];
     const readers: Promise<void>[] = [];
     for (let i = 0; i < n(3); i++) {
-      senders.push(rawAppender({ ...common, name: `raw-${i}`, topic: LOG, history: logHistory, random: rnd(i), keyedShare: 0.3, maxBatch: 8 }));
+      senders.push(
+        rawAppender({ ...common, name: `raw-${i}`, topic: LOG, history: logHistory, random: rnd(i), keyedShare: 0.3, maxBatch: 8 }),
+      );
     }
     for (let i = 0; i < n(2); i++) {
-      senders.push(idempotentProducer({ ...common, name: `idem-${i}`, topic: LOG, history: logHistory, random: rnd(100 + i), window: 100 }));
+      senders.push(
+        idempotentProducer({ ...common, name: `idem-${i}`, topic: LOG, history: logHistory, random: rnd(100 + i), window: 100 }),
+      );
     }
-    senders.push(idempotentProducer({ ...common, name: 'idem-compact', topic: COMPACT, history: viaLog(compactSends, compactHistory) as unknown as History, random: rnd(200), window: 40 }));
-    senders.push(rawAppender({ ...common, name: 'raw-compact', topic: COMPACT, history: viaLog(compactSends, compactHistory) as unknown as History, random: rnd(201), keyedShare: 1, maxBatch: 6 }));
-    senders.push(rawAppender({ ...common, name: 'raw-retention', topic: RETENTION, history: viaLog(retentionSends, retentionHistory) as unknown as History, random: rnd(300), keyedShare: 0, maxBatch: 8 }));
+    senders.push(
+      idempotentProducer({
+        ...common,
+        name: 'idem-compact',
+        topic: COMPACT,
+        history: viaLog(compactSends, compactHistory) as unknown as History,
+        random: rnd(200),
+        window: 40,
+      }),
+    );
+    senders.push(
+      rawAppender({
+        ...common,
+        name: 'raw-compact',
+        topic: COMPACT,
+        history: viaLog(compactSends, compactHistory) as unknown as History,
+        random: rnd(201),
+        keyedShare: 1,
+        maxBatch: 6,
+      }),
+    );
+    senders.push(
+      rawAppender({
+        ...common,
+        name: 'raw-retention',
+        topic: RETENTION,
+        history: viaLog(retentionSends, retentionHistory) as unknown as History,
+        random: rnd(300),
+        keyedShare: 0,
+        maxBatch: 8,
+      }),
+    );
     for (let i = 0; i < n(2); i++) {
-      senders.push(keylessIdempotentAppender({ ...common, name: `keyless-idem-${i}`, topic: LOG, history: logHistory, random: rnd(500 + i), maxBatch: 5 }));
+      senders.push(
+        keylessIdempotentAppender({
+          ...common,
+          name: `keyless-idem-${i}`,
+          topic: LOG,
+          history: logHistory,
+          random: rnd(500 + i),
+          maxBatch: 5,
+        }),
+      );
     }
     for (let i = 0; i < 2; i++) {
-      senders.push(conditionalWriter({ ...common, name: `conditional-${i}`, topic: CONDITIONAL, partition: 0, history: conditionalHistory, random: rnd(600 + i), maxBatch: 3 }));
+      senders.push(
+        conditionalWriter({
+          ...common,
+          name: `conditional-${i}`,
+          topic: CONDITIONAL,
+          partition: 0,
+          history: conditionalHistory,
+          random: rnd(600 + i),
+          maxBatch: 3,
+        }),
+      );
     }
     senders.push(timestampLooker({ ...common, name: 'lookup', topic: LOG, random: rnd(700) }));
     if (options.appendProcesses > 0) await workers.start();
-    recreated = new RecreatedTopic({ url, topic: RECREATE, config: SMALL, group: `${GROUP}-recreate`, flags, outcomes, random: rnd(800), everyMs: RECREATE_EVERY_MS });
+    recreated = new RecreatedTopic({
+      url,
+      topic: RECREATE,
+      config: SMALL,
+      group: `${GROUP}-recreate`,
+      flags,
+      outcomes,
+      random: rnd(800),
+      everyMs: RECREATE_EVERY_MS,
+    });
     senders.push(recreated.writing);
-    for (const [topic, history] of [[LOG, logHistory], [COMPACT, compactHistory], [RETENTION, retentionHistory], [CONDITIONAL, conditionalHistory]] as const) {
+    for (const [topic, history] of [
+      [LOG, logHistory],
+      [COMPACT, compactHistory],
+      [RETENTION, retentionHistory],
+      [CONDITIONAL, conditionalHistory],
+    ] as const) {
       for (let p = 0; p < topic.partitions; p++) {
-        readers.push(rawReader({ url, flags, outcomes, name: `reader-${topic.name}-${p}`, topic: topic.name, partition: p, history, random: rnd(400 + p), waitMs: 1_000 }));
+        readers.push(
+          rawReader({
+            url,
+            flags,
+            outcomes,
+            name: `reader-${topic.name}-${p}`,
+            topic: topic.name,
+            partition: p,
+            history,
+            random: rnd(400 + p),
+            waitMs: 1_000,
+          }),
+        );
       }
     }
     for (let i = 0; i < 2; i++) {
-      members.push(new GroupMember({ url, name: `member-${i}`, group: GROUP, topic: LOG.name, history: logHistory, outcomes, anomalies: extra }));
+      members.push(
+        new GroupMember({ url, name: `member-${i}`, group: GROUP, topic: LOG.name, history: logHistory, outcomes, anomalies: extra }),
+      );
     }
 
     // The fault schedule.
@@ -388,7 +482,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     // refused by a rebalance still in progress is made again by the partition's owner.
     for (;;) {
       await Promise.all(members.map((m) => m.commit()));
-      const offsets = (await mustRequest(url, 'GET', `/v1/groups/${GROUP}/offsets?topic=${LOG.name}`)).body.offsets as { partition: number; offset: number }[];
+      const offsets = (await mustRequest(url, 'GET', `/v1/groups/${GROUP}/offsets?topic=${LOG.name}`)).body.offsets as {
+        partition: number;
+        offset: number;
+      }[];
       // A consumer commits one past the last record it processed: offsets above it that
       // are all voids (sealed, no records) have nothing to process, and count as reached.
       const sealed = sealedOffsets().get(LOG.name);
@@ -420,7 +517,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
     // Final reads, on the healed server.
     const finalRecords = new Map<string, { offset: number; value: string }[]>();
-    const histories = new Map<TopicSpec, History>([[LOG, logHistory], [COMPACT, compactHistory], [RETENTION, retentionHistory], [CONDITIONAL, conditionalHistory]]);
+    const histories = new Map<TopicSpec, History>([
+      [LOG, logHistory],
+      [COMPACT, compactHistory],
+      [RETENTION, retentionHistory],
+      [CONDITIONAL, conditionalHistory],
+    ]);
     for (const [topic, history] of histories) {
       // Nothing removes records of the delete-policy topics without retention: read from 0.
       const strict = topic === LOG || topic === CONDITIONAL;
@@ -430,7 +532,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         let offset = strict ? 0 : logStarts.get(key)!;
         const records: { offset: number; value: string }[] = [];
         while (offset < hw) {
-          const page = await mustRequest(url, 'GET', `/v1/topics/${topic.name}/partitions/${p}/records?offset=${offset}&maxRecords=10000`, undefined, [416]);
+          const page = await mustRequest(
+            url,
+            'GET',
+            `/v1/topics/${topic.name}/partitions/${p}/records?offset=${offset}&maxRecords=10000`,
+            undefined,
+            [416],
+          );
           if (page.kind === 'error') {
             // Retention moved the log start since the describe: start there.
             offset = page.body.error.logStartOffset;
@@ -456,7 +564,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       const seen = new Set<string>();
       let repeated = 0;
       for (let offset = 0; offset < highWatermark; ) {
-        const page = await mustRequest(url, 'GET', `/v1/topics/${COMPACT.name}/partitions/${partition}/records?offset=${offset}&maxRecords=10000`);
+        const page = await mustRequest(
+          url,
+          'GET',
+          `/v1/topics/${COMPACT.name}/partitions/${partition}/records?offset=${offset}&maxRecords=10000`,
+        );
         for (const r of page.body.records as { value: string }[]) {
           const key = keyOfValue(r.value);
           if (seen.has(key)) repeated += 1;
@@ -474,9 +586,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         const d = await mustRequest(url, 'GET', `/v1/topics/${topic.name}`);
         partitionStates[topic.name] = d.body.partitionStates;
         for (const s of d.body.partitionStates as { partition: number; highWatermark: number; flushedOffset: number }[]) {
-          if (s.flushedOffset < s.highWatermark) stalled.push(`${topic.name}/${s.partition} flushed to ${s.flushedOffset} of ${s.highWatermark}`);
+          if (s.flushedOffset < s.highWatermark)
+            stalled.push(`${topic.name}/${s.partition} flushed to ${s.flushedOffset} of ${s.highWatermark}`);
           const repeated = topic === COMPACT && s.flushedOffset === s.highWatermark ? await repeatedKeys(s.partition, s.highWatermark) : 0;
-          if (repeated > 0) stalled.push(`${topic.name}/${s.partition} not compacted (${repeated} records of keys that have a later record)`);
+          if (repeated > 0)
+            stalled.push(`${topic.name}/${s.partition} not compacted (${repeated} records of keys that have a later record)`);
         }
       }
       if (stalled.length === 0) break;
@@ -500,7 +614,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       latestByKey.set(k, Math.max(latestByKey.get(k) ?? -1, offset));
     };
     for (const s of compactSends.sends) if (s.status === 'ok') noteLatest(s.partition, s.value, s.offset!);
-    for (let p = 0; p < COMPACT.partitions; p++) for (const r of finalRecords.get(`${COMPACT.name}/${p}`)!) noteLatest(p, r.value, r.offset);
+    for (let p = 0; p < COMPACT.partitions; p++)
+      for (const r of finalRecords.get(`${COMPACT.name}/${p}`)!) noteLatest(p, r.value, r.offset);
     compactSends.replay(compactHistory, (s) => s.offset! < latestByKey.get(`${s.partition}/${keyOfValue(s.value)}`)!);
     // Retention removes whole segments below the log start; above it nothing may be missing.
     retentionSends.replay(retentionHistory, (s) => s.offset! < logStarts.get(`${RETENTION.name}/${s.partition}`)!);
@@ -573,10 +688,18 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         consumerFailures: members.flatMap((m) => m.failures),
       },
       sendOutcomes: {
-        [LOG.name]: { ok: results[LOG.name]!.counts.acked, fail: results[LOG.name]!.counts.failed, info: results[LOG.name]!.counts.unknown },
+        [LOG.name]: {
+          ok: results[LOG.name]!.counts.acked,
+          fail: results[LOG.name]!.counts.failed,
+          info: results[LOG.name]!.counts.unknown,
+        },
         [COMPACT.name]: compactSends.outcomes(),
         [RETENTION.name]: retentionSends.outcomes(),
-        [CONDITIONAL.name]: { ok: results[CONDITIONAL.name]!.counts.acked, fail: results[CONDITIONAL.name]!.counts.failed, info: results[CONDITIONAL.name]!.counts.unknown },
+        [CONDITIONAL.name]: {
+          ok: results[CONDITIONAL.name]!.counts.acked,
+          fail: results[CONDITIONAL.name]!.counts.failed,
+          info: results[CONDITIONAL.name]!.counts.unknown,
+        },
       },
       partitionStates,
       anomalies,
@@ -596,7 +719,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     server.reapOrphans();
     // The server's output and the fault log outlive the data directory, for a failed run.
     mkdirSync('.tmp/chaos', { recursive: true });
-    for (const file of ['server.log', 'chaos-faults.log', 'chaos-voids.log', 'workers.log', 'chaos-worker-faults.log', 'chaos-worker-voids.log']) {
+    for (const file of [
+      'server.log',
+      'chaos-faults.log',
+      'chaos-voids.log',
+      'workers.log',
+      'chaos-worker-faults.log',
+      'chaos-worker-voids.log',
+    ]) {
       if (existsSync(join(options.dataDir, file))) copyFileSync(join(options.dataDir, file), join('.tmp/chaos', file));
     }
   }

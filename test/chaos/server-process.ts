@@ -3,11 +3,11 @@
  * a separate process on a fixed port and data directory, killed with SIGKILL and started
  * again on the same data, each incarnation with its own STRATA_CHAOS fault profile.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isProcessAlive } from '../../local/emulators.js';
 import type { ChaosSpec } from '../../local/chaos.js';
+import { isProcessAlive } from '../../local/emulators.js';
 
 /** DynamoDB Local's JVM and tsx start in a few seconds; two cores under load take longer. */
 const START_TIMEOUT_MS = 90_000;
@@ -91,7 +91,10 @@ export class ServerProcess {
     this.starts += 1;
     this.output = '';
     const logFile = join(this.options.dataDir, 'server.log');
-    appendFileSync(logFile, `--- start #${this.starts} pid ${child.pid} ${new Date().toISOString()} STRATA_CHAOS=${env.STRATA_CHAOS ?? ''}\n`);
+    appendFileSync(
+      logFile,
+      `--- start #${this.starts} pid ${child.pid} ${new Date().toISOString()} STRATA_CHAOS=${env.STRATA_CHAOS ?? ''}\n`,
+    );
     const keep = (d: Buffer) => {
       this.output = (this.output + d.toString()).slice(-20_000);
       appendFileSync(logFile, d);

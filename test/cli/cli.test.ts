@@ -34,7 +34,10 @@ interface Run {
 
 function strata(args: string[], options: { input?: Buffer | string; url?: string } = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, '--url', options.url ?? stack.url, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, STRATA_URL: '' } });
+    const child = spawn(process.execPath, [bin, '--url', options.url ?? stack.url, ...args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, STRATA_URL: '' },
+    });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (d: Buffer) => out.push(d));
@@ -65,7 +68,9 @@ describe('strata CLI', () => {
   it('produces a file and consumes it back byte-identical, with no progress bar in a pipe', async () => {
     expect((await strata(['topics', 'create', 'cli-bytes'])).code).toBe(0);
     // Lines of arbitrary bytes (not UTF-8), without newlines inside a line.
-    const lines = Array.from({ length: 3000 }, (_, i) => Buffer.concat([Buffer.from(`${i}:`), randomBytes(64 + (i % 200))]).map((b) => (b === 10 ? 11 : b)));
+    const lines = Array.from({ length: 3000 }, (_, i) =>
+      Buffer.concat([Buffer.from(`${i}:`), randomBytes(64 + (i % 200))]).map((b) => (b === 10 ? 11 : b)),
+    );
     const file = Buffer.concat(lines.flatMap((l) => [l, Buffer.from('\n')]));
     const path = join(workDir, 'input.bin');
     await writeFile(path, file);
@@ -113,12 +118,21 @@ describe('strata CLI', () => {
 
   it('produces JSON lines with keys and headers, consumes as JSON from an offset, shows offsets', async () => {
     await strata(['topics', 'create', 'cli-json', '--partitions', '2']);
-    const input = ['{"key":"a","value":"one","headers":{"h":"x"}}', '{"key":"b","value":{"n":2},"partition":1}', '', '{"value":"three","partition":0}'].join('\n');
+    const input = [
+      '{"key":"a","value":"one","headers":{"h":"x"}}',
+      '{"key":"b","value":{"n":2},"partition":1}',
+      '',
+      '{"value":"three","partition":0}',
+    ].join('\n');
     const produced = await strata(['--json', 'produce', 'cli-json', '--format', 'json'], { input });
     expect(produced.code, produced.stderr).toBe(0);
     expect(JSON.parse(produced.stdout.toString())).toMatchObject({ topic: 'cli-json', records: 3 });
     const consumed = await strata(['--json', 'consume', 'cli-json', '--partition', '1']);
-    const records = consumed.stdout.toString().trim().split('\n').map((l) => JSON.parse(l));
+    const records = consumed.stdout
+      .toString()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(records.map((r) => r.value)).toContain('{"n":2}');
     const offsets = await strata(['--json', 'offsets', 'cli-json']);
     const total = JSON.parse(offsets.stdout.toString()).offsets.reduce((n: number, o: { latest: number }) => n + o.latest, 0);
@@ -138,7 +152,17 @@ describe('strata CLI', () => {
     const rows = JSON.parse(offsets.stdout.toString()).offsets;
     expect(rows.reduce((n: number, o: { offset: number }) => n + o.offset, 0)).toBe(4);
     expect(rows.every((o: { lag: number }) => o.lag === 0)).toBe(true);
-    const reset = await strata(['groups', 'commit', 'cli-g', '--topic', 'cli-group', '--partition', String(rows[0].partition), '--offset', '0']);
+    const reset = await strata([
+      'groups',
+      'commit',
+      'cli-g',
+      '--topic',
+      'cli-group',
+      '--partition',
+      String(rows[0].partition),
+      '--offset',
+      '0',
+    ]);
     expect(reset.code, reset.stderr).toBe(0);
     const replay = await strata(['consume', 'cli-group', '--group', 'cli-g']);
     expect(replay.stdout.toString().split('\n').filter(Boolean).length).toBe(rows[0].offset);

@@ -6,8 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Strata } from '../../client/index.js';
-import { BATCHES_MEDIA_TYPE, encodeFrame, type FrameHeader } from '../../lib/format/batch-frame.js';
 import { CorruptDataError } from '../../lib/core/errors.js';
+import { BATCHES_MEDIA_TYPE, encodeFrame, type FrameHeader } from '../../lib/format/batch-frame.js';
 import { encodeBatch } from '../../lib/format/record-batch-encoder.js';
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
@@ -16,7 +16,12 @@ const HEADER: FrameHeader = { topicId: 'topic-id-1', startOffset: 3, nextOffset:
 /** Two batches: offsets 0–9 (k0…k9) and 10–19, the second gzip. */
 function batches(): Uint8Array[] {
   const records = (from: number) =>
-    Array.from({ length: 10 }, (_, i) => ({ key: utf8(`k${from + i}`), value: utf8(`v${from + i}`), headers: [{ key: 'h', value: utf8('x') }], timestamp: 1_700_000_000_000 + i }));
+    Array.from({ length: 10 }, (_, i) => ({
+      key: utf8(`k${from + i}`),
+      value: utf8(`v${from + i}`),
+      headers: [{ key: 'h', value: utf8('x') }],
+      timestamp: 1_700_000_000_000 + i,
+    }));
   return [encodeBatch(records(0), { baseOffset: 0 }), encodeBatch(records(10), { baseOffset: 10, compression: 'gzip' })];
 }
 
@@ -65,7 +70,9 @@ describe('client binary read', () => {
 
     const [first, second] = batches();
     const whole = encodeFrame(HEADER, [first!, second!]);
-    await expect(clientAnswering(whole.subarray(0, whole.byteLength - second!.byteLength)).strata.read('t', 0)).rejects.toThrow(CorruptDataError);
+    await expect(clientAnswering(whole.subarray(0, whole.byteLength - second!.byteLength)).strata.read('t', 0)).rejects.toThrow(
+      CorruptDataError,
+    );
 
     const reordered = encodeFrame(HEADER, [second!, first!]);
     await expect(clientAnswering(reordered).strata.read('t', 0)).rejects.toThrow(/not above the previous batch/);
@@ -75,7 +82,13 @@ describe('client binary read', () => {
   });
 
   it('reads JSON when asked to, and accepts a JSON answer to a binary request (a server without binary reads)', async () => {
-    const json = JSON.stringify({ topicId: 'x', records: [{ offset: 0, timestamp: 1, key: null, value: Buffer.from('v').toString('base64'), headers: {} }], nextOffset: 1, highWatermark: 1, logStartOffset: 0 });
+    const json = JSON.stringify({
+      topicId: 'x',
+      records: [{ offset: 0, timestamp: 1, key: null, value: Buffer.from('v').toString('base64'), headers: {} }],
+      nextOffset: 1,
+      highWatermark: 1,
+      logStartOffset: 0,
+    });
     const asked = clientAnswering(json, 'application/json', { readFormat: 'json' });
     expect((await asked.strata.read('t', 0)).records[0]!.value!.toString()).toBe('v');
     expect(asked.accepts[0]).toBe('application/json');

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Strata, StrataError, type Consumer, type ConsumedRecord } from '../../client/index.js';
+import { type ConsumedRecord, type Consumer, Strata, StrataError } from '../../client/index.js';
 import type { LocalStack } from '../../local/stack.js';
 import { History } from '../support/history.js';
 import { startTestStack } from '../support/local-stack.js';
@@ -15,7 +15,10 @@ afterAll(async () => stack?.stop());
 
 async function produce(topic: string, values: string[], partitions: number) {
   const producer = strata.producer({ lingerMs: 1 });
-  const metas = await producer.send(topic, values.map((value, i) => ({ value, partition: i % partitions })));
+  const metas = await producer.send(
+    topic,
+    values.map((value, i) => ({ value, partition: i % partitions })),
+  );
   await producer.close();
   return metas;
 }
@@ -45,7 +48,11 @@ function until(predicate: () => boolean): { promise: Promise<void>; tick: () => 
 describe('consumer', () => {
   it('reads every partition from an offset, a timestamp, or the end, and stops at the end without follow', async () => {
     await strata.createTopic('plain', { partitions: 2 });
-    await produce('plain', Array.from({ length: 30 }, (_, i) => `p${i}`), 2);
+    await produce(
+      'plain',
+      Array.from({ length: 30 }, (_, i) => `p${i}`),
+      2,
+    );
     const all: ConsumedRecord[] = [];
     for await (const r of strata.subscribe('plain', { follow: false, maxRecords: 4 })) all.push(r);
     expect(all).toHaveLength(30);
@@ -63,17 +70,26 @@ describe('consumer', () => {
 
   it('pages across S3 segments and the tail of a compacted topic, continuing over offset gaps', async () => {
     const topic = 'compacted-log';
-    await strata.createTopic(topic, { partitions: 1, config: { cleanupPolicy: 'compact', segmentBytes: 64 * 1024, flushBytes: 1024 ** 3 } });
+    await strata.createTopic(topic, {
+      partitions: 1,
+      config: { cleanupPolicy: 'compact', segmentBytes: 64 * 1024, flushBytes: 1024 ** 3 },
+    });
     const value = 'v'.repeat(500);
     const producer = strata.producer({ lingerMs: 1, batchRecords: 50 });
-    await producer.send(topic, Array.from({ length: 600 }, (_, i) => ({ key: `k${i % 20}`, value: `${i}:${value}` })));
+    await producer.send(
+      topic,
+      Array.from({ length: 600 }, (_, i) => ({ key: `k${i % 20}`, value: `${i}:${value}` })),
+    );
     await producer.flush();
     // flushBytes is at its maximum so that no append triggers a background flush (and a
     // compaction racing with the reads below): this test flushes and compacts by hand.
     const meta = await stack.engine.topics.get(topic);
     await stack.engine.flusher!.flushPartition(meta, 0, { force: true, maxSegments: 100 });
     await stack.engine.maintenance!.runPartition(topic, 0);
-    await producer.send(topic, Array.from({ length: 30 }, (_, i) => ({ key: `t${i}`, value: `tail-${i}` })));
+    await producer.send(
+      topic,
+      Array.from({ length: 30 }, (_, i) => ({ key: `t${i}`, value: `tail-${i}` })),
+    );
     await producer.close();
 
     const direct: { offset: number; value: string }[] = [];
@@ -84,7 +100,8 @@ describe('consumer', () => {
       offset = page.nextOffset;
     }
     const consumed: { offset: number; value: string }[] = [];
-    for await (const r of strata.subscribe(topic, { follow: false, maxRecords: 7 })) consumed.push({ offset: r.offset, value: r.value!.toString() });
+    for await (const r of strata.subscribe(topic, { follow: false, maxRecords: 7 }))
+      consumed.push({ offset: r.offset, value: r.value!.toString() });
     expect(consumed).toEqual(direct);
     // Compaction left gaps (600 keyed records over 20 keys), and the tail follows the segments.
     expect(consumed.length).toBeLessThan(630);
@@ -96,7 +113,11 @@ describe('consumer', () => {
 
   it('stops reading while maxBufferedRecords wait to be consumed (backpressure)', async () => {
     await strata.createTopic('slow-reader', { partitions: 1 });
-    await produce('slow-reader', Array.from({ length: 500 }, (_, i) => `s${i}`), 1);
+    await produce(
+      'slow-reader',
+      Array.from({ length: 500 }, (_, i) => `s${i}`),
+      1,
+    );
     const consumer = strata.subscribe('slow-reader', { maxRecords: 5, maxBufferedRecords: 10 });
     await consumer.next();
     // Give the read loop time to overrun if it would; it must not.
@@ -173,7 +194,11 @@ describe('consumer', () => {
 
   it('fences a zombie: a member whose heartbeats stopped cannot commit after the group moved on', async () => {
     await strata.createTopic('zombies', { partitions: 2 });
-    await produce('zombies', Array.from({ length: 100 }, (_, i) => `z${i}`), 2);
+    await produce(
+      'zombies',
+      Array.from({ length: 100 }, (_, i) => `z${i}`),
+      2,
+    );
     let dropHeartbeats = false;
     const zombieClient = new Strata({
       url: stack.url,
@@ -249,11 +274,22 @@ describe('consumer', () => {
       for (let i = from; i < to; i++) {
         const value = `w${i}`;
         const handle = history.invokeSend({ process: 'producer', partition: i % 6, value });
-        sends.push(producer.send(topic, { value, partition: i % 6 }).then(([m]) => handle.ok(m!.offset), () => handle.info()));
+        sends.push(
+          producer.send(topic, { value, partition: i % 6 }).then(
+            ([m]) => handle.ok(m!.offset),
+            () => handle.info(),
+          ),
+        );
       }
       await Promise.all(sends);
     };
-    await waitFor(() => stable(consumers.map((c) => c.consumer), 6) && consumers.every((c) => c.consumer.assignment.length === 2));
+    await waitFor(
+      () =>
+        stable(
+          consumers.map((c) => c.consumer),
+          6,
+        ) && consumers.every((c) => c.consumer.assignment.length === 2),
+    );
     await sendRange(0, 300);
     // c2 dies holding records it processed but did not commit.
     await waitFor(() => processed.size >= 150 && (perConsumer.get('c2') ?? 0) > 0);
@@ -265,13 +301,21 @@ describe('consumer', () => {
     await done.promise;
 
     const survivors = consumers.filter((c) => c.name !== 'c2');
-    await waitFor(() => stable(survivors.map((c) => c.consumer), 6));
+    await waitFor(() =>
+      stable(
+        survivors.map((c) => c.consumer),
+        6,
+      ),
+    );
     for (const c of survivors) await c.consumer.close();
     await Promise.all(survivors.map((c) => c.run));
 
     for (let p = 0; p < 6; p++) {
       const page = await strata.read(topic, p, { offset: 0, maxRecords: 1000 });
-      history.finalRead(p, page.records.map((r) => ({ offset: r.offset, value: r.value!.toString() })));
+      history.finalRead(
+        p,
+        page.records.map((r) => ({ offset: r.offset, value: r.value!.toString() })),
+      );
     }
     const result = history.check();
     expect(result.valid, result.summary()).toBe(true);
@@ -286,7 +330,11 @@ describe('consumer', () => {
   it('a group member rides out throttling, 503s and lost answers while joining and while taking over partitions', async () => {
     const topic = 'bumpy';
     await strata.createTopic(topic, { partitions: 2 });
-    await produce(topic, Array.from({ length: 40 }, (_, i) => `b${i}`), 2);
+    await produce(
+      topic,
+      Array.from({ length: 40 }, (_, i) => `b${i}`),
+      2,
+    );
     const injected = { joinLost: 0, joinThrottled: 0, offsetsRefused: 0 };
     let failJoins = 2;
     let failOffsetFetches = 2;
@@ -329,7 +377,11 @@ describe('consumer', () => {
     const moved = b.assignment[0]!;
     failOffsetFetches = 1;
     await b.close();
-    await produce(topic, Array.from({ length: 10 }, (_, i) => `c${i}`), 2);
+    await produce(
+      topic,
+      Array.from({ length: 10 }, (_, i) => `c${i}`),
+      2,
+    );
     const later = new Set<string>();
     while (later.size < 10) {
       const r = (await a.next()).value!;
@@ -346,7 +398,11 @@ describe('consumer', () => {
   it('a group consumer whose topic is re-created under it commits nothing of the old incarnation and restarts from its reset policy', async () => {
     const topic = 'phoenix';
     await strata.createTopic(topic, { partitions: 1 });
-    await produce(topic, Array.from({ length: 10 }, (_, i) => `old${i}`), 1);
+    await produce(
+      topic,
+      Array.from({ length: 10 }, (_, i) => `old${i}`),
+      1,
+    );
     const a = strata.subscribe(topic, { group: 'phoenix', autoCommit: false, sessionTimeoutMs: 2000 });
     for (let i = 0; i < 10; i++) await a.next();
     // a waits in a long poll past old9 while the topic is deleted and re-created.
@@ -368,7 +424,11 @@ describe('consumer', () => {
   it('a consumer reading a topic that is re-created under it starts the new incarnation from its reset policy, not from its old position', async () => {
     const topic = 'phoenix-solo';
     await strata.createTopic(topic, { partitions: 1 });
-    await produce(topic, Array.from({ length: 10 }, (_, i) => `old${i}`), 1);
+    await produce(
+      topic,
+      Array.from({ length: 10 }, (_, i) => `old${i}`),
+      1,
+    );
     const c = strata.subscribe(topic, { waitMs: 5000 });
     for (let i = 0; i < 10; i++) await c.next();
     // c waits in a long poll past old9 while the topic is deleted and re-created.

@@ -1,13 +1,13 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { simulateProducerBatching } from '../../bench/cost/producer-batching.js';
-import { Strata, OffsetMismatchError, TopicNotFoundError, ConnectionError, StrataError } from '../../client/index.js';
+import { ConnectionError, OffsetMismatchError, Strata, StrataError, TopicNotFoundError } from '../../client/index.js';
 import type { ProducerOptions } from '../../client/producer.js';
 import type { AppendResult } from '../../client/strata.js';
 import type { RequestOptions } from '../../client/transport.js';
 import type { LocalStack } from '../../local/stack.js';
 import { History } from '../support/history.js';
-import { lossyFetch } from '../support/lossy-fetch.js';
 import { startTestStack } from '../support/local-stack.js';
+import { lossyFetch } from '../support/lossy-fetch.js';
 
 let stack: LocalStack;
 let strata: Strata;
@@ -35,7 +35,10 @@ describe('producer', () => {
     await strata.createTopic('batched', { partitions: 2 });
     const producer = strata.producer({ lingerMs: 20, batchRecords: 50 });
     const sends = Array.from({ length: 5 }, (_, s) =>
-      producer.send('batched', Array.from({ length: 40 }, (_, i) => ({ value: `v${s * 40 + i}`, partition: i % 2 }))),
+      producer.send(
+        'batched',
+        Array.from({ length: 40 }, (_, i) => ({ value: `v${s * 40 + i}`, partition: i % 2 })),
+      ),
     );
     const results = await Promise.all(sends);
     await producer.close();
@@ -64,7 +67,11 @@ describe('producer', () => {
   it('sends keyed records to the partition Kafka would choose, and bytes as bytes', async () => {
     await strata.createTopic('keyed', { partitions: 4 });
     const producer = strata.producer({ lingerMs: 0 });
-    const [meta] = await producer.send('keyed', { key: 'customer-1', value: new Uint8Array([0, 1, 254, 255]), headers: { h: new Uint8Array([9]) } });
+    const [meta] = await producer.send('keyed', {
+      key: 'customer-1',
+      value: new Uint8Array([0, 1, 254, 255]),
+      headers: { h: new Uint8Array([9]) },
+    });
     await producer.close();
     const viaServer = await strata.append('keyed', [{ key: 'customer-1', value: 'x' }]);
     expect(meta!.partition).toBe(viaServer.offsets[0]!.partition);
@@ -101,7 +108,10 @@ describe('producer', () => {
       sends.push(
         producer.send(topic, { value, partition }).then(
           ([m]) => handle.ok(m!.offset),
-          (err: unknown) => { handle.info(); errors.push(String((err as Error).message) + ' ' + String((err as Error).cause)); },
+          (err: unknown) => {
+            handle.info();
+            errors.push(`${String((err as Error).message)} ${String((err as Error).cause)}`);
+          },
         ),
       );
       if (i % 100 === 99) await new Promise((r) => setImmediate(r));
@@ -369,8 +379,12 @@ describe('producer latency budget', () => {
     expect(() => strata.producer({ latencyBudgetMs: -1 })).toThrow(/latencyBudgetMs must be a whole number from 0 to 60000; got -1/);
     expect(() => strata.producer({ latencyBudgetMs: 2.5 })).toThrow(/latencyBudgetMs must be a whole number/);
     expect(() => strata.producer({ latencyBudgetMs: 60_001 })).toThrow(/latencyBudgetMs/);
-    expect(() => strata.producer({ targetBatchBytes: 0 })).toThrow(/targetBatchBytes must be a whole number from 1 to batchBytes \(1048576\); got 0/);
-    expect(() => strata.producer({ batchBytes: 65_536, targetBatchBytes: 65_537 })).toThrow(/targetBatchBytes .* batchBytes \(65536\); got 65537/);
+    expect(() => strata.producer({ targetBatchBytes: 0 })).toThrow(
+      /targetBatchBytes must be a whole number from 1 to batchBytes \(1048576\); got 0/,
+    );
+    expect(() => strata.producer({ batchBytes: 65_536, targetBatchBytes: 65_537 })).toThrow(
+      /targetBatchBytes .* batchBytes \(65536\); got 65537/,
+    );
     // The default target shrinks to a smaller batchBytes instead of refusing it.
     expect(() => strata.producer({ batchBytes: 65_536 })).not.toThrow();
     expect(() => strata.producer({ latencyBudgetMs: 0 })).not.toThrow();

@@ -6,9 +6,9 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROUTES } from '../../functions/shared/routes.js';
 import { Strata } from '../../client/index.js';
 import { Transport } from '../../client/transport.js';
+import { ROUTES } from '../../functions/shared/routes.js';
 
 interface Seen {
   method: string;
@@ -37,7 +37,8 @@ let readUrl: string;
 const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' };
 
 beforeAll(async () => {
-  const listen = (s: Server) => new Promise<string>((resolve) => s.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(s.address() as AddressInfo).port}/`)));
+  const listen = (s: Server) =>
+    new Promise<string>((resolve) => s.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(s.address() as AddressInfo).port}/`)));
   [appendUrl, readUrl] = await Promise.all([listen(append.server), listen(read.server)]);
 });
 afterAll(async () => {
@@ -46,7 +47,10 @@ afterAll(async () => {
 
 describe('function URLs', () => {
   it('route every route of the API to the URL of the function that serves it', () => {
-    const transport = new Transport({ url: { appendUrl: 'https://a1.lambda-url.eu-west-1.on.aws/', readUrl: 'https://r1.lambda-url.eu-west-1.on.aws/' }, sign: false });
+    const transport = new Transport({
+      url: { appendUrl: 'https://a1.lambda-url.eu-west-1.on.aws/', readUrl: 'https://r1.lambda-url.eu-west-1.on.aws/' },
+      sign: false,
+    });
     for (const route of ROUTES) {
       const path = route.path.replace(/\{[^}]+\}/g, 'x%2Fy');
       const expected = route.fn === 'append' ? 'https://a1.lambda-url.eu-west-1.on.aws' : 'https://r1.lambda-url.eu-west-1.on.aws';
@@ -54,8 +58,11 @@ describe('function URLs', () => {
     }
   });
 
-  it('send a path no route has to the read function, as API Gateway\'s $default route does', () => {
-    const transport = new Transport({ url: { appendUrl: 'https://a1.lambda-url.eu-west-1.on.aws', readUrl: 'https://r1.lambda-url.eu-west-1.on.aws' }, sign: false });
+  it("send a path no route has to the read function, as API Gateway's $default route does", () => {
+    const transport = new Transport({
+      url: { appendUrl: 'https://a1.lambda-url.eu-west-1.on.aws', readUrl: 'https://r1.lambda-url.eu-west-1.on.aws' },
+      sign: false,
+    });
     expect(transport.urlFor('GET', '/v2/nothing')).toBe('https://r1.lambda-url.eu-west-1.on.aws');
   });
 
@@ -88,7 +95,10 @@ describe('API Gateway', () => {
   it('is signed for execute-api, every route to the one URL', () => {
     const transport = new Transport({ url: 'https://abc123.execute-api.eu-west-1.amazonaws.com/', credentials });
     expect(transport.service).toBe('execute-api');
-    for (const route of ROUTES) expect(transport.urlFor(route.method, route.path.replace(/\{[^}]+\}/g, 'x'))).toBe('https://abc123.execute-api.eu-west-1.amazonaws.com');
+    for (const route of ROUTES)
+      expect(transport.urlFor(route.method, route.path.replace(/\{[^}]+\}/g, 'x'))).toBe(
+        'https://abc123.execute-api.eu-west-1.amazonaws.com',
+      );
   });
 
   it('can be signed for another service when named (a custom domain in front of function URLs)', () => {
@@ -103,7 +113,10 @@ describe('API Gateway', () => {
 describe("the e2e suite's target and routing (test/e2e)", () => {
   it('reads function URLs from STRATA_E2E_APPEND_URL and STRATA_E2E_READ_URL, signing for lambda in their region', async () => {
     const { readTarget } = await import('../e2e/target.js');
-    const target = readTarget({ STRATA_E2E_APPEND_URL: 'https://a1.lambda-url.ap-south-1.on.aws/', STRATA_E2E_READ_URL: 'https://r1.lambda-url.ap-south-1.on.aws/' });
+    const target = readTarget({
+      STRATA_E2E_APPEND_URL: 'https://a1.lambda-url.ap-south-1.on.aws/',
+      STRATA_E2E_READ_URL: 'https://r1.lambda-url.ap-south-1.on.aws/',
+    });
     expect(target).toMatchObject({
       url: 'https://r1.lambda-url.ap-south-1.on.aws',
       functionUrls: { appendUrl: 'https://a1.lambda-url.ap-south-1.on.aws', readUrl: 'https://r1.lambda-url.ap-south-1.on.aws' },
@@ -112,7 +125,10 @@ describe("the e2e suite's target and routing (test/e2e)", () => {
       auth: 'sigv4',
       enforcesIam: true,
     });
-    expect(readTarget({ STRATA_E2E_URL: 'https://abc.execute-api.eu-west-1.amazonaws.com' })).toMatchObject({ service: 'execute-api', functionUrls: undefined });
+    expect(readTarget({ STRATA_E2E_URL: 'https://abc.execute-api.eu-west-1.amazonaws.com' })).toMatchObject({
+      service: 'execute-api',
+      functionUrls: undefined,
+    });
     expect(() => readTarget({ STRATA_E2E_APPEND_URL: 'https://a1.lambda-url.ap-south-1.on.aws/' })).toThrow(/go together/);
   });
 

@@ -15,7 +15,7 @@ import { Strata } from '../../client/index.js';
 import { createAppendHandler } from '../../functions/append/handler.js';
 import { createReadHandler } from '../../functions/read/handler.js';
 import { createObservability } from '../../functions/shared/observability.js';
-import { streamingEntry, type LambdaStreamingRuntime } from '../../functions/shared/streaming.js';
+import { type LambdaStreamingRuntime, streamingEntry } from '../../functions/shared/streaming.js';
 import type { LocalStack } from '../../local/stack.js';
 import { startTestStack } from '../support/local-stack.js';
 
@@ -34,7 +34,8 @@ async function functionUrlEvent(req: IncomingMessage, domainName: string): Promi
   const query: Record<string, string> = {};
   for (const [name, value] of url.searchParams) query[name] = name in query ? `${query[name]},${value}` : value;
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(req.headers)) if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
+  for (const [name, value] of Object.entries(req.headers))
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
   return {
     version: '2.0',
     routeKey: '$default',
@@ -95,7 +96,14 @@ describe('the client through function URLs', () => {
   it('creates, appends, reads (streamed batches and JSON), commits and fetches offsets, each at its function', async () => {
     const strata = new Strata({ url: { appendUrl, readUrl }, sign: false });
     await strata.createTopic('furl', { partitions: 2 });
-    await strata.append('furl', [{ key: 'a', value: 'one' }, { key: 'b', value: Buffer.from([0, 255, 7]) }], { partition: 1 });
+    await strata.append(
+      'furl',
+      [
+        { key: 'a', value: 'one' },
+        { key: 'b', value: Buffer.from([0, 255, 7]) },
+      ],
+      { partition: 1 },
+    );
     const batches = await strata.read('furl', 1, { offset: 0 });
     const json = await strata.read('furl', 1, { offset: 0, format: 'json' });
     expect(batches.records.map((r) => [r.offset, r.key?.toString(), [...(r.value ?? [])]])).toEqual([
@@ -108,7 +116,11 @@ describe('the client through function URLs', () => {
     expect((await strata.fetchOffsets('furl-group')).map((o) => o.offset)).toEqual([2]);
     await expect(strata.read('furl', 1, { offset: 9 })).rejects.toMatchObject({ code: 'OFFSET_OUT_OF_RANGE', status: 416 });
 
-    expect(seen.append.map((r) => r.split('?')[0])).toEqual(['POST /v1/topics', 'POST /v1/topics/furl/partitions/1/records', 'PUT /v1/groups/furl-group/offsets']);
+    expect(seen.append.map((r) => r.split('?')[0])).toEqual([
+      'POST /v1/topics',
+      'POST /v1/topics/furl/partitions/1/records',
+      'PUT /v1/groups/furl-group/offsets',
+    ]);
     expect(seen.read.map((r) => r.split('?')[0])).toEqual([
       'GET /v1/topics/furl/partitions/1/records',
       'GET /v1/topics/furl/partitions/1/records',
@@ -123,7 +135,12 @@ describe('the client through function URLs', () => {
     await strata.createTopic('furl-large', { partitions: 1 });
     const value = Buffer.alloc(64 * 1024, 7);
     // 8 MiB of records, in appends of 1 MiB.
-    for (let i = 0; i < 8; i++) await strata.append('furl-large', Array.from({ length: 16 }, () => ({ value })), { partition: 0 });
+    for (let i = 0; i < 8; i++)
+      await strata.append(
+        'furl-large',
+        Array.from({ length: 16 }, () => ({ value })),
+        { partition: 0 },
+      );
     const large = await strata.read('furl-large', 0, { offset: 0, maxBytes: 16 * 1024 * 1024, maxRecords: 1000 });
     expect(large.records).toHaveLength(128);
     expect(large.records.reduce((n, r) => n + (r.value?.byteLength ?? 0), 0)).toBe(8 * 1024 * 1024);
@@ -132,12 +149,16 @@ describe('the client through function URLs', () => {
     const buffered = new Strata({ url: stack.url });
     await expect(buffered.read('furl-large', 0, { offset: 0, maxBytes: 16 * 1024 * 1024 })).rejects.toMatchObject({
       code: 'VALIDATION',
-      message: expect.stringContaining("streamed URL"),
+      message: expect.stringContaining('streamed URL'),
     });
   });
 
-  it('answers a request sent to the other function\'s URL with 421 WRONG_FUNCTION, naming the right one', async () => {
-    const res = await fetch(`${readUrl}v1/topics`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"x"}' });
+  it("answers a request sent to the other function's URL with 421 WRONG_FUNCTION, naming the right one", async () => {
+    const res = await fetch(`${readUrl}v1/topics`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"name":"x"}',
+    });
     expect(res.status).toBe(421);
     expect(((await res.json()) as { error: unknown }).error).toMatchObject({ code: 'WRONG_FUNCTION', function: 'append' });
     const wrong = new Strata({ url: { appendUrl: readUrl, readUrl: appendUrl }, sign: false });

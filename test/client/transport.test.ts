@@ -24,11 +24,17 @@ afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
 describe('transport', () => {
   it('signs requests with SigV4 for execute-api when credentials are given', async () => {
-    const strata = new Strata({ url, region: 'eu-west-1', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret', sessionToken: 'token' } });
+    const strata = new Strata({
+      url,
+      region: 'eu-west-1',
+      credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret', sessionToken: 'token' },
+    });
     await strata.listTopics();
     await strata.commitOffsets('g', [{ topic: 't', partition: 0, offset: 1 }]);
     const [get, put] = seen.slice(-2);
-    expect(get!.headers.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/eu-west-1\/execute-api\/aws4_request, SignedHeaders=[a-z0-9;-]*host[a-z0-9;-]*, Signature=[0-9a-f]{64}$/);
+    expect(get!.headers.authorization).toMatch(
+      /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/eu-west-1\/execute-api\/aws4_request, SignedHeaders=[a-z0-9;-]*host[a-z0-9;-]*, Signature=[0-9a-f]{64}$/,
+    );
     expect(get!.headers['x-amz-security-token']).toBe('token');
     expect(get!.headers['x-amz-date']).toMatch(/^\d{8}T\d{6}Z$/);
     expect(put!.headers['x-amz-content-sha256'] ?? put!.headers.authorization).toBeTruthy();
@@ -41,7 +47,10 @@ describe('transport', () => {
   });
 
   it('reads the region of an API Gateway URL', () => {
-    expect(() => new Strata({ url: 'https://abc123.execute-api.ap-south-1.amazonaws.com', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } })).not.toThrow();
+    expect(
+      () =>
+        new Strata({ url: 'https://abc123.execute-api.ap-south-1.amazonaws.com', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } }),
+    ).not.toThrow();
   });
 });
 

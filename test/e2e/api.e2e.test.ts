@@ -15,7 +15,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Strata } from '../../client/index.js';
 import { BATCHES_MEDIA_TYPE, readFrame } from '../../lib/format/batch-frame.js';
 import { describeHttpContract } from '../support/http-contract.js';
-import { apiClient, type ApiClient } from '../support/local-stack.js';
+import { type ApiClient, apiClient } from '../support/local-stack.js';
 import { routedFetch, signedFetch } from './sigv4.js';
 import { readTarget } from './target.js';
 
@@ -47,12 +47,18 @@ describe.skipIf(!target)(`Strata at ${where ?? '(STRATA_E2E_URL not set)'}`, () 
     const probe = await api('GET', '/v1/topics');
     if (probe.status !== 200) {
       const allowed = t.service === 'lambda' ? 'lambda:InvokeFunctionUrl and lambda:InvokeFunction (grantInvokeUrl)' : 'execute-api:Invoke';
-      throw new Error(`GET ${t.url}/v1/topics answered ${probe.status} ${JSON.stringify(probe.body)}; is this a Strata API, and are the credentials allowed ${allowed}?`);
+      throw new Error(
+        `GET ${t.url}/v1/topics answered ${probe.status} ${JSON.stringify(probe.body)}; is this a Strata API, and are the credentials allowed ${allowed}?`,
+      );
     }
   });
 
   it.runIf(target?.enforcesIam)('refuses unsigned requests (IAM authorization on every route)', async () => {
-    for (const [method, path] of [['GET', '/v1/topics'], ['POST', '/v1/topics'], ['GET', '/v2/everything']] as const) {
+    for (const [method, path] of [
+      ['GET', '/v1/topics'],
+      ['POST', '/v1/topics'],
+      ['GET', '/v2/everything'],
+    ] as const) {
       const res = await fetch(`${target!.url}${path}`, { method });
       expect(res.status, `${method} ${path}`).toBe(403);
     }
@@ -67,16 +73,26 @@ describe.skipIf(!target)(`Strata at ${where ?? '(STRATA_E2E_URL not set)'}`, () 
     const topic = `${t.prefix}binary`;
     await strata.createTopic(topic, { partitions: 1 });
     try {
-      await strata.append(topic, Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: Buffer.from([i, 0, 255]), headers: { h: `${i}` } })), { partition: 0 });
+      await strata.append(
+        topic,
+        Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: Buffer.from([i, 0, 255]), headers: { h: `${i}` } })),
+        { partition: 0 },
+      );
       await strata.append(topic, [{ value: 'second batch' }, { key: 'tomb', value: null }], { partition: 0 });
-      const view = (r: Awaited<ReturnType<Strata['read']>>) => ({ ...r, records: r.records.map((x) => ({ ...x, headers: { ...x.headers } })) });
+      const view = (r: Awaited<ReturnType<Strata['read']>>) => ({
+        ...r,
+        records: r.records.map((x) => ({ ...x, headers: { ...x.headers } })),
+      });
       for (const offset of [0, 4, 10, 12]) {
         const binary = await strata.read(topic, 0, { offset, format: 'batches' });
         const json = await strata.read(topic, 0, { offset, format: 'json' });
         expect(view(binary)).toEqual(view(json));
       }
       // The frame itself: the batch holding offset 4 is sent whole, from offset 0.
-      const raw = await strata.transport.requestBytes('GET', `/v1/topics/${encodeURIComponent(topic)}/partitions/0/records`, { query: { offset: 4 }, accept: BATCHES_MEDIA_TYPE });
+      const raw = await strata.transport.requestBytes('GET', `/v1/topics/${encodeURIComponent(topic)}/partitions/0/records`, {
+        query: { offset: 4 },
+        accept: BATCHES_MEDIA_TYPE,
+      });
       expect(raw.contentType).toBe(BATCHES_MEDIA_TYPE);
       expect(readFrame(raw.body)).toMatchObject({ startOffset: 4, nextOffset: 12, highWatermark: 12, batchCount: 2 });
       await expect(strata.read(topic, 0, { offset: 99 })).rejects.toMatchObject({ code: 'OFFSET_OUT_OF_RANGE', status: 416 });

@@ -10,7 +10,12 @@ import { matchRoute } from '../../functions/shared/routes.js';
 
 type Credentials = ConstructorParameters<typeof SignatureV4>[0]['credentials'];
 
-export function signedFetch(credentials: Credentials, region: string, service: 'execute-api' | 'lambda' = 'execute-api', next: typeof fetch = fetch): typeof fetch {
+export function signedFetch(
+  credentials: Credentials,
+  region: string,
+  service: 'execute-api' | 'lambda' = 'execute-api',
+  next: typeof fetch = fetch,
+): typeof fetch {
   const signer = new SignatureV4({ service, region, credentials, sha256: Sha256 });
   return async (input, init = {}) => {
     const url = new URL(input instanceof Request ? input.url : String(input));

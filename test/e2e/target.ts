@@ -30,14 +30,22 @@ export interface E2ETarget {
 export function readTarget(env: NodeJS.ProcessEnv = process.env): E2ETarget | undefined {
   const appendUrl = env.STRATA_E2E_APPEND_URL?.trim();
   const readUrl = env.STRATA_E2E_READ_URL?.trim();
-  if (!appendUrl !== !readUrl) throw new Error('STRATA_E2E_APPEND_URL and STRATA_E2E_READ_URL go together: the AppendUrl and ReadUrl outputs of a stack with function URLs');
+  if (!appendUrl !== !readUrl)
+    throw new Error(
+      'STRATA_E2E_APPEND_URL and STRATA_E2E_READ_URL go together: the AppendUrl and ReadUrl outputs of a stack with function URLs',
+    );
   const raw = readUrl ?? env.STRATA_E2E_URL?.trim();
   if (!raw) return undefined;
-  const urls = appendUrl ? [checkUrl('STRATA_E2E_APPEND_URL', appendUrl), checkUrl('STRATA_E2E_READ_URL', raw)] : [checkUrl('STRATA_E2E_URL', raw)];
+  const urls = appendUrl
+    ? [checkUrl('STRATA_E2E_APPEND_URL', appendUrl), checkUrl('STRATA_E2E_READ_URL', raw)]
+    : [checkUrl('STRATA_E2E_URL', raw)];
   const url = urls.at(-1)!;
   const auth = env.STRATA_E2E_AUTH?.trim() || (url.protocol === 'https:' ? 'sigv4' : 'none');
   if (auth !== 'sigv4' && auth !== 'none') throw new Error(`STRATA_E2E_AUTH must be 'sigv4' or 'none'; got '${auth}'`);
-  const hostRegion = /\.(?:execute-api\.([a-z0-9-]+)\.amazonaws\.com|lambda-url\.([a-z0-9-]+)\.on\.aws)$/.exec(url.hostname)?.slice(1).find((r) => r !== undefined);
+  const hostRegion = /\.(?:execute-api\.([a-z0-9-]+)\.amazonaws\.com|lambda-url\.([a-z0-9-]+)\.on\.aws)$/
+    .exec(url.hostname)
+    ?.slice(1)
+    .find((r) => r !== undefined);
   const trim = (u: string) => u.replace(/\/+$/, '');
   return {
     url: trim(raw),

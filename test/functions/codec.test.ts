@@ -1,5 +1,5 @@
-import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
 import {
   decodeBytes,
   offsetsQuerySchema,
@@ -10,9 +10,9 @@ import {
   toJsonRecord,
   toLookupTarget,
   toPartitionAppend,
+  topicAppendSchema,
   toReadRequest,
   toTopicAppend,
-  topicAppendSchema,
 } from '../../functions/shared/codec.js';
 import { NotUtf8Error, ValidationError } from '../../lib/core/errors.js';
 import type { StoredRecord } from '../../lib/core/record.js';
@@ -359,7 +359,16 @@ describe('topicAppendSchema', () => {
     // Headers become an ordered list of [name, value] pairs.
     const expected = {
       ...body,
-      records: [{ ...body.records[0], headers: [['a', 'b'], ['n', null]] }, body.records[1]],
+      records: [
+        {
+          ...body.records[0],
+          headers: [
+            ['a', 'b'],
+            ['n', null],
+          ],
+        },
+        body.records[1],
+      ],
     };
     expect(topicAppendSchema.parse(body)).toEqual(expected);
   });
@@ -461,9 +470,14 @@ describe('topicAppendSchema', () => {
   });
 
   it('names the record and field of invalid base64 when converting', () => {
-    const body = topicAppendSchema.parse({ records: [{ value: 'aGk=' }, { value: 'dg==', headers: { trace: 'no pe' } }], encoding: 'base64' });
+    const body = topicAppendSchema.parse({
+      records: [{ value: 'aGk=' }, { value: 'dg==', headers: { trace: 'no pe' } }],
+      encoding: 'base64',
+    });
 
-    expect(() => toTopicAppend(body)).toThrow(new ValidationError('records[1].headers.trace is not valid base64 (standard alphabet, padded)'));
+    expect(() => toTopicAppend(body)).toThrow(
+      new ValidationError('records[1].headers.trace is not valid base64 (standard alphabet, padded)'),
+    );
   });
 
   // Regression: JSON.parse makes "__proto__" an own key, and copying it by assignment
@@ -552,7 +566,18 @@ describe('partitionParam', () => {
 
 describe('headers', () => {
   it('accepts [name, value] pairs so that a name may repeat, in order', () => {
-    const body = topicAppendSchema.parse({ records: [{ value: 'v', headers: [['a', '1'], ['a', '2'], ['b', null]] }] });
+    const body = topicAppendSchema.parse({
+      records: [
+        {
+          value: 'v',
+          headers: [
+            ['a', '1'],
+            ['a', '2'],
+            ['b', null],
+          ],
+        },
+      ],
+    });
     const headers = toTopicAppend(body).records[0]!.headers!;
     expect(headers.map((h) => [h.key, h.value === null ? null : new TextDecoder().decode(h.value)])).toEqual([
       ['a', '1'],
@@ -568,8 +593,20 @@ describe('headers', () => {
 });
 
 describe('read responses fit in a Lambda response', () => {
-  const record = (offset: number, value: string) => ({ offset, timestamp: 0, key: null, value: new TextEncoder().encode(value), headers: [] });
-  const result = (records: ReturnType<typeof record>[]) => ({ topicId: 't1', records, nextOffset: 10, highWatermark: 10, logStartOffset: 0 });
+  const record = (offset: number, value: string) => ({
+    offset,
+    timestamp: 0,
+    key: null,
+    value: new TextEncoder().encode(value),
+    headers: [],
+  });
+  const result = (records: ReturnType<typeof record>[]) => ({
+    topicId: 't1',
+    records,
+    nextOffset: 10,
+    highWatermark: 10,
+    logStartOffset: 0,
+  });
 
   it('keeps the records that fit and continues from the first one left out', () => {
     const records = [record(3, 'a'.repeat(300)), record(5, 'b'.repeat(300)), record(8, 'c'.repeat(300))];

@@ -37,7 +37,13 @@ describe('compact function', () => {
     const { engine, handler, dispatched } = await setup();
     await engine.topics.create({ name: 'big', config: { flushBytes: 64 * 1024, segmentBytes: 64 * 1024 } });
     const value = bytes('x'.repeat(30_000));
-    for (let i = 0; i < 22; i++) await engine.appender.appendToPartition('big', 0, { records: [{ key: null, value }, { key: null, value }] });
+    for (let i = 0; i < 22; i++)
+      await engine.appender.appendToPartition('big', 0, {
+        records: [
+          { key: null, value },
+          { key: null, value },
+        ],
+      });
     expect(await handler({ topic: 'big', partition: 0 })).toMatchObject({ partitions: 1, segments: 8, dispatched: 1 });
     expect(dispatched.at(-1)).toMatchObject({ ref: { topic: 'big', partition: 0 }, continuation: 1 });
     expect(await handler({ topic: 'big', partition: 0, continuation: MAX_CONTINUATIONS })).toMatchObject({ segments: 8, dispatched: 0 });

@@ -61,7 +61,7 @@ describe('requests from a function URL', () => {
     });
   });
 
-  it("answer 421 WRONG_FUNCTION for a route the other function serves, naming it", async () => {
+  it('answer 421 WRONG_FUNCTION for a route the other function serves, naming it', async () => {
     const res = await urlHandler(functionUrlEvent('POST', '/v1/topics/orders/records'));
     expect(res.statusCode).toBe(421);
     expect(JSON.parse(res.body).error).toMatchObject({ code: 'WRONG_FUNCTION', function: 'append' });

@@ -14,14 +14,24 @@ describe('readEnv function names', () => {
   });
 
   it('takes the compact function as a name, a partial or full ARN, with or without a qualifier', () => {
-    for (const name of ['strata-compact', '123456789012:function:strata-compact', 'arn:aws:lambda:eu-west-1:123456789012:function:strata-compact', 'arn:aws-cn:lambda:cn-north-1:123456789012:function:strata-compact:live', 'strata-compact:$LATEST']) {
+    for (const name of [
+      'strata-compact',
+      '123456789012:function:strata-compact',
+      'arn:aws:lambda:eu-west-1:123456789012:function:strata-compact',
+      'arn:aws-cn:lambda:cn-north-1:123456789012:function:strata-compact:live',
+      'strata-compact:$LATEST',
+    ]) {
       expect(readEnv({ ...base, STRATA_COMPACT_FUNCTION_NAME: name }).compactFunctionName).toBe(name);
     }
   });
 
   it('refuses a malformed name, naming the variable', () => {
-    expect(() => readEnv({ ...base, AWS_LAMBDA_FUNCTION_NAME: 'has spaces' })).toThrow(/AWS_LAMBDA_FUNCTION_NAME must be a Lambda function name .*got 'has spaces'/);
-    expect(() => readEnv({ ...base, STRATA_COMPACT_FUNCTION_NAME: 'x'.repeat(65) })).toThrow(/STRATA_COMPACT_FUNCTION_NAME must be a Lambda function name/);
+    expect(() => readEnv({ ...base, AWS_LAMBDA_FUNCTION_NAME: 'has spaces' })).toThrow(
+      /AWS_LAMBDA_FUNCTION_NAME must be a Lambda function name .*got 'has spaces'/,
+    );
+    expect(() => readEnv({ ...base, STRATA_COMPACT_FUNCTION_NAME: 'x'.repeat(65) })).toThrow(
+      /STRATA_COMPACT_FUNCTION_NAME must be a Lambda function name/,
+    );
     expect(() => readEnv({ ...base, STRATA_COMPACT_FUNCTION_NAME: 'arn:aws:s3:::bucket' })).toThrow(/STRATA_COMPACT_FUNCTION_NAME/);
   });
 });

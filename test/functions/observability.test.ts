@@ -6,16 +6,22 @@
  */
 import type { Context } from 'aws-lambda';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { InternalError, RetryableError } from '../../lib/core/errors.js';
 import { createHttpHandler } from '../../functions/shared/dispatch.js';
 import { json } from '../../functions/shared/http.js';
-import { createObservability, recordCommit, TopicMetrics, TOPIC_METRICS, withReadPosition } from '../../functions/shared/observability.js';
+import { createObservability, recordCommit, TOPIC_METRICS, TopicMetrics, withReadPosition } from '../../functions/shared/observability.js';
 import { tracer } from '../../functions/shared/tracing.js';
+import { InternalError, RetryableError } from '../../lib/core/errors.js';
 
 const READ = 'GET /v1/topics/{topic}/partitions/{partition}/records';
 
 function event(routeKey: string, topic = 'orders') {
-  return { routeKey, rawPath: '/', pathParameters: { topic, partition: '0' }, requestContext: { http: { method: 'GET' } }, headers: {} } as never;
+  return {
+    routeKey,
+    rawPath: '/',
+    pathParameters: { topic, partition: '0' },
+    requestContext: { http: { method: 'GET' } },
+    headers: {},
+  } as never;
 }
 
 /** An Observability whose per-topic counters and single metrics are recorded. */
@@ -59,7 +65,15 @@ describe('per-topic metrics', () => {
 
   it("sum each group commit's records and bytes into its topic", () => {
     const { obs, topics } = recorded();
-    recordCommit(obs, { ref: { topic: 'clicks', topicId: 't', partition: 2 }, appends: 2, records: 7, bytes: 700, attempts: 1, conflicts: 0, durationMs: 4 });
+    recordCommit(obs, {
+      ref: { topic: 'clicks', topicId: 't', partition: 2 },
+      appends: 2,
+      records: 7,
+      bytes: 700,
+      attempts: 1,
+      conflicts: 0,
+      durationMs: 4,
+    });
     expect(topics.add).toHaveBeenCalledWith('clicks', TOPIC_METRICS.appendedRecords, 7);
     expect(topics.add).toHaveBeenCalledWith('clicks', TOPIC_METRICS.appendedBytes, 700);
   });
@@ -84,7 +98,10 @@ describe('per-topic metrics', () => {
     topics.add('views', TOPIC_METRICS.readBytes, 100);
     topics.publish();
     vi.mocked(process.stdout.write).mockRestore();
-    const records = lines.flatMap((l) => l.split('\n')).filter((l) => l.includes('_aws')).map((l) => JSON.parse(l));
+    const records = lines
+      .flatMap((l) => l.split('\n'))
+      .filter((l) => l.includes('_aws'))
+      .map((l) => JSON.parse(l));
     expect(records).toHaveLength(2);
     const orders = records.find((r) => r.topic === 'orders')!;
     expect(orders._aws.CloudWatchMetrics[0].Dimensions).toEqual([['service', 'topic']]);
@@ -124,7 +141,13 @@ describe('the Lambda context', () => {
     const { obs } = recorded();
     const addContext = vi.spyOn(obs.logger, 'addContext');
     const handler = createHttpHandler({ 'GET /v1/topics': async () => json(200, {}) }, obs);
-    const context = { awsRequestId: 'req-1', functionName: 'read', functionVersion: '$LATEST', invokedFunctionArn: 'arn', memoryLimitInMB: '1024' } as Context;
+    const context = {
+      awsRequestId: 'req-1',
+      functionName: 'read',
+      functionVersion: '$LATEST',
+      invokedFunctionArn: 'arn',
+      memoryLimitInMB: '1024',
+    } as Context;
     await handler(event('GET /v1/topics'), context);
     expect(addContext).toHaveBeenCalledWith(context);
     await handler(event('GET /v1/topics'));

@@ -9,8 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { appendOperations } from '../../functions/append/handler.js';
 import { readOperations } from '../../functions/read/handler.js';
 import { ROUTES, routeKey } from '../../functions/shared/routes.js';
-import { LogEngine } from '../../lib/engine.js';
 import { ERROR_CODES } from '../../lib/core/errors.js';
+import { LogEngine } from '../../lib/engine.js';
 import type { LogStore } from '../../lib/ports/log-store.js';
 import { documentedOperations, loadOpenApi, METHODS, resolveRef } from '../support/openapi.js';
 
@@ -60,13 +60,24 @@ describe('docs/openapi.yaml', () => {
 
     for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, unknown>>)) {
       const wanted = [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
-      const params = ((item.parameters ?? []) as { $ref?: string; name?: string; in?: string }[]).map((p) => (p.$ref ? resolveRef(doc, p.$ref) : p) as { name: string; in: string });
-      expect(params.filter((p) => p.in === 'path').map((p) => p.name).sort(), path).toEqual(wanted);
+      const params = ((item.parameters ?? []) as { $ref?: string; name?: string; in?: string }[]).map(
+        (p) => (p.$ref ? resolveRef(doc, p.$ref) : p) as { name: string; in: string },
+      );
+      expect(
+        params
+          .filter((p) => p.in === 'path')
+          .map((p) => p.name)
+          .sort(),
+        path,
+      ).toEqual(wanted);
       for (const m of METHODS) {
         const op = item[m] as { responses?: Record<string, unknown>; operationId?: string } | undefined;
         if (!op) continue;
         expect(op.operationId, `${m} ${path}`).toBeTruthy();
-        expect(Object.keys(op.responses ?? {}).some((s) => /^2\d\d$/.test(s)), `${m} ${path} has a 2xx response`).toBe(true);
+        expect(
+          Object.keys(op.responses ?? {}).some((s) => /^2\d\d$/.test(s)),
+          `${m} ${path} has a 2xx response`,
+        ).toBe(true);
       }
     }
   });

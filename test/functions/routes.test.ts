@@ -1,5 +1,5 @@
-import { describe, it, expect } from 'vitest';
-import { ROUTES, matchRoute, routeKey, type Route, type RouteMatch } from '../../functions/shared/routes.js';
+import { describe, expect, it } from 'vitest';
+import { matchRoute, ROUTES, type Route, type RouteMatch, routeKey } from '../../functions/shared/routes.js';
 
 const SAMPLE_PARAMS: Record<string, string> = { topic: 'orders', partition: '3', group: 'billing', memberId: 'm-1' };
 

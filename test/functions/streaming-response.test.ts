@@ -6,8 +6,8 @@
 import { PassThrough, type Writable } from 'node:stream';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { binary, json, type HttpResponse } from '../../functions/shared/http.js';
-import { streamingEntry, type LambdaStreamingRuntime, type StreamPrelude } from '../../functions/shared/streaming.js';
+import { binary, type HttpResponse, json } from '../../functions/shared/http.js';
+import { type LambdaStreamingRuntime, type StreamPrelude, streamingEntry } from '../../functions/shared/streaming.js';
 
 /** A stand-in for the runtime's `awslambda` global that records the prelude. */
 function fakeRuntime() {
@@ -33,12 +33,19 @@ async function run(response: HttpResponse, domainName: string, runtime: LambdaSt
   const chunks: Buffer[] = [];
   stream.on('data', (c: Buffer) => chunks.push(c));
   const entry = streamingEntry(() => async () => response, runtime);
-  await entry({ routeKey: '$default', rawPath: '/v1/topics', requestContext: { domainName, http: { method: 'GET' } } } as unknown as APIGatewayProxyEventV2, stream);
+  await entry(
+    {
+      routeKey: '$default',
+      rawPath: '/v1/topics',
+      requestContext: { domainName, http: { method: 'GET' } },
+    } as unknown as APIGatewayProxyEventV2,
+    stream,
+  );
   return Buffer.concat(chunks);
 }
 
 describe('the streaming read entry', () => {
-  it('is wrapped by the runtime\'s streamifyResponse', () => {
+  it("is wrapped by the runtime's streamifyResponse", () => {
     const fake = fakeRuntime();
     streamingEntry(() => async () => json(200, {}), fake.runtime);
     expect(fake.wrapped()).toBe(1);
@@ -47,7 +54,11 @@ describe('the streaming read entry', () => {
   it('streams a binary answer to a function URL as its bytes, after a prelude with status and headers', async () => {
     const fake = fakeRuntime();
     const bytes = new Uint8Array([0, 1, 2, 250, 255]);
-    const out = await run(binary(200, 'application/vnd.strata.batches', bytes, { vary: 'accept' }), 'abc.lambda-url.eu-west-1.on.aws', fake.runtime);
+    const out = await run(
+      binary(200, 'application/vnd.strata.batches', bytes, { vary: 'accept' }),
+      'abc.lambda-url.eu-west-1.on.aws',
+      fake.runtime,
+    );
     expect([...out]).toEqual([...bytes]);
     expect(fake.preludes).toEqual([{ statusCode: 200, headers: { 'content-type': 'application/vnd.strata.batches', vary: 'accept' } }]);
   });
@@ -61,7 +72,11 @@ describe('the streaming read entry', () => {
 
   it('writes the proxy result as JSON for API Gateway, which invokes it buffered', async () => {
     const fake = fakeRuntime();
-    const out = await run(binary(200, 'application/octet-stream', new Uint8Array([9, 8, 7])), 'abc.execute-api.eu-west-1.amazonaws.com', fake.runtime);
+    const out = await run(
+      binary(200, 'application/octet-stream', new Uint8Array([9, 8, 7])),
+      'abc.execute-api.eu-west-1.amazonaws.com',
+      fake.runtime,
+    );
     const result = JSON.parse(out.toString());
     expect(result).toMatchObject({ statusCode: 200, isBase64Encoded: true, headers: { 'content-type': 'application/octet-stream' } });
     expect([...Buffer.from(result.body, 'base64')]).toEqual([9, 8, 7]);

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../local/stack.js';
 import { FaultInjector, throttleError } from '../support/faults.js';
 import { describeHttpContract, expectError } from '../support/http-contract.js';
-import { apiClient, startTestStack, type ApiClient } from '../support/local-stack.js';
+import { type ApiClient, apiClient, startTestStack } from '../support/local-stack.js';
 
 let stack: LocalStack;
 let api: ApiClient;
@@ -22,7 +22,9 @@ describeHttpContract(() => api, { prefix: '' });
 
 describe('HTTP API v1 on the local server', () => {
   it('413 for a body over 6 MB, before parsing it', async () => {
-    const res = await api('POST', '/v1/topics/orders/records', undefined, { raw: `{"records":[{"value":"${'x'.repeat(6 * 1024 * 1024)}"}]}` });
+    const res = await api('POST', '/v1/topics/orders/records', undefined, {
+      raw: `{"records":[{"value":"${'x'.repeat(6 * 1024 * 1024)}"}]}`,
+    });
     expectError(res, 413, 'PAYLOAD_TOO_LARGE');
   });
 });
@@ -34,7 +36,10 @@ describe('regression: a 5 MiB read as base64 exceeded the 6 MB Lambda response l
     for (let i = 0; i < 4; i++) {
       const batch = Array.from({ length: 2 }, (_, j) => Buffer.alloc(900 * 1024, i * 2 + j + 1).toString('base64'));
       values.push(...batch);
-      const res = await api('POST', '/v1/topics/wide/partitions/0/records', { encoding: 'base64', records: batch.map((value) => ({ value })) });
+      const res = await api('POST', '/v1/topics/wide/partitions/0/records', {
+        encoding: 'base64',
+        records: batch.map((value) => ({ value })),
+      });
       expect(res.status).toBe(200);
     }
     const seen: string[] = [];

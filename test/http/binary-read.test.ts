@@ -6,11 +6,11 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { binary, rawBody } from '../../functions/shared/http.js';
+import type { StoredRecord } from '../../lib/core/record.js';
 import { BATCHES_MEDIA_TYPE, decodeFrame, readFrame } from '../../lib/format/batch-frame.js';
 import { iterateBatches } from '../../lib/format/record-batch.js';
-import type { StoredRecord } from '../../lib/core/record.js';
 import type { LocalStack } from '../../local/stack.js';
-import { binary, rawBody } from '../../functions/shared/http.js';
 import { startTestStack } from '../support/local-stack.js';
 
 let stack: LocalStack;
@@ -24,14 +24,24 @@ const b64 = (b: Uint8Array | null) => (b === null ? null : Buffer.from(b).toStri
 
 /** A record as the JSON read answers it with encoding=base64. */
 function asJson(r: StoredRecord) {
-  return { offset: r.offset, timestamp: r.timestamp, key: b64(r.key), value: b64(r.value), headers: Object.fromEntries(r.headers.map((h) => [h.key, b64(h.value)])) };
+  return {
+    offset: r.offset,
+    timestamp: r.timestamp,
+    key: b64(r.key),
+    value: b64(r.value),
+    headers: Object.fromEntries(r.headers.map((h) => [h.key, b64(h.value)])),
+  };
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
 
 async function post(path: string, body: unknown): Promise<Json> {
-  const res = await fetch(`${stack.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${stack.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   const json = await res.json();
   expect(res.status, JSON.stringify(json)).toBeLessThan(300);
   return json;
@@ -42,7 +52,11 @@ async function createTopic(name: string, config: Record<string, unknown> = {}) {
 }
 
 /** Appends one batch of `n` records to partition 0; returns its offsets. */
-async function append(topic: string, n: number, make: (i: number) => Record<string, unknown> = (i) => ({ key: `k${i}`, value: `v${i}`, headers: { h: `${i}` } })) {
+async function append(
+  topic: string,
+  n: number,
+  make: (i: number) => Record<string, unknown> = (i) => ({ key: `k${i}`, value: `v${i}`, headers: { h: `${i}` } }),
+) {
   const answer = await post(`/v1/topics/${topic}/partitions/0/records`, { records: Array.from({ length: n }, (_, i) => make(i)) });
   return (answer.offsets as { offset: number }[]).map((o) => o.offset);
 }
@@ -75,7 +89,13 @@ async function binaryAsJson(topic: string, params: Record<string, number | undef
   expect(res.status).toBe(200);
   expect(res.contentType).toBe(BATCHES_MEDIA_TYPE);
   const frame = decodeFrame(res.bytes);
-  return { topicId: frame.topicId, records: frame.records.map(asJson), nextOffset: frame.nextOffset, highWatermark: frame.highWatermark, logStartOffset: frame.logStartOffset };
+  return {
+    topicId: frame.topicId,
+    records: frame.records.map(asJson),
+    nextOffset: frame.nextOffset,
+    highWatermark: frame.highWatermark,
+    logStartOffset: frame.logStartOffset,
+  };
 }
 
 /** Reads to the high watermark both ways and checks every page's records and positions agree. */
@@ -91,7 +111,8 @@ async function readAll(topic: string, format: 'json' | 'binary', params: Record<
   const records: unknown[] = [];
   let offset = params.offset ?? 0;
   for (let pages = 0; pages < 1000; pages++) {
-    const page: Json = format === 'json' ? (await jsonRead(topic, { ...params, offset })).body : await binaryAsJson(topic, { ...params, offset });
+    const page: Json =
+      format === 'json' ? (await jsonRead(topic, { ...params, offset })).body : await binaryAsJson(topic, { ...params, offset });
     records.push(...page.records);
     if (page.nextOffset <= offset && page.nextOffset < page.highWatermark) throw new Error(`no progress at ${offset}`);
     offset = page.nextOffset;
@@ -133,8 +154,11 @@ describe('binary read', () => {
     await append('bin-flushed', 7);
     const head = (await jsonRead('bin-flushed')).body;
     expect(head.highWatermark).toBe(127);
-    for (const offset of [0, 5, 20, 61, 119, 120, 126]) await expectSameAsJson('bin-flushed', { offset, maxRecords: 10_000, maxBytes: 5 * 1024 * 1024 });
-    expect(await readAll('bin-flushed', 'binary', { maxBytes: 4096 })).toEqual(await readAll('bin-flushed', 'json', { maxRecords: 10_000, maxBytes: 5 * 1024 * 1024 }));
+    for (const offset of [0, 5, 20, 61, 119, 120, 126])
+      await expectSameAsJson('bin-flushed', { offset, maxRecords: 10_000, maxBytes: 5 * 1024 * 1024 });
+    expect(await readAll('bin-flushed', 'binary', { maxBytes: 4096 })).toEqual(
+      await readAll('bin-flushed', 'json', { maxRecords: 10_000, maxBytes: 5 * 1024 * 1024 }),
+    );
   });
 
   it('skips compacted gaps as the JSON read does', async () => {
@@ -158,7 +182,7 @@ describe('binary read', () => {
     const page = await binaryRead('bin-gzip', { offset: 7 });
     const frame = readFrame(page.bytes);
     expect([...iterateBatches(frame.batches)][0]!.compression).toBe('gzip');
-    expect(page.bytes.byteLength).toBeLessThan(50 * 520 / 4);
+    expect(page.bytes.byteLength).toBeLessThan((50 * 520) / 4);
     await expectSameAsJson('bin-gzip', { offset: 7 });
     await flush(meta.name);
     await expectSameAsJson('bin-gzip', { offset: 7 });
@@ -201,7 +225,9 @@ describe('binary read', () => {
     await createTopic('bin-accept');
     await append('bin-accept', 1);
     const type = async (accept: string | undefined) =>
-      (await fetch(`${stack.url}/v1/topics/bin-accept/partitions/0/records`, accept === undefined ? {} : { headers: { accept } })).headers.get('content-type');
+      (
+        await fetch(`${stack.url}/v1/topics/bin-accept/partitions/0/records`, accept === undefined ? {} : { headers: { accept } })
+      ).headers.get('content-type');
     expect(await type(undefined)).toMatch(/^application\/json/);
     expect(await type('*/*')).toMatch(/^application\/json/);
     expect(await type('application/json, application/vnd.strata.batches;q=0.5')).toMatch(/^application\/json/);
@@ -222,12 +248,22 @@ describe('binary read', () => {
   it('answers any offset, bounds and Accept header with the records of the log in [startOffset, nextOffset), or a JSON error', async () => {
     await createTopic('bin-fuzz', { compression: 'gzip', segmentBytes: 64 * 1024 });
     for (let i = 0; i < 12; i++) {
-      await append('bin-fuzz', 1 + ((i * 7) % 13), (j) => ({ key: `k${i}-${j}`, value: `${i}:${j}:${'z'.repeat((i * 37 + j * 11) % 300)}` }));
+      await append('bin-fuzz', 1 + ((i * 7) % 13), (j) => ({
+        key: `k${i}-${j}`,
+        value: `${i}:${j}:${'z'.repeat((i * 37 + j * 11) % 300)}`,
+      }));
       if (i === 7) await flush('bin-fuzz');
     }
     const log = (await readAll('bin-fuzz', 'json', { maxRecords: 10_000 })).records as { offset: number }[];
     const hwm = log.length;
-    const accepts = [BATCHES_MEDIA_TYPE, `${BATCHES_MEDIA_TYPE};q=0.9, application/json;q=0.5`, 'application/json', '*/*', `application/json, ${BATCHES_MEDIA_TYPE};q=0.1`, 'text/html'];
+    const accepts = [
+      BATCHES_MEDIA_TYPE,
+      `${BATCHES_MEDIA_TYPE};q=0.9, application/json;q=0.5`,
+      'application/json',
+      '*/*',
+      `application/json, ${BATCHES_MEDIA_TYPE};q=0.1`,
+      'text/html',
+    ];
     await fc.assert(
       fc.asyncProperty(
         fc.integer({ min: 0, max: hwm + 2 }),

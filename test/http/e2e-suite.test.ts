@@ -34,28 +34,32 @@ function cleanEnv(): NodeJS.ProcessEnv {
 }
 
 describe('npm run test:e2e', () => {
-  it('passes every contract test against the local stack with SigV4-signed requests', async () => {
-    const report = join(dir, 'e2e.json');
-    await run('npm', ['run', 'test:e2e', '--', '--reporter=json', `--outputFile=${report}`], {
-      env: {
-        ...cleanEnv(),
-        STRATA_E2E_URL: stack.url,
-        STRATA_E2E_AUTH: 'sigv4',
-        STRATA_E2E_REGION: 'eu-west-1',
-        AWS_ACCESS_KEY_ID: 'AKIDLOCALE2E',
-        AWS_SECRET_ACCESS_KEY: 'local-e2e-secret',
-      },
-      timeout: E2E_TIMEOUT_MS,
-    }).catch(async (err: Error & { stdout?: string; stderr?: string }) => {
-      throw new Error(`npm run test:e2e failed: ${err.message}\n${err.stdout ?? ''}\n${err.stderr ?? ''}`);
-    });
-    const result = JSON.parse(await readFile(report, 'utf8'));
-    const failed = result.testResults.flatMap((f: { assertionResults: { status: string; fullName: string }[] }) =>
-      f.assertionResults.filter((a) => a.status === 'failed').map((a) => a.fullName),
-    );
-    expect(failed).toEqual([]);
-    // Everything but the unsigned-request check, which only API Gateway can enforce.
-    expect(result.numPassedTests).toBeGreaterThanOrEqual(39);
-    expect(result.numPendingTests).toBe(1);
-  }, E2E_TIMEOUT_MS);
+  it(
+    'passes every contract test against the local stack with SigV4-signed requests',
+    async () => {
+      const report = join(dir, 'e2e.json');
+      await run('npm', ['run', 'test:e2e', '--', '--reporter=json', `--outputFile=${report}`], {
+        env: {
+          ...cleanEnv(),
+          STRATA_E2E_URL: stack.url,
+          STRATA_E2E_AUTH: 'sigv4',
+          STRATA_E2E_REGION: 'eu-west-1',
+          AWS_ACCESS_KEY_ID: 'AKIDLOCALE2E',
+          AWS_SECRET_ACCESS_KEY: 'local-e2e-secret',
+        },
+        timeout: E2E_TIMEOUT_MS,
+      }).catch(async (err: Error & { stdout?: string; stderr?: string }) => {
+        throw new Error(`npm run test:e2e failed: ${err.message}\n${err.stdout ?? ''}\n${err.stderr ?? ''}`);
+      });
+      const result = JSON.parse(await readFile(report, 'utf8'));
+      const failed = result.testResults.flatMap((f: { assertionResults: { status: string; fullName: string }[] }) =>
+        f.assertionResults.filter((a) => a.status === 'failed').map((a) => a.fullName),
+      );
+      expect(failed).toEqual([]);
+      // Everything but the unsigned-request check, which only API Gateway can enforce.
+      expect(result.numPassedTests).toBeGreaterThanOrEqual(39);
+      expect(result.numPendingTests).toBe(1);
+    },
+    E2E_TIMEOUT_MS,
+  );
 });

@@ -43,7 +43,10 @@ describe('the local stack flushes on its own', () => {
       sent.push(...values);
       expect((await api('POST', '/v1/topics/big/records', { records: values.map((value) => ({ value })) })).status).toBe(200);
     }
-    const after = await waitFor(() => state('big'), (s) => s.flushedOffset > 0);
+    const after = await waitFor(
+      () => state('big'),
+      (s) => s.flushedOffset > 0,
+    );
     expect(after.flushedOffset).toBeGreaterThan(0);
     expect(await readEverything('big')).toEqual(sent);
   });
@@ -51,7 +54,10 @@ describe('the local stack flushes on its own', () => {
   it('flushes an old tail on the schedule', async () => {
     await api('POST', '/v1/topics', { name: 'aged', partitions: 1, config: { flushIntervalMs: 1000 } });
     await api('POST', '/v1/topics/aged/records', { records: [{ value: 'old' }, { value: 'older' }] });
-    const after = await waitFor(() => state('aged'), (s) => s.flushedOffset === 2);
+    const after = await waitFor(
+      () => state('aged'),
+      (s) => s.flushedOffset === 2,
+    );
     expect(after).toMatchObject({ flushedOffset: 2, highWatermark: 2 });
     expect(await readEverything('aged')).toEqual(['old', 'older']);
   });

@@ -20,7 +20,14 @@ describe('the local function URLs', () => {
   it('serve the client through its function-URL transport, each request at its function', async () => {
     const strata = new Strata({ url: stack.functionUrls });
     await strata.createTopic('local-furl', { partitions: 2 });
-    await strata.append('local-furl', [{ key: 'a', value: 'one' }, { key: 'b', value: Buffer.from([0, 255, 7]) }], { partition: 1 });
+    await strata.append(
+      'local-furl',
+      [
+        { key: 'a', value: 'one' },
+        { key: 'b', value: Buffer.from([0, 255, 7]) },
+      ],
+      { partition: 1 },
+    );
     const batches = await strata.read('local-furl', 1, { offset: 0 });
     const json = await strata.read('local-furl', 1, { offset: 0, format: 'json' });
     expect(batches.records.map((r) => [r.offset, r.key?.toString(), [...(r.value ?? [])]])).toEqual([
@@ -38,20 +45,31 @@ describe('the local function URLs', () => {
     const strata = new Strata({ url: stack.functionUrls });
     await strata.createTopic('local-furl-large', { partitions: 1 });
     const value = Buffer.alloc(64 * 1024, 7);
-    for (let i = 0; i < 8; i++) await strata.append('local-furl-large', Array.from({ length: 16 }, () => ({ value })), { partition: 0 });
+    for (let i = 0; i < 8; i++)
+      await strata.append(
+        'local-furl-large',
+        Array.from({ length: 16 }, () => ({ value })),
+        { partition: 0 },
+      );
     await stack.engine.flusher!.flushPartition(await stack.engine.topics.get('local-furl-large'), 0, { force: true });
     const large = await strata.read('local-furl-large', 0, { offset: 0, maxBytes: 16 * 1024 * 1024, maxRecords: 1000 });
     expect(large.records).toHaveLength(128);
     expect(large.records.reduce((n, r) => n + (r.value?.byteLength ?? 0), 0)).toBe(8 * 1024 * 1024);
     expect(large.nextOffset).toBe(128);
-    await expect(new Strata({ url: stack.url }).read('local-furl-large', 0, { offset: 0, maxBytes: 16 * 1024 * 1024 })).rejects.toMatchObject({
+    await expect(
+      new Strata({ url: stack.url }).read('local-furl-large', 0, { offset: 0, maxBytes: 16 * 1024 * 1024 }),
+    ).rejects.toMatchObject({
       code: 'VALIDATION',
       message: expect.stringContaining('streamed URL'),
     });
   });
 
   it("answer a request at the other function's URL with 421 WRONG_FUNCTION, and push discovery at the read URL", async () => {
-    const res = await fetch(`${stack.functionUrls.readUrl}/v1/topics`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"x"}' });
+    const res = await fetch(`${stack.functionUrls.readUrl}/v1/topics`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"name":"x"}',
+    });
     expect(res.status).toBe(421);
     expect(((await res.json()) as { error: unknown }).error).toMatchObject({ code: 'WRONG_FUNCTION', function: 'append' });
     const push = await fetch(`${stack.functionUrls.readUrl}/v1/push`);

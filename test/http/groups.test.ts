@@ -10,7 +10,12 @@ import { apiClient, startTestStack } from '../support/local-stack.js';
  * time: the group item's TTL is computed from it, and DynamoDB Local deletes items whose
  * TTL has passed (from a clock in 2023, the group item vanished mid-test at random).
  */
-const clock = { t: Date.now(), now() { return this.t; } };
+const clock = {
+  t: Date.now(),
+  now() {
+    return this.t;
+  },
+};
 
 let stack: LocalStack;
 let api: ReturnType<typeof apiClient>;
@@ -56,7 +61,11 @@ describe('consumer group membership', () => {
     expectError(await api('POST', `/v1/groups/g1/members/${b.body.memberId}/heartbeat`), 409, 'UNKNOWN_MEMBER');
 
     const described = await api('GET', '/v1/groups/g1');
-    expect(described.body).toMatchObject({ group: 'g1', generation: 3, members: [{ memberId: a.body.memberId, clientId: 'a', topics: ['events'] }] });
+    expect(described.body).toMatchObject({
+      group: 'g1',
+      generation: 3,
+      members: [{ memberId: a.body.memberId, clientId: 'a', topics: ['events'] }],
+    });
 
     expect((await api('DELETE', `/v1/groups/g1/members/${a.body.memberId}`)).status).toBe(204);
     expect((await api('GET', '/v1/groups/g1')).body).toMatchObject({ generation: 4, members: [] });
@@ -87,7 +96,11 @@ describe('consumer group membership', () => {
     expectError(await commit(a.memberId, aNow.generation, b.assignment[0].partition), 409, 'PARTITION_NOT_ASSIGNED');
     expect((await commit(a.memberId, aNow.generation, aNow.assignment[0].partition)).status).toBe(200);
     expectError(await commit('nobody', aNow.generation, 0), 409, 'UNKNOWN_MEMBER');
-    expectError(await api('PUT', '/v1/groups/g3/offsets', { memberId: a.memberId, offsets: [{ topic: 'events', partition: 0, offset: 1 }] }), 400, 'VALIDATION');
+    expectError(
+      await api('PUT', '/v1/groups/g3/offsets', { memberId: a.memberId, offsets: [{ topic: 'events', partition: 0, offset: 1 }] }),
+      400,
+      'VALIDATION',
+    );
   });
 
   // Regression (issue 12, finding 4): a commit made with positions read before the topic
@@ -118,7 +131,9 @@ describe('consumer group membership', () => {
 
     // The new incarnation's own positions commit, and the answer says which incarnation they belong to.
     expect((await commit(newId, 1)).status).toBe(200);
-    expect((await api('GET', '/v1/groups/g5/offsets?topic=reborn')).body.offsets).toMatchObject([{ partition: 0, offset: 1, topicId: newId }]);
+    expect((await api('GET', '/v1/groups/g5/offsets?topic=reborn')).body.offsets).toMatchObject([
+      { partition: 0, offset: 1, topicId: newId },
+    ]);
   });
 
   // Regression (issue 12): on DynamoDB a commit's transaction that meets a membership
@@ -132,7 +147,11 @@ describe('consumer group membership', () => {
       pk: groupStatePk('g6'),
       interpose: () => api('POST', `/v1/groups/g6/members/${m.memberId}/heartbeat`),
     });
-    const res = await api('PUT', '/v1/groups/g6/offsets', { memberId: m.memberId, generation: m.generation, offsets: [{ topic: 'events', partition: 0, offset: 7 }] });
+    const res = await api('PUT', '/v1/groups/g6/offsets', {
+      memberId: m.memberId,
+      generation: m.generation,
+      offsets: [{ topic: 'events', partition: 0, offset: 7 }],
+    });
     race.armed = false;
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect(race.lost).toBe(1);
@@ -144,7 +163,12 @@ describe('consumer group membership', () => {
     const race = loseToConcurrentWrite(dynamo, {
       command: 'PutItemCommand',
       pk: groupStatePk('g7'),
-      interpose: () => api('PUT', '/v1/groups/g7/offsets', { memberId: m.memberId, generation: m.generation, offsets: [{ topic: 'events', partition: 1, offset: 3 }] }),
+      interpose: () =>
+        api('PUT', '/v1/groups/g7/offsets', {
+          memberId: m.memberId,
+          generation: m.generation,
+          offsets: [{ topic: 'events', partition: 1, offset: 3 }],
+        }),
     });
     const res = await api('POST', `/v1/groups/g7/members/${m.memberId}/heartbeat`);
     race.armed = false;
@@ -168,12 +192,26 @@ describe('consumer group membership', () => {
 
   it('a commit and a heartbeat that keep losing to concurrent writes answer 503 RETRY, not a 500', async () => {
     const m = (await api('POST', '/v1/groups/g9/members', { topics: ['events'] })).body;
-    const commits = loseToConcurrentWrite(dynamo, { command: 'TransactWriteItemsCommand', pk: groupStatePk('g9'), interpose: async () => {}, times: 1000 });
-    const commit = await api('PUT', '/v1/groups/g9/offsets', { memberId: m.memberId, generation: m.generation, offsets: [{ topic: 'events', partition: 0, offset: 1 }] });
+    const commits = loseToConcurrentWrite(dynamo, {
+      command: 'TransactWriteItemsCommand',
+      pk: groupStatePk('g9'),
+      interpose: async () => {},
+      times: 1000,
+    });
+    const commit = await api('PUT', '/v1/groups/g9/offsets', {
+      memberId: m.memberId,
+      generation: m.generation,
+      offsets: [{ topic: 'events', partition: 0, offset: 1 }],
+    });
     commits.armed = false;
     expectError(commit, 503, 'RETRY');
     expect(commit.headers.get('retry-after')).toBe('1');
-    const heartbeats = loseToConcurrentWrite(dynamo, { command: 'PutItemCommand', pk: groupStatePk('g9'), interpose: async () => {}, times: 1000 });
+    const heartbeats = loseToConcurrentWrite(dynamo, {
+      command: 'PutItemCommand',
+      pk: groupStatePk('g9'),
+      interpose: async () => {},
+      times: 1000,
+    });
     const heartbeat = await api('POST', `/v1/groups/g9/members/${m.memberId}/heartbeat`);
     heartbeats.armed = false;
     expectError(heartbeat, 503, 'RETRY');

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { matchRoute, ROUTES, routeKey } from '../../functions/shared/routes.js';
 import type { LocalStack } from '../../local/stack.js';
 import { apiClient, startTestStack } from '../support/local-stack.js';
-import { loadOpenApi, validate, type Schema } from '../support/openapi.js';
+import { loadOpenApi, type Schema, validate } from '../support/openapi.js';
 
 const doc = loadOpenApi();
 let stack: LocalStack;
@@ -50,8 +50,16 @@ describe('the API answers what docs/openapi.yaml says', () => {
     await call('POST', '/v1/topics', { name: 'doc', partitions: 2 });
     await call('GET', '/v1/topics');
     await call('PATCH', '/v1/topics/doc', { config: { compression: 'gzip' } });
-    await call('POST', '/v1/topics/doc/records', { records: [{ key: 'k', value: 'v', headers: { h: '1' } }, { value: null, partition: 1 }] });
-    await call('POST', '/v1/topics/doc/partitions/0/records', { records: [{ value: 'x' }], producer: { producerId: 'p', epoch: 0, sequence: 0 } });
+    await call('POST', '/v1/topics/doc/records', {
+      records: [
+        { key: 'k', value: 'v', headers: { h: '1' } },
+        { value: null, partition: 1 },
+      ],
+    });
+    await call('POST', '/v1/topics/doc/partitions/0/records', {
+      records: [{ value: 'x' }],
+      producer: { producerId: 'p', epoch: 0, sequence: 0 },
+    });
     await call('POST', '/v1/topics/doc/partitions/0/records', { records: [{ value: 'x' }], expectedOffset: 0 });
     await call('GET', '/v1/topics/doc');
     await call('GET', '/v1/topics/doc/partitions/0/records?offset=0&encoding=base64');

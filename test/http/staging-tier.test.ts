@@ -11,7 +11,7 @@ import { S3ObjectStore } from '../../lib/aws/s3-object-store.js';
 import { EXPRESS_STAGE_BYTES } from '../../lib/core/constants.js';
 import type { LocalStack } from '../../local/stack.js';
 import { freshBucket, testClients } from '../support/aws.js';
-import { apiClient, startTestStack, type ApiClient } from '../support/local-stack.js';
+import { type ApiClient, apiClient, startTestStack } from '../support/local-stack.js';
 
 let stack: LocalStack;
 let api: ApiClient;
@@ -57,7 +57,11 @@ describe('the staging tier through the HTTP API', () => {
     await stack.engine.flusher!.flushPartition(meta, 0, { force: true });
     // The staged object stays for the grace period (a restored table may point at it), named by a garbage item.
     expect((await staging.list('topics/tiered/')).map((o) => o.key)).toEqual(stagedKeys);
-    const garbage = await new DynamoLogStore(testClients().dynamo, stack.tableName).listGarbage({ topic: 'tiered', topicId: meta.topicId, partition: 0 });
+    const garbage = await new DynamoLogStore(testClients().dynamo, stack.tableName).listGarbage({
+      topic: 'tiered',
+      topicId: meta.topicId,
+      partition: 0,
+    });
     expect(garbage.map((g) => [g.keys, g.store])).toEqual([[stagedKeys, 'staging']]);
     expect((await main.list('topics/tiered/')).map((o) => o.key)).toEqual([expect.stringMatching(/\.seg$/)]);
     const after = await api('GET', '/v1/topics/tiered/partitions/0/records?offset=0&maxRecords=100');

@@ -9,7 +9,7 @@ import { MAX_APPEND_DEADLINE_MS } from '../../lib/core/constants.js';
 import { LogEngine } from '../../lib/engine.js';
 import type { LogStore } from '../../lib/ports/log-store.js';
 import type { LocalStack } from '../../local/stack.js';
-import { apiClient, startTestStack, type ApiClient } from '../support/local-stack.js';
+import { type ApiClient, apiClient, startTestStack } from '../support/local-stack.js';
 
 let stack: LocalStack;
 let api: ApiClient;
@@ -48,7 +48,9 @@ describe('STRATA_TOPIC_DEFAULTS', () => {
 
   it('fails the cold start with the variable and the field named', () => {
     expect(() => readEnv({ ...base, STRATA_TOPIC_DEFAULTS: 'retention=1d' })).toThrow(/STRATA_TOPIC_DEFAULTS must be a JSON object/);
-    expect(() => readEnv({ ...base, STRATA_TOPIC_DEFAULTS: '{"retention":1}' })).toThrow(/STRATA_TOPIC_DEFAULTS has invalid topic settings/);
+    expect(() => readEnv({ ...base, STRATA_TOPIC_DEFAULTS: '{"retention":1}' })).toThrow(
+      /STRATA_TOPIC_DEFAULTS has invalid topic settings/,
+    );
     expect(() => readEnv({ ...base, STRATA_TOPIC_DEFAULTS: '{"cleanupPolicy":"sometimes"}' })).toThrow(/cleanupPolicy/);
   });
 });
@@ -64,8 +66,12 @@ describe('STRATA_APPEND_DEADLINE_MS', () => {
   // Past the bound, a commit in doubt could be re-sent after a flush moved the tail item
   // that proves it was applied, outside the window in which DynamoDB answers it itself.
   it('refuses a deadline past the bound at cold start (regression: appliedEarlier stopped working)', () => {
-    expect(() => readEnv({ ...base, STRATA_APPEND_DEADLINE_MS: String(MAX_APPEND_DEADLINE_MS + 1) })).toThrow(/STRATA_APPEND_DEADLINE_MS must be a whole number from 1 to 60000/);
+    expect(() => readEnv({ ...base, STRATA_APPEND_DEADLINE_MS: String(MAX_APPEND_DEADLINE_MS + 1) })).toThrow(
+      /STRATA_APPEND_DEADLINE_MS must be a whole number from 1 to 60000/,
+    );
     expect(() => readEnv({ ...base, STRATA_APPEND_DEADLINE_MS: '900000' })).toThrow(/from 1 to/);
-    expect(() => new LogEngine({ store: {} as LogStore, appendDeadlineMs: 900_000 })).toThrow(/append deadline must be a whole number of ms from 1 to 60000/);
+    expect(() => new LogEngine({ store: {} as LogStore, appendDeadlineMs: 900_000 })).toThrow(
+      /append deadline must be a whole number of ms from 1 to 60000/,
+    );
   });
 });

@@ -12,8 +12,8 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { ROUTES, routeKey } from '../../functions/shared/routes.js';
 import { GRANT_ROUTES } from '../../infra/grants.js';
-import { StrataStack, type StrataStackProps } from '../../infra/strata-stack.js';
 import type { StrataLog } from '../../infra/strata-log.js';
+import { StrataStack, type StrataStackProps } from '../../infra/strata-stack.js';
 
 /** An app that skips bundling, with the Strata stack and a caller stack in the same environment. */
 function setup(props: StrataStackProps = {}): { app: App; log: StrataLog; strata: StrataStack; caller: Stack; role: iam.Role } {
@@ -47,8 +47,11 @@ function statements(stack: Stack): { Action: string | string[]; Resource: string
 /** `execute-api:Invoke` resources, as `{METHOD}/{path}` after the API id and stage. */
 function apiPaths(stack: Stack): string[] {
   // The API's id, imported from the Strata stack (an export of the LogApi's Ref).
-  const prefix = /^arn:<AWS::Partition>:execute-api:eu-west-1:111122223333:<import:Strata:ExportsOutputRefLogApi[0-9A-F]{8}[0-9A-F]*>\/\$default\//;
-  const resources = statements(stack).filter((s) => s.Action === 'execute-api:Invoke').flatMap((s) => s.Resource);
+  const prefix =
+    /^arn:<AWS::Partition>:execute-api:eu-west-1:111122223333:<import:Strata:ExportsOutputRefLogApi[0-9A-F]{8}[0-9A-F]*>\/\$default\//;
+  const resources = statements(stack)
+    .filter((s) => s.Action === 'execute-api:Invoke')
+    .flatMap((s) => s.Resource);
   for (const r of resources) expect(r, r).toMatch(prefix);
   return resources.map((r) => r.replace(prefix, '')).sort();
 }
@@ -132,7 +135,9 @@ describe('grantRead', () => {
     log.grantRead(role);
     // Every route of the read function, parameters as `*`: today's six and any added since.
     const expected = ROUTES.filter((r) => r.fn === 'read').map((r) => `${r.method}${r.path.replace(/\{[^}]+\}/g, '*')}`);
-    expect(expected).toEqual(expect.arrayContaining(['GET/v1/topics', 'GET/v1/topics/*', 'GET/v1/topics/*/partitions/*/records', 'GET/v1/groups/*']));
+    expect(expected).toEqual(
+      expect.arrayContaining(['GET/v1/topics', 'GET/v1/topics/*', 'GET/v1/topics/*/partitions/*/records', 'GET/v1/groups/*']),
+    );
     expect(apiPaths(caller)).toEqual(expected.sort());
   });
 });
@@ -143,7 +148,9 @@ describe('grantSubscribe', () => {
     log.grantSubscribe(role);
     const invokes = statements(caller).filter((s) => s.Action === 'execute-api:Invoke');
     expect(invokes.flatMap((s) => s.Resource)).toEqual([
-      expect.stringMatching(/^arn:<AWS::Partition>:execute-api:eu-west-1:111122223333:<import:Strata:ExportsOutputRefLogPushApi[0-9A-F]+>\/v1\/\$connect$/),
+      expect.stringMatching(
+        /^arn:<AWS::Partition>:execute-api:eu-west-1:111122223333:<import:Strata:ExportsOutputRefLogPushApi[0-9A-F]+>\/v1\/\$connect$/,
+      ),
     ]);
   });
 });
@@ -197,7 +204,8 @@ describe('grants on function URLs', () => {
     log.grantRead(role);
     const lambdaStatements = statements(caller).filter((s) => String(s.Action).startsWith('lambda:'));
     expect(lambdaStatements.length).toBeGreaterThan(0);
-    for (const s of lambdaStatements) for (const r of s.Resource) expect(r).toMatch(/^<import:Strata:ExportsOutputFnGetAttLogReadFunction\w+Arn\w*>$/);
+    for (const s of lambdaStatements)
+      for (const r of s.Resource) expect(r).toMatch(/^<import:Strata:ExportsOutputFnGetAttLogReadFunction\w+Arn\w*>$/);
     expect(statements(caller).some((s) => s.Action === 'execute-api:Invoke')).toBe(false);
     app.synth();
     expect(Annotations.fromStack(strata).findWarning('*', Match.stringLikeRegexp('url'))).toEqual([]);

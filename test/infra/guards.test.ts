@@ -7,7 +7,7 @@
 import type { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FUNCTION_IDS } from '../../infra/function-bundling.js';
-import { acknowledgements, removeSynthesized, synthStrata, unacknowledgedFindings, type Synthesized } from './synth.js';
+import { acknowledgements, removeSynthesized, type Synthesized, synthStrata, unacknowledgedFindings } from './synth.js';
 
 type Resource = { Properties: Record<string, any> };
 
@@ -20,7 +20,9 @@ beforeAll(() => {
 afterAll(removeSynthesized);
 
 function alarm(t: Template, name: string): Record<string, any> {
-  const found = Object.entries(t.findResources('AWS::CloudWatch::Alarm') as Record<string, Resource>).filter(([id]) => id.startsWith(`LogMonitoring${name}`));
+  const found = Object.entries(t.findResources('AWS::CloudWatch::Alarm') as Record<string, Resource>).filter(([id]) =>
+    id.startsWith(`LogMonitoring${name}`),
+  );
   expect(found, name).toHaveLength(1);
   return found[0]![1].Properties;
 }
@@ -64,7 +66,11 @@ describe('concurrency and cost guards', () => {
   });
 
   it("alarm when a function's p99 duration passes 80% of its timeout", () => {
-    expect(alarm(template, 'AppendDurationNearTimeout')).toMatchObject({ MetricName: 'Duration', ExtendedStatistic: 'p99', Threshold: 23_200 });
+    expect(alarm(template, 'AppendDurationNearTimeout')).toMatchObject({
+      MetricName: 'Duration',
+      ExtendedStatistic: 'p99',
+      Threshold: 23_200,
+    });
     expect(alarm(template, 'ReadDurationNearTimeout').Threshold).toBe(23_200);
     expect(alarm(template, 'CompactDurationNearTimeout').Threshold).toBe(240_000);
   });
@@ -75,23 +81,36 @@ describe('concurrency and cost guards', () => {
   });
 
   it('alarm near a reserved concurrency only where one is set', () => {
-    expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm')).filter((id) => id.includes('ConcurrencyNearReserved'))).toEqual([]);
+    expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm')).filter((id) => id.includes('ConcurrencyNearReserved'))).toEqual(
+      [],
+    );
     const capped = synthStrata({ log: { functions: { read: { reservedConcurrency: 100 }, compact: { reservedConcurrency: 20 } } } });
     expect(fn(capped, 'read').ReservedConcurrentExecutions).toBe(100);
     expect(alarm(capped.template, 'ReadConcurrencyNearReserved')).toMatchObject({ MetricName: 'ConcurrentExecutions', Threshold: 80 });
     expect(alarm(capped.template, 'CompactConcurrencyNearReserved').Threshold).toBe(16);
-    expect(Object.keys(capped.template.findResources('AWS::CloudWatch::Alarm')).some((id) => id.includes('AppendConcurrencyNearReserved'))).toBe(false);
+    expect(
+      Object.keys(capped.template.findResources('AWS::CloudWatch::Alarm')).some((id) => id.includes('AppendConcurrencyNearReserved')),
+    ).toBe(false);
   });
 
   it('refuse at synth reservations that leave less than 100 of the account unreserved, which Lambda would refuse at deploy', () => {
     expect(() => synthStrata({ log: { functions: { append: { reservedConcurrency: 600 }, read: { reservedConcurrency: 350 } } } })).toThrow(
       /reserved concurrency 950 \(append 600, read 350\) leaves less than 100 of accountConcurrency 1000/,
     );
-    expect(() => synthStrata({ log: { accountConcurrency: 2000, functions: { append: { reservedConcurrency: 600 }, read: { reservedConcurrency: 350 } } } })).not.toThrow();
+    expect(() =>
+      synthStrata({
+        log: { accountConcurrency: 2000, functions: { append: { reservedConcurrency: 600 }, read: { reservedConcurrency: 350 } } },
+      }),
+    ).not.toThrow();
   });
 
-  it('keep the existing flush-lag alarm on the compact function\'s FlushLag maximum', () => {
-    expect(alarm(template, 'FlushLag')).toMatchObject({ MetricName: 'FlushLag', Namespace: 'Strata', Statistic: 'Maximum', Threshold: 3_600_000 });
+  it("keep the existing flush-lag alarm on the compact function's FlushLag maximum", () => {
+    expect(alarm(template, 'FlushLag')).toMatchObject({
+      MetricName: 'FlushLag',
+      Namespace: 'Strata',
+      Statistic: 'Maximum',
+      Threshold: 3_600_000,
+    });
   });
 });
 
@@ -106,22 +125,34 @@ describe('observability', () => {
   });
 
   it('graphs per-topic appends, reads and consumer lag, concurrency, durations and async events on the dashboard', () => {
-    const body = JSON.stringify(Object.values(template.findResources('AWS::CloudWatch::Dashboard') as Record<string, Resource>)[0]!.Properties.DashboardBody);
+    const body = JSON.stringify(
+      Object.values(template.findResources('AWS::CloudWatch::Dashboard') as Record<string, Resource>)[0]!.Properties.DashboardBody,
+    );
     for (const metric of ['TopicAppendedRecords', 'TopicAppendedBytes', 'TopicReadRecords', 'TopicReadBytes', 'TopicConsumerLag']) {
       expect(body).toContain(`{Strata,service,topic} MetricName=\\\\\\"${metric}\\\\\\"`);
     }
-    for (const metric of ['ClaimedAccountConcurrency', 'ConcurrentExecutions', 'AsyncEventsDropped', 'AsyncEventAge', 'UnexpectedErrors', 'FlushLag', 'CompactionSegments']) {
+    for (const metric of [
+      'ClaimedAccountConcurrency',
+      'ConcurrentExecutions',
+      'AsyncEventsDropped',
+      'AsyncEventAge',
+      'UnexpectedErrors',
+      'FlushLag',
+      'CompactionSegments',
+    ]) {
       expect(body).toContain(metric);
     }
   });
 
-  it('turns tracing off with tracing: false, acknowledging cdk-nag\'s Serverless-LambdaTracing instead of the X-Ray IAM5', () => {
+  it("turns tracing off with tracing: false, acknowledging cdk-nag's Serverless-LambdaTracing instead of the X-Ray IAM5", () => {
     const off = synthStrata({ log: { tracing: false } });
     for (const id of FUNCTION_IDS) {
       expect(fn(off, id).TracingConfig, id).toBeUndefined();
       expect(fn(off, id).Environment.Variables.POWERTOOLS_TRACE_ENABLED, id).toBe('false');
     }
-    const statements = Object.values(off.template.findResources('AWS::IAM::Policy') as Record<string, Resource>).flatMap((p) => p.Properties.PolicyDocument.Statement);
+    const statements = Object.values(off.template.findResources('AWS::IAM::Policy') as Record<string, Resource>).flatMap(
+      (p) => p.Properties.PolicyDocument.Statement,
+    );
     expect(statements.filter((s: any) => [s.Action].flat().some((a: string) => a.startsWith('xray:')))).toEqual([]);
     expect(unacknowledgedFindings(off.app)).toEqual([]);
     const acked = acknowledgements(off.app).map((a) => a.rule.replace(/^Annotation::/, ''));

@@ -7,10 +7,10 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readEnv } from '../../functions/shared/env.js';
-import { DEFAULT_RECOVERY_WINDOW_MS, STAGED_OBJECT_EXPIRY_DAYS } from '../../lib/core/constants.js';
-import { objectGraceMs } from '../../lib/maintenance/maintenance.js';
 import { StrataLog } from '../../infra/strata-log.js';
 import { stackPropsFromContext } from '../../infra/strata-stack.js';
+import { DEFAULT_RECOVERY_WINDOW_MS, STAGED_OBJECT_EXPIRY_DAYS } from '../../lib/core/constants.js';
+import { objectGraceMs } from '../../lib/maintenance/maintenance.js';
 import { removeSynthesized, synthStrata } from './synth.js';
 
 afterAll(removeSynthesized);
@@ -19,7 +19,10 @@ const DAY_MS = 86_400_000;
 
 /** The compact function's environment variables in the template. */
 function compactEnv(template: Template): Record<string, string> {
-  const functions = template.findResources('AWS::Lambda::Function') as Record<string, { Properties: { Handler?: string; Environment?: { Variables?: Record<string, string> } } }>;
+  const functions = template.findResources('AWS::Lambda::Function') as Record<
+    string,
+    { Properties: { Handler?: string; Environment?: { Variables?: Record<string, string> } } }
+  >;
   const compact = Object.entries(functions).find(([id]) => /Compact/.test(id) && !/Custom|Provider/.test(id));
   return compact![1].Properties.Environment?.Variables ?? {};
 }
@@ -33,16 +36,22 @@ describe('recoveryWindow', () => {
     expect(compactEnv(template).STRATA_RECOVERY_WINDOW_MS).toBe(String(DEFAULT_RECOVERY_WINDOW_MS));
   });
 
-  it('sets the PITR period, the compact function\'s grace and the staging tier\'s expiry from one prop', () => {
+  it("sets the PITR period, the compact function's grace and the staging tier's expiry from one prop", () => {
     const { template } = synthStrata({ log: { recoveryWindow: Duration.days(7), stagingAvailabilityZoneId: 'use1-az4' } });
     template.hasResourceProperties('AWS::DynamoDB::Table', { PointInTimeRecoverySpecification: { RecoveryPeriodInDays: 7 } });
     const env = compactEnv(template);
     expect(env.STRATA_RECOVERY_WINDOW_MS).toBe(String(7 * DAY_MS));
     // What the compact function does with it: keep objects the window and the readers' 20 minutes.
-    const { recoveryWindowMs } = readEnv({ STRATA_TABLE_NAME: 't', STRATA_BUCKET_NAME: 'b', STRATA_RECOVERY_WINDOW_MS: env.STRATA_RECOVERY_WINDOW_MS });
+    const { recoveryWindowMs } = readEnv({
+      STRATA_TABLE_NAME: 't',
+      STRATA_BUCKET_NAME: 'b',
+      STRATA_RECOVERY_WINDOW_MS: env.STRATA_RECOVERY_WINDOW_MS,
+    });
     expect(objectGraceMs(recoveryWindowMs!)).toBe(7 * DAY_MS + 20 * 60_000);
     template.hasResourceProperties('AWS::S3Express::DirectoryBucket', {
-      LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ Prefix: 'topics/', ExpirationInDays: STAGED_OBJECT_EXPIRY_DAYS + 7 })]) },
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([Match.objectLike({ Prefix: 'topics/', ExpirationInDays: STAGED_OBJECT_EXPIRY_DAYS + 7 })]),
+      },
     });
   });
 

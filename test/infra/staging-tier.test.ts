@@ -4,11 +4,11 @@
  * the topic defaults it brings, and cdk-nag. Synthesized without bundling (fast).
  */
 import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { afterAll, describe, expect, it } from 'vitest';
+import { StrataLog } from '../../infra/strata-log.js';
 import * as constants from '../../lib/core/constants.js';
 import { DEFAULT_RECOVERY_WINDOW_MS, EXPRESS_STAGE_BYTES, STAGED_OBJECT_EXPIRY_DAYS } from '../../lib/core/constants.js';
-import { StrataLog } from '../../infra/strata-log.js';
 import { removeSynthesized, synthStrata, unacknowledgedFindings } from './synth.js';
 
 afterAll(removeSynthesized);
@@ -22,14 +22,18 @@ function resources(template: Template, type: string): Resources {
 
 /** Every statement of every IAM policy attached to the role of `fn`'s function. */
 function statementsOf(template: Template, fn: string): { Action: string | string[]; Resource: unknown; Condition?: unknown }[] {
-  const role = Object.keys(resources(template, 'AWS::IAM::Role')).find((id) => id.includes(`${fn.charAt(0).toUpperCase()}${fn.slice(1)}Role`))!;
+  const role = Object.keys(resources(template, 'AWS::IAM::Role')).find((id) =>
+    id.includes(`${fn.charAt(0).toUpperCase()}${fn.slice(1)}Role`),
+  )!;
   return Object.values(resources(template, 'AWS::IAM::Policy'))
     .filter((p) => JSON.stringify(p.Properties.Roles).includes(role))
     .flatMap((p) => p.Properties.PolicyDocument.Statement);
 }
 
 function envOf(template: Template, fn: string): Record<string, unknown> {
-  const found = Object.values(resources(template, 'AWS::Lambda::Function')).find((f) => f.Properties.Description === `Strata ${fn} function`)!;
+  const found = Object.values(resources(template, 'AWS::Lambda::Function')).find(
+    (f) => f.Properties.Description === `Strata ${fn} function`,
+  )!;
   return found.Properties.Environment.Variables;
 }
 
@@ -47,7 +51,7 @@ describe('StrataLog stagingAvailabilityZoneId', () => {
     expect(Object.values(resources(tiered.template, 'AWS::S3::Bucket'))[0]!.DeletionPolicy).toBe('Retain');
   });
 
-  it('expires staged objects by lifecycle after STAGED_OBJECT_EXPIRY_DAYS plus the recovery window, at least three times the tail items\' TTL', () => {
+  it("expires staged objects by lifecycle after STAGED_OBJECT_EXPIRY_DAYS plus the recovery window, at least three times the tail items' TTL", () => {
     const recoveryWindowDays = DEFAULT_RECOVERY_WINDOW_MS / DAY_MS;
     tiered.template.hasResourceProperties('AWS::S3Express::DirectoryBucket', {
       LifecycleConfiguration: {
@@ -74,8 +78,13 @@ describe('StrataLog stagingAvailabilityZoneId', () => {
 
   it('gives new topics stageBytes EXPRESS_STAGE_BYTES, unless topicDefaults names one', () => {
     expect(JSON.parse(envOf(tiered.template, 'append').STRATA_TOPIC_DEFAULTS as string)).toEqual({ stageBytes: EXPRESS_STAGE_BYTES });
-    const own = synthStrata({ log: { stagingAvailabilityZoneId: 'use1-az4', topicDefaults: { stageBytes: 64 * 1024, retentionMs: 3_600_000 } } });
-    expect(JSON.parse(envOf(own.template, 'append').STRATA_TOPIC_DEFAULTS as string)).toEqual({ stageBytes: 64 * 1024, retentionMs: 3_600_000 });
+    const own = synthStrata({
+      log: { stagingAvailabilityZoneId: 'use1-az4', topicDefaults: { stageBytes: 64 * 1024, retentionMs: 3_600_000 } },
+    });
+    expect(JSON.parse(envOf(own.template, 'append').STRATA_TOPIC_DEFAULTS as string)).toEqual({
+      stageBytes: 64 * 1024,
+      retentionMs: 3_600_000,
+    });
   });
 
   it('keeps cdk-nag clean', () => {
@@ -104,6 +113,8 @@ describe('StrataLog stagingAvailabilityZoneId', () => {
 
   it('refuses a zone name where a zone id belongs', () => {
     const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'S');
-    expect(() => new StrataLog(stack, 'Log', { stagingAvailabilityZoneId: 'us-east-1a' })).toThrow(/Availability Zone id such as 'use1-az4'/);
+    expect(() => new StrataLog(stack, 'Log', { stagingAvailabilityZoneId: 'us-east-1a' })).toThrow(
+      /Availability Zone id such as 'use1-az4'/,
+    );
   });
 });

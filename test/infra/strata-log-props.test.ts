@@ -3,15 +3,15 @@
  * that would be unsafe or meaningless, and the link between the dashboard and the
  * metrics the functions really emit. Synthesized without bundling (fast).
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../../infra/function-bundling.js';
 import { TOPIC_METRICS } from '../../functions/shared/observability.js';
+import { PROJECT_ROOT } from '../../infra/function-bundling.js';
 import { EMF_METRICS } from '../../infra/monitoring.js';
 import { StrataLog } from '../../infra/strata-log.js';
 import { stackPropsFromContext } from '../../infra/strata-stack.js';
@@ -77,11 +77,15 @@ describe('StrataLog props', () => {
     });
     const read = resources(template, 'AWS::Lambda::Function')[stack.getLogicalId(stack.log.functions.read.node.defaultChild as never)]!;
     expect(read.Properties).toMatchObject({ MemorySize: 2048, Timeout: 25, ReservedConcurrentExecutions: 50 });
-    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', { DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 } });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+    });
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 minute)' });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Threshold: 1,
-      Metrics: Match.arrayWith([Match.objectLike({ MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'UnexpectedErrors' }) }) })]),
+      Metrics: Match.arrayWith([
+        Match.objectLike({ MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'UnexpectedErrors' }) }) }),
+      ]),
     });
     // 80% of the read function's reserved 50.
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ConcurrentExecutions', Threshold: 40 });
@@ -103,7 +107,9 @@ describe('StrataLog function timeouts', () => {
   it('warn at synth when API Gateway or the longest long-poll cannot fit', () => {
     const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'S');
     new StrataLog(stack, 'Log', { functions: { append: { timeout: Duration.seconds(60) }, read: { timeout: Duration.seconds(15) } } });
-    const warnings = Annotations.fromStack(stack).findWarning('*', Match.anyValue()).map((w) => String(w.entry.data));
+    const warnings = Annotations.fromStack(stack)
+      .findWarning('*', Match.anyValue())
+      .map((w) => String(w.entry.data));
     expect(warnings.some((w) => /append function's timeout \(60 s\) is longer than API Gateway waits/.test(w))).toBe(true);
     expect(warnings.some((w) => /read function's timeout \(15 s\) is not longer than the longest long-poll/.test(w))).toBe(true);
   });
@@ -117,7 +123,10 @@ describe('StrataLog function timeouts', () => {
 
 describe('StrataLog sequencing', () => {
   it('reaches the append function as STRATA_SEQUENCING, reserve by default', () => {
-    for (const [props, expected] of [[{}, 'reserve'], [{ sequencing: 'optimistic' as const }, 'optimistic']] as const) {
+    for (const [props, expected] of [
+      [{}, 'reserve'],
+      [{ sequencing: 'optimistic' as const }, 'optimistic'],
+    ] as const) {
       const { stack, template } = synthStrata({ log: props });
       const fns = resources(template, 'AWS::Lambda::Function');
       const append = fns[stack.getLogicalId(stack.log.functions.append.node.defaultChild as never)]!;
@@ -143,7 +152,7 @@ describe('StrataLog tailTtl', () => {
     expect(env({ tailTtl: Duration.hours(6) }).append.STRATA_TAIL_TTL_MS).toBe(String(6 * 3600 * 1000));
   });
 
-  it('alarms on flush lag at an hour by default, on the compact function\'s FlushLag maximum', () => {
+  it("alarms on flush lag at an hour by default, on the compact function's FlushLag maximum", () => {
     const { template } = env({});
     const alarms = Object.entries(resources(template, 'AWS::CloudWatch::Alarm')).filter(([id]) => id.includes('FlushLag'));
     expect(alarms).toHaveLength(1);
@@ -156,7 +165,9 @@ describe('StrataLog tailTtl', () => {
     expect(() => new StrataLog(stack(), 'Log', { tailTtl: Duration.hours(2), alarms: { flushLagAfter: Duration.hours(1) } })).toThrow(
       /must be more than twice alarms.flushLagAfter/,
     );
-    expect(() => new StrataLog(stack(), 'Log', { tailTtl: Duration.hours(2), alarms: { flushLagAfter: Duration.minutes(30) } })).not.toThrow();
+    expect(
+      () => new StrataLog(stack(), 'Log', { tailTtl: Duration.hours(2), alarms: { flushLagAfter: Duration.minutes(30) } }),
+    ).not.toThrow();
   });
 });
 
@@ -165,7 +176,10 @@ describe('StrataLog topicDefaults', () => {
     const { stack, template } = synthStrata({ log: { topicDefaults: { retentionMs: 86_400_000, compression: 'gzip' } } });
     const fns = resources(template, 'AWS::Lambda::Function');
     const append = fns[stack.getLogicalId(stack.log.functions.append.node.defaultChild as never)]!;
-    expect(JSON.parse(append.Properties.Environment.Variables.STRATA_TOPIC_DEFAULTS)).toEqual({ retentionMs: 86_400_000, compression: 'gzip' });
+    expect(JSON.parse(append.Properties.Environment.Variables.STRATA_TOPIC_DEFAULTS)).toEqual({
+      retentionMs: 86_400_000,
+      compression: 'gzip',
+    });
     const read = fns[stack.getLogicalId(stack.log.functions.read.node.defaultChild as never)]!;
     expect(read.Properties.Environment.Variables.STRATA_TOPIC_DEFAULTS).toBeUndefined();
   });
@@ -198,7 +212,8 @@ describe('the dashboard', () => {
           for (const m of source.matchAll(/addMetric\(\s*'([A-Za-z0-9]+)'/g)) names.add(m[1]!);
           if (/addMetric\(\s*`Status\$\{/.test(source)) for (const c of [2, 3, 4, 5]) names.add(`Status${c}xx`);
           // TopicMetrics.publish emits the names of TOPIC_METRICS (test/functions/observability.test.ts checks it does).
-          if (/this\.metrics\.addMetric\(name, TOPIC_METRIC_UNITS\[name\]/.test(source)) for (const name of Object.values(TOPIC_METRICS)) names.add(name);
+          if (/this\.metrics\.addMetric\(name, TOPIC_METRIC_UNITS\[name\]/.test(source))
+            for (const name of Object.values(TOPIC_METRICS)) names.add(name);
         }
       }
     };
@@ -226,7 +241,9 @@ describe('StrataLog endpoints', () => {
     expect(outputs(template)).toEqual(expect.arrayContaining(['ApiUrl', 'ApiInvokeArn']));
     expect(outputs(template)).not.toContain('ReadUrl');
     expect(stack.log.functionUrls).toBeUndefined();
-    expect(() => stack.log.grantInvokeUrl(new iam.Role(stack, 'Caller', { assumedBy: new iam.AccountRootPrincipal() }))).toThrow(/no function URLs/);
+    expect(() => stack.log.grantInvokeUrl(new iam.Role(stack, 'Caller', { assumedBy: new iam.AccountRootPrincipal() }))).toThrow(
+      /no function URLs/,
+    );
   });
 
   it("with 'function-urls': IAM URLs for append (buffered) and read (streamed, the streaming entry), no API, URL outputs, cdk-nag clean", () => {
@@ -236,7 +253,9 @@ describe('StrataLog endpoints', () => {
     template.resourcePropertiesCountIs('AWS::ApiGatewayV2::Api', { ProtocolType: 'WEBSOCKET' }, 1);
     template.resourceCountIs('AWS::Lambda::Url', 2);
     const urls = Object.values(resources(template, 'AWS::Lambda::Url')).map((u) => u.Properties);
-    const target = (fn: 'append' | 'read') => ({ 'Fn::GetAtt': [stack.getLogicalId(stack.log.functions[fn].node.defaultChild as never), 'Arn'] });
+    const target = (fn: 'append' | 'read') => ({
+      'Fn::GetAtt': [stack.getLogicalId(stack.log.functions[fn].node.defaultChild as never), 'Arn'],
+    });
     expect(urls).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ AuthType: 'AWS_IAM', InvokeMode: 'BUFFERED', TargetFunctionArn: target('append') }),
@@ -251,7 +270,11 @@ describe('StrataLog endpoints', () => {
     expect(outputs(template)).not.toContain('ApiUrl');
     template.hasOutput('ReadUrl', { Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('ReadFunctionFunctionUrl'), 'FunctionUrl'] } });
     // 5xx behind the URLs are alarmed from the functions' UnexpectedErrors (not Url5xxCount, which counts 503 RETRY).
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Metrics: Match.arrayWith([Match.objectLike({ MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'UnexpectedErrors' }) }) })]) });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Metrics: Match.arrayWith([
+        Match.objectLike({ MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'UnexpectedErrors' }) }) }),
+      ]),
+    });
     expect(() => stack.log.apiRoutesArn()).toThrow(/grantInvokeUrl/);
     expect(unacknowledgedFindings(app)).toEqual([]);
   });
@@ -269,21 +292,33 @@ describe('StrataLog endpoints', () => {
     const log = new StrataLog(stack, 'Log', { endpoints: 'function-urls' });
     const caller = new iam.Role(stack, 'Caller', { assumedBy: new iam.AccountRootPrincipal() });
     log.grantInvokeUrl(caller);
-    const arn = (fn: 'append' | 'read' | 'compact') => ({ 'Fn::GetAtt': [stack.getLogicalId(log.functions[fn].node.defaultChild as never), 'Arn'] });
+    const arn = (fn: 'append' | 'read' | 'compact') => ({
+      'Fn::GetAtt': [stack.getLogicalId(log.functions[fn].node.defaultChild as never), 'Arn'],
+    });
     const [policy] = Object.values(resources(Template.fromStack(stack), 'AWS::IAM::Policy')).filter((p) =>
       JSON.stringify(p.Properties.Roles).includes(stack.getLogicalId(caller.node.defaultChild as never)),
     );
     const statements = policy!.Properties.PolicyDocument.Statement as { Action: string; Resource: unknown; Condition: unknown }[];
     for (const fn of ['append', 'read'] as const) {
       expect(statements).toContainEqual(
-        expect.objectContaining({ Action: 'lambda:InvokeFunctionUrl', Resource: arn(fn), Condition: { StringEquals: { 'lambda:FunctionUrlAuthType': 'AWS_IAM' } } }),
+        expect.objectContaining({
+          Action: 'lambda:InvokeFunctionUrl',
+          Resource: arn(fn),
+          Condition: { StringEquals: { 'lambda:FunctionUrlAuthType': 'AWS_IAM' } },
+        }),
       );
-      expect(statements).toContainEqual(expect.objectContaining({ Action: 'lambda:InvokeFunction', Resource: arn(fn), Condition: { Bool: { 'lambda:InvokedViaFunctionUrl': true } } }));
+      expect(statements).toContainEqual(
+        expect.objectContaining({
+          Action: 'lambda:InvokeFunction',
+          Resource: arn(fn),
+          Condition: { Bool: { 'lambda:InvokedViaFunctionUrl': true } },
+        }),
+      );
     }
     expect(JSON.stringify(statements)).not.toContain(JSON.stringify(arn('compact')));
   });
 
-  it('warn about API Gateway\'s 30 s only when there is an API, and refuse more than 15 minutes', () => {
+  it("warn about API Gateway's 30 s only when there is an API, and refuse more than 15 minutes", () => {
     const warnings = (endpoints: 'function-urls' | 'both') => {
       const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'S');
       new StrataLog(stack, 'Log', { endpoints, functions: { read: { timeout: Duration.minutes(10) } } });
@@ -292,7 +327,9 @@ describe('StrataLog endpoints', () => {
     expect(warnings('function-urls')).toEqual([]);
     expect(warnings('both')).toHaveLength(1);
     const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'S');
-    expect(() => new StrataLog(stack, 'Log', { endpoints: 'function-urls', functions: { read: { timeout: Duration.minutes(16) } } })).toThrow(/longer than Lambda allows/);
+    expect(
+      () => new StrataLog(stack, 'Log', { endpoints: 'function-urls', functions: { read: { timeout: Duration.minutes(16) } } }),
+    ).toThrow(/longer than Lambda allows/);
   });
 
   it('come from the app context, which rejects an unknown value', () => {
@@ -304,7 +341,8 @@ describe('StrataLog endpoints', () => {
 
 describe('StrataLog push', () => {
   const env = (stack: ReturnType<typeof synthStrata>['stack'], template: Template, fn: 'append' | 'read') =>
-    resources(template, 'AWS::Lambda::Function')[stack.getLogicalId(stack.log.functions[fn].node.defaultChild as never)]!.Properties.Environment.Variables;
+    resources(template, 'AWS::Lambda::Function')[stack.getLogicalId(stack.log.functions[fn].node.defaultChild as never)]!.Properties
+      .Environment.Variables;
 
   it('is on by default: the WebSocket API, the push function, the PushUrl output', () => {
     const { stack, template } = synthStrata();
@@ -319,7 +357,9 @@ describe('StrataLog push', () => {
     expect(stack.log.push).toBeUndefined();
     expect(env(stack, template, 'append').STRATA_PUSH_CALLBACK_URL).toBeUndefined();
     expect(env(stack, template, 'read').STRATA_PUSH_URL).toBeUndefined();
-    expect(() => stack.log.grantSubscribe(new iam.Role(stack, 'Consumer', { assumedBy: new iam.AccountRootPrincipal() }))).toThrow(/no push endpoint/);
+    expect(() => stack.log.grantSubscribe(new iam.Role(stack, 'Consumer', { assumedBy: new iam.AccountRootPrincipal() }))).toThrow(
+      /no push endpoint/,
+    );
   });
 
   it('comes from the app context (-c push=false), which rejects anything but true or false', () => {

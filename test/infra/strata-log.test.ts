@@ -7,14 +7,14 @@ import { execFile } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { Validations } from 'aws-cdk-lib';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ROUTES, routeKey } from '../../functions/shared/routes.js';
 import { BUNDLE_BUDGET_BYTES, BUNDLE_FILE, FUNCTION_IDS, type FunctionId } from '../../infra/function-bundling.js';
 import { FUNCTION_PERMISSIONS, PUSH_PERMISSIONS } from '../../infra/permissions.js';
 import { TABLE_DEFINITION } from '../../infra/table-definition.js';
-import { acknowledgements, removeSynthesized, synthStrata, unacknowledgedFindings, type Synthesized } from './synth.js';
+import { acknowledgements, removeSynthesized, type Synthesized, synthStrata, unacknowledgedFindings } from './synth.js';
 
 const run = promisify(execFile);
 
@@ -91,7 +91,12 @@ describe('the segment bucket', () => {
     const bucket = only('AWS::S3::Bucket');
     expect(bucket.DeletionPolicy).toBe('Retain');
     expect(bucket.Properties).toMatchObject({
-      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
       BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
       OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
     });
@@ -159,11 +164,11 @@ describe('the functions', () => {
       expect(bytes, `${fn} bundle is ${bytes} bytes`).toBeLessThanOrEqual(BUNDLE_BUDGET_BYTES);
       // A fresh process, as a cold start: the module must evaluate without any AWS
       // configuration (clients are created on the first invocation).
-      const { stdout } = await run(process.execPath, [
-        '--input-type=module',
-        '-e',
-        `const m = await import(${JSON.stringify(join(dir, BUNDLE_FILE))}); console.log(typeof m.handler);`,
-      ], { env: { PATH: process.env.PATH ?? '' } });
+      const { stdout } = await run(
+        process.execPath,
+        ['--input-type=module', '-e', `const m = await import(${JSON.stringify(join(dir, BUNDLE_FILE))}); console.log(typeof m.handler);`],
+        { env: { PATH: process.env.PATH ?? '' } },
+      );
       expect(stdout.trim(), fn).toBe('function');
     }
   });
@@ -171,7 +176,9 @@ describe('the functions', () => {
 
 describe('the HTTP API', () => {
   it('has one route per entry of functions/shared/routes.ts, plus $default for unknown paths', () => {
-    const keys = Object.values(ofHttpApi('AWS::ApiGatewayV2::Route')).map((r) => r.Properties.RouteKey).sort();
+    const keys = Object.values(ofHttpApi('AWS::ApiGatewayV2::Route'))
+      .map((r) => r.Properties.RouteKey)
+      .sort();
     expect(keys).toEqual([...ROUTES.map(routeKey), '$default'].sort());
   });
 
@@ -219,7 +226,17 @@ function pushConnectionsArn() {
   return {
     'Fn::Join': [
       '',
-      ['arn:', { Ref: 'AWS::Partition' }, ':execute-api:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':', { Ref: logicalId(synth.stack.log.push!.api) }, '/v1/POST/@connections/*'],
+      [
+        'arn:',
+        { Ref: 'AWS::Partition' },
+        ':execute-api:',
+        { Ref: 'AWS::Region' },
+        ':',
+        { Ref: 'AWS::AccountId' },
+        ':',
+        { Ref: logicalId(synth.stack.log.push!.api) },
+        '/v1/POST/@connections/*',
+      ],
     ],
   };
 }
@@ -228,18 +245,31 @@ describe('the push endpoint', () => {
   const pushApiId = () => logicalId(synth.stack.log.push!.api);
   const ofPushApi = (type: string) => Object.values(resources(type)).filter((r) => r.Properties.ApiId?.Ref === pushApiId());
 
-  it('is a WebSocket API routed on the frame\'s action, IAM on $connect, every route to the push function', () => {
-    expect(resources('AWS::ApiGatewayV2::Api')[pushApiId()]!.Properties).toMatchObject({ ProtocolType: 'WEBSOCKET', RouteSelectionExpression: '$request.body.action' });
+  it("is a WebSocket API routed on the frame's action, IAM on $connect, every route to the push function", () => {
+    expect(resources('AWS::ApiGatewayV2::Api')[pushApiId()]!.Properties).toMatchObject({
+      ProtocolType: 'WEBSOCKET',
+      RouteSelectionExpression: '$request.body.action',
+    });
     const routes = ofPushApi('AWS::ApiGatewayV2::Route');
-    expect(routes.map((r) => r.Properties.RouteKey).sort()).toEqual(['$connect', '$default', '$disconnect', 'ping', 'subscribe', 'unsubscribe']);
+    expect(routes.map((r) => r.Properties.RouteKey).sort()).toEqual([
+      '$connect',
+      '$default',
+      '$disconnect',
+      'ping',
+      'subscribe',
+      'unsubscribe',
+    ]);
     for (const route of routes) {
-      expect(route.Properties.AuthorizationType ?? 'NONE', route.Properties.RouteKey).toBe(route.Properties.RouteKey === '$connect' ? 'AWS_IAM' : 'NONE');
+      expect(route.Properties.AuthorizationType ?? 'NONE', route.Properties.RouteKey).toBe(
+        route.Properties.RouteKey === '$connect' ? 'AWS_IAM' : 'NONE',
+      );
     }
     // The routes that answer return the function's frame to the client.
     const answering = ofPushApi('AWS::ApiGatewayV2::RouteResponse');
     expect(answering).toHaveLength(4);
     const pushFn = logicalId(synth.stack.log.pushFunction!);
-    for (const integration of ofPushApi('AWS::ApiGatewayV2::Integration')) expect(JSON.stringify(integration.Properties.IntegrationUri)).toContain(pushFn);
+    for (const integration of ofPushApi('AWS::ApiGatewayV2::Integration'))
+      expect(JSON.stringify(integration.Properties.IntegrationUri)).toContain(pushFn);
   });
 
   it('throttles and writes JSON access logs on its v1 stage', () => {
@@ -250,11 +280,15 @@ describe('the push endpoint', () => {
       DefaultRouteSettings: { ThrottlingRateLimit: 1000, ThrottlingBurstLimit: 2000 },
       AccessLogSettings: { DestinationArn: { 'Fn::GetAtt': [expect.any(String), 'Arn'] } },
     });
-    expect(JSON.parse(stage!.Properties.AccessLogSettings.Format)).toMatchObject({ connectionId: '$context.connectionId', eventType: '$context.eventType' });
+    expect(JSON.parse(stage!.Properties.AccessLogSettings.Format)).toMatchObject({
+      connectionId: '$context.connectionId',
+      eventType: '$context.eventType',
+    });
   });
 
   it('tells the append function where to post and the read function what GET /v1/push answers', () => {
-    const env = (fn: FunctionId) => resources('AWS::Lambda::Function')[logicalId(synth.stack.log.functions[fn])]!.Properties.Environment.Variables;
+    const env = (fn: FunctionId) =>
+      resources('AWS::Lambda::Function')[logicalId(synth.stack.log.functions[fn])]!.Properties.Environment.Variables;
     expect(JSON.stringify(env('append').STRATA_PUSH_CALLBACK_URL)).toContain(pushApiId());
     expect(JSON.stringify(env('read').STRATA_PUSH_URL)).toMatch(/wss:\/\//);
     expect(env('compact').STRATA_PUSH_URL).toBeUndefined();
@@ -263,7 +297,12 @@ describe('the push endpoint', () => {
   it('lets the push function use only its table actions and log group', () => {
     const statements = statementsOf('push');
     expect(statements).toEqual(
-      expect.arrayContaining([expect.objectContaining({ Action: [...PUSH_PERMISSIONS.table], Resource: { 'Fn::GetAtt': [logicalId(synth.stack.log.table), 'Arn'] } })]),
+      expect.arrayContaining([
+        expect.objectContaining({
+          Action: [...PUSH_PERMISSIONS.table],
+          Resource: { 'Fn::GetAtt': [logicalId(synth.stack.log.table), 'Arn'] },
+        }),
+      ]),
     );
     const actions = statements.flatMap((s) => [s.Action].flat());
     expect(actions.filter((a: string) => a.startsWith('s3:') || a.startsWith('lambda:') || a.startsWith('execute-api:'))).toEqual([]);
@@ -272,7 +311,9 @@ describe('the push endpoint', () => {
 
 describe('least privilege', () => {
   const tableArn = () => ({ 'Fn::GetAtt': [logicalId(synth.stack.log.table), 'Arn'] });
-  const objectsArn = (pattern: string) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(synth.stack.log.bucket), 'Arn'] }, `/${pattern}`]] });
+  const objectsArn = (pattern: string) => ({
+    'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(synth.stack.log.bucket), 'Arn'] }, `/${pattern}`]],
+  });
 
   it.each(FUNCTION_IDS)('the %s function may use only its own table actions, key patterns and log group', (fn) => {
     const expected = FUNCTION_PERMISSIONS[fn];
@@ -283,7 +324,11 @@ describe('least privilege', () => {
       // Active tracing: X-Ray has no resource-level permissions (acknowledged as IAM5 with that reason).
       { Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' },
       { Effect: 'Allow', Action: [...expected.table], Resource: tableArn() },
-      ...expected.objects.map((o) => ({ Effect: 'Allow', Action: o.actions.length === 1 ? o.actions[0] : [...o.actions], Resource: objectsArn(o.pattern) })),
+      ...expected.objects.map((o) => ({
+        Effect: 'Allow',
+        Action: o.actions.length === 1 ? o.actions[0] : [...o.actions],
+        Resource: objectsArn(o.pattern),
+      })),
     ];
     if (expected.listObjects) {
       allowed.push({
@@ -294,14 +339,26 @@ describe('least privilege', () => {
       });
     }
     if (fn === 'append') {
-      allowed.push({ Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: { 'Fn::GetAtt': [logicalId(synth.stack.log.functions.compact), 'Arn'] } });
+      allowed.push({
+        Effect: 'Allow',
+        Action: 'lambda:InvokeFunction',
+        Resource: { 'Fn::GetAtt': [logicalId(synth.stack.log.functions.compact), 'Arn'] },
+      });
       // Push notifications: POSTs to the WebSocket stage's connections only.
       allowed.push({ Effect: 'Allow', Action: 'execute-api:ManageConnections', Resource: pushConnectionsArn() });
     }
     if (fn === 'compact') {
-      allowed.push({ Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [logicalId(synth.stack.log.deadLetterQueue), 'Arn'] } });
+      allowed.push({
+        Effect: 'Allow',
+        Action: 'sqs:SendMessage',
+        Resource: { 'Fn::GetAtt': [logicalId(synth.stack.log.deadLetterQueue), 'Arn'] },
+      });
       // Fan-out and continuations: it invokes itself (unqualified ARN only).
-      allowed.push({ Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: { 'Fn::GetAtt': [logicalId(synth.stack.log.functions.compact), 'Arn'] } });
+      allowed.push({
+        Effect: 'Allow',
+        Action: 'lambda:InvokeFunction',
+        Resource: { 'Fn::GetAtt': [logicalId(synth.stack.log.functions.compact), 'Arn'] },
+      });
     }
     expect(statements).toHaveLength(allowed.length);
     expect(statements).toEqual(expect.arrayContaining(allowed.map((s) => expect.objectContaining(s as object))));
@@ -309,10 +366,12 @@ describe('least privilege', () => {
 
   it('the read function cannot write anything', () => {
     const actions = statementsOf('read').flatMap((s) => [s.Action].flat() as string[]);
-    expect(actions.filter((a) => /Put|Update|Delete|Write|Invoke|SendMessage/.test(a) && !a.startsWith('logs:') && !a.startsWith('xray:'))).toEqual([]);
+    expect(
+      actions.filter((a) => /Put|Update|Delete|Write|Invoke|SendMessage/.test(a) && !a.startsWith('logs:') && !a.startsWith('xray:')),
+    ).toEqual([]);
   });
 
-  it('no IAM statement anywhere has a wildcard action or a `*` resource but X-Ray\'s, and no role has a managed policy', () => {
+  it("no IAM statement anywhere has a wildcard action or a `*` resource but X-Ray's, and no role has a managed policy", () => {
     for (const [id, policy] of Object.entries(resources('AWS::IAM::Policy'))) {
       for (const statement of policy.Properties.PolicyDocument.Statement) {
         for (const action of [statement.Action].flat()) expect(String(action), id).not.toMatch(/\*/);
@@ -375,7 +434,11 @@ describe('monitoring', () => {
       'PushNotificationsFailed',
     ];
     expect(alarms).toHaveLength(expected.length);
-    for (const name of expected) expect(alarms.some((id) => id.startsWith(`LogMonitoring${name}`)), name).toBe(true);
+    for (const name of expected)
+      expect(
+        alarms.some((id) => id.startsWith(`LogMonitoring${name}`)),
+        name,
+      ).toBe(true);
   });
 
   it('treats a compact function that stopped running as an alarm, not as missing data', () => {
@@ -419,10 +482,20 @@ describe('cdk-nag AwsSolutions and Serverless', () => {
     } finally {
       spy.mockRestore();
     }
-    const found = unacknowledgedFindings(raw.app).map((f) => `${f.rule} @ ${f.path}`).sort();
+    const found = unacknowledgedFindings(raw.app)
+      .map((f) => `${f.rule} @ ${f.path}`)
+      .sort();
     const acked = acknowledgements(synth.app).map((a) => a.rule.replace(/^Annotation::/, ''));
-    for (const finding of found) expect(acked.some((rule) => finding.startsWith(`${rule} @`)), finding).toBe(true);
-    for (const rule of new Set(acked)) expect(found.some((f) => f.startsWith(`${rule} @`)), `stale acknowledgement ${rule}`).toBe(true);
+    for (const finding of found)
+      expect(
+        acked.some((rule) => finding.startsWith(`${rule} @`)),
+        finding,
+      ).toBe(true);
+    for (const rule of new Set(acked))
+      expect(
+        found.some((f) => f.startsWith(`${rule} @`)),
+        `stale acknowledgement ${rule}`,
+      ).toBe(true);
   });
 });
 
@@ -433,7 +506,7 @@ describe('the app', () => {
   });
 
   it('`npx cdk synth` synthesizes infra/app.ts offline, with cdk-nag passing', async () => {
-    cdkOut = synth.outdir + '-cli';
+    cdkOut = `${synth.outdir}-cli`;
     const { stdout } = await run('npx', ['cdk', 'synth', '--no-notices', '--quiet', '--no-version-reporting', '-o', cdkOut], {
       env: { ...process.env, CDK_DISABLE_VERSION_CHECK: 'true' },
       timeout: 120_000,

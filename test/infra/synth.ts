@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App, Validations, type Stack } from 'aws-cdk-lib';
+import { App, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
@@ -51,15 +51,21 @@ export interface NagFinding {
 export function unacknowledgedFindings(scope: IConstruct): NagFinding[] {
   const violations = [new AwsSolutionsChecks(), new ServerlessChecks()].flatMap((pack) => pack.validateScope(scope).violations);
   return violations.flatMap((v) =>
-    v.violatingResources.map((r) => ({ rule: v.ruleName, path: r.constructPath ?? r.resourceLogicalId ?? '?', description: v.description })),
+    v.violatingResources.map((r) => ({
+      rule: v.ruleName,
+      path: r.constructPath ?? r.resourceLogicalId ?? '?',
+      description: v.description,
+    })),
   );
 }
 
 /** Every acknowledgement recorded in the tree: rule id, reason, and the construct path. */
 export function acknowledgements(scope: IConstruct): { rule: string; reason: string; path: string }[] {
-  return scope.node.findAll().flatMap((c) =>
-    c.node.metadata
-      .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
-      .flatMap((m) => Object.entries(m.data as Record<string, string>).map(([rule, reason]) => ({ rule, reason, path: c.node.path }))),
-  );
+  return scope.node
+    .findAll()
+    .flatMap((c) =>
+      c.node.metadata
+        .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+        .flatMap((m) => Object.entries(m.data as Record<string, string>).map(([rule, reason]) => ({ rule, reason, path: c.node.path }))),
+    );
 }

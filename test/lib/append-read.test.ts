@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
+  DuplicateSequenceError,
   OffsetMismatchError,
   OffsetOutOfRangeError,
   PartitionNotFoundError,
   ProducerFencedError,
   RecordTooLargeError,
   SequenceGapError,
-  DuplicateSequenceError,
   TopicExistsError,
   TopicNotFoundError,
   ValidationError,
@@ -107,7 +107,7 @@ describe('append and read', () => {
     expect(page.nextOffset).toBe(24);
   });
 
-  it('places keyed records by Kafka murmur2 and keeps one request\'s keyless records together', async () => {
+  it("places keyed records by Kafka murmur2 and keeps one request's keyless records together", async () => {
     const { engine } = await createTestEngine();
     await engine.topics.create({ name: 't', partitions: 6 });
     const keys = ['alice', 'bob', 'carol', 'dave'];
@@ -134,9 +134,9 @@ describe('append and read', () => {
     await expect(engine.appender.append('nope', { records: [record('a')] })).rejects.toBeInstanceOf(TopicNotFoundError);
     await expect(engine.appender.appendToPartition('t', 2, { records: [record('a')] })).rejects.toBeInstanceOf(PartitionNotFoundError);
     await expect(engine.reader.read('t', 7)).rejects.toBeInstanceOf(PartitionNotFoundError);
-    await expect(
-      engine.appender.appendToPartition('t', 0, { records: [record('ok'), record('x'.repeat(200))] }),
-    ).rejects.toBeInstanceOf(RecordTooLargeError);
+    await expect(engine.appender.appendToPartition('t', 0, { records: [record('ok'), record('x'.repeat(200))] })).rejects.toBeInstanceOf(
+      RecordTooLargeError,
+    );
     await expect(engine.appender.append('t', { records: [] })).rejects.toBeInstanceOf(ValidationError);
     expect((await engine.reader.read('t', 0)).highWatermark).toBe(0);
   });
@@ -197,9 +197,7 @@ describe('conditional append', () => {
     const { engine } = await createTestEngine();
     await engine.topics.create({ name: 't', partitions: 1 });
     await engine.appender.appendToPartition('t', 0, { records: [record('a')], expectedOffset: 0 });
-    const err = await engine.appender
-      .appendToPartition('t', 0, { records: [record('b')], expectedOffset: 0 })
-      .catch((e: unknown) => e);
+    const err = await engine.appender.appendToPartition('t', 0, { records: [record('b')], expectedOffset: 0 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OffsetMismatchError);
     expect(err).toMatchObject({ expectedOffset: 0, highWatermark: 1, status: 409, code: 'OFFSET_MISMATCH' });
     await engine.appender.appendToPartition('t', 0, { records: [record('b')], expectedOffset: 1 });
@@ -317,7 +315,10 @@ describe('idempotent producer', () => {
     const seen = new Set<number>();
     for (let seq = 0; seq < 16; seq++) {
       const sequences = { '0': seq, '1': seq, '2': seq, '3': seq };
-      const r = await engine.appender.append('t', { records: [record(`v${seq}`)], producer: { producerId: `p${seq}`, epoch: 0, sequences } });
+      const r = await engine.appender.append('t', {
+        records: [record(`v${seq}`)],
+        producer: { producerId: `p${seq}`, epoch: 0, sequences },
+      });
       seen.add(r.offsets[0]!.partition);
     }
     expect(seen.size).toBeGreaterThan(1);
@@ -331,15 +332,24 @@ describe('idempotent producer', () => {
     await engine.topics.create({ name: 't', partitions: 2 });
     await expect(
       engine.appender.append('t', {
-        records: [{ ...record('a'), partition: 0 }, { ...record('b'), partition: 1 }],
+        records: [
+          { ...record('a'), partition: 0 },
+          { ...record('b'), partition: 1 },
+        ],
         producer: { producerId: 'p', epoch: 0, sequences: { '0': 0 } },
       }),
     ).rejects.toThrow(/partition\(s\) 1/);
     const ok = await engine.appender.append('t', {
-      records: [{ ...record('a'), partition: 0 }, { ...record('b'), partition: 1 }],
+      records: [
+        { ...record('a'), partition: 0 },
+        { ...record('b'), partition: 1 },
+      ],
       producer: { producerId: 'p', epoch: 0, sequences: { '0': 0, '1': 0 } },
     });
-    expect(ok.offsets).toEqual([{ partition: 0, offset: 0 }, { partition: 1, offset: 0 }]);
+    expect(ok.offsets).toEqual([
+      { partition: 0, offset: 0 },
+      { partition: 1, offset: 0 },
+    ]);
   });
 });
 
@@ -381,13 +391,19 @@ describe('consumer group offsets', () => {
   it('rejects unknown partitions, negative offsets and duplicates, committing nothing', async () => {
     const { engine } = await createTestEngine();
     await engine.topics.create({ name: 'a', partitions: 1 });
-    await expect(engine.groups.commit('g', [{ topic: 'a', partition: 0, offset: 1 }, { topic: 'a', partition: 3, offset: 1 }])).rejects.toBeInstanceOf(
-      PartitionNotFoundError,
-    );
+    await expect(
+      engine.groups.commit('g', [
+        { topic: 'a', partition: 0, offset: 1 },
+        { topic: 'a', partition: 3, offset: 1 },
+      ]),
+    ).rejects.toBeInstanceOf(PartitionNotFoundError);
     await expect(engine.groups.commit('g', [{ topic: 'a', partition: 0, offset: -1 }])).rejects.toBeInstanceOf(ValidationError);
-    await expect(engine.groups.commit('g', [{ topic: 'a', partition: 0, offset: 1 }, { topic: 'a', partition: 0, offset: 2 }])).rejects.toBeInstanceOf(
-      ValidationError,
-    );
+    await expect(
+      engine.groups.commit('g', [
+        { topic: 'a', partition: 0, offset: 1 },
+        { topic: 'a', partition: 0, offset: 2 },
+      ]),
+    ).rejects.toBeInstanceOf(ValidationError);
     await expect(engine.groups.commit('bad group', [{ topic: 'a', partition: 0, offset: 1 }])).rejects.toBeInstanceOf(ValidationError);
     expect(await engine.groups.fetch('g')).toEqual([]);
   });

@@ -1,9 +1,9 @@
 import { describe, expect, inject, it } from 'vitest';
-import { chaosSpecSchema, installChaos, type ChaosSpec } from '../../local/chaos.js';
-import { localDynamoClient, localS3Client } from '../../local/emulators.js';
 import { DynamoLogStore } from '../../lib/aws/dynamo-log-store.js';
-import { LogEngine } from '../../lib/engine.js';
 import { FAST_RETRY } from '../../lib/core/retry.js';
+import { LogEngine } from '../../lib/engine.js';
+import { type ChaosSpec, chaosSpecSchema, installChaos } from '../../local/chaos.js';
+import { localDynamoClient, localS3Client } from '../../local/emulators.js';
 import { bytes, createTestEngine, readAll, text } from '../support/engine.js';
 import { FaultInjector, type FaultMode, type FaultRule } from '../support/faults.js';
 import { runWorkload } from '../support/workload.js';
@@ -31,7 +31,10 @@ describe.each(SEQUENCINGS)('append under a single injected fault (%s)', (sequenc
         await engine.appender.appendToPartition('t', 0, { records: [{ key: null, value: bytes('first') }] });
         const cold = new LogEngine({ store: faults.wrap(realStore), retry: FAST_RETRY, sequencing });
         const producer = idempotent ? { producer: { producerId: 'p', epoch: 0, sequence: 0 } } : {};
-        const records = [{ key: null, value: bytes('second') }, { key: null, value: bytes('third') }];
+        const records = [
+          { key: null, value: bytes('second') },
+          { key: null, value: bytes('third') },
+        ];
         let result = await cold.appender.appendToPartition('t', 0, { records, ...producer }).catch((e: unknown) => e);
         if (result instanceof Error && idempotent) {
           // The caller saw an error; an idempotent producer retries the same batch.
@@ -131,14 +134,19 @@ describe.each([
 
   // A reservation whose answer is lost is found through the head's lastReservation: it
   // never gets to the deadline. The fill and the optimistic commit do.
-  it.skipIf(commands.includes('UpdateItemCommand'))('an append throttled to its deadline after an applied attempt answers 503 outcome unknown, not 429', async () => {
-    const { engine, verifier } = await chaosEngine({ lostThenThrottled: 1 }, { appendDeadlineMs: 1_500 });
-    const err = await engine.appender.appendToPartition('t', 0, { records: [{ key: null, value: bytes('maybe') }] }).catch((e: unknown) => e);
-    // The write happened: a 429 would tell the caller that nothing was written.
-    expect(err).toMatchObject({ status: 503, code: 'RETRY' });
-    expect((err as Error).message).toMatch(/may or may not have been written/);
-    expect((await readAll(verifier, 't', 0)).map((r) => text(r.value))).toEqual(['maybe']);
-  });
+  it.skipIf(commands.includes('UpdateItemCommand'))(
+    'an append throttled to its deadline after an applied attempt answers 503 outcome unknown, not 429',
+    async () => {
+      const { engine, verifier } = await chaosEngine({ lostThenThrottled: 1 }, { appendDeadlineMs: 1_500 });
+      const err = await engine.appender
+        .appendToPartition('t', 0, { records: [{ key: null, value: bytes('maybe') }] })
+        .catch((e: unknown) => e);
+      // The write happened: a 429 would tell the caller that nothing was written.
+      expect(err).toMatchObject({ status: 503, code: 'RETRY' });
+      expect((err as Error).message).toMatch(/may or may not have been written/);
+      expect((await readAll(verifier, 't', 0)).map((r) => text(r.value))).toEqual(['maybe']);
+    },
+  );
 });
 
 describe('regression: a multi-partition append reported a retryable storage failure of one partition as INTERNAL', () => {
@@ -157,7 +165,8 @@ describe('regression: a multi-partition append reported a retryable storage fail
         ],
       })
       .catch((e: unknown) => e);
-    const partitions = (err as { details?: { partitions?: { partition: number; error?: { code: string }; baseOffset?: number }[] } }).details?.partitions;
+    const partitions = (err as { details?: { partitions?: { partition: number; error?: { code: string }; baseOffset?: number }[] } })
+      .details?.partitions;
     expect(partitions?.find((p) => p.partition === 0)?.error?.code).toBe('RETRY');
     expect(partitions?.find((p) => p.partition === 1)?.baseOffset).toBe(0);
     expect((await readAll(verifier, 't', 1)).map((r) => text(r.value))).toEqual(['small']);

@@ -3,7 +3,7 @@
  * print its URL, keep every acknowledged record across a SIGKILL (which orphans the
  * DynamoDB Local child), stop cleanly on Ctrl-C, and say what to install without Java.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -9,17 +9,17 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   DYNAMODB_LOCAL_PIDFILE,
+  type DynamoDbLocal,
   ensureTable,
   isProcessAlive,
   localDynamoClient,
   startDynamoDbLocal,
-  type DynamoDbLocal,
 } from '../../local/emulators.js';
 
 const TABLE = 'strata-local';
@@ -89,11 +89,10 @@ describe('DynamoDB Local with a data directory', () => {
   });
 
   it('stops the DynamoDB Local orphaned by a SIGKILLed parent, freeing its port', async () => {
-    const parent = spawn(
-      process.execPath,
-      ['--import', 'tsx', '--input-type=module', '--eval', ORPHANING_PARENT_SCRIPT, dataDir],
-      { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'ignore'] },
-    );
+    const parent = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '--eval', ORPHANING_PARENT_SCRIPT, dataDir], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     strays.push(parent.pid as number);
     const parentExited = new Promise((resolve) => parent.once('exit', resolve));
     const [line] = await once(createInterface({ input: parent.stdout! }), 'line');

@@ -19,8 +19,10 @@ afterAll(async () => {
   for (const dir of dirs) await rm(dir, { recursive: true, force: true });
 });
 
-const list = async (s3: S3Client) => ((await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'topics/' }))).Contents ?? []).map((o) => o.Key);
-const file = (dir: string, key: string, suffix: string) => join(dir, BUCKET, ...key.split('/').slice(0, -1), `${key.split('/').at(-1)}._S3rver_${suffix}`);
+const list = async (s3: S3Client) =>
+  ((await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'topics/' }))).Contents ?? []).map((o) => o.Key);
+const file = (dir: string, key: string, suffix: string) =>
+  join(dir, BUCKET, ...key.split('/').slice(0, -1), `${key.split('/').at(-1)}._S3rver_${suffix}`);
 
 describe('s3rver directories kept across kills', () => {
   it('lose the objects whose PUT never finished, and s3rver lists and serves the rest again', async () => {

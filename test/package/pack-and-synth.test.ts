@@ -24,7 +24,11 @@ const TARBALL_BUDGET_BYTES = 5 * 1024 * 1024;
 /** Modules a consumer's synth must never need. */
 const BUILD_TOOLS = ['esbuild', 'typescript', 'tsx'];
 /** The package a bare import names: `@scope/name` or `name`. */
-const packageOf = (specifier: string) => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
+const packageOf = (specifier: string) =>
+  specifier
+    .split('/')
+    .slice(0, specifier.startsWith('@') ? 2 : 1)
+    .join('/');
 
 interface PackedFile {
   path: string;
@@ -39,7 +43,12 @@ interface Packed {
 
 let scratch: string;
 let packed: Packed;
-let pkg: { dependencies: Record<string, string>; peerDependencies: Record<string, string>; private?: boolean; exports: Record<string, unknown> };
+let pkg: {
+  dependencies: Record<string, string>;
+  peerDependencies: Record<string, string>;
+  private?: boolean;
+  exports: Record<string, unknown>;
+};
 let template: { Resources: Record<string, { Type: string; Properties: Record<string, any> }> };
 let outdir: string;
 /** A scratch-app environment: no npm, no repository binaries on the PATH. */
@@ -145,7 +154,9 @@ describe('the packed tarball', () => {
   });
 
   it(`weighs under ${TARBALL_BUDGET_BYTES / 1024 / 1024} MiB`, () => {
-    console.log(`${packed.filename}: ${(packed.size / 1024 / 1024).toFixed(2)} MiB packed, ${(packed.unpackedSize / 1024 / 1024).toFixed(2)} MiB unpacked, ${packed.files.length} files`);
+    console.log(
+      `${packed.filename}: ${(packed.size / 1024 / 1024).toFixed(2)} MiB packed, ${(packed.unpackedSize / 1024 / 1024).toFixed(2)} MiB unpacked, ${packed.files.length} files`,
+    );
     expect(packed.size).toBeLessThan(TARBALL_BUDGET_BYTES);
   });
 
@@ -198,7 +209,9 @@ describe('a CDK app that installed the tarball', () => {
 
   it('had nothing bundled at synth (no esbuild run, no bundling staging folders)', () => {
     expect(readdirSync(outdir).filter((f) => f.startsWith('bundling-temp-'))).toEqual([]);
-    const manifest = JSON.parse(readFileSync(join(outdir, 'Consumer.assets.json'), 'utf8')) as { files: Record<string, { source: { path: string } }> };
+    const manifest = JSON.parse(readFileSync(join(outdir, 'Consumer.assets.json'), 'utf8')) as {
+      files: Record<string, { source: { path: string } }>;
+    };
     for (const file of Object.values(manifest.files)) expect(file.source.path).not.toMatch(/\.ts$/);
   });
 
@@ -207,12 +220,20 @@ describe('a CDK app that installed the tarball', () => {
     expect(stdout.trim()).toBe('function');
   });
 
-  it('gets the construct\'s and the client\'s types (a NodeNext TypeScript consumer)', async () => {
+  it("gets the construct's and the client's types (a NodeNext TypeScript consumer)", async () => {
     writeFileSync(join(scratch, 'consumer.ts'), CONSUMER_TS);
     writeFileSync(
       join(scratch, 'tsconfig.json'),
       JSON.stringify({
-        compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, noEmit: true, skipLibCheck: true, types: [] },
+        compilerOptions: {
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          target: 'ES2022',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: true,
+          types: [],
+        },
         files: ['consumer.ts'],
       }),
     );
@@ -233,4 +254,3 @@ describe('the constructs in infra/', () => {
     expect(offenders, 'use strataFunction (infra/function-code.ts) with an entry in FUNCTION_ENTRIES').toEqual([]);
   });
 });
-

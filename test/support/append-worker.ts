@@ -17,20 +17,20 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoLogStore } from '../../lib/aws/dynamo-log-store.js';
 import { S3ObjectStore } from '../../lib/aws/s3-object-store.js';
-import { LogEngine, type EngineOptions } from '../../lib/engine.js';
 import { StrataError } from '../../lib/core/errors.js';
 import { isRetryable, isThrottle } from '../../lib/core/retry.js';
+import { type EngineOptions, LogEngine } from '../../lib/engine.js';
 import type { AppendRecordInput, AppendResponse } from '../../lib/sequencing/appender.js';
 import { chaosSpecFromEnv, installChaos } from '../../local/chaos.js';
 import { seededRandom } from './faults.js';
 import { CrashPoints, installWorkerMiddleware } from './worker-faults.js';
 import {
-  WORKER_CONFIG_ENV,
+  type AppendKind,
   announceSeals,
   keyOfId,
-  type AppendKind,
   type PartitionResult,
   type SentRecord,
+  WORKER_CONFIG_ENV,
   type WorkerConfig,
   type WorkerEvent,
 } from './worker-protocol.js';
@@ -55,9 +55,18 @@ const DEFINITE_CODES = new Set([
 function emulatorClients(config: WorkerConfig): { dynamo: DynamoDBClient; s3: S3Client } {
   const region = 'us-east-1';
   return {
-    dynamo: new DynamoDBClient({ endpoint: config.dynamoEndpoint, region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
+    dynamo: new DynamoDBClient({
+      endpoint: config.dynamoEndpoint,
+      region,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    }),
     // s3rver accepts only its fixed key pair, and serves buckets as paths.
-    s3: new S3Client({ endpoint: config.s3Endpoint, region, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }, forcePathStyle: true }),
+    s3: new S3Client({
+      endpoint: config.s3Endpoint,
+      region,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+      forcePathStyle: true,
+    }),
   };
 }
 
@@ -140,7 +149,9 @@ async function main(): Promise<void> {
   const hooks = points.engineHooks();
   const engine = new LogEngine({
     // As the server beside it: tail items with a TTL when STRATA_TAIL_TTL_MS says so (the chaos suite's short-TTL runs).
-    store: announceSeals(new DynamoLogStore(dynamo, config.tableName, tailTtlFromEnv()), (partition, offsets) => emit({ t: 'seal', partition, offsets })),
+    store: announceSeals(new DynamoLogStore(dynamo, config.tableName, tailTtlFromEnv()), (partition, offsets) =>
+      emit({ t: 'seal', partition, offsets }),
+    ),
     objects: new S3ObjectStore(s3, config.bucket),
     ...(config.stagingBucket ? { staging: { objects: new S3ObjectStore(s3, config.stagingBucket) } } : {}),
     appendDeadlineMs: config.appendDeadlineMs,
@@ -240,7 +251,9 @@ async function main(): Promise<void> {
       }
       return engine.appender.append(config.topic, {
         records: inputs,
-        ...(idempotent ? { producer: { producerId: stampId, epoch: 0, sequences: Object.fromEntries([...counts.keys()].map((p) => [p, seq(p)])) } } : {}),
+        ...(idempotent
+          ? { producer: { producerId: stampId, epoch: 0, sequences: Object.fromEntries([...counts.keys()].map((p) => [p, seq(p)])) } }
+          : {}),
       });
     };
 
@@ -277,7 +290,10 @@ async function main(): Promise<void> {
             const outcome = outcomes.get(entry.partition);
             if (!outcome) continue;
             if (entry.baseOffset !== undefined && entry.lastOffset !== undefined) {
-              outcome.acked(Array.from({ length: entry.lastOffset - entry.baseOffset + 1 }, (_, k) => entry.baseOffset! + k), false);
+              outcome.acked(
+                Array.from({ length: entry.lastOffset - entry.baseOffset + 1 }, (_, k) => entry.baseOffset! + k),
+                false,
+              );
             } else {
               const c = entry.error?.code ?? code;
               outcome.refused(c, DEFINITE_CODES.has(c), c === 'INTERNAL' ? entry.error?.message : undefined);

@@ -13,7 +13,7 @@
  * `loseToConcurrentWrite` gives that answer, in the shape AWS returns it, to the next
  * matching call of a client, after running the concurrent write (`interpose`) for real.
  */
-import { TransactionCanceledException, TransactionConflictException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, TransactionCanceledException, TransactionConflictException } from '@aws-sdk/client-dynamodb';
 
 export interface ConflictRule {
   /** The SDK command to lose: a transaction, or a single-item write. */
@@ -44,7 +44,9 @@ export function loseToConcurrentWrite(client: DynamoDBClient, rule: ConflictRule
       if (!items.some(touches)) return next(args);
       state.lost++;
       await rule.interpose();
-      const reasons = items.map((item) => (touches(item) ? { Code: 'TransactionConflict', Message: 'Transaction is ongoing for the item' } : { Code: 'None' }));
+      const reasons = items.map((item) =>
+        touches(item) ? { Code: 'TransactionConflict', Message: 'Transaction is ongoing for the item' } : { Code: 'None' },
+      );
       throw new TransactionCanceledException({
         message: `Transaction cancelled, please refer cancellation reasons for specific reasons [${reasons.map((r) => r.Code).join(', ')}]`,
         $metadata: { httpStatusCode: 400 },

@@ -12,7 +12,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signedFetch } from '../e2e/sigv4.js';
 import { readTarget } from '../e2e/target.js';
 
-const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', sessionToken: 'session-token' };
+const credentials = {
+  accessKeyId: 'AKIDEXAMPLE',
+  secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
+  sessionToken: 'session-token',
+};
 const region = 'eu-west-1';
 const verifier = new SignatureV4({ service: 'execute-api', region, credentials, sha256: Sha256 });
 
@@ -30,7 +34,15 @@ async function verify(req: IncomingMessage, body: string): Promise<{ ok: boolean
   for (const [k, v] of url.searchParams) query[k] = query[k] === undefined ? v : [query[k]!, v].flat();
   const headers = Object.fromEntries(signedHeaders.map((h) => [h, String(req.headers[h] ?? '')]));
   const expected = await verifier.sign(
-    { method: req.method ?? 'GET', protocol: 'http:', hostname: 'placeholder', path: url.pathname, query, headers, ...(body ? { body } : {}) },
+    {
+      method: req.method ?? 'GET',
+      protocol: 'http:',
+      hostname: 'placeholder',
+      path: url.pathname,
+      query,
+      headers,
+      ...(body ? { body } : {}),
+    },
     { signingDate: date },
   );
   return { ok: expected.headers.authorization === auth, detail: `${req.method} ${req.url} signed ${signedHeaders.join(';')}` };
@@ -71,7 +83,14 @@ describe('the e2e SigV4 signer', () => {
   });
 
   it('is a real check: a request changed after signing is refused', async () => {
-    const signed = await verifier.sign({ method: 'GET', protocol: 'http:', hostname: '127.0.0.1', path: '/v1/topics', query: {}, headers: { host: new URL(base).host } });
+    const signed = await verifier.sign({
+      method: 'GET',
+      protocol: 'http:',
+      hostname: '127.0.0.1',
+      path: '/v1/topics',
+      query: {},
+      headers: { host: new URL(base).host },
+    });
     const res = await fetch(`${base}/v1/topics/other`, { headers: signed.headers as Record<string, string> });
     expect(res.status).toBe(403);
   });

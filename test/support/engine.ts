@@ -3,12 +3,12 @@
  * fault injector, for engine-level integration tests.
  */
 import { DynamoLogStore, type DynamoLogStoreOptions } from '../../lib/aws/dynamo-log-store.js';
-import type { Clock } from '../../lib/core/clock.js';
-import { LogEngine, type EngineOptions } from '../../lib/engine.js';
 import { S3ObjectStore } from '../../lib/aws/s3-object-store.js';
+import type { Clock } from '../../lib/core/clock.js';
+import { FAST_RETRY } from '../../lib/core/retry.js';
+import { type EngineOptions, LogEngine } from '../../lib/engine.js';
 import type { LogStore } from '../../lib/ports/log-store.js';
 import type { ObjectStore } from '../../lib/ports/object-store.js';
-import { FAST_RETRY } from '../../lib/core/retry.js';
 import { freshBucket, freshTable, testClients } from './aws.js';
 import type { FaultInjector } from './faults.js';
 import { recordVoids } from './voids.js';
@@ -47,7 +47,18 @@ export async function createTestEngine(
     ...options.engine,
   });
   const verifier = new LogEngine({ store: realStore, objects: realObjects, retry: FAST_RETRY, topicCacheTtlMs: 0 });
-  return { engine, store, realStore, verifier, tableName, bucket, objects, realObjects, recordingStore: recorder.store, voids: recorder.voids };
+  return {
+    engine,
+    store,
+    realStore,
+    verifier,
+    tableName,
+    bucket,
+    objects,
+    realObjects,
+    recordingStore: recorder.store,
+    voids: recorder.voids,
+  };
 }
 
 const encoder = new TextEncoder();

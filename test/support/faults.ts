@@ -6,7 +6,7 @@
  * the SDK client instead, in the shape AWS returns them (loseFlushCommits,
  * failObjectDeletes).
  */
-import { TransactionCanceledException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { seededRandom } from '../../local/chaos.js';
 

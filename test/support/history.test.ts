@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { History, type AnomalyType, type CheckResult } from './history.js';
+import { type AnomalyType, type CheckResult, History } from './history.js';
 
 /** Acknowledges `value` at `offset` for `process` on `partition`. */
 function acked(h: History, process: string, partition: number, value: string, offset: number): void {

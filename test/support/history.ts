@@ -121,9 +121,7 @@ interface SendRecord {
   offset: number | undefined;
 }
 
-type ConsumerEvent =
-  | { kind: 'poll'; fromOffset: number; records: ObservedRecord[] }
-  | { kind: 'reset' };
+type ConsumerEvent = { kind: 'poll'; fromOffset: number; records: ObservedRecord[] } | { kind: 'reset' };
 
 interface PartitionHistory {
   /** Sends to this partition, in invocation order. */

@@ -66,13 +66,13 @@ export function describeHttpContract(api: () => ApiClient, { prefix }: ContractO
 
     it('appends in utf8 and base64 and reads back in either encoding', async () => {
       const res = await api()('POST', `/v1/topics/${orders}/partitions/1/records`, {
-        records: [
-          { key: 'k1', value: 'héllo', headers: { trace: 'abc' }, timestamp: 1000 },
-          { value: null },
-        ],
+        records: [{ key: 'k1', value: 'héllo', headers: { trace: 'abc' }, timestamp: 1000 }, { value: null }],
       });
       expect(res.status).toBe(200);
-      expect(res.body.offsets).toEqual([{ partition: 1, offset: 0 }, { partition: 1, offset: 1 }]);
+      expect(res.body.offsets).toEqual([
+        { partition: 1, offset: 0 },
+        { partition: 1, offset: 1 },
+      ]);
       const b64 = await api()('POST', `/v1/topics/${orders}/records`, {
         encoding: 'base64',
         records: [{ value: Buffer.from([0, 1, 2, 255]).toString('base64'), partition: 1 }],
@@ -118,37 +118,218 @@ export function describeHttpContract(api: () => ApiClient, { prefix }: ContractO
 
   describe('HTTP API v1 rejects bad requests with a 4xx, a stable code, and writes nothing', () => {
     const cases: { name: string; method: string; path: string; body?: unknown; raw?: string; status: number; code: string }[] = [
-      { name: 'malformed JSON', method: 'POST', path: `/v1/topics/${orders}/records`, raw: '{"records": [', status: 400, code: 'INVALID_JSON' },
+      {
+        name: 'malformed JSON',
+        method: 'POST',
+        path: `/v1/topics/${orders}/records`,
+        raw: '{"records": [',
+        status: 400,
+        code: 'INVALID_JSON',
+      },
       { name: 'an empty body', method: 'POST', path: `/v1/topics/${orders}/records`, raw: '', status: 400, code: 'INVALID_JSON' },
       { name: 'no records', method: 'POST', path: `/v1/topics/${orders}/records`, body: { records: [] }, status: 400, code: 'VALIDATION' },
-      { name: 'records not an array', method: 'POST', path: `/v1/topics/${orders}/records`, body: { records: 'x' }, status: 400, code: 'VALIDATION' },
-      { name: 'a value that is a number', method: 'POST', path: `/v1/topics/${orders}/records`, body: { records: [{ value: 5 }] }, status: 400, code: 'VALIDATION' },
-      { name: 'an unknown field', method: 'POST', path: `/v1/topics/${orders}/records`, body: { records: [{ value: 'a', vaule: 'b' }] }, status: 400, code: 'VALIDATION' },
-      { name: 'bad base64', method: 'POST', path: `/v1/topics/${orders}/records`, body: { encoding: 'base64', records: [{ value: 'not base64!' }] }, status: 400, code: 'VALIDATION' },
-      { name: 'an unknown encoding', method: 'POST', path: `/v1/topics/${orders}/records`, body: { encoding: 'hex', records: [{ value: 'a' }] }, status: 400, code: 'VALIDATION' },
-      { name: 'a negative timestamp', method: 'POST', path: `/v1/topics/${orders}/records`, body: { records: [{ value: 'a', timestamp: -1 }] }, status: 400, code: 'VALIDATION' },
-      { name: 'a record partition out of range', method: 'POST', path: `/v1/topics/${orders}/records`, body: { records: [{ value: 'a', partition: 9 }] }, status: 400, code: 'VALIDATION' },
-      { name: 'a keyless record on a compacted topic', method: 'POST', path: `/v1/topics/${compacted}/records`, body: { records: [{ value: 'a' }] }, status: 400, code: 'VALIDATION' },
-      { name: 'a bad topic name', method: 'POST', path: '/v1/topics', body: { name: '../etc', partitions: 1 }, status: 400, code: 'VALIDATION' },
-      { name: 'too many partitions', method: 'POST', path: '/v1/topics', body: { name: n('big'), partitions: 5000 }, status: 400, code: 'VALIDATION' },
-      { name: 'an unknown config key', method: 'POST', path: '/v1/topics', body: { name: n('cfg'), config: { retention: 1 } }, status: 400, code: 'VALIDATION' },
-      { name: 'a bad config value', method: 'PATCH', path: `/v1/topics/${orders}`, body: { config: { cleanupPolicy: 'sometimes' } }, status: 400, code: 'VALIDATION' },
-      { name: 'a non-numeric partition', method: 'POST', path: `/v1/topics/${orders}/partitions/x/records`, body: { records: [{ value: 'a' }] }, status: 400, code: 'VALIDATION' },
-      { name: 'a non-numeric offset', method: 'GET', path: `/v1/topics/${orders}/partitions/0/records?offset=abc`, status: 400, code: 'VALIDATION' },
-      { name: 'maxRecords over 10000', method: 'GET', path: `/v1/topics/${orders}/partitions/0/records?maxRecords=10001`, status: 400, code: 'VALIDATION' },
-      { name: 'maxBytes over 5 MiB', method: 'GET', path: `/v1/topics/${orders}/partitions/0/records?maxBytes=6000000`, status: 400, code: 'VALIDATION' },
-      { name: 'waitMs over 20000', method: 'GET', path: `/v1/topics/${orders}/partitions/0/records?waitMs=20001`, status: 400, code: 'VALIDATION' },
-      { name: 'an unknown query parameter', method: 'GET', path: `/v1/topics/${orders}/partitions/0/records?ofset=1`, status: 400, code: 'VALIDATION' },
-      { name: 'a bad offsets lookup', method: 'GET', path: `/v1/topics/${orders}/partitions/0/offsets?at=yesterday`, status: 400, code: 'VALIDATION' },
-      { name: 'a bad group name', method: 'PUT', path: '/v1/groups/bad%20group/offsets', body: { offsets: [{ topic: orders, partition: 0, offset: 1 }] }, status: 400, code: 'VALIDATION' },
-      { name: 'an unknown topic', method: 'POST', path: `/v1/topics/${n('nope')}/records`, body: { records: [{ value: 'a' }] }, status: 404, code: 'TOPIC_NOT_FOUND' },
-      { name: 'an unknown partition', method: 'POST', path: `/v1/topics/${orders}/partitions/3/records`, body: { records: [{ value: 'a' }] }, status: 404, code: 'PARTITION_NOT_FOUND' },
-      { name: 'a read of an unknown partition', method: 'GET', path: `/v1/topics/${orders}/partitions/42/records`, status: 404, code: 'PARTITION_NOT_FOUND' },
+      {
+        name: 'records not an array',
+        method: 'POST',
+        path: `/v1/topics/${orders}/records`,
+        body: { records: 'x' },
+        status: 400,
+        code: 'VALIDATION',
+      },
+      {
+        name: 'a value that is a number',
+        method: 'POST',
+        path: `/v1/topics/${orders}/records`,
+        body: { records: [{ value: 5 }] },
+        status: 400,
+        code: 'VALIDATION',
+      },
+      {
+        name: 'an unknown field',
+        method: 'POST',
+        path: `/v1/topics/${orders}/records`,
+        body: { records: [{ value: 'a', vaule: 'b' }] },
+        status: 400,
+        code: 'VALIDATION',
+      },
+      {
+        name: 'bad base64',
+        method: 'POST',
+        path: `/v1/topics/${orders}/records`,
+        body: { encoding: 'base64', records: [{ value: 'not base64!' }] },
+        status: 400,
+        code: 'VALIDATION',
+      },
+      {
+        name: 'an unknown encoding',
+        method: 'POST',
+        path: `/v1/topics/${orders}/records`,
+        body: { encoding: 'hex', records: [{ value: 'a' }] },
+        status: 400,
+        code: 'VALIDATION',
+      },
+      {
+        name: 'a negative timestamp',
+        method: 'POST',
+        path: `/v1/topics/${orders}/records`,
+        body: { records: [{ value: 'a', timestamp: -1 }] },
+        status: 400,
+        code: 'VALIDATION',
+      },
+      {
+        name: 'a record partition out of range',
+        method: 'POST',
+        path: `/v1/topics/${orders}/records`,
+        body: { records: [{ value: 'a', partition: 9 }] },
+        status: 400,
+        code: 'VALIDATION',
+      },
+      {
+        name: 'a keyless record on a compacted topic',
+        method: 'POST',
+        path: `/v1/topics/${compacted}/records`,
+        body: { records: [{ value: 'a' }] },
+        status: 400,
+        code: 'VALIDATION',
+      },
+      {
+        name: 'a bad topic name',
+        method: 'POST',
+        path: '/v1/topics',
+        body: { name: '../etc', partitions: 1 },
+        status: 400,
+        code: 'VALIDATION',
+      },
+      {
+        name: 'too many partitions',
+        method: 'POST',
+        path: '/v1/topics',
+        body: { name: n('big'), partitions: 5000 },
+        status: 400,
+        code: 'VALIDATION',
+      },
+      {
+        name: 'an unknown config key',
+        method: 'POST',
+        path: '/v1/topics',
+        body: { name: n('cfg'), config: { retention: 1 } },
+        status: 400,
+        code: 'VALIDATION',
+      },
+      {
+        name: 'a bad config value',
+        method: 'PATCH',
+        path: `/v1/topics/${orders}`,
+        body: { config: { cleanupPolicy: 'sometimes' } },
+        status: 400,
+        code: 'VALIDATION',
+      },
+      {
+        name: 'a non-numeric partition',
+        method: 'POST',
+        path: `/v1/topics/${orders}/partitions/x/records`,
+        body: { records: [{ value: 'a' }] },
+        status: 400,
+        code: 'VALIDATION',
+      },
+      {
+        name: 'a non-numeric offset',
+        method: 'GET',
+        path: `/v1/topics/${orders}/partitions/0/records?offset=abc`,
+        status: 400,
+        code: 'VALIDATION',
+      },
+      {
+        name: 'maxRecords over 10000',
+        method: 'GET',
+        path: `/v1/topics/${orders}/partitions/0/records?maxRecords=10001`,
+        status: 400,
+        code: 'VALIDATION',
+      },
+      {
+        name: 'maxBytes over 5 MiB',
+        method: 'GET',
+        path: `/v1/topics/${orders}/partitions/0/records?maxBytes=6000000`,
+        status: 400,
+        code: 'VALIDATION',
+      },
+      {
+        name: 'waitMs over 20000',
+        method: 'GET',
+        path: `/v1/topics/${orders}/partitions/0/records?waitMs=20001`,
+        status: 400,
+        code: 'VALIDATION',
+      },
+      {
+        name: 'an unknown query parameter',
+        method: 'GET',
+        path: `/v1/topics/${orders}/partitions/0/records?ofset=1`,
+        status: 400,
+        code: 'VALIDATION',
+      },
+      {
+        name: 'a bad offsets lookup',
+        method: 'GET',
+        path: `/v1/topics/${orders}/partitions/0/offsets?at=yesterday`,
+        status: 400,
+        code: 'VALIDATION',
+      },
+      {
+        name: 'a bad group name',
+        method: 'PUT',
+        path: '/v1/groups/bad%20group/offsets',
+        body: { offsets: [{ topic: orders, partition: 0, offset: 1 }] },
+        status: 400,
+        code: 'VALIDATION',
+      },
+      {
+        name: 'an unknown topic',
+        method: 'POST',
+        path: `/v1/topics/${n('nope')}/records`,
+        body: { records: [{ value: 'a' }] },
+        status: 404,
+        code: 'TOPIC_NOT_FOUND',
+      },
+      {
+        name: 'an unknown partition',
+        method: 'POST',
+        path: `/v1/topics/${orders}/partitions/3/records`,
+        body: { records: [{ value: 'a' }] },
+        status: 404,
+        code: 'PARTITION_NOT_FOUND',
+      },
+      {
+        name: 'a read of an unknown partition',
+        method: 'GET',
+        path: `/v1/topics/${orders}/partitions/42/records`,
+        status: 404,
+        code: 'PARTITION_NOT_FOUND',
+      },
       { name: 'an unknown route', method: 'GET', path: '/v2/everything', status: 404, code: 'ROUTE_NOT_FOUND' },
       { name: 'a wrong method', method: 'PUT', path: `/v1/topics/${orders}/records`, body: {}, status: 405, code: 'METHOD_NOT_ALLOWED' },
-      { name: 'an existing topic', method: 'POST', path: '/v1/topics', body: { name: orders, partitions: 3 }, status: 409, code: 'TOPIC_EXISTS' },
-      { name: 'a record over maxRecordBytes', method: 'POST', path: `/v1/topics/${small}/records`, body: { records: [{ value: 'x'.repeat(100) }] }, status: 413, code: 'RECORD_TOO_LARGE' },
-      { name: 'an offset above the high watermark', method: 'GET', path: `/v1/topics/${small}/partitions/0/records?offset=99`, status: 416, code: 'OFFSET_OUT_OF_RANGE' },
+      {
+        name: 'an existing topic',
+        method: 'POST',
+        path: '/v1/topics',
+        body: { name: orders, partitions: 3 },
+        status: 409,
+        code: 'TOPIC_EXISTS',
+      },
+      {
+        name: 'a record over maxRecordBytes',
+        method: 'POST',
+        path: `/v1/topics/${small}/records`,
+        body: { records: [{ value: 'x'.repeat(100) }] },
+        status: 413,
+        code: 'RECORD_TOO_LARGE',
+      },
+      {
+        name: 'an offset above the high watermark',
+        method: 'GET',
+        path: `/v1/topics/${small}/partitions/0/records?offset=99`,
+        status: 416,
+        code: 'OFFSET_OUT_OF_RANGE',
+      },
     ];
 
     it.each(cases)('$name → $status $code', async ({ method, path, body, raw, status, code }) => {
@@ -183,7 +364,10 @@ export function describeHttpContract(api: () => ApiClient, { prefix }: ContractO
         });
       expect((await send(1, 0, ['a', 'b'])).status).toBe(200);
       const retry = await send(1, 0, ['a', 'b']);
-      expect(retry.body.offsets).toEqual([{ partition: 0, offset: 0 }, { partition: 0, offset: 1 }]);
+      expect(retry.body.offsets).toEqual([
+        { partition: 0, offset: 0 },
+        { partition: 0, offset: 1 },
+      ]);
       expect(retry.body.partitions[0].duplicate).toBe(true);
       expectError(await send(1, 5, ['c']), 409, 'OUT_OF_ORDER_SEQUENCE');
       expectError(await send(1, 1, ['c']), 409, 'DUPLICATE_SEQUENCE');

@@ -4,7 +4,7 @@
  */
 import { inject } from 'vitest';
 import { FAST_RETRY } from '../../lib/core/retry.js';
-import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../local/stack.js';
+import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../local/stack.js';
 import { freshBucket, freshTable } from './aws.js';
 
 export async function startTestStack(options: Partial<LocalStackOptions> = {}): Promise<LocalStack> {

@@ -70,7 +70,9 @@ export function lossyFetch(options: LossyFetchOptions): LossyFetch {
         state.timedOut += 1;
         const signal = init?.signal;
         if (!signal) throw new Error('lossyFetch timeoutRate needs a request with a signal');
-        await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
+        await new Promise<void>((resolve) =>
+          signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true }),
+        );
         throw signal.reason;
       }
       if (force === 'loss' || (picked && !force && random() < options.lossRate)) {

@@ -31,26 +31,26 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DynamoLogStore } from '../../lib/aws/dynamo-log-store.js';
 import { S3ObjectStore } from '../../lib/aws/s3-object-store.js';
-import { LogEngine } from '../../lib/engine.js';
 import { OffsetOutOfRangeError } from '../../lib/core/errors.js';
+import { LogEngine } from '../../lib/engine.js';
 import type { PartitionPass } from '../../lib/maintenance/maintenance.js';
 import type { TopicConfigPatch } from '../../lib/topics/topic-config.js';
 import { CHAOS_KINDS, type ChaosSpec } from '../../local/chaos.js';
 import { localDynamoClient, localS3Client } from '../../local/emulators.js';
 import { readFaultLog } from '../chaos/fault-log.js';
 import { seededRandom } from './faults.js';
-import { ANOMALY_TYPES, History, type CheckResult, type SendHandle } from './history.js';
+import { ANOMALY_TYPES, type CheckResult, History, type SendHandle } from './history.js';
 import { CrashPoints, installWorkerMiddleware } from './worker-faults.js';
-import { REPO_ROOT, spawnWorkerProcess, type WorkerProcess as SpawnedWorker } from './worker-process.js';
+import { REPO_ROOT, type WorkerProcess as SpawnedWorker, spawnWorkerProcess } from './worker-process.js';
 import {
+  type AppendKind,
   announceSeals,
+  type EngineChoice,
   isHotId,
   keyOfId,
-  valueId,
-  type AppendKind,
-  type EngineChoice,
   type SentRecord,
   type StallSpec,
+  valueId,
   type WorkerConfig,
   type WorkerEvent,
 } from './worker-protocol.js';
@@ -63,7 +63,17 @@ export type FaultProfile = Partial<ChaosSpec> & { name: string };
 /** The profiles worker incarnations rotate through: one in four is fault-free. */
 export const DEFAULT_FAULT_PROFILES: FaultProfile[] = [
   { name: 'none' },
-  { name: 'mixed', before: 0.01, after: 0.02, throttle: 0.02, latency: 0.03, lostThenThrottled: 0.01, attemptAfter: 0.01, attemptThrottle: 0.02, latencyMs: [20, 300] },
+  {
+    name: 'mixed',
+    before: 0.01,
+    after: 0.02,
+    throttle: 0.02,
+    latency: 0.03,
+    lostThenThrottled: 0.01,
+    attemptAfter: 0.01,
+    attemptThrottle: 0.02,
+    latencyMs: [20, 300],
+  },
   { name: 'in-doubt', after: 0.06, attemptAfter: 0.03 },
   { name: 'sdk-retries', lostThenThrottled: 0.03, attemptAfter: 0.03, attemptThrottle: 0.04, attemptBefore: 0.02 },
   { name: 'none' },
@@ -221,12 +231,40 @@ export interface MultiProcessReport {
     ackedRecordsPerSecond: number;
   };
   /** SIGKILLs by the parent, self-kills by crash point, stalls; worker incarnations, by fault profile. */
-  kills: { parent: number; crashPoints: Record<string, number>; atStop: number; stalls: number; incarnations: number; byProfile: Record<string, number> };
+  kills: {
+    parent: number;
+    crashPoints: Record<string, number>;
+    atStop: number;
+    stalls: number;
+    incarnations: number;
+    byProfile: Record<string, number>;
+  };
   faults: { byKind: Record<string, number>; total: number; sdkCalls: { dynamodb: number; s3: number } };
-  maintenance: { runs: number; slowestRunMs: number; slowestPassMs: number; passes: number; flushedSegments: number; retainedSegments: number; compactedSegments: number; compactionRemoved: number; gcObjects: number; errors: number; lastErrors: string[]; flushDue: number };
+  maintenance: {
+    runs: number;
+    slowestRunMs: number;
+    slowestPassMs: number;
+    passes: number;
+    flushedSegments: number;
+    retainedSegments: number;
+    compactedSegments: number;
+    compactionRemoved: number;
+    gcObjects: number;
+    errors: number;
+    lastErrors: string[];
+    flushDue: number;
+  };
   readers: { polls: number; resets: number; errors: number };
   /** Per partition: the final read's bounds, and its gaps by cause (compaction, voids, unknown). */
-  final: { partition: number; logStartOffset: number; highWatermark: number; records: number; compactedGaps: number; voidGaps: number; unobservedGaps: number }[];
+  final: {
+    partition: number;
+    logStartOffset: number;
+    highWatermark: number;
+    records: number;
+    compactedGaps: number;
+    voidGaps: number;
+    unobservedGaps: number;
+  }[];
   /** Seals announced by workers (each may have put voids). */
   seals: number;
   anomalies: Record<string, number>;
@@ -246,7 +284,6 @@ const READ_WAIT_MS = 1_000;
 const READ_MAX_RECORDS = 200;
 const FINAL_PAGE_RECORDS = 10_000;
 const DETAIL_LIMIT = 40;
-
 
 interface SendEntry {
   process: string;
@@ -324,28 +361,42 @@ export async function runMultiProcess(options: MultiProcessOptions): Promise<Mul
   /** partition → offset → the value id a reader polled there (the first one; the History judges the rest). */
   const polled = Array.from({ length: options.partitions }, () => new Map<number, string>());
 
-  const report: Omit<MultiProcessReport, 'wallMs' | 'history' | 'final' | 'anomalies' | 'anomalyCount' | 'summary' | 'details' | 'faults'> = {
-    seed: options.seed,
-    sequencing: options.engine?.sequencing ?? 'default',
-    seals: 0,
-    startupMs: 0,
-    durationMs: options.durationMs,
-    processes: options.processes,
-    partitions: options.partitions,
-    told: { ok: 0, fail: 0, unknown: 0, inFlightAtKill: 0 },
-    requests: {
-      total: 0,
-      byKind: { plain: 0, idempotent: 0, conditional: 0 },
-      outcomes: {},
-      resends: 0,
-      duplicateAnswers: 0,
-      latencyMs: { p50: 0, p99: 0, max: 0 },
-      ackedRecordsPerSecond: 0,
-    },
-    kills: { parent: 0, crashPoints: {}, atStop: 0, stalls: 0, incarnations: 0, byProfile: {} },
-    maintenance: { runs: 0, slowestRunMs: 0, slowestPassMs: 0, passes: 0, flushedSegments: 0, retainedSegments: 0, compactedSegments: 0, compactionRemoved: 0, gcObjects: 0, errors: 0, lastErrors: [], flushDue: 0 },
-    readers: { polls: 0, resets: 0, errors: 0 },
-  };
+  const report: Omit<MultiProcessReport, 'wallMs' | 'history' | 'final' | 'anomalies' | 'anomalyCount' | 'summary' | 'details' | 'faults'> =
+    {
+      seed: options.seed,
+      sequencing: options.engine?.sequencing ?? 'default',
+      seals: 0,
+      startupMs: 0,
+      durationMs: options.durationMs,
+      processes: options.processes,
+      partitions: options.partitions,
+      told: { ok: 0, fail: 0, unknown: 0, inFlightAtKill: 0 },
+      requests: {
+        total: 0,
+        byKind: { plain: 0, idempotent: 0, conditional: 0 },
+        outcomes: {},
+        resends: 0,
+        duplicateAnswers: 0,
+        latencyMs: { p50: 0, p99: 0, max: 0 },
+        ackedRecordsPerSecond: 0,
+      },
+      kills: { parent: 0, crashPoints: {}, atStop: 0, stalls: 0, incarnations: 0, byProfile: {} },
+      maintenance: {
+        runs: 0,
+        slowestRunMs: 0,
+        slowestPassMs: 0,
+        passes: 0,
+        flushedSegments: 0,
+        retainedSegments: 0,
+        compactedSegments: 0,
+        compactionRemoved: 0,
+        gcObjects: 0,
+        errors: 0,
+        lastErrors: [],
+        flushDue: 0,
+      },
+      readers: { polls: 0, resets: 0, errors: 0 },
+    };
   const bump = (map: Record<string, number>, key: string, by = 1) => (map[key] = (map[key] ?? 0) + by);
   const latencies: number[] = [];
   let ackedRecords = 0;
@@ -363,21 +414,37 @@ export async function runMultiProcess(options: MultiProcessOptions): Promise<Mul
     latencies.push(event.ms);
     report.requests.resends += event.attempts - 1;
     for (const result of event.partitions) {
-      bump(report.requests.outcomes, `${request.kind} ${result.status}${result.code && result.status !== 'ok' ? ` ${result.code}` : ''}${result.duplicate ? ' duplicate' : ''}`);
+      bump(
+        report.requests.outcomes,
+        `${request.kind} ${result.status}${result.code && result.status !== 'ok' ? ` ${result.code}` : ''}${result.duplicate ? ' duplicate' : ''}`,
+      );
       if (result.duplicate) report.requests.duplicateAnswers += 1;
       const mine = request.entries.filter((e) => e.partition === result.partition);
       if (result.message !== undefined) {
-        anomaly('internal-error', `${w.name} request ${event.id} (${request.kind}) partition ${result.partition}: ${result.code}: ${result.message}`);
+        anomaly(
+          'internal-error',
+          `${w.name} request ${event.id} (${request.kind}) partition ${result.partition}: ${result.code}: ${result.message}`,
+        );
       }
       if (result.conflictingAcks) {
-        anomaly('conflicting-acks', `${w.name} request ${event.id} partition ${result.partition}: attempts acknowledged at ${result.conflictingAcks.join(', ')}`);
+        anomaly(
+          'conflicting-acks',
+          `${w.name} request ${event.id} partition ${result.partition}: attempts acknowledged at ${result.conflictingAcks.join(', ')}`,
+        );
       }
       if (result.status === 'ok') {
         const offsets = result.offsets ?? [];
         const contiguous = offsets.length === mine.length && offsets.every((o, k) => o === offsets[0]! + k);
-        if (!contiguous) anomaly('noncontiguous-ack', `${w.name} request ${event.id} partition ${result.partition}: ${mine.length} records acked at [${offsets.join(', ')}]`);
+        if (!contiguous)
+          anomaly(
+            'noncontiguous-ack',
+            `${w.name} request ${event.id} partition ${result.partition}: ${mine.length} records acked at [${offsets.join(', ')}]`,
+          );
         if (request.kind === 'conditional' && offsets[0] !== request.expectedOffset) {
-          anomaly('conditional-wrong-offset', `${w.name} request ${event.id}: expectedOffset ${request.expectedOffset} acked at ${offsets[0]}`);
+          anomaly(
+            'conditional-wrong-offset',
+            `${w.name} request ${event.id}: expectedOffset ${request.expectedOffset} acked at ${offsets[0]}`,
+          );
         }
         mine.forEach((e, k) => {
           const offset = offsets[k];
@@ -392,7 +459,11 @@ export async function runMultiProcess(options: MultiProcessOptions): Promise<Mul
         for (const e of mine) e.status = 'fail';
         report.told.fail += mine.length;
         const expected = request.kind === 'conditional' && result.code === 'OFFSET_MISMATCH';
-        if (!expected) anomaly('unexpected-refusal', `${w.name} request ${event.id} (${request.kind}) partition ${result.partition} refused with ${result.code}`);
+        if (!expected)
+          anomaly(
+            'unexpected-refusal',
+            `${w.name} request ${event.id} (${request.kind}) partition ${result.partition} refused with ${result.code}`,
+          );
       } else {
         for (const e of mine) e.status = 'info';
         report.told.unknown += mine.length;
@@ -411,7 +482,12 @@ export async function runMultiProcess(options: MultiProcessOptions): Promise<Mul
           sends.push(entry);
           return entry;
         });
-        w.pending.set(event.id, { kind: event.kind, records: event.records, entries, ...(event.expectedOffset !== undefined ? { expectedOffset: event.expectedOffset } : {}) });
+        w.pending.set(event.id, {
+          kind: event.kind,
+          records: event.records,
+          entries,
+          ...(event.expectedOffset !== undefined ? { expectedOffset: event.expectedOffset } : {}),
+        });
         report.requests.total += 1;
         report.requests.byKind[event.kind] += 1;
         return;
@@ -552,7 +628,11 @@ export async function runMultiProcess(options: MultiProcessOptions): Promise<Mul
       if (target !== undefined && offset >= target) return;
       let page: Awaited<ReturnType<typeof engine.reader.read>>;
       try {
-        page = await engine.reader.read(topic, partition, { offset, maxRecords: 1 + Math.floor(pick() * READ_MAX_RECORDS), waitMs: READ_WAIT_MS });
+        page = await engine.reader.read(topic, partition, {
+          offset,
+          maxRecords: 1 + Math.floor(pick() * READ_MAX_RECORDS),
+          waitMs: READ_WAIT_MS,
+        });
       } catch (err) {
         if (err instanceof OffsetOutOfRangeError && offset < err.logStartOffset) {
           // Retention passed this reader: it starts again at the log start, as a consumer would.
@@ -566,7 +646,10 @@ export async function runMultiProcess(options: MultiProcessOptions): Promise<Mul
         }
         continue;
       }
-      const records = page.records.map((r) => ({ offset: r.offset, value: valueId(new TextDecoder().decode(r.value ?? new Uint8Array())) }));
+      const records = page.records.map((r) => ({
+        offset: r.offset,
+        value: valueId(new TextDecoder().decode(r.value ?? new Uint8Array())),
+      }));
       for (const r of records) {
         observe(partition, r.offset, r.value);
         if (!polled[partition]!.has(r.offset)) polled[partition]!.set(r.offset, r.value);
@@ -595,7 +678,9 @@ export async function runMultiProcess(options: MultiProcessOptions): Promise<Mul
     const readyDeadline = Date.now() + START_TIMEOUT_MS;
     while ([...workers].some((w) => !w.ready) && Date.now() < readyDeadline) await sleep(50);
     report.startupMs = Date.now() - started;
-    log(`multi-process: ${[...workers].filter((w) => w.ready).length} of ${options.processes} workers ready after ${report.startupMs} ms (seed ${options.seed}, ${options.durationMs} ms of appends, ${options.partitions} partitions)`);
+    log(
+      `multi-process: ${[...workers].filter((w) => w.ready).length} of ${options.processes} workers ready after ${report.startupMs} ms (seed ${options.seed}, ${options.durationMs} ms of appends, ${options.partitions} partitions)`,
+    );
     const end = Date.now() + options.durationMs;
     const kill = options.killEveryMs;
     const drawKill = () => (kill ? Date.now() + kill[0] + random() * (kill[1] - kill[0]) : Infinity);
@@ -607,7 +692,9 @@ export async function runMultiProcess(options: MultiProcessOptions): Promise<Mul
       if (Date.now() >= nextProgress) {
         nextProgress += PROGRESS_EVERY_MS;
         const crashes = Object.values(report.kills.crashPoints).reduce((a, b) => a + b, 0);
-        log(`multi-process: ${Math.round((end - Date.now()) / 1000)} s left; ${report.requests.total} requests, ${report.told.ok} records acked, ${report.kills.parent} SIGKILLs, ${crashes} crash points, ${report.readers.polls} polls, ${report.maintenance.flushedSegments} segments flushed`);
+        log(
+          `multi-process: ${Math.round((end - Date.now()) / 1000)} s left; ${report.requests.total} requests, ${report.told.ok} records acked, ${report.kills.parent} SIGKILLs, ${crashes} crash points, ${report.readers.polls} polls, ${report.maintenance.flushedSegments} segments flushed`,
+        );
       }
       if (Date.now() < nextKill) continue;
       nextKill = drawKill();
@@ -681,13 +768,22 @@ export async function runMultiProcess(options: MultiProcessOptions): Promise<Mul
       const records: { offset: number; value: string }[] = [];
       for (let offset = logStartOffset; offset < highWatermark; ) {
         const page = await verifier.reader.read(topic, p, { offset, maxRecords: FINAL_PAGE_RECORDS });
-        for (const r of page.records) records.push({ offset: r.offset, value: valueId(new TextDecoder().decode(r.value ?? new Uint8Array())) });
+        for (const r of page.records)
+          records.push({ offset: r.offset, value: valueId(new TextDecoder().decode(r.value ?? new Uint8Array())) });
         if (page.nextOffset <= offset) break;
         offset = page.nextOffset;
       }
       history.finalRead(p, records);
       finals.push(records);
-      final.push({ partition: p, logStartOffset, highWatermark, records: records.length, compactedGaps: 0, voidGaps: 0, unobservedGaps: 0 });
+      final.push({
+        partition: p,
+        logStartOffset,
+        highWatermark,
+        records: records.length,
+        compactedGaps: 0,
+        voidGaps: 0,
+        unobservedGaps: 0,
+      });
     }
 
     // Retention removes whole segments below the log start; compaction removes a record
@@ -703,7 +799,8 @@ export async function runMultiProcess(options: MultiProcessOptions): Promise<Mul
     const compactedAway = (p: number, id: string, offset: number) => (latestByKey.get(`${p}/${keyOfId(id)}`) ?? -1) > offset;
     for (const s of sends) {
       const handle: SendHandle = history.invokeSend(s);
-      const removable = s.status === 'ok' && (s.offset! < bounds[s.partition]!.logStartOffset || compactedAway(s.partition, s.value, s.offset!));
+      const removable =
+        s.status === 'ok' && (s.offset! < bounds[s.partition]!.logStartOffset || compactedAway(s.partition, s.value, s.offset!));
       if (s.status === 'ok' && !removable) handle.ok(s.offset!);
       else if (s.status === 'fail') handle.fail();
       else if (s.status !== 'pending') handle.info();
@@ -715,7 +812,10 @@ export async function runMultiProcess(options: MultiProcessOptions): Promise<Mul
     for (const s of sends) {
       if (s.status !== 'ok' || isHotId(s.value) || s.offset! >= bounds[s.partition]!.logStartOffset) continue;
       if (polled[s.partition]!.get(s.offset!) === s.value || skippedByEveryReader(s.partition, s.offset!)) continue;
-      anomaly('unseen-retained', `partition ${s.partition}: ${JSON.stringify(s.value)} acked at ${s.offset}, below the log start ${bounds[s.partition]!.logStartOffset}, was never read there`);
+      anomaly(
+        'unseen-retained',
+        `partition ${s.partition}: ${JSON.stringify(s.value)} acked at ${s.offset}, below the log start ${bounds[s.partition]!.logStartOffset}, was never read there`,
+      );
     }
 
     // Every offset in [log start, HWM) missing from the final read: compaction's gap or a
@@ -728,7 +828,8 @@ export async function runMultiProcess(options: MultiProcessOptions): Promise<Mul
     for (const byOffset of observed) for (const id of byOffset.values()) seenIds.add(id);
     for (const records of finals) for (const r of records) seenIds.add(r.value);
     const unseenHotSends = new Array<number>(options.partitions).fill(0);
-    for (const s of sends) if ((s.status === 'info' || s.status === 'pending') && isHotId(s.value) && !seenIds.has(s.value)) unseenHotSends[s.partition]! += 1;
+    for (const s of sends)
+      if ((s.status === 'info' || s.status === 'pending') && isHotId(s.value) && !seenIds.has(s.value)) unseenHotSends[s.partition]! += 1;
     for (let p = 0; p < options.partitions; p++) {
       const present = new Set(finals[p]!.map((r) => r.offset));
       const { logStartOffset, highWatermark } = bounds[p]!;
@@ -740,7 +841,11 @@ export async function runMultiProcess(options: MultiProcessOptions): Promise<Mul
           if (maySealed[p]!.has(o)) final[p]!.voidGaps += 1;
           else unobserved.push(o);
         } else if (compactedAway(p, id, o)) final[p]!.compactedGaps += 1;
-        else anomaly('lost-polled', `partition ${p} offset ${o} held ${JSON.stringify(id)}, which no later record of its key replaces, but the final read lacks it`);
+        else
+          anomaly(
+            'lost-polled',
+            `partition ${p} offset ${o} held ${JSON.stringify(id)}, which no later record of its key replaces, but the final read lacks it`,
+          );
       }
       final[p]!.unobservedGaps = unobserved.length;
       if (unobserved.length > unseenHotSends[p]!) {
@@ -754,7 +859,8 @@ export async function runMultiProcess(options: MultiProcessOptions): Promise<Mul
     const checked = history.check({ allowGaps: true, voids: new Map(maySealed.map((set, p) => [p, set])) });
     const faultTally = readFaultLog(faultLog);
     const byKind: Record<string, number> = {};
-    for (const service of ['dynamodb', 's3'] as const) for (const k of CHAOS_KINDS) if (faultTally.injected[service][k] > 0) bump(byKind, k, faultTally.injected[service][k]);
+    for (const service of ['dynamodb', 's3'] as const)
+      for (const k of CHAOS_KINDS) if (faultTally.injected[service][k] > 0) bump(byKind, k, faultTally.injected[service][k]);
     const anomalies: Record<string, number> = {};
     for (const t of ANOMALY_TYPES) anomalies[t] = checked.anomalyCounts[t];
     for (const k of EXTRA_CHECKS) anomalies[k] = extra[k];

@@ -50,7 +50,8 @@ export function validate(doc: Doc, schema: Schema, value: unknown, path = '$'): 
     const types = Array.isArray(schema.type) ? (schema.type as string[]) : [schema.type as string];
     if (!types.some((t) => hasType(value, t))) return [`${path}: ${JSON.stringify(value)?.slice(0, 60)} is not ${types.join(' or ')}`];
   }
-  if (Array.isArray(schema.enum) && !schema.enum.includes(value)) errors.push(`${path}: ${JSON.stringify(value)} is not one of ${schema.enum.join(', ')}`);
+  if (Array.isArray(schema.enum) && !schema.enum.includes(value))
+    errors.push(`${path}: ${JSON.stringify(value)} is not one of ${schema.enum.join(', ')}`);
   if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
     const obj = value as Record<string, unknown>;
     const props = (schema.properties ?? {}) as Record<string, Schema>;
@@ -58,7 +59,8 @@ export function validate(doc: Doc, schema: Schema, value: unknown, path = '$'): 
     for (const [k, v] of Object.entries(obj)) {
       if (props[k]) errors.push(...validate(doc, props[k]!, v, `${path}.${k}`));
       else if (schema.additionalProperties === false) errors.push(`${path}: undocumented property ${k}`);
-      else if (typeof schema.additionalProperties === 'object') errors.push(...validate(doc, schema.additionalProperties as Schema, v, `${path}.${k}`));
+      else if (typeof schema.additionalProperties === 'object')
+        errors.push(...validate(doc, schema.additionalProperties as Schema, v, `${path}.${k}`));
     }
   }
   if (Array.isArray(value)) {

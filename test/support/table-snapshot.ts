@@ -9,7 +9,7 @@
  * Local's data directory would also do, but the shared emulator keeps every test's tables
  * in one in-memory or file database; a per-table copy keeps tests apart.)
  */
-import { BatchWriteItemCommand, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, BatchWriteItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { freshTable, testClients } from './aws.js';
 
 /** BatchWriteItem takes at most 25 puts. */

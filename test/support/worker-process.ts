@@ -9,7 +9,7 @@
  *        STRATA_CHAOS = profile + seed          stderr: kept (last 4,000 chars) ──▶ onStderr
  *                                               exit + stdout closed ──▶ onExit(expected?)
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -97,7 +97,9 @@ export function spawnWorkerProcess<P>(slot: number, options: SpawnOptions<P>): W
     }
     options.onEvent(w, event);
   });
-  const exit = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (code, signal) => resolve([code, signal])));
+  const exit = new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+    child.once('exit', (code, signal) => resolve([code, signal])),
+  );
   const drained = new Promise<void>((resolve) => lines.once('close', () => resolve()));
   w.exited = Promise.all([exit, drained]).then(([[code, signal]]) => {
     const expected = (w.killedBy !== undefined && signal === 'SIGKILL') || w.crashPoint !== undefined || (code === 0 && w.stopping);

@@ -4,14 +4,15 @@
  * checker: producers append batches (some idempotent, some conditional-free plain
  * appends), readers poll every partition meanwhile, and a final read covers everything.
  */
+
+import { StrataError } from '../../lib/core/errors.js';
+import { sleep } from '../../lib/core/retry.js';
 import type { LogEngine } from '../../lib/engine.js';
 import type { TopicMeta } from '../../lib/ports/model.js';
-import { StrataError } from '../../lib/core/errors.js';
 import { partitionForKey } from '../../lib/topics/partitioner.js';
-import { sleep } from '../../lib/core/retry.js';
-import { seededRandom } from './faults.js';
-import { History, type SendHandle } from './history.js';
 import { bytes, text } from './engine.js';
+import { seededRandom } from './faults.js';
+import { History } from './history.js';
 
 export interface WorkloadOptions {
   /** Engines the producers and readers are spread over. */

@@ -14,11 +14,9 @@ export class UnknownMemberError extends StrataError {
     readonly group: string,
     readonly memberId: string,
   ) {
-    super(
-      'UNKNOWN_MEMBER',
-      `member '${memberId}' is not in group '${group}' (its session expired or it left); join the group again`,
-      { details: { memberId } },
-    );
+    super('UNKNOWN_MEMBER', `member '${memberId}' is not in group '${group}' (its session expired or it left); join the group again`, {
+      details: { memberId },
+    });
   }
 }
 

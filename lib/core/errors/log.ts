@@ -20,11 +20,9 @@ export class PartitionNotFoundError extends StrataError {
     readonly partition: number,
     readonly partitions: number,
   ) {
-    super(
-      'PARTITION_NOT_FOUND',
-      `topic '${topic}' has partitions 0..${partitions - 1}; partition ${partition} does not exist`,
-      { details: { partitions } },
-    );
+    super('PARTITION_NOT_FOUND', `topic '${topic}' has partitions 0..${partitions - 1}; partition ${partition} does not exist`, {
+      details: { partitions },
+    });
   }
 }
 

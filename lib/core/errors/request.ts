@@ -21,12 +21,13 @@ export class InvalidJsonError extends StrataError {
 
 /** Read: a record's bytes are not UTF-8 and the caller asked for `encoding=utf8`. */
 export class NotUtf8Error extends StrataError {
-  constructor(readonly offset: number, field: 'key' | 'value' | 'header') {
-    super(
-      'NOT_UTF8',
-      `the ${field} of the record at offset ${offset} is not valid UTF-8; read with encoding=base64`,
-      { details: { offset } },
-    );
+  constructor(
+    readonly offset: number,
+    field: 'key' | 'value' | 'header',
+  ) {
+    super('NOT_UTF8', `the ${field} of the record at offset ${offset} is not valid UTF-8; read with encoding=base64`, {
+      details: { offset },
+    });
   }
 }
 
@@ -39,7 +40,11 @@ export class RouteNotFoundError extends StrataError {
 
 /** A path the API has, with a method it does not serve there; `allowed` lists the methods it does. */
 export class MethodNotAllowedError extends StrataError {
-  constructor(method: string, path: string, readonly allowed: string[]) {
+  constructor(
+    method: string,
+    path: string,
+    readonly allowed: string[],
+  ) {
     super('METHOD_NOT_ALLOWED', `${method} is not allowed on ${path}; use ${allowed.join(' or ')}`, { details: { allowed } });
   }
 }
@@ -49,15 +54,23 @@ export class MethodNotAllowedError extends StrataError {
  * does not serve its route (a read sent to the append function's URL, say).
  */
 export class WrongFunctionError extends StrataError {
-  constructor(routeKey: string, readonly functionName: string) {
-    super('WRONG_FUNCTION', `${routeKey} is served by the ${functionName} function: send it to that function's URL`, { details: { function: functionName } });
+  constructor(
+    routeKey: string,
+    readonly functionName: string,
+  ) {
+    super('WRONG_FUNCTION', `${routeKey} is served by the ${functionName} function: send it to that function's URL`, {
+      details: { function: functionName },
+    });
   }
 }
 
 /** `GET /v1/push`: the deployment has no push endpoint (the construct's `push` prop is off). */
 export class PushNotConfiguredError extends StrataError {
   constructor() {
-    super('PUSH_NOT_CONFIGURED', "this deployment has no push endpoint; consumers long-poll instead (the construct's push prop turns it on)");
+    super(
+      'PUSH_NOT_CONFIGURED',
+      "this deployment has no push endpoint; consumers long-poll instead (the construct's push prop turns it on)",
+    );
   }
 }
 

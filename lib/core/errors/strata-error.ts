@@ -8,7 +8,7 @@
  * this module and the classes before it builds the table; entering the cycle here
  * instead would build the table before the classes exist.
  */
-import { errorRow, type ErrorCode } from '../errors.js';
+import { type ErrorCode, errorRow } from '../errors.js';
 
 export interface StrataErrorOptions {
   cause?: unknown;
@@ -34,7 +34,9 @@ export class StrataError extends Error {
       | [code: string, status: number, message: string, retryable?: boolean, options?: StrataErrorOptions]
   ) {
     const [code, status, message, retryable, options] =
-      typeof args[1] === 'string' ? fromTable(args as [ErrorCode, string, StrataErrorOptions?]) : (args as [string, number, string, boolean?, StrataErrorOptions?]);
+      typeof args[1] === 'string'
+        ? fromTable(args as [ErrorCode, string, StrataErrorOptions?])
+        : (args as [string, number, string, boolean?, StrataErrorOptions?]);
     super(message, { cause: options?.cause });
     this.name = new.target.name;
     this.code = code;
@@ -45,7 +47,13 @@ export class StrataError extends Error {
 }
 
 /** The general constructor's arguments for a code of the table: status and retryable from its row. */
-function fromTable([code, message, options]: [ErrorCode, string, StrataErrorOptions?]): [string, number, string, boolean, StrataErrorOptions?] {
+function fromTable([code, message, options]: [ErrorCode, string, StrataErrorOptions?]): [
+  string,
+  number,
+  string,
+  boolean,
+  StrataErrorOptions?,
+] {
   const row = errorRow(code);
   if (!row) throw new TypeError(`'${code}' is not in ERROR_CODES; give its status: new StrataError(code, status, message)`);
   return [code, row.status, message, row.retryable, options];

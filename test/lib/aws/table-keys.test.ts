@@ -1,6 +1,19 @@
-import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { DELETED_TOPICS_PK, HEAD_SK, PRODUCER_PREFIX, TAIL_PREFIX, TOPICS_PK, deletedTopicSk, groupPk, groupSk, partitionPk, producerSk, tailSk, topicSk } from '../../../lib/aws/table-keys.js';
+import { describe, expect, it } from 'vitest';
+import {
+  DELETED_TOPICS_PK,
+  deletedTopicSk,
+  groupPk,
+  groupSk,
+  HEAD_SK,
+  PRODUCER_PREFIX,
+  partitionPk,
+  producerSk,
+  TAIL_PREFIX,
+  TOPICS_PK,
+  tailSk,
+  topicSk,
+} from '../../../lib/aws/table-keys.js';
 import { padOffset } from '../../../lib/format/object-keys.js';
 import { partitionKey } from '../../../lib/ports/model.js';
 

@@ -16,7 +16,7 @@ import {
   RequestTimeoutError,
 } from '../../../client/errors.js';
 import * as errors from '../../../lib/core/errors.js';
-import { ERROR_CODES, errorRow, StrataError, type ErrorCode } from '../../../lib/core/errors.js';
+import { ERROR_CODES, type ErrorCode, errorRow, StrataError } from '../../../lib/core/errors.js';
 import { loadOpenApi } from '../../support/openapi.js';
 
 /** One instance of each code's class, made the way the engine makes it. */
@@ -67,7 +67,9 @@ describe('the error table', () => {
   it('has one class per code, and every error class of the engine is in it', () => {
     const classes = rows.map(([, row]) => row.class);
     expect(new Set(classes).size).toBe(classes.length);
-    const engineClasses = Object.values(errors as Record<string, unknown>).filter((v): v is errors.ErrorClass => typeof v === 'function' && v.prototype instanceof StrataError);
+    const engineClasses = Object.values(errors as Record<string, unknown>).filter(
+      (v): v is errors.ErrorClass => typeof v === 'function' && v.prototype instanceof StrataError,
+    );
     expect(engineClasses.filter((c) => !(classes as errors.ErrorClass[]).includes(c)).map((c) => c.name)).toEqual([]);
   });
 
@@ -100,11 +102,19 @@ describe('docs/openapi.yaml', () => {
 });
 
 describe('the client', () => {
-  it.each(rows)('turns a %s answer into its class, with the answer\'s status, message and details', (code, row) => {
+  it.each(rows)("turns a %s answer into its class, with the answer's status, message and details", (code, row) => {
     const err = errorFromResponse(row.status, { error: { code, message: 'from the server', highWatermark: 7 } }, 2);
     expect(err).toBeInstanceOf(row.class);
     expect(err.constructor).toBe(row.class);
-    expect(err).toMatchObject({ name: row.class.name, code, status: row.status, retryable: row.retryable, message: 'from the server', highWatermark: 7, retryAfterSeconds: 2 });
+    expect(err).toMatchObject({
+      name: row.class.name,
+      code,
+      status: row.status,
+      retryable: row.retryable,
+      message: 'from the server',
+      highWatermark: 7,
+      retryAfterSeconds: 2,
+    });
     expect(err.details).toEqual({ highWatermark: 7 });
   });
 
@@ -141,7 +151,9 @@ function tsFiles(dir: string): string[] {
 
 describe('the engine and the functions', () => {
   it('raise errors only through the classes of the table, never with a code written in place', () => {
-    const offenders = ['lib', 'functions', 'client', 'local'].flatMap(tsFiles).filter((path) => /new StrataError\(\s*['"`]/.test(readFileSync(path, 'utf8')));
+    const offenders = ['lib', 'functions', 'client', 'local']
+      .flatMap(tsFiles)
+      .filter((path) => /new StrataError\(\s*['"`]/.test(readFileSync(path, 'utf8')));
     expect(offenders).toEqual([]);
   });
 

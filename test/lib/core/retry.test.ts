@@ -1,6 +1,5 @@
-import { describe, it, expect, afterEach, vi } from 'vitest';
 import fc from 'fast-check';
-import { DEFAULT_RETRY, FAST_RETRY, backoffDelay, isRetryable, isThrottle, mayHaveApplied, sdkAttempts, type RetryPolicy } from '../../../lib/core/retry.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   CorruptDataError,
   InternalError,
@@ -12,13 +11,22 @@ import {
   TopicNotFoundError,
   ValidationError,
 } from '../../../lib/core/errors.js';
+import {
+  backoffDelay,
+  DEFAULT_RETRY,
+  FAST_RETRY,
+  isRetryable,
+  isThrottle,
+  mayHaveApplied,
+  type RetryPolicy,
+  sdkAttempts,
+} from '../../../lib/core/retry.js';
 
 /** The largest double below 1: what Math.random can return at most. */
 const ALMOST_ONE = 1 - Number.EPSILON / 2;
 const RANDOMS = [0, 0.5, 0.999, ALMOST_ONE];
 
-const ceilingOf = (policy: RetryPolicy, attempt: number): number =>
-  Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
+const ceilingOf = (policy: RetryPolicy, attempt: number): number => Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -230,7 +238,10 @@ describe('network errors the AWS SDK retries itself', () => {
 
 describe('mayHaveApplied', () => {
   const throttle = (attempts?: number) =>
-    Object.assign(new Error('slow down'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400, ...(attempts ? { attempts } : {}) } });
+    Object.assign(new Error('slow down'), {
+      name: 'ThrottlingException',
+      $metadata: { httpStatusCode: 400, ...(attempts ? { attempts } : {}) },
+    });
 
   it('holds a throttle on the only attempt as a refusal', () => {
     expect(mayHaveApplied(throttle())).toBe(false);

@@ -1,17 +1,17 @@
-import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { CorruptDataError, ValidationError } from '../../../lib/core/errors.js';
+import type { LogRecord, StoredRecord } from '../../../lib/core/record.js';
 import {
   BATCH_HEADER_BYTES,
   BATCH_MAGIC,
+  type Compression,
   decodeBatch,
   decodeBatches,
   iterateBatches,
   readBatchHeader,
-  type Compression,
 } from '../../../lib/format/record-batch.js';
 import { encodeBatch, encodedRecordSize, uncompressedBatchBytes, withBaseOffset } from '../../../lib/format/record-batch-encoder.js';
-import { CorruptDataError, ValidationError } from '../../../lib/core/errors.js';
-import type { LogRecord, StoredRecord } from '../../../lib/core/record.js';
 
 const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
 const T0 = 1_700_000_000_000;
@@ -243,10 +243,7 @@ describe('property', () => {
     key: bytes,
     value: bytes,
     headers: fc.array(fc.record({ key: fc.string({ unit: 'grapheme', maxLength: 12 }), value: bytes }), { maxLength: 4 }),
-    timestamp: fc.oneof(
-      fc.integer({ min: T0 - 10 ** 9, max: T0 + 10 ** 9 }),
-      fc.maxSafeInteger(),
-    ),
+    timestamp: fc.oneof(fc.integer({ min: T0 - 10 ** 9, max: T0 + 10 ** 9 }), fc.maxSafeInteger()),
   });
 
   it('round-trips arbitrary records at arbitrary base offsets', () => {

@@ -1,24 +1,31 @@
-import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { decodeBatches, iterateBatches, type Compression } from '../../../lib/format/record-batch.js';
-import { encodeBatch } from '../../../lib/format/record-batch-encoder.js';
+import { describe, expect, it } from 'vitest';
+import { MAX_MANIFEST_INDEX_ENTRIES } from '../../../lib/core/constants.js';
 import { CorruptDataError, ValidationError } from '../../../lib/core/errors.js';
 import type { LogRecord, StoredRecord } from '../../../lib/core/record.js';
-import { MAX_MANIFEST_INDEX_ENTRIES } from '../../../lib/core/constants.js';
+import { type Compression, decodeBatches, iterateBatches } from '../../../lib/format/record-batch.js';
+import { encodeBatch } from '../../../lib/format/record-batch-encoder.js';
 import { buildSegment } from '../../../lib/format/segment-builder.js';
-import { SEGMENT_MAGIC, SEGMENT_TRAILER_BYTES, SEGMENT_VERSION, readFooter, readTrailer, type SegmentMeta } from '../../../lib/format/segment-footer.js';
 import {
-  SEGMENT_INDEX_ENTRY_BYTES,
-  SEGMENT_INDEX_INTERVAL_BYTES,
+  readFooter,
+  readTrailer,
+  SEGMENT_MAGIC,
+  SEGMENT_TRAILER_BYTES,
+  SEGMENT_VERSION,
+  type SegmentMeta,
+} from '../../../lib/format/segment-footer.js';
+import {
   coarsenIndex,
   decodeIndex,
   encodeIndex,
   findRegion,
   findRegionByTimestamp,
+  type IndexEntry,
   manifestIndex,
   regionRange,
   regionsForBytes,
-  type IndexEntry,
+  SEGMENT_INDEX_ENTRY_BYTES,
+  SEGMENT_INDEX_INTERVAL_BYTES,
 } from '../../../lib/format/segment-index.js';
 
 const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
@@ -427,7 +434,12 @@ describe('coarsenIndex and manifestIndex', () => {
       const regions = GiB / interval;
       const meta = {
         indexPosition: GiB,
-        index: Array.from({ length: regions }, (_, k) => ({ firstOffset: k * 10, lastOffset: k * 10 + 9, position: k * interval, maxTimestamp: T0 + k })),
+        index: Array.from({ length: regions }, (_, k) => ({
+          firstOffset: k * 10,
+          lastOffset: k * 10 + 9,
+          position: k * interval,
+          maxTimestamp: T0 + k,
+        })),
       };
       expect(regions * SEGMENT_INDEX_ENTRY_BYTES).toBeGreaterThan(400 * 1024);
       const bytes = manifestIndex(meta);
@@ -630,10 +642,21 @@ describe('the worked example in docs/format.md', () => {
     });
     expect(Buffer.from(bytes.subarray(66)).toString('hex')).toBe(
       [
-        '000000000000002a', '000000000000002b', '0000000000000000', '0000018bcfe56800',
-        '0000000000000042', '000000000000002a', '000000000000002b', '0000000000000002',
-        '0000018bcfe56800', '00000001', '00000001', '00000000000000', '01',
-        '38c18026', '53545347',
+        '000000000000002a',
+        '000000000000002b',
+        '0000000000000000',
+        '0000018bcfe56800',
+        '0000000000000042',
+        '000000000000002a',
+        '000000000000002b',
+        '0000000000000002',
+        '0000018bcfe56800',
+        '00000001',
+        '00000001',
+        '00000000000000',
+        '01',
+        '38c18026',
+        '53545347',
       ].join(''),
     );
   });

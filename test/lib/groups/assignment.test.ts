@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { computeAssignments, emptyGroupState, reapExpired, rebalance, type GroupMember } from '../../../lib/groups/assignment.js';
+import { computeAssignments, emptyGroupState, type GroupMember, reapExpired, rebalance } from '../../../lib/groups/assignment.js';
 
 const member = (memberId: string, topics = ['t'], expiresAt = 10_000): GroupMember => ({
   memberId,
@@ -16,7 +16,10 @@ const owners = (a: Record<string, { topic: string; partition: number }[]>) =>
 describe('group assignment', () => {
   it('gives every partition to exactly one member, balanced to within one', () => {
     const a = computeAssignments([member('a'), member('b'), member('c'), member('d')], { t: 10 }, {});
-    const all = Object.values(a).flat().map((p) => p.partition).sort((x, y) => x - y);
+    const all = Object.values(a)
+      .flat()
+      .map((p) => p.partition)
+      .sort((x, y) => x - y);
     expect(all).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     const sizes = Object.values(a).map((ps) => ps.length);
     expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1);

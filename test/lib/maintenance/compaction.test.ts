@@ -6,15 +6,15 @@ import { describe, expect, inject, it } from 'vitest';
 import { DynamoLogStore } from '../../../lib/aws/dynamo-log-store.js';
 import { S3ObjectStore } from '../../../lib/aws/s3-object-store.js';
 import { systemClock } from '../../../lib/core/clock.js';
-import { OffsetOutOfRangeError } from '../../../lib/core/errors.js';
-import { LogEngine } from '../../../lib/engine.js';
-import { Flusher } from '../../../lib/maintenance/flusher.js';
-import { partitionObjectPrefix } from '../../../lib/format/object-keys.js';
+import type { OffsetOutOfRangeError } from '../../../lib/core/errors.js';
 import type { StoredRecord } from '../../../lib/core/record.js';
 import { FAST_RETRY, sleep } from '../../../lib/core/retry.js';
+import { LogEngine } from '../../../lib/engine.js';
+import { partitionObjectPrefix } from '../../../lib/format/object-keys.js';
+import { Flusher } from '../../../lib/maintenance/flusher.js';
 import { localDynamoClient, localS3Client } from '../../../local/emulators.js';
-import { bytes, createTestEngine, readAll, text, type TestEngine } from '../../support/engine.js';
-import { failObjectDeletes, FaultInjector, loseFlushCommits, type FaultMode } from '../../support/faults.js';
+import { bytes, createTestEngine, readAll, type TestEngine, text } from '../../support/engine.js';
+import { FaultInjector, type FaultMode, failObjectDeletes, loseFlushCommits } from '../../support/faults.js';
 import { History } from '../../support/history.js';
 import { startFlushLoop } from '../../support/workload.js';
 
@@ -31,7 +31,11 @@ type Put = { key: string; value: string | null };
 
 async function put(engine: LogEngine, topic: string, records: Put[], timestamp?: number): Promise<number[]> {
   const res = await engine.appender.appendToPartition(topic, 0, {
-    records: records.map((r) => ({ key: bytes(r.key), value: r.value === null ? null : bytes(r.value), ...(timestamp ? { timestamp } : {}) })),
+    records: records.map((r) => ({
+      key: bytes(r.key),
+      value: r.value === null ? null : bytes(r.value),
+      ...(timestamp ? { timestamp } : {}),
+    })),
   });
   return res.offsets.map((o) => o.offset);
 }
@@ -67,7 +71,10 @@ describe('key compaction', () => {
     const log: { offset: number; key: string; value: string | null }[] = [];
     for (let round = 0; round < 6; round++) {
       for (let batch = 0; batch < 5; batch++) {
-        const records = Array.from({ length: 20 }, (_, i) => ({ key: `k${(round * 7 + batch * 3 + i) % 23}`, value: `r${round}b${batch}i${i}-${'v'.repeat(200)}` }));
+        const records = Array.from({ length: 20 }, (_, i) => ({
+          key: `k${(round * 7 + batch * 3 + i) % 23}`,
+          value: `r${round}b${batch}i${i}-${'v'.repeat(200)}`,
+        }));
         const offsets = await put(t.engine, 'table', records);
         records.forEach((r, i) => {
           log.push({ offset: offsets[i]!, ...r });
@@ -118,7 +125,8 @@ describe('key compaction', () => {
     };
     // Ten ~8 KB segments of distinct keys, compacted once (all clean), then one dirty segment
     // that overwrites a key of every one of them.
-    for (let s = 0; s < 10; s++) await write(Array.from({ length: 8 }, (_, i) => ({ key: `s${s}-k${i}`, value: `v1-${'x'.repeat(1000)}` })));
+    for (let s = 0; s < 10; s++)
+      await write(Array.from({ length: 8 }, (_, i) => ({ key: `s${s}-k${i}`, value: `v1-${'x'.repeat(1000)}` })));
     clock.t += 1;
     while ((await t.engine.maintenance!.runPartition('long', 0))!.more);
     await write(Array.from({ length: 10 }, (_, s) => ({ key: `s${s}-k0`, value: 'v2' })));
@@ -170,7 +178,10 @@ describe('key compaction', () => {
     const clock = testClock();
     const t = await createTestEngine({ clock });
     const meta = await t.engine.topics.create({ name: 'lag', config: { cleanupPolicy: 'compact', minCompactionLagMs: MINUTE } });
-    await put(t.engine, 'lag', [{ key: 'a', value: '1' }, { key: 'a', value: '2' }]);
+    await put(t.engine, 'lag', [
+      { key: 'a', value: '1' },
+      { key: 'a', value: '2' },
+    ]);
     await t.engine.flusher!.flushPartition(meta, 0, { force: true });
     expect((await t.engine.maintenance!.runPartition('lag', 0))!.compaction.ran).toBe(false);
     expect(await readAll(t.verifier, 'lag', 0)).toHaveLength(2);
@@ -183,7 +194,10 @@ describe('key compaction', () => {
     const clock = testClock();
     const t = await createTestEngine({ clock });
     const meta = await t.engine.topics.create({ name: 'gone', config: { cleanupPolicy: 'compact', deleteRetentionMs: 0 } });
-    await put(t.engine, 'gone', [{ key: 'x', value: '1' }, { key: 'x', value: null }]);
+    await put(t.engine, 'gone', [
+      { key: 'x', value: '1' },
+      { key: 'x', value: null },
+    ]);
     await t.engine.flusher!.flushPartition(meta, 0, { force: true });
     await put(t.engine, 'gone', [{ key: 'y', value: 'tail' }]);
     clock.t += 1;
@@ -198,7 +212,12 @@ describe('key compaction', () => {
     const t = await createTestEngine();
     await t.engine.topics.create({ name: 'keys', config: { cleanupPolicy: 'compact,delete' } });
     await expect(
-      t.engine.appender.appendToPartition('keys', 0, { records: [{ key: bytes('a'), value: bytes('1') }, { key: null, value: bytes('2') }] }),
+      t.engine.appender.appendToPartition('keys', 0, {
+        records: [
+          { key: bytes('a'), value: bytes('1') },
+          { key: null, value: bytes('2') },
+        ],
+      }),
     ).rejects.toMatchObject({ code: 'VALIDATION', status: 400 });
     expect((await t.verifier.topics.describe('keys')).partitionStates[0]!.nextOffset).toBe(0);
   });
@@ -212,7 +231,11 @@ describe('retention', () => {
     const start = clock.t;
     // Segments with newest records at start, start + 4 min and start + 8 min; one record in the tail.
     for (let i = 0; i < 3; i++) {
-      await put(t.engine, 'events', Array.from({ length: 10 }, (_, j) => ({ key: `k${j}`, value: `s${i}-${j}` })));
+      await put(
+        t.engine,
+        'events',
+        Array.from({ length: 10 }, (_, j) => ({ key: `k${j}`, value: `s${i}-${j}` })),
+      );
       await t.engine.flusher!.flushPartition(meta, 0, { force: true });
       clock.t += 4 * MINUTE;
     }
@@ -250,7 +273,11 @@ describe('retention', () => {
     const clock = testClock(Date.now());
     const t = await createTestEngine({ clock, engine: { maintenance: { graceMs: 0 } } });
     const meta = await t.engine.topics.create({ name: 'vanish', config: { retentionMs: MINUTE } });
-    await put(t.engine, 'vanish', Array.from({ length: 5 }, (_, i) => ({ key: `k${i}`, value: `old-${i}` })));
+    await put(
+      t.engine,
+      'vanish',
+      Array.from({ length: 5 }, (_, i) => ({ key: `k${i}`, value: `old-${i}` })),
+    );
     await t.engine.flusher!.flushPartition(meta, 0, { force: true });
     clock.t += 2 * MINUTE;
     await put(t.engine, 'vanish', [{ key: 'new', value: 'fresh' }]);
@@ -271,7 +298,11 @@ describe('retention', () => {
       },
     });
     const reader = new LogEngine({ store: t.realStore, objects: racingObjects, clock, topicCacheTtlMs: 0 });
-    await expect(reader.reader.read('vanish', 0, { offset: 2 })).rejects.toMatchObject({ code: 'OFFSET_OUT_OF_RANGE', logStartOffset: 5, highWatermark: 6 });
+    await expect(reader.reader.read('vanish', 0, { offset: 2 })).rejects.toMatchObject({
+      code: 'OFFSET_OUT_OF_RANGE',
+      logStartOffset: 5,
+      highWatermark: 6,
+    });
     expect(raced).toBe(true);
     expect(view((await reader.reader.read('vanish', 0, { offset: 5 })).records)).toEqual([{ offset: 5, key: 'new', value: 'fresh' }]);
   });
@@ -281,7 +312,11 @@ describe('retention', () => {
     const t = await createTestEngine({ clock });
     const meta = await t.engine.topics.create({ name: 'sized', config: { retentionBytes: 3 * 1024, retentionMs: -1 } });
     for (let i = 0; i < 6; i++) {
-      await put(t.engine, 'sized', Array.from({ length: 4 }, (_, j) => ({ key: `k${j}`, value: 'x'.repeat(250) })));
+      await put(
+        t.engine,
+        'sized',
+        Array.from({ length: 4 }, (_, j) => ({ key: `k${j}`, value: 'x'.repeat(250) })),
+      );
       await t.engine.flusher!.flushPartition(meta, 0, { force: true });
     }
     const ref = { topic: 'sized', topicId: meta.topicId, partition: 0 };
@@ -342,8 +377,14 @@ describe('retention', () => {
   it('never drops anything from a compact-only topic', async () => {
     const clock = testClock();
     const t = await createTestEngine({ clock });
-    const meta = await t.engine.topics.create({ name: 'forever', config: { cleanupPolicy: 'compact', retentionMs: 1000, retentionBytes: 1 } });
-    await put(t.engine, 'forever', [{ key: 'a', value: '1' }, { key: 'b', value: '2' }]);
+    const meta = await t.engine.topics.create({
+      name: 'forever',
+      config: { cleanupPolicy: 'compact', retentionMs: 1000, retentionBytes: 1 },
+    });
+    await put(t.engine, 'forever', [
+      { key: 'a', value: '1' },
+      { key: 'b', value: '2' },
+    ]);
     await t.engine.flusher!.flushPartition(meta, 0, { force: true });
     clock.t += 60 * MINUTE;
     expect((await t.engine.maintenance!.runPartition('forever', 0))!.retention.segments).toBe(0);
@@ -366,7 +407,9 @@ describe('garbage collection', () => {
     // A flush that crashed after its commit, before deleting the tail items.
     const crashing = new FaultInjector([{ method: 'deleteTailItems', mode: 'before', times: 1 }]);
     const store = crashing.wrap(t.realStore);
-    await expect(new Flusher(store, t.realObjects, clock, { graceMs: GRACE_MS }).flushPartition(meta, 0, { force: true })).rejects.toThrow(/injected/);
+    await expect(new Flusher(store, t.realObjects, clock, { graceMs: GRACE_MS }).flushPartition(meta, 0, { force: true })).rejects.toThrow(
+      /injected/,
+    );
     expect(await t.realStore.listTailBelow(ref, 2, 10)).toHaveLength(2);
     expect(view(await readAll(t.verifier, 'gc', 0)).map((r) => r.key)).toEqual(['a', 'b']);
 
@@ -393,7 +436,9 @@ describe('garbage collection', () => {
     for (let i = 0; i < 6; i++) await put(t.engine, 'big', [{ key: `k${i}`, value: `${i}`.padEnd(300 * 1024, '.') }]);
     // A flush that crashed after its commit, before deleting the tail items.
     const crashing = new FaultInjector([{ method: 'deleteTailItems', mode: 'before', times: 1 }]);
-    await expect(new Flusher(crashing.wrap(t.realStore), t.realObjects, systemClock).flushPartition(meta, 0, { force: true })).rejects.toThrow(/injected/);
+    await expect(
+      new Flusher(crashing.wrap(t.realStore), t.realObjects, systemClock).flushPartition(meta, 0, { force: true }),
+    ).rejects.toThrow(/injected/);
     expect(await t.realStore.queryTail(ref, 0, { maxRecords: Infinity, maxBytes: Infinity })).toHaveLength(6);
 
     const pass = (await t.engine.maintenance!.runPartition('big', 0))!;
@@ -429,7 +474,12 @@ describe('garbage collection', () => {
   function failingDeletes(t: TestEngine, clock: { now: () => number }, failing: (key: string) => boolean) {
     const s3 = localS3Client(inject('s3Endpoint'));
     const deletes = failObjectDeletes(s3, failing);
-    const engine = new LogEngine({ store: t.realStore, objects: new S3ObjectStore(s3, t.bucket), clock, maintenance: { graceMs: GRACE_MS } });
+    const engine = new LogEngine({
+      store: t.realStore,
+      objects: new S3ObjectStore(s3, t.bucket),
+      clock,
+      maintenance: { graceMs: GRACE_MS },
+    });
     return { engine, deletes };
   }
 
@@ -531,13 +581,20 @@ describe('maintenance under faults and races', () => {
         await flush();
         clock.t += 26 * MINUTE;
         for (let i = 0; i < 4; i++) {
-          await write([{ key: 'a', value: `a${i}` }, { key: 'b', value: i === 3 ? null : `b${i}` }, { key: `u${i}`, value: 'unique' }]);
+          await write([
+            { key: 'a', value: `a${i}` },
+            { key: 'b', value: i === 3 ? null : `b${i}` },
+            { key: `u${i}`, value: 'unique' },
+          ]);
           await flush();
         }
         // A clean pass first: old1 retained and the rest compacted, both leaving garbage.
         await t.engine.maintenance!.runPartition('f', 0);
         for (let i = 4; i < 6; i++) {
-          await write([{ key: 'a', value: `a${i}` }, { key: `u${i}`, value: 'unique' }]);
+          await write([
+            { key: 'a', value: `a${i}` },
+            { key: `u${i}`, value: 'unique' },
+          ]);
           await flush();
         }
         await t.realObjects.put(`${partitionObjectPrefix({ topic: 'f', topicId: meta.topicId, partition: 0 })}orphan.seg`, bytes('x'));
@@ -612,7 +669,13 @@ describe('maintenance under faults and races', () => {
     clock.t += 6 * MINUTE;
     const client = localDynamoClient(inject('dynamoEndpoint'));
     const lost = loseFlushCommits(client, { times: conflicts, interpose: () => write('tail', `appended-${log.length}`) });
-    const hot = new LogEngine({ store: new DynamoLogStore(client, t.tableName), objects: t.realObjects, clock, retry: FAST_RETRY, maintenance: { graceMs: GRACE_MS } });
+    const hot = new LogEngine({
+      store: new DynamoLogStore(client, t.tableName),
+      objects: t.realObjects,
+      clock,
+      retry: FAST_RETRY,
+      maintenance: { graceMs: GRACE_MS },
+    });
     return { t, clock, ref, log, lost, hot };
   }
 
@@ -710,7 +773,12 @@ describe('maintenance under faults and races', () => {
       let offset = 0;
       while (producing) {
         const page = await t.engine.reader.read('race', 0, { offset, maxRecords: 37, waitMs: 50 });
-        history.poll({ process: `r${r}`, partition: 0, fromOffset: offset, records: page.records.map((x) => ({ offset: x.offset, value: text(x.value)! })) });
+        history.poll({
+          process: `r${r}`,
+          partition: 0,
+          fromOffset: offset,
+          records: page.records.map((x) => ({ offset: x.offset, value: text(x.value)! })),
+        });
         offset = page.nextOffset;
       }
     });
@@ -720,7 +788,10 @@ describe('maintenance under faults and races', () => {
     await t.engine.flusher!.flushPartition(meta, 0, { force: true });
     await t.engine.maintenance!.runPartition('race', 0);
     const final = await readAll(t.verifier, 'race', 0);
-    history.finalRead(0, final.map((x) => ({ offset: x.offset, value: text(x.value)! })));
+    history.finalRead(
+      0,
+      final.map((x) => ({ offset: x.offset, value: text(x.value)! })),
+    );
 
     // A record compaction may remove: an acknowledged later record of the same key exists.
     const latestOk = new Map<string, number>();

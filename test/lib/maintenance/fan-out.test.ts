@@ -7,12 +7,12 @@
  */
 import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { createCompactHandler, runBudgetMs, type FanOutEvent } from '../../../functions/compact/handler.js';
+import { createCompactHandler, type FanOutEvent, runBudgetMs } from '../../../functions/compact/handler.js';
 import { createObservability } from '../../../functions/shared/observability.js';
-import { FANOUT_RUN_BUDGET_MS, FANOUT_TIMEOUT_RESERVE_MS } from '../../../lib/core/constants.js';
 import { HEAD_SK, partitionPk } from '../../../lib/aws/table-keys.js';
-import { partitionKey, type PartitionRef } from '../../../lib/ports/model.js';
+import { FANOUT_RUN_BUDGET_MS, FANOUT_TIMEOUT_RESERVE_MS } from '../../../lib/core/constants.js';
 import type { FanOutOptions } from '../../../lib/maintenance/maintenance.js';
+import { type PartitionRef, partitionKey } from '../../../lib/ports/model.js';
 import { testClients } from '../../support/aws.js';
 import { bytes, createTestEngine } from '../../support/engine.js';
 
@@ -27,7 +27,11 @@ async function setup() {
     await t.engine.topics.create({ name, partitions });
     const all = Array.from({ length: partitions }, (_, p) => p);
     for (let i = 0; i < all.length; i += 10) {
-      await Promise.all(all.slice(i, i + 10).map((p) => t.engine.appender.appendToPartition(name, p, { records: [{ key: null, value: bytes(`${name}-${p}`) }] })));
+      await Promise.all(
+        all
+          .slice(i, i + 10)
+          .map((p) => t.engine.appender.appendToPartition(name, p, { records: [{ key: null, value: bytes(`${name}-${p}`) }] })),
+      );
     }
   }
   return { t, clock };
@@ -61,14 +65,25 @@ async function seedActivePartitions(t: Awaited<ReturnType<typeof createTestEngin
     const meta = await t.engine.topics.create({ name: `t${i}`, partitions });
     for (let p = 0; p < partitions; p++) {
       const pk = partitionPk({ topic: meta.name, topicId: meta.topicId, partition: p });
-      heads.push({ pk, sk: HEAD_SK, nextOffset: 1, committedOffset: 1, logStartOffset: 0, flushedOffset: 0, tailBytes: 100, lastAppendAt: now });
+      heads.push({
+        pk,
+        sk: HEAD_SK,
+        nextOffset: 1,
+        committedOffset: 1,
+        logStartOffset: 0,
+        flushedOffset: 0,
+        tailBytes: 100,
+        lastAppendAt: now,
+      });
     }
   }
   for (let i = 0; i < heads.length; i += 25 * 8) {
     await Promise.all(
       Array.from({ length: 8 }, (_, j) => heads.slice(i + j * 25, i + (j + 1) * 25))
         .filter((chunk) => chunk.length > 0)
-        .map((chunk) => doc.send(new BatchWriteCommand({ RequestItems: { [t.tableName]: chunk.map((Item) => ({ PutRequest: { Item } })) } }))),
+        .map((chunk) =>
+          doc.send(new BatchWriteCommand({ RequestItems: { [t.tableName]: chunk.map((Item) => ({ PutRequest: { Item } })) } })),
+        ),
     );
   }
 }

@@ -60,7 +60,12 @@ describe('maintenance against an in-memory model (fast-check)', () => {
           run++;
           const clock = { t: 1_700_000_000_000, now: () => clock.t };
           const { engine, verifier } = await createTestEngine({ clock, engine: { maintenance: { graceMs: 5 * MINUTE } } });
-          const config = { cleanupPolicy: policy as 'compact', deleteRetentionMs: 3 * MINUTE, retentionMs: 10 * MINUTE, flushIntervalMs: 2 * MINUTE };
+          const config = {
+            cleanupPolicy: policy as 'compact',
+            deleteRetentionMs: 3 * MINUTE,
+            retentionMs: 10 * MINUTE,
+            flushIntervalMs: 2 * MINUTE,
+          };
           const meta = await engine.topics.create({ name: `m${run}`, config });
           const topic = meta.name;
           const model: ModelRecord[] = [];
@@ -111,7 +116,12 @@ describe('maintenance against an in-memory model (fast-check)', () => {
             if (op.kind === 'read') {
               const from = Math.min(Math.max(op.from, state.logStartOffset), state.nextOffset);
               const page = await verifier.reader.read(topic, 0, { offset: from, maxRecords: 3 });
-              expect(page.records.map((r) => r.offset)).toEqual(seen.filter((r) => r.offset >= from).slice(0, 3).map((r) => r.offset));
+              expect(page.records.map((r) => r.offset)).toEqual(
+                seen
+                  .filter((r) => r.offset >= from)
+                  .slice(0, 3)
+                  .map((r) => r.offset),
+              );
             }
           }
         },

@@ -1,8 +1,8 @@
 /** The pure rules of retention and compaction: which segments a pass takes. */
 import { describe, expect, it } from 'vitest';
 import { planCompaction } from '../../../lib/maintenance/compactor.js';
-import type { PartitionHead, SegmentManifest, TopicMeta } from '../../../lib/ports/model.js';
 import { expiredSegments } from '../../../lib/maintenance/retention.js';
+import type { PartitionHead, SegmentManifest, TopicMeta } from '../../../lib/ports/model.js';
 import { defaultTopicConfig, type TopicConfig } from '../../../lib/topics/topic-config.js';
 
 function segment(baseOffset: number, lastOffset: number, extra: Partial<SegmentManifest> = {}): SegmentManifest {
@@ -22,7 +22,15 @@ function segment(baseOffset: number, lastOffset: number, extra: Partial<SegmentM
 }
 
 function topic(config: Partial<TopicConfig>): TopicMeta {
-  return { name: 't', topicId: 'id', partitions: 1, config: { ...defaultTopicConfig(), ...config }, createdAt: 0, updatedAt: 0, version: 1 };
+  return {
+    name: 't',
+    topicId: 'id',
+    partitions: 1,
+    config: { ...defaultTopicConfig(), ...config },
+    createdAt: 0,
+    updatedAt: 0,
+    version: 1,
+  };
 }
 
 const head = (extra: Partial<PartitionHead> = {}): PartitionHead => ({
@@ -64,7 +72,9 @@ describe('expiredSegments (retention)', () => {
   });
 
   it('never drops a segment at or above the flushed offset', () => {
-    expect(expiredSegments(topic({ retentionMs: 0 }), head({ flushedOffset: 20 }), segments, 10_000).map((s) => s.baseOffset)).toEqual([0, 10]);
+    expect(expiredSegments(topic({ retentionMs: 0 }), head({ flushedOffset: 20 }), segments, 10_000).map((s) => s.baseOffset)).toEqual([
+      0, 10,
+    ]);
   });
 });
 
@@ -72,7 +82,12 @@ describe('planCompaction', () => {
   const keys = (ms: SegmentManifest[]) => ms.map((m) => m.baseOffset);
 
   it('maps the dirty cleanable segments and rewrites the round up to the last due one', () => {
-    const segments = [segment(0, 9, { generation: 1 }), segment(10, 19), segment(20, 29, { generation: 2 }), segment(30, 39, { maxTimestamp: 99 })];
+    const segments = [
+      segment(0, 9, { generation: 1 }),
+      segment(10, 19),
+      segment(20, 29, { generation: 2 }),
+      segment(30, 39, { maxTimestamp: 99 }),
+    ];
     const plan = planCompaction(segments, 50, 0, Infinity);
     expect(keys(plan.mapSegments)).toEqual([10]);
     expect(keys(plan.rewrite)).toEqual([0, 10]);

@@ -12,11 +12,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DynamoLogStore } from '../../../lib/aws/dynamo-log-store.js';
+import { S3ObjectStore } from '../../../lib/aws/s3-object-store.js';
 import { DEFAULT_OBJECT_GRACE_MS } from '../../../lib/core/constants.js';
+import { FAST_RETRY } from '../../../lib/core/retry.js';
 import { LogEngine } from '../../../lib/engine.js';
 import { objectGraceMs } from '../../../lib/maintenance/maintenance.js';
-import { FAST_RETRY } from '../../../lib/core/retry.js';
-import { S3ObjectStore } from '../../../lib/aws/s3-object-store.js';
 import { freshBucket, testClients } from '../../support/aws.js';
 import { bytes, createTestEngine, readAll, text } from '../../support/engine.js';
 import { History } from '../../support/history.js';
@@ -110,7 +110,10 @@ async function restoreAfterMaintenance(graceMs: number, options: { staging?: boo
   const read = async () => {
     for (let p = 0; p < PARTITIONS; p++) {
       const records = await readAll(restored, 'orders', p);
-      history.finalRead(p, records.map((r) => ({ offset: r.offset, value: text(r.value)! })));
+      history.finalRead(
+        p,
+        records.map((r) => ({ offset: r.offset, value: text(r.value)! })),
+      );
     }
     return history.check();
   };
@@ -141,7 +144,10 @@ describe('restore', () => {
     const { read, restored, restoredStore, staging } = await restoreAfterMaintenance(objectGraceMs(RECOVERY_WINDOW_MS), { staging: true });
     const meta = await restored.topics.get('orders');
     // The restored tail's staged batches are in the staging bucket.
-    const tail = await restoredStore.queryTail({ topic: 'orders', topicId: meta.topicId, partition: 0 }, 0, { maxRecords: Infinity, maxBytes: Infinity });
+    const tail = await restoredStore.queryTail({ topic: 'orders', topicId: meta.topicId, partition: 0 }, 0, {
+      maxRecords: Infinity,
+      maxBytes: Infinity,
+    });
     expect(tail.some((i) => i.staged?.store === 'staging')).toBe(true);
     expect((await staging!.objects.list('topics/')).length).toBeGreaterThan(0);
     const verdict = await read();

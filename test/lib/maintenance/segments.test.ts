@@ -1,10 +1,10 @@
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { CorruptDataError } from '../../../lib/core/errors.js';
+import { FAST_RETRY, sleep } from '../../../lib/core/retry.js';
 import { LogEngine } from '../../../lib/engine.js';
 import { Flusher } from '../../../lib/maintenance/flusher.js';
 import type { ObjectStore } from '../../../lib/ports/object-store.js';
-import { FAST_RETRY, sleep } from '../../../lib/core/retry.js';
 import { testClients } from '../../support/aws.js';
 import { bytes, createTestEngine, readAll, text } from '../../support/engine.js';
 import { FaultInjector, type FaultMode } from '../../support/faults.js';
@@ -34,7 +34,14 @@ describe('flush to S3 segments', () => {
     const head = (await verifier.topics.describe('t')).partitionStates[0]!;
     expect(head).toMatchObject({ nextOffset: 255, flushedOffset: 215 });
     expect((await readAll(verifier, 't', 0)).map((r) => text(r.value))).toEqual(all);
-    for (const [offset, maxRecords] of [[0, 1], [57, 100], [119, 2], [200, 30], [214, 5], [100, 1000]] as const) {
+    for (const [offset, maxRecords] of [
+      [0, 1],
+      [57, 100],
+      [119, 2],
+      [200, 30],
+      [214, 5],
+      [100, 1000],
+    ] as const) {
       const page = await verifier.reader.read('t', 0, { offset, maxRecords });
       expect(page.records.map((r) => text(r.value))).toEqual(all.slice(offset, Math.min(offset + maxRecords, all.length)));
       expect(page.nextOffset).toBe(Math.min(offset + maxRecords, all.length));
@@ -53,7 +60,11 @@ describe('flush to S3 segments', () => {
     expect((await engine.flusher!.flushPartition(meta, 0)).reason).toBe('not-due');
     now += 60_000;
     expect(await engine.flusher!.flushPartition(meta, 0)).toMatchObject({ reason: 'age', segments: 1 });
-    await appendValues(engine, 't', Array.from({ length: 100 }, (_, i) => `${i}:${'y'.repeat(1500)}`));
+    await appendValues(
+      engine,
+      't',
+      Array.from({ length: 100 }, (_, i) => `${i}:${'y'.repeat(1500)}`),
+    );
     // ~150 KB unflushed: one full 128 KiB segment, then the rest is under flushBytes again.
     const bySize = await engine.flusher!.flushPartition(meta, 0);
     expect(bySize).toMatchObject({ reason: 'size', segments: 1 });
@@ -75,7 +86,12 @@ describe('flush to S3 segments', () => {
     };
     const reader = new LogEngine({ store: realStore, objects: counting, retry: FAST_RETRY });
     const meta = await engine.topics.create({ name: 't', partitions: 1 });
-    await appendValues(engine, 't', Array.from({ length: 2000 }, (_, i) => `${i}:${'z'.repeat(1000)}`), 100);
+    await appendValues(
+      engine,
+      't',
+      Array.from({ length: 2000 }, (_, i) => `${i}:${'z'.repeat(1000)}`),
+      100,
+    );
     await engine.flusher!.flushPartition(meta, 0, { force: true });
     const page = await reader.reader.read('t', 0, { offset: 1500, maxRecords: 3 });
     expect(page.records.map((r) => text(r.value)!.split(':')[0])).toEqual(['1500', '1501', '1502']);
@@ -104,7 +120,10 @@ describe('flush to S3 segments', () => {
     const meta = await engine.topics.create({ name: 't', partitions: 1 });
     const all = values('r', 80);
     await appendValues(engine, 't', all);
-    const results = await Promise.all([engine.flusher!.flushPartition(meta, 0, { force: true }), verifier.flusher!.flushPartition(meta, 0, { force: true })]);
+    const results = await Promise.all([
+      engine.flusher!.flushPartition(meta, 0, { force: true }),
+      verifier.flusher!.flushPartition(meta, 0, { force: true }),
+    ]);
     expect(results.map((r) => r.segments).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(1);
     expect((await readAll(verifier, 't', 0)).map((r) => text(r.value))).toEqual(all);
   });
@@ -290,12 +309,16 @@ describe('compression', () => {
     // Requests of 50 records stay inline in the tail; the one of 200 is staged in S3.
     const plain = await engine.topics.create({ name: 'plain', partitions: 1, config: { stageBytes: 10_000 } });
     const gzip = await engine.topics.create({ name: 'gz', partitions: 1, config: { stageBytes: 10_000, compression: 'gzip' } });
-    const sent = Array.from({ length: 300 }, (_, i) => JSON.stringify({ order: i, customer: `c-${i % 7}`, status: 'created', note: 'n'.repeat(100) }));
+    const sent = Array.from({ length: 300 }, (_, i) =>
+      JSON.stringify({ order: i, customer: `c-${i % 7}`, status: 'created', note: 'n'.repeat(100) }),
+    );
     for (const topic of ['plain', 'gz']) {
       await appendValues(engine, topic, sent.slice(0, 100), 50);
       await engine.appender.appendToPartition(topic, 0, { records: sent.slice(100).map(record) });
     }
-    const [plainState, gzState] = await Promise.all(['plain', 'gz'].map(async (t) => (await verifier.topics.describe(t)).partitionStates[0]!));
+    const [plainState, gzState] = await Promise.all(
+      ['plain', 'gz'].map(async (t) => (await verifier.topics.describe(t)).partitionStates[0]!),
+    );
     expect(gzState!.tailBytes).toBeLessThan(plainState!.tailBytes / 3);
     expect((await readAll(verifier, 'gz', 0)).map((r) => text(r.value))).toEqual(sent);
     await engine.flusher!.flushPartition(gzip, 0, { force: true });
@@ -325,7 +348,10 @@ describe('S3-staged large batches', () => {
     expect((await readAll(verifier, 'big', 0)).map((r) => text(r.value))).toEqual(sent);
     // The staged objects outlive the flush by the grace period (a restored table may point at them), then GC deletes them.
     expect((await realObjects.list('topics/big/')).some((o) => o.key.includes('/staged/'))).toBe(true);
-    await engine.maintenance!.gc.collectPartition({ topic: 'big', topicId: meta.topicId, partition: 0 }, await realStore.getHead({ topic: 'big', topicId: meta.topicId, partition: 0 }));
+    await engine.maintenance!.gc.collectPartition(
+      { topic: 'big', topicId: meta.topicId, partition: 0 },
+      await realStore.getHead({ topic: 'big', topicId: meta.topicId, partition: 0 }),
+    );
     expect((await realObjects.list('topics/big/')).some((o) => o.key.includes('/staged/'))).toBe(false);
   });
 

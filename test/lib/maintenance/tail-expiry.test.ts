@@ -5,9 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { DynamoLogStore } from '../../../lib/aws/dynamo-log-store.js';
 import { Flusher } from '../../../lib/maintenance/flusher.js';
-import type { PartitionRef } from '../../../lib/ports/model.js';
+import type { PartitionRef, TopicMeta } from '../../../lib/ports/model.js';
 import type { ObjectStore } from '../../../lib/ports/object-store.js';
-import type { TopicMeta } from '../../../lib/ports/model.js';
 import { testClients } from '../../support/aws.js';
 import { bytes, createTestEngine, readAll, text } from '../../support/engine.js';
 
@@ -47,9 +46,14 @@ describe('tail items with a TTL', () => {
     expect((await readAll(t.verifier, 't', 0)).map((r) => text(r.value))).toEqual(all);
 
     // As TTL removes them: reads below flushedOffset come from the segment.
-    await t.realStore.deleteTailItems(ref(meta), before.map((i) => i.lastOffset));
+    await t.realStore.deleteTailItems(
+      ref(meta),
+      before.map((i) => i.lastOffset),
+    );
     expect((await readAll(t.verifier, 't', 0)).map((r) => text(r.value))).toEqual(all);
-    expect((await t.verifier.reader.read('t', 0, { offset: 12, maxRecords: 5 })).records.map((r) => text(r.value))).toEqual(all.slice(12, 17));
+    expect((await t.verifier.reader.read('t', 0, { offset: 12, maxRecords: 5 })).records.map((r) => text(r.value))).toEqual(
+      all.slice(12, 17),
+    );
   });
 
   it('are extended past half their TTL before a flush puts its segment, so a failing flush loses nothing', async () => {
@@ -88,7 +92,9 @@ describe('tail items with a TTL', () => {
     const t = await createTestEngine({ clock: { now: () => now }, store: { tailTtlMs: ttl } });
     const meta = await t.engine.topics.create({ name: 't', partitions: 1, config: { segmentBytes: 1024 * 1024 } });
     const append = (prefix: string) =>
-      t.engine.appender.appendToPartition('t', 0, { records: values(prefix, 3).map((v) => ({ key: null, value: bytes(v.padEnd(2000, '.')) })) });
+      t.engine.appender.appendToPartition('t', 0, {
+        records: values(prefix, 3).map((v) => ({ key: null, value: bytes(v.padEnd(2000, '.')) })),
+      });
     for (let i = 0; i < 4; i++) await append(`old${i}`);
     now = Date.now() - 0.2 * HOUR;
     await append('young');
@@ -124,7 +130,7 @@ describe('tail items with a TTL', () => {
     expect((await readAll(t.verifier, 't', 0)).map((r) => text(r.value))).toEqual([...values('legacy', 2), ...values('new', 2)]);
   });
 
-  it('are neither read nor deleted by GC below flushedOffset, whose staged objects the flush\'s garbage item frees', async () => {
+  it("are neither read nor deleted by GC below flushedOffset, whose staged objects the flush's garbage item frees", async () => {
     let now = Date.now();
     const t = await createTestEngine({ clock: { now: () => now }, store: { tailTtlMs: DAY } });
     const meta = await t.engine.topics.create({ name: 't', partitions: 1, config: { stageBytes: 1024 } });
@@ -140,7 +146,9 @@ describe('tail items with a TTL', () => {
     const head = await t.realStore.getHead(ref(meta));
     const gc = await t.engine.maintenance!.gc.collectPartition(ref(meta), head);
     expect(gc).toMatchObject({ items: 1, objects: 1 }); // the garbage item and its object; no tail item
-    expect((await t.realObjects.list(`${item!.staged!.key.split('/staged/')[0]}/staged/`)).map((o) => o.key)).not.toContain(item!.staged!.key);
+    expect((await t.realObjects.list(`${item!.staged!.key.split('/staged/')[0]}/staged/`)).map((o) => o.key)).not.toContain(
+      item!.staged!.key,
+    );
     expect(await t.realStore.getTailItem(ref(meta), item!.lastOffset)).toBeDefined();
     expect((await readAll(t.verifier, 't', 0)).map((r) => text(r.value))).toEqual(big);
   });

@@ -5,7 +5,7 @@
  * (The DynamoDB store and the sockets are exercised in test/lib/push/push.test.ts.)
  */
 import { describe, expect, it } from 'vitest';
-import { PushFanout, type ConnectionPoster, type PartitionSubscribers, type PushStore } from '../../../lib/push/fanout.js';
+import { type ConnectionPoster, type PartitionSubscribers, PushFanout, type PushStore } from '../../../lib/push/fanout.js';
 import type { PushMessage } from '../../../lib/push/protocol.js';
 
 class MemoryStore implements PushStore {
@@ -44,7 +44,9 @@ class MemoryStore implements PushStore {
   }
 }
 
-function poster(outcomes: Record<string, 'sent' | 'gone' | 'fail'> = {}): ConnectionPoster & { sent: { id: string; message: PushMessage }[] } {
+function poster(
+  outcomes: Record<string, 'sent' | 'gone' | 'fail'> = {},
+): ConnectionPoster & { sent: { id: string; message: PushMessage }[] } {
   const sent: { id: string; message: PushMessage }[] = [];
   return {
     sent,

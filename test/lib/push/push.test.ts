@@ -3,22 +3,28 @@
  * the push function's handler behind it, the append path's fan-out, and the client
  * consumer waiting on it instead of long-polling (docs/push.md).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import WebSocket from 'ws';
-import { PushChannel } from '../../../client/push.js';
 import { QueryCommand } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { Strata } from '../../../client/index.js';
-import type { LocalStack } from '../../../local/stack.js';
+import { PushChannel } from '../../../client/push.js';
 import type { ConnectionPoster } from '../../../lib/push/fanout.js';
 import type { PushMessage } from '../../../lib/push/protocol.js';
 import { localDynamoClient } from '../../../local/emulators.js';
+import type { LocalStack } from '../../../local/stack.js';
 import { startTestStack } from '../../support/local-stack.js';
 
 /** A raw client of the push endpoint: frames received, in order. */
-async function socket(url: string): Promise<{ ws: WebSocket; frames: PushMessage[]; next: (type: string, timeoutMs?: number) => Promise<PushMessage>; send: (frame: unknown) => void }> {
-  const ws = new WebSocket(url.replace(/^http/, 'ws') + '/v1/push');
+async function socket(url: string): Promise<{
+  ws: WebSocket;
+  frames: PushMessage[];
+  next: (type: string, timeoutMs?: number) => Promise<PushMessage>;
+  send: (frame: unknown) => void;
+}> {
+  const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/v1/push`);
   const frames: PushMessage[] = [];
   const waiters: (() => void)[] = [];
   ws.on('message', (data) => {
@@ -91,7 +97,13 @@ describe('push', () => {
 
   it('tells where the push endpoint is', async () => {
     const discovery = await strata.pushDiscovery();
-    expect(discovery).toMatchObject({ url: `ws://127.0.0.1:${stack.port}/v1/push`, protocol: 'strata.push.v1', signed: false, quietMs: 50, pingIntervalMs: 300 });
+    expect(discovery).toMatchObject({
+      url: `ws://127.0.0.1:${stack.port}/v1/push`,
+      protocol: 'strata.push.v1',
+      signed: false,
+      quietMs: 50,
+      pingIntervalMs: 300,
+    });
   });
 
   it('answers PUSH_NOT_CONFIGURED when the stack has no push endpoint', async () => {
@@ -121,7 +133,10 @@ describe('push', () => {
     expect(moved).toMatchObject({ type: 'moved', topic: 'push-basic', partition: 1, highWatermark: 2, quietMs: 50 });
     // Small appends carry their records: a binary read's frame from the append's first offset.
     const pushed = new Strata({ url: stack.url }).frameResult('push-basic', 1, Buffer.from((moved as { frame: string }).frame, 'base64'));
-    expect(pushed.records.map((r) => [r.offset, r.value?.toString()])).toEqual([[0, 'a'], [1, 'b']]);
+    expect(pushed.records.map((r) => [r.offset, r.value?.toString()])).toEqual([
+      [0, 'a'],
+      [1, 'b'],
+    ]);
     expect(pushed.nextOffset).toBe(2);
     const read = await strata.read('push-basic', 1, { offset: 0 });
     expect(read.records.map((r) => r.value?.toString())).toEqual(['a', 'b']);
@@ -203,7 +218,10 @@ describe('push', () => {
     await new Promise((r) => setTimeout(r, 700));
     expect(counting.reads.polled).toBe(before.polled);
     expect(counting.reads.immediate - before.immediate).toBeLessThanOrEqual(4); // the pings' watermarks may wake a read
-    await strata.append('push-consumer', [{ value: 'x', partition: 0 }, { value: 'y', partition: 1 }]);
+    await strata.append('push-consumer', [
+      { value: 'x', partition: 0 },
+      { value: 'y', partition: 1 },
+    ]);
     await strata.append('push-consumer', [{ value: 'z' }], { partition: 1 });
     await consuming;
     expect(got.sort()).toEqual(['0:x', '1:y', '1:z']);
@@ -284,7 +302,14 @@ describe('push', () => {
     const { port } = refusing.address() as AddressInfo;
     const reasons: string[] = [];
     const channel = new PushChannel(
-      { url: `ws://127.0.0.1:${port}/v1/push`, protocol: 'strata.push.v1', pingIntervalMs: 1000, maxConnectionMs: 60_000, quietMs: 50, signed: false },
+      {
+        url: `ws://127.0.0.1:${port}/v1/push`,
+        protocol: 'strata.push.v1',
+        pingIntervalMs: 1000,
+        maxConnectionMs: 60_000,
+        quietMs: 50,
+        signed: false,
+      },
       'refused',
       { onDown: (reason) => reasons.push(reason), minReconnectMs: 10, maxReconnectMs: 20 },
     );
@@ -302,7 +327,7 @@ describe('push', () => {
     }
   });
 
-  it('removes a connection\'s subscriptions when it disconnects', async () => {
+  it("removes a connection's subscriptions when it disconnects", async () => {
     await strata.createTopic('push-cleanup', { partitions: 3 });
     const client = await socket(stack.url);
     client.send({ action: 'subscribe', topic: 'push-cleanup', partitions: [0, 1, 2] });
@@ -311,7 +336,11 @@ describe('push', () => {
     const subscribers = async (partition: number) =>
       (
         await dynamo.send(
-          new QueryCommand({ TableName: stack.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': { S: `W#push-cleanup#${partition}` } } }),
+          new QueryCommand({
+            TableName: stack.tableName,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': { S: `W#push-cleanup#${partition}` } },
+          }),
         )
       ).Items?.filter((i) => i.sk!.S!.startsWith('C#')).length ?? 0;
     expect(await subscribers(2)).toBe(1);

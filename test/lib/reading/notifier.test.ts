@@ -1,4 +1,4 @@
-import { describe, it, expect, beforeEach, afterEach, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AppendNotifier } from '../../../lib/reading/notifier.js';
 
 const P0 = 'P#orders#id#0';

@@ -6,8 +6,8 @@
  * offset, and no record that exists may be skipped.
  */
 import { describe, expect, it } from 'vitest';
-import type { LogEngine } from '../../../lib/engine.js';
 import type { StoredRecord } from '../../../lib/core/record.js';
+import type { LogEngine } from '../../../lib/engine.js';
 import { bytes, createTestEngine, readAll, text } from '../../support/engine.js';
 
 const MINUTE = 60_000;
@@ -28,7 +28,9 @@ async function fillCompactedTopic(engine: LogEngine, topic: string, segments: nu
   const log: Logged[] = [];
   for (let s = 0; s < segments; s++) {
     const records = Array.from({ length: 20 }, (_, i) => ({ key: `k${(s * 20 + i) % 5}`, value: `s${s}-i${i}-${'v'.repeat(300)}` }));
-    const res = await engine.appender.appendToPartition(topic, 0, { records: records.map((r) => ({ key: bytes(r.key), value: bytes(r.value) })) });
+    const res = await engine.appender.appendToPartition(topic, 0, {
+      records: records.map((r) => ({ key: bytes(r.key), value: bytes(r.value) })),
+    });
     res.offsets.forEach((o, i) => {
       log.push({ offset: o.offset, ...records[i]! });
     });
@@ -103,7 +105,9 @@ describe('cached continuation reads', () => {
     const t = await createTestEngine({ clock });
     const meta = await t.engine.topics.create({ name: 'grow', config: { segmentBytes: 64 * 1024 } });
     const append = (from: number, n: number) =>
-      t.engine.appender.appendToPartition('grow', 0, { records: Array.from({ length: n }, (_, i) => ({ key: null, value: bytes(`r${from + i}`) })) });
+      t.engine.appender.appendToPartition('grow', 0, {
+        records: Array.from({ length: n }, (_, i) => ({ key: null, value: bytes(`r${from + i}`) })),
+      });
     await append(0, 40);
     await t.engine.flusher!.flushPartition(meta, 0, { force: true });
     const first = await t.engine.reader.read('grow', 0, { offset: 0, maxRecords: 10 });

@@ -6,16 +6,16 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { MAX_MANIFEST_INDEX_ENTRIES, MAX_SEGMENT_BYTES, MAX_TAIL_ITEM_BYTES } from '../../../lib/core/constants.js';
-import { LogEngine } from '../../../lib/engine.js';
-import { segmentObjectKey } from '../../../lib/format/object-keys.js';
-import type { ObjectStore } from '../../../lib/ports/object-store.js';
-import type { TailItem } from '../../../lib/ports/model.js';
-import { encodeBatch } from '../../../lib/format/record-batch-encoder.js';
 import type { LogRecord } from '../../../lib/core/record.js';
 import { FAST_RETRY } from '../../../lib/core/retry.js';
+import { LogEngine } from '../../../lib/engine.js';
+import { segmentObjectKey } from '../../../lib/format/object-keys.js';
+import { encodeBatch } from '../../../lib/format/record-batch-encoder.js';
 import { buildSegment } from '../../../lib/format/segment-builder.js';
 import { readFooter } from '../../../lib/format/segment-footer.js';
 import { decodeIndex, encodeIndex, SEGMENT_INDEX_ENTRY_BYTES } from '../../../lib/format/segment-index.js';
+import type { TailItem } from '../../../lib/ports/model.js';
+import type { ObjectStore } from '../../../lib/ports/object-store.js';
 import { topicConfigSchema } from '../../../lib/topics/topic-config.js';
 import { bytes, createTestEngine, readAll, text } from '../../support/engine.js';
 
@@ -32,7 +32,12 @@ const BATCHES = 13_000;
 const OVERWRITTEN = 200;
 const T0 = 1_700_000_000_000;
 
-const record = (key: string, value: string, timestamp: number): LogRecord => ({ key: bytes(key), value: bytes(value), headers: [], timestamp });
+const record = (key: string, value: string, timestamp: number): LogRecord => ({
+  key: bytes(key),
+  value: bytes(value),
+  headers: [],
+  timestamp,
+});
 
 /** Whole batches packed into tail items of at most MAX_TAIL_ITEM_BYTES, as a group commit packs them. */
 function tailItems(batches: Uint8Array[]): TailItem[] {
@@ -144,15 +149,29 @@ describe('segments at the maximum segmentBytes', () => {
     const meta = await engine.topics.create({ name: 't', partitions: 1 });
     const ref = { topic: 't', topicId: meta.topicId, partition: 0 };
     const count = MAX_MANIFEST_INDEX_ENTRIES + 500;
-    const batches = Array.from({ length: count }, (_, offset) => encodeBatch([record(`k${offset}`, `v${offset}`, T0 + offset)], { baseOffset: offset }));
+    const batches = Array.from({ length: count }, (_, offset) =>
+      encodeBatch([record(`k${offset}`, `v${offset}`, T0 + offset)], { baseOffset: offset }),
+    );
     const items = tailItems(batches);
     const appendedBytes = items.reduce((n, item) => n + item.data.byteLength, 0);
     const now = Date.now();
     const requestToken = randomUUID();
-    const appended = await realStore.commitAppend({ ref, expectedNextOffset: 0, nextOffset: count, items, producers: [], appendedBytes, now, requestToken });
+    const appended = await realStore.commitAppend({
+      ref,
+      expectedNextOffset: 0,
+      nextOffset: count,
+      items,
+      producers: [],
+      appendedBytes,
+      now,
+      requestToken,
+    });
     expect(appended).toEqual({ ok: true });
     // What a flush wrote before the bound: one region per batch, the whole index in the manifest.
-    const { bytes: object, meta: segment } = buildSegment(items.map((item) => item.data), { indexIntervalBytes: 1 });
+    const { bytes: object, meta: segment } = buildSegment(
+      items.map((item) => item.data),
+      { indexIntervalBytes: 1 },
+    );
     const key = segmentObjectKey(ref, 0, randomUUID());
     await realObjects.put(key, object);
     const index = encodeIndex(segment.index);
@@ -175,7 +194,10 @@ describe('segments at the maximum segmentBytes', () => {
         generation: 0,
       },
     });
-    await realStore.deleteTailItems(ref, items.map((item) => item.lastOffset));
+    await realStore.deleteTailItems(
+      ref,
+      items.map((item) => item.lastOffset),
+    );
     expect((await verifier.topics.describe('t')).partitionStates[0]).toMatchObject({ flushedOffset: count, nextOffset: count });
 
     expect((await readAll(verifier, 't', 0)).map((r) => text(r.value))).toEqual(Array.from({ length: count }, (_, i) => `v${i}`));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { LogEngine } from '../../../lib/engine.js';
 import { FAST_RETRY } from '../../../lib/core/retry.js';
+import { LogEngine } from '../../../lib/engine.js';
 import { createTestEngine } from '../../support/engine.js';
 import { runWorkload } from '../../support/workload.js';
 

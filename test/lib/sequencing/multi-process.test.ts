@@ -57,7 +57,8 @@ function crashPointsEnv(): Record<string, number> {
   } catch (err) {
     throw new Error(`STRATA_MP_CRASH_POINTS must be JSON (${(err as Error).message}); got ${raw}`);
   }
-  const valid = typeof parsed === 'object' && parsed !== null && Object.values(parsed).every((p) => typeof p === 'number' && p >= 0 && p <= 1);
+  const valid =
+    typeof parsed === 'object' && parsed !== null && Object.values(parsed).every((p) => typeof p === 'number' && p >= 0 && p <= 1);
   if (!valid) throw new Error(`STRATA_MP_CRASH_POINTS must be a JSON object of probabilities; got ${raw}`);
   return { ...DEFAULT_CRASH_POINTS, ...(parsed as Record<string, number>) };
 }
@@ -65,7 +66,8 @@ function crashPointsEnv(): Record<string, number> {
 function sequencingEnv(): 'optimistic' | 'reserve' | undefined {
   const raw = process.env.STRATA_MP_SEQUENCING;
   if (raw === undefined || raw.trim() === '') return undefined;
-  if (raw !== 'optimistic' && raw !== 'reserve') throw new Error(`STRATA_MP_SEQUENCING must be optimistic or reserve; got ${JSON.stringify(raw)}`);
+  if (raw !== 'optimistic' && raw !== 'reserve')
+    throw new Error(`STRATA_MP_SEQUENCING must be optimistic or reserve; got ${JSON.stringify(raw)}`);
   return raw;
 }
 

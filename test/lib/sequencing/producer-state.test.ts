@@ -1,9 +1,9 @@
-import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { checkSequence, nextProducerState, type ProducerStamp, type SequenceDecision } from '../../../lib/sequencing/producer-state.js';
+import { describe, expect, it } from 'vitest';
 import { PRODUCER_DEDUP_WINDOW } from '../../../lib/core/constants.js';
 import { DuplicateSequenceError, ProducerFencedError, SequenceGapError, type StrataError } from '../../../lib/core/errors.js';
 import type { ProducerBatch, ProducerState } from '../../../lib/ports/model.js';
+import { checkSequence, nextProducerState, type ProducerStamp, type SequenceDecision } from '../../../lib/sequencing/producer-state.js';
 
 const PID = 'producer-1';
 const NOW = 1_700_000_000_000;
@@ -222,11 +222,7 @@ describe('nextProducerState', () => {
     expect(next.epoch).toBe(3);
     expect(next.version).toBe(8);
     expect(next.updatedAt).toBe(NOW);
-    expect(next.batches).toEqual([
-      batches[0],
-      batches[1],
-      { firstSequence: 5, lastSequence: 6, baseOffset: 150, lastOffset: 151 },
-    ]);
+    expect(next.batches).toEqual([batches[0], batches[1], { firstSequence: 5, lastSequence: 6, baseOffset: 150, lastOffset: 151 }]);
   });
 
   it(`keeps only the ${PRODUCER_DEDUP_WINDOW} most recent batches, dropping the oldest`, () => {

@@ -4,17 +4,16 @@
  * the step that matters by doing its steps by hand through the store.
  */
 import { randomUUID } from 'node:crypto';
-import { describe, expect, it, vi } from 'vitest';
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { describe, expect, it, vi } from 'vitest';
+import { HEAD_SK, partitionPk } from '../../../lib/aws/table-keys.js';
 import type { Clock } from '../../../lib/core/clock.js';
 import { VOID_KEEP_MS } from '../../../lib/core/constants.js';
-import { LogEngine } from '../../../lib/engine.js';
-import { HEAD_SK, partitionPk } from '../../../lib/aws/table-keys.js';
-import { type PartitionRef } from '../../../lib/ports/model.js';
-import type { LogStore } from '../../../lib/ports/log-store.js';
-import type { TailItem } from '../../../lib/ports/model.js';
-import { encodeBatch } from '../../../lib/format/record-batch-encoder.js';
 import { FAST_RETRY } from '../../../lib/core/retry.js';
+import { LogEngine } from '../../../lib/engine.js';
+import { encodeBatch } from '../../../lib/format/record-batch-encoder.js';
+import type { LogStore } from '../../../lib/ports/log-store.js';
+import type { PartitionRef, TailItem } from '../../../lib/ports/model.js';
 import { testClients } from '../../support/aws.js';
 import { bytes, createTestEngine, readAll, text } from '../../support/engine.js';
 
@@ -63,10 +62,13 @@ describe('reserve, fill, seal', () => {
     // Five engines, as five Lambda environments: none shares a queue with another.
     const engines = Array.from(
       { length: 5 },
-      () => new LogEngine({ store: t.recordingStore, retry: FAST_RETRY, sequencing: 'reserve', onCommit: (s) => commits.push(s.conflicts) }),
+      () =>
+        new LogEngine({ store: t.recordingStore, retry: FAST_RETRY, sequencing: 'reserve', onCommit: (s) => commits.push(s.conflicts) }),
     );
     const results = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => engines[i % 5]!.appender.appendToPartition('t', 0, { records: [{ key: null, value: bytes(`v${i}`) }] })),
+      Array.from({ length: 50 }, (_, i) =>
+        engines[i % 5]!.appender.appendToPartition('t', 0, { records: [{ key: null, value: bytes(`v${i}`) }] }),
+      ),
     );
     expect(results.map((r) => r.offsets[0]!.offset).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i));
     expect(commits.every((c) => c === 0)).toBe(true);
@@ -130,7 +132,11 @@ describe('reserve, fill, seal', () => {
     spies.forEach((spy) => {
       spy.mockRestore();
     });
-    expect((await verifier.reader.read('t', 0, { offset: 0 })).records.map((r) => text(r.value))).toEqual(['first', 'slow', 'behind the slow writer']);
+    expect((await verifier.reader.read('t', 0, { offset: 0 })).records.map((r) => text(r.value))).toEqual([
+      'first',
+      'slow',
+      'behind the slow writer',
+    ]);
   });
 
   it('the high watermark stops at a young gap: nothing above it is readable or acknowledged yet', async () => {
@@ -175,7 +181,9 @@ describe('reserve, fill, seal', () => {
         return async (commit: Parameters<LogStore['fill']>[0]) => {
           if (!sealedFirst) {
             sealedFirst = true;
-            const offsets = commit.items.flatMap((i) => Array.from({ length: i.lastOffset - i.baseOffset + 1 }, (_, k) => i.lastOffset - k));
+            const offsets = commit.items.flatMap((i) =>
+              Array.from({ length: i.lastOffset - i.baseOffset + 1 }, (_, k) => i.lastOffset - k),
+            );
             expect((await target.sealOffsets(commit.ref, offsets, Date.now())).sealed).toBe(true);
           }
           return target.fill(commit);
@@ -323,7 +331,10 @@ describe('reserve, fill, seal', () => {
     await append('first');
     const other = new LogEngine({ store: recordingStore, retry: FAST_RETRY, sealAfterMs: SEAL_AFTER_MS, sequencing: 'reserve' });
     const request = { records: [{ key: null, value: bytes('once') }], producer: { producerId: 'p', epoch: 0, sequence: 0 } };
-    const [a, b] = await Promise.all([engine.appender.appendToPartition('t', 0, request), other.appender.appendToPartition('t', 0, request)]);
+    const [a, b] = await Promise.all([
+      engine.appender.appendToPartition('t', 0, request),
+      other.appender.appendToPartition('t', 0, request),
+    ]);
     expect(a.offsets).toEqual(b.offsets);
     expect([a.partitions[0]!.duplicate, b.partitions[0]!.duplicate].sort()).toEqual([false, true]);
     expect((await readAll(verifier, 't', 0)).map((r) => text(r.value))).toEqual(['first', 'once']);

@@ -40,14 +40,13 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { LogEngine } from '../../../lib/engine.js';
-import type { PartitionRef } from '../../../lib/ports/model.js';
-import type { FillCommit } from '../../../lib/ports/log-store.js';
-import type { TailItem, TopicMeta } from '../../../lib/ports/model.js';
-import { encodeBatch } from '../../../lib/format/record-batch-encoder.js';
 import { FAST_RETRY } from '../../../lib/core/retry.js';
+import { LogEngine } from '../../../lib/engine.js';
+import { encodeBatch } from '../../../lib/format/record-batch-encoder.js';
+import type { FillCommit } from '../../../lib/ports/log-store.js';
+import type { PartitionRef, TailItem, TopicMeta } from '../../../lib/ports/model.js';
 import { committedFloor } from '../../../lib/sequencing/sealer.js';
-import { bytes, createTestEngine, text, type TestEngine } from '../../support/engine.js';
+import { bytes, createTestEngine, type TestEngine, text } from '../../support/engine.js';
 
 /** Any value works with a test clock; Tick moves it by less or by more than this. */
 const SEAL_AFTER_MS = 1_000;
@@ -297,7 +296,9 @@ class Refill implements fc.AsyncCommand<Model, Real> {
     const outcome = await r.t.store.fill(commit);
     if (last.won) {
       // Applied before: its own items hold the keys (or DynamoDB's request token answered the transaction again).
-      expect(outcome.ok || (outcome.taken.length > 0 && outcome.taken.every((i) => i.commitId === commit.requestToken && !i.void))).toBe(true);
+      expect(outcome.ok || (outcome.taken.length > 0 && outcome.taken.every((i) => i.commitId === commit.requestToken && !i.void))).toBe(
+        true,
+      );
     } else {
       expect(outcome.ok === false && outcome.taken.length > 0 && outcome.taken.every((i) => i.void)).toBe(true);
     }
@@ -361,9 +362,7 @@ class Flush implements fc.AsyncCommand<Model, Real> {
  * where the consumer's last read ended (its nextOffset), or from anywhere in the prefix.
  */
 class Read implements fc.AsyncCommand<Model, Real> {
-  constructor(
-    readonly from: 'start' | 'consumer' | number,
-  ) {}
+  constructor(readonly from: 'start' | 'consumer' | number) {}
   check(): boolean {
     return true;
   }
@@ -435,7 +434,9 @@ const reserve = fc.tuple(writer, fc.integer({ min: 1, max: 5 })).map(([w, n]) =>
 const fill = fc.tuple(writer, fc.boolean()).map(([w, split]) => new Fill(w, split));
 const shortTick = fc.integer({ min: 1, max: SEAL_AFTER_MS / 2 }).map((ms) => new Tick(ms));
 const longTick = fc.integer({ min: SEAL_AFTER_MS, max: 2 * SEAL_AFTER_MS }).map((ms) => new Tick(ms));
-const read = fc.oneof(fc.constantFrom<'start' | 'consumer'>('start', 'consumer'), fc.integer({ min: 0, max: 100 })).map((from) => new Read(from));
+const read = fc
+  .oneof(fc.constantFrom<'start' | 'consumer'>('start', 'consumer'), fc.integer({ min: 0, max: 100 }))
+  .map((from) => new Read(from));
 /** fc.commands picks among these uniformly: a command listed twice is twice as likely. */
 const commandArbs = [
   reserve,

@@ -4,12 +4,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { S3ObjectStore } from '../../../lib/aws/s3-object-store.js';
-import { LogEngine, type EngineOptions } from '../../../lib/engine.js';
-import { stagedObjectKey } from '../../../lib/format/object-keys.js';
-import { type PartitionRef } from '../../../lib/ports/model.js';
-import type { LogStore } from '../../../lib/ports/log-store.js';
-import type { TopicMeta } from '../../../lib/ports/model.js';
 import { FAST_RETRY } from '../../../lib/core/retry.js';
+import { type EngineOptions, LogEngine } from '../../../lib/engine.js';
+import { stagedObjectKey } from '../../../lib/format/object-keys.js';
+import type { LogStore } from '../../../lib/ports/log-store.js';
+import type { PartitionRef, TopicMeta } from '../../../lib/ports/model.js';
 import { freshBucket, testClients } from '../../support/aws.js';
 import { bytes, createTestEngine, readAll, text } from '../../support/engine.js';
 
@@ -23,8 +22,20 @@ async function stagingSetup(options: { engine?: Partial<EngineOptions> } = {}) {
   const t = await createTestEngine(options);
   const stagingBucket = await freshBucket('strata-staging');
   const staging = new S3ObjectStore(testClients().s3, stagingBucket);
-  const tiered = new LogEngine({ store: t.recordingStore, objects: t.realObjects, staging: { objects: staging }, retry: FAST_RETRY, ...options.engine });
-  const verifier = new LogEngine({ store: t.realStore, objects: t.realObjects, staging: { objects: staging }, retry: FAST_RETRY, topicCacheTtlMs: 0 });
+  const tiered = new LogEngine({
+    store: t.recordingStore,
+    objects: t.realObjects,
+    staging: { objects: staging },
+    retry: FAST_RETRY,
+    ...options.engine,
+  });
+  const verifier = new LogEngine({
+    store: t.realStore,
+    objects: t.realObjects,
+    staging: { objects: staging },
+    retry: FAST_RETRY,
+    topicCacheTtlMs: 0,
+  });
   const keys = async (topic: string) => ({
     main: (await t.realObjects.list(`topics/${topic}/`)).map((o) => o.key),
     staging: (await staging.list(`topics/${topic}/`)).map((o) => o.key),

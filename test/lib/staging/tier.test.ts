@@ -48,7 +48,9 @@ describe('StagedStores', () => {
     const stores = new StagedStores(main, { objects: staging, writes: false });
     expect(stores.of({ key: 'a', bytes: 1 })).toBe(main);
     expect(stores.of({ key: 'b', bytes: 1, store: 'staging' })).toBe(staging);
-    expect(() => new StagedStores(main, undefined).of({ key: 'b', bytes: 1, store: 'staging' })).toThrow(/in the staging store, but none is configured/);
+    expect(() => new StagedStores(main, undefined).of({ key: 'b', bytes: 1, store: 'staging' })).toThrow(
+      /in the staging store, but none is configured/,
+    );
   });
 
   it('deletes each staged object from its own store', async () => {
@@ -115,7 +117,9 @@ describe('the functions environment for the staging tier', () => {
 
   it('reads the staging bucket and the drain switch', () => {
     expect(readEnv({ ...base, STRATA_STAGING_BUCKET: 'x--use1-az4--x-s3' })).toMatchObject({ stagingBucketName: 'x--use1-az4--x-s3' });
-    expect(readEnv({ ...base, STRATA_STAGING_BUCKET: 'x--use1-az4--x-s3', STRATA_STAGING_WRITES: 'false' })).toMatchObject({ stagingWrites: false });
+    expect(readEnv({ ...base, STRATA_STAGING_BUCKET: 'x--use1-az4--x-s3', STRATA_STAGING_WRITES: 'false' })).toMatchObject({
+      stagingWrites: false,
+    });
     expect(readEnv(base).stagingBucketName).toBeUndefined();
   });
 

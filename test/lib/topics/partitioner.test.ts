@@ -1,7 +1,7 @@
-import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { RoundRobinPartitioner, murmur2, partitionForKey, toPositive } from '../../../lib/topics/partitioner.js';
+import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../../lib/core/errors.js';
+import { murmur2, partitionForKey, RoundRobinPartitioner, toPositive } from '../../../lib/topics/partitioner.js';
 
 const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
 

@@ -1,6 +1,8 @@
-import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { ValidationError } from '../../../lib/core/errors.js';
+import { parseOrThrow } from '../../../lib/core/validation.js';
 import {
   CLEANUP_POLICIES,
   createTopicSchema,
@@ -10,8 +12,6 @@ import {
   topicConfigSchema,
   topicNameSchema,
 } from '../../../lib/topics/topic-config.js';
-import { parseOrThrow } from '../../../lib/core/validation.js';
-import { ValidationError } from '../../../lib/core/errors.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -163,12 +163,9 @@ describe('topicConfigPatchSchema', () => {
 });
 
 describe('topicNameSchema', () => {
-  it.each(['a', 'orders', 'Orders.v2', 'user_events-2024', '0', '...', '.a', 'a.', '_', '-', 'a'.repeat(249)])(
-    'accepts %j',
-    (name) => {
-      expect(topicNameSchema.parse(name)).toBe(name);
-    },
-  );
+  it.each(['a', 'orders', 'Orders.v2', 'user_events-2024', '0', '...', '.a', 'a.', '_', '-', 'a'.repeat(249)])('accepts %j', (name) => {
+    expect(topicNameSchema.parse(name)).toBe(name);
+  });
 
   it.each([
     ['empty', ''],
