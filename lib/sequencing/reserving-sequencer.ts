@@ -31,108 +31,15 @@ import type { Clock } from '../core/clock.js';
 import { COMMIT_ADVANCE_EVERY } from '../core/constants.js';
 import { OffsetMismatchError } from '../core/errors.js';
 import { backoffDelay, isRetryable, mayHaveApplied, sleep } from '../core/retry.js';
-import { type StateHandlers, StateMachine } from '../core/state-machine.js';
+import type { StateHandlers } from '../core/state-machine.js';
 import type { FillCommit, LogStore, ReserveOutcome } from '../ports/log-store.js';
-import type { PartitionHead, PartitionRef, TailExtent } from '../ports/model.js';
+import type { PartitionHead, PartitionRef } from '../ports/model.js';
 import type { AppendNotifier } from '../reading/notifier.js';
-import { type LaidOut, layOut } from './lay-out.js';
+import { layOut } from './lay-out.js';
 import { EARLY_LOOK_ROUND_TRIPS, nextEarlyLookRoundTrips, waitForPrefix } from './look-below.js';
-import { committedFloor, type Prefix, type Sealer } from './sealer.js';
+import { FILL, FILL_ANSWER, type FillAnswer, type FillState, type GroupFill, type Reserved } from './reserve-states.js';
+import { committedFloor, type Sealer } from './sealer.js';
 import { PartitionSequencer, type Pending, type SequencerOptions } from './sequencer.js';
-
-/** A reservation: offsets [base, end), the head it left, the token that names it, when the one before it was made. */
-type Reserved = { base: number; end: number; head: PartitionHead; token: string; previousAt: number | null };
-
-/**
- * The states of one group's reserve, fill and look:
- *
- *     reserving ──▶ reserved ──▶ filled ──▶ acknowledged
- *       ▲  │           │   │        └──▶ waiting ──▶ acknowledged | in doubt
- *       │  │           │   └──▶ lost | producer moved ──▶ reserving
- *       │  │           └──▶ in doubt (the fill timed out) | expired
- *       │  └──▶ backoff ──▶ reserving
- *       └───── settled | mismatch | given up
- *
- * - reserving: past the deadline (after a first try), give up; else settle the
- *   producers' batches and reserve the rest's offsets (a conditional append whose
- *   expected offset is not the counter: mismatch). A failure that may succeed backs off.
- * - reserved: past the deadline, expired (the range is sealed, nothing written); else
- *   fill the range, with committedOffset moved up or an early look below when due.
- *   The fill's answer: filled, lost (a sealer's void won), producer moved (voids the
- *   range), or in doubt (the deadline passed with its outcome unknown).
- * - lost, producer moved: count a conflict and reserve again.
- * - filled: learn from the early look; a gap still below the range: waiting.
- * - waiting: look below until everything is held (sealing stale gaps): acknowledged;
- *   the deadline first: in doubt.
- * - acknowledged, settled, mismatch, expired, in doubt, given up: final; each settles
- *   the group's appends (in doubt: 503 saying the append may have been written).
- *
- * A failure that is not retryable rejects the whole group (thrown).
- */
-type FillState =
-  | 'reserving'
-  | 'backoff'
-  | 'reserved'
-  | 'lost'
-  | 'producer moved'
-  | 'filled'
-  | 'waiting'
-  | 'acknowledged'
-  | 'settled'
-  | 'mismatch'
-  | 'expired'
-  | 'in doubt'
-  | 'given up';
-
-const FILL = new StateMachine<FillState>('reserving commit', {
-  reserving: ['reserved', 'mismatch', 'settled', 'backoff', 'given up'],
-  backoff: ['reserving'],
-  reserved: ['filled', 'lost', 'producer moved', 'in doubt', 'expired'],
-  lost: ['reserving'],
-  'producer moved': ['reserving'],
-  filled: ['waiting', 'acknowledged'],
-  waiting: ['acknowledged', 'in doubt'],
-  acknowledged: [],
-  settled: [],
-  mismatch: [],
-  expired: [],
-  'in doubt': [],
-  'given up': [],
-});
-
-/** The state a fill's answer leads to (ReservingSequencer.fill). */
-type FillAnswer = 'ok' | 'lost' | 'producer-moved' | 'timeout';
-const FILL_ANSWER: { readonly [A in FillAnswer]: FillState } = {
-  ok: 'filled',
-  lost: 'lost',
-  'producer-moved': 'producer moved',
-  timeout: 'in doubt',
-};
-
-/** One group's commit as it goes: what each state's handler reads and leaves for the next. */
-interface GroupFill {
-  live: Pending[];
-  started: number;
-  /** The group's earliest deadline. */
-  deadline: number;
-  attempts: number;
-  conflicts: number;
-  lastError: unknown;
-  reserved: Reserved | undefined;
-  /** The head a conditional append's reservation found at another offset. */
-  mismatch: PartitionHead | undefined;
-  laid: LaidOut | undefined;
-  /** committedOffset as the reservation saw it (committedFloor). */
-  floor: number;
-  /** Every offset below it is known held when the fill is sent. */
-  from: number;
-  /** This group moves committedOffset up (COMMIT_ADVANCE_EVERY) … */
-  due: boolean;
-  /** … and did with its fill. */
-  advance: boolean;
-  /** The early look below the range, sent with the fill. */
-  look: Prefix<TailExtent> | undefined;
-}
 
 export class ReservingSequencer extends PartitionSequencer {
   /**
