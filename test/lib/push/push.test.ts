@@ -140,7 +140,10 @@ describe('push', () => {
     expect(pushed.nextOffset).toBe(2);
     const read = await strata.read('push-basic', 1, { offset: 0 });
     expect(read.records.map((r) => r.value?.toString())).toEqual(['a', 'b']);
-    // A large append is announced without its records.
+    // A large append is announced without its records. It goes after the quiet interval:
+    // an append inside it is held back (the client's trailing read finds it, docs/push.md),
+    // and would send no frame (regression: the test failed when the read above took under 50 ms).
+    await new Promise((r) => setTimeout(r, (moved as { quietMs: number }).quietMs + 50));
     await strata.append('push-basic', [{ value: 'x'.repeat(20_000) }], { partition: 1 });
     const large = await client.next('moved');
     expect(large).toMatchObject({ highWatermark: 3 });
