@@ -6,8 +6,8 @@
  *
  *     delay(attempt) = random(0, min(maxDelayMs, baseDelayMs * 2 ** attempt))
  *
- * so that clients that failed together do not come back together. Kept apart from the
- * engine's module, which classifies storage errors the client bundle has no use for.
+ * so that clients that failed together do not come back together. The formula and the
+ * wait are the engine's own (lib/core/retry.ts); this module holds the client's bounds.
  *
  * @example
  * for (let attempt = 0; ; attempt++) {
@@ -16,13 +16,12 @@
  * }
  */
 
-/** The bounds of a backoff, in ms. */
-export interface Backoff {
-  /** The first attempt's ceiling. */
-  baseDelayMs: number;
-  /** The largest ceiling. */
-  maxDelayMs: number;
-}
+import type { RetryPolicy } from '../lib/core/retry.js';
+
+export { backoffDelay, sleep } from '../lib/core/retry.js';
+
+/** The bounds of a backoff, in ms: the first attempt's ceiling and the largest. */
+export type Backoff = Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs'>;
 
 /** The producer's retries of a batch (`retryBaseDelayMs`, `retryMaxDelayMs`). */
 export const PRODUCER_BACKOFF: Backoff = Object.freeze({ baseDelayMs: 50, maxDelayMs: 2000 });
@@ -32,13 +31,3 @@ export const CONSUMER_BACKOFF: Backoff = Object.freeze({ baseDelayMs: 100, maxDe
 
 /** The push channel's reconnects (`minReconnectMs`, `maxReconnectMs`). */
 export const RECONNECT_BACKOFF: Backoff = Object.freeze({ baseDelayMs: 100, maxDelayMs: 30_000 });
-
-/** Full-jitter backoff before retry `attempt` (0-based): uniform in [0, ceiling). */
-export function backoffDelay(backoff: Backoff, attempt: number, random: () => number = Math.random): number {
-  return random() * Math.min(backoff.maxDelayMs, backoff.baseDelayMs * 2 ** Math.min(attempt, 30));
-}
-
-/** Resolves after `ms`, on the given timer (the producer's may run in virtual time). */
-export function sleep(ms: number, setTimer: (fn: () => void, ms: number) => unknown = setTimeout): Promise<void> {
-  return new Promise((resolve) => setTimer(resolve, ms));
-}

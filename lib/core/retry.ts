@@ -34,8 +34,12 @@ export const FAST_RETRY: RetryPolicy = Object.freeze({
   deadlineMs: 5_000,
 });
 
-/** Full-jitter backoff for the given attempt (0-based). */
-export function backoffDelay(policy: RetryPolicy, attempt: number, random: () => number = Math.random): number {
+/** Full-jitter backoff for the given attempt (0-based); the client uses it with its own bounds. */
+export function backoffDelay(
+  policy: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs'>,
+  attempt: number,
+  random: () => number = Math.random,
+): number {
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(attempt, 30));
   return Math.floor(random() * ceiling);
 }
@@ -123,6 +127,7 @@ export function mayHaveApplied(err: unknown): boolean {
   return !isThrottle(err) || sdkAttempts(err) > 1;
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** Resolves after `ms`, on the given timer (the client's producer may run in virtual time). */
+export function sleep(ms: number, setTimer: (fn: () => void, ms: number) => unknown = setTimeout): Promise<void> {
+  return new Promise((resolve) => setTimer(resolve, ms));
 }
