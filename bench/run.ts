@@ -1,14 +1,13 @@
 /**
  * `npm run bench` (`-- --quick` for a shorter run, `--only a,b` for some suites,
  * `--contention-baseline` to save the engine's K=1 contention latencies as "today's path"
- * for later runs' aims, `--help` for the list): runs every suite of SUITES in one process
+ * for later runs' aims, `--render` to redraw the docs from bench/results/ without measuring,
+ * `--help` for the list): runs every suite of bench/suites/index.ts in one process
  * (the contention and push suites with worker processes of their own), prints the tables,
  * and regenerates their sections of docs/benchmarks.md, the charts under docs/charts/,
  * the summary at the top, and the JSON under bench/results/.
  * A benchmark, not a test: it reports what it measures, it does not pass or fail.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -18,75 +17,48 @@ import { parseArgs } from 'node:util';
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 process.env.POWERTOOLS_LOG_LEVEL = 'WARN';
 
-const { compressionSuite } = await import('./suites/compression.js');
-const { bundlesSuite } = await import('./suites/bundles.js');
-const { appendSuite } = await import('./suites/append.js');
-const { latencySuite } = await import('./suites/latency.js');
-const { shapesSuite } = await import('./suites/append-shapes.js');
-const { segmentsSuite } = await import('./suites/segments.js');
-const { compactionSuite } = await import('./suites/compaction.js');
-const { producerSuite } = await import('./suites/producer.js');
-const { contentionSuite } = await import('./suites/contention.js');
-const { stagingSuite } = await import('./suites/staging-latency.js');
-const { fanOutSuite } = await import('./suites/fanout.js');
-const { pushSuite } = await import('./suites/push-latency.js');
+const { SUITES } = await import('./suites/index.js');
 const { startSharedStack } = await import('./harness/shared-stack.js');
 const { buildSummary } = await import('./report/summary.js');
-const { machineInfo, machineLine, renderMarkdown, renderText, writeJson, writeSection } = await import('./report/report.js');
+const { machineInfo, machineLine, renderText } = await import('./report/report.js');
+const { readResult, writeDocs, writeResult, writeSummary } = await import('./report/publish.js');
 
 import type { SharedStack } from './harness/shared-stack.js';
 import type { AnySuite, SuiteContext } from './harness/suite.js';
+import type { ReportPaths, RunInfo } from './report/publish.js';
 
-/** Every suite, in the order a full run takes them. */
-const SUITES: readonly AnySuite[] = [
-  compressionSuite,
-  bundlesSuite,
-  appendSuite,
-  latencySuite,
-  shapesSuite,
-  segmentsSuite,
-  compactionSuite,
-  producerSuite,
-  contentionSuite,
-  stagingSuite,
-  fanOutSuite,
-  pushSuite,
-];
-
-const DOCS_PATH = fileURLToPath(new URL('../docs/benchmarks.md', import.meta.url));
-const CHARTS_DIR = fileURLToPath(new URL('../docs/charts/', import.meta.url));
-const RESULTS_DIR = fileURLToPath(new URL('./results', import.meta.url));
-/** Only for a docs/benchmarks.md that does not exist yet: the hand-written text is in the file. */
-const DOCS_HEADER = '# Benchmarks\n';
+const PATHS: ReportPaths = {
+  docs: fileURLToPath(new URL('../docs/benchmarks.md', import.meta.url)),
+  charts: fileURLToPath(new URL('../docs/charts/', import.meta.url)),
+  results: fileURLToPath(new URL('./results', import.meta.url)),
+};
 
 /** Prints a suite's tables and writes its section, charts and JSON. */
 async function publish(ctx: SuiteContext, suite: AnySuite, result: unknown): Promise<void> {
-  const { tables, charts = [], intro = [] } = suite.render(result, ctx);
+  const run: RunInfo = { command: ctx.command, quick: ctx.quick, machine: machineInfo() };
+  const { tables } = await writeDocs(PATHS, suite, result, run);
   for (const table of tables) ctx.log(`${renderText(table)}\n`);
-  const machine = machineInfo();
-  await mkdir(CHARTS_DIR, { recursive: true });
-  for (const chart of charts) await writeFile(join(CHARTS_DIR, chart.file), chart.svg);
-  const body = [
-    `Measured with \`${ctx.command}\` on ${machineLine(machine)}.`,
-    ...intro,
-    '',
-    ...charts.map((c) => `![${c.alt}](charts/${c.file})\n`),
-    ...tables.map((t) => `${renderMarkdown(t)}\n`),
-  ].join('\n');
-  await writeSection(DOCS_PATH, suite.name, body, DOCS_HEADER, { heading: `### ${suite.title}` });
-  await writeJson(join(RESULTS_DIR, `${suite.name}.json`), { command: ctx.command, quick: ctx.quick, machine, [suite.name]: result });
+  await writeResult(PATHS, suite, result, run);
 }
 
-async function publishSummary(ctx: SuiteContext): Promise<void> {
-  const summary = buildSummary(RESULTS_DIR);
+/** `--render`: redraws the suites' sections and charts from bench/results/ without measuring. */
+async function renderSaved(log: (line: string) => void, suites: readonly AnySuite[]): Promise<void> {
+  for (const suite of suites) {
+    const saved = await readResult(PATHS, suite);
+    if (!saved) {
+      log(`${suite.name}: never run, its section is left as it is`);
+      continue;
+    }
+    await writeDocs(PATHS, suite, saved.result, saved.run);
+    log(`${suite.name}: redrawn from bench/results/${suite.name}.json`);
+  }
+}
+
+async function publishSummary(log: (line: string) => void): Promise<void> {
+  const summary = buildSummary(PATHS.results);
   if (!summary) return;
-  ctx.log(renderText(summary.table));
-  await mkdir(CHARTS_DIR, { recursive: true });
-  await writeFile(join(CHARTS_DIR, 'summary.svg'), summary.chart);
-  const body = ['## Summary', '', '![Strata over the raw primitives](charts/summary.svg)', '', renderMarkdown(summary.table), ''].join(
-    '\n',
-  );
-  await writeSection(DOCS_PATH, 'summary', body, DOCS_HEADER, { first: true });
+  log(renderText(summary.table));
+  await writeSummary(PATHS, summary);
 }
 
 function parseSuites(only: string | undefined): AnySuite[] {
@@ -105,10 +77,11 @@ function parseSuites(only: string | undefined): AnySuite[] {
 function help(): string {
   const width = Math.max(...SUITES.map((s) => s.name.length));
   return [
-    'npm run bench [-- --quick] [--only SUITE,...] [--contention-baseline]',
+    'npm run bench [-- --quick] [--only SUITE,...] [--contention-baseline] [--render]',
     '',
     '  --quick                shorter runs, noisier figures',
     '  --only a,b             run some suites (their sections of docs/benchmarks.md are rewritten)',
+    '  --render               measure nothing: redraw the sections, charts and summary from bench/results/',
     "  --contention-baseline  save the engine's K=1 contention latencies as today's path",
     '',
     'Suites, in the order a full run takes them:',
@@ -122,6 +95,7 @@ async function main(): Promise<void> {
       quick: { type: 'boolean', default: false },
       only: { type: 'string' },
       'contention-baseline': { type: 'boolean', default: false },
+      render: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -132,6 +106,13 @@ async function main(): Promise<void> {
   const quick = values.quick === true;
   const saveContentionBaseline = values['contention-baseline'] === true;
   const suites = parseSuites(values.only);
+  if (values.render === true) {
+    const log = (line: string) => console.log(line);
+    await renderSaved(log, suites);
+    await publishSummary(log);
+    log(`\nRedrew ${PATHS.docs} and docs/charts/ from bench/results/`);
+    return;
+  }
   const flags = [
     ...(quick ? ['--quick'] : []),
     ...(values.only ? [`--only ${values.only}`] : []),
@@ -166,8 +147,8 @@ async function main(): Promise<void> {
   } finally {
     await stopShared();
   }
-  await publishSummary(ctx);
-  ctx.log(`\nWrote ${DOCS_PATH}, docs/charts/ and bench/results/ in ${((performance.now() - started) / 60_000).toFixed(1)} minutes`);
+  await publishSummary(ctx.log);
+  ctx.log(`\nWrote ${PATHS.docs}, docs/charts/ and bench/results/ in ${((performance.now() - started) / 60_000).toFixed(1)} minutes`);
 }
 
 main().catch((err: unknown) => {
