@@ -195,10 +195,6 @@ export function buildSummary(resultsDir: string): Summary | undefined {
       r.aim ? (r.aim.met ? 'yes' : '**no**') : '',
       `${r.run.quick ? 'quick, ' : ''}${r.run.machine.date.slice(0, 10)}`,
     ]),
-    notes: [
-      'Each row comes from the latest run of its suite (bench/results/*.json): "run" says when, and whether it was a `--quick` run. The sections below hold the details and the exact commands.',
-      '"vs raw" is ours over the primitive it is built on, measured in the same process against the same emulators; for a latency it is raw over ours, so higher is better everywhere.',
-    ],
   };
   const bars: Bar[] = rows
     .filter((r) => r.ratio !== undefined)

@@ -239,17 +239,14 @@ export function shapeTables(result: ShapeBenchResult): ReportTable[] {
         String(m.strata.errors + m.raw.errors),
       ]),
       notes: [
-        "MB/s counts record values (MB = 10^6 B); both sides move the same request bodies' records: Strata as base64 JSON through HTTP, raw as the same records' encoded batch in one TransactWriteItems (head update + tail item) per request, each worker on a head of its own.",
-        'P=8: worker w appends to partition w mod 8, so each partition has C/8 clients and its own group commit; the raw side is the same C independent transactions (it has no partitions to spread over).',
-        `Each case is ${config.durationMs / 1000} s per side in ${config.rounds} round(s) (after ${config.warmupMs / 1000} s of warm-up each), each on an emptied table; every round runs every case. "rounds" is the slowest and fastest round.`,
-        "1 KiB × 100 on one partition at C=1 and 4 is in the append table above. 64 KiB × 4 is 256 KiB per request, under the bench topics' stageBytes (350 KiB, the largest; the default is 64 KiB): written into the tail. Larger batches are staged in S3 (the staged-batch table below).",
+        `Each case: ${config.durationMs / 1000} s per side in ${config.rounds} round(s), after ${config.warmupMs / 1000} s of warm-up each.`,
         ...(scaling.length > 0
           ? [
               `Eight partitions over one, Strata MB/s at C=16: ${scaling.map((s) => `${sizeLabel(s.valueBytes)} ${formatRatio(s.ratio)}`).join(', ')}.`,
             ]
           : []),
         failed.length === 0 && errors === 0
-          ? "Checked after every window: each partition's high watermark equals the records its clients saw acknowledged, and the raw heads add up to the raw commits acknowledged; no request failed."
+          ? 'Checked after every window: every high watermark and raw head matches what was acknowledged; no request failed.'
           : `CHECK FAILED or errors for ${failed.map(caseLabel).join('; ') || 'no case'} (${errors} errors): see shapes.json.`,
       ],
     },

@@ -119,7 +119,6 @@ export function bundleTables(results: BundleResult[], runs: number): ReportTable
         r.bytes <= BUNDLE_BUDGET_BYTES ? 'yes' : 'NO',
         r.heaviest.map((p) => `${p.name} ${kb(p.bytes)}`).join(', '),
       ]),
-      notes: ['KB = 1,024 bytes. "zipped" is the deflated size, what a Lambda zip holds of it.'],
     },
     {
       title: `Module init: import of the bundle in a fresh node process (${runs} runs each)`,
@@ -136,10 +135,6 @@ export function bundleTables(results: BundleResult[], runs: number): ReportTable
           Math.max(plain.p50, mapped.p50) <= INIT_BUDGET_MS ? 'yes' : 'NO',
         ];
       }),
-      notes: [
-        `Timed inside the process from before \`import()\` to its end: module evaluation only, no AWS call (the handlers create their clients on the first invocation). Node ${process.version} here; Lambda runs Node 22 on arm64.`,
-        'The stack sets NODE_OPTIONS=--enable-source-maps so that stack traces name TypeScript lines; the last columns are what that costs at init.',
-      ],
     },
   ];
 }

@@ -216,11 +216,6 @@ export function compactionTables(result: CompactionBenchResult): ReportTable[] {
       title: `Key compaction of one partition: ${result.options.fillMiB} MiB of ${result.options.valueBytes} B values, keys drawn from half as many keys as records`,
       columns: ['round: measure', 'MB/s of input', 's', 'segments', 'MB in → out', 'records removed', 'Node CPU', 'verified'],
       rows,
-      notes: [
-        'MB/s counts the input segments (MB = 10^6 bytes). The compaction reads each dirty segment once (kept for the rewrite), decodes and filters every batch, re-encodes the batches that lost records, PUTs the outputs and swaps manifests in one conditional transaction per output.',
-        'The raw row is the least a compaction that removed nothing would move: one GET of every input and one PUT of the same bytes, one at a time like the compactor. This compaction PUTs less than it GETs (the "out" MB), which is part of why it comes close to the raw row.',
-        'verified: a full read afterwards returns exactly the latest value of every key.',
-      ],
     },
     {
       title: 'Ratio (same bytes, time of the raw primitive over Strata’s)',

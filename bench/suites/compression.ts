@@ -98,11 +98,6 @@ export function compressionTables(results: CompressionResult[]): ReportTable[] {
         r.encodeMBps.toFixed(0),
         r.decodeMBps.toFixed(0),
       ]),
-      notes: [
-        'MB/s counts value bytes (MB = 10^6 bytes) through encodeBatch / decodeBatch (CRC32C included), one core.',
-        'Size ratio = uncompressed batch / this batch. DynamoDB write units and S3 bytes scale with batch bytes, so gzip divides tail and storage cost by the ratio.',
-        'Verdict: gzip pays for compressible payloads when the append path has CPU to spare (it is well above the ~15–40 MB/s one partition takes here); for random bytes it costs CPU and saves nothing, hence off by default and a per-topic setting.',
-      ],
     },
   ];
 }

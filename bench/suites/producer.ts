@@ -184,12 +184,7 @@ export function producerTables(result: ProducerBenchResult): ReportTable[] {
       title: `Producer throughput: ${formatNumber(result.config.records)} records of ${result.config.valueBytes} B per row`,
       columns: ['suite', 'partitions', 'records/request', 'records/s', 'MB/s', 'vs raw', 'rounds records/s'],
       rows,
-      notes: [
-        'client producer: send() of one record at a time, batched by the producer (lingerMs 5, batchRecords as shown), idempotent, one request in flight per partition.',
-        'raw HTTP: the same records cut into the same batches, JSON bodies built before the clock starts, POSTed one at a time per partition with a keep-alive node:http client. "+ producer stamps" adds {producerId, epoch, sequence}, so the server also writes producer state in each commit.',
-        `MB/s counts value bytes (1 MB = 10^6 B). Each row is the best of ${result.config.rounds} rounds (suites alternate within a round, each on an emptied table); all rounds are listed.`,
-        "Client and server run in one Node process on the same cores as DynamoDB Local: the client's CPU is taken from the server, so the ratio is a lower bound of what a separate client host sees.",
-      ],
+      notes: [`Each row: the best of ${result.config.rounds} rounds.`],
     },
   ];
 }

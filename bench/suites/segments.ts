@@ -83,7 +83,7 @@ const WARMUP_FILL_MIB = 8;
 /** ListObjectsV2 answers at most 1000 keys per page; s3rver cannot page past the first. */
 const LIST_PAGE_KEYS = 1000;
 
-/** Staging: batches above the topic's stageBytes go to S3; 358,400 B is the default. */
+/** Staging: batches above the topic's stageBytes go to S3; 358,400 B is the largest stageBytes (the default until issue 15). */
 const STAGE_BYTES = 350 * KIB;
 /** A 1 MiB batch per request: 16 records of 64 KiB. */
 const STAGED_RECORDS = 16;
@@ -1062,13 +1062,7 @@ export function segmentTables(result: SegmentBenchResult): ReportTable[] {
         '',
       ],
     ],
-    notes: [
-      `MB/s counts tail bytes (encoded batches, ${fillMB} MB per round) per second, MB = 10^6 bytes; every row moves the same bytes. Each row is ${rounds} round(s), each on an emptied table and bucket; "rounds MB/s" is the slowest and the fastest round.`,
-      `The tail is filled with ${config.recordsPerAppend} × ${config.valueBytes} B appends through the engine API (the HTTP path is measured above), with flushBytes at its 1 GiB maximum so no append triggers a flush; then the raw Query and PUTs run, then the flush.`,
-      'The flusher works one segment at a time: read the head, Query up to 8 MiB of tail, build and PUT the segment, commit the manifest and the new flushed offset in one transaction, delete the flushed tail items. The raw rows do only the Query and the PUTs, one request in flight, like the flusher.',
-      `The two raw Query rows make the same 1 MB pages (DynamoDB's page limit), so on DynamoDB they would cost the same. On DynamoDB Local a page costs more the higher the Limit, as if it read Limit items before cutting the page at 1 MB. The engine asks for ${ENGINE_TAIL_PAGE_ITEMS} items per page; ${RAW_TAIL_PAGE_ITEMS} is the lowest Limit that still makes the same pages.`,
-      's3rver runs in this Node process, so S3 requests use the same event loop as the engine; DynamoDB Local is its own JVM.',
-    ],
+    notes: [`Each row: ${rounds} round(s); the tail filled with ${config.recordsPerAppend} × ${config.valueBytes} B appends.`],
   };
 
   const flushCalls = sumCalls(flush.map((f) => f.flush.calls));
@@ -1097,9 +1091,6 @@ export function segmentTables(result: SegmentBenchResult): ReportTable[] {
     title: 'Where the flush spends its time (per round)',
     columns: ['call', 'calls', 'ms', 'share', 'MB'],
     rows: breakdownRows(flushCalls, flushMs),
-    notes: [
-      'Timed around each storage call of the engine (bench/harness/metered-stores.ts); the calls run one after another, so the remainder is the engine itself (building segments, copying).',
-    ],
   };
 
   const http = pooled(catchUp.map((c) => ({ bytes: c.http.valueBytes, ms: c.http.ms })));
@@ -1213,13 +1204,11 @@ export function segmentTables(result: SegmentBenchResult): ReportTable[] {
         ]
       : [],
     notes: [
-      'Strata rows: MB/s of record values returned (MB = 10^6 bytes); raw row: MB/s of segment bytes fetched. Both read the same data, so their ratio is the ratio of their times.',
-      `One consumer, one read in flight. Each raw row replays, one at a time, the GETs one HTTP read made (logged by an ObjectStore wrapper); ${catchUp.every((c) => c.sameGets) ? 'the engine API read made the same GETs as the JSON read' : 'the engine API read made different GETs from the JSON read (see segments.json)'}.`,
-      'Binary batches: `Accept: application/vnd.strata.batches`; the server copies the stored batches into the answer, the client (lib/format/batch-frame.ts decodeFrame) checks the header CRC, the batch offsets and every batch CRC, and decodes every record. An answer carries at most 4.5 MiB of batches (base64 in a 6 MB Lambda response), the JSON answer about 4.3 MB of values.',
-      `Streamed: the same binary read through the local stand-in of the read function's URL (local/server.ts, ${LOCAL_FUNCTION_URL_PATHS.read}), answered by its streaming entry, at the largest page a streamed read may ask for (maxBytes ${config.streamedReadMaxBytes}, maxRecords ${config.streamedReadMaxRecords}): what a client of a stack deployed with function URLs can do.`,
-      "Each round's catch-ups start once DynamoDB Local is idle after the flush (its CPU under 10% for half a second).",
-      "A catch-up's reads after its first continue from the reader's cached head and manifests (no DynamoDB call; lib/reading/reader.ts), and a read that spans segments asks for the next segment's range while the current one's GET is in flight (the raw rows replay those GETs one at a time).",
-      `Client decoding, per round, in the same thread as the server: JSON.parse ${formatNumber(catchUp.reduce((sum, c) => sum + (c.http.parseMs ?? 0), 0) / rounds)} ms; frame checks and record decoding ${formatNumber(catchUp.reduce((sum, c) => sum + (c.binary.parseMs ?? 0), 0) / rounds)} ms.`,
+      catchUp.every((c) => c.sameGets)
+        ? 'The engine API read made the same GETs as the JSON read.'
+        : 'The engine API read made different GETs from the JSON read (see segments.json).',
+      `Streamed read: maxBytes ${config.streamedReadMaxBytes}, maxRecords ${config.streamedReadMaxRecords}.`,
+      `Client decoding per round: JSON.parse ${formatNumber(catchUp.reduce((sum, c) => sum + (c.http.parseMs ?? 0), 0) / rounds)} ms; frame checks and record decoding ${formatNumber(catchUp.reduce((sum, c) => sum + (c.binary.parseMs ?? 0), 0) / rounds)} ms.`,
     ],
   };
 
@@ -1259,9 +1248,6 @@ export function segmentTables(result: SegmentBenchResult): ReportTable[] {
       ],
       ['total', '', share(httpMs, httpMs), '', share(binaryMs, binaryMs), share(engineMs, engineMs)],
     ],
-    notes: [
-      'Each storage call is timed from its start to its answer. A read-ahead GET runs while the GET before it is read, so the GET times of a read that spans segments add up to more than the time they took; the server row is the rest of the round and comes out lower by as much.',
-    ],
   };
 
   const tables = [flushTable, flushBreakdown, catchUpTable, readBreakdown, tailReadTable(result), stagedTable(result), ratiosTable(result)];
@@ -1287,10 +1273,7 @@ function tailReadTable(result: SegmentBenchResult): ReportTable {
     title: `Tail reads: ${tailReads.fillMiB} MiB of values in the DynamoDB tail, read from 0 at maxRecords=${tailReads.maxRecords}`,
     columns: ['format', 'MB/s', 'rounds MB/s', 'reads', 'p50 ms per read', 'p99 ms per read', 'Node CPU', 'event loop', 'DDB Local CPU'],
     rows: [row('HTTP, binary batches', tailReads.batches), row('HTTP, base64 JSON', tailReads.json)],
-    notes: [
-      `The consumer's page (maxRecords ${tailReads.maxRecords}, maxBytes 1 MiB by default) over a tail of 100 × 1 KiB appends, never flushed; ${tailReads.json.length} rounds of each format, taking turns going first, after one unmeasured read of each. Per-read percentiles are the mean over rounds of each round's percentile.`,
-      'Binary reads are bounded by whole batches (here 100 records each), so a binary read of maxRecords 500 carries the same records as the JSON read.',
-    ],
+    notes: [`${tailReads.json.length} rounds of each format.`],
   };
 }
 
@@ -1335,11 +1318,9 @@ function stagedTable(result: SegmentBenchResult): ReportTable {
       ...resourceCells(m.resources),
     ]),
     notes: [
-      "MB/s counts record values (MB = 10^6 bytes); a 1 MiB request is 1.4 MB of base64 JSON. S3 PUTs/request: the engine's PUTs in the window over the requests acknowledged in it, so slightly under 1 where every request is staged (requests at the window's edges).",
-      `Both shapes append to a fresh topic with stageBytes ${STAGE_BYTES} (the default) and flushBytes at 1 GiB, so no flush runs meanwhile: the 1 MiB batches go to S3 and the commit writes a pointer, the 64 KiB batches are written into the tail items.`,
-      `Each row is ${seconds} s measured in ${config.staged.rounds} rounds (after ${config.staged.warmupMs / SECOND} s of warm-up each), each round on an emptied table and bucket.`,
+      `Each row: ${seconds} s measured in ${config.staged.rounds} rounds, after ${config.staged.warmupMs / SECOND} s of warm-up each.`,
       staged.measurements.every((m) => m.verified)
-        ? 'Checked after every row: the high watermark equals the records the clients saw acknowledged.'
+        ? 'Checked after every row: the high watermark matches what was acknowledged.'
         : 'CHECK FAILED: a high watermark does not match the records acknowledged (see segments.json).',
     ],
   };
@@ -1389,7 +1370,6 @@ function ratiosTable(result: SegmentBenchResult): ReportTable {
           ]
         : [['staged 1 MiB batches', 'skipped', `≥ ${AIM_STAGED_MB_PER_SEC} MB/s`, '–']]),
     ],
-    notes: ['A ratio of 1.00× means Strata took as long as the raw primitive alone; staged / tail compares MB/s.'],
   };
 }
 
