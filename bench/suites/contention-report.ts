@@ -338,9 +338,6 @@ export interface ContentionTablesInput {
   points: readonly ContentionPoint[];
   shapes: readonly { name: string; recordsPerRequest: number; valueBytes: number }[];
   aims: readonly AimCheck[];
-  latencyModel: string;
-  /** Mode name → its label. */
-  modeLabels: Record<string, string>;
 }
 
 export function contentionTables(input: ContentionTablesInput): ReportTable[] {
@@ -395,22 +392,6 @@ export function contentionTables(input: ContentionTablesInput): ReportTable[] {
       rows,
     });
   }
-  const last = tables.at(-1);
-  if (last) {
-    last.notes = [
-      `Modes: ${Object.entries(input.modeLabels)
-        .map(([name, label]) => `${name} = ${label}`)
-        .join('; ')}.`,
-      `Latency model, injected by SDK middleware into every worker's DynamoDB client (bench/harness/latency-model.ts): ${input.latencyModel}. The local call's own time comes on top.`,
-      'acks/s: requests acknowledged inside the window; records/s = acks × records per request. Latency: acknowledged requests that started inside the window, to their end (p999 needs 1,000 samples).',
-      'WCU/ack: write units of the calls sent inside the window over the acks of the window, as billed: DynamoDB\'s ConsumedCapacity for answered writes, and for failed ones (a failed condition, a cancelled transaction: their exceptions report none) 1 unit per KB of each item, rounded up, twice inside a transaction (bench/harness/write-units.ts). "failed WCU/ack" is that second part: the price of lost races.',
-      `hottest item WCU/s: write units per second on the most-written item (the head), counted from item sizes. On AWS one item lives in one partition, which serves about ${formatNumber(PARTITION_WRITE_UNITS_PER_SEC)} write units per second: "(over)" would be throttled there. The suite injects no throttling.`,
-      "503: requests started inside the window that gave up at the append deadline (10 s), whenever they ended. acks per worker: the fewest and most one process got (0 = starved). head = acks: the partition's head after the run equals the records acknowledged over the whole run.",
-      "model delay added/asked: the delay the latency model's sleeps actually added over the delay it modelled (timers fire late on a busy machine; the model shortens its sleeps by the lateness it observes).",
-      "CPU in shares of one core; the workers and DynamoDB Local share this machine's cores, so at high K the figures say as much about the machine as about the design: compare modes at the same K.",
-    ];
-  }
-
   const modes = [...new Set(points.map((p) => p.mode))].filter((m) => m !== PRIMITIVE_MODE);
   const levels = [...new Set(points.map((p) => p.concurrency))].sort((a, b) => a - b);
   const ratioRows = levels.map((k) => [
@@ -433,7 +414,6 @@ export function contentionTables(input: ContentionTablesInput): ReportTable[] {
     title: 'Issue 13 aims, for the engine',
     columns: ['aim', 'shape', 'measured', 'met'],
     rows: aims.map((a) => [a.aim, a.shape, a.measured, verdict(a.met)]),
-    notes: ['Computed from this run\'s figures. "–": the run did not measure what the aim needs (a mode or a K left out).'],
   });
   return tables;
 }

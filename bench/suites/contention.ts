@@ -377,15 +377,13 @@ export const contentionSuite: Suite<ContentionSuiteResult> = {
     return {
       intro: [
         `AWS latency model (bench/harness/latency-model.ts), in every worker's DynamoDB client: ${describeLatencyModel(DEFAULT_LATENCY_MODEL)}.`,
-        `Consumed capacity: DynamoDB Local ${cc.reportedByDynamoDbLocal ? 'returned' : '**did not always return**'} ConsumedCapacity on answered writes (${formatNumber(cc.answeredWrites)} writes, ${formatNumber(cc.unreportedWrites)} without); reported over counted-from-item-sizes: ${formatRatio(cc.reportedOverCounted)}. Failed writes report none and are counted from their items.`,
-        `Windows of ${config.durationMs / SECOND} s after ${config.warmupMs / SECOND} s of warm-up per mode and K, on an emptied table; before the first, every worker process ran every mode for ${config.poolWarmupMs / SECOND} s per shape, each worker on a partition of its own. Today's path for the latency aim: ${result.reference?.label ?? 'none measured'}.`,
+        `Consumed capacity: DynamoDB Local ${cc.reportedByDynamoDbLocal ? 'returned' : '**did not always return**'} ConsumedCapacity on answered writes (${formatNumber(cc.answeredWrites)} writes, ${formatNumber(cc.unreportedWrites)} without); reported over counted-from-item-sizes: ${formatRatio(cc.reportedOverCounted)}.`,
+        `Windows of ${config.durationMs / SECOND} s after ${config.warmupMs / SECOND} s of warm-up per mode and K; every worker warmed every mode for ${config.poolWarmupMs / SECOND} s per shape first. Today's path for the latency aim: ${result.reference?.label ?? 'none measured'}.`,
       ],
       tables: contentionTables({
         points: result.points,
         shapes: CONTENTION_SHAPES,
         aims: result.aims,
-        latencyModel: describeLatencyModel(DEFAULT_LATENCY_MODEL),
-        modeLabels: result.modeLabels,
       }),
       charts: contentionCharts(result.points, CONTENTION_SHAPES),
     };

@@ -271,9 +271,8 @@ export function pushLatencyTables(result: PushLatencyResult): ReportTable[] {
       ],
       rows,
       notes: [
-        `${result.config.samples} samples per row, one record of ${VALUE_BYTES} B at a time (${LARGE_VALUE_BYTES / 1024} KiB where the row says: too large to ride in the notification, so the consumer reads it), ${result.config.settleMs} ms apart (past the ${result.config.quietMs} ms quiet interval); the consumer runs in its own process.`,
-        `Delivery: the producer starts the append request → the consumer process is handed the record (the client's Consumer, push channel or long-poll). Raw write: one TransactWriteItems of the head and a tail item with the same record, same client.`,
-        `AWS model: DynamoDB ${result.config.dynamoModel}; +${result.config.apiHttpMs} ms per HTTP request (API Gateway and a warm Lambda, an estimate); +${result.config.postToConnectionMs} ms per @connections POST, the frame arriving half way (an estimate). The long-poll row is local only: its in-process wake-up does not exist across Lambda functions, where a long-poll finds an append by polling the head every 25–500 ms.`,
+        `${result.config.samples} samples per row, one record of ${VALUE_BYTES} B at a time (${LARGE_VALUE_BYTES / 1024} KiB where the row says), ${result.config.settleMs} ms apart; quiet interval ${result.config.quietMs} ms.`,
+        `AWS model: DynamoDB ${result.config.dynamoModel}; +${result.config.apiHttpMs} ms per HTTP request; +${result.config.postToConnectionMs} ms per @connections POST.`,
       ],
     },
   ];

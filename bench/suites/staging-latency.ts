@@ -253,8 +253,7 @@ export function stagingLatencyTables(result: StagingLatencyResult): ReportTable[
     ]),
     notes: [
       `Model: DynamoDB ${result.models.dynamo}; S3 Standard +${result.models.s3StandardMs} ms and S3 Express +${result.models.s3ExpressMs} ms per request (bench/harness/latency-model.ts, with the sources of each figure).`,
-      "Each append: its wall time here, less what its emulator calls took and what the model slept, plus what the model asks for those calls; that is, the engine's own time plus the modelled round trips.",
-      `One request at a time through the engine (sequencing reserve), ${result.config.warmupRounds} unmeasured rounds first; each round appends once to every case in a shuffled order.`,
+      `${result.config.warmupRounds} unmeasured rounds first.`,
       `Where the batches went: ${STAGING_TIER_CASES.map((t) => `${CASE_LABELS[t]} ${result.placement[t].expressObjects} in Express, ${result.placement[t].standardObjects} in Standard`).join('; ')}.`,
     ],
   };
@@ -269,10 +268,6 @@ export function stagingLatencyTables(result: StagingLatencyResult): ReportTable[
       formatMs(a.standardP50),
       formatMs(a.standardP99),
     ]),
-    notes: [
-      "Added = the staged case's percentile minus the tail's at the same batch size. A staged append pays one PUT before its reservation and writes a pointer instead of the batch (a smaller fill, which the constant model does not reward).",
-      `The model is constant: on AWS the added p99 is about the Express PUT's own p99 (AWS: consistently single-digit ms) plus the engine's staging work; every ms the real PUT takes above ${result.models.s3ExpressMs} adds one.`,
-    ],
   };
   const wall: ReportTable = {
     title: "The same appends, wall time on this machine (ms; the emulators' own time included)",
@@ -281,10 +276,7 @@ export function stagingLatencyTables(result: StagingLatencyResult): ReportTable[
       `${k} KiB`,
       ...STAGING_TIER_CASES.flatMap((t) => [formatMs(point(k, t).measured.p50), formatMs(point(k, t).measured.p99)]),
     ]),
-    notes: [
-      perCallNote(),
-      "The emulators share two cores with the benchmark (and here with other work): their tails are this machine's, not AWS's.",
-    ],
+    notes: [perCallNote()],
   };
   return [model, added, wall];
 }

@@ -315,8 +315,6 @@ describe('contention report', () => {
       points,
       shapes,
       aims: checkAims(points),
-      latencyModel: 'model',
-      modeLabels: { [CANDIDATE_MODE]: 'E', raw: 'R' },
     });
     expect(tables.map((t) => t.title)).toEqual([
       'Contention, single 1 KiB records: K processes append to one partition, one request at a time each',
