@@ -48,6 +48,11 @@ export interface EngineOptions {
   /** How long an append keeps retrying before 503 RETRY. */
   appendDeadlineMs?: number;
   topicCacheTtlMs?: number;
+  /**
+   * How old a cached copy of a topic an append may start on, confirming the topic while
+   * it commits (TOPIC_STALE_APPEND_MS; 0 when topicCacheTtlMs is 0).
+   */
+  topicStaleAppendMs?: number;
   /** Defaults for new topics' config (a deployment's retention, say); a request's own settings win. */
   topicDefaults?: TopicConfigPatch;
   onCommit?: (stats: CommitStats) => void;
@@ -111,8 +116,13 @@ export class LogEngine {
       );
     }
     this.sealer = new Sealer(options.store, clock, { sealAfterMs: options.sealAfterMs ?? SEAL_AFTER_MS });
-    this.topics = new TopicService(options.store, clock, options.topicCacheTtlMs, options.topicDefaults, (ref, head) =>
-      this.sealer.highWatermark(ref, head),
+    this.topics = new TopicService(
+      options.store,
+      clock,
+      options.topicCacheTtlMs,
+      options.topicDefaults,
+      (ref, head) => this.sealer.highWatermark(ref, head),
+      options.topicStaleAppendMs ?? (options.topicCacheTtlMs === 0 ? 0 : undefined),
     );
     const sequencer = (ref: PartitionRef) => {
       const key = partitionKey(ref);

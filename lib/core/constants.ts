@@ -121,6 +121,16 @@ export const LONG_POLL_MAX_INTERVAL_MS = 500;
 
 /** How long a process trusts its cached copy of a topic's metadata. */
 export const TOPIC_CACHE_TTL_MS = 1 * SECOND;
+/**
+ * How long after it was read an append may still start on a cached copy of a topic's
+ * metadata, re-reading the topic while it commits and answering only once the re-read
+ * confirms the topic (lib/topics/topic-service.ts, forAppend). A Lambda environment that
+ * appends less than once a TOPIC_CACHE_TTL_MS would otherwise read the topic before each
+ * append: a round trip in series with the commit's. Far below the garbage collector's
+ * grace for deleted topics (DEFAULT_OBJECT_GRACE_MS), so a commit into a topic deleted
+ * meanwhile lands before that topic's items are cleaned up, and is cleaned with them.
+ */
+export const TOPIC_STALE_APPEND_MS = 1 * MINUTE;
 
 /** Default time an append keeps retrying conflicts and throttles before answering 503. */
 export const DEFAULT_APPEND_DEADLINE_MS = 10 * SECOND;

@@ -109,7 +109,7 @@ export class Appender {
 
   /** Appends to a topic, choosing partitions; answers each record's partition and offset in request order. */
   async append(topic: string, request: AppendRequest): Promise<AppendResponse> {
-    const meta = await this.topics.get(topic);
+    const { meta, confirmed } = await this.topics.forAppend(topic);
     checkCount(request.records);
     const now = this.clock.now();
     const keylessPartition = request.records.some((r) => r.key === null && r.partition === undefined)
@@ -127,6 +127,7 @@ export class Appender {
     }
     const stamps = producerStamps(request.producer, [...byPartition.keys()]);
     const results = await this.commitAll(meta, byPartition, stamps, undefined);
+    await confirmed;
     const next = new Map<number, number>();
     const offsets = placed.map(({ partition }) => {
       const base = results.get(partition)!.baseOffset;
@@ -139,7 +140,7 @@ export class Appender {
 
   /** Appends to one partition; `expectedOffset` makes it conditional on the high watermark. */
   async appendToPartition(topic: string, partition: number, request: PartitionAppendRequest): Promise<AppendResponse> {
-    const { meta } = await this.topics.partition(topic, partition);
+    const { meta, confirmed } = await this.topics.forAppend(topic, partition);
     checkCount(request.records);
     const now = this.clock.now();
     const records = request.records.map((input, index) => {
@@ -152,6 +153,7 @@ export class Appender {
     });
     const stamps = new Map<number, ProducerStamp>(request.producer ? [[partition, request.producer]] : []);
     const results = await this.commitAll(meta, new Map([[partition, records]]), stamps, request.expectedOffset);
+    await confirmed;
     const result = results.get(partition)!;
     return {
       offsets: records.map((_, i) => ({ partition, offset: result.baseOffset + i })),

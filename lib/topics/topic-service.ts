@@ -2,10 +2,24 @@
  * Topic lifecycle: create, describe, list, change config, delete. Metadata is cached
  * per process for TOPIC_CACHE_TTL_MS so that appends and reads do not pay a DynamoDB
  * read each; a topic deleted meanwhile is noticed within that time.
+ *
+ * An append may also start on a copy older than that (up to TOPIC_STALE_APPEND_MS): it
+ * re-reads the topic while it commits, and is acknowledged only once the re-read finds
+ * the same topic. A Lambda environment that appends now and then thus reads the topic
+ * beside its commit rather than before it:
+ *
+ *     fresh copy    reserve ─▶ fill ─▶ ack
+ *     stale copy    reserve ─▶ fill ─▶ ack (once the re-read found the same topicId)
+ *                   GetItem topic ──▶
+ *     no copy       GetItem topic ─▶ reserve ─▶ fill ─▶ ack
+ *
+ * A commit into a topic deleted meanwhile is answered 404 and never acknowledged; its
+ * items lie in the deleted topic's key space, which garbage collection clears after its
+ * grace period (20 minutes at least, far longer than TOPIC_STALE_APPEND_MS).
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
-import { RETRY_AFTER_SECONDS, TOPIC_CACHE_TTL_MS } from '../core/constants.js';
+import { RETRY_AFTER_SECONDS, TOPIC_CACHE_TTL_MS, TOPIC_STALE_APPEND_MS } from '../core/constants.js';
 import { PartitionNotFoundError, RetryableError, TopicNotFoundError, ValidationError } from '../core/errors.js';
 import { parseOrThrow } from '../core/validation.js';
 import type { LogStore } from '../ports/log-store.js';
@@ -37,8 +51,26 @@ export interface PartitionState extends PartitionHead {
 /** How many times a config change re-reads and retries after a concurrent change. */
 const CONFIG_UPDATE_ATTEMPTS = 5;
 
+/** The topic an append commits to, and the check it awaits before it is acknowledged. */
+export interface AppendTopic {
+  meta: TopicMeta;
+  /**
+   * Resolves once the topic is known to be the one `meta` describes (at once for a
+   * fresh copy). Rejects with TopicNotFoundError when the topic was deleted meanwhile,
+   * RetryableError when it was deleted and created again: either way the commit went to
+   * the deleted topic and must not be acknowledged. A re-read that fails otherwise
+   * resolves: the copy is at most TOPIC_STALE_APPEND_MS old, as a fresh copy may be a
+   * TOPIC_CACHE_TTL_MS old.
+   */
+  confirmed: Promise<void>;
+}
+
+const CONFIRMED: Promise<void> = Promise.resolve();
+
 export class TopicService {
-  private readonly cache = new Map<string, { meta: TopicMeta; expiresAt: number }>();
+  private readonly cache = new Map<string, { meta: TopicMeta; readAt: number; expiresAt: number }>();
+  /** Re-reads in flight, one per topic, which concurrent callers share. */
+  private readonly reading = new Map<string, Promise<TopicMeta>>();
 
   constructor(
     private readonly store: LogStore,
@@ -48,6 +80,8 @@ export class TopicService {
     private readonly configDefaults: TopicConfigPatch = {},
     /** The high watermark of a partition given its head (the sealer's scan); the counter by default. */
     private readonly highWatermark: (ref: PartitionRef, head: PartitionHead) => Promise<number> = async (_ref, head) => head.nextOffset,
+    /** How old a cached copy an append may start on (forAppend); 0: appends read a stale topic first. */
+    private readonly staleAppendMs = TOPIC_STALE_APPEND_MS,
   ) {}
 
   /** Creates a topic from an untrusted request body `{name, partitions, config}`. */
@@ -64,7 +98,7 @@ export class TopicService {
       version: 1,
     };
     await this.store.createTopic(meta);
-    this.cache.set(meta.name, { meta, expiresAt: now + this.cacheTtlMs });
+    this.remember(meta, now);
     return meta;
   }
 
@@ -79,25 +113,78 @@ export class TopicService {
   /** The topic's metadata (cached briefly); TopicNotFoundError if it does not exist. */
   async get(name: string): Promise<TopicMeta> {
     const cached = this.cache.get(name);
-    const now = this.clock.now();
-    if (cached && cached.expiresAt > now) return cached.meta;
-    checkName(name);
-    const meta = await this.store.getTopic(name);
-    if (!meta) {
-      this.cache.delete(name);
-      throw new TopicNotFoundError(name);
-    }
-    this.cache.set(name, { meta, expiresAt: now + this.cacheTtlMs });
-    return meta;
+    if (cached && cached.expiresAt > this.clock.now()) return cached.meta;
+    return this.read(name);
   }
 
   /** The partition of `topic`, checked to exist. */
   async partition(topic: string, partition: number): Promise<{ meta: TopicMeta; ref: PartitionRef }> {
     const meta = await this.get(topic);
-    if (!Number.isInteger(partition) || partition < 0 || partition >= meta.partitions) {
-      throw new PartitionNotFoundError(topic, partition, meta.partitions);
-    }
+    checkPartition(meta, partition);
     return { meta, ref: { topic, topicId: meta.topicId, partition } };
+  }
+
+  /**
+   * The topic an append commits to: the cached copy while fresh; a copy up to
+   * staleAppendMs old with a re-read that the append awaits before it is acknowledged
+   * (module comment); else the topic read now.
+   */
+  async forAppend(name: string, partition?: number): Promise<AppendTopic> {
+    const cached = this.cache.get(name);
+    const now = this.clock.now();
+    if (cached && cached.expiresAt > now) return this.checked({ meta: cached.meta, confirmed: CONFIRMED }, partition);
+    // A partition the copy lacks: the topic may have been created again with more (a 404 needs a fresh copy).
+    const lacksPartition = partition !== undefined && cached !== undefined && !hasPartition(cached.meta, partition);
+    if (!cached || now - cached.readAt > this.staleAppendMs || lacksPartition) {
+      return this.checked({ meta: await this.read(name), confirmed: CONFIRMED }, partition);
+    }
+    const stale = cached.meta;
+    const confirmed = this.read(name).then(
+      (meta) => {
+        if (meta.topicId !== stale.topicId) {
+          throw new RetryableError(
+            `topic '${name}' was deleted and created again while this append committed; nothing was acknowledged, send it again`,
+            RETRY_AFTER_SECONDS,
+          );
+        }
+      },
+      (err: unknown) => {
+        if (err instanceof TopicNotFoundError) throw err;
+      },
+    );
+    // The append may fail before it awaits the check.
+    confirmed.catch(() => undefined);
+    return { meta: stale, confirmed };
+  }
+
+  /** Reads the topic from the store (one read at a time per topic) and caches it. */
+  private read(name: string): Promise<TopicMeta> {
+    const inFlight = this.reading.get(name);
+    if (inFlight) return inFlight;
+    checkName(name);
+    const now = this.clock.now();
+    const reading = this.store
+      .getTopic(name)
+      .then((meta) => {
+        if (!meta) {
+          this.cache.delete(name);
+          throw new TopicNotFoundError(name);
+        }
+        this.remember(meta, now);
+        return meta;
+      })
+      .finally(() => this.reading.delete(name));
+    this.reading.set(name, reading);
+    return reading;
+  }
+
+  private remember(meta: TopicMeta, readAt: number): void {
+    this.cache.set(meta.name, { meta, readAt, expiresAt: readAt + this.cacheTtlMs });
+  }
+
+  private checked(topic: AppendTopic, partition: number | undefined): AppendTopic {
+    if (partition !== undefined) checkPartition(topic.meta, partition);
+    return topic;
   }
 
   async list(): Promise<TopicMeta[]> {
@@ -162,6 +249,14 @@ export function refsOf(meta: TopicMeta): PartitionRef[] {
     topicId: meta.topicId,
     partition,
   }));
+}
+
+function hasPartition(meta: TopicMeta, partition: number): boolean {
+  return Number.isInteger(partition) && partition >= 0 && partition < meta.partitions;
+}
+
+function checkPartition(meta: TopicMeta, partition: number): void {
+  if (!hasPartition(meta, partition)) throw new PartitionNotFoundError(meta.name, partition, meta.partitions);
 }
 
 function checkName(name: string): void {

@@ -1,0 +1,143 @@
+/**
+ * Appends on a cached copy of a topic older than the cache TTL (lib/topics/topic-service.ts,
+ * forAppend): the topic is re-read beside the commit, not before it, and the append is
+ * acknowledged only once the re-read finds the same topic. Against DynamoDB Local.
+ */
+import { describe, expect, it } from 'vitest';
+import { translate } from '../../../lib/aws/errors.js';
+import { TOPIC_CACHE_TTL_MS, TOPIC_STALE_APPEND_MS } from '../../../lib/core/constants.js';
+import { RetryableError, TopicNotFoundError } from '../../../lib/core/errors.js';
+import { FAST_RETRY } from '../../../lib/core/retry.js';
+import { LogEngine } from '../../../lib/engine.js';
+import type { LogStore } from '../../../lib/ports/log-store.js';
+import { bytes, createTestEngine, readAll, type TestEngine } from '../../support/engine.js';
+
+const TOPIC = 'orders';
+
+interface Setup {
+  te: TestEngine;
+  clock: { t: number; now(): number };
+  /** The writer: an environment that appends now and then, its topic copy going stale. */
+  writer: LogEngine;
+  /** Another environment: creates and deletes topics. */
+  admin: LogEngine;
+  /** The writer's store calls, in the order they were made or answered. */
+  calls: string[];
+  /** While set, the writer's topic reads wait for it. */
+  gate: { open?: Promise<void>; fail?: Error };
+}
+
+async function setup(): Promise<Setup> {
+  const te = await createTestEngine();
+  const clock = { t: Date.now(), now: () => clock.t };
+  const calls: string[] = [];
+  const gate: Setup['gate'] = {};
+  const store = new Proxy(te.recordingStore, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function' || typeof prop !== 'string') return value;
+      return async (...args: unknown[]) => {
+        calls.push(prop);
+        if (prop === 'getTopic') {
+          if (gate.open) await gate.open;
+          if (gate.fail) throw gate.fail;
+        }
+        const result = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+        calls.push(`${prop} answered`);
+        return result;
+      };
+    },
+  }) as LogStore;
+  const writer = new LogEngine({ store, objects: te.realObjects, retry: FAST_RETRY, clock, sequencing: 'reserve' });
+  const admin = new LogEngine({ store: te.recordingStore, objects: te.realObjects, retry: FAST_RETRY, clock, topicCacheTtlMs: 0 });
+  await writer.topics.create({ name: TOPIC, partitions: 1 });
+  await writer.appender.appendToPartition(TOPIC, 0, { records: [{ key: null, value: bytes('first') }] });
+  return { te, clock, writer, admin, calls, gate };
+}
+
+const append = (writer: LogEngine, value: string) => writer.appender.appendToPartition(TOPIC, 0, { records: [{ key: null, value: bytes(value) }] });
+
+describe('an append on a topic copy past the cache TTL', () => {
+  it('commits beside the re-read of the topic, and is acknowledged once the re-read answers', async () => {
+    const { clock, writer, calls, gate } = await setup();
+    clock.t += TOPIC_CACHE_TTL_MS + 5_000;
+    let release!: () => void;
+    gate.open = new Promise((resolve) => {
+      release = resolve;
+    });
+    calls.length = 0;
+    let acknowledged = false;
+    const pending = append(writer, 'second').then((answer) => {
+      acknowledged = true;
+      return answer;
+    });
+    // The reservation is made and answered while the topic read is held back...
+    await expect.poll(() => calls.includes('reserve answered'), { timeout: 5_000 }).toBe(true);
+    expect(calls).toContain('getTopic');
+    expect(calls).not.toContain('getTopic answered');
+    // ...and the append waits for the read before it answers.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(acknowledged).toBe(false);
+    release();
+    const answer = await pending;
+    expect(answer.offsets).toEqual([{ partition: 0, offset: 1 }]);
+    expect(calls.indexOf('reserve')).toBeLessThan(calls.indexOf('getTopic answered'));
+  });
+
+  it('reads a copy within the cache TTL not at all, and a copy past the stale window before it commits', async () => {
+    const { clock, writer, calls } = await setup();
+    calls.length = 0;
+    await append(writer, 'fresh');
+    expect(calls).not.toContain('getTopic');
+    clock.t += TOPIC_STALE_APPEND_MS + 1_000;
+    calls.length = 0;
+    await append(writer, 'old copy');
+    expect(calls.indexOf('getTopic answered')).toBeLessThan(calls.indexOf('reserve'));
+  });
+
+  it('answers 404 and acknowledges nothing when the topic was deleted meanwhile', async () => {
+    const { te, clock, writer, admin } = await setup();
+    const deleted = await admin.topics.get(TOPIC);
+    await admin.topics.delete(TOPIC);
+    clock.t += TOPIC_CACHE_TTL_MS + 5_000;
+    await expect(append(writer, 'into a deleted topic')).rejects.toBeInstanceOf(TopicNotFoundError);
+    // The commit went to the deleted topic's keys (garbage collection clears them with the rest of it)...
+    const head = await te.realStore.getHead({ topic: TOPIC, topicId: deleted.topicId, partition: 0 });
+    expect(head.nextOffset).toBe(2);
+    // ...and the writer now knows the topic is gone: the next append commits nothing.
+    await expect(append(writer, 'again')).rejects.toBeInstanceOf(TopicNotFoundError);
+    expect((await te.realStore.getHead({ topic: TOPIC, topicId: deleted.topicId, partition: 0 })).nextOffset).toBe(2);
+  });
+
+  it('answers 503 RETRY when the topic was deleted and created again, and the new topic holds nothing of the append', async () => {
+    const { clock, writer, admin } = await setup();
+    await admin.topics.delete(TOPIC);
+    await admin.topics.create({ name: TOPIC, partitions: 1 });
+    clock.t += TOPIC_CACHE_TTL_MS + 5_000;
+    await expect(append(writer, 'into the old topic')).rejects.toBeInstanceOf(RetryableError);
+    expect(await readAll(admin, TOPIC, 0)).toEqual([]);
+    // Sent again, it goes to the new topic.
+    const answer = await append(writer, 'into the new topic');
+    expect(answer.offsets).toEqual([{ partition: 0, offset: 0 }]);
+    expect((await readAll(admin, TOPIC, 0)).map((r) => r.offset)).toEqual([0]);
+  });
+
+  it('is acknowledged when the re-read fails, the copy being within the stale window', async () => {
+    const { clock, writer, gate } = await setup();
+    clock.t += TOPIC_CACHE_TTL_MS + 5_000;
+    gate.fail = translate(Object.assign(new Error('the topic read timed out'), { name: 'TimeoutError' }), 'getTopic');
+    const answer = await append(writer, 'second');
+    expect(answer.offsets).toEqual([{ partition: 0, offset: 1 }]);
+  });
+
+  it('reads the topic again for a partition its copy lacks before answering 404', async () => {
+    const { clock, writer, calls } = await setup();
+    clock.t += TOPIC_CACHE_TTL_MS + 5_000;
+    calls.length = 0;
+    await expect(writer.appender.appendToPartition(TOPIC, 3, { records: [{ key: null, value: bytes('x') }] })).rejects.toMatchObject({
+      code: 'PARTITION_NOT_FOUND',
+    });
+    expect(calls).toContain('getTopic answered');
+    expect(calls).not.toContain('reserve');
+  });
+});
