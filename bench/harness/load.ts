@@ -7,7 +7,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ResourceMeter, ResourceUsage } from './resources.js';
+import { meanUsage, type ResourceMeter, type ResourceUsage } from './resources.js';
 
 export interface LoadOptions {
   concurrency: number;
@@ -96,8 +96,6 @@ export async function runClosedLoop(
  */
 export function mergeLoadResults(results: LoadResult[]): LoadResult {
   const windowMs = results.reduce((sum, r) => sum + r.windowMs, 0);
-  const weighted = (pick: (usage: ResourceUsage) => number) =>
-    results.reduce((sum, r) => sum + pick(r.resources) * r.windowMs, 0) / windowMs;
   const firstError = results.find((r) => r.firstError !== undefined)?.firstError;
   return {
     operations: results.reduce((sum, r) => sum + r.operations, 0),
@@ -106,10 +104,6 @@ export function mergeLoadResults(results: LoadResult[]): LoadResult {
     perWorker: results.reduce<number[]>((sum, r) => r.perWorker.map((n, i) => n + (sum[i] ?? 0)), []),
     errors: results.reduce((sum, r) => sum + r.errors, 0),
     ...(firstError !== undefined ? { firstError } : {}),
-    resources: {
-      nodeCores: weighted((u) => u.nodeCores),
-      nodeEventLoop: weighted((u) => u.nodeEventLoop),
-      dynamoCores: weighted((u) => u.dynamoCores),
-    },
+    resources: meanUsage(results.map((r) => ({ ms: r.windowMs, resources: r.resources }))),
   };
 }

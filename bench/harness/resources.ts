@@ -7,6 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { type EventLoopUtilization, performance } from 'node:perf_hooks';
+import { formatPercent } from './stats.js';
 
 const DYNAMODB_LOCAL_JAR = 'DynamoDBLocal.jar';
 /** Linux's usual USER_HZ, used when `getconf CLK_TCK` cannot be run. */
@@ -23,6 +24,24 @@ export interface ResourceUsage {
   nodeEventLoop: number;
   /** CPU of DynamoDB Local in cores; NaN where /proc is not available. */
   dynamoCores: number;
+}
+
+/** A table's CPU columns, filled by `resourceCells`: shares of one core, the event loop's busy share. */
+export const RESOURCE_COLUMNS = ['Node CPU', 'event loop', 'DDB Local CPU'];
+
+export function resourceCells(usage: ResourceUsage): string[] {
+  return [formatPercent(usage.nodeCores), formatPercent(usage.nodeEventLoop), formatPercent(usage.dynamoCores)];
+}
+
+/** Resource use over several measurements, each weighted by how long it took. */
+export function meanUsage(parts: readonly { ms: number; resources: ResourceUsage }[]): ResourceUsage {
+  const ms = parts.reduce((sum, p) => sum + p.ms, 0);
+  const weighted = (pick: (usage: ResourceUsage) => number) => parts.reduce((sum, p) => sum + pick(p.resources) * p.ms, 0) / ms;
+  return {
+    nodeCores: weighted((u) => u.nodeCores),
+    nodeEventLoop: weighted((u) => u.nodeEventLoop),
+    dynamoCores: weighted((u) => u.dynamoCores),
+  };
 }
 
 interface Sample {

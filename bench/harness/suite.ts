@@ -68,3 +68,35 @@ export const SECOND = 1000;
 export function settings<T>(ctx: Pick<SuiteContext, 'quick'>, full: T, quick: T): T {
   return ctx.quick ? quick : full;
 }
+
+/** A suite as `defineSuite` takes it: its settings and how it measures with them, instead of `run`. */
+export interface SuiteSpec<O, R> extends Omit<Suite<R>, 'run'> {
+  /** The settings of a full run. */
+  full: O;
+  /** The shorter, noisier settings of `--quick`. */
+  quick: O;
+  /** The line logged as the suite starts. */
+  start: string;
+  measure(options: O, ctx: SuiteContext): Promise<R>;
+}
+
+/**
+ * The run every suite has: log the start line, pick the full or quick settings, measure.
+ *
+ * @example
+ * export const pushSuite = defineSuite({
+ *   name: 'push', title: 'Push', measures: 'append → consumer delivery',
+ *   full: { samples: 300 }, quick: { samples: 60 }, start: 'push: append → consumer delivery',
+ *   measure: (options, ctx) => runPushLatencyBench(options, ctx.log),
+ *   render: (result) => ({ tables: pushLatencyTables(result) }),
+ * });
+ */
+export function defineSuite<O, R>({ full, quick, start, measure, ...suite }: SuiteSpec<O, R>): Suite<R> {
+  return {
+    ...suite,
+    run(ctx) {
+      ctx.log(`\n${start}`);
+      return measure(settings(ctx, full, quick), ctx);
+    },
+  };
+}

@@ -26,7 +26,7 @@ import { RawCommitter } from '../harness/raw-commit.js';
 import { ResourceMeter as Meter } from '../harness/resources.js';
 import type { StackBenchContext } from '../harness/shared-stack.js';
 import { formatMs, formatNumber, formatRatio, type LatencySummary, summarize } from '../harness/stats.js';
-import { SECOND, type Suite, settings } from '../harness/suite.js';
+import { defineSuite, SECOND } from '../harness/suite.js';
 import { groupedBarChart } from '../report/charts.js';
 import type { ReportTable } from '../report/report.js';
 import { createStrataTarget, makePayload, type Payload } from './append.js';
@@ -253,21 +253,20 @@ export function shapeTables(result: ShapeBenchResult): ReportTable[] {
   ];
 }
 
-/** Record sizes and eight partitions; the quick run keeps the C=16 cases (one and eight partitions). */
-const FULL_SHAPES = { cases: SHAPE_CASES, rounds: 2, warmupMs: SECOND / 2, durationMs: 4 * SECOND };
-const QUICK_SHAPES = { cases: SHAPE_CASES.filter((c) => c.concurrency === 16), rounds: 1, warmupMs: SECOND / 4, durationMs: 1.5 * SECOND };
-
-export const shapesSuite: Suite<ShapeBenchResult> = {
+export const shapesSuite = defineSuite({
   name: 'shapes',
   title: 'Append by record size and partitions',
   measures: 'append goodput by record size and partition count, beside raw TransactWriteItems',
   sharedStack: true,
-  async run(ctx) {
+  /** Record sizes and eight partitions; the quick run keeps the C=16 cases (one and eight partitions). */
+  full: { cases: SHAPE_CASES, rounds: 2, warmupMs: SECOND / 2, durationMs: 4 * SECOND },
+  quick: { cases: SHAPE_CASES.filter((c) => c.concurrency === 16), rounds: 1, warmupMs: SECOND / 4, durationMs: 1.5 * SECOND },
+  start: 'append goodput by record size and partitions',
+  async measure(options, ctx) {
     const { stack, dynamo, emptyTable } = await ctx.stack();
-    ctx.log('\nappend goodput by record size and partitions');
     return runShapeBench(
       { url: stack.url, dynamo, tableName: stack.tableName, meter: new Meter(), resetTable: emptyTable, log: ctx.log },
-      settings(ctx, FULL_SHAPES, QUICK_SHAPES),
+      options,
     );
   },
   render: (result) => ({
@@ -288,4 +287,4 @@ export const shapesSuite: Suite<ShapeBenchResult> = {
       },
     ],
   }),
-};
+});

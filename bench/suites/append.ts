@@ -31,10 +31,10 @@ import { BenchHttpClient, expectStatus, startNullServer } from '../harness/http-
 import { type LoadOptions, type LoadResult, mergeLoadResults, runClosedLoop } from '../harness/load.js';
 import { type ContentionCounts, RawCommitter } from '../harness/raw-commit.js';
 import type { ResourceUsage } from '../harness/resources.js';
-import { ResourceMeter as Meter } from '../harness/resources.js';
+import { ResourceMeter as Meter, RESOURCE_COLUMNS, resourceCells } from '../harness/resources.js';
 import type { StackBenchContext } from '../harness/shared-stack.js';
 import { formatMs, formatNumber, formatPercent, formatRatio, type LatencySummary, summarize } from '../harness/stats.js';
-import { type Chart, SECOND, type Suite, settings } from '../harness/suite.js';
+import { type Chart, defineSuite, SECOND } from '../harness/suite.js';
 import { groupedBarChart } from '../report/charts.js';
 import type { ReportTable } from '../report/report.js';
 
@@ -457,21 +457,7 @@ export function appendTables(result: AppendBenchResult): ReportTable[] {
   const seconds = config.durationMs / 1000;
   const throughput: ReportTable = {
     title: `Append throughput, one partition: ${config.recordsPerRequest} records × ${config.valueBytes} B values per request`,
-    columns: [
-      'suite',
-      'C',
-      'req/s',
-      'rounds req/s',
-      'records/s',
-      'MiB/s',
-      'p50 ms',
-      'p99 ms',
-      'max ms',
-      'errors',
-      'Node CPU',
-      'event loop',
-      'DDB Local CPU',
-    ],
+    columns: ['suite', 'C', 'req/s', 'rounds req/s', 'records/s', 'MiB/s', 'p50 ms', 'p99 ms', 'max ms', 'errors', ...RESOURCE_COLUMNS],
     rows: result.measurements.map((m) => [
       SUITE_LABELS[m.suite],
       String(m.concurrency),
@@ -483,9 +469,7 @@ export function appendTables(result: AppendBenchResult): ReportTable[] {
       formatMs(m.latencyMs.p99),
       formatMs(m.latencyMs.max),
       String(m.errors),
-      formatPercent(m.resources.nodeCores),
-      formatPercent(m.resources.nodeEventLoop),
-      formatPercent(m.resources.dynamoCores),
+      ...resourceCells(m.resources),
     ]),
     notes: [
       `Each request: ${formatNumber(config.requestBodyBytes)} B of JSON carrying ${formatNumber((config.recordsPerRequest * config.valueBytes) / 1024)} KiB of values; a raw transaction's batch: ${formatNumber(config.batchBytes)} B.`,
@@ -577,9 +561,6 @@ function yesNo(met: boolean): string {
   return met ? 'yes' : 'NO';
 }
 
-/** Per level: `durationMs` measured in `rounds` windows, each after `warmupMs`. */
-const FULL_APPEND = { rounds: 5, warmupMs: 1 * SECOND, durationMs: 10 * SECOND };
-const QUICK_APPEND = { rounds: 2, warmupMs: SECOND / 2, durationMs: 1.5 * SECOND };
 const CONCURRENCY_LEVELS = [1, 4, 16];
 
 function appendCharts(result: AppendBenchResult): Chart[] {
@@ -606,18 +587,21 @@ function appendCharts(result: AppendBenchResult): Chart[] {
   ];
 }
 
-export const appendSuite: Suite<AppendBenchResult> = {
+export const appendSuite = defineSuite({
   name: 'append',
   title: 'Append',
   measures: 'append throughput on one partition at C=1, 4, 16, beside raw TransactWriteItems',
   sharedStack: true,
-  async run(ctx) {
+  /** Per level: `durationMs` measured in `rounds` windows, each after `warmupMs`. */
+  full: { levels: CONCURRENCY_LEVELS, rounds: 5, warmupMs: 1 * SECOND, durationMs: 10 * SECOND },
+  quick: { levels: CONCURRENCY_LEVELS, rounds: 2, warmupMs: SECOND / 2, durationMs: 1.5 * SECOND },
+  start: 'append throughput',
+  async measure(options, ctx) {
     const { stack, dynamo, commits, emptyTable } = await ctx.stack();
-    ctx.log('\nappend throughput');
     return runAppendBench(
       { url: stack.url, dynamo, tableName: stack.tableName, meter: new Meter(), commits, resetTable: emptyTable, log: ctx.log },
-      { levels: CONCURRENCY_LEVELS, ...settings(ctx, FULL_APPEND, QUICK_APPEND) },
+      options,
     );
   },
   render: (result) => ({ tables: appendTables(result), charts: appendCharts(result) }),
-};
+});

@@ -11,26 +11,16 @@
  * Runs by itself (`npm run bench -- --only compaction`): it starts its own DynamoDB Local
  * and s3rver, with a fresh table and bucket per round.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DynamoLogStore } from '../../lib/aws/dynamo-log-store.js';
 import { S3ObjectStore } from '../../lib/aws/s3-object-store.js';
 import { LogEngine } from '../../lib/engine.js';
 import type { PartitionRef } from '../../lib/ports/model.js';
-import {
-  checkJava,
-  ensureBucket,
-  ensureTable,
-  localDynamoClient,
-  localS3Client,
-  startDynamoDbLocal,
-  startS3rver,
-} from '../../local/emulators.js';
+import { ensureBucket, ensureTable } from '../../local/emulators.js';
+import { startOwnEmulators } from '../harness/own-emulators.js';
 import { ResourceMeter, type ResourceUsage } from '../harness/resources.js';
 import { formatNumber, formatPercent, formatRatio } from '../harness/stats.js';
-import { type Suite, settings } from '../harness/suite.js';
+import { defineSuite } from '../harness/suite.js';
 import type { ReportTable } from '../report/report.js';
 
 const KIB = 1024;
@@ -79,11 +69,9 @@ function seeded(seed: number): () => number {
 }
 
 export async function runCompactionBench(options: CompactionBenchOptions, log: (line: string) => void): Promise<CompactionBenchResult> {
-  await checkJava();
-  const s3Dir = await mkdtemp(join(tmpdir(), 'strata-bench-compaction-'));
-  const [dynamoLocal, s3rver] = await Promise.all([startDynamoDbLocal(), startS3rver({ directory: s3Dir })]);
-  const dynamo = localDynamoClient(dynamoLocal.endpoint);
-  const s3 = localS3Client(s3rver.endpoint);
+  const emulators = await startOwnEmulators('compaction');
+  const { dynamo } = emulators;
+  const s3 = emulators.s3Client();
   const meter = new ResourceMeter();
   const rounds: CompactionRound[] = [];
   let segmentBytes = 0;
@@ -169,11 +157,7 @@ export async function runCompactionBench(options: CompactionBenchOptions, log: (
       );
     }
   } finally {
-    dynamo.destroy();
-    s3.destroy();
-    await s3rver.stop();
-    await dynamoLocal.stop();
-    await rm(s3Dir, { recursive: true, force: true });
+    await emulators.stop();
   }
   const bytes = rounds.reduce((n, r) => n + r.inputBytes, 0);
   const compactMBps = bytes / MB / (rounds.reduce((n, r) => n + r.compactMs, 0) / 1000);
@@ -232,17 +216,14 @@ export function compactionTables(result: CompactionBenchResult): ReportTable[] {
   ];
 }
 
-/** Rounds on a partition of `fillMiB` of values. */
-const FULL_COMPACTION = { rounds: 2, fillMiB: 64 };
-const QUICK_COMPACTION = { rounds: 1, fillMiB: 12 };
-
-export const compactionSuite: Suite<CompactionBenchResult> = {
+export const compactionSuite = defineSuite({
   name: 'compaction',
   title: 'Key compaction',
   measures: "key compaction of one partition's segments, beside raw S3 reads and writes",
-  async run(ctx) {
-    ctx.log('\nkey compaction');
-    return runCompactionBench(settings(ctx, FULL_COMPACTION, QUICK_COMPACTION), ctx.log);
-  },
+  /** Rounds on a partition of `fillMiB` of values. */
+  full: { rounds: 2, fillMiB: 64 },
+  quick: { rounds: 1, fillMiB: 12 },
+  start: 'key compaction',
+  measure: (options, ctx) => runCompactionBench(options, ctx.log),
   render: (result) => ({ tables: compactionTables(result) }),
-};
+});

@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import type { LogRecord } from '../../lib/core/record.js';
 import { type Compression, decodeBatch } from '../../lib/format/record-batch.js';
 import { encodeBatch } from '../../lib/format/record-batch-encoder.js';
-import { type Suite, settings } from '../harness/suite.js';
+import { defineSuite } from '../harness/suite.js';
 import type { ReportTable } from '../report/report.js';
 
 const RECORDS_PER_BATCH = 100;
@@ -102,10 +102,14 @@ export function compressionTables(results: CompressionResult[]): ReportTable[] {
   ];
 }
 
-export const compressionSuite: Suite<CompressionResult[]> = {
+export const compressionSuite = defineSuite({
   name: 'compression',
   title: 'Compression',
   measures: 'gzip per batch: encode and decode speed against the bytes it saves',
-  run: async (ctx) => runCompressionBench({ minMs: settings(ctx, 1000, 300) }),
+  /** Each encode and decode timed over at least `minMs`. */
+  full: { minMs: 1000 },
+  quick: { minMs: 300 },
+  start: 'batch compression',
+  measure: async (options) => runCompressionBench(options),
   render: (results) => ({ tables: compressionTables(results) }),
-};
+});

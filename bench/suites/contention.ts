@@ -28,7 +28,7 @@ import { checkJava, ensureTable, localDynamoClient, startDynamoDbLocal } from '.
 import { DEFAULT_LATENCY_MODEL, describeLatencyModel, type LatencyModel } from '../harness/latency-model.js';
 import { ResourceMeter } from '../harness/resources.js';
 import { formatMs, formatNumber, formatRatio } from '../harness/stats.js';
-import { SECOND, type Suite, settings } from '../harness/suite.js';
+import { defineSuite, SECOND } from '../harness/suite.js';
 import { resetTable } from '../harness/table.js';
 import { writeJson } from '../report/report.js';
 import { BATCH_SHAPE, CONTENTION_MODES, type ContentionShape, contentionMode, SINGLE_RECORD_SHAPE } from './contention-modes.js';
@@ -324,9 +324,6 @@ export async function runContentionBench(options: ContentionOptions, log: (line:
   }
 }
 
-/** K worker processes, one request at a time each, on one partition; per K and mode `durationMs` after `warmupMs`. */
-const FULL_CONTENTION = { levels: [1, 2, 4, 8, 16, 32, 64], warmupMs: 1 * SECOND, durationMs: 8 * SECOND, poolWarmupMs: 2 * SECOND };
-const QUICK_CONTENTION = { levels: [1, 8, 32], warmupMs: SECOND / 2, durationMs: 2 * SECOND, poolWarmupMs: 1 * SECOND };
 /** Today's path and the reserving sequencer (issue 13), beside the raw primitives they are built on. */
 const CONTENTION_MODES_RUN = ['engine-optimistic', 'engine-reserve', 'raw', 'optimistic-raw'];
 const CONTENTION_SHAPES = [SINGLE_RECORD_SHAPE, BATCH_SHAPE];
@@ -343,15 +340,18 @@ function gitCommit(): string {
   }
 }
 
-export const contentionSuite: Suite<ContentionSuiteResult> = {
+export const contentionSuite = defineSuite({
   name: 'contention',
   title: 'Contention: K processes on one partition (issue 13)',
   measures: 'K processes appending to one partition through the AWS latency model, by sequencer and raw primitive',
-  async run(ctx) {
-    ctx.log('\ncontention: K processes on one partition');
+  /** K worker processes, one request at a time each, on one partition; per K and mode `durationMs` after `warmupMs`. */
+  full: { levels: [1, 2, 4, 8, 16, 32, 64], warmupMs: 1 * SECOND, durationMs: 8 * SECOND, poolWarmupMs: 2 * SECOND },
+  quick: { levels: [1, 8, 32], warmupMs: SECOND / 2, durationMs: 2 * SECOND, poolWarmupMs: 1 * SECOND },
+  start: 'contention: K processes on one partition',
+  async measure(options, ctx): Promise<ContentionSuiteResult> {
     const contention = await runContentionBench(
       {
-        ...settings(ctx, FULL_CONTENTION, QUICK_CONTENTION),
+        ...options,
         shapes: CONTENTION_SHAPES,
         modes: CONTENTION_MODES_RUN,
         latencyModel: DEFAULT_LATENCY_MODEL,
@@ -388,4 +388,4 @@ export const contentionSuite: Suite<ContentionSuiteResult> = {
       charts: contentionCharts(result.points, CONTENTION_SHAPES),
     };
   },
-};
+});

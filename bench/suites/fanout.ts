@@ -24,7 +24,7 @@ import type { LogEngine } from '../../lib/engine.js';
 import type { FanOutBudget } from '../../lib/maintenance/maintenance.js';
 import { startLocalStack } from '../../local/stack.js';
 import { formatNumber } from '../harness/stats.js';
-import { type Suite, settings } from '../harness/suite.js';
+import { defineSuite } from '../harness/suite.js';
 import type { ReportTable } from '../report/report.js';
 
 /** The compact function's default timeout (infra/strata-log.ts). */
@@ -187,25 +187,22 @@ export function fanOutTables(result: FanOutBenchResult): ReportTable[] {
   ];
 }
 
-/**
- * One pass over this many active partitions, each asynchronous invoke modelled at these
- * latencies (ms); the one-at-a-time baseline on `sequentialPartitions`, extrapolated.
- */
-const FULL_FANOUT = { partitions: 5000, invokeMs: [20, 30], sequentialPartitions: 1000 };
-const QUICK_FANOUT = { partitions: 5000, invokeMs: [20], sequentialPartitions: 250 };
-
-export const fanOutSuite: Suite<FanOutBenchResult> = {
+export const fanOutSuite = defineSuite({
   name: 'fanout',
   title: 'Scheduled fan-out',
   measures: "the compact function's scheduled pass over thousands of due partitions",
-  async run(ctx) {
-    ctx.log('\nscheduled fan-out');
-    return runFanOutBench(settings(ctx, FULL_FANOUT, QUICK_FANOUT), ctx.log);
-  },
+  /**
+   * One pass over this many active partitions, each asynchronous invoke modelled at these
+   * latencies (ms); the one-at-a-time baseline on `sequentialPartitions`, extrapolated.
+   */
+  full: { partitions: 5000, invokeMs: [20, 30], sequentialPartitions: 1000 },
+  quick: { partitions: 5000, invokeMs: [20], sequentialPartitions: 250 },
+  start: 'scheduled fan-out',
+  measure: (options, ctx) => runFanOutBench(options, ctx.log),
   render: (result) => ({
     intro: [
       `${result.options.partitions} partitions of ${Math.ceil(result.options.partitions / result.options.partitionsPerTopic)} topics, one record each; filling them took ${(result.fillMs / 1000).toFixed(0)} s (not measured).`,
     ],
     tables: fanOutTables(result),
   }),
-};
+});

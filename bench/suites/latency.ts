@@ -18,7 +18,7 @@ import { encodeBatch } from '../../lib/format/record-batch-encoder.js';
 import { BenchHttpClient, expectStatus } from '../harness/http-client.js';
 import { RawCommitter } from '../harness/raw-commit.js';
 import { formatMs, type LatencySummary, MIN_SAMPLES_FOR_P999, percentile, summarize } from '../harness/stats.js';
-import { type Suite, settings } from '../harness/suite.js';
+import { defineSuite } from '../harness/suite.js';
 import { percentileChart } from '../report/charts.js';
 import type { ReportTable } from '../report/report.js';
 
@@ -302,20 +302,19 @@ export function latencyTables(result: LatencyBenchResult): ReportTable[] {
   ];
 }
 
-/** p999 needs at least 1,000 samples (MIN_SAMPLES_FOR_P999). */
-const FULL_LATENCY = { samples: 1000 };
-const QUICK_LATENCY = { samples: 50 };
-
-export const latencySuite: Suite<LatencyBenchResult> = {
+export const latencySuite = defineSuite({
   name: 'latency',
   title: 'Latency',
   measures: 'append and append → long-poll latency percentiles, one record at a time',
   sharedStack: true,
-  async run(ctx) {
+  /** p999 needs at least 1,000 samples (MIN_SAMPLES_FOR_P999). */
+  full: { samples: 1000 },
+  quick: { samples: 50 },
+  start: 'append → long-poll latency',
+  async measure(options, ctx) {
     const { stack, dynamo, emptyTable } = await ctx.stack();
-    ctx.log('\nappend → long-poll latency');
     await emptyTable();
-    return runLatencyBench(stack.url, { dynamo, tableName: stack.tableName }, settings(ctx, FULL_LATENCY, QUICK_LATENCY), ctx.log);
+    return runLatencyBench(stack.url, { dynamo, tableName: stack.tableName }, options, ctx.log);
   },
   render: (result) => ({
     tables: latencyTables(result),
@@ -330,4 +329,4 @@ export const latencySuite: Suite<LatencyBenchResult> = {
       },
     ],
   }),
-};
+});

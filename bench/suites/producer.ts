@@ -20,7 +20,7 @@ import { checkJava, localDynamoClient } from '../../local/emulators.js';
 import { startLocalStack } from '../../local/stack.js';
 import { BenchHttpClient, expectStatus } from '../harness/http-client.js';
 import { formatNumber, formatRatio } from '../harness/stats.js';
-import { type Suite, settings } from '../harness/suite.js';
+import { defineSuite } from '../harness/suite.js';
 import { resetTable } from '../harness/table.js';
 import type { ReportTable } from '../report/report.js';
 import { NO_TRIGGERED_FLUSH_BYTES } from './append.js';
@@ -189,28 +189,24 @@ export function producerTables(result: ProducerBenchResult): ReportTable[] {
   ];
 }
 
-/** Records per row, batch sizes, partitions. */
-const FULL_PRODUCER = { records: 40_000, batchRecords: [100, 300], partitions: [1, 4], rounds: 3 };
-const QUICK_PRODUCER = { records: 6_000, batchRecords: [100], partitions: [1, 4], rounds: 1 };
-
-export const producerSuite: Suite<ProducerBenchResult> = {
+export const producerSuite = defineSuite({
   name: 'producer',
   title: 'Client producer',
   measures: "the client library's producer against raw HTTP appends (own local stack)",
-  async run(ctx) {
+  /** Records per row, batch sizes, partitions. */
+  full: { records: 40_000, batchRecords: [100, 300], partitions: [1, 4], rounds: 3 },
+  quick: { records: 6_000, batchRecords: [100], partitions: [1, 4], rounds: 1 },
+  start: 'client producer vs raw HTTP append',
+  async measure(options, ctx) {
     await checkJava();
-    ctx.log('\nclient producer vs raw HTTP append');
     const stack = await startLocalStack({ port: 0 });
     const dynamo = localDynamoClient(stack.dynamoEndpoint);
     try {
-      return await runProducerBench(
-        { url: stack.url, resetTable: () => resetTable(dynamo, stack.tableName), log: ctx.log },
-        settings(ctx, FULL_PRODUCER, QUICK_PRODUCER),
-      );
+      return await runProducerBench({ url: stack.url, resetTable: () => resetTable(dynamo, stack.tableName), log: ctx.log }, options);
     } finally {
       dynamo.destroy();
       await stack.stop();
     }
   },
   render: (result) => ({ tables: producerTables(result) }),
-};
+});

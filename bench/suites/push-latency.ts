@@ -30,7 +30,7 @@ import { type LocalStack, startLocalStack } from '../../local/stack.js';
 import { DEFAULT_LATENCY_MODEL, describeLatencyModel, installLatencyModel } from '../harness/latency-model.js';
 import { RawCommitter } from '../harness/raw-commit.js';
 import { formatMs, type LatencySummary, summarize } from '../harness/stats.js';
-import { type Suite, settings } from '../harness/suite.js';
+import { defineSuite } from '../harness/suite.js';
 import type { ReportTable } from '../report/report.js';
 
 /**
@@ -302,17 +302,14 @@ export function pushAims(result: PushLatencyResult): string[] {
   return lines;
 }
 
-/** Samples per setting and consumer. */
-const FULL_PUSH = { samples: 300 };
-const QUICK_PUSH = { samples: 60 };
-
-export const pushSuite: Suite<PushLatencyResult> = {
+export const pushSuite = defineSuite({
   name: 'push',
   title: 'Push',
   measures: 'append → consumer delivery through the push path, beside the raw write round trip',
-  async run(ctx) {
-    ctx.log('\npush: append → consumer delivery');
-    return runPushLatencyBench(settings(ctx, FULL_PUSH, QUICK_PUSH), ctx.log);
-  },
+  /** Samples per setting and consumer. */
+  full: { samples: 300 },
+  quick: { samples: 60 },
+  start: 'push: append → consumer delivery',
+  measure: (options, ctx) => runPushLatencyBench(options, ctx.log),
   render: (result) => ({ intro: ['', ...pushAims(result)], tables: pushLatencyTables(result) }),
-};
+});

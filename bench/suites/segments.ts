@@ -35,10 +35,10 @@ import { BenchHttpClient, expectStatus } from '../harness/http-client.js';
 import { type LoadResult, mergeLoadResults, runClosedLoop } from '../harness/load.js';
 import type { CallBreakdown, CallMeter, ObjectGet } from '../harness/metered-stores.js';
 import type { ResourceMeter, ResourceUsage } from '../harness/resources.js';
-import { ResourceMeter as Meter } from '../harness/resources.js';
+import { ResourceMeter as Meter, meanUsage, RESOURCE_COLUMNS, resourceCells } from '../harness/resources.js';
 import type { StackBenchContext } from '../harness/shared-stack.js';
 import { formatMs, formatNumber, formatPercent, formatRatio } from '../harness/stats.js';
-import { type Suite, settings } from '../harness/suite.js';
+import { defineSuite } from '../harness/suite.js';
 import type { ReportTable } from '../report/report.js';
 import { NO_TRIGGERED_FLUSH_BYTES, RECORDS_PER_REQUEST, VALUE_BYTES } from './append.js';
 
@@ -968,17 +968,6 @@ function pooled(parts: { bytes: number; ms: number }[]): { mbPerSec: number; ran
   return { mbPerSec: mbPerSec(bytes, ms), range: [Math.min(...rates), Math.max(...rates)], bytes, ms };
 }
 
-/** Resource use averaged over the time of each part. */
-function meanResources(parts: Timed[]): ResourceUsage {
-  const ms = parts.reduce((sum, p) => sum + p.ms, 0);
-  const weighted = (pick: (u: ResourceUsage) => number) => parts.reduce((sum, p) => sum + pick(p.resources) * p.ms, 0) / ms;
-  return {
-    nodeCores: weighted((u) => u.nodeCores),
-    nodeEventLoop: weighted((u) => u.nodeEventLoop),
-    dynamoCores: weighted((u) => u.dynamoCores),
-  };
-}
-
 /** Calls of the same name summed over rounds. */
 function sumCalls(breakdowns: CallBreakdown[]): CallBreakdown {
   const sum: CallBreakdown = {};
@@ -1001,10 +990,6 @@ function yesNo(met: boolean): string {
   return met ? 'yes' : 'NO';
 }
 
-function resourceCells(r: ResourceUsage): string[] {
-  return [formatPercent(r.nodeCores), formatPercent(r.nodeEventLoop), formatPercent(r.dynamoCores)];
-}
-
 export function segmentTables(result: SegmentBenchResult): ReportTable[] {
   const { config, flush, catchUp } = result;
   const rounds = flush.length;
@@ -1017,14 +1002,14 @@ export function segmentTables(result: SegmentBenchResult): ReportTable[] {
       formatRange(p.range),
       formatNumber(p.ms / rounds / SECOND, 2),
       extra,
-      ...resourceCells(meanResources(parts)),
+      ...resourceCells(meanUsage(parts)),
     ];
   };
   const rawSum = flush.map((f) => ({ ms: f.rawQuery.ms + f.rawPut.ms, bytes: f.rawPut.bytes, resources: f.rawPut.resources }));
   const rawSumRange = pooled(rawSum);
   const flushTable: ReportTable = {
     title: `Flush: one partition's tail (${config.fillMiB} MiB of values, ${fillMB} MB of batches) into ${config.segmentBytes / MIB} MiB segments`,
-    columns: ['measure', 'MB/s', 'rounds MB/s', 's per round', 'work per round', 'Node CPU', 'event loop', 'DDB Local CPU'],
+    columns: ['measure', 'MB/s', 'rounds MB/s', 's per round', 'work per round', ...RESOURCE_COLUMNS],
     rows: [
       row(
         `fill the tail (engine API, C=${config.fillConcurrency})`,
@@ -1093,116 +1078,39 @@ export function segmentTables(result: SegmentBenchResult): ReportTable[] {
     rows: breakdownRows(flushCalls, flushMs),
   };
 
-  const http = pooled(catchUp.map((c) => ({ bytes: c.http.valueBytes, ms: c.http.ms })));
-  const binary = pooled(catchUp.map((c) => ({ bytes: c.binary.valueBytes, ms: c.binary.ms })));
-  const rawBinary = pooled(catchUp.map((c) => c.rawGetBinary));
-  const streamed = pooled(catchUp.map((c) => ({ bytes: c.streamed.valueBytes, ms: c.streamed.ms })));
-  const rawStreamed = pooled(catchUp.map((c) => c.rawGetStreamed));
-  const engine = pooled(catchUp.map((c) => ({ bytes: c.engine.valueBytes, ms: c.engine.ms })));
-  const raw = pooled(catchUp.map((c) => c.rawGet));
-  const first = catchUp[0];
   const recordsPerSec = (records: number, ms: number) => formatNumber(records / (ms / SECOND));
-  const readRow = (
-    label: string,
-    p: ReturnType<typeof pooled>,
-    records: number,
-    requests: string,
-    gets: number,
-    fetched: number,
-    parts: Timed[],
-  ) => [
-    label,
-    formatNumber(p.mbPerSec, 1),
-    formatRange(p.range),
-    records > 0 ? recordsPerSec(records * rounds, p.ms) : '–',
-    formatNumber(p.ms / rounds / SECOND, 2),
-    requests,
-    formatNumber(gets),
-    formatNumber(fetched / MB, 1),
-    ...resourceCells(meanResources(parts)),
-  ];
+  /** One reader's row over the rounds: a Strata read counts the values it returned, a raw replay the bytes it fetched. */
+  const readRow = (label: string, reader: Exclude<keyof CatchUpRound, 'sameGets'>) => {
+    const parts: (Timed & { gets: number } & Partial<CatchUpRead>)[] = catchUp.map((c) => c[reader]);
+    const first = parts[0]!;
+    const p = pooled(parts.map((r) => ({ bytes: r.valueBytes ?? r.bytes, ms: r.ms })));
+    return [
+      label,
+      formatNumber(p.mbPerSec, 1),
+      formatRange(p.range),
+      first.records ? recordsPerSec(first.records * rounds, p.ms) : '–',
+      formatNumber(p.ms / rounds / SECOND, 2),
+      first.requests !== undefined ? formatNumber(first.requests) : '',
+      formatNumber(first.gets),
+      formatNumber(first.bytes / MB, 1),
+      ...resourceCells(meanUsage(parts)),
+    ];
+  };
   const catchUpTable: ReportTable = {
     title: `Catch-up read from segments: offset 0 to the high watermark, maxBytes=${config.readMaxBytes}, maxRecords=${config.readMaxRecords}`,
-    columns: [
-      'reader',
-      'MB/s',
-      'rounds MB/s',
-      'records/s',
-      's per round',
-      'reads',
-      'S3 GETs',
-      'MB fetched',
-      'Node CPU',
-      'event loop',
-      'DDB Local CPU',
-    ],
-    rows: first
-      ? [
-          readRow(
-            'Strata via HTTP, binary batches',
-            binary,
-            first.binary.records,
-            formatNumber(first.binary.requests),
-            first.binary.gets,
-            first.binary.bytes,
-            catchUp.map((c) => c.binary),
-          ),
-          readRow(
-            "raw S3 ranged GETs (the binary read's ranges)",
-            rawBinary,
-            0,
-            '',
-            first.rawGetBinary.gets,
-            first.rawGetBinary.bytes,
-            catchUp.map((c) => c.rawGetBinary),
-          ),
-          readRow(
-            'Strata via HTTP (base64 JSON)',
-            http,
-            first.http.records,
-            formatNumber(first.http.requests),
-            first.http.gets,
-            first.http.bytes,
-            catchUp.map((c) => c.http),
-          ),
-          readRow(
-            "raw S3 ranged GETs (the JSON read's ranges)",
-            raw,
-            0,
-            '',
-            first.rawGet.gets,
-            first.rawGet.bytes,
-            catchUp.map((c) => c.rawGet),
-          ),
-          readRow(
-            'Strata engine API (no HTTP)',
-            engine,
-            first.engine.records,
-            formatNumber(first.engine.requests),
-            first.engine.gets,
-            first.engine.bytes,
-            catchUp.map((c) => c.engine),
-          ),
-          readRow(
-            `Strata via the read function URL (streamed), binary batches, maxBytes=${config.streamedReadMaxBytes}`,
-            streamed,
-            first.streamed.records,
-            formatNumber(first.streamed.requests),
-            first.streamed.gets,
-            first.streamed.bytes,
-            catchUp.map((c) => c.streamed),
-          ),
-          readRow(
-            "raw S3 ranged GETs (the streamed read's ranges)",
-            rawStreamed,
-            0,
-            '',
-            first.rawGetStreamed.gets,
-            first.rawGetStreamed.bytes,
-            catchUp.map((c) => c.rawGetStreamed),
-          ),
-        ]
-      : [],
+    columns: ['reader', 'MB/s', 'rounds MB/s', 'records/s', 's per round', 'reads', 'S3 GETs', 'MB fetched', ...RESOURCE_COLUMNS],
+    rows:
+      catchUp.length > 0
+        ? [
+            readRow('Strata via HTTP, binary batches', 'binary'),
+            readRow("raw S3 ranged GETs (the binary read's ranges)", 'rawGetBinary'),
+            readRow('Strata via HTTP (base64 JSON)', 'http'),
+            readRow("raw S3 ranged GETs (the JSON read's ranges)", 'rawGet'),
+            readRow('Strata engine API (no HTTP)', 'engine'),
+            readRow(`Strata via the read function URL (streamed), binary batches, maxBytes=${config.streamedReadMaxBytes}`, 'streamed'),
+            readRow("raw S3 ranged GETs (the streamed read's ranges)", 'rawGetStreamed'),
+          ]
+        : [],
     notes: [
       catchUp.every((c) => c.sameGets)
         ? 'The engine API read made the same GETs as the JSON read.'
@@ -1266,12 +1174,12 @@ function tailReadTable(result: SegmentBenchResult): ReportTable {
       formatNumber(reads[0]?.requests ?? 0),
       latencies((r) => r.p50Ms),
       latencies((r) => r.p99Ms),
-      ...resourceCells(meanResources(reads)),
+      ...resourceCells(meanUsage(reads)),
     ];
   };
   return {
     title: `Tail reads: ${tailReads.fillMiB} MiB of values in the DynamoDB tail, read from 0 at maxRecords=${tailReads.maxRecords}`,
-    columns: ['format', 'MB/s', 'rounds MB/s', 'reads', 'p50 ms per read', 'p99 ms per read', 'Node CPU', 'event loop', 'DDB Local CPU'],
+    columns: ['format', 'MB/s', 'rounds MB/s', 'reads', 'p50 ms per read', 'p99 ms per read', ...RESOURCE_COLUMNS],
     rows: [row('HTTP, binary batches', tailReads.batches), row('HTTP, base64 JSON', tailReads.json)],
     notes: [`${tailReads.json.length} rounds of each format.`],
   };
@@ -1291,20 +1199,7 @@ function stagedTable(result: SegmentBenchResult): ReportTable {
   const seconds = config.staged.durationMs / SECOND;
   return {
     title,
-    columns: [
-      'suite',
-      'C',
-      'MB/s',
-      'rounds MB/s',
-      'req/s',
-      'p50 ms',
-      'p99 ms',
-      'S3 PUTs/request',
-      'errors',
-      'Node CPU',
-      'event loop',
-      'DDB Local CPU',
-    ],
+    columns: ['suite', 'C', 'MB/s', 'rounds MB/s', 'req/s', 'p50 ms', 'p99 ms', 'S3 PUTs/request', 'errors', ...RESOURCE_COLUMNS],
     rows: staged.measurements.map((m) => [
       STAGED_LABELS[m.suite],
       String(m.concurrency),
@@ -1373,29 +1268,20 @@ function ratiosTable(result: SegmentBenchResult): ReportTable {
   };
 }
 
-/**
- * Rounds of fill → flush → catch-up read on `fillMiB` of values, and the staged-append
- * suites at `levels`, measured like the append suites.
- */
-const FULL_SEGMENTS = {
-  rounds: 2,
-  fillMiB: 256,
-  staged: { levels: [1, 4], rounds: 3, warmupMs: 1 * SECOND, durationMs: 6 * SECOND },
-};
-const QUICK_SEGMENTS = {
-  rounds: 1,
-  fillMiB: 24,
-  staged: { levels: [1, 4], rounds: 1, warmupMs: SECOND / 2, durationMs: 1.5 * SECOND },
-};
-
-export const segmentsSuite: Suite<SegmentBenchResult> = {
+export const segmentsSuite = defineSuite({
   name: 'segments',
   title: 'S3 segments and staged appends',
   measures: 'flush to S3, catch-up reads from segments and staged appends, beside raw S3 and DynamoDB',
   sharedStack: true,
-  async run(ctx) {
+  /**
+   * Rounds of fill → flush → catch-up read on `fillMiB` of values, and the staged-append
+   * suites at `levels`, measured like the append suites.
+   */
+  full: { rounds: 2, fillMiB: 256, staged: { levels: [1, 4], rounds: 3, warmupMs: 1 * SECOND, durationMs: 6 * SECOND } },
+  quick: { rounds: 1, fillMiB: 24, staged: { levels: [1, 4], rounds: 1, warmupMs: SECOND / 2, durationMs: 1.5 * SECOND } },
+  start: 'S3 segments: flush, catch-up read, staged appends',
+  async measure(options, ctx) {
     const { stack, dynamo, rawS3, calls, emptyTable } = await ctx.stack();
-    ctx.log('\nS3 segments: flush, catch-up read, staged appends');
     return runSegmentBench(
       {
         url: stack.url,
@@ -1409,8 +1295,8 @@ export const segmentsSuite: Suite<SegmentBenchResult> = {
         resetTable: emptyTable,
         log: ctx.log,
       },
-      settings(ctx, FULL_SEGMENTS, QUICK_SEGMENTS),
+      options,
     );
   },
   render: (result) => ({ tables: segmentTables(result) }),
-};
+});

@@ -24,23 +24,12 @@
  *     express    PUT batch (Express, 5 ms) ─▶ reserve ─▶ fill (the pointer)
  *     standard   PUT batch (Standard, 30 ms) ─▶ reserve ─▶ fill (the pointer)
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DynamoLogStore } from '../../lib/aws/dynamo-log-store.js';
 import { S3ObjectStore } from '../../lib/aws/s3-object-store.js';
 import { LogEngine } from '../../lib/engine.js';
 import type { AppendRecordInput } from '../../lib/sequencing/appender.js';
-import {
-  checkJava,
-  ensureBucket,
-  ensureTable,
-  localDynamoClient,
-  localS3Client,
-  startDynamoDbLocal,
-  startS3rver,
-} from '../../local/emulators.js';
+import { ensureBucket, ensureTable } from '../../local/emulators.js';
 import {
   DEFAULT_LATENCY_MODEL,
   describeLatencyModel,
@@ -50,8 +39,9 @@ import {
   S3_EXPRESS_LATENCY_MODEL,
   S3_STANDARD_LATENCY_MODEL,
 } from '../harness/latency-model.js';
+import { startOwnEmulators } from '../harness/own-emulators.js';
 import { formatMs, type LatencySummary, summarize } from '../harness/stats.js';
-import { type Suite, settings } from '../harness/suite.js';
+import { defineSuite } from '../harness/suite.js';
 import type { ReportTable } from '../report/report.js';
 
 const KiB = 1024;
@@ -124,12 +114,10 @@ function perCall(stats: LatencyModelStats): { modelledMs: number; addedMs: numbe
 }
 
 export async function runStagingLatencyBench(options: StagingLatencyOptions, log: (line: string) => void): Promise<StagingLatencyResult> {
-  const s3Dir = await mkdtemp(join(tmpdir(), 'strata-bench-staging-'));
-  const dynamoLocal = await startDynamoDbLocal();
-  const s3rver = await startS3rver({ directory: s3Dir });
-  const dynamo = localDynamoClient(dynamoLocal.endpoint);
-  const s3Standard = localS3Client(s3rver.endpoint);
-  const s3Express = localS3Client(s3rver.endpoint);
+  const emulators = await startOwnEmulators('staging');
+  const { dynamo } = emulators;
+  const s3Standard = emulators.s3Client();
+  const s3Express = emulators.s3Client();
   try {
     const tableName = 'strata-bench-staging';
     await Promise.all([ensureTable(dynamo, tableName), ensureBucket(s3Standard, 'standard'), ensureBucket(s3Express, 'express')]);
@@ -229,12 +217,7 @@ export async function runStagingLatencyBench(options: StagingLatencyOptions, log
       placement,
     };
   } finally {
-    dynamo.destroy();
-    s3Standard.destroy();
-    s3Express.destroy();
-    await s3rver.stop();
-    await dynamoLocal.stop();
-    await rm(s3Dir, { recursive: true, force: true });
+    await emulators.stop();
   }
 }
 
@@ -281,18 +264,14 @@ export function stagingLatencyTables(result: StagingLatencyResult): ReportTable[
   return [model, added, wall];
 }
 
-/** Batch sizes appended kept in the tail, staged in S3 Express, staged in S3 Standard; `samples` of each. */
-const FULL_STAGING = { samples: 300, batchKiB: [16, 64, 256] };
-const QUICK_STAGING = { samples: 60, batchKiB: [16, 64, 256] };
-
-export const stagingSuite: Suite<StagingLatencyResult> = {
+export const stagingSuite = defineSuite({
   name: 'staging',
   title: 'Staging tier: append latency on the AWS model (issue 15)',
   measures: 'append latency with the batch in the DynamoDB tail, in S3 Express, in S3 Standard (AWS latency model)',
-  async run(ctx) {
-    await checkJava();
-    ctx.log('\nstaging tier: append latency, DynamoDB tail vs S3 Express vs S3 Standard (AWS latency model)');
-    return runStagingLatencyBench(settings(ctx, FULL_STAGING, QUICK_STAGING), ctx.log);
-  },
+  /** Batch sizes appended kept in the tail, staged in S3 Express, staged in S3 Standard; `samples` of each. */
+  full: { samples: 300, batchKiB: [16, 64, 256] },
+  quick: { samples: 60, batchKiB: [16, 64, 256] },
+  start: 'staging tier: append latency, DynamoDB tail vs S3 Express vs S3 Standard (AWS latency model)',
+  measure: (options, ctx) => runStagingLatencyBench(options, ctx.log),
   render: (result) => ({ tables: stagingLatencyTables(result) }),
-};
+});
