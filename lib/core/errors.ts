@@ -9,10 +9,13 @@
  * HTTP status, retryable, class and meaning (as kafkajs's `src/protocol/error.js` lists
  * Kafka's). The classes are in lib/core/errors/, by family: the base class
  * (`strata-error.ts`), the request and the API's edge (`request.ts`), topics, appends and
- * reads (`log.ts`), consumer groups (`groups.ts`), the service's own failures
- * (`service.ts`). Each class names its code and takes the status and retryable flag from
- * the table; the client maps a wire code to its class through the table, and
- * test/lib/core/error-codes.test.ts holds docs/openapi.yaml to it.
+ * reads (`log.ts`), consumer groups (`groups.ts`), the storage services' failures as the
+ * AWS adapter translates them (`storage.ts`), the service's own failures (`service.ts`).
+ * Each class names its code and takes the status and retryable flag from the table; the
+ * client maps a wire code to its class through the table, and
+ * test/lib/core/error-codes.test.ts holds docs/openapi.yaml to it. A few codes are the
+ * engine's own and never reach the API: their rows say which code the API answers
+ * instead (`answeredAs`, applied by {@link answered}).
  *
  * Import every error from this module, never from lib/core/errors/: StrataError reads the
  * table when an error is made, and the table holds the classes, so the modules form a
@@ -24,8 +27,10 @@ export * from './errors/groups.js';
 export * from './errors/log.js';
 export * from './errors/request.js';
 export * from './errors/service.js';
+export * from './errors/storage.js';
 export * from './errors/strata-error.js';
 
+import { RETRY_AFTER_SECONDS } from './constants.js';
 import {
   GroupTooLargeError,
   PartitionNotAssignedError,
@@ -56,7 +61,8 @@ import {
   ValidationError,
   WrongFunctionError,
 } from './errors/request.js';
-import { CorruptDataError, InternalError, RetryableError, ThrottledError } from './errors/service.js';
+import { CorruptDataError, InternalError, RetryableError } from './errors/service.js';
+import { ObjectMissingError, StorageUnavailableError, ThrottledError } from './errors/storage.js';
 import type { StrataError } from './errors/strata-error.js';
 
 /** An error class of the table (any constructor arguments). */
@@ -72,13 +78,20 @@ export interface ErrorRow {
   readonly class: ErrorClass;
   /** What the code means, in a line. */
   readonly meaning: string;
+  /**
+   * Set for a code of the engine's own, which the API never answers: the code it answers
+   * instead, whose status this row shares ({@link answered}). docs/openapi.yaml and the
+   * README list these codes apart, as internal.
+   */
+  readonly answeredAs?: string;
 }
 
 /**
  * The one table of the error codes the API answers, `{"error": {"code", "message",
- * ...details}}`. A code is a promise to clients in the field: never change one's status
- * or meaning, add a new code instead. docs/openapi.yaml lists the same codes with the
- * same statuses (test/lib/core/error-codes.test.ts).
+ * ...details}}`, and of the few the engine keeps to itself (`answeredAs`). A code is a
+ * promise to clients in the field: never change one's status or meaning, add a new code
+ * instead. docs/openapi.yaml lists the same codes with the same statuses
+ * (test/lib/core/error-codes.test.ts).
  */
 export const ERROR_CODES = {
   VALIDATION: {
@@ -193,11 +206,25 @@ export const ERROR_CODES = {
   THROTTLED: { status: 429, retryable: true, class: ThrottledError, meaning: 'DynamoDB or S3 throttled the request; slow down and retry' },
   CORRUPT_DATA: { status: 500, retryable: false, class: CorruptDataError, meaning: 'stored bytes fail their CRC32C or do not parse' },
   INTERNAL: { status: 500, retryable: false, class: InternalError, meaning: 'a bug in Strata' },
+  OBJECT_MISSING: {
+    status: 500,
+    retryable: false,
+    class: ObjectMissingError,
+    meaning: 'an S3 object the engine went to read is gone (NoSuchKey); readers look again, anywhere else it is a bug',
+    answeredAs: 'INTERNAL',
+  },
   RETRY: {
     status: 503,
     retryable: true,
     class: RetryableError,
     meaning: 'not done before the deadline; an append may or may not be written, retry it',
+  },
+  STORAGE_UNAVAILABLE: {
+    status: 503,
+    retryable: true,
+    class: StorageUnavailableError,
+    meaning: 'DynamoDB or S3 failed in a way a retry may get past (5xx, timeout, network); a write may have been applied',
+    answeredAs: 'RETRY',
   },
 } as const satisfies Record<string, ErrorRow>;
 
@@ -207,4 +234,18 @@ export type ErrorCode = keyof typeof ERROR_CODES;
 /** The row of a code, or undefined for a code the table does not have (one of a newer server, say). */
 export function errorRow(code: string): ErrorRow | undefined {
   return Object.hasOwn(ERROR_CODES, code) ? ERROR_CODES[code as ErrorCode] : undefined;
+}
+
+/**
+ * The error as the API answers it: the error itself, or for a code of the engine's own
+ * (a row with `answeredAs`) an error of the code the API answers instead, caused by it.
+ * The edge (`errorResponse` in functions/shared/http.ts) and a multi-partition append's
+ * report of its failed partitions answer through it.
+ */
+export function answered(err: StrataError): StrataError {
+  if (err instanceof StorageUnavailableError) {
+    return new RetryableError('storage is temporarily unavailable; retry', RETRY_AFTER_SECONDS, { cause: err });
+  }
+  if (err instanceof ObjectMissingError) return new InternalError(`internal error: ${err.message}`, { cause: err });
+  return err;
 }

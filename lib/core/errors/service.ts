@@ -1,15 +1,8 @@
 /**
- * Errors of the service rather than the request: throttled, out of time, corrupt bytes,
- * a bug. Import them from lib/core/errors.ts.
+ * Errors of the service rather than the request: out of time, corrupt bytes, a bug (the
+ * storage services' own failures are in storage.ts). Import them from lib/core/errors.ts.
  */
 import { StrataError, type StrataErrorOptions } from './strata-error.js';
-
-/** DynamoDB or S3 throttled the request and retries up to the deadline did not get through. */
-export class ThrottledError extends StrataError {
-  constructor(message: string, options: StrataErrorOptions = {}) {
-    super('THROTTLED', message, options);
-  }
-}
 
 /**
  * The operation could not finish before its deadline (conflicts, transient failures).

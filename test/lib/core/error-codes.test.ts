@@ -16,7 +16,7 @@ import {
   RequestTimeoutError,
 } from '../../../client/errors.js';
 import * as errors from '../../../lib/core/errors.js';
-import { ERROR_CODES, type ErrorCode, errorRow, StrataError } from '../../../lib/core/errors.js';
+import { answered, ERROR_CODES, type ErrorCode, type ErrorRow, errorRow, StrataError } from '../../../lib/core/errors.js';
 import { loadOpenApi } from '../../support/openapi.js';
 
 /** One instance of each code's class, made the way the engine makes it. */
@@ -48,7 +48,9 @@ const RAISED: Record<ErrorCode, () => StrataError> = {
   THROTTLED: () => new errors.ThrottledError('slow down'),
   CORRUPT_DATA: () => new errors.CorruptDataError('bad crc'),
   INTERNAL: () => new errors.InternalError('bug'),
+  OBJECT_MISSING: () => new errors.ObjectMissingError('S3 GetObject k found no such object (NoSuchKey)'),
   RETRY: () => new errors.RetryableError('later', 1),
+  STORAGE_UNAVAILABLE: () => new errors.StorageUnavailableError('DynamoDB PutCommand failed (TimeoutError); retry'),
 };
 
 const rows = Object.entries(ERROR_CODES) as [ErrorCode, (typeof ERROR_CODES)[ErrorCode]][];
@@ -75,6 +77,21 @@ describe('the error table', () => {
 
   it('marks exactly the codes answered with 429 or 503 retryable, as the API adds Retry-After to those', () => {
     for (const [code, row] of rows) expect(row.retryable, code).toBe(row.status === 429 || row.status === 503);
+  });
+
+  it.each(rows)("answers %s as itself, or as the code its row names when it is the engine's own, with the same status", (code, row) => {
+    const err = RAISED[code]();
+    const answer = answered(err);
+    const answeredAs = (row as ErrorRow).answeredAs;
+    expect(answer.code).toBe(answeredAs ?? code);
+    expect(answer.status).toBe(row.status);
+    expect(answer.retryable).toBe(row.retryable);
+    if (answeredAs === undefined) expect(answer).toBe(err);
+    else {
+      expect(answer).toBeInstanceOf(ERROR_CODES[answeredAs as ErrorCode].class);
+      expect(answer.cause).toBe(err);
+      expect((errorRow(answeredAs) as ErrorRow | undefined)?.answeredAs).toBeUndefined();
+    }
   });
 
   it('finds no row for a code it does not have, nor for the names of Object.prototype', () => {
