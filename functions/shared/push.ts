@@ -4,8 +4,9 @@
  * discovery answer of `GET /v1/push`. The local stack builds the same fan-out with its
  * socket map as the poster (local/push-server.ts).
  */
-import { ApiGatewayManagementApiClient, GoneException, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
+import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ApiGatewayPoster } from '../../lib/aws/api-gateway-poster.js';
 import { DynamoPushStore } from '../../lib/aws/dynamo-push-store.js';
 import { type Clock, systemClock } from '../../lib/core/clock.js';
 import {
@@ -20,29 +21,20 @@ import { encodeBatch } from '../../lib/format/record-batch-encoder.js';
 import type { LogStore } from '../../lib/ports/log-store.js';
 import type { PartitionRef } from '../../lib/ports/model.js';
 import { type ConnectionPoster, PushFanout } from '../../lib/push/fanout.js';
-import { PUSH_PROTOCOL, type PushDiscovery, type PushMessage } from '../../lib/push/protocol.js';
+import { PUSH_PROTOCOL, type PushDiscovery } from '../../lib/push/protocol.js';
 import { PushSessions } from '../../lib/push/sessions.js';
 import type { Announce, AppendedRecords } from '../../lib/sequencing/appender.js';
 import { TopicService } from '../../lib/topics/topic-service.js';
 import { MetricUnit, type Observability } from './observability.js';
 
-/** Posts to API Gateway WebSocket connections (`@connections`); 410 Gone is 'gone'. */
+/** Posts to the API Gateway WebSocket connections of `callbackUrl` (`@connections`); 410 Gone is 'gone'. */
 export function apiGatewayPoster(callbackUrl: string): ConnectionPoster {
-  const client = new ApiGatewayManagementApiClient({
-    endpoint: callbackUrl,
-    requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000 },
-  });
-  return {
-    async post(connectionId: string, message: PushMessage) {
-      try {
-        await client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: JSON.stringify(message) }));
-        return 'sent';
-      } catch (err) {
-        if (err instanceof GoneException) return 'gone';
-        throw err;
-      }
-    },
-  };
+  return new ApiGatewayPoster(
+    new ApiGatewayManagementApiClient({
+      endpoint: callbackUrl,
+      requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000 },
+    }),
+  );
 }
 
 /**
