@@ -669,34 +669,30 @@ async function readPage(
 }> {
   const response = await client.getBytes(path, format === 'json' ? 'application/json' : BATCHES_MEDIA_TYPE);
   const parseStart = performance.now();
-  if (format === 'json') {
-    const page = JSON.parse(response.body.toString('utf8')) as ReadPage;
-    const parseMs = performance.now() - parseStart;
-    expectStatus({ status: response.status, body: page }, 200, 'read');
-    let valueBytes = 0;
-    for (const record of page.records) valueBytes += record.value === null ? 0 : Buffer.byteLength(record.value, 'base64');
-    return {
-      records: page.records.length,
-      valueBytes,
-      firstOffset: page.records[0]?.offset,
-      nextOffset: page.nextOffset,
-      highWatermark: page.highWatermark,
-      parseMs,
-    };
-  }
-  if (response.status !== 200 || response.contentType !== BATCHES_MEDIA_TYPE) {
-    throw new Error(`a binary read answered ${response.status} ${response.contentType}: ${response.body.toString('utf8', 0, 500)}`);
-  }
-  const frame = decodeFrame(response.body);
-  const parseMs = performance.now() - parseStart;
+  let page: { records: readonly { offset: number }[]; nextOffset: number; highWatermark: number };
+  let parseMs: number;
   let valueBytes = 0;
-  for (const record of frame.records) valueBytes += record.value?.byteLength ?? 0;
+  if (format === 'json') {
+    const json = JSON.parse(response.body.toString('utf8')) as ReadPage;
+    parseMs = performance.now() - parseStart;
+    expectStatus({ status: response.status, body: json }, 200, 'read');
+    for (const record of json.records) valueBytes += record.value === null ? 0 : Buffer.byteLength(record.value, 'base64');
+    page = json;
+  } else {
+    if (response.status !== 200 || response.contentType !== BATCHES_MEDIA_TYPE) {
+      throw new Error(`a binary read answered ${response.status} ${response.contentType}: ${response.body.toString('utf8', 0, 500)}`);
+    }
+    const frame = decodeFrame(response.body);
+    parseMs = performance.now() - parseStart;
+    for (const record of frame.records) valueBytes += record.value?.byteLength ?? 0;
+    page = frame;
+  }
   return {
-    records: frame.records.length,
+    records: page.records.length,
     valueBytes,
-    firstOffset: frame.records[0]?.offset,
-    nextOffset: frame.nextOffset,
-    highWatermark: frame.highWatermark,
+    firstOffset: page.records[0]?.offset,
+    nextOffset: page.nextOffset,
+    highWatermark: page.highWatermark,
     parseMs,
   };
 }
