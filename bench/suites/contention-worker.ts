@@ -19,6 +19,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { translate } from '../../lib/aws/errors.js';
 import { StrataError } from '../../lib/core/errors.js';
 import { isThrottle } from '../../lib/core/retry.js';
 import { CallMeterMiddleware, hottestItems } from '../harness/contention-meter.js';
@@ -61,9 +62,10 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 type Outcome = 'ok' | 'unavailable' | 'throttled' | 'errors';
 
+/** A raw mode's SDK error is read as the AWS adapter translates it (lib/aws/errors.ts). */
 function classify(err: unknown): Outcome {
   if (err instanceof StrataError) return err.status === 503 ? 'unavailable' : err.status === 429 ? 'throttled' : 'errors';
-  return isThrottle(err) ? 'throttled' : 'errors';
+  return isThrottle(translate(err)) ? 'throttled' : 'errors';
 }
 
 async function runPoint(point: WorkerPoint): Promise<WorkerReport> {

@@ -5,15 +5,7 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { MAX_REQUEST_BODY_BYTES } from '../../lib/core/constants.js';
-import {
-  InternalError,
-  InvalidJsonError,
-  PayloadTooLargeError,
-  RetryableError,
-  StrataError,
-  ThrottledError,
-} from '../../lib/core/errors.js';
-import { isRetryable, isThrottle } from '../../lib/core/retry.js';
+import { answered, InternalError, InvalidJsonError, PayloadTooLargeError, RetryableError, StrataError } from '../../lib/core/errors.js';
 
 export type HttpResponse = APIGatewayProxyStructuredResultV2 & { statusCode: number; body: string };
 
@@ -100,12 +92,12 @@ export function errorResponse(err: unknown): HttpResponse {
   return json(error.status, { error: { code: error.code, message: error.message, ...error.details } }, headers);
 }
 
-/** Storage errors that the engine let through become 429/503; anything else is a bug (500). */
+/**
+ * The StrataError the API answers for any thrown value: a StrataError as `answered` gives
+ * it (a storage failure the engine let through is 429 THROTTLED or 503 RETRY: the AWS
+ * adapter translated it, lib/aws/errors.ts); anything else is a bug (500).
+ */
 export function asStrataError(err: unknown): StrataError {
-  if (err instanceof StrataError) return err;
-  if (isThrottle(err)) return new ThrottledError('storage is throttling requests; slow down and retry', { cause: err });
-  if (isRetryable(err)) {
-    return new RetryableError('storage is temporarily unavailable; retry', 1, { cause: err });
-  }
+  if (err instanceof StrataError) return answered(err);
   return new InternalError('internal error: this is a bug in Strata, please report it', { cause: err });
 }

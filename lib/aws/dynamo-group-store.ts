@@ -8,7 +8,7 @@ import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { GroupMember, GroupState } from '../groups/assignment.js';
 import type { GroupCommitOutcome, GroupStore } from '../ports/log-store.js';
 import type { GroupFence, GroupOffset } from '../ports/model.js';
-import { type DynamoTable, type TransactItems, unlessConditionFails } from './dynamo-table.js';
+import { CONDITION_FAILURE, type DynamoTable, type TransactItems, unexpectedCancellation, unlessConditionFails } from './dynamo-table.js';
 import { GROUP_STATE_SK, groupPk, groupSk, groupStatePk } from './table-keys.js';
 
 export class DynamoGroupStore implements GroupStore {
@@ -36,7 +36,7 @@ export class DynamoGroupStore implements GroupStore {
     if (fence && result.codes[0] === 'ConditionalCheckFailed') return 'fenced';
     // A heartbeat or join writing the group item, or another commit of the same partitions.
     if (result.codes.includes('TransactionConflict')) return 'conflict';
-    throw result.error;
+    throw unexpectedCancellation(result, 'offset commit');
   }
 
   async getGroupOffsets(group: string): Promise<GroupOffset[]> {
@@ -53,7 +53,7 @@ export class DynamoGroupStore implements GroupStore {
   }
 
   async getGroupState(group: string): Promise<GroupState | null> {
-    const out = await this.table.doc.send(
+    const out = await this.table.send(
       new GetCommand({ TableName: this.table.name, Key: { pk: groupStatePk(group), sk: GROUP_STATE_SK }, ConsistentRead: true }),
     );
     if (!out.Item) return null;
@@ -70,7 +70,7 @@ export class DynamoGroupStore implements GroupStore {
   }
 
   async putGroupState(state: GroupState, expectedVersion: number, ttlSeconds: number): Promise<boolean> {
-    const put = this.table.doc.send(
+    const put = this.table.send(
       new PutCommand({
         TableName: this.table.name,
         Item: { pk: groupStatePk(state.group), sk: GROUP_STATE_SK, ...state, ttl: ttlSeconds },
@@ -78,6 +78,7 @@ export class DynamoGroupStore implements GroupStore {
           ? { ConditionExpression: 'attribute_not_exists(pk)' }
           : { ConditionExpression: 'version = :v', ExpressionAttributeValues: { ':v': expectedVersion } }),
       }),
+      [...CONDITION_FAILURE, TransactionConflictException],
     );
     // TransactionConflict: an offset commit's transaction held the item (its fence check).
     return unlessConditionFails(put).catch((err: unknown) => {

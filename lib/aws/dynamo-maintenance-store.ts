@@ -18,7 +18,14 @@ import type {
 } from '../ports/log-store.js';
 import type { DeletedTopic, PartitionRef, PartitionStats, SegmentManifest, TailItem } from '../ports/model.js';
 import { TAIL_SK_MAX } from './dynamo-partition-store.js';
-import { BATCH_WRITE_LIMIT, type DynamoTable, type Item, type TransactItems } from './dynamo-table.js';
+import {
+  BATCH_WRITE_LIMIT,
+  CONDITION_FAILURE,
+  type DynamoTable,
+  type Item,
+  type TransactItems,
+  unexpectedCancellation,
+} from './dynamo-table.js';
 import { toStagedObject, ttlSeconds } from './table-items.js';
 import {
   DELETED_TOPICS_PK,
@@ -71,7 +78,7 @@ export class DynamoMaintenanceStore implements MaintenanceStore {
     if (result.codes.includes('ConditionalCheckFailed')) return 'fenced';
     // An append held the head item: nothing was written, the flusher may send the commit again.
     if (result.codes.includes('TransactionConflict')) return 'conflict';
-    throw result.error;
+    throw unexpectedCancellation(result, 'flush');
   }
 
   async deleteTailItems(ref: PartitionRef, lastOffsets: number[]): Promise<void> {
@@ -90,7 +97,7 @@ export class DynamoMaintenanceStore implements MaintenanceStore {
     for (let i = 0; i < lastOffsets.length; i += BATCH_WRITE_LIMIT) {
       await Promise.all(
         lastOffsets.slice(i, i + BATCH_WRITE_LIMIT).map((last) =>
-          this.table.doc
+          this.table
             .send(
               new UpdateCommand({
                 TableName: this.table.name,
@@ -100,6 +107,7 @@ export class DynamoMaintenanceStore implements MaintenanceStore {
                 ExpressionAttributeNames: { '#ttl': 'ttl' },
                 ExpressionAttributeValues: { ':ttl': ttl },
               }),
+              CONDITION_FAILURE,
             )
             .catch((err: unknown) => {
               // Gone, or already expiring later.
@@ -209,7 +217,7 @@ export class DynamoMaintenanceStore implements MaintenanceStore {
   }
 
   async putPartitionStats(ref: PartitionRef, stats: PartitionStats): Promise<void> {
-    await this.table.doc.send(new PutCommand({ TableName: this.table.name, Item: { pk: partitionPk(ref), sk: STATS_SK, ...stats } }));
+    await this.table.send(new PutCommand({ TableName: this.table.name, Item: { pk: partitionPk(ref), sk: STATS_SK, ...stats } }));
   }
 
   async listDeletedTopics(): Promise<DeletedTopic[]> {
@@ -223,7 +231,7 @@ export class DynamoMaintenanceStore implements MaintenanceStore {
   }
 
   async deletePartitionItems(ref: PartitionRef, limit: number): Promise<number> {
-    const out = await this.table.doc.send(
+    const out = await this.table.send(
       new QueryCommand({
         TableName: this.table.name,
         KeyConditionExpression: 'pk = :pk',
@@ -263,7 +271,7 @@ export class DynamoMaintenanceStore implements MaintenanceStore {
     const result = await this.table.transact(items, 'maintenance');
     if (result.ok) return true;
     if (result.codes.includes('ConditionalCheckFailed') || result.codes.includes('TransactionConflict')) return false;
-    throw result.error;
+    throw unexpectedCancellation(result, 'maintenance');
   }
 }
 

@@ -31,7 +31,15 @@ import {
   ZERO_HEAD,
 } from '../ports/model.js';
 import { tailItemBytes } from '../staging/staged-batches.js';
-import { type DynamoTable, type Item, rawItem, type TransactItems, type TransactResult, unlessConditionFails } from './dynamo-table.js';
+import {
+  CONDITION_FAILURE,
+  type DynamoTable,
+  type Item,
+  rawItem,
+  type TransactItems,
+  type TransactResult,
+  unlessConditionFails,
+} from './dynamo-table.js';
 import { expiry, toHead, toManifest, toProducerState, toTailItem, ttlSeconds, voidItem } from './table-items.js';
 import { HEAD_SK, partitionPk, producerSk, SEGMENT_PREFIX, segmentSk, TAIL_PREFIX, tailSk } from './table-keys.js';
 
@@ -73,7 +81,7 @@ export class DynamoPartitionStore implements PartitionStore {
   }
 
   async getHead(ref: PartitionRef): Promise<PartitionHead> {
-    const out = await this.table.doc.send(
+    const out = await this.table.send(
       new GetCommand({ TableName: this.table.name, Key: { pk: partitionPk(ref), sk: HEAD_SK }, ConsistentRead: true }),
     );
     return toHead(out.Item);
@@ -150,7 +158,7 @@ export class DynamoPartitionStore implements PartitionStore {
     }
     for (let migrated = false; ; migrated = true) {
       try {
-        const out = await this.table.doc.send(
+        const out = await this.table.send(
           new UpdateCommand({
             TableName: this.table.name,
             Key: key,
@@ -164,6 +172,7 @@ export class DynamoPartitionStore implements PartitionStore {
             ReturnValues: 'ALL_NEW',
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           }),
+          CONDITION_FAILURE,
         );
         const head = toHead(out.Attributes);
         const previousAt = Number(out.Attributes?.previousAppendAt ?? 0);
@@ -172,7 +181,7 @@ export class DynamoPartitionStore implements PartitionStore {
         if (!(err instanceof ConditionalCheckFailedException)) throw err;
         const old = err.Item ? unmarshall(err.Item) : undefined;
         if (!migrated && old && old.committedOffset === undefined && old.nextOffset !== undefined) {
-          await this.table.doc
+          await this.table
             .send(
               new UpdateCommand({
                 TableName: this.table.name,
@@ -180,6 +189,7 @@ export class DynamoPartitionStore implements PartitionStore {
                 UpdateExpression: 'SET committedOffset = nextOffset',
                 ConditionExpression: 'attribute_not_exists(committedOffset)',
               }),
+              CONDITION_FAILURE,
             )
             .catch((e: unknown) => {
               if (!(e instanceof ConditionalCheckFailedException)) throw e;
@@ -201,7 +211,7 @@ export class DynamoPartitionStore implements PartitionStore {
     }));
     if (puts.length === 1 && commit.producers.length === 0) {
       try {
-        await this.table.doc.send(new PutCommand(puts[0]!));
+        await this.table.send(new PutCommand(puts[0]!), CONDITION_FAILURE);
         return { ok: true };
       } catch (err) {
         if (!(err instanceof ConditionalCheckFailedException)) throw err;
@@ -249,7 +259,7 @@ export class DynamoPartitionStore implements PartitionStore {
 
   async advanceCommitted(ref: PartitionRef, offset: number): Promise<boolean> {
     return unlessConditionFails(
-      this.table.doc.send(
+      this.table.send(
         new UpdateCommand({
           TableName: this.table.name,
           Key: { pk: partitionPk(ref), sk: HEAD_SK },
@@ -257,6 +267,7 @@ export class DynamoPartitionStore implements PartitionStore {
           ConditionExpression: 'committedOffset < :offset AND nextOffset >= :offset',
           ExpressionAttributeValues: { ':offset': offset },
         }),
+        CONDITION_FAILURE,
       ),
     );
   }
@@ -278,14 +289,14 @@ export class DynamoPartitionStore implements PartitionStore {
   }
 
   async getTailItem(ref: PartitionRef, lastOffset: number): Promise<TailItem | undefined> {
-    const out = await this.table.doc.send(
+    const out = await this.table.send(
       new GetCommand({ TableName: this.table.name, Key: { pk: partitionPk(ref), sk: tailSk(lastOffset) }, ConsistentRead: true }),
     );
     return out.Item ? toTailItem(out.Item) : undefined;
   }
 
   async getProducerState(ref: PartitionRef, producerId: string): Promise<ProducerState | null> {
-    const out = await this.table.doc.send(
+    const out = await this.table.send(
       new GetCommand({
         TableName: this.table.name,
         Key: { pk: partitionPk(ref), sk: producerSk(producerId) },
@@ -302,7 +313,7 @@ export class DynamoPartitionStore implements PartitionStore {
     let startKey: Item | undefined;
     let pageItems = TAIL_QUERY_FIRST_PAGE_ITEMS;
     do {
-      const out = await this.table.doc.send(
+      const out = await this.table.send(
         new QueryCommand({
           TableName: this.table.name,
           KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',

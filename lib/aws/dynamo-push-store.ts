@@ -12,7 +12,7 @@ import { type Clock, systemClock } from '../core/clock.js';
 import { PUSH_SUBSCRIPTION_TTL_MS } from '../core/constants.js';
 import type { PartitionSubscribers, PushStore } from '../push/fanout.js';
 import { parseSubscriptionKey, subscriptionKey } from '../push/protocol.js';
-import { DynamoTable, type WriteRequest } from './dynamo-table.js';
+import { CONDITION_FAILURE, DynamoTable, type WriteRequest } from './dynamo-table.js';
 import { ttlSeconds } from './table-items.js';
 import {
   PUSH_CONNECTION_SK,
@@ -24,7 +24,6 @@ import {
 } from './table-keys.js';
 
 export class DynamoPushStore implements PushStore {
-  private readonly doc: DynamoDBDocumentClient;
   private readonly table: DynamoTable;
 
   constructor(
@@ -32,8 +31,7 @@ export class DynamoPushStore implements PushStore {
     private readonly tableName: string,
     private readonly clock: Clock = systemClock,
   ) {
-    this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-    this.table = new DynamoTable(this.doc, tableName);
+    this.table = new DynamoTable(DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }), tableName);
   }
 
   async subscribers(topic: string, partition: number): Promise<PartitionSubscribers> {
@@ -41,7 +39,7 @@ export class DynamoPushStore implements PushStore {
     const out: PartitionSubscribers = { connections: [], quietUntil: 0 };
     let start: Record<string, unknown> | undefined;
     do {
-      const page = await this.doc.send(
+      const page = await this.table.send(
         new QueryCommand({
           TableName: this.tableName,
           KeyConditionExpression: 'pk = :pk',
@@ -64,7 +62,7 @@ export class DynamoPushStore implements PushStore {
 
   async claimQuiet(topic: string, partition: number, now: number, until: number): Promise<boolean> {
     try {
-      await this.doc.send(
+      await this.table.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: pushPartitionPk(topic, partition), sk: PUSH_QUIET_SK },
@@ -73,6 +71,7 @@ export class DynamoPushStore implements PushStore {
           ExpressionAttributeNames: { '#ttl': 'ttl' },
           ExpressionAttributeValues: { ':until': until, ':now': now, ':ttl': ttlSeconds(until + PUSH_SUBSCRIPTION_TTL_MS) },
         }),
+        CONDITION_FAILURE,
       );
       return true;
     } catch (err) {
@@ -85,7 +84,7 @@ export class DynamoPushStore implements PushStore {
     const ttl = ttlSeconds(expiresAt);
     // The connection's list first: a disconnect that comes between the two writes still
     // finds what to remove (and TTL removes what a crash left).
-    await this.doc.send(
+    await this.table.send(
       new UpdateCommand({
         TableName: this.tableName,
         Key: { pk: pushConnectionPk(connectionId), sk: PUSH_CONNECTION_SK },
@@ -114,7 +113,7 @@ export class DynamoPushStore implements PushStore {
   }
 
   async subscriptionsOf(connectionId: string): Promise<string[]> {
-    const out = await this.doc.send(
+    const out = await this.table.send(
       new GetCommand({
         TableName: this.tableName,
         Key: { pk: pushConnectionPk(connectionId), sk: PUSH_CONNECTION_SK },
@@ -133,13 +132,13 @@ export class DynamoPushStore implements PushStore {
         return { DeleteRequest: { Key: { pk: pushPartitionPk(topic, partition), sk: pushSubscriberSk(connectionId) } } };
       }),
     );
-    await this.doc.send(
+    await this.table.send(
       new DeleteCommand({ TableName: this.tableName, Key: { pk: pushConnectionPk(connectionId), sk: PUSH_CONNECTION_SK } }),
     );
   }
 
   async forget(connectionId: string, topic: string, partition: number): Promise<void> {
-    await this.doc.send(
+    await this.table.send(
       new DeleteCommand({ TableName: this.tableName, Key: { pk: pushPartitionPk(topic, partition), sk: pushSubscriberSk(connectionId) } }),
     );
     await this.removeFromConnection(connectionId, [subscriptionKey(topic, partition)]);
@@ -148,7 +147,7 @@ export class DynamoPushStore implements PushStore {
   private async removeFromConnection(connectionId: string, keys: string[]): Promise<void> {
     if (keys.length === 0) return;
     try {
-      await this.doc.send(
+      await this.table.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: pushConnectionPk(connectionId), sk: PUSH_CONNECTION_SK },
@@ -157,6 +156,7 @@ export class DynamoPushStore implements PushStore {
           ConditionExpression: 'attribute_exists(pk)',
           ExpressionAttributeValues: { ':keys': new Set(keys) },
         }),
+        CONDITION_FAILURE,
       );
     } catch (err) {
       if (!(err instanceof ConditionalCheckFailedException)) throw err;

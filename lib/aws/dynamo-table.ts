@@ -1,8 +1,10 @@
 /**
- * The one small helper every DynamoDB adapter goes through for the calls that take more
- * than one request: every page of a Query, every key of a BatchGet, every request of a
- * BatchWrite (unprocessed ones resent after a full-jitter backoff), and a transaction
- * whose cancellation becomes the reasons the adapter turns into a domain outcome.
+ * The one small helper every DynamoDB adapter goes through: `send`, which throws every
+ * failure as a Strata error (errors.ts) but the condition failures the adapter reads
+ * itself, and the calls that take more than one request: every page of a Query, every
+ * key of a BatchGet, every request of a BatchWrite (unprocessed ones resent after a
+ * full-jitter backoff), and a transaction whose cancellation becomes the reasons the
+ * adapter turns into a domain outcome.
  *
  *     batchWriteAll(60 requests) ──▶ 25 ──▶ 25 ──▶ 10       (BATCH_WRITE_LIMIT each)
  *                                     └─ 3 unprocessed ──▶ sleep(backoff(1)) ──▶ 3 ──▶ …
@@ -21,10 +23,21 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { MAX_TRANSACTION_ITEMS } from '../core/constants.js';
 import { InternalError, ThrottledError } from '../core/errors.js';
 import { backoffDelay, DEFAULT_RETRY, type RetryPolicy, sleep } from '../core/retry.js';
+import { sdkAttempts, translate } from './errors.js';
 
 export type Item = Record<string, unknown>;
 export type TransactItems = NonNullable<TransactWriteCommandInput['TransactItems']>;
 export type WriteRequest = { PutRequest: { Item: Item } } | { DeleteRequest: { Key: Item } };
+
+/** A command of the document client (`send` takes any). */
+type DocumentCommand = Parameters<DynamoDBDocumentClient['send']>[0];
+/** What `send` resolves to for a command: the output type its handler answers with. */
+type OutputOf<C> = C extends { resolveMiddleware(...args: never[]): (...args: never[]) => Promise<{ output: infer O }> } ? O : never;
+/** An SDK error class whose instances a caller reads itself (ConditionalCheckFailedException, say). */
+type ErrorClass = abstract new (...args: never[]) => Error;
+
+/** What `send` keeps for a conditional write's caller: its condition failure (with the ALL_OLD item when asked for). */
+export const CONDITION_FAILURE: readonly ErrorClass[] = [ConditionalCheckFailedException];
 
 /** BatchWriteItem takes at most 25 requests. */
 export const BATCH_WRITE_LIMIT = 25;
@@ -62,10 +75,28 @@ export type TransactResult =
 
 export class DynamoTable {
   constructor(
-    readonly doc: DynamoDBDocumentClient,
+    private readonly doc: DynamoDBDocumentClient,
     readonly name: string,
     private readonly retry: RetryPolicy = DEFAULT_RETRY,
   ) {}
+
+  /**
+   * Sends one command. A failure is thrown as a Strata error (errors.ts `translate`:
+   * ThrottledError, StorageUnavailableError, InternalError), except an instance of a
+   * class in `keep`, thrown as the SDK made it for the caller to turn into a domain
+   * outcome (CONDITION_FAILURE for a conditional write).
+   */
+  async send<C extends { resolveMiddleware(...args: never[]): unknown }>(
+    command: C,
+    keep: readonly ErrorClass[] = [],
+  ): Promise<OutputOf<C>> {
+    try {
+      return (await this.doc.send(command as unknown as DocumentCommand)) as OutputOf<C>;
+    } catch (err) {
+      if (keep.some((kept) => err instanceof kept)) throw err;
+      throw translate(err, `DynamoDB ${command.constructor.name}`);
+    }
+  }
 
   /**
    * The items of a partition key (those whose sort key starts with `skPrefix`, or lies in
@@ -81,7 +112,7 @@ export class DynamoTable {
         : ['pk = :pk', {}];
     let startKey: Item | undefined;
     do {
-      const out = await this.doc.send(
+      const out = await this.send(
         new QueryCommand({
           TableName: this.name,
           KeyConditionExpression: condition,
@@ -103,7 +134,7 @@ export class DynamoTable {
     const items: Item[] = [];
     for (let i = 0; i < keys.length; i += BATCH_GET_LIMIT) {
       await this.rounds(keys.slice(i, i + BATCH_GET_LIMIT), 'keys read', async (pending) => {
-        const out = await this.doc.send(
+        const out = await this.send(
           new BatchGetCommand({ RequestItems: { [this.name]: { Keys: pending, ConsistentRead: options.consistent ?? true } } }),
         );
         items.push(...(out.Responses?.[this.name] ?? []));
@@ -117,7 +148,7 @@ export class DynamoTable {
   async batchWriteAll(requests: WriteRequest[]): Promise<void> {
     for (let i = 0; i < requests.length; i += BATCH_WRITE_LIMIT) {
       await this.rounds(requests.slice(i, i + BATCH_WRITE_LIMIT), 'writes', async (pending) => {
-        const out = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.name]: pending } }));
+        const out = await this.send(new BatchWriteCommand({ RequestItems: { [this.name]: pending } }));
         return out.UnprocessedItems?.[this.name] as WriteRequest[] | undefined;
       });
     }
@@ -137,15 +168,18 @@ export class DynamoTable {
       throw new InternalError(`${what} transaction has ${items.length} actions, over ${MAX_TRANSACTION_ITEMS}`);
     }
     try {
-      await this.doc.send(
-        new TransactWriteCommand({ TransactItems: items, ...(token === undefined ? {} : { ClientRequestToken: token }) }),
-      );
+      await this.send(new TransactWriteCommand({ TransactItems: items, ...(token === undefined ? {} : { ClientRequestToken: token }) }), [
+        TransactionCanceledException,
+      ]);
       return { ok: true };
     } catch (err) {
       if (!(err instanceof TransactionCanceledException)) throw err;
       const reasons = err.CancellationReasons ?? [];
       const codes = reasons.map((r) => r.Code ?? 'None');
-      if (throttled(codes)) throw new ThrottledError(`DynamoDB throttled the ${what} transaction`, { cause: err });
+      if (throttled(codes)) {
+        // A cancellation by throttling wrote nothing, but an attempt before it may have: the attempts tell.
+        throw new ThrottledError(`DynamoDB throttled the ${what} transaction`, { cause: err, attempts: sdkAttempts(err) });
+      }
       return { ok: false, codes, reasons, error: err };
     }
   }
@@ -165,12 +199,23 @@ export class DynamoTable {
   }
 }
 
+/**
+ * A cancelled transaction whose reasons the adapter has no domain outcome for, as the
+ * error to throw: not retryable, the cancellation as its cause.
+ */
+export function unexpectedCancellation(result: Extract<TransactResult, { ok: false }>, what: string): InternalError {
+  return new InternalError(`${what} transaction cancelled for reasons ${result.codes.join(',')}`, { cause: result.error });
+}
+
 /** True when DynamoDB cancelled a transaction because it throttled one of its items. */
 function throttled(codes: string[]): boolean {
   return codes.some((c) => c === 'ThrottlingError' || c === 'ProvisionedThroughputExceeded' || c === 'RequestLimitExceeded');
 }
 
-/** A conditional write's outcome: true when sent, false when its condition failed. */
+/**
+ * A conditional write's outcome: true when sent, false when its condition failed. The
+ * write is sent with `keep` = CONDITION_FAILURE (its other failures are Strata errors).
+ */
 export async function unlessConditionFails(write: Promise<unknown>): Promise<boolean> {
   try {
     await write;

@@ -7,7 +7,7 @@ import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { TopicExistsError } from '../core/errors.js';
 import type { TopicStore } from '../ports/log-store.js';
 import type { TopicMeta } from '../ports/model.js';
-import { type DynamoTable, unlessConditionFails } from './dynamo-table.js';
+import { CONDITION_FAILURE, type DynamoTable, unexpectedCancellation, unlessConditionFails } from './dynamo-table.js';
 import { toTopicMeta } from './table-items.js';
 import { DELETED_TOPICS_PK, deletedTopicSk, TOPICS_PK, topicSk } from './table-keys.js';
 
@@ -15,7 +15,7 @@ export class DynamoTopicStore implements TopicStore {
   constructor(private readonly table: DynamoTable) {}
 
   async getTopic(name: string): Promise<TopicMeta | undefined> {
-    const out = await this.table.doc.send(
+    const out = await this.table.send(
       new GetCommand({ TableName: this.table.name, Key: { pk: TOPICS_PK, sk: topicSk(name) }, ConsistentRead: true }),
     );
     return out.Item ? toTopicMeta(out.Item) : undefined;
@@ -23,12 +23,13 @@ export class DynamoTopicStore implements TopicStore {
 
   async createTopic(meta: TopicMeta): Promise<void> {
     const created = await unlessConditionFails(
-      this.table.doc.send(
+      this.table.send(
         new PutCommand({
           TableName: this.table.name,
           Item: { pk: TOPICS_PK, sk: topicSk(meta.name), ...meta },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
+        CONDITION_FAILURE,
       ),
     );
     if (!created) throw new TopicExistsError(meta.name);
@@ -36,13 +37,14 @@ export class DynamoTopicStore implements TopicStore {
 
   async updateTopic(meta: TopicMeta, expectedVersion: number): Promise<boolean> {
     return unlessConditionFails(
-      this.table.doc.send(
+      this.table.send(
         new PutCommand({
           TableName: this.table.name,
           Item: { pk: TOPICS_PK, sk: topicSk(meta.name), ...meta },
           ConditionExpression: 'version = :v AND topicId = :id',
           ExpressionAttributeValues: { ':v': expectedVersion, ':id': meta.topicId },
         }),
+        CONDITION_FAILURE,
       ),
     );
   }
@@ -76,7 +78,7 @@ export class DynamoTopicStore implements TopicStore {
     );
     if (result.ok) return true;
     if (result.codes.includes('ConditionalCheckFailed')) return false;
-    throw result.error;
+    throw unexpectedCancellation(result, 'topic delete');
   }
 
   async listTopics(): Promise<TopicMeta[]> {

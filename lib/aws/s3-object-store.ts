@@ -8,9 +8,14 @@
  * itself for such names, and the four calls are the same. Two differences it handles:
  * directory buckets page listings only by ContinuationToken (not StartAfter), and list
  * keys in no particular order (callers never rely on the order).
+ *
+ * Every failure is thrown as a Strata error (errors.ts `translate`): a missing object as
+ * ObjectMissingError, a throttle as ThrottledError, anything a retry may get past as
+ * StorageUnavailableError.
  */
 import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { ObjectStore } from '../ports/object-store.js';
+import { translate } from './errors.js';
 
 /** DeleteObjects takes at most 1000 keys. */
 const DELETE_BATCH = 1000;
@@ -34,18 +39,21 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async put(key: string, body: Uint8Array): Promise<void> {
-    await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body }));
+    await this.call(`S3 PutObject ${key}`, () => this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body })));
   }
 
+  /** The body is read inside the call: a connection that breaks while it streams fails the call as a network error would. */
   async get(key: string, range?: { start: number; end: number }): Promise<Uint8Array> {
-    const out = await this.client.send(
-      new GetObjectCommand({
-        Bucket: this.bucket,
-        Key: key,
-        ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}),
-      }),
-    );
-    return out.Body ? await out.Body.transformToByteArray() : new Uint8Array(0);
+    return this.call(`S3 GetObject ${key}`, async () => {
+      const out = await this.client.send(
+        new GetObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}),
+        }),
+      );
+      return out.Body ? await out.Body.transformToByteArray() : new Uint8Array(0);
+    });
   }
 
   /**
@@ -60,13 +68,15 @@ export class S3ObjectStore implements ObjectStore {
     let startAfter: string | undefined;
     let token: string | undefined;
     for (;;) {
-      const out = await this.client.send(
-        new ListObjectsV2Command({
-          Bucket: this.bucket,
-          Prefix: prefix,
-          ...(startAfter ? { StartAfter: startAfter } : {}),
-          ...(token ? { ContinuationToken: token } : {}),
-        }),
+      const out = await this.call(`S3 ListObjectsV2 ${prefix}`, () =>
+        this.client.send(
+          new ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: prefix,
+            ...(startAfter ? { StartAfter: startAfter } : {}),
+            ...(token ? { ContinuationToken: token } : {}),
+          }),
+        ),
       );
       const contents = out.Contents ?? [];
       for (const o of contents) {
@@ -83,14 +93,25 @@ export class S3ObjectStore implements ObjectStore {
   async delete(keys: string[]): Promise<string[]> {
     const failed: string[] = [];
     for (let i = 0; i < keys.length; i += DELETE_BATCH) {
-      const out = await this.client.send(
-        new DeleteObjectsCommand({
-          Bucket: this.bucket,
-          Delete: { Objects: keys.slice(i, i + DELETE_BATCH).map((Key) => ({ Key })), Quiet: true },
-        }),
+      const out = await this.call('S3 DeleteObjects', () =>
+        this.client.send(
+          new DeleteObjectsCommand({
+            Bucket: this.bucket,
+            Delete: { Objects: keys.slice(i, i + DELETE_BATCH).map((Key) => ({ Key })), Quiet: true },
+          }),
+        ),
       );
       for (const error of out.Errors ?? []) if (error.Key) failed.push(error.Key);
     }
     return failed;
+  }
+
+  /** Runs one call to S3 (`name`, for the message); its failure is thrown as a Strata error. */
+  private async call<T>(name: string, send: () => Promise<T>): Promise<T> {
+    try {
+      return await send();
+    } catch (err) {
+      throw translate(err, name);
+    }
   }
 }

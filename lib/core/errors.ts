@@ -210,7 +210,7 @@ export const ERROR_CODES = {
     status: 500,
     retryable: false,
     class: ObjectMissingError,
-    meaning: 'an S3 object the engine went to read is gone (NoSuchKey); readers look again, anywhere else it is a bug',
+    meaning: 'an S3 object the engine went to read is gone; readers look again, anywhere else it is a bug',
     answeredAs: 'INTERNAL',
   },
   RETRY: {

@@ -10,7 +10,7 @@
  * is unknown is re-sent with the same DynamoDB ClientRequestToken (applied at most once),
  * and a lost race is retried at the new head, which no earlier attempt can have written.
  */
-import { StrataError } from './errors.js';
+import { isStorageError, StrataError, ThrottledError } from './errors.js';
 
 export interface RetryPolicy {
   /** First backoff ceiling. */
@@ -44,87 +44,29 @@ export function backoffDelay(
   return Math.floor(random() * ceiling);
 }
 
-const THROTTLE_NAMES = new Set([
-  'ProvisionedThroughputExceededException',
-  'ThrottlingException',
-  'RequestLimitExceeded',
-  'Throttling',
-  'SlowDown',
-  'TooManyRequestsException',
-]);
-
-const TRANSIENT_NAMES = new Set([
-  'InternalServerError',
-  'InternalFailure',
-  'ServiceUnavailable',
-  'TransactionInProgressException',
-  'TimeoutError',
-  'RequestTimeout',
-  'RequestTimeoutException',
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EAI_AGAIN',
-  // Network errors the AWS SDK itself retries (@smithy NODEJS_NETWORK_ERROR_CODES): after
-  // an SDK-internal attempt that was applied, one of these can be the error we see.
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-]);
-
-interface ErrorLike {
-  name?: string;
-  code?: string;
-  $retryable?: unknown;
-  $metadata?: { httpStatusCode?: number; attempts?: number };
-  cause?: unknown;
-}
-
-/** True when the storage service asked us to slow down. */
+/** True when storage asked us to slow down (a ThrottledError: the AWS adapter's translation of a throttle). */
 export function isThrottle(err: unknown): boolean {
-  if (err instanceof StrataError) return err.code === 'THROTTLED';
-  const e = err as ErrorLike | null;
-  return !!e && (THROTTLE_NAMES.has(e.name ?? '') || e.$metadata?.httpStatusCode === 429);
-}
-
-/** True when the same request may succeed if sent again (throttles, 5xx, network errors). */
-export function isRetryable(err: unknown): boolean {
-  if (err instanceof StrataError) return err.retryable;
-  if (isThrottle(err)) return true;
-  const e = err as ErrorLike | null;
-  if (!e) return false;
-  if (e.$retryable) return true;
-  if (TRANSIENT_NAMES.has(e.name ?? '') || TRANSIENT_NAMES.has(e.code ?? '')) return true;
-  const status = e.$metadata?.httpStatusCode;
-  return status !== undefined && status >= 500;
+  return err instanceof ThrottledError;
 }
 
 /**
- * How many attempts the AWS SDK made inside the one `send()` that failed with `err` (or
- * with an error it caused): the SDK retries inside `send()` and throws only the last
- * attempt's error, with the count in `$metadata.attempts`. 1 when nothing says more.
+ * True when the same request may succeed if sent again: a Strata error's own flag
+ * (throttles, storage failures a retry may get past, deadlines). The AWS adapter
+ * (lib/aws/errors.ts) turns every SDK and network error into a Strata error, so anything
+ * else is a bug, never retried.
  */
-export function sdkAttempts(err: unknown): number {
-  let attempts = 1;
-  for (let e = err as ErrorLike | null | undefined, depth = 0; e && depth < 8; e = e.cause as ErrorLike | undefined, depth++) {
-    attempts = Math.max(attempts, e.$metadata?.attempts ?? 1);
-  }
-  return attempts;
+export function isRetryable(err: unknown): boolean {
+  return err instanceof StrataError && err.retryable;
 }
 
 /**
- * True unless the failure proves that the write was not applied. Only a throttle on the
- * only attempt proves it: a throttle is a refusal, but when the SDK made several attempts
- * an earlier one may have been applied and its answer lost (a timeout), and the throttle
- * we see is just the last attempt's error.
- *
- *     attempt 1 ──▶ applied ✓ ──✗ answer lost (TimeoutError)      SDK retries, same token
- *     attempt 2 ──▶ ThrottlingException                           SDK retries
- *     attempt 3 ──▶ ThrottlingException ──▶ thrown: attempts = 3   the write happened
+ * True unless the failure proves that the write was not applied: the storage error's own
+ * `mayHaveApplied`, false only for a throttle on the SDK's only attempt (a refusal; after
+ * several attempts an earlier one may have been applied and its answer lost:
+ * lib/core/errors/storage.ts). Any other failure may have applied.
  */
 export function mayHaveApplied(err: unknown): boolean {
-  return !isThrottle(err) || sdkAttempts(err) > 1;
+  return !isStorageError(err) || err.mayHaveApplied;
 }
 
 /** Resolves after `ms`, on the given timer (the client's producer may run in virtual time). */

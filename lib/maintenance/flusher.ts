@@ -30,7 +30,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import { DEFAULT_OBJECT_GRACE_MS, MAX_GARBAGE_KEYS_PER_ITEM, MAX_STAGED_PER_SEGMENT } from '../core/constants.js';
-import { InternalError } from '../core/errors.js';
+import { InternalError, ObjectMissingError } from '../core/errors.js';
 import { backoffDelay, DEFAULT_RETRY, sleep } from '../core/retry.js';
 import { segmentObjectKey } from '../format/object-keys.js';
 import { type BuildSegmentOptions, buildSegment } from '../format/segment-builder.js';
@@ -38,7 +38,6 @@ import { manifestIndex } from '../format/segment-index.js';
 import type { FlushCommit, FlushCommitOutcome, GarbageBatch, LogStore } from '../ports/log-store.js';
 import { emptyManifest, type PartitionRef, partitionKey, type SegmentManifest, type TailItem, type TopicMeta } from '../ports/model.js';
 import type { ObjectStore } from '../ports/object-store.js';
-import { isMissingObject } from '../reading/segment-reader.js';
 import { type Gap, type Sealer, voidExpiresAt } from '../sequencing/sealer.js';
 import { tailItemBytes, tailItemData } from '../staging/staged-batches.js';
 import { StagedStores, type StagingOptions } from '../staging/tier.js';
@@ -262,7 +261,7 @@ export class Flusher {
       return await Promise.all(items.map((i) => tailItemData(i, this.staged)));
     } catch (err) {
       // The winner's flush deleted the staged objects after its commit (or GC removed them since).
-      if (isMissingObject(err) && (await this.store.getHead(ref)).flushedOffset > flushedOffset) return 'fenced';
+      if (err instanceof ObjectMissingError && (await this.store.getHead(ref)).flushedOffset > flushedOffset) return 'fenced';
       throw err;
     }
   }

@@ -19,7 +19,7 @@
  */
 import type { Clock } from '../core/clock.js';
 import { LONG_POLL_MAX_INTERVAL_MS, LONG_POLL_MIN_INTERVAL_MS } from '../core/constants.js';
-import { InternalError, OffsetOutOfRangeError } from '../core/errors.js';
+import { InternalError, ObjectMissingError, OffsetOutOfRangeError } from '../core/errors.js';
 import type { StoredRecord } from '../core/record.js';
 import { decodeBatches } from '../format/record-batch.js';
 import type { LogStore } from '../ports/log-store.js';
@@ -34,7 +34,7 @@ import { FlushedHeads } from './flushed-heads.js';
 import type { AppendNotifier } from './notifier.js';
 import { checkReadRequest, type ReadRequest } from './read-request.js';
 import { type ReadLimits, type ReadSink, RecordCollector } from './record-collector.js';
-import { isMissingObject, type SegmentReader } from './segment-reader.js';
+import type { SegmentReader } from './segment-reader.js';
 
 export interface ReadResult {
   /** The incarnation of the topic the records come from (a re-created topic gets a new one). */
@@ -259,7 +259,7 @@ export class Reader {
     try {
       return await tailItemData(item, this.staged);
     } catch (err) {
-      if (isMissingObject(err)) return 'moved';
+      if (err instanceof ObjectMissingError) return 'moved';
       throw err;
     }
   }

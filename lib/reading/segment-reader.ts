@@ -7,6 +7,7 @@
  * rather than GET the footer's full index first.
  */
 
+import { ObjectMissingError } from '../core/errors.js';
 import { decodeBatch, iterateBatches } from '../format/record-batch.js';
 import type { SegmentMeta } from '../format/segment-footer.js';
 import { decodeIndex, findRegion, findRegionByTimestamp, regionRange, regionsForBytes } from '../format/segment-index.js';
@@ -188,7 +189,7 @@ export class SegmentReader {
     try {
       return await this.objects.get(manifest.key, { start, end: end - 1 });
     } catch (err) {
-      if (isMissingObject(err)) return 'moved';
+      if (err instanceof ObjectMissingError) return 'moved';
       throw err;
     }
   }
@@ -276,10 +277,4 @@ function wantedBytes(manifest: SegmentManifest, collector: ReadSink): number {
   const { maxRecords, maxBytes } = collector.remaining();
   const perRecord = manifest.bytes / Math.max(1, manifest.recordCount);
   return Math.max(1, Math.min(maxBytes, Math.ceil(maxRecords * perRecord)));
-}
-
-/** True when S3 says the object is not there (deleted by a flush, retention or GC). */
-export function isMissingObject(err: unknown): boolean {
-  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } } | null;
-  return !!e && (e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404);
 }

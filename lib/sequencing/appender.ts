@@ -9,9 +9,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import { DEFAULT_APPEND_DEADLINE_MS, MAX_TRANSACTION_BYTES, RETRY_AFTER_SECONDS } from '../core/constants.js';
-import { PayloadTooLargeError, RetryableError, StrataError, ValidationError } from '../core/errors.js';
+import { answered, PayloadTooLargeError, RetryableError, StrataError, ValidationError } from '../core/errors.js';
 import type { LogRecord, RecordHeader } from '../core/record.js';
-import { isRetryable } from '../core/retry.js';
 import { stagedObjectKey } from '../format/object-keys.js';
 import type { Compression } from '../format/record-batch.js';
 import { encodeBatch } from '../format/record-batch-encoder.js';
@@ -266,7 +265,9 @@ function partialFailure(failures: { partition: number; error: unknown }[], resul
   if (results.size === 0 && failures.length === 1) return first;
   // Some partitions committed: the answer must say which, whatever the first error was.
   const known = failures.find((f) => f.error instanceof StrataError)?.error as StrataError | undefined;
-  const base = known ?? new RetryableError('storage failed for some partitions; see "partitions"', RETRY_AFTER_SECONDS, { cause: first });
+  const base = known
+    ? answered(known)
+    : new RetryableError('storage failed for some partitions; see "partitions"', RETRY_AFTER_SECONDS, { cause: first });
   return annotate(base, failures, results);
 }
 
@@ -293,13 +294,14 @@ function annotate(first: StrataError, failures: { partition: number; error: unkn
 }
 
 /**
- * How one failed partition of a multi-partition append is reported: a storage error the
- * engine did not wrap (a staged batch's S3 PUT, say) is RETRY when retrying may succeed,
- * not INTERNAL, which says "a bug".
+ * How one failed partition of a multi-partition append is reported: as the API would
+ * answer its error alone, so a storage failure the engine did not retry (a staged batch's
+ * S3 PUT, say) is RETRY when retrying may succeed, not INTERNAL, which says "a bug".
  */
 function partitionError(error: unknown): { code: string; message?: string } {
-  if (error instanceof StrataError) return { code: error.code, message: error.message };
-  return isRetryable(error) ? { code: 'RETRY', message: 'storage failed for this partition; retry' } : { code: 'INTERNAL' };
+  if (!(error instanceof StrataError)) return { code: 'INTERNAL' };
+  const { code, message } = answered(error);
+  return { code, message };
 }
 
 function summary(results: Map<number, AppendResult>): AppendResponse['partitions'] {

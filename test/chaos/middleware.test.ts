@@ -1,7 +1,7 @@
 /**
  * The chaos middleware (local/chaos.ts) against the real emulators: each fault kind does
- * what the chaos suite counts on, and the engine's retry rules read the errors as the
- * service's own.
+ * what the chaos suite counts on, and the engine's retry rules read the errors, as the
+ * AWS adapter translates them (lib/aws/errors.ts), as the service's own.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { isRetryable, isThrottle, mayHaveApplied, sdkAttempts } from '../../lib/core/retry.js';
+import { translate } from '../../lib/aws/errors.js';
+import { isStorageError } from '../../lib/core/errors.js';
+import * as retry from '../../lib/core/retry.js';
 import { type ChaosSpec, chaosSpecFromEnv, chaosSpecSchema, installChaos } from '../../local/chaos.js';
 import { localDynamoClient, localS3Client } from '../../local/emulators.js';
 import { freshBucket, freshTable } from '../support/aws.js';
@@ -30,6 +32,15 @@ async function chaosClients(spec: Partial<ChaosSpec>) {
   const chaos = installChaos({ dynamo, s3 }, chaosSpecSchema.parse({ ...spec, logFile }));
   return { dynamo, s3, chaos, logFile, table: await freshTable(), bucket: await freshBucket() };
 }
+
+// The engine's rules, on what the adapters throw for an SDK error.
+const isRetryable = (err: unknown) => retry.isRetryable(translate(err));
+const isThrottle = (err: unknown) => retry.isThrottle(translate(err));
+const mayHaveApplied = (err: unknown) => retry.mayHaveApplied(translate(err));
+const sdkAttempts = (err: unknown) => {
+  const translated = translate(err);
+  return isStorageError(translated) ? translated.attempts : 1;
+};
 
 const item = (table: string, pk: string) => new PutItemCommand({ TableName: table, Item: { pk: { S: pk }, sk: { S: 'x' } } });
 const get = (table: string, pk: string) => new GetItemCommand({ TableName: table, Key: { pk: { S: pk }, sk: { S: 'x' } } });

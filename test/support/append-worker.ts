@@ -18,7 +18,6 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoLogStore } from '../../lib/aws/dynamo-log-store.js';
 import { S3ObjectStore } from '../../lib/aws/s3-object-store.js';
 import { StrataError } from '../../lib/core/errors.js';
-import { isRetryable, isThrottle } from '../../lib/core/retry.js';
 import { type EngineOptions, LogEngine } from '../../lib/engine.js';
 import type { AppendRecordInput, AppendResponse } from '../../lib/sequencing/appender.js';
 import { chaosSpecFromEnv, installChaos } from '../../local/chaos.js';
@@ -283,7 +282,7 @@ async function main(): Promise<void> {
         const code = err instanceof StrataError ? err.code : ((err as Error)?.name ?? 'UNKNOWN');
         const definite = err instanceof StrataError && err.status >= 400 && err.status < 500 && err.status !== 429;
         // What the edge would answer 500 for (lib/core/errors.ts: a bug) travels with its message.
-        const internal = err instanceof StrataError ? err.status === 500 : !isRetryable(err) && !isThrottle(err);
+        const internal = !(err instanceof StrataError) || err.status === 500;
         const message = internal ? String((err as Error)?.message ?? err).slice(0, MAX_MESSAGE_CHARS) : undefined;
         if (committed) {
           for (const entry of committed) {

@@ -2,12 +2,15 @@
  * Fault injection at a port: wraps any adapter (LogStore, ObjectStore) so that chosen
  * calls fail *before* reaching storage (nothing happened) or *after* the real call
  * succeeded (the work is done but the response is lost, as in a timeout). The engine
- * must keep every guarantee under both. A few answers a port cannot fake are given at
- * the SDK client instead, in the shape AWS returns them (loseFlushCommits,
- * failObjectDeletes).
+ * must keep every guarantee under both. The fault is an error in the SDK's shape, thrown
+ * as the AWS adapter's translation of it (lib/aws/errors.ts), which is what the engine
+ * sees of a real one. A few answers a port cannot fake are given at the SDK client
+ * instead, in the shape AWS returns them (loseFlushCommits, failObjectDeletes), and go
+ * through the adapters' own translation.
  */
 import { type DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { translate } from '../../lib/aws/errors.js';
 import { seededRandom } from '../../local/chaos.js';
 
 export type FaultMode = 'before' | 'after';
@@ -19,11 +22,11 @@ export interface FaultRule {
   probability?: number;
   /** Fail at most this many calls (default unlimited). */
   times?: number;
-  /** The error to throw instead of an InjectedFault (e.g. a throttle). */
+  /** The SDK's error to translate and throw instead of an InjectedFault (e.g. a throttle). */
   error?: () => Error;
 }
 
-/** The error an injected fault throws: looks like a network timeout to the retry logic. */
+/** The SDK's error of an injected fault: a timeout, which the AWS adapter translates to StorageUnavailableError. */
 export class InjectedFault extends Error {
   readonly $retryable = { throttling: false };
   constructor(
@@ -87,7 +90,7 @@ export class FaultInjector {
 
   private record(rule: FaultRule, method: string): Error {
     this.injected.push({ method, mode: rule.mode });
-    return rule.error ? rule.error() : new InjectedFault(method, rule.mode);
+    return translate(rule.error ? rule.error() : new InjectedFault(method, rule.mode), `${method} (fault injected ${rule.mode})`);
   }
 }
 

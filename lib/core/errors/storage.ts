@@ -59,7 +59,7 @@ export class StorageUnavailableError extends StrataError {
 }
 
 /**
- * S3 GET: no object at the key (NoSuchKey, 404). A flush, retention, compaction or
+ * S3 GET: no object at the key (S3 answered 404). A flush, retention, compaction or
  * garbage collection deleted it after the item or manifest naming it was read: the reader
  * and the flusher take it as "moved" and look again. The engine's own code: the API
  * answers INTERNAL instead (`answeredAs`), as an object that should be there is a bug.

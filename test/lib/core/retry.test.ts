@@ -3,9 +3,11 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   CorruptDataError,
   InternalError,
+  ObjectMissingError,
   OffsetMismatchError,
   ProducerFencedError,
   RetryableError,
+  StorageUnavailableError,
   StrataError,
   ThrottledError,
   TopicNotFoundError,
@@ -19,7 +21,6 @@ import {
   isThrottle,
   mayHaveApplied,
   type RetryPolicy,
-  sdkAttempts,
 } from '../../../lib/core/retry.js';
 
 /** The largest double below 1: what Math.random can return at most. */
@@ -165,101 +166,54 @@ describe('isRetryable and isThrottle', () => {
     });
   });
 
-  describe('for AWS SDK and Node errors', () => {
-    const throttles: [string, unknown][] = [
-      ['ProvisionedThroughputExceededException', { name: 'ProvisionedThroughputExceededException' }],
-      ['ThrottlingException', { name: 'ThrottlingException' }],
-      ['RequestLimitExceeded', { name: 'RequestLimitExceeded' }],
-      ['Throttling', { name: 'Throttling' }],
-      ['SlowDown (S3)', { name: 'SlowDown', $metadata: { httpStatusCode: 503 } }],
-      ['TooManyRequestsException', { name: 'TooManyRequestsException' }],
-      ['HTTP 429', { name: 'Unknown', $metadata: { httpStatusCode: 429 } }],
-    ];
-
-    it.each(throttles)('classifies %s as a retryable throttle', (_name, err) => {
-      expect(isThrottle(err)).toBe(true);
-      expect(isRetryable(err)).toBe(true);
+  describe('for anything but a StrataError', () => {
+    // The AWS adapter turns every SDK and network error into a StrataError
+    // (test/lib/aws/errors.test.ts): what reaches the engine untranslated is a bug.
+    it.each([
+      ['an AWS-shaped throttle', { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } }],
+      ['an AWS-shaped 503', { $metadata: { httpStatusCode: 503 } }],
+      ['a Node network error', Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })],
+      ['a plain Error', new Error('boom')],
+      ['null', null],
+      ['undefined', undefined],
+      ['a string', 'ThrottlingException'],
+    ])('classifies %s as neither retryable nor a throttle', (_name, err) => {
+      expect(isRetryable(err)).toBe(false);
+      expect(isThrottle(err)).toBe(false);
     });
+  });
 
-    const transient: [string, unknown][] = [
-      ['HTTP 503', { $metadata: { httpStatusCode: 503 } }],
-      ['HTTP 500', { name: 'InternalServerError', $metadata: { httpStatusCode: 500 } }],
-      ['HTTP 599 without a known name', { name: 'Whatever', $metadata: { httpStatusCode: 599 } }],
-      ['$retryable set by the SDK', { $retryable: {} }],
-      ['TimeoutError', { name: 'TimeoutError' }],
-      ['RequestTimeout', { name: 'RequestTimeout' }],
-      ['TransactionInProgressException', { name: 'TransactionInProgressException' }],
-      ['ECONNRESET as a plain object', { code: 'ECONNRESET' }],
-      ['ECONNRESET as a Node system error', Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })],
-      ['ECONNREFUSED', Object.assign(new Error('connect'), { code: 'ECONNREFUSED' })],
-      ['EPIPE', { code: 'EPIPE' }],
-      ['ETIMEDOUT', { code: 'ETIMEDOUT' }],
-      ['EAI_AGAIN', { code: 'EAI_AGAIN' }],
-    ];
+  describe('for storage errors', () => {
+    it('classifies StorageUnavailableError as retryable but not a throttle', () => {
+      const err = new StorageUnavailableError('DynamoDB PutCommand failed (TimeoutError); retry');
 
-    it.each(transient)('classifies %s as retryable but not a throttle', (_name, err) => {
       expect(isRetryable(err)).toBe(true);
       expect(isThrottle(err)).toBe(false);
     });
 
-    const permanent: [string, unknown][] = [
-      ['ValidationException (400)', { name: 'ValidationException', $metadata: { httpStatusCode: 400 } }],
-      ['ConditionalCheckFailedException', { name: 'ConditionalCheckFailedException', $metadata: { httpStatusCode: 400 } }],
-      ['ResourceNotFoundException', { name: 'ResourceNotFoundException', $metadata: { httpStatusCode: 400 } }],
-      ['AccessDenied (403)', { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } }],
-      ['HTTP 499', { $metadata: { httpStatusCode: 499 } }],
-      ['$retryable explicitly undefined', { name: 'X', $retryable: undefined }],
-      ['a plain Error', new Error('boom')],
-      ['a TypeError', new TypeError('x is undefined')],
-      ['an Error with an unknown code', Object.assign(new Error('nope'), { code: 'ENOENT' })],
-      ['null', null],
-      ['undefined', undefined],
-      ['a string', 'ThrottlingException'],
-      ['a number', 503],
-      ['an empty object', {}],
-    ];
+    it('classifies ObjectMissingError as neither retryable nor a throttle', () => {
+      const err = new ObjectMissingError('S3 GetObject k found no such object (NoSuchKey)');
 
-    it.each(permanent)('classifies %s as neither retryable nor a throttle', (_name, err) => {
       expect(isRetryable(err)).toBe(false);
       expect(isThrottle(err)).toBe(false);
     });
   });
 });
 
-describe('network errors the AWS SDK retries itself', () => {
-  // After an SDK-internal attempt that was applied, one of these can be the last error:
-  // classed as permanent, an applied append came back as a 500.
-  it.each(['EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN'])('classifies %s as retryable, not a throttle', (code) => {
-    const err = Object.assign(new Error(`connect ${code}`), { code });
-    expect(isRetryable(err)).toBe(true);
-    expect(isThrottle(err)).toBe(false);
-  });
-});
-
 describe('mayHaveApplied', () => {
-  const throttle = (attempts?: number) =>
-    Object.assign(new Error('slow down'), {
-      name: 'ThrottlingException',
-      $metadata: { httpStatusCode: 400, ...(attempts ? { attempts } : {}) },
-    });
-
   it('holds a throttle on the only attempt as a refusal', () => {
-    expect(mayHaveApplied(throttle())).toBe(false);
-    expect(mayHaveApplied(throttle(1))).toBe(false);
+    expect(mayHaveApplied(new ThrottledError('slow down'))).toBe(false);
+    expect(mayHaveApplied(new ThrottledError('slow down', { attempts: 1 }))).toBe(false);
   });
 
   it('holds a throttle after several SDK attempts as in doubt: an earlier attempt may have been applied', () => {
-    expect(sdkAttempts(throttle(3))).toBe(3);
-    expect(mayHaveApplied(throttle(3))).toBe(true);
-  });
-
-  it('reads the attempts through a StrataError that wraps the SDK error', () => {
-    expect(mayHaveApplied(new ThrottledError('DynamoDB throttled the append transaction', { cause: throttle(2) }))).toBe(true);
-    expect(mayHaveApplied(new ThrottledError('DynamoDB throttled the append transaction', { cause: throttle(1) }))).toBe(false);
+    expect(mayHaveApplied(new ThrottledError('slow down', { attempts: 3 }))).toBe(true);
   });
 
   it('holds every other failure as in doubt', () => {
-    expect(mayHaveApplied(Object.assign(new Error('t'), { name: 'TimeoutError' }))).toBe(true);
-    expect(mayHaveApplied(Object.assign(new Error('500'), { name: 'InternalServerError', $metadata: { httpStatusCode: 500 } }))).toBe(true);
+    expect(mayHaveApplied(new StorageUnavailableError('timed out'))).toBe(true);
+    expect(mayHaveApplied(new RetryableError('deadline passed', 1))).toBe(true);
+    expect(mayHaveApplied(new InternalError('bug'))).toBe(true);
+    expect(mayHaveApplied(new Error('boom'))).toBe(true);
   });
 });

@@ -6,6 +6,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { readEnv } from '../../../functions/shared/env.js';
+import { translate } from '../../../lib/aws/errors.js';
 import { S3ObjectStore } from '../../../lib/aws/s3-object-store.js';
 import type { ObjectStore } from '../../../lib/ports/object-store.js';
 import { StagedStores } from '../../../lib/staging/tier.js';
@@ -18,7 +19,7 @@ function memoryStore(keys: string[] = []): ObjectStore & { deleted: string[] } {
     deleted,
     put: async (key) => void objects.add(key),
     get: async (key) => {
-      if (!objects.has(key)) throw Object.assign(new Error(`no ${key}`), { name: 'NoSuchKey' });
+      if (!objects.has(key)) throw translate(Object.assign(new Error(`no ${key}`), { name: 'NoSuchKey' }), `get ${key}`);
       return new Uint8Array([1]);
     },
     list: async (prefix) => [...objects].filter((k) => k.startsWith(prefix)).map((key) => ({ key, size: 1, lastModified: 0 })),
