@@ -55,7 +55,8 @@ async function setup(): Promise<Setup> {
   return { te, clock, writer, admin, calls, gate };
 }
 
-const append = (writer: LogEngine, value: string) => writer.appender.appendToPartition(TOPIC, 0, { records: [{ key: null, value: bytes(value) }] });
+const append = (writer: LogEngine, value: string) =>
+  writer.appender.appendToPartition(TOPIC, 0, { records: [{ key: null, value: bytes(value) }] });
 
 describe('an append on a topic copy past the cache TTL', () => {
   it('commits beside the re-read of the topic, and is acknowledged once the re-read answers', async () => {
