@@ -27,7 +27,15 @@ export * from './errors/groups.js';
 export * from './errors/log.js';
 export * from './errors/request.js';
 export * from './errors/service.js';
-export * from './errors/storage.js';
+// The storage errors' base class as a type only: it has no code of its own (isStorageError tests for it).
+export {
+  isStorageError,
+  ObjectMissingError,
+  type StorageError,
+  type StorageErrorOptions,
+  StorageUnavailableError,
+  ThrottledError,
+} from './errors/storage.js';
 export * from './errors/strata-error.js';
 
 import { RETRY_AFTER_SECONDS } from './constants.js';
