@@ -123,6 +123,10 @@ const CALLS_LOG_INTERVAL_MS = 1_000;
 /** Marks a call chosen for `lostThenThrottled`, for the attempt middleware of the same call. */
 const LOST_THEN_THROTTLED = Symbol('strataChaosLostThenThrottled');
 
+/** The faults both points inject (an attempt's are the call's, played inside the SDK's retries). */
+type Fault = 'before' | 'throttle' | 'after';
+const ATTEMPT_FAULT: Record<AttemptKind, Fault> = { attemptBefore: 'before', attemptThrottle: 'throttle', attemptAfter: 'after' };
+
 type Stack = DynamoDBClient['middlewareStack'];
 type ChaosContext = { commandName?: string; [LOST_THEN_THROTTLED]?: { attempts: number } };
 
@@ -163,10 +167,24 @@ export function installChaos(clients: { dynamo: DynamoDBClient; s3: S3Client }, 
     spec.services.includes(service) &&
     (spec.commands === undefined || spec.commands.includes(command)) &&
     (spec.limit === undefined || injectedTotal < spec.limit);
-  const record = (service: ChaosService, kind: ChaosKind, command: string) => {
+  /** This call's or attempt's fault, drawn from `kinds`, and counted; undefined for none. */
+  const draw = <K extends ChaosKind>(service: ChaosService, command: string, kinds: readonly K[]): K | undefined => {
+    const kind = eligible(service, command) ? pick(kinds) : undefined;
+    if (kind === undefined) return undefined;
     injectedTotal += 1;
     counters.injected[service][kind] += 1;
     log(`${service} ${kind} ${command}`);
+    return kind;
+  };
+  /**
+   * The faults of both points: `before` and `throttle` fail the request before it is
+   * sent; `after` sends it (`send`), then loses its answer to a timeout or a 500.
+   */
+  const fail = async (service: ChaosService, command: string, fault: Fault, send: () => Promise<{ output?: unknown }>): Promise<never> => {
+    if (fault === 'before') throw serverError(service, command);
+    if (fault === 'throttle') throw throttleError(service, command);
+    discardBody((await send()).output);
+    throw random() < 0.5 ? timeoutError(command) : serverError(service, command);
   };
 
   const install = (service: ChaosService, stack: Stack) => {
@@ -174,14 +192,14 @@ export function installChaos(clients: { dynamo: DynamoDBClient; s3: S3Client }, 
       (next, context) => async (args) => {
         counters.calls[service] += 1;
         const command = context.commandName ?? 'unknown';
-        const kind = eligible(service, command) ? pick(CALL_KINDS) : undefined;
-        if (kind === undefined) return next(args);
-        record(service, kind, command);
+        const kind = draw(service, command, CALL_KINDS);
         switch (kind) {
+          case undefined:
+            return next(args);
           case 'before':
-            throw serverError(service, command);
           case 'throttle':
-            throw throttleError(service, command);
+          case 'after':
+            return fail(service, command, kind, () => next(args));
           case 'latency': {
             const ms = spec.latencyMs[0] + Math.floor(random() * (spec.latencyMs[1] - spec.latencyMs[0] + 1));
             if (random() < 0.5) {
@@ -191,11 +209,6 @@ export function installChaos(clients: { dynamo: DynamoDBClient; s3: S3Client }, 
             const result = await next(args);
             await sleep(ms);
             return result;
-          }
-          case 'after': {
-            const result = await next(args);
-            discardBody(result.output);
-            throw random() < 0.5 ? timeoutError(command) : serverError(service, command);
           }
           case 'lostThenThrottled':
             // The attempt middleware below plays the script on each attempt of this call.
@@ -218,20 +231,10 @@ export function installChaos(clients: { dynamo: DynamoDBClient; s3: S3Client }, 
           discardBody(result.output);
           throw timeoutError(command);
         }
-        const kind = eligible(service, command) ? pick(ATTEMPT_KINDS) : undefined;
+        const kind = draw(service, command, ATTEMPT_KINDS);
         if (kind === undefined) return next(args);
-        record(service, kind, command);
-        switch (kind) {
-          case 'attemptBefore':
-            throw serverError(service, command);
-          case 'attemptThrottle':
-            throw throttleError(service, command);
-          case 'attemptAfter': {
-            const result = await next(args).catch((err: unknown) => ({ output: undefined, err }));
-            discardBody(result.output);
-            throw random() < 0.5 ? timeoutError(command) : serverError(service, command);
-          }
-        }
+        // An attempt that fails of itself loses its answer all the same.
+        return fail(service, command, ATTEMPT_FAULT[kind], () => next(args).catch((err: unknown) => ({ output: undefined, err })));
       },
       { step: 'deserialize', name: 'strataChaosAttemptMiddleware', priority: 'high' },
     );
