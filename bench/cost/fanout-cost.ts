@@ -2,7 +2,7 @@
  * What the scheduled fan-out and the recovery window cost (issue 16), for docs/cost.md:
  * computed from the prices (bench/cost/prices.ts), the fan-out's constants and, when present,
  * the fan-out benchmark's measured root-run time per partition (bench/results/fanout.json,
- * `npm run bench -- --only fanout`). bench/cost/cost.ts puts these sections in the document it
+ * `npm run bench -- --only fanout`). bench/cost/cost-report.ts puts these sections in the document it
  * writes; `npx tsx bench/cost/fanout-cost.ts` prints them.
  *
  * Not counted here: each dispatched partition's own pass (flush, retention, compaction,

@@ -5,7 +5,7 @@
  * invocation of the push function and its reads (the connection item, the heads); a
  * long-poll is one HTTP request and one read-function invocation held for its wait, which
  * polls the head meanwhile (lib/reading/reader.ts: every 25 ms at first, doubling to 500 ms).
- * bench/cost/cost.ts puts the section in docs/cost.md; `npx tsx bench/cost/push-cost.ts` prints it.
+ * bench/cost/cost-report.ts puts the section in docs/cost.md; `npx tsx bench/cost/push-cost.ts` prints it.
  */
 import { fileURLToPath } from 'node:url';
 import {
