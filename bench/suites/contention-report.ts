@@ -327,7 +327,8 @@ export function shapeTitle(shape: { name: string; recordsPerRequest: number; val
   return shape.recordsPerRequest === 1 ? `single ${kib} KiB records` : `batches of ${shape.recordsPerRequest} records of ${kib} KiB`;
 }
 
-function callsText(point: ContentionPoint): string {
+/** DynamoDB calls per ack, with the calls of each operation. */
+export function callsText(point: ContentionPoint): string {
   const parts = Object.entries(point.callsPerAckByOperation)
     .sort((a, b) => b[1] - a[1])
     .map(([op, n]) => `${op} ${formatNumber(n, 2)}`);

@@ -99,6 +99,8 @@ async function runPoint(point: WorkerPoint): Promise<WorkerReport> {
       }, windowEnd - now()),
     ];
     await sleep(point.startAt - now());
+    const pauseMs = point.shape.pauseMs ?? 0;
+    if (pauseMs > 0) await sleep(Math.random() * pauseMs);
     while (now() < windowEnd) {
       const begin = now();
       let outcome: Outcome = 'ok';
@@ -119,6 +121,7 @@ async function runPoint(point: WorkerPoint): Promise<WorkerReport> {
         if (startedInside) report.latenciesMs.push(end - begin);
       } else if (startedInside) report[outcome]++;
       if (outcome === 'errors' || outcome === 'throttled') await sleep(ERROR_PAUSE_MS);
+      if (pauseMs > 0) await sleep(Math.min(pauseMs, windowEnd - now()));
     }
     for (const timer of cpuTimers) clearTimeout(timer);
     if (cpuAtStart && report.cpuMs === 0) {

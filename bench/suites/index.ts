@@ -11,6 +11,7 @@ import { latencySuite } from './latency.js';
 import { producerSuite } from './producer.js';
 import { pushSuite } from './push-latency.js';
 import { segmentsSuite } from './segments.js';
+import { sparseSuite } from './sparse.js';
 import { stagingSuite } from './staging-latency.js';
 
 export const SUITES: readonly AnySuite[] = [
@@ -23,6 +24,7 @@ export const SUITES: readonly AnySuite[] = [
   compactionSuite,
   producerSuite,
   contentionSuite,
+  sparseSuite,
   stagingSuite,
   fanOutSuite,
   pushSuite,
