@@ -43,6 +43,8 @@ export const DASHBOARDS = 1;
 export const IDLE_CUSTOM_METRICS = EMF_METRICS.compact.length;
 /** The schedule's default: every 5 minutes. */
 export const SCHEDULED_RUNS_PER_MONTH = 12 * HOURS_PER_MONTH;
+/** The billed time of a scheduled root invocation with nothing to dispatch, ms: an estimate. */
+export const SCHEDULED_RUN_MS = 100;
 /** A settled partition (nothing appended or due) is visited by the schedule once per orphan scan. */
 export const IDLE_PASSES_PER_MONTH = (HOURS_PER_MONTH * 3_600_000) / ORPHAN_SCAN_INTERVAL_MS;
 /** The reference throughputs the comparison is made at, in MiB/s sustained. */
@@ -142,7 +144,8 @@ export const TIERS: TierSpec[] = [
 export interface ConfigSpec {
   id: 'default' | 'cost-first' | 'staging-tier' | 'latency-first';
   name: string;
-  description: string;
+  /** The topics' stageBytes under this config (docs/cost.md says what each config is for). */
+  stageBytes: number;
   tier: (batchBytes: number) => TierSpec['id'];
 }
 
@@ -150,25 +153,25 @@ export const CONFIGS: ConfigSpec[] = [
   {
     id: 'default',
     name: 'default',
-    description: `the construct's defaults: stageBytes ${DEFAULT_STAGE_BYTES / KIB} KiB, batches up to it in the DynamoDB tail, larger ones staged in S3 Standard`,
+    stageBytes: DEFAULT_STAGE_BYTES,
     tier: (b) => (b > DEFAULT_STAGE_BYTES ? 'standard' : 'tail'),
   },
   {
     id: 'staging-tier',
     name: 'staging tier',
-    description: `stagingAvailabilityZoneId set: new topics' stageBytes ${EXPRESS_STAGE_BYTES / KIB} KiB, larger batches staged in S3 Express One Zone`,
+    stageBytes: EXPRESS_STAGE_BYTES,
     tier: (b) => (b > EXPRESS_STAGE_BYTES ? 'express' : 'tail'),
   },
   {
     id: 'cost-first',
     name: 'cost-first',
-    description: 'stageBytes 1 KiB: every batch staged in S3 Standard',
+    stageBytes: KIB,
     tier: () => 'standard',
   },
   {
     id: 'latency-first',
     name: 'latency-first',
-    description: `stageBytes ${MAX_TAIL_ITEM_BYTES / KIB} KiB (the default before issue 15): every batch up to it in the DynamoDB tail`,
+    stageBytes: MAX_TAIL_ITEM_BYTES,
     tier: (b) => (b > MAX_TAIL_ITEM_BYTES ? 'standard' : 'tail'),
   },
 ];

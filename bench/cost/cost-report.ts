@@ -1,14 +1,16 @@
 /**
- * A cost run's result turned into docs/cost.md and its chart: the same code for
- * `npm run cost`, which has just measured, and for `npm run cost -- --render`, which
- * redraws them from bench/results/cost.json without measuring.
+ * A cost run's result turned into docs/cost.md's generated blocks and its chart: the same
+ * code for `npm run cost`, which has just measured, and for `npm run cost -- --render`,
+ * which redraws them from bench/results/cost.json without measuring. The blocks carry
+ * what a run measured or was configured with; what a table means is docs/cost.md's
+ * hand-written text around them.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { DEFAULT_STAGE_BYTES, DEFAULT_TAIL_TTL_MS, EXPRESS_STAGE_BYTES, MAX_TAIL_ITEM_BYTES } from '../../lib/core/constants.js';
 import { PER_CALL_MS, S3_EXPRESS_REQUEST_MS, S3_STANDARD_REQUEST_MS, TRANSACT_WRITE_EXTRA_MS } from '../harness/latency-model.js';
 import { formatUsd } from '../harness/stats.js';
 import { logLogChart } from '../report/charts.js';
-import { machineLine, type ReportTable, renderMarkdown, writeJson } from '../report/report.js';
+import { machineLine, type ReportTable, renderMarkdown, writeJson, writeSection } from '../report/report.js';
 import {
   AIM_RATE_MIB_PER_SEC,
   ALARMS,
@@ -33,15 +35,16 @@ import {
   monthly,
   PARTITIONS,
   S3_BYTES_PER_MS,
+  SCHEDULED_RUN_MS,
   SCHEDULED_RUNS_PER_MONTH,
   TIERS,
   tierName,
   VALUE_BYTES,
 } from './cost-model.js';
-import { fanOutCostSection } from './fanout-cost.js';
+import { fanOutBlock, recoveryWindowBlock } from './fanout-cost.js';
 import { GIB, HOURS_PER_MONTH, PRICES, PRICES_AS_OF, PRICES_REGION } from './prices.js';
 import { batchingTable } from './producer-batching.js';
-import { pushCostSection } from './push-cost.js';
+import { pushCostBlock } from './push-cost.js';
 import { appendCostTables } from './sequencer-cost.js';
 
 /** Where the report goes. */
@@ -68,8 +71,6 @@ function costTables(r: CostResult, m: Model): ReportTable[] {
     rows: m.aims.map((a) => [a.name, a.aim, a.figure, a.met ? 'yes' : 'no']),
     notes: [
       `The client producer's default policy makes ${kib(m.atAimRate.find((x) => x.policy === defaultPolicyLabel(r))!.batchBytes)} KiB batches at this rate (below, "Batches the producer makes").`,
-      'The best config is the cheapest of the configs below under that policy; the default config is the construct and topic config as they come.',
-      'Why the best config is not under Kinesis provisioned: every request is billed (API Gateway, Lambda, DynamoDB write units, a PUT), and at this rate the producer\'s batches carry too few bytes per request; it takes about 1 MiB batches (the table by batch size), i.e. requests carrying several partitions\' batches (docs/design.md, "What a GiB costs").',
     ],
   };
   const atAim: ReportTable = {
@@ -121,10 +122,8 @@ function costTables(r: CostResult, m: Model): ReportTable[] {
       ],
     ],
     notes: [
-      ...CONFIGS.map((c) => `${c.name}: ${c.description}.`),
-      `Strata's rows include its fixed cost (${formatUsd(m.fixed)} a month: schedule, alarms, dashboard, custom metrics, idle passes of ${PARTITIONS} partitions) and the DynamoDB storage of tail items kept until their TTL (${DEFAULT_TAIL_TTL_MS / 3_600_000} h).`,
-      "$ per GiB at the policy's mean batch size is the measured cost of the tier the config sends such a batch to (below), interpolated between the measured sizes linearly in 1/size.",
-      'Kinesis $ per GiB divides the month by its GiB; its shards and stream-hours are fixed costs.',
+      `stageBytes: ${CONFIGS.map((c) => `${c.name} ${c.stageBytes / KIB} KiB`).join(', ')}.`,
+      `Strata's fixed cost: ${formatUsd(m.fixed)} a month for ${PARTITIONS} partitions; tail items kept until their TTL: ${DEFAULT_TAIL_TTL_MS / 3_600_000} h.`,
     ],
   };
   const policiesTable = batchingTable(
@@ -146,9 +145,8 @@ function costTables(r: CostResult, m: Model): ReportTable[] {
       ];
     }),
     notes: [
-      `DynamoDB tail: topics with stageBytes ${MAX_TAIL_ITEM_BYTES / KIB} KiB (the most a tail item holds); staged: stageBytes 1 KiB, every batch PUT to the Standard bucket or, with the staging tier on, to the directory bucket (s3rver stands in for both), and committed by a pointer item.`,
-      `Each point ingests about ${r.workload.pointBytes / MIB} MiB (at least ${r.workload.minRequests} requests) of 1 KiB values over HTTP, C=${r.workload.concurrency}, round-robin over ${r.workload.partitions} partitions, reads it once from the tail, flushes it into ${r.workload.segmentBytes / MIB} MiB segments, reads it once from the segments; the reserving sequencer (the append function's default) and tail items expiring by TTL, as deployed.`,
-      'Chart: docs/charts/cost-batch-size.svg.',
+      `stageBytes: ${TIERS.map((t) => `${t.name} ${t.stageBytes / KIB} KiB`).join(', ')}.`,
+      `Each point: about ${r.workload.pointBytes / MIB} MiB (at least ${r.workload.minRequests} requests) of ${r.workload.valueBytes / KIB} KiB values, C=${r.workload.concurrency}, round-robin over ${r.workload.partitions} partitions, flushed into ${r.workload.segmentBytes / MIB} MiB segments.`,
     ],
   };
   const bySizeDetail: ReportTable = {
@@ -177,10 +175,6 @@ function costTables(r: CostResult, m: Model): ReportTable[] {
       formatUsd(headline(p.strata)),
       formatUsd(catchUp(p.strata)),
     ]),
-    notes: [
-      'Retention is S3 Standard storage of the segments for 1 or 7 days of a month; "tail kept to TTL" is DynamoDB storage of the flushed tail items until TTL removes them (a day), from the items\' sizes (an estimate: batches + about 200 B each).',
-      'Staged objects are deleted by the flush that copies them into a segment (DELETE is free): their storage, minutes at $0.023 or $0.11 per GB-month, is left out.',
-    ],
   };
   const byRate: ReportTable = {
     title: `Per month at a sustained rate, 1 KiB records, ${PARTITIONS} partitions, ingest + one read of the tail + 24 h retention, the producer's default policy: Strata next to Kinesis Data Streams`,
@@ -206,10 +200,7 @@ function costTables(r: CostResult, m: Model): ReportTable[] {
       ];
     }),
     notes: [
-      `Strata includes its fixed cost (${formatUsd(m.fixed)} a month for ${PARTITIONS} partitions). With 7 days of retention and a catch-up read of the segments instead, see the by-part table; Kinesis with 7 days: ${m.kinesis.map((kr) => `${formatUsd(kr.onDemand7)} / ${formatUsd(kr.provisioned7)}`).join(', ')} (on-demand / provisioned, by rate).`,
-      'The batch size is what the default policy makes at that rate (the producer simulation); the slower the rate, the smaller the batches its budget allows.',
-      'Kinesis on-demand: stream-hours + GB in + GB out; provisioned: one shard per 1,000 records/s + PUT payload units; a standard (shared-throughput) consumer.',
-      'Not in either: data transfer out of AWS, CloudWatch Logs volume, the client side.',
+      `Strata's fixed cost: ${formatUsd(m.fixed)} a month for ${PARTITIONS} partitions. Kinesis with 7 days: ${m.kinesis.map((kr) => `${formatUsd(kr.onDemand7)} / ${formatUsd(kr.provisioned7)}`).join(', ')} (on-demand / provisioned, by rate).`,
     ],
   };
   const frontDoor: ReportTable = {
@@ -237,10 +228,6 @@ function costTables(r: CostResult, m: Model): ReportTable[] {
         `${(((api - urls) / api) * 100).toFixed(0)}%`,
       ];
     }),
-    notes: [
-      "API Gateway HTTP API: $1 per million requests, metered per 512 KB (a 1 MiB request is three); a function URL costs nothing beyond the function (Lambda pricing), the Lambda side is the same. The construct's function URLs are issue 14; the figures here are this model's.",
-      '100 KiB is interpolated between the measured sizes; per million appends counts the whole workload (the append, its share of flushes, the tail read and retention) per append of that size.',
-    ],
   };
   const idle: ReportTable = {
     title: 'Idle: a deployed Strata with no traffic, per month',
@@ -248,7 +235,10 @@ function costTables(r: CostResult, m: Model): ReportTable[] {
     rows: [
       [
         `schedule: ${SCHEDULED_RUNS_PER_MONTH.toLocaleString('en-US')} compact invocations (every 5 min)`,
-        formatUsd(SCHEDULED_RUNS_PER_MONTH * (PRICES.lambdaRequest.usd + 0.1 * LAMBDA_MEMORY_GB * PRICES.lambdaArmGbSecond.usd)),
+        formatUsd(
+          SCHEDULED_RUNS_PER_MONTH *
+            (PRICES.lambdaRequest.usd + (SCHEDULED_RUN_MS / 1000) * LAMBDA_MEMORY_GB * PRICES.lambdaArmGbSecond.usd),
+        ),
       ],
       [
         `CloudWatch: ${ALARMS} alarms, ${DASHBOARDS} dashboard`,
@@ -268,7 +258,7 @@ function costTables(r: CostResult, m: Model): ReportTable[] {
     ],
     notes: [
       `One idle pass of one partition made ${callList({ ...r.idle.usagePerPass.dynamo, ...r.idle.usagePerPass.s3 })}: ${formatUsd(r.idle.perPassPerPartition.total)} (DynamoDB ${formatUsd(r.idle.perPassPerPartition.dynamo)}, S3 ${formatUsd(r.idle.perPassPerPartition.s3)}, Lambda ${formatUsd(r.idle.perPassPerPartition.lambda)}).`,
-      'The scheduled root invocation is taken as 100 ms; stored data costs its storage on top (S3 $0.023 per GB-month).',
+      `A scheduled root invocation: ${SCHEDULED_RUN_MS} ms.`,
     ],
   };
   // The phases at the batch size the default policy makes at the aims' rate.
@@ -323,10 +313,7 @@ function costTables(r: CostResult, m: Model): ReportTable[] {
     ];
   });
   perPhase.at(-1)!.notes = [
-    "Counts come from an SDK middleware on the engine's own DynamoDB and S3 clients (ConsumedCapacity as DynamoDB reports it; S3 requests by price class and bucket); Lambda and API Gateway requests are counted by the harness.",
-    `Lambda GB-s at ${LAMBDA_MEMORY_GB * 1024} MB (the construct's default) from the calls each phase made, at the AWS latency model's times (DynamoDB ${PER_CALL_MS} ms a call, +${TRANSACT_WRITE_EXTRA_MS} for a transaction; S3 Standard ${S3_STANDARD_REQUEST_MS} ms, S3 Express ${S3_EXPRESS_REQUEST_MS} ms a request; bytes at ${S3_BYTES_PER_MS / 1000} MB/s), one after another, + ${HANDLER_MS} ms per invocation: not this machine's wall time, which measured its load (bench/results/cost.json keeps it as lambdaMs).`,
-    'The flush writes no DynamoDB deletes: flushed tail items expire by TTL (free); its write units are the manifest and the head.',
-    'S3 Express: $ includes the per-GB upload and retrieval charges on every byte (bench/cost/prices.ts).',
+    `Lambda GB-s at ${LAMBDA_MEMORY_GB * 1024} MB, from the calls each phase made at DynamoDB ${PER_CALL_MS} ms a call, +${TRANSACT_WRITE_EXTRA_MS} for a transaction; S3 Standard ${S3_STANDARD_REQUEST_MS} ms, S3 Express ${S3_EXPRESS_REQUEST_MS} ms a request; bytes at ${S3_BYTES_PER_MS / 1000} MB/s; + ${HANDLER_MS} ms per invocation.`,
   ];
   return [aims, atAim, policiesTable, bySize, byRate, frontDoor, idle, bySizeDetail, ...perPhase];
 }
@@ -350,75 +337,21 @@ function batchSizeChart(r: CostResult, m: Model): string {
   });
 }
 
-function renderDoc(r: CostResult, m: Model, tables: ReportTable[], sequencerTables: ReportTable[]): string {
-  const priceRows = Object.values(PRICES).map(
-    (p) => `| ${p.unit} | ${p.usd >= 0.001 || p.usd === 0 ? `$${p.usd}` : `$${(p.usd * 1e6).toPrecision(4)} per million`} | ${p.source} |`,
-  );
-  const [aims, atAim, policies, bySize, ...rest] = tables;
+/** The price table, from bench/cost/prices.ts. */
+function pricesBlock(): string[] {
   return [
-    '# Cost model',
-    '',
-    `Generated by \`${r.command}\` on ${machineLine(r.machine)}. Edit the prices in \`bench/cost/prices.ts\`, not here.`,
-    '',
-    'What one GiB of record values costs to ingest, read once and keep, from the requests the',
-    'engine actually made in a measured workload (an SDK middleware counts DynamoDB capacity units',
-    'and S3 requests around the real calls), priced at AWS list prices, next to Kinesis Data Streams',
-    'for the same workload. Every request is billed (API Gateway, Lambda, DynamoDB, an S3 PUT when',
-    'staged), so what a GiB costs depends first on how many requests carry it: on the batch size,',
-    'which the client producer\'s policy sets (docs/design.md, "What a GiB costs").',
-    '',
-    `${renderMarkdown(aims!)}\n`,
-    `${renderMarkdown(atAim!)}\n`,
-    `${renderMarkdown(policies!)}\n`,
-    `${renderMarkdown(bySize!)}\n`,
-    '![$ per GiB by batch size](charts/cost-batch-size.svg)',
-    '',
-    ...rest.map((t) => `${renderMarkdown(t)}\n`),
-    '## Which config for which workload',
-    '',
-    ...configAdvice(r, m),
-    '',
-    '## Write units per append, by sequencer',
-    '',
-    'What DynamoDB bills per acknowledged append when K independent writers (K Lambda environments, one',
-    'request at a time each, so no group commit across them) append to one partition: the optimistic',
-    "sequencer (the engine's and `npm start`'s default), the reserving one (`sequencing: 'reserve'`, the",
-    "deployed append function's default; docs/design.md, issue 13), and",
-    "the conflict-free primitive they are set against. Measured with the contention suite's worker processes",
-    'and call meter (bench/cost/sequencer-cost.ts); the units are counted from the requests and their item sizes,',
-    'failed writes included, as the notes say.',
-    '',
-    ...sequencerTables.map((t) => `${renderMarkdown(t)}\n`),
-    ...fanOutCostSection(),
-    ...pushCostSection(),
-    `## Prices (${PRICES_REGION}, as of ${PRICES_AS_OF})`,
-    '',
-    'List prices, on-demand, without the free tier. They were taken from these pages as the team',
-    `knew them on ${PRICES_AS_OF} and not re-fetched from this machine (it has no network):`,
-    'check them before relying on a figure.',
+    `${PRICES_REGION}, as of ${PRICES_AS_OF}.`,
     '',
     '| unit | price | source |',
     '| --- | ---: | --- |',
-    ...priceRows,
-    '',
-    '## Assumptions',
-    '',
-    '- One GiB means 2^30 bytes of record values (keys, headers and JSON overhead not counted as data, but paid for in requests).',
-    '- Batch sizes at a rate come from the real client Producer in virtual time against a modelled append (bench/cost/producer-batching.ts):',
-    '  Poisson arrivals of 1 KiB records spread evenly over the partitions, one request in flight per partition.',
-    '- Lambda durations are modelled from the calls made (the AWS latency model), not measured: request counts, capacity',
-    "  units and S3 requests do not depend on the machine; this machine's wall time does, on its load.",
-    '- Flushed tail items expire by DynamoDB TTL a day after their append (deletes are free); until then they cost DynamoDB storage',
-    '  ($0.25 per GB-month), counted from their sizes.',
-    '- Kinesis figures use the same records: on-demand bills GB in and out (records rounded up to 1 KB) plus stream-hours;',
-    '  provisioned needs one shard per 1,000 records/s and bills PUT payload units. Enhanced fan-out is not used.',
-    '- Not counted anywhere: data transfer out of AWS, CloudWatch Logs ingestion (Strata logs at WARN by default), KMS',
-    '  (AWS-managed keys), PITR backups (about $0.20 per GB-month of table, which holds the tail and its TTL day).',
-    '',
-  ].join('\n');
+    ...Object.values(PRICES).map(
+      (p) =>
+        `| ${p.unit} | ${p.usd >= 0.001 || p.usd === 0 ? `$${p.usd}` : `$${(p.usd * 1e6).toPrecision(4)} per million`} | ${p.source} |`,
+    ),
+  ];
 }
 
-/** Which config for which workload, from this run's numbers. */
+/** Which config for which workload: what each costs in this run (docs/cost.md says what each is for). */
 function configAdvice(r: CostResult, m: Model): string[] {
   const def = defaultPolicyLabel(r);
   const k = m.kinesis.find((x) => x.rate === AIM_RATE_MIB_PER_SEC)!;
@@ -431,33 +364,62 @@ function configAdvice(r: CostResult, m: Model): string[] {
   const short = r.policies.atAimRate.find((p) => /budget 100 /.test(p.label))?.label ?? def;
   const longest = r.policies.atAimRate.at(-1)!.label;
   return [
-    `At ${AIM_RATE_MIB_PER_SEC} MiB/s of 1 KiB records on ${PARTITIONS} partitions (the table above has other rates):`,
+    `At ${AIM_RATE_MIB_PER_SEC} MiB/s of 1 KiB records on ${PARTITIONS} partitions:`,
     '',
-    `- **The default** suits most workloads: appends up to ${DEFAULT_STAGE_BYTES / KIB} KiB stay in DynamoDB (a few ms), larger batches are staged in S3 Standard. With the default producer: ${line('default', def)}.`,
-    `- **Volume, with an Availability Zone to pin** (the functions mostly run in it): the staging tier (\`stagingAvailabilityZoneId\`): batches above ${EXPRESS_STAGE_BYTES / KIB} KiB go to S3 Express One Zone, single-digit-ms PUTs. ${line('staging-tier', def)}; with a ${longest.replace(/^budget /, '')} budget, ${line('staging-tier', longest)}.`,
-    `- **Latency first** (appends acknowledged in a few ms whatever their size, modest volume): stageBytes ${MAX_TAIL_ITEM_BYTES / KIB} KiB. DynamoDB bills every KB: ${line('latency-first', def)}.`,
-    `- **The producer's latency budget is the biggest lever**: the default config with a ${short.replace(/^budget /, '')} budget costs ${line('default', short)}; with ${longest.replace(/^budget /, '')}, ${line('default', longest)}.`,
+    `- The default (appends up to ${DEFAULT_STAGE_BYTES / KIB} KiB in DynamoDB), with the default producer: ${line('default', def)}.`,
+    `- The staging tier (batches above ${EXPRESS_STAGE_BYTES / KIB} KiB in S3 Express One Zone): ${line('staging-tier', def)}; with a ${longest.replace(/^budget /, '')} budget, ${line('staging-tier', longest)}.`,
+    `- Latency first (stageBytes ${MAX_TAIL_ITEM_BYTES / KIB} KiB): ${line('latency-first', def)}.`,
+    `- The default config with a ${short.replace(/^budget /, '')} budget: ${line('default', short)}; with ${longest.replace(/^budget /, '')}, ${line('default', longest)}.`,
   ];
 }
 
-/** docs/cost.md and the chart for a result, with no I/O. */
-export function renderCost(r: CostResult): { docs: string; chart: string; model: Model; tables: ReportTable[] } {
+/** One generated block of docs/cost.md: what goes between its markers. */
+export interface CostBlock {
+  name: string;
+  body: string;
+}
+
+/** docs/cost.md's generated blocks, in the document's order, and the chart, with no I/O. */
+export function renderCost(r: CostResult): { blocks: CostBlock[]; chart: string; model: Model; tables: ReportTable[] } {
   const model = monthly(r);
   const tables = costTables(r, model);
-  const sequencerTables = appendCostTables(r.sequencers);
+  const [aims, byConfig, policies, bySize, byRate, frontDoor, idle, byPart, ...phases] = tables;
+  const sequencers = appendCostTables(r.sequencers);
+  const markdown = (...t: ReportTable[]) => t.map(renderMarkdown).join('\n\n');
+  const blocks: [string, string][] = [
+    ['run', `Measured with \`${r.command}\` on ${machineLine(r.machine)}.`],
+    ['aims', markdown(aims!)],
+    ['by-config', markdown(byConfig!)],
+    ['policies', markdown(policies!)],
+    ['by-size', `${markdown(bySize!)}\n\n![$ per GiB by batch size](charts/cost-batch-size.svg)`],
+    ['by-rate', markdown(byRate!)],
+    ['front-door', markdown(frontDoor!)],
+    ['idle', markdown(idle!)],
+    ['by-part', markdown(byPart!)],
+    ['phases', markdown(...phases)],
+    ['which-config', configAdvice(r, model).join('\n')],
+    ['sequencers', markdown(...sequencers)],
+    ['fanout', fanOutBlock().join('\n')],
+    ['recovery-window', recoveryWindowBlock().join('\n')],
+    ['tailing', pushCostBlock().join('\n')],
+    ['prices', pricesBlock().join('\n')],
+  ];
   return {
-    docs: renderDoc(r, model, tables, sequencerTables),
+    blocks: blocks.map(([name, body]) => ({ name, body })),
     chart: batchSizeChart(r, model),
     model,
-    tables: [...tables, ...sequencerTables],
+    tables: [...tables, ...sequencers],
   };
 }
 
-/** Writes docs/cost.md and its chart for a result; returns the tables for printing. */
+/** Only for a docs/cost.md that does not exist yet: the hand-written text is in the file. */
+const DOCS_HEADER = '# Cost model\n';
+
+/** Writes docs/cost.md's blocks and its chart for a result; returns the tables for printing. */
 export async function writeCostDocs(paths: CostPaths, r: CostResult): Promise<ReportTable[]> {
-  const { docs, chart, tables } = renderCost(r);
+  const { blocks, chart, tables } = renderCost(r);
   await writeFile(paths.chart, chart);
-  await writeFile(paths.docs, docs);
+  for (const block of blocks) await writeSection(paths.docs, block.name, block.body, DOCS_HEADER);
   return tables;
 }
 

@@ -58,6 +58,7 @@ const {
   MIN_REQUESTS,
   PARTITIONS,
   POINT_BYTES,
+  SCHEDULED_RUN_MS,
   SCHEDULED_RUNS_PER_MONTH,
   SEGMENT_BYTES,
   TAIL_ITEM_OVERHEAD_BYTES,
@@ -325,7 +326,8 @@ async function main(): Promise<void> {
       perPassPerPartition: idlePerPass,
       monthlyPerPartition: idlePerPass.total * IDLE_PASSES_PER_MONTH,
       monthlyFixed:
-        SCHEDULED_RUNS_PER_MONTH * (PRICES.lambdaRequest.usd + 0.1 * LAMBDA_MEMORY_GB * PRICES.lambdaArmGbSecond.usd) +
+        SCHEDULED_RUNS_PER_MONTH *
+          (PRICES.lambdaRequest.usd + (SCHEDULED_RUN_MS / 1000) * LAMBDA_MEMORY_GB * PRICES.lambdaArmGbSecond.usd) +
         ALARMS * PRICES.cloudWatchAlarmMonth.usd +
         DASHBOARDS * PRICES.cloudWatchDashboardMonth.usd +
         IDLE_CUSTOM_METRICS * PRICES.cloudWatchMetricMonth.usd,

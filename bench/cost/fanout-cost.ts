@@ -2,8 +2,8 @@
  * What the scheduled fan-out and the recovery window cost (issue 16), for docs/cost.md:
  * computed from the prices (bench/cost/prices.ts), the fan-out's constants and, when present,
  * the fan-out benchmark's measured root-run time per partition (bench/results/fanout.json,
- * `npm run bench -- --only fanout`). bench/cost/cost-report.ts puts these sections in the document it
- * writes; `npx tsx bench/cost/fanout-cost.ts` prints them.
+ * `npm run bench -- --only fanout`). bench/cost/cost-report.ts puts these blocks in docs/cost.md,
+ * whose hand-written text explains them; `npx tsx bench/cost/fanout-cost.ts` prints them.
  *
  * Not counted here: each dispatched partition's own pass (flush, retention, compaction,
  * GC), which the cost model counts with the workload (an idle partition's in its idle
@@ -68,52 +68,38 @@ export function fanOutMonthly(partitions: number, msPerPartition: number) {
   return { dispatches, rootRuns, requests, duration, reads, total: requests + duration + reads };
 }
 
-/** The markdown sections for docs/cost.md. */
-export function fanOutCostSection(): string[] {
+/** docs/cost.md's fan-out block: the figures the section's hand-written text refers to, and the table. */
+export function fanOutBlock(): string[] {
   const m = measured();
   const rows = PARTITION_COUNTS.map((n) => {
     const c = fanOutMonthly(n, m.msPerPartition);
     const before = fanOutMonthly(n, SEQUENTIAL_MS_PER_PARTITION);
     return `| ${count(n)} | ${count(c.dispatches)} | ${count(c.rootRuns)} | ${usd(c.requests)} | ${usd(c.duration)} | ${usd(c.reads)} | ${usd(c.total)} | ${usd(c.total / n)} | ${usd(before.duration)} |`;
   });
+  return [
+    `${count(RUNS_PER_MONTH)} scheduled runs a month, each dispatching at most ${count(MAX_DISPATCHES_PER_RUN)} partitions. The root run at ${COMPACT_MEMORY_GB * 1024} MB: ${m.msPerPartition.toFixed(2)} ms per partition, from ${m.source}; one invoke at a time, before: ${SEQUENTIAL_MS_PER_PARTITION} ms per partition. Head and stats reads: ${READ_UNITS_PER_PARTITION} read units per partition per run.`,
+    '',
+    '| active partitions | invokes a month | root runs a month | Lambda requests | root run duration | head + stats reads | total a month | per partition | duration before |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...rows,
+  ];
+}
+
+/** docs/cost.md's recovery-window block: what retention drops, kept a window longer. */
+export function recoveryWindowBlock(): string[] {
   const gbPerDay = (MIB_PER_SEC * 1024 * 1024 * 86_400) / 1e9;
   const windowRows = WINDOWS_DAYS.map((d) => {
     const gb = gbPerDay * d;
     return `| ${d} day${d === 1 ? '' : 's'}${d * 86_400_000 === DEFAULT_RECOVERY_WINDOW_MS ? ' (default)' : ''} | ${count(gb)} GB | ${usd(gb * PRICES.s3StorageGbMonth.usd)} |`;
   });
   return [
-    '## Scheduled fan-out',
-    '',
-    `Every 5 minutes (${count(RUNS_PER_MONTH)} runs a month) the compact function's scheduled run invokes the function once per active`,
-    'partition (one with appends or due work; settled partitions are skipped and cost a pass an hour, above), in batches of 32,',
-    `handing the rest of the pass to its next run past ${count(MAX_DISPATCHES_PER_RUN)} partitions or a minute (docs/design.md, "Scheduled fan-out").`,
-    `What that costs a month, before the partitions' own passes: a Lambda request per dispatch and per run, the root run's duration at`,
-    `${COMPACT_MEMORY_GB * 1024} MB (${m.msPerPartition.toFixed(2)} ms per partition, from ${m.source}), and the head and stats reads`,
-    `(${READ_UNITS_PER_PARTITION} read units per partition per run). The last column is the root run's duration as it was, one invoke at a time`,
-    `(${SEQUENTIAL_MS_PER_PARTITION} ms per partition; it also timed out past about 14,000 partitions).`,
-    '',
-    '| active partitions | invokes a month | root runs a month | Lambda requests | root run duration | head + stats reads | total a month | per partition | duration before |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...rows,
-    '',
-    'SQS in front of the function would cost about the same per partition; a Step Functions distributed map (Standard) at least',
-    'two state transitions per partition per run, $0.00005, i.e. $0.44 a month per active partition, over a hundred times this (docs/design.md).',
-    '',
-    '## Recovery window',
-    '',
-    `Objects that leave the log (retained and replaced segments, flushed staged batches) are kept the construct's \`recoveryWindow\``,
-    '+ 20 minutes, so a point-in-time restore of the table finds everything it references (docs/operations.md). What retention drops',
-    `is stored that much longer: at ${MIB_PER_SEC} MiB/s (${gbPerDay.toFixed(1)} GB a day) in S3 Standard, in steady state:`,
+    `At ${MIB_PER_SEC} MiB/s (${gbPerDay.toFixed(1)} GB a day) in S3 Standard, in steady state:`,
     '',
     '| recoveryWindow | extra bytes kept | extra a month |',
     '| --- | ---: | ---: |',
     ...windowRows,
-    '',
-    `Compaction's replaced segments add their own size for the window likewise; PITR itself bills about $0.20 per GB-month of the`,
-    'table (the tail and its TTL day), whatever the window. A flush that copied staged batches also writes a garbage item naming',
-    'them (about 100 bytes a key): a few write units per flushed segment (docs/design.md, "Backup and restore").',
-    '',
   ];
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) console.log(fanOutCostSection().join('\n'));
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1])
+  console.log([...fanOutBlock(), '', ...recoveryWindowBlock()].join('\n'));

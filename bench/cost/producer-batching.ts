@@ -222,9 +222,7 @@ export function batchingTable(results: readonly BatchingResult[], title: string)
       formatMs(r.ackP99Ms),
     ]),
     notes: [
-      'Virtual time, Poisson arrivals of 1 KiB records; batch sizes count record values; ack = send() to acknowledgement.',
       `Request model: ${AWS_REQUEST_MODEL.fixedMs} ms fixed (network ${NETWORK_MS}, API Gateway ${API_GATEWAY_MS}, Lambda ${LAMBDA_MS}, DynamoDB ${DYNAMODB_APPEND_MS}) + body at ${BYTES_PER_MS / 1000} MB/s + exponential jitter, mean ${JITTER_MEAN_MS} ms.`,
-      'Budgets use the default targetBatchBytes (256 KiB), batchRecords 1000, one request in flight per partition.',
     ],
   };
 }

@@ -5,7 +5,8 @@
  * invocation of the push function and its reads (the connection item, the heads); a
  * long-poll is one HTTP request and one read-function invocation held for its wait, which
  * polls the head meanwhile (lib/reading/reader.ts: every 25 ms at first, doubling to 500 ms).
- * bench/cost/cost-report.ts puts the section in docs/cost.md; `npx tsx bench/cost/push-cost.ts` prints it.
+ * bench/cost/cost-report.ts puts the block in docs/cost.md, whose hand-written text explains
+ * it; `npx tsx bench/cost/push-cost.ts` prints it.
  */
 import { fileURLToPath } from 'node:url';
 import {
@@ -71,8 +72,8 @@ export function idleLongPollMonthly(waitMs = LONG_POLL_WAIT_MS) {
   return { polls, perPoll, total: polls * perPoll, concurrency: 1 };
 }
 
-/** The markdown section for docs/cost.md. */
-export function pushCostSection(): string[] {
+/** docs/cost.md's tailing block: the settings and figures the section's hand-written text refers to, and the table. */
+export function pushCostBlock(): string[] {
   const longPoll = idleLongPollMonthly();
   const rows = [1, 4, 16, 64].map((p) => {
     const push = idlePushMonthly(p);
@@ -80,29 +81,16 @@ export function pushCostSection(): string[] {
   });
   const busyMessages = (MS_PER_MONTH / DEFAULT_PUSH_QUIET_MS) * PRICES.webSocketMessage.usd;
   return [
-    '## Tailing: push or long-poll',
-    '',
-    'What a consumer costs while it waits at the high watermark, per month (issue 14). With push (docs/push.md) it holds one',
-    `WebSocket and pings every ${PUSH_PING_INTERVAL_MS / 60_000} minutes (one message each way, one ${PING_MS} ms invocation of the ${PUSH_FUNCTION_GB * 1024} MB push`,
-    'function, a consistent read of its connection item and an eventually consistent one per subscribed head); API Gateway closes it every 2 hours and it',
-    "reconnects and subscribes again. Without push each partition's loop holds a 10 s long-poll: a 1 GB read function for the",
-    `whole wait, its HTTP request, and ${headPollsPerWait(LONG_POLL_WAIT_MS)} head reads while it waits (lib/reading/reader.ts). Counted from the code, at the prices below.`,
+    `Push: a ping every ${PUSH_PING_INTERVAL_MS / 60_000} minutes, a ${PING_MS} ms invocation of the ${PUSH_FUNCTION_GB * 1024} MB push function; a reconnect every ${PUSH_MAX_CONNECTION_MS / 3_600_000} hours. Long-poll: a ${LONG_POLL_WAIT_MS / 1000} s wait in the ${READ_FUNCTION_GB} GB read function, ${headPollsPerWait(LONG_POLL_WAIT_MS)} head reads during it.`,
     '',
     '| partitions subscribed | connection-minutes | pings | reconnects | **push, a month** | Lambda held | long-poll, a month | Lambda held |',
     '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...rows,
     '',
-    `- **Aim: an idle subscribed consumer costs at most $0.10 a month per connection.** One connection on one partition: ${usd(idlePushMonthly(1).total)};`,
-    `  on 16 partitions ${usd(idlePushMonthly(16).total)} (the pings read every subscribed head). A long-poll loop costs ${usd(longPoll.total)} per partition and holds`,
-    "  one unit of the account's Lambda concurrency for good; a push connection holds none between pings.",
-    '- Moving data adds one message per notification per connection: at most one per partition per quiet interval',
-    `  (${DEFAULT_PUSH_QUIET_MS} ms), so a partition appended to without pause costs a connection at most ${usd(busyMessages)} a month in messages.`,
-    '  A notification of an append of up to 16 KiB carries the records, so the consumer reads nothing for it; a larger one costs',
-    "  the consumer's read (as a long-poll's answer would).",
-    "- The append path pays for the fan-out: a consistent Query of the partition's subscribers per append (1 read unit,",
-    `  ${usd(PRICES.dynamoReadRequestUnit.usd * 1e6)} per million appends), and with subscribers a write unit per notification for the quiet marker.`,
-    '',
+    `- An idle push connection on one partition: ${usd(idlePushMonthly(1).total)} a month; on 16 partitions ${usd(idlePushMonthly(16).total)}. A long-poll loop: ${usd(longPoll.total)} a month per partition.`,
+    `- Quiet interval ${DEFAULT_PUSH_QUIET_MS} ms: a partition appended to without pause costs a connection at most ${usd(busyMessages)} a month in messages.`,
+    `- The subscriber lookup on the append path: ${usd(PRICES.dynamoReadRequestUnit.usd * 1e6)} per million appends.`,
   ];
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) console.log(pushCostSection().join('\n'));
+if (process.argv[1] === fileURLToPath(import.meta.url)) console.log(pushCostBlock().join('\n'));
