@@ -149,6 +149,7 @@ export class DynamoPartitionStore implements PartitionStore {
       ':now': request.now,
       ':token': request.token,
       ':zero': 0,
+      ':one': 1,
     };
     let condition = '(attribute_exists(committedOffset) OR attribute_not_exists(nextOffset))';
     if (request.expectedOffset !== undefined) {
@@ -165,7 +166,7 @@ export class DynamoPartitionStore implements PartitionStore {
             UpdateExpression:
               'SET nextOffset = if_not_exists(nextOffset, :zero) + :n, committedOffset = if_not_exists(committedOffset, :zero), ' +
               'tailBytes = if_not_exists(tailBytes, :zero) + :bytes, previousAppendAt = if_not_exists(lastAppendAt, :zero), lastAppendAt = :now, ' +
-              'lastReservationToken = :token, lastReservationCount = :n, ' +
+              'lastReservationToken = :token, lastReservationCount = :n, reservations = if_not_exists(reservations, :zero) + :one, ' +
               'logStartOffset = if_not_exists(logStartOffset, :zero), flushedOffset = if_not_exists(flushedOffset, :zero)',
             ConditionExpression: condition,
             ExpressionAttributeValues: values,
@@ -176,7 +177,13 @@ export class DynamoPartitionStore implements PartitionStore {
         );
         const head = toHead(out.Attributes);
         const previousAt = Number(out.Attributes?.previousAppendAt ?? 0);
-        return { ok: true, base: head.nextOffset - request.count, head, previousAt: previousAt > 0 ? previousAt : null };
+        return {
+          ok: true,
+          base: head.nextOffset - request.count,
+          head,
+          previousAt: previousAt > 0 ? previousAt : null,
+          sequence: Number(out.Attributes?.reservations ?? 0),
+        };
       } catch (err) {
         if (!(err instanceof ConditionalCheckFailedException)) throw err;
         const old = err.Item ? unmarshall(err.Item) : undefined;

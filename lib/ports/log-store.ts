@@ -129,7 +129,14 @@ export interface ReserveRequest {
  * a writer whose predecessor reserved long enough ago looks below its range with its fill.
  */
 export type ReserveOutcome =
-  | { ok: true; base: number; head: PartitionHead; previousAt: number | null }
+  | {
+      ok: true;
+      base: number;
+      head: PartitionHead;
+      previousAt: number | null;
+      /** The reservation's number on the partition, from 1 (0: unknown); every COMMIT_ADVANCE_EVERY-th moves committedOffset up. */
+      sequence: number;
+    }
   | { ok: false; head: PartitionHead };
 
 /** The fill of a reserved range: its tail items and producer states, in one write. */

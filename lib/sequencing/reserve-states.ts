@@ -10,7 +10,7 @@ import type { Prefix } from './sealer.js';
 import type { Pending } from './sequencer.js';
 
 /** A reservation: offsets [base, end), the head it left, the token that names it, when the one before it was made. */
-export type Reserved = { base: number; end: number; head: PartitionHead; token: string; previousAt: number | null };
+export type Reserved = { base: number; end: number; head: PartitionHead; token: string; previousAt: number | null; sequence: number };
 
 /**
  * The states of one group's reserve, fill and look:
@@ -95,7 +95,7 @@ export interface GroupFill {
   floor: number;
   /** Every offset below it is known held when the fill is sent. */
   from: number;
-  /** This group moves committedOffset up (COMMIT_ADVANCE_EVERY) … */
+  /** This group made the partition's COMMIT_ADVANCE_EVERY-th reservation: it moves committedOffset up … */
   due: boolean;
   /** … and did with its fill. */
   advance: boolean;

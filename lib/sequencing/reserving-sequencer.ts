@@ -49,8 +49,6 @@ export class ReservingSequencer extends PartitionSequencer {
    * each other, so it reads the few ranges reserved since its last.
    */
   private knownPrefix = 0;
-  /** Groups this process acknowledged since it last moved committedOffset up. */
-  private sinceAdvance = 0;
   private tailBytes = 0;
   /** How many round trips old the reservation before a writer's must be for an early look. */
   private earlyLookRoundTrips = EARLY_LOOK_ROUND_TRIPS;
@@ -165,13 +163,14 @@ export class ReservingSequencer extends PartitionSequencer {
     const commit: FillCommit = { ref: this.ref, items: laid.items, producers: laid.producers, requestToken: reserved.token };
     const floor = committedFloor(head);
     const from = Math.max(floor, Math.min(this.knownPrefix, base));
-    // Readers and writers scan from committedOffset, so each process moves it up once
-    // every COMMIT_ADVANCE_EVERY of its groups (all together: once every that many
-    // appends, whatever the number of writers): with the fill when the prefix below is
-    // already known (no round trip added), else after waiting for it.
-    const due = ++this.sinceAdvance >= COMMIT_ADVANCE_EVERY;
+    // Readers and writers scan from committedOffset, so the writer of every
+    // COMMIT_ADVANCE_EVERY-th reservation on the partition moves it up, whichever process
+    // that is (counted per process, a fleet of environments that each append fewer times
+    // than that never moved it, and every look read from the last flush): with the fill
+    // when the prefix below is already known (no round trip added), else after waiting
+    // for it.
+    const due = reserved.sequence > 0 && reserved.sequence % COMMIT_ADVANCE_EVERY === 0;
     const advance = due && from >= base && base > floor;
-    if (advance) this.sinceAdvance = 0;
     c.floor = floor;
     c.from = from;
     c.due = due;
@@ -244,7 +243,6 @@ export class ReservingSequencer extends PartitionSequencer {
     const laid = c.laid!;
     if (c.due && !c.advance && end > c.floor) {
       // Before the answer: a Lambda freezes once it has answered.
-      this.sinceAdvance = 0;
       await this.store.advanceCommitted(this.ref, end).catch(() => undefined);
     }
     this.options.onCommit?.({
@@ -285,12 +283,19 @@ export class ReservingSequencer extends PartitionSequencer {
       if (!isRetryable(err) || !mayHaveApplied(err)) throw err;
       const head = await this.store.getHead(this.ref);
       if (head.lastReservation?.token !== token) throw err;
-      outcome = { ok: true, base: head.lastReservation.base, head, previousAt: null };
+      outcome = { ok: true, base: head.lastReservation.base, head, previousAt: null, sequence: 0 };
     }
     this.sealer.observeRoundTrip(this.clock.now() - asked);
     if (!outcome.ok) return { mismatch: outcome.head };
     this.tailBytes = outcome.head.tailBytes;
-    return { base: outcome.base, end: outcome.base + count, head: outcome.head, token, previousAt: outcome.previousAt };
+    return {
+      base: outcome.base,
+      end: outcome.base + count,
+      head: outcome.head,
+      token,
+      previousAt: outcome.previousAt,
+      sequence: outcome.sequence,
+    };
   }
 
   /**

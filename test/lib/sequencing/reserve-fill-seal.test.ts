@@ -8,7 +8,7 @@ import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it, vi } from 'vitest';
 import { HEAD_SK, partitionPk } from '../../../lib/aws/table-keys.js';
 import type { Clock } from '../../../lib/core/clock.js';
-import { VOID_KEEP_MS } from '../../../lib/core/constants.js';
+import { COMMIT_ADVANCE_EVERY, VOID_KEEP_MS } from '../../../lib/core/constants.js';
 import { FAST_RETRY } from '../../../lib/core/retry.js';
 import { LogEngine } from '../../../lib/engine.js';
 import { encodeBatch } from '../../../lib/format/record-batch-encoder.js';
@@ -367,6 +367,20 @@ describe('reserve, fill, seal', () => {
     const result = await reserving.appender.appendToPartition('t', 0, { records: [{ key: null, value: bytes('r') }] });
     expect(result.offsets[0]!.offset).toBe(3);
     expect((await readAll(t.verifier, 't', 0)).map((r) => text(r.value))).toEqual(['o0', 'o1', 'o2', 'r']);
+  });
+
+  it('moves committedOffset up when every environment appends fewer than COMMIT_ADVANCE_EVERY times (regression: a fleet of short-lived Lambda environments never advanced it, and each look read from the last flush)', async () => {
+    const { recordingStore, realStore, ref, append } = await setup();
+    // 24 environments, each appending twice and then gone: 48 appends, none by one engine 16 times.
+    for (let env = 0; env < 24; env++) {
+      const environment = new LogEngine({ store: recordingStore, retry: FAST_RETRY, sequencing: 'reserve', sealAfterMs: SEAL_AFTER_MS });
+      await append(`e${env}a`, environment);
+      await append(`e${env}b`, environment);
+    }
+    const head = await realStore.getHead(ref);
+    expect(head.nextOffset).toBe(48);
+    // Every COMMIT_ADVANCE_EVERY-th reservation on the partition moves it, whoever made it.
+    expect(head.committedOffset).toBeGreaterThanOrEqual(2 * COMMIT_ADVANCE_EVERY);
   });
 
   it('an optimistic writer after reserving ones catches committedOffset up instead of losing every race (a deploy switching sequencing)', async () => {
