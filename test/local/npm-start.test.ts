@@ -97,7 +97,9 @@ describe('npm start', () => {
     expect(await second.exited).toBe(0);
     expect(second.output()).toContain('Stopped');
     expect(existsSync(join(dataDir, 'dynamodb', 'dynamodb-local.pid'))).toBe(false);
-  });
+    // Two starts of the whole stack (two JVMs, the server compiled by tsx twice): about 10 s
+    // alone, over 30 s once on a fresh-clone run while another job shared the 2 cores.
+  }, 90_000);
 
   it('says what to install when Java is missing', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'strata-nojava-'));
