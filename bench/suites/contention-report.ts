@@ -237,7 +237,8 @@ export interface AimCheck {
   met: boolean | undefined;
 }
 
-function find(points: readonly ContentionPoint[], mode: string, shape: string, k: number): ContentionPoint | undefined {
+/** The point of one mode, shape and K, if the run measured it. */
+export function findPoint(points: readonly ContentionPoint[], mode: string, shape: string, k: number): ContentionPoint | undefined {
   return points.find((p) => p.mode === mode && p.shape === shape && p.concurrency === k);
 }
 
@@ -256,8 +257,8 @@ export function checkAims(points: readonly ContentionPoint[], reference?: Latenc
 
     const rawAim = `acks/s ≥ ${AIMS.minRawRatio.toFixed(2)}× ${PRIMITIVE_MODE} at every K`;
     const ratios = levels.flatMap((k) => {
-      const c = find(points, CANDIDATE_MODE, shape, k);
-      const r = find(points, PRIMITIVE_MODE, shape, k);
+      const c = findPoint(points, CANDIDATE_MODE, shape, k);
+      const r = findPoint(points, PRIMITIVE_MODE, shape, k);
       return c && r ? [{ k, ratio: c.acksPerSec / r.acksPerSec }] : [];
     });
     if (ratios.length === 0) checks.push(notMeasured(rawAim, shape, `needs ${CANDIDATE_MODE} and ${PRIMITIVE_MODE}`));
@@ -272,7 +273,7 @@ export function checkAims(points: readonly ContentionPoint[], reference?: Latenc
     }
 
     const tailAim = `at K=${AIMS.highK}: p99 ≤ ${AIMS.maxP99OverP50}× p50 and no 503`;
-    const high = find(points, CANDIDATE_MODE, shape, AIMS.highK);
+    const high = findPoint(points, CANDIDATE_MODE, shape, AIMS.highK);
     if (!high) checks.push(notMeasured(tailAim, shape, `no ${CANDIDATE_MODE} point at K=${AIMS.highK}`));
     else {
       const ratio = high.latencyMs.p99 / high.latencyMs.p50;
@@ -288,7 +289,7 @@ export function checkAims(points: readonly ContentionPoint[], reference?: Latenc
     }
 
     const unitsAim = `write units per ack at K=${AIMS.highK} ≤ ${AIMS.maxUnitsGrowth.toFixed(2)}× K=1`;
-    const one = find(points, CANDIDATE_MODE, shape, 1);
+    const one = findPoint(points, CANDIDATE_MODE, shape, 1);
     if (!one || !high) checks.push(notMeasured(unitsAim, shape, `needs ${CANDIDATE_MODE} at K=1 and K=${AIMS.highK}`));
     else {
       const growth = high.writeUnitsPerAck / one.writeUnitsPerAck;
@@ -399,8 +400,8 @@ export function contentionTables(input: ContentionTablesInput): ReportTable[] {
     `K=${k}`,
     ...input.shapes.flatMap((shape) =>
       modes.map((mode) => {
-        const m = find(points, mode, shape.name, k);
-        const r = find(points, PRIMITIVE_MODE, shape.name, k);
+        const m = findPoint(points, mode, shape.name, k);
+        const r = findPoint(points, PRIMITIVE_MODE, shape.name, k);
         return m && r ? formatRatio(m.acksPerSec / r.acksPerSec) : '–';
       }),
     ),
@@ -438,7 +439,7 @@ export function contentionCharts(
       modes.map((mode) => ({
         name: mode,
         values: levels.map((k) => {
-          const p = find(own, mode, shape.name, k);
+          const p = findPoint(own, mode, shape.name, k);
           return p ? pick(p) : Number.NaN;
         }),
       }));

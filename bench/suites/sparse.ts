@@ -12,7 +12,7 @@ import { defineSuite, SECOND } from '../harness/suite.js';
 import type { ReportTable } from '../report/report.js';
 import { type ContentionBenchResult, runContentionBench } from './contention.js';
 import type { ContentionShape } from './contention-modes.js';
-import { type ContentionPoint, callsText } from './contention-report.js';
+import { callsText, findPoint } from './contention-report.js';
 
 const TOPIC_FIRST_MODE = 'engine-reserve-topic-first';
 const BESIDE_MODE = 'engine-reserve';
@@ -23,10 +23,6 @@ const SPARSE_MODES = [TOPIC_FIRST_MODE, BESIDE_MODE, RAW_MODE];
 export const SPARSE_SHAPE: ContentionShape = { name: 'sparse', recordsPerRequest: 1, valueBytes: 1024, pauseMs: 2 * SECOND };
 
 export type SparseSuiteResult = ContentionBenchResult;
-
-function point(points: readonly ContentionPoint[], mode: string, k: number): ContentionPoint | undefined {
-  return points.find((p) => p.mode === mode && p.concurrency === k);
-}
 
 /** The table of the run, and one sentence per K: the p50 of the topic read beside the commit over the p50 of the read before it. */
 export function sparseTables(result: SparseSuiteResult): ReportTable[] {
@@ -44,9 +40,9 @@ export function sparseTables(result: SparseSuiteResult): ReportTable[] {
     ]);
   const levels = [...new Set(result.points.map((p) => p.concurrency))].sort((a, b) => a - b);
   const comparisons = levels.flatMap((k) => {
-    const before = point(result.points, TOPIC_FIRST_MODE, k);
-    const beside = point(result.points, BESIDE_MODE, k);
-    const raw = point(result.points, RAW_MODE, k);
+    const before = findPoint(result.points, TOPIC_FIRST_MODE, SPARSE_SHAPE.name, k);
+    const beside = findPoint(result.points, BESIDE_MODE, SPARSE_SHAPE.name, k);
+    const raw = findPoint(result.points, RAW_MODE, SPARSE_SHAPE.name, k);
     if (!before || !beside) return [];
     const rawText = raw ? `; raw ${formatMs(raw.latencyMs.p50)} ms` : '';
     return [
