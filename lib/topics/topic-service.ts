@@ -68,7 +68,7 @@ export interface AppendTopic {
 const CONFIRMED: Promise<void> = Promise.resolve();
 
 export class TopicService {
-  private readonly cache = new Map<string, { meta: TopicMeta; readAt: number; expiresAt: number }>();
+  private readonly cache = new Map<string, { meta: TopicMeta; readAt: number }>();
   /** Re-reads in flight, one per topic, which concurrent callers share. */
   private readonly reading = new Map<string, Promise<TopicMeta>>();
 
@@ -113,7 +113,7 @@ export class TopicService {
   /** The topic's metadata (cached briefly); TopicNotFoundError if it does not exist. */
   async get(name: string): Promise<TopicMeta> {
     const cached = this.cache.get(name);
-    if (cached && cached.expiresAt > this.clock.now()) return cached.meta;
+    if (cached && this.fresh(cached.readAt, this.clock.now())) return cached.meta;
     return this.read(name);
   }
 
@@ -132,7 +132,7 @@ export class TopicService {
   async forAppend(name: string, partition?: number): Promise<AppendTopic> {
     const cached = this.cache.get(name);
     const now = this.clock.now();
-    if (cached && cached.expiresAt > now) return this.checked({ meta: cached.meta, confirmed: CONFIRMED }, partition);
+    if (cached && this.fresh(cached.readAt, now)) return this.checked({ meta: cached.meta, confirmed: CONFIRMED }, partition);
     // A partition the copy lacks: the topic may have been created again with more (a 404 needs a fresh copy).
     const lacksPartition = partition !== undefined && cached !== undefined && !hasPartition(cached.meta, partition);
     if (!cached || now - cached.readAt > this.staleAppendMs || lacksPartition) {
@@ -179,7 +179,12 @@ export class TopicService {
   }
 
   private remember(meta: TopicMeta, readAt: number): void {
-    this.cache.set(meta.name, { meta, readAt, expiresAt: readAt + this.cacheTtlMs });
+    this.cache.set(meta.name, { meta, readAt });
+  }
+
+  /** Whether a copy read at `readAt` is still within the cache TTL at `now`. */
+  private fresh(readAt: number, now: number): boolean {
+    return now - readAt < this.cacheTtlMs;
   }
 
   private checked(topic: AppendTopic, partition: number | undefined): AppendTopic {
