@@ -17,10 +17,13 @@
  *   answer on its way back): a write reaches the item half way through its latency, and
  *   the writer learns the outcome half a latency after the item changed.
  *
- * The delays add to the local call's own time (one to a few ms here), and they are
- * constant: no tail, no variance, no throttling (DynamoDB's p99 is a multiple of its
- * p50, and a hot item is limited to ~1,000 write units per second; the suite reports the
- * hottest item's rate next to that limit instead of injecting throttles). It is one
+ * The delays add to the local call's own time (one to a few ms here), and in the default
+ * model they are constant: no tail, no variance, no throttling (DynamoDB's p99 is a
+ * multiple of its p50, and a hot item is limited to ~1,000 write units per second; the
+ * suite reports the hottest item's rate next to that limit instead of injecting
+ * throttles). `jitter` spreads them (the dilated run uses a p99 of 2.5× the p50, an
+ * assumption in the range that DynamoDB's SuccessfulRequestLatency metric shows, not a
+ * measurement). It is one
  * `finalizeRequest` middleware inside the SDK's retry middleware, so every attempt the
  * SDK sends pays it, as every attempt pays the network on AWS.
  *
@@ -57,6 +60,11 @@ export interface LatencyModel {
   transactWriteExtraMs: number;
   /** Share of the added ms that comes before the real call (0..1). */
   beforeShare: number;
+  /**
+   * Spread of a call's added latency: each call's total is multiplied by e^(jitter·z), z
+   * drawn from a standard normal (a log-normal with median 1). Absent or 0: constant.
+   */
+  jitter?: number;
 }
 
 export const DEFAULT_LATENCY_MODEL: LatencyModel = Object.freeze({
@@ -81,10 +89,34 @@ export interface CallDelays {
  * modelDelays(DEFAULT_LATENCY_MODEL, 'TransactWriteItemsCommand'); // { beforeMs: 6, afterMs: 6 }
  * modelDelays(DEFAULT_LATENCY_MODEL, 'GetItemCommand');            // { beforeMs: 3, afterMs: 3 }
  */
-export function modelDelays(model: LatencyModel, commandName: string | undefined): CallDelays {
-  const total = model.perCallMs + (TRANSACTION_COMMANDS.has(commandName ?? '') ? model.transactWriteExtraMs : 0);
+export function modelDelays(model: LatencyModel, commandName: string | undefined, random: () => number = Math.random): CallDelays {
+  const constant = model.perCallMs + (TRANSACTION_COMMANDS.has(commandName ?? '') ? model.transactWriteExtraMs : 0);
+  const total = model.jitter ? constant * Math.exp(model.jitter * standardNormal(random)) : constant;
   const beforeMs = total * model.beforeShare;
   return { beforeMs, afterMs: total - beforeMs };
+}
+
+/** A draw from the standard normal distribution (Box–Muller) from uniform draws in [0, 1). */
+export function standardNormal(random: () => number): number {
+  const u = 1 - random();
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
+}
+
+/**
+ * The jitter whose log-normal has the given p99 over its p50 (z at the 99th percentile is
+ * 2.326): e.g. 2.5 gives 0.394.
+ */
+export function jitterForTail(p99OverP50: number): number {
+  return Math.log(p99OverP50) / 2.326;
+}
+
+/**
+ * The model with every delay `factor` times as long (the contention suite's "dilated" run,
+ * bench/suites/dilated.ts): the machine's CPU then weighs `factor` times less against the
+ * round trips, as if it had `factor` times the cores.
+ */
+export function dilateLatencyModel(model: LatencyModel, factor: number): LatencyModel {
+  return { ...model, perCallMs: model.perCallMs * factor, transactWriteExtraMs: model.transactWriteExtraMs * factor };
 }
 
 /** The model as one line for the report, e.g. "+6 ms per call, +6 ms more per TransactWriteItems, half before and half after". */
@@ -94,7 +126,10 @@ export function describeLatencyModel(model: LatencyModel): string {
     model.beforeShare === 0.5
       ? 'half before and half after the real call'
       : `${Math.round(model.beforeShare * 100)}% before the real call, the rest after`;
-  return `+${model.perCallMs} ms per call, +${model.transactWriteExtraMs} ms more per TransactWriteItems, ${split}`;
+  const spread = model.jitter
+    ? `, each call's delay times a log-normal of median 1 (σ ${model.jitter.toFixed(2)}: p99 ${Math.exp(2.326 * model.jitter).toFixed(1)}× p50)`
+    : '';
+  return `+${model.perCallMs} ms per call, +${model.transactWriteExtraMs} ms more per TransactWriteItems, ${split}${spread}`;
 }
 
 /** Weight of the newest observation in the running estimate of a timer's lateness. */

@@ -83,6 +83,8 @@ export interface PointMeta {
   recordsPerRequest: number;
   concurrency: number;
   windowMs: number;
+  /** The latency model's delays were this many times as long (bench/suites/dilated.ts); absent: 1. */
+  dilation?: number;
 }
 
 export interface ContentionPoint extends PointMeta {

@@ -25,7 +25,7 @@ import * as esbuild from 'esbuild';
 import { BUNDLE_OPTIONS } from '../../infra/function-bundling.js';
 import { DEFAULT_APPEND_DEADLINE_MS } from '../../lib/core/constants.js';
 import { checkJava, ensureTable, localDynamoClient, startDynamoDbLocal } from '../../local/emulators.js';
-import { DEFAULT_LATENCY_MODEL, describeLatencyModel, type LatencyModel } from '../harness/latency-model.js';
+import { DEFAULT_LATENCY_MODEL, describeLatencyModel, dilateLatencyModel, type LatencyModel } from '../harness/latency-model.js';
 import { ResourceMeter } from '../harness/resources.js';
 import { formatMs, formatNumber, formatRatio } from '../harness/stats.js';
 import { defineSuite, SECOND } from '../harness/suite.js';
@@ -67,6 +67,12 @@ export interface ContentionOptions {
    */
   poolWarmupMs: number;
   latencyModel: LatencyModel;
+  /**
+   * Time dilation by K (bench/suites/dilated.ts): at K, every delay of the latency model
+   * is this many times as long, and the warm-up and window WINDOW_PER_DILATION times that
+   * beyond 8. Absent: 1 at every K.
+   */
+  dilation?: (k: number) => number;
 }
 
 export interface ContentionBenchResult {
@@ -218,7 +224,15 @@ export async function runContentionBench(options: ContentionOptions, log: (line:
     let serial = 0;
     /** One measurement: K workers on an emptied table; the reports, DynamoDB Local's CPU and the head's count. */
     /** `spread`: each worker on a partition of its own (the pool's warm-up). */
-    const measure = async (shape: ContentionShape, k: number, modeName: string, warmupMs: number, durationMs: number, spread = false) => {
+    const measure = async (
+      shape: ContentionShape,
+      k: number,
+      modeName: string,
+      warmupMs: number,
+      durationMs: number,
+      spread = false,
+      latencyModel = options.latencyModel,
+    ) => {
       const mode = contentionMode(modeName);
       const scope = {
         tableName: TABLE_NAME,
@@ -237,7 +251,7 @@ export async function runContentionBench(options: ContentionOptions, log: (line:
         tableName: TABLE_NAME,
         scope: scope.scope,
         deadlineMs: scope.deadlineMs,
-        latencyModel: options.latencyModel,
+        latencyModel,
         startAt,
         warmupMs,
         durationMs,
@@ -274,10 +288,29 @@ export async function runContentionBench(options: ContentionOptions, log: (line:
     let answeredCounted = 0;
     for (const shape of options.shapes) {
       for (const k of options.levels) {
+        const dilation = options.dilation?.(k) ?? 1;
+        const stretch = windowStretch(dilation);
+        const model = dilation === 1 ? options.latencyModel : dilateLatencyModel(options.latencyModel, dilation);
+        const windowMs = options.durationMs * stretch;
         for (const modeName of options.modes) {
-          const { reports, dynamoCores, storedRecords } = await measure(shape, k, modeName, options.warmupMs, options.durationMs);
+          const { reports, dynamoCores, storedRecords } = await measure(
+            shape,
+            k,
+            modeName,
+            options.warmupMs * stretch,
+            windowMs,
+            false,
+            model,
+          );
           const result = aggregatePoint(
-            { mode: modeName, shape: shape.name, recordsPerRequest: shape.recordsPerRequest, concurrency: k, windowMs: options.durationMs },
+            {
+              mode: modeName,
+              shape: shape.name,
+              recordsPerRequest: shape.recordsPerRequest,
+              concurrency: k,
+              windowMs,
+              ...(dilation === 1 ? {} : { dilation }),
+            },
             reports,
             { dynamoCores, storedRecords },
           );
@@ -322,6 +355,14 @@ export async function runContentionBench(options: ContentionOptions, log: (line:
     await dynamoLocal.stop();
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** Dilations up to this leave the warm-up and window as configured; beyond, they grow with it. */
+const WINDOW_PER_DILATION = 8;
+
+/** How many times the configured warm-up and window a point dilated `dilation` times gets: enough round trips in the window. */
+export function windowStretch(dilation: number): number {
+  return Math.max(1, dilation / WINDOW_PER_DILATION);
 }
 
 /** Today's path and the reserving sequencer (issue 13), beside the raw primitives they are built on. */

@@ -6,6 +6,7 @@ import { bundlesSuite } from './bundles.js';
 import { compactionSuite } from './compaction.js';
 import { compressionSuite } from './compression.js';
 import { contentionSuite } from './contention.js';
+import { dilatedSuite } from './dilated.js';
 import { fanOutSuite } from './fanout.js';
 import { latencySuite } from './latency.js';
 import { producerSuite } from './producer.js';
@@ -24,6 +25,7 @@ export const SUITES: readonly AnySuite[] = [
   compactionSuite,
   producerSuite,
   contentionSuite,
+  dilatedSuite,
   sparseSuite,
   stagingSuite,
   fanOutSuite,
