@@ -105,28 +105,37 @@ export class DynamoTable {
   async queryAll(key: QueryKey): Promise<Item[]> {
     const items: Item[] = [];
     const limit = key.limit ?? Infinity;
+    let startKey: Item | undefined;
+    do {
+      const page = await this.queryPage(key, startKey, Number.isFinite(limit) ? limit - items.length : undefined);
+      items.push(...page.items);
+      startKey = page.next;
+    } while (startKey && items.length < limit);
+    return items;
+  }
+
+  /**
+   * One Query page (DynamoDB reads at most 1 MB of items for it, whatever it projects),
+   * strongly consistent; `next` is where the following page starts, if there is one.
+   */
+  async queryPage(key: QueryKey, startKey?: Item, limit?: number): Promise<{ items: Item[]; next: Item | undefined }> {
     const [condition, values] = key.skRange
       ? ['pk = :pk AND sk BETWEEN :from AND :to', { ':from': key.skRange.from, ':to': key.skRange.to }]
       : key.skPrefix
         ? ['pk = :pk AND begins_with(sk, :prefix)', { ':prefix': key.skPrefix }]
         : ['pk = :pk', {}];
-    let startKey: Item | undefined;
-    do {
-      const out = await this.send(
-        new QueryCommand({
-          TableName: this.name,
-          KeyConditionExpression: condition,
-          ExpressionAttributeValues: { ':pk': key.pk, ...values },
-          ConsistentRead: true,
-          ...key.projection,
-          ...(Number.isFinite(limit) ? { Limit: limit - items.length } : {}),
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      items.push(...(out.Items ?? []));
-      startKey = out.LastEvaluatedKey;
-    } while (startKey && items.length < limit);
-    return items;
+    const out = await this.send(
+      new QueryCommand({
+        TableName: this.name,
+        KeyConditionExpression: condition,
+        ExpressionAttributeValues: { ':pk': key.pk, ...values },
+        ConsistentRead: true,
+        ...key.projection,
+        ...(limit !== undefined ? { Limit: limit } : {}),
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    return { items: out.Items ?? [], next: out.LastEvaluatedKey };
   }
 
   /** The items at `keys` that exist, in no particular order (strongly consistent unless told). */
