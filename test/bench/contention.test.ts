@@ -10,9 +10,12 @@ import {
   afterDelay,
   DEFAULT_LATENCY_MODEL,
   describeLatencyModel,
+  dilateLatencyModel,
+  jitterForTail,
   modelDelays,
   NO_LATENCY_MODEL,
   PER_CALL_MS,
+  standardNormal,
   TimerCalibration,
   TRANSACT_WRITE_EXTRA_MS,
 } from '../../bench/harness/latency-model.js';
@@ -43,6 +46,38 @@ describe('latency model', () => {
       beforeMs: 2.5,
       afterMs: 7.5,
     });
+  });
+
+  it('spreads each call around the same median when told to, with the p99 over p50 asked for', () => {
+    const jitter = jitterForTail(2.5);
+    expect(jitter).toBeCloseTo(0.394, 3);
+    // A seeded uniform source (a linear congruential generator): the test cannot flake.
+    let seed = 42;
+    const random = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const totals = Array.from({ length: 20_000 }, () => {
+      const d = modelDelays({ ...DEFAULT_LATENCY_MODEL, jitter }, 'GetItemCommand', random);
+      expect(d.beforeMs).toBeCloseTo(d.afterMs, 10);
+      return d.beforeMs + d.afterMs;
+    }).sort((a, b) => a - b);
+    const p50 = totals[10_000]!;
+    const p99 = totals[19_800]!;
+    expect(p50).toBeGreaterThan(5.7);
+    expect(p50).toBeLessThan(6.3);
+    expect(p99 / p50).toBeGreaterThan(2.3);
+    expect(p99 / p50).toBeLessThan(2.7);
+    expect(describeLatencyModel({ ...DEFAULT_LATENCY_MODEL, jitter })).toContain('p99 2.5× p50');
+    // Without jitter the model is constant, whatever the source.
+    expect(modelDelays(DEFAULT_LATENCY_MODEL, 'GetItemCommand', () => 0.999)).toEqual({ beforeMs: 3, afterMs: 3 });
+  });
+
+  it('draws standard normals and dilates every delay by a factor', () => {
+    expect(standardNormal(() => 0)).toBeCloseTo(0, 10);
+    expect(standardNormal(() => 0.5)).toBeCloseTo(-Math.sqrt(-2 * Math.log(0.5)), 10);
+    expect(dilateLatencyModel(DEFAULT_LATENCY_MODEL, 8)).toEqual({ perCallMs: 48, transactWriteExtraMs: 48, beforeShare: 0.5 });
+    expect(modelDelays(dilateLatencyModel(DEFAULT_LATENCY_MODEL, 32), 'PutItemCommand')).toEqual({ beforeMs: 96, afterMs: 96 });
   });
 
   it('shortens the sleep after the call by what the sleep before it overslept, never below zero', () => {
