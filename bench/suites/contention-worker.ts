@@ -119,7 +119,10 @@ async function runPoint(point: WorkerPoint): Promise<WorkerReport> {
           report.records += point.shape.recordsPerRequest;
         }
         if (startedInside) report.latenciesMs.push(end - begin);
-      } else if (startedInside) report[outcome]++;
+      } else {
+        report.failedRecords += point.shape.recordsPerRequest;
+        if (startedInside) report[outcome]++;
+      }
       if (outcome === 'errors' || outcome === 'throttled') await sleep(ERROR_PAUSE_MS);
       if (pauseMs > 0) await sleep(Math.min(pauseMs, windowEnd - now()));
     }

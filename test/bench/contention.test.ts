@@ -242,6 +242,16 @@ describe('aggregatePoint', () => {
     expect(point.latencyMs.p50).toBeNaN();
     expect(point.verified).toBe(false);
   });
+
+  it("accepts a head that holds the acknowledged records and some of the failed requests', never fewer than acknowledged", () => {
+    const stored = (storedRecords: number) =>
+      aggregatePoint(meta, [report({ totalRecords: 300, failedRecords: 200 })], { dynamoCores: Number.NaN, storedRecords }).verified;
+    expect(stored(300)).toBe(true);
+    expect(stored(400)).toBe(true);
+    expect(stored(500)).toBe(true);
+    expect(stored(299)).toBe(false);
+    expect(stored(501)).toBe(false);
+  });
 });
 
 /** A point with the figures the aims read; the rest is filler. */

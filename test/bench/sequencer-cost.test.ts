@@ -18,6 +18,7 @@ function measured(mode: string, shape: typeof SINGLE_RECORD_SHAPE, k: number, ac
     acks,
     records: acks,
     totalRecords: acks,
+    failedRecords: 0,
     latenciesMs: [],
     unavailable: 0,
     throttled: 0,
