@@ -157,28 +157,42 @@ export class TopicService {
     return { meta: stale, confirmed };
   }
 
-  /** Reads the topic from the store (one read at a time per topic) and caches it. */
+  /**
+   * Reads the topic from the store and caches it; gets and appends share one read in
+   * flight per topic.
+   */
   private read(name: string): Promise<TopicMeta> {
     const inFlight = this.reading.get(name);
     if (inFlight) return inFlight;
-    checkName(name);
-    const now = this.clock.now();
-    const reading = this.store
-      .getTopic(name)
-      .then((meta) => {
-        if (!meta) {
-          this.cache.delete(name);
-          throw new TopicNotFoundError(name);
-        }
-        this.remember(meta, now);
-        return meta;
-      })
-      .finally(() => this.reading.delete(name));
+    const reading = this.load(name).finally(() => {
+      if (this.reading.get(name) === reading) this.reading.delete(name);
+    });
     this.reading.set(name, reading);
     return reading;
   }
 
+  /**
+   * A read of the topic that starts now, and caches what it finds: describe, updateConfig
+   * and delete must not answer from a read that began before them (it may predate a
+   * delete or a config change made elsewhere).
+   */
+  private load(name: string): Promise<TopicMeta> {
+    checkName(name);
+    const now = this.clock.now();
+    return this.store.getTopic(name).then((meta) => {
+      if (!meta) {
+        this.cache.delete(name);
+        throw new TopicNotFoundError(name);
+      }
+      this.remember(meta, now);
+      return meta;
+    });
+  }
+
+  /** Caches a copy read at `readAt`, unless the cache holds one read later. */
   private remember(meta: TopicMeta, readAt: number): void {
+    const cached = this.cache.get(meta.name);
+    if (cached && cached.readAt > readAt) return;
     this.cache.set(meta.name, { meta, readAt });
   }
 
@@ -198,8 +212,7 @@ export class TopicService {
   }
 
   async describe(name: string): Promise<TopicDescription> {
-    this.cache.delete(name);
-    const meta = await this.get(name);
+    const meta = await this.load(name);
     const refs = refsOf(meta);
     const [heads, stats] = await Promise.all([this.store.getHeads(refs), this.store.getPartitionStats(refs)]);
     const highWatermarks = await Promise.all(heads.map((head, partition) => this.highWatermark(refs[partition]!, head)));
@@ -226,8 +239,7 @@ export class TopicService {
   async updateConfig(name: string, patch: unknown): Promise<TopicMeta> {
     const changes = parseOrThrow(topicConfigPatchSchema, patch, 'config');
     for (let attempt = 0; attempt < CONFIG_UPDATE_ATTEMPTS; attempt++) {
-      this.cache.delete(name);
-      const meta = await this.get(name);
+      const meta = await this.load(name);
       const config = parseOrThrow(topicConfigSchema, { ...meta.config, ...changes }, 'config');
       const updated: TopicMeta = { ...meta, config, updatedAt: this.clock.now(), version: meta.version + 1 };
       if (await this.store.updateTopic(updated, meta.version)) {
@@ -240,8 +252,7 @@ export class TopicService {
 
   /** Deletes the topic at once; its data is removed later by the compaction job. */
   async delete(name: string): Promise<void> {
-    this.cache.delete(name);
-    const meta = await this.get(name);
+    const meta = await this.load(name);
     this.cache.delete(name);
     if (!(await this.store.deleteTopic(meta, this.clock.now()))) throw new TopicNotFoundError(name);
   }

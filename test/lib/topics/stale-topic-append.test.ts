@@ -3,7 +3,7 @@
  * forAppend): the topic is re-read beside the commit, not before it, and the append is
  * acknowledged only once the re-read finds the same topic. Against DynamoDB Local.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { translate } from '../../../lib/aws/errors.js';
 import { TOPIC_CACHE_TTL_MS, TOPIC_STALE_APPEND_MS } from '../../../lib/core/constants.js';
 import { RetryableError, TopicNotFoundError } from '../../../lib/core/errors.js';
@@ -140,5 +140,46 @@ describe('an append on a topic copy past the cache TTL', () => {
     });
     expect(calls).toContain('getTopic answered');
     expect(calls).not.toContain('reserve');
+  });
+});
+
+describe('describe, updateConfig and delete', () => {
+  /** A writer whose first topic read reads the store at once and answers only when `release` is called. */
+  async function heldReads() {
+    const te = await createTestEngine();
+    const clock = { t: Date.now(), now: () => clock.t };
+    const held: (() => void)[] = [];
+    let first = true;
+    const store = new Proxy(te.recordingStore, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (prop !== 'getTopic' || typeof value !== 'function') return value;
+        return async (...args: unknown[]) => {
+          const result = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+          if (first) {
+            first = false;
+            await new Promise<void>((resolve) => held.push(resolve));
+          }
+          return result;
+        };
+      },
+    }) as LogStore;
+    const writer = new LogEngine({ store, objects: te.realObjects, retry: FAST_RETRY, clock });
+    const admin = new LogEngine({ store: te.recordingStore, objects: te.realObjects, retry: FAST_RETRY, topicCacheTtlMs: 0 });
+    await admin.topics.create({ name: TOPIC, partitions: 1 });
+    return { writer, admin, held, release: () => held.shift()?.() };
+  }
+
+  it('do not answer from a topic read that began before them (describe after a delete elsewhere is 404)', async () => {
+    const { writer, admin, held, release } = await heldReads();
+    // A get starts a read that finds the topic, and is held before it answers.
+    const early = writer.topics.get(TOPIC);
+    await vi.waitFor(() => expect(held).toHaveLength(1));
+    await admin.topics.delete(TOPIC);
+    // Started after the delete: it must not join the read in flight.
+    const described = writer.topics.describe(TOPIC);
+    release();
+    await expect(early).resolves.toMatchObject({ name: TOPIC });
+    await expect(described).rejects.toBeInstanceOf(TopicNotFoundError);
   });
 });
