@@ -102,12 +102,12 @@ export function standardNormal(random: () => number): number {
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
 }
 
-/**
- * The jitter whose log-normal has the given p99 over its p50 (z at the 99th percentile is
- * 2.326): e.g. 2.5 gives 0.394.
- */
+/** The standard normal's 99th percentile. */
+const Z_P99 = 2.326;
+
+/** The jitter whose log-normal has the given p99 over its p50: e.g. 2.5 gives 0.394. */
 export function jitterForTail(p99OverP50: number): number {
-  return Math.log(p99OverP50) / 2.326;
+  return Math.log(p99OverP50) / Z_P99;
 }
 
 /**
@@ -127,7 +127,7 @@ export function describeLatencyModel(model: LatencyModel): string {
       ? 'half before and half after the real call'
       : `${Math.round(model.beforeShare * 100)}% before the real call, the rest after`;
   const spread = model.jitter
-    ? `, each call's delay times a log-normal of median 1 (σ ${model.jitter.toFixed(2)}: p99 ${Math.exp(2.326 * model.jitter).toFixed(1)}× p50)`
+    ? `, each call's delay times a log-normal of median 1 (σ ${model.jitter.toFixed(2)}: p99 ${Math.exp(Z_P99 * model.jitter).toFixed(1)}× p50)`
     : '';
   return `+${model.perCallMs} ms per call, +${model.transactWriteExtraMs} ms more per TransactWriteItems, ${split}${spread}`;
 }

@@ -146,7 +146,7 @@ export function aggregatePoint(
   const acks = reports.reduce((n, r) => n + r.acks, 0);
   const records = reports.reduce((n, r) => n + r.records, 0);
   const totalRecords = reports.reduce((n, r) => n + r.totalRecords, 0);
-  const failedRecords = reports.reduce((n, r) => n + (r.failedRecords ?? 0), 0);
+  const failedRecords = reports.reduce((n, r) => n + r.failedRecords, 0);
   const seconds = meta.windowMs / 1000;
   const perWorker = reports.map((r) => r.acks);
   const calls = Object.values(usage.calls).reduce((n, c) => n + c, 0);

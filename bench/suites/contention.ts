@@ -290,7 +290,7 @@ export async function runContentionBench(options: ContentionOptions, log: (line:
       for (const k of options.levels) {
         const dilation = options.dilation?.(k) ?? 1;
         const stretch = windowStretch(dilation);
-        const model = dilation === 1 ? options.latencyModel : dilateLatencyModel(options.latencyModel, dilation);
+        const model = dilateLatencyModel(options.latencyModel, dilation);
         const windowMs = options.durationMs * stretch;
         for (const modeName of options.modes) {
           const { reports, dynamoCores, storedRecords } = await measure(

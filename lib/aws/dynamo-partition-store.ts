@@ -353,16 +353,14 @@ export class DynamoPartitionStore implements PartitionStore {
   }
 
   /**
-   * One Query, projected to the offsets: DynamoDB still reads (and bills) whole items,
-   * a page ending at 1 MB of them, but answers a few bytes per item. The key range ends
-   * at `until - 1`: no item straddles `until` when it is a range's base or the counter.
-   */
-  /**
-   * One Query reads at most 1 MB of items, however little it projects: a look over K
-   * batch items of 100 KiB takes K/10 pages, one round trip each when they follow each
-   * other. So when the first page stops short, the rest of the range is split by the
-   * offsets a page covered and read at once (EXTENT_PARALLEL_PAGES at most): two round
-   * trips for any range, the same Queries and read units.
+   * The tail items' offsets from `fromOffset`, projected: DynamoDB still reads (and bills)
+   * whole items, a page ending at 1 MB of them, but answers a few bytes per item. The key
+   * range ends at `until - 1`: no item straddles `until` when it is a range's base or the
+   * counter. A look over K batch items of 100 KiB takes K/10 pages, one round trip each
+   * when they follow each other; so when the first page stops short, the rest of the
+   * range is split by the offsets that page covered and read at once
+   * (EXTENT_PARALLEL_PAGES at most): two round trips for any range, the same Queries and
+   * read units.
    */
   async tailExtents(ref: PartitionRef, fromOffset: number, until: number): Promise<TailExtent[]> {
     if (until <= fromOffset) return [];
@@ -377,16 +375,14 @@ export class DynamoPartitionStore implements PartitionStore {
     });
     const first = await this.table.queryPage(range(fromOffset, until));
     let items = first.items;
-    const last = items.at(-1);
-    if (first.next && last) {
-      const reached = Number(last.lastOffset) + 1;
+    if (first.next) {
+      const last = items.at(-1);
+      const reached = last ? Number(last.lastOffset) + 1 : fromOffset;
       const pages = Math.ceil((until - reached) / Math.max(1, reached - fromOffset));
       const rest = await Promise.all(
         splitRange(reached, until, pages, EXTENT_PARALLEL_PAGES).map(([a, b]) => this.table.queryAll(range(a, b))),
       );
       items = items.concat(...rest);
-    } else if (first.next) {
-      items = items.concat(await this.table.queryAll(range(fromOffset, until)));
     }
     return items.map((item) => ({
       baseOffset: Number(item.baseOffset),

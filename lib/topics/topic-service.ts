@@ -164,9 +164,7 @@ export class TopicService {
   private read(name: string): Promise<TopicMeta> {
     const inFlight = this.reading.get(name);
     if (inFlight) return inFlight;
-    const reading = this.load(name).finally(() => {
-      if (this.reading.get(name) === reading) this.reading.delete(name);
-    });
+    const reading = this.load(name).finally(() => this.reading.delete(name));
     this.reading.set(name, reading);
     return reading;
   }
