@@ -73,3 +73,19 @@ export function mayHaveApplied(err: unknown): boolean {
 export function sleep(ms: number, setTimer: (fn: () => void, ms: number) => unknown = setTimeout): Promise<void> {
   return new Promise((resolve) => setTimer(resolve, ms));
 }
+
+/**
+ * True when `promise` settles (either way) within `ms`, false when the time passes
+ * first; the timer is cleared either way, and a rejection is left to the promise's own
+ * handler.
+ */
+export function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    const settled = (): void => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    promise.then(settled, settled);
+  });
+}

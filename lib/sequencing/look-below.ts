@@ -1,7 +1,7 @@
 /**
  * The look below a reserved range (docs/design.md, "reserve, fill, seal"): a writer
  * acknowledges its filled range only once every offset below it is held (an item, a
- * void, a segment). When the look goes with the fill (early) or after it, and how a
+ * void, a segment). When the look goes during the fill (early) or after it, and how a
  * writer waits for a gap that is still below its range: looking again about once a round
  * trip, sealing the gap once it is stale.
  *
@@ -22,13 +22,14 @@ const PREFIX_POLL_MIN_MS = 8;
 const PREFIX_POLL_MAX_MS = 100;
 
 /**
- * A look below the range goes with the fill (rather than after it) when the reservation
- * before it was made at least this many round trips earlier (at first, and at least):
- * its writer had the time to fill (its reservation's answer, then its fill), and the
- * writers before it more. Each early look that finds a gap after all (a call wasted: the
- * writer looks again after its fill) raises the bar by one round trip, up to the most;
- * each that settles it lowers it by a quarter. On a busy DynamoDB (or a busy machine)
- * writers fill late, and early looks stop; on a quiet one they save a round trip.
+ * A look below the range goes out while the fill is in flight (rather than after its
+ * answer) once the reservation before it is this many round trips old (at first, and at
+ * least): its writer had the time to fill (its reservation's answer, then its fill), and
+ * the writers before it more. When the fill answers before that time, the look goes after
+ * it. Each such early look that finds a gap after all (a call wasted: the writer looks
+ * again after its fill) raises the bar by one round trip, up to the most; each that
+ * settles it lowers it by a quarter. On a busy DynamoDB (or a busy machine) writers fill
+ * late, and early looks stop; on a quiet one they save a round trip.
  */
 export const EARLY_LOOK_ROUND_TRIPS = 1.5;
 const EARLY_LOOK_MAX_ROUND_TRIPS = 16;

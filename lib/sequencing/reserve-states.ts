@@ -99,6 +99,6 @@ export interface GroupFill {
   due: boolean;
   /** … and did with its fill. */
   advance: boolean;
-  /** The early look below the range, sent with the fill. */
+  /** The look below the range sent while the fill was in flight (none when the fill answered first). */
   look: Prefix<TailExtent> | undefined;
 }

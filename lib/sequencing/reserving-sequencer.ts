@@ -30,15 +30,15 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import { COMMIT_ADVANCE_EVERY } from '../core/constants.js';
 import { OffsetMismatchError } from '../core/errors.js';
-import { backoffDelay, isRetryable, mayHaveApplied, sleep } from '../core/retry.js';
+import { backoffDelay, isRetryable, mayHaveApplied, settlesWithin, sleep } from '../core/retry.js';
 import type { StateHandlers } from '../core/state-machine.js';
 import type { FillCommit, LogStore, ReserveOutcome } from '../ports/log-store.js';
-import type { PartitionHead, PartitionRef } from '../ports/model.js';
+import type { PartitionHead, PartitionRef, TailExtent } from '../ports/model.js';
 import type { AppendNotifier } from '../reading/notifier.js';
 import { layOut } from './lay-out.js';
 import { EARLY_LOOK_ROUND_TRIPS, nextEarlyLookRoundTrips, waitForPrefix } from './look-below.js';
 import { FILL, FILL_ANSWER, type FillAnswer, type FillState, type GroupFill, type Reserved } from './reserve-states.js';
-import { committedFloor, type Sealer } from './sealer.js';
+import { committedFloor, type Prefix, type Sealer } from './sealer.js';
 import { PartitionSequencer, type Pending, type SequencerOptions } from './sequencer.js';
 
 export class ReservingSequencer extends PartitionSequencer {
@@ -175,24 +175,41 @@ export class ReservingSequencer extends PartitionSequencer {
     c.from = from;
     c.due = due;
     c.advance = advance;
-    // The look below the range usually comes after the fill: by then the writers that
-    // reserved before this one have filled too, so one Query usually settles it (sent
-    // with the fill, it found them still filling, and polled: 4.0 DynamoDB calls per ack
-    // at 8 writers against 3.2 after it, docs/design.md). But when the reservation just
-    // before this one is old enough that its writer has filled, the look goes with the
-    // fill and costs no round trip of latency; if it finds a gap after all, the writer
-    // looks again after the fill, from where it stopped.
-    const early =
-      from < base &&
-      reserved.previousAt !== null &&
-      this.clock.now() - reserved.previousAt >= this.earlyLookRoundTrips * this.sealer.roundTrip;
-    const [fill, , look] = await Promise.all([
-      this.fill(commit, c.deadline),
+    // The look below the range goes out while the fill is in flight, once the
+    // reservation just before this one is old enough that its writer has filled (its
+    // reservation's answer, then its fill: earlyLookRoundTrips of this process's round
+    // trips), and costs no round trip of latency. Sent at once, it found the writers
+    // that reserved just before still filling and had to poll (4.0 DynamoDB calls per
+    // ack at 8 writers against 3.2 after the fill, docs/design.md); sent after the
+    // fill's answer, it costs a round trip. When the fill answers first, the look goes
+    // after it (the waiting state); when it finds a gap after all, the writer looks
+    // again after the fill, from where it stopped.
+    const fill = this.fill(commit, c.deadline);
+    const lookAt = reserved.previousAt === null ? null : reserved.previousAt + this.earlyLookRoundTrips * this.sealer.roundTrip;
+    const [answer, , look] = await Promise.all([
+      fill,
       advance ? this.store.advanceCommitted(this.ref, base).catch(() => false) : false,
-      early ? this.sealer.extent(this.ref, from, base, head.lastAppendAt, { trustGaps: true }).catch(() => undefined) : undefined,
+      from < base && lookAt !== null ? this.lookDuringFill(fill, from, base, head, lookAt) : undefined,
     ]);
     c.look = look;
-    return FILL_ANSWER[fill];
+    return FILL_ANSWER[answer];
+  }
+
+  /**
+   * The look below [from, base) sent at `at` (this process's clock) unless the fill has
+   * answered by then: undefined when it did not go (or failed; the writer looks after
+   * the fill).
+   */
+  private async lookDuringFill(
+    fill: Promise<FillAnswer>,
+    from: number,
+    base: number,
+    head: PartitionHead,
+    at: number,
+  ): Promise<Prefix<TailExtent> | undefined> {
+    const wait = at - this.clock.now();
+    if (wait > 0 && (await settlesWithin(fill, wait))) return undefined;
+    return this.sealer.extent(this.ref, from, base, head.lastAppendAt, { trustGaps: true }).catch(() => undefined);
   }
 
   /** A sealer's void took the range: nothing of it was written; reserve again. */

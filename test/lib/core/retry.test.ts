@@ -21,6 +21,7 @@ import {
   isThrottle,
   mayHaveApplied,
   type RetryPolicy,
+  settlesWithin,
 } from '../../../lib/core/retry.js';
 
 /** The largest double below 1: what Math.random can return at most. */
@@ -215,5 +216,29 @@ describe('mayHaveApplied', () => {
     expect(mayHaveApplied(new RetryableError('deadline passed', 1))).toBe(true);
     expect(mayHaveApplied(new InternalError('bug'))).toBe(true);
     expect(mayHaveApplied(new Error('boom'))).toBe(true);
+  });
+});
+
+describe('settlesWithin', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('is true when the promise settles first, either way, and clears its timer', async () => {
+    vi.useFakeTimers();
+    const resolved = settlesWithin(Promise.resolve(1), 1_000);
+    const rejected = Promise.reject(new Error('no'));
+    rejected.catch(() => undefined);
+    const failed = settlesWithin(rejected, 1_000);
+    expect(await resolved).toBe(true);
+    expect(await failed).toBe(true);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('is false when the time passes first', async () => {
+    vi.useFakeTimers();
+    const answer = settlesWithin(new Promise(() => undefined), 50);
+    await vi.advanceTimersByTimeAsync(50);
+    expect(await answer).toBe(false);
   });
 });

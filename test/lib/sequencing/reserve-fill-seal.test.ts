@@ -54,6 +54,32 @@ function fillOf(ref: PartitionRef, base: number, values: string[], token = rando
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Records the store's looks and fills in order, with when each went out (ms since `spy`). */
+function spyLooksAndFills(store: LogStore, slowFillMs = 0) {
+  const start = Date.now();
+  const calls: { call: 'look' | 'fill' | 'filled'; at: number }[] = [];
+  const note = (call: 'look' | 'fill' | 'filled') => calls.push({ call, at: Date.now() - start });
+  const look = store.tailExtents.bind(store);
+  const fill = store.fill.bind(store);
+  const spies = [
+    vi.spyOn(store, 'tailExtents').mockImplementation((...args) => {
+      note('look');
+      return look(...args);
+    }),
+    vi.spyOn(store, 'fill').mockImplementation(async (...args) => {
+      note('fill');
+      await sleep(slowFillMs);
+      const outcome = await fill(...args);
+      note('filled');
+      return outcome;
+    }),
+  ];
+  const restore = () => {
+    for (const spy of spies) spy.mockRestore();
+  };
+  return { calls, fill, restore };
+}
+
 describe('reserve, fill, seal', () => {
   it('gives independent writers contiguous offsets without a lost race', async () => {
     const commits: number[] = [];
@@ -103,21 +129,7 @@ describe('reserve, fill, seal', () => {
     const base = await reserveOnly(realStore, ref, 1);
     // Old enough for the early look (many DynamoDB Local round trips), young enough not to be sealed.
     await sleep(SEAL_AFTER_MS / 3);
-    const calls: string[] = [];
-    const look = realStore.tailExtents.bind(realStore);
-    const fill = realStore.fill.bind(realStore);
-    const spies = [
-      vi.spyOn(realStore, 'tailExtents').mockImplementation((...args) => {
-        calls.push('look');
-        return look(...args);
-      }),
-      vi.spyOn(realStore, 'fill').mockImplementation(async (...args) => {
-        calls.push('fill');
-        const outcome = await fill(...args);
-        calls.push('filled');
-        return outcome;
-      }),
-    ];
+    const spy = spyLooksAndFills(realStore);
     let acknowledged = false;
     const pending = append('behind the slow writer').then((r) => {
       acknowledged = true;
@@ -125,18 +137,51 @@ describe('reserve, fill, seal', () => {
     });
     await sleep(SEAL_AFTER_MS / 3);
     // The look went out with the fill (before the fill's answer), found the gap, and the writer waits.
-    expect(calls.slice(0, 3)).toEqual(['fill', 'look', 'filled']);
+    expect(spy.calls.slice(0, 3).map((c) => c.call)).toEqual(['fill', 'look', 'filled']);
     expect(acknowledged).toBe(false);
     expect((await realStore.fill(fillOf(ref, base, ['slow']))).ok).toBe(true);
     expect((await pending).offsets).toEqual([{ partition: 0, offset: 2 }]);
-    spies.forEach((spy) => {
-      spy.mockRestore();
-    });
+    spy.restore();
     expect((await verifier.reader.read('t', 0, { offset: 0 })).records.map((r) => text(r.value))).toEqual([
       'first',
       'slow',
       'behind the slow writer',
     ]);
+  });
+
+  it('a writer whose predecessor has just reserved sends its look during its fill, once that reservation is old enough to be filled', async () => {
+    const { realStore, verifier, ref, append } = await setup();
+    await append('first');
+    // The predecessor's reservation is dated 200 ms ahead: the look is due then, long
+    // after this writer's fill went out (DynamoDB Local answers in a few ms), and this
+    // writer's fill takes 400 ms.
+    const base = await reserveOnly(realStore, ref, 1, Date.now() + 200);
+    const spy = spyLooksAndFills(realStore, 400);
+    const pending = append('behind a fresh reservation');
+    await sleep(100);
+    expect((await spy.fill(fillOf(ref, base, ['predecessor']))).ok).toBe(true);
+    expect((await pending).offsets).toEqual([{ partition: 0, offset: 2 }]);
+    spy.restore();
+    // One look, sent while the fill was in flight and not before the reservation below was due.
+    expect(spy.calls.map((c) => c.call)).toEqual(['fill', 'look', 'filled']);
+    expect(spy.calls[1]!.at - spy.calls[0]!.at).toBeGreaterThanOrEqual(150);
+    expect((await verifier.reader.read('t', 0, { offset: 0 })).records.map((r) => text(r.value))).toEqual([
+      'first',
+      'predecessor',
+      'behind a fresh reservation',
+    ]);
+  });
+
+  it('a writer whose fill answers before its look is due looks after the fill, without waiting for the due time', async () => {
+    const { realStore, ref, append } = await setup();
+    await append('first');
+    const base = await reserveOnly(realStore, ref, 1, Date.now() + 5_000);
+    expect((await realStore.fill(fillOf(ref, base, ['predecessor']))).ok).toBe(true);
+    const spy = spyLooksAndFills(realStore);
+    expect((await append('behind a filled reservation')).offsets).toEqual([{ partition: 0, offset: 2 }]);
+    spy.restore();
+    expect(spy.calls.map((c) => c.call)).toEqual(['fill', 'filled', 'look']);
+    expect(spy.calls[2]!.at).toBeLessThan(2_000);
   });
 
   it('the high watermark stops at a young gap: nothing above it is readable or acknowledged yet', async () => {
