@@ -16,6 +16,7 @@ import { DynamoLogStore } from '../../lib/aws/dynamo-log-store.js';
 import { S3ObjectStore } from '../../lib/aws/s3-object-store.js';
 import { LogEngine } from '../../lib/engine.js';
 import type { PartitionRef } from '../../lib/ports/model.js';
+import { seededRandom } from '../../local/chaos.js';
 import { ensureBucket, ensureTable } from '../../local/emulators.js';
 import { startOwnEmulators } from '../harness/own-emulators.js';
 import { ResourceMeter, type ResourceUsage } from '../harness/resources.js';
@@ -57,17 +58,6 @@ export interface CompactionBenchResult {
   ratio: number;
 }
 
-/** A small seeded PRNG (mulberry32), so every run compacts the same log. */
-function seeded(seed: number): () => number {
-  let t = seed >>> 0;
-  return () => {
-    t = (t + 0x6d2b79f5) >>> 0;
-    let r = Math.imul(t ^ (t >>> 15), t | 1);
-    r ^= r + Math.imul(r ^ (r >>> 7), r | 61);
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export async function runCompactionBench(options: CompactionBenchOptions, log: (line: string) => void): Promise<CompactionBenchResult> {
   const emulators = await startOwnEmulators('compaction');
   const { dynamo } = emulators;
@@ -89,7 +79,7 @@ export async function runCompactionBench(options: CompactionBenchOptions, log: (
 
       const records = Math.floor((options.fillMiB * 1024 * KIB) / VALUE_BYTES);
       const distinct = Math.max(1, Math.floor(records / 2));
-      const random = seeded(round + 1);
+      const random = seededRandom(round + 1);
       const latest = new Map<string, string>();
       const value = new Uint8Array(VALUE_BYTES);
       for (let i = 0; i < records; i += RECORDS_PER_APPEND) {

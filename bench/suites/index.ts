@@ -1,5 +1,6 @@
 /** Every benchmark suite, in the order a full `npm run bench` takes them. */
 import type { AnySuite } from '../harness/suite.js';
+import { acksModelSuite } from './acks-model.js';
 import { appendSuite } from './append.js';
 import { shapesSuite } from './append-shapes.js';
 import { bundlesSuite } from './bundles.js';
@@ -26,6 +27,7 @@ export const SUITES: readonly AnySuite[] = [
   producerSuite,
   contentionSuite,
   dilatedSuite,
+  acksModelSuite,
   sparseSuite,
   stagingSuite,
   fanOutSuite,

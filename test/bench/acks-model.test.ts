@@ -1,0 +1,47 @@
+/**
+ * The acks=all model (bench/model/acks-all.ts): with constant round trips its figures are
+ * known in closed form, and with spread ones no way of looking beats perfect knowledge.
+ */
+import { describe, expect, it } from 'vitest';
+import { runAcksModel } from '../../bench/model/acks-all.js';
+import { seededRandom } from '../../local/chaos.js';
+
+const model = (writers: number, policy: Parameters<typeof runAcksModel>[0]['policy'], sigma: number, seed = 1) =>
+  runAcksModel({ writers, policy, sigma, roundTrips: 1_000, random: seededRandom(seed) });
+
+describe('acks=all model', () => {
+  it('with constant round trips: K writers acknowledge K/2 appends a round trip raw, and acks=all loses nothing', () => {
+    for (const k of [1, 4, 16]) {
+      const raw = model(k, 'raw', 0);
+      expect(raw.acksPerRoundTrip).toBeCloseTo(k / 2, 1);
+      expect(raw.p50RoundTrips).toBeCloseTo(2, 6);
+      // Reservations land in the order they were sent, and so do the fills: nobody waits.
+      const oracle = model(k, 'oracle', 0);
+      expect(oracle.acksPerRoundTrip).toBeCloseTo(raw.acksPerRoundTrip, 1);
+      expect(oracle.p50RoundTrips).toBeCloseTo(2, 6);
+    }
+  });
+
+  it('a lone writer never looks: its own last append ended where the next begins', () => {
+    const one = model(1, 'look', 0.39);
+    expect(one.looksPerAck).toBe(0);
+    expect(one.acksPerRoundTrip).toBeCloseTo(model(1, 'raw', 0.39).acksPerRoundTrip, 6);
+  });
+
+  it('with spread round trips, no way of looking beats perfect knowledge, which stays under the primitive', () => {
+    for (const k of [8, 32]) {
+      const raw = model(k, 'raw', 0.39);
+      const oracle = model(k, 'oracle', 0.39);
+      expect(oracle.acksPerRoundTrip).toBeLessThan(raw.acksPerRoundTrip);
+      for (const policy of ['look', 'look-fixed', 'look-quarter'] as const) {
+        const look = model(k, policy, 0.39);
+        expect(look.acksPerRoundTrip).toBeLessThanOrEqual(oracle.acksPerRoundTrip * 1.02);
+        expect(look.looksPerAck).toBeGreaterThanOrEqual(1);
+      }
+    }
+  });
+
+  it('gives the same figures for the same seed', () => {
+    expect(model(8, 'look', 0.39, 7)).toEqual(model(8, 'look', 0.39, 7));
+  });
+});
