@@ -26,8 +26,11 @@
  * - looks every ¼ round trip: from the reservation before's age of one round trip, a
  *   look a quarter of a round trip after the last, answered or not.
  *
- * A look sees an offset held when its fill landed before the look did. The unit of time
- * is the round trip (a call's median time), so the figures hold for any round trip.
+ * A look sees an offset held when its fill landed before the look did, and reads the
+ * reservations from the writer's known prefix up to the lowest of those it already saw
+ * held just below its own (as lib/sequencing/look-below.ts: one item each, whose read
+ * units the look pays). The unit of time is the round trip (a call's median time), so
+ * the figures hold for any round trip.
  */
 
 /** The acknowledgement policies the model compares. */
@@ -60,6 +63,8 @@ export interface AcksModelResult {
   /** Median time from reservation sent to acknowledgement, in round trips. */
   p50RoundTrips: number;
   looksPerAck: number;
+  /** Reservations (tail items) the looks read, per acknowledgement. */
+  itemsReadPerAck: number;
 }
 
 const EARLY_BAR = 1.5;
@@ -89,6 +94,9 @@ interface Writer {
   lookedAfterFill: number;
   /** The offset after this writer's last acknowledged one: below it, everything is held. */
   knownEnd: number;
+  /** What this append's looks found held: everything below `floor`, and [top, offset). */
+  floor: number;
+  top: number;
 }
 
 /** A binary min-heap of timed events, ties in the order pushed. */
@@ -157,6 +165,8 @@ export function runAcksModel({ writers: k, policy, sigma, roundTrips, random }: 
     bar: EARLY_BAR,
     lookedAfterFill: 0,
     knownEnd: 0,
+    floor: 0,
+    top: 0,
   }));
   // Offsets in the order reservations land; when each reservation was sent; the prefix.
   const sentAtOf: number[] = [];
@@ -169,6 +179,7 @@ export function runAcksModel({ writers: k, policy, sigma, roundTrips, random }: 
   const waiting = new Set<number>();
   const latencies: number[] = [];
   let looks = 0;
+  let itemsRead = 0;
 
   const ack = (at: number, w: number) => timeline.push(at, { kind: 'ack', writer: w, generation: writers[w]!.generation });
   const look = (at: number, w: number) => timeline.push(at, { kind: 'look', writer: w, generation: writers[w]!.generation });
@@ -194,13 +205,22 @@ export function runAcksModel({ writers: k, policy, sigma, roundTrips, random }: 
     const { generation } = writer;
     switch (event.kind) {
       case 'send': {
-        Object.assign(writer, { sentAt: at, filled: false, held: false, looksOut: 0, early: undefined, lookedAfterFill: 0 });
+        Object.assign(writer, {
+          sentAt: at,
+          filled: false,
+          held: false,
+          looksOut: 0,
+          early: undefined,
+          lookedAfterFill: 0,
+          floor: writer.knownEnd,
+        });
         const factor = call();
         timeline.push(at + factor / 2, { kind: 'reserve-lands', writer: w, generation, factor });
         break;
       }
       case 'reserve-lands': {
         writer.offset = sentAtOf.length;
+        writer.top = writer.offset;
         writer.previousAt = sentAtOf.at(-1) ?? null;
         sentAtOf.push(writer.sentAt);
         landed.push(false);
@@ -258,6 +278,9 @@ export function runAcksModel({ writers: k, policy, sigma, roundTrips, random }: 
         break;
       }
       case 'look-lands':
+        itemsRead += Math.max(0, writer.top - writer.floor);
+        writer.floor = Math.max(writer.floor, Math.min(prefix, writer.offset));
+        while (writer.top > writer.floor && landed[writer.top - 1]) writer.top--;
         timeline.push(at + event.factor / 2, { kind: 'look-answers', writer: w, generation, held: prefix >= writer.offset });
         break;
       case 'look-answers': {
@@ -292,5 +315,6 @@ export function runAcksModel({ writers: k, policy, sigma, roundTrips, random }: 
     acksPerRoundTrip: latencies.length / roundTrips,
     p50RoundTrips: latencies[Math.floor(latencies.length / 2)] ?? Number.NaN,
     looksPerAck: looks / Math.max(1, latencies.length),
+    itemsReadPerAck: itemsRead / Math.max(1, latencies.length),
   };
 }

@@ -41,6 +41,16 @@ describe('acks=all model', () => {
     }
   });
 
+  it('a look reads the reservations between the known prefix and its own: polling reads more than the look as built', () => {
+    const once = model(16, 'look', 0.39);
+    const polled = model(16, 'look-quarter', 0.39);
+    // At least the one reservation just before its own per look that found one to read.
+    expect(once.itemsReadPerAck).toBeGreaterThan(1);
+    expect(once.itemsReadPerAck).toBeLessThan(16 * once.looksPerAck);
+    expect(polled.itemsReadPerAck).toBeGreaterThan(once.itemsReadPerAck);
+    expect(model(1, 'look', 0.39).itemsReadPerAck).toBe(0);
+  });
+
   it('gives the same figures for the same seed', () => {
     expect(model(8, 'look', 0.39, 7)).toEqual(model(8, 'look', 0.39, 7));
   });
