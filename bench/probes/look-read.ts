@@ -48,7 +48,8 @@ try {
       await store.tailExtents(ref, 0, n * RECORDS_PER_ITEM);
       times.push(performance.now() - started);
     }
-    const p50 = percentile(times.sort((a, b) => a - b), 50);
+    times.sort((a, b) => a - b);
+    const p50 = percentile(times, 50);
     console.log(`look over ${n} items of 100 KiB: p50 ${p50.toFixed(1)} ms (${REPEATS} looks)`);
   }
   const started = performance.now();
