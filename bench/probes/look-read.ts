@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { DynamoLogStore } from '../../lib/aws/dynamo-log-store.js';
 import type { PartitionRef } from '../../lib/ports/model.js';
 import { ensureTable, localDynamoClient, startDynamoDbLocal } from '../../local/emulators.js';
-import { percentile } from '../harness/stats.js';
+import { summarize } from '../harness/stats.js';
 
 const ITEM_BYTES = 100 * 1024;
 const RECORDS_PER_ITEM = 100;
@@ -48,9 +48,7 @@ try {
       await store.tailExtents(ref, 0, n * RECORDS_PER_ITEM);
       times.push(performance.now() - started);
     }
-    times.sort((a, b) => a - b);
-    const p50 = percentile(times, 50);
-    console.log(`look over ${n} items of 100 KiB: p50 ${p50.toFixed(1)} ms (${REPEATS} looks)`);
+    console.log(`look over ${n} items of 100 KiB: p50 ${summarize(times).p50.toFixed(1)} ms (${REPEATS} looks)`);
   }
   const started = performance.now();
   for (let r = 0; r < REPEATS; r++) await store.getHead(ref);
