@@ -424,12 +424,61 @@ export function contentionTables(input: ContentionTablesInput): ReportTable[] {
     rows: ratioRows,
   });
 
+  tables.push(...cpuTables(points, input.shapes));
+
   tables.push({
     title: 'Issue 13 aims, for the engine',
     columns: ['aim', 'shape', 'measured', 'met'],
     rows: aims.map((a) => [a.aim, a.shape, a.measured, verdict(a.met)]),
   });
   return tables;
+}
+
+/**
+ * The CPU each acknowledged append cost, the workers' and DynamoDB Local's together, for
+ * the reserving engine and the raw primitive at each K. Once the machine's cores are
+ * full for both, each acknowledges as many appends a second as its CPU per append lets
+ * them run, so the ratio of their acks/s cannot pass the inverse ratio of their CPU per
+ * append, whatever their round trips: what this machine, not the protocol, allows.
+ */
+export function cpuTables(points: readonly ContentionPoint[], shapes: ContentionTablesInput['shapes']): ReportTable[] {
+  const levels = [...new Set(points.map((p) => p.concurrency))].sort((a, b) => a - b);
+  const cpuMsPerAck = (p: ContentionPoint) => ((p.workerCores + (Number.isFinite(p.dynamoCores) ? p.dynamoCores : 0)) * 1000) / p.acksPerSec;
+  return shapes.flatMap((shape) => {
+    const rows = levels.flatMap((k) => {
+      const engine = findPoint(points, CANDIDATE_MODE, shape.name, k);
+      const raw = findPoint(points, PRIMITIVE_MODE, shape.name, k);
+      if (!engine || !raw || !Number.isFinite(engine.dynamoCores) || !Number.isFinite(raw.dynamoCores)) return [];
+      return [
+        [
+          String(k),
+          `${formatNumber(engine.workerCores + engine.dynamoCores, 2)} / ${formatNumber(raw.workerCores + raw.dynamoCores, 2)}`,
+          `${formatNumber(cpuMsPerAck(engine), 1)} / ${formatNumber(cpuMsPerAck(raw), 1)}`,
+          `${formatNumber(engine.callsPerAck, 2)} / ${formatNumber(raw.callsPerAck, 2)}`,
+          formatRatio(cpuMsPerAck(raw) / cpuMsPerAck(engine)),
+          formatRatio(engine.acksPerSec / raw.acksPerSec),
+        ],
+      ];
+    });
+    if (rows.length === 0) return [];
+    return [
+      {
+        title: `CPU per acknowledged append, ${shapeTitle(shape)}: ${CANDIDATE_MODE} against ${PRIMITIVE_MODE}`,
+        columns: [
+          'K',
+          'cores used (workers + DDB Local)',
+          'CPU ms per ack',
+          'DDB calls per ack',
+          `${PRIMITIVE_MODE} CPU / ${CANDIDATE_MODE} CPU`,
+          'acks/s ratio',
+        ],
+        rows,
+        notes: [
+          `Each pair is ${CANDIDATE_MODE} / ${PRIMITIVE_MODE}. Where both use all of the machine's cores, the acks/s ratio cannot exceed the CPU ratio: the ratio then measures the CPU per append (most of it the SDK's work per DynamoDB call, so it follows the calls per ack), not the round trips.`,
+        ],
+      },
+    ];
+  });
 }
 
 export interface ContentionChart {

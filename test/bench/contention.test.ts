@@ -29,6 +29,7 @@ import {
   checkAims,
   contentionCharts,
   contentionTables,
+  cpuTables,
   emptyWorkerReport,
   latencyReference,
   type WorkerReport,
@@ -364,6 +365,7 @@ describe('contention report', () => {
     expect(tables.map((t) => t.title)).toEqual([
       'Contention, single 1 KiB records: K processes append to one partition, one request at a time each',
       'acks/s over raw at the same K',
+      'CPU per acknowledged append, single 1 KiB records: engine-reserve against raw',
       'Issue 13 aims, for the engine',
     ]);
     expect(tables[0]!.rows).toHaveLength(2);
@@ -371,6 +373,19 @@ describe('contention report', () => {
     // 1,200 WCU/s on the head is over what one partition serves.
     expect(tables[0]!.rows[0]).toContain('1,200 (over)');
     expect(tables[1]!.rows).toEqual([['K=1', '0.90×']]);
+  });
+
+  it('sets the CPU per acknowledged append of the engine against raw beside their acks/s ratio', () => {
+    const cpu = [
+      { ...point(CANDIDATE_MODE, 'single', 8, { acksPerSec: 100 }), workerCores: 1.2, dynamoCores: 0.6, callsPerAck: 3.2 },
+      { ...point('raw', 'single', 8, { acksPerSec: 200 }), workerCores: 1.2, dynamoCores: 0.6, callsPerAck: 2 },
+      // No DynamoDB Local meter in the window: no row rather than a CPU that leaves it out.
+      { ...point(CANDIDATE_MODE, 'single', 16, { acksPerSec: 100 }), dynamoCores: Number.NaN },
+      point('raw', 'single', 16, { acksPerSec: 200 }),
+    ];
+    const [table] = cpuTables(cpu, shapes);
+    expect(table!.rows).toEqual([['8', '1.80 / 1.80', '18.0 / 9.0', '3.20 / 2.00', '0.50×', '0.50×']]);
+    expect(cpuTables([point('raw', 'single', 1, { acksPerSec: 50 })], shapes)).toEqual([]);
   });
 
   it('draws acks/s and p99 against K for every shape', () => {
