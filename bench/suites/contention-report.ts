@@ -443,7 +443,7 @@ export function contentionTables(input: ContentionTablesInput): ReportTable[] {
  */
 export function cpuTables(points: readonly ContentionPoint[], shapes: ContentionTablesInput['shapes']): ReportTable[] {
   const levels = [...new Set(points.map((p) => p.concurrency))].sort((a, b) => a - b);
-  const cpuMsPerAck = (p: ContentionPoint) => ((p.workerCores + (Number.isFinite(p.dynamoCores) ? p.dynamoCores : 0)) * 1000) / p.acksPerSec;
+  const cpuMsPerAck = (p: ContentionPoint) => ((p.workerCores + p.dynamoCores) * 1000) / p.acksPerSec;
   return shapes.flatMap((shape) => {
     const rows = levels.flatMap((k) => {
       const engine = findPoint(points, CANDIDATE_MODE, shape.name, k);
