@@ -65,6 +65,22 @@ export interface AcksModelResult {
   looksPerAck: number;
   /** Reservations (tail items) the looks read, per acknowledgement. */
   itemsReadPerAck: number;
+  /** Read units the looks cost per acknowledgement, for items of TAIL_ITEM_BYTES. */
+  readUnitsPerAck: number;
+}
+
+/**
+ * The bytes of one reservation's tail item, as a look reads it: the engine's item for one
+ * 1 KiB record (its encoded batch and its attributes) is 1,267–1,269 bytes by DynamoDB's
+ * sizing (attribute names plus values; read back from DynamoDB Local, 2026-12-02).
+ */
+export const TAIL_ITEM_BYTES = 1_270;
+/** A consistent Query is billed the bytes of the items it read rounded up to 4 KB, at least one unit. */
+const READ_UNIT_BYTES = 4_096;
+
+/** The read units of one consistent Query over `items` tail items. */
+export function lookReadUnits(items: number): number {
+  return Math.max(1, Math.ceil((items * TAIL_ITEM_BYTES) / READ_UNIT_BYTES));
 }
 
 const EARLY_BAR = 1.5;
@@ -180,6 +196,7 @@ export function runAcksModel({ writers: k, policy, sigma, roundTrips, random }: 
   const latencies: number[] = [];
   let looks = 0;
   let itemsRead = 0;
+  let readUnits = 0;
 
   const ack = (at: number, w: number) => timeline.push(at, { kind: 'ack', writer: w, generation: writers[w]!.generation });
   const look = (at: number, w: number) => timeline.push(at, { kind: 'look', writer: w, generation: writers[w]!.generation });
@@ -279,6 +296,7 @@ export function runAcksModel({ writers: k, policy, sigma, roundTrips, random }: 
       }
       case 'look-lands':
         itemsRead += Math.max(0, writer.top - writer.floor);
+        readUnits += lookReadUnits(Math.max(0, writer.top - writer.floor));
         writer.floor = Math.max(writer.floor, Math.min(prefix, writer.offset));
         while (writer.top > writer.floor && landed[writer.top - 1]) writer.top--;
         timeline.push(at + event.factor / 2, { kind: 'look-answers', writer: w, generation, held: prefix >= writer.offset });
@@ -316,5 +334,6 @@ export function runAcksModel({ writers: k, policy, sigma, roundTrips, random }: 
     p50RoundTrips: latencies[Math.floor(latencies.length / 2)] ?? Number.NaN,
     looksPerAck: looks / Math.max(1, latencies.length),
     itemsReadPerAck: itemsRead / Math.max(1, latencies.length),
+    readUnitsPerAck: readUnits / Math.max(1, latencies.length),
   };
 }

@@ -9,8 +9,9 @@ import { seededRandom } from '../../local/chaos.js';
 import { jitterForTail } from '../harness/latency-model.js';
 import { formatNumber, formatRatio } from '../harness/stats.js';
 import { defineSuite } from '../harness/suite.js';
-import { ACK_POLICIES, type AckPolicy, type AcksModelResult, POLICY_TITLES, runAcksModel } from '../model/acks-all.js';
+import { ACK_POLICIES, type AckPolicy, type AcksModelResult, POLICY_TITLES, runAcksModel, TAIL_ITEM_BYTES } from '../model/acks-all.js';
 import type { ReportTable } from '../report/report.js';
+import { PARTITION_READ_UNITS_PER_SEC, PARTITION_WRITE_UNITS_PER_SEC } from './contention-report.js';
 import { DILATED_TAIL } from './dilated.js';
 
 export interface AcksModelSuiteOptions {
@@ -43,6 +44,7 @@ export function runAcksModelSuite(options: AcksModelSuiteOptions, log: (line: st
         p50RoundTrips: mean((r) => r.p50RoundTrips),
         looksPerAck: mean((r) => r.looksPerAck),
         itemsReadPerAck: mean((r) => r.itemsReadPerAck),
+        readUnitsPerAck: mean((r) => r.readUnitsPerAck),
       };
       points.push(point);
       log(
@@ -97,20 +99,75 @@ export function acksModelTables(result: AcksModelSuiteResult): ReportTable[] {
       ],
     },
     {
-      title: 'Tail items read by the looks per acknowledgement (model)',
+      title: 'Tail items read by the looks per acknowledgement, and their read units (model)',
       columns: ['policy', ...levels.map((k) => `K=${k}`)],
       rows: LOOKING.map((policy) => [
         POLICY_TITLES[policy],
         ...levels.map((k) => {
           const point = find(result, policy, k);
-          return point ? formatNumber(point.itemsReadPerAck, 1) : '–';
+          return point ? `${formatNumber(point.itemsReadPerAck, 1)} (${formatNumber(point.readUnitsPerAck, 1)} RRU)` : '–';
         }),
       ]),
       notes: [
-        'Each look is one consistent Query over the reservations between what the writer knows held and its own, an item each: its read units are their bytes (1 KiB records: about 1 read unit per 3.6 items, rounded up per Query).',
+        `Each look is one consistent Query over the reservations between what the writer knows held and its own, an item each: its read units are their bytes rounded up to 4 KB, at least one (items of ${formatNumber(TAIL_ITEM_BYTES)} bytes: a 1 KiB record's).`,
       ],
     },
   ];
+}
+
+/**
+ * The round trip the projection onto AWS takes (ms): the contention suite's latency model
+ * adds 6 ms to each call, and DynamoDB documents single-digit-millisecond answers inside
+ * a region; an assumption, not a measurement.
+ */
+export const AWS_ROUND_TRIP_MS = 10;
+/**
+ * Write units per append, raw and reserving alike: the head's update (1) and a 1 KiB
+ * record's tail item (2, TAIL_ITEM_BYTES); measured 3.0–3.06 in the contention suite.
+ */
+const WRITE_UNITS_PER_APPEND = 3;
+
+type Bound = 'round trips' | 'writes' | 'reads';
+
+/**
+ * Appends a second on one partition on AWS, by the model's acknowledgements a round trip
+ * at AWS_ROUND_TRIP_MS, capped by what one DynamoDB partition serves (its tail items
+ * share the head's partition until DynamoDB splits the key range): the write units of
+ * each append, and the read units of its looks.
+ */
+export function projectOnAws(point: Pick<AcksModelResult, 'acksPerRoundTrip' | 'readUnitsPerAck'>): { perSec: number; bound: Bound } {
+  const limits: [Bound, number][] = [
+    ['round trips', (point.acksPerRoundTrip * 1000) / AWS_ROUND_TRIP_MS],
+    ['writes', PARTITION_WRITE_UNITS_PER_SEC / WRITE_UNITS_PER_APPEND],
+    ['reads', point.readUnitsPerAck > 0 ? PARTITION_READ_UNITS_PER_SEC / point.readUnitsPerAck : Number.POSITIVE_INFINITY],
+  ];
+  const [bound, perSec] = limits.reduce((least, limit) => (limit[1] < least[1] ? limit : least));
+  return { perSec, bound };
+}
+
+/** The projection onto AWS: each policy's appends a second over the raw primitive's, and what bounds it. */
+export function awsProjectionTable(result: AcksModelSuiteResult): ReportTable {
+  const levels = result.config.levels;
+  const rows = ACK_POLICIES.map((policy) => [
+    POLICY_TITLES[policy],
+    ...levels.map((k) => {
+      const point = find(result, policy, k);
+      const raw = find(result, 'raw', k);
+      if (!point || !raw) return '–';
+      const projected = projectOnAws(point);
+      const cell = policy === 'raw' ? formatNumber(projected.perSec, 0) : formatRatio(projected.perSec / projectOnAws(raw).perSec);
+      return `${cell} (${projected.bound})`;
+    }),
+  ]);
+  return {
+    title: `Projected onto one DynamoDB partition at a ${AWS_ROUND_TRIP_MS} ms round trip: appends a second (raw), over raw (the others), and what bounds them (model)`,
+    columns: ['policy', ...levels.map((k) => `K=${k}`)],
+    rows,
+    notes: [
+      `Each policy's acknowledgements a round trip above at a ${AWS_ROUND_TRIP_MS} ms round trip, capped by one partition's ${formatNumber(PARTITION_WRITE_UNITS_PER_SEC)} write units a second (${WRITE_UNITS_PER_APPEND} per 1 KiB append: the head's update and the tail item) and ${formatNumber(PARTITION_READ_UNITS_PER_SEC)} read units a second (the looks' Queries, each billed its items' bytes rounded up to 4 KB, at least one unit; items of ${formatNumber(TAIL_ITEM_BYTES)} bytes). "Perfect knowledge" reads nothing: it is the bound of the round trips alone.`,
+      "Before DynamoDB splits the partition's key range for heat, which would move tail items away from the head; the head item alone takes at most 1,000 write units a second whatever the split.",
+    ],
+  };
 }
 
 export const acksModelSuite = defineSuite({
@@ -127,7 +184,7 @@ export const acksModelSuite = defineSuite({
       intro: [
         `Model (bench/model/acks-all.ts): each call takes a log-normal of median one round trip (σ ${config.sigma.toFixed(2)}: p99 ${DILATED_TAIL}× p50, as the dilated suite), half out and half back; no CPU. ${formatNumber(config.roundTrips)} round trips per point, mean of ${config.seeds} seed(s).`,
       ],
-      tables: acksModelTables(result),
+      tables: [...acksModelTables(result), awsProjectionTable(result)],
     };
   },
 });

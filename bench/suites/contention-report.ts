@@ -38,6 +38,8 @@ export const AIMS = Object.freeze({
 
 /** DynamoDB's throughput of one partition, which bounds the writes to one item: write units per second. */
 export const PARTITION_WRITE_UNITS_PER_SEC = 1000;
+/** The same for reads (consistent read units per second; DynamoDB's documented partition limit). */
+export const PARTITION_READ_UNITS_PER_SEC = 3000;
 
 /** What one worker process measured in one measurement. */
 export interface WorkerReport {

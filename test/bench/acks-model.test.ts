@@ -3,7 +3,8 @@
  * known in closed form, and with spread ones no way of looking beats perfect knowledge.
  */
 import { describe, expect, it } from 'vitest';
-import { runAcksModel } from '../../bench/model/acks-all.js';
+import { lookReadUnits, runAcksModel, TAIL_ITEM_BYTES } from '../../bench/model/acks-all.js';
+import { AWS_ROUND_TRIP_MS, projectOnAws } from '../../bench/suites/acks-model.js';
 import { seededRandom } from '../../local/chaos.js';
 
 const model = (writers: number, policy: Parameters<typeof runAcksModel>[0]['policy'], sigma: number, seed = 1) =>
@@ -49,6 +50,24 @@ describe('acks=all model', () => {
     expect(once.itemsReadPerAck).toBeLessThan(16 * once.looksPerAck);
     expect(polled.itemsReadPerAck).toBeGreaterThan(once.itemsReadPerAck);
     expect(model(1, 'look', 0.39).itemsReadPerAck).toBe(0);
+  });
+
+  it('bills a look its items rounded up to 4 KB, at least one read unit', () => {
+    expect(lookReadUnits(0)).toBe(1);
+    expect(lookReadUnits(1)).toBe(1);
+    expect(lookReadUnits(Math.floor(4096 / TAIL_ITEM_BYTES))).toBe(1);
+    expect(lookReadUnits(Math.floor(4096 / TAIL_ITEM_BYTES) + 1)).toBe(2);
+    const k16 = model(16, 'look', 0.39);
+    expect(k16.readUnitsPerAck).toBeGreaterThan((k16.itemsReadPerAck * TAIL_ITEM_BYTES) / 4096);
+    expect(model(1, 'look', 0.39).readUnitsPerAck).toBe(0);
+  });
+
+  it("projects onto a partition: round trips until its write units or its looks' read units bind", () => {
+    // 1 ack a round trip: 100 a second at 10 ms, under the 333 the write units allow.
+    expect(AWS_ROUND_TRIP_MS).toBe(10);
+    expect(projectOnAws({ acksPerRoundTrip: 1, readUnitsPerAck: 0 })).toEqual({ perSec: 100, bound: 'round trips' });
+    expect(projectOnAws({ acksPerRoundTrip: 10, readUnitsPerAck: 0 })).toEqual({ perSec: 1000 / 3, bound: 'writes' });
+    expect(projectOnAws({ acksPerRoundTrip: 10, readUnitsPerAck: 20 })).toEqual({ perSec: 150, bound: 'reads' });
   });
 
   it('gives the same figures for the same seed', () => {
