@@ -75,12 +75,18 @@ export interface AcksModelResult {
  * sizing (attribute names plus values; read back from DynamoDB Local, 2026-12-02).
  */
 export const TAIL_ITEM_BYTES = 1_270;
-/** A consistent Query is billed the bytes of the items it read rounded up to 4 KB, at least one unit. */
+/**
+ * A consistent Query is billed the bytes of the items it read rounded up to 4 KB, at least
+ * one unit; an eventually consistent one half that.
+ */
 const READ_UNIT_BYTES = 4_096;
 
-/** The read units of one consistent Query over `items` tail items. */
-export function lookReadUnits(items: number): number {
-  return Math.max(1, Math.ceil((items * TAIL_ITEM_BYTES) / READ_UNIT_BYTES));
+/**
+ * The read units of one Query over `items` tail items: an append's first look reads
+ * eventually consistent, the ones after it consistent (lib/sequencing/look-below.ts, FIRST_LOOK).
+ */
+export function lookReadUnits(items: number, consistent: boolean): number {
+  return Math.max(1, Math.ceil((items * TAIL_ITEM_BYTES) / READ_UNIT_BYTES)) * (consistent ? 1 : 0.5);
 }
 
 const EARLY_BAR = 1.5;
@@ -93,7 +99,7 @@ type Event =
   | { kind: 'reserve-lands' | 'reserve-answers'; writer: number; generation: number; factor: number }
   | { kind: 'fill-lands' | 'fill-answers'; writer: number; generation: number; factor: number }
   | { kind: 'look'; writer: number; generation: number }
-  | { kind: 'look-lands'; writer: number; generation: number; factor: number }
+  | { kind: 'look-lands'; writer: number; generation: number; factor: number; first: boolean }
   | { kind: 'look-answers'; writer: number; generation: number; held: boolean };
 
 interface Writer {
@@ -288,15 +294,16 @@ export function runAcksModel({ writers: k, policy, sigma, roundTrips, random }: 
         if (writer.held) break;
         looks++;
         writer.looksOut++;
+        const first = writer.early === undefined;
         writer.early ??= !writer.filled;
         const factor = call();
-        timeline.push(at + factor / 2, { kind: 'look-lands', writer: w, generation, factor });
+        timeline.push(at + factor / 2, { kind: 'look-lands', writer: w, generation, factor, first });
         if (policy === 'look-quarter') look(at + QUARTER, w);
         break;
       }
       case 'look-lands':
         itemsRead += Math.max(0, writer.top - writer.floor);
-        readUnits += lookReadUnits(Math.max(0, writer.top - writer.floor));
+        readUnits += lookReadUnits(Math.max(0, writer.top - writer.floor), !event.first);
         writer.floor = Math.max(writer.floor, Math.min(prefix, writer.offset));
         while (writer.top > writer.floor && landed[writer.top - 1]) writer.top--;
         timeline.push(at + event.factor / 2, { kind: 'look-answers', writer: w, generation, held: prefix >= writer.offset });

@@ -109,7 +109,7 @@ export function acksModelTables(result: AcksModelSuiteResult): ReportTable[] {
         }),
       ]),
       notes: [
-        `Each look is one consistent Query over the reservations between what the writer knows held and its own, an item each: its read units are their bytes rounded up to 4 KB, at least one (items of ${formatNumber(TAIL_ITEM_BYTES)} bytes: a 1 KiB record's).`,
+        `Each look is one Query over the reservations between what the writer knows held and its own, an item each: its read units are their bytes rounded up to 4 KB, at least one (items of ${formatNumber(TAIL_ITEM_BYTES)} bytes: a 1 KiB record's), half that for an append's first look, which reads eventually consistent (the model has no replica lag: such a lag costs the look after it, consistent).`,
       ],
     },
   ];
@@ -164,7 +164,7 @@ export function awsProjectionTable(result: AcksModelSuiteResult): ReportTable {
     columns: ['policy', ...levels.map((k) => `K=${k}`)],
     rows,
     notes: [
-      `Each policy's acknowledgements a round trip above at a ${AWS_ROUND_TRIP_MS} ms round trip, capped by one partition's ${formatNumber(PARTITION_WRITE_UNITS_PER_SEC)} write units a second (${WRITE_UNITS_PER_APPEND} per 1 KiB append: the head's update and the tail item) and ${formatNumber(PARTITION_READ_UNITS_PER_SEC)} read units a second (the looks' Queries, each billed its items' bytes rounded up to 4 KB, at least one unit; items of ${formatNumber(TAIL_ITEM_BYTES)} bytes). "Perfect knowledge" reads nothing: it is the bound of the round trips alone.`,
+      `Each policy's acknowledgements a round trip above at a ${AWS_ROUND_TRIP_MS} ms round trip, capped by one partition's ${formatNumber(PARTITION_WRITE_UNITS_PER_SEC)} write units a second (${WRITE_UNITS_PER_APPEND} per 1 KiB append: the head's update and the tail item) and ${formatNumber(PARTITION_READ_UNITS_PER_SEC)} read units a second (the looks' read units above). "Perfect knowledge" reads nothing: it is the bound of the round trips alone.`,
       "Before DynamoDB splits the partition's key range for heat, which would move tail items away from the head; the head item alone takes at most 1,000 write units a second whatever the split.",
     ],
   };

@@ -133,8 +133,8 @@ export class DynamoLogStore implements LogStore {
   queryTail(ref: PartitionRef, fromOffset: number, limits: { maxRecords: number; maxBytes: number }): Promise<TailItem[]> {
     return this.partitions.queryTail(ref, fromOffset, limits);
   }
-  tailExtents(ref: PartitionRef, fromOffset: number, until: number): Promise<TailExtent[]> {
-    return this.partitions.tailExtents(ref, fromOffset, until);
+  tailExtents(ref: PartitionRef, fromOffset: number, until: number, options?: { consistent?: boolean }): Promise<TailExtent[]> {
+    return this.partitions.tailExtents(ref, fromOffset, until, options);
   }
   listSegments(ref: PartitionRef, fromOffset: number, limit: number): Promise<SegmentManifest[]> {
     return this.partitions.listSegments(ref, fromOffset, limit);

@@ -362,11 +362,12 @@ export class DynamoPartitionStore implements PartitionStore {
    * (EXTENT_PARALLEL_PAGES at most): two round trips for any range, the same Queries and
    * read units.
    */
-  async tailExtents(ref: PartitionRef, fromOffset: number, until: number): Promise<TailExtent[]> {
+  async tailExtents(ref: PartitionRef, fromOffset: number, until: number, options: { consistent?: boolean } = {}): Promise<TailExtent[]> {
     if (until <= fromOffset) return [];
     const pk = partitionPk(ref);
     const range = (from: number, to: number): QueryKey => ({
       pk,
+      ...(options.consistent === false ? { consistent: false } : {}),
       skRange: { from: tailSk(from), to: tailSk(to - 1) },
       projection: {
         ProjectionExpression: 'baseOffset, lastOffset, appendedAt, #void, #ttl',

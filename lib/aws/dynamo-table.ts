@@ -56,6 +56,8 @@ export interface QueryKey {
   projection?: { ProjectionExpression: string; ExpressionAttributeNames: Record<string, string> };
   /** At most this many items (default: all). */
   limit?: number;
+  /** false: an eventually consistent read, at half the read units (default: strongly consistent). */
+  consistent?: boolean;
 }
 
 /**
@@ -100,7 +102,8 @@ export class DynamoTable {
 
   /**
    * The items of a partition key (those whose sort key starts with `skPrefix`, or lies in
-   * `skRange`), strongly consistent, across as many Query pages as it takes, at most `limit`.
+   * `skRange`), strongly consistent unless the key says otherwise, across as many Query
+   * pages as it takes, at most `limit`.
    */
   async queryAll(key: QueryKey): Promise<Item[]> {
     const items: Item[] = [];
@@ -116,7 +119,8 @@ export class DynamoTable {
 
   /**
    * One Query page (DynamoDB reads at most 1 MB of items for it, whatever it projects),
-   * strongly consistent; `next` is where the following page starts, if there is one.
+   * strongly consistent unless the key says otherwise; `next` is where the following page
+   * starts, if there is one.
    */
   async queryPage(key: QueryKey, startKey?: Item, limit?: number): Promise<{ items: Item[]; next: Item | undefined }> {
     const [condition, values] = key.skRange
@@ -129,7 +133,7 @@ export class DynamoTable {
         TableName: this.name,
         KeyConditionExpression: condition,
         ExpressionAttributeValues: { ':pk': key.pk, ...values },
-        ConsistentRead: true,
+        ConsistentRead: key.consistent ?? true,
         ...key.projection,
         ...(limit !== undefined ? { Limit: limit } : {}),
         ExclusiveStartKey: startKey,

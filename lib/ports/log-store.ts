@@ -215,10 +215,13 @@ export interface PartitionStore {
   queryTail(ref: PartitionRef, fromOffset: number, limits: { maxRecords: number; maxBytes: number }): Promise<TailItem[]>;
   /**
    * Where the tail items (voids included) holding offsets in [fromOffset, until) are, in
-   * offset order, strongly consistent: their offsets and ages, not their records. A
-   * writer's look at its predecessors reads bytes per item, whatever their batches hold.
+   * offset order: their offsets and ages, not their records. A writer's look at its
+   * predecessors reads bytes per item, whatever their batches hold. Strongly consistent
+   * unless `consistent` is false: an eventually consistent read may miss items written
+   * just before it (a gap that is not one), never shows an item that was not written
+   * (DynamoDB's reads are read-committed), at half the read units.
    */
-  tailExtents(ref: PartitionRef, fromOffset: number, until: number): Promise<TailExtent[]>;
+  tailExtents(ref: PartitionRef, fromOffset: number, until: number, options?: { consistent?: boolean }): Promise<TailExtent[]>;
 
   /** Segment manifests whose lastOffset ≥ `fromOffset`, in offset order, at most `limit` (Infinity: all). */
   listSegments(ref: PartitionRef, fromOffset: number, limit: number): Promise<SegmentManifest[]>;

@@ -12,7 +12,7 @@
 import type { Clock } from '../core/clock.js';
 import { isRetryable, sleep } from '../core/retry.js';
 import type { PartitionHead, PartitionRef, TailExtent } from '../ports/model.js';
-import type { Prefix, Sealer } from './sealer.js';
+import type { Prefix, ScanOptions, Sealer } from './sealer.js';
 
 /**
  * How long a writer waits between two looks at a gap below its range, at first and at
@@ -32,6 +32,20 @@ const PREFIX_POLL_MAX_MS = 100;
  * late, and early looks stop; on a quiet one they save a round trip.
  */
 export const EARLY_LOOK_ROUND_TRIPS = 1.5;
+
+/**
+ * An append's first look at its predecessors, early or after the fill: eventually
+ * consistent, at half the read units (the looks' reads are what bound a partition at
+ * high K, docs/design.md, "Partition limits on AWS"). It is safe: what it shows held is
+ * held, since DynamoDB never answers an item that was not written and a held offset
+ * stays held (a flush moves it to a segment, still held). An item a lagging replica has
+ * not applied yet reads as a gap: the look after it is consistent (LOOK_AGAIN), so a lag costs
+ * at most that look, never an acknowledgement early, nor a seal (a void is conditioned
+ * on its key being free).
+ */
+export const FIRST_LOOK: ScanOptions = { trustGaps: true, consistent: false };
+/** A look after one that found a gap: strongly consistent. */
+const LOOK_AGAIN: ScanOptions = { trustGaps: true };
 const EARLY_LOOK_MAX_ROUND_TRIPS = 16;
 const EARLY_LOOK_STEP_DOWN = 0.25;
 
@@ -46,7 +60,9 @@ export function nextEarlyLookRoundTrips(current: number, end: number, base: numb
 /**
  * Waits until every offset below `base` is held, from `from` (known held below it),
  * sealing gaps once they are stale; tells `learn` each offset it finds everything
- * below held. False when the deadline passed first.
+ * below held. False when the deadline passed first. The append's first look (none went
+ * before: `earlier` undefined) reads eventually consistent, the ones after a gap
+ * consistent (FIRST_LOOK).
  */
 export async function waitForPrefix(
   sealer: Sealer,
@@ -64,9 +80,11 @@ export async function waitForPrefix(
   let top = heldBelow(base, earlier);
   // About one round trip: the time the writer of the gap takes to fill it.
   let pause = Math.max(PREFIX_POLL_MIN_MS, sealer.roundTrip);
+  let options = earlier === undefined ? FIRST_LOOK : LOOK_AGAIN;
   while (known < base) {
     try {
-      const scan = await sealer.extent(ref, known, top, head.lastAppendAt, { trustGaps: true });
+      const scan = await sealer.extent(ref, known, top, head.lastAppendAt, options);
+      options = LOOK_AGAIN;
       known = scan.end >= top ? base : scan.end;
       learn(known);
       if (known >= base) return true;

@@ -36,7 +36,7 @@ import type { FillCommit, LogStore, ReserveOutcome } from '../ports/log-store.js
 import type { PartitionHead, PartitionRef, TailExtent } from '../ports/model.js';
 import type { AppendNotifier } from '../reading/notifier.js';
 import { layOut } from './lay-out.js';
-import { EARLY_LOOK_ROUND_TRIPS, nextEarlyLookRoundTrips, waitForPrefix } from './look-below.js';
+import { EARLY_LOOK_ROUND_TRIPS, FIRST_LOOK, nextEarlyLookRoundTrips, waitForPrefix } from './look-below.js';
 import { FILL, FILL_ANSWER, type FillAnswer, type FillState, type GroupFill, type Reserved } from './reserve-states.js';
 import { committedFloor, type Prefix, type Sealer } from './sealer.js';
 import { PartitionSequencer, type Pending, type SequencerOptions } from './sequencer.js';
@@ -209,7 +209,7 @@ export class ReservingSequencer extends PartitionSequencer {
   ): Promise<Prefix<TailExtent> | undefined> {
     const wait = at - this.clock.now();
     if (wait > 0 && (await settlesWithin(fill, wait))) return undefined;
-    return this.sealer.extent(this.ref, from, base, head.lastAppendAt, { trustGaps: true }).catch(() => undefined);
+    return this.sealer.extent(this.ref, from, base, head.lastAppendAt, FIRST_LOOK).catch(() => undefined);
   }
 
   /** A sealer's void took the range: nothing of it was written; reserve again. */

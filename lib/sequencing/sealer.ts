@@ -59,6 +59,13 @@ export interface ScanOptions {
    * stale high watermark).
    */
   trustGaps?: boolean;
+  /**
+   * false: read the items eventually consistent, at half the read units (extent only). A
+   * writer's first look at its predecessors: what it shows held is held (a read never
+   * shows an item that was not written, and a held offset stays held), and an item it
+   * misses reads as a gap, which the next, consistent look settles.
+   */
+  consistent?: boolean;
 }
 
 export interface SealerOptions {
@@ -131,8 +138,9 @@ export class Sealer {
     lastReservedAt: number | null,
     options: ScanOptions = {},
   ): Promise<Prefix<TailExtent>> {
+    const consistency = options.consistent === false ? { consistent: false } : undefined;
     return this.walk(ref, from, until, lastReservedAt, options, async (end) => ({
-      items: await this.store.tailExtents(ref, end, until),
+      items: await this.store.tailExtents(ref, end, until, consistency),
       complete: true,
     }));
   }

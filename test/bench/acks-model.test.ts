@@ -52,13 +52,17 @@ describe('acks=all model', () => {
     expect(model(1, 'look', 0.39).itemsReadPerAck).toBe(0);
   });
 
-  it('bills a look its items rounded up to 4 KB, at least one read unit', () => {
-    expect(lookReadUnits(0)).toBe(1);
-    expect(lookReadUnits(1)).toBe(1);
-    expect(lookReadUnits(Math.floor(4096 / TAIL_ITEM_BYTES))).toBe(1);
-    expect(lookReadUnits(Math.floor(4096 / TAIL_ITEM_BYTES) + 1)).toBe(2);
+  it('bills a look its items rounded up to 4 KB, at least one read unit, half that for the first (eventually consistent)', () => {
+    expect(lookReadUnits(0, true)).toBe(1);
+    expect(lookReadUnits(1, true)).toBe(1);
+    expect(lookReadUnits(Math.floor(4096 / TAIL_ITEM_BYTES), true)).toBe(1);
+    expect(lookReadUnits(Math.floor(4096 / TAIL_ITEM_BYTES) + 1, true)).toBe(2);
+    expect(lookReadUnits(Math.floor(4096 / TAIL_ITEM_BYTES) + 1, false)).toBe(1);
+    expect(lookReadUnits(0, false)).toBe(0.5);
     const k16 = model(16, 'look', 0.39);
-    expect(k16.readUnitsPerAck).toBeGreaterThan((k16.itemsReadPerAck * TAIL_ITEM_BYTES) / 4096);
+    // Between half and all of the items' bytes in read units, rounded up per look.
+    expect(k16.readUnitsPerAck).toBeGreaterThan((k16.itemsReadPerAck * TAIL_ITEM_BYTES) / 4096 / 2);
+    expect(k16.readUnitsPerAck).toBeLessThan((k16.itemsReadPerAck * TAIL_ITEM_BYTES) / 4096 + k16.looksPerAck);
     expect(model(1, 'look', 0.39).readUnitsPerAck).toBe(0);
   });
 

@@ -14,16 +14,18 @@ import { freshTable } from '../../support/aws.js';
 
 const ITEM_BYTES = 100 * 1024;
 
-/** A client that counts its Query calls and the most it had in flight at once. */
-function countingClient(): { client: DynamoDBClient; queries: () => number; mostInFlight: () => number } {
+/** A client that counts its Query calls, the most it had in flight at once, and each one's ConsistentRead. */
+function countingClient(): { client: DynamoDBClient; queries: () => number; mostInFlight: () => number; consistentReads: unknown[] } {
   const client = localDynamoClient(inject('dynamoEndpoint'));
   let queries = 0;
   let inFlight = 0;
   let most = 0;
+  const consistentReads: unknown[] = [];
   client.middlewareStack.add(
     (next, context) => async (args) => {
       if (context.commandName !== 'QueryCommand') return next(args);
       queries++;
+      consistentReads.push((args.input as { ConsistentRead?: unknown }).ConsistentRead);
       most = Math.max(most, ++inFlight);
       try {
         return await next(args);
@@ -33,7 +35,7 @@ function countingClient(): { client: DynamoDBClient; queries: () => number; most
     },
     { step: 'initialize', name: 'countQueries' },
   );
-  return { client, queries: () => queries, mostInFlight: () => most };
+  return { client, queries: () => queries, mostInFlight: () => most, consistentReads };
 }
 
 /** Items over [0, …) of `counts[i]` offsets each, ITEM_BYTES of data apiece; `skip`: indexes left unwritten (gaps). */
@@ -95,6 +97,30 @@ describe('tailExtents', () => {
     expect(extents.map((e) => [e.baseOffset, e.lastOffset])).toEqual(written.map((i) => [i.baseOffset, i.lastOffset]));
     expect(counting.queries() - before).toBeGreaterThanOrEqual(4);
     expect(counting.mostInFlight()).toBeGreaterThan(1);
+  });
+
+  it('reads strongly consistent unless told otherwise, then every page of the range eventually consistent', async () => {
+    const counting = countingClient();
+    clients.push(counting.client);
+    const store = new DynamoLogStore(counting.client, await freshTable());
+    const ref: PartitionRef = { topic: 't', topicId: 'z', partition: 0 };
+    const written = await writeItems(
+      store,
+      ref,
+      Array.from({ length: 24 }, () => 2),
+    );
+    const end = written.at(-1)!.lastOffset + 1;
+    const before = counting.consistentReads.length;
+    const consistent = await store.tailExtents(ref, 0, end);
+    const strong = counting.consistentReads.splice(before);
+    const eventual = await store.tailExtents(ref, 0, end, { consistent: false });
+    const weak = counting.consistentReads.splice(before);
+    // DynamoDB Local answers both from the same copy; AWS answers the second at half the read units.
+    expect(eventual).toEqual(consistent);
+    expect(strong.length).toBeGreaterThanOrEqual(3);
+    expect(strong.every((c) => c === true)).toBe(true);
+    expect(weak).toHaveLength(strong.length);
+    expect(weak.every((c) => c === false)).toBe(true);
   });
 
   it('answers the items on both sides of a gap, and one Query for a range within a page', async () => {

@@ -184,6 +184,31 @@ describe('reserve, fill, seal', () => {
     expect(spy.calls[2]!.at).toBeLessThan(2_000);
   });
 
+  it('a writer looks first eventually consistent; a replica that has not applied the predecessor costs a consistent look, not an early acknowledgement', async () => {
+    const { realStore, verifier, ref, append } = await setup();
+    await append('first');
+    const base = await reserveOnly(realStore, ref, 1);
+    expect((await realStore.fill(fillOf(ref, base, ['predecessor']))).ok).toBe(true);
+    // A lagging replica: eventually consistent looks do not see the predecessor's item yet.
+    const consistency: (boolean | undefined)[] = [];
+    const look = realStore.tailExtents.bind(realStore);
+    const spy = vi.spyOn(realStore, 'tailExtents').mockImplementation(async (r, from, until, options) => {
+      consistency.push(options?.consistent);
+      const items = await look(r, from, until, options);
+      return options?.consistent === false ? items.filter((item) => item.baseOffset < base) : items;
+    });
+    const result = await append('behind a lagging replica');
+    spy.mockRestore();
+    expect(result.offsets).toEqual([{ partition: 0, offset: 2 }]);
+    expect(consistency).toEqual([false, undefined]);
+    // Nothing was sealed: the predecessor's record is where it was written.
+    expect((await verifier.reader.read('t', 0, { offset: 0 })).records.map((r) => text(r.value))).toEqual([
+      'first',
+      'predecessor',
+      'behind a lagging replica',
+    ]);
+  });
+
   it('the high watermark stops at a young gap: nothing above it is readable or acknowledged yet', async () => {
     const { realStore, verifier, ref, append } = await setup();
     await append('first');
