@@ -28,6 +28,14 @@
  *     attemptBefore / attemptThrottle ──▶ this attempt fails before it is sent
  *     attemptAfter                    ──▶ this attempt is applied, its answer lost
  *
+ * A read fault changes what an eventually consistent DynamoDB read (`ConsistentRead:
+ * false`) answers, as a replica that lags behind the writes would (DynamoDB Local
+ * answers every read from its one copy). It is drawn once per such read that got no
+ * call fault:
+ *
+ *     staleRead ──▶ next(args) ✓, then the answer leaves out every item whose
+ *                   `appendedAt` is younger than a lag drawn from staleReadMs
+ *
  * Every injected fault is appended at once to `logFile` (one line each, written
  * synchronously), so the counts survive the SIGKILLs of the chaos schedule; the call
  * totals are appended every second.
@@ -45,10 +53,13 @@ export type ChaosService = 'dynamodb' | 's3';
 export type CallKind = 'before' | 'after' | 'throttle' | 'latency' | 'lostThenThrottled';
 /** Faults drawn once per attempt, inside the SDK's retries. */
 export type AttemptKind = 'attemptBefore' | 'attemptAfter' | 'attemptThrottle';
-export type ChaosKind = CallKind | AttemptKind;
+/** Faults drawn once per eventually consistent DynamoDB read, on its answer. */
+export type ReadKind = 'staleRead';
+export type ChaosKind = CallKind | AttemptKind | ReadKind;
 export const CALL_KINDS: readonly CallKind[] = ['before', 'after', 'throttle', 'latency', 'lostThenThrottled'];
 export const ATTEMPT_KINDS: readonly AttemptKind[] = ['attemptBefore', 'attemptAfter', 'attemptThrottle'];
-export const CHAOS_KINDS: readonly ChaosKind[] = [...CALL_KINDS, ...ATTEMPT_KINDS];
+export const READ_KINDS: readonly ReadKind[] = ['staleRead'];
+export const CHAOS_KINDS: readonly ChaosKind[] = [...CALL_KINDS, ...ATTEMPT_KINDS, ...READ_KINDS];
 
 const probability = z.number().min(0).max(1);
 
@@ -65,6 +76,9 @@ export const chaosSpecSchema = z
     attemptBefore: probability.default(0),
     attemptAfter: probability.default(0),
     attemptThrottle: probability.default(0),
+    staleRead: probability.default(0),
+    /** A stale read's replica lags by a time drawn uniformly from [min, max] ms. */
+    staleReadMs: z.tuple([z.number().int().min(0), z.number().int().min(0)]).default([20, 300]),
     /** Injected latency is drawn uniformly from [min, max] ms. */
     latencyMs: z.tuple([z.number().int().min(0), z.number().int().min(0)]).default([20, 500]),
     /** Services to inject into (default both). */
@@ -82,7 +96,8 @@ export const chaosSpecSchema = z
     'before + after + throttle + latency + lostThenThrottled must be at most 1',
   )
   .refine((s) => ATTEMPT_KINDS.reduce((sum, k) => sum + s[k], 0) <= 1, 'attemptBefore + attemptAfter + attemptThrottle must be at most 1')
-  .refine((s) => s.latencyMs[0] <= s.latencyMs[1], 'latencyMs is [min, max] with min ≤ max');
+  .refine((s) => s.latencyMs[0] <= s.latencyMs[1], 'latencyMs is [min, max] with min ≤ max')
+  .refine((s) => s.staleReadMs[0] <= s.staleReadMs[1], 'staleReadMs is [min, max] with min ≤ max');
 
 export type ChaosSpec = z.infer<typeof chaosSpecSchema>;
 
@@ -187,6 +202,25 @@ export function installChaos(clients: { dynamo: DynamoDBClient; s3: S3Client }, 
     throw random() < 0.5 ? timeoutError(command) : serverError(service, command);
   };
 
+  /**
+   * An eventually consistent DynamoDB read's answer, as a replica lagging behind the
+   * writes by staleReadMs would give it (when staleRead is drawn): without the items
+   * appended within the lag.
+   */
+  const maybeStale = async <T extends { output?: unknown }>(
+    service: ChaosService,
+    command: string,
+    input: unknown,
+    answer: T,
+  ): Promise<T> => {
+    if (service !== 'dynamodb' || (input as { ConsistentRead?: unknown }).ConsistentRead !== false) return answer;
+    if (draw(service, command, READ_KINDS) === undefined) return answer;
+    const lagMs = spec.staleReadMs[0] + Math.floor(random() * (spec.staleReadMs[1] - spec.staleReadMs[0] + 1));
+    const output = answer.output as { Items?: Record<string, unknown>[] } | undefined;
+    if (output?.Items) output.Items = output.Items.filter((item) => !(appendedAtOf(item) > Date.now() - lagMs));
+    return answer;
+  };
+
   const install = (service: ChaosService, stack: Stack) => {
     stack.add(
       (next, context) => async (args) => {
@@ -195,7 +229,7 @@ export function installChaos(clients: { dynamo: DynamoDBClient; s3: S3Client }, 
         const kind = draw(service, command, CALL_KINDS);
         switch (kind) {
           case undefined:
-            return next(args);
+            return maybeStale(service, command, args.input, await next(args));
           case 'before':
           case 'throttle':
           case 'after':
@@ -242,6 +276,12 @@ export function installChaos(clients: { dynamo: DynamoDBClient; s3: S3Client }, 
   install('dynamodb', clients.dynamo.middlewareStack);
   install('s3', clients.s3.middlewareStack as unknown as Stack);
   return chaos;
+}
+
+/** An item's `appendedAt` (ms), marshalled or not; NaN when it has none. */
+function appendedAtOf(item: Record<string, unknown>): number {
+  const value = item.appendedAt as { N?: string } | number | undefined;
+  return Number(typeof value === 'object' && value !== null ? value.N : value);
 }
 
 /** A streamed body (S3 GetObject) nobody will read must not hold its socket. */

@@ -9,9 +9,11 @@ import { join } from 'node:path';
 import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, inject, it } from 'vitest';
+import { DynamoLogStore } from '../../lib/aws/dynamo-log-store.js';
 import { translate } from '../../lib/aws/errors.js';
 import { isStorageError } from '../../lib/core/errors.js';
 import * as retry from '../../lib/core/retry.js';
+import type { PartitionRef, TailItem } from '../../lib/ports/model.js';
 import { type ChaosSpec, chaosSpecFromEnv, chaosSpecSchema, installChaos } from '../../local/chaos.js';
 import { localDynamoClient, localS3Client } from '../../local/emulators.js';
 import { freshBucket, freshTable } from '../support/aws.js';
@@ -114,6 +116,37 @@ describe('chaos middleware', () => {
     expect(c.chaos.counters.injected.dynamodb.attemptAfter).toBe(sdkAttempts(err));
     // GetItem is not among the chaos commands: it goes through untouched.
     expect((await c.dynamo.send(get(c.table, 'h'))).Item).toBeDefined();
+  });
+
+  it('staleRead: an eventually consistent read leaves out the items appended within the lag; a consistent one is untouched', async () => {
+    const c = await chaosClients({ staleRead: 1, staleReadMs: [5_000, 5_000] });
+    const store = new DynamoLogStore(c.dynamo, c.table);
+    const ref: PartitionRef = { topic: 't', topicId: 'stale', partition: 0 };
+    c.chaos.enabled = false;
+    for (const [offset, appendedAt] of [
+      [0, Date.now() - 60_000],
+      [1, Date.now()],
+    ] as const) {
+      const token = `token-${offset}`;
+      const tail: TailItem = {
+        baseOffset: offset,
+        lastOffset: offset,
+        recordCount: 1,
+        data: new Uint8Array(8),
+        minTimestamp: appendedAt,
+        maxTimestamp: appendedAt,
+        appendedAt,
+        commitId: token,
+      };
+      expect((await store.fill({ ref, items: [tail], producers: [], requestToken: token })).ok).toBe(true);
+    }
+    c.chaos.enabled = true;
+    expect((await store.tailExtents(ref, 0, 2)).map((e) => e.baseOffset)).toEqual([0, 1]);
+    expect(c.chaos.counters.injected.dynamodb.staleRead).toBe(0);
+    // A replica 5 s behind has not applied the item appended just now.
+    expect((await store.tailExtents(ref, 0, 2, { consistent: false })).map((e) => e.baseOffset)).toEqual([0]);
+    expect(c.chaos.counters.injected.dynamodb.staleRead).toBe(1);
+    expect(() => chaosSpecFromEnv('{"staleReadMs":[300,20]}')).toThrow(/staleReadMs/);
   });
 
   it('logs every injected fault at once, so the counts survive a SIGKILL', async () => {

@@ -72,6 +72,7 @@ export function reliabilityTables(report: ChaosReport): ReportTable[] {
       notes: [
         'Per call, outside the SDK\'s retries: "before": the call fails without reaching the service; "after": the service applied it, then the caller gets an error (the outcome is unknown to it); "throttle": a throttling error before the call; "latency": the call is delayed; "lostThenThrottled": the first attempt is applied and its answer lost, every retry the SDK makes is throttled, so the caller sees a throttle for a write that happened.',
         'Per attempt, inside the SDK\'s retries (the SDK retries them itself with the same ClientRequestToken and throws only the last): "attemptBefore" (a 500 before sending), "attemptAfter" (applied, answer lost), "attemptThrottle".',
+        'Per eventually consistent read (a writer\'s first look at its predecessors): "staleRead", the answer leaves out the items appended within a lag, as a replica that has not applied them yet would (DynamoDB Local answers every read from its one copy).',
         '"calls seen" is a lower bound (each process reports its totals once a second; the last second before a SIGKILL is lost).',
       ],
     },

@@ -85,10 +85,12 @@ export const FAULT_PROFILES: (Partial<ChaosSpec> & { name: string })[] = [
     attemptAfter: 0.01,
     attemptThrottle: 0.02,
     latencyMs: [20, 800],
+    // A writer's first look reads eventually consistent: a lagging replica hides what it has not applied.
+    staleRead: 0.3,
   },
   { name: 'errors', before: 0.05, after: 0.05 },
   { name: 'throttle', throttle: 0.15 },
-  { name: 'latency', latency: 0.3, latencyMs: [50, 1500] },
+  { name: 'latency', latency: 0.3, latencyMs: [50, 1500], staleRead: 0.5, staleReadMs: [50, 1500] },
   { name: 'in-doubt', after: 0.12 },
   // Inside the SDK's own retries: an attempt applied and lost, then throttles (finding 2 of issue 12).
   { name: 'sdk-retries', lostThenThrottled: 0.04, attemptAfter: 0.04, attemptThrottle: 0.06, attemptBefore: 0.02 },

@@ -73,12 +73,13 @@ export const DEFAULT_FAULT_PROFILES: FaultProfile[] = [
     attemptAfter: 0.01,
     attemptThrottle: 0.02,
     latencyMs: [20, 300],
+    staleRead: 0.3,
   },
   { name: 'in-doubt', after: 0.06, attemptAfter: 0.03 },
   { name: 'sdk-retries', lostThenThrottled: 0.03, attemptAfter: 0.03, attemptThrottle: 0.04, attemptBefore: 0.02 },
   { name: 'none' },
   { name: 'throttle', throttle: 0.08, attemptThrottle: 0.05 },
-  { name: 'slow', latency: 0.2, latencyMs: [50, 800] },
+  { name: 'slow', latency: 0.2, latencyMs: [50, 800], staleRead: 0.5, staleReadMs: [50, 800] },
   { name: 'none' },
 ];
 
