@@ -207,12 +207,7 @@ export function installChaos(clients: { dynamo: DynamoDBClient; s3: S3Client }, 
    * writes by staleReadMs would give it (when staleRead is drawn): without the items
    * appended within the lag.
    */
-  const maybeStale = async <T extends { output?: unknown }>(
-    service: ChaosService,
-    command: string,
-    input: unknown,
-    answer: T,
-  ): Promise<T> => {
+  const maybeStale = <T extends { output?: unknown }>(service: ChaosService, command: string, input: unknown, answer: T): T => {
     if (service !== 'dynamodb' || (input as { ConsistentRead?: unknown }).ConsistentRead !== false) return answer;
     if (draw(service, command, READ_KINDS) === undefined) return answer;
     const lagMs = spec.staleReadMs[0] + Math.floor(random() * (spec.staleReadMs[1] - spec.staleReadMs[0] + 1));

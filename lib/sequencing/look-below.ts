@@ -39,9 +39,9 @@ export const EARLY_LOOK_ROUND_TRIPS = 1.5;
  * high K, docs/design.md, "Partition limits on AWS"). It is safe: what it shows held is
  * held, since DynamoDB never answers an item that was not written and a held offset
  * stays held (a flush moves it to a segment, still held). An item a lagging replica has
- * not applied yet reads as a gap: the look after it is consistent (LOOK_AGAIN), so a lag costs
- * at most that look, never an acknowledgement early, nor a seal (a void is conditioned
- * on its key being free).
+ * not applied yet reads as a gap: the look after it is consistent (LOOK_AGAIN), so a lag
+ * costs at most that look, never an acknowledgement early, nor a seal (a void is
+ * conditioned on its key being free).
  */
 export const FIRST_LOOK: ScanOptions = { trustGaps: true, consistent: false };
 /** A look after one that found a gap: strongly consistent. */
