@@ -301,13 +301,15 @@ export function runAcksModel({ writers: k, policy, sigma, roundTrips, random }: 
         if (policy === 'look-quarter') look(at + QUARTER, w);
         break;
       }
-      case 'look-lands':
-        itemsRead += Math.max(0, writer.top - writer.floor);
-        readUnits += lookReadUnits(Math.max(0, writer.top - writer.floor), !event.first);
+      case 'look-lands': {
+        const items = Math.max(0, writer.top - writer.floor);
+        itemsRead += items;
+        readUnits += lookReadUnits(items, !event.first);
         writer.floor = Math.max(writer.floor, Math.min(prefix, writer.offset));
         while (writer.top > writer.floor && landed[writer.top - 1]) writer.top--;
         timeline.push(at + event.factor / 2, { kind: 'look-answers', writer: w, generation, held: prefix >= writer.offset });
         break;
+      }
       case 'look-answers': {
         writer.looksOut--;
         if (writer.held) break;

@@ -123,9 +123,10 @@ export function acksModelTables(result: AcksModelSuiteResult): ReportTable[] {
 export const AWS_ROUND_TRIP_MS = 10;
 /**
  * Write units per append, raw and reserving alike: the head's update (1) and a 1 KiB
- * record's tail item (2, TAIL_ITEM_BYTES); measured 3.0–3.06 in the contention suite.
+ * record's tail item (1 per KB of TAIL_ITEM_BYTES, rounded up: 2); measured 3.0–3.06 in
+ * the contention suite.
  */
-const WRITE_UNITS_PER_APPEND = 3;
+const WRITE_UNITS_PER_APPEND = 1 + Math.ceil(TAIL_ITEM_BYTES / 1024);
 
 type Bound = 'round trips' | 'writes' | 'reads';
 
