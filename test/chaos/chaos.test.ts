@@ -33,6 +33,8 @@ describe('chaos', () => {
     `keeps every queue property through SIGKILLs and injected DynamoDB/S3 faults (${durationMs / 1000} s)`,
     async () => {
       const dataDir = await mkdtemp(join(tmpdir(), 'strata-chaos-'));
+      // A run that finds an anomaly keeps its data (DynamoDB Local's and s3rver's files) to be read after it.
+      let anomalies = 0;
       try {
         const report = await runChaos({
           durationMs,
@@ -82,6 +84,8 @@ describe('chaos', () => {
               : `STRATA_CHAOS_DURATION_MS=${durationMs} ${viaNpm ? 'npm run test:chaos' : 'npx vitest run test/chaos'}`);
           await writeReliabilitySection(report, command);
         }
+        anomalies = report.anomalyCount;
+        if (anomalies > 0) console.log(`chaos: ${anomalies} anomalies; the run's data is kept in ${dataDir}`);
         expect(report.anomalyCount, report.summaries.join('\n')).toBe(0);
         expect(report.schedule.kills).toBeGreaterThanOrEqual(2);
         // The group members waited on the push path (and reconnected after the kills).
@@ -99,7 +103,7 @@ describe('chaos', () => {
         }
         if (fullRun) expect(report.operations.total).toBeGreaterThanOrEqual(100_000);
       } finally {
-        await rm(dataDir, { recursive: true, force: true });
+        if (anomalies === 0) await rm(dataDir, { recursive: true, force: true });
       }
     },
     durationMs + OVERHEAD_MS,
