@@ -304,8 +304,16 @@ async function killOrphanedDynamoDbLocal(dataDir: string): Promise<void> {
 }
 
 async function terminatePid(pid: number): Promise<void> {
+  const started = Date.now();
   signalPid(pid, 'SIGTERM');
-  if (await waitForPidExit(pid, STOP_GRACE_MS)) return;
+  if (await waitForPidExit(pid, STOP_GRACE_MS)) {
+    console.log(`Stopped the DynamoDB Local an earlier start left running (pid ${pid}, ${Date.now() - started} ms after SIGTERM).`);
+    return;
+  }
+  // DynamoDB Local answers a write before it is on disk: one answered just before a SIGKILL can be lost.
+  console.warn(
+    `The DynamoDB Local an earlier start left running (pid ${pid}) did not stop within ${STOP_GRACE_MS} ms of SIGTERM; sending SIGKILL (writes it answered last may be lost).`,
+  );
   signalPid(pid, 'SIGKILL');
   if (await waitForPidExit(pid, STOP_GRACE_MS)) return;
   throw new Error(`Could not stop the orphaned DynamoDB Local (pid ${pid})`);

@@ -95,6 +95,8 @@ export interface AppendWorkersOptions {
   voidLog: string;
   /** The workers' stderr and unexpected exits. */
   logFile: string;
+  /** Where the workers trace their DynamoDB calls (test/support/worker-trace.ts). */
+  traceFile?: string;
   crashPoints?: Record<string, number>;
   stallPoints?: Record<string, StallSpec>;
   thinkMs?: [number, number];
@@ -356,6 +358,7 @@ export class AppendWorkers {
       stallPoints: o.stallPoints ?? DEFAULT_STALL_POINTS,
       engineHookOption: 'testHooks',
       engine: o.sequencing ? { sequencing: o.sequencing } : {},
+      ...(o.traceFile ? { traceFile: o.traceFile } : {}),
     };
     const { name: _profileName, ...rates } = profile ?? { name: 'none' };
     const w = spawnWorkerProcess<Pending>(slot, {

@@ -33,6 +33,7 @@ import { findFreePort } from '../../local/emulators.js';
 import { DEFAULT_BUCKET_NAME, DEFAULT_TABLE_NAME } from '../../local/stack.js';
 import { seededRandom } from '../support/faults.js';
 import { ANOMALY_TYPES, type CheckResult, History, type SendHandle } from '../support/history.js';
+import { traceLinesFor } from '../support/worker-trace.js';
 import {
   bump,
   conditionalWriter,
@@ -226,6 +227,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const faultLog = join(options.dataDir, 'chaos-faults.log');
   const voidLog = join(options.dataDir, 'chaos-voids.log');
   const workerFaultLog = join(options.dataDir, 'chaos-worker-faults.log');
+  const workerTrace = join(options.dataDir, 'workers-trace.log');
   const workerVoidLog = join(options.dataDir, 'chaos-worker-voids.log');
   const sealedOffsets = () => readVoidLog(voidLog, workerVoidLog);
   // Fixed emulator ports: the append workers' endpoints stay valid across the server's restarts.
@@ -285,6 +287,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     faultLog: workerFaultLog,
     voidLog: workerVoidLog,
     logFile: join(options.dataDir, 'workers.log'),
+    traceFile: workerTrace,
     log: options.log,
   });
 
@@ -706,7 +709,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       partitionStates,
       anomalies,
       anomalyCount: Object.values(anomalies).reduce((a, b) => a + b, 0),
-      summaries: [...Object.entries(results).map(([t, r]) => `${t}: ${r.summary(5)}`), ...workers.figures.details],
+      summaries: [
+        ...Object.entries(results).map(([t, r]) => `${t}: ${r.summary(5)}`),
+        ...workers.figures.details,
+        ...anomalyTraces(results[LOG.name]!, workerTrace, join(options.dataDir, 'server.log')),
+      ],
     };
     mkdirSync('.tmp/chaos', { recursive: true });
     writeFileSync(join('.tmp/chaos', `report-${options.durationMs / 1000}s.json`), JSON.stringify(report, null, 2));
@@ -728,8 +735,43 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       'workers.log',
       'chaos-worker-faults.log',
       'chaos-worker-voids.log',
+      'workers-trace.log',
     ]) {
       if (existsSync(join(options.dataDir, file))) copyFileSync(join(options.dataDir, file), join('.tmp/chaos', file));
     }
   }
+}
+
+/** Requests whose trace an anomaly report prints, at most. */
+const TRACED_REQUESTS = 6;
+/** Lines of the server's start and kill timeline an anomaly report prints, at most. */
+const TIMELINE_LINES = 40;
+
+/**
+ * What a report of anomalies on the workers' topic needs to be read without the data
+ * directory (a CI run keeps only its output): each involved worker request's DynamoDB
+ * calls (test/support/worker-trace.ts) and the server's starts, kills and DynamoDB Local
+ * reaps. Empty when there is no anomaly.
+ */
+function anomalyTraces(result: CheckResult, traceFile: string, serverLog: string): string[] {
+  if (result.anomalies.length === 0) return [];
+  const requests = new Set<string>();
+  for (const a of result.anomalies) {
+    for (const value of [a.value, ...(a.values ?? [])]) {
+      const m = value?.match(/^(proc-\d+\.\d+)\/(\d+)\//);
+      if (m) requests.add(`${m[1]} ${m[2]}`);
+    }
+  }
+  const lines: string[] = [];
+  for (const key of [...requests].slice(0, TRACED_REQUESTS)) {
+    const [worker, request] = key.split(' ') as [string, string];
+    lines.push(`trace of ${worker} request ${request}:`, ...traceLinesFor(traceFile, worker, Number(request)).map((l) => `  ${l}`));
+  }
+  if (existsSync(serverLog)) {
+    const timeline = readFileSync(serverLog, 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('--- ') || /DynamoDB Local .*(left running|SIGKILL)/.test(l));
+    lines.push('server timeline:', ...timeline.slice(-TIMELINE_LINES).map((l) => `  ${l.slice(0, 160)}`));
+  }
+  return lines;
 }

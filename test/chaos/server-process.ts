@@ -127,6 +127,7 @@ export class ServerProcess {
     const child = this.child;
     if (!child) return;
     this.kills += 1;
+    appendFileSync(join(this.options.dataDir, 'server.log'), `--- SIGKILL #${this.kills} pid ${child.pid} ${new Date().toISOString()}\n`);
     child.kill('SIGKILL');
     await this.exited;
     this.child = undefined;

@@ -33,6 +33,7 @@ import {
   type WorkerConfig,
   type WorkerEvent,
 } from './worker-protocol.js';
+import { installWorkerTrace } from './worker-trace.js';
 
 /** Refusals of one partition of a multi-partition append that mean "not written". */
 const DEFINITE_CODES = new Set([
@@ -143,6 +144,8 @@ async function main(): Promise<void> {
   const { dynamo, s3 } = emulatorClients(config);
   const points = new CrashPoints(config.crashPoints, config.stallPoints, random, emit);
   installWorkerMiddleware({ dynamo, s3 }, config.latencyMs, points, seededRandom(config.seed + 1));
+  // Before the fault middleware, so that the trace sees what the engine is told.
+  const trace = config.traceFile ? installWorkerTrace(dynamo, config.traceFile, config.name) : undefined;
   const spec = chaosSpecFromEnv(process.env.STRATA_CHAOS);
   const chaos = spec ? installChaos({ dynamo, s3 }, spec) : undefined;
   const hooks = points.engineHooks();
@@ -202,6 +205,7 @@ async function main(): Promise<void> {
   };
 
   const request = async (id: number): Promise<void> => {
+    if (trace) trace.request = id;
     const kind = pickKind();
     let partitions: number[];
     let expectedOffset: number | undefined;
@@ -328,6 +332,7 @@ async function main(): Promise<void> {
   }
   emit({ t: 'bye', requests: id });
   chaos?.close(); // the last call totals into the fault log
+  trace?.close();
   stdin.close();
   process.exit(0);
 }

@@ -98,6 +98,8 @@ export interface WorkerConfig {
   engineHookOption: string;
   /** How the worker's engine sequences appends (EngineOptions.sequencing, sealAfterMs). */
   engine: EngineChoice;
+  /** Where the worker traces its DynamoDB calls (./worker-trace.ts); none when absent. */
+  traceFile?: string;
 }
 
 /** The EngineOptions a run sets alike in every process (workers, readers, maintenance). */
