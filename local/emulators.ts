@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { type AddressInfo, createServer } from 'node:net';
@@ -338,7 +338,10 @@ async function waitForPidExit(pid: number, timeoutMs: number): Promise<boolean> 
 
 /**
  * True while `pid` runs. A zombie (exited, not yet reaped) counts as gone: an orphan's
- * new parent, the init process, may take its time to reap it.
+ * new parent, the init process, may take its time to reap it. A process whose main
+ * thread has exited while others run on (a JVM shutting down: its SQLite queue may still
+ * be committing) shows its leader as a zombie too; it counts as running until every
+ * thread has exited, so a new DynamoDB Local never opens a database the old one still writes.
  */
 export function isProcessAlive(pid: number): boolean {
   try {
@@ -347,13 +350,29 @@ export function isProcessAlive(pid: number): boolean {
     return isErrnoException(error) && error.code === 'EPERM';
   }
   if (process.platform !== 'linux') return true;
+  const leader = procState(`/proc/${pid}/stat`);
+  if (leader === undefined) return false;
+  if (leader !== 'Z') return true;
+  let tasks: string[];
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The state follows the parenthesised command name, which may itself contain ')'.
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z';
+    tasks = readdirSync(`/proc/${pid}/task`);
   } catch {
     return false;
+  }
+  return tasks.some((task) => {
+    const state = procState(`/proc/${pid}/task/${task}/stat`);
+    return state !== undefined && state !== 'Z' && state !== 'X';
+  });
+}
+
+/** The state letter of a /proc stat file (R, S, D, Z, …); undefined when it cannot be read. */
+function procState(file: string): string | undefined {
+  try {
+    const stat = readFileSync(file, 'utf8');
+    // The state follows the parenthesised command name, which may itself contain ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  } catch {
+    return undefined;
   }
 }
 

@@ -2,6 +2,9 @@
  * `npm start`: the local stack with data under STRATA_DATA_DIR (default `.data/`),
  * serving HTTP API v1 on PORT (default 4510). Ctrl-C stops the emulators cleanly; after
  * a SIGKILL the next start kills the orphaned DynamoDB Local and reopens the same data.
+ * STRATA_DYNAMODB_ENDPOINT points it at a DynamoDB (Local) already running instead, which
+ * it neither starts nor stops (the chaos suite's, which outlives the server's SIGKILLs as
+ * DynamoDB outlives a crashed Lambda).
  */
 import { resolve } from 'node:path';
 import { sequencing } from '../functions/shared/env.js';
@@ -35,7 +38,12 @@ async function main(): Promise<void> {
     dataDir,
     port,
     compactIntervalMs,
-    ...(process.env.STRATA_DYNAMODB_PORT ? { dynamoPort: parsePort(process.env.STRATA_DYNAMODB_PORT) } : {}),
+    // A DynamoDB (Local) already running, which outlives this process: nothing is started for it.
+    ...(process.env.STRATA_DYNAMODB_ENDPOINT
+      ? { dynamoEndpoint: parseEndpoint(process.env.STRATA_DYNAMODB_ENDPOINT, 'STRATA_DYNAMODB_ENDPOINT') }
+      : process.env.STRATA_DYNAMODB_PORT
+        ? { dynamoPort: parsePort(process.env.STRATA_DYNAMODB_PORT) }
+        : {}),
     ...(process.env.STRATA_S3_PORT ? { s3Port: parsePort(process.env.STRATA_S3_PORT) } : {}),
     // Requests served by several independent engines, as by separate Lambda environments.
     ...(process.env.STRATA_LOCAL_ENGINES ? { engines: parseEngines(process.env.STRATA_LOCAL_ENGINES) } : {}),
@@ -136,6 +144,19 @@ function parseEngines(value: string): number {
     process.exit(1);
   }
   return engines;
+}
+
+/** An http(s) URL of a service already running (e.g. http://127.0.0.1:8000); exits with a message otherwise. */
+function parseEndpoint(value: string, name: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (url && (url.protocol === 'http:' || url.protocol === 'https:')) return value.replace(/\/+$/, '');
+  console.error(`✖ ${name} must be an http(s) URL of a running DynamoDB, e.g. http://127.0.0.1:8000; got '${value}'`);
+  process.exit(1);
 }
 
 function parsePort(value: string | undefined): number {

@@ -17,12 +17,10 @@
  *     on exit: spawn pN.g+1 (new producer id) unless stopping
  *     stop(): close stdins ───────────────▶ finish the request, "bye", exit 0
  *
- * The emulators outlive the server's SIGKILLs only in part: DynamoDB Local is orphaned
- * (it runs on until the next incarnation reaps it and starts a new one), s3rver dies with
- * the server. The server process therefore starts them on fixed ports (ServerProcess's
- * dynamoPort and s3Port), so the endpoints the workers were given stay valid: between a
- * kill and the restart a worker meets connection errors, which its engine answers as
- * retryable (outcome unknown), as a Lambda meets a DynamoDB outage.
+ * DynamoDB Local is the run's (run-chaos.ts starts it; the server connects to it), so it
+ * runs through the server's SIGKILLs as DynamoDB outlives a crashed Lambda; s3rver dies
+ * with the server, which starts it again on a fixed port (ServerProcess's s3Port), so the
+ * endpoints the workers were given stay valid.
  *
  * Values are `<id>#<padding>` as the worker writes them; the worker pads every record with
  * `padBytes` (largeShare 0: no record is staged in S3), so the value a reader polls is

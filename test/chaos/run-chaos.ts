@@ -20,6 +20,9 @@
  * schedule runs the compact function every second, and the server spreads requests over
  * two engines (as separate Lambda environments), so retries meet stale caches.
  *
+ * DynamoDB Local is the run's, started before the server and kept through its SIGKILLs
+ * (the server connects to it: STRATA_DYNAMODB_ENDPOINT); s3rver is the server's.
+ *
  * Beside the server, append worker processes (./append-workers.ts) write to `chaos-log`
  * through the same DynamoDB Local and s3rver, each with its own engine and one request
  * at a time, as Lambda environments do; they are SIGKILLed at random (and kill themselves
@@ -29,7 +32,7 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChaosSpec } from '../../local/chaos.js';
-import { findFreePort } from '../../local/emulators.js';
+import { findFreePort, startDynamoDbLocal } from '../../local/emulators.js';
 import { DEFAULT_BUCKET_NAME, DEFAULT_TABLE_NAME } from '../../local/stack.js';
 import { seededRandom } from '../support/faults.js';
 import { ANOMALY_TYPES, type CheckResult, History, type SendHandle } from '../support/history.js';
@@ -230,10 +233,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const workerTrace = join(options.dataDir, 'workers-trace.log');
   const workerVoidLog = join(options.dataDir, 'chaos-worker-voids.log');
   const sealedOffsets = () => readVoidLog(voidLog, workerVoidLog);
-  // Fixed emulator ports: the append workers' endpoints stay valid across the server's restarts.
-  const [dynamoPort, s3Port] = [await findFreePort(), await findFreePort()];
+  // DynamoDB Local is the run's, not the server's: it runs through every SIGKILL of the
+  // server, as DynamoDB outlives a crashed Lambda. Restarting it under the workers' writes
+  // lost acknowledged ones (docs/reliability.md, "DynamoDB Local answers before it commits").
+  const dynamo = await startDynamoDbLocal({ dataDir: join(options.dataDir, 'dynamodb') });
+  // A fixed s3rver port: the append workers' endpoint stays valid across the server's restarts.
+  const s3Port = await findFreePort();
   const server = new ServerProcess({
-    dynamoPort,
+    dynamoEndpoint: dynamo.endpoint,
     s3Port,
     dataDir: options.dataDir,
     port: options.port,
@@ -273,7 +280,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const workers = new AppendWorkers({
     processes: options.appendProcesses,
     seed: options.seed,
-    dynamoEndpoint: server.dynamoEndpoint,
+    dynamoEndpoint: dynamo.endpoint,
     s3Endpoint: server.s3Endpoint,
     tableName: DEFAULT_TABLE_NAME,
     bucket: DEFAULT_BUCKET_NAME,
@@ -726,6 +733,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     await workers.kill();
     await server.stop().catch(() => undefined);
     server.reapOrphans();
+    await dynamo.stop();
     // The server's output and the fault log outlive the data directory, for a failed run.
     mkdirSync('.tmp/chaos', { recursive: true });
     for (const file of [

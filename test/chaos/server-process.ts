@@ -26,11 +26,17 @@ export interface ServerProcessOptions {
   /** Where the server logs the offsets it seals (STRATA_VOID_LOG). */
   voidLog?: string;
   /**
-   * Fixed emulator ports (STRATA_DYNAMODB_PORT, STRATA_S3_PORT), the same for every
-   * incarnation, so processes beside the server (the chaos run's append workers) keep
-   * their endpoints across restarts; free ports picked per start when absent.
+   * A DynamoDB Local the run started (STRATA_DYNAMODB_ENDPOINT): every incarnation uses it
+   * and none starts, reaps or stops it, so the server's SIGKILLs leave DynamoDB running as
+   * they would on AWS (docs/reliability.md says why DynamoDB Local must not be restarted
+   * under writers). Absent: the server starts its own, as `npm start` does.
    */
-  dynamoPort?: number;
+  dynamoEndpoint?: string;
+  /**
+   * A fixed s3rver port (STRATA_S3_PORT), the same for every incarnation, so processes
+   * beside the server (the chaos run's append workers) keep their endpoint across
+   * restarts; a free port picked per start when absent.
+   */
   s3Port?: number;
 }
 
@@ -48,11 +54,7 @@ export class ServerProcess {
     return `http://127.0.0.1:${this.options.port}`;
   }
 
-  /** The emulators' endpoints (with fixed ports only). */
-  get dynamoEndpoint(): string {
-    return `http://127.0.0.1:${this.options.dynamoPort}`;
-  }
-
+  /** s3rver's endpoint (with a fixed port only). */
   get s3Endpoint(): string {
     return `http://127.0.0.1:${this.options.s3Port}`;
   }
@@ -75,7 +77,7 @@ export class ServerProcess {
       STRATA_PUSH_PING_MS: String(CHAOS_PUSH_PING_MS),
       ...(this.options.sequencing ? { STRATA_SEQUENCING: this.options.sequencing } : {}),
       ...(this.options.voidLog ? { STRATA_VOID_LOG: this.options.voidLog } : {}),
-      ...(this.options.dynamoPort ? { STRATA_DYNAMODB_PORT: String(this.options.dynamoPort) } : {}),
+      ...(this.options.dynamoEndpoint ? { STRATA_DYNAMODB_ENDPOINT: this.options.dynamoEndpoint } : {}),
       ...(this.options.s3Port ? { STRATA_S3_PORT: String(this.options.s3Port) } : {}),
       // Injected faults make the engine log errors by design; they go to server.log.
       POWERTOOLS_LOG_LEVEL: process.env.STRATA_CHAOS_SERVER_LOG_LEVEL ?? 'ERROR',
