@@ -101,6 +101,16 @@ describe('npm start', () => {
     // alone, over 30 s once on a fresh-clone run while another job shared the 2 cores.
   }, 90_000);
 
+  it('refuses a STRATA_DYNAMODB_ENDPOINT that is not an http(s) URL, saying what one looks like', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'strata-endpoint-'));
+    dirs.push(dataDir);
+    const run = start(dataDir, await findFreePort(), { ...process.env, STRATA_DYNAMODB_ENDPOINT: 'localhost:8000' });
+    await expect(run.ready).rejects.toThrow(
+      /STRATA_DYNAMODB_ENDPOINT must be an http\(s\) URL of a running DynamoDB, e\.g\. http:\/\/127\.0\.0\.1:8000; got 'localhost:8000'/,
+    );
+    expect(await run.exited).toBe(1);
+  });
+
   it('says what to install when Java is missing', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'strata-nojava-'));
     dirs.push(dataDir);
