@@ -71,11 +71,14 @@ describe('DynamoDB Local with a data directory', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  it('keeps written items across a SIGKILL of the Java process', async () => {
+  it('keeps written items across a SIGKILL of the Java process, once their commit has run', async () => {
     const first = await start();
     const client = localDynamoClient(first.endpoint);
     await ensureTable(client, TABLE);
     await client.send(new PutItemCommand({ TableName: TABLE, Item: { ...ITEM_KEY, partitions: { N: '3' } } }));
+    // DynamoDB Local answers a write before its SQLite commit runs on its queue; a read
+    // waits behind that commit (docs/reliability.md, "DynamoDB Local answers before it commits").
+    await client.send(new GetItemCommand({ TableName: TABLE, Key: ITEM_KEY, ConsistentRead: true }));
     client.destroy();
 
     process.kill(first.pid, 'SIGKILL');

@@ -5,7 +5,9 @@
  * each by conditional TransactWriteItems (the shape of an append's commit), stops the
  * Java process with `signal` while they write, starts it again on the same data and
  * counts the acknowledged writes that are not there. `load` busy processes make the
- * machine as loaded as a test run makes it.
+ * machine as loaded as a test run makes it. With `--read-back` a write counts only once a
+ * consistent read has returned it: DynamoDB Local serves reads on the same queue as its
+ * commits, so such a write is on disk.
  *
  *     writer w:  TWI { head w: n = k+1 IF n = k ; put B#k+1 } ── answered ──▶ acked[w] = k+1
  *     round:     start ─ writers ─ 1–2.5 s ─ signal ─ exit ─ start again ─ stored n < acked[w]? lost
@@ -14,6 +16,7 @@
  *
  * @example
  * npx tsx test/support/dynamodb-local-durability.ts --signal SIGTERM --rounds 20 --load 2
+ * npx tsx test/support/dynamodb-local-durability.ts --signal SIGKILL --rounds 20 --read-back
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -32,6 +35,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '20' },
     writers: { type: 'string', default: '24' },
     load: { type: 'string', default: '0' },
+    'read-back': { type: 'boolean', default: false },
   },
 });
 const signal = values.signal as NodeJS.Signals;
@@ -39,6 +43,8 @@ if (signal !== 'SIGTERM' && signal !== 'SIGKILL') throw new Error(`--signal must
 const rounds = Number(values.rounds);
 const writers = Number(values.writers);
 const load = Number(values.load);
+/** Counts a write as acknowledged only once a consistent read has returned it (after its commit, if reads queue behind it). */
+const readBack = values['read-back'];
 
 const headKey = (w: number) => ({ pk: { S: `w${w}` }, sk: { S: 'HEAD' } });
 const advance = (w: number, next: number) =>
@@ -77,7 +83,9 @@ try {
     const writing = Array.from({ length: writers }, async (_, w) => {
       while (!stopping) {
         try {
-          await clients[w % CLIENTS]!.send(advance(w, acked[w]! + 1));
+          const client = clients[w % CLIENTS]!;
+          await client.send(advance(w, acked[w]! + 1));
+          if (readBack) await client.send(new GetItemCommand({ TableName: TABLE, Key: headKey(w), ConsistentRead: true }));
           acked[w]! += 1;
         } catch {
           return; // the process is going: this writer's last answer is in acked[w]
@@ -114,6 +122,6 @@ try {
   rmSync(dataDir, { recursive: true, force: true });
 }
 console.log(
-  `${signal}, ${writers} writers, ${load} busy processes: ${lost} acknowledged writes lost in ${roundsWithLoss} of ${rounds} rounds`,
+  `${signal}, ${writers} writers, ${load} busy processes${readBack ? ', each write read back' : ''}: ${lost} acknowledged writes lost in ${roundsWithLoss} of ${rounds} rounds`,
 );
 process.exit(0);
