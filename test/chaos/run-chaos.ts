@@ -732,7 +732,6 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     await recreated?.close();
     await workers.kill();
     await server.stop().catch(() => undefined);
-    server.reapOrphans();
     await dynamo.stop();
     // The server's output and the fault log outlive the data directory, for a failed run.
     mkdirSync('.tmp/chaos', { recursive: true });
@@ -758,8 +757,8 @@ const TIMELINE_LINES = 40;
 /**
  * What a report of anomalies on the workers' topic needs to be read without the data
  * directory (a CI run keeps only its output): each involved worker request's DynamoDB
- * calls (test/support/worker-trace.ts) and the server's starts, kills and DynamoDB Local
- * reaps. Empty when there is no anomaly.
+ * calls (test/support/worker-trace.ts) and the server's starts and kills. Empty when
+ * there is no anomaly.
  */
 function anomalyTraces(result: CheckResult, traceFile: string, serverLog: string): string[] {
   if (result.anomalies.length === 0) return [];
@@ -778,7 +777,7 @@ function anomalyTraces(result: CheckResult, traceFile: string, serverLog: string
   if (existsSync(serverLog)) {
     const timeline = readFileSync(serverLog, 'utf8')
       .split('\n')
-      .filter((l) => l.startsWith('--- ') || /DynamoDB Local .*(left running|SIGKILL)/.test(l));
+      .filter((l) => l.startsWith('--- '));
     lines.push('server timeline:', ...timeline.slice(-TIMELINE_LINES).map((l) => `  ${l.slice(0, 160)}`));
   }
   return lines;

@@ -4,12 +4,11 @@
  * again on the same data, each incarnation with its own STRATA_CHAOS fault profile.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChaosSpec } from '../../local/chaos.js';
-import { isProcessAlive } from '../../local/emulators.js';
 
-/** DynamoDB Local's JVM and tsx start in a few seconds; two cores under load take longer. */
+/** tsx and s3rver start in a few seconds; two cores under load take longer. */
 const START_TIMEOUT_MS = 90_000;
 const STOP_TIMEOUT_MS = 15_000;
 /** How often the group members' push channels ping (STRATA_PUSH_PING_MS). */
@@ -26,12 +25,12 @@ export interface ServerProcessOptions {
   /** Where the server logs the offsets it seals (STRATA_VOID_LOG). */
   voidLog?: string;
   /**
-   * A DynamoDB Local the run started (STRATA_DYNAMODB_ENDPOINT): every incarnation uses it
-   * and none starts, reaps or stops it, so the server's SIGKILLs leave DynamoDB running as
+   * The DynamoDB Local the run started (STRATA_DYNAMODB_ENDPOINT): every incarnation uses
+   * it and none starts or stops one, so the server's SIGKILLs leave DynamoDB running as
    * they would on AWS (docs/reliability.md says why DynamoDB Local must not be restarted
-   * under writers). Absent: the server starts its own, as `npm start` does.
+   * under writers).
    */
-  dynamoEndpoint?: string;
+  dynamoEndpoint: string;
   /**
    * A fixed s3rver port (STRATA_S3_PORT), the same for every incarnation, so processes
    * beside the server (the chaos run's append workers) keep their endpoint across
@@ -77,7 +76,7 @@ export class ServerProcess {
       STRATA_PUSH_PING_MS: String(CHAOS_PUSH_PING_MS),
       ...(this.options.sequencing ? { STRATA_SEQUENCING: this.options.sequencing } : {}),
       ...(this.options.voidLog ? { STRATA_VOID_LOG: this.options.voidLog } : {}),
-      ...(this.options.dynamoEndpoint ? { STRATA_DYNAMODB_ENDPOINT: this.options.dynamoEndpoint } : {}),
+      STRATA_DYNAMODB_ENDPOINT: this.options.dynamoEndpoint,
       ...(this.options.s3Port ? { STRATA_S3_PORT: String(this.options.s3Port) } : {}),
       // Injected faults make the engine log errors by design; they go to server.log.
       POWERTOOLS_LOG_LEVEL: process.env.STRATA_CHAOS_SERVER_LOG_LEVEL ?? 'ERROR',
@@ -124,7 +123,7 @@ export class ServerProcess {
     });
   }
 
-  /** SIGKILL: no cleanup runs, DynamoDB Local is orphaned until the next start reaps it. */
+  /** SIGKILL: no cleanup runs (s3rver dies with the server; the run's DynamoDB Local runs on). */
   async kill(): Promise<void> {
     const child = this.child;
     if (!child) return;
@@ -144,14 +143,6 @@ export class ServerProcess {
     await this.exited;
     clearTimeout(timer);
     this.child = undefined;
-  }
-
-  /** Kills a DynamoDB Local left behind by a SIGKILL that no restart reaped. */
-  reapOrphans(): void {
-    const pidfile = join(this.options.dataDir, 'dynamodb', 'dynamodb-local.pid');
-    if (!existsSync(pidfile)) return;
-    const pid = Number(readFileSync(pidfile, 'utf8'));
-    if (Number.isSafeInteger(pid) && pid > 0 && isProcessAlive(pid)) process.kill(pid, 'SIGKILL');
   }
 
   lastOutput(): string {

@@ -12,8 +12,8 @@
  *
  * For example, a commit that lost its race, and the next one, applied but told a timeout:
  *
- *     1764650858393 proc-1.3 r52 TransactWriteItemsCommand tok=3f2a9c1e HEAD:3 exp=189 next=190 put=B#…189 -> cancel[ConditionalCheckFailed,None] a1 9ms
- *     1764650858402 proc-1.3 r52 TransactWriteItemsCommand tok=77d0e4b2 HEAD:3 exp=190 next=191 put=B#…190 -> TimeoutError a? (storage: ok a1) 8ms
+ *     1764650858393 proc-1.3 r52 TransactWriteItemsCommand tok=3f2a9c1e HEAD:3 expected=189 next=190 put=B#…189 -> cancel[ConditionalCheckFailed,None] a1 9ms
+ *     1764650858402 proc-1.3 r52 TransactWriteItemsCommand tok=77d0e4b2 HEAD:3 expected=190 next=191 put=B#…190 -> TimeoutError a? (storage: ok a1) 8ms
  *
  * `traceLinesFor` picks a request's lines back out of the file for the run's report.
  */
