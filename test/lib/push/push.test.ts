@@ -274,7 +274,10 @@ describe('push', () => {
 
   it('resumes after the server drops the connection, and loses nothing appended meanwhile', async () => {
     await strata.createTopic('push-resume', { partitions: 1 });
-    const consumer = strata.subscribe('push-resume', { fromOffset: 'earliest' });
+    // While the connection is down the loop long-polls; one that started just before the
+    // reconnect holds the loop for its whole wait (10 s by default, as long as `until`
+    // waits below), so the fallback polls here are short.
+    const consumer = strata.subscribe('push-resume', { fromOffset: 'earliest', waitMs: 500 });
     const got: string[] = [];
     const consuming = (async () => {
       for await (const record of consumer) {
