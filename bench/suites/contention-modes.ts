@@ -12,6 +12,11 @@
  * - `optimistic-raw`: today's commit by hand (bench/harness/raw-commit.ts's contended shape): one
  *   TransactWriteItems of the head update conditioned on the head last seen and the
  *   tail item; a lost race is re-sent at the head the failure returned.
+ * - `head-index-raw`: sequencing after the write, by hand (a trial, not in the default run;
+ *   docs/design.md, "Sequencing after the write: the head as the index"): a `PutItem` of
+ *   the records under a key of their own, then one `UpdateItem` of the head that numbers
+ *   them and notes `pending.{token} = base`; the writer of every HEAD_INDEX_EVERY-th range
+ *   moves the pending entries up to its own to an index item and removes them from the head.
  *
  * Every mode gives up after the append deadline with a 503 (RetryableError), as the
  * engine does, so a starved request ends and is counted.
@@ -290,6 +295,97 @@ const optimisticRawMode: ContentionMode = {
   storedRecords: (dynamo, scope) => headNextOffset(dynamo, scope.tableName, rawPk(scope)),
 };
 
+/** The writer of every this-many-th numbered range moves the head's pending entries up to its own to an index item. */
+const HEAD_INDEX_EVERY = 16;
+
+/** The head of a `head-index-raw` partition: numbered ranges whose data is written are `pending` until indexed. */
+async function prepareHeadIndex(dynamo: DynamoDBClient, scope: ModeScope): Promise<void> {
+  for (let p = 0; p < (scope.partitions ?? 1); p++)
+    await dynamo.send(
+      new PutItemCommand({
+        TableName: scope.tableName,
+        Item: { pk: { S: rawPk(scope, p) }, sk: { S: HEAD_SK }, nextOffset: { N: '0' }, numbered: { N: '0' }, pending: { M: {} } },
+      }),
+    );
+}
+
+const headIndexRawMode: ContentionMode = {
+  label: 'head index raw: PutItem of the data, then UpdateItem of the head that numbers it (trial)',
+  prepare: prepareHeadIndex,
+  async open(dynamo, scope) {
+    const { pk, count, data } = rawTarget(scope);
+    const head = { pk: { S: pk }, sk: { S: HEAD_SK } };
+    return {
+      async append() {
+        // 48 random bits: unique among the partition's live data items (the Put's condition would say otherwise).
+        const token = randomBytes(6).toString('base64url');
+        const now = Date.now();
+        // 1. The data, durable before it has an offset: no other writer uses this key.
+        await dynamo.send(
+          new PutItemCommand({
+            TableName: scope.tableName,
+            Item: { ...tailItem(pk, 0, count, data, now), sk: { S: `P#${token}` } },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        );
+        // 2. Numbered and committed in one update: the operands are the item's values before it.
+        const out = await dynamo.send(
+          new UpdateItemCommand({
+            TableName: scope.tableName,
+            Key: head,
+            UpdateExpression: 'SET nextOffset = nextOffset + :n, numbered = numbered + :one, pending.#t = nextOffset',
+            ConditionExpression: 'attribute_not_exists(pending.#t)',
+            ExpressionAttributeNames: { '#t': token },
+            ExpressionAttributeValues: { ':n': { N: String(count) }, ':one': { N: '1' } },
+            // Only what changed: the pending map's other entries stay on DynamoDB's side.
+            ReturnValues: 'UPDATED_NEW',
+          }),
+        );
+        const next = Number(out.Attributes?.nextOffset?.N);
+        if (!Number.isSafeInteger(next)) throw new Error(`the head answered no nextOffset: ${JSON.stringify(out.Attributes)}`);
+        const base = next - count;
+        // Acknowledged here: every offset below base was numbered after its data was written.
+        if (Number(out.Attributes?.numbered?.N) % HEAD_INDEX_EVERY !== 0) return;
+        // 3. Every HEAD_INDEX_EVERY-th range's writer indexes the pending ranges up to its own and takes them off the head.
+        const read = await dynamo.send(
+          new GetItemCommand({ TableName: scope.tableName, Key: head, ConsistentRead: true, ProjectionExpression: 'pending' }),
+        );
+        const below = Object.entries(read.Item?.pending?.M ?? {})
+          .map(([t, v]) => [t, Number(v.N)] as const)
+          .filter(([, b]) => b <= base);
+        if (below.length === 0) return;
+        const first = Math.min(...below.map(([, b]) => b));
+        await dynamo
+          .send(
+            new PutItemCommand({
+              TableName: scope.tableName,
+              Item: {
+                pk: { S: pk },
+                sk: { S: `I#${String(first).padStart(20, '0')}` },
+                ranges: { M: Object.fromEntries(below.map(([t, b]) => [t, { N: String(b) }])) },
+              },
+              ConditionExpression: 'attribute_not_exists(pk)',
+            }),
+          )
+          .catch((err: unknown) => {
+            // Another writer indexed from the same first range: its item stands.
+            if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
+          });
+        const names = Object.fromEntries(below.map(([t], i) => [`#r${i}`, t]));
+        await dynamo.send(
+          new UpdateItemCommand({
+            TableName: scope.tableName,
+            Key: head,
+            UpdateExpression: `REMOVE ${below.map((_, i) => `pending.#r${i}`).join(', ')}`,
+            ExpressionAttributeNames: names,
+          }),
+        );
+      },
+    };
+  },
+  storedRecords: (dynamo, scope) => headNextOffset(dynamo, scope.tableName, rawPk(scope)),
+};
+
 export const CONTENTION_MODES: Readonly<Record<string, ContentionMode>> = Object.freeze({
   engine: engineMode(),
   'engine-optimistic': engineMode('optimistic'),
@@ -301,6 +397,7 @@ export const CONTENTION_MODES: Readonly<Record<string, ContentionMode>> = Object
   }),
   raw: rawMode,
   'optimistic-raw': optimisticRawMode,
+  'head-index-raw': headIndexRawMode,
 });
 
 export function contentionMode(name: string): ContentionMode {

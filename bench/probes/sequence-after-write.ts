@@ -1,0 +1,57 @@
+/**
+ * A trial of sequencing after the write (docs/design.md, "Sequencing after the write: the
+ * head as the index"): the contention suite's workers, single 1 KiB records, the raw
+ * primitive, the reserving engine and `head-index-raw` (bench/suites/contention-modes.ts)
+ * in the same run, through the AWS latency model. A probe, not a suite: it writes nothing
+ * to docs/ or bench/results/, it prints.
+ *
+ *     npx tsx bench/probes/sequence-after-write.ts [K,K,...] [window seconds] [--batch] [--dilated]
+ *
+ * `--batch`: requests of 100 records of 1 KiB instead of one. `--dilated`: the dilated
+ * suite's model (bench/suites/dilated.ts: every delay K times as long at K writers, spread
+ * like a service's), the machine's CPU out of the way.
+ */
+import { parseArgs } from 'node:util';
+import { DEFAULT_LATENCY_MODEL } from '../harness/latency-model.js';
+import { runContentionBench } from '../suites/contention.js';
+import { BATCH_SHAPE, SINGLE_RECORD_SHAPE } from '../suites/contention-modes.js';
+import { DILATED_MODEL, dilationAt } from '../suites/dilated.js';
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { batch: { type: 'boolean', default: false }, dilated: { type: 'boolean', default: false } },
+});
+const levels = (positionals[0] ?? '1,8,32').split(',').map(Number);
+const windowMs = Number(positionals[1] ?? 4) * 1000;
+const MODES = ['raw', 'head-index-raw', 'engine-reserve'];
+
+const result = await runContentionBench(
+  {
+    levels,
+    shapes: [values.batch ? BATCH_SHAPE : SINGLE_RECORD_SHAPE],
+    modes: MODES,
+    warmupMs: 1000,
+    durationMs: windowMs,
+    poolWarmupMs: 2000,
+    ...(values.dilated ? { latencyModel: DILATED_MODEL, dilation: dilationAt } : { latencyModel: DEFAULT_LATENCY_MODEL }),
+  },
+  (line) => console.error(line),
+);
+
+const f = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '–');
+console.log(
+  `| mode | K | acks/s | over raw | p50 ms | p99 ms | calls/ack | WCU/ack | hottest item WCU/s | cores (workers + DDB Local) | head = acks |`,
+);
+console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+for (const k of levels) {
+  const raw = result.points.find((p) => p.concurrency === k && p.mode === 'raw');
+  for (const mode of MODES) {
+    const p = result.points.find((q) => q.concurrency === k && q.mode === mode);
+    if (!p) continue;
+    const ratio = raw ? p.acksPerSec / raw.acksPerSec : Number.NaN;
+    console.log(
+      `| ${mode} | ${k} | ${f(p.acksPerSec, 0)} | ${f(ratio, 2)}× | ${f(p.latencyMs.p50)} | ${f(p.latencyMs.p99)} | ${f(p.callsPerAck, 2)} | ` +
+        `${f(p.writeUnitsPerAck, 2)} | ${f(p.hottestItemUnitsPerSec, 0)} | ${f(p.workerCores + p.dynamoCores, 2)} | ${p.verified ? 'yes' : 'no'} |`,
+    );
+  }
+}
