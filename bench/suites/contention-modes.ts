@@ -324,7 +324,7 @@ const headIndexRawMode: ContentionMode = {
         await dynamo.send(
           new PutItemCommand({
             TableName: scope.tableName,
-            Item: { ...tailItem(pk, 0, count, data, now), sk: { S: `P#${token}` } },
+            Item: { ...tailItem(pk, 0, count, data, now), sk: { S: `D#${token}` } },
             ConditionExpression: 'attribute_not_exists(pk)',
           }),
         );
@@ -354,23 +354,18 @@ const headIndexRawMode: ContentionMode = {
           .map(([t, v]) => [t, Number(v.N)] as const)
           .filter(([, b]) => b <= base);
         if (below.length === 0) return;
-        const first = Math.min(...below.map(([, b]) => b));
-        await dynamo
-          .send(
-            new PutItemCommand({
-              TableName: scope.tableName,
-              Item: {
-                pk: { S: pk },
-                sk: { S: `I#${String(first).padStart(20, '0')}` },
-                ranges: { M: Object.fromEntries(below.map(([t, b]) => [t, { N: String(b) }])) },
-              },
-              ConditionExpression: 'attribute_not_exists(pk)',
-            }),
-          )
-          .catch((err: unknown) => {
-            // Another writer indexed from the same first range: its item stands.
-            if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
-          });
+        await dynamo.send(
+          new PutItemCommand({
+            TableName: scope.tableName,
+            Item: {
+              pk: { S: pk },
+              // Keyed by the last offset of the indexer's own range, the highest of the item's: unique.
+              sk: { S: `I#${String(base + count - 1).padStart(20, '0')}` },
+              ranges: { M: Object.fromEntries(below.map(([t, b]) => [t, { N: String(b) }])) },
+            },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        );
         const names = Object.fromEntries(below.map(([t], i) => [`#r${i}`, t]));
         await dynamo.send(
           new UpdateItemCommand({
