@@ -101,7 +101,8 @@ function topicName(scope: ModeScope): string {
   return `contention-${scope.scope}`;
 }
 
-function rawPk(scope: ModeScope, partition = 0): string {
+/** The raw modes' partition key of one measurement's partition. */
+export function rawPk(scope: ModeScope, partition = 0): string {
   return `BENCH#contention#${scope.scope}${partition === 0 ? '' : `#${partition}`}`;
 }
 
