@@ -29,6 +29,7 @@ import { OptimisticSequencer } from './sequencing/optimistic-sequencer.js';
 import { ReservingSequencer } from './sequencing/reserving-sequencer.js';
 import { committedFloor, Sealer } from './sequencing/sealer.js';
 import type { CommitStats, PartitionSequencer } from './sequencing/sequencer.js';
+import { WriteFirstSequencer } from './sequencing/write-first-sequencer.js';
 import { StagedStores, type StagingOptions } from './staging/tier.js';
 import type { TopicConfigPatch } from './topics/topic-config.js';
 import { TopicService } from './topics/topic-service.js';
@@ -82,8 +83,11 @@ export interface EngineOptions {
    * under writers in separate processes; `reserve` reserves a range with the head's
    * atomic counter and fills it, so independent writers never cancel each other. The
    * default moves to `reserve` once the chaos and multi-process suites check it (issue 13).
+   * `write-first` writes each group's data before it has offsets and numbers it in one
+   * head update (docs/design.md, "Write first, number after"): two round trips, no
+   * writer waits for another; not yet for idempotent producers.
    */
-  sequencing?: 'reserve' | 'optimistic';
+  sequencing?: 'reserve' | 'optimistic' | 'write-first';
   /** Reserved offsets left unfilled this long are sealed (SEAL_AFTER_MS by default). */
   sealAfterMs?: number;
 }
@@ -139,7 +143,9 @@ export class LogEngine {
         s =
           options.sequencing === 'reserve'
             ? new ReservingSequencer(ref, options.store, clock, notifier, this.sealer, sequencerOptions)
-            : new OptimisticSequencer(ref, options.store, clock, notifier, sequencerOptions);
+            : options.sequencing === 'write-first'
+              ? new WriteFirstSequencer(ref, options.store, clock, notifier, sequencerOptions)
+              : new OptimisticSequencer(ref, options.store, clock, notifier, sequencerOptions);
         this.sequencers.set(key, s);
       }
       return s;

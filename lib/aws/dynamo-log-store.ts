@@ -18,6 +18,7 @@ import type {
   AppendCommit,
   AppendOutcome,
   CompactionCommit,
+  DataWrite,
   FillCommit,
   FillOutcome,
   FlushCommit,
@@ -25,6 +26,8 @@ import type {
   GarbageBatch,
   GroupCommitOutcome,
   LogStore,
+  NumberOutcome,
+  NumberRequest,
   ReserveOutcome,
   ReserveRequest,
   RetentionCommit,
@@ -123,6 +126,18 @@ export class DynamoLogStore implements LogStore {
   }
   advanceCommitted(ref: PartitionRef, offset: number): Promise<boolean> {
     return this.partitions.advanceCommitted(ref, offset);
+  }
+  writeData(write: DataWrite): Promise<void> {
+    return this.partitions.writeData(write);
+  }
+  numberData(request: NumberRequest): Promise<NumberOutcome> {
+    return this.partitions.numberData(request);
+  }
+  findNumbering(ref: PartitionRef, token: string): Promise<number | undefined> {
+    return this.partitions.findNumbering(ref, token);
+  }
+  indexPending(ref: PartitionRef, upToBase: number, lastOffset: number): Promise<void> {
+    return this.partitions.indexPending(ref, upToBase, lastOffset);
   }
   getTailItem(ref: PartitionRef, lastOffset: number): Promise<TailItem | undefined> {
     return this.partitions.getTailItem(ref, lastOffset);

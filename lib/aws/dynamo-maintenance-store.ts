@@ -28,6 +28,7 @@ import {
 } from './dynamo-table.js';
 import { toStagedObject, ttlSeconds } from './table-items.js';
 import {
+  DATA_PREFIX,
   DELETED_TOPICS_PK,
   deletedTopicSk,
   GARBAGE_PREFIX,
@@ -199,12 +200,13 @@ export class DynamoMaintenanceStore implements MaintenanceStore {
   }
 
   async listStagedKeys(ref: PartitionRef, fromOffset: number): Promise<string[]> {
-    const items = await this.table.queryAll({
-      pk: partitionPk(ref),
-      skRange: { from: tailSk(fromOffset), to: TAIL_SK_MAX },
-      projection: { ProjectionExpression: '#staged', ExpressionAttributeNames: { '#staged': 'staged' } },
-    });
-    return items.flatMap((item) => (item.staged ? [String((item.staged as Item).key)] : []));
+    const projection = { ProjectionExpression: '#staged', ExpressionAttributeNames: { '#staged': 'staged' } };
+    const [tail, data] = await Promise.all([
+      this.table.queryAll({ pk: partitionPk(ref), skRange: { from: tailSk(fromOffset), to: TAIL_SK_MAX }, projection }),
+      // Data items (write first, number after) do not know their offsets: every one counts.
+      this.table.queryAll({ pk: partitionPk(ref), skPrefix: DATA_PREFIX, projection }),
+    ]);
+    return [...tail, ...data].flatMap((item) => (item.staged ? [String((item.staged as Item).key)] : []));
   }
 
   async getPartitionStats(refs: PartitionRef[]): Promise<(PartitionStats | undefined)[]> {

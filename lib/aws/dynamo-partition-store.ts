@@ -9,14 +9,17 @@ import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { MAX_TRANSACTION_ITEMS, PRODUCER_STATE_TTL_MS } from '../core/constants.js';
-import { InternalError } from '../core/errors.js';
+import { MAX_TRANSACTION_ITEMS, PRODUCER_STATE_TTL_MS, RETRY_AFTER_SECONDS } from '../core/constants.js';
+import { InternalError, RetryableError } from '../core/errors.js';
 import { padOffset } from '../format/object-keys.js';
 import type {
   AppendCommit,
   AppendOutcome,
+  DataWrite,
   FillCommit,
   FillOutcome,
+  NumberOutcome,
+  NumberRequest,
   PartitionStore,
   ReserveOutcome,
   ReserveRequest,
@@ -30,7 +33,7 @@ import {
   type TailItem,
   ZERO_HEAD,
 } from '../ports/model.js';
-import { tailItemBytes } from '../staging/staged-batches.js';
+import { shiftBatches, tailItemBytes } from '../staging/staged-batches.js';
 import {
   CONDITION_FAILURE,
   type DynamoTable,
@@ -42,7 +45,19 @@ import {
   unlessConditionFails,
 } from './dynamo-table.js';
 import { expiry, toHead, toManifest, toProducerState, toTailItem, ttlSeconds, voidItem } from './table-items.js';
-import { HEAD_SK, partitionPk, producerSk, SEGMENT_PREFIX, segmentSk, TAIL_PREFIX, tailSk } from './table-keys.js';
+import {
+  DATA_PREFIX,
+  dataSk,
+  HEAD_SK,
+  INDEX_PREFIX,
+  indexSk,
+  partitionPk,
+  producerSk,
+  SEGMENT_PREFIX,
+  segmentSk,
+  TAIL_PREFIX,
+  tailSk,
+} from './table-keys.js';
 
 type CancelledTransaction = Extract<TransactResult, { ok: false }>;
 
@@ -57,8 +72,16 @@ const DYNAMODB_PAGE_BYTES = 1_000_000;
 /** Upper bound of tail sort keys: above every padded offset, below `HEAD`. */
 export const TAIL_SK_MAX = `${TAIL_PREFIX}${'9'.repeat(padOffset(0).length)}`;
 const SEGMENT_SK_MAX = `${SEGMENT_PREFIX}${'9'.repeat(padOffset(0).length)}`;
+const INDEX_SK_MAX = `${INDEX_PREFIX}${'9'.repeat(padOffset(0).length)}`;
+/** Data items read at once while answering a write-first tail read. */
+const DATA_READ_BATCH = 25;
+/** Pending entries one REMOVE takes off the head (an update expression holds at most 4 KB). */
+const INDEX_REMOVE_BATCH = 50;
 
 export class DynamoPartitionStore implements PartitionStore {
+  /** Partitions whose head this store saw with a `pending` map (write first, number after). */
+  private readonly numbering = new Set<string>();
+
   /** `tailTtlMs`: tail items are written with a DynamoDB TTL this long after their append (DynamoLogStoreOptions). */
   constructor(
     private readonly table: DynamoTable,
@@ -85,7 +108,17 @@ export class DynamoPartitionStore implements PartitionStore {
     const out = await this.table.send(
       new GetCommand({ TableName: this.table.name, Key: { pk: partitionPk(ref), sk: HEAD_SK }, ConsistentRead: true }),
     );
+    this.noteNumbering(out.Item);
     return toHead(out.Item);
+  }
+
+  /**
+   * Remembers a head that takes numberings (write first, number after): readers and
+   * flushers read the head before the tail, so only such a partition's tail reads look
+   * for data items when no offset-keyed item answers.
+   */
+  private noteNumbering(head: Item | undefined): void {
+    if (head?.pending !== undefined) this.numbering.add(String(head.pk));
   }
 
   async getHeads(refs: PartitionRef[], options: { consistent?: boolean } = {}): Promise<PartitionHead[]> {
@@ -93,6 +126,7 @@ export class DynamoPartitionStore implements PartitionStore {
       refs.map((ref) => ({ pk: partitionPk(ref), sk: HEAD_SK })),
       options,
     );
+    for (const item of items) this.noteNumbering(item);
     const byPk = new Map(items.map((item) => [String(item.pk), toHead(item)]));
     return refs.map((ref) => byPk.get(partitionPk(ref)) ?? { ...ZERO_HEAD });
   }
@@ -296,6 +330,225 @@ export class DynamoPartitionStore implements PartitionStore {
     };
   }
 
+  async writeData(write: DataWrite): Promise<void> {
+    const pk = partitionPk(write.ref);
+    await Promise.all(
+      write.items.map(async ({ token, item }) => {
+        const written = await unlessConditionFails(
+          this.table.send(
+            new PutCommand({
+              TableName: this.table.name,
+              Item: { ...this.tailRecord(pk, item), sk: dataSk(token) },
+              ConditionExpression: 'attribute_not_exists(pk)',
+            }),
+            CONDITION_FAILURE,
+          ),
+        );
+        // 48 random bits per token: a taken key is a re-sent write of our own.
+        if (!written) {
+          const held = await this.table.send(
+            new GetCommand({ TableName: this.table.name, Key: { pk, sk: dataSk(token) }, ConsistentRead: true }),
+          );
+          if (held.Item?.commitId !== item.commitId) throw new InternalError(`data item ${token} of ${pk} holds another write`);
+        }
+      }),
+    );
+  }
+
+  async numberData(request: NumberRequest): Promise<NumberOutcome> {
+    const pk = partitionPk(request.ref);
+    await this.startNumbering(pk);
+    const total = request.ranges.reduce((n, r) => n + r.count, 0);
+    const names: Record<string, string> = {};
+    const values: Item = { ':total': total, ':bytes': request.bytes, ':now': request.now, ':zero': 0, ':one': 1 };
+    const entries: string[] = [];
+    let within = 0;
+    request.ranges.forEach((range, i) => {
+      names[`#t${i}`] = range.token;
+      // An update's operands are the item's values before it: each entry gets its range's base.
+      entries.push(`pending.#t${i} = if_not_exists(nextOffset, :zero)${within > 0 ? ` + :o${i}` : ''}`);
+      if (within > 0) values[`:o${i}`] = within;
+      within += range.count;
+    });
+    let condition = 'attribute_not_exists(pending.#t0)';
+    if (request.expectedOffset !== undefined) {
+      condition +=
+        request.expectedOffset === 0 ? ' AND (attribute_not_exists(nextOffset) OR nextOffset = :expected)' : ' AND nextOffset = :expected';
+      values[':expected'] = request.expectedOffset;
+    }
+    try {
+      const out = await this.table.send(
+        new UpdateCommand({
+          TableName: this.table.name,
+          Key: { pk, sk: HEAD_SK },
+          UpdateExpression:
+            'SET nextOffset = if_not_exists(nextOffset, :zero) + :total, committedOffset = if_not_exists(nextOffset, :zero) + :total, ' +
+            'numbered = if_not_exists(numbered, :zero) + :one, tailBytes = if_not_exists(tailBytes, :zero) + :bytes, lastAppendAt = :now, ' +
+            `logStartOffset = if_not_exists(logStartOffset, :zero), flushedOffset = if_not_exists(flushedOffset, :zero), ${entries.join(', ')}`,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'UPDATED_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+        CONDITION_FAILURE,
+      );
+      const next = Number(out.Attributes?.nextOffset);
+      return {
+        ok: true,
+        base: next - total,
+        numbered: Number(out.Attributes?.numbered ?? 0),
+        tailBytes: Number(out.Attributes?.tailBytes ?? 0),
+      };
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      const old = err.Item ? unmarshall(err.Item) : undefined;
+      const base = (old?.pending as Item | undefined)?.[request.ranges[0]!.token];
+      // Our own numbering, applied by an earlier attempt whose answer was lost.
+      if (base !== undefined) return { ok: true, base: Number(base), numbered: 0, tailBytes: Number(old?.tailBytes ?? 0) };
+      return { ok: false, head: toHead(old) };
+    }
+  }
+
+  /**
+   * A head takes numberings once it has a `pending` map: given to it the first time, and
+   * only while its offsets are contiguous (no reserved range still being filled below).
+   */
+  private async startNumbering(pk: string): Promise<void> {
+    if (this.numbering.has(pk)) return;
+    const started = await unlessConditionFails(
+      this.table.send(
+        new UpdateCommand({
+          TableName: this.table.name,
+          Key: { pk, sk: HEAD_SK },
+          UpdateExpression: 'SET pending = if_not_exists(pending, :empty)',
+          ConditionExpression:
+            'attribute_exists(pending) OR attribute_not_exists(nextOffset) OR attribute_not_exists(committedOffset) OR committedOffset = nextOffset',
+          ExpressionAttributeValues: { ':empty': {} },
+        }),
+        CONDITION_FAILURE,
+      ),
+    );
+    if (!started) {
+      throw new RetryableError(
+        'the partition has reserved offsets still being filled; numbering starts once they are committed, retry',
+        RETRY_AFTER_SECONDS,
+      );
+    }
+    this.numbering.add(pk);
+  }
+
+  async findNumbering(ref: PartitionRef, token: string): Promise<number | undefined> {
+    const pk = partitionPk(ref);
+    // The head first: an entry gone from it was put in an index item before it left.
+    const head = await this.table.send(
+      new GetCommand({
+        TableName: this.table.name,
+        Key: { pk, sk: HEAD_SK },
+        ConsistentRead: true,
+        ProjectionExpression: 'pending.#t',
+        ExpressionAttributeNames: { '#t': token },
+      }),
+    );
+    const pending = (head.Item?.pending as Item | undefined)?.[token];
+    if (pending !== undefined) return Number(pending);
+    for (const item of await this.indexItems(pk, 0)) {
+      const base = (item.ranges as Item | undefined)?.[token];
+      if (base !== undefined) return Number(base);
+    }
+    return undefined;
+  }
+
+  async indexPending(ref: PartitionRef, upToBase: number, lastOffset: number): Promise<void> {
+    const pk = partitionPk(ref);
+    const head = await this.table.send(
+      new GetCommand({ TableName: this.table.name, Key: { pk, sk: HEAD_SK }, ConsistentRead: true, ProjectionExpression: 'pending' }),
+    );
+    const entries = Object.entries((head.Item?.pending as Item | undefined) ?? {}).filter(([, base]) => Number(base) <= upToBase);
+    if (entries.length === 0) return;
+    // Put before REMOVE: an entry leaves the head only once an index item holds it.
+    await this.table.send(
+      new PutCommand({
+        TableName: this.table.name,
+        Item: {
+          pk,
+          sk: indexSk(lastOffset),
+          ranges: Object.fromEntries(entries),
+          ttl: this.tailTtlMs === undefined ? undefined : ttlSeconds(Date.now() + this.tailTtlMs),
+        },
+      }),
+    );
+    for (let i = 0; i < entries.length; i += INDEX_REMOVE_BATCH) {
+      const batch = entries.slice(i, i + INDEX_REMOVE_BATCH);
+      await this.table.send(
+        new UpdateCommand({
+          TableName: this.table.name,
+          Key: { pk, sk: HEAD_SK },
+          UpdateExpression: `REMOVE ${batch.map((_, j) => `pending.#r${j}`).join(', ')}`,
+          ExpressionAttributeNames: Object.fromEntries(batch.map(([token], j) => [`#r${j}`, token])),
+        }),
+      );
+    }
+  }
+
+  /** Index items holding ranges that end at or above `fromOffset`. */
+  private indexItems(pk: string, fromOffset: number): Promise<Item[]> {
+    return this.table.queryAll({ pk, skRange: { from: indexSk(fromOffset), to: INDEX_SK_MAX } });
+  }
+
+  /**
+   * A write-first tail from `fromOffset`, as tail items: the head's pending entries and the
+   * index items give each data item its base (head first, then the index), and each item's
+   * batches are re-stamped at it. Up to the limits, contiguous from the range holding
+   * `fromOffset`; empty when the head takes no numberings.
+   */
+  private async numberedTail(ref: PartitionRef, fromOffset: number, limits: { maxRecords: number; maxBytes: number }): Promise<TailItem[]> {
+    const pk = partitionPk(ref);
+    const head = await this.table.send(
+      new GetCommand({
+        TableName: this.table.name,
+        Key: { pk, sk: HEAD_SK },
+        ConsistentRead: true,
+        ProjectionExpression: 'nextOffset, pending',
+      }),
+    );
+    const pending = head.Item?.pending as Item | undefined;
+    const end = Number(head.Item?.nextOffset ?? 0);
+    if (!pending || fromOffset >= end) return [];
+    const bases = new Map<string, number>();
+    for (const item of await this.indexItems(pk, fromOffset))
+      for (const [token, base] of Object.entries((item.ranges as Item | undefined) ?? {})) bases.set(token, Number(base));
+    for (const [token, base] of Object.entries(pending)) bases.set(token, Number(base));
+    const ranges = [...bases].map(([token, base]) => ({ token, base })).sort((a, b) => a.base - b.base);
+    const first = ranges.findLastIndex((r) => r.base <= fromOffset);
+    if (first < 0) return [];
+    const items: TailItem[] = [];
+    let records = 0;
+    let bytes = 0;
+    for (let i = first; i < ranges.length; i += DATA_READ_BATCH) {
+      const batch = ranges.slice(i, i + DATA_READ_BATCH);
+      const read = await this.table.batchGetAll(batch.map((r) => ({ pk, sk: dataSk(r.token) })));
+      const byToken = new Map(read.map((raw) => [String(raw.sk).slice(DATA_PREFIX.length), raw]));
+      for (const { token, base } of batch) {
+        const raw = byToken.get(token);
+        // Contiguous only: a range whose data is not there (yet) ends the answer.
+        if (!raw || (items.length > 0 && items.at(-1)!.lastOffset + 1 !== base)) return items;
+        const stored = toTailItem(raw);
+        const item: TailItem = {
+          ...stored,
+          baseOffset: base,
+          lastOffset: base + stored.recordCount - 1,
+          data: stored.staged ? stored.data : shiftBatches(stored.data, base),
+        };
+        items.push(item);
+        records += item.lastOffset - Math.max(base, fromOffset) + 1;
+        bytes += tailItemBytes(item);
+        if (records >= limits.maxRecords || bytes >= limits.maxBytes || item.lastOffset + 1 >= end) return items;
+      }
+    }
+    return items;
+  }
+
   async getTailItem(ref: PartitionRef, lastOffset: number): Promise<TailItem | undefined> {
     const out = await this.table.send(
       new GetCommand({ TableName: this.table.name, Key: { pk: partitionPk(ref), sk: tailSk(lastOffset) }, ConsistentRead: true }),
@@ -315,6 +568,17 @@ export class DynamoPartitionStore implements PartitionStore {
   }
 
   async queryTail(ref: PartitionRef, fromOffset: number, limits: { maxRecords: number; maxBytes: number }): Promise<TailItem[]> {
+    const items = await this.offsetKeyedTail(ref, fromOffset, limits);
+    // Above the offset-keyed items, a partition written first and numbered after.
+    if (items.length === 0 && this.numbering.has(partitionPk(ref))) return this.numberedTail(ref, fromOffset, limits);
+    return items;
+  }
+
+  private async offsetKeyedTail(
+    ref: PartitionRef,
+    fromOffset: number,
+    limits: { maxRecords: number; maxBytes: number },
+  ): Promise<TailItem[]> {
     const items: TailItem[] = [];
     let bytes = 0;
     let records = 0;

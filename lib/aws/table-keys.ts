@@ -36,6 +36,10 @@ export const PRODUCER_PREFIX = 'PID#';
 export const SEGMENT_PREFIX = 'S#';
 export const STATS_SK = 'STATS';
 export const GARBAGE_PREFIX = 'X#';
+/** Write first, number after (docs/design.md): a data item, written before it has offsets. */
+export const DATA_PREFIX = 'D#';
+/** Write first, number after: an index item, the head's pending entries moved off it. */
+export const INDEX_PREFIX = 'I#';
 
 export function garbageSk(id: string): string {
   return `${GARBAGE_PREFIX}${id}`;
@@ -55,6 +59,15 @@ export function partitionPk(ref: PartitionRef): string {
 
 export function tailSk(lastOffset: number): string {
   return `${TAIL_PREFIX}${padOffset(lastOffset)}`;
+}
+
+export function dataSk(token: string): string {
+  return `${DATA_PREFIX}${token}`;
+}
+
+/** An index item is keyed by the last offset of the highest range it holds. */
+export function indexSk(lastOffset: number): string {
+  return `${INDEX_PREFIX}${padOffset(lastOffset)}`;
 }
 
 export function segmentSk(lastOffset: number): string {

@@ -169,6 +169,37 @@ export type GroupCommitOutcome = 'committed' | 'fenced' | 'conflict';
  * Topics, as the topic service and the garbage collector need them.
  * (The table behind every role below is DynamoDB's; lib/aws/dynamo-*-store.ts.)
  */
+/**
+ * Write first, number after (docs/design.md): a group's data items, each under a token of
+ * its own, written before they have offsets (each item's batches start at offset 0).
+ */
+export interface DataWrite {
+  ref: PartitionRef;
+  items: { token: string; item: TailItem }[];
+}
+
+/** Numbers written data items, in order, in one update of the head. */
+export interface NumberRequest {
+  ref: PartitionRef;
+  ranges: { token: string; count: number }[];
+  /** Tail bytes the items hold (the head's tailBytes). */
+  bytes: number;
+  now: number;
+  /** Number only if the partition's high watermark is exactly this. */
+  expectedOffset?: number;
+}
+
+export type NumberOutcome =
+  | {
+      ok: true;
+      /** The first range's base; the others follow it. */
+      base: number;
+      /** Ranges the partition has numbered, this group's included (0 when learnt from a re-sent numbering). */
+      numbered: number;
+      tailBytes: number;
+    }
+  | { ok: false; head: PartitionHead };
+
 export interface TopicStore {
   getTopic(name: string): Promise<TopicMeta | undefined>;
   /** Throws TopicExistsError when the name is taken. */
@@ -205,6 +236,17 @@ export interface PartitionStore {
   /** Moves committedOffset forward to `offset` (never back); false when it already was there. */
   advanceCommitted(ref: PartitionRef, offset: number): Promise<boolean>;
   /** The tail item whose last offset is `lastOffset`, if it exists (strongly consistent). */
+  /** Write first, number after: puts a group's data items (each key free). */
+  writeData(write: DataWrite): Promise<void>;
+  /**
+   * Numbers the ranges, committing them: `ok: false` with the head when `expectedOffset`
+   * is not the counter. A re-sent numbering that was applied answers its base.
+   */
+  numberData(request: NumberRequest): Promise<NumberOutcome>;
+  /** Where a numbering whose answer was lost put its first range: the head, then the index; undefined if nowhere. */
+  findNumbering(ref: PartitionRef, token: string): Promise<number | undefined>;
+  /** Moves the head's pending entries up to `upToBase` into an index item keyed `lastOffset`, then off the head. */
+  indexPending(ref: PartitionRef, upToBase: number, lastOffset: number): Promise<void>;
   getTailItem(ref: PartitionRef, lastOffset: number): Promise<TailItem | undefined>;
   getProducerState(ref: PartitionRef, producerId: string): Promise<ProducerState | null>;
   /**

@@ -1,0 +1,171 @@
+/**
+ * The write-first sequencer (docs/design.md, "Write first, number after") against DynamoDB
+ * Local: data items written before they have offsets, one head update numbering them,
+ * index steps, reads and flushes through the store's `queryTail`, a numbering whose
+ * answer is lost, `expectedOffset`, and what it does not take yet.
+ */
+import { QueryCommand } from '@aws-sdk/client-dynamodb';
+import { describe, expect, it } from 'vitest';
+import { DynamoLogStore } from '../../../lib/aws/dynamo-log-store.js';
+import { DATA_PREFIX, HEAD_SK, INDEX_PREFIX, partitionPk } from '../../../lib/aws/table-keys.js';
+import { OffsetMismatchError, ValidationError } from '../../../lib/core/errors.js';
+import { FAST_RETRY } from '../../../lib/core/retry.js';
+import { LogEngine } from '../../../lib/engine.js';
+import type { PartitionRef } from '../../../lib/ports/model.js';
+import { INDEX_EVERY } from '../../../lib/sequencing/write-first-sequencer.js';
+import { testClients } from '../../support/aws.js';
+import { bytes, createTestEngine, readAll, text } from '../../support/engine.js';
+import { FaultInjector } from '../../support/faults.js';
+
+async function setup(options: { faults?: FaultInjector } = {}) {
+  const t = await createTestEngine({ ...options, engine: { sequencing: 'write-first' } });
+  const meta = await t.engine.topics.create({ name: 't', partitions: 1, config: { flushIntervalMs: 1000 } });
+  const ref: PartitionRef = { topic: 't', topicId: meta.topicId, partition: 0 };
+  /** Appends to partition 0 and answers the range it got. */
+  const append = async (values: string[], engine: LogEngine = t.engine, extra: { expectedOffset?: number } = {}) =>
+    (await engine.appender.appendToPartition('t', 0, { records: values.map((v) => ({ key: null, value: bytes(v) })), ...extra }))
+      .partitions[0]!;
+  /** Another writer: an engine of its own on the same table, as another Lambda environment. */
+  const writer = () => new LogEngine({ store: t.realStore, objects: t.realObjects, retry: FAST_RETRY, sequencing: 'write-first' });
+  return { ...t, meta, ref, append, writer };
+}
+
+/** The partition's items by kind, read directly. */
+async function partitionItems(tableName: string, ref: PartitionRef) {
+  const out = await testClients().dynamo.send(
+    new QueryCommand({
+      TableName: tableName,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': { S: partitionPk(ref) } },
+      ConsistentRead: true,
+    }),
+  );
+  const items = out.Items ?? [];
+  const head = items.find((i) => i.sk?.S === HEAD_SK);
+  return {
+    pending: Object.keys(head?.pending?.M ?? {}).length,
+    data: items.filter((i) => i.sk?.S?.startsWith(DATA_PREFIX)).length,
+    index: items.filter((i) => i.sk?.S?.startsWith(INDEX_PREFIX)).length,
+    tail: items.filter((i) => i.sk?.S?.startsWith('B#')).length,
+  };
+}
+
+describe('write first, number after', () => {
+  it('acknowledges each append at its offsets, and reads them back there', async () => {
+    const t = await setup();
+    expect(await t.append(['a'])).toMatchObject({ baseOffset: 0, lastOffset: 0 });
+    expect(await t.append(['b', 'c', 'd'])).toMatchObject({ baseOffset: 1, lastOffset: 3 });
+    expect(await t.append(['e'])).toMatchObject({ baseOffset: 4, lastOffset: 4 });
+    const records = await readAll(t.verifier, 't', 0);
+    expect(records.map((r) => [r.offset, text(r.value)])).toEqual([
+      [0, 'a'],
+      [1, 'b'],
+      [2, 'c'],
+      [3, 'd'],
+      [4, 'e'],
+    ]);
+    // A read from the middle of an append's range starts at its offset.
+    const middle = await t.verifier.reader.read('t', 0, { offset: 2, maxRecords: 2 });
+    expect(middle.records.map((r) => [r.offset, text(r.value)])).toEqual([
+      [2, 'c'],
+      [3, 'd'],
+    ]);
+    expect(middle.highWatermark).toBe(5);
+    // A process that never numbered (a read function) learns it from the head.
+    const reader = new LogEngine({
+      store: new DynamoLogStore(testClients().dynamo, t.tableName),
+      objects: t.realObjects,
+      retry: FAST_RETRY,
+    });
+    expect((await readAll(reader, 't', 0)).map((r) => text(r.value))).toEqual(['a', 'b', 'c', 'd', 'e']);
+    // No offset-keyed tail item: the data items and the head hold it all.
+    expect(await partitionItems(t.tableName, t.ref)).toMatchObject({ data: 3, tail: 0, pending: 3 });
+  });
+
+  it('numbers the appends of independent writers without a hole or a repeat, and every acknowledgement reads back', async () => {
+    const t = await setup();
+    const writers = Array.from({ length: 6 }, () => t.writer());
+    const acked: { offset: number; value: string }[] = [];
+    await Promise.all(
+      writers.map(async (engine, w) => {
+        for (let i = 0; i < 12; i++) {
+          const value = `w${w}-${i}`;
+          const result = await t.append([value], engine);
+          acked.push({ offset: result.baseOffset, value });
+        }
+      }),
+    );
+    const offsets = acked.map((a) => a.offset).sort((x, y) => x - y);
+    expect(offsets).toEqual(Array.from({ length: 72 }, (_, i) => i));
+    const records = await readAll(t.verifier, 't', 0);
+    const byOffset = new Map(records.map((r) => [r.offset, text(r.value)]));
+    for (const a of acked) expect(byOffset.get(a.offset)).toBe(a.value);
+    expect(records).toHaveLength(72);
+    // 72 numberings: the index steps moved most pending entries off the head.
+    const items = await partitionItems(t.tableName, t.ref);
+    expect(items.index).toBeGreaterThan(0);
+    expect(items.pending).toBeLessThan(72);
+  });
+
+  it('reads across index items and pending entries from any offset', async () => {
+    const t = await setup();
+    const total = INDEX_EVERY * 2 + 5;
+    for (let i = 0; i < total; i++) await t.append([`v${i}`]);
+    const items = await partitionItems(t.tableName, t.ref);
+    expect(items.index).toBe(2);
+    expect(items.pending).toBe(5);
+    for (const from of [0, 1, INDEX_EVERY - 1, INDEX_EVERY, INDEX_EVERY * 2 + 1, total - 1]) {
+      const records = await readAll(t.verifier, 't', 0, from);
+      expect(records.map((r) => r.offset)).toEqual(Array.from({ length: total - from }, (_, i) => from + i));
+      expect(records.map((r) => text(r.value))).toEqual(Array.from({ length: total - from }, (_, i) => `v${from + i}`));
+    }
+  });
+
+  it('flushes the numbered tail into a segment, and reads it back from there', async () => {
+    const t = await setup();
+    for (let i = 0; i < 20; i++) await t.append([`v${i}`, `w${i}`]);
+    const flushed = await t.engine.flusher!.flushPartition(t.meta, 0, { force: true });
+    expect(flushed.records).toBe(40);
+    expect((await t.realStore.getHead(t.ref)).flushedOffset).toBe(40);
+    await t.append(['after']);
+    const records = await readAll(t.verifier, 't', 0);
+    expect(records.map((r) => r.offset)).toEqual(Array.from({ length: 41 }, (_, i) => i));
+    expect(text(records[0]!.value)).toBe('v0');
+    expect(text(records[39]!.value)).toBe('w19');
+    expect(text(records[40]!.value)).toBe('after');
+  });
+
+  it('acknowledges a numbering whose answer was lost once, at the offsets it got', async () => {
+    const faults = new FaultInjector([{ method: 'numberData', mode: 'after', times: 3 }]);
+    const t = await setup({ faults });
+    const results = [];
+    for (let i = 0; i < 4; i++) results.push(await t.append([`v${i}`]));
+    expect(faults.count('numberData', 'after')).toBe(3);
+    expect(results.map((r) => r.baseOffset)).toEqual([0, 1, 2, 3]);
+    const records = await readAll(t.verifier, 't', 0);
+    expect(records.map((r) => text(r.value))).toEqual(['v0', 'v1', 'v2', 'v3']);
+  });
+
+  it('numbers only at the expected offset, and writes no offset otherwise', async () => {
+    const t = await setup();
+    await t.append(['a']);
+    expect(await t.append(['b'], t.engine, { expectedOffset: 1 })).toMatchObject({ baseOffset: 1 });
+    await expect(t.append(['c'], t.engine, { expectedOffset: 1 })).rejects.toBeInstanceOf(OffsetMismatchError);
+    expect((await t.realStore.getHead(t.ref)).nextOffset).toBe(2);
+    expect((await readAll(t.verifier, 't', 0)).map((r) => text(r.value))).toEqual(['a', 'b']);
+  });
+
+  it('answers an idempotent producer with a 400 that says what to do, and writes nothing', async () => {
+    const t = await setup();
+    const err = await t.engine.appender
+      .appendToPartition('t', 0, {
+        records: [{ key: null, value: bytes('p') }],
+        producer: { producerId: 'p1', epoch: 0, sequence: 0 },
+      })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ValidationError);
+    expect((err as ValidationError).status).toBe(400);
+    expect((err as Error).message).toMatch(/idempotent producers/);
+    expect((await t.realStore.getHead(t.ref)).nextOffset).toBe(0);
+  });
+});
