@@ -1,8 +1,8 @@
 /**
  * A trial of sequencing after the write (docs/design.md, "Sequencing after the write: the
  * head as the index"): the contention suite's workers, single 1 KiB records, the raw
- * primitive, the reserving engine and `head-index-raw` (bench/suites/contention-modes.ts)
- * in the same run, through the AWS latency model. A probe, not a suite: it writes nothing
+ * primitive, `head-index-raw` (the trial by hand, bench/suites/contention-modes.ts), the
+ * engine with `sequencing: 'write-first'` and the reserving engine in the same run, through the AWS latency model. A probe, not a suite: it writes nothing
  * to docs/ or bench/results/, it prints.
  *
  *     npx tsx bench/probes/sequence-after-write.ts [K,K,...] [window seconds] [--batch] [--dilated]
@@ -23,7 +23,7 @@ const { values, positionals } = parseArgs({
 });
 const levels = (positionals[0] ?? '1,8,32').split(',').map(Number);
 const windowMs = Number(positionals[1] ?? 4) * 1000;
-const MODES = ['raw', 'head-index-raw', 'engine-reserve'];
+const MODES = ['raw', 'head-index-raw', 'engine-write-first', 'engine-reserve'];
 
 const result = await runContentionBench(
   {

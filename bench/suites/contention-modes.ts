@@ -5,7 +5,8 @@
  * by name, so a new sequencing design is measured by adding an entry here.
  *
  * - `engine`: the real LogEngine on a DynamoLogStore, `appender.appendToPartition`:
- *   whatever the engine's sequencing is at the time of the run.
+ *   whatever the engine's sequencing is at the time of the run; `engine-optimistic`,
+ *   `engine-reserve`, `engine-write-first` name it.
  * - `raw`: the conflict-free primitive by hand: `UpdateItem ADD nextOffset :n` on a head
  *   item answers the reserved range (never a condition failure), then a `PutItem` of the
  *   records' item under `attribute_not_exists(pk)`, as large as the engine's tail item.
@@ -159,7 +160,7 @@ const engineOn = (dynamo: DynamoDBClient, scope: ModeScope, options: Partial<Eng
 
 /** The real engine with the given sequencing (docs/design.md), or its default, and further options. */
 const engineMode = (
-  sequencing?: 'optimistic' | 'reserve',
+  sequencing?: 'optimistic' | 'reserve' | 'write-first',
   extra: { options: Partial<EngineOptions>; label: string } = { options: {}, label: '' },
 ): ContentionMode => ({
   label: `engine (LogEngine.appendToPartition${sequencing ? `, sequencing: ${sequencing}` : ''}${extra.label})`,
@@ -386,6 +387,7 @@ export const CONTENTION_MODES: Readonly<Record<string, ContentionMode>> = Object
   engine: engineMode(),
   'engine-optimistic': engineMode('optimistic'),
   'engine-reserve': engineMode('reserve'),
+  'engine-write-first': engineMode('write-first'),
   // Before 2026-12-01: an append on a topic copy past the cache TTL read the topic first.
   'engine-reserve-topic-first': engineMode('reserve', {
     options: { topicStaleAppendMs: 0 },

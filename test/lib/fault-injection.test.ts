@@ -8,22 +8,25 @@ import { bytes, createTestEngine, readAll, text } from '../support/engine.js';
 import { FaultInjector, type FaultMode, type FaultRule } from '../support/faults.js';
 import { runWorkload } from '../support/workload.js';
 
-type Sequencing = 'optimistic' | 'reserve';
+type Sequencing = 'optimistic' | 'reserve' | 'write-first';
 /** Every LogStore call that an append makes, per sequencing (docs/design.md). */
 const APPEND_CALLS: Record<Sequencing, readonly string[]> = {
   optimistic: ['getTopic', 'getHead', 'getProducerState', 'commitAppend', 'getTailItem'],
   reserve: ['getTopic', 'reserve', 'fill', 'tailExtents', 'getProducerState', 'getHead'],
+  'write-first': ['getTopic', 'writeData', 'numberData', 'findNumbering'],
 };
+/** The sequencings that take idempotent producers (write-first answers them 400 for now). */
+const IDEMPOTENT: Record<Sequencing, readonly boolean[]> = { optimistic: [false, true], reserve: [false, true], 'write-first': [false] };
 /** Calls made only on a path of doubt (the in-doubt check of a commit, the lookup of a lost reservation). */
-const IN_DOUBT_CALLS = new Set(['getTailItem', 'reserve:getHead']);
+const IN_DOUBT_CALLS = new Set(['getTailItem', 'reserve:getHead', 'findNumbering']);
 const MODES: FaultMode[] = ['before', 'after'];
-const SEQUENCINGS: Sequencing[] = ['optimistic', 'reserve'];
+const SEQUENCINGS: Sequencing[] = ['optimistic', 'reserve', 'write-first'];
 
 describe.each(SEQUENCINGS)('append under a single injected fault (%s)', (sequencing) => {
   describe.each(APPEND_CALLS[sequencing].flatMap((method) => MODES.map((mode) => ({ method, mode }))))(
     '$mode $method',
     ({ method, mode }) => {
-      it.each([false, true])('acknowledges each record once at the offset it reads back (idempotent: %s)', async (idempotent) => {
+      it.each(IDEMPOTENT[sequencing])('acknowledges each record once at the offset it reads back (idempotent: %s)', async (idempotent) => {
         // The fault hits the first call of `method` during the second append of a cold engine.
         const faults = new FaultInjector([{ method, mode, times: 1 }]);
         const { engine, realStore, verifier } = await createTestEngine({ engine: { sequencing } });
@@ -60,10 +63,10 @@ describe.each(SEQUENCINGS)('append under a single injected fault (%s)', (sequenc
 });
 
 describe.each(SEQUENCINGS)('concurrent appends under random faults before and after every storage call (%s)', (sequencing) => {
-  const commitCall = sequencing === 'optimistic' ? 'commitAppend' : 'fill';
+  const commitCall = { optimistic: 'commitAppend', reserve: 'fill', 'write-first': 'numberData' }[sequencing];
   it('keeps every acknowledged record exactly once, in order, and readers skip nothing', async () => {
     const rules: FaultRule[] = [...new Set([...APPEND_CALLS[sequencing], 'queryTail', 'tailExtents', 'sealOffsets'])].flatMap((method) =>
-      MODES.map((mode) => ({ method, mode, probability: method === commitCall || method === 'reserve' ? 0.1 : 0.03 })),
+      MODES.map((mode) => ({ method, mode, probability: [commitCall, 'reserve', 'writeData'].includes(method) ? 0.1 : 0.03 })),
     );
     const faults = new FaultInjector(rules);
     const { engine, recordingStore, verifier, voids } = await createTestEngine({ faults, engine: { appendDeadlineMs: 2_000, sequencing } });
@@ -82,6 +85,7 @@ describe.each(SEQUENCINGS)('concurrent appends under random faults before and af
       maxRecordsPerBatch: 4,
       readersPerPartition: 1,
       seed: 11,
+      idempotentProducers: IDEMPOTENT[sequencing].includes(true),
     });
 
     // Reservations whose answer a fault hid are sealed: those offsets, and only those, are gaps.
@@ -102,6 +106,8 @@ describe.each([
   { sequencing: 'optimistic' as const, commands: ['TransactWriteItemsCommand'] },
   { sequencing: 'reserve' as const, commands: ['PutItemCommand'] },
   { sequencing: 'reserve' as const, commands: ['UpdateItemCommand'] },
+  { sequencing: 'write-first' as const, commands: ['PutItemCommand'] },
+  { sequencing: 'write-first' as const, commands: ['UpdateItemCommand'] },
 ])('append whose applied SDK attempt is followed by throttled retries ($sequencing, $commands)', ({ sequencing, commands }) => {
   async function chaosEngine(spec: Partial<ChaosSpec>, options: { appendDeadlineMs?: number } = {}) {
     const { engine: setup, realStore, verifier, tableName } = await createTestEngine();
@@ -141,6 +147,12 @@ describe.each([
       const err = await engine.appender
         .appendToPartition('t', 0, { records: [{ key: null, value: bytes('maybe') }] })
         .catch((e: unknown) => e);
+      if (sequencing === 'write-first') {
+        // Only the data item was written: nothing is numbered, so nothing is in the log, and 429 says so.
+        expect(err).toMatchObject({ status: 429, code: 'THROTTLED' });
+        expect(await readAll(verifier, 't', 0)).toEqual([]);
+        return;
+      }
       // The write happened: a 429 would tell the caller that nothing was written.
       expect(err).toMatchObject({ status: 503, code: 'RETRY' });
       expect((err as Error).message).toMatch(/may or may not have been written/);

@@ -209,7 +209,8 @@ async function main(): Promise<void> {
     const kind = pickKind();
     let partitions: number[];
     let expectedOffset: number | undefined;
-    const idempotent = kind === 'idempotent' || (kind === 'conditional' && random() < 0.5);
+    // With no idempotent share in the mix (a sequencing without producers), no conditional append is idempotent either.
+    const idempotent = kind === 'idempotent' || (kind === 'conditional' && config.mix.idempotent > 0 && random() < 0.5);
     if (kind === 'conditional') {
       const partition = int(config.partitions);
       partitions = [partition];

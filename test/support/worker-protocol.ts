@@ -104,7 +104,7 @@ export interface WorkerConfig {
 
 /** The EngineOptions a run sets alike in every process (workers, readers, maintenance). */
 export interface EngineChoice {
-  sequencing?: 'optimistic' | 'reserve';
+  sequencing?: 'optimistic' | 'reserve' | 'write-first';
   sealAfterMs?: number;
 }
 
