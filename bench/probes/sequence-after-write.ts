@@ -50,7 +50,11 @@ for (const k of levels) {
     if (!p) continue;
     const ratio = raw ? p.acksPerSec / raw.acksPerSec : Number.NaN;
     console.log(
-      `| ${mode} | ${k} | ${f(p.acksPerSec, 0)} | ${f(ratio, 2)}× | ${f(p.latencyMs.p50)} | ${f(p.latencyMs.p99)} | ${f(p.callsPerAck, 2)} | ` +
+      `| ${mode} | ${k} | ${f(p.acksPerSec, 0)} | ${f(ratio, 2)}× | ${f(p.latencyMs.p50)} | ${f(p.latencyMs.p99)} | ${f(p.callsPerAck, 2)} (${Object.entries(
+        p.callsPerAckByOperation,
+      )
+        .map(([op, n]) => `${op} ${f(n, 2)}`)
+        .join(', ')}) | ` +
         `${f(p.writeUnitsPerAck, 2)} | ${f(p.hottestItemUnitsPerSec, 0)} | ${f(p.workerCores + p.dynamoCores, 2)} | ${p.verified ? 'yes' : 'no'} |`,
     );
   }

@@ -357,7 +357,17 @@ export class DynamoPartitionStore implements PartitionStore {
 
   async numberData(request: NumberRequest): Promise<NumberOutcome> {
     const pk = partitionPk(request.ref);
-    await this.startNumbering(pk);
+    try {
+      return await this.number(pk, request);
+    } catch (err) {
+      // DynamoDB refuses a path into a map the item does not have: the head's first numbering.
+      if (!(err instanceof InternalError && (err.cause as { name?: string } | undefined)?.name === 'ValidationException')) throw err;
+      await this.startNumbering(pk);
+      return this.number(pk, request);
+    }
+  }
+
+  private async number(pk: string, request: NumberRequest): Promise<NumberOutcome> {
     const total = request.ranges.reduce((n, r) => n + r.count, 0);
     const names: Record<string, string> = {};
     const values: Item = { ':total': total, ':bytes': request.bytes, ':now': request.now, ':zero': 0, ':one': 1 };
@@ -394,6 +404,7 @@ export class DynamoPartitionStore implements PartitionStore {
         CONDITION_FAILURE,
       );
       const next = Number(out.Attributes?.nextOffset);
+      this.numbering.add(pk);
       return {
         ok: true,
         base: next - total,
@@ -415,7 +426,6 @@ export class DynamoPartitionStore implements PartitionStore {
    * only while its offsets are contiguous (no reserved range still being filled below).
    */
   private async startNumbering(pk: string): Promise<void> {
-    if (this.numbering.has(pk)) return;
     const started = await unlessConditionFails(
       this.table.send(
         new UpdateCommand({
