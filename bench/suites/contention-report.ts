@@ -131,6 +131,9 @@ export interface ContentionPoint extends PointMeta {
    * acknowledged and no more than those and the failed requests' (whose outcome is unknown).
    */
   storedRecords: number;
+  /** Records acknowledged over the whole run (warm-up included), and those of failed requests: what `verified` compares with. */
+  totalRecords?: number;
+  failedRecords?: number;
   verified: boolean;
 }
 
@@ -180,6 +183,8 @@ export function aggregatePoint(
     workerCores: reports.reduce((n, r) => n + r.cpuMs, 0) / meta.windowMs,
     dynamoCores: extra.dynamoCores,
     storedRecords: extra.storedRecords,
+    totalRecords,
+    failedRecords,
     verified: extra.storedRecords >= totalRecords && extra.storedRecords <= totalRecords + failedRecords,
   };
 }
