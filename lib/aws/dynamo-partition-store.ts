@@ -451,16 +451,8 @@ export class DynamoPartitionStore implements PartitionStore {
   async findNumbering(ref: PartitionRef, token: string): Promise<number | undefined> {
     const pk = partitionPk(ref);
     // The head first: an entry gone from it was put in an index item before it left.
-    const head = await this.table.send(
-      new GetCommand({
-        TableName: this.table.name,
-        Key: { pk, sk: HEAD_SK },
-        ConsistentRead: true,
-        ProjectionExpression: 'pending.#t',
-        ExpressionAttributeNames: { '#t': token },
-      }),
-    );
-    const pending = (head.Item?.pending as Item | undefined)?.[token];
+    const head = await this.headFields(pk, 'pending.#t', { '#t': token });
+    const pending = (head?.pending as Item | undefined)?.[token];
     if (pending !== undefined) return Number(pending);
     for (const item of await this.indexItems(pk, 0)) {
       const base = (item.ranges as Item | undefined)?.[token];
@@ -471,10 +463,8 @@ export class DynamoPartitionStore implements PartitionStore {
 
   async indexPending(ref: PartitionRef, upToBase: number, lastOffset: number): Promise<void> {
     const pk = partitionPk(ref);
-    const head = await this.table.send(
-      new GetCommand({ TableName: this.table.name, Key: { pk, sk: HEAD_SK }, ConsistentRead: true, ProjectionExpression: 'pending' }),
-    );
-    const entries = Object.entries((head.Item?.pending as Item | undefined) ?? {}).filter(([, base]) => Number(base) <= upToBase);
+    const head = await this.headFields(pk, 'pending');
+    const entries = Object.entries((head?.pending as Item | undefined) ?? {}).filter(([, base]) => Number(base) <= upToBase);
     if (entries.length === 0) return;
     // Put before REMOVE: an entry leaves the head only once an index item holds it.
     await this.table.send(
@@ -501,6 +491,20 @@ export class DynamoPartitionStore implements PartitionStore {
     }
   }
 
+  /** Some attributes of a partition's head, read consistently. */
+  private async headFields(pk: string, projection: string, names?: Record<string, string>): Promise<Item | undefined> {
+    const out = await this.table.send(
+      new GetCommand({
+        TableName: this.table.name,
+        Key: { pk, sk: HEAD_SK },
+        ConsistentRead: true,
+        ProjectionExpression: projection,
+        ...(names ? { ExpressionAttributeNames: names } : {}),
+      }),
+    );
+    return out.Item;
+  }
+
   /** Index items holding ranges that end at or above `fromOffset`. */
   private indexItems(pk: string, fromOffset: number): Promise<Item[]> {
     return this.table.queryAll({ pk, skRange: { from: indexSk(fromOffset), to: INDEX_SK_MAX } });
@@ -514,16 +518,9 @@ export class DynamoPartitionStore implements PartitionStore {
    */
   private async numberedTail(ref: PartitionRef, fromOffset: number, limits: { maxRecords: number; maxBytes: number }): Promise<TailItem[]> {
     const pk = partitionPk(ref);
-    const head = await this.table.send(
-      new GetCommand({
-        TableName: this.table.name,
-        Key: { pk, sk: HEAD_SK },
-        ConsistentRead: true,
-        ProjectionExpression: 'nextOffset, pending',
-      }),
-    );
-    const pending = head.Item?.pending as Item | undefined;
-    const end = Number(head.Item?.nextOffset ?? 0);
+    const head = await this.headFields(pk, 'nextOffset, pending');
+    const pending = head?.pending as Item | undefined;
+    const end = Number(head?.nextOffset ?? 0);
     if (!pending || fromOffset >= end) return [];
     const bases = new Map<string, number>();
     for (const item of await this.indexItems(pk, fromOffset))
