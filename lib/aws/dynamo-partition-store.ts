@@ -388,19 +388,21 @@ export class DynamoPartitionStore implements PartitionStore {
     }
     try {
       const out = await this.table.send(
-        new UpdateCommand({
-          TableName: this.table.name,
-          Key: { pk, sk: HEAD_SK },
-          UpdateExpression:
-            'SET nextOffset = if_not_exists(nextOffset, :zero) + :total, committedOffset = if_not_exists(nextOffset, :zero) + :total, ' +
-            'numbered = if_not_exists(numbered, :zero) + :one, tailBytes = if_not_exists(tailBytes, :zero) + :bytes, lastAppendAt = :now, ' +
-            `logStartOffset = if_not_exists(logStartOffset, :zero), flushedOffset = if_not_exists(flushedOffset, :zero), ${entries.join(', ')}`,
-          ConditionExpression: condition,
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-          ReturnValues: 'UPDATED_NEW',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
+        firstAttemptOnly(
+          new UpdateCommand({
+            TableName: this.table.name,
+            Key: { pk, sk: HEAD_SK },
+            UpdateExpression:
+              'SET nextOffset = if_not_exists(nextOffset, :zero) + :total, committedOffset = if_not_exists(nextOffset, :zero) + :total, ' +
+              'numbered = if_not_exists(numbered, :zero) + :one, tailBytes = if_not_exists(tailBytes, :zero) + :bytes, lastAppendAt = :now, ' +
+              `logStartOffset = if_not_exists(logStartOffset, :zero), flushedOffset = if_not_exists(flushedOffset, :zero), ${entries.join(', ')}`,
+            ConditionExpression: condition,
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+            ReturnValues: 'UPDATED_NEW',
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        ),
         CONDITION_FAILURE,
       );
       const next = Number(out.Attributes?.nextOffset);
@@ -670,6 +672,53 @@ export class DynamoPartitionStore implements PartitionStore {
       toManifest,
     );
   }
+}
+
+/** The part of the SDK's middleware stack firstAttemptOnly uses. */
+interface AttemptStack {
+  add(
+    middleware: (next: (args: unknown) => Promise<unknown>, context: object) => (args: unknown) => Promise<unknown>,
+    options: { step: 'finalizeRequest'; priority: 'low'; name: string; override: true },
+  ): void;
+}
+
+/** What firstAttemptOnly keeps across the attempts of one send. */
+interface AttemptState {
+  count: number;
+  /** An attempt is going through the chain now. */
+  active: boolean;
+  error?: unknown;
+}
+
+/**
+ * The command with the SDK's retries cut to its first attempt: a later attempt re-throws
+ * the first one's error instead of going out. For a write whose first attempt may have
+ * been applied and whose repetition would not be refused by its own condition (a
+ * numbering whose entry an index step took off the head in between): the caller looks
+ * at what happened before it sends again. A middleware of the command, inside the
+ * client's retry loop, so that every attempt passes it.
+ */
+export function firstAttemptOnly<C extends { middlewareStack: { add: (...args: never[]) => void } }>(command: C): C {
+  (command.middlewareStack as unknown as AttemptStack).add(
+    (next, context) => async (args) => {
+      const state = ((context as { strataAttempt?: AttemptState }).strataAttempt ??= { count: 0, active: false });
+      // The document client may hand the stack on with this middleware in it twice: the inner copy passes.
+      if (state.active) return next(args);
+      if (state.count > 0) throw state.error;
+      state.count++;
+      state.active = true;
+      try {
+        return await next(args);
+      } catch (err) {
+        state.error = err;
+        throw err;
+      } finally {
+        state.active = false;
+      }
+    },
+    { step: 'finalizeRequest', priority: 'low', name: 'strataFirstAttemptOnly', override: true },
+  );
+  return command;
 }
 
 /** At most this many Queries at once for the rest of a look's range after its first page. */

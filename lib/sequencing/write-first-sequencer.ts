@@ -21,7 +21,10 @@
  * - the numbering's answer is lost: the head's pending entry, then the index, say whether
  *   it was applied (found: acknowledged at that base); if neither holds it, it was not,
  *   and it is sent again, never after the deadline (a numbering sent later could reach
- *   data the TTL removed);
+ *   data the TTL removed). Nothing is sent again before such a look has answered, and the
+ *   SDK makes one attempt of it (firstAttemptOnly): a repeat after an index step took the
+ *   applied entry off the head would pass the condition and number the data twice
+ *   (found by the multi-process checker's long run, 2026-12-02);
  * - `expectedOffset` is not the counter: 409 OFFSET_MISMATCH, nothing numbered.
  *
  * Not yet: idempotent producers (answered 400 VALIDATION), a partition written by the
@@ -81,8 +84,26 @@ export class WriteFirstSequencer extends PartitionSequencer {
     const ranges = writes.map((w) => ({ token: w.token, count: w.item.recordCount }));
     const expectedOffset = live[0]!.expectedOffset;
     let outcome: NumberOutcome | undefined;
+    /** A numbering went out whose outcome is not known yet: nothing may be sent before a look settles it. */
+    let inDoubt = false;
     for (let tries = 0; outcome === undefined; tries++) {
-      if (this.clock.now() >= deadline) return this.giveUp(live, tries > 0 && mayHaveApplied(lastError), lastError);
+      if (this.clock.now() >= deadline) return this.giveUp(live, inDoubt, lastError);
+      if (inDoubt) {
+        // The head, then the index: where an applied numbering is. Found: acknowledged there.
+        // Neither: it was not applied, and may be sent again. A look that fails settles
+        // nothing: sent again then, a numbering an index step took off the head meanwhile
+        // would number the same data twice.
+        try {
+          const base = await this.store.findNumbering(this.ref, ranges[0]!.token);
+          if (base !== undefined) outcome = { ok: true, base, numbered: 0, tailBytes: this.tailBytes };
+          else inDoubt = false;
+        } catch (err) {
+          if (!isRetryable(err)) throw err;
+          lastError = err;
+        }
+        if (outcome === undefined) await sleep(backoffDelay(this.options.retry, tries));
+        continue;
+      }
       attempts++;
       try {
         outcome = await this.store.numberData({
@@ -95,11 +116,9 @@ export class WriteFirstSequencer extends PartitionSequencer {
       } catch (err) {
         if (!isRetryable(err)) throw err;
         lastError = err;
-        if (mayHaveApplied(err)) {
-          const base = await this.store.findNumbering(this.ref, ranges[0]!.token).catch(() => undefined);
-          if (base !== undefined) outcome = { ok: true, base, numbered: 0, tailBytes: this.tailBytes };
-        }
-        if (outcome === undefined) await sleep(backoffDelay(this.options.retry, tries));
+        // The look goes at once; only a refusal that certainly applied nothing waits a backoff.
+        if (mayHaveApplied(err)) inDoubt = true;
+        else await sleep(backoffDelay(this.options.retry, tries));
       }
     }
     if (!outcome.ok) {

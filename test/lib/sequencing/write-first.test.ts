@@ -5,14 +5,15 @@
  * answer is lost, `expectedOffset`, and what it does not take yet.
  */
 import { QueryCommand } from '@aws-sdk/client-dynamodb';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it, vi } from 'vitest';
 import { DynamoLogStore } from '../../../lib/aws/dynamo-log-store.js';
 import { DATA_PREFIX, HEAD_SK, INDEX_PREFIX, partitionPk } from '../../../lib/aws/table-keys.js';
-import { OffsetMismatchError, ValidationError } from '../../../lib/core/errors.js';
+import { OffsetMismatchError, StorageUnavailableError, ValidationError } from '../../../lib/core/errors.js';
 import { FAST_RETRY } from '../../../lib/core/retry.js';
 import { LogEngine } from '../../../lib/engine.js';
 import type { PartitionRef } from '../../../lib/ports/model.js';
 import { INDEX_EVERY } from '../../../lib/sequencing/write-first-sequencer.js';
+import { localDynamoClient } from '../../../local/emulators.js';
 import { testClients } from '../../support/aws.js';
 import { bytes, createTestEngine, readAll, text } from '../../support/engine.js';
 import { FaultInjector } from '../../support/faults.js';
@@ -167,5 +168,61 @@ describe('write first, number after', () => {
     expect((err as ValidationError).status).toBe(400);
     expect((err as Error).message).toMatch(/idempotent producers/);
     expect((await t.realStore.getHead(t.ref)).nextOffset).toBe(0);
+  });
+});
+
+describe('regression: a numbering sent again after an index step took its applied entry off the head numbered the same data twice', () => {
+  // Found by the multi-process checker's long run (16 processes, 180 s): one value at two
+  // offsets 249 apart. Sent again, the numbering's condition (its entry not on the head)
+  // no longer refuses it once an index step moved the entry to an index item.
+  it('the SDK does not repeat a numbering whose first attempt was applied and whose answer was lost', async () => {
+    const t = await setup();
+    await t.append(['a']);
+    const dynamo = localDynamoClient(inject('dynamoEndpoint'));
+    let numberings = 0;
+    // Inside the SDK's retry loop: every attempt that goes out passes here.
+    dynamo.middlewareStack.add(
+      (next) => async (args) => {
+        const input = (args as { input: { UpdateExpression?: string } }).input;
+        if (!input.UpdateExpression?.includes('pending.#t0')) return next(args);
+        numberings++;
+        const result = await next(args);
+        if (numberings > 1) return result;
+        // Applied at 1; an index step takes the entries to an index item; the answer is lost.
+        await t.realStore.indexPending(t.ref, 1, 1);
+        throw Object.assign(new Error('socket hang up after the request was sent'), { name: 'TimeoutError', $metadata: {} });
+      },
+      { step: 'deserialize', name: 'loseFirstNumberingAnswer' },
+    );
+    const engine = new LogEngine({ store: new DynamoLogStore(dynamo, t.tableName), retry: FAST_RETRY, sequencing: 'write-first' });
+    expect(await t.append(['b'], engine)).toMatchObject({ baseOffset: 1, lastOffset: 1 });
+    expect(numberings).toBe(1);
+    expect((await t.realStore.getHead(t.ref)).nextOffset).toBe(2);
+    expect((await readAll(t.verifier, 't', 0)).map((r) => text(r.value))).toEqual(['a', 'b']);
+  });
+
+  it('a writer whose look at an in-doubt numbering fails looks again before it sends anything', async () => {
+    const faults = new FaultInjector([{ method: 'numberData', mode: 'after', times: 1 }]);
+    faults.enabled = false;
+    const t = await setup({ faults });
+    await t.append(['a']);
+    faults.enabled = true;
+    const look = t.store.findNumbering.bind(t.store);
+    let looks = 0;
+    const spy = vi.spyOn(t.store, 'findNumbering').mockImplementation(async (ref, token) => {
+      looks++;
+      if (looks > 1) return look(ref, token);
+      // Meanwhile an index step takes the applied entry off the head; this look fails.
+      await t.realStore.indexPending(t.ref, 1, 1);
+      throw new StorageUnavailableError('injected: the look timed out');
+    });
+    try {
+      expect(await t.append(['b'])).toMatchObject({ baseOffset: 1, lastOffset: 1 });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(looks).toBe(2);
+    expect((await t.realStore.getHead(t.ref)).nextOffset).toBe(2);
+    expect((await readAll(t.verifier, 't', 0)).map((r) => text(r.value))).toEqual(['a', 'b']);
   });
 });
