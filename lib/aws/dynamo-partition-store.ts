@@ -698,7 +698,7 @@ interface AttemptState {
  * at what happened before it sends again. A middleware of the command, inside the
  * client's retry loop, so that every attempt passes it.
  */
-export function firstAttemptOnly<C extends { middlewareStack: { add: (...args: never[]) => void } }>(command: C): C {
+function firstAttemptOnly<C extends { middlewareStack: { add: (...args: never[]) => void } }>(command: C): C {
   (command.middlewareStack as unknown as AttemptStack).add(
     (next, context) => async (args) => {
       const state = ((context as { strataAttempt?: AttemptState }).strataAttempt ??= { count: 0, active: false });

@@ -166,10 +166,6 @@ export type FillOutcome =
 export type GroupCommitOutcome = 'committed' | 'fenced' | 'conflict';
 
 /**
- * Topics, as the topic service and the garbage collector need them.
- * (The table behind every role below is DynamoDB's; lib/aws/dynamo-*-store.ts.)
- */
-/**
  * Write first, number after (docs/design.md): a group's data items, each under a token of
  * its own, written before they have offsets (each item's batches start at offset 0).
  */
@@ -200,6 +196,10 @@ export type NumberOutcome =
     }
   | { ok: false; head: PartitionHead };
 
+/**
+ * Topics, as the topic service and the garbage collector need them.
+ * (The table behind every role below is DynamoDB's; lib/aws/dynamo-*-store.ts.)
+ */
 export interface TopicStore {
   getTopic(name: string): Promise<TopicMeta | undefined>;
   /** Throws TopicExistsError when the name is taken. */
@@ -235,7 +235,6 @@ export interface PartitionStore {
   sealOffsets(ref: PartitionRef, offsets: number[], now: number): Promise<{ sealed: boolean; taken: TailItem[] }>;
   /** Moves committedOffset forward to `offset` (never back); false when it already was there. */
   advanceCommitted(ref: PartitionRef, offset: number): Promise<boolean>;
-  /** The tail item whose last offset is `lastOffset`, if it exists (strongly consistent). */
   /** Write first, number after: puts a group's data items (each key free). */
   writeData(write: DataWrite): Promise<void>;
   /**
@@ -247,6 +246,7 @@ export interface PartitionStore {
   findNumbering(ref: PartitionRef, token: string): Promise<number | undefined>;
   /** Moves the head's pending entries up to `upToBase` into an index item keyed `lastOffset`, then off the head. */
   indexPending(ref: PartitionRef, upToBase: number, lastOffset: number): Promise<void>;
+  /** The tail item whose last offset is `lastOffset`, if it exists (strongly consistent). */
   getTailItem(ref: PartitionRef, lastOffset: number): Promise<TailItem | undefined>;
   getProducerState(ref: PartitionRef, producerId: string): Promise<ProducerState | null>;
   /**
