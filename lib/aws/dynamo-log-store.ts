@@ -139,6 +139,19 @@ export class DynamoLogStore implements LogStore {
   indexPending(ref: PartitionRef, upToBase: number, lastOffset: number): Promise<void> {
     return this.partitions.indexPending(ref, upToBase, lastOffset);
   }
+  raiseFence(ref: PartitionRef, above: number): Promise<number> {
+    return this.partitions.raiseFence(ref, above);
+  }
+  putProducerState(
+    ref: PartitionRef,
+    state: ProducerState,
+    expectedVersion: number | null,
+  ): Promise<{ written: true } | { written: false; state: ProducerState | null }> {
+    return this.partitions.putProducerState(ref, state, expectedVersion);
+  }
+  deleteProducerState(ref: PartitionRef, producerId: string, expectedVersion: number): Promise<boolean> {
+    return this.partitions.deleteProducerState(ref, producerId, expectedVersion);
+  }
   getTailItem(ref: PartitionRef, lastOffset: number): Promise<TailItem | undefined> {
     return this.partitions.getTailItem(ref, lastOffset);
   }

@@ -7,7 +7,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { MAX_TRANSACTION_ITEMS, PRODUCER_STATE_TTL_MS, RETRY_AFTER_SECONDS } from '../core/constants.js';
 import { InternalError, RetryableError } from '../core/errors.js';
@@ -77,6 +77,8 @@ const INDEX_SK_MAX = `${INDEX_PREFIX}${'9'.repeat(padOffset(0).length)}`;
 const DATA_READ_BATCH = 25;
 /** Pending entries one REMOVE takes off the head (an update expression holds at most 4 KB). */
 const INDEX_REMOVE_BATCH = 50;
+/** Index items the first page of a numbering's look reads (newest first); later pages read more. */
+const FIND_FIRST_PAGE_ITEMS = 4;
 
 export class DynamoPartitionStore implements PartitionStore {
   /** Partitions whose head this store saw with a `pending` map (write first, number after). */
@@ -386,6 +388,14 @@ export class DynamoPartitionStore implements PartitionStore {
         request.expectedOffset === 0 ? ' AND (attribute_not_exists(nextOffset) OR nextOffset = :expected)' : ' AND nextOffset = :expected';
       values[':expected'] = request.expectedOffset;
     }
+    if (request.fence !== undefined) {
+      condition += ' AND (attribute_not_exists(fence) OR fence <= :fence)';
+      values[':fence'] = request.fence;
+    }
+    (request.after ?? []).forEach((token, i) => {
+      names[`#a${i}`] = token;
+      condition += ` AND attribute_exists(pending.#a${i})`;
+    });
     try {
       const out = await this.table.send(
         firstAttemptOnly(
@@ -395,7 +405,8 @@ export class DynamoPartitionStore implements PartitionStore {
             UpdateExpression:
               'SET nextOffset = if_not_exists(nextOffset, :zero) + :total, committedOffset = if_not_exists(nextOffset, :zero) + :total, ' +
               'numbered = if_not_exists(numbered, :zero) + :one, tailBytes = if_not_exists(tailBytes, :zero) + :bytes, lastAppendAt = :now, ' +
-              `logStartOffset = if_not_exists(logStartOffset, :zero), flushedOffset = if_not_exists(flushedOffset, :zero), ${entries.join(', ')}`,
+              `logStartOffset = if_not_exists(logStartOffset, :zero), flushedOffset = if_not_exists(flushedOffset, :zero), ` +
+              `fence = if_not_exists(fence, :zero), ${entries.join(', ')}`,
             ConditionExpression: condition,
             ExpressionAttributeNames: names,
             ExpressionAttributeValues: values,
@@ -412,14 +423,17 @@ export class DynamoPartitionStore implements PartitionStore {
         base: next - total,
         numbered: Number(out.Attributes?.numbered ?? 0),
         tailBytes: Number(out.Attributes?.tailBytes ?? 0),
+        fence: Number(out.Attributes?.fence ?? 0),
       };
     } catch (err) {
       if (!(err instanceof ConditionalCheckFailedException)) throw err;
       const old = err.Item ? unmarshall(err.Item) : undefined;
-      const base = (old?.pending as Item | undefined)?.[request.ranges[0]!.token];
+      const pending = (old?.pending as Item | undefined) ?? {};
+      const fence = Number(old?.fence ?? 0);
+      const base = pending[request.ranges[0]!.token];
       // Our own numbering, applied by an earlier attempt whose answer was lost.
-      if (base !== undefined) return { ok: true, base: Number(base), numbered: 0, tailBytes: Number(old?.tailBytes ?? 0) };
-      return { ok: false, head: toHead(old) };
+      if (base !== undefined) return { ok: true, base: Number(base), numbered: 0, tailBytes: Number(old?.tailBytes ?? 0), fence };
+      return { ok: false, head: toHead(old), fence, missing: (request.after ?? []).filter((token) => pending[token] === undefined) };
     }
   }
 
@@ -456,11 +470,79 @@ export class DynamoPartitionStore implements PartitionStore {
     const head = await this.headFields(pk, 'pending.#t', { '#t': token });
     const pending = (head?.pending as Item | undefined)?.[token];
     if (pending !== undefined) return Number(pending);
-    for (const item of await this.indexItems(pk, 0)) {
-      const base = (item.ranges as Item | undefined)?.[token];
-      if (base !== undefined) return Number(base);
-    }
+    // Newest first: a numbering looked up is most often a recent one.
+    let startKey: Item | undefined;
+    let limit = FIND_FIRST_PAGE_ITEMS;
+    do {
+      const out = await this.table.send(
+        new QueryCommand({
+          TableName: this.table.name,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+          ExpressionAttributeValues: { ':pk': pk, ':from': indexSk(0), ':to': INDEX_SK_MAX },
+          ExpressionAttributeNames: { '#t': token },
+          ProjectionExpression: 'ranges.#t',
+          ConsistentRead: true,
+          ScanIndexForward: false,
+          Limit: limit,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of out.Items ?? []) {
+        const base = (item.ranges as Item | undefined)?.[token];
+        if (base !== undefined) return Number(base);
+      }
+      startKey = out.LastEvaluatedKey;
+      limit = TAIL_QUERY_MAX_PAGE_ITEMS;
+    } while (startKey);
     return undefined;
+  }
+
+  async raiseFence(ref: PartitionRef, above: number): Promise<number> {
+    try {
+      await this.table.send(
+        new UpdateCommand({
+          TableName: this.table.name,
+          Key: { pk: partitionPk(ref), sk: HEAD_SK },
+          UpdateExpression: 'SET fence = :fence',
+          ConditionExpression: 'attribute_not_exists(fence) OR fence < :fence',
+          ExpressionAttributeValues: { ':fence': above + 1 },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+        CONDITION_FAILURE,
+      );
+      return above + 1;
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      return Number((err.Item ? unmarshall(err.Item) : {}).fence ?? 0);
+    }
+  }
+
+  async putProducerState(
+    ref: PartitionRef,
+    state: ProducerState,
+    expectedVersion: number | null,
+  ): Promise<{ written: true } | { written: false; state: ProducerState | null }> {
+    try {
+      await this.table.send(new PutCommand(this.producerPut(partitionPk(ref), { state, expectedVersion }).Put), CONDITION_FAILURE);
+      return { written: true };
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      return { written: false, state: err.Item ? toProducerState(unmarshall(err.Item)) : null };
+    }
+  }
+
+  async deleteProducerState(ref: PartitionRef, producerId: string, expectedVersion: number): Promise<boolean> {
+    return unlessConditionFails(
+      this.table.send(
+        new DeleteCommand({
+          TableName: this.table.name,
+          Key: { pk: partitionPk(ref), sk: producerSk(producerId) },
+          ConditionExpression: 'version = :v',
+          ExpressionAttributeValues: { ':v': expectedVersion },
+        }),
+        CONDITION_FAILURE,
+      ),
+    );
   }
 
   async indexPending(ref: PartitionRef, upToBase: number, lastOffset: number): Promise<void> {

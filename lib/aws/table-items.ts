@@ -112,12 +112,18 @@ export function toProducerState(item: Item): ProducerState {
   return {
     producerId: String(item.producerId),
     epoch: Number(item.epoch),
-    batches: batches.map((b) => ({
-      firstSequence: Number(b.firstSequence),
-      lastSequence: Number(b.lastSequence),
-      baseOffset: Number(b.baseOffset),
-      lastOffset: Number(b.lastOffset),
-    })),
+    batches: batches.map((b) => {
+      const claim = b.claim as Item | undefined;
+      return {
+        firstSequence: Number(b.firstSequence),
+        lastSequence: Number(b.lastSequence),
+        baseOffset: Number(b.baseOffset),
+        lastOffset: Number(b.lastOffset),
+        ...(claim
+          ? { claim: { token: String(claim.token), within: Number(claim.within), fence: Number(claim.fence), until: Number(claim.until) } }
+          : {}),
+      };
+    }),
     version: Number(item.version),
     updatedAt: Number(item.updatedAt),
   };

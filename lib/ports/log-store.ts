@@ -183,6 +183,10 @@ export interface NumberRequest {
   now: number;
   /** Number only if the partition's high watermark is exactly this. */
   expectedOffset?: number;
+  /** Number only if the head's fence is at most this (idempotent producers' claims; absent: any). */
+  fence?: number;
+  /** Number only if each of these tokens is pending on the head (a producer's previous batch). */
+  after?: string[];
 }
 
 export type NumberOutcome =
@@ -193,8 +197,17 @@ export type NumberOutcome =
       /** Ranges the partition has numbered, this group's included (0 when learnt from a re-sent numbering). */
       numbered: number;
       tailBytes: number;
+      /** The head's fence. */
+      fence: number;
     }
-  | { ok: false; head: PartitionHead };
+  | {
+      ok: false;
+      head: PartitionHead;
+      /** The head's fence (above the request's: the numbering was fenced). */
+      fence: number;
+      /** Tokens of `after` not pending on the head. */
+      missing: string[];
+    };
 
 /**
  * Topics, as the topic service and the garbage collector need them.
@@ -246,6 +259,22 @@ export interface PartitionStore {
   findNumbering(ref: PartitionRef, token: string): Promise<number | undefined>;
   /** Moves the head's pending entries up to `upToBase` into an index item keyed `lastOffset`, then off the head. */
   indexPending(ref: PartitionRef, upToBase: number, lastOffset: number): Promise<void>;
+  /**
+   * Raises the head's fence above `above` (if it is not already): from then on no numbering
+   * sent under a fence at or below `above` is applied. Answers the head's fence.
+   */
+  raiseFence(ref: PartitionRef, above: number): Promise<number>;
+  /**
+   * Writes a producer's state if its stored version is `expectedVersion` (null: none
+   * stored); otherwise writes nothing and answers the stored state.
+   */
+  putProducerState(
+    ref: PartitionRef,
+    state: ProducerState,
+    expectedVersion: number | null,
+  ): Promise<{ written: true } | { written: false; state: ProducerState | null }>;
+  /** Deletes a producer's state if its stored version is `expectedVersion`; false otherwise. */
+  deleteProducerState(ref: PartitionRef, producerId: string, expectedVersion: number): Promise<boolean>;
   /** The tail item whose last offset is `lastOffset`, if it exists (strongly consistent). */
   getTailItem(ref: PartitionRef, lastOffset: number): Promise<TailItem | undefined>;
   getProducerState(ref: PartitionRef, producerId: string): Promise<ProducerState | null>;

@@ -196,8 +196,28 @@ export interface DeletedTopic {
 export interface ProducerBatch {
   firstSequence: number;
   lastSequence: number;
+  /** -1 while not known: a write-first claim (`claim`) whose numbering this state has not seen. */
   baseOffset: number;
   lastOffset: number;
+  /** Write first, number after: the data the batch was written to, before it had offsets. */
+  claim?: ProducerClaim;
+}
+
+/**
+ * Where a write-first writer put a producer's batch before numbering it (docs/design.md,
+ * "Idempotent producers, written first"): its offsets are those the numbering of `token`
+ * gave, plus `within`. Only a numbering sent with a fence at or above the head's can
+ * number it, and only its writer sends one, before `until`.
+ */
+export interface ProducerClaim {
+  /** The token of the first data item of the writer's group (the one numberData answers for). */
+  token: string;
+  /** The batch's first record's place in that group. */
+  within: number;
+  /** The head's fence the writer numbers under. */
+  fence: number;
+  /** The writer's deadline (epoch ms): it sends no numbering later. */
+  until: number;
 }
 
 /** Per (producer, partition) state for deduplication and fencing. */

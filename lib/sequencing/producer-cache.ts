@@ -4,6 +4,8 @@
  * Shared by both sequencers.
  */
 
+import { RETRY_AFTER_SECONDS } from '../core/constants.js';
+import { RetryableError } from '../core/errors.js';
 import type { LogStore } from '../ports/log-store.js';
 import type { PartitionRef, ProducerState } from '../ports/model.js';
 import { checkSequence, type ProducerStamp } from './producer-state.js';
@@ -46,7 +48,15 @@ export class ProducerCache {
         decision = checkSequence(await this.get(p.producer.producerId), p.producer, p.recordCount);
       }
       if (decision.kind === 'accept') kept.push(p);
-      else if (decision.kind === 'duplicate') {
+      else if (decision.kind === 'duplicate' && decision.batch.baseOffset < 0) {
+        // A write-first claim (the partition's sequencing was changed): its numbering is not this sequencer's to look up.
+        p.reject(
+          new RetryableError(
+            'this batch was written by write-first sequencing and its offsets are not known here yet; retry',
+            RETRY_AFTER_SECONDS,
+          ),
+        );
+      } else if (decision.kind === 'duplicate') {
         p.resolve({ baseOffset: decision.batch.baseOffset, lastOffset: decision.batch.lastOffset, duplicate: true, tailBytes });
       } else p.reject(decision.error);
     }

@@ -27,16 +27,24 @@
  *   (found by the multi-process checker's long run, 2026-12-02);
  * - `expectedOffset` is not the counter: 409 OFFSET_MISMATCH, nothing numbered.
  *
- * Not yet: idempotent producers (answered 400 VALIDATION), a partition written by the
- * reserving sequencer with ranges still being filled (its numbering waits until they are
- * committed), the construct's and `npm start`'s settings.
+ * Idempotent producers claim their batches in their state item beside the data write,
+ * and number under the head's fence (write-first-producers.ts): a claim whose numbering
+ * was fenced, or whose state moved meanwhile, is written again with the group's data
+ * under fresh tokens (the first data items expire unnumbered).
+ *
+ * A partition the reserving sequencer wrote takes numberings once its reserved ranges are
+ * all committed (the numbering answers 503 until then).
  */
 import { randomBytes } from 'node:crypto';
-import { OffsetMismatchError, ValidationError } from '../core/errors.js';
+import type { Clock } from '../core/clock.js';
+import { OffsetMismatchError } from '../core/errors.js';
 import { backoffDelay, isRetryable, mayHaveApplied, sleep } from '../core/retry.js';
-import type { NumberOutcome } from '../ports/log-store.js';
-import { layOut } from './lay-out.js';
-import { PartitionSequencer, type Pending } from './sequencer.js';
+import type { LogStore, NumberOutcome } from '../ports/log-store.js';
+import type { PartitionRef } from '../ports/model.js';
+import type { AppendNotifier } from '../reading/notifier.js';
+import { type LaidOut, layOut } from './lay-out.js';
+import { PartitionSequencer, type Pending, type SequencerOptions } from './sequencer.js';
+import { WriteFirstProducers, type WrittenClaim } from './write-first-producers.js';
 
 /** The writer of every this-many-th numbered group moves the head's pending entries to an index item. */
 export const INDEX_EVERY = 16;
@@ -45,49 +53,104 @@ const TOKEN_BYTES = 6;
 
 export class WriteFirstSequencer extends PartitionSequencer {
   private tailBytes = 0;
+  private readonly claims: WriteFirstProducers;
+
+  constructor(ref: PartitionRef, store: LogStore, clock: Clock, notifier: AppendNotifier, options: SequencerOptions) {
+    super(ref, store, clock, notifier, options);
+    this.claims = new WriteFirstProducers(ref, store, this.producers, clock, options.retry);
+  }
 
   flushRequested(): void {
     this.tailBytes = 0;
   }
 
   protected async commitGroup(group: Pending[]): Promise<void> {
-    const live: Pending[] = [];
-    for (const p of group) {
-      if (p.producer) {
-        p.reject(
-          new ValidationError(
-            "this engine's sequencing (write-first) does not take idempotent producers yet; append without a producer id, or use sequencing reserve",
-          ),
-        );
-      } else live.push(p);
-    }
-    if (live.length === 0) return;
     const started = this.clock.now();
-    const deadline = Math.min(...live.map((p) => p.deadline));
-    // Offsets from 0: each append's place in the group (`baseOffset`), its batches at offsets relative to it.
-    const laid = layOut(live, 0, started, randomBytes(TOKEN_BYTES).toString('base64url'), () => null);
-    const writes = laid.items.map((item) => ({ token: randomBytes(TOKEN_BYTES).toString('base64url'), item }));
-    let attempts = 0;
-    let lastError: unknown;
+    const deadline = Math.min(...group.map((p) => p.deadline));
+    const progress: Progress = { attempts: 0, lastError: undefined };
+    /** First tokens of this group's earlier attempts, whose claims were never sent for numbering. */
+    const own = new Set<string>();
+    let live = group;
     for (;;) {
-      attempts++;
+      if (this.clock.now() >= deadline) return this.giveUp(live, false, progress.lastError);
+      const settled = await this.retrying(() => this.claims.settle(live, own, deadline), deadline, progress);
+      if (settled === undefined) return this.giveUp(live, false, progress.lastError);
+      live = settled.live;
+      if (live.length === 0) return;
+      // Offsets from 0: each append's place in the group (`baseOffset`), its batches at offsets relative to it.
+      const laid = layOut(live, 0, this.clock.now(), randomBytes(TOKEN_BYTES).toString('base64url'), () => null);
+      const writes = laid.items.map((item) => ({ token: randomBytes(TOKEN_BYTES).toString('base64url'), item }));
+      const first = writes[0]!.token;
+      const claims: WrittenClaim[] = settled.plans.map((plan) => ({
+        plan,
+        state: this.claims.claimState(plan, first, plan.append.baseOffset!, deadline),
+      }));
+      const written = await this.retrying(
+        () =>
+          Promise.all([this.store.writeData({ ref: this.ref, items: writes }), ...claims.map((c) => this.claims.claim(c.plan, c.state))]),
+        deadline,
+        progress,
+      );
+      if (written === undefined) return this.giveUp(live, false, progress.lastError);
+      if (written.slice(1).some((ok) => !ok)) {
+        // A producer's state moved since it was read: decide again (the data written is left to expire).
+        own.add(first);
+        continue;
+      }
+      const numbered = await this.number(live, writes, laid, claims, deadline, progress);
+      if (numbered === 'again') {
+        own.add(first);
+        continue;
+      }
+      if (numbered === undefined) return;
+      return this.acknowledge(live, laid, claims, numbered, started, progress.attempts);
+    }
+  }
+
+  /**
+   * Runs `step` until it answers or the deadline passes (undefined), backing off after
+   * each retryable failure.
+   */
+  private async retrying<T>(step: () => Promise<T>, deadline: number, progress: Progress): Promise<T | undefined> {
+    for (let tries = 0; ; tries++) {
+      progress.attempts++;
       try {
-        await this.store.writeData({ ref: this.ref, items: writes });
-        break;
+        return await step();
       } catch (err) {
         if (!isRetryable(err)) throw err;
-        lastError = err;
-        if (this.clock.now() >= deadline) return this.giveUp(live, false, err);
-        await sleep(backoffDelay(this.options.retry, attempts));
+        progress.lastError = err;
+        if (this.clock.now() >= deadline) return undefined;
+        await sleep(backoffDelay(this.options.retry, tries + 1));
       }
     }
-    const ranges = writes.map((w) => ({ token: w.token, count: w.item.recordCount }));
+  }
+
+  /**
+   * Numbers the group's data: the outcome; 'again' when the numbering was certainly not
+   * applied and the group is to be claimed and written afresh (a fence above its claims);
+   * undefined once the appends are answered otherwise.
+   */
+  private async number(
+    live: Pending[],
+    writes: { token: string }[],
+    laid: LaidOut,
+    claims: WrittenClaim[],
+    deadline: number,
+    progress: Progress,
+  ): Promise<Extract<NumberOutcome, { ok: true }> | 'again' | undefined> {
+    const ranges = writes.map((w, i) => ({ token: w.token, count: laid.items[i]!.recordCount }));
     const expectedOffset = live[0]!.expectedOffset;
+    const fence = claims.length > 0 ? claims[0]!.state.batches.at(-1)!.claim!.fence : undefined;
+    let after = claims.flatMap((c) => (c.plan.after ? [c.plan.after] : []));
     let outcome: NumberOutcome | undefined;
     /** A numbering went out whose outcome is not known yet: nothing may be sent before a look settles it. */
     let inDoubt = false;
-    for (let tries = 0; outcome === undefined; tries++) {
-      if (this.clock.now() >= deadline) return this.giveUp(live, inDoubt, lastError);
+    for (let tries = 0; ; tries++) {
+      if (this.clock.now() >= deadline) {
+        if (!inDoubt) await this.claims.release(claims);
+        this.giveUp(live, inDoubt, progress.lastError);
+        return undefined;
+      }
       if (inDoubt) {
         // The head, then the index: where an applied numbering is. Found: acknowledged there.
         // Neither: it was not applied, and may be sent again. A look that fails settles
@@ -95,16 +158,16 @@ export class WriteFirstSequencer extends PartitionSequencer {
         // would number the same data twice.
         try {
           const base = await this.store.findNumbering(this.ref, ranges[0]!.token);
-          if (base !== undefined) outcome = { ok: true, base, numbered: 0, tailBytes: this.tailBytes };
-          else inDoubt = false;
+          if (base !== undefined) return { ok: true, base, numbered: 0, tailBytes: this.tailBytes, fence: this.claims.fence };
+          inDoubt = false;
         } catch (err) {
           if (!isRetryable(err)) throw err;
-          lastError = err;
+          progress.lastError = err;
         }
-        if (outcome === undefined) await sleep(backoffDelay(this.options.retry, tries));
+        await sleep(backoffDelay(this.options.retry, tries));
         continue;
       }
-      attempts++;
+      progress.attempts++;
       try {
         outcome = await this.store.numberData({
           ref: this.ref,
@@ -112,26 +175,69 @@ export class WriteFirstSequencer extends PartitionSequencer {
           bytes: laid.bytes,
           now: this.clock.now(),
           ...(expectedOffset !== undefined ? { expectedOffset } : {}),
+          ...(fence !== undefined ? { fence } : {}),
+          ...(after.length > 0 ? { after } : {}),
         });
       } catch (err) {
         if (!isRetryable(err)) throw err;
-        lastError = err;
+        progress.lastError = err;
         // The look goes at once; only a refusal that certainly applied nothing waits a backoff.
         if (mayHaveApplied(err)) inDoubt = true;
         else await sleep(backoffDelay(this.options.retry, tries));
+        continue;
       }
-    }
-    if (!outcome.ok) {
+      if (outcome.ok) return outcome;
+      // Refused: nothing was numbered. Why, in order: fenced, a producer's previous batch not numbered yet, the offset.
+      this.claims.fence = Math.max(this.claims.fence, outcome.fence);
+      if (fence !== undefined && outcome.fence > fence) return 'again';
+      if (outcome.missing.length > 0) {
+        const stillMissing: string[] = [];
+        for (const token of outcome.missing) if ((await this.lookUp(token, progress)) === undefined) stillMissing.push(token);
+        after = after.filter((token) => stillMissing.includes(token));
+        // The previous batch's writer may still number it: wait for it, up to the deadline.
+        if (after.length > 0) await sleep(backoffDelay(this.options.retry, tries));
+        continue;
+      }
+      await this.claims.release(claims);
       live[0]!.reject(new OffsetMismatchError(expectedOffset!, outcome.head.nextOffset));
-      return;
+      return undefined;
     }
+  }
+
+  /** Where a token was numbered (undefined: not found, or the look failed). */
+  private async lookUp(token: string, progress: Progress): Promise<number | undefined> {
+    try {
+      return await this.store.findNumbering(this.ref, token);
+    } catch (err) {
+      if (!isRetryable(err)) throw err;
+      progress.lastError = err;
+      return undefined;
+    }
+  }
+
+  private async acknowledge(
+    live: Pending[],
+    laid: LaidOut,
+    claims: WrittenClaim[],
+    outcome: Extract<NumberOutcome, { ok: true }>,
+    started: number,
+    attempts: number,
+  ): Promise<void> {
     const { base } = outcome;
     const end = base + laid.records;
     this.tailBytes = Math.max(this.tailBytes, outcome.tailBytes);
+    this.claims.fence = Math.max(this.claims.fence, outcome.fence);
     if (outcome.numbered > 0 && outcome.numbered % INDEX_EVERY === 0) {
       const lastBase = base + laid.items.at(-1)!.baseOffset;
       // A failed index step leaves the entries on the head for the next one.
       await this.store.indexPending(this.ref, lastBase, end - 1).catch(() => undefined);
+    }
+    // This process has seen its claims numbered: its next batches need not look for them.
+    for (const { state } of claims) {
+      const batch = state.batches.at(-1)!;
+      const first = base + batch.claim!.within;
+      const numbered = { ...batch, baseOffset: first, lastOffset: first + batch.lastSequence - batch.firstSequence };
+      this.producers.remember(state.producerId, { ...state, batches: [...state.batches.slice(0, -1), numbered] });
     }
     this.options.onCommit?.({
       ref: this.ref,
@@ -148,4 +254,10 @@ export class WriteFirstSequencer extends PartitionSequencer {
     }
     this.notifier.notify(this.key, end);
   }
+}
+
+/** Calls made and the last retryable error, across the steps of one group's commit. */
+interface Progress {
+  attempts: number;
+  lastError: unknown;
 }

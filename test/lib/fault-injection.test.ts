@@ -13,10 +13,9 @@ type Sequencing = 'optimistic' | 'reserve' | 'write-first';
 const APPEND_CALLS: Record<Sequencing, readonly string[]> = {
   optimistic: ['getTopic', 'getHead', 'getProducerState', 'commitAppend', 'getTailItem'],
   reserve: ['getTopic', 'reserve', 'fill', 'tailExtents', 'getProducerState', 'getHead'],
-  'write-first': ['getTopic', 'writeData', 'numberData', 'findNumbering'],
+  'write-first': ['getTopic', 'writeData', 'getProducerState', 'putProducerState', 'numberData', 'findNumbering'],
 };
-/** The sequencings that take idempotent producers (write-first answers them 400 for now). */
-const IDEMPOTENT: Record<Sequencing, readonly boolean[]> = { optimistic: [false, true], reserve: [false, true], 'write-first': [false] };
+const IDEMPOTENT = [false, true] as const;
 /** Calls made only on a path of doubt (the in-doubt check of a commit, the lookup of a lost reservation). */
 const IN_DOUBT_CALLS = new Set(['getTailItem', 'reserve:getHead', 'findNumbering']);
 const MODES: FaultMode[] = ['before', 'after'];
@@ -26,7 +25,7 @@ describe.each(SEQUENCINGS)('append under a single injected fault (%s)', (sequenc
   describe.each(APPEND_CALLS[sequencing].flatMap((method) => MODES.map((mode) => ({ method, mode }))))(
     '$mode $method',
     ({ method, mode }) => {
-      it.each(IDEMPOTENT[sequencing])('acknowledges each record once at the offset it reads back (idempotent: %s)', async (idempotent) => {
+      it.each(IDEMPOTENT)('acknowledges each record once at the offset it reads back (idempotent: %s)', async (idempotent) => {
         // The fault hits the first call of `method` during the second append of a cold engine.
         const faults = new FaultInjector([{ method, mode, times: 1 }]);
         const { engine, realStore, verifier } = await createTestEngine({ engine: { sequencing } });
@@ -55,7 +54,7 @@ describe.each(SEQUENCINGS)('append under a single injected fault (%s)', (sequenc
         // Every call on the append path was hit (the producer state is read only by idempotent
         // appends; a tail item only after a commit whose outcome was unknown).
         const inDoubtOnly = IN_DOUBT_CALLS.has(method) || IN_DOUBT_CALLS.has(`${sequencing}:${method}`);
-        const onPath = inDoubtOnly ? false : method !== 'getProducerState' || idempotent;
+        const onPath = inDoubtOnly ? false : !['getProducerState', 'putProducerState'].includes(method) || idempotent;
         if (onPath) expect(faults.count(method, mode)).toBe(1);
       });
     },
@@ -85,7 +84,7 @@ describe.each(SEQUENCINGS)('concurrent appends under random faults before and af
       maxRecordsPerBatch: 4,
       readersPerPartition: 1,
       seed: 11,
-      idempotentProducers: IDEMPOTENT[sequencing].includes(true),
+      idempotentProducers: true,
     });
 
     // Reservations whose answer a fault hid are sealed: those offsets, and only those, are gaps.

@@ -34,8 +34,7 @@ describe.each([
       batchesPerProducer: 40,
       maxRecordsPerBatch: 5,
       readersPerPartition: 2,
-      // write-first does not take idempotent producers yet.
-      idempotentProducers: sequencing !== 'write-first',
+      idempotentProducers: true,
     });
 
     const result = history.check({ voids: voids('jepsen') });

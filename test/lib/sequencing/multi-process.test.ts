@@ -14,7 +14,7 @@
  *     STRATA_MP_CRASH_POINTS  JSON {point: probability}, merged over the defaults
  *     STRATA_MP_HOOK_OPTION   the EngineOptions field engine:<hook> points are passed in (default testHooks)
  *     STRATA_MP_SEQUENCING    optimistic | reserve | write-first: the engines' sequencing (default: the
- *                             engine's); write-first runs without idempotent producers (it takes none yet)
+ *                             engine's)
  *     STRATA_MP_STAGING       express: every engine stages batches in a second bucket, the
  *                             S3 Express staging tier's stand-in (lib/staging/tier.ts); default off
  */
@@ -86,8 +86,6 @@ const partitions = intEnv('STRATA_MP_PARTITIONS', 2, 1);
 const seed = intEnv('STRATA_MP_SEED', 1, 0);
 const staging = stagingEnv();
 const sequencing = sequencingEnv();
-/** write-first does not take idempotent producers yet. */
-const withoutProducers = sequencing === 'write-first';
 
 describe('appends from separate processes, one request at a time each', () => {
   it(
@@ -108,7 +106,6 @@ describe('appends from separate processes, one request at a time each', () => {
           crashPoints: crashPointsEnv(),
           engineHookOption: process.env.STRATA_MP_HOOK_OPTION || 'testHooks',
           ...(sequencing ? { engine: { sequencing } } : {}),
-          ...(withoutProducers ? { workload: { mix: { plain: 6, idempotent: 0, conditional: 2 } } } : {}),
           ...(staging ? { stagingBucket: await freshBucket('strata-staging') } : {}),
           workDir,
           log: (line) => console.log(line),
@@ -122,8 +119,7 @@ describe('appends from separate processes, one request at a time each', () => {
         // The run did what it is for (bounds a busy two-core machine still reaches): acks
         // from every kind of append, kills with requests in flight, SDK faults, flushes.
         expect(report.history.acked).toBeGreaterThan(MIN_ACKED);
-        for (const kind of ['plain', 'idempotent', 'conditional'] as const)
-          if (kind !== 'idempotent' || !withoutProducers) expect(report.requests.byKind[kind]).toBeGreaterThan(0);
+        for (const kind of ['plain', 'idempotent', 'conditional'] as const) expect(report.requests.byKind[kind]).toBeGreaterThan(0);
         expect(report.kills.parent + Object.values(report.kills.crashPoints).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(2);
         expect(report.faults.total).toBeGreaterThan(0);
         expect(report.maintenance.flushedSegments).toBeGreaterThan(0);

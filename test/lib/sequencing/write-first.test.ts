@@ -2,15 +2,16 @@
  * The write-first sequencer (docs/design.md, "Write first, number after") against DynamoDB
  * Local: data items written before they have offsets, one head update numbering them,
  * index steps, reads and flushes through the store's `queryTail`, a numbering whose
- * answer is lost, `expectedOffset`, and what it does not take yet.
+ * answer is lost, `expectedOffset`, and idempotent producers (claims, order, takeover, fences).
  */
 import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, inject, it, vi } from 'vitest';
 import { DynamoLogStore } from '../../../lib/aws/dynamo-log-store.js';
 import { DATA_PREFIX, HEAD_SK, INDEX_PREFIX, partitionPk } from '../../../lib/aws/table-keys.js';
-import { OffsetMismatchError, StorageUnavailableError, ValidationError } from '../../../lib/core/errors.js';
+import { InternalError, OffsetMismatchError, StorageUnavailableError } from '../../../lib/core/errors.js';
 import { FAST_RETRY } from '../../../lib/core/retry.js';
 import { LogEngine } from '../../../lib/engine.js';
+import type { NumberRequest } from '../../../lib/ports/log-store.js';
 import type { PartitionRef } from '../../../lib/ports/model.js';
 import { INDEX_EVERY } from '../../../lib/sequencing/write-first-sequencer.js';
 import { localDynamoClient } from '../../../local/emulators.js';
@@ -155,19 +156,132 @@ describe('write first, number after', () => {
     expect((await t.realStore.getHead(t.ref)).nextOffset).toBe(2);
     expect((await readAll(t.verifier, 't', 0)).map((r) => text(r.value))).toEqual(['a', 'b']);
   });
+});
 
-  it('answers an idempotent producer with a 400 that says what to do, and writes nothing', async () => {
+describe('idempotent producers, written first', () => {
+  /** An append of one record from producer p1 at `sequence`, through `engine`. */
+  const produce = (engine: LogEngine, value: string, sequence: number, epoch = 0) =>
+    engine.appender
+      .appendToPartition('t', 0, { records: [{ key: null, value: bytes(value) }], producer: { producerId: 'p1', epoch, sequence } })
+      .then((r) => r.partitions[0]!);
+  /** A writer whose numberings wait for `gate` (its data and claim go out at once). */
+  const gated = (t: Awaited<ReturnType<typeof setup>>, gate: Promise<void>, options: { appendDeadlineMs?: number } = {}) => {
+    const store = new DynamoLogStore(testClients().dynamo, t.tableName);
+    const number = store.numberData.bind(store);
+    store.numberData = async (request) => {
+      await gate;
+      return number(request);
+    };
+    return new LogEngine({ store, retry: FAST_RETRY, sequencing: 'write-first', ...options });
+  };
+
+  it("numbers a producer's batches in order across writers, and answers a retry from any writer with the first offsets", async () => {
     const t = await setup();
-    const err = await t.engine.appender
-      .appendToPartition('t', 0, {
-        records: [{ key: null, value: bytes('p') }],
-        producer: { producerId: 'p1', epoch: 0, sequence: 0 },
-      })
-      .catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ValidationError);
-    expect((err as ValidationError).status).toBe(400);
-    expect((err as Error).message).toMatch(/idempotent producers/);
+    await t.append(['x']);
+    const [a, b, c] = [t.writer(), t.writer(), t.writer()];
+    expect(await produce(a, 'p0', 0)).toMatchObject({ baseOffset: 1, duplicate: false });
+    expect(await produce(b, 'p1', 1)).toMatchObject({ baseOffset: 2, duplicate: false });
+    // The retry of sequence 1 on a third writer: the offsets of the first attempt.
+    expect(await produce(c, 'p1', 1)).toMatchObject({ baseOffset: 2, lastOffset: 2, duplicate: true });
+    // Once the index took the entries off the head, the retry finds them there.
+    await t.realStore.indexPending(t.ref, 2, 2);
+    expect(await produce(a, 'p0', 0)).toMatchObject({ baseOffset: 1, duplicate: true });
+    // Out of order and fenced epochs are refused, nothing written.
+    await expect(produce(b, 'p3', 3)).rejects.toMatchObject({ code: 'OUT_OF_ORDER_SEQUENCE' });
+    expect(await produce(c, 'q0', 0, 1)).toMatchObject({ baseOffset: 3 });
+    await expect(produce(a, 'old', 2, 0)).rejects.toMatchObject({ code: 'PRODUCER_FENCED' });
+    expect((await readAll(t.verifier, 't', 0)).map((r) => text(r.value))).toEqual(['x', 'p0', 'p1', 'q0']);
+  });
+
+  it('numbers a batch only after the batch before it, when both are in flight on different writers', async () => {
+    const t = await setup();
+    let open!: () => void;
+    const slow = gated(t, new Promise<void>((resolve) => (open = resolve)));
+    const first = produce(slow, 's0', 0);
+    // Sequence 0 is claimed and written, not numbered; sequence 1 comes on another writer.
+    await vi.waitFor(async () => expect((await t.realStore.getProducerState(t.ref, 'p1'))?.batches.length).toBe(1));
+    const second = produce(t.writer(), 's1', 1);
+    await new Promise((r) => setTimeout(r, 150));
     expect((await t.realStore.getHead(t.ref)).nextOffset).toBe(0);
+    open();
+    expect(await first).toMatchObject({ baseOffset: 0 });
+    expect(await second).toMatchObject({ baseOffset: 1 });
+    expect((await readAll(t.verifier, 't', 0)).map((r) => text(r.value))).toEqual(['s0', 's1']);
+  });
+
+  it("takes over a batch whose writer died after claiming it, and fences that writer's numbering", async () => {
+    const t = await setup();
+    let captured: NumberRequest | undefined;
+    const store = new DynamoLogStore(testClients().dynamo, t.tableName);
+    // The writer dies between its claim and its numbering (the request it would have sent is kept).
+    store.numberData = async (request) => {
+      captured = request;
+      throw new InternalError('injected: the environment died');
+    };
+    const dying = new LogEngine({ store, retry: FAST_RETRY, sequencing: 'write-first', appendDeadlineMs: 300 });
+    await expect(produce(dying, 'v', 0)).rejects.toBeInstanceOf(InternalError);
+    // The producer's retry waits out the claim's deadline, fences it, and numbers its own write.
+    expect(await produce(t.writer(), 'v', 0)).toMatchObject({ baseOffset: 0, duplicate: false });
+    // The dead writer's numbering, had it been sent late, is refused: the record is there once.
+    const late = await t.realStore.numberData(captured!);
+    expect(late).toMatchObject({ ok: false });
+    expect((await t.realStore.getHead(t.ref)).nextOffset).toBe(1);
+    expect(await produce(t.writer(), 'w', 1)).toMatchObject({ baseOffset: 1 });
+    expect((await readAll(t.verifier, 't', 0)).map((r) => text(r.value))).toEqual(['v', 'w']);
+  });
+
+  it('claims and writes again under the new fence when its numbering was fenced', async () => {
+    const t = await setup();
+    expect(await produce(t.engine, 'a', 0)).toMatchObject({ baseOffset: 0 });
+    const store = new DynamoLogStore(testClients().dynamo, t.tableName);
+    const number = store.numberData.bind(store);
+    let fenced = 0;
+    store.numberData = async (request) => {
+      // Another writer's takeover raises the fence between this writer's claim and its numbering.
+      if (fenced++ === 0) await t.realStore.raiseFence(t.ref, request.fence!);
+      return number(request);
+    };
+    const writer = new LogEngine({ store, retry: FAST_RETRY, sequencing: 'write-first' });
+    expect(await produce(writer, 'b', 1)).toMatchObject({ baseOffset: 1, duplicate: false });
+    expect(fenced).toBe(2);
+    // A fence already above is left where it is.
+    expect(await t.realStore.raiseFence(t.ref, 0)).toBe(1);
+    expect(await produce(t.writer(), 'b', 1)).toMatchObject({ baseOffset: 1, duplicate: true });
+    expect((await readAll(t.verifier, 't', 0)).map((r) => text(r.value))).toEqual(['a', 'b']);
+  });
+
+  it('takes back the claim of a batch refused at its expected offset, so that the corrected retry numbers at once', async () => {
+    const t = await setup();
+    await t.append(['x']);
+    const conditional = (engine: LogEngine, value: string, sequence: number, expectedOffset: number) =>
+      engine.appender.appendToPartition('t', 0, {
+        records: [{ key: null, value: bytes(value) }],
+        producer: { producerId: 'p1', epoch: 0, sequence },
+        expectedOffset,
+      });
+    // A retry that waited for a claim left behind would answer 503 within this deadline.
+    const quick = new LogEngine({ store: t.realStore, retry: FAST_RETRY, sequencing: 'write-first', appendDeadlineMs: 1_000 });
+    await expect(conditional(t.engine, 'a', 0, 5)).rejects.toBeInstanceOf(OffsetMismatchError);
+    expect(await t.realStore.getProducerState(t.ref, 'p1')).toBeNull();
+    expect((await conditional(quick, 'a', 0, 1)).partitions[0]).toMatchObject({ baseOffset: 1 });
+    await expect(conditional(t.engine, 'b', 1, 7)).rejects.toBeInstanceOf(OffsetMismatchError);
+    expect((await t.realStore.getProducerState(t.ref, 'p1'))?.batches.map((b) => b.firstSequence)).toEqual([0]);
+    expect((await conditional(quick, 'b', 1, 2)).partitions[0]).toMatchObject({ baseOffset: 2 });
+    expect((await readAll(t.verifier, 't', 0)).map((r) => text(r.value))).toEqual(['x', 'a', 'b']);
+  });
+
+  it('answers a retry 503 while the first attempt may still be numbered, then its offsets once it is', async () => {
+    const t = await setup();
+    let open!: () => void;
+    const slow = gated(t, new Promise<void>((resolve) => (open = resolve)));
+    const first = produce(slow, 'r', 0);
+    await vi.waitFor(async () => expect((await t.realStore.getProducerState(t.ref, 'p1'))?.batches.length).toBe(1));
+    const impatient = new LogEngine({ store: t.realStore, retry: FAST_RETRY, sequencing: 'write-first', appendDeadlineMs: 200 });
+    await expect(produce(impatient, 'r', 0)).rejects.toMatchObject({ code: 'RETRY', status: 503 });
+    open();
+    expect(await first).toMatchObject({ baseOffset: 0, duplicate: false });
+    expect(await produce(impatient, 'r', 0)).toMatchObject({ baseOffset: 0, duplicate: true });
+    expect((await readAll(t.verifier, 't', 0)).map((r) => text(r.value))).toEqual(['r']);
   });
 });
 
