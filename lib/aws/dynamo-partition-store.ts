@@ -9,8 +9,8 @@ import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { MAX_TRANSACTION_ITEMS, PRODUCER_STATE_TTL_MS, RETRY_AFTER_SECONDS } from '../core/constants.js';
-import { InternalError, RetryableError } from '../core/errors.js';
+import { MAX_TRANSACTION_ITEMS, PRODUCER_STATE_TTL_MS } from '../core/constants.js';
+import { InternalError } from '../core/errors.js';
 import { padOffset } from '../format/object-keys.js';
 import type {
   AppendCommit,
@@ -364,7 +364,8 @@ export class DynamoPartitionStore implements PartitionStore {
     } catch (err) {
       // DynamoDB refuses a path into a map the item does not have: the head's first numbering.
       if (!(err instanceof InternalError && (err.cause as { name?: string } | undefined)?.name === 'ValidationException')) throw err;
-      await this.startNumbering(pk);
+      const unsettled = await this.startNumbering(pk);
+      if (unsettled) return { ok: false, head: unsettled, fence: 0, missing: [], unsettled: true };
       return this.number(pk, request);
     }
   }
@@ -440,10 +441,11 @@ export class DynamoPartitionStore implements PartitionStore {
   /**
    * A head takes numberings once it has a `pending` map: given to it the first time, and
    * only while its offsets are contiguous (no reserved range still being filled below).
+   * Answers the head when they are not (undefined once the head takes numberings).
    */
-  private async startNumbering(pk: string): Promise<void> {
-    const started = await unlessConditionFails(
-      this.table.send(
+  private async startNumbering(pk: string): Promise<PartitionHead | undefined> {
+    try {
+      await this.table.send(
         new UpdateCommand({
           TableName: this.table.name,
           Key: { pk, sk: HEAD_SK },
@@ -451,17 +453,16 @@ export class DynamoPartitionStore implements PartitionStore {
           ConditionExpression:
             'attribute_exists(pending) OR attribute_not_exists(nextOffset) OR attribute_not_exists(committedOffset) OR committedOffset = nextOffset',
           ExpressionAttributeValues: { ':empty': {} },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
         CONDITION_FAILURE,
-      ),
-    );
-    if (!started) {
-      throw new RetryableError(
-        'the partition has reserved offsets still being filled; numbering starts once they are committed, retry',
-        RETRY_AFTER_SECONDS,
       );
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      return toHead(err.Item ? unmarshall(err.Item) : undefined);
     }
     this.numbering.add(pk);
+    return undefined;
   }
 
   async findNumbering(ref: PartitionRef, token: string): Promise<number | undefined> {
@@ -660,9 +661,14 @@ export class DynamoPartitionStore implements PartitionStore {
 
   async queryTail(ref: PartitionRef, fromOffset: number, limits: { maxRecords: number; maxBytes: number }): Promise<TailItem[]> {
     const items = await this.offsetKeyedTail(ref, fromOffset, limits);
-    // Above the offset-keyed items, a partition written first and numbered after.
-    if (items.length === 0 && this.numbering.has(partitionPk(ref))) return this.numberedTail(ref, fromOffset, limits);
-    return items;
+    if (!this.numbering.has(partitionPk(ref)) || (items[0] !== undefined && items[0].baseOffset <= fromOffset)) return items;
+    // A partition that numbers writes (write first, number after): its numbered ranges hold
+    // the offsets below the first offset-keyed item, if any (a partition whose sequencing
+    // was switched back writes offset-keyed items above the ranges it numbered).
+    const numbered = await this.numberedTail(ref, fromOffset, limits);
+    if (numbered.length === 0) return items;
+    const boundary = items[0]?.baseOffset ?? Number.POSITIVE_INFINITY;
+    return numbered.filter((item) => item.baseOffset < boundary);
   }
 
   private async offsetKeyedTail(

@@ -207,6 +207,8 @@ export type NumberOutcome =
       fence: number;
       /** Tokens of `after` not pending on the head. */
       missing: string[];
+      /** The partition has reserved offsets not yet committed (another sequencing wrote it): it numbers once they are. */
+      unsettled?: true;
     };
 
 /**

@@ -23,7 +23,7 @@
  */
 import type { Clock } from '../core/clock.js';
 import { PRODUCER_DEDUP_WINDOW, RETRY_AFTER_SECONDS } from '../core/constants.js';
-import { RetryableError } from '../core/errors.js';
+import { DuplicateSequenceError, RetryableError } from '../core/errors.js';
 import { backoffDelay, type RetryPolicy, sleep } from '../core/retry.js';
 import type { LogStore } from '../ports/log-store.js';
 import type { PartitionRef, ProducerBatch, ProducerState } from '../ports/model.js';
@@ -86,22 +86,20 @@ export class WriteFirstProducers {
     return { live: kept, plans };
   }
 
-  /** The plan for an append to claim, or undefined once the append is answered. */
+  /**
+   * The plan for an append to claim, or undefined once the append is answered. A claim
+   * the decision stands on that was never numbered (its writer gave up, or died) is
+   * waited for until its writer's deadline, then fenced and dropped: a producer told
+   * "nothing written" may send that sequence again, with other records.
+   */
   private async decide(p: ProducerPlan['append'], own: ReadonlySet<string>, deadline: number): Promise<ProducerPlan | undefined> {
     const { producerId } = p.producer;
+    /** Tokens of claims found never numbered, and fenced: the view ends before the first of them. */
+    const voided = new Set<string>();
     for (let round = 0; ; round++) {
       const stored = await this.cache.get(producerId);
-      const view = withoutOwn(stored, own);
+      const view = cutAt(withoutOwn(stored, own), voided);
       const decision = checkSequence(view, p.producer, p.recordCount);
-      if (decision.kind === 'reject') {
-        if (round === 0) {
-          // Another process may have moved the producer on: decide again on the stored state.
-          this.cache.forget(producerId);
-          continue;
-        }
-        p.reject(decision.error);
-        return undefined;
-      }
       if (decision.kind === 'accept') {
         const newEpoch = view !== null && p.producer.epoch !== view.epoch;
         // A new epoch fences the old one's claims still unnumbered: none is numbered after this batch.
@@ -114,27 +112,37 @@ export class WriteFirstProducers {
           ...(previous?.claim && previous.baseOffset < 0 ? { after: previous.claim.token } : {}),
         };
       }
-      const batch = decision.batch;
-      if (batch.baseOffset >= 0 || !batch.claim) {
-        p.resolve({ baseOffset: batch.baseOffset, lastOffset: batch.lastOffset, duplicate: true, tailBytes: 0 });
+      if (decision.kind === 'duplicate' && (decision.batch.baseOffset >= 0 || !decision.batch.claim)) {
+        const { baseOffset, lastOffset } = decision.batch;
+        p.resolve({ baseOffset, lastOffset, duplicate: true, tailBytes: 0 });
         return undefined;
       }
-      const look = await this.look(view!.batches, view!.batches.indexOf(batch));
-      if (look !== 'wait' && look !== 'void') {
-        const base = look.base;
-        p.resolve({ baseOffset: base, lastOffset: base + p.recordCount - 1, duplicate: true, tailBytes: 0 });
+      if (decision.kind === 'reject' && round === 0) {
+        // Another process may have moved the producer on: decide again on the stored state.
+        this.cache.forget(producerId);
+        continue;
+      }
+      // The claim the decision stands on: the duplicate's, or the first unnumbered one holding a refused sequence.
+      const batches = view?.batches ?? [];
+      const index =
+        decision.kind === 'duplicate'
+          ? batches.indexOf(decision.batch)
+          : decision.error instanceof DuplicateSequenceError
+            ? batches.findIndex((b) => b.claim && b.baseOffset < 0 && b.lastSequence >= p.producer.sequence)
+            : -1;
+      if (index < 0) {
+        if (decision.kind === 'reject') p.reject(decision.error);
         return undefined;
       }
+      const look = await this.look(batches, index);
       if (look === 'void') {
-        // Never numbered, and now it never will be: claim it afresh, dropping the claims after it (none of them can be numbered either).
-        const index = view!.batches.indexOf(batch);
-        const previous = view!.batches[index - 1];
-        return {
-          append: p,
-          stored,
-          kept: view!.batches.slice(0, index),
-          ...(previous?.claim && previous.baseOffset < 0 ? { after: previous.claim.token } : {}),
-        };
+        voided.add(batches[index]!.claim!.token);
+        continue;
+      }
+      if (look !== 'wait') {
+        if (decision.kind === 'reject') p.reject(decision.error);
+        else p.resolve({ baseOffset: look.base, lastOffset: look.base + p.recordCount - 1, duplicate: true, tailBytes: 0 });
+        return undefined;
       }
       // Its writer may still number it: look again after a while, up to this append's deadline.
       if (this.clock.now() >= deadline) {
@@ -230,6 +238,13 @@ export class WriteFirstProducers {
       }),
     );
   }
+}
+
+/** The state without the batches from the first claim in `voided` on (its epoch kept: it still fences older ones). */
+function cutAt(state: ProducerState | null, voided: ReadonlySet<string>): ProducerState | null {
+  if (!state || voided.size === 0) return state;
+  const first = state.batches.findIndex((b) => b.claim !== undefined && voided.has(b.claim.token));
+  return first < 0 ? state : { ...state, batches: state.batches.slice(0, first) };
 }
 
 /** The state without the batches of this group's own earlier claims (never numbered) and those after them. */

@@ -33,14 +33,16 @@
  * under fresh tokens (the first data items expire unnumbered).
  *
  * A partition the reserving sequencer wrote takes numberings once its reserved ranges are
- * all committed (the numbering answers 503 until then).
+ * all committed: the writer moves committedOffset up over them (the engine's catchUp,
+ * which seals ranges their writers left unfilled past the seal age), or answers 503 at
+ * its deadline.
  */
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import { OffsetMismatchError } from '../core/errors.js';
 import { backoffDelay, isRetryable, mayHaveApplied, sleep } from '../core/retry.js';
 import type { LogStore, NumberOutcome } from '../ports/log-store.js';
-import type { PartitionRef } from '../ports/model.js';
+import type { PartitionHead, PartitionRef } from '../ports/model.js';
 import type { AppendNotifier } from '../reading/notifier.js';
 import { type LaidOut, layOut } from './lay-out.js';
 import { PartitionSequencer, type Pending, type SequencerOptions } from './sequencer.js';
@@ -187,6 +189,11 @@ export class WriteFirstSequencer extends PartitionSequencer {
         continue;
       }
       if (outcome.ok) return outcome;
+      if (outcome.unsettled) {
+        // Ranges the reserving sequencer reserved are below: the head numbers once they are all filled or sealed.
+        await this.catchUp(outcome.head, progress);
+        continue;
+      }
       // Refused: nothing was numbered. Why, in order: fenced, a producer's previous batch not numbered yet, the offset.
       this.claims.fence = Math.max(this.claims.fence, outcome.fence);
       if (fence !== undefined && outcome.fence > fence) return 'again';
@@ -202,6 +209,20 @@ export class WriteFirstSequencer extends PartitionSequencer {
       live[0]!.reject(new OffsetMismatchError(expectedOffset!, outcome.head.nextOffset));
       return undefined;
     }
+  }
+
+  /**
+   * Moves the head's committedOffset up to the end of the contiguous prefix, sealing gaps
+   * old enough (the engine's catchUp); waits a backoff when nothing moved.
+   */
+  private async catchUp(head: PartitionHead, progress: Progress): Promise<void> {
+    try {
+      await this.options.catchUp?.(this.ref, head);
+    } catch (err) {
+      if (!isRetryable(err)) throw err;
+      progress.lastError = err;
+    }
+    await sleep(backoffDelay(this.options.retry, 1));
   }
 
   /** Where a token was numbered (undefined: not found, or the look failed). */

@@ -285,6 +285,100 @@ describe('idempotent producers, written first', () => {
   });
 });
 
+describe('switching a live partition to write-first and back', () => {
+  it('numbers once the ranges the reserving sequencer reserved are filled or sealed', async () => {
+    const t = await createTestEngine({ engine: { sequencing: 'reserve', sealAfterMs: 300 } });
+    const meta = await t.engine.topics.create({ name: 't', partitions: 1 });
+    const ref: PartitionRef = { topic: 't', topicId: meta.topicId, partition: 0 };
+    const one = (engine: LogEngine, value: string) =>
+      engine.appender.appendToPartition('t', 0, { records: [{ key: null, value: bytes(value) }] }).then((r) => r.partitions[0]!);
+    expect(await one(t.engine, 'a')).toMatchObject({ baseOffset: 0 });
+    // A reserving writer died between its reservation and its fill: offsets 1 and 2 are a hole.
+    await t.realStore.reserve({ ref, count: 2, bytes: 2, now: Date.now(), token: 'dead-writer' });
+    const writeFirst = new LogEngine({ store: t.realStore, retry: FAST_RETRY, sequencing: 'write-first', sealAfterMs: 300 });
+    expect(await one(writeFirst, 'b')).toMatchObject({ baseOffset: 3 });
+    expect(await one(writeFirst, 'c')).toMatchObject({ baseOffset: 4 });
+    const records = await readAll(t.verifier, 't', 0);
+    expect(records.map((r) => [r.offset, text(r.value)])).toEqual([
+      [0, 'a'],
+      [3, 'b'],
+      [4, 'c'],
+    ]);
+  });
+
+  it('reads the ranges it numbered below the offset-keyed items of the sequencing switched back to', async () => {
+    const t = await setup();
+    await t.append(['a', 'b']);
+    await t.append(['c']);
+    const reserve = new LogEngine({ store: t.realStore, retry: FAST_RETRY, sequencing: 'reserve' });
+    const optimistic = new LogEngine({ store: t.realStore, retry: FAST_RETRY, sequencing: 'optimistic' });
+    expect((await reserve.appender.appendToPartition('t', 0, { records: [{ key: null, value: bytes('d') }] })).partitions[0]).toMatchObject(
+      {
+        baseOffset: 3,
+      },
+    );
+    expect(
+      (await optimistic.appender.appendToPartition('t', 0, { records: [{ key: null, value: bytes('e') }] })).partitions[0],
+    ).toMatchObject({ baseOffset: 4 });
+    // A process that never appended reads every offset from anywhere, across the switch.
+    const reader = new LogEngine({ store: new DynamoLogStore(testClients().dynamo, t.tableName), retry: FAST_RETRY });
+    for (const from of [0, 1, 2, 3]) {
+      const records = await readAll(reader, 't', 0, from);
+      expect(records.map((r) => [r.offset, text(r.value)])).toEqual(
+        [
+          [0, 'a'],
+          [1, 'b'],
+          [2, 'c'],
+          [3, 'd'],
+          [4, 'e'],
+        ].slice(from),
+      );
+    }
+  });
+});
+
+describe('regression: a producer told "nothing written" was refused DUPLICATE_SEQUENCE ever after, when the release of its claim failed', () => {
+  // Found by the multi-process checker's long run (16 processes, 180 s, SDK faults): a
+  // conditional idempotent append refused at its expected offset (409: nothing written)
+  // left its claim in the producer's state when taking it back failed; the producer sent
+  // that sequence again with other records and was refused on every request after.
+  it.each([0, 1])('drops the claim once its writer is past its deadline, and takes the batch (sequence %i)', async (sequence) => {
+    const t = await setup();
+    await t.append(['x']);
+    const store = new DynamoLogStore(testClients().dynamo, t.tableName);
+    const number = store.numberData.bind(store);
+    let refused = false;
+    store.numberData = async (request) => {
+      const outcome = await number(request);
+      if (!outcome.ok) refused = true;
+      return outcome;
+    };
+    // Every way of taking a claim back fails once the numbering was refused.
+    const put = store.putProducerState.bind(store);
+    store.putProducerState = async (ref, state, expected) => {
+      if (refused) throw new StorageUnavailableError('injected: the release timed out');
+      return put(ref, state, expected);
+    };
+    store.deleteProducerState = async () => {
+      throw new StorageUnavailableError('injected: the release timed out');
+    };
+    const writer = new LogEngine({ store, retry: FAST_RETRY, sequencing: 'write-first', appendDeadlineMs: 300 });
+    const send = (engine: LogEngine, values: string[], seq: number, expectedOffset?: number) =>
+      engine.appender.appendToPartition('t', 0, {
+        records: values.map((v) => ({ key: null, value: bytes(v) })),
+        producer: { producerId: 'p1', epoch: 0, sequence: seq },
+        ...(expectedOffset !== undefined ? { expectedOffset } : {}),
+      });
+    if (sequence === 1) await send(t.engine, ['s0'], 0);
+    await expect(send(writer, ['a'], sequence, 9)).rejects.toBeInstanceOf(OffsetMismatchError);
+    expect((await t.realStore.getProducerState(t.ref, 'p1'))?.batches.at(-1)?.claim).toBeDefined();
+    // The same sequence, other records: taken once the refused writer's deadline has passed.
+    const retried = await send(t.writer(), ['b', 'c'], sequence);
+    expect(retried.partitions[0]).toMatchObject({ baseOffset: sequence + 1, lastOffset: sequence + 2, duplicate: false });
+    expect((await readAll(t.verifier, 't', 0)).map((r) => text(r.value))).toEqual(['x', ...(sequence === 1 ? ['s0'] : []), 'b', 'c']);
+  });
+});
+
 describe('regression: a numbering sent again after an index step took its applied entry off the head numbered the same data twice', () => {
   // Found by the multi-process checker's long run (16 processes, 180 s): one value at two
   // offsets 249 apart. Sent again, the numbering's condition (its entry not on the head)
