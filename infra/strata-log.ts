@@ -133,10 +133,12 @@ export interface StrataLogProps {
    * request at a time, so concurrent appends to a partition come from separate
    * environments: 'reserve' (reserve, fill, seal) gives each its offsets from an atomic
    * counter and never cancels one; 'optimistic' (one conditional transaction per append)
-   * makes them race, and the losers pay and retry (docs/benchmarks.md, contention).
-   * Either can be switched to on a live stack. @default 'reserve'
+   * makes them race, and the losers pay and retry (docs/benchmarks.md, contention);
+   * 'write-first' (write first, number after) writes each append's data under a key of its
+   * own and numbers it in one update of the head, so no writer waits for another and
+   * nothing is sealed. Any can be switched to on a live stack. @default 'reserve'
    */
-  sequencing?: 'optimistic' | 'reserve';
+  sequencing?: 'optimistic' | 'reserve' | 'write-first';
   /**
    * Tail items expire through DynamoDB TTL this long after their append: a flush leaves
    * the items it moved to S3 for TTL to remove for free, instead of paying a delete as

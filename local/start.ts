@@ -7,7 +7,7 @@
  * DynamoDB outlives a crashed Lambda).
  */
 import { resolve } from 'node:path';
-import { sequencing } from '../functions/shared/env.js';
+import { type Sequencing, sequencing } from '../functions/shared/env.js';
 import { type ChaosSpec, chaosSpecFromEnv, installChaos } from './chaos.js';
 import { checkJava } from './emulators.js';
 import { startLocalStack } from './stack.js';
@@ -98,7 +98,7 @@ Try it:
 Press Ctrl-C to stop.`);
 }
 
-function parseSequencing(value: string): 'optimistic' | 'reserve' {
+function parseSequencing(value: string): Sequencing {
   try {
     return sequencing({ STRATA_SEQUENCING: value }, 'STRATA_SEQUENCING');
   } catch (err) {

@@ -22,8 +22,8 @@ export interface FunctionEnv {
   lambdaEndpoint?: string;
   /** Defaults for new topics' config (STRATA_TOPIC_DEFAULTS, JSON), e.g. a deployment-wide retention. */
   topicDefaults?: TopicConfigPatch;
-  /** How appends get their offsets (STRATA_SEQUENCING: optimistic or reserve; docs/design.md). */
-  sequencing?: 'optimistic' | 'reserve';
+  /** How appends get their offsets (STRATA_SEQUENCING: optimistic, reserve or write-first; docs/design.md). */
+  sequencing?: Sequencing;
   /**
    * The staging tier's bucket (STRATA_STAGING_BUCKET): an S3 Express One Zone directory
    * bucket (`name--azid--x-s3`) on AWS. Unset: staged batches go to the segment bucket.
@@ -97,13 +97,19 @@ export function topicDefaults(env: NodeJS.ProcessEnv, name: string): TopicConfig
   return parsed.data;
 }
 
+/** The engine's sequencing modes (docs/design.md). */
+export const SEQUENCINGS = ['optimistic', 'reserve', 'write-first'] as const;
+export type Sequencing = (typeof SEQUENCINGS)[number];
+
 /** One of the engine's sequencing modes. */
-export function sequencing(env: NodeJS.ProcessEnv, name: string): 'optimistic' | 'reserve' {
+export function sequencing(env: NodeJS.ProcessEnv, name: string): Sequencing {
   const value = env[name];
-  if (value !== 'optimistic' && value !== 'reserve') {
-    throw new Error(`environment variable ${name} must be 'optimistic' or 'reserve' (docs/design.md); got '${value}'`);
+  if (!SEQUENCINGS.includes(value as Sequencing)) {
+    throw new Error(
+      `environment variable ${name} must be one of ${SEQUENCINGS.map((s) => `'${s}'`).join(', ')} (docs/design.md); got '${value}'`,
+    );
   }
-  return value;
+  return value as Sequencing;
 }
 
 function bool(env: NodeJS.ProcessEnv, name: string): boolean {

@@ -546,7 +546,7 @@ export class DynamoPartitionStore implements PartitionStore {
     );
   }
 
-  async indexPending(ref: PartitionRef, upToBase: number, lastOffset: number): Promise<void> {
+  async indexPending(ref: PartitionRef, upToBase: number, lastOffset: number, now = Date.now()): Promise<void> {
     const pk = partitionPk(ref);
     const head = await this.headFields(pk, 'pending');
     const entries = Object.entries((head?.pending as Item | undefined) ?? {}).filter(([, base]) => Number(base) <= upToBase);
@@ -559,7 +559,7 @@ export class DynamoPartitionStore implements PartitionStore {
           pk,
           sk: indexSk(lastOffset),
           ranges: Object.fromEntries(entries),
-          ttl: this.tailTtlMs === undefined ? undefined : ttlSeconds(Date.now() + this.tailTtlMs),
+          ttl: this.tailTtlMs === undefined ? undefined : ttlSeconds(now + this.tailTtlMs),
         },
       }),
     );
@@ -574,6 +574,58 @@ export class DynamoPartitionStore implements PartitionStore {
         }),
       );
     }
+  }
+
+  async keepNumberedAlive(ref: PartitionRef, fromOffset: number, expiresAt: number, dueBefore: number): Promise<number> {
+    const pk = partitionPk(ref);
+    if (!this.numbering.has(pk)) return 0;
+    const ttl = ttlSeconds(expiresAt);
+    const due = (item: Item | undefined) => item?.ttl !== undefined && Number(item.ttl) * 1000 < dueBefore;
+    // The index items that hold unflushed ranges, then the data items of those ranges and of
+    // the head's pending entries, oldest first, window by window; past the first window
+    // whose newest item is not due, none is.
+    const index = await this.indexItems(pk, fromOffset);
+    const head = await this.headFields(pk, 'pending');
+    const bases = new Map<string, number>();
+    for (const item of index)
+      for (const [token, base] of Object.entries((item.ranges as Item | undefined) ?? {})) bases.set(token, Number(base));
+    for (const [token, base] of Object.entries((head?.pending as Item | undefined) ?? {})) bases.set(token, Number(base));
+    const tokens = [...bases].filter(([, base]) => base >= 0).sort((a, b) => a[1] - b[1]);
+    let extended = 0;
+    const extend = async (keys: Item[]) => {
+      await Promise.all(keys.map((key) => this.extendExpiry(key, ttl)));
+      extended += keys.length;
+    };
+    await extend(index.filter(due).map((item) => ({ pk, sk: item.sk })));
+    for (let i = 0; i < tokens.length; i += DATA_READ_BATCH) {
+      const window = tokens.slice(i, i + DATA_READ_BATCH);
+      const read = await this.table.batchGetAll(window.map(([token]) => ({ pk, sk: dataSk(token) })));
+      const byToken = new Map(read.map((raw) => [String(raw.sk).slice(DATA_PREFIX.length), raw]));
+      const items = window.map(([token]) => byToken.get(token));
+      // Below the flushed offset a range needs nothing; its data item may be gone already.
+      const unflushed = window.filter(([token, base]) => base + Number(byToken.get(token)?.recordCount ?? 0) > fromOffset);
+      await extend(unflushed.filter(([token]) => due(byToken.get(token))).map(([token]) => ({ pk, sk: dataSk(token) })));
+      const newest = items.findLast((item) => item !== undefined);
+      if (newest && !due(newest)) break;
+    }
+    return extended;
+  }
+
+  /** Moves an item's TTL to `ttl` (seconds) if it exists and expires sooner. */
+  private async extendExpiry(key: Item, ttl: number): Promise<void> {
+    await unlessConditionFails(
+      this.table.send(
+        new UpdateCommand({
+          TableName: this.table.name,
+          Key: key,
+          UpdateExpression: 'SET #ttl = :ttl',
+          ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(#ttl) OR #ttl < :ttl)',
+          ExpressionAttributeNames: { '#ttl': 'ttl' },
+          ExpressionAttributeValues: { ':ttl': ttl },
+        }),
+        CONDITION_FAILURE,
+      ),
+    );
   }
 
   /** Some attributes of a partition's head, read consistently. */

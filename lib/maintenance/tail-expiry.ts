@@ -18,7 +18,9 @@
  * The keep-alive costs nothing while flushes work: the flusher already holds the oldest
  * unflushed item and looks at its expiry. Only when that one is due does it read the
  * unflushed extents, window by window, and rewrite the TTL of those due (billed like a
- * write of each item), stopping at the first window whose newest item is not due.
+ * write of each item), stopping at the first window whose newest item is not due. A
+ * partition written first and numbered after (docs/design.md) keeps its data items and the
+ * index items that locate them alive the same way (the store's keepNumberedAlive).
  */
 import { TAIL_TTL_REFRESH_SHARE, TAIL_TTL_REFRESH_WINDOW } from '../core/constants.js';
 import type { LogStore } from '../ports/log-store.js';
@@ -35,7 +37,7 @@ export function expiresSoon(store: Pick<LogStore, 'tailTtlMs'>, item: Pick<TailI
  * Returns how many items it extended.
  */
 export async function keepUnflushedAlive(
-  store: Pick<LogStore, 'tailTtlMs' | 'tailExtents' | 'extendTailExpiry'>,
+  store: Pick<LogStore, 'tailTtlMs' | 'tailExtents' | 'extendTailExpiry' | 'keepNumberedAlive'>,
   ref: PartitionRef,
   from: number,
   until: number,
@@ -43,7 +45,8 @@ export async function keepUnflushedAlive(
 ): Promise<number> {
   const ttl = store.tailTtlMs;
   if (ttl === undefined) return 0;
-  let extended = 0;
+  // A partition written first and numbered after: its data and index items (none elsewhere).
+  let extended = await store.keepNumberedAlive(ref, from, now + ttl, now + ttl * TAIL_TTL_REFRESH_SHARE);
   for (let start = from; start < until; start += TAIL_TTL_REFRESH_WINDOW) {
     const extents = await store.tailExtents(ref, start, Math.min(until, start + TAIL_TTL_REFRESH_WINDOW));
     const due = extents.filter((e) => expiresSoon(store, e, now));

@@ -259,8 +259,15 @@ export interface PartitionStore {
   numberData(request: NumberRequest): Promise<NumberOutcome>;
   /** Where a numbering whose answer was lost put its first range: the head, then the index; undefined if nowhere. */
   findNumbering(ref: PartitionRef, token: string): Promise<number | undefined>;
+  /**
+   * Write first, number after: moves the TTL of the index items and data items holding
+   * numbered ranges at or above `fromOffset` that expire before `dueBefore` to `expiresAt`
+   * (the flush-outage keep-alive, lib/maintenance/tail-expiry.ts). Answers how many it
+   * moved; 0 on a partition that numbers nothing.
+   */
+  keepNumberedAlive(ref: PartitionRef, fromOffset: number, expiresAt: number, dueBefore: number): Promise<number>;
   /** Moves the head's pending entries up to `upToBase` into an index item keyed `lastOffset`, then off the head. */
-  indexPending(ref: PartitionRef, upToBase: number, lastOffset: number): Promise<void>;
+  indexPending(ref: PartitionRef, upToBase: number, lastOffset: number, now?: number): Promise<void>;
   /**
    * Raises the head's fence above `above` (if it is not already): from then on no numbering
    * sent under a fence at or below `above` is applied. Answers the head's fence.

@@ -82,7 +82,7 @@ export interface AppendWorkersOptions {
   /** Extra anomalies (WORKER_CHECKS, conditional-wrong-offset) are counted here. */
   anomalies: OutcomeCounts;
   /** The same as the server's (the engine's default when absent). */
-  sequencing?: 'optimistic' | 'reserve';
+  sequencing?: 'optimistic' | 'reserve' | 'write-first';
   /** The fault profile a new worker takes: the server incarnation's; undefined: none. */
   profile: () => WorkerFaultProfile | undefined;
   /** A random worker is SIGKILLed every [min, max] ms. */

@@ -47,7 +47,9 @@ describe('chaos', () => {
           appendProcesses: Number(process.env.STRATA_CHAOS_PROCESSES || (fullRun ? 3 : 2)),
           ...(fullRun ? { workerKillEveryMs: [15_000, 30_000] as [number, number] } : {}),
           // STRATA_CHAOS_SEQUENCING=reserve runs the server with the reserving sequencer (issue 13).
-          ...(process.env.STRATA_CHAOS_SEQUENCING ? { sequencing: process.env.STRATA_CHAOS_SEQUENCING as 'optimistic' | 'reserve' } : {}),
+          ...(process.env.STRATA_CHAOS_SEQUENCING
+            ? { sequencing: process.env.STRATA_CHAOS_SEQUENCING as 'optimistic' | 'reserve' | 'write-first' }
+            : {}),
           log: (line) => console.log(line),
         });
         const { details: _details, outcomes: workerOutcomes, ...workers } = report.workers;

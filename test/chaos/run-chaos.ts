@@ -69,7 +69,7 @@ export interface ChaosOptions {
   /** Workload size: 1 for the full run; the slice in `npm test` uses less. */
   scale: number;
   /** The server's and the append workers' sequencing (docs/design.md); the engine's default when absent. */
-  sequencing?: 'optimistic' | 'reserve';
+  sequencing?: 'optimistic' | 'reserve' | 'write-first';
   /** Append worker processes alive at any time beside the server (0: none). */
   appendProcesses: number;
   /** How often the run SIGKILLs one of them, uniform in [min, max] ms (default WORKER_KILL_EVERY_MS). */
@@ -147,7 +147,13 @@ export const EXTRA_CHECKS = [
 
 export interface ChaosReport {
   startedAt: string;
-  options: { durationMs: number; seed: number; upMs: [number, number]; scale: number; sequencing?: 'optimistic' | 'reserve' };
+  options: {
+    durationMs: number;
+    seed: number;
+    upMs: [number, number];
+    scale: number;
+    sequencing?: 'optimistic' | 'reserve' | 'write-first';
+  };
   wallMs: number;
   operations: {
     total: number;

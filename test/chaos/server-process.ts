@@ -21,7 +21,7 @@ export interface ServerProcessOptions {
   /** Independent engines serving requests (STRATA_LOCAL_ENGINES); default 1. */
   engines?: number;
   /** The engines' sequencing (STRATA_SEQUENCING); the engine's default when absent. */
-  sequencing?: 'optimistic' | 'reserve';
+  sequencing?: 'optimistic' | 'reserve' | 'write-first';
   /** Where the server logs the offsets it seals (STRATA_VOID_LOG). */
   voidLog?: string;
   /**

@@ -35,3 +35,15 @@ describe('readEnv function names', () => {
     expect(() => readEnv({ ...base, STRATA_COMPACT_FUNCTION_NAME: 'arn:aws:s3:::bucket' })).toThrow(/STRATA_COMPACT_FUNCTION_NAME/);
   });
 });
+
+describe('readEnv sequencing', () => {
+  it('takes each of the engine sequencings, and refuses anything else naming the ones it takes', () => {
+    for (const sequencing of ['optimistic', 'reserve', 'write-first'] as const) {
+      expect(readEnv({ ...base, STRATA_SEQUENCING: sequencing }).sequencing).toBe(sequencing);
+    }
+    expect(readEnv(base).sequencing).toBeUndefined();
+    expect(() => readEnv({ ...base, STRATA_SEQUENCING: 'write_first' })).toThrow(
+      /STRATA_SEQUENCING must be one of 'optimistic', 'reserve', 'write-first' .*got 'write_first'/,
+    );
+  });
+});

@@ -126,6 +126,7 @@ describe('StrataLog sequencing', () => {
     for (const [props, expected] of [
       [{}, 'reserve'],
       [{ sequencing: 'optimistic' as const }, 'optimistic'],
+      [{ sequencing: 'write-first' as const }, 'write-first'],
     ] as const) {
       const { stack, template } = synthStrata({ log: props });
       const fns = resources(template, 'AWS::Lambda::Function');

@@ -2,16 +2,33 @@
  * Flushed tail items removed by DynamoDB TTL instead of deletes (lib/maintenance/tail-expiry.ts),
  * against DynamoDB Local (which removes expired items itself, within seconds) and s3rver.
  */
+import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { DynamoLogStore } from '../../../lib/aws/dynamo-log-store.js';
+import { DATA_PREFIX, INDEX_PREFIX, partitionPk } from '../../../lib/aws/table-keys.js';
 import { Flusher } from '../../../lib/maintenance/flusher.js';
 import type { PartitionRef, TopicMeta } from '../../../lib/ports/model.js';
 import type { ObjectStore } from '../../../lib/ports/object-store.js';
+import { INDEX_EVERY } from '../../../lib/sequencing/write-first-sequencer.js';
 import { testClients } from '../../support/aws.js';
 import { bytes, createTestEngine, readAll, text } from '../../support/engine.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
+
+/** The TTLs (seconds) of a partition's data items and index items, read directly. */
+async function itemExpiries(tableName: string, partition: PartitionRef): Promise<{ data: number[]; index: number[] }> {
+  const out = await testClients().dynamo.send(
+    new QueryCommand({
+      TableName: tableName,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': { S: partitionPk(partition) } },
+      ConsistentRead: true,
+    }),
+  );
+  const ttls = (prefix: string) => (out.Items ?? []).filter((i) => i.sk?.S?.startsWith(prefix)).map((i) => Number(i.ttl?.N));
+  return { data: ttls(DATA_PREFIX), index: ttls(INDEX_PREFIX) };
+}
 
 const values = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
 const ref = (meta: TopicMeta): PartitionRef => ({ topic: meta.name, topicId: meta.topicId, partition: 0 });
@@ -104,6 +121,30 @@ describe('tail items with a TTL', () => {
     const items = await t.realStore.queryTail(ref(meta), 0, { maxRecords: Infinity, maxBytes: Infinity });
     expect(items.slice(0, 4).map((i) => i.expiresAt)).toEqual(Array(4).fill(Math.ceil((now + ttl) / 1000) * 1000));
     expect(items[4]!.expiresAt).toBe(Math.ceil((items[4]!.appendedAt + ttl) / 1000) * 1000);
+  });
+
+  it('keep the data and index items of a partition written first and numbered after alive the same way', async () => {
+    let now = Date.now() - 1.5 * HOUR;
+    const ttl = 2 * HOUR;
+    const t = await createTestEngine({ clock: { now: () => now }, store: { tailTtlMs: ttl }, engine: { sequencing: 'write-first' } });
+    const meta = await t.engine.topics.create({ name: 't', partitions: 1 });
+    const all = values('old', INDEX_EVERY + 2);
+    // Enough numberings for an index step: index items and pending entries both locate data.
+    for (const v of all) await t.engine.appender.appendToPartition('t', 0, { records: [{ key: null, value: bytes(v) }] });
+    now = Date.now() - 0.2 * HOUR;
+    await t.engine.appender.appendToPartition('t', 0, { records: [{ key: null, value: bytes('young') }] });
+    now = Date.now();
+    const failing = new Flusher(t.realStore, refusingPuts(t.realObjects), { now: () => now });
+    await expect(failing.flushPartition(meta, 0, { force: true })).rejects.toThrow(/refusing PUTs/);
+    const expiries = await itemExpiries(t.tableName, ref(meta));
+    const extended = Math.ceil((now + ttl) / 1000);
+    expect(expiries.index.length).toBeGreaterThan(0);
+    expect(expiries.index.every((e) => e === extended)).toBe(true);
+    expect(expiries.data.filter((e) => e === extended)).toHaveLength(all.length);
+    // The young item has time: left alone.
+    expect(expiries.data.filter((e) => e !== extended)).toHaveLength(1);
+    expect(await t.engine.flusher!.flushPartition(meta, 0, { force: true })).toMatchObject({ segments: 1, records: all.length + 1 });
+    expect((await readAll(t.verifier, 't', 0)).map((r) => text(r.value))).toEqual([...all, 'young']);
   });
 
   it('are left alone by a flush that has time: no write beyond the flush itself', async () => {
