@@ -136,8 +136,8 @@ export class DynamoLogStore implements LogStore {
   findNumbering(ref: PartitionRef, token: string): Promise<number | undefined> {
     return this.partitions.findNumbering(ref, token);
   }
-  indexPending(ref: PartitionRef, upToBase: number, lastOffset: number, now?: number): Promise<void> {
-    return this.partitions.indexPending(ref, upToBase, lastOffset, now);
+  indexPending(ref: PartitionRef, upToBase: number, lastOffset: number, now?: number, pending?: Record<string, number>): Promise<void> {
+    return this.partitions.indexPending(ref, upToBase, lastOffset, now, pending);
   }
   keepNumberedAlive(ref: PartitionRef, fromOffset: number, expiresAt: number, dueBefore: number): Promise<number> {
     return this.partitions.keepNumberedAlive(ref, fromOffset, expiresAt, dueBefore);

@@ -411,7 +411,8 @@ export class DynamoPartitionStore implements PartitionStore {
             ConditionExpression: condition,
             ExpressionAttributeNames: names,
             ExpressionAttributeValues: values,
-            ReturnValues: 'UPDATED_NEW',
+            // The whole head, pending entries included: the index step needs no read of its own.
+            ReturnValues: 'ALL_NEW',
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           }),
         ),
@@ -425,6 +426,7 @@ export class DynamoPartitionStore implements PartitionStore {
         numbered: Number(out.Attributes?.numbered ?? 0),
         tailBytes: Number(out.Attributes?.tailBytes ?? 0),
         fence: Number(out.Attributes?.fence ?? 0),
+        pending: numbers((out.Attributes?.pending as Item | undefined) ?? {}),
       };
     } catch (err) {
       if (!(err instanceof ConditionalCheckFailedException)) throw err;
@@ -546,10 +548,18 @@ export class DynamoPartitionStore implements PartitionStore {
     );
   }
 
-  async indexPending(ref: PartitionRef, upToBase: number, lastOffset: number, now = Date.now()): Promise<void> {
+  async indexPending(
+    ref: PartitionRef,
+    upToBase: number,
+    lastOffset: number,
+    now = Date.now(),
+    pending?: Record<string, number>,
+  ): Promise<void> {
     const pk = partitionPk(ref);
-    const head = await this.headFields(pk, 'pending');
-    const entries = Object.entries((head?.pending as Item | undefined) ?? {}).filter(([, base]) => Number(base) <= upToBase);
+    // The entries as the numbering left them, or as the head holds them now: either way an
+    // entry already indexed and removed is only indexed again (same base), never lost.
+    const known = pending ?? numbers(((await this.headFields(pk, 'pending'))?.pending as Item | undefined) ?? {});
+    const entries = Object.entries(known).filter(([, base]) => base <= upToBase);
     if (entries.length === 0) return;
     // Put before REMOVE: an entry leaves the head only once an index item holds it.
     await this.table.send(
@@ -812,6 +822,11 @@ export class DynamoPartitionStore implements PartitionStore {
       toManifest,
     );
   }
+}
+
+/** A map of numbers as stored (token → base). */
+function numbers(map: Item): Record<string, number> {
+  return Object.fromEntries(Object.entries(map).map(([key, value]) => [key, Number(value)]));
 }
 
 /** The part of the SDK's middleware stack firstAttemptOnly uses. */

@@ -199,6 +199,8 @@ export type NumberOutcome =
       tailBytes: number;
       /** The head's fence. */
       fence: number;
+      /** The head's pending entries right after this numbering (token → base; absent when re-sent). */
+      pending?: Record<string, number>;
     }
   | {
       ok: false;
@@ -267,7 +269,7 @@ export interface PartitionStore {
    */
   keepNumberedAlive(ref: PartitionRef, fromOffset: number, expiresAt: number, dueBefore: number): Promise<number>;
   /** Moves the head's pending entries up to `upToBase` into an index item keyed `lastOffset`, then off the head. */
-  indexPending(ref: PartitionRef, upToBase: number, lastOffset: number, now?: number): Promise<void>;
+  indexPending(ref: PartitionRef, upToBase: number, lastOffset: number, now?: number, pending?: Record<string, number>): Promise<void>;
   /**
    * Raises the head's fence above `above` (if it is not already): from then on no numbering
    * sent under a fence at or below `above` is applied. Answers the head's fence.

@@ -251,7 +251,7 @@ export class WriteFirstSequencer extends PartitionSequencer {
     if (outcome.numbered > 0 && outcome.numbered % INDEX_EVERY === 0) {
       const lastBase = base + laid.items.at(-1)!.baseOffset;
       // A failed index step leaves the entries on the head for the next one.
-      await this.store.indexPending(this.ref, lastBase, end - 1, this.clock.now()).catch(() => undefined);
+      await this.store.indexPending(this.ref, lastBase, end - 1, this.clock.now(), outcome.pending).catch(() => undefined);
     }
     // This process has seen its claims numbered: its next batches need not look for them.
     for (const { state } of claims) {
