@@ -28,6 +28,7 @@ import { GIB, PRICES } from './prices.js';
 export const SEQUENCER_MODES: Readonly<Record<string, string>> = Object.freeze({
   'engine-optimistic': 'optimistic (engine default)',
   'engine-reserve': 'reserve (deployed default)',
+  'engine-write-first': 'write-first',
   [PRIMITIVE_MODE]: 'raw primitive',
 });
 

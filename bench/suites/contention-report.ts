@@ -11,8 +11,8 @@ import { formatMs, formatNumber, formatPercent, formatRatio, type LatencySummary
 import { groupedBarChart } from '../report/charts.js';
 import type { ReportTable } from '../report/report.js';
 
-/** The mode whose figures the aims judge: the engine with the reserving sequencer (issue 13). */
-export const CANDIDATE_MODE = 'engine-reserve';
+/** The mode whose figures the aims judge: the engine with the write-first sequencer (issue 13). */
+export const CANDIDATE_MODE = 'engine-write-first';
 /** Today's path: the engine with the optimistic sequencer, measured in the same run. */
 export const TODAY_MODE = 'engine-optimistic';
 /** The conflict-free primitive the candidate is set against. */

@@ -366,7 +366,7 @@ export function windowStretch(dilation: number): number {
 }
 
 /** Today's path and the reserving sequencer (issue 13), beside the raw primitives they are built on. */
-const CONTENTION_MODES_RUN = ['engine-optimistic', 'engine-reserve', 'raw', 'optimistic-raw'];
+const CONTENTION_MODES_RUN = ['engine-optimistic', 'engine-reserve', 'engine-write-first', 'raw', 'optimistic-raw'];
 const CONTENTION_SHAPES = [SINGLE_RECORD_SHAPE, BATCH_SHAPE];
 /** The engine's K=1 latencies saved by `--contention-baseline`: "today's path" for later runs' aims. */
 export const CONTENTION_BASELINE_PATH = fileURLToPath(new URL('../results/contention-baseline.json', import.meta.url));

@@ -161,8 +161,13 @@ export class DynamoLogStore implements LogStore {
   getProducerState(ref: PartitionRef, producerId: string): Promise<ProducerState | null> {
     return this.partitions.getProducerState(ref, producerId);
   }
-  queryTail(ref: PartitionRef, fromOffset: number, limits: { maxRecords: number; maxBytes: number }): Promise<TailItem[]> {
-    return this.partitions.queryTail(ref, fromOffset, limits);
+  queryTail(
+    ref: PartitionRef,
+    fromOffset: number,
+    limits: { maxRecords: number; maxBytes: number },
+    head?: PartitionHead,
+  ): Promise<TailItem[]> {
+    return this.partitions.queryTail(ref, fromOffset, limits, head);
   }
   tailExtents(ref: PartitionRef, fromOffset: number, until: number, options?: { consistent?: boolean }): Promise<TailExtent[]> {
     return this.partitions.tailExtents(ref, fromOffset, until, options);

@@ -83,6 +83,8 @@ const FIND_FIRST_PAGE_ITEMS = 4;
 export class DynamoPartitionStore implements PartitionStore {
   /** Partitions whose head this store saw with a `pending` map (write first, number after). */
   private readonly numbering = new Set<string>();
+  /** The pending entries (token → base) of the write-first heads getHead and getHeads answered, by the head they answered. */
+  private readonly pendingOf = new WeakMap<PartitionHead, Record<string, number>>();
 
   /** `tailTtlMs`: tail items are written with a DynamoDB TTL this long after their append (DynamoLogStoreOptions). */
   constructor(
@@ -110,17 +112,22 @@ export class DynamoPartitionStore implements PartitionStore {
     const out = await this.table.send(
       new GetCommand({ TableName: this.table.name, Key: { pk: partitionPk(ref), sk: HEAD_SK }, ConsistentRead: true }),
     );
-    this.noteNumbering(out.Item);
-    return toHead(out.Item);
+    return this.noteNumbering(out.Item);
   }
 
   /**
-   * Remembers a head that takes numberings (write first, number after): readers and
-   * flushers read the head before the tail, so only such a partition's tail reads look
-   * for data items when no offset-keyed item answers.
+   * The head, remembering one that takes numberings (write first, number after): readers
+   * and flushers read the head before the tail, so only such a partition's tail reads look
+   * for data items when no offset-keyed item answers; and the head's pending entries, for
+   * a tail read handed this very head (queryTail).
    */
-  private noteNumbering(head: Item | undefined): void {
-    if (head?.pending !== undefined) this.numbering.add(String(head.pk));
+  private noteNumbering(item: Item | undefined): PartitionHead {
+    const head = toHead(item);
+    if (item?.pending !== undefined) {
+      this.numbering.add(String(item.pk));
+      this.pendingOf.set(head, numbers(item.pending as Item));
+    }
+    return head;
   }
 
   async getHeads(refs: PartitionRef[], options: { consistent?: boolean } = {}): Promise<PartitionHead[]> {
@@ -128,8 +135,7 @@ export class DynamoPartitionStore implements PartitionStore {
       refs.map((ref) => ({ pk: partitionPk(ref), sk: HEAD_SK })),
       options,
     );
-    for (const item of items) this.noteNumbering(item);
-    const byPk = new Map(items.map((item) => [String(item.pk), toHead(item)]));
+    const byPk = new Map(items.map((item) => [String(item.pk), this.noteNumbering(item)]));
     return refs.map((ref) => byPk.get(partitionPk(ref)) ?? { ...ZERO_HEAD });
   }
 
@@ -673,7 +679,20 @@ export class DynamoPartitionStore implements PartitionStore {
     for (const item of await this.indexItems(pk, fromOffset))
       for (const [token, base] of Object.entries((item.ranges as Item | undefined) ?? {})) bases.set(token, Number(base));
     for (const [token, base] of Object.entries(pending)) bases.set(token, Number(base));
-    const ranges = [...bases].map(([token, base]) => ({ token, base })).sort((a, b) => a.base - b.base);
+    return this.readRanges(pk, sortedRanges([...bases]), fromOffset, end, limits);
+  }
+
+  /**
+   * The data items of `ranges` (sorted by base) from the one holding `fromOffset`, as tail
+   * items at their offsets: contiguous only, up to the limits or `end`.
+   */
+  private async readRanges(
+    pk: string,
+    ranges: { token: string; base: number }[],
+    fromOffset: number,
+    end: number,
+    limits: { maxRecords: number; maxBytes: number },
+  ): Promise<TailItem[]> {
     const first = ranges.findLastIndex((r) => r.base <= fromOffset);
     if (first < 0) return [];
     const items: TailItem[] = [];
@@ -688,6 +707,9 @@ export class DynamoPartitionStore implements PartitionStore {
         // Contiguous only: a range whose data is not there (yet) ends the answer.
         if (!raw || (items.length > 0 && items.at(-1)!.lastOffset + 1 !== base)) return items;
         const stored = toTailItem(raw);
+        // The range below `fromOffset` ends before it: offsets from there on are not numbered
+        // ones (a sequencing switched back writes offset-keyed items above them).
+        if (base + stored.recordCount <= fromOffset) return items;
         const item: TailItem = {
           ...stored,
           baseOffset: base,
@@ -721,7 +743,22 @@ export class DynamoPartitionStore implements PartitionStore {
     return out.Item ? toProducerState(out.Item) : null;
   }
 
-  async queryTail(ref: PartitionRef, fromOffset: number, limits: { maxRecords: number; maxBytes: number }): Promise<TailItem[]> {
+  async queryTail(
+    ref: PartitionRef,
+    fromOffset: number,
+    limits: { maxRecords: number; maxBytes: number },
+    head?: PartitionHead,
+  ): Promise<TailItem[]> {
+    // A tail read near a write-first head: the ranges from `fromOffset` are the head's
+    // pending entries (numbered in order, so no offset-keyed item lies between them).
+    const pending = head && this.pendingOf.get(head);
+    if (pending) {
+      const ranges = sortedRanges(Object.entries(pending));
+      if (ranges.length > 0 && ranges[0]!.base <= fromOffset && fromOffset < head.nextOffset) {
+        const items = await this.readRanges(partitionPk(ref), ranges, fromOffset, head.nextOffset, limits);
+        if (items.length > 0) return items;
+      }
+    }
     const items = await this.offsetKeyedTail(ref, fromOffset, limits);
     if (!this.numbering.has(partitionPk(ref)) || (items[0] !== undefined && items[0].baseOffset <= fromOffset)) return items;
     // A partition that numbers writes (write first, number after): its numbered ranges hold
@@ -822,6 +859,11 @@ export class DynamoPartitionStore implements PartitionStore {
       toManifest,
     );
   }
+}
+
+/** Numbered ranges by base. */
+function sortedRanges(entries: Iterable<[string, number]>): { token: string; base: number }[] {
+  return [...entries].map(([token, base]) => ({ token, base })).sort((a, b) => a.base - b.base);
 }
 
 /** A map of numbers as stored (token → base). */

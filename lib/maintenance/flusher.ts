@@ -117,7 +117,7 @@ export class Flusher {
         result.lagMs = 0;
         break;
       }
-      const tail = await this.store.queryTail(ref, head.flushedOffset, { maxRecords: Infinity, maxBytes: meta.config.segmentBytes });
+      const tail = await this.store.queryTail(ref, head.flushedOffset, { maxRecords: Infinity, maxBytes: meta.config.segmentBytes }, head);
       // Before anything that may fail (the segment PUT): no unflushed item may expire.
       if (expiresSoon(this.store, tail[0], this.clock.now())) {
         result.kept =

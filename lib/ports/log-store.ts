@@ -292,9 +292,16 @@ export interface PartitionStore {
   /**
    * Tail items whose lastOffset ≥ `fromOffset`, in offset order, strongly consistent.
    * Stops once the items hold `maxRecords` records at or above `fromOffset`, or
-   * `maxBytes` bytes of data, whichever comes first.
+   * `maxBytes` bytes of data, whichever comes first. `head`: the head the caller read
+   * just before, as getHead answered it (a write-first partition's newest ranges are read
+   * from its pending entries, without reading the head again).
    */
-  queryTail(ref: PartitionRef, fromOffset: number, limits: { maxRecords: number; maxBytes: number }): Promise<TailItem[]>;
+  queryTail(
+    ref: PartitionRef,
+    fromOffset: number,
+    limits: { maxRecords: number; maxBytes: number },
+    head?: PartitionHead,
+  ): Promise<TailItem[]>;
   /**
    * Where the tail items (voids included) holding offsets in [fromOffset, until) are, in
    * offset order: their offsets and ages, not their records. A writer's look at its

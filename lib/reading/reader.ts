@@ -163,10 +163,10 @@ export class Reader {
       if (offset < head.flushedOffset) {
         if (!this.segments) throw new InternalError('offsets below the flushed offset need an object store; none is configured');
         outcome = await this.segments.read(ref, head.flushedOffset, collector, { now: viewedAt, reuse: false });
-        if (outcome === 'done') outcome = await this.readTail(ref, collector, prefix);
+        if (outcome === 'done') outcome = await this.readTail(ref, collector, head, prefix);
         if (collector.next > offset) this.flushedHeads.remember(ref, head, viewedAt, collector.next);
       } else {
-        outcome = await this.readTail(ref, collector, prefix);
+        outcome = await this.readTail(ref, collector, head, prefix);
       }
       // What the collector vouches for (every offset below `next`) is returned even when
       // the items moved further on; a read that got nowhere reads the head again.
@@ -226,7 +226,7 @@ export class Reader {
     let more: 'done' | 'moved' = 'done';
     if (sink.next < current.flushedOffset)
       more = await this.segments.read(ref, current.flushedOffset, sink, { now: viewedAt, reuse: false });
-    if (more === 'done') await this.readTail(ref, sink, prefix);
+    if (more === 'done') await this.readTail(ref, sink, current, prefix);
     this.flushedHeads.remember(ref, current, viewedAt, sink.next);
     // Retention may have moved the log start past this read meanwhile: the answer's stays at or below it.
     return { ref, head: { ...current, logStartOffset: Math.min(current.logStartOffset, head.logStartOffset) }, sink };
@@ -270,12 +270,17 @@ export class Reader {
    * watermark the items are contiguous: `moved` when the item holding the next offset is
    * gone (a flush deleted it, or its staged object, under the read). A void is a gap.
    */
-  private async readTail(ref: PartitionRef, collector: ReadSink, prefix?: PrefixScan & { from: number }): Promise<'done' | 'moved'> {
+  private async readTail(
+    ref: PartitionRef,
+    collector: ReadSink,
+    head: PartitionHead,
+    prefix?: PrefixScan & { from: number },
+  ): Promise<'done' | 'moved'> {
     if (collector.exhausted) return 'done';
     const items =
       prefix && collector.next >= prefix.from
         ? prefix.items.filter((i) => i.lastOffset >= collector.next)
-        : await this.store.queryTail(ref, collector.next, collector.remaining());
+        : await this.store.queryTail(ref, collector.next, collector.remaining(), head);
     if (items.length === 0) return 'moved';
     for (const item of items) {
       if (collector.exhausted) return 'done';

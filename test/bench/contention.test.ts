@@ -365,7 +365,7 @@ describe('contention report', () => {
     expect(tables.map((t) => t.title)).toEqual([
       'Contention, single 1 KiB records: K processes append to one partition, one request at a time each',
       'acks/s over raw at the same K',
-      'CPU per acknowledged append, single 1 KiB records: engine-reserve against raw',
+      'CPU per acknowledged append, single 1 KiB records: engine-write-first against raw',
       'Issue 13 aims, for the engine',
     ]);
     expect(tables[0]!.rows).toHaveLength(2);

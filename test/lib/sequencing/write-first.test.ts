@@ -123,6 +123,29 @@ describe('write first, number after', () => {
     }
   });
 
+  it('reads the newest ranges with the head and their data only: no second head read, no Query', async () => {
+    const t = await setup();
+    for (let i = 0; i < 5; i++) await t.append([`v${i}`]);
+    const dynamo = localDynamoClient(inject('dynamoEndpoint'));
+    const calls: string[] = [];
+    dynamo.middlewareStack.add(
+      (next, context) => async (args) => {
+        calls.push(String(context.commandName).replace('Command', ''));
+        return next(args);
+      },
+      { step: 'initialize', name: 'countCalls' },
+    );
+    const reader = new LogEngine({ store: new DynamoLogStore(dynamo, t.tableName), objects: t.realObjects, retry: FAST_RETRY });
+    await reader.reader.read('t', 0, { offset: 3, maxRecords: 10 }); // the topic's metadata, once
+    calls.length = 0;
+    const page = await reader.reader.read('t', 0, { offset: 3, maxRecords: 10 });
+    expect(page.records.map((r) => [r.offset, text(r.value)])).toEqual([
+      [3, 'v3'],
+      [4, 'v4'],
+    ]);
+    expect(calls).toEqual(['GetItem', 'BatchGetItem']);
+  });
+
   it('flushes the numbered tail into a segment, and reads it back from there', async () => {
     const t = await setup();
     for (let i = 0; i < 20; i++) await t.append([`v${i}`, `w${i}`]);
