@@ -136,7 +136,9 @@ export interface StrataLogProps {
    * makes them race, and the losers pay and retry (docs/benchmarks.md, contention);
    * 'write-first' (write first, number after) writes each append's data under a key of its
    * own and numbers it in one update of the head, so no writer waits for another and
-   * nothing is sealed. Any can be switched to on a live stack. @default 'reserve'
+   * nothing is sealed; each takes two DynamoDB calls per uncontended append, but only
+   * 'write-first' keeps its throughput as environments are added without waiting for
+   * slower ones (docs/benchmarks.md). Any can be switched to on a live stack. @default 'write-first'
    */
   sequencing?: 'optimistic' | 'reserve' | 'write-first';
   /**
@@ -357,7 +359,7 @@ export class StrataLog extends Construct {
     const append = this.createFunction('append', fnOptions('append'), props, logRetention, logRemoval, {});
     // Appends are sequenced by the append function only (reads and flushes work the same
     // with either sequencer).
-    append.addEnvironment('STRATA_SEQUENCING', props.sequencing ?? 'reserve');
+    append.addEnvironment('STRATA_SEQUENCING', props.sequencing ?? 'write-first');
     this.staging = props.stagingAvailabilityZoneId
       ? new StagingTier(this, 'Staging', {
           availabilityZoneId: props.stagingAvailabilityZoneId,

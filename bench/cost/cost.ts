@@ -4,7 +4,7 @@
  * Strata costs on AWS, from the requests the engine actually made.
  *
  * It runs a workload on the local stack, configured as the construct deploys it (the
- * reserving sequencer, tail items removed by DynamoDB TTL), with a usage meter
+ * write-first sequencer, tail items removed by DynamoDB TTL), with a usage meter
  * (bench/harness/usage-meter.ts, an SDK middleware around the real calls) on the engine's
  * DynamoDB and S3 clients, in phases: ingest over HTTP, a live consumer reading the tail,
  * the flushes the compact function would run, a catch-up consumer reading the segments.
@@ -226,11 +226,11 @@ async function measureStacks(pointBytes: number, log: (line: string) => void): P
   let idle: Phase | undefined;
   for (const staging of [false, true]) {
     const meter = new UsageMeter();
-    // As deployed: the reserving sequencer; tail items expire by TTL (the local stack's default).
+    // As deployed: the write-first sequencer; tail items expire by TTL (the local stack's default).
     const stack = await startLocalStack({
       port: 0,
       staging,
-      engine: { sequencing: 'reserve' },
+      engine: { sequencing: 'write-first' },
       instrumentClients: (clients) => meter.install(clients),
     });
     try {

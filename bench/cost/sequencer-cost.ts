@@ -2,10 +2,10 @@
  * Write units per append, by sequencer (issue 13), for `npm run cost`: what DynamoDB
  * bills per acknowledged append when K independent writers (Lambda environments, one
  * request at a time each) append to one partition, with the optimistic sequencer, the
- * reserving one, and the conflict-free primitive beside them.
+ * reserving one, the write-first one, and the conflict-free primitive beside them.
  *
  * It runs the contention suite's harness (bench/suites/contention.ts: K worker processes, the
- * AWS latency model, the call meter) on those three modes and turns its points into
+ * AWS latency model, the call meter) on those modes and turns its points into
  * units and dollars per append:
  *
  *     calls sent in the window ─┬▶ answered writes: ConsumedCapacity ───┐
@@ -27,8 +27,8 @@ import { GIB, PRICES } from './prices.js';
 /** The modes measured (bench/suites/contention-modes.ts), in the order of the table's rows, with their row labels. */
 export const SEQUENCER_MODES: Readonly<Record<string, string>> = Object.freeze({
   'engine-optimistic': 'optimistic (engine default)',
-  'engine-reserve': 'reserve (deployed default)',
-  'engine-write-first': 'write-first',
+  'engine-reserve': 'reserve',
+  'engine-write-first': 'write-first (deployed default)',
   [PRIMITIVE_MODE]: 'raw primitive',
 });
 

@@ -114,7 +114,7 @@ describe('appendCosts', () => {
     };
     const [single, batch] = appendCostTables(result);
     expect(single!.title).toContain('single 1 KiB records');
-    expect(single!.rows[0]!.slice(0, 4)).toEqual(['reserve (deployed default)', '1', '4 (few)', '3.1']);
+    expect(single!.rows[0]!.slice(0, 4)).toEqual(['reserve', '1', '4 (few)', '3.1']);
     expect(single!.rows[1]).toEqual([
       'optimistic (engine default)',
       '8',
@@ -128,9 +128,9 @@ describe('appendCosts', () => {
       '0.5',
       '$0.262',
     ]);
-    expect(batch!.rows).toEqual([['reserve (deployed default)', '32', '0', '–', '–', '–', '–', '–', '–', '–', '–']]);
+    expect(batch!.rows).toEqual([['reserve', '32', '0', '–', '–', '–', '–', '–', '–', '–', '–']]);
     const notes = batch!.notes!.join('\n');
-    expect(notes).toContain('70 writes in it (reserve (deployed default), batch, K=32)');
+    expect(notes).toContain('70 writes in it (reserve, batch, K=32)');
     // How failed writes are counted: docs/cost.md's hand-written text before the tables.
     const docs = readFileSync(new URL('../../docs/cost.md', import.meta.url), 'utf8');
     const text = docs.slice(docs.indexOf('## Write units per append, by sequencer'), docs.indexOf('<!-- bench:sequencers:start -->'));

@@ -122,9 +122,10 @@ describe('StrataLog function timeouts', () => {
 });
 
 describe('StrataLog sequencing', () => {
-  it('reaches the append function as STRATA_SEQUENCING, reserve by default', () => {
+  it('reaches the append function as STRATA_SEQUENCING, write-first by default', () => {
     for (const [props, expected] of [
-      [{}, 'reserve'],
+      [{}, 'write-first'],
+      [{ sequencing: 'reserve' as const }, 'reserve'],
       [{ sequencing: 'optimistic' as const }, 'optimistic'],
       [{ sequencing: 'write-first' as const }, 'write-first'],
     ] as const) {
