@@ -4,9 +4,11 @@
  * isolate themselves with uniquely named tables and buckets instead of cleaning up.
  */
 import { randomBytes } from 'node:crypto';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, type DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { inject } from 'vitest';
+import { partitionPk } from '../../lib/aws/table-keys.js';
+import type { PartitionRef } from '../../lib/ports/model.js';
 import { ensureBucket, ensureTable, localDynamoClient, localS3Client } from '../../local/emulators.js';
 
 const DEFAULT_TABLE_PREFIX = 'strata-test';
@@ -49,4 +51,17 @@ export async function freshBucket(prefix: string = DEFAULT_BUCKET_PREFIX): Promi
   if (bucket.length > MAX_BUCKET_NAME_LENGTH) throw new Error(`Bucket name too long: ${bucket}`);
   await ensureBucket(testClients().s3, bucket);
   return bucket;
+}
+
+/** Every item of a partition as stored (one Query page: a test partition's few items), read consistently. */
+export async function partitionRawItems(tableName: string, ref: PartitionRef): Promise<Record<string, AttributeValue>[]> {
+  const out = await testClients().dynamo.send(
+    new QueryCommand({
+      TableName: tableName,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': { S: partitionPk(ref) } },
+      ConsistentRead: true,
+    }),
+  );
+  return out.Items ?? [];
 }

@@ -2,15 +2,14 @@
  * Flushed tail items removed by DynamoDB TTL instead of deletes (lib/maintenance/tail-expiry.ts),
  * against DynamoDB Local (which removes expired items itself, within seconds) and s3rver.
  */
-import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { DynamoLogStore } from '../../../lib/aws/dynamo-log-store.js';
-import { DATA_PREFIX, INDEX_PREFIX, partitionPk } from '../../../lib/aws/table-keys.js';
+import { DATA_PREFIX, INDEX_PREFIX } from '../../../lib/aws/table-keys.js';
 import { Flusher } from '../../../lib/maintenance/flusher.js';
 import type { PartitionRef, TopicMeta } from '../../../lib/ports/model.js';
 import type { ObjectStore } from '../../../lib/ports/object-store.js';
 import { INDEX_EVERY } from '../../../lib/sequencing/write-first-sequencer.js';
-import { testClients } from '../../support/aws.js';
+import { partitionRawItems, testClients } from '../../support/aws.js';
 import { bytes, createTestEngine, readAll, text } from '../../support/engine.js';
 
 const HOUR = 3_600_000;
@@ -18,15 +17,8 @@ const DAY = 24 * HOUR;
 
 /** The TTLs (seconds) of a partition's data items and index items, read directly. */
 async function itemExpiries(tableName: string, partition: PartitionRef): Promise<{ data: number[]; index: number[] }> {
-  const out = await testClients().dynamo.send(
-    new QueryCommand({
-      TableName: tableName,
-      KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': { S: partitionPk(partition) } },
-      ConsistentRead: true,
-    }),
-  );
-  const ttls = (prefix: string) => (out.Items ?? []).filter((i) => i.sk?.S?.startsWith(prefix)).map((i) => Number(i.ttl?.N));
+  const items = await partitionRawItems(tableName, partition);
+  const ttls = (prefix: string) => items.filter((i) => i.sk?.S?.startsWith(prefix)).map((i) => Number(i.ttl?.N));
   return { data: ttls(DATA_PREFIX), index: ttls(INDEX_PREFIX) };
 }
 

@@ -4,10 +4,9 @@
  * index steps, reads and flushes through the store's `queryTail`, a numbering whose
  * answer is lost, `expectedOffset`, and idempotent producers (claims, order, takeover, fences).
  */
-import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, inject, it, vi } from 'vitest';
 import { DynamoLogStore } from '../../../lib/aws/dynamo-log-store.js';
-import { DATA_PREFIX, HEAD_SK, INDEX_PREFIX, partitionPk } from '../../../lib/aws/table-keys.js';
+import { DATA_PREFIX, HEAD_SK, INDEX_PREFIX } from '../../../lib/aws/table-keys.js';
 import { InternalError, OffsetMismatchError, StorageUnavailableError } from '../../../lib/core/errors.js';
 import { FAST_RETRY } from '../../../lib/core/retry.js';
 import { LogEngine } from '../../../lib/engine.js';
@@ -15,7 +14,7 @@ import type { NumberRequest } from '../../../lib/ports/log-store.js';
 import type { PartitionRef } from '../../../lib/ports/model.js';
 import { INDEX_EVERY } from '../../../lib/sequencing/write-first-sequencer.js';
 import { localDynamoClient } from '../../../local/emulators.js';
-import { testClients } from '../../support/aws.js';
+import { partitionRawItems, testClients } from '../../support/aws.js';
 import { bytes, createTestEngine, readAll, text } from '../../support/engine.js';
 import { FaultInjector } from '../../support/faults.js';
 
@@ -34,15 +33,7 @@ async function setup(options: { faults?: FaultInjector } = {}) {
 
 /** The partition's items by kind, read directly. */
 async function partitionItems(tableName: string, ref: PartitionRef) {
-  const out = await testClients().dynamo.send(
-    new QueryCommand({
-      TableName: tableName,
-      KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': { S: partitionPk(ref) } },
-      ConsistentRead: true,
-    }),
-  );
-  const items = out.Items ?? [];
+  const items = await partitionRawItems(tableName, ref);
   const head = items.find((i) => i.sk?.S === HEAD_SK);
   return {
     pending: Object.keys(head?.pending?.M ?? {}).length,
