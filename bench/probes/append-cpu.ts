@@ -1,13 +1,15 @@
 /**
  * CPU per append of one writer process, by contention mode: where the engine's time goes
- * beside the raw primitive's, with DynamoDB Local's own CPU left out (it runs in its own
- * process). One process, one request at a time, no latency model: what one Lambda
- * environment spends on an append. A probe, not a suite: it prints.
+ * beside the raw primitive's, and DynamoDB Local's CPU for the same appends (its own
+ * process: what a loaded two-core machine shares with the writers, and what DynamoDB's
+ * servers spend on AWS). One process, one request at a time, no latency model: what one
+ * Lambda environment spends on an append. A probe, not a suite: it prints.
  *
  *     npx tsx bench/probes/append-cpu.ts [appends per mode] [mode,mode,...]
  *     node --cpu-prof --import tsx bench/probes/append-cpu.ts 3000 engine-write-first   (a profile of one mode)
  */
 import { performance } from 'node:perf_hooks';
+import { ResourceMeter } from '../harness/resources.js';
 import { ensureTable, localDynamoClient, startDynamoDbLocal } from '../../local/emulators.js';
 import { contentionMode, SINGLE_RECORD_SHAPE } from '../suites/contention-modes.js';
 
@@ -19,8 +21,9 @@ const dynamoLocal = await startDynamoDbLocal();
 try {
   const dynamo = localDynamoClient(dynamoLocal.endpoint);
   await ensureTable(dynamo, TABLE);
-  console.log('| mode | appends | CPU ms per append (this process) | wall ms per append |');
-  console.log('| --- | ---: | ---: | ---: |');
+  const meter = new ResourceMeter();
+  console.log('| mode | appends | CPU ms per append (this process) | DynamoDB Local CPU ms per append | wall ms per append |');
+  console.log('| --- | ---: | ---: | ---: | ---: |');
   for (const name of modes) {
     const mode = contentionMode(name);
     const scope = { tableName: TABLE, scope: `${name}-${Date.now()}`, shape: SINGLE_RECORD_SHAPE, deadlineMs: 10_000 };
@@ -29,11 +32,15 @@ try {
     // Warm: the first appends compile the code.
     for (let i = 0; i < Math.min(500, appends); i++) await writer.append();
     const cpu = process.cpuUsage();
+    const stop = meter.start();
     const started = performance.now();
     for (let i = 0; i < appends; i++) await writer.append();
     const used = process.cpuUsage(cpu);
     const wall = performance.now() - started;
-    console.log(`| ${name} | ${appends} | ${((used.user + used.system) / 1000 / appends).toFixed(3)} | ${(wall / appends).toFixed(2)} |`);
+    const dynamoMs = (stop().dynamoCores * wall) / appends;
+    console.log(
+      `| ${name} | ${appends} | ${((used.user + used.system) / 1000 / appends).toFixed(3)} | ${dynamoMs.toFixed(3)} | ${(wall / appends).toFixed(2)} |`,
+    );
   }
 } finally {
   await dynamoLocal.stop();
