@@ -9,8 +9,8 @@
  *     node --cpu-prof --import tsx bench/probes/append-cpu.ts 3000 engine-write-first   (a profile of one mode)
  */
 import { performance } from 'node:perf_hooks';
-import { ResourceMeter } from '../harness/resources.js';
 import { ensureTable, localDynamoClient, startDynamoDbLocal } from '../../local/emulators.js';
+import { ResourceMeter } from '../harness/resources.js';
 import { contentionMode, SINGLE_RECORD_SHAPE } from '../suites/contention-modes.js';
 
 const appends = Number(process.argv[2] ?? 2000);
