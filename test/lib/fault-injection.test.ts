@@ -84,7 +84,6 @@ describe.each(SEQUENCINGS)('concurrent appends under random faults before and af
       maxRecordsPerBatch: 4,
       readersPerPartition: 1,
       seed: 11,
-      idempotentProducers: true,
     });
 
     // Reservations whose answer a fault hid are sealed: those offsets, and only those, are gaps.

@@ -25,8 +25,6 @@ export interface WorkloadOptions {
   batchesPerProducer: number;
   maxRecordsPerBatch: number;
   readersPerPartition: number;
-  /** Half the producers are idempotent (default); false: none (a sequencing that does not take them yet). */
-  idempotentProducers?: boolean;
   seed?: number;
 }
 
@@ -50,7 +48,8 @@ export async function runWorkload(options: WorkloadOptions): Promise<WorkloadRes
   const producer = async (index: number) => {
     const engine = options.engines[index % options.engines.length]!;
     const name = `producer-${index}`;
-    const idempotent = options.idempotentProducers !== false && index % 2 === 0;
+    // Half the producers are idempotent.
+    const idempotent = index % 2 === 0;
     const byKey = index % 4 < 2;
     const sequences = new Map<number, number>();
     for (let b = 0; b < options.batchesPerProducer; b++) {

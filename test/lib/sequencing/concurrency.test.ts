@@ -34,7 +34,6 @@ describe.each([
       batchesPerProducer: 40,
       maxRecordsPerBatch: 5,
       readersPerPartition: 2,
-      idempotentProducers: true,
     });
 
     const result = history.check({ voids: voids('jepsen') });
