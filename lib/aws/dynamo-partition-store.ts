@@ -675,11 +675,13 @@ export class DynamoPartitionStore implements PartitionStore {
     const pending = head?.pending as Item | undefined;
     const end = Number(head?.nextOffset ?? 0);
     if (!pending || fromOffset >= end) return [];
-    const bases = new Map<string, number>();
-    for (const item of await this.indexItems(pk, fromOffset))
-      for (const [token, base] of Object.entries((item.ranges as Item | undefined) ?? {})) bases.set(token, Number(base));
-    for (const [token, base] of Object.entries(pending)) bases.set(token, Number(base));
-    return this.readRanges(pk, sortedRanges([...bases]), fromOffset, end, limits);
+    return this.readRanges(
+      pk,
+      sortedRanges(indexedBases(await this.indexItems(pk, fromOffset), numbers(pending))),
+      fromOffset,
+      end,
+      limits,
+    );
   }
 
   /**
@@ -749,15 +751,18 @@ export class DynamoPartitionStore implements PartitionStore {
     limits: { maxRecords: number; maxBytes: number },
     head?: PartitionHead,
   ): Promise<TailItem[]> {
-    // A tail read near a write-first head: the ranges from `fromOffset` are the head's
-    // pending entries (numbered in order, so no offset-keyed item lies between them).
+    // A tail read of a write-first partition, handed the head the caller read: the ranges
+    // from `fromOffset` are the head's pending entries, and below them the index items'
+    // (read after the head: an entry gone from it since is in an index item). An answer
+    // that does not cover `fromOffset` (offset-keyed items above a switch back) is none.
     const pending = head && this.pendingOf.get(head);
-    if (pending) {
-      const ranges = sortedRanges(Object.entries(pending));
-      if (ranges.length > 0 && ranges[0]!.base <= fromOffset && fromOffset < head.nextOffset) {
-        const items = await this.readRanges(partitionPk(ref), ranges, fromOffset, head.nextOffset, limits);
-        if (items.length > 0) return items;
-      }
+    if (pending && fromOffset < head.nextOffset) {
+      const pk = partitionPk(ref);
+      let ranges = sortedRanges(Object.entries(pending));
+      if (ranges.length === 0 || ranges[0]!.base > fromOffset)
+        ranges = sortedRanges(indexedBases(await this.indexItems(pk, fromOffset), pending));
+      const items = await this.readRanges(pk, ranges, fromOffset, head.nextOffset, limits);
+      if (items.length > 0) return items;
     }
     const items = await this.offsetKeyedTail(ref, fromOffset, limits);
     if (!this.numbering.has(partitionPk(ref)) || (items[0] !== undefined && items[0].baseOffset <= fromOffset)) return items;
@@ -859,6 +864,15 @@ export class DynamoPartitionStore implements PartitionStore {
       toManifest,
     );
   }
+}
+
+/** The bases of the index items' entries and the head's pending ones (token → base). */
+function indexedBases(index: Item[], pending: Record<string, number>): [string, number][] {
+  const bases = new Map<string, number>();
+  for (const item of index)
+    for (const [token, base] of Object.entries((item.ranges as Item | undefined) ?? {})) bases.set(token, Number(base));
+  for (const [token, base] of Object.entries(pending)) bases.set(token, base);
+  return [...bases];
 }
 
 /** Numbered ranges by base. */

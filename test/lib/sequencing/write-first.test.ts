@@ -114,7 +114,7 @@ describe('write first, number after', () => {
     }
   });
 
-  it('reads the newest ranges with the head and their data only: no second head read, no Query', async () => {
+  it('reads a tail with the head it read: the newest ranges with their data only, older ones with the index beside', async () => {
     const t = await setup();
     for (let i = 0; i < 5; i++) await t.append([`v${i}`]);
     const dynamo = localDynamoClient(inject('dynamoEndpoint'));
@@ -135,6 +135,12 @@ describe('write first, number after', () => {
       [4, 'v4'],
     ]);
     expect(calls).toEqual(['GetItem', 'BatchGetItem']);
+    // Ranges an index step took off the head: the index beside them, still no second head read.
+    await t.realStore.indexPending(t.ref, 3, 3);
+    calls.length = 0;
+    const older = await reader.reader.read('t', 0, { offset: 1, maxRecords: 10 });
+    expect(older.records.map((r) => text(r.value))).toEqual(['v1', 'v2', 'v3', 'v4']);
+    expect(calls).toEqual(['GetItem', 'Query', 'BatchGetItem']);
   });
 
   it('flushes the numbered tail into a segment, and reads it back from there', async () => {
