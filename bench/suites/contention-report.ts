@@ -448,18 +448,24 @@ export function contentionTables(input: ContentionTablesInput): ReportTable[] {
  * them run, so the ratio of their acks/s cannot pass the inverse ratio of their CPU per
  * append, whatever their round trips: what this machine, not the protocol, allows.
  */
+/**
+ * Workers' and DynamoDB Local's cores together; NaN when DynamoDB Local's were not
+ * measured (NaN in the run, null once saved as JSON: the same "–" either way).
+ */
+export const coresUsed = (p: ContentionPoint): number => (Number.isFinite(p.dynamoCores) ? p.workerCores + p.dynamoCores : Number.NaN);
+
 export function cpuTables(points: readonly ContentionPoint[], shapes: ContentionTablesInput['shapes']): ReportTable[] {
   const levels = [...new Set(points.map((p) => p.concurrency))].sort((a, b) => a - b);
-  const cpuMsPerAck = (p: ContentionPoint) => ((p.workerCores + p.dynamoCores) * 1000) / p.acksPerSec;
+  const cpuMsPerAck = (p: ContentionPoint) => (coresUsed(p) * 1000) / p.acksPerSec;
   return shapes.flatMap((shape) => {
     const rows = levels.flatMap((k) => {
       const engine = findPoint(points, CANDIDATE_MODE, shape.name, k);
       const raw = findPoint(points, PRIMITIVE_MODE, shape.name, k);
-      if (!engine || !raw || !Number.isFinite(engine.dynamoCores) || !Number.isFinite(raw.dynamoCores)) return [];
+      if (!engine || !raw || !Number.isFinite(coresUsed(engine)) || !Number.isFinite(coresUsed(raw))) return [];
       return [
         [
           String(k),
-          `${formatNumber(engine.workerCores + engine.dynamoCores, 2)} / ${formatNumber(raw.workerCores + raw.dynamoCores, 2)}`,
+          `${formatNumber(coresUsed(engine), 2)} / ${formatNumber(coresUsed(raw), 2)}`,
           `${formatNumber(cpuMsPerAck(engine), 1)} / ${formatNumber(cpuMsPerAck(raw), 1)}`,
           `${formatNumber(engine.callsPerAck, 2)} / ${formatNumber(raw.callsPerAck, 2)}`,
           formatRatio(cpuMsPerAck(raw) / cpuMsPerAck(engine)),

@@ -21,7 +21,7 @@ import { defineSuite, SECOND } from '../harness/suite.js';
 import type { ReportTable } from '../report/report.js';
 import { type ContentionBenchResult, runContentionBench, windowStretch } from './contention.js';
 import { BATCH_SHAPE, SINGLE_RECORD_SHAPE } from './contention-modes.js';
-import { AIMS, CANDIDATE_MODE, type ContentionPoint, callsText, findPoint, PRIMITIVE_MODE, shapeTitle } from './contention-report.js';
+import { AIMS, CANDIDATE_MODE, callsText, coresUsed, findPoint, PRIMITIVE_MODE, shapeTitle } from './contention-report.js';
 
 /** The p99 over p50 of a call's latency in the dilated run's model. */
 export const DILATED_TAIL = 2.5;
@@ -35,12 +35,6 @@ const DILATED_MODES = [CANDIDATE_MODE, PRIMITIVE_MODE];
 const DILATED_SHAPES = [SINGLE_RECORD_SHAPE, BATCH_SHAPE];
 
 export type DilatedSuiteResult = ContentionBenchResult;
-
-/**
- * Workers' and DynamoDB Local's cores together; NaN when DynamoDB Local's were not
- * measured (NaN in the run, null once saved as JSON: the same "–" either way).
- */
-const coresUsed = (p: ContentionPoint): number => (Number.isFinite(p.dynamoCores) ? p.workerCores + p.dynamoCores : Number.NaN);
 
 /** One table per shape: the write-first engine against the raw primitive at each K, with the machine's load. */
 export function dilatedTables(result: DilatedSuiteResult): ReportTable[] {

@@ -5,8 +5,7 @@
  * topic's items. Each commit is one conditional transaction whose failed condition is a
  * domain outcome (fenced, conflict, false), never an exception.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { InternalError } from '../core/errors.js';
 import type {
   CompactionCommit,
@@ -18,14 +17,7 @@ import type {
 } from '../ports/log-store.js';
 import type { DeletedTopic, PartitionRef, PartitionStats, SegmentManifest, TailItem } from '../ports/model.js';
 import { TAIL_SK_MAX } from './dynamo-partition-store.js';
-import {
-  BATCH_WRITE_LIMIT,
-  CONDITION_FAILURE,
-  type DynamoTable,
-  type Item,
-  type TransactItems,
-  unexpectedCancellation,
-} from './dynamo-table.js';
+import { BATCH_WRITE_LIMIT, type DynamoTable, type Item, type TransactItems, unexpectedCancellation } from './dynamo-table.js';
 import { toStagedObject, ttlSeconds } from './table-items.js';
 import {
   DATA_PREFIX,
@@ -96,26 +88,7 @@ export class DynamoMaintenanceStore implements MaintenanceStore {
     const pk = partitionPk(ref);
     const ttl = ttlSeconds(expiresAt);
     for (let i = 0; i < lastOffsets.length; i += BATCH_WRITE_LIMIT) {
-      await Promise.all(
-        lastOffsets.slice(i, i + BATCH_WRITE_LIMIT).map((last) =>
-          this.table
-            .send(
-              new UpdateCommand({
-                TableName: this.table.name,
-                Key: { pk, sk: tailSk(last) },
-                UpdateExpression: 'SET #ttl = :ttl',
-                ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(#ttl) OR #ttl < :ttl)',
-                ExpressionAttributeNames: { '#ttl': 'ttl' },
-                ExpressionAttributeValues: { ':ttl': ttl },
-              }),
-              CONDITION_FAILURE,
-            )
-            .catch((err: unknown) => {
-              // Gone, or already expiring later.
-              if (!(err instanceof ConditionalCheckFailedException)) throw err;
-            }),
-        ),
-      );
+      await Promise.all(lastOffsets.slice(i, i + BATCH_WRITE_LIMIT).map((last) => this.table.extendExpiry({ pk, sk: tailSk(last) }, ttl)));
     }
   }
 

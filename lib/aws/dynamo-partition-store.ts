@@ -412,8 +412,7 @@ export class DynamoPartitionStore implements PartitionStore {
             UpdateExpression:
               'SET nextOffset = if_not_exists(nextOffset, :zero) + :total, committedOffset = if_not_exists(nextOffset, :zero) + :total, ' +
               'numbered = if_not_exists(numbered, :zero) + :one, tailBytes = if_not_exists(tailBytes, :zero) + :bytes, lastAppendAt = :now, ' +
-              `logStartOffset = if_not_exists(logStartOffset, :zero), flushedOffset = if_not_exists(flushedOffset, :zero), ` +
-              `fence = if_not_exists(fence, :zero), ${entries.join(', ')}`,
+              `logStartOffset = if_not_exists(logStartOffset, :zero), flushedOffset = if_not_exists(flushedOffset, :zero), ${entries.join(', ')}`,
             ConditionExpression: condition,
             ExpressionAttributeNames: names,
             ExpressionAttributeValues: values,
@@ -602,46 +601,25 @@ export class DynamoPartitionStore implements PartitionStore {
     // whose newest item is not due, none is.
     const index = await this.indexItems(pk, fromOffset);
     const head = await this.headFields(pk, 'pending');
-    const bases = new Map<string, number>();
-    for (const item of index)
-      for (const [token, base] of Object.entries((item.ranges as Item | undefined) ?? {})) bases.set(token, Number(base));
-    for (const [token, base] of Object.entries((head?.pending as Item | undefined) ?? {})) bases.set(token, Number(base));
-    const tokens = [...bases].filter(([, base]) => base >= 0).sort((a, b) => a[1] - b[1]);
+    const ranges = sortedRanges(indexedBases(index, numbers((head?.pending as Item | undefined) ?? {})));
     let extended = 0;
     const extend = async (keys: Item[]) => {
-      await Promise.all(keys.map((key) => this.extendExpiry(key, ttl)));
+      await Promise.all(keys.map((key) => this.table.extendExpiry(key, ttl)));
       extended += keys.length;
     };
     await extend(index.filter(due).map((item) => ({ pk, sk: item.sk })));
-    for (let i = 0; i < tokens.length; i += DATA_READ_BATCH) {
-      const window = tokens.slice(i, i + DATA_READ_BATCH);
-      const read = await this.table.batchGetAll(window.map(([token]) => ({ pk, sk: dataSk(token) })));
+    for (let i = 0; i < ranges.length; i += DATA_READ_BATCH) {
+      const window = ranges.slice(i, i + DATA_READ_BATCH);
+      const read = await this.table.batchGetAll(window.map(({ token }) => ({ pk, sk: dataSk(token) })));
       const byToken = new Map(read.map((raw) => [String(raw.sk).slice(DATA_PREFIX.length), raw]));
-      const items = window.map(([token]) => byToken.get(token));
+      const items = window.map(({ token }) => byToken.get(token));
       // Below the flushed offset a range needs nothing; its data item may be gone already.
-      const unflushed = window.filter(([token, base]) => base + Number(byToken.get(token)?.recordCount ?? 0) > fromOffset);
-      await extend(unflushed.filter(([token]) => due(byToken.get(token))).map(([token]) => ({ pk, sk: dataSk(token) })));
+      const unflushed = window.filter(({ token, base }) => base + Number(byToken.get(token)?.recordCount ?? 0) > fromOffset);
+      await extend(unflushed.filter(({ token }) => due(byToken.get(token))).map(({ token }) => ({ pk, sk: dataSk(token) })));
       const newest = items.findLast((item) => item !== undefined);
       if (newest && !due(newest)) break;
     }
     return extended;
-  }
-
-  /** Moves an item's TTL to `ttl` (seconds) if it exists and expires sooner. */
-  private async extendExpiry(key: Item, ttl: number): Promise<void> {
-    await unlessConditionFails(
-      this.table.send(
-        new UpdateCommand({
-          TableName: this.table.name,
-          Key: key,
-          UpdateExpression: 'SET #ttl = :ttl',
-          ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(#ttl) OR #ttl < :ttl)',
-          ExpressionAttributeNames: { '#ttl': 'ttl' },
-          ExpressionAttributeValues: { ':ttl': ttl },
-        }),
-        CONDITION_FAILURE,
-      ),
-    );
   }
 
   /** Some attributes of a partition's head, read consistently. */
@@ -669,19 +647,26 @@ export class DynamoPartitionStore implements PartitionStore {
    * batches are re-stamped at it. Up to the limits, contiguous from the range holding
    * `fromOffset`; empty when the head takes no numberings.
    */
-  private async numberedTail(ref: PartitionRef, fromOffset: number, limits: { maxRecords: number; maxBytes: number }): Promise<TailItem[]> {
+  private async numberedTail(
+    ref: PartitionRef,
+    fromOffset: number,
+    limits: { maxRecords: number; maxBytes: number },
+    known?: { nextOffset: number; pending: Record<string, number> },
+  ): Promise<TailItem[]> {
     const pk = partitionPk(ref);
-    const head = await this.headFields(pk, 'nextOffset, pending');
-    const pending = head?.pending as Item | undefined;
-    const end = Number(head?.nextOffset ?? 0);
-    if (!pending || fromOffset >= end) return [];
-    return this.readRanges(
-      pk,
-      sortedRanges(indexedBases(await this.indexItems(pk, fromOffset), numbers(pending))),
-      fromOffset,
-      end,
-      limits,
-    );
+    let head = known;
+    if (!head) {
+      const read = await this.headFields(pk, 'nextOffset, pending');
+      if (read?.pending === undefined) return [];
+      head = { nextOffset: Number(read.nextOffset ?? 0), pending: numbers(read.pending as Item) };
+    }
+    if (fromOffset >= head.nextOffset) return [];
+    // The pending entries, and below them the index items' (read after the head: an entry
+    // gone from it since is in an index item).
+    let ranges = sortedRanges(Object.entries(head.pending));
+    if (ranges.length === 0 || ranges[0]!.base > fromOffset)
+      ranges = sortedRanges(indexedBases(await this.indexItems(pk, fromOffset), head.pending));
+    return this.readRanges(pk, ranges, fromOffset, head.nextOffset, limits);
   }
 
   /**
@@ -751,17 +736,12 @@ export class DynamoPartitionStore implements PartitionStore {
     limits: { maxRecords: number; maxBytes: number },
     head?: PartitionHead,
   ): Promise<TailItem[]> {
-    // A tail read of a write-first partition, handed the head the caller read: the ranges
-    // from `fromOffset` are the head's pending entries, and below them the index items'
-    // (read after the head: an entry gone from it since is in an index item). An answer
-    // that does not cover `fromOffset` (offset-keyed items above a switch back) is none.
+    // A tail read of a write-first partition, handed the head the caller read: its numbered
+    // ranges without reading the head again. An answer that does not cover `fromOffset`
+    // (offset-keyed items above a switch back) is none.
     const pending = head && this.pendingOf.get(head);
-    if (pending && fromOffset < head.nextOffset) {
-      const pk = partitionPk(ref);
-      let ranges = sortedRanges(Object.entries(pending));
-      if (ranges.length === 0 || ranges[0]!.base > fromOffset)
-        ranges = sortedRanges(indexedBases(await this.indexItems(pk, fromOffset), pending));
-      const items = await this.readRanges(pk, ranges, fromOffset, head.nextOffset, limits);
+    if (pending) {
+      const items = await this.numberedTail(ref, fromOffset, limits, { nextOffset: head.nextOffset, pending });
       if (items.length > 0) return items;
     }
     const items = await this.offsetKeyedTail(ref, fromOffset, limits);

@@ -18,6 +18,7 @@ import {
   QueryCommand,
   TransactWriteCommand,
   type TransactWriteCommandInput,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { MAX_TRANSACTION_ITEMS } from '../core/constants.js';
@@ -98,6 +99,26 @@ export class DynamoTable {
       if (keep.some((kept) => err instanceof kept)) throw err;
       throw translate(err, `DynamoDB ${command.constructor.name}`);
     }
+  }
+
+  /**
+   * Moves an item's TTL to `ttl` (epoch seconds) if the item exists and expires sooner;
+   * false when it is gone or already expires later. Billed like a write of the item.
+   */
+  extendExpiry(key: Item, ttl: number): Promise<boolean> {
+    return unlessConditionFails(
+      this.send(
+        new UpdateCommand({
+          TableName: this.name,
+          Key: key,
+          UpdateExpression: 'SET #ttl = :ttl',
+          ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(#ttl) OR #ttl < :ttl)',
+          ExpressionAttributeNames: { '#ttl': 'ttl' },
+          ExpressionAttributeValues: { ':ttl': ttl },
+        }),
+        CONDITION_FAILURE,
+      ),
+    );
   }
 
   /**
