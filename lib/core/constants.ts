@@ -231,6 +231,22 @@ export const OFFSET_DIGITS = 20;
  */
 export const DEFAULT_OBJECT_GRACE_MS = 20 * MINUTE;
 /**
+ * Longest time from the start of an upload (a staged batch, a segment a flush or a
+ * compaction writes) to the last send of the commit that names the object. Appends end
+ * by their deadline (at most MAX_APPEND_DEADLINE_MS); a flush or a compaction whose
+ * commit would go out later deletes its object and gives up, so garbage collection may
+ * take an object nothing names for an orphan once ORPHAN_MIN_AGE_MS have passed.
+ */
+export const UPLOAD_COMMIT_WINDOW_MS = 2 * MINUTE;
+/**
+ * How old an object that no item names must be before garbage collection deletes it as
+ * an orphan, whatever the grace period: UPLOAD_COMMIT_WINDOW_MS, and minutes more for a
+ * commit in flight and the clocks of two hosts. With a grace period shorter than an
+ * upload's window, GC deleted objects whose commit was yet to land (the commit then
+ * named an object that was gone: acknowledged records neither readable nor flushable).
+ */
+export const ORPHAN_MIN_AGE_MS = 5 * MINUTE;
+/**
  * The longest recovery window (point-in-time recovery's period): DynamoDB keeps at most
  * 35 days. Objects that leave the log are kept the window plus DEFAULT_OBJECT_GRACE_MS
  * (objectGraceMs in lib/maintenance/maintenance.ts), so a table restored to any point of it finds

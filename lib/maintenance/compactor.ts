@@ -31,7 +31,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
-import { MAX_COMPACTION_GROUP_SEGMENTS, MAX_COMPACTION_PASS_BYTES } from '../core/constants.js';
+import { MAX_COMPACTION_GROUP_SEGMENTS, MAX_COMPACTION_PASS_BYTES, UPLOAD_COMMIT_WINDOW_MS } from '../core/constants.js';
 import type { StoredRecord } from '../core/record.js';
 import { segmentObjectKey } from '../format/object-keys.js';
 import { decodeBatch, iterateBatches } from '../format/record-batch.js';
@@ -157,6 +157,7 @@ export class Compactor {
     const oldestTombstone = minOrNull(group.map((f) => f.oldestTombstone));
     let output: SegmentManifest;
     let written: string | undefined;
+    let uploadedFrom = now;
     if (group.length === 1 && removed === 0) {
       // Nothing to remove: keep the object, only mark the segment clean (or leave it be).
       if (first.generation !== 0 && (first.oldestTombstone ?? null) === oldestTombstone) return true;
@@ -168,6 +169,7 @@ export class Compactor {
       } else {
         const { bytes, meta: seg } = buildSegment(batches, this.segment);
         written = segmentObjectKey(ref, first.baseOffset, randomUUID());
+        uploadedFrom = this.clock.now();
         await this.objects.put(written, bytes);
         output = {
           baseOffset: first.baseOffset,
@@ -185,12 +187,16 @@ export class Compactor {
       }
     }
     const garbage = group.flatMap((f) => (f.manifest.key && f.manifest.key !== output.key ? [f.manifest.key] : []));
-    const ok = await this.store.commitCompaction({
-      ref,
-      replaced: group.map((f) => f.manifest),
-      output,
-      garbage: garbage.length > 0 ? { id: randomUUID(), keys: garbage, createdAt: now, deleteAfter: now + this.graceMs } : null,
-    });
+    // Past the upload's window GC may have taken the new object for an orphan: a swap
+    // naming it would lose the group's records. The next pass compacts the group again.
+    const ok =
+      this.clock.now() - uploadedFrom <= UPLOAD_COMMIT_WINDOW_MS &&
+      (await this.store.commitCompaction({
+        ref,
+        replaced: group.map((f) => f.manifest),
+        output,
+        garbage: garbage.length > 0 ? { id: randomUUID(), keys: garbage, createdAt: now, deleteAfter: now + this.graceMs } : null,
+      }));
     if (!ok) {
       // Nobody references the new object: delete it now (garbage collection would, later).
       if (written) await this.objects.delete([written]).catch(() => undefined);

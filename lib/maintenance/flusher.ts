@@ -25,11 +25,15 @@
  * both PUT, one commit wins, the other deletes its object at once (GC's orphan scan is the
  * backstop). A commit that meets an append on the head item is cancelled with
  * TransactionConflict, having written nothing: the flusher sends it again, at most
- * FLUSH_COMMIT_ATTEMPTS times, then reports `conflict` and deletes its object.
+ * FLUSH_COMMIT_ATTEMPTS times, then reports `conflict` and deletes its object. A commit
+ * is never sent more than UPLOAD_COMMIT_WINDOW_MS after the segment's upload began: GC
+ * takes an object nothing names for an orphan after ORPHAN_MIN_AGE_MS, and a commit
+ * landing after that would name a deleted object. A flush that stalled that long
+ * deletes its object and reports `stalled`.
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
-import { DEFAULT_OBJECT_GRACE_MS, MAX_GARBAGE_KEYS_PER_ITEM, MAX_STAGED_PER_SEGMENT } from '../core/constants.js';
+import { DEFAULT_OBJECT_GRACE_MS, MAX_GARBAGE_KEYS_PER_ITEM, MAX_STAGED_PER_SEGMENT, UPLOAD_COMMIT_WINDOW_MS } from '../core/constants.js';
 import { InternalError, ObjectMissingError } from '../core/errors.js';
 import { backoffDelay, DEFAULT_RETRY, sleep } from '../core/retry.js';
 import { segmentObjectKey } from '../format/object-keys.js';
@@ -52,9 +56,12 @@ export interface FlushResult {
   bytes: number;
   /**
    * Why the last segment was flushed, or why nothing was: `fenced` when another flusher
-   * committed first, `conflict` when appends kept the head item busy through every attempt.
+   * committed first, `conflict` when appends kept the head item busy through every attempt,
+   * `stalled` when the commit would have gone out more than UPLOAD_COMMIT_WINDOW_MS after
+   * the segment's upload began (garbage collection may have taken the object for an
+   * orphan): the flush deleted its object and committed nothing.
    */
-  reason: FlushReason | 'empty' | 'not-due' | 'fenced' | 'conflict';
+  reason: FlushReason | 'empty' | 'not-due' | 'fenced' | 'conflict' | 'stalled';
   /**
    * How long the oldest offset left unflushed has waited (ms) when the call ended: 0 when
    * the whole tail is flushed, undefined when the call did not see it (it stopped at
@@ -153,7 +160,7 @@ export class Flusher {
       }
       const taken = takeUpTo(items, meta.config.segmentBytes);
       const committed = await this.writeSegment(ref, head.flushedOffset, taken);
-      if (committed === 'fenced' || committed === 'conflict') {
+      if (committed === 'fenced' || committed === 'conflict' || committed === 'stalled') {
         result.reason = committed;
         break;
       }
@@ -178,7 +185,7 @@ export class Flusher {
     ref: PartitionRef,
     flushedOffset: number,
     items: TailItem[],
-  ): Promise<{ records: number; bytes: number } | 'fenced' | 'conflict'> {
+  ): Promise<{ records: number; bytes: number } | 'fenced' | 'conflict' | 'stalled'> {
     const filled = items.filter((i) => !i.void);
     const data = await this.itemsData(ref, flushedOffset, filled);
     if (data === 'fenced') return 'fenced';
@@ -187,11 +194,13 @@ export class Flusher {
     // The manifest covers the items' whole range: voids (sealed offsets) are gaps in it,
     // as compaction's are; a range of voids alone needs no object.
     let manifest: SegmentManifest;
+    let uploadedFrom: number | undefined;
     if (data.length === 0) {
       manifest = emptyManifest(flushedOffset, lastOffset, this.clock.now(), 0);
     } else {
       const { bytes, meta } = buildSegment(data, { indexIntervalBytes: this.segment.indexIntervalBytes });
       const key = segmentObjectKey(ref, meta.baseOffset, randomUUID());
+      uploadedFrom = this.clock.now();
       await this.objects.put(key, bytes);
       manifest = {
         baseOffset: flushedOffset,
@@ -215,7 +224,7 @@ export class Flusher {
       manifest,
       garbage: this.stagedGarbage(items),
     };
-    const outcome = await this.commit(commit);
+    const outcome = await this.commit(commit, uploadedFrom);
     if (outcome !== 'committed') {
       const landed = await this.landed(commit).catch(() => undefined);
       // Nothing names the object: delete it now rather than leave a segment-sized orphan for GC.
@@ -269,10 +278,12 @@ export class Flusher {
   /**
    * Sends the commit, and again while it is cancelled by a TransactionConflict (an append
    * held the head item; nothing was written): at most FLUSH_COMMIT_ATTEMPTS times, with
-   * the retry module's full-jitter backoff between them.
+   * the retry module's full-jitter backoff between them, and never more than
+   * UPLOAD_COMMIT_WINDOW_MS after the upload of the object it names began (`stalled`).
    */
-  private async commit(commit: FlushCommit): Promise<FlushCommitOutcome> {
+  private async commit(commit: FlushCommit, uploadedFrom: number | undefined): Promise<FlushCommitOutcome | 'stalled'> {
     for (let attempt = 1; ; attempt++) {
+      if (uploadedFrom !== undefined && this.clock.now() - uploadedFrom > UPLOAD_COMMIT_WINDOW_MS) return 'stalled';
       const outcome = await this.store.commitFlush(commit);
       if (outcome !== 'conflict' || attempt >= FLUSH_COMMIT_ATTEMPTS) return outcome;
       await sleep(backoffDelay(DEFAULT_RETRY, attempt - 1));

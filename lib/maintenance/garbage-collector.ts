@@ -12,13 +12,14 @@
  *      with them: the flush commit put those in a garbage item;
  *   3. orphans: objects under the partition's prefix that no manifest, garbage item or
  *      tail item at or above flushedOffset references and that are older than the grace
- *      period (crashed flushes and compactions, staged appends whose commit failed). An
+ *      period and ORPHAN_MIN_AGE_MS (crashed flushes and compactions, staged appends whose
+ *      commit failed; younger, an upload's commit may still land). An
  *      object never leaves the references without entering a garbage item in the same
  *      transaction, so the references are read sources first: tail items (a flush moves
  *      staged objects to a garbage item), manifests (a swap moves segments to one), then
  *      garbage items; an object on its way is seen in one of the reads.
  *
- * Deleted topics, once the grace period has passed since the deletion: every item and
+ * Deleted topics, once the grace period and ORPHAN_MIN_AGE_MS have passed since the deletion: every item and
  * object of the incarnation goes, then its marker.
  * Every step is idempotent and bounded (MAX_GC_DELETES_PER_PASS); what is left waits for
  * the next pass. S3 answers DeleteObjects per key: what references an object it did not
@@ -26,7 +27,7 @@
  * again; a staged object or orphan it did not delete is an orphan for the next scan.
  */
 import type { Clock } from '../core/clock.js';
-import { MAX_GC_DELETES_PER_PASS } from '../core/constants.js';
+import { MAX_GC_DELETES_PER_PASS, ORPHAN_MIN_AGE_MS } from '../core/constants.js';
 import { partitionObjectPrefix, topicObjectPrefix } from '../format/object-keys.js';
 import type { GarbageBatch, LogStore } from '../ports/log-store.js';
 import type { DeletedTopic, PartitionHead, PartitionRef } from '../ports/model.js';
@@ -55,16 +56,19 @@ export interface DeletedTopicsResult {
 export class GarbageCollector {
   /** Where staged objects are: the main store, and the staging tier's when there is one. */
   private readonly staged: StagedStores;
+  /** How old an object nothing names must be to be an orphan: the grace period, and never less than an upload's commit window. */
+  private readonly orphanAgeMs: number;
 
   constructor(
     private readonly store: LogStore,
     private readonly objects: ObjectStore,
     private readonly clock: Clock,
-    private readonly graceMs: number,
+    graceMs: number,
     /** The staging tier's store (lib/staging/tier.ts): its orphans and leftovers are collected too. */
     staging?: StagingOptions,
   ) {
     this.staged = new StagedStores(objects, staging);
+    this.orphanAgeMs = Math.max(graceMs, ORPHAN_MIN_AGE_MS);
   }
 
   async collectPartition(ref: PartitionRef, head: PartitionHead): Promise<GcResult> {
@@ -110,7 +114,9 @@ export class GarbageCollector {
     }
 
     // 3. Orphans older than the grace period, in the main store and the staging tier's.
-    const old = (await this.listAll(partitionObjectPrefix(ref))).filter((o) => o.lastModified <= now - this.graceMs);
+    //    An upload's commit may land up to UPLOAD_COMMIT_WINDOW_MS after it started: an
+    //    object younger than ORPHAN_MIN_AGE_MS may still become named, whatever the grace.
+    const old = (await this.listAll(partitionObjectPrefix(ref))).filter((o) => o.lastModified <= now - this.orphanAgeMs);
     if (old.length > 0) {
       const referenced = new Set<string>();
       if (old.some((o) => o.key.includes('/staged/'))) {
@@ -137,7 +143,9 @@ export class GarbageCollector {
     const result: DeletedTopicsResult = { topics: 0, items: 0, objects: 0, more: false };
     let budget = MAX_GC_DELETES_PER_PASS;
     // After the grace period: appends that saw the topic in a cache just before it went are over.
-    const settled = (await this.store.listDeletedTopics()).filter((t) => t.deletedAt <= this.clock.now() - this.graceMs);
+    // An append that began on a cached copy of the topic (TOPIC_STALE_APPEND_MS) may commit
+    // into it, and an upload's commit land, that long after: the orphan age bounds both.
+    const settled = (await this.store.listDeletedTopics()).filter((t) => t.deletedAt <= this.clock.now() - this.orphanAgeMs);
     for (const topic of settled) {
       if (budget <= 0) {
         result.more = true;

@@ -171,6 +171,7 @@ export class Maintenance {
     const more =
       flush.reason === 'fenced' ||
       flush.reason === 'conflict' ||
+      flush.reason === 'stalled' ||
       flush.segments >= DEFAULT_MAX_SEGMENTS_PER_FLUSH ||
       retention.fenced ||
       compaction.more ||

@@ -6,10 +6,17 @@ import { describe, expect, inject, it } from 'vitest';
 import { DynamoLogStore } from '../../../lib/aws/dynamo-log-store.js';
 import { S3ObjectStore } from '../../../lib/aws/s3-object-store.js';
 import { systemClock } from '../../../lib/core/clock.js';
+import {
+  DEFAULT_OBJECT_GRACE_MS,
+  MAX_APPEND_DEADLINE_MS,
+  ORPHAN_MIN_AGE_MS,
+  TOPIC_STALE_APPEND_MS,
+  UPLOAD_COMMIT_WINDOW_MS,
+} from '../../../lib/core/constants.js';
 import type { OffsetOutOfRangeError } from '../../../lib/core/errors.js';
 import type { StoredRecord } from '../../../lib/core/record.js';
 import { FAST_RETRY, sleep } from '../../../lib/core/retry.js';
-import { LogEngine } from '../../../lib/engine.js';
+import { type EngineOptions, LogEngine } from '../../../lib/engine.js';
 import { partitionObjectPrefix } from '../../../lib/format/object-keys.js';
 import { Flusher } from '../../../lib/maintenance/flusher.js';
 import { localDynamoClient, localS3Client } from '../../../local/emulators.js';
@@ -533,6 +540,119 @@ describe('garbage collection', () => {
     expect((await t.engine.maintenance!.runAll()).deletedTopics.topics).toBe(1);
     expect(await t.realStore.listDeletedTopics()).toEqual([]);
     expect(await t.realObjects.list(`topics/doomed/${meta.topicId}/`)).toEqual([]);
+  });
+
+  /**
+   * An engine that stalls after its first upload whose key `matches`, before the commit
+   * naming the object goes out, and runs `during` meanwhile: a paused environment, or a
+   * commit held up by conflicts, throttles and backoff.
+   */
+  function stallingEngine(
+    t: TestEngine,
+    clock: { now(): number },
+    matches: (key: string) => boolean,
+    during: () => Promise<void>,
+    engine: Partial<EngineOptions> = {},
+  ): LogEngine {
+    let stalls = 1;
+    const objects = new Proxy(t.realObjects, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (prop !== 'put' || typeof value !== 'function') return value;
+        return async (key: string, data: Uint8Array) => {
+          await value.call(target, key, data);
+          if (matches(key) && stalls-- > 0) await during();
+        };
+      },
+    });
+    return new LogEngine({ store: t.realStore, objects, clock, retry: FAST_RETRY, appendDeadlineMs: 10_000, ...engine });
+  }
+
+  /** Moves the clock `ms` on (s3rver stamps objects with the real time) and collects partition 0 of `topic`. */
+  const laterGc = (t: TestEngine, clock: { t: number }, topic: string, ms: number) => async () => {
+    clock.t += ms;
+    const ref = { topic, topicId: (await t.verifier.topics.get(topic)).topicId, partition: 0 };
+    await t.engine.maintenance!.gc.collectPartition(ref, await t.realStore.getHead(ref));
+  };
+
+  it('an upload commits inside its window, which orphans outlive: appends by their deadline, appends on a stale topic too', () => {
+    expect(MAX_APPEND_DEADLINE_MS).toBeLessThan(UPLOAD_COMMIT_WINDOW_MS);
+    expect(TOPIC_STALE_APPEND_MS + MAX_APPEND_DEADLINE_MS).toBeLessThan(ORPHAN_MIN_AGE_MS);
+    // Minutes between the last send and the deletion: a commit in flight, two hosts' clocks.
+    expect(ORPHAN_MIN_AGE_MS - UPLOAD_COMMIT_WINDOW_MS).toBeGreaterThanOrEqual(2 * MINUTE);
+    expect(ORPHAN_MIN_AGE_MS).toBeLessThanOrEqual(DEFAULT_OBJECT_GRACE_MS);
+  });
+
+  // Regression (the multi-process checker in a fresh-clone CI run, default sequencing):
+  // with a grace period (5 s) shorter than the append deadline (10 s), GC took a staged
+  // append's object for an orphan while the append, stalled but inside its deadline, had
+  // not committed yet. The commit then landed and was acknowledged, and its records could
+  // be neither read nor flushed ("neither a segment nor a tail item holds it").
+  for (const sequencing of ['optimistic', 'reserve', 'write-first'] as const) {
+    it(`regression: GC deleted the staged object of an append that committed after the grace period, inside its deadline (${sequencing})`, async () => {
+      const clock = testClock(Date.now());
+      const graceMs = 5_000;
+      const t = await createTestEngine({ clock, engine: { maintenance: { graceMs } } });
+      const meta = await t.engine.topics.create({ name: 'slow-append', config: { stageBytes: 1024 } });
+      const slow = stallingEngine(t, clock, (key) => key.includes('/staged/'), laterGc(t, clock, 'slow-append', graceMs + 1_000), {
+        sequencing,
+      });
+      const [offset] = await put(slow, 'slow-append', [{ key: 'big', value: 'x'.repeat(4000) }]);
+      expect(view(await readAll(t.verifier, 'slow-append', 0))).toEqual([{ offset, key: 'big', value: 'x'.repeat(4000) }]);
+      expect((await t.engine.flusher!.flushPartition(meta, 0, { force: true })).records).toBe(1);
+    });
+  }
+
+  // The same race for a flush: its segment object waited for the commit past the grace period.
+  it('regression: GC deleted the segment object of a flush that committed after the grace period', async () => {
+    const clock = testClock(Date.now());
+    const graceMs = 5_000;
+    const t = await createTestEngine({ clock, engine: { maintenance: { graceMs } } });
+    const meta = await t.engine.topics.create({ name: 'slow-flush' });
+    await put(t.engine, 'slow-flush', [{ key: 'a', value: '1' }]);
+    const slow = stallingEngine(t, clock, (key) => key.endsWith('.seg'), laterGc(t, clock, 'slow-flush', graceMs + 1_000));
+    expect((await slow.flusher!.flushPartition(meta, 0, { force: true })).segments).toBe(1);
+    expect(view(await readAll(t.verifier, 'slow-flush', 0))).toEqual([{ offset: 0, key: 'a', value: '1' }]);
+  });
+
+  it('a flush stalled past the upload window between its upload and its commit deletes its object and commits nothing', async () => {
+    const clock = testClock(Date.now());
+    const t = await createTestEngine({ clock, engine: { maintenance: { graceMs: 5_000 } } });
+    const meta = await t.engine.topics.create({ name: 'stalled-flush' });
+    await put(t.engine, 'stalled-flush', [{ key: 'a', value: '1' }]);
+    // Long enough for GC to take the segment for an orphan, and it does.
+    const slow = stallingEngine(t, clock, (key) => key.endsWith('.seg'), laterGc(t, clock, 'stalled-flush', ORPHAN_MIN_AGE_MS + 1_000));
+    expect(await slow.flusher!.flushPartition(meta, 0, { force: true })).toMatchObject({ segments: 0, reason: 'stalled' });
+    expect(await objectKeys(t, 'stalled-flush')).toEqual([]);
+    expect(view(await readAll(t.verifier, 'stalled-flush', 0))).toEqual([{ offset: 0, key: 'a', value: '1' }]);
+    expect((await t.engine.flusher!.flushPartition(meta, 0, { force: true })).segments).toBe(1);
+    expect(view(await readAll(t.verifier, 'stalled-flush', 0))).toEqual([{ offset: 0, key: 'a', value: '1' }]);
+  });
+
+  it('a compaction stalled past the upload window between its upload and its swap deletes its object and swaps nothing', async () => {
+    const clock = testClock(Date.now());
+    const t = await createTestEngine({ clock, engine: { maintenance: { graceMs: 5_000 } } });
+    const meta = await t.engine.topics.create({ name: 'stalled-compaction', config: { cleanupPolicy: 'compact', minCompactionLagMs: 0 } });
+    await put(t.engine, 'stalled-compaction', [{ key: 'a', value: '1' }]);
+    await put(t.engine, 'stalled-compaction', [
+      { key: 'a', value: '2' },
+      { key: 'b', value: '3' },
+    ]);
+    await t.engine.flusher!.flushPartition(meta, 0, { force: true });
+    const before = await manifestKeys(t, 'stalled-compaction');
+    const slow = stallingEngine(
+      t,
+      clock,
+      (key) => !before.includes(key),
+      laterGc(t, clock, 'stalled-compaction', ORPHAN_MIN_AGE_MS + 1_000),
+    );
+    const pass = (await slow.maintenance!.runPartition('stalled-compaction', 0))!;
+    expect(pass.compaction).toMatchObject({ segmentsOut: 0, more: true });
+    expect(await manifestKeys(t, 'stalled-compaction')).toEqual(before);
+    expect(await objectKeys(t, 'stalled-compaction')).toEqual(before);
+    expect(view(await readAll(t.verifier, 'stalled-compaction', 0)).map((r) => r.value)).toEqual(['1', '2', '3']);
+    expect((await t.engine.maintenance!.runPartition('stalled-compaction', 0))!.compaction.segmentsOut).toBe(1);
+    expect(view(await readAll(t.verifier, 'stalled-compaction', 0)).map((r) => r.value)).toEqual(['2', '3']);
   });
 });
 
