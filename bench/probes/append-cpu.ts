@@ -5,41 +5,72 @@
  * servers spend on AWS). One process, one request at a time, no latency model: what one
  * Lambda environment spends on an append. A probe, not a suite: it prints.
  *
- *     npx tsx bench/probes/append-cpu.ts [appends per mode] [mode,mode,...]
- *     node --cpu-prof --import tsx bench/probes/append-cpu.ts 3000 engine-write-first   (a profile of one mode)
+ * The modes take turns in rounds (each round in another order), and each figure is the
+ * median over the rounds: the machine's drift (other work, the JVM's compiler and
+ * collector) falls on every mode alike instead of on whichever ran last.
+ *
+ *     npx tsx bench/probes/append-cpu.ts [appends per round] [mode,mode,...] [rounds] [single|batch]
+ *     node --cpu-prof --import tsx bench/probes/append-cpu.ts 3000 engine-write-first 1   (a profile of one mode)
  */
 import { performance } from 'node:perf_hooks';
 import { ensureTable, localDynamoClient, startDynamoDbLocal } from '../../local/emulators.js';
 import { ResourceMeter } from '../harness/resources.js';
-import { contentionMode, SINGLE_RECORD_SHAPE } from '../suites/contention-modes.js';
+import { percentile } from '../harness/stats.js';
+import { BATCH_SHAPE, type ContentionAppender, contentionMode, SINGLE_RECORD_SHAPE } from '../suites/contention-modes.js';
 
-const appends = Number(process.argv[2] ?? 2000);
+const appends = Number(process.argv[2] ?? 1000);
 const modes = (process.argv[3] ?? 'raw,engine-write-first,engine-reserve').split(',');
+const rounds = Number(process.argv[4] ?? 5);
+const shape = process.argv[5] === 'batch' ? BATCH_SHAPE : SINGLE_RECORD_SHAPE;
 const TABLE = 'append-cpu';
+/** Appends before the first round, per mode: the first ones compile the code. */
+const WARM_UP = 500;
+
+const median = (values: number[]) =>
+  percentile(
+    [...values].sort((a, b) => a - b),
+    50,
+  );
 
 const dynamoLocal = await startDynamoDbLocal();
 try {
   const dynamo = localDynamoClient(dynamoLocal.endpoint);
   await ensureTable(dynamo, TABLE);
   const meter = new ResourceMeter();
-  console.log('| mode | appends | CPU ms per append (this process) | DynamoDB Local CPU ms per append | wall ms per append |');
-  console.log('| --- | ---: | ---: | ---: | ---: |');
+  const writers = new Map<string, ContentionAppender>();
   for (const name of modes) {
     const mode = contentionMode(name);
-    const scope = { tableName: TABLE, scope: `${name}-${Date.now()}`, shape: SINGLE_RECORD_SHAPE, deadlineMs: 10_000 };
+    const scope = { tableName: TABLE, scope: `${name}-${Date.now()}`, shape, deadlineMs: 10_000 };
     await mode.prepare?.(dynamo, scope);
     const writer = await mode.open(dynamo, scope);
-    // Warm: the first appends compile the code.
-    for (let i = 0; i < Math.min(500, appends); i++) await writer.append();
-    const cpu = process.cpuUsage();
-    const stop = meter.start();
-    const started = performance.now();
-    for (let i = 0; i < appends; i++) await writer.append();
-    const used = process.cpuUsage(cpu);
-    const wall = performance.now() - started;
-    const dynamoMs = (stop().dynamoCores * wall) / appends;
+    for (let i = 0; i < WARM_UP; i++) await writer.append();
+    writers.set(name, writer);
+  }
+  const samples = new Map(modes.map((name) => [name, { writer: [] as number[], dynamo: [] as number[], wall: [] as number[] }]));
+  for (let round = 0; round < rounds; round++) {
+    for (let i = 0; i < modes.length; i++) {
+      const name = modes[(round + i) % modes.length]!;
+      const writer = writers.get(name)!;
+      const cpu = process.cpuUsage();
+      const stop = meter.start();
+      const started = performance.now();
+      for (let n = 0; n < appends; n++) await writer.append();
+      const used = process.cpuUsage(cpu);
+      const wall = performance.now() - started;
+      const s = samples.get(name)!;
+      s.writer.push((used.user + used.system) / 1000 / appends);
+      s.dynamo.push((stop().dynamoCores * wall) / appends);
+      s.wall.push(wall / appends);
+    }
+  }
+  const raw = samples.get('raw');
+  const total = (s: { writer: number[]; dynamo: number[] }) => median(s.writer) + median(s.dynamo);
+  console.log(`${shape.name} records, ${rounds} rounds of ${appends} appends per mode, medians`);
+  console.log('| mode | CPU ms per append (writer) | DynamoDB Local CPU ms per append | both | both over raw | wall ms per append |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
+  for (const [name, s] of samples) {
     console.log(
-      `| ${name} | ${appends} | ${((used.user + used.system) / 1000 / appends).toFixed(3)} | ${dynamoMs.toFixed(3)} | ${(wall / appends).toFixed(2)} |`,
+      `| ${name} | ${median(s.writer).toFixed(3)} | ${median(s.dynamo).toFixed(3)} | ${total(s).toFixed(3)} | ${raw ? `${(total(s) / total(raw)).toFixed(2)}×` : '–'} | ${median(s.wall).toFixed(2)} |`,
     );
   }
 } finally {

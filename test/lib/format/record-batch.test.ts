@@ -128,6 +128,8 @@ describe('withBaseOffset', () => {
       expect(decodeBatch(restamped).records).toEqual(stored(sample, 2 ** 40));
       expect(restamped.subarray(8)).toEqual(original.subarray(8));
       expect(decodeBatch(original).header.baseOffset).toBe(10);
+      // At the base it has, the batch itself: nothing writes into either.
+      expect(withBaseOffset(original, 10)).toBe(original);
     }
   });
 
