@@ -152,9 +152,6 @@ export class DynamoLogStore implements LogStore {
   ): Promise<{ written: true } | { written: false; state: ProducerState | null }> {
     return this.partitions.putProducerState(ref, state, expectedVersion);
   }
-  deleteProducerState(ref: PartitionRef, producerId: string, expectedVersion: number): Promise<boolean> {
-    return this.partitions.deleteProducerState(ref, producerId, expectedVersion);
-  }
   getTailItem(ref: PartitionRef, lastOffset: number): Promise<TailItem | undefined> {
     return this.partitions.getTailItem(ref, lastOffset);
   }

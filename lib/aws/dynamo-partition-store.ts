@@ -539,20 +539,6 @@ export class DynamoPartitionStore implements PartitionStore {
     }
   }
 
-  async deleteProducerState(ref: PartitionRef, producerId: string, expectedVersion: number): Promise<boolean> {
-    return unlessConditionFails(
-      this.table.send(
-        new DeleteCommand({
-          TableName: this.table.name,
-          Key: { pk: partitionPk(ref), sk: producerSk(producerId) },
-          ConditionExpression: 'version = :v',
-          ExpressionAttributeValues: { ':v': expectedVersion },
-        }),
-        CONDITION_FAILURE,
-      ),
-    );
-  }
-
   async indexPending(
     ref: PartitionRef,
     upToBase: number,

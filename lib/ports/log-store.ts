@@ -284,8 +284,6 @@ export interface PartitionStore {
     state: ProducerState,
     expectedVersion: number | null,
   ): Promise<{ written: true } | { written: false; state: ProducerState | null }>;
-  /** Deletes a producer's state if its stored version is `expectedVersion`; false otherwise. */
-  deleteProducerState(ref: PartitionRef, producerId: string, expectedVersion: number): Promise<boolean>;
   /** The tail item whose last offset is `lastOffset`, if it exists (strongly consistent). */
   getTailItem(ref: PartitionRef, lastOffset: number): Promise<TailItem | undefined>;
   getProducerState(ref: PartitionRef, producerId: string): Promise<ProducerState | null>;

@@ -4,6 +4,7 @@
  * Shared by both sequencers.
  */
 
+import type { Clock } from '../core/clock.js';
 import { RETRY_AFTER_SECONDS } from '../core/constants.js';
 import { RetryableError } from '../core/errors.js';
 import type { LogStore } from '../ports/log-store.js';
@@ -12,6 +13,12 @@ import { checkSequence, type ProducerStamp } from './producer-state.js';
 
 /** Producer states remembered per partition before the oldest is forgotten (and re-read). */
 const PRODUCER_CACHE_SIZE = 10_000;
+/**
+ * How long a remembered state is used before it is read again. Far below the state's TTL
+ * (PRODUCER_STATE_TTL_MS): a state that expired and was created again starts at version
+ * 1 again, and a copy of the old one at that version would pass a write's condition.
+ */
+export const PRODUCER_CACHE_MAX_AGE_MS = 60 * 60 * 1000;
 
 /** An append as the producer rules see it; `resolve` answers a duplicate, `reject` a refusal. */
 export interface ProducerAppend {
@@ -22,11 +29,12 @@ export interface ProducerAppend {
 }
 
 export class ProducerCache {
-  private readonly states = new Map<string, ProducerState | null>();
+  private readonly states = new Map<string, { state: ProducerState | null; at: number }>();
 
   constructor(
     private readonly ref: PartitionRef,
     private readonly store: LogStore,
+    private readonly clock: Clock,
   ) {}
 
   /**
@@ -65,7 +73,8 @@ export class ProducerCache {
 
   /** The state as last seen (null: none), read from the store when not cached. */
   async get(producerId: string): Promise<ProducerState | null> {
-    if (this.states.has(producerId)) return this.states.get(producerId)!;
+    const entry = this.fresh(producerId);
+    if (entry) return entry.state;
     const state = await this.store.getProducerState(this.ref, producerId);
     this.remember(producerId, state);
     return state;
@@ -73,16 +82,22 @@ export class ProducerCache {
 
   /** The cached state, without reading the store (null: none or not cached). */
   cached(producerId: string): ProducerState | null {
-    return this.states.get(producerId) ?? null;
+    return this.fresh(producerId)?.state ?? null;
   }
 
   remember(producerId: string, state: ProducerState | null): void {
     this.states.delete(producerId);
-    this.states.set(producerId, state);
+    this.states.set(producerId, { state, at: this.clock.now() });
     if (this.states.size > PRODUCER_CACHE_SIZE) this.states.delete(this.states.keys().next().value!);
   }
 
   forget(producerId: string): void {
     this.states.delete(producerId);
+  }
+
+  /** The remembered entry, unless it is older than PRODUCER_CACHE_MAX_AGE_MS. */
+  private fresh(producerId: string): { state: ProducerState | null } | undefined {
+    const entry = this.states.get(producerId);
+    return entry && this.clock.now() - entry.at < PRODUCER_CACHE_MAX_AGE_MS ? entry : undefined;
   }
 }

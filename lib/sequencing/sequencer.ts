@@ -119,7 +119,7 @@ export abstract class PartitionSequencer {
     protected readonly options: SequencerOptions,
   ) {
     this.key = partitionKey(ref);
-    this.producers = new ProducerCache(ref, store);
+    this.producers = new ProducerCache(ref, store, clock);
   }
 
   /** Queues an append; resolves once it is committed (or recognised as a duplicate). */

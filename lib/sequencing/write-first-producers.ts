@@ -220,21 +220,20 @@ export class WriteFirstProducers {
    * Takes back claims whose numbering was certainly not applied and will not be sent, so
    * that the producer's retry need not wait for their deadline. Best effort: a claim left
    * is taken over after its deadline.
+   *
+   * The state goes back to the kept batches under a new version, never away, even when
+   * the claim created it: a state deleted and created again starts at version 1 again,
+   * and a process whose cached copy of the deleted state was at that version would write
+   * over the new one (its condition passes). Found by the model of these rules
+   * (test/design/write-first-producers-model.test.ts): a stale claim dropped another
+   * writer's numbered claim of the same sequence and wrote the sequence a second time.
    */
   async release(claims: WrittenClaim[]): Promise<void> {
     await Promise.all(
       claims.map(async ({ plan, state }) => {
         this.cache.forget(state.producerId);
-        // The state as it was: none, or the kept batches under a new version.
-        const back: Promise<unknown> =
-          plan.stored === null
-            ? this.store.deleteProducerState(this.ref, state.producerId, state.version)
-            : this.store.putProducerState(
-                this.ref,
-                { ...state, batches: plan.kept, version: state.version + 1, updatedAt: this.clock.now() },
-                state.version,
-              );
-        await back.catch(() => undefined);
+        const back = { ...state, batches: plan.kept, version: state.version + 1, updatedAt: this.clock.now() };
+        await this.store.putProducerState(this.ref, back, state.version).catch(() => undefined);
       }),
     );
   }

@@ -34,7 +34,7 @@
  * took finds it in neither the head nor the index, and numbers its write again).
  */
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describeDesignRules } from './design-rules.js';
 
 const WRITERS = 3;
 const INDEX_EVERY = 3;
@@ -371,27 +371,11 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('kill' as const), w: fc.integer({ min: 0, max: WRITERS - 1 }) }) },
 );
 
-function run(variant: Variant, actions: Action[]): void {
-  const model = new Model(variant);
-  for (const a of actions) model.apply(a);
-  model.finish();
-}
-
-const property = (variant: Variant) =>
-  fc.property(fc.array(actionArb, { minLength: 1, maxLength: 80, size: 'max' }), (actions) => run(variant, actions));
-
-/** Fixed seeds: the broken variants' counterexamples are found on every run, not by luck. */
-const SEARCH = { numRuns: 3_000, seed: 20261202 };
-
-describe('write first, number after: the design rules (a model)', () => {
-  it('keeps every promise when writers interleave, lose answers, die, and the index, flush, GC and reads run between their steps', () => {
-    for (const key of Object.keys(reached)) reached[key as keyof typeof reached] = 0;
-    fc.assert(property(DESIGN), SEARCH);
-    // The search went through every path a rule guards, many times.
-    for (const [path, times] of Object.entries(reached)) expect(times, path).toBeGreaterThan(20);
-  });
-
-  const broken: [string, Partial<Variant>, RegExp][] = [
+describeDesignRules<Variant, Action>({
+  title: 'write first, number after: the design rules (a model)',
+  promise: 'keeps every promise when writers interleave, lose answers, die, and the index, flush, GC and reads run between their steps',
+  design: DESIGN,
+  broken: [
     ['an in-doubt numbering sent again without a look numbers a write twice', { inDoubt: 'blind' }, /numbered twice/],
     ['an in-doubt look at the index before the head misses an entry indexed in between', { inDoubt: 'index-then-head' }, /numbered twice/],
     ['an index step that removes before it puts hides ranges from a read', { index: 'remove-then-put' }, /held by no range/],
@@ -402,12 +386,9 @@ describe('write first, number after: the design rules (a model)', () => {
       { flushRemovesPending: true },
       /numbered twice/,
     ],
-  ];
-  for (const [name, change, failure] of broken) {
-    it(`finds it when the rule is broken: ${name}`, () => {
-      const result = fc.check(property({ ...DESIGN, ...change }), SEARCH);
-      expect(result.failed).toBe(true);
-      expect(String(result.errorInstance)).toMatch(failure);
-    });
-  }
+  ],
+  model: (variant) => new Model(variant),
+  actions: actionArb,
+  maxActions: 80,
+  reached,
 });

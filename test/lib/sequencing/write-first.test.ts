@@ -4,14 +4,16 @@
  * index steps, reads and flushes through the store's `queryTail`, a numbering whose
  * answer is lost, `expectedOffset`, and idempotent producers (claims, order, takeover, fences).
  */
+import { DeleteItemCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, inject, it, vi } from 'vitest';
 import { DynamoLogStore } from '../../../lib/aws/dynamo-log-store.js';
-import { DATA_PREFIX, HEAD_SK, INDEX_PREFIX } from '../../../lib/aws/table-keys.js';
+import { DATA_PREFIX, HEAD_SK, INDEX_PREFIX, partitionPk, producerSk } from '../../../lib/aws/table-keys.js';
 import { InternalError, OffsetMismatchError, StorageUnavailableError } from '../../../lib/core/errors.js';
 import { FAST_RETRY } from '../../../lib/core/retry.js';
 import { LogEngine } from '../../../lib/engine.js';
 import type { NumberRequest } from '../../../lib/ports/log-store.js';
 import type { PartitionRef } from '../../../lib/ports/model.js';
+import { PRODUCER_CACHE_MAX_AGE_MS } from '../../../lib/sequencing/producer-cache.js';
 import { INDEX_EVERY } from '../../../lib/sequencing/write-first-sequencer.js';
 import { localDynamoClient } from '../../../local/emulators.js';
 import { partitionRawItems, testClients } from '../../support/aws.js';
@@ -282,7 +284,8 @@ describe('idempotent producers, written first', () => {
     // A retry that waited for a claim left behind would answer 503 within this deadline.
     const quick = new LogEngine({ store: t.realStore, retry: FAST_RETRY, sequencing: 'write-first', appendDeadlineMs: 1_000 });
     await expect(conditional(t.engine, 'a', 0, 5)).rejects.toBeInstanceOf(OffsetMismatchError);
-    expect(await t.realStore.getProducerState(t.ref, 'p1')).toBeNull();
+    // Taken back to no batches, at a new version (a state deleted and created again would start at a version a cached copy may have).
+    expect(await t.realStore.getProducerState(t.ref, 'p1')).toMatchObject({ batches: [], version: 2 });
     expect((await conditional(quick, 'a', 0, 1)).partitions[0]).toMatchObject({ baseOffset: 1 });
     await expect(conditional(t.engine, 'b', 1, 7)).rejects.toBeInstanceOf(OffsetMismatchError);
     expect((await t.realStore.getProducerState(t.ref, 'p1'))?.batches.map((b) => b.firstSequence)).toEqual([0]);
@@ -379,9 +382,6 @@ describe('regression: a producer told "nothing written" was refused DUPLICATE_SE
       if (refused) throw new StorageUnavailableError('injected: the release timed out');
       return put(ref, state, expected);
     };
-    store.deleteProducerState = async () => {
-      throw new StorageUnavailableError('injected: the release timed out');
-    };
     const writer = new LogEngine({ store, retry: FAST_RETRY, sequencing: 'write-first', appendDeadlineMs: 300 });
     const send = (engine: LogEngine, values: string[], seq: number, expectedOffset?: number) =>
       engine.appender.appendToPartition('t', 0, {
@@ -396,6 +396,67 @@ describe('regression: a producer told "nothing written" was refused DUPLICATE_SE
     const retried = await send(t.writer(), ['b', 'c'], sequence);
     expect(retried.partitions[0]).toMatchObject({ baseOffset: sequence + 1, lastOffset: sequence + 2, duplicate: false });
     expect((await readAll(t.verifier, 't', 0)).map((r) => text(r.value))).toEqual(['x', ...(sequence === 1 ? ['s0'] : []), 'b', 'c']);
+  });
+});
+
+describe('regression: a claim taken back by deleting the state let a stale copy of that state write a sequence twice', () => {
+  // Found by the model of idempotent producers (test/design/write-first-producers-model.test.ts).
+  // A producer's first claim, taken back after a 409, deleted its state; the next claim
+  // created it again at version 1, the version a process's cached copy of the deleted
+  // state had. That process's claim, conditioned on version 1, passed on the new state
+  // (ABA): it dropped the new claim of the same sequence, which was numbered, and
+  // numbered the sequence again.
+  it('answers the stale writer as a duplicate at the offsets the sequence has', async () => {
+    const t = await setup();
+    await t.append(['x']);
+    const send = (engine: LogEngine, values: string[], sequence: number, expectedOffset?: number) =>
+      engine.appender.appendToPartition('t', 0, {
+        records: values.map((v) => ({ key: null, value: bytes(v) })),
+        producer: { producerId: 'p1', epoch: 0, sequence },
+        ...(expectedOffset !== undefined ? { expectedOffset } : {}),
+      });
+    const stale = t.writer();
+    // Writer A's claim of sequence 0 is refused at its expected offset; before A takes
+    // the claim back, the stale writer reads the state with the claim (a gap: refused).
+    const store = new DynamoLogStore(testClients().dynamo, t.tableName);
+    const number = store.numberData.bind(store);
+    store.numberData = async (request) => {
+      const outcome = await number(request);
+      if (!outcome.ok) await expect(send(stale, ['gap'], 3)).rejects.toThrow(/sequence/i);
+      return outcome;
+    };
+    const a = new LogEngine({ store, retry: FAST_RETRY, sequencing: 'write-first', appendDeadlineMs: 300 });
+    await expect(send(a, ['a'], 0, 9)).rejects.toBeInstanceOf(OffsetMismatchError);
+    // Another writer takes sequence 0: numbered and acknowledged at 1.
+    expect((await send(t.writer(), ['b'], 0)).partitions[0]).toMatchObject({ baseOffset: 1, duplicate: false });
+    // Past A's deadline, the stale writer gets a retry of sequence 0.
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect((await send(stale, ['b'], 0)).partitions[0]).toMatchObject({ baseOffset: 1, duplicate: true });
+    expect((await readAll(t.verifier, 't', 0)).map((r) => text(r.value))).toEqual(['x', 'b']);
+  });
+});
+
+describe('a producer state remembered for long', () => {
+  it('is read again after PRODUCER_CACHE_MAX_AGE_MS: a state that expired and was created again is not taken for the old one', async () => {
+    const t = await setup();
+    const clock = { t: Date.now(), now: () => clock.t };
+    const old = new LogEngine({ store: t.realStore, retry: FAST_RETRY, sequencing: 'write-first', clock });
+    const send = async (engine: LogEngine, value: string) =>
+      (
+        await engine.appender.appendToPartition('t', 0, {
+          records: [{ key: null, value: bytes(value) }],
+          producer: { producerId: 'p1', epoch: 0, sequence: 0 },
+        })
+      ).partitions[0];
+    expect(await send(old, 'a')).toMatchObject({ baseOffset: 0, duplicate: false });
+    // The state expires (PRODUCER_STATE_TTL_MS idle) and the producer starts over at sequence 0.
+    await testClients().dynamo.send(
+      new DeleteItemCommand({ TableName: t.tableName, Key: { pk: { S: partitionPk(t.ref) }, sk: { S: producerSk('p1') } } }),
+    );
+    expect(await send(t.writer(), 'b')).toMatchObject({ baseOffset: 1, duplicate: false });
+    clock.t += PRODUCER_CACHE_MAX_AGE_MS;
+    expect(await send(old, 'b')).toMatchObject({ baseOffset: 1, duplicate: true });
+    expect((await readAll(t.verifier, 't', 0)).map((r) => text(r.value))).toEqual(['a', 'b']);
   });
 });
 
