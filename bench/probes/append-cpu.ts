@@ -15,7 +15,7 @@
 import { performance } from 'node:perf_hooks';
 import { ensureTable, localDynamoClient, startDynamoDbLocal } from '../../local/emulators.js';
 import { ResourceMeter } from '../harness/resources.js';
-import { percentile } from '../harness/stats.js';
+import { summarize } from '../harness/stats.js';
 import { BATCH_SHAPE, type ContentionAppender, contentionMode, SINGLE_RECORD_SHAPE } from '../suites/contention-modes.js';
 
 const appends = Number(process.argv[2] ?? 1000);
@@ -26,11 +26,7 @@ const TABLE = 'append-cpu';
 /** Appends before the first round, per mode: the first ones compile the code. */
 const WARM_UP = 500;
 
-const median = (values: number[]) =>
-  percentile(
-    [...values].sort((a, b) => a - b),
-    50,
-  );
+const median = (values: number[]) => summarize(values).p50;
 
 const dynamoLocal = await startDynamoDbLocal();
 try {

@@ -194,6 +194,12 @@ export const PRODUCER_DEDUP_WINDOW = 5;
 export const MAX_PRODUCER_ID_LENGTH = 128;
 /** Producer state expires this long after its last write (Kafka: 7 days). */
 export const PRODUCER_STATE_TTL_MS = 7 * DAY;
+/**
+ * How long a process uses a producer state it remembers before reading it again. Far
+ * below PRODUCER_STATE_TTL_MS: a state that expired and was created again starts at
+ * version 1 again, and a copy of the old one at that version would pass a write's condition.
+ */
+export const PRODUCER_CACHE_MAX_AGE_MS = 1 * HOUR;
 
 export const MAX_GROUP_NAME_LENGTH = 255;
 export const MAX_GROUP_METADATA_BYTES = 4 * KiB;

@@ -157,7 +157,7 @@ export class Compactor {
     const oldestTombstone = minOrNull(group.map((f) => f.oldestTombstone));
     let output: SegmentManifest;
     let written: string | undefined;
-    let uploadedFrom = now;
+    let uploadedFrom: number | undefined;
     if (group.length === 1 && removed === 0) {
       // Nothing to remove: keep the object, only mark the segment clean (or leave it be).
       if (first.generation !== 0 && (first.oldestTombstone ?? null) === oldestTombstone) return true;
@@ -190,7 +190,7 @@ export class Compactor {
     // Past the upload's window GC may have taken the new object for an orphan: a swap
     // naming it would lose the group's records. The next pass compacts the group again.
     const ok =
-      this.clock.now() - uploadedFrom <= UPLOAD_COMMIT_WINDOW_MS &&
+      (uploadedFrom === undefined || this.clock.now() - uploadedFrom <= UPLOAD_COMMIT_WINDOW_MS) &&
       (await this.store.commitCompaction({
         ref,
         replaced: group.map((f) => f.manifest),

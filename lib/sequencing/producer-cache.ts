@@ -5,7 +5,7 @@
  */
 
 import type { Clock } from '../core/clock.js';
-import { RETRY_AFTER_SECONDS } from '../core/constants.js';
+import { PRODUCER_CACHE_MAX_AGE_MS, RETRY_AFTER_SECONDS } from '../core/constants.js';
 import { RetryableError } from '../core/errors.js';
 import type { LogStore } from '../ports/log-store.js';
 import type { PartitionRef, ProducerState } from '../ports/model.js';
@@ -13,12 +13,6 @@ import { checkSequence, type ProducerStamp } from './producer-state.js';
 
 /** Producer states remembered per partition before the oldest is forgotten (and re-read). */
 const PRODUCER_CACHE_SIZE = 10_000;
-/**
- * How long a remembered state is used before it is read again. Far below the state's TTL
- * (PRODUCER_STATE_TTL_MS): a state that expired and was created again starts at version
- * 1 again, and a copy of the old one at that version would pass a write's condition.
- */
-export const PRODUCER_CACHE_MAX_AGE_MS = 60 * 60 * 1000;
 
 /** An append as the producer rules see it; `resolve` answers a duplicate, `reject` a refusal. */
 export interface ProducerAppend {
