@@ -550,7 +550,12 @@ export class DynamoPartitionStore implements PartitionStore {
     // The entries as the numbering left them, or as the head holds them now: either way an
     // entry already indexed and removed is only indexed again (same base), never lost.
     const known = pending ?? numbers(((await this.headFields(pk, 'pending'))?.pending as Item | undefined) ?? {});
-    const entries = Object.entries(known).filter(([, base]) => base <= upToBase);
+    // Lowest first: a step that fails part-way leaves on the head the entries above those it
+    // took off, never a hole below them (a tail read takes the head's entries for every range
+    // from the lowest on; numberedTail still checks).
+    const entries = Object.entries(known)
+      .filter(([, base]) => base <= upToBase)
+      .sort(([, a], [, b]) => a - b);
     if (entries.length === 0) return;
     // Put before REMOVE: an entry leaves the head only once an index item holds it.
     await this.table.send(
@@ -647,17 +652,25 @@ export class DynamoPartitionStore implements PartitionStore {
       head = { nextOffset: Number(read.nextOffset ?? 0), pending: numbers(read.pending as Item) };
     }
     if (fromOffset >= head.nextOffset) return [];
-    // The pending entries, and below them the index items' (read after the head: an entry
-    // gone from it since is in an index item).
-    let ranges = sortedRanges(Object.entries(head.pending));
-    if (ranges.length === 0 || ranges[0]!.base > fromOffset)
-      ranges = sortedRanges(indexedBases(await this.indexItems(pk, fromOffset), head.pending));
-    return this.readRanges(pk, ranges, fromOffset, head.nextOffset, limits);
+    // The pending entries alone when they reach down to `fromOffset` and answer in full: the
+    // index steps take entries off the head lowest first, so they are the newest ranges.
+    const pending = sortedRanges(Object.entries(head.pending));
+    if (pending.length > 0 && pending[0]!.base <= fromOffset) {
+      const answer = await this.readRanges(pk, pending, fromOffset, head.nextOffset, limits);
+      if (answer.full) return answer.items;
+    }
+    // Else the index items' too (read after the head: an entry gone from it since is in an
+    // index item). A step that failed part-way before they were taken off lowest first left
+    // entries on the head above a range only an index item holds (the write-first chaos run
+    // of 2026-12-02: read as a gap, sealed).
+    const ranges = sortedRanges(indexedBases(await this.indexItems(pk, fromOffset), head.pending));
+    return (await this.readRanges(pk, ranges, fromOffset, head.nextOffset, limits)).items;
   }
 
   /**
    * The data items of `ranges` (sorted by base) from the one holding `fromOffset`, as tail
-   * items at their offsets: contiguous only, up to the limits or `end`.
+   * items at their offsets: contiguous only, up to the limits or `end`. `full` when the
+   * answer reached them; else `ranges` lacked the range (or its data) that comes next.
    */
   private async readRanges(
     pk: string,
@@ -665,10 +678,11 @@ export class DynamoPartitionStore implements PartitionStore {
     fromOffset: number,
     end: number,
     limits: { maxRecords: number; maxBytes: number },
-  ): Promise<TailItem[]> {
+  ): Promise<{ items: TailItem[]; full: boolean }> {
     const first = ranges.findLastIndex((r) => r.base <= fromOffset);
-    if (first < 0) return [];
     const items: TailItem[] = [];
+    const short = { items, full: false };
+    if (first < 0) return short;
     let records = 0;
     let bytes = 0;
     for (let i = first; i < ranges.length; i += DATA_READ_BATCH) {
@@ -678,11 +692,12 @@ export class DynamoPartitionStore implements PartitionStore {
       for (const { token, base } of batch) {
         const raw = byToken.get(token);
         // Contiguous only: a range whose data is not there (yet) ends the answer.
-        if (!raw || (items.length > 0 && items.at(-1)!.lastOffset + 1 !== base)) return items;
+        if (!raw || (items.length > 0 && items.at(-1)!.lastOffset + 1 !== base)) return short;
         const stored = toTailItem(raw);
         // The range below `fromOffset` ends before it: offsets from there on are not numbered
-        // ones (a sequencing switched back writes offset-keyed items above them).
-        if (base + stored.recordCount <= fromOffset) return items;
+        // ones (a sequencing switched back writes offset-keyed items above them), or their
+        // range is not among `ranges`.
+        if (base + stored.recordCount <= fromOffset) return short;
         const item: TailItem = {
           ...stored,
           baseOffset: base,
@@ -692,10 +707,10 @@ export class DynamoPartitionStore implements PartitionStore {
         items.push(item);
         records += item.lastOffset - Math.max(base, fromOffset) + 1;
         bytes += tailItemBytes(item);
-        if (records >= limits.maxRecords || bytes >= limits.maxBytes || item.lastOffset + 1 >= end) return items;
+        if (records >= limits.maxRecords || bytes >= limits.maxBytes || item.lastOffset + 1 >= end) return { items, full: true };
       }
     }
-    return items;
+    return short;
   }
 
   async getTailItem(ref: PartitionRef, lastOffset: number): Promise<TailItem | undefined> {

@@ -42,7 +42,7 @@ import { manifestIndex } from '../format/segment-index.js';
 import type { FlushCommit, FlushCommitOutcome, GarbageBatch, LogStore } from '../ports/log-store.js';
 import { emptyManifest, type PartitionRef, partitionKey, type SegmentManifest, type TailItem, type TopicMeta } from '../ports/model.js';
 import type { ObjectStore } from '../ports/object-store.js';
-import { type Gap, type Sealer, voidExpiresAt } from '../sequencing/sealer.js';
+import { committedFloor, type Gap, type Sealer, voidExpiresAt } from '../sequencing/sealer.js';
 import { tailItemBytes, tailItemData } from '../staging/staged-batches.js';
 import { StagedStores, type StagingOptions } from '../staging/tier.js';
 import { expiresSoon, keepUnflushedAlive } from './tail-expiry.js';
@@ -143,6 +143,14 @@ export class Flusher {
           end: tail[0]?.baseOffset ?? head.nextOffset,
           reservedBy: tail[0]?.appendedAt ?? head.lastAppendAt ?? 0,
         };
+        // Never below the committed floor: those offsets are known held, so a read that did
+        // not find them is wrong, and voids on them would hide acknowledged records (the
+        // write-first chaos run of 2026-12-02 lost 211 that way). The flush stops loudly.
+        if (gap.start < committedFloor(head)) {
+          throw new InternalError(
+            `the tail of ${partitionKey(ref)} read from its flushed offset ${gap.start} holds nothing there, below its committed offset ${head.committedOffset}: not sealing offsets known to be written`,
+          );
+        }
         if (this.sealer?.isStale(gap)) {
           await this.sealer.seal(ref, gap);
           continue;

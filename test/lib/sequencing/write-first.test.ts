@@ -4,11 +4,12 @@
  * index steps, reads and flushes through the store's `queryTail`, a numbering whose
  * answer is lost, `expectedOffset`, and idempotent producers (claims, order, takeover, fences).
  */
-import { DeleteItemCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, inject, it, vi } from 'vitest';
 import { DynamoLogStore } from '../../../lib/aws/dynamo-log-store.js';
 import { DATA_PREFIX, HEAD_SK, INDEX_PREFIX, partitionPk, producerSk } from '../../../lib/aws/table-keys.js';
-import { PRODUCER_CACHE_MAX_AGE_MS } from '../../../lib/core/constants.js';
+import type { Clock } from '../../../lib/core/clock.js';
+import { PRODUCER_CACHE_MAX_AGE_MS, SEAL_AFTER_MS } from '../../../lib/core/constants.js';
 import { InternalError, OffsetMismatchError, StorageUnavailableError } from '../../../lib/core/errors.js';
 import { FAST_RETRY } from '../../../lib/core/retry.js';
 import { LogEngine } from '../../../lib/engine.js';
@@ -20,7 +21,7 @@ import { partitionRawItems, testClients } from '../../support/aws.js';
 import { bytes, createTestEngine, readAll, text } from '../../support/engine.js';
 import { FaultInjector } from '../../support/faults.js';
 
-async function setup(options: { faults?: FaultInjector } = {}) {
+async function setup(options: { faults?: FaultInjector; clock?: Clock } = {}) {
   const t = await createTestEngine({ ...options, engine: { sequencing: 'write-first' } });
   const meta = await t.engine.topics.create({ name: 't', partitions: 1, config: { flushIntervalMs: 1000 } });
   const ref: PartitionRef = { topic: 't', topicId: meta.topicId, partition: 0 };
@@ -513,5 +514,105 @@ describe('regression: a numbering sent again after an index step took its applie
     expect(looks).toBe(2);
     expect((await t.realStore.getHead(t.ref)).nextOffset).toBe(2);
     expect((await readAll(t.verifier, 't', 0)).map((r) => text(r.value))).toEqual(['a', 'b']);
+  });
+});
+
+describe("regression: a partly failed index step left a hole in the head's pending entries, and the flusher sealed every unflushed offset above it", () => {
+  // Found by the write-first chaos run (2026-12-02): 211 acknowledged records of one
+  // partition, every offset from its flushed offset up, sealed with voids in one seal. An
+  // index step takes its entries off the head INDEX_REMOVE_BATCH at a time, in the order
+  // the head's map gave them; one that failed part-way left entries on the head below
+  // ranges it had taken off. A tail read took the head's entries for every range from the
+  // lowest of them on, lacked the next range, and answered nothing: the flusher took that
+  // for a gap as old as the last append and, once the partition was idle, sealed it.
+  const total = 120;
+  const values = (from: number) => Array.from({ length: total - from }, (_, i) => `v${from + i}`);
+
+  /** `total` appends, the first half flushed, every entry still on the head (the writers' index steps fail). */
+  async function unindexed() {
+    const clock = { t: Date.now(), now: () => clock.t };
+    const faults = new FaultInjector([{ method: 'indexPending', mode: 'before' }]);
+    const t = await setup({ faults, clock });
+    for (let i = 0; i < total; i++) {
+      await t.append([`v${i}`]);
+      // The entries below the flushed offset stay on the head too.
+      if (i === total / 2 - 1) expect((await t.engine.flusher!.flushPartition(t.meta, 0, { force: true })).records).toBe(total / 2);
+    }
+    expect(await partitionItems(t.tableName, t.ref)).toMatchObject({ pending: total, index: 0 });
+    return { ...t, clock };
+  }
+
+  /** An index step of every entry whose second REMOVE fails. */
+  async function partlyIndexed(t: Awaited<ReturnType<typeof unindexed>>) {
+    const dynamo = localDynamoClient(inject('dynamoEndpoint'));
+    let removes = 0;
+    dynamo.middlewareStack.add(
+      (next) => async (args) => {
+        const input = (args as { input: { UpdateExpression?: string } }).input;
+        if (input.UpdateExpression?.startsWith('REMOVE') && ++removes > 1) {
+          throw Object.assign(new Error('injected: the REMOVE failed'), { name: 'InternalServerError', $fault: 'server', $metadata: {} });
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'failSecondRemove' },
+    );
+    await expect(new DynamoLogStore(dynamo, t.tableName).indexPending(t.ref, total - 1, total - 1)).rejects.toThrow();
+  }
+
+  /** Reads from around every boundary, then flushes the idle partition far past the seal age: all of it, no void. */
+  async function expectAllReadAndFlushed(t: Awaited<ReturnType<typeof unindexed>>) {
+    for (const from of [0, 1, 49, 50, 51, 59, 60, 61, 69, 70, 71, 99, 100, total - 1]) {
+      expect((await readAll(t.verifier, 't', 0, from)).map((r) => text(r.value))).toEqual(values(from));
+    }
+    t.clock.t += 100 * SEAL_AFTER_MS;
+    let flushed = 0;
+    for (let pass = 0; pass < 5; pass++) flushed += (await t.engine.flusher!.flushPartition(t.meta, 0, { force: true })).records;
+    expect(t.voids('t').size).toBe(0);
+    expect(flushed).toBe(total / 2);
+    expect((await t.realStore.getHead(t.ref)).flushedOffset).toBe(total);
+    expect((await readAll(t.verifier, 't', 0)).map((r) => text(r.value))).toEqual(values(0));
+  }
+
+  it('takes the entries off the head lowest first: what a failed step leaves is the newest ranges', async () => {
+    const t = await unindexed();
+    await partlyIndexed(t);
+    const items = await partitionRawItems(t.tableName, t.ref);
+    const head = items.find((i) => i.sk?.S === HEAD_SK)!;
+    const left = Object.values(head.pending!.M!).map((v) => Number(v.N));
+    expect(left.sort((a, b) => a - b)).toEqual(Array.from({ length: total - 50 }, (_, i) => 50 + i));
+    await expectAllReadAndFlushed(t);
+  });
+
+  it('reads and flushes every record when the head holds entries above a range only an index item holds', async () => {
+    const t = await unindexed();
+    await partlyIndexed(t);
+    // As a step from before the fix could leave it: the entry of offset 70 taken off, those around it not.
+    const head = (await partitionRawItems(t.tableName, t.ref)).find((i) => i.sk?.S === HEAD_SK)!;
+    const token = Object.entries(head.pending!.M!).find(([, v]) => Number(v.N) === 70)![0];
+    await testClients().dynamo.send(
+      new UpdateItemCommand({
+        TableName: t.tableName,
+        Key: { pk: { S: partitionPk(t.ref) }, sk: { S: HEAD_SK } },
+        UpdateExpression: 'REMOVE pending.#t',
+        ExpressionAttributeNames: { '#t': token },
+      }),
+    );
+    await expectAllReadAndFlushed(t);
+  });
+
+  it('a flusher whose tail read finds nothing below the committed offset stops with an error, and seals nothing', async () => {
+    const t = await unindexed();
+    t.clock.t += 100 * SEAL_AFTER_MS;
+    const spy = vi.spyOn(t.store, 'queryTail').mockResolvedValue([]);
+    try {
+      await expect(t.engine.flusher!.flushPartition(t.meta, 0, { force: true })).rejects.toThrow(
+        /holds nothing there, below its committed offset 120: not sealing/,
+      );
+    } finally {
+      spy.mockRestore();
+    }
+    expect(t.voids('t').size).toBe(0);
+    expect((await t.engine.flusher!.flushPartition(t.meta, 0, { force: true })).records).toBe(total / 2);
+    expect((await readAll(t.verifier, 't', 0)).map((r) => text(r.value))).toEqual(values(0));
   });
 });
