@@ -22,6 +22,8 @@ export interface DesignRules<V, A> {
   design: V;
   /** Each rule broken: its name, the variant's change, and the failure the search must find. */
   broken: [string, Partial<V>, RegExp][];
+  /** Other variants that must keep every promise too (e.g. each of two rules that guard one failure, alone). */
+  alsoKept?: [string, Partial<V>][];
   model: (variant: V) => RuleModel<A>;
   actions: fc.Arbitrary<A>;
   maxActions: number;
@@ -46,6 +48,12 @@ export function describeDesignRules<V, A>(rules: DesignRules<V, A>): void {
       // The search went through every path a rule guards, many times.
       for (const [path, times] of Object.entries(rules.reached)) expect(times, path).toBeGreaterThan(20);
     });
+
+    for (const [name, change] of rules.alsoKept ?? []) {
+      it(`keeps every promise too with ${name}`, () => {
+        fc.assert(property({ ...rules.design, ...change }), SEARCH);
+      });
+    }
 
     for (const [name, change, failure] of rules.broken) {
       it(`finds it when the rule is broken: ${name}`, () => {

@@ -1,7 +1,7 @@
 /**
- * A model of "write first, number after" (docs/design.md), the sequencing order measured as
- * a trial (bench/suites/contention-modes.ts, `head-index-raw`) and not yet built into the
- * engine: this checks the design's rules before code depends on them.
+ * A model of "write first, number after" (docs/design.md), the engine's default sequencing
+ * (lib/sequencing/write-first-sequencer.ts; measured by hand as `head-index-raw` in
+ * bench/suites/contention-modes.ts): it checks the design's rules apart from the code.
  *
  * The table is a few items, each changed atomically, as DynamoDB changes one item:
  *
@@ -15,9 +15,12 @@
  *
  *     writer   Write D#t ─▶ Number (answer ok, or lost: applied or not) ─▶ ack
  *                             └─ lost ─▶ in doubt: read HEAD, then the index ─▶ ack, or send again
- *              every INDEX_EVERY-th numbered range: read pending ─▶ Put I#o ─▶ REMOVE from HEAD
+ *              every INDEX_EVERY-th numbered range: read pending ─▶ Put I#o ─▶ REMOVE from HEAD,
+ *              REMOVE_BATCH entries at a time, lowest first; a REMOVE may fail and end the step
  *     flusher  read HEAD ─▶ read the index ─▶ commit: segment of [flushed, next), flushedOffset
  *     reader   read HEAD ─▶ read the index and the data (or the segments, once flushed)
+ *              both take the head's entries alone when they reach down to the read's start
+ *              and hold every offset from there, else the index's too
  *     GC       deletes data items no range holds, older than the deadline and a margin
  *     Kill     a writer stops wherever it is; a new one takes its place
  *
@@ -31,7 +34,11 @@
  * step that removes before it puts, a reader that reads the index before the head, and a
  * writer that numbers after its deadline while GC deletes orphans, and a flush that takes
  * the entries it moved off the head (the first sketch did: an in-doubt writer whose entry it
- * took finds it in neither the head nor the index, and numbers its write again).
+ * took finds it in neither the head nor the index, and numbers its write again), and an
+ * index step that takes entries off in any order while a read trusts the head's entries
+ * alone (the engine did, until the write-first chaos run of 2026-12-02 lost 211 records:
+ * a step cut short left entries above a range only an index item held). Either of those
+ * two rules alone keeps every promise.
  */
 import fc from 'fast-check';
 import { describeDesignRules } from './design-rules.js';
@@ -41,6 +48,8 @@ const INDEX_EVERY = 3;
 const DEADLINE_MS = 100;
 /** GC deletes data items that no range holds once they are this much older than a deadline. */
 const GC_MARGIN_MS = 50;
+/** Entries one REMOVE of an index step takes off the head. */
+const REMOVE_BATCH = 2;
 
 interface Variant {
   /** How a writer whose numbering's answer was lost finds out. */
@@ -53,6 +62,14 @@ interface Variant {
   deadlineCheck: boolean;
   /** The flush also takes the entries it moved to a segment off the head (they are in no index item). */
   flushRemovesPending: boolean;
+  /** The order in which an index step's REMOVEs take its entries off the head. */
+  removeOrder: 'lowest-first' | 'highest-first';
+  /**
+   * Which ranges a read (or flush) takes: the head's entries alone when they reach down to
+   * its start and hold every offset from there, else the index's too (`pending-first`);
+   * the head's alone whenever they reach down to its start (`pending-alone`); always both.
+   */
+  tailRead: 'pending-first' | 'pending-alone' | 'merged';
 }
 
 const DESIGN: Variant = {
@@ -61,6 +78,8 @@ const DESIGN: Variant = {
   read: 'head-then-index',
   deadlineCheck: true,
   flushRemovesPending: false,
+  removeOrder: 'lowest-first',
+  tailRead: 'pending-first',
 };
 
 type Action =
@@ -76,12 +95,19 @@ type WriterState =
   | { at: 'written'; token: string; count: number; startedAt: number }
   | { at: 'doubt-first' | 'doubt-second'; token: string; count: number; startedAt: number }
   | { at: 'index-read'; base: number; last: number }
-  | { at: 'index-put' | 'index-remove'; last: number; entries: [string, number][]; done: 'put' | 'remove' | 'none' };
+  | {
+      at: 'index-put' | 'index-remove';
+      last: number;
+      entries: [string, number][];
+      /** Entries not taken off the head yet, in the order the REMOVEs take them. */
+      left: [string, number][];
+      done: 'put' | 'remove' | 'none';
+    };
 
 type FlusherState =
   | { at: 'idle' }
   | { at: 'head'; from: number; to: number; pending: Map<string, number> }
-  | { at: 'index'; from: number; to: number; ranges: Map<string, number> };
+  | { at: 'index'; from: number; to: number; pending: Map<string, number>; index: Map<string, number> };
 
 type ReaderState = { at: 'idle' } | { at: 'second'; started: number; head?: HeadSnapshot; index?: Map<string, number> };
 
@@ -103,6 +129,8 @@ const reached = {
   inDoubtSentAgain: 0,
   deadlineStops: 0,
   orphansDeleted: 0,
+  indexStepsCutShort: 0,
+  readsFromTheHeadAlone: 0,
 };
 
 class Model {
@@ -201,17 +229,26 @@ class Model {
       }
       case 'index-read': {
         const entries = [...this.head.pending].filter(([, b]) => b <= s.base);
-        this.writers[w] = { at: this.v.index === 'put-then-remove' ? 'index-put' : 'index-remove', last: s.last, entries, done: 'none' };
+        const left = [...entries].sort(([, a], [, b]) => (this.v.removeOrder === 'lowest-first' ? a - b : b - a));
+        const at = this.v.index === 'put-then-remove' ? 'index-put' : 'index-remove';
+        this.writers[w] = { at, last: s.last, entries, left, done: 'none' };
         return;
       }
-      case 'index-put':
+      case 'index-put': {
+        this.index.set(s.last, new Map(s.entries));
+        reached.indexSteps++;
+        this.writers[w] = s.done === 'none' ? { ...s, at: 'index-remove', done: 'put' } : { at: 'idle' };
+        return;
+      }
       case 'index-remove': {
-        if (s.at === 'index-put') {
-          this.index.set(s.last, new Map(s.entries));
-          reached.indexSteps++;
-        } else for (const [t] of s.entries) this.head.pending.delete(t);
-        const done = s.at === 'index-put' ? 'put' : 'remove';
-        this.writers[w] = s.done === 'none' ? { ...s, at: s.at === 'index-put' ? 'index-remove' : 'index-put', done } : { at: 'idle' };
+        // One REMOVE: it fails (nothing taken off), or is applied and its answer lost; either ends the step.
+        if (outcome !== 'lost-not-applied') for (const [t] of s.left.slice(0, REMOVE_BATCH)) this.head.pending.delete(t);
+        const left = s.left.slice(REMOVE_BATCH);
+        if (outcome !== 'ok' && left.length > 0) {
+          reached.indexStepsCutShort++;
+          this.writers[w] = { at: 'idle' };
+        } else if (left.length > 0) this.writers[w] = { ...s, left };
+        else this.writers[w] = s.done === 'none' ? { ...s, left, at: 'index-put', done: 'remove' } : { at: 'idle' };
         return;
       }
     }
@@ -259,12 +296,11 @@ class Model {
     if (f.at === 'idle') {
       this.flusher = { at: 'head', from: this.head.flushedOffset, to: this.head.nextOffset, pending: new Map(this.head.pending) };
     } else if (f.at === 'head') {
-      const ranges = new Map([...this.indexSnapshot(), ...f.pending]);
-      this.flusher = { at: 'index', from: f.from, to: f.to, ranges };
+      this.flusher = { at: 'index', from: f.from, to: f.to, pending: f.pending, index: this.indexSnapshot() };
     } else {
       this.flusher = { at: 'idle' };
       if (this.head.flushedOffset !== f.from) return; // another flush committed first
-      const ranges = this.cover(f.ranges, f.from, f.to, 'flush');
+      const ranges = this.tailRanges(f.pending, f.index, f.from, f.to, 'flush');
       for (const r of ranges) {
         const d = this.data.get(r.token);
         if (!d) throw new Violation(`flush: the data of ${r.token} at ${r.base} is gone`);
@@ -274,6 +310,24 @@ class Model {
       if (this.v.flushRemovesPending) for (const [t, b] of this.head.pending) if (b < f.to) this.head.pending.delete(t);
       reached.flushes++;
     }
+  }
+
+  /** The ranges a read of [from, to) takes (Variant.tailRead), by base. */
+  private tailRanges(pending: Map<string, number>, index: Map<string, number>, from: number, to: number, who: string) {
+    if (this.v.tailRead !== 'merged' && pending.size > 0 && Math.min(...pending.values()) <= from) {
+      if (this.v.tailRead === 'pending-alone') {
+        reached.readsFromTheHeadAlone++;
+        return this.cover(pending, from, to, who);
+      }
+      try {
+        const alone = this.cover(pending, from, to, who);
+        reached.readsFromTheHeadAlone++;
+        return alone;
+      } catch (err) {
+        if (!(err instanceof Violation)) throw err;
+      }
+    }
+    return this.cover(new Map([...index, ...pending]), from, to, who);
   }
 
   /** The ranges that hold [from, to), by base; a hole or an overlap is a violation. */
@@ -318,7 +372,7 @@ class Model {
   private checkRead(started: number, head: HeadSnapshot, index: Map<string, number>): void {
     const seen = new Map<number, string>();
     for (const s of this.segments) if (s.base < head.flushedOffset) for (let o = s.base; o < s.base + s.count; o++) seen.set(o, s.token);
-    const tail = this.cover(new Map([...index, ...head.pending]), head.flushedOffset, head.nextOffset, 'read');
+    const tail = this.tailRanges(head.pending, index, head.flushedOffset, head.nextOffset, 'read');
     for (const t of tail) for (let o = t.base; o < t.base + t.count; o++) seen.set(o, t.token);
     for (let o = 0; o < head.nextOffset; o++) {
       const token = seen.get(o);
@@ -386,6 +440,15 @@ describeDesignRules<Variant, Action>({
       { flushRemovesPending: true },
       /numbered twice/,
     ],
+    [
+      'an index step that takes entries off in any order, and reads that trust the head alone, hide a range',
+      { removeOrder: 'highest-first', tailRead: 'pending-alone' },
+      /held by no range/,
+    ],
+  ],
+  alsoKept: [
+    ['entries taken off in any order, read with the index whenever the head alone falls short', { removeOrder: 'highest-first' }],
+    ['entries taken off lowest first, read from the head alone whenever they reach down', { tailRead: 'pending-alone' }],
   ],
   model: (variant) => new Model(variant),
   actions: actionArb,
