@@ -389,7 +389,11 @@ export class DynamoPartitionStore implements PartitionStore {
       if (within > 0) values[`:o${i}`] = within;
       within += range.count;
     });
-    let condition = 'attribute_not_exists(pending.#t0)';
+    // No reserved range outstanding below (a reserving writer of a sequencing switched, or
+    // being switched, back): a numbering sets committedOffset to its end, which would step
+    // over a range its writer may still fill or leave to be sealed. The reserving
+    // sequencer leaves committedOffset behind nextOffset; numberings keep them equal.
+    let condition = 'attribute_not_exists(pending.#t0) AND (attribute_not_exists(committedOffset) OR committedOffset = nextOffset)';
     if (request.expectedOffset !== undefined) {
       condition +=
         request.expectedOffset === 0 ? ' AND (attribute_not_exists(nextOffset) OR nextOffset = :expected)' : ' AND nextOffset = :expected';
@@ -441,7 +445,9 @@ export class DynamoPartitionStore implements PartitionStore {
       const base = pending[request.ranges[0]!.token];
       // Our own numbering, applied by an earlier attempt whose answer was lost.
       if (base !== undefined) return { ok: true, base: Number(base), numbered: 0, tailBytes: Number(old?.tailBytes ?? 0), fence };
-      return { ok: false, head: toHead(old), fence, missing: (request.after ?? []).filter((token) => pending[token] === undefined) };
+      const head = toHead(old);
+      if (head.committedOffset !== head.nextOffset) return { ok: false, head, fence, missing: [], unsettled: true };
+      return { ok: false, head, fence, missing: (request.after ?? []).filter((token) => pending[token] === undefined) };
     }
   }
 
@@ -590,8 +596,9 @@ export class DynamoPartitionStore implements PartitionStore {
     // The index items that hold unflushed ranges, then the data items of those ranges and of
     // the head's pending entries, oldest first, window by window; past the first window
     // whose newest item is not due, none is.
-    const index = await this.indexItems(pk, fromOffset);
+    // The head first, as every reader of both: an entry gone from it since is in an index item.
     const head = await this.headFields(pk, 'pending');
+    const index = await this.indexItems(pk, fromOffset);
     const ranges = sortedRanges(indexedBases(index, numbers((head?.pending as Item | undefined) ?? {})));
     let extended = 0;
     const extend = async (keys: Item[]) => {

@@ -330,6 +330,30 @@ describe('switching a live partition to write-first and back', () => {
     ]);
   });
 
+  it('regression: a numbering stepped committedOffset over a range a reserving writer reserved after numberings began', async () => {
+    // Found by review (2026-12-03): only the head's first numbering checked that no reserved
+    // range was outstanding. A reserving writer of a sequencing being switched back that
+    // died before its fill left a hole below committedOffset, which no reader or flusher
+    // may seal there (the offsets below it are taken as written).
+    const t = await createTestEngine({ engine: { sequencing: 'write-first', sealAfterMs: 300 } });
+    const meta = await t.engine.topics.create({ name: 't', partitions: 1 });
+    const ref: PartitionRef = { topic: 't', topicId: meta.topicId, partition: 0 };
+    const one = (value: string) =>
+      t.engine.appender.appendToPartition('t', 0, { records: [{ key: null, value: bytes(value) }] }).then((r) => r.partitions[0]!);
+    expect(await one('a')).toMatchObject({ baseOffset: 0 });
+    await t.realStore.reserve({ ref, count: 2, bytes: 2, now: Date.now(), token: 'dead-writer' });
+    // Numbered only once the reserved range is sealed (its writer never fills it).
+    expect(await one('b')).toMatchObject({ baseOffset: 3 });
+    const head = await t.realStore.getHead(ref);
+    expect(head).toMatchObject({ nextOffset: 4, committedOffset: 4 });
+    expect(t.voids('t').get(0)).toEqual(new Set([1, 2]));
+    expect((await readAll(t.verifier, 't', 0)).map((r) => [r.offset, text(r.value)])).toEqual([
+      [0, 'a'],
+      [3, 'b'],
+    ]);
+    expect((await t.engine.flusher!.flushPartition(meta, 0, { force: true })).records).toBe(2);
+  });
+
   it('reads the ranges it numbered below the offset-keyed items of the sequencing switched back to', async () => {
     const t = await setup();
     await t.append(['a', 'b']);
@@ -614,5 +638,25 @@ describe("regression: a partly failed index step left a hole in the head's pendi
     expect(t.voids('t').size).toBe(0);
     expect((await t.engine.flusher!.flushPartition(t.meta, 0, { force: true })).records).toBe(total / 2);
     expect((await readAll(t.verifier, 't', 0)).map((r) => text(r.value))).toEqual(values(0));
+  });
+
+  it('a flusher stopped so keeps the items it could not read alive', async () => {
+    const clock = { t: Date.now(), now: () => clock.t };
+    const tailTtlMs = 24 * 60 * 60 * 1000;
+    const t = await createTestEngine({ clock, engine: { sequencing: 'write-first' }, store: { tailTtlMs } });
+    const meta = await t.engine.topics.create({ name: 't', partitions: 1 });
+    const ref: PartitionRef = { topic: 't', topicId: meta.topicId, partition: 0 };
+    for (let i = 0; i < 5; i++) await t.engine.appender.appendToPartition('t', 0, { records: [{ key: null, value: bytes(`v${i}`) }] });
+    // Three quarters of the TTL later, the flush still cannot read the tail.
+    clock.t += 0.75 * tailTtlMs;
+    const spy = vi.spyOn(t.store, 'queryTail').mockResolvedValue([]);
+    try {
+      await expect(t.engine.flusher!.flushPartition(meta, 0, { force: true })).rejects.toThrow(/not sealing/);
+    } finally {
+      spy.mockRestore();
+    }
+    const data = (await partitionRawItems(t.tableName, ref)).filter((i) => i.sk?.S?.startsWith(DATA_PREFIX));
+    expect(data).toHaveLength(5);
+    for (const item of data) expect(Number(item.ttl?.N) * 1000).toBeGreaterThanOrEqual(clock.t + tailTtlMs - 1000);
   });
 });
