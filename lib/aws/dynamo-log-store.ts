@@ -133,8 +133,8 @@ export class DynamoLogStore implements LogStore {
   numberData(request: NumberRequest): Promise<NumberOutcome> {
     return this.partitions.numberData(request);
   }
-  findNumbering(ref: PartitionRef, token: string): Promise<number | undefined> {
-    return this.partitions.findNumbering(ref, token);
+  findNumbering(ref: PartitionRef, token: string, floor?: number): Promise<number | undefined> {
+    return this.partitions.findNumbering(ref, token, floor);
   }
   indexPending(ref: PartitionRef, upToBase: number, lastOffset: number, now?: number, pending?: Record<string, number>): Promise<void> {
     return this.partitions.indexPending(ref, upToBase, lastOffset, now, pending);

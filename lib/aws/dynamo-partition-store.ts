@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { MAX_TRANSACTION_ITEMS, PRODUCER_STATE_TTL_MS } from '../core/constants.js';
+import { INDEX_MIN_TTL_MS, MAX_TRANSACTION_ITEMS, PRODUCER_STATE_TTL_MS } from '../core/constants.js';
 import { InternalError } from '../core/errors.js';
 import { padOffset } from '../format/object-keys.js';
 import type {
@@ -478,13 +478,17 @@ export class DynamoPartitionStore implements PartitionStore {
     return undefined;
   }
 
-  async findNumbering(ref: PartitionRef, token: string): Promise<number | undefined> {
+  async findNumbering(ref: PartitionRef, token: string, floor?: number): Promise<number | undefined> {
     const pk = partitionPk(ref);
     // The head first: an entry gone from it was put in an index item before it left.
     const head = await this.headFields(pk, 'pending.#t', { '#t': token });
     const pending = (head?.pending as Item | undefined)?.[token];
     if (pending !== undefined) return Number(pending);
-    // Newest first: a numbering looked up is most often a recent one.
+    // From the floor up, when known: the range is held by an index item keyed at or above its
+    // base, so the first page holds it (it was numbered soon after the floor was seen).
+    // Else newest first: a numbering looked up is most often a recent one; an old claim's
+    // look (a producer back after a long pause) reads every index item since.
+    const ascending = floor !== undefined && floor > 0;
     let startKey: Item | undefined;
     let limit = FIND_FIRST_PAGE_ITEMS;
     do {
@@ -492,11 +496,11 @@ export class DynamoPartitionStore implements PartitionStore {
         new QueryCommand({
           TableName: this.table.name,
           KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-          ExpressionAttributeValues: { ':pk': pk, ':from': indexSk(0), ':to': INDEX_SK_MAX },
+          ExpressionAttributeValues: { ':pk': pk, ':from': indexSk(ascending ? floor : 0), ':to': INDEX_SK_MAX },
           ExpressionAttributeNames: { '#t': token },
           ProjectionExpression: 'ranges.#t',
           ConsistentRead: true,
-          ScanIndexForward: false,
+          ScanIndexForward: ascending,
           Limit: limit,
           ExclusiveStartKey: startKey,
         }),
@@ -571,7 +575,7 @@ export class DynamoPartitionStore implements PartitionStore {
           pk,
           sk: indexSk(lastOffset),
           ranges: Object.fromEntries(entries),
-          ttl: this.tailTtlMs === undefined ? undefined : ttlSeconds(now + this.tailTtlMs),
+          ttl: this.tailTtlMs === undefined ? undefined : ttlSeconds(now + Math.max(this.tailTtlMs, INDEX_MIN_TTL_MS)),
         },
       }),
     );

@@ -120,7 +120,15 @@ export function toProducerState(item: Item): ProducerState {
         baseOffset: Number(b.baseOffset),
         lastOffset: Number(b.lastOffset),
         ...(claim
-          ? { claim: { token: String(claim.token), within: Number(claim.within), fence: Number(claim.fence), until: Number(claim.until) } }
+          ? {
+              claim: {
+                token: String(claim.token),
+                within: Number(claim.within),
+                fence: Number(claim.fence),
+                until: Number(claim.until),
+                ...(claim.floor !== undefined ? { floor: Number(claim.floor) } : {}),
+              },
+            }
           : {}),
       };
     }),

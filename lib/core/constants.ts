@@ -195,6 +195,16 @@ export const MAX_PRODUCER_ID_LENGTH = 128;
 /** Producer state expires this long after its last write (Kafka: 7 days). */
 export const PRODUCER_STATE_TTL_MS = 7 * DAY;
 /**
+ * Write first, number after: index items live at least this long, whatever the tail TTL.
+ * A producer state names its newest batch by the token of a claim whose numbering an
+ * index item holds once it leaves the head, for as long as the state lives (a
+ * PRODUCER_STATE_TTL_MS from its last write); the producer's next batch, or a retry, looks
+ * it up there. Found by review (2026-12-03): at the tail TTL (a day by default), a
+ * producer back after a longer pause on a busy partition waited for a predecessor it
+ * could not find, until every deadline (503s), and a retry of its last batch wrote it twice.
+ */
+export const INDEX_MIN_TTL_MS = PRODUCER_STATE_TTL_MS + 1 * DAY;
+/**
  * How long a process uses a producer state it remembers before reading it again. Far
  * below PRODUCER_STATE_TTL_MS: a state that expired and was created again starts at
  * version 1 again, and a copy of the old one at that version would pass a write's condition.

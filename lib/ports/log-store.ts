@@ -259,8 +259,13 @@ export interface PartitionStore {
    * is not the counter. A re-sent numbering that was applied answers its base.
    */
   numberData(request: NumberRequest): Promise<NumberOutcome>;
-  /** Where a numbering whose answer was lost put its first range: the head, then the index; undefined if nowhere. */
-  findNumbering(ref: PartitionRef, token: string): Promise<number | undefined>;
+  /**
+   * Where the numbering of `token` put its first range (a numbering whose answer was lost,
+   * a producer's claim): the head, then the index; undefined if nowhere. `floor`: a lower
+   * bound of that range's base, where the look at the index starts (oldest first); without
+   * it the look reads the index newest first.
+   */
+  findNumbering(ref: PartitionRef, token: string, floor?: number): Promise<number | undefined>;
   /**
    * Write first, number after: moves the TTL of the index items and data items holding
    * numbered ranges at or above `fromOffset` that expire before `dueBefore` to `expiresAt`

@@ -218,6 +218,11 @@ export interface ProducerClaim {
   fence: number;
   /** The writer's deadline (epoch ms): it sends no numbering later. */
   until: number;
+  /**
+   * The counter as the writer last saw it before the claim (absent: it had not seen it):
+   * its numbering's offsets are at or above it, so a look at the index starts there.
+   */
+  floor?: number;
 }
 
 /** Per (producer, partition) state for deduplication and fencing. */

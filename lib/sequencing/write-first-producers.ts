@@ -40,6 +40,8 @@ export interface ProducerPlan {
   kept: ProducerBatch[];
   /** The token of the previous batch's claim, when this process has not seen it numbered. */
   after?: string;
+  /** That claim's floor (ProducerClaim.floor), where a look for its numbering starts. */
+  afterFloor?: number;
 }
 
 /** A claim written for a group: the state it wrote and what it replaced. */
@@ -54,6 +56,8 @@ type ClaimLook = { base: number } | 'wait' | 'void';
 export class WriteFirstProducers {
   /** The head's fence as this process last saw it: its claims are numbered under it. */
   fence = 0;
+  /** The head's counter as this process last saw it (0: not yet): the floor of its claims. */
+  floor = 0;
 
   constructor(
     private readonly ref: PartitionRef,
@@ -109,7 +113,9 @@ export class WriteFirstProducers {
           append: p,
           stored,
           kept: newEpoch ? [] : (view?.batches ?? []),
-          ...(previous?.claim && previous.baseOffset < 0 ? { after: previous.claim.token } : {}),
+          ...(previous?.claim && previous.baseOffset < 0
+            ? { after: previous.claim.token, ...(previous.claim.floor !== undefined ? { afterFloor: previous.claim.floor } : {}) }
+            : {}),
         };
       }
       if (decision.kind === 'duplicate' && (decision.batch.baseOffset >= 0 || !decision.batch.claim)) {
@@ -166,12 +172,12 @@ export class WriteFirstProducers {
    */
   private async look(batches: ProducerBatch[], index: number): Promise<ClaimLook> {
     const claim = batches[index]!.claim!;
-    const found = await this.store.findNumbering(this.ref, claim.token);
+    const found = await this.store.findNumbering(this.ref, claim.token, claim.floor);
     if (found !== undefined) return { base: found + claim.within };
     if (this.clock.now() < claim.until) return 'wait';
     // Fenced first, looked up after: a numbering applied before the fence is found, none can be applied after it.
     await this.fenceUnnumbered(batches.slice(index));
-    const again = await this.store.findNumbering(this.ref, claim.token);
+    const again = await this.store.findNumbering(this.ref, claim.token, claim.floor);
     return again === undefined ? 'void' : { base: again + claim.within };
   }
 
@@ -191,7 +197,7 @@ export class WriteFirstProducers {
       lastSequence: producer.sequence + recordCount - 1,
       baseOffset: -1,
       lastOffset: -1,
-      claim: { token, within, fence: this.fence, until },
+      claim: { token, within, fence: this.fence, until, ...(this.floor > 0 ? { floor: this.floor } : {}) },
     };
     return {
       producerId: producer.producerId,

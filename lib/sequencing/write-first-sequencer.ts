@@ -144,6 +144,10 @@ export class WriteFirstSequencer extends PartitionSequencer {
     const expectedOffset = live[0]!.expectedOffset;
     const fence = claims.length > 0 ? claims[0]!.state.batches.at(-1)!.claim!.fence : undefined;
     let after = claims.flatMap((c) => (c.plan.after ? [c.plan.after] : []));
+    /** Where a look for each previous batch's numbering starts. */
+    const floors = new Map(claims.flatMap((c) => (c.plan.after ? [[c.plan.after, c.plan.afterFloor] as const] : [])));
+    /** The counter as this process saw it before numbering: a look for this numbering starts there. */
+    const floor = this.claims.floor;
     let outcome: NumberOutcome | undefined;
     /** A numbering went out whose outcome is not known yet: nothing may be sent before a look settles it. */
     let inDoubt = false;
@@ -159,7 +163,7 @@ export class WriteFirstSequencer extends PartitionSequencer {
         // nothing: sent again then, a numbering an index step took off the head meanwhile
         // would number the same data twice.
         try {
-          const base = await this.store.findNumbering(this.ref, ranges[0]!.token);
+          const base = await this.store.findNumbering(this.ref, ranges[0]!.token, floor);
           if (base !== undefined) return { ok: true, base, numbered: 0, tailBytes: this.tailBytes, fence: this.claims.fence };
           inDoubt = false;
         } catch (err) {
@@ -196,10 +200,12 @@ export class WriteFirstSequencer extends PartitionSequencer {
       }
       // Refused: nothing was numbered. Why, in order: fenced, a producer's previous batch not numbered yet, the offset.
       this.claims.fence = Math.max(this.claims.fence, outcome.fence);
+      this.claims.floor = Math.max(this.claims.floor, outcome.head.nextOffset);
       if (fence !== undefined && outcome.fence > fence) return 'again';
       if (outcome.missing.length > 0) {
         const stillMissing: string[] = [];
-        for (const token of outcome.missing) if ((await this.lookUp(token, progress)) === undefined) stillMissing.push(token);
+        for (const token of outcome.missing)
+          if ((await this.lookUp(token, floors.get(token), progress)) === undefined) stillMissing.push(token);
         after = after.filter((token) => stillMissing.includes(token));
         // The previous batch's writer may still number it: wait for it, up to the deadline.
         if (after.length > 0) await sleep(backoffDelay(this.options.retry, tries));
@@ -226,9 +232,9 @@ export class WriteFirstSequencer extends PartitionSequencer {
   }
 
   /** Where a token was numbered (undefined: not found, or the look failed). */
-  private async lookUp(token: string, progress: Progress): Promise<number | undefined> {
+  private async lookUp(token: string, floor: number | undefined, progress: Progress): Promise<number | undefined> {
     try {
-      return await this.store.findNumbering(this.ref, token);
+      return await this.store.findNumbering(this.ref, token, floor);
     } catch (err) {
       if (!isRetryable(err)) throw err;
       progress.lastError = err;
@@ -248,6 +254,7 @@ export class WriteFirstSequencer extends PartitionSequencer {
     const end = base + laid.records;
     this.tailBytes = Math.max(this.tailBytes, outcome.tailBytes);
     this.claims.fence = Math.max(this.claims.fence, outcome.fence);
+    this.claims.floor = Math.max(this.claims.floor, end);
     if (outcome.numbered > 0 && outcome.numbered % INDEX_EVERY === 0) {
       const lastBase = base + laid.items.at(-1)!.baseOffset;
       // A failed index step leaves the entries on the head for the next one.

@@ -130,8 +130,9 @@ describe('tail items with a TTL', () => {
     await expect(failing.flushPartition(meta, 0, { force: true })).rejects.toThrow(/refusing PUTs/);
     const expiries = await itemExpiries(t.tableName, ref(meta));
     const extended = Math.ceil((now + ttl) / 1000);
+    // Index items live INDEX_MIN_TTL_MS (producer states name their ranges that long): not due.
     expect(expiries.index.length).toBeGreaterThan(0);
-    expect(expiries.index.every((e) => e === extended)).toBe(true);
+    expect(expiries.index.every((e) => e > extended)).toBe(true);
     expect(expiries.data.filter((e) => e === extended)).toHaveLength(all.length);
     // The young item has time: left alone.
     expect(expiries.data.filter((e) => e !== extended)).toHaveLength(1);

@@ -9,7 +9,7 @@ import { describe, expect, inject, it, vi } from 'vitest';
 import { DynamoLogStore } from '../../../lib/aws/dynamo-log-store.js';
 import { DATA_PREFIX, HEAD_SK, INDEX_PREFIX, partitionPk, producerSk } from '../../../lib/aws/table-keys.js';
 import type { Clock } from '../../../lib/core/clock.js';
-import { PRODUCER_CACHE_MAX_AGE_MS, SEAL_AFTER_MS } from '../../../lib/core/constants.js';
+import { INDEX_MIN_TTL_MS, PRODUCER_CACHE_MAX_AGE_MS, PRODUCER_STATE_TTL_MS, SEAL_AFTER_MS } from '../../../lib/core/constants.js';
 import { InternalError, OffsetMismatchError, StorageUnavailableError } from '../../../lib/core/errors.js';
 import { FAST_RETRY } from '../../../lib/core/retry.js';
 import { LogEngine } from '../../../lib/engine.js';
@@ -306,6 +306,67 @@ describe('idempotent producers, written first', () => {
     expect(await first).toMatchObject({ baseOffset: 0, duplicate: false });
     expect(await produce(impatient, 'r', 0)).toMatchObject({ baseOffset: 0, duplicate: true });
     expect((await readAll(t.verifier, 't', 0)).map((r) => text(r.value))).toEqual(['r']);
+  });
+});
+
+describe('regression: a producer back after a pause longer than the tail TTL could not find its previous batch', () => {
+  // Found by review (2026-12-03). A producer state names its newest batch by a claim's
+  // token; once an index step moved the claim's entry off the head, only an index item
+  // held its numbering, and index items expired with the tail TTL (a day by default)
+  // while producer states live 7 days. The producer's next batch, sent by another
+  // process, waited for a predecessor it could not find until every deadline (503s); a
+  // retry of the last batch found it nowhere, took it for never numbered, and wrote it
+  // again. And every such look read the partition's whole index, newest first.
+  const produceOn = (engine: LogEngine, value: string, sequence: number) =>
+    engine.appender
+      .appendToPartition('t', 0, { records: [{ key: null, value: bytes(value) }], producer: { producerId: 'p1', epoch: 0, sequence } })
+      .then((r) => r.partitions[0]!);
+
+  it('index items outlive the producer states that name their ranges', async () => {
+    const tailTtlMs = 24 * 60 * 60 * 1000;
+    const t = await createTestEngine({ engine: { sequencing: 'write-first' }, store: { tailTtlMs } });
+    const meta = await t.engine.topics.create({ name: 't', partitions: 1 });
+    const ref: PartitionRef = { topic: 't', topicId: meta.topicId, partition: 0 };
+    const before = Date.now();
+    expect(await produceOn(t.engine, 'a', 0)).toMatchObject({ baseOffset: 0 });
+    await t.realStore.indexPending(ref, 0, 0);
+    const items = await partitionRawItems(t.tableName, ref);
+    const index = items.find((i) => i.sk?.S?.startsWith(INDEX_PREFIX))!;
+    const state = items.find((i) => i.sk?.S === producerSk('p1'))!;
+    expect(Number(index.ttl?.N) * 1000).toBeGreaterThanOrEqual(before + INDEX_MIN_TTL_MS - 1000);
+    expect(Number(index.ttl?.N)).toBeGreaterThan(Number(state.ttl?.N));
+    expect(INDEX_MIN_TTL_MS).toBeGreaterThan(PRODUCER_STATE_TTL_MS);
+  });
+
+  it('a claim keeps the counter its writer saw, and a look for its numbering reads the index from there: one Query', async () => {
+    const t = await setup();
+    const a = t.writer();
+    await t.append(['x'], a);
+    expect(await produceOn(a, 'p0', 0)).toMatchObject({ baseOffset: 1 });
+    const stored = await t.realStore.getProducerState(t.ref, 'p1');
+    expect(stored?.batches.at(-1)?.claim?.floor).toBe(1);
+    // Its entry goes to an index item, and many index items come after it.
+    await t.realStore.indexPending(t.ref, 1, 1);
+    for (let i = 0; i < INDEX_EVERY * 6; i++) await t.append([`v${i}`]);
+    const dynamo = localDynamoClient(inject('dynamoEndpoint'));
+    const queries: number[] = [];
+    dynamo.middlewareStack.add(
+      (next, context) => async (args) => {
+        const out = await next(args);
+        if (context.commandName === 'QueryCommand') queries.push(((out as { output: { Items?: unknown[] } }).output.Items ?? []).length);
+        return out;
+      },
+      { step: 'initialize', name: 'countQueries' },
+    );
+    const b = new LogEngine({ store: new DynamoLogStore(dynamo, t.tableName), retry: FAST_RETRY, sequencing: 'write-first' });
+    // The next batch from a process that never saw the first numbered: found in one Query.
+    expect(await produceOn(b, 'p1', 1)).toMatchObject({ baseOffset: INDEX_EVERY * 6 + 2, duplicate: false });
+    expect(queries).toHaveLength(1);
+    // Without the floor, the look reads the index newest first, page after page.
+    queries.length = 0;
+    expect(await new DynamoLogStore(dynamo, t.tableName).findNumbering(t.ref, stored!.batches.at(-1)!.claim!.token)).toBe(1);
+    expect(queries.length).toBeGreaterThan(1);
+    expect((await readAll(t.verifier, 't', 0)).map((r) => text(r.value)).filter((v) => v?.startsWith('p'))).toEqual(['p0', 'p1']);
   });
 });
 
