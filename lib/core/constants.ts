@@ -171,8 +171,17 @@ export const VOID_KEEP_MS = 10 * MAX_APPEND_DEADLINE_MS;
 export const DEFAULT_TAIL_TTL_MS = 1 * DAY;
 /** The shortest tail TTL a store accepts: an hour, far above the flush lag the alarm allows and VOID_KEEP_MS. */
 export const MIN_TAIL_TTL_MS = 1 * HOUR;
-/** An unflushed item whose TTL has less than this share of the TTL left gets its TTL extended by the flusher. */
+/** The flusher keeps unflushed items alive once the oldest has less than this share of the TTL left. */
 export const TAIL_TTL_REFRESH_SHARE = 0.5;
+/**
+ * It then extends every unflushed item with less than this share left. Above
+ * TAIL_TTL_REFRESH_SHARE: the next keep-alive comes only once the oldest item, just
+ * extended to a whole TTL, is due again, half a TTL later, by when every item left
+ * alone (more than this share left) still has a quarter of the TTL. At the same share,
+ * an item just above it would reach its TTL about when that next keep-alive comes
+ * (found by review, 2026-12-03).
+ */
+export const TAIL_TTL_EXTEND_SHARE = 0.75;
 /** Offsets per Query window when the flusher looks for unflushed items to keep alive. */
 export const TAIL_TTL_REFRESH_WINDOW = 10_000;
 /**

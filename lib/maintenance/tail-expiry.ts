@@ -22,14 +22,19 @@
  * partition written first and numbered after (docs/design.md) keeps its data items and the
  * index items that locate them alive the same way (the store's keepNumberedAlive).
  */
-import { TAIL_TTL_REFRESH_SHARE, TAIL_TTL_REFRESH_WINDOW } from '../core/constants.js';
+import { TAIL_TTL_EXTEND_SHARE, TAIL_TTL_REFRESH_SHARE, TAIL_TTL_REFRESH_WINDOW } from '../core/constants.js';
 import type { LogStore } from '../ports/log-store.js';
 import type { PartitionRef, TailItem } from '../ports/model.js';
 
-/** True when an item written with a TTL has less than TAIL_TTL_REFRESH_SHARE of it left. */
-export function expiresSoon(store: Pick<LogStore, 'tailTtlMs'>, item: Pick<TailItem, 'expiresAt'> | undefined, now: number): boolean {
+/** True when an item written with a TTL has less than `share` of it left (TAIL_TTL_REFRESH_SHARE: the keep-alive is due). */
+export function expiresSoon(
+  store: Pick<LogStore, 'tailTtlMs'>,
+  item: Pick<TailItem, 'expiresAt'> | undefined,
+  now: number,
+  share = TAIL_TTL_REFRESH_SHARE,
+): boolean {
   if (store.tailTtlMs === undefined || item?.expiresAt === undefined) return false;
-  return item.expiresAt < now + store.tailTtlMs * TAIL_TTL_REFRESH_SHARE;
+  return item.expiresAt < now + store.tailTtlMs * share;
 }
 
 /**
@@ -46,10 +51,10 @@ export async function keepUnflushedAlive(
   const ttl = store.tailTtlMs;
   if (ttl === undefined) return 0;
   // A partition written first and numbered after: its data and index items (none elsewhere).
-  let extended = await store.keepNumberedAlive(ref, from, now + ttl, now + ttl * TAIL_TTL_REFRESH_SHARE);
+  let extended = await store.keepNumberedAlive(ref, from, now + ttl, now + ttl * TAIL_TTL_EXTEND_SHARE);
   for (let start = from; start < until; start += TAIL_TTL_REFRESH_WINDOW) {
     const extents = await store.tailExtents(ref, start, Math.min(until, start + TAIL_TTL_REFRESH_WINDOW));
-    const due = extents.filter((e) => expiresSoon(store, e, now));
+    const due = extents.filter((e) => expiresSoon(store, e, now, TAIL_TTL_EXTEND_SHARE));
     if (due.length > 0)
       await store.extendTailExpiry(
         ref,
@@ -59,7 +64,7 @@ export async function keepUnflushedAlive(
     extended += due.length;
     // Items are appended in about offset order: past the first one not due, none are.
     const newest = extents.at(-1);
-    if (newest && !expiresSoon(store, newest, now)) break;
+    if (newest && !expiresSoon(store, newest, now, TAIL_TTL_EXTEND_SHARE)) break;
   }
   return extended;
 }

@@ -115,6 +115,29 @@ describe('tail items with a TTL', () => {
     expect(items[4]!.expiresAt).toBe(Math.ceil((items[4]!.appendedAt + ttl) / 1000) * 1000);
   });
 
+  it('regression: an item left alone by a keep-alive reached its TTL about when the next keep-alive came', async () => {
+    // Found by review (2026-12-03): the keep-alive starts when the oldest unflushed item has
+    // less than half its TTL left, and extended only the items with less than half left.
+    // The oldest, extended to a whole TTL, is due again half a TTL later: an item that had
+    // just over half left then has next to nothing.
+    let now = Date.now() - 1.5 * HOUR;
+    const ttl = 2 * HOUR;
+    const t = await createTestEngine({ clock: { now: () => now }, store: { tailTtlMs: ttl } });
+    const meta = await t.engine.topics.create({ name: 't', partitions: 1, config: { segmentBytes: 1024 * 1024 } });
+    const append = (prefix: string) => t.engine.appender.appendToPartition('t', 0, { records: [{ key: null, value: bytes(prefix) }] });
+    await append('old');
+    now = Date.now() - 0.9 * HOUR; // 1.1 h of 2 h left now: just over half
+    await append('middle');
+    now = Date.now();
+    const failing = new Flusher(t.realStore, refusingPuts(t.realObjects), { now: () => now });
+    await expect(failing.flushPartition(meta, 0, { force: true })).rejects.toThrow(/refusing PUTs/);
+    // Half a TTL later the next keep-alive is due (the oldest has half left again): the
+    // middle item must still have a quarter of its TTL then, not be past it.
+    const items = await t.realStore.queryTail(ref(meta), 0, { maxRecords: Infinity, maxBytes: Infinity });
+    expect(items).toHaveLength(2);
+    for (const item of items) expect(item.expiresAt! - (now + ttl / 2)).toBeGreaterThanOrEqual(ttl / 4 - 1000);
+  });
+
   it('keep the data and index items of a partition written first and numbered after alive the same way', async () => {
     let now = Date.now() - 1.5 * HOUR;
     const ttl = 2 * HOUR;
