@@ -19,12 +19,15 @@
  * - the data write fails: nothing has an offset; it is sent again until the deadline, then
  *   503 (data items no offset points to expire with the tail TTL);
  * - the numbering's answer is lost: the head's pending entry, then the index, say whether
- *   it was applied (found: acknowledged at that base); if neither holds it, it was not,
- *   and it is sent again, never after the deadline (a numbering sent later could reach
- *   data the TTL removed). Nothing is sent again before such a look has answered, and the
- *   SDK makes one attempt of it (firstAttemptOnly): a repeat after an index step took the
- *   applied entry off the head would pass the condition and number the data twice
- *   (found by the multi-process checker's long run, 2026-12-02);
+ *   it was applied (found: acknowledged at that base); if neither holds it, the writer
+ *   raises the head's fence above its numbering's (every numbering goes under a fence)
+ *   and looks once more, since DynamoDB may still apply a request its client gave up on;
+ *   not found then, it never will be, and it is sent again under the new fence, never
+ *   after the deadline (a numbering sent later could reach data the TTL removed).
+ *   Nothing is sent again before such a look has answered, and the SDK makes one attempt
+ *   of it (firstAttemptOnly): a repeat after an index step took the applied entry off the
+ *   head would pass the condition and number the data twice (found by the multi-process
+ *   checker's long run, 2026-12-02; the late apply by review, 2026-12-03);
  * - `expectedOffset` is not the counter: 409 OFFSET_MISMATCH, nothing numbered.
  *
  * Idempotent producers claim their batches in their state item beside the data write,
@@ -142,7 +145,8 @@ export class WriteFirstSequencer extends PartitionSequencer {
   ): Promise<Extract<NumberOutcome, { ok: true }> | 'again' | undefined> {
     const ranges = writes.map((w, i) => ({ token: w.token, count: laid.items[i]!.recordCount }));
     const expectedOffset = live[0]!.expectedOffset;
-    const fence = claims.length > 0 ? claims[0]!.state.batches.at(-1)!.claim!.fence : undefined;
+    // Every numbering goes under a fence: its claims', or the head's as this process knows it.
+    let fence = claims.length > 0 ? claims[0]!.state.batches.at(-1)!.claim!.fence : this.claims.fence;
     let after = claims.flatMap((c) => (c.plan.after ? [c.plan.after] : []));
     /** Where a look for each previous batch's numbering starts. */
     const floors = new Map(claims.flatMap((c) => (c.plan.after ? [[c.plan.after, c.plan.afterFloor] as const] : [])));
@@ -159,13 +163,23 @@ export class WriteFirstSequencer extends PartitionSequencer {
       }
       if (inDoubt) {
         // The head, then the index: where an applied numbering is. Found: acknowledged there.
-        // Neither: it was not applied, and may be sent again. A look that fails settles
-        // nothing: sent again then, a numbering an index step took off the head meanwhile
-        // would number the same data twice.
+        // Neither: not applied yet, but DynamoDB may still apply a request its writer gave up
+        // on (the client's requestTimeout): the fence goes above this numbering's first, and
+        // a second look then settles it, since none can be applied after the raise. Sent
+        // again otherwise, a numbering applied late, after an index step took its entry off
+        // the head, would number the same data twice; so would one sent after a look that
+        // failed (which settles nothing).
         try {
           const base = await this.store.findNumbering(this.ref, ranges[0]!.token, floor);
           if (base !== undefined) return { ok: true, base, numbered: 0, tailBytes: this.tailBytes, fence: this.claims.fence };
+          this.claims.fence = Math.max(this.claims.fence, await this.store.raiseFence(this.ref, fence));
+          const again = await this.store.findNumbering(this.ref, ranges[0]!.token, floor);
+          if (again !== undefined) return { ok: true, base: again, numbered: 0, tailBytes: this.tailBytes, fence: this.claims.fence };
+          // Claims carry the fence they were made under: claimed afresh, above it.
+          if (claims.length > 0) return 'again';
+          fence = this.claims.fence;
           inDoubt = false;
+          continue;
         } catch (err) {
           if (!isRetryable(err)) throw err;
           progress.lastError = err;
@@ -181,7 +195,7 @@ export class WriteFirstSequencer extends PartitionSequencer {
           bytes: laid.bytes,
           now: this.clock.now(),
           ...(expectedOffset !== undefined ? { expectedOffset } : {}),
-          ...(fence !== undefined ? { fence } : {}),
+          fence,
           ...(after.length > 0 ? { after } : {}),
         });
       } catch (err) {
@@ -201,7 +215,12 @@ export class WriteFirstSequencer extends PartitionSequencer {
       // Refused: nothing was numbered. Why, in order: fenced, a producer's previous batch not numbered yet, the offset.
       this.claims.fence = Math.max(this.claims.fence, outcome.fence);
       this.claims.floor = Math.max(this.claims.floor, outcome.head.nextOffset);
-      if (fence !== undefined && outcome.fence > fence) return 'again';
+      if (outcome.fence > fence) {
+        // Claims are numbered under their own fence: claimed afresh. Other groups take the new one.
+        if (claims.length > 0) return 'again';
+        fence = outcome.fence;
+        continue;
+      }
       if (outcome.missing.length > 0) {
         const stillMissing: string[] = [];
         for (const token of outcome.missing)

@@ -576,6 +576,68 @@ describe('regression: a numbering sent again after an index step took its applie
     expect((await readAll(t.verifier, 't', 0)).map((r) => text(r.value))).toEqual(['a', 'b']);
   });
 
+  it('a numbering DynamoDB applies late, after its writer looked and found nothing, is found by the look after the fence: numbered once', async () => {
+    // Found by review (2026-12-03): a request the client gave up on (requestTimeout) may
+    // still be applied. Applied after the writer's look, with an index step taking its entry
+    // off the head before the writer's second send, the same data was numbered twice.
+    const t = await setup();
+    await t.append(['a']);
+    const store = new DynamoLogStore(testClients().dynamo, t.tableName);
+    const number = store.numberData.bind(store);
+    let late: NumberRequest | undefined;
+    store.numberData = async (request) => {
+      if (late !== undefined) return number(request);
+      late = request; // held: DynamoDB has it, and applies it later
+      throw new StorageUnavailableError('injected: the numbering timed out');
+    };
+    const findNumbering = store.findNumbering.bind(store);
+    let looks = 0;
+    let lateOutcome: unknown;
+    store.findNumbering = async (ref, token, floor) => {
+      const found = await findNumbering(ref, token, floor);
+      // After the first look found nothing: the held numbering is applied now, and an
+      // index step takes its entry off the head.
+      if (++looks === 1) {
+        expect(found).toBeUndefined();
+        lateOutcome = await number(late!);
+        await t.realStore.indexPending(t.ref, 1, 1);
+      }
+      return found;
+    };
+    const engine = new LogEngine({ store, retry: FAST_RETRY, sequencing: 'write-first' });
+    expect(await t.append(['b'], engine)).toMatchObject({ baseOffset: 1, lastOffset: 1 });
+    expect(lateOutcome).toMatchObject({ ok: true, base: 1 });
+    expect((await t.realStore.getHead(t.ref)).nextOffset).toBe(2);
+    expect((await readAll(t.verifier, 't', 0)).map((r) => text(r.value))).toEqual(['a', 'b']);
+  });
+
+  it('a numbering applied late, after the fence was raised, is refused: the writer numbers under the new fence', async () => {
+    const t = await setup();
+    await t.append(['a']);
+    const store = new DynamoLogStore(testClients().dynamo, t.tableName);
+    const number = store.numberData.bind(store);
+    let late: NumberRequest | undefined;
+    store.numberData = async (request) => {
+      if (late !== undefined) return number(request);
+      late = request;
+      throw new StorageUnavailableError('injected: the numbering timed out');
+    };
+    const raiseFence = store.raiseFence.bind(store);
+    let lateOutcome: unknown;
+    store.raiseFence = async (ref, above) => {
+      const fence = await raiseFence(ref, above);
+      lateOutcome = await number(late!); // applied now: after the raise
+      return fence;
+    };
+    const engine = new LogEngine({ store, retry: FAST_RETRY, sequencing: 'write-first' });
+    expect(await t.append(['b'], engine)).toMatchObject({ baseOffset: 1, lastOffset: 1 });
+    expect(lateOutcome).toMatchObject({ ok: false });
+    expect((await t.realStore.getHead(t.ref)).nextOffset).toBe(2);
+    expect((await readAll(t.verifier, 't', 0)).map((r) => text(r.value))).toEqual(['a', 'b']);
+    // A writer that knew the old fence numbers once more, under the new one.
+    expect(await t.append(['c'])).toMatchObject({ baseOffset: 2 });
+  });
+
   it('a writer whose look at an in-doubt numbering fails looks again before it sends anything', async () => {
     const faults = new FaultInjector([{ method: 'numberData', mode: 'after', times: 1 }]);
     faults.enabled = false;
