@@ -155,8 +155,8 @@ export class DynamoLogStore implements LogStore {
   getTailItem(ref: PartitionRef, lastOffset: number): Promise<TailItem | undefined> {
     return this.partitions.getTailItem(ref, lastOffset);
   }
-  getProducerState(ref: PartitionRef, producerId: string): Promise<ProducerState | null> {
-    return this.partitions.getProducerState(ref, producerId);
+  getProducerState(ref: PartitionRef, producerId: string, now?: number): Promise<ProducerState | null> {
+    return this.partitions.getProducerState(ref, producerId, now);
   }
   queryTail(
     ref: PartitionRef,

@@ -331,8 +331,12 @@ export class DynamoPartitionStore implements PartitionStore {
       Put: {
         TableName: this.table.name,
         Item: { pk, sk: producerSk(state.producerId), ...state, ttl: ttlSeconds(state.updatedAt + PRODUCER_STATE_TTL_MS) },
-        ConditionExpression: expectedVersion === null ? 'attribute_not_exists(pk)' : 'version = :v',
-        ...(expectedVersion === null ? {} : { ExpressionAttributeValues: { ':v': expectedVersion } }),
+        // A state created: none stored, or one past its TTL that DynamoDB has not deleted yet
+        // (it can take days), which reads as none (getProducerState).
+        ConditionExpression: expectedVersion === null ? 'attribute_not_exists(pk) OR #ttl <= :now' : 'version = :v',
+        ...(expectedVersion === null
+          ? { ExpressionAttributeNames: { '#ttl': 'ttl' }, ExpressionAttributeValues: { ':now': Math.floor(state.updatedAt / 1000) } }
+          : { ExpressionAttributeValues: { ':v': expectedVersion } }),
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
       },
     };
@@ -731,7 +735,7 @@ export class DynamoPartitionStore implements PartitionStore {
     return out.Item ? toTailItem(out.Item) : undefined;
   }
 
-  async getProducerState(ref: PartitionRef, producerId: string): Promise<ProducerState | null> {
+  async getProducerState(ref: PartitionRef, producerId: string, now?: number): Promise<ProducerState | null> {
     const out = await this.table.send(
       new GetCommand({
         TableName: this.table.name,
@@ -739,7 +743,9 @@ export class DynamoPartitionStore implements PartitionStore {
         ConsistentRead: true,
       }),
     );
-    return out.Item ? toProducerState(out.Item) : null;
+    // Past its TTL, a state reads as none, as it will once DynamoDB deletes it (which can take days).
+    if (!out.Item || (now !== undefined && out.Item.ttl !== undefined && Number(out.Item.ttl) <= Math.floor(now / 1000))) return null;
+    return toProducerState(out.Item);
   }
 
   async queryTail(

@@ -291,7 +291,11 @@ export interface PartitionStore {
   ): Promise<{ written: true } | { written: false; state: ProducerState | null }>;
   /** The tail item whose last offset is `lastOffset`, if it exists (strongly consistent). */
   getTailItem(ref: PartitionRef, lastOffset: number): Promise<TailItem | undefined>;
-  getProducerState(ref: PartitionRef, producerId: string): Promise<ProducerState | null>;
+  /**
+   * A producer's state (strongly consistent); null when there is none, or, given `now`,
+   * when it is past its TTL (PRODUCER_STATE_TTL_MS after its last write) but not deleted yet.
+   */
+  getProducerState(ref: PartitionRef, producerId: string, now?: number): Promise<ProducerState | null>;
   /**
    * Tail items whose lastOffset ≥ `fromOffset`, in offset order, strongly consistent.
    * Stops once the items hold `maxRecords` records at or above `fromOffset`, or

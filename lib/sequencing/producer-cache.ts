@@ -5,7 +5,7 @@
  */
 
 import type { Clock } from '../core/clock.js';
-import { PRODUCER_CACHE_MAX_AGE_MS, RETRY_AFTER_SECONDS } from '../core/constants.js';
+import { PRODUCER_CACHE_MAX_AGE_MS, PRODUCER_STATE_TTL_MS, RETRY_AFTER_SECONDS } from '../core/constants.js';
 import { RetryableError } from '../core/errors.js';
 import type { LogStore } from '../ports/log-store.js';
 import type { PartitionRef, ProducerState } from '../ports/model.js';
@@ -69,7 +69,7 @@ export class ProducerCache {
   async get(producerId: string): Promise<ProducerState | null> {
     const entry = this.fresh(producerId);
     if (entry) return entry.state;
-    const state = await this.store.getProducerState(this.ref, producerId);
+    const state = await this.store.getProducerState(this.ref, producerId, this.clock.now());
     this.remember(producerId, state);
     return state;
   }
@@ -89,9 +89,15 @@ export class ProducerCache {
     this.states.delete(producerId);
   }
 
-  /** The remembered entry, unless it is older than PRODUCER_CACHE_MAX_AGE_MS. */
+  /**
+   * The remembered entry, unless it is older than PRODUCER_CACHE_MAX_AGE_MS, or its state
+   * is past its TTL (a producer back after a week: a state that reads as none now).
+   */
   private fresh(producerId: string): { state: ProducerState | null } | undefined {
     const entry = this.states.get(producerId);
-    return entry && this.clock.now() - entry.at < PRODUCER_CACHE_MAX_AGE_MS ? entry : undefined;
+    const now = this.clock.now();
+    if (!entry || now - entry.at >= PRODUCER_CACHE_MAX_AGE_MS) return undefined;
+    if (entry.state && now >= entry.state.updatedAt + PRODUCER_STATE_TTL_MS) return undefined;
+    return entry;
   }
 }

@@ -49,6 +49,20 @@ export function checkSequence(state: ProducerState | null, stamp: ProducerStamp,
   return { kind: 'reject', error: new SequenceGapError(stamp.producerId, stamp.sequence, lastSequence + 1) };
 }
 
+/**
+ * The version of the next write of a producer's state: one above the stored state's, or
+ * for a state created (none stored, or one past its TTL), the time of the write (ms).
+ * Writes are conditioned on the version they were decided on; a state that expired and
+ * was created again must never reuse a version its earlier life had, or a process that
+ * remembers that earlier state would write over the new one (its condition passes). The
+ * old life's versions are below its creation time plus its writes, at most one per ms
+ * (a partition's head takes about 1,000 writes a second), and the new life begins a
+ * PRODUCER_STATE_TTL_MS after the old one's last write: later than any of them.
+ */
+export function nextVersion(state: Pick<ProducerState, 'version'> | null, now: number): number {
+  return state ? state.version + 1 : Math.max(1, Math.floor(now));
+}
+
 /** The state after an accepted batch committed at [baseOffset, baseOffset + recordCount). */
 export function nextProducerState(
   state: ProducerState | null,
@@ -68,7 +82,7 @@ export function nextProducerState(
     producerId: stamp.producerId,
     epoch: stamp.epoch,
     batches: [...kept, batch].slice(-PRODUCER_DEDUP_WINDOW),
-    version: (state?.version ?? 0) + 1,
+    version: nextVersion(state, now),
     updatedAt: now,
   };
 }

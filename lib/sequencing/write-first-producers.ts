@@ -28,7 +28,7 @@ import { backoffDelay, type RetryPolicy, sleep } from '../core/retry.js';
 import type { LogStore } from '../ports/log-store.js';
 import type { PartitionRef, ProducerBatch, ProducerState } from '../ports/model.js';
 import type { ProducerCache } from './producer-cache.js';
-import { checkSequence, type ProducerStamp } from './producer-state.js';
+import { checkSequence, nextVersion, type ProducerStamp } from './producer-state.js';
 import type { Pending } from './sequencer.js';
 
 /** A producer's state as a group found it, and the batch the group will claim for it. */
@@ -203,7 +203,7 @@ export class WriteFirstProducers {
       producerId: producer.producerId,
       epoch: producer.epoch,
       batches: [...plan.kept, batch].slice(-PRODUCER_DEDUP_WINDOW),
-      version: (plan.stored?.version ?? 0) + 1,
+      version: nextVersion(plan.stored, this.clock.now()),
       updatedAt: this.clock.now(),
     };
   }

@@ -190,14 +190,14 @@ describe('checkSequence', () => {
 });
 
 describe('nextProducerState', () => {
-  it('creates the first state with one batch, version 1 and the given time', () => {
+  it('creates the first state with one batch, the given time, and that time as its version', () => {
     const next = nextProducerState(null, stamp(0, 0), 3, 50, NOW);
 
     expect(next).toEqual({
       producerId: PID,
       epoch: 0,
       batches: [{ firstSequence: 0, lastSequence: 2, baseOffset: 50, lastOffset: 52 }],
-      version: 1,
+      version: NOW,
       updatedAt: NOW,
     });
   });
@@ -272,7 +272,8 @@ describe('nextProducerState', () => {
     let s: ProducerState | null = null;
     for (let i = 0; i < 12; i++) s = nextProducerState(s, stamp(0, i * 2), 2, i * 10, NOW + i);
 
-    expect(s!.version).toBe(12);
+    // A state created takes the time as its first version (nextVersion), then one per batch.
+    expect(s!.version).toBe(NOW + 11);
     expect(s!.updatedAt).toBe(NOW + 11);
     expect(s!.batches.map((b) => b.firstSequence)).toEqual([14, 16, 18, 20, 22]);
     expect(s!.batches.map((b) => b.baseOffset)).toEqual([70, 80, 90, 100, 110]);
@@ -316,7 +317,7 @@ describe('checkSequence and nextProducerState together (property)', () => {
 
         const remembered = committed.slice(-PRODUCER_DEDUP_WINDOW);
         expect(s!.batches).toEqual(remembered);
-        expect(s!.version).toBe(committed.length);
+        expect(s!.version).toBe(NOW + committed.length - 1);
         for (const b of remembered) {
           const resend = checkSequence(s, stamp(sc.epoch, b.firstSequence), b.lastSequence - b.firstSequence + 1);
           expect(resend).toEqual({ kind: 'duplicate', batch: b });
