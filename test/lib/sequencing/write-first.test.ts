@@ -614,20 +614,29 @@ describe('regression: a numbering sent again after an index step took its applie
     expect((await readAll(t.verifier, 't', 0)).map((r) => text(r.value))).toEqual(['a', 'b']);
   });
 
-  it('a numbering DynamoDB applies late, after its writer looked and found nothing, is found by the look after the fence: numbered once', async () => {
-    // Found by review (2026-12-03): a request the client gave up on (requestTimeout) may
-    // still be applied. Applied after the writer's look, with an index step taking its entry
-    // off the head before the writer's second send, the same data was numbered twice.
+  /**
+   * A partition holding 'a', and a store whose first numbering is held (DynamoDB has it and
+   * applies it later: `number(late())`) while its writer hears a timeout.
+   */
+  async function heldNumbering() {
     const t = await setup();
     await t.append(['a']);
     const store = new DynamoLogStore(testClients().dynamo, t.tableName);
     const number = store.numberData.bind(store);
-    let late: NumberRequest | undefined;
+    let held: NumberRequest | undefined;
     store.numberData = async (request) => {
-      if (late !== undefined) return number(request);
-      late = request; // held: DynamoDB has it, and applies it later
+      if (held !== undefined) return number(request);
+      held = request;
       throw new StorageUnavailableError('injected: the numbering timed out');
     };
+    return { t, store, number, late: () => held };
+  }
+
+  it('a numbering DynamoDB applies late, after its writer looked and found nothing, is found by the look after the fence: numbered once', async () => {
+    // Found by review (2026-12-03): a request the client gave up on (requestTimeout) may
+    // still be applied. Applied after the writer's look, with an index step taking its entry
+    // off the head before the writer's second send, the same data was numbered twice.
+    const { t, store, number, late } = await heldNumbering();
     const findNumbering = store.findNumbering.bind(store);
     let looks = 0;
     let lateOutcome: unknown;
@@ -637,7 +646,7 @@ describe('regression: a numbering sent again after an index step took its applie
       // index step takes its entry off the head.
       if (++looks === 1) {
         expect(found).toBeUndefined();
-        lateOutcome = await number(late!);
+        lateOutcome = await number(late()!);
         await t.realStore.indexPending(t.ref, 1, 1);
       }
       return found;
@@ -650,21 +659,12 @@ describe('regression: a numbering sent again after an index step took its applie
   });
 
   it('a numbering applied late, after the fence was raised, is refused: the writer numbers under the new fence', async () => {
-    const t = await setup();
-    await t.append(['a']);
-    const store = new DynamoLogStore(testClients().dynamo, t.tableName);
-    const number = store.numberData.bind(store);
-    let late: NumberRequest | undefined;
-    store.numberData = async (request) => {
-      if (late !== undefined) return number(request);
-      late = request;
-      throw new StorageUnavailableError('injected: the numbering timed out');
-    };
+    const { t, store, number, late } = await heldNumbering();
     const raiseFence = store.raiseFence.bind(store);
     let lateOutcome: unknown;
     store.raiseFence = async (ref, above) => {
       const fence = await raiseFence(ref, above);
-      lateOutcome = await number(late!); // applied now: after the raise
+      lateOutcome = await number(late()!); // applied now: after the raise
       return fence;
     };
     const engine = new LogEngine({ store, retry: FAST_RETRY, sequencing: 'write-first' });
