@@ -12,7 +12,7 @@ import WebSocket from 'ws';
 import { Strata } from '../../../client/index.js';
 import { PushChannel } from '../../../client/push.js';
 import type { ConnectionPoster } from '../../../lib/push/fanout.js';
-import type { PushMessage } from '../../../lib/push/protocol.js';
+import type { PushDiscovery, PushMessage } from '../../../lib/push/protocol.js';
 import { localDynamoClient } from '../../../local/emulators.js';
 import type { LocalStack } from '../../../local/stack.js';
 import { startTestStack } from '../../support/local-stack.js';
@@ -295,6 +295,61 @@ describe('push', () => {
     for (let i = 5; i < 10; i++) await strata.append('push-resume', [{ value: `b${i}` }], { partition: 0 });
     await consuming;
     expect(got).toEqual([...Array.from({ length: 10 }, (_, i) => `a${i}`), ...Array.from({ length: 10 }, (_, i) => `b${i}`)]);
+  });
+
+  it('regression: a failed ping made the channel start over on a new connection (a storm of reconnects under load)', async () => {
+    // Found by the chaos suite (2026-12-03): every ping the server answered with a
+    // retryable error (its store unavailable for a moment) closed the connection and
+    // opened a new one, with its disconnect, connect and subscription, all store writes:
+    // under load more pings failed, and the healed server drowned in reconnects.
+    // A ping's error is now ignored; a refused subscription still starts over, backing off.
+    const { WebSocketServer } = await import('ws');
+    const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    let refuseSubscriptions = false;
+    server.on('connection', (ws) => {
+      ws.on('message', (data) => {
+        const frame = JSON.parse(String(data)) as { action: string; id: string; partitions?: number[] };
+        const retry = { type: 'error', id: frame.id, code: 'RETRY', message: 'the store is unavailable; retry' };
+        if (frame.action === 'ping') ws.send(JSON.stringify(retry));
+        else if (refuseSubscriptions) ws.send(JSON.stringify(retry));
+        else
+          ws.send(
+            JSON.stringify({ type: 'subscribed', id: frame.id, topic: 't', watermarks: [{ topic: 't', partition: 0, highWatermark: 0 }] }),
+          );
+      });
+    });
+    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+    const { port } = server.address() as AddressInfo;
+    const discovery: PushDiscovery = {
+      url: `ws://127.0.0.1:${port}`,
+      protocol: 'strata.push.v1',
+      pingIntervalMs: 20,
+      maxConnectionMs: 60_000,
+      quietMs: 50,
+      signed: false,
+    };
+    const channel = new PushChannel(discovery, 't', { minReconnectMs: 10, maxReconnectMs: 2_000 });
+    try {
+      channel.start([0]);
+      await until(() => channel.received.error >= 10);
+      expect(channel.connects).toBe(1);
+      expect(channel.subscribed(0)).toBe(true);
+    } finally {
+      channel.close();
+    }
+    // Subscriptions refused again and again: the reconnects back off.
+    refuseSubscriptions = true;
+    const refused = new PushChannel(discovery, 't', { minReconnectMs: 10, maxReconnectMs: 2_000 });
+    try {
+      refused.start([0]);
+      await new Promise((r) => setTimeout(r, 600));
+      expect(refused.connects).toBeGreaterThan(1);
+      expect(refused.connects).toBeLessThan(20);
+    } finally {
+      refused.close();
+      for (const client of server.clients) client.terminate();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 
   it('stops trying, and lets the loops long-poll, when the endpoint refuses the connection', async () => {
