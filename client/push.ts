@@ -209,12 +209,18 @@ export class PushChannel {
     const socket = new WebSocket(url, { handshakeTimeout: 10_000 });
     this.socket = socket;
     socket.on('open', () => {
+      // A socket replaced before it opened (a reconnect raced it) is of no use.
+      if (this.socket !== socket) {
+        socket.terminate();
+        return;
+      }
       this.state = 'open';
       this.connects++;
       const partitions = [...this.partitions.keys()];
       // The backoff starts over once the connection is of use: subscribed (below), or open with nothing to subscribe.
       if (partitions.length > 0) this.send({ action: 'subscribe', topic: this.topic, partitions });
       else this.attempts = 0;
+      if (this.pingTimer) clearInterval(this.pingTimer);
       this.pingTimer = setInterval(() => this.ping(), this.discovery.pingIntervalMs);
       this.pingTimer.unref();
     });
@@ -238,7 +244,9 @@ export class PushChannel {
 
   /** The connection is gone: loops long-poll until a new one is subscribed. */
   private down(reason: string): void {
-    if (this.state === 'closed') return;
+    // Once per connection: a second call (its close event after an error frame closed it)
+    // would schedule a second reconnect, and two sockets would each start a ping timer.
+    if (this.state === 'closed' || this.state === 'down') return;
     this.state = this.refused ? 'closed' : 'down';
     if (this.pingTimer) clearInterval(this.pingTimer);
     this.pingTimer = undefined;
@@ -300,8 +308,8 @@ export class PushChannel {
         if (message.id !== undefined && this.pings.delete(message.id)) return;
         // A refused subscription (a deleted topic, say): start over on a new connection,
         // backing off while subscriptions keep failing; meanwhile the loops long-poll.
-        this.socket?.close(1000);
         this.down(`push endpoint answered ${message.code}: ${message.message}`);
+        this.socket?.close(1000);
         return;
       default:
         return;
