@@ -303,8 +303,8 @@ export class PushChannel {
         // A ping that failed (the store unavailable for a moment, say): the connection is
         // fine, and the next ping asks again. Starting over on a new connection instead
         // costs a disconnect, a connect and a subscription, all store writes: under load,
-        // every failed ping did, and the reconnects made more pings fail (found by the
-        // chaos suite, 2026-12-03: its healed server drowned in them).
+        // every failed ping did, and the reconnects made more pings fail (looked for after a
+        // chaos run, 2026-12-03, whose healed server was flooded with push requests).
         if (message.id !== undefined && this.pings.delete(message.id)) return;
         // A refused subscription (a deleted topic, say): start over on a new connection,
         // backing off while subscriptions keep failing; meanwhile the loops long-poll.
