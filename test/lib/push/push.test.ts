@@ -358,6 +358,56 @@ describe('push', () => {
     }
   });
 
+  it('regression: reconnects after refused subscriptions left ping timers running, each pinging on the new connection', async () => {
+    // A refused subscription's error frame closed the socket and scheduled a reconnect,
+    // and the socket's close event scheduled a second: two sockets opened, the second's
+    // ping timer replaced the first's without stopping it. Every refusal could double the
+    // timers; pings grew without bound on one channel (looked for after a chaos run whose
+    // healed server was flooded with push requests, 2026-12-03).
+    const { WebSocketServer } = await import('ws');
+    const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    let refusals = 5;
+    let pings = 0;
+    server.on('connection', (ws) => {
+      ws.on('message', (data) => {
+        const frame = JSON.parse(String(data)) as { action: string; id: string };
+        if (frame.action === 'ping') {
+          pings++;
+          ws.send(JSON.stringify({ type: 'pong', id: frame.id, watermarks: [] }));
+        } else if (refusals-- > 0) ws.send(JSON.stringify({ type: 'error', id: frame.id, code: 'RETRY', message: 'retry' }));
+        else
+          ws.send(
+            JSON.stringify({ type: 'subscribed', id: frame.id, topic: 't', watermarks: [{ topic: 't', partition: 0, highWatermark: 0 }] }),
+          );
+      });
+    });
+    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+    const { port } = server.address() as AddressInfo;
+    const discovery: PushDiscovery = {
+      url: `ws://127.0.0.1:${port}`,
+      protocol: 'strata.push.v1',
+      pingIntervalMs: 50,
+      maxConnectionMs: 60_000,
+      quietMs: 50,
+      signed: false,
+    };
+    const channel = new PushChannel(discovery, 't', { minReconnectMs: 20, maxReconnectMs: 40 });
+    try {
+      channel.start([0]);
+      await until(() => channel.subscribed(0));
+      await new Promise((r) => setTimeout(r, 100));
+      pings = 0;
+      await new Promise((r) => setTimeout(r, 500));
+      // One timer: about 10 pings in 500 ms.
+      expect(pings).toBeLessThanOrEqual(13);
+      expect(server.clients.size).toBe(1);
+    } finally {
+      channel.close();
+      for (const client of server.clients) client.terminate();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
   it('stops trying, and lets the loops long-poll, when the endpoint refuses the connection', async () => {
     let upgrades = 0;
     const refusing = createServer((_req, res) => res.end());
