@@ -79,6 +79,44 @@ function countingFetch(): { fetch: typeof fetch; reads: { polled: number; immedi
   };
 }
 
+/**
+ * A WebSocket server that answers each frame with what `answer` returns (nothing when
+ * undefined), and the discovery document of it for a PushChannel.
+ */
+async function fakePushServer(answer: (frame: { action: string; id: string }) => object | undefined, pingIntervalMs: number) {
+  const { WebSocketServer } = await import('ws');
+  const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  server.on('connection', (ws) => {
+    ws.on('message', (data) => {
+      const reply = answer(JSON.parse(String(data)) as { action: string; id: string });
+      if (reply) ws.send(JSON.stringify(reply));
+    });
+  });
+  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  const { port } = server.address() as AddressInfo;
+  const discovery: PushDiscovery = {
+    url: `ws://127.0.0.1:${port}`,
+    protocol: 'strata.push.v1',
+    pingIntervalMs,
+    maxConnectionMs: 60_000,
+    quietMs: 50,
+    signed: false,
+  };
+  const stop = async () => {
+    for (const client of server.clients) client.terminate();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+  return { server, discovery, stop };
+}
+
+/** A `subscribed` answer to `frame` for partition 0 of topic t. */
+const subscribedTo = (frame: { id: string }) => ({
+  type: 'subscribed',
+  id: frame.id,
+  topic: 't',
+  watermarks: [{ topic: 't', partition: 0, highWatermark: 0 }],
+});
+
 describe('push', () => {
   let stack: LocalStack;
   let strata: Strata;
@@ -298,36 +336,16 @@ describe('push', () => {
   });
 
   it('regression: a failed ping made the channel start over on a new connection (a storm of reconnects under load)', async () => {
-    // Found by the chaos suite (2026-12-03): every ping the server answered with a
-    // retryable error (its store unavailable for a moment) closed the connection and
-    // opened a new one, with its disconnect, connect and subscription, all store writes:
-    // under load more pings failed, and the healed server drowned in reconnects.
+    // Looked for after a chaos run (2026-12-03) whose healed server was flooded with push
+    // requests: every ping the server answered with a retryable error (its store failed
+    // for a moment) closed the connection and opened a new one, with its disconnect,
+    // connect and subscription, all store writes, and under load more pings failed.
     // A ping's error is now ignored; a refused subscription still starts over, backing off.
-    const { WebSocketServer } = await import('ws');
-    const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
     let refuseSubscriptions = false;
-    server.on('connection', (ws) => {
-      ws.on('message', (data) => {
-        const frame = JSON.parse(String(data)) as { action: string; id: string; partitions?: number[] };
-        const retry = { type: 'error', id: frame.id, code: 'RETRY', message: 'the store is unavailable; retry' };
-        if (frame.action === 'ping') ws.send(JSON.stringify(retry));
-        else if (refuseSubscriptions) ws.send(JSON.stringify(retry));
-        else
-          ws.send(
-            JSON.stringify({ type: 'subscribed', id: frame.id, topic: 't', watermarks: [{ topic: 't', partition: 0, highWatermark: 0 }] }),
-          );
-      });
-    });
-    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-    const { port } = server.address() as AddressInfo;
-    const discovery: PushDiscovery = {
-      url: `ws://127.0.0.1:${port}`,
-      protocol: 'strata.push.v1',
-      pingIntervalMs: 20,
-      maxConnectionMs: 60_000,
-      quietMs: 50,
-      signed: false,
-    };
+    const { server, discovery, stop } = await fakePushServer((frame) => {
+      const retry = { type: 'error', id: frame.id, code: 'RETRY', message: 'the store is unavailable; retry' };
+      return frame.action === 'ping' || refuseSubscriptions ? retry : subscribedTo(frame);
+    }, 20);
     const channel = new PushChannel(discovery, 't', { minReconnectMs: 10, maxReconnectMs: 2_000 });
     try {
       channel.start([0]);
@@ -342,8 +360,7 @@ describe('push', () => {
     const refused = new PushChannel(discovery, 't', { minReconnectMs: 10, maxReconnectMs: 2_000 });
     try {
       refused.start([0]);
-      // One connection at a time: a refused subscription's close event once scheduled a
-      // second reconnect, and the socket it replaced stayed open, pinging.
+      // One connection at a time (the next test shows why).
       let most = 0;
       const sampling = setInterval(() => (most = Math.max(most, server.clients.size)), 5);
       await new Promise((r) => setTimeout(r, 600));
@@ -353,8 +370,7 @@ describe('push', () => {
       expect(most).toBeLessThanOrEqual(2);
     } finally {
       refused.close();
-      for (const client of server.clients) client.terminate();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await stop();
     }
   });
 
@@ -364,33 +380,15 @@ describe('push', () => {
     // ping timer replaced the first's without stopping it. Every refusal could double the
     // timers; pings grew without bound on one channel (looked for after a chaos run whose
     // healed server was flooded with push requests, 2026-12-03).
-    const { WebSocketServer } = await import('ws');
-    const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
     let refusals = 5;
     let pings = 0;
-    server.on('connection', (ws) => {
-      ws.on('message', (data) => {
-        const frame = JSON.parse(String(data)) as { action: string; id: string };
-        if (frame.action === 'ping') {
-          pings++;
-          ws.send(JSON.stringify({ type: 'pong', id: frame.id, watermarks: [] }));
-        } else if (refusals-- > 0) ws.send(JSON.stringify({ type: 'error', id: frame.id, code: 'RETRY', message: 'retry' }));
-        else
-          ws.send(
-            JSON.stringify({ type: 'subscribed', id: frame.id, topic: 't', watermarks: [{ topic: 't', partition: 0, highWatermark: 0 }] }),
-          );
-      });
-    });
-    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-    const { port } = server.address() as AddressInfo;
-    const discovery: PushDiscovery = {
-      url: `ws://127.0.0.1:${port}`,
-      protocol: 'strata.push.v1',
-      pingIntervalMs: 50,
-      maxConnectionMs: 60_000,
-      quietMs: 50,
-      signed: false,
-    };
+    const { server, discovery, stop } = await fakePushServer((frame) => {
+      if (frame.action === 'ping') {
+        pings++;
+        return { type: 'pong', id: frame.id, watermarks: [] };
+      }
+      return refusals-- > 0 ? { type: 'error', id: frame.id, code: 'RETRY', message: 'retry' } : subscribedTo(frame);
+    }, 50);
     const channel = new PushChannel(discovery, 't', { minReconnectMs: 20, maxReconnectMs: 40 });
     try {
       channel.start([0]);
@@ -403,8 +401,7 @@ describe('push', () => {
       expect(server.clients.size).toBe(1);
     } finally {
       channel.close();
-      for (const client of server.clients) client.terminate();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await stop();
     }
   });
 
