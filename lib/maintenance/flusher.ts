@@ -148,8 +148,7 @@ export class Flusher {
         // write-first chaos run of 2026-12-02 lost 211 that way). The flush stops loudly.
         if (gap.start < committedFloor(head)) {
           // Stopped, the flush must not let what it cannot read yet expire meanwhile.
-          result.kept =
-            (result.kept ?? 0) + (await keepUnflushedAlive(this.store, ref, head.flushedOffset, head.nextOffset, this.clock.now()));
+          await keepUnflushedAlive(this.store, ref, head.flushedOffset, head.nextOffset, this.clock.now());
           throw new InternalError(
             `the tail of ${partitionKey(ref)} read from its flushed offset ${gap.start} holds nothing there, below its committed offset ${head.committedOffset}: not sealing offsets known to be written`,
           );

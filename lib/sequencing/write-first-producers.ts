@@ -26,7 +26,7 @@ import { PRODUCER_DEDUP_WINDOW, RETRY_AFTER_SECONDS } from '../core/constants.js
 import { DuplicateSequenceError, RetryableError } from '../core/errors.js';
 import { backoffDelay, type RetryPolicy, sleep } from '../core/retry.js';
 import type { LogStore } from '../ports/log-store.js';
-import type { PartitionRef, ProducerBatch, ProducerState } from '../ports/model.js';
+import type { PartitionRef, ProducerBatch, ProducerClaim, ProducerState } from '../ports/model.js';
 import type { ProducerCache } from './producer-cache.js';
 import { checkSequence, nextVersion, type ProducerStamp } from './producer-state.js';
 import type { Pending } from './sequencer.js';
@@ -38,10 +38,8 @@ export interface ProducerPlan {
   stored: ProducerState | null;
   /** The batches the new state keeps before the claimed one. */
   kept: ProducerBatch[];
-  /** The token of the previous batch's claim, when this process has not seen it numbered. */
-  after?: string;
-  /** That claim's floor (ProducerClaim.floor), where a look for its numbering starts. */
-  afterFloor?: number;
+  /** The previous batch's claim, when this process has not seen it numbered (its token; its floor, where a look starts). */
+  after?: ProducerClaim;
 }
 
 /** A claim written for a group: the state it wrote and what it replaced. */
@@ -113,9 +111,7 @@ export class WriteFirstProducers {
           append: p,
           stored,
           kept: newEpoch ? [] : (view?.batches ?? []),
-          ...(previous?.claim && previous.baseOffset < 0
-            ? { after: previous.claim.token, ...(previous.claim.floor !== undefined ? { afterFloor: previous.claim.floor } : {}) }
-            : {}),
+          ...(previous?.claim && previous.baseOffset < 0 ? { after: previous.claim } : {}),
         };
       }
       if (decision.kind === 'duplicate' && (decision.batch.baseOffset >= 0 || !decision.batch.claim)) {

@@ -45,7 +45,7 @@ import type { Clock } from '../core/clock.js';
 import { OffsetMismatchError } from '../core/errors.js';
 import { backoffDelay, isRetryable, mayHaveApplied, sleep } from '../core/retry.js';
 import type { LogStore, NumberOutcome } from '../ports/log-store.js';
-import type { PartitionHead, PartitionRef } from '../ports/model.js';
+import type { PartitionHead, PartitionRef, ProducerClaim } from '../ports/model.js';
 import type { AppendNotifier } from '../reading/notifier.js';
 import { type LaidOut, layOut } from './lay-out.js';
 import { PartitionSequencer, type Pending, type SequencerOptions } from './sequencer.js';
@@ -147,9 +147,8 @@ export class WriteFirstSequencer extends PartitionSequencer {
     const expectedOffset = live[0]!.expectedOffset;
     // Every numbering goes under a fence: its claims', or the head's as this process knows it.
     let fence = claims.length > 0 ? claims[0]!.state.batches.at(-1)!.claim!.fence : this.claims.fence;
+    /** The producers' previous batches' claims, until found numbered. */
     let after = claims.flatMap((c) => (c.plan.after ? [c.plan.after] : []));
-    /** Where a look for each previous batch's numbering starts. */
-    const floors = new Map(claims.flatMap((c) => (c.plan.after ? [[c.plan.after, c.plan.afterFloor] as const] : [])));
     /** The counter as this process saw it before numbering: a look for this numbering starts there. */
     const floor = this.claims.floor;
     let outcome: NumberOutcome | undefined;
@@ -170,11 +169,12 @@ export class WriteFirstSequencer extends PartitionSequencer {
         // the head, would number the same data twice; so would one sent after a look that
         // failed (which settles nothing).
         try {
-          const base = await this.store.findNumbering(this.ref, ranges[0]!.token, floor);
+          let base = await this.store.findNumbering(this.ref, ranges[0]!.token, floor);
+          if (base === undefined) {
+            this.claims.fence = Math.max(this.claims.fence, await this.store.raiseFence(this.ref, fence));
+            base = await this.store.findNumbering(this.ref, ranges[0]!.token, floor);
+          }
           if (base !== undefined) return { ok: true, base, numbered: 0, tailBytes: this.tailBytes, fence: this.claims.fence };
-          this.claims.fence = Math.max(this.claims.fence, await this.store.raiseFence(this.ref, fence));
-          const again = await this.store.findNumbering(this.ref, ranges[0]!.token, floor);
-          if (again !== undefined) return { ok: true, base: again, numbered: 0, tailBytes: this.tailBytes, fence: this.claims.fence };
           // Claims carry the fence they were made under: claimed afresh, above it.
           if (claims.length > 0) return 'again';
           fence = this.claims.fence;
@@ -196,7 +196,7 @@ export class WriteFirstSequencer extends PartitionSequencer {
           now: this.clock.now(),
           ...(expectedOffset !== undefined ? { expectedOffset } : {}),
           fence,
-          ...(after.length > 0 ? { after } : {}),
+          ...(after.length > 0 ? { after: after.map((claim) => claim.token) } : {}),
         });
       } catch (err) {
         if (!isRetryable(err)) throw err;
@@ -222,10 +222,11 @@ export class WriteFirstSequencer extends PartitionSequencer {
         continue;
       }
       if (outcome.missing.length > 0) {
-        const stillMissing: string[] = [];
-        for (const token of outcome.missing)
-          if ((await this.lookUp(token, floors.get(token), progress)) === undefined) stillMissing.push(token);
-        after = after.filter((token) => stillMissing.includes(token));
+        const { missing } = outcome;
+        const stillMissing: ProducerClaim[] = [];
+        for (const claim of after.filter((c) => missing.includes(c.token)))
+          if ((await this.lookUp(claim, progress)) === undefined) stillMissing.push(claim);
+        after = stillMissing;
         // The previous batch's writer may still number it: wait for it, up to the deadline.
         if (after.length > 0) await sleep(backoffDelay(this.options.retry, tries));
         continue;
@@ -250,10 +251,10 @@ export class WriteFirstSequencer extends PartitionSequencer {
     await sleep(backoffDelay(this.options.retry, 1));
   }
 
-  /** Where a token was numbered (undefined: not found, or the look failed). */
-  private async lookUp(token: string, floor: number | undefined, progress: Progress): Promise<number | undefined> {
+  /** Where a claim was numbered (undefined: not found, or the look failed). */
+  private async lookUp(claim: ProducerClaim, progress: Progress): Promise<number | undefined> {
     try {
-      return await this.store.findNumbering(this.ref, token, floor);
+      return await this.store.findNumbering(this.ref, claim.token, claim.floor);
     } catch (err) {
       if (!isRetryable(err)) throw err;
       progress.lastError = err;
