@@ -5,7 +5,7 @@
  * engine with `sequencing: 'write-first'` and the reserving engine in the same run, through the AWS latency model. A probe, not a suite: it writes nothing
  * to docs/ or bench/results/, it prints.
  *
- *     npx tsx bench/probes/sequence-after-write.ts [K,K,...] [window seconds] [--batch] [--dilated]
+ *     npx tsx bench/probes/sequence-after-write.ts [K,K,...] [window seconds] [--batch] [--dilated] [--modes a,b,...]
  *
  * `--batch`: requests of 100 records of 1 KiB instead of one. `--dilated`: the dilated
  * suite's model (bench/suites/dilated.ts: every delay K times as long at K writers, spread
@@ -19,11 +19,15 @@ import { DILATED_MODEL, dilationAt } from '../suites/dilated.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { batch: { type: 'boolean', default: false }, dilated: { type: 'boolean', default: false } },
+  options: {
+    batch: { type: 'boolean', default: false },
+    dilated: { type: 'boolean', default: false },
+    modes: { type: 'string', default: 'raw,head-index-raw,engine-write-first,engine-reserve' },
+  },
 });
 const levels = (positionals[0] ?? '1,8,32').split(',').map(Number);
 const windowMs = Number(positionals[1] ?? 4) * 1000;
-const MODES = ['raw', 'head-index-raw', 'engine-write-first', 'engine-reserve'];
+const MODES = values.modes.split(',');
 
 const result = await runContentionBench(
   {
