@@ -11,7 +11,7 @@
  */
 
 import { type Clock, systemClock } from './core/clock.js';
-import { MAX_APPEND_DEADLINE_MS, SEAL_AFTER_MS } from './core/constants.js';
+import { MAX_APPEND_DEADLINE_MS, SEAL_AFTER_MS, TOPIC_APPEND_REFRESH_MS } from './core/constants.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './core/retry.js';
 import { GroupMembership } from './groups/membership.js';
 import { GroupOffsets } from './groups/offsets.js';
@@ -54,6 +54,12 @@ export interface EngineOptions {
    * it commits (TOPIC_STALE_APPEND_MS; 0 when topicCacheTtlMs is 0).
    */
   topicStaleAppendMs?: number;
+  /**
+   * How old a cached copy of a topic an append uses without re-reading it: by default
+   * TOPIC_APPEND_REFRESH_MS where the commit refuses a deleted topic itself (optimistic,
+   * write-first), the cache TTL under `reserve` (and when topicCacheTtlMs is 0).
+   */
+  topicAppendRefreshMs?: number;
   /** Defaults for new topics' config (a deployment's retention, say); a request's own settings win. */
   topicDefaults?: TopicConfigPatch;
   onCommit?: (stats: CommitStats) => void;
@@ -127,6 +133,8 @@ export class LogEngine {
       options.topicDefaults,
       (ref, head) => this.sealer.highWatermark(ref, head),
       options.topicStaleAppendMs ?? (options.topicCacheTtlMs === 0 ? 0 : undefined),
+      options.topicAppendRefreshMs ??
+        (options.topicCacheTtlMs === 0 || options.sequencing === 'reserve' ? options.topicCacheTtlMs : TOPIC_APPEND_REFRESH_MS),
     );
     const sequencer = (ref: PartitionRef) => {
       const key = partitionKey(ref);

@@ -7,10 +7,10 @@
 
 import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { INDEX_MIN_TTL_MS, MAX_TRANSACTION_ITEMS, PRODUCER_STATE_TTL_MS } from '../core/constants.js';
-import { InternalError } from '../core/errors.js';
+import { InternalError, TopicNotFoundError } from '../core/errors.js';
 import { padOffset } from '../format/object-keys.js';
 import type {
   AppendCommit,
@@ -145,7 +145,7 @@ export class DynamoPartitionStore implements PartitionStore {
     // applies only when no reservation is outstanding (committedOffset = nextOffset).
     const headCondition =
       (commit.expectedNextOffset === 0 ? '(attribute_not_exists(nextOffset) OR nextOffset = :expected)' : 'nextOffset = :expected') +
-      ' AND (attribute_not_exists(committedOffset) OR committedOffset = :expected)';
+      ` AND (attribute_not_exists(committedOffset) OR committedOffset = :expected) AND ${NOT_DELETED}`;
     const transactItems: TransactItems = [
       {
         Update: {
@@ -175,6 +175,7 @@ export class DynamoPartitionStore implements PartitionStore {
       ...commit.producers.map((p) => this.producerPut(pk, p)),
     ];
     const result = await this.table.transact(transactItems, 'append', commit.requestToken);
+    if (!result.ok && result.codes[0] === 'ConditionalCheckFailed') refuseDeleted(commit.ref, rawItem(result.reasons[0]?.Item));
     return result.ok ? result : appendFailure(result, commit);
   }
 
@@ -194,7 +195,7 @@ export class DynamoPartitionStore implements PartitionStore {
       ':zero': 0,
       ':one': 1,
     };
-    let condition = '(attribute_exists(committedOffset) OR attribute_not_exists(nextOffset))';
+    let condition = `(attribute_exists(committedOffset) OR attribute_not_exists(nextOffset)) AND ${NOT_DELETED}`;
     if (request.expectedOffset !== undefined) {
       condition +=
         request.expectedOffset === 0 ? ' AND (attribute_not_exists(nextOffset) OR nextOffset = :expected)' : ' AND nextOffset = :expected';
@@ -230,6 +231,7 @@ export class DynamoPartitionStore implements PartitionStore {
       } catch (err) {
         if (!(err instanceof ConditionalCheckFailedException)) throw err;
         const old = err.Item ? unmarshall(err.Item) : undefined;
+        refuseDeleted(request.ref, old);
         if (!migrated && old && old.committedOffset === undefined && old.nextOffset !== undefined) {
           await this.table
             .send(
@@ -374,7 +376,7 @@ export class DynamoPartitionStore implements PartitionStore {
     } catch (err) {
       // DynamoDB refuses a path into a map the item does not have: the head's first numbering.
       if (!(err instanceof InternalError && (err.cause as { name?: string } | undefined)?.name === 'ValidationException')) throw err;
-      const unsettled = await this.startNumbering(pk);
+      const unsettled = await this.startNumbering(request.ref);
       if (unsettled) return { ok: false, head: unsettled, fence: 0, missing: [], unsettled: true };
       return this.number(pk, request);
     }
@@ -397,7 +399,7 @@ export class DynamoPartitionStore implements PartitionStore {
     // being switched, back): a numbering sets committedOffset to its end, which would step
     // over a range its writer may still fill or leave to be sealed. The reserving
     // sequencer leaves committedOffset behind nextOffset; numberings keep them equal.
-    let condition = 'attribute_not_exists(pending.#t0) AND (attribute_not_exists(committedOffset) OR committedOffset = nextOffset)';
+    let condition = `attribute_not_exists(pending.#t0) AND (attribute_not_exists(committedOffset) OR committedOffset = nextOffset) AND ${NOT_DELETED}`;
     if (request.expectedOffset !== undefined) {
       condition +=
         request.expectedOffset === 0 ? ' AND (attribute_not_exists(nextOffset) OR nextOffset = :expected)' : ' AND nextOffset = :expected';
@@ -449,6 +451,7 @@ export class DynamoPartitionStore implements PartitionStore {
       const base = pending[request.ranges[0]!.token];
       // Our own numbering, applied by an earlier attempt whose answer was lost.
       if (base !== undefined) return { ok: true, base: Number(base), numbered: 0, tailBytes: Number(old?.tailBytes ?? 0), fence };
+      refuseDeleted(request.ref, old);
       const head = toHead(old);
       if (head.committedOffset !== head.nextOffset) return { ok: false, head, fence, missing: [], unsettled: true };
       return { ok: false, head, fence, missing: (request.after ?? []).filter((token) => pending[token] === undefined) };
@@ -460,7 +463,8 @@ export class DynamoPartitionStore implements PartitionStore {
    * only while its offsets are contiguous (no reserved range still being filled below).
    * Answers the head when they are not (undefined once the head takes numberings).
    */
-  private async startNumbering(pk: string): Promise<PartitionHead | undefined> {
+  private async startNumbering(ref: PartitionRef): Promise<PartitionHead | undefined> {
+    const pk = partitionPk(ref);
     try {
       await this.table.send(
         new UpdateCommand({
@@ -476,7 +480,9 @@ export class DynamoPartitionStore implements PartitionStore {
       );
     } catch (err) {
       if (!(err instanceof ConditionalCheckFailedException)) throw err;
-      return toHead(err.Item ? unmarshall(err.Item) : undefined);
+      const old = err.Item ? unmarshall(err.Item) : undefined;
+      refuseDeleted(ref, old);
+      return toHead(old);
     }
     this.numbering.add(pk);
     return undefined;
@@ -946,6 +952,17 @@ export function splitRange(from: number, to: number, parts: number, most: number
 }
 
 /** Reads an append's cancellation reasons, in the order of the transaction's actions. */
+/**
+ * The commits' condition that the head carries no delete mark (a topic's delete marks its
+ * heads first: lib/aws/dynamo-topic-store.ts, deleteTopic).
+ */
+const NOT_DELETED = 'attribute_not_exists(deletedAt)';
+
+/** Throws TopicNotFoundError when a refused commit's head (as the refusal returned it) carries a delete mark. */
+function refuseDeleted(ref: PartitionRef, head: Item | undefined): void {
+  if (head?.deletedAt !== undefined) throw new TopicNotFoundError(ref.topic);
+}
+
 function appendFailure({ reasons, codes, error: err }: CancelledTransaction, commit: AppendCommit): AppendOutcome {
   const outcome: AppendOutcome & { ok: false } = {
     ok: false,

@@ -3,13 +3,16 @@
  * deletion marker under DELETED_TOPICS_PK, written with the topic's delete, that garbage
  * collection follows to remove the incarnation's partitions.
  */
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { TopicExistsError } from '../core/errors.js';
 import type { TopicStore } from '../ports/log-store.js';
 import type { TopicMeta } from '../ports/model.js';
 import { CONDITION_FAILURE, type DynamoTable, unexpectedCancellation, unlessConditionFails } from './dynamo-table.js';
 import { toTopicMeta } from './table-items.js';
-import { DELETED_TOPICS_PK, deletedTopicSk, TOPICS_PK, topicSk } from './table-keys.js';
+import { DELETED_TOPICS_PK, deletedTopicSk, HEAD_SK, partitionPk, TOPICS_PK, topicSk } from './table-keys.js';
+
+/** Head marks a topic's delete sends at once. */
+const MARK_CONCURRENCY = 25;
 
 export class DynamoTopicStore implements TopicStore {
   constructor(private readonly table: DynamoTable) {}
@@ -50,6 +53,24 @@ export class DynamoTopicStore implements TopicStore {
   }
 
   async deleteTopic(meta: TopicMeta, now: number): Promise<boolean> {
+    // Every head first: from its mark on, no commit into the partition is acknowledged
+    // (the commits' conditions), whatever copy of the topic its writer holds. Marks on a
+    // topic deleted meanwhile are marks on that incarnation's heads, which are dead anyway.
+    const refs = Array.from({ length: meta.partitions }, (_, partition) => ({ topic: meta.name, topicId: meta.topicId, partition }));
+    for (let i = 0; i < refs.length; i += MARK_CONCURRENCY) {
+      await Promise.all(
+        refs.slice(i, i + MARK_CONCURRENCY).map((ref) =>
+          this.table.send(
+            new UpdateCommand({
+              TableName: this.table.name,
+              Key: { pk: partitionPk(ref), sk: HEAD_SK },
+              UpdateExpression: 'SET deletedAt = if_not_exists(deletedAt, :now)',
+              ExpressionAttributeValues: { ':now': now },
+            }),
+          ),
+        ),
+      );
+    }
     const result = await this.table.transact(
       [
         {

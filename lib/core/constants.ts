@@ -131,6 +131,16 @@ export const TOPIC_CACHE_TTL_MS = 1 * SECOND;
  * meanwhile lands before that topic's items are cleaned up, and is cleaned with them.
  */
 export const TOPIC_STALE_APPEND_MS = 1 * MINUTE;
+/**
+ * How old a cached copy of a topic's metadata an append uses without reading the topic at
+ * all, where the commit itself refuses a deleted topic: a topic's delete marks its
+ * partitions' heads (`deletedAt`) before it removes the topic, and the optimistic commit
+ * and the write-first numbering are conditioned on the head carrying no such mark (the
+ * reserving sequencer's fill is not, so it keeps TOPIC_CACHE_TTL_MS). Config changes made
+ * elsewhere reach such appends within this time; a delete reaches them at once. Past it
+ * and up to TOPIC_STALE_APPEND_MS the topic is re-read beside the commit, as before.
+ */
+export const TOPIC_APPEND_REFRESH_MS = 30 * SECOND;
 
 /** Default time an append keeps retrying conflicts and throttles before answering 503. */
 export const DEFAULT_APPEND_DEADLINE_MS = 10 * SECOND;

@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import { DEFAULT_APPEND_DEADLINE_MS, MAX_TRANSACTION_BYTES, RETRY_AFTER_SECONDS } from '../core/constants.js';
-import { answered, PayloadTooLargeError, RetryableError, StrataError, ValidationError } from '../core/errors.js';
+import { answered, PayloadTooLargeError, RetryableError, StrataError, TopicNotFoundError, ValidationError } from '../core/errors.js';
 import type { LogRecord, RecordHeader } from '../core/record.js';
 import { stagedObjectKey } from '../format/object-keys.js';
 import type { Compression } from '../format/record-batch.js';
@@ -210,6 +210,12 @@ export class Appender {
       if (outcome.status === 'fulfilled') results.set(partition, outcome.value);
       else failures.push({ partition, error: outcome.reason });
     });
+    // A commit refused for the head's delete mark: the topic this process knew is gone
+    // (404), or was created again (503: send it again, to the new one).
+    if (failures.some((f) => f.error instanceof TopicNotFoundError)) {
+      const deleted = await this.topics.deletedUnder(meta);
+      for (const f of failures) if (f.error instanceof TopicNotFoundError) f.error = deleted;
+    }
     if (failures.length > 0) throw partialFailure(failures, results);
     return results;
   }

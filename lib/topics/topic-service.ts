@@ -16,11 +16,19 @@
  * A commit into a topic deleted meanwhile is answered 404 and never acknowledged; its
  * items lie in the deleted topic's key space, which garbage collection clears after its
  * grace period (20 minutes at least, far longer than TOPIC_STALE_APPEND_MS).
+ *
+ * Where the commit itself refuses a deleted topic (the optimistic and write-first
+ * sequencers: a topic's delete marks its partitions' heads first, and those commits are
+ * conditioned on no mark), a copy needs no re-read for the delete's sake, only for config
+ * changes made elsewhere: appends use it for appendRefreshMs (TOPIC_APPEND_REFRESH_MS,
+ * 30 s) before the re-read beside the commit starts. A Lambda environment appending
+ * several times a second then reads its topic twice a minute, not every second; one
+ * appending every few seconds, once in several appends rather than at each.
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import { RETRY_AFTER_SECONDS, TOPIC_CACHE_TTL_MS, TOPIC_STALE_APPEND_MS } from '../core/constants.js';
-import { PartitionNotFoundError, RetryableError, TopicNotFoundError, ValidationError } from '../core/errors.js';
+import { PartitionNotFoundError, RetryableError, type StrataError, TopicNotFoundError, ValidationError } from '../core/errors.js';
 import { parseOrThrow } from '../core/validation.js';
 import type { LogStore } from '../ports/log-store.js';
 import type { PartitionHead, PartitionRef, TopicMeta } from '../ports/model.js';
@@ -82,6 +90,11 @@ export class TopicService {
     private readonly highWatermark: (ref: PartitionRef, head: PartitionHead) => Promise<number> = async (_ref, head) => head.nextOffset,
     /** How old a cached copy an append may start on (forAppend); 0: appends read a stale topic first. */
     private readonly staleAppendMs = TOPIC_STALE_APPEND_MS,
+    /**
+     * How old a cached copy an append uses without any re-read (at least the cache TTL):
+     * longer only where the commits refuse a deleted topic themselves (module comment).
+     */
+    private readonly appendRefreshMs = cacheTtlMs,
   ) {}
 
   /** Creates a topic from an untrusted request body `{name, partitions, config}`. */
@@ -132,7 +145,9 @@ export class TopicService {
   async forAppend(name: string, partition?: number): Promise<AppendTopic> {
     const cached = this.cache.get(name);
     const now = this.clock.now();
-    if (cached && this.fresh(cached.readAt, now)) return this.checked({ meta: cached.meta, confirmed: CONFIRMED }, partition);
+    if (cached && now - cached.readAt < Math.max(this.cacheTtlMs, this.appendRefreshMs)) {
+      return this.checked({ meta: cached.meta, confirmed: CONFIRMED }, partition);
+    }
     // A partition the copy lacks: the topic may have been created again with more (a 404 needs a fresh copy).
     const lacksPartition = partition !== undefined && cached !== undefined && !hasPartition(cached.meta, partition);
     if (!cached || now - cached.readAt > this.staleAppendMs || lacksPartition) {
@@ -141,12 +156,7 @@ export class TopicService {
     const stale = cached.meta;
     const confirmed = this.read(name).then(
       (meta) => {
-        if (meta.topicId !== stale.topicId) {
-          throw new RetryableError(
-            `topic '${name}' was deleted and created again while this append committed; nothing was acknowledged, send it again`,
-            RETRY_AFTER_SECONDS,
-          );
-        }
+        if (meta.topicId !== stale.topicId) throw deletedAndCreatedAgain(name);
       },
       (err: unknown) => {
         if (err instanceof TopicNotFoundError) throw err;
@@ -155,6 +165,21 @@ export class TopicService {
     // The append may fail before it awaits the check.
     confirmed.catch(() => undefined);
     return { meta: stale, confirmed };
+  }
+
+  /**
+   * What to answer for an append whose commit found its partition's head marked deleted
+   * (the topic as `meta` describes it is gone): 503 RETRY when a topic of the name exists
+   * again, so that the append is sent to it; 404 otherwise. Drops the cached copy.
+   */
+  async deletedUnder(meta: TopicMeta): Promise<StrataError> {
+    this.cache.delete(meta.name);
+    const now = await this.load(meta.name).catch((err: unknown) => {
+      if (err instanceof TopicNotFoundError) return undefined;
+      throw err;
+    });
+    if (now === undefined || now.topicId === meta.topicId) return new TopicNotFoundError(meta.name);
+    return deletedAndCreatedAgain(meta.name);
   }
 
   /**
@@ -254,6 +279,13 @@ export class TopicService {
     this.cache.delete(name);
     if (!(await this.store.deleteTopic(meta, this.clock.now()))) throw new TopicNotFoundError(name);
   }
+}
+
+function deletedAndCreatedAgain(name: string): RetryableError {
+  return new RetryableError(
+    `topic '${name}' was deleted and created again while this append committed; nothing was acknowledged, send it again`,
+    RETRY_AFTER_SECONDS,
+  );
 }
 
 /** Every partition of a topic incarnation. */

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it, vi } from 'vitest';
 import { translate } from '../../../lib/aws/errors.js';
-import { TOPIC_CACHE_TTL_MS, TOPIC_STALE_APPEND_MS } from '../../../lib/core/constants.js';
+import { TOPIC_APPEND_REFRESH_MS, TOPIC_CACHE_TTL_MS, TOPIC_STALE_APPEND_MS } from '../../../lib/core/constants.js';
 import { RetryableError, TopicNotFoundError } from '../../../lib/core/errors.js';
 import { FAST_RETRY } from '../../../lib/core/retry.js';
 import { LogEngine } from '../../../lib/engine.js';
@@ -27,7 +27,9 @@ interface Setup {
   gate: { open?: Promise<void>; fail?: Error };
 }
 
-async function setup(): Promise<Setup> {
+type Sequencing = 'optimistic' | 'reserve' | 'write-first';
+
+async function setup(sequencing: Sequencing = 'reserve'): Promise<Setup> {
   const te = await createTestEngine();
   const clock = { t: Date.now(), now: () => clock.t };
   const calls: string[] = [];
@@ -48,7 +50,7 @@ async function setup(): Promise<Setup> {
       };
     },
   }) as LogStore;
-  const writer = new LogEngine({ store, objects: te.realObjects, retry: FAST_RETRY, clock, sequencing: 'reserve' });
+  const writer = new LogEngine({ store, objects: te.realObjects, retry: FAST_RETRY, clock, sequencing });
   const admin = new LogEngine({ store: te.recordingStore, objects: te.realObjects, retry: FAST_RETRY, clock, topicCacheTtlMs: 0 });
   await writer.topics.create({ name: TOPIC, partitions: 1 });
   await writer.appender.appendToPartition(TOPIC, 0, { records: [{ key: null, value: bytes('first') }] });
@@ -102,12 +104,12 @@ describe('an append on a topic copy past the cache TTL', () => {
     await admin.topics.delete(TOPIC);
     clock.t += TOPIC_CACHE_TTL_MS + 5_000;
     await expect(append(writer, 'into a deleted topic')).rejects.toBeInstanceOf(TopicNotFoundError);
-    // The commit went to the deleted topic's keys (garbage collection clears them with the rest of it)...
+    // The head's delete mark refused the reservation: nothing reserved in the deleted topic's keys...
     const head = await te.realStore.getHead({ topic: TOPIC, topicId: deleted.topicId, partition: 0 });
-    expect(head.nextOffset).toBe(2);
+    expect(head.nextOffset).toBe(1);
     // ...and the writer now knows the topic is gone: the next append commits nothing.
     await expect(append(writer, 'again')).rejects.toBeInstanceOf(TopicNotFoundError);
-    expect((await te.realStore.getHead({ topic: TOPIC, topicId: deleted.topicId, partition: 0 })).nextOffset).toBe(2);
+    expect((await te.realStore.getHead({ topic: TOPIC, topicId: deleted.topicId, partition: 0 })).nextOffset).toBe(1);
   });
 
   it('answers 503 RETRY when the topic was deleted and created again, and the new topic holds nothing of the append', async () => {
@@ -140,6 +142,69 @@ describe('an append on a topic copy past the cache TTL', () => {
     });
     expect(calls).toContain('getTopic answered');
     expect(calls).not.toContain('reserve');
+  });
+});
+
+describe.each<Sequencing>(['optimistic', 'write-first', 'reserve'])(
+  'a delete marks the heads, and %s commits refuse a marked head',
+  (sequencing) => {
+    it('regression: an append within the cache TTL of a delete elsewhere was acknowledged into the deleted topic', async () => {
+      const { te, writer, admin, calls } = await setup(sequencing);
+      const deleted = await admin.topics.get(TOPIC);
+      await admin.topics.delete(TOPIC);
+      // The writer's copy is fresh: it reads no topic, and before the marks its commit applied.
+      calls.length = 0;
+      await expect(append(writer, 'into a deleted topic')).rejects.toMatchObject({ code: 'TOPIC_NOT_FOUND', status: 404 });
+      const head = await te.realStore.getHead({ topic: TOPIC, topicId: deleted.topicId, partition: 0 });
+      expect(head.nextOffset).toBe(1);
+      // The refusal, not the copy, told it: it read the topic only after the commit was refused.
+      expect(calls.indexOf('getTopic')).toBeGreaterThan(0);
+    });
+
+    it('answers 503 RETRY when the topic was created again, and the append then goes to the new topic', async () => {
+      const { writer, admin } = await setup(sequencing);
+      await admin.topics.delete(TOPIC);
+      await admin.topics.create({ name: TOPIC, partitions: 1 });
+      await expect(append(writer, 'into the old topic')).rejects.toMatchObject({ code: 'RETRY', status: 503 });
+      expect(await readAll(admin, TOPIC, 0)).toEqual([]);
+      const answer = await append(writer, 'into the new topic');
+      expect(answer.offsets).toEqual([{ partition: 0, offset: 0 }]);
+    });
+
+    it('refuses a keyed append over several partitions, including one never appended to', async () => {
+      const { writer, admin } = await setup(sequencing);
+      await admin.topics.delete(TOPIC);
+      await admin.topics.create({ name: 'wide', partitions: 3 });
+      await writer.topics.get('wide');
+      await admin.topics.delete('wide');
+      const records = ['a', 'b', 'c', 'd', 'e', 'f'].map((key) => ({ key: bytes(key), value: bytes(key) }));
+      await expect(writer.appender.append('wide', { records })).rejects.toMatchObject({ code: 'TOPIC_NOT_FOUND', status: 404 });
+    });
+  },
+);
+
+describe('an append on a copy within TOPIC_APPEND_REFRESH_MS, where the commit refuses a deleted topic', () => {
+  it.each<Sequencing>(['optimistic', 'write-first'])(
+    '%s: reads no topic before TOPIC_APPEND_REFRESH_MS, and re-reads it beside the commit after',
+    async (sequencing) => {
+      const { clock, writer, calls } = await setup(sequencing);
+      clock.t += TOPIC_APPEND_REFRESH_MS - 1_000;
+      calls.length = 0;
+      expect((await append(writer, 'second')).offsets).toEqual([{ partition: 0, offset: 1 }]);
+      expect(calls).not.toContain('getTopic');
+      clock.t += 2_000;
+      calls.length = 0;
+      expect((await append(writer, 'third')).offsets).toEqual([{ partition: 0, offset: 2 }]);
+      expect(calls).toContain('getTopic');
+    },
+  );
+
+  it('reserve: re-reads a copy past the cache TTL (its fill is not conditioned on the head)', async () => {
+    const { clock, writer, calls } = await setup('reserve');
+    clock.t += TOPIC_CACHE_TTL_MS + 1_000;
+    calls.length = 0;
+    await append(writer, 'second');
+    expect(calls).toContain('getTopic');
   });
 });
 
