@@ -35,7 +35,7 @@ export interface FunctionPermissions {
 }
 
 export const FUNCTION_PERMISSIONS: Record<FunctionId, FunctionPermissions> = {
-  // Topic create/patch/delete, appends (head update, tail put, producer state), group
+  // Topic create/patch/delete (a delete marks every partition's head: UpdateItem), appends (head update, tail put, producer state), group
   // offset commits (fenced by a ConditionCheck on the group's generation) and group
   // membership (join, heartbeat, leave); reads back a head, a tail item, a producer or
   // group state. Writes a staged batch to S3 before committing a large append; never reads one.

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { INDEX_MIN_TTL_MS, MAX_TRANSACTION_ITEMS, PRODUCER_STATE_TTL_MS } from '../core/constants.js';
+import { INDEX_MIN_TTL_MS, MAX_TRANSACTION_ITEMS } from '../core/constants.js';
 import { InternalError, TopicNotFoundError } from '../core/errors.js';
 import { padOffset } from '../format/object-keys.js';
 import type {
@@ -28,6 +28,8 @@ import {
   type PartitionHead,
   type PartitionRef,
   type ProducerState,
+  producerStateExpired,
+  producerStateTtl,
   type SegmentManifest,
   type TailExtent,
   type TailItem,
@@ -332,7 +334,7 @@ export class DynamoPartitionStore implements PartitionStore {
     return {
       Put: {
         TableName: this.table.name,
-        Item: { pk, sk: producerSk(state.producerId), ...state, ttl: ttlSeconds(state.updatedAt + PRODUCER_STATE_TTL_MS) },
+        Item: { pk, sk: producerSk(state.producerId), ...state, ttl: producerStateTtl(state.updatedAt) },
         // A state created: none stored, or one past its TTL that DynamoDB has not deleted yet
         // (it can take days), which reads as none (getProducerState).
         ConditionExpression: expectedVersion === null ? 'attribute_not_exists(pk) OR #ttl <= :now' : 'version = :v',
@@ -750,7 +752,7 @@ export class DynamoPartitionStore implements PartitionStore {
       }),
     );
     // Past its TTL, a state reads as none, as it will once DynamoDB deletes it (which can take days).
-    if (!out.Item || (now !== undefined && out.Item.ttl !== undefined && Number(out.Item.ttl) <= Math.floor(now / 1000))) return null;
+    if (!out.Item || (now !== undefined && out.Item.ttl !== undefined && producerStateExpired(Number(out.Item.ttl), now))) return null;
     return toProducerState(out.Item);
   }
 

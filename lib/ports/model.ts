@@ -4,6 +4,7 @@
  * stored. The ports (log-store.ts, object-store.ts) speak in these types; the adapters
  * in lib/aws/ map them to items and objects.
  */
+import { PRODUCER_STATE_TTL_MS } from '../core/constants.js';
 import type { TopicConfig } from '../topics/topic-config.js';
 
 /** A partition of one incarnation of a topic. */
@@ -234,6 +235,21 @@ export interface ProducerState {
   /** Increases on every write; the append transaction is conditioned on it. */
   version: number;
   updatedAt: number;
+}
+
+/** When a producer state last written at `updatedAt` (ms) expires, in epoch seconds: its item's `ttl` (DynamoDB TTL). */
+export function producerStateTtl(updatedAt: number): number {
+  return Math.ceil((updatedAt + PRODUCER_STATE_TTL_MS) / 1000);
+}
+
+/**
+ * Whether a producer state whose TTL is `ttl` (epoch seconds) is past it at `now` (ms): it
+ * then reads as none, as it will once DynamoDB deletes it (which can take days), and a
+ * state may be created over it. The one test of the store's read, its create condition
+ * (`#ttl <= :now`, :now in seconds) and the producer cache.
+ */
+export function producerStateExpired(ttl: number, now: number): boolean {
+  return ttl <= Math.floor(now / 1000);
 }
 
 /** A committed consumer-group position. */

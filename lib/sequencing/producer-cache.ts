@@ -5,10 +5,10 @@
  */
 
 import type { Clock } from '../core/clock.js';
-import { PRODUCER_CACHE_MAX_AGE_MS, PRODUCER_STATE_TTL_MS, RETRY_AFTER_SECONDS } from '../core/constants.js';
+import { PRODUCER_CACHE_MAX_AGE_MS, RETRY_AFTER_SECONDS } from '../core/constants.js';
 import { RetryableError } from '../core/errors.js';
 import type { LogStore } from '../ports/log-store.js';
-import type { PartitionRef, ProducerState } from '../ports/model.js';
+import { type PartitionRef, type ProducerState, producerStateExpired, producerStateTtl } from '../ports/model.js';
 import { checkSequence, type ProducerStamp } from './producer-state.js';
 
 /** Producer states remembered per partition before the oldest is forgotten (and re-read). */
@@ -97,7 +97,7 @@ export class ProducerCache {
     const entry = this.states.get(producerId);
     const now = this.clock.now();
     if (!entry || now - entry.at >= PRODUCER_CACHE_MAX_AGE_MS) return undefined;
-    if (entry.state && now >= entry.state.updatedAt + PRODUCER_STATE_TTL_MS) return undefined;
+    if (entry.state && producerStateExpired(producerStateTtl(entry.state.updatedAt), now)) return undefined;
     return entry;
   }
 }
