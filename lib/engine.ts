@@ -201,4 +201,13 @@ export class LogEngine {
     this.groups = new GroupOffsets(this.topics, options.store, clock, retry);
     this.membership = new GroupMembership(this.topics, options.store, clock, retry);
   }
+
+  /**
+   * Resolves once work started beside answers has ended: the write-first index steps
+   * (lib/sequencing/write-first-sequencer.ts, INDEX_AWAIT_ENTRIES). For tests, and for a
+   * process about to stop: a step it abandons is left to the next one.
+   */
+  async idle(): Promise<void> {
+    await Promise.all([...this.sequencers.values()].map((s) => s.idle()));
+  }
 }

@@ -133,6 +133,9 @@ export abstract class PartitionSequencer {
   /** Starts counting tail bytes afresh after this process asked for a flush. */
   abstract flushRequested(): void;
 
+  /** Resolves once work this sequencer started beside its answers has ended (none here). */
+  async idle(): Promise<void> {}
+
   /**
    * Fails the group at its deadline: 503 RETRY, saying whether the append may have been
    * written; 429 THROTTLED when storage throttled a write that certainly applied nothing.

@@ -11,8 +11,8 @@
  *                                            committedOffset = nextOffset (no gap can exist)
  *     ack [base, base + n)
  *     every INDEX_EVERY-th numbering: the head's pending entries up to this group's ranges
- *     go to an index item I#{last offset}, then off the head (before the answer: a Lambda
- *     freezes once it has answered)
+ *     go to an index item I#{last offset}, then off the head: beside the answer, or before
+ *     it once the head holds INDEX_AWAIT_ENTRIES (steps lost or lagging)
  *
  * What can go wrong, and what the writer answers:
  *
@@ -53,12 +53,24 @@ import { WriteFirstProducers, type WrittenClaim } from './write-first-producers.
 
 /** The writer of every this-many-th numbered group moves the head's pending entries to an index item. */
 export const INDEX_EVERY = 16;
+/**
+ * An INDEX_EVERY-th writer whose numbering left at least this many entries on the head
+ * makes its index step before it answers; below, the step runs beside the answer, off
+ * the append's latency (two round trips, every INDEX_EVERY-th append: the p99 at low
+ * concurrency). Steps are lost when a Lambda environment freezes after answering and is
+ * recycled before its next request, and lag when round trips are long against the rate of
+ * numberings; either way the head then grows to this bound and the next step is awaited,
+ * so the head holds at most about this many entries plus the numberings during one step.
+ */
+export const INDEX_AWAIT_ENTRIES = 2 * INDEX_EVERY;
 /** Random bytes of a data item's token: unique among a partition's live data items. */
 const TOKEN_BYTES = 6;
 
 export class WriteFirstSequencer extends PartitionSequencer {
   private tailBytes = 0;
   private readonly claims: WriteFirstProducers;
+  /** The index steps started beside an answer and not finished yet. */
+  private readonly indexing = new Set<Promise<void>>();
 
   constructor(ref: PartitionRef, store: LogStore, clock: Clock, notifier: AppendNotifier, options: SequencerOptions) {
     super(ref, store, clock, notifier, options);
@@ -67,6 +79,11 @@ export class WriteFirstSequencer extends PartitionSequencer {
 
   flushRequested(): void {
     this.tailBytes = 0;
+  }
+
+  /** Resolves once the index steps started beside answers so far have ended. */
+  override async idle(): Promise<void> {
+    await Promise.all([...this.indexing]);
   }
 
   protected async commitGroup(group: Pending[]): Promise<void> {
@@ -277,8 +294,13 @@ export class WriteFirstSequencer extends PartitionSequencer {
     this.claims.floor = Math.max(this.claims.floor, end);
     if (outcome.numbered > 0 && outcome.numbered % INDEX_EVERY === 0) {
       const lastBase = base + laid.items.at(-1)!.baseOffset;
-      // A failed index step leaves the entries on the head for the next one.
-      await this.store.indexPending(this.ref, lastBase, end - 1, this.clock.now(), outcome.pending).catch(() => undefined);
+      // A failed (or lost) index step leaves the entries on the head for the next one.
+      const step = this.store.indexPending(this.ref, lastBase, end - 1, this.clock.now(), outcome.pending).catch(() => undefined);
+      if (Object.keys(outcome.pending ?? {}).length >= INDEX_AWAIT_ENTRIES) await step;
+      else {
+        this.indexing.add(step);
+        void step.finally(() => this.indexing.delete(step));
+      }
     }
     // This process has seen its claims numbered: its next batches need not look for them.
     for (const { state } of claims) {

@@ -13,9 +13,9 @@ import { INDEX_MIN_TTL_MS, PRODUCER_CACHE_MAX_AGE_MS, PRODUCER_STATE_TTL_MS, SEA
 import { InternalError, OffsetMismatchError, StorageUnavailableError } from '../../../lib/core/errors.js';
 import { FAST_RETRY } from '../../../lib/core/retry.js';
 import { LogEngine } from '../../../lib/engine.js';
-import type { NumberRequest } from '../../../lib/ports/log-store.js';
+import type { LogStore, NumberRequest } from '../../../lib/ports/log-store.js';
 import type { PartitionRef } from '../../../lib/ports/model.js';
-import { INDEX_EVERY } from '../../../lib/sequencing/write-first-sequencer.js';
+import { INDEX_AWAIT_ENTRIES, INDEX_EVERY } from '../../../lib/sequencing/write-first-sequencer.js';
 import { localDynamoClient } from '../../../local/emulators.js';
 import { partitionRawItems, testClients } from '../../support/aws.js';
 import { bytes, createTestEngine, readAll, text } from '../../support/engine.js';
@@ -107,6 +107,7 @@ describe('write first, number after', () => {
     const t = await setup();
     const total = INDEX_EVERY * 2 + 5;
     for (let i = 0; i < total; i++) await t.append([`v${i}`]);
+    await t.engine.idle();
     const items = await partitionItems(t.tableName, t.ref);
     expect(items.index).toBe(2);
     expect(items.pending).toBe(5);
@@ -178,6 +179,70 @@ describe('write first, number after', () => {
     await expect(t.append(['c'], t.engine, { expectedOffset: 1 })).rejects.toBeInstanceOf(OffsetMismatchError);
     expect((await t.realStore.getHead(t.ref)).nextOffset).toBe(2);
     expect((await readAll(t.verifier, 't', 0)).map((r) => text(r.value))).toEqual(['a', 'b']);
+  });
+});
+
+describe('index steps beside the answer', () => {
+  /** A writer whose index steps wait for `release` (or fail, while `fail` is set). */
+  function heldSteps(t: Awaited<ReturnType<typeof setup>>) {
+    const held: { release: () => void }[] = [];
+    const state = { fail: false, steps: 0 };
+    const store = new Proxy(t.realStore, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (prop !== 'indexPending' || typeof value !== 'function') return typeof value === 'function' ? value.bind(target) : value;
+        return async (...args: unknown[]) => {
+          state.steps++;
+          if (state.fail) throw new StorageUnavailableError('the index step failed (injected)');
+          let release!: () => void;
+          const gate = new Promise<void>((resolve) => {
+            release = resolve;
+          });
+          held.push({ release });
+          await gate;
+          return (value as (...a: unknown[]) => Promise<void>).apply(target, args);
+        };
+      },
+    }) as LogStore;
+    const engine = new LogEngine({ store, objects: t.realObjects, retry: FAST_RETRY, sequencing: 'write-first' });
+    return { engine, held, state };
+  }
+
+  it('answers the INDEX_EVERY-th append before its index step has ended', async () => {
+    const t = await setup();
+    const { engine, held } = heldSteps(t);
+    for (let i = 0; i < INDEX_EVERY; i++) await t.append([`v${i}`], engine);
+    // Answered, with its step still held: two round trips off the append's latency.
+    expect(held).toHaveLength(1);
+    expect((await partitionItems(t.tableName, t.ref)).index).toBe(0);
+    held[0]!.release();
+    await engine.idle();
+    expect(await partitionItems(t.tableName, t.ref)).toMatchObject({ index: 1, pending: 0 });
+    expect((await readAll(t.verifier, 't', 0)).map((r) => text(r.value))).toEqual(Array.from({ length: INDEX_EVERY }, (_, i) => `v${i}`));
+  });
+
+  it('makes the step before answering once the head holds INDEX_AWAIT_ENTRIES entries (steps lost, as with a recycled Lambda)', async () => {
+    const t = await setup();
+    const { engine, held, state } = heldSteps(t);
+    // The steps beside the answers fail: the head keeps every entry.
+    state.fail = true;
+    for (let i = 0; i < INDEX_AWAIT_ENTRIES - 1; i++) await t.append([`v${i}`], engine);
+    expect((await partitionItems(t.tableName, t.ref)).pending).toBe(INDEX_AWAIT_ENTRIES - 1);
+    state.fail = false;
+    // The numbering that brings the head to INDEX_AWAIT_ENTRIES (an INDEX_EVERY-th one) waits for its step.
+    expect(INDEX_AWAIT_ENTRIES % INDEX_EVERY).toBe(0);
+    let answered = false;
+    const last = t.append(['last'], engine).then(() => {
+      answered = true;
+    });
+    await vi.waitFor(() => expect(held).toHaveLength(1));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(answered).toBe(false);
+    held[0]!.release();
+    await last;
+    // One step took every entry up to its own off the head.
+    expect(await partitionItems(t.tableName, t.ref)).toMatchObject({ index: 1, pending: 0 });
+    expect(await readAll(t.verifier, 't', 0)).toHaveLength(INDEX_AWAIT_ENTRIES);
   });
 });
 
