@@ -9,11 +9,14 @@
  *
  * Forms (the low-level client for all, so that the writer's SDK work is alike):
  * - `add`: the raw primitive's reservation, `ADD nextOffset :n`, UPDATED_NEW;
- * - `number`: the engine's numbering as lib/aws/dynamo-partition-store.ts sends it (eight
- *   attributes set, the pending entry, its condition), ALL_NEW;
- * - `number-updated-new`: the same, UPDATED_NEW;
- * - `number-lean`: only what changes at each numbering (nextOffset, committedOffset,
- *   numbered, tailBytes, lastAppendAt, the entry) under the same condition, UPDATED_NEW;
+ * - `number-if-absent`: the engine's numbering until 2026-12-03 (eight attributes set,
+ *   each counter `if_not_exists`, the pending entry, its condition), ALL_NEW;
+ * - `number-if-absent-updated-new`: the same, UPDATED_NEW;
+ * - `number`: the engine's numbering since (lib/aws/dynamo-partition-store.ts): only what
+ *   changes (nextOffset, committedOffset, numbered, tailBytes, lastAppendAt, the entry),
+ *   the counters being set once by startNumbering, under the same condition, ALL_NEW;
+ * - `number-cond-add`, `number-entry`, `number-set-counter`: parts of it alone (its
+ *   condition on an ADD; the entry; the counter by SET on a head with a map);
  * - `put`: a 1 KiB data item under `attribute_not_exists(pk)` (every append makes one).
  * A numbering head starts over every INDEX_EVERY calls (a fresh item), as an index step
  * empties it, so its pending map holds 0 to INDEX_EVERY entries as in the engine.
@@ -37,13 +40,15 @@ type Form = (dynamo: DynamoDBClient, i: number) => Promise<unknown>;
 const CONDITION =
   'attribute_not_exists(pending.#t0) AND (attribute_not_exists(committedOffset) OR committedOffset = nextOffset) AND attribute_not_exists(deletedAt) AND (attribute_not_exists(fence) OR fence <= :fence)';
 
-function numbering(update: string, returnValues: 'ALL_NEW' | 'UPDATED_NEW', values: Record<string, AttributeValue>): Form {
+/** The head numbering `i` of a form goes to: a fresh one every INDEX_EVERY numberings, as an index step empties the map. */
+const headKey = (form: string, i: number) => ({ pk: s(`N#${form}#${Math.floor(i / INDEX_EVERY)}`), sk: s('HEAD') });
+
+function numbering(form: string, update: string, returnValues: 'ALL_NEW' | 'UPDATED_NEW', values: Record<string, AttributeValue>): Form {
   return (dynamo, i) =>
     dynamo.send(
       new UpdateItemCommand({
         TableName: TABLE,
-        // A fresh head every INDEX_EVERY numberings: the index step's effect on its map.
-        Key: { pk: s(`N#${returnValues}#${update.length}#${Math.floor(i / INDEX_EVERY)}`), sk: s('HEAD') },
+        Key: headKey(form, i),
         UpdateExpression: update,
         ConditionExpression: CONDITION,
         ExpressionAttributeNames: { '#t0': randomBytes(6).toString('base64url') },
@@ -75,9 +80,43 @@ const FORMS: Record<string, Form> = {
         ReturnValues: 'UPDATED_NEW',
       }),
     ),
-  number: numbering(FULL, 'ALL_NEW', FULL_VALUES),
-  'number-updated-new': numbering(FULL, 'UPDATED_NEW', FULL_VALUES),
-  'number-lean': numbering(LEAN, 'UPDATED_NEW', LEAN_VALUES),
+  'number-if-absent': numbering('number-if-absent', FULL, 'ALL_NEW', FULL_VALUES),
+  'number-if-absent-updated-new': numbering('number-if-absent-updated-new', FULL, 'UPDATED_NEW', FULL_VALUES),
+  number: numbering('number', LEAN, 'ALL_NEW', LEAN_VALUES),
+  // Parts of the numbering, to see which costs: its condition on an ADD, the entry alone, the counter by SET.
+  'number-cond-add': (dynamo, i) =>
+    dynamo.send(
+      new UpdateItemCommand({
+        TableName: TABLE,
+        Key: headKey('number-cond-add', i),
+        UpdateExpression: 'ADD nextOffset :n',
+        ConditionExpression: CONDITION,
+        ExpressionAttributeNames: { '#t0': randomBytes(6).toString('base64url') },
+        ExpressionAttributeValues: { ':n': n(1), ':fence': n(0) },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    ),
+  'number-entry': (dynamo, i) =>
+    dynamo.send(
+      new UpdateItemCommand({
+        TableName: TABLE,
+        Key: headKey('number-entry', i),
+        UpdateExpression: 'SET pending.#t0 = :n',
+        ExpressionAttributeNames: { '#t0': randomBytes(6).toString('base64url') },
+        ExpressionAttributeValues: { ':n': n(i) },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    ),
+  'number-set-counter': (dynamo, i) =>
+    dynamo.send(
+      new UpdateItemCommand({
+        TableName: TABLE,
+        Key: headKey('number-set-counter', i),
+        UpdateExpression: 'SET nextOffset = nextOffset + :n',
+        ExpressionAttributeValues: { ':n': n(1) },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    ),
   put: (dynamo, i) =>
     dynamo.send(
       new PutItemCommand({
@@ -99,17 +138,22 @@ try {
   const dynamo = localDynamoClient(dynamoLocal.endpoint);
   await ensureTable(dynamo, TABLE);
   const meter = new ResourceMeter();
-  // A lean head needs its counters before the first numbering (startNumbering's job in a design that used it).
-  const leanSeed = async (i: number) => {
-    if (i % INDEX_EVERY !== 0) return;
-    await dynamo.send(
-      new UpdateItemCommand({
-        TableName: TABLE,
-        Key: { pk: s(`N#UPDATED_NEW#${LEAN.length}#${Math.floor(i / INDEX_EVERY)}`), sk: s('HEAD') },
-        UpdateExpression: 'SET nextOffset = :zero, numbered = :zero, tailBytes = :zero, pending = :empty',
-        ExpressionAttributeValues: { ':zero': n(0), ':empty': { M: {} } },
-      }),
-    );
+  /**
+   * The heads of a numbering form's calls [offset, offset + total), made before they are
+   * measured: the map (startNumbering's), and the counters a lean numbering adds to.
+   */
+  const seed = async (name: string, total: number, offset: number) => {
+    if (!name.startsWith('number')) return;
+    for (let i = offset; i < offset + total; i += INDEX_EVERY) {
+      await dynamo.send(
+        new UpdateItemCommand({
+          TableName: TABLE,
+          Key: headKey(name, i),
+          UpdateExpression: 'SET nextOffset = :zero, numbered = :zero, tailBytes = :zero, pending = :empty',
+          ExpressionAttributeValues: { ':zero': n(0), ':empty': { M: {} } },
+        }),
+      );
+    }
   };
   const run = async (name: string, total: number, offset: number) => {
     const form = FORMS[name]!;
@@ -117,21 +161,20 @@ try {
     const end = offset + total;
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
-        while (next < end) {
-          const i = next++;
-          if (name === 'number-lean') await leanSeed(i);
-          await form(dynamo, i);
-        }
+        while (next < end) await form(dynamo, next++);
       }),
     );
   };
-  // Warm-up; the lean form's seeds (one call in INDEX_EVERY) count in its figures.
-  for (const name of Object.keys(FORMS)) await run(name, 500, 1_000_000);
+  for (const name of Object.keys(FORMS)) {
+    await seed(name, 496, 1_000_000);
+    await run(name, 496, 1_000_000);
+  }
   const samples = new Map(Object.keys(FORMS).map((name) => [name, { writer: [] as number[], dynamo: [] as number[] }]));
   const names = Object.keys(FORMS);
   for (let round = 0; round < rounds; round++) {
     for (let j = 0; j < names.length; j++) {
       const name = names[(round + j) % names.length]!;
+      await seed(name, calls, round * calls * 10);
       const cpu = process.cpuUsage();
       const stop = meter.start();
       const started = performance.now();

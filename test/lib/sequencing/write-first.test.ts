@@ -172,6 +172,23 @@ describe('write first, number after', () => {
     expect(records.map((r) => text(r.value))).toEqual(['v0', 'v1', 'v2', 'v3']);
   });
 
+  it('numbers a head that has its map but not the counters a numbering adds to (a map given by an older startNumbering)', async () => {
+    const t = await setup();
+    const dynamo = localDynamoClient(inject('dynamoEndpoint'));
+    await dynamo.send(
+      new UpdateItemCommand({
+        TableName: t.tableName,
+        Key: { pk: { S: partitionPk(t.ref) }, sk: { S: HEAD_SK } },
+        UpdateExpression: 'SET pending = :empty',
+        ExpressionAttributeValues: { ':empty': { M: {} } },
+      }),
+    );
+    expect(await t.append(['a', 'b'])).toMatchObject({ baseOffset: 0, lastOffset: 1 });
+    expect(await t.append(['c'])).toMatchObject({ baseOffset: 2, lastOffset: 2 });
+    expect((await readAll(t.verifier, 't', 0)).map((r) => text(r.value))).toEqual(['a', 'b', 'c']);
+    expect(await t.realStore.getHead(t.ref)).toMatchObject({ nextOffset: 3, committedOffset: 3, logStartOffset: 0, flushedOffset: 0 });
+  });
+
   it('numbers only at the expected offset, and writes no offset otherwise', async () => {
     const t = await setup();
     await t.append(['a']);
