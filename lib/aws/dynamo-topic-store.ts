@@ -7,6 +7,7 @@ import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { TopicExistsError } from '../core/errors.js';
 import type { TopicStore } from '../ports/log-store.js';
 import type { TopicMeta } from '../ports/model.js';
+import { refsOf } from '../topics/topic-service.js';
 import { CONDITION_FAILURE, type DynamoTable, unexpectedCancellation, unlessConditionFails } from './dynamo-table.js';
 import { toTopicMeta } from './table-items.js';
 import { DELETED_TOPICS_PK, deletedTopicSk, HEAD_SK, partitionPk, TOPICS_PK, topicSk } from './table-keys.js';
@@ -56,7 +57,7 @@ export class DynamoTopicStore implements TopicStore {
     // Every head first: from its mark on, no commit into the partition is acknowledged
     // (the commits' conditions), whatever copy of the topic its writer holds. Marks on a
     // topic deleted meanwhile are marks on that incarnation's heads, which are dead anyway.
-    const refs = Array.from({ length: meta.partitions }, (_, partition) => ({ topic: meta.name, topicId: meta.topicId, partition }));
+    const refs = refsOf(meta);
     for (let i = 0; i < refs.length; i += MARK_CONCURRENCY) {
       await Promise.all(
         refs.slice(i, i + MARK_CONCURRENCY).map((ref) =>

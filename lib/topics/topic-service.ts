@@ -174,11 +174,11 @@ export class TopicService {
    */
   async deletedUnder(meta: TopicMeta): Promise<StrataError> {
     this.cache.delete(meta.name);
-    const now = await this.load(meta.name).catch((err: unknown) => {
+    const current = await this.load(meta.name).catch((err: unknown) => {
       if (err instanceof TopicNotFoundError) return undefined;
       throw err;
     });
-    if (now === undefined || now.topicId === meta.topicId) return new TopicNotFoundError(meta.name);
+    if (current === undefined || current.topicId === meta.topicId) return new TopicNotFoundError(meta.name);
     return deletedAndCreatedAgain(meta.name);
   }
 
