@@ -13,7 +13,9 @@
  * bench/suites/contention-report.ts merges them and checks the aims.
  *
  * The modes run one after another at each K, so a drift of this shared machine hits
- * them alike rather than the one that happened to run during it.
+ * them alike rather than the one that happened to run during it; with `rounds`, they run
+ * that many times in rotated orders and each point pools its windows, since a mode's
+ * figures move with the mode run just before it.
  */
 import { type ChildProcess, execFileSync, fork } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -34,7 +36,7 @@ import { writeJson } from '../report/report.js';
 import { BATCH_SHAPE, CONTENTION_MODES, type ContentionShape, contentionMode, SINGLE_RECORD_SHAPE } from './contention-modes.js';
 import {
   type AimCheck,
-  aggregatePoint,
+  aggregateRounds,
   baselineOf,
   type ContentionBaseline,
   type ContentionPoint,
@@ -43,6 +45,9 @@ import {
   contentionTables,
   type LatencyReference,
   latencyReference,
+  type MeasuredWindow,
+  modesOfRound,
+  type PointMeta,
   type WorkerReport,
 } from './contention-report.js';
 import type { FromWorker, ToWorker, WorkerPoint } from './contention-worker.js';
@@ -54,7 +59,14 @@ export interface ContentionOptions {
   /** Names in CONTENTION_MODES, run in this order at each K. */
   modes: string[];
   warmupMs: number;
+  /** The window of one round: a point pools `rounds` windows. */
   durationMs: number;
+  /**
+   * Windows per mode, shape and K (absent: 1). Each round runs every mode once, in an
+   * order rotated by one from the round before (modesOfRound), so no mode always follows
+   * the same one; the point pools the rounds' windows.
+   */
+  rounds?: number;
   /**
    * Before the first measurement, every worker runs every mode of `modes` in every shape
    * this long, not measured, each worker on a partition of its own: a fresh process runs
@@ -292,40 +304,26 @@ export async function runContentionBench(options: ContentionOptions, log: (line:
         const stretch = windowStretch(dilation);
         const model = dilateLatencyModel(options.latencyModel, dilation);
         const windowMs = options.durationMs * stretch;
-        for (const modeName of options.modes) {
-          const { reports, dynamoCores, storedRecords } = await measure(
-            shape,
-            k,
-            modeName,
-            options.warmupMs * stretch,
-            windowMs,
-            false,
-            model,
-          );
-          const result = aggregatePoint(
-            {
-              mode: modeName,
-              shape: shape.name,
-              recordsPerRequest: shape.recordsPerRequest,
-              concurrency: k,
-              windowMs,
-              ...(dilation === 1 ? {} : { dilation }),
-            },
-            reports,
-            { dynamoCores, storedRecords },
-          );
-          for (const { usage } of reports) {
-            answeredWrites += usage.writes - usage.failedWrites;
-            unreportedWrites += usage.unreportedWrites;
-            answeredReported += usage.writeUnits - usage.failedWriteUnits;
-            answeredCounted += usage.countedWriteUnits - usage.failedWriteUnits;
+        const rounds = options.rounds ?? 1;
+        const windows = new Map<string, MeasuredWindow[]>(options.modes.map((m) => [m, []]));
+        for (let round = 0; round < rounds; round++) {
+          for (const modeName of modesOfRound(options.modes, round)) {
+            const measured = await measure(shape, k, modeName, options.warmupMs * stretch, windowMs, false, model);
+            windows.get(modeName)!.push(measured);
+            for (const { usage } of measured.reports) {
+              answeredWrites += usage.writes - usage.failedWrites;
+              unreportedWrites += usage.unreportedWrites;
+              answeredReported += usage.writeUnits - usage.failedWriteUnits;
+              answeredCounted += usage.countedWriteUnits - usage.failedWriteUnits;
+            }
+            const meta = pointMeta(modeName, shape, k, windowMs, dilation);
+            log(`  ${rounds > 1 ? `round ${round + 1}/${rounds} ` : ''}${pointLine(aggregateRounds(meta, [measured]))}`);
           }
-          points.push(result);
-          log(
-            `  ${shape.name.padEnd(6)} K=${String(k).padStart(2)} ${modeName.padEnd(14)} ${formatNumber(result.acksPerSec, 0).padStart(6)} acks/s ` +
-              `p50 ${formatMs(result.latencyMs.p50)} p99 ${formatMs(result.latencyMs.p99)} ms, ${formatNumber(result.writeUnitsPerAck, 1)} WCU/ack, ` +
-              `${result.unavailable} × 503${result.errors > 0 ? `, ${result.errors} errors (${result.firstError})` : ''}${result.verified ? '' : ', HEAD ≠ ACKS'}`,
-          );
+        }
+        for (const modeName of options.modes) {
+          const point = aggregateRounds(pointMeta(modeName, shape, k, windowMs, dilation), windows.get(modeName)!);
+          points.push(point);
+          if (rounds > 1) log(`  pooled ${pointLine(point)}`);
         }
       }
     }
@@ -336,6 +334,7 @@ export async function runContentionBench(options: ContentionOptions, log: (line:
         modes: options.modes,
         warmupMs: options.warmupMs,
         durationMs: options.durationMs,
+        rounds: options.rounds ?? 1,
         poolWarmupMs: options.poolWarmupMs,
         deadlineMs: DEFAULT_APPEND_DEADLINE_MS,
         latencyModel: { ...options.latencyModel, description: describeLatencyModel(options.latencyModel) },
@@ -355,6 +354,32 @@ export async function runContentionBench(options: ContentionOptions, log: (line:
     await dynamoLocal.stop();
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+function pointMeta(mode: string, shape: ContentionShape, k: number, windowMs: number, dilation: number): PointMeta {
+  return {
+    mode,
+    shape: shape.name,
+    recordsPerRequest: shape.recordsPerRequest,
+    concurrency: k,
+    windowMs,
+    ...(dilation === 1 ? {} : { dilation }),
+  };
+}
+
+/** One line of the run's log for a point. */
+function pointLine(p: ContentionPoint): string {
+  return (
+    `${p.shape.padEnd(6)} K=${String(p.concurrency).padStart(2)} ${p.mode.padEnd(14)} ${formatNumber(p.acksPerSec, 0).padStart(6)} acks/s ` +
+    `p50 ${formatMs(p.latencyMs.p50)} p99 ${formatMs(p.latencyMs.p99)} ms, ${formatNumber(p.writeUnitsPerAck, 1)} WCU/ack, ` +
+    `${p.unavailable} × 503${p.errors > 0 ? `, ${p.errors} errors (${p.firstError})` : ''}${p.verified ? '' : ', HEAD ≠ ACKS'}`
+  );
+}
+
+function roundsText(rounds: number | undefined): string {
+  return (rounds ?? 1) > 1
+    ? `${rounds} rounds: at each K every mode ran once per round, in an order rotated by one each round, and each point pools its ${rounds} windows. `
+    : '';
 }
 
 /** Dilations up to this leave the warm-up and window as configured; beyond, they grow with it. */
@@ -386,7 +411,7 @@ export const contentionSuite = defineSuite({
   title: 'Contention: K processes on one partition (issue 13)',
   measures: 'K processes appending to one partition through the AWS latency model, by sequencer and raw primitive',
   /** K worker processes, one request at a time each, on one partition; per K and mode `durationMs` after `warmupMs`. */
-  full: { levels: [1, 2, 4, 8, 16, 32, 64], warmupMs: 1 * SECOND, durationMs: 8 * SECOND, poolWarmupMs: 2 * SECOND },
+  full: { levels: [1, 2, 4, 8, 16, 32, 64], warmupMs: 1 * SECOND, durationMs: 5 * SECOND, rounds: 3, poolWarmupMs: 2 * SECOND },
   quick: { levels: [1, 8, 32], warmupMs: SECOND / 2, durationMs: 2 * SECOND, poolWarmupMs: 1 * SECOND },
   start: 'contention: K processes on one partition',
   async measure(options, ctx): Promise<ContentionSuiteResult> {
@@ -419,7 +444,7 @@ export const contentionSuite = defineSuite({
       intro: [
         `AWS latency model (bench/harness/latency-model.ts), in every worker's DynamoDB client: ${describeLatencyModel(DEFAULT_LATENCY_MODEL)}.`,
         `Consumed capacity: DynamoDB Local ${cc.reportedByDynamoDbLocal ? 'returned' : '**did not always return**'} ConsumedCapacity on answered writes (${formatNumber(cc.answeredWrites)} writes, ${formatNumber(cc.unreportedWrites)} without); reported over counted-from-item-sizes: ${formatRatio(cc.reportedOverCounted)}.`,
-        `Windows of ${config.durationMs / SECOND} s after ${config.warmupMs / SECOND} s of warm-up per mode and K; every worker warmed every mode for ${config.poolWarmupMs / SECOND} s per shape first. Today's path for the latency aim: ${result.reference?.label ?? 'none measured'}.`,
+        `${roundsText(config.rounds)}Windows of ${config.durationMs / SECOND} s after ${config.warmupMs / SECOND} s of warm-up per mode and K${(config.rounds ?? 1) > 1 ? ' and round' : ''}; every worker warmed every mode for ${config.poolWarmupMs / SECOND} s per shape first. Today's path for the latency aim: ${result.reference?.label ?? 'none measured'}.`,
       ],
       tables: contentionTables({
         points: result.points,

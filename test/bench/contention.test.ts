@@ -23,6 +23,7 @@ import { itemBytes, itemWrites, numberBytes, reportedUnits, writeUnits } from '.
 import {
   AIMS,
   aggregatePoint,
+  aggregateRounds,
   baselineOf,
   CANDIDATE_MODE,
   type ContentionPoint,
@@ -32,6 +33,8 @@ import {
   cpuTables,
   emptyWorkerReport,
   latencyReference,
+  modesOfRound,
+  rawRatio,
   type WorkerReport,
 } from '../../bench/suites/contention-report.js';
 
@@ -252,6 +255,87 @@ describe('aggregatePoint', () => {
     expect(stored(500)).toBe(true);
     expect(stored(299)).toBe(false);
     expect(stored(501)).toBe(false);
+  });
+});
+
+describe('rounds', () => {
+  const meta = { mode: 'engine', shape: 'single', recordsPerRequest: 1, concurrency: 2, windowMs: 2000 };
+  const window = (acks: number, storedRecords: number, hot: number, cores: number) => ({
+    reports: [
+      report({
+        acks,
+        records: acks,
+        totalRecords: acks,
+        latenciesMs: Array.from({ length: acks }, () => acks),
+        usage: usage({ calls: { UpdateItem: acks }, writeUnits: acks, writes: acks, items: { [`p${acks}|HEAD`]: hot } }),
+      }),
+      report({ acks: 0 }),
+    ],
+    dynamoCores: cores,
+    storedRecords,
+  });
+
+  it('orders the modes differently each round, so a mode follows a different mode each round', () => {
+    const modes = ['a', 'b', 'c', 'd', 'e'];
+    const orders = [0, 1, 2, 3].map((r) => modesOfRound(modes, r));
+    expect(orders.map((o) => o.join(''))).toEqual(['abcde', 'bdace', 'cadbe', 'dcbae']);
+    for (const order of orders) expect([...order].sort()).toEqual(modes);
+    for (const mode of modes) {
+      const before = orders.flatMap((o) => (o.indexOf(mode) > 0 ? [o[o.indexOf(mode) - 1]] : []));
+      expect(new Set(before).size).toBe(before.length);
+    }
+    // The steps repeat once used up; two modes alternate; one mode is its own order.
+    expect(modesOfRound(modes, 4)).toEqual(modesOfRound(modes, 0).map((_, i) => modes[(4 + i) % 5]));
+    expect([0, 1].map((r) => modesOfRound(['a', 'b'], r).join(''))).toEqual(['ab', 'ba']);
+    expect(modesOfRound(['a'], 3)).toEqual(['a']);
+    // Six modes: only 1 and 5 are coprime with 6.
+    expect(modesOfRound(['a', 'b', 'c', 'd', 'e', 'f'], 1).join('')).toBe('bafedc');
+  });
+
+  it('pools the windows of a point, but judges the hottest item, the head and the starved workers per window', () => {
+    const one = aggregateRounds(meta, [window(20, 20, 10, 0.5)]);
+    expect(one).toEqual(aggregatePoint(meta, window(20, 20, 10, 0.5).reports, window(20, 20, 10, 0.5)));
+    expect(one.rounds).toBeUndefined();
+
+    const pooled = aggregateRounds(meta, [window(20, 20, 10, 0.5), window(40, 40, 60, 0.7)]);
+    expect(pooled.rounds).toBe(2);
+    expect(pooled.windowMs).toBe(4000);
+    expect(pooled.acks).toBe(60);
+    expect(pooled.acksPerSec).toBe(15);
+    expect(pooled.roundAcksPerSec).toEqual([10, 20]);
+    expect(pooled.latencyMs.count).toBe(60);
+    expect(pooled.callsPerAck).toBe(1);
+    // 60 units on the hot head of the second window in its 2 s, not spread over 4 s.
+    expect(pooled.hottestItemUnitsPerSec).toBe(30);
+    expect(pooled.dynamoCores).toBeCloseTo(0.6, 10);
+    expect(pooled.workerAcks).toEqual([0, 40]);
+    expect(pooled.starvedWorkers).toBe(1);
+    expect(pooled.verified).toBe(true);
+
+    // A window whose head lacks an acknowledged record fails the point, whatever the sum says.
+    const short = aggregateRounds(meta, [window(20, 19, 10, 0.5), window(40, 41, 10, 0.5)]);
+    expect(short.storedRecords).toBe(60);
+    expect(short.verified).toBe(false);
+    expect(() => aggregateRounds(meta, [])).toThrow(/at least one window/);
+  });
+
+  it('gives the ratio over raw pooled, with the lowest and highest round', () => {
+    const engine = aggregateRounds({ ...meta, mode: CANDIDATE_MODE }, [window(16, 16, 1, 0.5), window(24, 24, 1, 0.5)]);
+    const raw = aggregateRounds({ ...meta, mode: 'raw' }, [window(20, 20, 1, 0.5), window(20, 20, 1, 0.5)]);
+    expect(rawRatio(engine, raw)).toEqual({ ratio: 1, range: [0.8, 1.2] });
+    expect(rawRatio(point(CANDIDATE_MODE, 'single', 1, { acksPerSec: 45 }), point('raw', 'single', 1, { acksPerSec: 50 }))).toEqual({
+      ratio: 0.9,
+    });
+    const tables = contentionTables({
+      points: [engine, raw],
+      shapes: [{ name: 'single', recordsPerRequest: 1, valueBytes: 1024 }],
+      aims: [],
+    });
+    const ratios = tables.find((t) => t.title.startsWith('acks/s over raw'))!;
+    expect(ratios.rows).toEqual([['K=2', '1.00× (0.80×–1.20×)']]);
+    expect(ratios.notes?.[0]).toMatch(/Pooled over the rounds/);
+    const [aim] = checkAims([engine, raw]);
+    expect(aim!.measured).toMatch(/^K=2 1\.00× \(0\.80×–1\.20×\); lowest 1\.00× at K=2 \(pooled over the rounds/);
   });
 });
 
