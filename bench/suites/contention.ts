@@ -378,7 +378,7 @@ function pointLine(p: ContentionPoint): string {
 
 function roundsText(rounds: number | undefined): string {
   return (rounds ?? 1) > 1
-    ? `${rounds} rounds: at each K every mode ran once per round, in an order rotated by one each round, and each point pools its ${rounds} windows. `
+    ? `${rounds} rounds: at each K every mode ran once per round, in a different order each round (modesOfRound in bench/suites/contention-report.ts), and each point pools its ${rounds} windows. `
     : '';
 }
 
