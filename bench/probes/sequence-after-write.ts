@@ -5,7 +5,10 @@
  * engine with `sequencing: 'write-first'` and the reserving engine in the same run, through the AWS latency model. A probe, not a suite: it writes nothing
  * to docs/ or bench/results/, it prints.
  *
- *     npx tsx bench/probes/sequence-after-write.ts [K,K,...] [window seconds] [--batch] [--dilated] [--modes a,b,...]
+ *     npx tsx bench/probes/sequence-after-write.ts [K,K,...] [window seconds] [--batch] [--dilated] [--modes a,b,...] [--rounds N]
+ *
+ * `--rounds N`: every point N windows, the modes in a different order each round, pooled
+ * (the contention suite's rounds). A mode named twice in `--modes` is measured as two points.
  *
  * `--batch`: requests of 100 records of 1 KiB instead of one. `--dilated`: the dilated
  * suite's model (bench/suites/dilated.ts: every delay K times as long at K writers, spread
@@ -23,6 +26,7 @@ const { values, positionals } = parseArgs({
     batch: { type: 'boolean', default: false },
     dilated: { type: 'boolean', default: false },
     modes: { type: 'string', default: 'raw,head-index-raw,engine-write-first,engine-reserve' },
+    rounds: { type: 'string', default: '1' },
   },
 });
 const levels = (positionals[0] ?? '1,8,32').split(',').map(Number);
@@ -36,6 +40,7 @@ const result = await runContentionBench(
     modes: MODES,
     warmupMs: 1000,
     durationMs: windowMs,
+    rounds: Number(values.rounds),
     poolWarmupMs: 2000,
     ...(values.dilated ? { latencyModel: DILATED_MODEL, dilation: dilationAt } : { latencyModel: DEFAULT_LATENCY_MODEL }),
   },

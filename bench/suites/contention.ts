@@ -305,11 +305,14 @@ export async function runContentionBench(options: ContentionOptions, log: (line:
         const model = dilateLatencyModel(options.latencyModel, dilation);
         const windowMs = options.durationMs * stretch;
         const rounds = options.rounds ?? 1;
-        const windows = new Map<string, MeasuredWindow[]>(options.modes.map((m) => [m, []]));
+        // By place in `modes`, not by name: a mode named twice is measured as two points.
+        const windows: MeasuredWindow[][] = options.modes.map(() => []);
+        const places = options.modes.map((_, i) => String(i));
         for (let round = 0; round < rounds; round++) {
-          for (const modeName of modesOfRound(options.modes, round)) {
+          for (const place of modesOfRound(places, round)) {
+            const modeName = options.modes[Number(place)]!;
             const measured = await measure(shape, k, modeName, options.warmupMs * stretch, windowMs, false, model);
-            windows.get(modeName)!.push(measured);
+            windows[Number(place)]!.push(measured);
             for (const { usage } of measured.reports) {
               answeredWrites += usage.writes - usage.failedWrites;
               unreportedWrites += usage.unreportedWrites;
@@ -320,8 +323,8 @@ export async function runContentionBench(options: ContentionOptions, log: (line:
             log(`  ${rounds > 1 ? `round ${round + 1}/${rounds} ` : ''}${pointLine(aggregateRounds(meta, [measured]))}`);
           }
         }
-        for (const modeName of options.modes) {
-          const point = aggregateRounds(pointMeta(modeName, shape, k, windowMs, dilation), windows.get(modeName)!);
+        for (const [place, modeName] of options.modes.entries()) {
+          const point = aggregateRounds(pointMeta(modeName, shape, k, windowMs, dilation), windows[place]!);
           points.push(point);
           if (rounds > 1) log(`  pooled ${pointLine(point)}`);
         }
