@@ -219,6 +219,17 @@ export function modesOfRound(modes: readonly string[], round: number): string[] 
   return modes.map((_, i) => modes[(round + i * step) % n]!);
 }
 
+/**
+ * What the suite measures at one shape and K, in order: every round's modes by their place
+ * in `modes` (so a mode named twice is two places, two points).
+ */
+export function roundPlan(modes: readonly string[], rounds: number): { round: number; place: number; mode: string }[] {
+  const places = modes.map((_, i) => String(i));
+  return Array.from({ length: rounds }, (_, round) =>
+    modesOfRound(places, round).map((p) => ({ round, place: Number(p), mode: modes[Number(p)]! })),
+  ).flat();
+}
+
 function gcd(a: number, b: number): number {
   return b === 0 ? a : gcd(b, a % b);
 }

@@ -46,8 +46,8 @@ import {
   type LatencyReference,
   latencyReference,
   type MeasuredWindow,
-  modesOfRound,
   type PointMeta,
+  roundPlan,
   type WorkerReport,
 } from './contention-report.js';
 import type { FromWorker, ToWorker, WorkerPoint } from './contention-worker.js';
@@ -307,21 +307,17 @@ export async function runContentionBench(options: ContentionOptions, log: (line:
         const rounds = options.rounds ?? 1;
         // By place in `modes`, not by name: a mode named twice is measured as two points.
         const windows: MeasuredWindow[][] = options.modes.map(() => []);
-        const places = options.modes.map((_, i) => String(i));
-        for (let round = 0; round < rounds; round++) {
-          for (const place of modesOfRound(places, round)) {
-            const modeName = options.modes[Number(place)]!;
-            const measured = await measure(shape, k, modeName, options.warmupMs * stretch, windowMs, false, model);
-            windows[Number(place)]!.push(measured);
-            for (const { usage } of measured.reports) {
-              answeredWrites += usage.writes - usage.failedWrites;
-              unreportedWrites += usage.unreportedWrites;
-              answeredReported += usage.writeUnits - usage.failedWriteUnits;
-              answeredCounted += usage.countedWriteUnits - usage.failedWriteUnits;
-            }
-            const meta = pointMeta(modeName, shape, k, windowMs, dilation);
-            log(`  ${rounds > 1 ? `round ${round + 1}/${rounds} ` : ''}${pointLine(aggregateRounds(meta, [measured]))}`);
+        for (const { round, place, mode: modeName } of roundPlan(options.modes, rounds)) {
+          const measured = await measure(shape, k, modeName, options.warmupMs * stretch, windowMs, false, model);
+          windows[place]!.push(measured);
+          for (const { usage } of measured.reports) {
+            answeredWrites += usage.writes - usage.failedWrites;
+            unreportedWrites += usage.unreportedWrites;
+            answeredReported += usage.writeUnits - usage.failedWriteUnits;
+            answeredCounted += usage.countedWriteUnits - usage.failedWriteUnits;
           }
+          const meta = pointMeta(modeName, shape, k, windowMs, dilation);
+          log(`  ${rounds > 1 ? `round ${round + 1}/${rounds} ` : ''}${pointLine(aggregateRounds(meta, [measured]))}`);
         }
         for (const [place, modeName] of options.modes.entries()) {
           const point = aggregateRounds(pointMeta(modeName, shape, k, windowMs, dilation), windows[place]!);

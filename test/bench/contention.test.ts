@@ -35,6 +35,7 @@ import {
   latencyReference,
   modesOfRound,
   rawRatio,
+  roundPlan,
   type WorkerReport,
 } from '../../bench/suites/contention-report.js';
 
@@ -290,6 +291,27 @@ describe('rounds', () => {
     expect(modesOfRound(['a'], 3)).toEqual(['a']);
     // Six modes: only 1 and 5 are coprime with 6.
     expect(modesOfRound(['a', 'b', 'c', 'd', 'e', 'f'], 1).join('')).toBe('bafedc');
+  });
+
+  it('plans the windows by place in the mode list, so a mode named twice is two points', () => {
+    const plan = roundPlan(['raw', 'engine', 'raw'], 2);
+    expect(plan.map((w) => `${w.round}:${w.place}:${w.mode}`)).toEqual([
+      '0:0:raw',
+      '0:1:engine',
+      '0:2:raw',
+      '1:1:engine',
+      '1:0:raw',
+      '1:2:raw',
+    ]);
+    // Every place once per round.
+    for (const round of [0, 1])
+      expect(
+        plan
+          .filter((w) => w.round === round)
+          .map((w) => w.place)
+          .sort(),
+      ).toEqual([0, 1, 2]);
+    expect(roundPlan(['a', 'b'], 1).map((w) => w.mode)).toEqual(['a', 'b']);
   });
 
   it('pools the windows of a point, but judges the hottest item, the head and the starved workers per window', () => {
