@@ -35,7 +35,8 @@ const TABLE = 'numbering-cpu';
 const n = (v: number): AttributeValue => ({ N: String(v) });
 const s = (v: string): AttributeValue => ({ S: v });
 
-type Form = (dynamo: DynamoDBClient, i: number) => Promise<unknown>;
+/** One call of a form: call `i`, sent by the form named `form`. */
+type Form = (dynamo: DynamoDBClient, i: number, form: string) => Promise<unknown>;
 
 const CONDITION =
   'attribute_not_exists(pending.#t0) AND (attribute_not_exists(committedOffset) OR committedOffset = nextOffset) AND attribute_not_exists(deletedAt) AND (attribute_not_exists(fence) OR fence <= :fence)';
@@ -43,20 +44,31 @@ const CONDITION =
 /** The head numbering `i` of a form goes to: a fresh one every INDEX_EVERY numberings, as an index step empties the map. */
 const headKey = (form: string, i: number) => ({ pk: s(`N#${form}#${Math.floor(i / INDEX_EVERY)}`), sk: s('HEAD') });
 
-function numbering(form: string, update: string, returnValues: 'ALL_NEW' | 'UPDATED_NEW', values: Record<string, AttributeValue>): Form {
-  return (dynamo, i) =>
+/** An UpdateItem of the form's head; `#t0`, where the expressions name it, is a fresh token each call. */
+function headUpdate(spec: {
+  update: string;
+  condition?: string;
+  values: (i: number) => Record<string, AttributeValue>;
+  returnValues: 'ALL_NEW' | 'UPDATED_NEW';
+}): Form {
+  const named = `${spec.update} ${spec.condition ?? ''}`.includes('#t0');
+  return (dynamo, i, form) =>
     dynamo.send(
       new UpdateItemCommand({
         TableName: TABLE,
         Key: headKey(form, i),
-        UpdateExpression: update,
-        ConditionExpression: CONDITION,
-        ExpressionAttributeNames: { '#t0': randomBytes(6).toString('base64url') },
-        ExpressionAttributeValues: { ...values, ':fence': n(0) },
-        ReturnValues: returnValues,
+        UpdateExpression: spec.update,
+        ...(spec.condition ? { ConditionExpression: spec.condition } : {}),
+        ...(named ? { ExpressionAttributeNames: { '#t0': randomBytes(6).toString('base64url') } } : {}),
+        ExpressionAttributeValues: spec.values(i),
+        ReturnValues: spec.returnValues,
       }),
     );
 }
+
+/** A numbering under the engine's condition. */
+const numbering = (update: string, returnValues: 'ALL_NEW' | 'UPDATED_NEW', values: Record<string, AttributeValue>): Form =>
+  headUpdate({ update, condition: CONDITION, values: () => ({ ...values, ':fence': n(0) }), returnValues });
 
 const FULL =
   'SET nextOffset = if_not_exists(nextOffset, :zero) + :total, committedOffset = if_not_exists(nextOffset, :zero) + :total, ' +
@@ -80,43 +92,22 @@ const FORMS: Record<string, Form> = {
         ReturnValues: 'UPDATED_NEW',
       }),
     ),
-  'number-if-absent': numbering('number-if-absent', FULL, 'ALL_NEW', FULL_VALUES),
-  'number-if-absent-updated-new': numbering('number-if-absent-updated-new', FULL, 'UPDATED_NEW', FULL_VALUES),
-  number: numbering('number', LEAN, 'ALL_NEW', LEAN_VALUES),
+  'number-if-absent': numbering(FULL, 'ALL_NEW', FULL_VALUES),
+  'number-if-absent-updated-new': numbering(FULL, 'UPDATED_NEW', FULL_VALUES),
+  number: numbering(LEAN, 'ALL_NEW', LEAN_VALUES),
   // Parts of the numbering, to see which costs: its condition on an ADD, the entry alone, the counter by SET.
-  'number-cond-add': (dynamo, i) =>
-    dynamo.send(
-      new UpdateItemCommand({
-        TableName: TABLE,
-        Key: headKey('number-cond-add', i),
-        UpdateExpression: 'ADD nextOffset :n',
-        ConditionExpression: CONDITION,
-        ExpressionAttributeNames: { '#t0': randomBytes(6).toString('base64url') },
-        ExpressionAttributeValues: { ':n': n(1), ':fence': n(0) },
-        ReturnValues: 'UPDATED_NEW',
-      }),
-    ),
-  'number-entry': (dynamo, i) =>
-    dynamo.send(
-      new UpdateItemCommand({
-        TableName: TABLE,
-        Key: headKey('number-entry', i),
-        UpdateExpression: 'SET pending.#t0 = :n',
-        ExpressionAttributeNames: { '#t0': randomBytes(6).toString('base64url') },
-        ExpressionAttributeValues: { ':n': n(i) },
-        ReturnValues: 'UPDATED_NEW',
-      }),
-    ),
-  'number-set-counter': (dynamo, i) =>
-    dynamo.send(
-      new UpdateItemCommand({
-        TableName: TABLE,
-        Key: headKey('number-set-counter', i),
-        UpdateExpression: 'SET nextOffset = nextOffset + :n',
-        ExpressionAttributeValues: { ':n': n(1) },
-        ReturnValues: 'UPDATED_NEW',
-      }),
-    ),
+  'number-cond-add': headUpdate({
+    update: 'ADD nextOffset :n',
+    condition: CONDITION,
+    values: () => ({ ':n': n(1), ':fence': n(0) }),
+    returnValues: 'UPDATED_NEW',
+  }),
+  'number-entry': headUpdate({ update: 'SET pending.#t0 = :n', values: (i) => ({ ':n': n(i) }), returnValues: 'UPDATED_NEW' }),
+  'number-set-counter': headUpdate({
+    update: 'SET nextOffset = nextOffset + :n',
+    values: () => ({ ':n': n(1) }),
+    returnValues: 'UPDATED_NEW',
+  }),
   put: (dynamo, i) =>
     dynamo.send(
       new PutItemCommand({
@@ -161,7 +152,7 @@ try {
     const end = offset + total;
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
-        while (next < end) await form(dynamo, next++);
+        while (next < end) await form(dynamo, next++, name);
       }),
     );
   };

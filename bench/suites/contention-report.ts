@@ -212,9 +212,10 @@ export interface MeasuredWindow {
  * before it (205 against 269), so a fixed order favours some modes over others, and so
  * would a plain rotation, which keeps every mode behind the same one.
  */
-export function modesOfRound(modes: readonly string[], round: number): string[] {
+export function modesOfRound<T>(modes: readonly T[], round: number): T[] {
   const n = modes.length;
-  const steps = Array.from({ length: n }, (_, i) => i + 1).filter((step) => step === 1 || (step < n && gcd(step, n) === 1));
+  // 1 to n − 1 (just 1 for a single mode), those sharing no factor with n.
+  const steps = Array.from({ length: Math.max(1, n - 1) }, (_, i) => i + 1).filter((step) => gcd(step, n) === 1);
   const step = steps[round % steps.length]!;
   return modes.map((_, i) => modes[(round + i * step) % n]!);
 }
@@ -224,9 +225,9 @@ export function modesOfRound(modes: readonly string[], round: number): string[] 
  * in `modes` (so a mode named twice is two places, two points).
  */
 export function roundPlan(modes: readonly string[], rounds: number): { round: number; place: number; mode: string }[] {
-  const places = modes.map((_, i) => String(i));
+  const places = modes.map((_, place) => place);
   return Array.from({ length: rounds }, (_, round) =>
-    modesOfRound(places, round).map((p) => ({ round, place: Number(p), mode: modes[Number(p)]! })),
+    modesOfRound(places, round).map((place) => ({ round, place, mode: modes[place]! })),
   ).flat();
 }
 

@@ -409,10 +409,10 @@ export const contentionSuite = defineSuite({
   name: 'contention',
   title: 'Contention: K processes on one partition (issue 13)',
   measures: 'K processes appending to one partition through the AWS latency model, by sequencer and raw primitive',
-  /** K worker processes, one request at a time each, on one partition; per K and mode `durationMs` after `warmupMs`. */
   /**
-   * The pool's warm-up is 6 s per mode and shape: DynamoDB Local's JVM (C1 only) keeps
-   * warming long after 2 s. Measured 2026-12-03, one process at K=1 through the latency
+   * K worker processes, one request at a time each, on one partition; per K, mode and
+   * round `durationMs` after `warmupMs`. The pool's warm-up is 6 s per mode and shape:
+   * DynamoDB Local's JVM (C1 only) keeps warming long after 2 s. Measured 2026-12-03, one process at K=1 through the latency
    * model, 5-s windows alternating write-first and optimistic: write-first's p50 was 30.2,
    * 24.1, 31.9, 22.8 ms in the first four windows and 20.0-20.8 ms in the next four
    * (optimistic 23.7, 22.6, 27.0, 20.2, then 19.0-19.7 ms); with 2 s the suite measured K=1
