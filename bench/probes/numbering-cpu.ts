@@ -5,7 +5,7 @@
  * process, `concurrency` requests in flight on one head item, no latency model. A probe,
  * not a suite: it prints.
  *
- *     npx tsx bench/probes/numbering-cpu.ts [calls per form] [concurrency] [rounds]
+ *     npx tsx bench/probes/numbering-cpu.ts [calls per form] [concurrency] [rounds] [form,form,...]
  *
  * Forms (the low-level client for all, so that the writer's SDK work is alike):
  * - `add`: the raw primitive's reservation, `ADD nextOffset :n`, UPDATED_NEW;
@@ -31,6 +31,8 @@ import { summarize } from '../harness/stats.js';
 const calls = Number(process.argv[2] ?? 3000);
 const concurrency = Number(process.argv[3] ?? 8);
 const rounds = Number(process.argv[4] ?? 3);
+/** The forms to run, comma-separated (default: all). */
+const only = process.argv[5]?.split(',');
 const TABLE = 'numbering-cpu';
 const n = (v: number): AttributeValue => ({ N: String(v) });
 const s = (v: string): AttributeValue => ({ S: v });
@@ -41,8 +43,14 @@ type Form = (dynamo: DynamoDBClient, i: number, form: string) => Promise<unknown
 const CONDITION =
   'attribute_not_exists(pending.#t0) AND (attribute_not_exists(committedOffset) OR committedOffset = nextOffset) AND attribute_not_exists(deletedAt) AND (attribute_not_exists(fence) OR fence <= :fence)';
 
-/** The head numbering `i` of a form goes to: a fresh one every INDEX_EVERY numberings, as an index step empties the map. */
-const headKey = (form: string, i: number) => ({ pk: s(`N#${form}#${Math.floor(i / INDEX_EVERY)}`), sk: s('HEAD') });
+/**
+ * Numberings per head of a form: INDEX_EVERY, as an index step empties the map, or more
+ * for a `-wide` form (a head whose steps lag, as on saturated cores: 0 to WIDE entries).
+ */
+const WIDE = 96;
+const span = (form: string) => (form.endsWith('-wide') ? WIDE : INDEX_EVERY);
+/** The head numbering `i` of a form goes to: a fresh one every span(form) numberings. */
+const headKey = (form: string, i: number) => ({ pk: s(`N#${form}#${Math.floor(i / span(form))}`), sk: s('HEAD') });
 
 /** An UpdateItem of the form's head; `#t0`, where the expressions name it, is a fresh token each call. */
 function headUpdate(spec: {
@@ -95,6 +103,8 @@ const FORMS: Record<string, Form> = {
   'number-if-absent': numbering(FULL, 'ALL_NEW', FULL_VALUES),
   'number-if-absent-updated-new': numbering(FULL, 'UPDATED_NEW', FULL_VALUES),
   number: numbering(LEAN, 'ALL_NEW', LEAN_VALUES),
+  'number-wide': numbering(LEAN, 'ALL_NEW', LEAN_VALUES),
+  'number-updated-new-wide': numbering(LEAN, 'UPDATED_NEW', LEAN_VALUES),
   // Parts of the numbering, to see which costs: its condition on an ADD, the entry alone, the counter by SET.
   'number-cond-add': headUpdate({
     update: 'ADD nextOffset :n',
@@ -135,7 +145,7 @@ try {
    */
   const seed = async (name: string, total: number, offset: number) => {
     if (!name.startsWith('number')) return;
-    for (let i = offset; i < offset + total; i += INDEX_EVERY) {
+    for (let i = Math.floor(offset / span(name)) * span(name); i < offset + total; i += span(name)) {
       await dynamo.send(
         new UpdateItemCommand({
           TableName: TABLE,
@@ -156,12 +166,12 @@ try {
       }),
     );
   };
-  for (const name of Object.keys(FORMS)) {
+  const names = only ?? Object.keys(FORMS);
+  for (const name of names) {
     await seed(name, 496, 1_000_000);
     await run(name, 496, 1_000_000);
   }
-  const samples = new Map(Object.keys(FORMS).map((name) => [name, { writer: [] as number[], dynamo: [] as number[] }]));
-  const names = Object.keys(FORMS);
+  const samples = new Map(names.map((name) => [name, { writer: [] as number[], dynamo: [] as number[] }]));
   for (let round = 0; round < rounds; round++) {
     for (let j = 0; j < names.length; j++) {
       const name = names[(round + j) % names.length]!;

@@ -153,13 +153,20 @@ function workersTable(report: ChaosReport): ReportTable {
   };
 }
 
+/** How long the faults ran: the planned window, or longer when the run went on to reach its operations floor. */
+function faultWindow(report: ChaosReport): string {
+  const planned = report.options.durationMs / 1000;
+  if (!report.faultWindow.extended) return `${planned} s`;
+  return `${Math.round(report.faultWindow.ms / 1000)} s (${planned} s planned, then on until the run had recorded the full run's floor of operations)`;
+}
+
 /** Rewrites the chaos section of docs/reliability.md with this run's figures. */
 export async function writeReliabilitySection(report: ChaosReport, command: string): Promise<void> {
   const { options } = report;
   const body = [
     `### Latest run (\`${command}\`)`,
     '',
-    `Measured on ${machineLine(machineInfo(new Date(report.startedAt)))}: faults for ${options.durationMs / 1000} s ` +
+    `Measured on ${machineLine(machineInfo(new Date(report.startedAt)))}: faults for ${faultWindow(report)} ` +
       `(seed ${options.seed}, workload scale ${options.scale}, sequencing ${options.sequencing ?? 'optimistic (the default)'}), ` +
       `${(report.wallMs / 1000).toFixed(0)} s in all with the drain and the checks. ` +
       `Anomalies: **${report.anomalyCount}**.`,

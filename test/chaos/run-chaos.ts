@@ -61,6 +61,14 @@ import { ServerProcess } from './server-process.js';
 export interface ChaosOptions {
   /** How long faults are injected (the drain and the checks come after). */
   durationMs: number;
+  /**
+   * Operations (sends and polls) the run must have recorded before its faults stop: the
+   * fault window goes on past durationMs until it has, up to maxDurationMs, so that a
+   * slow machine checks as much as a fast one instead of less (default 0: no extension).
+   */
+  minOperations?: number;
+  /** The longest fault window when minOperations is not reached yet (default durationMs). */
+  maxDurationMs?: number;
   seed: number;
   dataDir: string;
   port: number;
@@ -75,6 +83,24 @@ export interface ChaosOptions {
   /** How often the run SIGKILLs one of them, uniform in [min, max] ms (default WORKER_KILL_EVERY_MS). */
   workerKillEveryMs?: [number, number];
   log: (line: string) => void;
+}
+
+/**
+ * Where the fault window ends, asked at `now`: `end` while inside it; past it, while the
+ * run has recorded fewer than minOperations and lastEnd is ahead, one incarnation more
+ * (never past lastEnd); undefined once the faults stop.
+ */
+export function faultWindowEnd(at: {
+  now: number;
+  end: number;
+  lastEnd: number;
+  recorded: number;
+  minOperations: number;
+  incarnationMs: number;
+}): number | undefined {
+  if (at.now < at.end) return at.end;
+  if (at.recorded >= at.minOperations || at.now >= at.lastEnd) return undefined;
+  return Math.min(at.lastEnd, at.now + at.incarnationMs);
 }
 
 /** The fault profiles the incarnations rotate through (per-call probabilities). */
@@ -155,6 +181,8 @@ export interface ChaosReport {
     sequencing?: 'optimistic' | 'reserve' | 'write-first';
   };
   wallMs: number;
+  /** How long faults were injected: about durationMs, or longer when the run went on to reach minOperations (extended). */
+  faultWindow: { ms: number; extended: boolean };
   operations: {
     total: number;
     sends: number;
@@ -432,9 +460,32 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       );
     }
 
-    // The fault schedule.
-    const end = started + options.durationMs;
-    while (Date.now() < end) {
+    // The fault schedule: durationMs, and on until the run has recorded minOperations
+    // (polls and sends; the drain only adds to them), never past maxDurationMs.
+    const recorded = () =>
+      logHistory.operations +
+      compactHistory.operations +
+      retentionHistory.operations +
+      conditionalHistory.operations +
+      compactSends.sends.length +
+      retentionSends.sends.length;
+    const minOperations = options.minOperations ?? 0;
+    const lastEnd = started + Math.max(options.durationMs, options.maxDurationMs ?? 0);
+    let end = started + options.durationMs;
+    let extended = false;
+    const goOn = () => {
+      const next = faultWindowEnd({ now: Date.now(), end, lastEnd, recorded: recorded(), minOperations, incarnationMs: options.upMs[1] });
+      if (next === undefined) return false;
+      if (next !== end) {
+        extended = true;
+        options.log(
+          `chaos: ${recorded()} operations after ${Math.round((Date.now() - started) / 1000)} s, under ${minOperations}: faults go on`,
+        );
+      }
+      end = next;
+      return true;
+    };
+    while (goOn()) {
       const upMs = options.upMs[0] + Math.floor(random() * (options.upMs[1] - options.upMs[0]));
       await sleep(Math.max(0, Math.min(upMs, end - Date.now())));
       const downMs = Math.floor(random() * 2_000);
@@ -442,7 +493,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       incarnations.push({ profile: profile.name, upMs: Date.now() - upSince, downMs });
       const downAt = Date.now();
       await sleep(downMs);
-      if (Date.now() >= end) break;
+      if (!goOn()) break;
       profile = nextProfile();
       currentProfile = profile;
       await server.start(spec(profile));
@@ -451,6 +502,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       options.log(`chaos: SIGKILL #${server.kills}, up again after ${upSince - downAt} ms (profile ${profile.name})`);
     }
 
+    const faultWindow = { ms: Date.now() - started, extended };
     // Heal: one last start without faults, then drain. A restart that finished after the
     // end of the fault window left a faulty incarnation running: it goes first.
     if (server.pid !== undefined) {
@@ -685,6 +737,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         ...(options.sequencing ? { sequencing: options.sequencing } : {}),
       },
       wallMs: Date.now() - started,
+      faultWindow,
       operations: {
         total: sum((c) => c.sends + c.polls),
         sends: sum((c) => c.sends),

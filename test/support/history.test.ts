@@ -26,6 +26,14 @@ function threeAcked(): History {
 }
 
 describe('History checker', () => {
+  it('counts the sends and polls recorded so far as its check will', () => {
+    const h = threeAcked();
+    h.invokeSend({ process: 'p2', partition: 0, value: 'd' });
+    h.poll({ process: 'c1', partition: 0, fromOffset: 0, records: recs([0, 'a']) });
+    expect(h.operations).toBe(5);
+    expect(h.operations).toBe(h.check().counts.sends + h.check().counts.polls);
+  });
+
   it('finds no anomaly in a clean history', () => {
     const h = new History();
     acked(h, 'p1', 0, 'a', 0);

@@ -185,6 +185,11 @@ export class History {
     };
   }
 
+  /** Sends and polls recorded so far: what counts.total will say (cheap, for a run that watches its volume). */
+  get operations(): number {
+    return this.sendsByValue.size + this.pollCount;
+  }
+
   /** Records one consumer read: the records a single request starting at `fromOffset` returned. */
   poll(op: { process: string; partition: number; fromOffset: number; records: readonly ObservedRecord[] }): void {
     const records = op.records.map((r) => ({ offset: r.offset, value: r.value }));
