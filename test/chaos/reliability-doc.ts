@@ -157,7 +157,7 @@ function workersTable(report: ChaosReport): ReportTable {
 function faultWindow(report: ChaosReport): string {
   const planned = report.options.durationMs / 1000;
   if (!report.faultWindow.extended) return `${planned} s`;
-  return `${Math.round(report.faultWindow.ms / 1000)} s (${planned} s planned, then on until the run had recorded the full run's floor of operations)`;
+  return `${Math.round(report.faultWindow.ms / 1000)} s (${planned} s planned, extended while the run was under the full run's floor of operations)`;
 }
 
 /** Rewrites the chaos section of docs/reliability.md with this run's figures. */
