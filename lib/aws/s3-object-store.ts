@@ -57,11 +57,11 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   /**
-   * Pages with StartAfter (the last key seen) rather than ContinuationToken on general
-   * purpose buckets: the same pages on S3, and s3rver (the local emulator) cannot make
-   * continuation tokens on Node 20, so a ContinuationToken listing stops working past
-   * 1,000 keys there. Directory buckets do not take StartAfter (and their pages are not
-   * in key order): ContinuationToken there.
+   * Pages with StartAfter (the last key seen) on general purpose buckets, and with
+   * ContinuationToken on directory buckets, which do not take StartAfter (and whose pages
+   * are not in key order). Both page alike on s3rver (the local emulator) once
+   * local/emulators.ts has replaced the DES its continuation tokens need, which Node's
+   * OpenSSL 3 refuses: without it every listing past one page answered 500, either way.
    */
   async list(prefix: string): Promise<{ key: string; size: number; lastModified: number }[]> {
     const objects: { key: string; size: number; lastModified: number }[] = [];

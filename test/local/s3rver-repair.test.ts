@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 import { afterAll, describe, expect, it } from 'vitest';
+import { S3ObjectStore } from '../../lib/aws/s3-object-store.js';
 import { ensureBucket, findFreePort, localS3Client, removeIncompleteS3rverObjects, startS3rver } from '../../local/emulators.js';
 
 const BUCKET = 'repair';
@@ -87,6 +88,34 @@ describe('s3rver directories kept across kills', () => {
         ]);
       }
       expect(await list(s3)).toEqual([key(299)]);
+    } finally {
+      s3.destroy();
+      await server.stop();
+    }
+  });
+
+  // Regression (`npm run cost`, 2026-12-03): s3rver makes ListObjectsV2's continuation
+  // tokens with DES, which Node's OpenSSL 3 refuses, so a listing with more than one page
+  // of keys under its prefix answered 500, though the object store pages by StartAfter:
+  // the cost model's 4,096 staged batches failed garbage collection.
+  it('list more than one page of keys under a prefix', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'strata-s3rver-pages-'));
+    dirs.push(dir);
+    const server = await startS3rver({ directory: dir });
+    const s3 = localS3Client(server.endpoint);
+    try {
+      await ensureBucket(s3, BUCKET);
+      const keys = Array.from({ length: 1_005 }, (_, i) => `topics/p/0/staged/${String(i).padStart(4, '0')}.batch`);
+      for (let i = 0; i < keys.length; i += 50) {
+        await Promise.all(keys.slice(i, i + 50).map((key) => s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: key }))));
+      }
+      for (const paging of ['start-after', 'continuation-token'] as const) {
+        const listed = await new S3ObjectStore(s3, BUCKET, { paging }).list('topics/p/0/');
+        expect(
+          listed.map((o) => o.key),
+          paging,
+        ).toEqual(keys);
+      }
     } finally {
       s3.destroy();
       await server.stop();
