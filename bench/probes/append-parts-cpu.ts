@@ -19,7 +19,7 @@ import type { TailItem } from '../../lib/ports/model.js';
 import { INDEX_EVERY } from '../../lib/sequencing/write-first-sequencer.js';
 import { ensureTable, localDynamoClient, startDynamoDbLocal } from '../../local/emulators.js';
 import { summarize } from '../harness/stats.js';
-import { BATCH_SHAPE, SINGLE_RECORD_SHAPE } from '../suites/contention-modes.js';
+import { BATCH_SHAPE, SINGLE_RECORD_SHAPE, tailItem } from '../suites/contention-modes.js';
 
 const appends = Number(process.argv[2] ?? 1500);
 const rounds = Number(process.argv[3] ?? 3);
@@ -45,7 +45,7 @@ try {
     inputs.map((r) => ({ ...r, headers: [], timestamp: now })),
     { baseOffset: 0 },
   );
-  const tailItem = (): TailItem => ({
+  const storeItem = (): TailItem => ({
     baseOffset: 0,
     lastOffset: count - 1,
     recordCount: count,
@@ -60,18 +60,7 @@ try {
     dynamo.send(
       new PutItemCommand({
         TableName: TABLE,
-        Item: {
-          pk: s(pk),
-          sk: s(`T#${base}`),
-          baseOffset: n(base),
-          lastOffset: n(base + count - 1),
-          recordCount: n(count),
-          data: { B: data },
-          minTimestamp: n(now),
-          maxTimestamp: n(now),
-          appendedAt: n(now),
-          commitId: s(randomUUID()),
-        },
+        Item: tailItem(pk, base, count, data, now),
         ConditionExpression: 'attribute_not_exists(pk)',
       }),
     );
@@ -92,7 +81,7 @@ try {
     'raw ADD alone': () => add('ADD'),
     'raw Put alone': () => rawPut('PUT', put++),
     'store: data Put': () =>
-      store.writeData({ ref: { ...ref, partition: 1 }, items: [{ token: randomBytes(6).toString('base64url'), item: tailItem() }] }),
+      store.writeData({ ref: { ...ref, partition: 1 }, items: [{ token: randomBytes(6).toString('base64url'), item: storeItem() }] }),
     'store: numbering (+ index step)': async () => {
       const outcome = await store.numberData({
         ref,

@@ -138,7 +138,7 @@ async function headNextOffset(dynamo: DynamoDBClient, tableName: string, pk: str
 }
 
 /** The attributes of the engine's tail item for records [base, base + count), in the low-level shape. */
-function tailItem(pk: string, base: number, count: number, data: Uint8Array, now: number) {
+export function tailItem(pk: string, base: number, count: number, data: Uint8Array, now: number) {
   const n = (value: number) => ({ N: String(value) });
   return {
     pk: { S: pk },

@@ -20,6 +20,21 @@ afterAll(async () => {
   for (const dir of dirs) await rm(dir, { recursive: true, force: true });
 });
 
+/** Runs `use` against a fresh s3rver (startS3rver's, hardened) with the test bucket made. */
+async function withS3rver(name: string, use: (s3: S3Client) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), `strata-s3rver-${name}-`));
+  dirs.push(dir);
+  const server = await startS3rver({ directory: dir });
+  const s3 = localS3Client(server.endpoint);
+  try {
+    await ensureBucket(s3, BUCKET);
+    await use(s3);
+  } finally {
+    s3.destroy();
+    await server.stop();
+  }
+}
+
 const list = async (s3: S3Client) =>
   ((await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'topics/' }))).Contents ?? []).map((o) => o.Key);
 const file = (dir: string, key: string, suffix: string) =>
@@ -73,13 +88,8 @@ describe('s3rver directories kept across kills', () => {
   // Regression (CI): a DELETE removed a key's emptied directory while a PUT into it was
   // between its mkdir and its write; the ENOENT on s3rver's write stream had no listener
   // and took the test process down.
-  it('take PUTs racing DELETEs in the same prefix without losing one', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'strata-s3rver-race-'));
-    dirs.push(dir);
-    const server = await startS3rver({ directory: dir });
-    const s3 = localS3Client(server.endpoint);
-    try {
-      await ensureBucket(s3, BUCKET);
+  it('take PUTs racing DELETEs in the same prefix without losing one', () =>
+    withS3rver('race', async (s3) => {
       const key = (i: number) => `topics/r/0/staged/${i}.batch`;
       for (let i = 0; i < 300; i++) {
         await Promise.all([
@@ -88,23 +98,14 @@ describe('s3rver directories kept across kills', () => {
         ]);
       }
       expect(await list(s3)).toEqual([key(299)]);
-    } finally {
-      s3.destroy();
-      await server.stop();
-    }
-  });
+    }));
 
   // Regression (`npm run cost`, 2026-12-03): s3rver makes ListObjectsV2's continuation
   // tokens with DES, which Node's OpenSSL 3 refuses, so a listing with more than one page
   // of keys under its prefix answered 500, though the object store pages by StartAfter:
   // the cost model's 4,096 staged batches failed garbage collection.
-  it('list more than one page of keys under a prefix', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'strata-s3rver-pages-'));
-    dirs.push(dir);
-    const server = await startS3rver({ directory: dir });
-    const s3 = localS3Client(server.endpoint);
-    try {
-      await ensureBucket(s3, BUCKET);
+  it('list more than one page of keys under a prefix', () =>
+    withS3rver('pages', async (s3) => {
       const keys = Array.from({ length: 1_005 }, (_, i) => `topics/p/0/staged/${String(i).padStart(4, '0')}.batch`);
       for (let i = 0; i < keys.length; i += 50) {
         await Promise.all(keys.slice(i, i + 50).map((key) => s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: key }))));
@@ -116,11 +117,7 @@ describe('s3rver directories kept across kills', () => {
           paging,
         ).toEqual(keys);
       }
-    } finally {
-      s3.destroy();
-      await server.stop();
-    }
-  });
+    }));
 
   it('leave a directory that does not exist yet alone', async () => {
     expect(await removeIncompleteS3rverObjects(join(tmpdir(), 'strata-no-such-dir-', String(process.pid)))).toEqual([]);
