@@ -399,8 +399,7 @@ async function removePidFileIfOwned(pidFile: string, pid: number): Promise<void>
 
 /** Runs s3rver in this process; it stores buckets as plain files under `directory`. */
 export async function startS3rver(opts: S3rverOptions): Promise<S3rverHandle> {
-  hardenS3rverPuts();
-  s3rverTokensWithoutDes();
+  hardenS3rver();
   await removeIncompleteS3rverObjects(opts.directory);
   const host = opts.host ?? DEFAULT_HOST;
   const server = new S3rver({ port: opts.port ?? 0, address: host, directory: opts.directory, silent: true });
@@ -556,6 +555,14 @@ interface S3rverFilesystemStore {
 
 let s3rverHardened = false;
 
+/** Mends s3rver's faults below, once per process (they patch its store and this process's crypto). */
+function hardenS3rver(): void {
+  if (s3rverHardened) return;
+  s3rverHardened = true;
+  hardenS3rverPuts();
+  s3rverTokensWithoutDes();
+}
+
 /**
  * s3rver's PUT races its own DELETE: a delete removes a key's directory once it is empty,
  * and a PUT into that directory between its mkdir and its write fails with ENOENT on a
@@ -565,8 +572,6 @@ let s3rverHardened = false;
  * as s3rver does (last, so removeIncompleteS3rverObjects can tell a finished PUT).
  */
 function hardenS3rverPuts(): void {
-  if (s3rverHardened) return;
-  s3rverHardened = true;
   const require = createRequire(import.meta.url);
   const store = require('s3rver/lib/stores/filesystem.js') as { prototype: S3rverFilesystemStore };
   store.prototype.putObject = async function putObject(this: S3rverFilesystemStore, object: S3rverStoredObject) {
@@ -587,8 +592,6 @@ function hardenS3rverPuts(): void {
   };
 }
 
-let desReplaced = false;
-
 /**
  * s3rver makes ListObjectsV2's continuation tokens with DES, which OpenSSL 3 (Node 17 and
  * later) leaves out of its default provider: every listing with more keys under its
@@ -601,8 +604,6 @@ let desReplaced = false;
  * that runs s3rver uses DES (the AWS SDK signs with HMAC-SHA256).
  */
 function s3rverTokensWithoutDes(): void {
-  if (desReplaced) return;
-  desReplaced = true;
   try {
     crypto.createCipheriv('des', Buffer.alloc(8), Buffer.alloc(8));
     return;

@@ -412,11 +412,11 @@ export const contentionSuite = defineSuite({
   /**
    * K worker processes, one request at a time each, on one partition; per K, mode and
    * round `durationMs` after `warmupMs`. The pool's warm-up is 6 s per mode and shape:
-   * DynamoDB Local's JVM (C1 only) keeps warming long after 2 s. Measured 2026-12-03, one process at K=1 through the latency
-   * model, 5-s windows alternating write-first and optimistic: write-first's p50 was 30.2,
-   * 24.1, 31.9, 22.8 ms in the first four windows and 20.0-20.8 ms in the next four
-   * (optimistic 23.7, 22.6, 27.0, 20.2, then 19.0-19.7 ms); with 2 s the suite measured K=1
-   * in that early stretch.
+   * DynamoDB Local's JVM (C1 only) keeps warming long after 2 s. Measured 2026-12-03, one
+   * process at K=1 through the latency model, 5-s windows alternating write-first and
+   * optimistic: write-first's p50 was 30.2, 24.1, 31.9, 22.8 ms in the first four windows
+   * and 20.0-20.8 ms in the next four (optimistic 23.7, 22.6, 27.0, 20.2, then 19.0-19.7
+   * ms); with 2 s the suite measured K=1 in that early stretch.
    */
   full: { levels: [1, 2, 4, 8, 16, 32, 64], warmupMs: 1 * SECOND, durationMs: 5 * SECOND, rounds: 3, poolWarmupMs: 6 * SECOND },
   quick: { levels: [1, 8, 32], warmupMs: SECOND / 2, durationMs: 2 * SECOND, poolWarmupMs: 1 * SECOND },

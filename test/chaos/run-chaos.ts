@@ -474,12 +474,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     let end = started + options.durationMs;
     let extended = false;
     const goOn = () => {
-      const next = faultWindowEnd({ now: Date.now(), end, lastEnd, recorded: recorded(), minOperations, incarnationMs: options.upMs[1] });
+      const count = recorded();
+      const next = faultWindowEnd({ now: Date.now(), end, lastEnd, recorded: count, minOperations, incarnationMs: options.upMs[1] });
       if (next === undefined) return false;
       if (next !== end) {
         extended = true;
         options.log(
-          `chaos: ${recorded()} operations after ${Math.round((Date.now() - started) / 1000)} s, under ${minOperations}: faults go on`,
+          `chaos: ${count} operations after ${Math.round((Date.now() - started) / 1000)} s, under ${minOperations}: faults go on`,
         );
       }
       end = next;

@@ -185,7 +185,7 @@ export class History {
     };
   }
 
-  /** Sends and polls recorded so far: what counts.total will say (cheap, for a run that watches its volume). */
+  /** Sends and polls recorded so far, as check().counts will give them (cheap, for a run that watches its volume). */
   get operations(): number {
     return this.sendsByValue.size + this.pollCount;
   }
