@@ -11,7 +11,7 @@
  */
 
 import { type Clock, systemClock } from './core/clock.js';
-import { MAX_APPEND_DEADLINE_MS, SEAL_AFTER_MS, TOPIC_APPEND_REFRESH_MS } from './core/constants.js';
+import { MAX_APPEND_DEADLINE_MS, SEAL_AFTER_MS } from './core/constants.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './core/retry.js';
 import { GroupMembership } from './groups/membership.js';
 import { GroupOffsets } from './groups/offsets.js';
@@ -84,14 +84,14 @@ export interface EngineOptions {
    */
   segmentIndexIntervalBytes?: number;
   /**
-   * How appends get their offsets (docs/design.md): `optimistic` (default for now)
-   * commits each group with one transaction conditioned on the head, which collapses
-   * under writers in separate processes; `reserve` reserves a range with the head's
-   * atomic counter and fills it, so independent writers never cancel each other. The
-   * default moves to `reserve` once the chaos and multi-process suites check it (issue 13).
-   * `write-first` writes each group's data before it has offsets and numbers it in one
-   * head update (docs/design.md, "Write first, number after"): two round trips, no
-   * writer waits for another; not yet for idempotent producers.
+   * How appends get their offsets (docs/design.md): `optimistic` (the default: one
+   * long-lived process, such as the local server, whose group commit coalesces its
+   * appends) commits each group with one transaction conditioned on the head, which
+   * collapses under writers in separate processes; `write-first` (what the CDK
+   * construct deploys: Lambda environments each serving one request) writes each group's
+   * data before it has offsets and numbers it in one head update ("Write first, number
+   * after"): two round trips, no writer waits for another; `reserve` reserves a range
+   * with the head's atomic counter and fills it, sealing what a dead writer left.
    */
   sequencing?: 'reserve' | 'optimistic' | 'write-first';
   /** Reserved offsets left unfilled this long are sealed (SEAL_AFTER_MS by default). */
@@ -126,16 +126,14 @@ export class LogEngine {
       );
     }
     this.sealer = new Sealer(options.store, clock, { sealAfterMs: options.sealAfterMs ?? SEAL_AFTER_MS });
-    this.topics = new TopicService(
-      options.store,
-      clock,
-      options.topicCacheTtlMs,
-      options.topicDefaults,
-      (ref, head) => this.sealer.highWatermark(ref, head),
-      options.topicStaleAppendMs ?? (options.topicCacheTtlMs === 0 ? 0 : undefined),
-      options.topicAppendRefreshMs ??
-        (options.topicCacheTtlMs === 0 || options.sequencing === 'reserve' ? options.topicCacheTtlMs : TOPIC_APPEND_REFRESH_MS),
-    );
+    this.topics = new TopicService(options.store, clock, {
+      cacheTtlMs: options.topicCacheTtlMs,
+      configDefaults: options.topicDefaults,
+      highWatermark: (ref, head) => this.sealer.highWatermark(ref, head),
+      staleAppendMs: options.topicStaleAppendMs,
+      commitsRefuseDeleted: options.sequencing !== 'reserve',
+      appendRefreshMs: options.topicAppendRefreshMs,
+    });
     const sequencer = (ref: PartitionRef) => {
       const key = partitionKey(ref);
       let s = this.sequencers.get(key);

@@ -27,7 +27,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
-import { RETRY_AFTER_SECONDS, TOPIC_CACHE_TTL_MS, TOPIC_STALE_APPEND_MS } from '../core/constants.js';
+import { RETRY_AFTER_SECONDS, TOPIC_APPEND_REFRESH_MS, TOPIC_CACHE_TTL_MS, TOPIC_STALE_APPEND_MS } from '../core/constants.js';
 import { PartitionNotFoundError, RetryableError, type StrataError, TopicNotFoundError, ValidationError } from '../core/errors.js';
 import { parseOrThrow } from '../core/validation.js';
 import type { LogStore } from '../ports/log-store.js';
@@ -75,27 +75,50 @@ export interface AppendTopic {
 
 const CONFIRMED: Promise<void> = Promise.resolve();
 
+/** How a TopicService caches topics, and what it knows of the commits it serves. */
+export interface TopicServiceOptions {
+  /** How long a cached copy answers reads (TOPIC_CACHE_TTL_MS; 0: no cache, every append reads first). */
+  cacheTtlMs?: number;
+  /** A deployment's defaults for new topics' config; a request's own settings win. */
+  configDefaults?: TopicConfigPatch;
+  /** The high watermark of a partition given its head (the sealer's scan); the counter by default. */
+  highWatermark?: (ref: PartitionRef, head: PartitionHead) => Promise<number>;
+  /** How old a cached copy an append may start on (forAppend; TOPIC_STALE_APPEND_MS, 0 without a cache). */
+  staleAppendMs?: number;
+  /**
+   * The commits refuse a topic deleted meanwhile themselves (the optimistic and
+   * write-first sequencers: a delete marks the heads): appends then keep their copy for
+   * TOPIC_APPEND_REFRESH_MS before any re-read (module comment).
+   */
+  commitsRefuseDeleted?: boolean;
+  /** How old a cached copy an append uses without any re-read, overriding what commitsRefuseDeleted gives; at least cacheTtlMs. */
+  appendRefreshMs?: number;
+}
+
 export class TopicService {
   private readonly cache = new Map<string, { meta: TopicMeta; readAt: number }>();
   /** Re-reads in flight, one per topic, which concurrent callers share. */
   private readonly reading = new Map<string, Promise<TopicMeta>>();
+  private readonly cacheTtlMs: number;
+  private readonly configDefaults: TopicConfigPatch;
+  private readonly highWatermark: (ref: PartitionRef, head: PartitionHead) => Promise<number>;
+  private readonly staleAppendMs: number;
+  /** How old a cached copy an append uses without any re-read: never less than cacheTtlMs. */
+  private readonly appendRefreshMs: number;
 
   constructor(
     private readonly store: LogStore,
     private readonly clock: Clock,
-    private readonly cacheTtlMs = TOPIC_CACHE_TTL_MS,
-    /** A deployment's defaults for new topics' config; a request's own settings win. */
-    private readonly configDefaults: TopicConfigPatch = {},
-    /** The high watermark of a partition given its head (the sealer's scan); the counter by default. */
-    private readonly highWatermark: (ref: PartitionRef, head: PartitionHead) => Promise<number> = async (_ref, head) => head.nextOffset,
-    /** How old a cached copy an append may start on (forAppend); 0: appends read a stale topic first. */
-    private readonly staleAppendMs = TOPIC_STALE_APPEND_MS,
-    /**
-     * How old a cached copy an append uses without any re-read (at least the cache TTL):
-     * longer only where the commits refuse a deleted topic themselves (module comment).
-     */
-    private readonly appendRefreshMs = cacheTtlMs,
-  ) {}
+    options: TopicServiceOptions = {},
+  ) {
+    this.cacheTtlMs = options.cacheTtlMs ?? TOPIC_CACHE_TTL_MS;
+    const cached = this.cacheTtlMs > 0;
+    this.configDefaults = options.configDefaults ?? {};
+    this.highWatermark = options.highWatermark ?? (async (_ref, head) => head.nextOffset);
+    this.staleAppendMs = options.staleAppendMs ?? (cached ? TOPIC_STALE_APPEND_MS : 0);
+    const refresh = options.appendRefreshMs ?? (cached && options.commitsRefuseDeleted ? TOPIC_APPEND_REFRESH_MS : 0);
+    this.appendRefreshMs = Math.max(this.cacheTtlMs, refresh);
+  }
 
   /** Creates a topic from an untrusted request body `{name, partitions, config}`. */
   async create(request: unknown): Promise<TopicMeta> {
@@ -145,7 +168,7 @@ export class TopicService {
   async forAppend(name: string, partition?: number): Promise<AppendTopic> {
     const cached = this.cache.get(name);
     const now = this.clock.now();
-    if (cached && now - cached.readAt < Math.max(this.cacheTtlMs, this.appendRefreshMs)) {
+    if (cached && now - cached.readAt < this.appendRefreshMs) {
       return this.checked({ meta: cached.meta, confirmed: CONFIRMED }, partition);
     }
     // A partition the copy lacks: the topic may have been created again with more (a 404 needs a fresh copy).
