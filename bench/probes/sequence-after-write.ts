@@ -5,16 +5,20 @@
  * engine with `sequencing: 'write-first'` and the reserving engine in the same run, through the AWS latency model. A probe, not a suite: it writes nothing
  * to docs/ or bench/results/, it prints.
  *
- *     npx tsx bench/probes/sequence-after-write.ts [K,K,...] [window seconds] [--batch] [--dilated] [--modes a,b,...] [--rounds N]
+ *     npx tsx bench/probes/sequence-after-write.ts [K,K,...] [window seconds] [--batch] [--dilated] [--modes a,b,...] [--rounds N] [--faults json]
  *
  * `--rounds N`: every point N windows, the modes in a different order each round, pooled
  * (the contention suite's rounds). A mode named twice in `--modes` is measured as two points.
+ *
+ * `--faults <json>`: SDK faults in every worker's DynamoDB client, a local/chaos.ts spec
+ * (e.g. `'{"attemptBefore":0.01,"commands":["UpdateItemCommand"]}'`).
  *
  * `--batch`: requests of 100 records of 1 KiB instead of one. `--dilated`: the dilated
  * suite's model (bench/suites/dilated.ts: every delay K times as long at K writers, spread
  * like a service's), the machine's CPU out of the way.
  */
 import { parseArgs } from 'node:util';
+import { chaosSpecSchema } from '../../local/chaos.js';
 import { DEFAULT_LATENCY_MODEL } from '../harness/latency-model.js';
 import { runContentionBench } from '../suites/contention.js';
 import { BATCH_SHAPE, SINGLE_RECORD_SHAPE } from '../suites/contention-modes.js';
@@ -27,6 +31,7 @@ const { values, positionals } = parseArgs({
     dilated: { type: 'boolean', default: false },
     modes: { type: 'string', default: 'raw,head-index-raw,engine-write-first,engine-reserve' },
     rounds: { type: 'string', default: '1' },
+    faults: { type: 'string' },
   },
 });
 const levels = (positionals[0] ?? '1,8,32').split(',').map(Number);
@@ -42,6 +47,7 @@ const result = await runContentionBench(
     durationMs: windowMs,
     rounds: Number(values.rounds),
     poolWarmupMs: 2000,
+    ...(values.faults ? { faults: chaosSpecSchema.parse(JSON.parse(values.faults)) } : {}),
     ...(values.dilated ? { latencyModel: DILATED_MODEL, dilation: dilationAt } : { latencyModel: DEFAULT_LATENCY_MODEL }),
   },
   (line) => console.error(line),

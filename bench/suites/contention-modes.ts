@@ -50,6 +50,13 @@ export interface ContentionShape {
    * comes after a random part of it, so that the workers do not append in step.
    */
   pauseMs?: number;
+  /**
+   * The worker is stopped (SIGSTOP) for each pause after its first request, as Lambda
+   * freezes an environment between requests: work the engine left running beside an
+   * answer (a write-first index step) waits for the next request instead of ending in
+   * the pause.
+   */
+  frozenPauses?: boolean;
 }
 
 export const SINGLE_RECORD_SHAPE: ContentionShape = { name: 'single', recordsPerRequest: 1, valueBytes: 1024 };

@@ -19,9 +19,11 @@
  */
 import { performance } from 'node:perf_hooks';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
 import { translate } from '../../lib/aws/errors.js';
 import { StrataError } from '../../lib/core/errors.js';
 import { isThrottle } from '../../lib/core/retry.js';
+import { type ChaosSpec, installChaos } from '../../local/chaos.js';
 import { CallMeterMiddleware, hottestItems } from '../harness/contention-meter.js';
 import { installLatencyModel, type LatencyModel } from '../harness/latency-model.js';
 import { type ContentionShape, contentionMode } from './contention-modes.js';
@@ -38,14 +40,21 @@ export interface WorkerPoint {
   /** The partition this worker appends to (default 0: all workers on one). */
   partition?: number;
   latencyModel: LatencyModel;
+  /** SDK faults in this worker's DynamoDB client, the seed offset by the worker's pid. */
+  faults?: ChaosSpec;
   /** Epoch ms at which every worker starts its first request. */
   startAt: number;
   warmupMs: number;
   durationMs: number;
 }
 
-export type ToWorker = { type: 'run'; point: WorkerPoint } | { type: 'exit' };
-export type FromWorker = { type: 'ready' } | { type: 'report'; report: WorkerReport } | { type: 'failed'; message: string };
+export type ToWorker = { type: 'run'; point: WorkerPoint } | { type: 'thawed' } | { type: 'exit' };
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'report'; report: WorkerReport }
+  | { type: 'failed'; message: string }
+  /** Stop me now and go on (SIGCONT, then `thawed`) after `ms`: a frozen pause. */
+  | { type: 'freeze'; ms: number };
 
 const LOCAL_REGION = 'us-east-1';
 /** DynamoDB Local runs with -sharedDb: any credentials reach the same tables. */
@@ -59,6 +68,17 @@ const ERROR_PAUSE_MS = 10;
 
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+/** Resolves the frozen pause in progress once the harness has let this process go on. */
+let thaw: (() => void) | undefined;
+
+/** A pause of `ms` with the process stopped by the harness throughout (ContentionShape.frozenPauses). */
+function frozen(ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    thaw = resolve;
+    send({ type: 'freeze', ms: Math.max(0, ms) });
+  });
+}
 
 type Outcome = 'ok' | 'unavailable' | 'throttled' | 'errors';
 
@@ -78,6 +98,12 @@ async function runPoint(point: WorkerPoint): Promise<WorkerReport> {
   const meter = new CallMeterMiddleware(now);
   meter.install(client);
   const modelStats = installLatencyModel(client, point.latencyModel);
+  const chaos = point.faults
+    ? installChaos(
+        { dynamo: client, s3: new S3Client({ region: LOCAL_REGION }) },
+        { ...point.faults, seed: point.faults.seed + process.pid, services: ['dynamodb'] },
+      )
+    : undefined;
   try {
     const appender = await contentionMode(point.mode).open(client, {
       tableName: point.tableName,
@@ -124,7 +150,7 @@ async function runPoint(point: WorkerPoint): Promise<WorkerReport> {
         if (startedInside) report[outcome]++;
       }
       if (outcome === 'errors' || outcome === 'throttled') await sleep(ERROR_PAUSE_MS);
-      if (pauseMs > 0) await sleep(Math.min(pauseMs, windowEnd - now()));
+      if (pauseMs > 0) await (point.shape.frozenPauses ? frozen : sleep)(Math.min(pauseMs, windowEnd - now()));
     }
     for (const timer of cpuTimers) clearTimeout(timer);
     if (cpuAtStart && report.cpuMs === 0) {
@@ -134,6 +160,7 @@ async function runPoint(point: WorkerPoint): Promise<WorkerReport> {
     report.usage = { ...meter.usage(), items: hottestItems(meter.usage().items, HOT_ITEMS_REPORTED) };
     return report;
   } finally {
+    chaos?.close();
     client.destroy();
   }
 }
@@ -144,6 +171,10 @@ function send(message: FromWorker): void {
 
 process.on('message', (message: ToWorker) => {
   if (message.type === 'exit') process.exit(0);
+  if (message.type === 'thawed') {
+    thaw?.();
+    thaw = undefined;
+  }
   if (message.type === 'run') {
     runPoint(message.point).then(
       (report) => send({ type: 'report', report }),

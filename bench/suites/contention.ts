@@ -26,6 +26,7 @@ import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import { BUNDLE_OPTIONS } from '../../infra/function-bundling.js';
 import { DEFAULT_APPEND_DEADLINE_MS } from '../../lib/core/constants.js';
+import type { ChaosSpec } from '../../local/chaos.js';
 import { checkJava, ensureTable, localDynamoClient, startDynamoDbLocal } from '../../local/emulators.js';
 import { DEFAULT_LATENCY_MODEL, describeLatencyModel, dilateLatencyModel, type LatencyModel } from '../harness/latency-model.js';
 import { ResourceMeter } from '../harness/resources.js';
@@ -85,6 +86,11 @@ export interface ContentionOptions {
    * beyond 8. Absent: 1 at every K.
    */
   dilation?: (k: number) => number;
+  /**
+   * SDK faults in every worker's DynamoDB client (local/chaos.ts, DynamoDB only), each
+   * worker drawing from its own seed: what a mode pays for its in-doubt paths.
+   */
+  faults?: ChaosSpec;
 }
 
 export interface ContentionBenchResult {
@@ -133,6 +139,19 @@ async function bundleWorker(dir: string): Promise<string> {
   return outfile;
 }
 
+/**
+ * Stops the worker for `ms`, as Lambda freezes an environment between requests, then lets
+ * it go on and tells it so. Whatever the worker runs between asking and the stop (a few
+ * ms) stands for what an environment runs between its answer and the freeze.
+ */
+function freeze(child: ChildProcess, ms: number): void {
+  if (!child.kill('SIGSTOP')) return;
+  setTimeout(() => {
+    if (!child.kill('SIGCONT') || !child.connected) return;
+    child.send({ type: 'thawed' } satisfies ToWorker);
+  }, ms);
+}
+
 /** Worker processes, started once and reused by every measurement. */
 class WorkerPool {
   private readonly workers: ChildProcess[] = [];
@@ -147,8 +166,15 @@ class WorkerPool {
         execArgv: ['--enable-source-maps'],
         env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        // A process group of its own: a worker stopped for a frozen pause in the harness's
+        // group would get SIGHUP from the kernel whenever that group is orphaned (a harness
+        // started in the background) and one of its processes exits.
+        detached: true,
       });
       pool.workers.push(child);
+      child.on('message', (message: FromWorker) => {
+        if (message.type === 'freeze') freeze(child, message.ms);
+      });
       ready.push(
         pool.next(child, READY_TIMEOUT_MS).then((m) => {
           if (m.type !== 'ready') throw new Error(`worker ${i} sent ${m.type} before ready`);
@@ -202,6 +228,7 @@ class WorkerPool {
         child.off('exit', onExit);
       };
       const onMessage = (message: FromWorker) => {
+        if (message.type === 'freeze') return;
         done();
         resolve(message);
       };
@@ -264,6 +291,7 @@ export async function runContentionBench(options: ContentionOptions, log: (line:
         scope: scope.scope,
         deadlineMs: scope.deadlineMs,
         latencyModel,
+        ...(options.faults ? { faults: options.faults } : {}),
         startAt,
         warmupMs,
         durationMs,

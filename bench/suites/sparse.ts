@@ -3,8 +3,10 @@
  * processes (one Lambda environment each, bench/suites/contention-worker.ts) appends one
  * 1 KiB record, waits, and appends again, so its copy of the topic's metadata is past
  * the cache's second at every append. Through the AWS latency model, by mode: the engine
- * that reads the topic before the commit (before 2026-12-01), the engine that reads it
- * beside the commit (lib/topics/topic-service.ts, forAppend), and the raw primitive.
+ * that reads the topic before the commit (before 2026-12-01), the reserving engine that
+ * reads it beside the commit (lib/topics/topic-service.ts, forAppend), the write-first
+ * engine (the deployed sequencing, which re-reads the topic once in
+ * TOPIC_APPEND_REFRESH_MS), and the raw primitive.
  */
 import { DEFAULT_LATENCY_MODEL, describeLatencyModel } from '../harness/latency-model.js';
 import { formatMs, formatNumber, formatRatio } from '../harness/stats.js';
@@ -16,11 +18,18 @@ import { callsText, findPoint } from './contention-report.js';
 
 const TOPIC_FIRST_MODE = 'engine-reserve-topic-first';
 const BESIDE_MODE = 'engine-reserve';
+const DEPLOYED_MODE = 'engine-write-first';
 const RAW_MODE = 'raw';
-const SPARSE_MODES = [TOPIC_FIRST_MODE, BESIDE_MODE, RAW_MODE];
+const SPARSE_MODES = [TOPIC_FIRST_MODE, BESIDE_MODE, DEPLOYED_MODE, RAW_MODE];
 
 /** Two seconds between appends: twice the topic cache's TTL. */
-export const SPARSE_SHAPE: ContentionShape = { name: 'sparse', recordsPerRequest: 1, valueBytes: 1024, pauseMs: 2 * SECOND };
+export const SPARSE_SHAPE: ContentionShape = {
+  name: 'sparse',
+  recordsPerRequest: 1,
+  valueBytes: 1024,
+  pauseMs: 2 * SECOND,
+  frozenPauses: true,
+};
 
 export type SparseSuiteResult = ContentionBenchResult;
 
@@ -42,11 +51,15 @@ export function sparseTables(result: SparseSuiteResult): ReportTable[] {
   const comparisons = levels.flatMap((k) => {
     const before = findPoint(result.points, TOPIC_FIRST_MODE, SPARSE_SHAPE.name, k);
     const beside = findPoint(result.points, BESIDE_MODE, SPARSE_SHAPE.name, k);
+    const deployed = findPoint(result.points, DEPLOYED_MODE, SPARSE_SHAPE.name, k);
     const raw = findPoint(result.points, RAW_MODE, SPARSE_SHAPE.name, k);
     if (!before || !beside) return [];
+    const deployedText = deployed
+      ? `; write-first (deployed) ${formatMs(deployed.latencyMs.p50)} ms${raw ? ` (${formatRatio(deployed.latencyMs.p50 / raw.latencyMs.p50)} raw's)` : ''}`
+      : '';
     const rawText = raw ? `; raw ${formatMs(raw.latencyMs.p50)} ms` : '';
     return [
-      `K=${k}: p50 ${formatMs(beside.latencyMs.p50)} ms with the topic read beside the commit, ${formatMs(before.latencyMs.p50)} ms with it before (${formatRatio(beside.latencyMs.p50 / before.latencyMs.p50)})${rawText}.`,
+      `K=${k}: p50 ${formatMs(beside.latencyMs.p50)} ms with the topic read beside the commit, ${formatMs(before.latencyMs.p50)} ms with it before (${formatRatio(beside.latencyMs.p50 / before.latencyMs.p50)})${deployedText}${rawText}.`,
     ];
   });
   return [
