@@ -52,7 +52,7 @@ export interface WrittenClaim {
 type ClaimLook = { base: number } | 'wait' | 'void';
 
 export class WriteFirstProducers {
-  /** The head's fence as this process last saw it: its claims are numbered under it. */
+  /** The head's fence as this process last saw it (stamp() goes at or above it). */
   fence = 0;
   /** The head's counter as this process last saw it (0: not yet): the floor of its claims. */
   floor = 0;
@@ -64,6 +64,21 @@ export class WriteFirstProducers {
     private readonly clock: Clock,
     private readonly retry: RetryPolicy,
   ) {}
+
+  /**
+   * The fence a claim made now, or a numbering sent now, goes under: the head's fence as
+   * last seen, or the clock in ms if later. A raise puts the fence just above the fence of
+   * the numbering (or claims) it shuts out, so with clocks in step a numbering another
+   * writer sends after a raise is above it already and is not refused: only a writer whose
+   * clock is behind the raiser's by more than the time since is, once, and learns the
+   * fence from the refusal. Safety does not rest on the clocks: a raise is above the stamp
+   * of the very numbering it fences, whatever any clock says. Kept at the fence as last
+   * seen, the stamp made every raise refuse every other writer's next numbering once
+   * (docs/design.md, "A raise that refuses only what it fences").
+   */
+  stamp(): number {
+    return Math.max(this.fence, this.clock.now());
+  }
 
   /**
    * Decides each idempotent append of `live` on its producer's state: duplicates are
@@ -193,7 +208,7 @@ export class WriteFirstProducers {
       lastSequence: producer.sequence + recordCount - 1,
       baseOffset: -1,
       lastOffset: -1,
-      claim: { token, within, fence: this.fence, until, ...(this.floor > 0 ? { floor: this.floor } : {}) },
+      claim: { token, within, fence: this.stamp(), until, ...(this.floor > 0 ? { floor: this.floor } : {}) },
     };
     return {
       producerId: producer.producerId,

@@ -162,8 +162,8 @@ export class WriteFirstSequencer extends PartitionSequencer {
   ): Promise<Extract<NumberOutcome, { ok: true }> | 'again' | undefined> {
     const ranges = writes.map((w, i) => ({ token: w.token, count: laid.items[i]!.recordCount }));
     const expectedOffset = live[0]!.expectedOffset;
-    // Every numbering goes under a fence: its claims', or the head's as this process knows it.
-    let fence = claims.length > 0 ? claims[0]!.state.batches.at(-1)!.claim!.fence : this.claims.fence;
+    // Every numbering goes under a fence: its claims', or the stamp of now (at or above the head's as this process knows it).
+    let fence = claims.length > 0 ? claims[0]!.state.batches.at(-1)!.claim!.fence : this.claims.stamp();
     /** The producers' previous batches' claims, until found numbered. */
     let after = claims.flatMap((c) => (c.plan.after ? [c.plan.after] : []));
     /** The counter as this process saw it before numbering: a look for this numbering starts there. */
@@ -194,7 +194,7 @@ export class WriteFirstSequencer extends PartitionSequencer {
           if (base !== undefined) return { ok: true, base, numbered: 0, tailBytes: this.tailBytes, fence: this.claims.fence };
           // Claims carry the fence they were made under: claimed afresh, above it.
           if (claims.length > 0) return 'again';
-          fence = this.claims.fence;
+          fence = this.claims.stamp();
           inDoubt = false;
           continue;
         } catch (err) {
@@ -235,7 +235,7 @@ export class WriteFirstSequencer extends PartitionSequencer {
       if (outcome.fence > fence) {
         // Claims are numbered under their own fence: claimed afresh. Other groups take the new one.
         if (claims.length > 0) return 'again';
-        fence = outcome.fence;
+        fence = this.claims.stamp();
         continue;
       }
       if (outcome.missing.length > 0) {

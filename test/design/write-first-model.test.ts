@@ -17,6 +17,8 @@
  *                             └─ lost ─▶ in doubt: read HEAD, then the index ─▶ ack, or raise
  *                                        the fence above the numbering's and look again
  *                                        ─▶ ack, or send again under the new fence
+ *              every numbering goes under a fence at or above the one the writer knows,
+ *              by however far its clock is ahead (the engine's stamp)
  *              a numbering applied later (a request DynamoDB took after its writer gave
  *              up) is applied at any later step, within LATE_MAX_MS, if its conditions hold
  *              every INDEX_EVERY-th numbered range: read pending ─▶ Put I#o ─▶ REMOVE from HEAD,
@@ -94,7 +96,8 @@ const DESIGN: Variant = {
 };
 
 type Action =
-  | { kind: 'writer'; w: number; outcome: Outcome; count: number }
+  /** `ahead`: how far the writer's clock is above the fence it knows (its numbering's stamp, WriteFirstProducers.stamp). */
+  | { kind: 'writer'; w: number; outcome: Outcome; count: number; ahead: number }
   | { kind: 'late' }
   | { kind: 'flusher' }
   | { kind: 'reader' }
@@ -192,7 +195,7 @@ class Model {
         this.readerStep();
         return;
       case 'writer':
-        this.writerStep(a.w, a.outcome, a.count);
+        this.writerStep(a.w, a.outcome, a.count, a.ahead);
         return;
       case 'late':
         this.applyLate();
@@ -213,13 +216,13 @@ class Model {
     return !this.v.fenceInDoubt || this.head.fence <= fence;
   }
 
-  private writerStep(w: number, outcome: Outcome, count: number): void {
+  private writerStep(w: number, outcome: Outcome, count: number, ahead: number): void {
     const s = this.writers[w]!;
     switch (s.at) {
       case 'idle': {
         const token = `t${++this.serial}`;
         this.data.set(token, { count, writtenAt: this.now });
-        this.writers[w] = { at: 'written', token, count, startedAt: this.now, fence: this.head.fence };
+        this.writers[w] = { at: 'written', token, count, startedAt: this.now, fence: this.head.fence + ahead };
         return;
       }
       case 'written': {
@@ -237,7 +240,7 @@ class Model {
             base = held; // the condition failed: ALL_OLD says where
           else if (!this.fenceAllows(s.fence)) {
             // Refused by the fence (nothing applied): heard, or not, the writer sends again under the head's.
-            this.writers[w] = { ...s, fence: this.head.fence };
+            this.writers[w] = { ...s, fence: this.head.fence + ahead };
             return;
           } else base = this.number(s.token, s.count);
         }
@@ -270,7 +273,7 @@ class Model {
           // Not found: the fence above this numbering's, then the look again.
           this.head.fence = Math.max(this.head.fence, s.fence + 1);
           reached.fenceRaises++;
-          this.writers[w] = { ...s, at: 'doubt-first', fenced: true, fence: this.head.fence };
+          this.writers[w] = { ...s, at: 'doubt-first', fenced: true, fence: this.head.fence + ahead };
           return;
         }
         reached.inDoubtSentAgain++;
@@ -450,7 +453,7 @@ class Model {
 
   /** Every process's steps run out; then a read must see every acknowledgement. */
   finish(): void {
-    for (let w = 0; w < WRITERS; w++) for (let i = 0; i < 10 && this.writers[w]!.at !== 'idle'; i++) this.writerStep(w, 'ok', 1);
+    for (let w = 0; w < WRITERS; w++) for (let i = 0; i < 10 && this.writers[w]!.at !== 'idle'; i++) this.writerStep(w, 'ok', 1, 0);
     for (let i = 0; i < 3; i++) this.flusherStep();
     this.reader = { at: 'idle' };
     this.readerStep();
@@ -466,6 +469,8 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
       w: fc.integer({ min: 0, max: WRITERS - 1 }),
       outcome: fc.constantFrom<Outcome>('ok', 'ok', 'lost-applied', 'lost-not-applied', 'lost-late'),
       count: fc.integer({ min: 1, max: 3 }),
+      // Clocks in step with the fence, ahead of it, or far ahead: safety must not rest on them.
+      ahead: fc.constantFrom(0, 0, 1, 7),
     }),
   },
   { weight: 2, arbitrary: fc.constant({ kind: 'flusher' as const }) },

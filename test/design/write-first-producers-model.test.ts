@@ -75,7 +75,8 @@ const DESIGN: Variant = {
 type Outcome = 'ok' | 'lost-applied' | 'lost-not-applied';
 
 type Action =
-  | { kind: 'writer'; w: number; outcome: Outcome; releaseFails: boolean }
+  /** `ahead`: how far the writer's clock is above the fence it knows (a claim's stamp, WriteFirstProducers.stamp). */
+  | { kind: 'writer'; w: number; outcome: Outcome; releaseFails: boolean; ahead: number }
   | { kind: 'send'; w: number; retry: boolean }
   | { kind: 'index' }
   | { kind: 'tick'; ms: number }
@@ -190,7 +191,7 @@ class Model {
         this.send(a.w, a.retry);
         return;
       case 'writer':
-        this.step(a.w, a.outcome, a.releaseFails);
+        this.step(a.w, a.outcome, a.releaseFails, a.ahead);
         return;
     }
   }
@@ -213,7 +214,7 @@ class Model {
     return this.head.pending.get(token) ?? this.index.get(token);
   }
 
-  private step(w: number, outcome: Outcome, releaseFails: boolean): void {
+  private step(w: number, outcome: Outcome, releaseFails: boolean, ahead: number): void {
     const writer = this.writers[w]!;
     const s = writer.s;
     if (s.at === 'idle') return;
@@ -265,7 +266,7 @@ class Model {
       case 'claim': {
         const token = `t${++this.serial}`;
         this.data.set(token, a.sequence);
-        const claim: Claim = { token, fence: writer.fence, until: a.deadline };
+        const claim: Claim = { token, fence: writer.fence + ahead, until: a.deadline };
         const state: PidState = {
           version: (s.plan.stored?.version ?? 0) + 1,
           batches: [...s.plan.kept, { sequence: a.sequence, base: -1, claim }].slice(-WINDOW),
@@ -430,7 +431,7 @@ class Model {
     for (let round = 0; round < 40 && this.acked.size < this.sent; round++) {
       for (let w = 0; w < WRITERS; w++) {
         if (this.writers[w]!.s.at === 'idle') this.send(w, true);
-        for (let i = 0; i < 20 && this.writers[w]!.s.at !== 'idle'; i++) this.step(w, 'ok', false);
+        for (let i = 0; i < 20 && this.writers[w]!.s.at !== 'idle'; i++) this.step(w, 'ok', false, 0);
       }
       this.now += DEADLINE_MS;
     }
@@ -456,6 +457,8 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
       w: fc.integer({ min: 0, max: WRITERS - 1 }),
       outcome: fc.constantFrom<Outcome>('ok', 'ok', 'lost-applied', 'lost-not-applied'),
       releaseFails: fc.boolean(),
+      // Clocks in step with the fence, ahead of it, or far ahead: safety must not rest on them.
+      ahead: fc.constantFrom(0, 0, 1, 7),
     }),
   },
   {
