@@ -147,8 +147,8 @@ const ATTEMPT_FAULT: Record<AttemptKind, Fault> = { attemptBefore: 'before', att
 type Stack = DynamoDBClient['middlewareStack'];
 type ChaosContext = { commandName?: string; [LOST_THEN_THROTTLED]?: { attempts: number } };
 
-/** Installs the fault middleware on both clients; returns its counters. */
-export function installChaos(clients: { dynamo: DynamoDBClient; s3: S3Client }, spec: ChaosSpec): Chaos {
+/** Installs the fault middleware on the clients given (a process without S3 passes none); returns its counters. */
+export function installChaos(clients: { dynamo: DynamoDBClient; s3?: S3Client }, spec: ChaosSpec): Chaos {
   const random = seededRandom(spec.seed);
   const fd = spec.logFile === undefined ? undefined : openSync(spec.logFile, 'a');
   const zero = () => Object.fromEntries(CHAOS_KINDS.map((k) => [k, 0])) as Record<ChaosKind, number>;
@@ -271,7 +271,7 @@ export function installChaos(clients: { dynamo: DynamoDBClient; s3: S3Client }, 
     );
   };
   install('dynamodb', clients.dynamo.middlewareStack);
-  install('s3', clients.s3.middlewareStack as unknown as Stack);
+  if (clients.s3) install('s3', clients.s3.middlewareStack as unknown as Stack);
   return chaos;
 }
 

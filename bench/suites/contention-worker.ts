@@ -19,7 +19,6 @@
  */
 import { performance } from 'node:perf_hooks';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
 import { translate } from '../../lib/aws/errors.js';
 import { StrataError } from '../../lib/core/errors.js';
 import { isThrottle } from '../../lib/core/retry.js';
@@ -98,12 +97,7 @@ async function runPoint(point: WorkerPoint): Promise<WorkerReport> {
   const meter = new CallMeterMiddleware(now);
   meter.install(client);
   const modelStats = installLatencyModel(client, point.latencyModel);
-  const chaos = point.faults
-    ? installChaos(
-        { dynamo: client, s3: new S3Client({ region: LOCAL_REGION }) },
-        { ...point.faults, seed: point.faults.seed + process.pid, services: ['dynamodb'] },
-      )
-    : undefined;
+  const chaos = point.faults ? installChaos({ dynamo: client }, { ...point.faults, seed: point.faults.seed + process.pid }) : undefined;
   try {
     const appender = await contentionMode(point.mode).open(client, {
       tableName: point.tableName,
