@@ -77,8 +77,16 @@ const SEGMENT_SK_MAX = `${SEGMENT_PREFIX}${'9'.repeat(padOffset(0).length)}`;
 const INDEX_SK_MAX = `${INDEX_PREFIX}${'9'.repeat(padOffset(0).length)}`;
 /** Data items read at once while answering a write-first tail read. */
 const DATA_READ_BATCH = 25;
-/** Pending entries one REMOVE takes off the head (an update expression holds at most 4 KB). */
-const INDEX_REMOVE_BATCH = 50;
+/**
+ * Pending entries one REMOVE takes off the head. An update expression holds at most 4 KB
+ * (`REMOVE pending.#r0, …`: about 15 bytes an entry, 1.4 KB for 100) and 300 operators
+ * (at most two an entry, counting the path's dereference). Until 2026-12-03 it was 50, and
+ * a head whose steps lagged (more than 50 entries: 64 writers on this machine's two
+ * cores) took two REMOVEs a step: UpdateItem 1.13 calls and 4.15 write units per
+ * single-record append at K=64 against 1.06–1.09 and 3.60–3.70 with 100 (docs/design.md,
+ * "How large the head grows under load").
+ */
+export const INDEX_REMOVE_BATCH = 100;
 /** Index items the first page of a numbering's look reads (newest first); later pages read more. */
 const FIND_FIRST_PAGE_ITEMS = 4;
 

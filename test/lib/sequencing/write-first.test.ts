@@ -7,6 +7,7 @@
 import { DeleteItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, inject, it, vi } from 'vitest';
 import { DynamoLogStore } from '../../../lib/aws/dynamo-log-store.js';
+import { INDEX_REMOVE_BATCH } from '../../../lib/aws/dynamo-partition-store.js';
 import { DATA_PREFIX, HEAD_SK, INDEX_PREFIX, partitionPk, producerSk } from '../../../lib/aws/table-keys.js';
 import type { Clock } from '../../../lib/core/clock.js';
 import { INDEX_MIN_TTL_MS, PRODUCER_CACHE_MAX_AGE_MS, PRODUCER_STATE_TTL_MS, SEAL_AFTER_MS } from '../../../lib/core/constants.js';
@@ -819,7 +820,10 @@ describe("regression: a partly failed index step left a hole in the head's pendi
   // ranges it had taken off. A tail read took the head's entries for every range from the
   // lowest of them on, lacked the next range, and answered nothing: the flusher took that
   // for a gap as old as the last append and, once the partition was idle, sealed it.
-  const total = 120;
+  // More entries than one REMOVE takes, so that a step needs two: the second one fails.
+  const total = INDEX_REMOVE_BATCH + 20;
+  /** An offset whose entry the failed step leaves on the head, above the lowest it leaves. */
+  const TAKEN_OFF = INDEX_REMOVE_BATCH + 10;
   const values = (from: number) => Array.from({ length: total - from }, (_, i) => `v${from + i}`);
 
   /** `total` appends, the first half flushed, every entry still on the head (the writers' index steps fail). */
@@ -855,7 +859,8 @@ describe("regression: a partly failed index step left a hole in the head's pendi
 
   /** Reads from around every boundary, then flushes the idle partition far past the seal age: all of it, no void. */
   async function expectAllReadAndFlushed(t: Awaited<ReturnType<typeof unindexed>>) {
-    for (const from of [0, 1, 49, 50, 51, 59, 60, 61, 69, 70, 71, 99, 100, total - 1]) {
+    const edges = [total / 2, INDEX_REMOVE_BATCH, TAKEN_OFF].flatMap((edge) => [edge - 1, edge, edge + 1]);
+    for (const from of [0, 1, ...edges, total - 1]) {
       expect((await readAll(t.verifier, 't', 0, from)).map((r) => text(r.value))).toEqual(values(from));
     }
     t.clock.t += 100 * SEAL_AFTER_MS;
@@ -873,16 +878,16 @@ describe("regression: a partly failed index step left a hole in the head's pendi
     const items = await partitionRawItems(t.tableName, t.ref);
     const head = items.find((i) => i.sk?.S === HEAD_SK)!;
     const left = Object.values(head.pending!.M!).map((v) => Number(v.N));
-    expect(left.sort((a, b) => a - b)).toEqual(Array.from({ length: total - 50 }, (_, i) => 50 + i));
+    expect(left.sort((a, b) => a - b)).toEqual(Array.from({ length: total - INDEX_REMOVE_BATCH }, (_, i) => INDEX_REMOVE_BATCH + i));
     await expectAllReadAndFlushed(t);
   });
 
   it('reads and flushes every record when the head holds entries above a range only an index item holds', async () => {
     const t = await unindexed();
     await partlyIndexed(t);
-    // As a step from before the fix could leave it: the entry of offset 70 taken off, those around it not.
+    // As a step from before the fix could leave it: one entry above the lowest left taken off, those around it not.
     const head = (await partitionRawItems(t.tableName, t.ref)).find((i) => i.sk?.S === HEAD_SK)!;
-    const token = Object.entries(head.pending!.M!).find(([, v]) => Number(v.N) === 70)![0];
+    const token = Object.entries(head.pending!.M!).find(([, v]) => Number(v.N) === TAKEN_OFF)![0];
     await testClients().dynamo.send(
       new UpdateItemCommand({
         TableName: t.tableName,
@@ -900,7 +905,7 @@ describe("regression: a partly failed index step left a hole in the head's pendi
     const spy = vi.spyOn(t.store, 'queryTail').mockResolvedValue([]);
     try {
       await expect(t.engine.flusher!.flushPartition(t.meta, 0, { force: true })).rejects.toThrow(
-        /holds nothing there, below its committed offset 120: not sealing/,
+        new RegExp(`holds nothing there, below its committed offset ${total}: not sealing`),
       );
     } finally {
       spy.mockRestore();
