@@ -73,7 +73,7 @@ for (const k of levels) {
       )
         .map(([op, n]) => `${op} ${f(n, 2)}`)
         .join(', ')}) | ` +
-        `${f(p.writeUnitsPerAck, 2)} | ${f(p.hottestItemUnitsPerSec, 0)} | ${f(p.workerCores + p.dynamoCores, 2)} | ${p.verified ? 'yes' : `no: head ${p.storedRecords}, acked ${p.totalRecords}, failed ${p.failedRecords}`} |`,
+        `${f(p.writeUnitsPerAck, 2)} | ${f(p.hottestItemUnitsPerSec, 0)} | ${f(p.workerCores, 2)} + ${f(p.dynamoCores, 2)} | ${p.verified ? 'yes' : `no: head ${p.storedRecords}, acked ${p.totalRecords}, failed ${p.failedRecords}`} |`,
     );
   }
 }
