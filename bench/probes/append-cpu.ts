@@ -5,17 +5,15 @@
  * servers spend on AWS). One process, one request at a time, no latency model: what one
  * Lambda environment spends on an append. A probe, not a suite: it prints.
  *
- * The modes take turns in rounds (each round in another order), and each figure is the
- * median over the rounds: the machine's drift (other work, the JVM's compiler and
- * collector) falls on every mode alike instead of on whichever ran last.
+ * The modes take turns in rounds, each round in another order, and each figure is the
+ * median over the rounds (bench/harness/cpu-rounds.ts).
  *
  *     npx tsx bench/probes/append-cpu.ts [appends per round] [mode,mode,...] [rounds] [single|batch]
  *     node --cpu-prof --import tsx bench/probes/append-cpu.ts 3000 engine-write-first 1   (a profile of one mode)
  */
-import { performance } from 'node:perf_hooks';
 import { ensureTable, localDynamoClient, startDynamoDbLocal } from '../../local/emulators.js';
+import { type CpuSample, cpuRounds, medianOf } from '../harness/cpu-rounds.js';
 import { ResourceMeter } from '../harness/resources.js';
-import { summarize } from '../harness/stats.js';
 import { BATCH_SHAPE, type ContentionAppender, contentionMode, SINGLE_RECORD_SHAPE } from '../suites/contention-modes.js';
 
 const appends = Number(process.argv[2] ?? 1000);
@@ -25,8 +23,6 @@ const shape = process.argv[5] === 'batch' ? BATCH_SHAPE : SINGLE_RECORD_SHAPE;
 const TABLE = 'append-cpu';
 /** Appends before the first round, per mode: the first ones compile the code. */
 const WARM_UP = 500;
-
-const median = (values: number[]) => summarize(values).p50;
 
 const dynamoLocal = await startDynamoDbLocal();
 try {
@@ -42,31 +38,24 @@ try {
     for (let i = 0; i < WARM_UP; i++) await writer.append();
     writers.set(name, writer);
   }
-  const samples = new Map(modes.map((name) => [name, { writer: [] as number[], dynamo: [] as number[], wall: [] as number[] }]));
-  for (let round = 0; round < rounds; round++) {
-    for (let i = 0; i < modes.length; i++) {
-      const name = modes[(round + i) % modes.length]!;
+  const samples = await cpuRounds({
+    names: modes,
+    rounds,
+    units: appends,
+    meter,
+    async run(name) {
       const writer = writers.get(name)!;
-      const cpu = process.cpuUsage();
-      const stop = meter.start();
-      const started = performance.now();
       for (let n = 0; n < appends; n++) await writer.append();
-      const used = process.cpuUsage(cpu);
-      const wall = performance.now() - started;
-      const s = samples.get(name)!;
-      s.writer.push((used.user + used.system) / 1000 / appends);
-      s.dynamo.push((stop().dynamoCores * wall) / appends);
-      s.wall.push(wall / appends);
-    }
-  }
+    },
+  });
   const raw = samples.get('raw');
-  const total = (s: { writer: number[]; dynamo: number[] }) => median(s.writer) + median(s.dynamo);
+  const total = (s: CpuSample[]) => medianOf(s, 'writer') + medianOf(s, 'dynamo');
   console.log(`${shape.name} records, ${rounds} rounds of ${appends} appends per mode, medians`);
   console.log('| mode | CPU ms per append (writer) | DynamoDB Local CPU ms per append | both | both over raw | wall ms per append |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
   for (const [name, s] of samples) {
     console.log(
-      `| ${name} | ${median(s.writer).toFixed(3)} | ${median(s.dynamo).toFixed(3)} | ${total(s).toFixed(3)} | ${raw ? `${(total(s) / total(raw)).toFixed(2)}×` : '–'} | ${median(s.wall).toFixed(2)} |`,
+      `| ${name} | ${medianOf(s, 'writer').toFixed(3)} | ${medianOf(s, 'dynamo').toFixed(3)} | ${total(s).toFixed(3)} | ${raw ? `${(total(s) / total(raw)).toFixed(2)}×` : '–'} | ${medianOf(s, 'wall').toFixed(2)} |`,
     );
   }
 } finally {

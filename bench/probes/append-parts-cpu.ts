@@ -18,7 +18,8 @@ import { encodeBatch } from '../../lib/format/record-batch-encoder.js';
 import type { TailItem } from '../../lib/ports/model.js';
 import { INDEX_EVERY } from '../../lib/sequencing/write-first-sequencer.js';
 import { ensureTable, localDynamoClient, startDynamoDbLocal } from '../../local/emulators.js';
-import { summarize } from '../harness/stats.js';
+import { cpuRounds, medianOf } from '../harness/cpu-rounds.js';
+import { ResourceMeter } from '../harness/resources.js';
 import { BATCH_SHAPE, SINGLE_RECORD_SHAPE, tailItem } from '../suites/contention-modes.js';
 
 const appends = Number(process.argv[2] ?? 1500);
@@ -98,20 +99,19 @@ try {
   };
   const names = Object.keys(forms);
   for (const name of names) for (let i = 0; i < WARM_UP; i++) await forms[name]!();
-  const samples = new Map(names.map((name) => [name, [] as number[]]));
-  for (let round = 0; round < rounds; round++) {
-    for (let j = 0; j < names.length; j++) {
-      const name = names[(round + j) % names.length]!;
-      const cpu = process.cpuUsage();
+  const samples = await cpuRounds({
+    names,
+    rounds,
+    units: appends,
+    meter: new ResourceMeter(),
+    async run(name) {
       for (let i = 0; i < appends; i++) await forms[name]!();
-      const used = process.cpuUsage(cpu);
-      samples.get(name)!.push((used.user + used.system) / 1000 / appends);
-    }
-  }
+    },
+  });
   console.log(`${shape.name} records, ${rounds} rounds of ${appends} appends per form, medians (the forms in another order each round)`);
   console.log('| form | writer CPU ms per append |');
   console.log('| --- | ---: |');
-  for (const [name, values] of samples) console.log(`| ${name} | ${summarize(values).p50.toFixed(3)} |`);
+  for (const [name, s] of samples) console.log(`| ${name} | ${medianOf(s, 'writer').toFixed(3)} |`);
 } finally {
   await dynamoLocal.stop();
 }

@@ -8,11 +8,10 @@
  *     npx tsx bench/probes/key-order-cpu.ts [puts per form and round] [rounds] [single|batch]
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { ensureTable, localDynamoClient, startDynamoDbLocal } from '../../local/emulators.js';
+import { cpuRounds, medianOf } from '../harness/cpu-rounds.js';
 import { ResourceMeter } from '../harness/resources.js';
-import { summarize } from '../harness/stats.js';
 
 const puts = Number(process.argv[2] ?? 2000);
 const rounds = Number(process.argv[3] ?? 5);
@@ -52,21 +51,13 @@ try {
     );
   };
   for (const form of forms) await run(form, WARM_UP);
-  const samples = new Map(forms.map((f) => [f, [] as number[]]));
-  for (let round = 0; round < rounds; round++) {
-    for (let i = 0; i < forms.length; i++) {
-      const form = forms[(round + i) % forms.length]!;
-      const stop = meter.start();
-      const started = performance.now();
-      await run(form, puts);
-      samples.get(form)!.push((stop().dynamoCores * (performance.now() - started)) / puts);
-    }
-  }
+  const samples = await cpuRounds({ names: forms, rounds, units: puts, meter, run: (form) => run(form, puts) });
   console.log(`${bytes} B values, ${rounds} rounds of ${puts} puts per form, ${IN_FLIGHT} in flight`);
   console.log('| keys | DynamoDB Local CPU ms per put, median | lowest–highest round |');
   console.log('| --- | ---: | ---: |');
   for (const [form, s] of samples) {
-    console.log(`| ${form} | ${summarize(s).p50.toFixed(3)} | ${Math.min(...s).toFixed(3)}–${Math.max(...s).toFixed(3)} |`);
+    const dynamo = s.map((sample) => sample.dynamo);
+    console.log(`| ${form} | ${medianOf(s, 'dynamo').toFixed(3)} | ${Math.min(...dynamo).toFixed(3)}–${Math.max(...dynamo).toFixed(3)} |`);
   }
 } finally {
   await dynamoLocal.stop();

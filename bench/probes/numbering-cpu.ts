@@ -25,8 +25,8 @@ import { randomBytes } from 'node:crypto';
 import { type AttributeValue, type DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { INDEX_EVERY } from '../../lib/sequencing/write-first-sequencer.js';
 import { ensureTable, localDynamoClient, startDynamoDbLocal } from '../../local/emulators.js';
+import { cpuRounds, medianOf } from '../harness/cpu-rounds.js';
 import { ResourceMeter } from '../harness/resources.js';
-import { summarize } from '../harness/stats.js';
 
 const calls = Number(process.argv[2] ?? 3000);
 const concurrency = Number(process.argv[3] ?? 8);
@@ -171,26 +171,19 @@ try {
     await seed(name, 496, 1_000_000);
     await run(name, 496, 1_000_000);
   }
-  const samples = new Map(names.map((name) => [name, { writer: [] as number[], dynamo: [] as number[] }]));
-  for (let round = 0; round < rounds; round++) {
-    for (let j = 0; j < names.length; j++) {
-      const name = names[(round + j) % names.length]!;
-      await seed(name, calls, round * calls * 10);
-      const cpu = process.cpuUsage();
-      const stop = meter.start();
-      const started = performance.now();
-      await run(name, calls, round * calls * 10);
-      const wall = performance.now() - started;
-      const used = process.cpuUsage(cpu);
-      samples.get(name)!.writer.push((used.user + used.system) / 1000 / calls);
-      samples.get(name)!.dynamo.push((stop().dynamoCores * wall) / calls);
-    }
-  }
+  const samples = await cpuRounds({
+    names,
+    rounds,
+    units: calls,
+    meter,
+    before: (name, round) => seed(name, calls, round * calls * 10),
+    run: (name, round) => run(name, calls, round * calls * 10),
+  });
   console.log(`${calls} calls per form and round, ${concurrency} in flight, medians of ${rounds} rounds`);
   console.log('| form | DynamoDB Local CPU ms per call | writer CPU ms per call |');
   console.log('| --- | ---: | ---: |');
   for (const [name, s] of samples) {
-    console.log(`| ${name} | ${summarize(s.dynamo).p50.toFixed(3)} | ${summarize(s.writer).p50.toFixed(3)} |`);
+    console.log(`| ${name} | ${medianOf(s, 'dynamo').toFixed(3)} | ${medianOf(s, 'writer').toFixed(3)} |`);
   }
 } finally {
   await dynamoLocal.stop();
